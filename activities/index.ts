@@ -1,0 +1,9 @@
+import { Pool } from 'pg';
+import { createClusteringActivities } from './clustering';
+
+/** Every activity a Kiln worker registers, built from its dependencies. */
+export function createActivities(deps: { pool: Pool }) {
+  return {
+    ...createClusteringActivities(deps),
+  };
+}

@@ -1,0 +1,23 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { ALGORITHMS, CLUSTERING_LIMITS } from '../schemas/clustering';
+
+/** Each algorithm with the JSON Schema of its params: the same zod schema the API validates requests with. */
+export function algorithmCatalog() {
+  return Object.entries(ALGORITHMS).map(([name, algorithm]) => ({
+    name,
+    kind: 'clustering',
+    description: algorithm.description,
+    assignsNewPoints: algorithm.assignsNewPoints,
+    params: z.toJSONSchema(algorithm.params, { io: 'input' }),
+    limits: CLUSTERING_LIMITS,
+  }));
+}
+
+export function algorithmsRouter(): Router {
+  const router = new Router();
+  router.get('/algorithms', (ctx) => {
+    ctx.body = { algorithms: algorithmCatalog() };
+  });
+  return router;
+}

@@ -1,0 +1,23 @@
+import Router from '@koa/router';
+import { NotFoundError } from '../../common/errors';
+import { isUuid } from '../../common/ids';
+import { DEFAULT_TENANT } from '../../common/tenant';
+import { getArtifactContent, getArtifactMeta } from '../../db/artifacts';
+import { ApiDeps } from '../context';
+
+export function artifactsRouter(deps: ApiDeps): Router {
+  const router = new Router();
+
+  router.get('/artifacts/:id', async (ctx) => {
+    const { id } = ctx.params;
+    const meta = isUuid(id) ? await getArtifactMeta(deps.pool, DEFAULT_TENANT, id) : undefined;
+    if (!meta) throw new NotFoundError('artifact', id, 'id');
+    const content = await getArtifactContent(deps.pool, DEFAULT_TENANT, id);
+    ctx.set('ETag', `"${meta.sha256}"`);
+    ctx.set('X-Kiln-Artifact-Kind', meta.kind);
+    ctx.type = meta.mediaType;
+    ctx.body = content;
+  });
+
+  return router;
+}

@@ -1,0 +1,83 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { NotFoundError, UnsupportedMediaTypeError } from '../../common/errors';
+import { isUuid } from '../../common/ids';
+import { DEFAULT_TENANT } from '../../common/tenant';
+import { parseCsv } from '../../datasets/parse-csv';
+import { parseJsonBody } from '../../datasets/parse-json';
+import { parseNdjson } from '../../datasets/parse-ndjson';
+import { Table } from '../../datasets/table';
+import { createDataset, DatasetMeta, getDataset, listDatasets } from '../../db/datasets';
+import { ApiDeps } from '../context';
+import { parseWith } from '../schemas/validate';
+
+export const datasetName = z.string().min(1).max(200);
+const uploadQuery = z.object({ name: datasetName.optional() });
+const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+
+export function datasetView(d: DatasetMeta) {
+  return {
+    id: d.id,
+    name: d.name,
+    rows: d.rows,
+    columns: d.columns,
+    sha256: d.sha256,
+    columnSpecs: d.columnSpecs,
+    sourceFormat: d.sourceFormat,
+    sizeBytes: d.sizeBytes,
+    createdAt: d.createdAt,
+    links: { self: `/api/v1/datasets/${d.id}` },
+  };
+}
+
+export function datasetsRouter(deps: ApiDeps): Router {
+  const router = new Router();
+
+  // JSON, CSV or NDJSON; CSV and NDJSON are parsed as they stream in, and every limit stops the upload the moment it
+  // is passed. A table already stored (same canonical content) is returned with 200 instead of stored twice.
+  router.post('/datasets', async (ctx) => {
+    const query = parseWith(uploadQuery, ctx.query, 'query');
+    let table: Table;
+    let name = query.name;
+    let format: 'json' | 'csv' | 'ndjson';
+    if (ctx.is('application/json')) {
+      const parsed = await parseJsonBody(ctx.req, deps.limits);
+      table = parsed.table;
+      name = parsed.name ?? name;
+      format = 'json';
+    } else if (ctx.is('text/csv')) {
+      table = await parseCsv(ctx.req, deps.limits);
+      format = 'csv';
+    } else if (ctx.is('application/x-ndjson', 'application/ndjson', 'application/jsonl')) {
+      table = await parseNdjson(ctx.req, deps.limits);
+      format = 'ndjson';
+    } else {
+      throw new UnsupportedMediaTypeError(
+        `expected Content-Type application/json, text/csv or application/x-ndjson, got ${ctx.get('content-type') || 'none'}`,
+      );
+    }
+    const { dataset, created } = await createDataset(deps.pool, {
+      tenantId: DEFAULT_TENANT,
+      name: name ?? `dataset-${new Date().toISOString()}`,
+      sourceFormat: format,
+      table,
+    });
+    ctx.status = created ? 201 : 200;
+    ctx.set('Location', `/api/v1/datasets/${dataset.id}`);
+    ctx.body = { ...datasetView(dataset), created };
+  });
+
+  router.get('/datasets', async (ctx) => {
+    const { limit } = parseWith(listQuery, ctx.query, 'query');
+    ctx.body = { datasets: (await listDatasets(deps.pool, DEFAULT_TENANT, limit)).map(datasetView) };
+  });
+
+  router.get('/datasets/:id', async (ctx) => {
+    const { id } = ctx.params;
+    const dataset = isUuid(id) ? await getDataset(deps.pool, DEFAULT_TENANT, id) : undefined;
+    if (!dataset) throw new NotFoundError('dataset', id, 'id');
+    ctx.body = datasetView(dataset);
+  });
+
+  return router;
+}

@@ -1,0 +1,52 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { DEFAULT_TENANT } from '../../common/tenant';
+import { ApiDeps } from '../context';
+import { clusteringResultView } from '../services/clustering-result';
+import { JOB_KINDS, JOB_STATUSES } from '../services/jobs';
+import { parseWith } from '../schemas/validate';
+import { jobLinks } from './clustering';
+
+const listQuery = z.object({
+  kind: z.enum(JOB_KINDS as [string, ...string[]]).optional(),
+  status: z.enum(JOB_STATUSES as [string, ...string[]]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+/** `?wait=` seconds a result request may hold the connection for a running job (bounded: the API never blocks long). */
+export const MAX_RESULT_WAIT_SECONDS = 60;
+const resultQuery = z.object({ wait: z.coerce.number().min(0).max(MAX_RESULT_WAIT_SECONDS).default(0) });
+
+export function jobsRouter(deps: ApiDeps): Router {
+  const router = new Router();
+
+  router.get('/jobs', async (ctx) => {
+    const query = parseWith(listQuery, ctx.query, 'query');
+    const jobs = await deps.jobs.list({
+      kind: query.kind,
+      status: query.status as never,
+      tenantId: DEFAULT_TENANT,
+      limit: query.limit,
+    });
+    ctx.body = { jobs };
+  });
+
+  router.get('/jobs/:jobId', async (ctx) => {
+    const view = await deps.jobs.describe(ctx.params.jobId);
+    ctx.body = { ...view, links: jobLinks(view.jobId) };
+  });
+
+  router.get('/jobs/:jobId/result', async (ctx) => {
+    const { wait } = parseWith(resultQuery, ctx.query, 'query');
+    const summary = await deps.jobs.completedResult(ctx.params.jobId, wait * 1000);
+    ctx.body = await clusteringResultView(deps.pool, ctx.params.jobId, summary);
+  });
+
+  router.post('/jobs/:jobId/cancel', async (ctx) => {
+    await deps.jobs.cancel(ctx.params.jobId);
+    ctx.status = 202;
+    ctx.body = { jobId: ctx.params.jobId, status: 'CANCEL_REQUESTED', links: jobLinks(ctx.params.jobId) };
+  });
+
+  return router;
+}

@@ -1,0 +1,41 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { ApiDeps } from '../context';
+import { readJsonBody } from '../body';
+import { clusteringResultView } from '../services/clustering-result';
+import { submitClustering } from '../services/submit-clustering';
+import { parseWith } from '../schemas/validate';
+import { algorithmCatalog } from './algorithms';
+import { jobLinks } from './clustering';
+
+const legacyBody = z.looseObject({ data: z.array(z.unknown()), params: z.record(z.string(), z.unknown()).default({}) });
+const waitQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(30) });
+
+/**
+ * The seed services' synchronous shape, kept for their clients: `POST /api/cluster/{algorithm}` with `{ data, params }`
+ * runs a durable job like any other and answers with the full result when it completes within `?wait=` seconds
+ * (default 30), else 202 with the job's links.
+ */
+export function seedCompatRouter(deps: ApiDeps): Router {
+  const router = new Router();
+
+  router.get('/algorithms', (ctx) => {
+    ctx.body = { algorithms: algorithmCatalog() };
+  });
+
+  router.post('/cluster/:algorithm', async (ctx) => {
+    const { wait } = parseWith(waitQuery, ctx.query, 'query');
+    const body = parseWith(legacyBody, await readJsonBody(ctx, deps.limits.maxBodyBytes));
+    const job = await submitClustering(deps, { algorithm: ctx.params.algorithm, params: body.params, data: body.data });
+    try {
+      const summary = await deps.jobs.completedResult(job.jobId, wait * 1000);
+      ctx.body = await clusteringResultView(deps.pool, job.jobId, summary);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'job_running') throw err;
+      ctx.status = 202;
+      ctx.body = { jobId: job.jobId, kind: 'clustering', status: 'RUNNING', datasetId: job.datasetId, links: jobLinks(job.jobId) };
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,43 @@
+import { Pool } from 'pg';
+import type { ClusteringResultDocument } from '../../activities/clustering';
+import { ClusteringJobResult } from '../../common/jobs';
+import { DEFAULT_TENANT } from '../../common/tenant';
+import { getArtifactContent } from '../../db/artifacts';
+import { CLUSTERING_LIMITS } from '../schemas/clustering';
+
+/**
+ * The full result of a completed clustering job: the summary from workflow history plus labels and centroids from the
+ * result artifact. Labels come inline up to CLUSTERING_LIMITS.inlineLabels points; past that, as an artifact link.
+ */
+export async function clusteringResultView(pool: Pool, jobId: string, summary: ClusteringJobResult) {
+  const content = await getArtifactContent(pool, DEFAULT_TENANT, summary.resultArtifactId);
+  if (!content) throw new Error(`job ${jobId}: result artifact ${summary.resultArtifactId} is missing`);
+  const document = JSON.parse(content.toString('utf8')) as ClusteringResultDocument;
+  const inline = document.n <= CLUSTERING_LIMITS.inlineLabels;
+  const artifactLink = `/api/v1/artifacts/${summary.resultArtifactId}`;
+  return {
+    jobId,
+    algorithm: summary.algorithm,
+    params: document.params,
+    datasetId: summary.datasetId,
+    columns: document.columns,
+    n: summary.n,
+    d: summary.d,
+    k: summary.k,
+    ...(inline ? { labels: document.labels } : { labels: null, labelsOmitted: `more than ${CLUSTERING_LIMITS.inlineLabels} points: download ${artifactLink}` }),
+    centroids: document.centroids,
+    inertia: summary.inertia,
+    iterations: summary.iterations,
+    converged: summary.converged,
+    clusterSizes: summary.clusterSizes,
+    backend: summary.backend,
+    timings: summary.timings,
+    ...(summary.registered ? { registered: summary.registered } : {}),
+    links: {
+      job: `/api/v1/jobs/${jobId}`,
+      resultArtifact: artifactLink,
+      modelArtifact: `/api/v1/artifacts/${summary.modelArtifactId}`,
+      ...(summary.registered ? { modelVersion: `/api/v1/models/${summary.registered.modelName}/versions/${summary.registered.version}` } : {}),
+    },
+  };
+}

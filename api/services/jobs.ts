@@ -1,0 +1,201 @@
+import { Client, WorkflowExecutionStatusName, WorkflowFailedError } from '@temporalio/client';
+import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { ConflictError, NotFoundError } from '../../common/errors';
+import { ClusteringJobInput, ClusteringJobResult, JobKind } from '../../common/jobs';
+import { KilnAlgorithm, KilnDatasetId, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
+import { clusteringWorkflow } from '../../workflows/clustering';
+
+/** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
+export type JobStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' | 'UNKNOWN';
+
+export const JOB_STATUSES: JobStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'];
+export const JOB_KINDS: JobKind[] = ['clustering'];
+
+// Job ids are workflow ids Kiln made: `<kind>-<uuid>`. Anything else cannot be a job.
+const JOB_ID = /^[a-z]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isJobId(value: string): boolean {
+  return JOB_ID.test(value);
+}
+
+function toJobStatus(name: WorkflowExecutionStatusName): JobStatus {
+  return name === 'CANCELLED' ? 'CANCELED' : (name as JobStatus);
+}
+
+const VISIBILITY_STATUS: Record<string, string> = {
+  RUNNING: 'Running',
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+  CANCELED: 'Canceled',
+  TERMINATED: 'Terminated',
+  TIMED_OUT: 'TimedOut',
+};
+
+export interface JobView {
+  jobId: string;
+  runId: string;
+  kind: string | undefined;
+  status: JobStatus;
+  taskQueue: string;
+  startTime: string;
+  closeTime?: string;
+  memo?: Record<string, unknown>;
+  progress?: Record<string, unknown>;
+  result?: unknown;
+  error?: { message: string; type?: string };
+}
+
+export class JobService {
+  constructor(private readonly client: Client) {}
+
+  async startClustering(jobId: string, input: ClusteringJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
+    await this.client.workflow.start(clusteringWorkflow, {
+      workflowId: jobId,
+      taskQueue,
+      args: [input],
+      memo,
+      typedSearchAttributes: [
+        { key: KilnKind, value: 'clustering' },
+        { key: KilnAlgorithm, value: input.algorithm },
+        { key: KilnDatasetId, value: input.datasetId },
+        { key: KilnTenant, value: input.tenantId },
+        ...(input.register ? [{ key: KilnModelName, value: input.register.name }] : []),
+      ],
+    });
+  }
+
+  private handle(jobId: string) {
+    if (!isJobId(jobId)) throw new NotFoundError('job', jobId, 'jobId');
+    return this.client.workflow.getHandle(jobId);
+  }
+
+  private async describeOr404(jobId: string) {
+    const handle = this.handle(jobId);
+    try {
+      return { handle, description: await handle.describe() };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError('job', jobId, 'jobId');
+      throw err;
+    }
+  }
+
+  /** Status, progress (the running activity's last heartbeat), and the summary or error once closed. */
+  async describe(jobId: string): Promise<JobView> {
+    const { handle, description } = await this.describeOr404(jobId);
+    const status = toJobStatus(description.status.name);
+    const view: JobView = {
+      jobId,
+      runId: description.runId,
+      kind: description.typedSearchAttributes.get(KilnKind),
+      status,
+      taskQueue: description.taskQueue,
+      startTime: description.startTime.toISOString(),
+      ...(description.closeTime ? { closeTime: description.closeTime.toISOString() } : {}),
+      memo: description.memo,
+    };
+    if (status === 'RUNNING') view.progress = progressOf(description.raw);
+    if (status === 'COMPLETED') view.result = await handle.result();
+    if (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED' || status === 'CANCELED') {
+      view.error = await failureOf(handle);
+    }
+    return view;
+  }
+
+  /** The workflow's result once completed, waiting up to waitMs for it; 409 while it runs or when it did not complete. */
+  async completedResult(jobId: string, waitMs: number): Promise<ClusteringJobResult> {
+    const { handle, description } = await this.describeOr404(jobId);
+    let status = toJobStatus(description.status.name);
+    if (status === 'RUNNING' && waitMs > 0) {
+      const outcome = await Promise.race([
+        handle.result().then(() => 'closed', () => 'closed'),
+        new Promise<string>((resolve) => setTimeout(resolve, waitMs, 'waiting')),
+      ]);
+      if (outcome === 'closed') status = toJobStatus((await handle.describe()).status.name);
+    }
+    if (status === 'RUNNING') throw new ConflictError(`job ${jobId} is still running; poll GET /api/v1/jobs/${jobId}`, 'job_running');
+    if (status !== 'COMPLETED') throw new ConflictError(`job ${jobId} ended ${status} and has no result`, 'job_not_completed');
+    return (await handle.result()) as ClusteringJobResult;
+  }
+
+  async cancel(jobId: string): Promise<JobStatus> {
+    const { handle, description } = await this.describeOr404(jobId);
+    const status = toJobStatus(description.status.name);
+    if (status !== 'RUNNING') throw new ConflictError(`job ${jobId} already ended ${status}`, 'job_not_running');
+    await handle.cancel();
+    return status;
+  }
+
+  /** Recent jobs from Temporal's visibility store (eventually consistent: a job started a moment ago may lag). */
+  async list(filter: { kind?: string; status?: JobStatus; tenantId: string; limit: number }) {
+    const clauses = [`${KilnTenant.name} = '${filter.tenantId}'`];
+    // Values come from validated enums, never from free text.
+    if (filter.kind) clauses.push(`${KilnKind.name} = '${filter.kind}'`);
+    if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
+    const jobs: Array<Record<string, unknown>> = [];
+    for await (const execution of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
+      jobs.push({
+        jobId: execution.workflowId,
+        runId: execution.runId,
+        kind: execution.typedSearchAttributes.get(KilnKind),
+        algorithm: execution.typedSearchAttributes.get(KilnAlgorithm),
+        status: toJobStatus(execution.status.name),
+        startTime: execution.startTime.toISOString(),
+        ...(execution.closeTime ? { closeTime: execution.closeTime.toISOString() } : {}),
+        links: { self: `/api/v1/jobs/${execution.workflowId}` },
+      });
+      if (jobs.length >= filter.limit) break;
+    }
+    return jobs;
+  }
+}
+
+type RawDescription = temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse;
+
+/**
+ * A running job's progress, read from Temporal (no query, so it answers even when no worker is up): the pending
+ * activity and its last heartbeat, or the pending workflow task when no worker has picked the job up yet.
+ */
+function progressOf(raw: RawDescription): Record<string, unknown> {
+  const activity = raw.pendingActivities?.[0];
+  if (!activity) {
+    const scheduled =
+      raw.pendingWorkflowTask?.state === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
+    return scheduled ? { stage: 'queued', state: 'waiting-for-worker' } : { stage: 'orchestrating', state: 'running' };
+  }
+  const payload = activity.heartbeatDetails?.payloads?.[0];
+  let details: Record<string, unknown> = {};
+  if (payload) {
+    try {
+      details = defaultPayloadConverter.fromPayload(payload as never) as Record<string, unknown>;
+    } catch {
+      details = {};
+    }
+  }
+  const started = activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+  return {
+    stage: started ? 'starting' : 'queued',
+    activity: activity.activityType?.name ?? 'unknown',
+    state: started ? 'running' : 'waiting-for-worker',
+    attempt: activity.attempt ?? 1,
+    ...(activity.lastFailure?.message ? { lastFailure: activity.lastFailure.message } : {}),
+    // The activity's last heartbeat (stage, iteration, inertia...) refines the above.
+    ...details,
+  };
+}
+
+async function failureOf(handle: { result(): Promise<unknown> }): Promise<{ message: string; type?: string }> {
+  try {
+    await handle.result();
+    return { message: 'no failure recorded' };
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) {
+      // The root cause (an activity's ApplicationFailure) is what a user can act on.
+      let cause: Error | undefined = err.cause;
+      while (cause && (cause as { cause?: Error }).cause) cause = (cause as { cause?: Error }).cause;
+      const root = cause ?? err;
+      return { message: root.message, type: (root as { type?: string }).type ?? root.name };
+    }
+    return { message: (err as Error).message };
+  }
+}

@@ -1,0 +1,18 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Custom search attributes Kiln sets on every job so operators can filter in the Temporal UI
+ * (e.g. `KilnKind = "clustering" AND KilnAlgorithm = "kmeans"`). The dev server registers them at start.
+ */
+export const KilnKind = defineSearchAttributeKey('KilnKind', SearchAttributeType.KEYWORD);
+export const KilnAlgorithm = defineSearchAttributeKey('KilnAlgorithm', SearchAttributeType.KEYWORD);
+export const KilnDatasetId = defineSearchAttributeKey('KilnDatasetId', SearchAttributeType.KEYWORD);
+export const KilnTenant = defineSearchAttributeKey('KilnTenant', SearchAttributeType.KEYWORD);
+export const KilnModelName = defineSearchAttributeKey('KilnModelName', SearchAttributeType.KEYWORD);
+
+export const KILN_SEARCH_ATTRIBUTES = [KilnKind, KilnAlgorithm, KilnDatasetId, KilnTenant, KilnModelName];
+
+/** `--search-attribute` arguments for `temporal server start-dev`. */
+export function searchAttributeFlags(): string[] {
+  return KILN_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
+}

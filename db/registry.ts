@@ -1,0 +1,102 @@
+import { Pool } from 'pg';
+import { inTransaction, Queryable } from './pool';
+
+export interface ModelVersion {
+  id: string;
+  modelName: string;
+  version: number;
+  status: 'READY' | 'FAILED_VALIDATION' | 'ARCHIVED';
+  flavor: string;
+  description: string | null;
+  tags: Record<string, string>;
+  params: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  artifactId: string | null;
+  datasetId: string | null;
+  datasetSha256: string | null;
+  sourceWorkflowId: string;
+  sourceRunId: string | null;
+  backend: string | null;
+  createdAt: string;
+}
+
+export interface NewModelVersion {
+  tenantId: string;
+  modelName: string;
+  flavor: string;
+  params: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  artifactId: string;
+  datasetId: string;
+  datasetSha256: string;
+  sourceWorkflowId: string;
+  sourceRunId: string;
+  backend: string;
+  actor: string;
+}
+
+const VERSION_COLUMNS = `v.id, m.name AS "modelName", v.version, v.status, v.flavor, v.description, v.tags, v.params,
+  v.metrics, v.artifact_id AS "artifactId", v.dataset_id AS "datasetId", v.dataset_sha256 AS "datasetSha256",
+  v.source_workflow_id AS "sourceWorkflowId", v.source_run_id AS "sourceRunId", v.backend, v.created_at AS "createdAt"`;
+
+/**
+ * Registers a new version of a model (creating the model on first use) exactly once per source workflow: a retried
+ * activity finds the version its earlier attempt wrote and returns it (`created: false`). The model row is locked so
+ * two workflows registering at once get consecutive numbers.
+ */
+export async function registerModelVersion(pool: Pool, input: NewModelVersion): Promise<{ version: ModelVersion; created: boolean }> {
+  return inTransaction(pool, async (client) => {
+    await client.query(
+      `INSERT INTO models (tenant_id, name) VALUES ($1, $2) ON CONFLICT (tenant_id, name) DO NOTHING`,
+      [input.tenantId, input.modelName],
+    );
+    const model = await client.query<{ id: string }>(
+      'SELECT id FROM models WHERE tenant_id = $1 AND name = $2 FOR UPDATE',
+      [input.tenantId, input.modelName],
+    );
+    const modelId = model.rows[0].id;
+    const existing = await findVersionByWorkflow(client, modelId, input.sourceWorkflowId);
+    if (existing) return { version: existing, created: false };
+
+    const next = await client.query<{ next: number }>(
+      'SELECT COALESCE(MAX(version), 0) + 1 AS next FROM model_versions WHERE model_id = $1',
+      [modelId],
+    );
+    const version = next.rows[0].next;
+    await client.query(
+      `INSERT INTO model_versions (tenant_id, model_id, version, flavor, params, metrics, artifact_id, dataset_id,
+         dataset_sha256, source_workflow_id, source_run_id, backend)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [input.tenantId, modelId, version, input.flavor, JSON.stringify(input.params), JSON.stringify(input.metrics),
+        input.artifactId, input.datasetId, input.datasetSha256, input.sourceWorkflowId, input.sourceRunId, input.backend],
+    );
+    await client.query(`UPDATE models SET updated_at = now() WHERE id = $1`, [modelId]);
+    await client.query(
+      `INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details)
+       VALUES ($1, 'model', $2, 'version_registered', $3, $4)`,
+      [input.tenantId, input.modelName, input.actor, JSON.stringify({ version, sourceWorkflowId: input.sourceWorkflowId, sourceRunId: input.sourceRunId })],
+    );
+    const created = await findVersionByWorkflow(client, modelId, input.sourceWorkflowId);
+    return { version: created!, created: true };
+  });
+}
+
+async function findVersionByWorkflow(db: Queryable, modelId: string, workflowId: string): Promise<ModelVersion | undefined> {
+  const { rows } = await db.query<ModelVersion>(
+    `SELECT ${VERSION_COLUMNS} FROM model_versions v JOIN models m ON m.id = v.model_id
+     WHERE v.model_id = $1 AND v.source_workflow_id = $2`,
+    [modelId, workflowId],
+  );
+  return rows[0];
+}
+
+export async function listModelVersions(db: Queryable, tenantId: string, modelName: string): Promise<ModelVersion[] | undefined> {
+  const model = await db.query('SELECT 1 FROM models WHERE tenant_id = $1 AND name = $2', [tenantId, modelName]);
+  if (model.rowCount === 0) return undefined;
+  const { rows } = await db.query<ModelVersion>(
+    `SELECT ${VERSION_COLUMNS} FROM model_versions v JOIN models m ON m.id = v.model_id
+     WHERE m.tenant_id = $1 AND m.name = $2 ORDER BY v.version`,
+    [tenantId, modelName],
+  );
+  return rows;
+}

@@ -1,0 +1,213 @@
+import { AppError, PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
+import { parseCsv } from '../../datasets/parse-csv';
+import { Table } from '../../datasets/table';
+
+// chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
+const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
+
+async function* chunks(...parts: Array<string | Uint8Array>): AsyncGenerator<string | Uint8Array> {
+  for (const part of parts) yield part;
+}
+
+function csv(text: string, limits: Partial<DatasetLimits> = {}): Promise<Table> {
+  return parseCsv(chunks(text), { ...DEFAULT_LIMITS, ...limits });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection, but it resolved');
+}
+
+async function expect400(promise: Promise<unknown>, field: string, message?: RegExp): Promise<AppError> {
+  const err = await rejection(promise);
+  expect(err).to.be.instanceOf(ValidationError);
+  expect(err.status).to.equal(400);
+  expect(err.field).to.equal(field);
+  if (message) expect(err.message).to.match(message);
+  return err;
+}
+
+describe('datasets/parse-csv', () => {
+  it('parses a header and numeric and string columns', async () => {
+    const t = await csv('height,species,mass\n1.5,cat,4\n2,dog,30.25\n0.5,cat,-1e2\n');
+    expect(t.columns).to.deep.equal([
+      { name: 'height', type: 'number' },
+      { name: 'species', type: 'string', levels: ['cat', 'dog'] },
+      { name: 'mass', type: 'number' },
+    ]);
+    expect(t.rows).to.equal(3);
+    expect(Array.from(t.values)).to.deep.equal([1.5, 0, 4, 2, 1, 30.25, 0.5, 0, -100]);
+  });
+
+  it('trims header names and numbers', async () => {
+    const t = await csv(' a , b\n 1 , 2 \n');
+    expect(t.columns.map((c) => c.name)).to.deep.equal(['a', 'b']);
+    expect(Array.from(t.values)).to.deep.equal([1, 2]);
+  });
+
+  it('handles RFC 4180 quoting: commas, doubled quotes, line breaks, quoted numbers', async () => {
+    const t = await csv('"na,me","say ""hi""",n\n"a,b","he said ""no""","7"\n"two\nlines","""",8\n');
+    expect(t.columns).to.deep.equal([
+      { name: 'na,me', type: 'string', levels: ['a,b', 'two\nlines'] },
+      { name: 'say "hi"', type: 'string', levels: ['he said "no"', '"'] },
+      { name: 'n', type: 'number' },
+    ]);
+    expect(Array.from(t.values)).to.deep.equal([0, 0, 7, 1, 1, 8]);
+  });
+
+  it('accepts CRLF line endings, a missing final newline and trailing blank lines', async () => {
+    const lf = await csv('a,b\n1,x\n2,"y\nz"\n');
+    expect(await csv('a,b\r\n1,x\r\n2,"y\r\nz"\r\n\r\n\r\n')).to.deep.equal(lf);
+    expect(await csv('a,b\n1,x\n2,"y\nz"')).to.deep.equal(lf);
+    expect(await csv('a,b\n1,x\n2,"y\nz"\n\n  \n')).to.deep.equal(lf);
+    expect(lf.columns[1].levels).to.deep.equal(['x', 'y\nz']);
+  });
+
+  it('ignores a UTF-8 byte-order mark', async () => {
+    const t = await parseCsv(chunks(Buffer.from('\ufeffa\n1\n', 'utf8')), DEFAULT_LIMITS);
+    expect(t.columns[0].name).to.equal('a');
+  });
+
+  it('gives the same table whatever the chunking, byte by byte included', async () => {
+    const text = 'name,"city, country",n\n"Zoë ""Z""",Zürich,1\nJosé,"東京\n日本",2\n';
+    const whole = await csv(text);
+    const bytes = Buffer.from(text, 'utf8');
+    const byteChunks = Array.from(bytes, (b) => Buffer.from([b]));
+    expect(await parseCsv(chunks(...byteChunks), DEFAULT_LIMITS)).to.deep.equal(whole);
+    expect(whole.columns[0].levels).to.deep.equal(['Zoë "Z"', 'José']);
+    expect(whole.columns[1].levels).to.deep.equal(['Zürich', '東京\n日本']);
+  });
+
+  describe('errors', () => {
+    it('refuses an empty body: a header is required', async () => {
+      await expect400(csv(''), 'body', /header line/);
+      await expect400(csv('\n\n'), 'body', /header line/);
+    });
+
+    it('refuses a blank first line', async () => {
+      await expect400(csv('\na,b\n1,2\n'), 'row 1', /start with a header/);
+    });
+
+    it('refuses a header without data rows', async () => {
+      await expect400(csv('a,b\n'), 'body', /no data rows/);
+    });
+
+    it('refuses empty and duplicate header names', async () => {
+      await expect400(csv('a,,c\n1,2,3\n'), 'header', /column 2 of the header has an empty name/);
+      await expect400(csv('a,b,a\n1,2,3\n'), 'column "a"', /duplicate column name/);
+    });
+
+    it('refuses a ragged row, naming it by line', async () => {
+      await expect400(csv('a,b\n1,2\n3\n'), 'row 3', /row 3 has 1 cell but the table has 2 columns/);
+      await expect400(csv('a,b\n1,2\n3,4,5\n'), 'row 3', /3 cells/);
+    });
+
+    it('numbers rows by the line they start on', async () => {
+      await expect400(csv('a,b\n"x\ny",1\n"z",2,3\n'), 'row 4', /row 4 has 3 cells/);
+    });
+
+    it('refuses an empty cell as a missing value', async () => {
+      await expect400(csv('a,b\n1,2\n3,\n'), 'row 3, column "b"', /missing value/);
+      await expect400(csv('a,b\n1,""\n'), 'row 2, column "b"', /missing value/);
+    });
+
+    for (const cell of ['NaN', 'Infinity', '-Infinity', 'inf', '1e999']) {
+      it(`refuses ${cell} as non-finite`, async () => {
+        await expect400(csv(`a,b\n1,2\n3,${cell}\n`), 'row 3, column "b"', /not a finite number/);
+      });
+    }
+
+    it('refuses a column mixing numbers and strings', async () => {
+      await expect400(csv('a,b\n1,2\n3,n/a\n'), 'column "b"', /mixes numbers and strings/);
+    });
+
+    it('refuses a quoted field that is never closed', async () => {
+      await expect400(csv('a,b\n1,2\n3,"four\n5,6\n'), 'row 3', /never closed/);
+    });
+
+    it('refuses a quote inside an unquoted field', async () => {
+      await expect400(csv('a,b\n1,5\'11"\n'), 'row 2', /quote inside an unquoted field/);
+    });
+
+    it('refuses text after a closing quote', async () => {
+      await expect400(csv('a,b\n1,"x"y\n'), 'row 2', /after the closing quote/);
+    });
+
+    it('refuses a blank line before more data', async () => {
+      await expect400(csv('a,b\n1,2\n\n3,4\n'), 'row 3', /blank lines are only allowed at the end/);
+    });
+  });
+
+  describe('limits', () => {
+    it('refuses more columns than maxColumns in the header', async () => {
+      const err = await rejection(csv('a,b,c\n1,2,3\n', { maxColumns: 2 }));
+      expect(err).to.be.instanceOf(PayloadTooLargeError);
+      expect(err.field).to.equal('header');
+      expect(err.message).to.match(/limit of 2/);
+    });
+
+    it('stops an endless upload at maxRows, reading no further', async () => {
+      let pulled = 0;
+      async function* endless(): AsyncGenerator<string> {
+        yield 'a,b,c\n';
+        for (;;) {
+          pulled++;
+          yield `${pulled},2,3\n`;
+        }
+      }
+      const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxRows: 1000 }));
+      expect(err.status).to.equal(413);
+      expect(err.field).to.equal('row 1002');
+      expect(err.message).to.match(/limit of 1,000 rows/);
+      expect(pulled).to.equal(1001);
+    });
+
+    it('stops an endless upload at maxBodyBytes', async () => {
+      async function* endless(): AsyncGenerator<string> {
+        yield 'a,b,c\n';
+        for (;;) yield '1,2,3\n'.repeat(1000);
+      }
+      const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxRows: 1e9, maxCells: 1e12, maxBodyBytes: 1 << 20 }));
+      expect(err.status).to.equal(413);
+      expect(err.field).to.equal('body');
+      expect(err.message).to.contain('1,048,576 bytes (1 MiB)');
+    });
+
+    it('stops an endless line (no newline ever) at maxBodyBytes', async () => {
+      async function* endless(): AsyncGenerator<string> {
+        for (;;) yield 'x'.repeat(64 * 1024);
+      }
+      const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxBodyBytes: 4 << 20 }));
+      expect(err.status).to.equal(413);
+      expect(err.field).to.equal('body');
+    });
+
+    it('stops an endless quoted field at maxBodyBytes', async () => {
+      async function* endless(): AsyncGenerator<string> {
+        yield 'a\n"';
+        for (;;) yield 'line\n';
+      }
+      const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxBodyBytes: 1 << 20 }));
+      expect(err.status).to.equal(413);
+    });
+
+    it('stops at maxCells', async () => {
+      const err = await rejection(csv('a,b,c\n1,2,3\n4,5,6\n7,8,9\n', { maxCells: 8 }));
+      expect(err.status).to.equal(413);
+      expect(err.field).to.equal('row 4');
+      expect(err.message).to.match(/limit of 8 cells/);
+    });
+
+    it('stops at maxLevels', async () => {
+      const err = await rejection(csv('s\na\nb\nc\n', { maxLevels: 2 }));
+      expect(err.status).to.equal(413);
+      expect(err.field).to.equal('column "s"');
+    });
+  });
+});

@@ -1,0 +1,49 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { repoRoot } from '../../common/paths';
+import { makeBlobs } from '../support/blobs';
+import { request, startTestApi } from '../support/test-api';
+import { getTestStack, stopTestStack } from '../support/test-stack';
+import { withWorker } from '../support/with-worker';
+
+/**
+ * Records the histories that the replay tests feed back to the current workflow code:
+ * `npm run build && node dist/test/histories/record.js`. Re-record only on purpose: a history recorded by released
+ * code is the contract that running workflows rely on, and a change that fails to replay it breaks them.
+ */
+export const HISTORIES_DIR = path.join(repoRoot, 'test', 'histories');
+
+async function record(): Promise<void> {
+  const stack = await getTestStack();
+  const api = await startTestApi(stack);
+  const blobs = makeBlobs(30, [[0, 0], [6, 6]], 0.5, 3);
+  const cases: Array<[string, unknown]> = [
+    ['clustering-kmeans.json', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points }],
+    ['clustering-kmeans-register.json', { algorithm: 'kmeans', params: { k: 2 }, data: blobs.points, register: { name: 'replay-model' } }],
+  ];
+  try {
+    await withWorker(stack, async () => {
+      for (const [file, body] of cases) {
+        const started = await request(api, 'POST', '/api/v1/clustering', body);
+        if (started.status !== 202) throw new Error(`start failed: ${JSON.stringify(started.body)}`);
+        const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
+        if (result.status !== 200) throw new Error(`job failed: ${JSON.stringify(result.body)}`);
+        const history = await stack.env.client.workflow.getHandle(started.body.jobId).fetchHistory();
+        // The JSON form the Temporal CLI and UI export, so a history downloaded from production can be dropped in here.
+        fs.writeFileSync(path.join(HISTORIES_DIR, file), JSON.stringify(JSON.parse(historyToJSON(history)), null, 1) + '\n');
+        console.log(`recorded ${file} (${history.events?.length} events)`);
+      }
+    });
+  } finally {
+    await api.close();
+    await stopTestStack();
+  }
+}
+
+if (require.main === module) {
+  record().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,39 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { repoRoot } from '../../common/paths';
+import { bundleKilnWorkflows } from '../../workers/workflow-bundle';
+
+const HISTORIES_DIR = path.join(repoRoot, 'test', 'histories');
+
+/** Which workflow type each recorded history belongs to: every workflow Kiln exports must have at least one. */
+function workflowTypeOf(history: ReturnType<typeof historyFromJSON>): string | undefined {
+  return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? undefined;
+}
+
+describe('recorded workflow histories replay against the current workflow code', function () {
+  const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+
+  it('a history is kept for every workflow', async () => {
+    const workflows = Object.keys(await import('../../workflows'));
+    const covered = new Set(files.map((f) => workflowTypeOf(historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))))));
+    for (const name of workflows) expect(covered, `no recorded history for ${name}`).to.include(name);
+  });
+
+  it('every history replays without nondeterminism', async function () {
+    this.timeout(120_000);
+    const workflowBundle = await bundleKilnWorkflows();
+    const histories = files.map((file) => ({
+      workflowId: file,
+      history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8'))),
+    }));
+    expect(histories.length).to.be.greaterThan(0);
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,74 @@
+import { AddressInfo } from 'node:net';
+import { Server } from 'node:http';
+import { createApp } from '../../api/app';
+import { createApiMetrics } from '../../api/metrics';
+import { JobService } from '../../api/services/jobs';
+import { DatasetLimits, limitsFromEnv } from '../../datasets/limits';
+import { TestStack } from './test-stack';
+
+export interface TestApi {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** The real Koa app on a free loopback port, wired to the test stack's Temporal and Postgres. */
+export async function startTestApi(stack: TestStack, limits: Partial<DatasetLimits> = {}): Promise<TestApi> {
+  const app = createApp({
+    pool: stack.pool,
+    temporal: stack.env.client,
+    jobs: new JobService(stack.env.client),
+    metrics: createApiMetrics(),
+    limits: { ...limitsFromEnv({}), ...limits },
+    namespace: stack.env.namespace ?? 'default',
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface JsonResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** fetch, returning the parsed JSON body with the status. */
+export async function request<T = any>(
+  api: TestApi,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse<T>> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' || body instanceof Uint8Array ? (body as string) : JSON.stringify(body);
+    if (!('content-type' in headers)) (init.headers as Record<string, string>)['content-type'] = 'application/json';
+  }
+  const res = await fetch(`${api.baseUrl}${path}`, init);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (metrics, CSV): keep the text
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+/** Polls until predicate holds (jobs complete asynchronously; visibility lags). */
+export async function eventually<T>(fn: () => Promise<T>, predicate: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await fn();
+  while (!predicate(last)) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+    last = await fn();
+  }
+  return last;
+}

@@ -1,0 +1,2 @@
+// Every workflow a Kiln worker can run; workers bundle this file.
+export { clusteringWorkflow } from './clustering';

@@ -64,6 +64,10 @@ export function openApiDocument(limits: DatasetLimits) {
         get: { summary: 'Full result (wait up to ?wait= seconds)', responses: { '200': { description: 'OK' }, ...errors(404, 409) } },
       },
       '/api/v1/jobs/{jobId}/cancel': { post: { summary: 'Request cancellation', responses: { '202': { description: 'Requested' }, ...errors(404, 409) } } },
+      '/api/v1/models/{name}/versions': { get: { summary: 'Versions of a registered model', responses: { '200': { description: 'OK' }, ...errors(400, 404) } } },
+      '/api/v1/models/{name}/versions/{version}': {
+        get: { summary: 'One model version with params, metrics and lineage', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+      },
       '/api/v1/artifacts/{id}': { get: { summary: 'Artifact bytes', responses: { '200': { description: 'OK' }, ...errors(404) } } },
       '/api/v1/algorithms': { get: { summary: 'Algorithms with parameter schemas, defaults and limits', responses: { '200': { description: 'OK' } } } },
       '/health': { get: { summary: 'Alive', responses: { '200': { description: 'OK' } } } },

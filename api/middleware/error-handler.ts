@@ -20,6 +20,8 @@ export function errorHandler(): Middleware {
       if (err instanceof AppError) {
         ctx.status = err.status;
         ctx.body = err.toJSON();
+        // The rest of an oversized body was never read; closing spares draining it.
+        if (err.status === 413) ctx.set('Connection', 'close');
         return;
       }
       const httpError = err as HttpErrorLike;

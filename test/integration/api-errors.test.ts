@@ -126,6 +126,14 @@ describe('bad input gets a clear 4xx JSON error naming the field', function () {
     it('bad wait', async () =>
       expectError(await request(api, 'GET', '/api/v1/jobs/clustering-00000000-0000-4000-8000-000000000000/result?wait=999'), 400, 'query.wait'));
     it('unknown artifact', async () => expectError(await request(api, 'GET', '/api/v1/artifacts/00000000-0000-4000-8000-000000000000'), 404, 'id'));
+    it('unknown model', async () => expectError(await request(api, 'GET', '/api/v1/models/no-such-model/versions'), 404, 'name'));
+    it('malformed model name', async () => expectError(await request(api, 'GET', '/api/v1/models/-bad!/versions'), 400, 'name'));
+    it('malformed model version', async () => expectError(await request(api, 'GET', '/api/v1/models/m/versions/first'), 400, 'version'));
+    it('malformed percent-encoding in a path', async () => {
+      const res = await request(api, 'GET', '/api/v1/jobs/%E0%A4%A');
+      expect(res.status).to.be.within(400, 499);
+      expect(res.body.error.code).to.be.a('string');
+    });
     it('unknown route', async () => expectError(await request(api, 'GET', '/api/v1/nothing-here'), 404, undefined, 'not_found'));
     it('wrong method', async () => expectError(await request(api, 'DELETE', '/api/v1/clustering'), 405, undefined, 'method_not_allowed'));
     it('seed alias with an unknown algorithm', async () =>

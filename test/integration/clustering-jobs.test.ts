@@ -83,6 +83,10 @@ describe('clustering jobs through the API, Temporal and Postgres', function () {
       const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
       expect(result.status).to.equal(200);
       expect(result.body.registered).to.include({ modelName: 'blobs-centroids', version: 1 });
+      const version = await request(api, 'GET', result.body.links.modelVersion);
+      expect(version.status).to.equal(200);
+      expect(version.body).to.include({ modelName: 'blobs-centroids', version: 1, flavor: 'kmeans', sourceWorkflowId: started.body.jobId });
+      expect(version.body.datasetId).to.equal(started.body.datasetId);
     });
     const { rows } = await stack.pool.query(
       `SELECT v.version, v.flavor, v.backend, v.dataset_id, v.dataset_sha256, v.source_workflow_id, v.source_run_id, v.tenant_id,

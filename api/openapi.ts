@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { DatasetLimits } from '../datasets/limits';
 import { clusteringRequest, jobAccepted } from './schemas/clustering';
-import { errorBody } from './schemas/common';
+import { errorBody, MODEL_NAME_PATTERN } from './schemas/common';
+import {
+  ALIAS_PATTERN,
+  createModelRequest,
+  MODEL_LIMITS,
+  setAliasRequest,
+  updateModelRequest,
+  updateVersionRequest,
+} from './schemas/models';
 import { ALGORITHMS } from './schemas/clustering';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -10,6 +18,16 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(
     codes.map((code) => [String(code), { description: 'Error', content: { 'application/json': { schema: schema(errorBody) } } }]),
   );
+
+const modelNameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: MODEL_NAME_PATTERN.source } };
+const versionPathParam = { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 1, maximum: 2147483647 } };
+const aliasPathParam = {
+  name: 'alias',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: ALIAS_PATTERN.source },
+  description: '`latest` and `v<number>` are reserved (GET of `latest` resolves to the highest version)',
+};
 
 /** The OpenAPI 3.1 document, generated from the zod schemas the API validates with, so the two cannot drift. */
 export function openApiDocument(limits: DatasetLimits) {
@@ -64,9 +82,64 @@ export function openApiDocument(limits: DatasetLimits) {
         get: { summary: 'Full result (wait up to ?wait= seconds)', responses: { '200': { description: 'OK' }, ...errors(404, 409) } },
       },
       '/api/v1/jobs/{jobId}/cancel': { post: { summary: 'Request cancellation', responses: { '202': { description: 'Requested' }, ...errors(404, 409) } } },
-      '/api/v1/models/{name}/versions': { get: { summary: 'Versions of a registered model', responses: { '200': { description: 'OK' }, ...errors(400, 404) } } },
+      '/api/v1/models': {
+        get: {
+          summary: 'Registered models, most recently changed first',
+          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxListLimit, default: 50 } }],
+          responses: { '200': { description: 'OK' }, ...errors(400) },
+        },
+        post: {
+          summary: 'Register a model name with description and tags',
+          requestBody: { content: { 'application/json': { schema: schema(createModelRequest) } } },
+          responses: { '201': { description: 'Created' }, ...errors(400, 409, 413, 415) },
+        },
+      },
+      '/api/v1/models/{name}': {
+        parameters: [modelNameParam],
+        get: { summary: 'A model with its latest version number and aliases', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+        patch: {
+          summary: 'Change the description and/or merge tags (null removes a tag); audited',
+          requestBody: { content: { 'application/json': { schema: schema(updateModelRequest) } } },
+          responses: { '200': { description: 'Updated model' }, ...errors(400, 404, 413, 415) },
+        },
+        delete: {
+          summary: 'Delete the model, its versions and aliases (artifacts stay: content addressed, maybe shared); audited',
+          responses: { '204': { description: 'Deleted' }, ...errors(400, 404) },
+        },
+      },
+      '/api/v1/models/{name}/versions': {
+        parameters: [modelNameParam],
+        get: { summary: 'Versions of a registered model, with aliases and artifact links', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+      },
       '/api/v1/models/{name}/versions/{version}': {
-        get: { summary: 'One model version with params, metrics and lineage', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+        parameters: [modelNameParam, versionPathParam],
+        get: { summary: 'One model version with params, metrics, lineage, aliases and artifact', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+        patch: {
+          summary: 'Change a version\'s description, tags (merged) and/or status; audited',
+          requestBody: { content: { 'application/json': { schema: schema(updateVersionRequest) } } },
+          responses: { '200': { description: 'Updated version' }, ...errors(400, 404, 413, 415) },
+        },
+      },
+      '/api/v1/models/{name}/aliases/{alias}': {
+        parameters: [modelNameParam, aliasPathParam],
+        get: { summary: 'The version the alias points at (`latest`: the highest version)', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+        put: {
+          summary: 'Create or move the alias atomically; answers {alias, version, previousVersion?}; audited',
+          requestBody: { content: { 'application/json': { schema: schema(setAliasRequest) } } },
+          responses: { '200': { description: 'Set' }, ...errors(400, 404, 413, 415) },
+        },
+        delete: { summary: 'Remove the alias; audited', responses: { '204': { description: 'Deleted' }, ...errors(400, 404) } },
+      },
+      '/api/v1/models/{name}/events': {
+        parameters: [modelNameParam],
+        get: {
+          summary: 'Audit trail of the model name, oldest first (created, updated, version_registered, version_updated, alias_set, alias_deleted, deleted)',
+          parameters: [
+            { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 }, description: 'Only events with a larger id' },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxEventsLimit, default: 100 } },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+        },
       },
       '/api/v1/artifacts/{id}': { get: { summary: 'Artifact bytes', responses: { '200': { description: 'OK' }, ...errors(404) } } },
       '/api/v1/algorithms': { get: { summary: 'Algorithms with parameter schemas, defaults and limits', responses: { '200': { description: 'OK' } } } },

@@ -5,29 +5,39 @@
 import type { BackendName } from '../ml/backend';
 
 export type JobKind = 'clustering';
-export type ClusteringAlgorithm = 'kmeans';
+export const CLUSTERING_ALGORITHMS = ['kmeans'] as const;
+export type ClusteringAlgorithm = (typeof CLUSTERING_ALGORITHMS)[number];
 
-export interface KMeansJobParams {
-  k: number;
-  maxIterations?: number;
-  tolerance?: number;
-  seed?: number;
-  init?: 'k-means++' | 'random';
-}
+/** An algorithm's parameters, already validated (and defaulted) by the API against that algorithm's schema. */
+export type ClusteringParams = Record<string, unknown>;
 
 export interface ClusteringJobInput {
   tenantId: string;
   datasetId: string;
   algorithm: ClusteringAlgorithm;
-  params: KMeansJobParams;
-  /** Columns to cluster on; all columns when absent. */
+  params: ClusteringParams;
+  /** Columns to cluster on; all columns (but labelsColumn) when absent. */
   columns?: string[];
+  /** A column holding known labels: excluded from the features, used for ARI and NMI. */
+  labelsColumn?: string;
   register?: { name: string };
+}
+
+/** Quality of a clustering (scikit-learn's definitions); a metric undefined for the result is absent. */
+export interface ClusteringQuality {
+  silhouette?: number;
+  silhouetteSampled?: boolean;
+  daviesBouldin?: number;
+  calinskiHarabasz?: number;
+  ari?: number;
+  nmi?: number;
+  excludedNoise?: number;
 }
 
 export interface ClusteringTimings {
   loadMs: number;
   computeMs: number;
+  qualityMs: number;
   storeMs: number;
 }
 
@@ -38,16 +48,27 @@ export interface ClusteringSummary {
   datasetSha256: string;
   n: number;
   d: number;
-  k: number;
-  inertia: number;
-  iterations: number;
-  converged: boolean;
-  clusterSizes: number[];
+  /** The requested k, for algorithms that take one. */
+  k?: number;
+  /** Clusters found (noise excluded). */
+  clusters: number;
+  /** Points per cluster, when there are at most MAX_SUMMARY_CLUSTERS clusters. */
+  clusterSizes?: number[];
+  noisePoints?: number;
+  inertia?: number;
+  iterations?: number;
+  converged?: boolean;
+  method?: string;
+  quality: ClusteringQuality;
   backend: BackendName;
   timings: ClusteringTimings;
   resultArtifactId: string;
-  modelArtifactId: string;
+  /** Present when the algorithm can assign new points. */
+  modelArtifactId?: string;
 }
+
+/** Summaries live in workflow history: beyond this many clusters the sizes stay in the result artifact only. */
+export const MAX_SUMMARY_CLUSTERS = 1024;
 
 export interface RegisteredVersionRef {
   modelName: string;

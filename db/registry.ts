@@ -35,7 +35,8 @@ export interface NewModelVersion {
   actor: string;
 }
 
-const VERSION_COLUMNS = `v.id, m.name AS "modelName", v.version, v.status, v.flavor, v.description, v.tags, v.params,
+/** The columns of a ModelVersion, for queries over `model_versions v JOIN models m` (db/models.ts reuses them). */
+export const VERSION_COLUMNS = `v.id, m.name AS "modelName", v.version, v.status, v.flavor, v.description, v.tags, v.params,
   v.metrics, v.artifact_id AS "artifactId", v.dataset_id AS "datasetId", v.dataset_sha256 AS "datasetSha256",
   v.source_workflow_id AS "sourceWorkflowId", v.source_run_id AS "sourceRunId", v.backend, v.created_at AS "createdAt"`;
 
@@ -46,15 +47,23 @@ const VERSION_COLUMNS = `v.id, m.name AS "modelName", v.version, v.status, v.fla
  */
 export async function registerModelVersion(pool: Pool, input: NewModelVersion): Promise<{ version: ModelVersion; created: boolean }> {
   return inTransaction(pool, async (client) => {
-    await client.query(
-      `INSERT INTO models (tenant_id, name) VALUES ($1, $2) ON CONFLICT (tenant_id, name) DO NOTHING`,
-      [input.tenantId, input.modelName],
-    );
-    const model = await client.query<{ id: string }>(
-      'SELECT id FROM models WHERE tenant_id = $1 AND name = $2 FOR UPDATE',
-      [input.tenantId, input.modelName],
-    );
-    const modelId = model.rows[0].id;
+    // A model deleted (DELETE /models/:name) between the insert and the lock is gone when the lock is granted: each
+    // statement sees the latest commits, so the next attempt creates it again.
+    let modelId: string | undefined;
+    let modelCreated = false;
+    for (let attempt = 0; modelId === undefined; attempt++) {
+      if (attempt === 3) throw new Error(`model ${input.modelName}: deleted while registering a version, 3 times`);
+      const inserted = await client.query(
+        `INSERT INTO models (tenant_id, name) VALUES ($1, $2) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id`,
+        [input.tenantId, input.modelName],
+      );
+      modelCreated ||= (inserted.rowCount ?? 0) > 0;
+      const model = await client.query<{ id: string }>(
+        'SELECT id FROM models WHERE tenant_id = $1 AND name = $2 FOR UPDATE',
+        [input.tenantId, input.modelName],
+      );
+      modelId = model.rows[0]?.id;
+    }
     const existing = await findVersionByWorkflow(client, modelId, input.sourceWorkflowId);
     if (existing) return { version: existing, created: false };
 
@@ -74,7 +83,13 @@ export async function registerModelVersion(pool: Pool, input: NewModelVersion): 
     await client.query(
       `INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details)
        VALUES ($1, 'model', $2, 'version_registered', $3, $4)`,
-      [input.tenantId, input.modelName, input.actor, JSON.stringify({ version, sourceWorkflowId: input.sourceWorkflowId, sourceRunId: input.sourceRunId })],
+      [input.tenantId, input.modelName, input.actor, JSON.stringify({
+        version,
+        sourceWorkflowId: input.sourceWorkflowId,
+        sourceRunId: input.sourceRunId,
+        // The first registration of a name creates the model; its trail records that here (no separate event).
+        ...(modelCreated ? { modelCreated: true, modelId } : {}),
+      })],
     );
     const created = await findVersionByWorkflow(client, modelId, input.sourceWorkflowId);
     return { version: created!, created: true };

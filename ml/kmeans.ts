@@ -16,7 +16,8 @@ export interface KMeansParams {
   maxIterations?: number;
   tolerance?: number;
   seed?: number;
-  init?: 'k-means++' | 'random';
+  /** 'k-means++', 'random', or explicit initial centroids (k rows of d numbers), as scikit-learn's init=ndarray. */
+  init?: 'k-means++' | 'random' | number[][];
 }
 export const KMEANS_DEFAULTS = { maxIterations: 300, tolerance: 1e-4, seed: 0, init: 'k-means++' } as const;
 export interface KMeansProgress {
@@ -75,8 +76,11 @@ export async function kmeans(
   const data = new CentredData(points, n, d, mean);
   const blocks = uploadBlocks(data, blockRows);
   try {
-    let centroids =
-      p.init === 'random' ? initRandom(data, p.k, rng) : await initKMeansPlusPlus(data, blocks, p.k, localTrials, rng, hooks.signal);
+    let centroids = Array.isArray(p.init)
+      ? initGiven(p.init, mean, d)
+      : p.init === 'random'
+        ? initRandom(data, p.k, rng)
+        : await initKMeansPlusPlus(data, blocks, p.k, localTrials, rng, hooks.signal);
 
     let iterations = 0;
     let converged = false;
@@ -118,7 +122,7 @@ interface ResolvedParams {
   maxIterations: number;
   tolerance: number;
   seed: number;
-  init: 'k-means++' | 'random';
+  init: 'k-means++' | 'random' | number[][];
 }
 
 function resolveParams(points: Float32Array, n: number, d: number, params: KMeansParams): ResolvedParams {
@@ -142,8 +146,12 @@ function resolveParams(points: Float32Array, n: number, d: number, params: KMean
   const seed = params.seed ?? KMEANS_DEFAULTS.seed;
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
   const init = params.init ?? KMEANS_DEFAULTS.init;
-  if (!(INIT_METHODS as readonly string[]).includes(init)) {
-    throw new RangeError(`init must be one of ${INIT_METHODS.join(', ')}, got ${JSON.stringify(init)}`);
+  if (Array.isArray(init)) {
+    if (init.length !== k || init.some((row) => !Array.isArray(row) || row.length !== d || row.some((v) => !Number.isFinite(v)))) {
+      throw new RangeError(`init as centroids must be k = ${k} rows of d = ${d} finite numbers`);
+    }
+  } else if (!(INIT_METHODS as readonly string[]).includes(init)) {
+    throw new RangeError(`init must be one of ${INIT_METHODS.join(', ')} or k×d centroids, got ${JSON.stringify(init)}`);
   }
   return { k, maxIterations, tolerance, seed, init };
 }
@@ -268,6 +276,13 @@ function scores(block: Block, scoreMatT: tf.Tensor2D): tf.Tensor2D {
 // Initialisation
 
 /** 'random': k distinct rows chosen uniformly. */
+/** Explicit centroids, centred like the data. */
+function initGiven(init: number[][], mean: Float64Array, d: number): Float64Array {
+  const centroids = new Float64Array(init.length * d);
+  init.forEach((row, c) => row.forEach((v, j) => (centroids[c * d + j] = v - mean[j])));
+  return centroids;
+}
+
 function initRandom(data: CentredData, k: number, rng: Random): Float64Array {
   const centroids = new Float64Array(k * data.d);
   rng.sampleDistinct(data.n, k).forEach((row, c) => data.copyRow(row, centroids, c * data.d));

@@ -69,3 +69,46 @@ export function samePartition(labelsA: ArrayLike<number>, labelsB: ArrayLike<num
   }
   return true;
 }
+
+/** Entropy (natural log) of a labeling; 0 for a single cluster, as scikit-learn's _entropy (1.0 for no labels). */
+function labelEntropy(labels: ArrayLike<number>): number {
+  const n = labels.length;
+  if (n === 0) return 1;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < n; i++) counts.set(labels[i], (counts.get(labels[i]) ?? 0) + 1);
+  if (counts.size === 1) return 0;
+  let h = 0;
+  for (const c of counts.values()) h -= (c / n) * (Math.log(c) - Math.log(n));
+  return h;
+}
+
+/**
+ * Normalised mutual information of two labelings with the arithmetic-mean normaliser, in [0, 1] (1 = identical
+ * partitions), as scikit-learn's normalized_mutual_info_score(average_method='arithmetic'): 1 when both labelings
+ * are a single cluster, 0 when the mutual information is 0.
+ */
+export function normalizedMutualInfo(labelsA: ArrayLike<number>, labelsB: ArrayLike<number>): number {
+  const table = contingency(labelsA, labelsB);
+  const n = labelsA.length;
+  const colTotals = new Map<number, number>();
+  const rowTotals = new Map<number, number>();
+  for (const [a, row] of table) {
+    for (const [b, c] of row) {
+      rowTotals.set(a, (rowTotals.get(a) ?? 0) + c);
+      colTotals.set(b, (colTotals.get(b) ?? 0) + c);
+    }
+  }
+  if ((rowTotals.size === 1 && colTotals.size === 1) || n === 0) return 1;
+  if (rowTotals.size === 1 || colTotals.size === 1) return 0;
+  let mi = 0;
+  for (const [a, row] of table) {
+    for (const [b, c] of row) {
+      // Term by term as scikit-learn's mutual_info_score, which also drops terms below float64 epsilon.
+      const term = (c / n) * (Math.log(c) - Math.log(n)) + (c / n) * (-Math.log(rowTotals.get(a)! * colTotals.get(b)!) + 2 * Math.log(n));
+      if (Math.abs(term) >= Number.EPSILON) mi += term;
+    }
+  }
+  mi = Math.max(0, mi);
+  if (mi === 0) return 0;
+  return mi / ((labelEntropy(labelsA) + labelEntropy(labelsB)) / 2);
+}

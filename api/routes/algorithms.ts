@@ -10,7 +10,12 @@ export function algorithmCatalog() {
     description: algorithm.description,
     assignsNewPoints: algorithm.assignsNewPoints,
     params: z.toJSONSchema(algorithm.params, { io: 'input' }),
-    limits: CLUSTERING_LIMITS,
+    limits: {
+      maxK: CLUSTERING_LIMITS.maxK,
+      maxIterations: CLUSTERING_LIMITS.maxIterations,
+      inlineLabels: CLUSTERING_LIMITS.inlineLabels,
+      ...(algorithm.limit ? { maxPoints: algorithm.limit.maxPoints, maxPointsReason: algorithm.limit.why, beyondMaxPoints: algorithm.limit.alternative } : {}),
+    },
   }));
 }
 

@@ -1,19 +1,67 @@
 import Router from '@koa/router';
-import { z } from 'zod';
-import { NotFoundError } from '../../common/errors';
+import { Context } from 'koa';
+import { NotFoundError, ValidationError } from '../../common/errors';
 import { DEFAULT_TENANT } from '../../common/tenant';
-import { listModelVersions, ModelVersion } from '../../db/registry';
+import {
+  createModel,
+  deleteAlias,
+  deleteModel,
+  getModel,
+  getVersionDetail,
+  latestVersion,
+  listModelEvents,
+  listModels,
+  listVersionDetails,
+  ModelVersionDetail,
+  RegisteredModel,
+  resolveAlias,
+  setAlias,
+  updateModel,
+  updateModelVersion,
+} from '../../db/models';
+import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
 import { modelName } from '../schemas/common';
+import {
+  aliasParam,
+  checkTagKeys,
+  createModelRequest,
+  eventsQuery,
+  listModelsQuery,
+  MODEL_LIMITS,
+  RESERVED_ALIAS,
+  setAliasRequest,
+  updateModelRequest,
+  updateVersionRequest,
+  versionParam,
+} from '../schemas/models';
 import { parseWith } from '../schemas/validate';
 
-const versionParam = z.coerce.number().int().min(1);
+/** Who REST calls act as in the audit trail, until auth exists. */
+const ACTOR = 'api';
 
-function versionView(v: ModelVersion) {
+const modelPath = (name: string) => `/api/v1/models/${name}`;
+
+export function modelView(m: RegisteredModel) {
+  return {
+    name: m.name,
+    description: m.description,
+    tags: m.tags,
+    latestVersion: m.latestVersion,
+    versionCount: m.versionCount,
+    aliases: m.aliases,
+    createdAt: m.createdAt,
+    updatedAt: m.updatedAt,
+    links: { self: modelPath(m.name), versions: `${modelPath(m.name)}/versions`, events: `${modelPath(m.name)}/events` },
+  };
+}
+
+function versionView(v: ModelVersionDetail) {
   return {
     ...v,
     links: {
-      self: `/api/v1/models/${v.modelName}/versions/${v.version}`,
+      self: `${modelPath(v.modelName)}/versions/${v.version}`,
+      model: modelPath(v.modelName),
       ...(v.artifactId ? { artifact: `/api/v1/artifacts/${v.artifactId}` } : {}),
       ...(v.datasetId ? { dataset: `/api/v1/datasets/${v.datasetId}` } : {}),
       job: `/api/v1/jobs/${v.sourceWorkflowId}`,
@@ -21,26 +69,121 @@ function versionView(v: ModelVersion) {
   };
 }
 
-/** Read side of the model registry: the versions jobs registered, with their lineage. */
+/** Registry request bodies: JSON objects of a few KiB (413 past MODEL_LIMITS.maxBodyBytes). */
+async function readBody(ctx: Context, deps: ApiDeps): Promise<unknown> {
+  const body = await readJsonBody(ctx, Math.min(deps.limits.maxBodyBytes, MODEL_LIMITS.maxBodyBytes));
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('the body must be a JSON object', 'body');
+  checkTagKeys(body);
+  return body;
+}
+
+function requireSomething(patch: Record<string, unknown>, fields: string[]): void {
+  if (fields.every((f) => patch[f] === undefined)) throw new ValidationError(`nothing to change: give at least one of ${fields.join(', ')}`, 'body');
+}
+
+const nameOf = (ctx: Context): string => parseWith(modelName, ctx.params.name, 'name');
+const versionOf = (ctx: Context): number => parseWith(versionParam, ctx.params.version, 'version');
+
+/** An alias in a path; `latest` and `v<digits>` are reserved names (400 `reserved_alias`) unless allowReserved. */
+function aliasOf(ctx: Context, allowLatest = false): string {
+  const alias = parseWith(aliasParam, ctx.params.alias, 'alias');
+  if (RESERVED_ALIAS.test(alias) && !(allowLatest && alias === 'latest')) {
+    throw new ValidationError(`alias: ${JSON.stringify(alias)} is reserved ("latest" and version-like "v<number>" cannot be aliases)`, 'alias', 'reserved_alias');
+  }
+  return alias;
+}
+
+/**
+ * The model registry in MLflow's vocabulary: registered models with description and tags, their versions (registered
+ * by jobs, with lineage), aliases that point at versions, and the audit trail of every change.
+ */
 export function modelsRouter(deps: ApiDeps): Router {
   const router = new Router();
+  const { pool } = deps;
 
-  async function versionsOf(name: string): Promise<ModelVersion[]> {
-    parseWith(modelName, name, 'name');
-    const versions = await listModelVersions(deps.pool, DEFAULT_TENANT, name);
-    if (!versions) throw new NotFoundError('model', name, 'name');
-    return versions;
-  }
+  router.get('/models', async (ctx) => {
+    const { limit } = parseWith(listModelsQuery, ctx.query, 'query');
+    ctx.body = { models: (await listModels(pool, DEFAULT_TENANT, limit)).map(modelView) };
+  });
+
+  router.post('/models', async (ctx) => {
+    const input = parseWith(createModelRequest, await readBody(ctx, deps));
+    const model = await createModel(pool, { tenantId: DEFAULT_TENANT, ...input, actor: ACTOR });
+    ctx.status = 201;
+    ctx.set('Location', modelPath(model.name));
+    ctx.body = modelView(model);
+  });
+
+  router.get('/models/:name', async (ctx) => {
+    const name = nameOf(ctx);
+    const model = await getModel(pool, DEFAULT_TENANT, name);
+    if (!model) throw new NotFoundError('model', name, 'name');
+    ctx.body = modelView(model);
+  });
+
+  router.patch('/models/:name', async (ctx) => {
+    const name = nameOf(ctx);
+    const patch = parseWith(updateModelRequest, await readBody(ctx, deps));
+    requireSomething(patch, ['description', 'tags']);
+    ctx.body = modelView(await updateModel(pool, DEFAULT_TENANT, name, patch, ACTOR, MODEL_LIMITS.maxTags));
+  });
+
+  router.delete('/models/:name', async (ctx) => {
+    await deleteModel(pool, DEFAULT_TENANT, nameOf(ctx), ACTOR);
+    ctx.status = 204;
+  });
 
   router.get('/models/:name/versions', async (ctx) => {
-    ctx.body = { versions: (await versionsOf(ctx.params.name)).map(versionView) };
+    const name = nameOf(ctx);
+    const versions = await listVersionDetails(pool, DEFAULT_TENANT, name);
+    if (!versions) throw new NotFoundError('model', name, 'name');
+    ctx.body = { versions: versions.map(versionView) };
   });
 
   router.get('/models/:name/versions/:version', async (ctx) => {
-    const version = parseWith(versionParam, ctx.params.version, 'version');
-    const found = (await versionsOf(ctx.params.name)).find((v) => v.version === version);
-    if (!found) throw new NotFoundError(`version of model ${ctx.params.name}`, String(version), 'version');
-    ctx.body = versionView(found);
+    const name = nameOf(ctx);
+    ctx.body = versionView(await getVersionDetail(pool, DEFAULT_TENANT, name, versionOf(ctx)));
+  });
+
+  router.patch('/models/:name/versions/:version', async (ctx) => {
+    const name = nameOf(ctx);
+    const version = versionOf(ctx);
+    const patch = parseWith(updateVersionRequest, await readBody(ctx, deps));
+    requireSomething(patch, ['description', 'tags', 'status']);
+    ctx.body = versionView(await updateModelVersion(pool, DEFAULT_TENANT, name, version, patch, ACTOR, MODEL_LIMITS.maxTags));
+  });
+
+  router.put('/models/:name/aliases/:alias', async (ctx) => {
+    const name = nameOf(ctx);
+    const alias = aliasOf(ctx);
+    const { version } = parseWith(setAliasRequest, await readBody(ctx, deps));
+    const moved = await setAlias(pool, DEFAULT_TENANT, name, alias, version, ACTOR);
+    ctx.body = { ...moved, links: { self: `${modelPath(name)}/aliases/${alias}`, version: `${modelPath(name)}/versions/${version}` } };
+  });
+
+  // `latest` is reserved for writes; reading it resolves to the highest version number, as MLflow's models:/name/latest.
+  router.get('/models/:name/aliases/:alias', async (ctx) => {
+    const name = nameOf(ctx);
+    const alias = aliasOf(ctx, true);
+    const version = alias === 'latest' ? await latestVersion(pool, DEFAULT_TENANT, name) : await resolveAlias(pool, DEFAULT_TENANT, name, alias);
+    ctx.body = { alias, ...versionView(version) };
+  });
+
+  router.delete('/models/:name/aliases/:alias', async (ctx) => {
+    const name = nameOf(ctx);
+    await deleteAlias(pool, DEFAULT_TENANT, name, aliasOf(ctx), ACTOR);
+    ctx.status = 204;
+  });
+
+  router.get('/models/:name/events', async (ctx) => {
+    const name = nameOf(ctx);
+    const { after, limit } = parseWith(eventsQuery, ctx.query, 'query');
+    const events = await listModelEvents(pool, DEFAULT_TENANT, name, after, limit);
+    const last = events[events.length - 1];
+    ctx.body = {
+      events,
+      links: { self: `${modelPath(name)}/events`, ...(events.length === limit && last ? { next: `${modelPath(name)}/events?after=${last.id}&limit=${limit}` } : {}) },
+    };
   });
 
   return router;

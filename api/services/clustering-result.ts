@@ -6,8 +6,9 @@ import { getArtifactContent } from '../../db/artifacts';
 import { CLUSTERING_LIMITS } from '../schemas/clustering';
 
 /**
- * The full result of a completed clustering job: the summary from workflow history plus labels and centroids from the
- * result artifact. Labels come inline up to CLUSTERING_LIMITS.inlineLabels points; past that, as an artifact link.
+ * The full result of a completed clustering job: the summary from workflow history plus labels and the algorithm's
+ * own outputs (centroids, merge tree, codebook, probabilities...) from the result artifact. Labels come inline up to
+ * CLUSTERING_LIMITS.inlineLabels points; past that, as an artifact link.
  */
 export async function clusteringResultView(pool: Pool, jobId: string, summary: ClusteringJobResult) {
   const content = await getArtifactContent(pool, DEFAULT_TENANT, summary.resultArtifactId);
@@ -21,22 +22,27 @@ export async function clusteringResultView(pool: Pool, jobId: string, summary: C
     params: document.params,
     datasetId: summary.datasetId,
     columns: document.columns,
+    ...(document.labelsColumn ? { labelsColumn: document.labelsColumn } : {}),
     n: summary.n,
     d: summary.d,
-    k: summary.k,
+    ...(summary.k !== undefined ? { k: summary.k } : {}),
+    clusters: document.clusters,
     ...(inline ? { labels: document.labels } : { labels: null, labelsOmitted: `more than ${CLUSTERING_LIMITS.inlineLabels} points: download ${artifactLink}` }),
-    centroids: document.centroids,
-    inertia: summary.inertia,
-    iterations: summary.iterations,
-    converged: summary.converged,
-    clusterSizes: summary.clusterSizes,
+    ...document.extras,
+    clusterSizes: document.clusterSizes,
+    noisePoints: document.noisePoints,
+    ...(document.inertia !== undefined ? { inertia: document.inertia } : {}),
+    ...(document.iterations !== undefined ? { iterations: document.iterations } : {}),
+    ...(document.converged !== undefined ? { converged: document.converged } : {}),
+    ...(document.method ? { method: document.method } : {}),
+    quality: document.quality,
     backend: summary.backend,
     timings: summary.timings,
     ...(summary.registered ? { registered: summary.registered } : {}),
     links: {
       job: `/api/v1/jobs/${jobId}`,
       resultArtifact: artifactLink,
-      modelArtifact: `/api/v1/artifacts/${summary.modelArtifactId}`,
+      ...(summary.modelArtifactId ? { modelArtifact: `/api/v1/artifacts/${summary.modelArtifactId}` } : {}),
       ...(summary.registered ? { modelVersion: `/api/v1/models/${summary.registered.modelName}/versions/${summary.registered.version}` } : {}),
     },
   };

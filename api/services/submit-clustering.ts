@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { AppError, NotFoundError, ValidationError } from '../../common/errors';
 import { ClusteringJobInput } from '../../common/jobs';
 import { TASK_QUEUES } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
@@ -31,13 +31,30 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
       'unknown_algorithm',
     );
   }
-  const params = parseWith(ALGORITHMS[request.algorithm].params, request.params, 'params');
+  const spec = ALGORITHMS[request.algorithm];
+  const params = parseWith(spec.params, request.params, 'params');
+  if (request.register && !spec.assignsNewPoints) {
+    throw new ValidationError(`${request.algorithm} results cannot assign new points, so they cannot be registered as a model`, 'register');
+  }
   if ((request.datasetId === undefined) === (request.data === undefined)) {
     throw new ValidationError('give exactly one of datasetId (a stored dataset) or data (inline rows)', request.data ? 'data' : 'datasetId');
   }
 
   const dataset = await resolveDataset(deps, request);
-  const columns = request.columns ?? dataset.columnSpecs.map((c) => c.name);
+  if (spec.limit && dataset.rows > spec.limit.maxPoints) {
+    throw new AppError(
+      422,
+      'too_many_points',
+      `${request.algorithm} accepts at most ${spec.limit.maxPoints} points (${spec.limit.why}); this dataset has ${dataset.rows}` +
+        (spec.limit.alternative ? `. For larger inputs use ${spec.limit.alternative}` : ''),
+      request.data ? 'data' : 'datasetId',
+    );
+  }
+  if (request.labelsColumn && !dataset.columnSpecs.some((c) => c.name === request.labelsColumn)) {
+    throw new ValidationError(`dataset ${dataset.id} has no column ${JSON.stringify(request.labelsColumn)}`, 'labelsColumn');
+  }
+  const columns = request.columns ?? dataset.columnSpecs.map((c) => c.name).filter((name) => name !== request.labelsColumn);
+  if (columns.length === 0) throw new ValidationError('no columns left to cluster on besides labelsColumn', 'columns');
   for (const [i, column] of columns.entries()) {
     const spec = dataset.columnSpecs.find((c) => c.name === column);
     if (!spec) throw new ValidationError(`dataset ${dataset.id} has no column ${JSON.stringify(column)}`, `columns[${i}]`);
@@ -48,7 +65,13 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
       );
     }
   }
-  if (params.k > dataset.rows) {
+  if (Array.isArray(params.init)) {
+    const init = params.init as number[][];
+    if (init.length !== params.k) throw new ValidationError(`params.init has ${init.length} centroids but params.k is ${params.k}`, 'params.init');
+    const bad = init.findIndex((row) => row.length !== columns.length);
+    if (bad >= 0) throw new ValidationError(`params.init[${bad}] must have one number per column (${columns.length})`, `params.init[${bad}]`);
+  }
+  if (typeof params.k === 'number' && params.k > dataset.rows) {
     throw new ValidationError(`params.k is ${params.k} but the dataset has only ${dataset.rows} rows`, 'params.k');
   }
 
@@ -62,6 +85,7 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
     algorithm: request.algorithm,
     params,
     ...(request.columns ? { columns: request.columns } : {}),
+    ...(request.labelsColumn ? { labelsColumn: request.labelsColumn } : {}),
     ...(request.register ? { register: request.register } : {}),
   };
   await deps.jobs.startClustering(jobId, input, taskQueue, {

@@ -365,3 +365,23 @@ describe('ml/kmeans', () => {
     }
   });
 });
+
+describe('ml/kmeans with explicit initial centroids', () => {
+  it('starts from the given centroids (one Lloyd step from a known start)', async () => {
+    // Two points per side; starting centroids on each side converge to the side means.
+    const points = new Float32Array([0, 0, 0, 2, 10, 0, 10, 2]);
+    const result = await kmeans(points, 4, 2, { k: 2, init: [[1, 1], [9, 1]] });
+    expect(result.centroids).to.deep.equal([[0, 1], [10, 1]]);
+    expect(Array.from(result.labels)).to.deep.equal([0, 0, 1, 1]);
+    // Swapping the given start swaps the cluster ids: the start really was used.
+    const swapped = await kmeans(points, 4, 2, { k: 2, init: [[9, 1], [1, 1]] });
+    expect(Array.from(swapped.labels)).to.deep.equal([1, 1, 0, 0]);
+  });
+
+  it('rejects centroids of the wrong shape', async () => {
+    let error: unknown;
+    await kmeans(new Float32Array([0, 0, 1, 1]), 2, 2, { k: 2, init: [[0, 0]] }).catch((err) => (error = err));
+    expect(error).to.be.instanceOf(RangeError);
+    expect((error as Error).message).to.match(/init/);
+  });
+});

@@ -1,0 +1,120 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cacheDir, repoRoot } from '../../common/paths';
+import { ClusteringAlgorithm } from '../../common/jobs';
+import { initComputeBackend } from '../../ml/backend';
+import { CLUSTERING_RUNNERS } from '../../ml/clustering/runners';
+import { adjustedRandIndex } from '../../ml/metrics';
+import { Random } from '../../ml/random';
+
+/**
+ * Kiln's clustering compute (in-process, no HTTP or Temporal) against scikit-learn on the same generated data, in the
+ * same run. One JSON row per case: { algorithm, n, d, k, backend, kilnMs, sklearnMs, ratio, agreementAri }.
+ * ratio = kilnMs / sklearnMs (below 1: Kiln is faster). agreementAri compares the two labelings.
+ *
+ *   npm run bench:clustering                 # every case (tens of minutes on 2 cores)
+ *   npm run bench:clustering -- --quick      # the same cases at 1/20 the size
+ *   npm run bench:clustering -- --only dbscan
+ *
+ * scikit-learn runs from a venv outside the repo (KILN_SKLEARN_PYTHON, else ~/.cache/kiln/sklearn-venv, created on
+ * first use from PyPI).
+ */
+interface Case {
+  algorithm: ClusteringAlgorithm;
+  n: number;
+  d: number;
+  centers: number;
+  spread: number;
+  kiln: Record<string, unknown>;
+  sklearn: Record<string, unknown>;
+  /** Fixed initial centroids: the first k rows (same start on both sides). */
+  fixedInit?: number;
+}
+
+const FULL_CASES: Case[] = [
+  {
+    algorithm: 'kmeans', n: 1_000_000, d: 32, centers: 64, spread: 1, fixedInit: 64,
+    kiln: { k: 64, maxIterations: 20, tolerance: 0 }, sklearn: { k: 64, maxIterations: 20, tolerance: 0 },
+  },
+];
+
+function sklearnPython(): string {
+  if (process.env.KILN_SKLEARN_PYTHON) return process.env.KILN_SKLEARN_PYTHON;
+  const venv = path.join(cacheDir(), 'sklearn-venv');
+  const python = path.join(venv, 'bin', 'python');
+  if (!fs.existsSync(python)) {
+    console.error(`[bench] creating ${venv} with scikit-learn and MiniSom (once)`);
+    execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
+    execFileSync(python, ['-m', 'pip', 'install', '--quiet', 'scikit-learn', 'numpy', 'minisom'], { stdio: 'inherit' });
+  }
+  return python;
+}
+
+function blobs(c: Case, seed: number): Float32Array {
+  const rng = new Random(seed);
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
+  const centers = Array.from({ length: c.centers * c.d }, () => (rng.nextFloat() - 0.5) * 20);
+  const points = new Float32Array(c.n * c.d);
+  for (let i = 0; i < c.n; i++) {
+    const center = rng.nextInt(c.centers);
+    for (let j = 0; j < c.d; j++) points[i * c.d + j] = centers[center * c.d + j] + c.spread * gaussian();
+  }
+  return points;
+}
+
+function firstRows(points: Float32Array, rows: number, d: number): number[][] {
+  return Array.from({ length: rows }, (_, r) => Array.from(points.subarray(r * d, (r + 1) * d)));
+}
+
+async function runCase(c: Case, python: string, backend: string): Promise<Record<string, unknown>> {
+  const points = blobs(c, 7);
+  const init = c.fixedInit ? { init: firstRows(points, c.fixedInit, c.d) } : {};
+  const dataFile = path.join(os.tmpdir(), `kiln-bench-${process.pid}.f32`);
+  fs.writeFileSync(dataFile, Buffer.from(points.buffer, points.byteOffset, points.byteLength));
+  try {
+    const t0 = performance.now();
+    const output = await CLUSTERING_RUNNERS[c.algorithm](points, c.n, c.d, { ...c.kiln, ...init } as never);
+    const kilnMs = performance.now() - t0;
+    const wantLabels = c.n <= 2_000_000;
+    const spec = { algorithm: c.algorithm, n: c.n, d: c.d, dataFile, params: { ...c.sklearn, ...init }, wantLabels };
+    const out = JSON.parse(
+      execFileSync(python, [path.join(repoRoot, 'bench', 'clustering', 'sklearn_case.py'), JSON.stringify(spec)], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 30,
+      }),
+    ) as { ms: number; labels?: number[] };
+    return {
+      algorithm: c.algorithm,
+      n: c.n,
+      d: c.d,
+      k: (c.kiln.k as number | undefined) ?? output.clusters,
+      backend,
+      ...(output.method ? { method: output.method } : {}),
+      kilnMs: Math.round(kilnMs),
+      sklearnMs: Math.round(out.ms),
+      ratio: Number((kilnMs / out.ms).toFixed(2)),
+      ...(out.labels ? { agreementAri: Number(adjustedRandIndex(output.labels, out.labels).toFixed(4)) } : {}),
+    };
+  } finally {
+    fs.rmSync(dataFile, { force: true });
+  }
+}
+
+async function run(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  const python = sklearnPython();
+  const backend = (await initComputeBackend()).name;
+  const cases = FULL_CASES.filter((c) => !only || c.algorithm === only).map((c) =>
+    quick ? { ...c, n: Math.max(2_000, Math.floor(c.n / 20)) } : c,
+  );
+  for (const c of cases) console.log(JSON.stringify(await runCase(c, python, backend)));
+}
+
+run().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -5,7 +5,7 @@
 import type { BackendName } from '../ml/backend';
 
 export type JobKind = 'clustering';
-export const CLUSTERING_ALGORITHMS = ['kmeans'] as const;
+export const CLUSTERING_ALGORITHMS = ['kmeans', 'minibatch-kmeans', 'dbscan', 'hierarchical', 'som', 'spectral', 'gmm'] as const;
 export type ClusteringAlgorithm = (typeof CLUSTERING_ALGORITHMS)[number];
 
 /** An algorithm's parameters, already validated (and defaulted) by the API against that algorithm's schema. */

@@ -14,7 +14,7 @@ export function algorithmCatalog() {
       maxK: CLUSTERING_LIMITS.maxK,
       maxIterations: CLUSTERING_LIMITS.maxIterations,
       inlineLabels: CLUSTERING_LIMITS.inlineLabels,
-      ...(algorithm.limit ? { maxPoints: algorithm.limit.maxPoints, maxPointsReason: algorithm.limit.why, beyondMaxPoints: algorithm.limit.alternative } : {}),
+      ...(algorithm.limits ? { points: algorithm.limits } : {}),
     },
   }));
 }

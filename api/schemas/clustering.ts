@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { CLUSTERING_ALGORITHMS, ClusteringAlgorithm } from '../../common/jobs';
+import { DBSCAN_LIMIT } from '../../ml/clustering/dbscan';
+import { HIERARCHICAL_LIMITS, Linkage } from '../../ml/clustering/hierarchical';
+import { SOM_MAX_UNITS } from '../../ml/clustering/som';
+import { SPECTRAL_LIMITS, SPECTRAL_MAX_K, SpectralAffinity } from '../../ml/clustering/spectral';
+import { AlgorithmLimit } from '../../ml/clustering/types';
 import { modelName, resources, uuid } from './common';
 
 /** Documented limits on a clustering request (README: Limits). */
@@ -28,19 +33,116 @@ export const kmeansParams = z.strictObject({
   seed,
 });
 
+export const minibatchKmeansParams = z.strictObject({
+  k,
+  batchSize: z.number().int().min(1).max(1_000_000).default(1024),
+  maxIterations: iterations(100).meta({ description: 'Most passes over the data (scikit-learn max_iter)' }),
+  tolerance: z.number().min(0).max(1).default(0),
+  maxNoImprovement: z.number().int().min(1).max(10_000).nullable().default(10),
+  nInit: z.number().int().min(1).max(100).default(1),
+  seed,
+});
+
+export const dbscanParams = z.strictObject({
+  eps: z.number().positive().max(1e12).meta({ description: 'Neighbourhood radius (euclidean, or 1 − cos for cosine)' }),
+  minPoints: z.number().int().min(1).max(100_000).default(5).meta({ description: "Neighbours, the point itself included, that make a core point (scikit-learn's min_samples)" }),
+  metric: z.enum(['euclidean', 'cosine']).default('euclidean'),
+});
+
+export const hierarchicalParams = z
+  .strictObject({
+    k: k.optional(),
+    distanceThreshold: z.number().min(0).max(1e12).optional(),
+    linkage: z.enum(['ward', 'complete', 'average', 'single']).default('ward'),
+  })
+  .refine((p) => (p.k === undefined) !== (p.distanceThreshold === undefined), {
+    message: 'give exactly one of k and distanceThreshold',
+    path: ['k'],
+  });
+
+export const somParams = z
+  .strictObject({
+    rows: z.number().int().min(1).max(1000),
+    cols: z.number().int().min(1).max(1000),
+    iterations: z.number().int().min(1).max(CLUSTERING_LIMITS.maxIterations).default(10).meta({ description: 'Epochs (passes over all points)' }),
+    learningRate: z.number().gt(0).max(1).default(0.5),
+    sigma: z.number().positive().max(1000).optional().meta({ description: 'Initial neighbourhood radius in grid units; default max(rows, cols) / 2' }),
+    seed,
+  })
+  .refine((p) => p.rows * p.cols <= SOM_MAX_UNITS, { message: `rows × cols must be at most ${SOM_MAX_UNITS} units`, path: ['rows'] });
+
+export const spectralParams = z.strictObject({
+  k: z.number().int().min(1).max(SPECTRAL_MAX_K),
+  affinity: z.enum(['rbf', 'nearest-neighbors']).default('rbf'),
+  gamma: z.number().min(0).max(1e12).default(1.0).meta({ description: 'rbf kernel coefficient' }),
+  nNeighbors: z.number().int().min(1).max(1000).default(10),
+  nInit: z.number().int().min(1).max(100).default(10),
+  seed,
+});
+
+export const gmmParams = z.strictObject({
+  k,
+  covarianceType: z.enum(['full', 'diag']).default('full'),
+  maxIterations: iterations(100),
+  tolerance: z.number().min(0).max(1).default(1e-3),
+  regCovar: z.number().min(0).max(1).default(1e-6),
+  nInit: z.number().int().min(1).max(100).default(1),
+  seed,
+});
+
 export interface AlgorithmSpec {
   description: string;
   params: z.ZodType<Record<string, unknown>>;
   /** Whether a result can assign new points, so it can be registered as a model and used by predict. */
   assignsNewPoints: boolean;
-  /** Most points the algorithm accepts, why, and what to use beyond. */
-  limit?: { maxPoints: number; why: string; alternative?: string };
+  /** Most points the algorithm accepts with these params, why, and what to use beyond. */
+  limit?: (params: Record<string, unknown>) => AlgorithmLimit;
+  /** Limits for the catalogue, by variant (linkage, affinity). */
+  limits?: Record<string, AlgorithmLimit>;
 }
+
+const asParams = (schema: z.ZodType) => schema as z.ZodType<Record<string, unknown>>;
 
 export const ALGORITHMS: Record<ClusteringAlgorithm, AlgorithmSpec> = {
   kmeans: {
-    description: "Lloyd's k-means with k-means++ (or random) initialisation and scikit-learn's n_init, in TensorFlow.js",
-    params: kmeansParams as z.ZodType<Record<string, unknown>>,
+    description: "Lloyd's k-means with k-means++ (or random, or given) initialisation and scikit-learn's n_init, in TensorFlow.js",
+    params: asParams(kmeansParams),
+    assignsNewPoints: true,
+  },
+  'minibatch-kmeans': {
+    description: "scikit-learn's MiniBatchKMeans: k-means on random batches, for inputs too large for full Lloyd passes",
+    params: asParams(minibatchKmeansParams),
+    assignsNewPoints: true,
+  },
+  dbscan: {
+    description: 'Density-based clustering as scikit-learn\'s DBSCAN; noise is label -1. Neighbour search by kd-tree or blocked tensor distances, chosen by dimension and backend (see method)',
+    params: asParams(dbscanParams),
+    assignsNewPoints: false,
+    limit: () => DBSCAN_LIMIT,
+    limits: { all: DBSCAN_LIMIT },
+  },
+  hierarchical: {
+    description: 'Agglomerative clustering (ward, complete, average, single) as scikit-learn; the result includes the merge tree',
+    params: asParams(hierarchicalParams),
+    assignsNewPoints: false,
+    limit: (p) => HIERARCHICAL_LIMITS[(p.linkage as Linkage) ?? 'ward'],
+    limits: HIERARCHICAL_LIMITS,
+  },
+  som: {
+    description: 'Self-organising map: a rows × cols grid of units; the result includes the codebook and each point\'s cell',
+    params: asParams(somParams),
+    assignsNewPoints: true,
+  },
+  spectral: {
+    description: "Spectral clustering as scikit-learn's SpectralClustering (rbf or nearest-neighbors affinity), eigenvectors by a tensor eigensolver",
+    params: asParams(spectralParams),
+    assignsNewPoints: false,
+    limit: (p) => SPECTRAL_LIMITS[(p.affinity as SpectralAffinity) ?? 'rbf'],
+    limits: SPECTRAL_LIMITS,
+  },
+  gmm: {
+    description: "Gaussian mixture (full or diagonal covariances) by EM as scikit-learn's GaussianMixture; the result includes probabilities",
+    params: asParams(gmmParams),
     assignsNewPoints: true,
   },
 };

@@ -1,4 +1,5 @@
 import { ValidationError } from '../../common/errors';
+import { GmmModel, predictGmm } from '../../ml/clustering/gmm';
 import { predictNearestCentroid, predictSomCells, SomModelLike } from '../../ml/clustering/predict';
 
 /** The model artifact a clustering job stores: the flavor, the columns it was fitted on, and what assigns points. */
@@ -12,7 +13,7 @@ export interface ClusteringModelArtifact {
   [key: string]: unknown;
 }
 
-export const PREDICTABLE_CLUSTERING_FLAVORS = ['kmeans', 'minibatch-kmeans', 'som'] as const;
+export const PREDICTABLE_CLUSTERING_FLAVORS = ['kmeans', 'minibatch-kmeans', 'som', 'gmm'] as const;
 
 /** Rows × the model's columns as a row-major float32 matrix: array rows by position, object rows by column name. */
 export function inputMatrix(inputs: unknown[], columns: string[]): Float32Array {
@@ -47,6 +48,10 @@ export function predictClusters(model: ClusteringModelArtifact, points: Float32A
     case 'som': {
       const { labels, cells } = predictSomCells(model as unknown as SomModelLike, points, n, d);
       return { labels: Array.from(labels), cells };
+    }
+    case 'gmm': {
+      const { labels, probabilities } = predictGmm(model as unknown as GmmModel, points, n, d);
+      return { labels: Array.from(labels), probabilities };
     }
     default:
       throw new ValidationError(`models of flavor ${model.flavor} cannot predict`, 'name');

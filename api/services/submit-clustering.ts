@@ -41,12 +41,13 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
   }
 
   const dataset = await resolveDataset(deps, request);
-  if (spec.limit && dataset.rows > spec.limit.maxPoints) {
+  const limit = spec.limit?.(params);
+  if (limit && dataset.rows > limit.maxPoints) {
     throw new AppError(
       422,
       'too_many_points',
-      `${request.algorithm} accepts at most ${spec.limit.maxPoints} points (${spec.limit.why}); this dataset has ${dataset.rows}` +
-        (spec.limit.alternative ? `. For larger inputs use ${spec.limit.alternative}` : ''),
+      `${request.algorithm} accepts at most ${limit.maxPoints} points (${limit.why}); this dataset has ${dataset.rows}` +
+        (limit.alternative ? `. For larger inputs use ${limit.alternative}` : ''),
       request.data ? 'data' : 'datasetId',
     );
   }

@@ -1,5 +1,11 @@
 import { ClusteringAlgorithm } from '../../common/jobs';
+import { runDbscan } from './dbscan';
+import { runGmm } from './gmm';
+import { runHierarchical } from './hierarchical';
 import { runKmeans } from './kmeans-runner';
+import { runMiniBatchKmeans } from './minibatch-kmeans';
+import { runSom } from './som';
+import { runSpectral } from './spectral';
 import { ClusteringHooks, ClusteringOutput } from './types';
 
 export type ClusteringRunner = (
@@ -13,4 +19,10 @@ export type ClusteringRunner = (
 /** Every algorithm a clustering job can run, by the name the API accepts. Params are validated at the API edge. */
 export const CLUSTERING_RUNNERS: Record<ClusteringAlgorithm, ClusteringRunner> = {
   kmeans: runKmeans as ClusteringRunner,
+  'minibatch-kmeans': runMiniBatchKmeans as ClusteringRunner,
+  dbscan: runDbscan as ClusteringRunner,
+  hierarchical: runHierarchical as ClusteringRunner,
+  som: runSom as ClusteringRunner,
+  spectral: runSpectral as ClusteringRunner,
+  gmm: runGmm as ClusteringRunner,
 };

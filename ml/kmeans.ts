@@ -86,7 +86,7 @@ export async function kmeans(
     let converged = false;
     while (iterations < p.maxIterations) {
       throwIfAborted(hooks.signal);
-      const step = await assignAndSum(blocks, centroids, p.k, d);
+      const step = await assignAndSum(data, blocks, centroids, p.k, d);
       const empty = emptyClusters(step.counts);
       if (empty.length > 0) await relocateEmptyClusters(data, blocks, centroids, p.k, empty, step);
       const next = updateCentroids(step, centroids, p.k, d);
@@ -401,34 +401,36 @@ interface StepSums {
 }
 
 /** Assignment step plus the sums the update step needs, block by block. */
-async function assignAndSum(blocks: Block[], centroids: Float64Array, k: number, d: number): Promise<StepSums> {
+async function assignAndSum(data: CentredData, blocks: Block[], centroids: Float64Array, k: number, d: number): Promise<StepSums> {
   const sums = new Float64Array(k * d);
   const counts = new Float64Array(k);
+  const { points, mean } = data;
   let inertia = 0;
-  const depth = Math.max(k, 2);
   const scoreMat = scoreMatrix(centroids, k, d, 'centroid-columns');
   try {
     for (const b of blocks) {
-      const [sumsAug, blockDistances] = tf.tidy(() => {
+      const [assigned, blockDistances] = tf.tidy(() => {
         const s = scores(b, scoreMat);
-        // int32 then cast: tfjs-backend-wasm 4.22's OneHot ignores dtype 'float32' and writes int32 bit patterns
-        // (so every 1 reads as 1.4e-45). tf.oneHot also refuses depth 1, hence the spare column when k = 1.
-        const oneHot = tf.oneHot(tf.argMin(s, 1), depth).cast('float32');
-        // [d+1, depth]: per-cluster coordinate sums, and in the last row (from the appended 1s) the counts.
-        const perCluster = tf.matMul(b.xAugT, oneHot);
-        return [perCluster, tf.relu(tf.min(s, 1).add(b.norm))];
+        return [tf.argMin(s, 1), tf.relu(tf.min(s, 1).add(b.norm))];
       });
-      const [values, inert] = await Promise.all([sumsAug.data(), blockDistances.data()]);
-      tf.dispose([sumsAug, blockDistances]);
-      for (let c = 0; c < k; c++) {
-        for (let j = 0; j < d; j++) sums[c * d + j] += values[j * depth + c];
-        counts[c] += values[d * depth + c];
+      const [labels, inert] = await Promise.all([assigned.data(), blockDistances.data()]);
+      tf.dispose([assigned, blockDistances]);
+      // Per-cluster sums on the host in float64: n·d additions cost far less than the one-hot matMul that would do
+      // the same on the device (k·n·d multiply-adds, as much work again as the distances), and are more exact.
+      for (let r = 0; r < b.rows; r++) {
+        const c = labels[r];
+        counts[c] += 1;
+        const row = (b.start + r) * d;
+        const out = c * d;
+        for (let j = 0; j < d; j++) sums[out + j] += points[row + j];
       }
       inertia += sumFloat64(inert);
     }
   } finally {
     scoreMat.dispose();
   }
+  // Sums of raw coordinates to sums of centred ones (the centroids live centred).
+  for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) sums[c * d + j] -= counts[c] * mean[j];
   return { sums, counts, inertia };
 }
 

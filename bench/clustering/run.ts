@@ -38,6 +38,40 @@ const FULL_CASES: Case[] = [
     algorithm: 'kmeans', n: 1_000_000, d: 32, centers: 64, spread: 1, fixedInit: 64,
     kiln: { k: 64, maxIterations: 20, tolerance: 0 }, sklearn: { k: 64, maxIterations: 20, tolerance: 0 },
   },
+  {
+    algorithm: 'minibatch-kmeans', n: 5_000_000, d: 32, centers: 64, spread: 1,
+    kiln: { k: 64, batchSize: 1024, maxIterations: 100 }, sklearn: { k: 64, batchSize: 1024, maxIterations: 100 },
+  },
+  {
+    algorithm: 'dbscan', n: 100_000, d: 2, centers: 10, spread: 1,
+    kiln: { eps: 0.1, minPoints: 10 }, sklearn: { eps: 0.1, minPoints: 10 },
+  },
+  {
+    algorithm: 'dbscan', n: 100_000, d: 16, centers: 10, spread: 1,
+    kiln: { eps: 3, minPoints: 10 }, sklearn: { eps: 3, minPoints: 10 },
+  },
+  {
+    algorithm: 'hierarchical', n: 20_000, d: 8, centers: 10, spread: 1,
+    kiln: { k: 10, linkage: 'ward' }, sklearn: { k: 10, linkage: 'ward' },
+  },
+  {
+    algorithm: 'spectral', n: 20_000, d: 2, centers: 10, spread: 1,
+    kiln: { k: 10, affinity: 'nearest-neighbors', nNeighbors: 10 }, sklearn: { k: 10, affinity: 'nearest-neighbors', nNeighbors: 10 },
+  },
+  {
+    // scikit-learn's rbf affinity is a dense n×n matrix (20,000 points: ~13 GB); 10,000 keeps the baseline in memory.
+    algorithm: 'spectral', n: 10_000, d: 2, centers: 10, spread: 1,
+    kiln: { k: 10, affinity: 'rbf', gamma: 1 }, sklearn: { k: 10, affinity: 'rbf', gamma: 1 },
+  },
+  {
+    // No SOM in scikit-learn: MiniSom (NumPy) is the baseline, 10 passes over the data on both sides.
+    algorithm: 'som', n: 200_000, d: 8, centers: 10, spread: 1,
+    kiln: { rows: 20, cols: 20, iterations: 10, learningRate: 0.5, sigma: 10 }, sklearn: { rows: 20, cols: 20, iterations: 10, learningRate: 0.5, sigma: 10 },
+  },
+  {
+    algorithm: 'gmm', n: 100_000, d: 8, centers: 8, spread: 1,
+    kiln: { k: 8, covarianceType: 'full' }, sklearn: { k: 8, covarianceType: 'full' },
+  },
 ];
 
 function sklearnPython(): string {
@@ -90,8 +124,10 @@ async function runCase(c: Case, python: string, backend: string): Promise<Record
       n: c.n,
       d: c.d,
       k: (c.kiln.k as number | undefined) ?? output.clusters,
+      params: c.kiln,
       backend,
       ...(output.method ? { method: output.method } : {}),
+      baseline: c.algorithm === 'som' ? 'MiniSom' : 'scikit-learn',
       kilnMs: Math.round(kilnMs),
       sklearnMs: Math.round(out.ms),
       ratio: Number((kilnMs / out.ms).toFixed(2)),

@@ -49,7 +49,8 @@ def main():
 
         som = MiniSom(p["rows"], p["cols"], spec["d"], sigma=p["sigma"], learning_rate=p["learningRate"],
                       random_seed=p.get("seed", 0))
-        som.train_batch(X, p["iterations"])
+        # MiniSom counts single-sample updates; Kiln's iterations are passes over the data.
+        som.train_batch(X, p["iterations"] * len(X))
         winners = np.array([som.winner(x) for x in X]) if spec.get("wantLabels") else None
         labels = None if winners is None else winners[:, 0] * p["cols"] + winners[:, 1]
     else:

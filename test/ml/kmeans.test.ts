@@ -7,6 +7,7 @@ import { KMEANS_DEFAULTS, KMeansParams, KMeansProgress, KMeansResult, MAX_DISTAN
 import { adjustedRandIndex, samePartition } from '../../ml/metrics';
 import { Random } from '../../ml/random';
 import { BlobFixture, fixtureDir } from '../fixtures/kmeans/make-fixtures';
+import { expectRejects } from '../support/expect-rejects';
 
 interface Data {
   points: Float32Array;
@@ -81,16 +82,6 @@ async function run(data: Data, params: KMeansParams, progress: KMeansProgress[] 
   return kmeans(data.points, data.n, data.d, params, { onIteration: (p) => void progress.push(p) });
 }
 
-async function expectRejects(promise: Promise<unknown>, check: (err: Error) => void): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected the promise to reject').to.be.instanceOf(Error);
-  check(caught as Error);
-}
 
 describe('ml/kmeans', () => {
   before(async () => {

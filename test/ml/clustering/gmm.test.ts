@@ -6,6 +6,7 @@ import { initComputeBackend } from '../../../ml/backend';
 import { GMM_DEFAULTS, GMM_MAX_INLINE_PROBABILITIES, GmmModel, GmmParams, GmmProgress, GmmResult, gmm, predictGmm, runGmm } from '../../../ml/clustering/gmm';
 import { adjustedRandIndex, samePartition } from '../../../ml/metrics';
 import { Random } from '../../../ml/random';
+import { expectRejects } from '../../support/expect-rejects';
 
 interface Data {
   points: Float32Array;
@@ -95,16 +96,6 @@ function matchComponents(ours: number[][], theirs: number[][]): number[] {
   });
 }
 
-async function expectRejects(promise: Promise<unknown>, check: (err: Error) => void): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected the promise to reject').to.be.instanceOf(Error);
-  check(caught as Error);
-}
 
 describe('ml/clustering/gmm', () => {
   before(async () => {

@@ -15,6 +15,7 @@ import {
 import { predictNearestCentroid } from '../../../ml/clustering/predict';
 import { adjustedRandIndex, samePartition } from '../../../ml/metrics';
 import { Random } from '../../../ml/random';
+import { expectRejects } from '../../support/expect-rejects';
 
 interface Data {
   points: Float32Array;
@@ -107,16 +108,6 @@ function expectConsistent(data: Data, k: number, r: MiniBatchKMeansResult): void
   expect(r.inertia).to.be.closeTo(inertia, 1e-6 * (1 + inertia));
 }
 
-async function expectRejects(promise: Promise<unknown>, check: (err: Error) => void): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected the promise to reject').to.be.instanceOf(Error);
-  check(caught as Error);
-}
 
 function run(data: Data, params: MiniBatchKMeansParams, progress?: MiniBatchKMeansProgress[]): Promise<MiniBatchKMeansResult> {
   return miniBatchKMeans(data.points, data.n, data.d, params, progress ? { onProgress: (p) => void progress.push(p) } : {});

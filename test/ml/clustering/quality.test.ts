@@ -4,6 +4,7 @@ import { initComputeBackend } from '../../../ml/backend';
 import { QualityResult, SILHOUETTE_SAMPLE_SIZE, clusteringQuality } from '../../../ml/clustering/quality';
 import { normalizedMutualInfo } from '../../../ml/metrics';
 import { Random } from '../../../ml/random';
+import { expectRejects } from '../../support/expect-rejects';
 
 /**
  * Reference values below were computed with scikit-learn 1.9.1 (numpy 2.4.6) on exactly these inputs: the cases were
@@ -104,16 +105,6 @@ function quality(c: Case, extra: Parameters<typeof clusteringQuality>[4] = {}): 
   });
 }
 
-async function expectRejects(promise: Promise<unknown>, check: (err: Error) => void): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected the promise to reject').to.be.instanceOf(Error);
-  check(caught as Error);
-}
 
 describe('ml/clustering/quality', () => {
   const all = cases();

@@ -4,6 +4,7 @@ import { initComputeBackend } from '../../../ml/backend';
 import { SOM_MAX_INLINE_CELLS, SOM_MAX_UNITS, SomParams, SomProgress, SomResult, runSom, som } from '../../../ml/clustering/som';
 import { predictSomCells } from '../../../ml/clustering/predict';
 import { Random } from '../../../ml/random';
+import { expectRejects } from '../../support/expect-rejects';
 
 interface Data {
   points: Float32Array;
@@ -97,16 +98,6 @@ function connected(cells: Set<number>, cols: number): boolean {
   return seen.size === cells.size;
 }
 
-async function expectRejects(promise: Promise<unknown>, check: (err: Error) => void): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected the promise to reject').to.be.instanceOf(Error);
-  check(caught as Error);
-}
 
 describe('ml/clustering/som', () => {
   before(async () => {

@@ -25,6 +25,7 @@ import { KnnMethod, NormalizedGraphOperator, nearestNeighbors, symmetricGraph } 
 import { KERNEL_TILE, RbfKernelOperator } from '../../../ml/clustering/spectral-rbf';
 import { adjustedRandIndex, samePartition } from '../../../ml/metrics';
 import { Random } from '../../../ml/random';
+import { expectRejects } from '../../support/expect-rejects';
 
 const FIXTURES = path.join(repoRoot, 'test', 'fixtures', 'sklearn');
 
@@ -115,16 +116,6 @@ function denseNormalizedAffinity(data: Data, params: SpectralParams): Float64Arr
   return a;
 }
 
-async function expectRejects(promise: Promise<unknown>, check: (err: Error) => void): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected the promise to reject').to.be.instanceOf(Error);
-  check(caught as Error);
-}
 
 const noCheckpoint = async (): Promise<void> => {};
 

@@ -6,10 +6,17 @@
  * origin; scikit-learn centres for the same reason), then uploaded once as row blocks. The heavy per-iteration work
  * (distances, argmin, per-cluster sums) runs on the device one block at a time, so no distance matrix ever exceeds
  * MAX_DISTANCE_CELLS_PER_BLOCK cells; only k×d sums come back to the host, where the tiny M-step runs in float64.
+ *
+ * On the wasm backend, large inputs (n·k·d ≥ KMEANS_PARALLEL.minWork) are split by whole blocks between the main
+ * thread and worker threads (ml/kmeans-pool.ts), each with its own engine; see there. Labels, farthest points, inertia
+ * and k-means++ seeding do not depend on the split; only the float64 per-cluster sums are added in another order.
  */
-import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from './backend';
+import { KMEANS_PARALLEL, LocalShard, RemoteShard, ShardHandle, kmeansThreads } from './kmeans-pool';
+import { FarPoint, MAX_DISTANCE_CELLS_PER_BLOCK, Shard } from './kmeans-shard';
 import { Random, cumulativeSum, sampleWeighted } from './random';
+
+export { KMEANS_PARALLEL, MAX_DISTANCE_CELLS_PER_BLOCK };
 
 export interface KMeansParams {
   k: number;
@@ -35,18 +42,13 @@ export interface KMeansResult {
   iterations: number;
   converged: boolean;
   clusterSizes: number[];
+  /** Threads that computed (1, or more when the input was large enough for the worker pool). */
+  threads: number;
 }
 export interface KMeansHooks {
   onIteration?(p: KMeansProgress): void | Promise<void>;
   signal?: AbortSignal;
 }
-
-/**
- * Most cells (rows × centroids) of a distance matrix materialised at once: 2^22 float32 = 16 MiB. A block step holds
- * about three matrices of that size (scores, the int32 one-hot and its float32 cast), so peak device memory per step
- * stays near 50 MiB on top of the data itself, whatever n is.
- */
-export const MAX_DISTANCE_CELLS_PER_BLOCK = 1 << 22;
 
 const INIT_METHODS = ['k-means++', 'random'] as const;
 
@@ -66,7 +68,7 @@ export async function kmeans(
   const p = resolveParams(points, n, d, params);
   const { mean, meanVariance } = featureStats(points, n, d);
   throwIfAborted(hooks.signal);
-  await initComputeBackend();
+  const backend = await initComputeBackend();
 
   // Same rule as scikit-learn's _tolerance: relative to the data's spread, so it is scale-free.
   const absTolerance = p.tolerance * meanVariance;
@@ -74,21 +76,21 @@ export async function kmeans(
   const localTrials = 2 + Math.floor(Math.log(p.k));
   const blockRows = Math.max(1, Math.floor(MAX_DISTANCE_CELLS_PER_BLOCK / Math.max(p.k, localTrials)));
   const data = new CentredData(points, n, d, mean);
-  const blocks = uploadBlocks(data, blockRows);
+  const shards = await openShards(data, blockRows, n * p.k * d, backend.name === 'wasm');
   try {
     let centroids = Array.isArray(p.init)
       ? initGiven(p.init, mean, d)
       : p.init === 'random'
         ? initRandom(data, p.k, rng)
-        : await initKMeansPlusPlus(data, blocks, p.k, localTrials, rng, hooks.signal);
+        : await initKMeansPlusPlus(data, shards, p.k, localTrials, rng, hooks.signal);
 
     let iterations = 0;
     let converged = false;
     while (iterations < p.maxIterations) {
       throwIfAborted(hooks.signal);
-      const step = await assignAndSum(data, blocks, centroids, p.k, d);
+      const step = await assignAndSum(data, shards, centroids, p.k, d);
       const empty = emptyClusters(step.counts);
-      if (empty.length > 0) await relocateEmptyClusters(data, blocks, centroids, p.k, empty, step);
+      if (empty.length > 0) await relocateEmptyClusters(data, shards, centroids, p.k, empty, step);
       const next = updateCentroids(step, centroids, p.k, d);
       const shift = squaredDistanceSum(next, centroids);
       centroids = next;
@@ -105,12 +107,12 @@ export async function kmeans(
     throwIfAborted(hooks.signal);
 
     // Labels and inertia always come from one final assignment against the returned centroids, so the three agree.
-    const { labels, inertia } = await finalAssignment(blocks, centroids, p.k, d, n);
+    const { labels, inertia } = await finalAssignment(shards, centroids, p.k, n);
     const clusterSizes = new Array<number>(p.k).fill(0);
     for (let i = 0; i < n; i++) clusterSizes[labels[i]]++;
-    return { labels, centroids: uncentre(centroids, mean, p.k, d), inertia, iterations, converged, clusterSizes };
+    return { labels, centroids: uncentre(centroids, mean, p.k, d), inertia, iterations, converged, clusterSizes, threads: shards.length };
   } finally {
-    disposeBlocks(blocks);
+    await Promise.all(shards.map((s) => s.handle.close()));
   }
 }
 
@@ -203,79 +205,59 @@ class CentredData {
   }
 }
 
+/** A shard of consecutive rows starting at global row `offset`, in this thread or a worker. In row order. */
+interface OpenShard {
+  handle: ShardHandle;
+  offset: number;
+}
+
 /**
- * Rows [start, start+rows) on the device as [x | 1], the same transposed, and ‖x‖² per row. The trailing 1 lets a
- * single matMul with [−2c | ‖c‖²] produce ‖c‖² − 2x·c, and lets a one-hot matMul produce per-cluster sums and counts
- * together. The transposed copy exists because the wasm backend's matMul is ~8× slower with transposeA/transposeB set
- * (and tf.transpose is as slow), so every product is arranged to need no transpose flag. The price is a second
- * device copy of the data (2·n·(d+1) floats in all), linear in n like the data itself.
+ * Uploads the data as blocks of blockRows rows (see ml/kmeans-shard.ts), all in this thread or, when the work is
+ * large enough and threads are available, split by whole blocks between this thread and worker threads. A pool
+ * that fails to start falls back to this thread alone.
  */
-interface Block {
-  start: number;
-  rows: number;
-  xAug: tf.Tensor2D;
-  xAugT: tf.Tensor2D;
-  norm: tf.Tensor1D;
-}
+async function openShards(data: CentredData, blockRows: number, work: number, wasm: boolean): Promise<OpenShard[]> {
+  const { points, n, d, mean } = data;
+  const blockCount = Math.ceil(n / blockRows);
+  const threads = wasm && work >= KMEANS_PARALLEL.minWork ? Math.min(kmeansThreads(), blockCount) : 1;
+  const local = (offset: number, rows: number): OpenShard => ({
+    handle: new LocalShard(new Shard(points.subarray(offset * d, (offset + rows) * d), offset, rows, d, mean, blockRows)),
+    offset,
+  });
+  if (threads <= 1) return [local(0, n)];
 
-function disposeBlocks(blocks: Block[]): void {
-  for (const b of blocks) tf.dispose([b.xAug, b.xAugT, b.norm]);
-}
-
-function uploadBlocks(data: CentredData, blockRows: number): Block[] {
-  const { n, d } = data;
-  const blocks: Block[] = [];
+  const ranges = Array.from({ length: threads }, (_, s) => {
+    const offset = Math.floor((s * blockCount) / threads) * blockRows;
+    const end = Math.min(n, Math.floor(((s + 1) * blockCount) / threads) * blockRows);
+    return { offset, rows: end - offset };
+  });
+  // Workers first, so that their uploads overlap with this thread's own.
+  const remote = ranges.slice(1).map(({ offset, rows }) =>
+    RemoteShard.start({ points: points.slice(offset * d, (offset + rows) * d), offset, rows, d, mean, blockRows }).then(
+      (handle): OpenShard => ({ handle, offset }),
+    ),
+  );
+  const settled = Promise.allSettled(remote);
+  let first: OpenShard;
   try {
-    for (let start = 0; start < n; start += blockRows) {
-      const rows = Math.min(blockRows, n - start);
-      const buf = new Float32Array(rows * (d + 1));
-      const bufT = new Float32Array(rows * (d + 1));
-      for (let r = 0; r < rows; r++) {
-        data.copyRow(start + r, buf, r * (d + 1));
-        buf[r * (d + 1) + d] = 1;
-        for (let j = 0; j <= d; j++) bufT[j * rows + r] = buf[r * (d + 1) + j];
-      }
-      const xAug = tf.tensor2d(buf, [rows, d + 1]);
-      const xAugT = tf.tensor2d(bufT, [d + 1, rows]);
-      // ‖x‖² = Σx² over the d real columns: the appended 1 adds exactly 1.
-      const norm = tf.tidy(() => tf.sum(tf.square(xAug), 1).sub(1)) as tf.Tensor1D;
-      blocks.push({ start, rows, xAug, xAugT, norm });
-    }
+    first = local(ranges[0].offset, ranges[0].rows);
   } catch (err) {
-    disposeBlocks(blocks);
+    for (const r of await settled) if (r.status === 'fulfilled') await r.value.handle.close();
     throw err;
   }
-  return blocks;
-}
-
-/**
- * Centroids (m×d, float64, centred) as the float32 matrix [−2c | ‖c‖²] (m×(d+1)), or its transpose ((d+1)×m),
- * which turns one matMul with a block into distance scores ‖c‖² − 2x·c.
- */
-function scoreMatrix(c: Float64Array, m: number, d: number, layout: 'centroid-rows' | 'centroid-columns'): tf.Tensor2D {
-  const buf = new Float32Array(m * (d + 1));
-  const at = layout === 'centroid-rows' ? (i: number, j: number) => i * (d + 1) + j : (i: number, j: number) => j * m + i;
-  for (let i = 0; i < m; i++) {
-    let norm = 0;
-    for (let j = 0; j < d; j++) {
-      const v = Math.fround(c[i * d + j]);
-      buf[at(i, j)] = -2 * v;
-      norm += v * v;
-    }
-    buf[at(i, d)] = norm;
+  const results = await settled;
+  if (results.every((r) => r.status === 'fulfilled')) {
+    return [first, ...results.map((r) => (r as PromiseFulfilledResult<OpenShard>).value)];
   }
-  return layout === 'centroid-rows' ? tf.tensor2d(buf, [m, d + 1]) : tf.tensor2d(buf, [d + 1, m]);
-}
-
-/** ‖c‖² − 2x·c for every row x of the block and centroid c ([rows, k]); add ‖x‖² for the squared distance. */
-function scores(block: Block, scoreMatT: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(block.xAug, scoreMatT);
+  // E.g. the compiled worker script is missing (running from sources): compute in this thread alone.
+  await first.handle.close();
+  for (const r of results) if (r.status === 'fulfilled') await r.value.handle.close();
+  return [local(0, n)];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Initialisation
 
-/** 'random': k distinct rows chosen uniformly. */
 /** Explicit centroids, centred like the data. */
 function initGiven(init: number[][], mean: Float64Array, d: number): Float64Array {
   const centroids = new Float64Array(init.length * d);
@@ -283,6 +265,7 @@ function initGiven(init: number[][], mean: Float64Array, d: number): Float64Arra
   return centroids;
 }
 
+/** 'random': k distinct rows chosen uniformly. */
 function initRandom(data: CentredData, k: number, rng: Random): Float64Array {
   const centroids = new Float64Array(k * data.d);
   rng.sampleDistinct(data.n, k).forEach((row, c) => data.copyRow(row, centroids, c * data.d));
@@ -292,12 +275,12 @@ function initRandom(data: CentredData, k: number, rng: Random): Float64Array {
 /**
  * Greedy k-means++ as in scikit-learn's _kmeans_plusplus: the first centre is uniform; each next one is the best (by
  * resulting potential Σ min-distance²) of `localTrials` candidates drawn with probability ∝ distance² to the closest
- * centre so far. Distances stay on the device; only the n closest-distances come back per step, for sampling in
- * float64 on the host.
+ * centre so far. Distances stay on the device (Shard.updateClosest); only the n closest-distances come back per step,
+ * for sampling in float64 on the host.
  */
 async function initKMeansPlusPlus(
   data: CentredData,
-  blocks: Block[],
+  shards: OpenShard[],
   k: number,
   localTrials: number,
   rng: Random,
@@ -305,89 +288,46 @@ async function initKMeansPlusPlus(
 ): Promise<Float64Array> {
   const { n, d } = data;
   const centroids = new Float64Array(k * d);
-  const row = new Float32Array(d + 1);
-  row[d] = 1;
   data.copyRow(rng.nextInt(n), centroids, 0);
-
-  // closest[b]: squared distance of each row of block b to its nearest chosen centre, exact (no norm trick) so that
-  // chosen points and their duplicates get weight exactly 0 and are never drawn again.
-  let closest: tf.Tensor1D[] = [];
-  const updateClosest = (c: number): void => {
+  const updateClosest = async (c: number): Promise<void> => {
+    const row = new Float32Array(d + 1);
     for (let j = 0; j < d; j++) row[j] = centroids[c * d + j];
-    const prev = closest;
-    closest = blocks.map((b, i) =>
-      tf.tidy(() => {
-        const dist = tf.sum(tf.squaredDifference(b.xAug, tf.tensor2d(row, [1, d + 1])), 1) as tf.Tensor1D;
-        return c === 0 ? dist : tf.minimum(prev[i], dist);
-      }),
-    );
-    tf.dispose(prev);
+    row[d] = 1;
+    await Promise.all(shards.map((s) => s.handle.updateClosest(row, c === 0)));
   };
-  try {
-    updateClosest(0);
-    const candidates = new Float64Array(localTrials * d);
-    for (let c = 1; c < k; c++) {
-      throwIfAborted(signal); // seeding costs about as much as a few Lloyd iterations for large k
-      const weights = await readConcat(closest, n);
-      const cumulative = cumulativeSum(weights);
-      const ids: number[] = [];
-      for (let t = 0; t < localTrials; t++) {
-        ids.push(sampleWeighted(cumulative, rng));
-        data.copyRow(ids[t], candidates, t * d);
-      }
-      const potentials = await candidatePotentials(blocks, closest, cumulative[n - 1], candidates, localTrials, d);
-      let best = 0;
-      for (let t = 1; t < localTrials; t++) if (potentials[t] < potentials[best]) best = t;
-      data.copyRow(ids[best], centroids, c * d);
-      updateClosest(c);
+  await updateClosest(0);
+  const candidates = new Float64Array(localTrials * d);
+  for (let c = 1; c < k; c++) {
+    throwIfAborted(signal); // seeding costs about as much as a few Lloyd iterations for large k
+    const weights = new Float32Array(n);
+    const parts = await Promise.all(shards.map((s) => s.handle.closestDistances()));
+    parts.forEach((part, i) => weights.set(part, shards[i].offset));
+    const cumulative = cumulativeSum(weights);
+    const ids: number[] = [];
+    for (let t = 0; t < localTrials; t++) {
+      ids.push(sampleWeighted(cumulative, rng));
+      data.copyRow(ids[t], candidates, t * d);
     }
-  } finally {
-    tf.dispose(closest);
+    const potentials = await candidatePotentials(shards, cumulative[n - 1], candidates, localTrials);
+    let best = 0;
+    for (let t = 1; t < localTrials; t++) if (potentials[t] < potentials[best]) best = t;
+    data.copyRow(ids[best], centroids, c * d);
+    await updateClosest(c);
   }
   return centroids;
 }
 
 /**
- * Σ over all points of min(closest, distance² to candidate t), for each candidate t, computed as
- * Σclosest − Σrelu(closest − dist_t): the wasm backend's broadcasting `minimum` is ~30× slower than its broadcasting
- * `sub`. Candidates are laid out one per row ([t, rows]) so that the reduction runs along the innermost axis.
+ * Σ over all points of min(closest, distance² to candidate t), for each candidate t, as Σclosest − Σrelu(closest −
+ * dist_t), with the per-block gains added in global block order.
  */
-async function candidatePotentials(
-  blocks: Block[],
-  closest: tf.Tensor1D[],
-  totalClosest: number,
-  candidates: Float64Array,
-  count: number,
-  d: number,
-): Promise<Float64Array> {
+async function candidatePotentials(shards: OpenShard[], totalClosest: number, candidates: Float64Array, count: number): Promise<Float64Array> {
   const gain = new Float64Array(count);
-  const scoreMat = scoreMatrix(candidates, count, d, 'centroid-rows');
-  try {
-    for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i];
-      const partial = tf.tidy(() => {
-        const dist = tf.relu(tf.matMul(scoreMat, b.xAugT).add(b.norm.expandDims(0)));
-        return tf.sum(tf.relu(tf.sub(closest[i].expandDims(0), dist)), 1);
-      });
-      const values = await partial.data();
-      partial.dispose();
-      for (let t = 0; t < count; t++) gain[t] += values[t];
-    }
-  } finally {
-    scoreMat.dispose();
+  const parts = await Promise.all(shards.map((s) => s.handle.candidateGains(candidates, count)));
+  for (const values of parts) {
+    for (let i = 0; i < values.length; i += count) for (let t = 0; t < count; t++) gain[t] += values[i + t];
   }
   return gain.map((g) => totalClosest - g);
-}
-
-async function readConcat(parts: tf.Tensor1D[], n: number): Promise<Float32Array> {
-  const out = new Float32Array(n);
-  let offset = 0;
-  for (const part of parts) {
-    const values = (await part.data()) as Float32Array;
-    out.set(values, offset);
-    offset += values.length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -400,36 +340,21 @@ interface StepSums {
   inertia: number;
 }
 
-/** Assignment step plus the sums the update step needs, block by block. */
-async function assignAndSum(data: CentredData, blocks: Block[], centroids: Float64Array, k: number, d: number): Promise<StepSums> {
-  const sums = new Float64Array(k * d);
-  const counts = new Float64Array(k);
-  const { points, mean } = data;
+/** Assignment step plus the sums the update step needs, on all shards at once, merged in row order. */
+async function assignAndSum(data: CentredData, shards: OpenShard[], centroids: Float64Array, k: number, d: number): Promise<StepSums> {
+  const parts = await Promise.all(shards.map((s) => s.handle.assign(centroids, k)));
+  const [{ sums, counts }] = parts;
   let inertia = 0;
-  const scoreMat = scoreMatrix(centroids, k, d, 'centroid-columns');
-  try {
-    for (const b of blocks) {
-      const [assigned, blockDistances] = tf.tidy(() => {
-        const s = scores(b, scoreMat);
-        return [tf.argMin(s, 1), tf.relu(tf.min(s, 1).add(b.norm))];
-      });
-      const [labels, inert] = await Promise.all([assigned.data(), blockDistances.data()]);
-      tf.dispose([assigned, blockDistances]);
-      // Per-cluster sums on the host in float64: n·d additions cost far less than the one-hot matMul that would do
-      // the same on the device (k·n·d multiply-adds, as much work again as the distances), and are more exact.
-      for (let r = 0; r < b.rows; r++) {
-        const c = labels[r];
-        counts[c] += 1;
-        const row = (b.start + r) * d;
-        const out = c * d;
-        for (let j = 0; j < d; j++) sums[out + j] += points[row + j];
-      }
-      inertia += sumFloat64(inert);
+  for (let s = 0; s < parts.length; s++) {
+    const part = parts[s];
+    if (s > 0) {
+      for (let i = 0; i < sums.length; i++) sums[i] += part.sums[i];
+      for (let c = 0; c < k; c++) counts[c] += part.counts[c];
     }
-  } finally {
-    scoreMat.dispose();
+    for (const v of part.blockInertia) inertia += v;
   }
   // Sums of raw coordinates to sums of centred ones (the centroids live centred).
+  const { mean } = data;
   for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) sums[c * d + j] -= counts[c] * mean[j];
   return { sums, counts, inertia };
 }
@@ -449,14 +374,14 @@ function emptyClusters(counts: Float64Array): number[] {
  */
 async function relocateEmptyClusters(
   data: CentredData,
-  blocks: Block[],
+  shards: OpenShard[],
   centroids: Float64Array,
   k: number,
   empty: number[],
   step: StepSums,
 ): Promise<void> {
   const { d } = data;
-  const far = await farthestPoints(blocks, centroids, k, d, empty.length);
+  const far = await farthestPoints(shards, centroids, k, empty.length);
   const x = new Float64Array(d);
   empty.forEach((target, i) => {
     const point = far[i];
@@ -472,30 +397,9 @@ async function relocateEmptyClusters(
 }
 
 /** The m points farthest from their nearest centroid (ties: lower index first), with the cluster each is in. */
-async function farthestPoints(
-  blocks: Block[],
-  centroids: Float64Array,
-  k: number,
-  d: number,
-  m: number,
-): Promise<{ index: number; label: number; dist: number }[]> {
-  const found: { index: number; label: number; dist: number }[] = [];
-  const scoreMat = scoreMatrix(centroids, k, d, 'centroid-columns');
-  try {
-    for (const b of blocks) {
-      const [values, indices, labels] = tf.tidy(() => {
-        const s = scores(b, scoreMat);
-        const dist = tf.relu(tf.min(s, 1).add(b.norm));
-        const top = tf.topk(dist, Math.min(m, b.rows));
-        return [top.values, top.indices, tf.gather(tf.argMin(s, 1), top.indices)];
-      });
-      const [v, idx, lab] = await Promise.all([values.data(), indices.data(), labels.data()]);
-      tf.dispose([values, indices, labels]);
-      for (let i = 0; i < v.length; i++) found.push({ index: b.start + idx[i], label: lab[i], dist: v[i] });
-    }
-  } finally {
-    scoreMat.dispose();
-  }
+async function farthestPoints(shards: OpenShard[], centroids: Float64Array, k: number, m: number): Promise<FarPoint[]> {
+  const parts = await Promise.all(shards.map((s) => s.handle.farthest(centroids, k, m)));
+  const found = parts.flat();
   found.sort((a, b) => b.dist - a.dist || a.index - b.index);
   return found.slice(0, m);
 }
@@ -518,57 +422,21 @@ function squaredDistanceSum(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-/**
- * Labels against the final centroids, and inertia computed exactly as Σ‖x − c_label‖² (not via the norm expansion,
- * whose float32 cancellation would make a perfect fit report a small positive inertia).
- */
+/** Labels against the final centroids and exact inertia (Shard.final), from all shards at once. */
 async function finalAssignment(
-  blocks: Block[],
+  shards: OpenShard[],
   centroids: Float64Array,
   k: number,
-  d: number,
   n: number,
 ): Promise<{ labels: Int32Array; inertia: number }> {
   const labels = new Int32Array(n);
   let inertia = 0;
-  const scoreMat = scoreMatrix(centroids, k, d, 'centroid-columns');
-  // Rows [c | 1], so that subtracting from [x | 1] leaves [x − c | 0]; padded to the one-hot depth (≥ 2, see
-  // assignAndSum) with a zero row that is never picked.
-  const depth = Math.max(k, 2);
-  const aug = new Float32Array(depth * (d + 1));
-  for (let c = 0; c < k; c++) {
-    for (let j = 0; j < d; j++) aug[c * (d + 1) + j] = centroids[c * d + j];
-    aug[c * (d + 1) + d] = 1;
-  }
-  const centroidsAug = tf.tensor2d(aug, [depth, d + 1]);
-  try {
-    for (const b of blocks) {
-      const [blockLabels, blockInertia] = tf.tidy(() => {
-        const assigned = tf.argMin(scores(b, scoreMat), 1);
-        // One-hot matMul rather than tf.gather, which is ~4× slower on wasm; picking by 1·c + 0·others is exact.
-        const picked = tf.matMul(tf.oneHot(assigned, depth).cast('float32'), centroidsAug);
-        const diff = tf.squaredDifference(b.xAug, picked);
-        return [assigned, tf.sum(diff, 1)];
-      });
-      const [lab, inert] = await Promise.all([blockLabels.data(), blockInertia.data()]);
-      tf.dispose([blockLabels, blockInertia]);
-      labels.set(lab, b.start);
-      inertia += sumFloat64(inert);
-    }
-  } finally {
-    tf.dispose([scoreMat, centroidsAug]);
-  }
+  const parts = await Promise.all(shards.map((s) => s.handle.final(centroids, k)));
+  parts.forEach((part, i) => {
+    labels.set(part.labels, shards[i].offset);
+    for (const v of part.blockInertia) inertia += v;
+  });
   return { labels, inertia };
-}
-
-/**
- * Per-row distances are summed on the host in float64: a float32 device-side sum over ~10^5 rows drifts by ~1e-5
- * relative, visible when comparing inertia across runs or against scikit-learn.
- */
-function sumFloat64(values: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < values.length; i++) s += values[i];
-  return s;
 }
 
 function uncentre(centroids: Float64Array, mean: Float64Array, k: number, d: number): number[][] {

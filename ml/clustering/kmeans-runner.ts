@@ -31,6 +31,7 @@ export async function runKmeans(
     inertia: chosen.inertia,
     iterations: chosen.iterations,
     converged: chosen.converged,
+    method: `Lloyd, blocked tensor distances, ${chosen.threads} thread${chosen.threads === 1 ? '' : 's'}`,
     extras: { centroids: chosen.centroids, clusterSizes: chosen.clusterSizes },
     model: { flavor: 'kmeans', centroids: chosen.centroids },
   };

@@ -1,11 +1,12 @@
 /**
- * JSON uploads, `{ "name"?: string, "data": rows }`, and the inline `data` of other requests. JSON is not streamed:
- * the body is read under the byte limit (stopping as soon as it is crossed), then parsed, then turned into a Table
- * row by row under the table limits.
+ * JSON uploads, `{ "name"?: string, "data": rows }`, and the inline `data` of other requests. An upload is parsed as
+ * it streams in (see JsonTokenizer): each row is handed to the TableBuilder the moment it closes, so the limits stop
+ * an oversized upload at the first byte or row past them, and nothing is held but the row being read and the table.
  */
 import { PayloadTooLargeError, ValidationError } from '../common/errors';
+import { JsonHandler, JsonScalar, JsonSyntaxError, JsonTokenizer } from './json-tokenizer';
 import { DatasetLimits, formatCount } from './limits';
-import { BODY_FIELD, ByteSource, readBodyLimited } from './read-body';
+import { BODY_FIELD, ByteSource, limitedStream } from './read-body';
 import { Table } from './table';
 import { jsonFieldNamer, TableBuilder } from './table-builder';
 
@@ -31,49 +32,209 @@ export function tableFromRows(data: unknown, limits: DatasetLimits, field = 'dat
       field,
     );
   }
-  if (data.length > limits.maxRows) {
-    throw new PayloadTooLargeError(
-      `${field} has ${formatCount(data.length)} rows, more than the limit of ${formatCount(limits.maxRows)} rows`,
-      field,
-    );
-  }
+  if (data.length > limits.maxRows) throw tooManyRows(field, formatCount(data.length), limits.maxRows);
   const builder = new TableBuilder(limits, { namer: jsonFieldNamer(field), field });
   for (let i = 0; i < data.length; i++) builder.addRow(data[i], i);
   return builder.finish();
 }
 
+function tooManyRows(field: string, rows: string, limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`${field} has ${rows} rows, more than the limit of ${formatCount(limit)} rows`, field);
+}
+
+function notAnObject(): ValidationError {
+  return new ValidationError('the body must be a JSON object: {"name": "...", "data": [[1, 2], [3, 4]]}', BODY_FIELD);
+}
+
+function nameNotString(): ValidationError {
+  return new ValidationError('name must be a string', 'name');
+}
+
+function checkName(name: string): void {
+  if (name.length < 1 || name.length > MAX_NAME_LENGTH) {
+    throw new ValidationError(`name must be 1 to ${MAX_NAME_LENGTH} characters long, got ${formatCount(name.length)}`, 'name');
+  }
+}
+
+// Where the body's reader is (the JSON around it is the tokenizer's business).
+const S_TOP = 0; // before the body's value
+const S_BODY = 1; // in the body object, at a key or its end
+const S_NAME = 2; // at the value of "name"
+const S_DATA = 3; // at the value of "data"
+const S_ROWS = 4; // in the data array, at a row or its end
+const S_ARRAY_ROW = 5; // in an array row, at a cell or its end
+const S_OBJECT_ROW = 6; // in an object row, at a key, a cell or its end
+const S_DONE = 7; // after the body object
+
 /**
- * Reads and validates a JSON dataset upload. Over maxBodyBytes: PayloadTooLargeError (413, field `body`) as soon as
- * the limit is crossed; empty or invalid JSON: ValidationError code `invalid_json` (field `body`); not an object, an
- * unknown field, a bad `name` or `data`: ValidationError naming the field; the table: see tableFromRows.
+ * A nested array or object in a cell is not kept: the row gets one of these in its place, which the TableBuilder
+ * refuses with the same error (`data[3][1] is an array; ...`) as the value itself.
+ */
+const NESTED_ARRAY: readonly unknown[] = Object.freeze([]);
+const NESTED_OBJECT: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * Reads the body's events into a name and a table: `{"name": string, "data": [row, ...]}`, keys in any order. Cells
+ * are collected for the current row only; each row goes to the TableBuilder when it closes.
+ */
+class JsonBodyReader implements JsonHandler {
+  private state = S_TOP;
+  name: string | undefined;
+  builder: TableBuilder | undefined;
+  private rowIndex = 0;
+  private cells: unknown[] = [];
+  private row: Record<string, unknown> = {};
+  private cellKey = '';
+
+  constructor(private readonly limits: DatasetLimits) {}
+
+  /** A row starts in the data array: the limit on rows stops the read before it is taken in. */
+  private nextRow(): void {
+    if (this.rowIndex >= this.limits.maxRows) {
+      throw tooManyRows('data', `at least ${formatCount(this.rowIndex + 1)}`, this.limits.maxRows);
+    }
+  }
+
+  /** Sets the current key of an object row, as JSON.parse does (a `__proto__` key is an own property). */
+  private setCell(v: unknown): void {
+    const key = this.cellKey;
+    if (key === '__proto__') Object.defineProperty(this.row, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else this.row[key] = v;
+  }
+
+  private badValue(): never {
+    if (this.state === S_TOP) throw notAnObject();
+    if (this.state === S_NAME) throw nameNotString();
+    // S_DATA
+    throw new ValidationError('data must be an array of rows (arrays of cells, or objects keyed by column name)', 'data');
+  }
+
+  startObject(): boolean {
+    switch (this.state) {
+      case S_ARRAY_ROW:
+        this.cells.push(NESTED_OBJECT);
+        return false;
+      case S_OBJECT_ROW:
+        this.setCell(NESTED_OBJECT);
+        return false;
+      case S_ROWS:
+        this.nextRow();
+        this.row = {};
+        this.state = S_OBJECT_ROW;
+        return true;
+      case S_TOP:
+        this.state = S_BODY;
+        return true;
+      default:
+        return this.badValue();
+    }
+  }
+
+  endObject(): void {
+    if (this.state === S_OBJECT_ROW) {
+      const row = this.row;
+      this.row = {};
+      this.builder!.addRow(row, this.rowIndex++);
+      this.state = S_ROWS;
+    } else {
+      this.state = S_DONE; // S_BODY
+    }
+  }
+
+  startArray(): boolean {
+    switch (this.state) {
+      case S_ARRAY_ROW:
+        this.cells.push(NESTED_ARRAY);
+        return false;
+      case S_OBJECT_ROW:
+        this.setCell(NESTED_ARRAY);
+        return false;
+      case S_ROWS:
+        this.nextRow();
+        this.cells.length = 0;
+        this.state = S_ARRAY_ROW;
+        return true;
+      case S_DATA:
+        // A repeated "data" replaces the earlier one, as in JSON.parse.
+        this.builder = new TableBuilder(this.limits, { namer: jsonFieldNamer('data'), field: 'data' });
+        this.rowIndex = 0;
+        this.state = S_ROWS;
+        return true;
+      default:
+        return this.badValue();
+    }
+  }
+
+  endArray(): void {
+    if (this.state === S_ARRAY_ROW) {
+      this.builder!.addRow(this.cells, this.rowIndex++);
+      this.cells.length = 0;
+      this.state = S_ROWS;
+    } else {
+      this.state = S_BODY; // S_ROWS: the end of data
+    }
+  }
+
+  key(name: string): void {
+    if (this.state === S_OBJECT_ROW) {
+      this.cellKey = name;
+    } else if (name === 'name') {
+      this.state = S_NAME;
+    } else if (name === 'data') {
+      this.state = S_DATA;
+    } else {
+      throw new ValidationError(`unknown field ${JSON.stringify(name)}; the body has "data" and an optional "name"`, name);
+    }
+  }
+
+  value(v: JsonScalar): void {
+    switch (this.state) {
+      case S_ARRAY_ROW:
+        this.cells.push(v);
+        return;
+      case S_OBJECT_ROW:
+        this.setCell(v);
+        return;
+      case S_ROWS:
+        this.nextRow();
+        this.builder!.addRow(v, this.rowIndex); // throws: a row must be an array or an object
+        return;
+      case S_NAME:
+        if (typeof v !== 'string') throw nameNotString();
+        checkName(v);
+        this.name = v;
+        this.state = S_BODY;
+        return;
+      default:
+        this.badValue();
+    }
+  }
+}
+
+/**
+ * Reads and validates a JSON dataset upload, `{"name"?: string, "data": rows}`, streaming: the body is parsed as its
+ * chunks arrive and each row is added to the table as soon as it is complete, so no more than the current row and the
+ * table is held. Over maxBodyBytes: PayloadTooLargeError (413, field `body`) as soon as the limit is crossed; more
+ * rows than maxRows: 413 (field `data`) when row maxRows + 1 starts; columns, cells, levels: see TableBuilder. Empty
+ * or invalid JSON (truncated, trailing garbage...): ValidationError code `invalid_json` (field `body`) with the byte
+ * offset. Not an object, an unknown field, a bad `name` or `data`: ValidationError naming the field, as soon as it is
+ * read; a row or cell: see tableFromRows. Since the body is checked as it arrives, the first problem in the body is
+ * the one reported (a bad row before a JSON syntax error further on is reported as the bad row).
  */
 export async function parseJsonBody(stream: ByteSource, limits: DatasetLimits): Promise<JsonDatasetBody> {
-  let text = (await readBodyLimited(stream, limits.maxBodyBytes)).toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim().length === 0) throw new ValidationError('the request body is empty', BODY_FIELD, 'invalid_json');
-  let body: unknown;
+  const reader = new JsonBodyReader(limits);
+  const tokenizer = new JsonTokenizer(reader);
   try {
-    body = JSON.parse(text);
+    for await (const chunk of limitedStream(stream, limits.maxBodyBytes)) tokenizer.write(chunk);
+    if (!tokenizer.started) throw new ValidationError('the request body is empty', BODY_FIELD, 'invalid_json');
+    tokenizer.end();
   } catch (err) {
-    throw new ValidationError(`the body is not valid JSON: ${(err as Error).message}`, BODY_FIELD, 'invalid_json');
-  }
-  text = '';
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('the body must be a JSON object: {"name": "...", "data": [[1, 2], [3, 4]]}', BODY_FIELD);
-  }
-  const fields = body as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    if (key !== 'name' && key !== 'data') {
-      throw new ValidationError(`unknown field ${JSON.stringify(key)}; the body has "data" and an optional "name"`, key);
+    if (err instanceof JsonSyntaxError) {
+      throw new ValidationError(`the body is not valid JSON: ${err.message}`, BODY_FIELD, 'invalid_json');
     }
+    throw err;
   }
-  const { name } = fields;
-  if (name !== undefined) {
-    if (typeof name !== 'string') throw new ValidationError('name must be a string', 'name');
-    if (name.length < 1 || name.length > MAX_NAME_LENGTH) {
-      throw new ValidationError(`name must be 1 to ${MAX_NAME_LENGTH} characters long, got ${formatCount(name.length)}`, 'name');
-    }
-  }
-  const table = tableFromRows(fields.data, limits, 'data');
+  const { name, builder } = reader;
+  const table = builder === undefined ? tableFromRows(undefined, limits, 'data') : builder.finish();
   return name === undefined ? { table } : { name, table };
 }

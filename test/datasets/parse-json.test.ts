@@ -1,6 +1,8 @@
 import { AppError, PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { tableSha256 } from '../../datasets/encode';
 import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
 import { JsonDatasetBody, parseJsonBody, tableFromRows } from '../../datasets/parse-json';
+import { Table } from '../../datasets/table';
 
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
 const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
@@ -152,6 +154,294 @@ describe('datasets/parse-json', () => {
       expect(run('nope').field).to.equal('points');
       expect(run(undefined).message).to.match(/points is required/);
       expect(run([[1], [Number.NaN]]).message).to.match(/points\[1\]\[0\] is NaN; numbers must be finite/);
+    });
+  });
+
+  describe('streaming', () => {
+    /** A deterministic generator of numbers in [0, 1). */
+    function random(seed: number): () => number {
+      let s = seed >>> 0 || 1;
+      return () => {
+        s ^= s << 13;
+        s >>>= 0;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        s >>>= 0;
+        return s / 2 ** 32;
+      };
+    }
+
+    function randomChunks(bytes: Buffer, rnd: () => number, max: number): Buffer[] {
+      const out: Buffer[] = [];
+      for (let i = 0; i < bytes.length; ) {
+        const size = 1 + Math.floor(rnd() * max);
+        out.push(bytes.subarray(i, i + size));
+        i += size;
+      }
+      return out;
+    }
+
+    const oneByteChunks = (bytes: Buffer): Buffer[] => Array.from(bytes, (b) => Buffer.from([b]));
+
+    /** The body as JSON.parse reads it (a leading byte-order mark dropped). */
+    const jsonOf = (text: string): any => JSON.parse(text.replace(/^\ufeff/, ''));
+
+    /** What the JSON.parse path makes of the body's rows: the table, or the error. */
+    function reference(text: string, limits: DatasetLimits = DEFAULT_LIMITS): Table | AppError {
+      try {
+        return tableFromRows(jsonOf(text).data, limits, 'data');
+      } catch (err) {
+        if (err instanceof AppError) return err;
+        throw err;
+      }
+    }
+
+    function expectSameTable(got: Table, text: string): void {
+      const want = reference(text);
+      if (want instanceof AppError) throw want;
+      expect(got).to.deep.equal(want);
+      expect(tableSha256(got)).to.equal(tableSha256(want));
+    }
+
+    async function expectSameError(text: string, pieces: Buffer[] = [Buffer.from(text)]): Promise<AppError> {
+      const want = reference(text);
+      expect(want).to.be.instanceOf(AppError);
+      const err = await rejection(parseJsonBody(chunks(...pieces), DEFAULT_LIMITS));
+      expect([err.status, err.code, err.field, err.message], text.slice(0, 200)).to.deep.equal([
+        (want as AppError).status,
+        (want as AppError).code,
+        (want as AppError).field,
+        (want as AppError).message,
+      ]);
+      return err;
+    }
+
+    function numericBody(rows: number, rnd: () => number): string {
+      const lines: string[] = [];
+      for (let i = 0; i < rows; i++) {
+        lines.push(`[${(rnd() * 100).toFixed(6)}, ${-Math.floor(rnd() * 1e6)}, ${(rnd() * 1e-3).toExponential(8)}, ${rnd()}]`);
+      }
+      return `{"name": "numbers", "data": [\n${lines.join(',\n')}\n]}`;
+    }
+
+    const BODIES = [
+      JSON.stringify({ name: 'iris', data: [[5.1, 3.5, 'setosa'], [4.9, 3, 'setosa'], [6.2, 2.9, 'virginica']] }, null, 2),
+      '{"data":[{"h\\u00e9ight":1.5e3,"espèce":"caf\\u00e9 😀","\\"q\\"":-0},{"espèce":"日本","h\\u00e9ight":-2.5E-3,"\\"q\\"":0}],' +
+        '"name":"d\\u00e9j\\u00e0 vu \\ud83d\\ude00"}',
+      '\ufeff {"data" : [ [ 1 , "a" ] , [ 2 , "b" ] , [ 3 , "a" ] ] , "name" : "x" } \n\t\r ',
+      numericBody(200, random(5)),
+    ];
+
+    it('gives the table and hash of the JSON.parse path for any chunking (one byte at a time, random sizes)', async () => {
+      const rnd = random(17);
+      for (const text of BODIES) {
+        const bytes = Buffer.from(text, 'utf8');
+        const splits = [[bytes], oneByteChunks(bytes), randomChunks(bytes, rnd, 3), randomChunks(bytes, rnd, 17), randomChunks(bytes, rnd, 200)];
+        for (const pieces of splits) {
+          const parsed = await parseJsonBody(chunks(...pieces), DEFAULT_LIMITS);
+          expect(parsed.name).to.equal(jsonOf(text).name);
+          expectSameTable(parsed.table, text);
+        }
+      }
+    });
+
+    it('decodes escapes and unicode in strings and keys', async () => {
+      const text =
+        '{"name":"\\u00e9t\\u00C9 \\ud83d\\ude00 \\"q\\" \\\\ \\/","data":[' +
+        '{"h\\u00e9ight":1,"s":"caf\\u00e9 \\ud83d\\ude00 \\"q\\" \\\\ \\/ \\b\\f\\n\\r\\t","日本":"€"},' +
+        '{"héight":2,"s":"lone \\ud800 surrogate","\\u65e5\\u672c":"\\u20ac"}]}';
+      for (const pieces of [[Buffer.from(text)], oneByteChunks(Buffer.from(text))]) {
+        const { name, table } = await parseJsonBody(chunks(...pieces), DEFAULT_LIMITS);
+        expect(name).to.equal('étÉ 😀 "q" \\ /');
+        expect(table.columns.map((c) => c.name)).to.deep.equal(['héight', 's', '日本']);
+        expect(table.columns[1].levels).to.deep.equal(['café 😀 "q" \\ / \b\f\n\r\t', 'lone \ud800 surrogate']);
+        expect(table.columns[2].levels).to.deep.equal(['€']);
+        expectSameTable(table, text);
+      }
+    });
+
+    it('reads numbers exactly as JSON.parse does', async () => {
+      const texts = [
+        '0', '-0', '0.0', '-0.0e5', '1', '-1', '1e5', '1E+5', '1e-5', '2.5E-7', '1.5e3', '-1.5e-300', '5e-324', '4.9e-324',
+        '2e-324', '1e-400', '1.7976931348623157e308', '123456789012345678901234567890', '9007199254740993', '0.1', '0.30000000000000004',
+        '1e22', '1e23', '4.35', '0.000001', '1234567.8901234567', '100000000000000000000000', '1e0000000000000000000001',
+      ];
+      const text = `{"data": [[${texts.join(', ')}]]}`;
+      const { table } = await parseJsonBody(chunks(...oneByteChunks(Buffer.from(text))), DEFAULT_LIMITS);
+      expect(Array.from(table.values)).to.deep.equal(texts.map((t) => Number(t) + 0));
+      expectSameTable(table, text);
+      await expect400(body('{"data": [[1, -1e999]]}'), 'data[0][1]', /-Infinity; numbers must be finite/);
+    });
+
+    it('reads random numbers as JSON.parse does (randomised)', async () => {
+      const rnd = random(2024);
+      const cells: string[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const x = (rnd() - 0.5) * 10 ** Math.floor(rnd() * 80 - 40);
+        cells.push(rnd() < 0.5 ? String(x) : x.toExponential(Math.floor(rnd() * 20)));
+      }
+      const text = `{"data": [${cells.map((c) => `[${c}]`).join(',')}]}`;
+      const { table } = await parseJsonBody(chunks(...randomChunks(Buffer.from(text), rnd, 9)), DEFAULT_LIMITS);
+      expectSameTable(table, text);
+    });
+
+    it('refuses arrays, objects, booleans and null in cells, however deep, with the same error as before', async () => {
+      const deep = (n: number): string => `${'['.repeat(n)}${']'.repeat(n)}`;
+      const deepObject = (n: number): string => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+      const texts = [
+        `{"data": [[1, 2], [3, ${deep(100_000)}]]}`,
+        `{"data": [[1, ${deep(50)}], [3, 4]]}`,
+        `{"data": [{"a": 1, "b": 2}, {"a": 3, "b": ${deepObject(10_000)}}]}`,
+        `{"data": [{"a": 1, "b": {"c": [{"d": {}}]}}]}`,
+        `{"data": [[1, 2], [${deep(3)}, 2, 3]]}`,
+        `{"data": [[1, 2], [3, {"x": [1, 2, {"y": null}]}]]}`,
+        '{"data": [[1, null, [2]]]}',
+        '{"data": [[true]]}',
+        '{"data": [[1], [false]]}',
+        '{"data": [{"a": null}]}',
+        '{"data": [{"a": 1}, {"b": [1]}]}',
+        '{"data": [{"a": 1}, [1]]}',
+        '{"data": [[1], {"a": 1}]}',
+        '{"data": [[1], "row"]}',
+        '{"data": [[1], [[1, [2, [3]]]]]}',
+      ];
+      for (const text of texts) {
+        await expectSameError(text);
+        await expectSameError(text, randomChunks(Buffer.from(text), random(text.length), 50));
+      }
+      const err = await expectSameError(texts[0]);
+      expect([err.field, err.message]).to.deep.equal(['data[1][1]', 'data[1][1] is an array; a cell must be a number or a string']);
+    });
+
+    it('keeps JSON.parse semantics for key order, repeated keys and "__proto__"', async () => {
+      const late = await body('{"data": [[1]], "name": "late"}');
+      expect(late.name).to.equal('late');
+      const repeated = '{"data": [[1]], "name": "a", "data": [[2], [3]], "name": "b"}';
+      const parsed = await body(repeated);
+      expect(parsed.name).to.equal('b');
+      expectSameTable(parsed.table, repeated);
+      const proto = '{"data": [{"__proto__": 1, "x": 2}, {"x": 3, "__proto__": 4}]}';
+      const protoTable = (await body(proto)).table;
+      expect(protoTable.columns.map((c) => c.name)).to.deep.equal(['__proto__', 'x']);
+      expectSameTable(protoTable, proto);
+      const duplicateCell = '{"data": [{"a": 1, "b": 2, "a": 3}]}';
+      expectSameTable((await body(duplicateCell)).table, duplicateCell);
+    });
+
+    it('validates name and data as they are read', async () => {
+      await expect400(body('{"name": null, "data": [[1]]}'), 'name', /must be a string/);
+      await expect400(body('{"name": ["x"], "data": [[1]]}'), 'name', /must be a string/);
+      await expect400(body('{"name": {"a": 1}, "data": [[1]]}'), 'name', /must be a string/);
+      await expect400(body('{"data": null}'), 'data', /must be an array of rows/);
+      await expect400(body('{"data": "x"}'), 'data', /must be an array of rows/);
+      await expect400(body('{"data": 5, "name": "x"}'), 'data', /must be an array of rows/);
+      await expect400(body('{}'), 'data', /data is required/);
+      await expect400(body('{"data": [[1]], "extra": 1}'), 'extra', /unknown field "extra"/);
+      // The first problem in the body is the one reported, even if the JSON goes wrong later.
+      await expect400(body('{"nmae": "x", garbage'), 'nmae', /unknown field/);
+      await expect400(body('{"data": [[1], [null]], garbage'), 'data[1][0]', /null/);
+      await expect400(body('true'), 'body', /must be a JSON object/);
+      await expect400(body('\ufeff'), 'body', /empty/, 'invalid_json');
+      await expect400(body(' \n\t\r '), 'body', /empty/, 'invalid_json');
+    });
+
+    describe('limits, mid-stream', () => {
+      function endless(row: (i: number) => string) {
+        const state = { pulled: 0, closed: false };
+        async function* gen(): AsyncGenerator<string> {
+          try {
+            yield '{"name": "endless", "data": [';
+            for (let i = 0; ; i++) {
+              state.pulled++;
+              yield `${i === 0 ? '' : ','}${row(i)}`;
+            }
+          } finally {
+            state.closed = true;
+          }
+        }
+        return { state, source: gen() };
+      }
+      const unbounded = { ...DEFAULT_LIMITS, maxBodyBytes: Number.MAX_SAFE_INTEGER };
+
+      it('stops an endless body at row maxRows + 1, having read no further', async () => {
+        const { state, source } = endless((i) => `[${i}, ${i + 0.5}]`);
+        const err = await rejection(parseJsonBody(source, { ...unbounded, maxRows: 1000 }));
+        expect([err.status, err.code, err.field]).to.deep.equal([413, 'payload_too_large', 'data']);
+        expect(err.message).to.equal('data has at least 1,001 rows, more than the limit of 1,000 rows');
+        expect(state.pulled).to.equal(1001);
+        expect(state.closed).to.equal(true);
+      });
+
+      it('stops an endless body of object rows at maxRows + 1', async () => {
+        const { state, source } = endless((i) => `{"a": ${i}, "b": "s${i % 3}"}`);
+        const err = await rejection(parseJsonBody(source, { ...unbounded, maxRows: 50 }));
+        expect([err.status, err.field]).to.deep.equal([413, 'data']);
+        expect(state.pulled).to.equal(51);
+      });
+
+      it('stops an endless body at maxCells and maxLevels', async () => {
+        const cells = endless((i) => `[${i}, ${i}]`);
+        const tooManyCells = await rejection(parseJsonBody(cells.source, { ...unbounded, maxCells: 2001 }));
+        expect([tooManyCells.status, tooManyCells.field]).to.deep.equal([413, 'data[1000]']);
+        expect(cells.state.pulled).to.equal(1001);
+        const levels = endless((i) => `["s${i}"]`);
+        const tooManyLevels = await rejection(parseJsonBody(levels.source, { ...unbounded, maxLevels: 100 }));
+        expect([tooManyLevels.status, tooManyLevels.field]).to.deep.equal([413, 'column "x0"']);
+        expect(levels.state.pulled).to.equal(101);
+      });
+
+      it('stops an endless body at maxBodyBytes in the middle of a row', async () => {
+        const { state, source } = endless(() => `[${'1,'.repeat(500)}1]`);
+        const err = await rejection(parseJsonBody(source, { ...DEFAULT_LIMITS, maxBodyBytes: 100_000 }));
+        expect([err.status, err.field]).to.deep.equal([413, 'body']);
+        expect(state.pulled).to.be.at.most(100);
+        expect(state.closed).to.equal(true);
+      });
+    });
+
+    describe('invalid JSON', () => {
+      it('refuses every truncation of a valid body', async () => {
+        const text = JSON.stringify({ name: 'n\u00e9', data: [[1.5, 'a\\"b'], [-2e-3, 'c']] });
+        const bytes = Buffer.from(text);
+        for (let cut = 1; cut < bytes.length; cut++) {
+          const head = bytes.subarray(0, cut);
+          const err = await expect400(parseJsonBody(chunks(...oneByteChunks(head)), DEFAULT_LIMITS), 'body', /not valid JSON/, 'invalid_json');
+          // At the end: "Unexpected end of JSON input", "Unterminated string", "Unterminated fractional number"...
+          expect(err.message.endsWith(` in JSON at byte offset ${cut}`), err.message).to.equal(true);
+        }
+      });
+
+      it('refuses garbage anywhere, naming the byte offset JSON.parse names', async () => {
+        const texts = [
+          '{"data":[[1]]} x', '{"data":[[1]]}{}', '{"data":[[1]]} // comment', '{"data":[[1,]]}', '{"data":[[01]]}',
+          '{"data":[[1.]]}', '{"data":[[.5]]}', '{"data":[[+1]]}', '{"data":[[NaN]]}', '{"data":[[Infinity]]}', '{"data":[[1e]]}',
+          '{"data":[[-]]}', '{"data":[["a\\x"]]}', '{"data":[["\\u12"]]}', '{"data":[["a\tb"]]}', '{data:[[1]]}',
+          '{"data" [[1]]}', '{"data":[[1]] "name":"x"}', '{"data":[[tru]]}', "{'data':[[1]]}", '{"data":[[1]],}',
+          '{"data":[[1] [2]]}', '{"data":[[1]]]', 'x', '{"data":[[1],[2}]}', '{"data":[{"a" 1}]}',
+        ];
+        for (const text of texts) {
+          let position: number | undefined;
+          try {
+            JSON.parse(text);
+          } catch (e) {
+            position = Number(/at position (\d+)/.exec((e as Error).message)?.[1] ?? NaN);
+          }
+          const err = await expect400(body(text), 'body', /^the body is not valid JSON: .* in JSON at byte offset \d+$/, 'invalid_json');
+          if (position === position) expect(err.message, text).to.match(new RegExp(`at byte offset ${position}$`));
+          const split = await rejection(parseJsonBody(chunks(...oneByteChunks(Buffer.from(text))), DEFAULT_LIMITS));
+          expect(split.message).to.equal(err.message);
+        }
+      });
+
+      it('accepts trailing whitespace', async () => {
+        const { table } = await body('{"data":[[1]]} \n\t\r\n ');
+        expect(table.rows).to.equal(1);
+      });
+
+      it('refuses a byte-order mark that is not one, and invalid UTF-8 outside strings', async () => {
+        await expect400(parseJsonBody(chunks(Buffer.from([0xef, 0xbb, 0x7b])), DEFAULT_LIMITS), 'body', /not valid JSON/, 'invalid_json');
+        await expect400(parseJsonBody(chunks(Buffer.from('{"data":[[é]]}', 'utf8')), DEFAULT_LIMITS), 'body', /byte 0xc3 in JSON at byte offset 10$/, 'invalid_json');
+      });
     });
   });
 });

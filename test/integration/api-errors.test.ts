@@ -87,7 +87,9 @@ describe('bad input gets a clear 4xx JSON error naming the field', function () {
     it('wrong content type', async () =>
       expectError(await request(api, 'POST', '/api/v1/datasets', 'hello', { 'content-type': 'text/plain' }), 415, 'content-type'));
     it('invalid JSON', async () =>
-      expectError(await request(api, 'POST', '/api/v1/datasets', '[1,', { 'content-type': 'application/json' }), 400, undefined, 'invalid_json'));
+      expectError(await request(api, 'POST', '/api/v1/datasets', '{"data": [[1,', { 'content-type': 'application/json' }), 400, 'body', 'invalid_json'));
+    it('a JSON body that is not an object', async () =>
+      expectError(await request(api, 'POST', '/api/v1/datasets', '[[1, 2]]', { 'content-type': 'application/json' }), 400));
     it('missing data', async () => expectError(await request(api, 'POST', '/api/v1/datasets', { name: 'x' }), 400, 'data'));
     it('NaN in CSV', async () => {
       const res = await request(api, 'POST', '/api/v1/datasets?name=bad', 'a,b\n1,2\n3,NaN\n', { 'content-type': 'text/csv' });

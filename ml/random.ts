@@ -26,6 +26,11 @@ export class Random {
     return this.nextUint32() / 4294967296;
   }
 
+  /** Standard normal (Box–Muller; one of the pair, so each call draws two uniforms). */
+  nextGaussian(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.nextFloat())) * Math.cos(2 * Math.PI * this.nextFloat());
+  }
+
   /** Uniform integer in [0, n). */
   nextInt(n: number): number {
     if (!Number.isInteger(n) || n <= 0) throw new RangeError(`nextInt bound must be a positive integer, got ${n}`);

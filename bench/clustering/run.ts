@@ -88,12 +88,11 @@ function sklearnPython(): string {
 
 function blobs(c: Case, seed: number): Float32Array {
   const rng = new Random(seed);
-  const gaussian = () => Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
   const centers = Array.from({ length: c.centers * c.d }, () => (rng.nextFloat() - 0.5) * 20);
   const points = new Float32Array(c.n * c.d);
   for (let i = 0; i < c.n; i++) {
     const center = rng.nextInt(c.centers);
-    for (let j = 0; j < c.d; j++) points[i * c.d + j] = centers[center * c.d + j] + c.spread * gaussian();
+    for (let j = 0; j < c.d; j++) points[i * c.d + j] = centers[center * c.d + j] + c.spread * rng.nextGaussian();
   }
   return points;
 }

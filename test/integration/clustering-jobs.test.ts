@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { makeBlobs, samePartition } from '../support/blobs';
+import { samePartition } from '../../ml/metrics';
+import { makeBlobs } from '../support/blobs';
 import { eventually, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 import { withWorker } from '../support/with-worker';

@@ -15,6 +15,7 @@ import { initComputeBackend } from './backend';
 import { KMEANS_PARALLEL, LocalShard, RemoteShard, ShardHandle, kmeansThreads } from './kmeans-pool';
 import { FarPoint, MAX_DISTANCE_CELLS_PER_BLOCK, Shard } from './kmeans-shard';
 import { Random, cumulativeSum, sampleWeighted } from './random';
+import { throwIfAborted as abortIfSignalled } from './abort';
 
 export { KMEANS_PARALLEL, MAX_DISTANCE_CELLS_PER_BLOCK };
 
@@ -179,13 +180,7 @@ function featureStats(points: Float32Array, n: number, d: number): { mean: Float
   return { mean, meanVariance: variance / (n * d) };
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    const err = new Error('k-means was aborted', { cause: signal.reason });
-    err.name = 'AbortError';
-    throw err;
-  }
-}
+const throwIfAborted = (signal: AbortSignal | undefined): void => abortIfSignalled(signal, 'k-means');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Data on host and device

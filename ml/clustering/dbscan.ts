@@ -32,6 +32,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendName, initComputeBackend } from '../backend';
 import { KdTree, buildKdTree, candidateLeaves, pointToLeafBox2 } from './dbscan-kdtree';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from './types';
+import { throwIfAborted as abortIfSignalled } from '../abort';
 
 export interface DbscanParams {
   /** Neighbourhood radius (> 0): euclidean distance, or cosine distance 1 − cos for metric 'cosine'. */
@@ -263,13 +264,7 @@ function normaliseRows(points: Float32Array, n: number, d: number): Float32Array
   return out;
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    const err = new Error('DBSCAN was aborted', { cause: signal.reason });
-    err.name = 'AbortError';
-    throw err;
-  }
-}
+const throwIfAborted = (signal: AbortSignal | undefined): void => abortIfSignalled(signal, 'DBSCAN');
 
 const nextTick = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 

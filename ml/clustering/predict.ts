@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../kmeans';
+import { throwIfAborted } from '../abort';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared argument checks
@@ -31,13 +32,7 @@ export function validatePoints(points: Float32Array, n: number, d: number): void
   }
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) {
-    const err = new Error(`${what} was aborted`, { cause: signal.reason });
-    err.name = 'AbortError';
-    throw err;
-  }
-}
+export { throwIfAborted };
 
 /** Per-feature mean in float64. */
 export function featureMean(points: Float32Array, n: number, d: number): Float64Array {

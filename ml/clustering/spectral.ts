@@ -33,6 +33,7 @@ import {
 } from './spectral-knn';
 import { KERNEL_TILE, RbfKernelOperator } from './spectral-rbf';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from './types';
+import { throwIfAborted as abortIfSignalled } from '../abort';
 
 export type SpectralAffinity = 'rbf' | 'nearest-neighbors';
 
@@ -379,13 +380,7 @@ function featureMean(points: Float32Array, n: number, d: number): Float64Array {
   return mean;
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    const err = new Error('spectral clustering was aborted', { cause: signal.reason });
-    err.name = 'AbortError';
-    throw err;
-  }
-}
+const throwIfAborted = (signal: AbortSignal | undefined): void => abortIfSignalled(signal, 'spectral clustering');
 
 /** Eigenpairs known in closed form (eigenvalue 1 each), with their residuals measured by one product. */
 async function closedFormEigenpairs(

@@ -18,14 +18,21 @@
  *  - single: Prim's algorithm with on-the-fly distances, O(n) memory;
  *  - complete, average: need every pairwise distance; they use scipy's condensed float64 matrix, allowed up to
  *    HIERARCHICAL_MATRIX_BUDGET_BYTES (HIERARCHICAL_LIMITS says the n that fits).
- * Distances are computed in float64 from the float32 points by plain loops on the host, on every backend. Measured on
+ * Distances are computed in float64 from the float32 points by plain loops on the host (the host path). Measured on
  * the 2-core wasm host, one chain step's nearest-neighbour scan over m = 20,000 centroids (d = 8) costs 0.26–0.33 ms
  * as a TensorFlow.js matMul + argMin and 0.31 ms as a plain loop: no gain from tensors even at the largest m, while
  * the loop also stops a candidate's sum once it cannot win, applies Ward's per-pair size weights for free, and skips
- * per-op overhead as m shrinks; a matrix of tensor blocks would also forfeit the O(n) memory. (On a GPU each step
- * would still be one small kernel launch per chain step, ~3n of them, which is latency-bound.)
+ * per-op overhead as m shrinks; a matrix of tensor blocks would also forfeit the O(n) memory. So the host loops are
+ * the default on wasm, cpu and CPU tfjs-node. On tfjs-node-gpu with a CUDA device (chooseHierarchicalMethod) the tensor
+ * path of ml/clustering/hier-tensor.ts runs instead: the same algorithms with each step's O(n·d) nearest-neighbour
+ * search (ward, single) or the pairwise distance blocks (complete, average) computed on the device in float32, so
+ * near-ties may break differently from scikit-learn; hierarchicalWithMethod forces either path. `method` says which.
  */
+import * as tf from '@tensorflow/tfjs';
+import { BackendName, initComputeBackend } from '../backend';
+import { pdistTensor, primMstTensor, wardNnChainTensor } from './hier-tensor';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from './types';
+import { throwIfAborted as abortIfSignalled } from '../abort';
 
 export type Linkage = 'ward' | 'complete' | 'average' | 'single';
 
@@ -94,11 +101,19 @@ export const HIERARCHICAL_LIMITS: Record<Linkage, AlgorithmLimit> = {
 /** Distance evaluations (point or centroid pairs) between progress reports and abort checks. */
 const CELLS_PER_BEAT = 1 << 22;
 
+export type HierarchicalMethod = 'host' | 'tensor';
+
+/** The path hierarchical() takes on the given backend (gpu: a CUDA device is in use): tensors only on CUDA. */
+export function chooseHierarchicalMethod(backend: BackendName, gpu: boolean): HierarchicalMethod {
+  return backend === 'tfjs-node-gpu' && gpu ? 'tensor' : 'host';
+}
+
 /**
  * Builds the full merge tree of n row-major d-dimensional points and cuts it into clusters. Deterministic. Invalid
  * arguments (including n above the linkage's limit) reject with a RangeError naming the parameter; an aborted
  * hooks.signal rejects with an Error named 'AbortError'. hooks.onProgress is awaited about every 4M distance
- * evaluations. Uses no tensors.
+ * evaluations. Runs on the host, or as tensor programs on a CUDA backend (see chooseHierarchicalMethod); no tensors
+ * outlive the call.
  */
 export async function hierarchical(
   points: Float32Array,
@@ -108,23 +123,66 @@ export async function hierarchical(
   hooks: ClusteringHooks = {},
 ): Promise<HierarchicalResult> {
   const p = resolveParams(points, n, d, params);
+  const backend = await initComputeBackend();
+  const gpu = backend.name === 'tfjs-node-gpu' && backend.detail.includes('CUDA GPU');
+  return run(chooseHierarchicalMethod(backend.name, gpu), p, points, n, d, hooks);
+}
+
+/** hierarchical() with the path forced (for tests and benchmarks); 'tensor' computes distances in float32. */
+export async function hierarchicalWithMethod(
+  method: HierarchicalMethod,
+  points: Float32Array,
+  n: number,
+  d: number,
+  params: HierarchicalParams,
+  hooks: ClusteringHooks = {},
+): Promise<HierarchicalResult> {
+  const p = resolveParams(points, n, d, params);
+  if (method !== 'host' && method !== 'tensor') throw new RangeError(`method must be 'host' or 'tensor', got ${JSON.stringify(method)}`);
+  if (method === 'tensor') await initComputeBackend();
+  return run(method, p, points, n, d, hooks);
+}
+
+async function run(
+  path: HierarchicalMethod,
+  p: Resolved,
+  points: Float32Array,
+  n: number,
+  d: number,
+  hooks: ClusteringHooks,
+): Promise<HierarchicalResult> {
   throwIfAborted(hooks.signal);
   const pacer = new Pacer(hooks, n);
+  const tensor = path === 'tensor';
+  const on = tensor ? ` on ${tf.getBackend()}` : '';
   let merges: RawMerges;
   let method: string;
   switch (p.linkage) {
     case 'ward':
-      merges = await wardNnChain(points, n, d, pacer);
-      method = 'nearest-neighbour chain on centroids, on-the-fly float64 distances (host, O(n·d) memory)';
+      if (tensor) {
+        merges = await wardNnChainTensor(points, n, d, pacer);
+        method = `nearest-neighbour chain on centroids, float32 tensor nearest-neighbour search per step${on} (O(n·d) memory)`;
+      } else {
+        merges = await wardNnChain(points, n, d, pacer);
+        method = 'nearest-neighbour chain on centroids, on-the-fly float64 distances (host, O(n·d) memory)';
+      }
       break;
     case 'single':
-      merges = await primMst(points, n, d, pacer);
-      method = "Prim's minimum spanning tree, on-the-fly float64 distances (host, O(n) memory)";
+      if (tensor) {
+        merges = await primMstTensor(points, n, d, pacer);
+        method = `Prim's minimum spanning tree, float32 tensor distances and argMin per step${on} (O(n·d) memory)`;
+      } else {
+        merges = await primMst(points, n, d, pacer);
+        method = "Prim's minimum spanning tree, on-the-fly float64 distances (host, O(n) memory)";
+      }
       break;
     default: {
-      const condensed = await pdist(points, n, d, pacer);
+      const condensed = tensor ? await pdistTensor(points, n, d, pacer) : await pdist(points, n, d, pacer);
       merges = await matrixNnChain(condensed, n, p.linkage, pacer);
-      method = `nearest-neighbour chain on a condensed float64 distance matrix (${Math.round((condensed.byteLength / 2 ** 20) * 10) / 10} MiB)`;
+      const mib = Math.round((condensed.byteLength / 2 ** 20) * 10) / 10;
+      method = tensor
+        ? `nearest-neighbour chain on a condensed float64 distance matrix (${mib} MiB) of blocked float32 tensor distances${on}`
+        : `nearest-neighbour chain on a condensed float64 distance matrix (${mib} MiB)`;
     }
   }
   throwIfAborted(hooks.signal);
@@ -197,13 +255,7 @@ function resolveParams(points: Float32Array, n: number, d: number, params: Hiera
   return { k, distanceThreshold, linkage };
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    const err = new Error('hierarchical clustering was aborted', { cause: signal.reason });
-    err.name = 'AbortError';
-    throw err;
-  }
-}
+const throwIfAborted = (signal: AbortSignal | undefined): void => abortIfSignalled(signal, 'hierarchical clustering');
 
 /** Awaits hooks.onProgress, checks the signal and yields to the event loop about every CELLS_PER_BEAT evaluations. */
 class Pacer {

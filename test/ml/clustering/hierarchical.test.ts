@@ -12,7 +12,9 @@ import {
   LINKAGES,
   Linkage,
   MergeTree,
+  chooseHierarchicalMethod,
   hierarchical,
+  hierarchicalWithMethod,
   runHierarchical,
 } from '../../../ml/clustering/hierarchical';
 import { adjustedRandIndex, samePartition } from '../../../ml/metrics';
@@ -161,6 +163,75 @@ describe('ml/clustering/hierarchical', function () {
         }
       });
     }
+  });
+
+  describe('tensor path (forced; on CUDA it is the default)', () => {
+    it('is chosen only on tfjs-node-gpu with a CUDA device', () => {
+      expect(chooseHierarchicalMethod('tfjs-node-gpu', true)).to.equal('tensor');
+      expect(chooseHierarchicalMethod('tfjs-node-gpu', false)).to.equal('host');
+      for (const b of ['tfjs-node', 'wasm', 'cpu'] as const) expect(chooseHierarchicalMethod(b, false), b).to.equal('host');
+    });
+
+    it('the default path on this backend is the host path', async () => {
+      const data = loadDataset('blobs');
+      const r = await hierarchical(data.points, data.n, data.d, { k: 3 });
+      expect(r.method).to.match(/host/);
+    });
+
+    for (const file of fixtureFiles) {
+      it(`agrees with scikit-learn (ARI ≥ 0.99) on ${file}`, async () => {
+        const fx = JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8')) as HierarchicalFixture;
+        const data = loadDataset(fx.dataset);
+        const r = await hierarchicalWithMethod('tensor', data.points, data.n, data.d, fx.params);
+        expect(r.method).to.match(/tensor/);
+        expect(adjustedRandIndex(r.labels, fx.labels), 'ARI vs scikit-learn').to.be.at.least(0.99);
+        expect(r.clusters).to.equal(fx.clusters);
+        expectWellFormed(r.mergeTree, data.n);
+      });
+    }
+
+    for (const linkage of LINKAGES) {
+      it(`${linkage}: matches the host path's partitions on uniform data and leaks no tensors`, async () => {
+        const data = uniform(300, 5, 40 + LINKAGES.indexOf(linkage));
+        const before = tf.memory().numTensors;
+        const host = await hierarchicalWithMethod('host', data.points, data.n, data.d, { k: 6, linkage });
+        const tensor = await hierarchicalWithMethod('tensor', data.points, data.n, data.d, { k: 6, linkage });
+        expect(tf.memory().numTensors).to.equal(before);
+        expect(adjustedRandIndex(tensor.labels, host.labels)).to.be.at.least(0.99);
+        tensor.mergeTree.distances.forEach((h, i) => expect(h).to.be.closeTo(host.mergeTree.distances[i], 1e-3 * host.mergeTree.distances[i] + 1e-3));
+      });
+
+      it(`${linkage}: the tensor path stops with AbortError mid-run and leaks no tensors`, async () => {
+        const data = uniform(linkage === 'ward' || linkage === 'single' ? 1500 : 2500, 4, 22);
+        const before = tf.memory().numTensors;
+        const controller = new AbortController();
+        let calls = 0;
+        const err = await rejection(() =>
+          hierarchicalWithMethod('tensor', data.points, data.n, data.d, { k: 3, linkage }, {
+            signal: controller.signal,
+            onProgress: () => {
+              if (++calls === 1) controller.abort();
+            },
+          }),
+        );
+        expect(err.name).to.equal('AbortError');
+        expect(calls).to.equal(1);
+        expect(tf.memory().numTensors).to.equal(before);
+      });
+    }
+
+    it('edge cases: a single point, exact duplicates, and an unknown method', async () => {
+      for (const linkage of LINKAGES) {
+        const one = await hierarchicalWithMethod('tensor', Float32Array.from([3, 4]), 1, 2, { k: 1, linkage });
+        expect(Array.from(one.labels)).to.deep.equal([0]);
+        const rows = [...Array<number[]>(30).fill([1, 1]), ...Array<number[]>(20).fill([5, 5])];
+        const r = await hierarchicalWithMethod('tensor', Float32Array.from(rows.flat()), 50, 2, { k: 2, linkage });
+        expect(adjustedRandIndex(r.labels, rows.map((p) => p[0])), linkage).to.equal(1);
+        expectWellFormed(r.mergeTree, 50);
+      }
+      const err = await rejection(() => hierarchicalWithMethod('gpu' as 'host', Float32Array.from([0, 0]), 1, 2, { k: 1 }));
+      expect(err).to.be.instanceOf(RangeError);
+    });
   });
 
   describe('agrees with textbook agglomerative clustering', () => {

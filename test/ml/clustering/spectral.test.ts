@@ -11,9 +11,13 @@ import {
   SPECTRAL_MAX_K,
   SpectralParams,
   SpectralProgress,
+  SPECTRAL_TENSOR_GRAPH_TOLERANCE,
+  chooseSpectralGraphMethod,
   runSpectral,
   spectral,
+  spectralWithMethod,
 } from '../../../ml/clustering/spectral';
+import { SegmentReduction, TensorGraphOperator } from '../../../ml/clustering/spectral-graph-tensor';
 import {
   SymmetricOperator,
   estimateLowerBound,
@@ -592,6 +596,113 @@ describe('ml/clustering/spectral', () => {
       expect(adjustedRandIndex(r.labels, big.truth)).to.be.at.least(0.9);
       const moons = loadDataset('moons');
       await spectral(moons.points, moons.n, moons.d, { k: 2, affinity: 'nearest-neighbors' });
+      expect(tf.memory().numTensors).to.equal(before);
+    });
+  });
+
+  describe("tensor path for 'nearest-neighbors' products (forced; chosen only on CUDA)", () => {
+    it('is chosen only on tfjs-node-gpu with a CUDA GPU', () => {
+      expect(chooseSpectralGraphMethod('tfjs-node-gpu', true)).to.equal('tensor');
+      expect(chooseSpectralGraphMethod('tfjs-node-gpu', false)).to.equal('host');
+      for (const b of ['tfjs-node', 'wasm', 'cpu'] as const) expect(chooseSpectralGraphMethod(b, false)).to.equal('host');
+    });
+
+    it('rejects an unknown method', async () => {
+      const data = loadDataset('moons');
+      await expectRejects(
+        spectralWithMethod('gpu' as 'tensor', data.points, data.n, data.d, { k: 2, affinity: 'nearest-neighbors' }),
+        (err) => expect(err).to.be.instanceOf(RangeError),
+      );
+    });
+
+    // Small chunks exercise the chunked path (several row blocks, concatenated); both reductions where the backend
+    // has them (wasm has no UnsortedSegmentSum kernel: its default is sparseSegmentSum, checked on 'cpu' too).
+    const cases: { reduction: SegmentReduction; backend?: string; edgesPerChunk: number }[] = [
+      { reduction: 'sparseSegmentSum', edgesPerChunk: 1 << 18 },
+      { reduction: 'sparseSegmentSum', edgesPerChunk: 100 },
+      { reduction: 'unsortedSegmentSum', backend: 'cpu', edgesPerChunk: 100 },
+    ];
+    for (const { reduction, backend, edgesPerChunk } of cases) {
+      it(`operator products match the host float64 operator to float32 accuracy (${reduction}${backend ? ` on ${backend}` : ''}, ${edgesPerChunk}-entry chunks)`, async () => {
+        const switched = backend !== undefined && tf.getBackend() !== backend;
+        if (switched) await tf.setBackend(backend!);
+        try {
+          const data = loadDataset('aniso');
+          const coords = Float64Array.from(data.points);
+          // nNeighbors = 1 on a second graph: every point isolated (zero rows, a trailing one included).
+          for (const others of [9, 0]) {
+            const graph = symmetricGraph(await nearestNeighbors(coords, data.n, data.d, others, noCheckpoint), data.n);
+            const host = new NormalizedGraphOperator(graph);
+            const before = tf.memory().numTensors;
+            const op = new TensorGraphOperator(graph, edgesPerChunk, reduction);
+            try {
+              const rng = new Random(5);
+              const b = 6;
+              const x = Float64Array.from({ length: data.n * b }, () => rng.nextFloat() * 2 - 1);
+              const want = await host.apply(x, b);
+              const got = await op.apply(x, b);
+              expect(got.length).to.equal(want.length);
+              let err = 0;
+              for (let t = 0; t < want.length; t++) err = Math.max(err, Math.abs(got[t] - want[t]));
+              expect(err, 'max abs error').to.be.below(1e-6);
+            } finally {
+              op.dispose();
+            }
+            expect(tf.memory().numTensors).to.equal(before);
+          }
+        } finally {
+          if (switched) await initComputeBackend();
+        }
+      });
+    }
+
+    for (const { file, fixture } of spectralFixtures().filter((f) => f.file.startsWith('spectral-nn__'))) {
+      it(`${file}: ARI ≥ 0.99 against scikit-learn's labels, eigenvalues to float32 accuracy, no tensors left`, async () => {
+        const data = loadDataset(fixture.dataset);
+        const params = kilnParams(fixture);
+        const before = tf.memory().numTensors;
+        const r = await spectralWithMethod('tensor', data.points, data.n, data.d, params);
+        expect(tf.memory().numTensors).to.equal(before);
+        expect(adjustedRandIndex(r.labels, fixture.labels), 'ARI against scikit-learn labels').to.be.at.least(0.99);
+        expect(r.converged).to.equal(true);
+        expect(r.method).to.match(/sparse float32 products on \S+ \((gather \+ unsortedSegmentSum|sparseSegmentSum)\)/);
+        for (const res of r.residuals) expect(res).to.be.at.most(SPECTRAL_TENSOR_GRAPH_TOLERANCE);
+        const reference = symmetricEigen(denseNormalizedAffinity(data, params), data.n).values;
+        r.eigenvalues.forEach((value, j) => expect(value, `eigenvalue ${j}`).to.be.closeTo(reference[j], 1e-5));
+      });
+    }
+
+    it('the iterative eigensolver path (k above the number of components) agrees with the host path', async () => {
+      for (const [name, k] of [['moons', 3], ['aniso', 3]] as const) {
+        const data = loadDataset(name);
+        const params: SpectralParams = { k, affinity: 'nearest-neighbors' };
+        const host = await spectralWithMethod('host', data.points, data.n, data.d, params);
+        const tensor = await spectralWithMethod('tensor', data.points, data.n, data.d, params);
+        expect(tensor.iterations, name).to.be.above(0);
+        expect(tensor.method).to.match(/sparse float32 products on .*Chebyshev-filtered subspace iteration$/);
+        expect(tensor.converged, name).to.equal(true);
+        expect(adjustedRandIndex(tensor.labels, host.labels), name).to.be.at.least(0.99);
+        tensor.eigenvalues.forEach((value, j) => expect(value, `${name} eigenvalue ${j}`).to.be.closeTo(host.eigenvalues[j], 1e-5));
+      }
+    });
+
+    it('throws AbortError when aborted during the eigensolver, and frees its tensors', async () => {
+      const data = loadDataset('aniso');
+      const before = tf.memory().numTensors;
+      const controller = new AbortController();
+      const seen: number[] = [];
+      await expectRejects(
+        spectralWithMethod('tensor', data.points, data.n, data.d, { k: 3, affinity: 'nearest-neighbors', eigenTolerance: 1e-12 }, {
+          signal: controller.signal,
+          onProgress: (p) => {
+            if (p.stage !== 'eigensolver') return;
+            seen.push(p.iteration as number);
+            if (p.iteration === 1) controller.abort();
+          },
+        }),
+        (err) => expect(err.name).to.equal('AbortError'),
+      );
+      expect(seen).to.deep.equal([0, 1]);
       expect(tf.memory().numTensors).to.equal(before);
     });
   });

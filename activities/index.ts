@@ -1,9 +1,11 @@
 import { Pool } from 'pg';
 import { createClusteringActivities } from './clustering';
+import { createTrainingActivities } from './training';
 
 /** Every activity a Kiln worker registers, built from its dependencies. */
 export function createActivities(deps: { pool: Pool }) {
   return {
     ...createClusteringActivities(deps),
+    ...createTrainingActivities(deps),
   };
 }

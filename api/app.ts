@@ -12,6 +12,7 @@ import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { modelsRouter } from './routes/models';
 import { predictRouter } from './routes/predict';
+import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
 
 /** The Koa app: metrics outermost (so they see the final status), then the error mapper, then the routers. */
@@ -21,7 +22,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(errorHandler());
 
   const v1 = new Router({ prefix: '/api/v1' });
-  for (const router of [datasetsRouter(deps), clusteringRouter(deps), jobsRouter(deps), artifactsRouter(deps), modelsRouter(deps), predictRouter(deps), algorithmsRouter()]) {
+  for (const router of [datasetsRouter(deps), clusteringRouter(deps), trainingRouter(deps), jobsRouter(deps), artifactsRouter(deps), modelsRouter(deps), predictRouter(deps), algorithmsRouter()]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }
   v1.get('/openapi.json', (ctx) => {

@@ -4,7 +4,7 @@
  */
 import type { BackendName } from '../ml/backend';
 
-export type JobKind = 'clustering';
+export type JobKind = 'clustering' | 'training';
 export const CLUSTERING_ALGORITHMS = ['kmeans', 'minibatch-kmeans', 'dbscan', 'hierarchical', 'som', 'spectral', 'gmm'] as const;
 export type ClusteringAlgorithm = (typeof CLUSTERING_ALGORITHMS)[number];
 
@@ -86,4 +86,65 @@ export type JobStage = 'queued' | 'clustering' | 'registering' | 'completed';
 export interface JobProgress {
   stage: JobStage;
   [key: string]: unknown;
+}
+
+/** A training job: everything the activity needs, with the dataset by id (never its rows). */
+export interface TrainingJobInput {
+  tenantId: string;
+  datasetId: string;
+  target: string;
+  features?: string[];
+  model: { name: string };
+  spec: {
+    task: 'classification' | 'regression';
+    layers: Array<{ units: number; activation: string; dropout?: number }>;
+  };
+  training: {
+    epochs: number;
+    batchSize: number;
+    learningRate: number;
+    optimizer?: 'adam' | 'sgd' | 'rmsprop';
+    validationSplit?: number;
+    seed?: number;
+    checkpointEvery?: number;
+    earlyStopping?: { patience: number; minDelta: number };
+  };
+}
+
+/** One activity attempt of a training job and the epoch it resumed from (0 = from scratch). */
+export interface TrainingAttempt {
+  attempt: number;
+  resumedFromEpoch: number;
+}
+
+/** What the training activity heartbeats each epoch; a retry resumes from checkpointArtifactId. */
+export interface TrainingHeartbeat {
+  stage: 'training';
+  epoch: number;
+  epochs: number;
+  loss?: number;
+  valLoss?: number;
+  metrics?: Record<string, number>;
+  checkpointArtifactId?: string;
+  checkpointEpoch?: number;
+  attempts: TrainingAttempt[];
+}
+
+export interface TrainingSummary {
+  datasetId: string;
+  datasetSha256: string;
+  task: 'classification' | 'regression';
+  epochsRun: number;
+  stoppedEarly: boolean;
+  stoppedBy?: 'early-stopping' | 'stop-request';
+  attempts: TrainingAttempt[];
+  finalMetrics: Record<string, unknown>;
+  historyArtifactId: string;
+  modelArtifactId: string;
+  backend: string;
+  durationMs: number;
+}
+
+export interface TrainingJobResult extends TrainingSummary {
+  registered: RegisteredVersionRef;
 }

@@ -1,2 +1,3 @@
 // Every workflow a Kiln worker can run; workers bundle this file.
 export { clusteringWorkflow } from './clustering';
+export { trainingWorkflow } from './training';

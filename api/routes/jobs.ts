@@ -2,7 +2,9 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { ApiDeps } from '../context';
+import { ClusteringJobResult, TrainingJobResult } from '../../common/jobs';
 import { clusteringResultView } from '../services/clustering-result';
+import { trainingResultView } from '../services/training-result';
 import { JOB_KINDS, JOB_STATUSES } from '../services/jobs';
 import { parseWith } from '../schemas/validate';
 import { jobLinks } from './clustering';
@@ -38,8 +40,17 @@ export function jobsRouter(deps: ApiDeps): Router {
 
   router.get('/jobs/:jobId/result', async (ctx) => {
     const { wait } = parseWith(resultQuery, ctx.query, 'query');
-    const summary = await deps.jobs.completedResult(ctx.params.jobId, wait * 1000);
-    ctx.body = await clusteringResultView(deps.pool, ctx.params.jobId, summary);
+    const { kind, result } = await deps.jobs.completedResult(ctx.params.jobId, wait * 1000);
+    ctx.body =
+      kind === 'training'
+        ? await trainingResultView(deps.pool, ctx.params.jobId, result as TrainingJobResult)
+        : await clusteringResultView(deps.pool, ctx.params.jobId, result as ClusteringJobResult);
+  });
+
+  router.post('/jobs/:jobId/stop', async (ctx) => {
+    await deps.jobs.stop(ctx.params.jobId);
+    ctx.status = 202;
+    ctx.body = { jobId: ctx.params.jobId, status: 'STOP_REQUESTED', links: jobLinks(ctx.params.jobId) };
   });
 
   router.post('/jobs/:jobId/cancel', async (ctx) => {

@@ -5,6 +5,7 @@ import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent } from '../../db/artifacts';
 import { getVersionDetail, latestVersion, ModelVersionDetail, resolveAlias } from '../../db/models';
 import { initComputeBackend } from '../../ml/backend';
+import { loadTrainedModel, predictTrained, TrainedModel } from '../../ml/training/predict';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
 import { modelName } from '../schemas/common';
@@ -30,7 +31,8 @@ const predictRequest = z
 /** `POST /models/:name/predict`: online assignment with a registered model, no workflow. */
 export function predictRouter(deps: ApiDeps): Router {
   const router = new Router();
-  const cache = new ModelCache<ClusteringModelArtifact>(PREDICT_LIMITS.cachedModels);
+  type Loaded = { kind: 'clustering'; model: ClusteringModelArtifact } | { kind: 'trained'; trained: TrainedModel };
+  const cache = new ModelCache<Loaded>(PREDICT_LIMITS.cachedModels, (l) => l.kind === 'trained' && l.trained.dispose());
 
   async function resolveVersion(name: string, version?: number, alias?: string): Promise<ModelVersionDetail> {
     if (version !== undefined) return getVersionDetail(deps.pool, DEFAULT_TENANT, name, version);
@@ -48,20 +50,23 @@ export function predictRouter(deps: ApiDeps): Router {
     const request = parseWith(predictRequest, await readJsonBody(ctx, PREDICT_LIMITS.maxBodyBytes));
     const version = await resolveVersion(name, request.version, request.alias);
     if (!version.artifactId) throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
-    const model = await cache.get(version.id, async () => {
+    const loaded = await cache.get(version.id, async (): Promise<Loaded> => {
       const content = await getArtifactContent(deps.pool, DEFAULT_TENANT, version.artifactId!);
       if (!content) throw new Error(`artifact ${version.artifactId} of ${name} v${version.version} is missing`);
-      return JSON.parse(content.toString('utf8')) as ClusteringModelArtifact;
+      return version.flavor.startsWith('mlp-')
+        ? { kind: 'trained', trained: await loadTrainedModel(content) }
+        : { kind: 'clustering', model: JSON.parse(content.toString('utf8')) as ClusteringModelArtifact };
     });
-    const points = inputMatrix(request.inputs, model.columns);
     await initComputeBackend();
-    ctx.body = {
-      model: name,
-      version: version.version,
-      flavor: model.flavor,
-      columns: model.columns,
-      ...predictClusters(model, points, request.inputs.length),
-    };
+    const head = { model: name, version: version.version, flavor: version.flavor };
+    if (loaded.kind === 'trained') {
+      const { features } = loaded.trained;
+      const prediction = await predictTrained(loaded.trained, inputMatrix(request.inputs, features));
+      ctx.body = { ...head, columns: features, ...prediction };
+      return;
+    }
+    const { model } = loaded;
+    ctx.body = { ...head, columns: model.columns, ...predictClusters(model, inputMatrix(request.inputs, model.columns), request.inputs.length) };
   });
 
   return router;

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { ClusteringJobResult } from '../../common/jobs';
 import { ApiDeps } from '../context';
 import { readJsonBody } from '../body';
 import { clusteringResultView } from '../services/clustering-result';
@@ -28,8 +29,8 @@ export function seedCompatRouter(deps: ApiDeps): Router {
     const body = parseWith(legacyBody, await readJsonBody(ctx, deps.limits.maxBodyBytes));
     const job = await submitClustering(deps, { algorithm: ctx.params.algorithm, params: body.params, data: body.data });
     try {
-      const summary = await deps.jobs.completedResult(job.jobId, wait * 1000);
-      ctx.body = await clusteringResultView(deps.pool, job.jobId, summary);
+      const { result } = await deps.jobs.completedResult(job.jobId, wait * 1000);
+      ctx.body = await clusteringResultView(deps.pool, job.jobId, result as ClusteringJobResult);
     } catch (err) {
       if ((err as { code?: string }).code !== 'job_running') throw err;
       ctx.status = 202;

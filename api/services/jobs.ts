@@ -2,15 +2,17 @@ import { Client, WorkflowExecutionStatusName, WorkflowFailedError } from '@tempo
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError } from '../../common/errors';
-import { ClusteringJobInput, ClusteringJobResult, JobKind } from '../../common/jobs';
+import { ClusteringJobInput, JobKind, TrainingJobInput } from '../../common/jobs';
 import { KilnAlgorithm, KilnDatasetId, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
 import { clusteringWorkflow } from '../../workflows/clustering';
+import { trainingWorkflow } from '../../workflows/training';
+import { stopSignal } from '../../workflows/training-messages';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
 export type JobStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' | 'UNKNOWN';
 
 export const JOB_STATUSES: JobStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'];
-export const JOB_KINDS: JobKind[] = ['clustering'];
+export const JOB_KINDS: JobKind[] = ['clustering', 'training'];
 
 // Job ids are workflow ids Kiln made: `<kind>-<uuid>`. Anything else cannot be a job.
 const JOB_ID = /^[a-z]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -65,6 +67,32 @@ export class JobService {
     });
   }
 
+  async startTraining(jobId: string, input: TrainingJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
+    await this.client.workflow.start(trainingWorkflow, {
+      workflowId: jobId,
+      taskQueue,
+      args: [input],
+      memo,
+      typedSearchAttributes: [
+        { key: KilnKind, value: 'training' },
+        { key: KilnDatasetId, value: input.datasetId },
+        { key: KilnTenant, value: input.tenantId },
+        { key: KilnModelName, value: input.model.name },
+      ],
+    });
+  }
+
+  /** Asks a running training job to finish after its current epoch (a signal the workflow records). */
+  async stop(jobId: string): Promise<void> {
+    const { handle, description } = await this.describeOr404(jobId);
+    const status = toJobStatus(description.status.name);
+    if (status !== 'RUNNING') throw new ConflictError(`job ${jobId} already ended ${status}`, 'job_not_running');
+    if (description.typedSearchAttributes.get(KilnKind) !== 'training') {
+      throw new ConflictError(`job ${jobId} is not a training job; only training stops after an epoch (use cancel)`, 'not_stoppable');
+    }
+    await handle.signal(stopSignal);
+  }
+
   private handle(jobId: string) {
     if (!isJobId(jobId)) throw new NotFoundError('job', jobId, 'jobId');
     return this.client.workflow.getHandle(jobId);
@@ -103,7 +131,7 @@ export class JobService {
   }
 
   /** The workflow's result once completed, waiting up to waitMs for it; 409 while it runs or when it did not complete. */
-  async completedResult(jobId: string, waitMs: number): Promise<ClusteringJobResult> {
+  async completedResult(jobId: string, waitMs: number): Promise<{ kind: string | undefined; result: unknown }> {
     const { handle, description } = await this.describeOr404(jobId);
     let status = toJobStatus(description.status.name);
     if (status === 'RUNNING' && waitMs > 0) {
@@ -115,7 +143,7 @@ export class JobService {
     }
     if (status === 'RUNNING') throw new ConflictError(`job ${jobId} is still running; poll GET /api/v1/jobs/${jobId}`, 'job_running');
     if (status !== 'COMPLETED') throw new ConflictError(`job ${jobId} ended ${status} and has no result`, 'job_not_completed');
-    return (await handle.result()) as ClusteringJobResult;
+    return { kind: description.typedSearchAttributes.get(KilnKind), result: await handle.result() };
   }
 
   async cancel(jobId: string): Promise<JobStatus> {

@@ -6,7 +6,11 @@
 export class ModelCache<T> {
   private readonly entries = new Map<string, T>();
 
-  constructor(readonly capacity: number) {}
+  /** onEvict releases what an entry holds (a trained model's tensors). */
+  constructor(
+    readonly capacity: number,
+    private readonly onEvict: (value: T) => void = () => undefined,
+  ) {}
 
   async get(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.entries.get(key);
@@ -18,7 +22,12 @@ export class ModelCache<T> {
     }
     const loaded = await load();
     this.entries.set(key, loaded);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    if (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value as string;
+      const evicted = this.entries.get(oldest) as T;
+      this.entries.delete(oldest);
+      this.onEvict(evicted);
+    }
     return loaded;
   }
 

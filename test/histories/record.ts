@@ -9,7 +9,7 @@ import { withWorker } from '../support/with-worker';
 
 /**
  * Records the histories that the replay tests feed back to the current workflow code:
- * `npm run build && node dist/test/histories/record.js`. Re-record only on purpose: a history recorded by released
+ * `npm run build && node dist/test/histories/record.js` (missing ones; `--force` for all). Re-record only on purpose: a history recorded by released
  * code is the contract that running workflows rely on, and a change that fails to replay it breaks them.
  */
 export const HISTORIES_DIR = path.join(repoRoot, 'test', 'histories');
@@ -18,14 +18,27 @@ async function record(): Promise<void> {
   const stack = await getTestStack();
   const api = await startTestApi(stack);
   const blobs = makeBlobs(30, [[0, 0], [6, 6]], 0.5, 3);
-  const cases: Array<[string, unknown]> = [
-    ['clustering-kmeans.json', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points }],
-    ['clustering-kmeans-register.json', { algorithm: 'kmeans', params: { k: 2 }, data: blobs.points, register: { name: 'replay-model' } }],
+  const upload = await request(api, 'POST', '/api/v1/datasets', {
+    data: blobs.points.map(([x, y], i) => ({ x, y, label: blobs.labels[i] === 0 ? 'a' : 'b' })),
+  });
+  const cases: Array<[string, string, unknown]> = [
+    ['clustering-kmeans.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points }],
+    ['clustering-kmeans-register.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: blobs.points, register: { name: 'replay-model' } }],
+    ['training-classifier.json', '/api/v1/training', {
+      datasetId: upload.body.id,
+      target: 'label',
+      model: { name: 'replay-mlp' },
+      spec: { task: 'classification', layers: [{ units: 4, activation: 'relu' }] },
+      training: { epochs: 3, batchSize: 8, learningRate: 0.05 },
+    }],
   ];
+  // Existing histories are the contract with running workflows: only missing ones are recorded (--force: all).
+  const force = process.argv.includes('--force');
   try {
     await withWorker(stack, async () => {
-      for (const [file, body] of cases) {
-        const started = await request(api, 'POST', '/api/v1/clustering', body);
+      for (const [file, route, body] of cases) {
+        if (!force && fs.existsSync(path.join(HISTORIES_DIR, file))) continue;
+        const started = await request(api, 'POST', route, body);
         if (started.status !== 202) throw new Error(`start failed: ${JSON.stringify(started.body)}`);
         const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
         if (result.status !== 200) throw new Error(`job failed: ${JSON.stringify(result.body)}`);

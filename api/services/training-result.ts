@@ -1,0 +1,20 @@
+import { Pool } from 'pg';
+import { TrainingJobResult } from '../../common/jobs';
+import { DEFAULT_TENANT } from '../../common/tenant';
+import { getArtifactContent } from '../../db/artifacts';
+
+/** A completed training job: the summary from history plus the per-epoch history from its artifact. */
+export async function trainingResultView(pool: Pool, jobId: string, summary: TrainingJobResult) {
+  const content = await getArtifactContent(pool, DEFAULT_TENANT, summary.historyArtifactId);
+  if (!content) throw new Error(`job ${jobId}: history artifact ${summary.historyArtifactId} is missing`);
+  return {
+    jobId,
+    ...summary,
+    history: JSON.parse(content.toString('utf8')) as unknown,
+    links: {
+      job: `/api/v1/jobs/${jobId}`,
+      modelArtifact: `/api/v1/artifacts/${summary.modelArtifactId}`,
+      modelVersion: `/api/v1/models/${summary.registered.modelName}/versions/${summary.registered.version}`,
+    },
+  };
+}

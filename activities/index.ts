@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { createBatchPredictActivities } from './batch-predict';
 import { createClusteringActivities } from './clustering';
 import { createTrainingActivities } from './training';
 
@@ -7,5 +8,6 @@ export function createActivities(deps: { pool: Pool }) {
   return {
     ...createClusteringActivities(deps),
     ...createTrainingActivities(deps),
+    ...createBatchPredictActivities(deps),
   };
 }

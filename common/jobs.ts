@@ -4,7 +4,7 @@
  */
 import type { BackendName } from '../ml/backend';
 
-export type JobKind = 'clustering' | 'training';
+export type JobKind = 'clustering' | 'training' | 'batch-predict';
 export const CLUSTERING_ALGORITHMS = ['kmeans', 'minibatch-kmeans', 'dbscan', 'hierarchical', 'som', 'spectral', 'gmm'] as const;
 export type ClusteringAlgorithm = (typeof CLUSTERING_ALGORITHMS)[number];
 
@@ -147,4 +147,24 @@ export interface TrainingSummary {
 
 export interface TrainingJobResult extends TrainingSummary {
   registered: RegisteredVersionRef;
+}
+
+/** A batch prediction: a registered model version (resolved by the API) over a stored dataset. */
+export interface BatchPredictJobInput {
+  tenantId: string;
+  modelName: string;
+  version: number;
+  flavor: string;
+  artifactId: string;
+  datasetId: string;
+}
+
+export interface BatchPredictResult {
+  modelName: string;
+  version: number;
+  datasetId: string;
+  rows: number;
+  predictionsArtifactId: string;
+  backend: string;
+  durationMs: number;
 }

@@ -1,3 +1,4 @@
 // Every workflow a Kiln worker can run; workers bundle this file.
 export { clusteringWorkflow } from './clustering';
 export { trainingWorkflow } from './training';
+export { batchPredictWorkflow } from './batch-predict';

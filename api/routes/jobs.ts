@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { ApiDeps } from '../context';
-import { ClusteringJobResult, TrainingJobResult } from '../../common/jobs';
+import { BatchPredictResult, ClusteringJobResult, TrainingJobResult } from '../../common/jobs';
 import { clusteringResultView } from '../services/clustering-result';
 import { trainingResultView } from '../services/training-result';
 import { JOB_KINDS, JOB_STATUSES } from '../services/jobs';
@@ -41,6 +41,11 @@ export function jobsRouter(deps: ApiDeps): Router {
   router.get('/jobs/:jobId/result', async (ctx) => {
     const { wait } = parseWith(resultQuery, ctx.query, 'query');
     const { kind, result } = await deps.jobs.completedResult(ctx.params.jobId, wait * 1000);
+    if (kind === 'batch-predict') {
+      const summary = result as BatchPredictResult;
+      ctx.body = { jobId: ctx.params.jobId, ...summary, links: { job: `/api/v1/jobs/${ctx.params.jobId}`, predictions: `/api/v1/artifacts/${summary.predictionsArtifactId}` } };
+      return;
+    }
     ctx.body =
       kind === 'training'
         ? await trainingResultView(deps.pool, ctx.params.jobId, result as TrainingJobResult)

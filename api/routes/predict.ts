@@ -1,18 +1,22 @@
 import Router from '@koa/router';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { NotFoundError } from '../../common/errors';
+import { NotFoundError, ValidationError } from '../../common/errors';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent } from '../../db/artifacts';
+import { getDataset } from '../../db/datasets';
+import { TASK_QUEUES } from '../../common/task-queues';
 import { getVersionDetail, latestVersion, ModelVersionDetail, resolveAlias } from '../../db/models';
 import { initComputeBackend } from '../../ml/backend';
-import { loadTrainedModel, predictTrained, TrainedModel } from '../../ml/training/predict';
+import { loadPredictor, Predictor, UnsupportedFlavorError } from '../../ml/serving/predictor';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
-import { modelName } from '../schemas/common';
+import { modelName, uuid } from '../schemas/common';
 import { aliasParam } from '../schemas/models';
 import { parseWith } from '../schemas/validate';
 import { ModelCache } from '../services/model-cache';
-import { ClusteringModelArtifact, inputMatrix, predictClusters } from '../services/predict-clustering';
+import { inputMatrix } from '../services/input-matrix';
+import { jobLinks } from './clustering';
 
 /** Documented limits of online prediction (README: Limits). */
 export const PREDICT_LIMITS = { maxRows: 10_000, maxBodyBytes: 8 * 1024 * 1024, cachedModels: 32 } as const;
@@ -28,11 +32,18 @@ const predictRequest = z
   })
   .refine((r) => r.version === undefined || r.alias === undefined, { message: 'give version or alias, not both', path: ['alias'] });
 
+const batchPredictRequest = z
+  .strictObject({
+    datasetId: uuid,
+    version: z.number().int().min(1).max(2_147_483_647).optional(),
+    alias: aliasParam.optional(),
+  })
+  .refine((r) => r.version === undefined || r.alias === undefined, { message: 'give version or alias, not both', path: ['alias'] });
+
 /** `POST /models/:name/predict`: online assignment with a registered model, no workflow. */
 export function predictRouter(deps: ApiDeps): Router {
   const router = new Router();
-  type Loaded = { kind: 'clustering'; model: ClusteringModelArtifact } | { kind: 'trained'; trained: TrainedModel };
-  const cache = new ModelCache<Loaded>(PREDICT_LIMITS.cachedModels, (l) => l.kind === 'trained' && l.trained.dispose());
+  const cache = new ModelCache<Predictor>(PREDICT_LIMITS.cachedModels, (predictor) => predictor.dispose());
 
   async function resolveVersion(name: string, version?: number, alias?: string): Promise<ModelVersionDetail> {
     if (version !== undefined) return getVersionDetail(deps.pool, DEFAULT_TENANT, name, version);
@@ -50,23 +61,44 @@ export function predictRouter(deps: ApiDeps): Router {
     const request = parseWith(predictRequest, await readJsonBody(ctx, PREDICT_LIMITS.maxBodyBytes));
     const version = await resolveVersion(name, request.version, request.alias);
     if (!version.artifactId) throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
-    const loaded = await cache.get(version.id, async (): Promise<Loaded> => {
+    const predictor = await cache.get(version.id, async () => {
       const content = await getArtifactContent(deps.pool, DEFAULT_TENANT, version.artifactId!);
       if (!content) throw new Error(`artifact ${version.artifactId} of ${name} v${version.version} is missing`);
-      return version.flavor.startsWith('mlp-')
-        ? { kind: 'trained', trained: await loadTrainedModel(content) }
-        : { kind: 'clustering', model: JSON.parse(content.toString('utf8')) as ClusteringModelArtifact };
+      await initComputeBackend();
+      return loadPredictor(version.flavor, content).catch((err: unknown) => {
+        throw err instanceof UnsupportedFlavorError ? new ValidationError(err.message, 'name') : err;
+      });
     });
-    await initComputeBackend();
-    const head = { model: name, version: version.version, flavor: version.flavor };
-    if (loaded.kind === 'trained') {
-      const { features } = loaded.trained;
-      const prediction = await predictTrained(loaded.trained, inputMatrix(request.inputs, features));
-      ctx.body = { ...head, columns: features, ...prediction };
-      return;
-    }
-    const { model } = loaded;
-    ctx.body = { ...head, columns: model.columns, ...predictClusters(model, inputMatrix(request.inputs, model.columns), request.inputs.length) };
+    const points = inputMatrix(request.inputs, predictor.columns);
+    ctx.body = {
+      model: name,
+      version: version.version,
+      flavor: version.flavor,
+      columns: predictor.columns,
+      ...(await predictor.predict(points, request.inputs.length)),
+    };
+  });
+
+  // Batch prediction over a stored dataset is a durable job; the version is resolved now, so the job keeps
+  // predicting with it even if an alias moves while it runs.
+  router.post('/models/:name/batch-predict', async (ctx) => {
+    const name = parseWith(modelName, ctx.params.name, 'name');
+    const request = parseWith(batchPredictRequest, await readJsonBody(ctx, 64 * 1024));
+    const dataset = await getDataset(deps.pool, DEFAULT_TENANT, request.datasetId);
+    if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
+    const version = await resolveVersion(name, request.version, request.alias);
+    if (!version.artifactId) throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
+    const jobId = `batch-predict-${randomUUID()}`;
+    await deps.jobs.startBatchPredict(
+      jobId,
+      { tenantId: DEFAULT_TENANT, modelName: name, version: version.version, flavor: version.flavor, artifactId: version.artifactId, datasetId: dataset.id },
+      TASK_QUEUES.cpu,
+      { kind: 'batch-predict', model: name, version: version.version, dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows } },
+    );
+    deps.metrics.jobsStarted.inc({ kind: 'batch-predict', algorithm: version.flavor });
+    ctx.status = 202;
+    ctx.set('Location', `/api/v1/jobs/${jobId}`);
+    ctx.body = { jobId, kind: 'batch-predict', status: 'RUNNING', model: name, version: version.version, datasetId: dataset.id, links: jobLinks(jobId) };
   });
 
   return router;

@@ -2,9 +2,10 @@ import { Client, WorkflowExecutionStatusName, WorkflowFailedError } from '@tempo
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError } from '../../common/errors';
-import { ClusteringJobInput, JobKind, TrainingJobInput } from '../../common/jobs';
+import { BatchPredictJobInput, ClusteringJobInput, JobKind, TrainingJobInput } from '../../common/jobs';
 import { KilnAlgorithm, KilnDatasetId, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
 import { clusteringWorkflow } from '../../workflows/clustering';
+import { batchPredictWorkflow } from '../../workflows/batch-predict';
 import { trainingWorkflow } from '../../workflows/training';
 import { stopSignal } from '../../workflows/training-messages';
 
@@ -12,10 +13,10 @@ import { stopSignal } from '../../workflows/training-messages';
 export type JobStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' | 'UNKNOWN';
 
 export const JOB_STATUSES: JobStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'];
-export const JOB_KINDS: JobKind[] = ['clustering', 'training'];
+export const JOB_KINDS: JobKind[] = ['clustering', 'training', 'batch-predict'];
 
 // Job ids are workflow ids Kiln made: `<kind>-<uuid>`. Anything else cannot be a job.
-const JOB_ID = /^[a-z]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const JOB_ID = /^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function isJobId(value: string): boolean {
   return JOB_ID.test(value);
@@ -78,6 +79,21 @@ export class JobService {
         { key: KilnDatasetId, value: input.datasetId },
         { key: KilnTenant, value: input.tenantId },
         { key: KilnModelName, value: input.model.name },
+      ],
+    });
+  }
+
+  async startBatchPredict(jobId: string, input: BatchPredictJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
+    await this.client.workflow.start(batchPredictWorkflow, {
+      workflowId: jobId,
+      taskQueue,
+      args: [input],
+      memo,
+      typedSearchAttributes: [
+        { key: KilnKind, value: 'batch-predict' },
+        { key: KilnDatasetId, value: input.datasetId },
+        { key: KilnTenant, value: input.tenantId },
+        { key: KilnModelName, value: input.modelName },
       ],
     });
   }

@@ -31,11 +31,17 @@ async function record(): Promise<void> {
       spec: { task: 'classification', layers: [{ units: 4, activation: 'relu' }] },
       training: { epochs: 3, batchSize: 8, learningRate: 0.05 },
     }],
+    ['batch-predict.json', '/api/v1/models/replay-kmeans/batch-predict', { datasetId: upload.body.id }],
   ];
   // Existing histories are the contract with running workflows: only missing ones are recorded (--force: all).
   const force = process.argv.includes('--force');
   try {
     await withWorker(stack, async () => {
+      // The model the batch-predict history uses; its own job is not a recorded case.
+      const setup = await request(api, 'POST', '/api/v1/clustering', {
+        algorithm: 'kmeans', params: { k: 2 }, datasetId: upload.body.id, labelsColumn: 'label', register: { name: 'replay-kmeans' },
+      });
+      await request(api, 'GET', `/api/v1/jobs/${setup.body.jobId}/result?wait=30`);
       for (const [file, route, body] of cases) {
         if (!force && fs.existsSync(path.join(HISTORIES_DIR, file))) continue;
         const started = await request(api, 'POST', route, body);

@@ -58,6 +58,25 @@ describe('online predict with registered clustering models', function () {
     expect(byAlias.body.labels).to.have.length(1);
   });
 
+  it('batch-predicts a stored dataset as a durable job, with the same labels as online predict', async () => {
+    const upload = await request(api, 'POST', '/api/v1/datasets', { data: blobs.points });
+    await withWorker(stack, async () => {
+      const started = await request(api, 'POST', '/api/v1/models/predictor/batch-predict', { datasetId: upload.body.id, version: 1 });
+      expect(started.status, JSON.stringify(started.body)).to.equal(202);
+      expect(started.body.jobId).to.match(/^batch-predict-/);
+      const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
+      expect(result.status, JSON.stringify(result.body)).to.equal(200);
+      expect(result.body).to.include({ modelName: 'predictor', version: 1, rows: blobs.points.length });
+      const predictions = await request(api, 'GET', result.body.links.predictions);
+      expect(predictions.body.labels).to.deep.equal(labelsOf[1]);
+      const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
+      expect(job.body).to.include({ kind: 'batch-predict', status: 'COMPLETED' });
+    });
+    expectError(await request(api, 'POST', '/api/v1/models/predictor/batch-predict', { datasetId: '00000000-0000-4000-8000-000000000000' }), 404, 'datasetId');
+    expectError(await request(api, 'POST', '/api/v1/models/predictor/batch-predict', { datasetId: upload.body.id, version: 1, alias: 'champion' }), 400, 'alias');
+    expectError(await request(api, 'POST', '/api/v1/models/predictor/batch-predict', {}), 400, 'datasetId');
+  });
+
   it('rejects bad input with a 4xx naming the field', async () => {
     expectError(await predict({ inputs: [] }), 400, 'inputs');
     expectError(await predict({}), 400, 'inputs');

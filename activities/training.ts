@@ -125,12 +125,20 @@ export function createTrainingActivities({ pool }: { pool: Pool }) {
       const execution = Context.current().info.workflowExecution;
       if (!execution) throw ApplicationFailure.nonRetryable('registerTrainedModel runs only inside a workflow', INVALID_JOB_INPUT);
       const { summary, input } = req;
+      // The per-epoch history travels as an artifact (it can be long); the version keeps a copy with its metrics.
+      const history = await getArtifactContent(pool, req.tenantId, summary.historyArtifactId);
       const { version } = await registerModelVersion(pool, {
         tenantId: req.tenantId,
         modelName: req.modelName,
         flavor: `mlp-${summary.task}`,
         params: { target: input.target, features: input.features, spec: input.spec, training: input.training },
-        metrics: { ...summary.finalMetrics, epochsRun: summary.epochsRun, attempts: summary.attempts, durationMs: summary.durationMs },
+        metrics: {
+          ...summary.finalMetrics,
+          epochsRun: summary.epochsRun,
+          attempts: summary.attempts,
+          durationMs: summary.durationMs,
+          history: history ? (JSON.parse(history.toString('utf8')) as unknown) : [],
+        },
         artifactId: summary.modelArtifactId,
         datasetId: summary.datasetId,
         datasetSha256: summary.datasetSha256,

@@ -71,6 +71,22 @@ describe('durable training jobs', function () {
     expect(rows[0].n).to.equal(1);
   });
 
+  it("predicts exactly as the model's own final evaluation on the same rows", async () => {
+    await withWorker(stack, async () => {
+      // validationSplit 0: the final metrics are computed on every row, so predict over every row must agree exactly.
+      const started = await start({ model: { name: 'species-eval' } }, { validationSplit: 0, epochs: 5 });
+      const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=60`);
+      expect(result.status, JSON.stringify(result.body)).to.equal(200);
+      expect(result.body.finalMetrics.evaluatedOn).to.equal('training');
+      const predicted = await request(api, 'POST', '/api/v1/models/species-eval/predict', { inputs: blobs.points });
+      const correct = predicted.body.labels.filter((label: string, i: number) => label === SPECIES[blobs.labels[i]]).length;
+      expect(correct / blobs.points.length).to.equal(result.body.finalMetrics.accuracy);
+      const version = await request(api, 'GET', result.body.links.modelVersion);
+      expect(version.body.metrics.history).to.have.length(5);
+      expect(version.body.metrics.accuracy).to.equal(result.body.finalMetrics.accuracy);
+    });
+  });
+
   it('rejects requests that cannot train, naming the field', async () => {
     expectError(await start({ target: 'nope' }), 400, 'target');
     expectError(await start({ features: ['x', 'name'] }), 400, 'features[1]');

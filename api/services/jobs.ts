@@ -52,49 +52,55 @@ export interface JobView {
 export class JobService {
   constructor(private readonly client: Client) {}
 
-  async startClustering(jobId: string, input: ClusteringJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
-    await this.client.workflow.start(clusteringWorkflow, {
+  /** Every job starts the same way: its id as workflow id, the input, a memo, and Kiln's search attributes. */
+  private async start<A>(
+    workflow: (input: A) => Promise<unknown>,
+    jobId: string,
+    input: A,
+    taskQueue: string,
+    memo: Record<string, unknown>,
+    attributes: { kind: JobKind; tenantId: string; datasetId: string; algorithm?: string; modelName?: string },
+  ): Promise<void> {
+    await this.client.workflow.start(workflow, {
       workflowId: jobId,
       taskQueue,
       args: [input],
       memo,
       typedSearchAttributes: [
-        { key: KilnKind, value: 'clustering' },
-        { key: KilnAlgorithm, value: input.algorithm },
-        { key: KilnDatasetId, value: input.datasetId },
-        { key: KilnTenant, value: input.tenantId },
-        ...(input.register ? [{ key: KilnModelName, value: input.register.name }] : []),
+        { key: KilnKind, value: attributes.kind },
+        { key: KilnDatasetId, value: attributes.datasetId },
+        { key: KilnTenant, value: attributes.tenantId },
+        ...(attributes.algorithm ? [{ key: KilnAlgorithm, value: attributes.algorithm }] : []),
+        ...(attributes.modelName ? [{ key: KilnModelName, value: attributes.modelName }] : []),
       ],
     });
   }
 
-  async startTraining(jobId: string, input: TrainingJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
-    await this.client.workflow.start(trainingWorkflow, {
-      workflowId: jobId,
-      taskQueue,
-      args: [input],
-      memo,
-      typedSearchAttributes: [
-        { key: KilnKind, value: 'training' },
-        { key: KilnDatasetId, value: input.datasetId },
-        { key: KilnTenant, value: input.tenantId },
-        { key: KilnModelName, value: input.model.name },
-      ],
+  startClustering(jobId: string, input: ClusteringJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
+    return this.start(clusteringWorkflow, jobId, input, taskQueue, memo, {
+      kind: 'clustering',
+      tenantId: input.tenantId,
+      datasetId: input.datasetId,
+      algorithm: input.algorithm,
+      modelName: input.register?.name,
     });
   }
 
-  async startBatchPredict(jobId: string, input: BatchPredictJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
-    await this.client.workflow.start(batchPredictWorkflow, {
-      workflowId: jobId,
-      taskQueue,
-      args: [input],
-      memo,
-      typedSearchAttributes: [
-        { key: KilnKind, value: 'batch-predict' },
-        { key: KilnDatasetId, value: input.datasetId },
-        { key: KilnTenant, value: input.tenantId },
-        { key: KilnModelName, value: input.modelName },
-      ],
+  startTraining(jobId: string, input: TrainingJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
+    return this.start(trainingWorkflow, jobId, input, taskQueue, memo, {
+      kind: 'training',
+      tenantId: input.tenantId,
+      datasetId: input.datasetId,
+      modelName: input.model.name,
+    });
+  }
+
+  startBatchPredict(jobId: string, input: BatchPredictJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
+    return this.start(batchPredictWorkflow, jobId, input, taskQueue, memo, {
+      kind: 'batch-predict',
+      tenantId: input.tenantId,
+      datasetId: input.datasetId,
+      modelName: input.modelName,
     });
   }
 

@@ -8,6 +8,7 @@ import { algorithmsRouter } from './routes/algorithms';
 import { artifactsRouter } from './routes/artifacts';
 import { clusteringRouter } from './routes/clustering';
 import { datasetsRouter } from './routes/datasets';
+import { gpuSeedRouter, gpusRouter } from './routes/gpus';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { modelsRouter } from './routes/models';
@@ -22,7 +23,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(errorHandler());
 
   const v1 = new Router({ prefix: '/api/v1' });
-  for (const router of [datasetsRouter(deps), clusteringRouter(deps), trainingRouter(deps), jobsRouter(deps), artifactsRouter(deps), modelsRouter(deps), predictRouter(deps), algorithmsRouter()]) {
+  for (const router of [datasetsRouter(deps), clusteringRouter(deps), trainingRouter(deps), jobsRouter(deps), artifactsRouter(deps), modelsRouter(deps), predictRouter(deps), algorithmsRouter(), gpusRouter(deps)]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }
   v1.get('/openapi.json', (ctx) => {
@@ -31,6 +32,8 @@ export function createApp(deps: ApiDeps): Koa {
   const seed = new Router({ prefix: '/api' });
   const seedRoutes = seedCompatRouter(deps);
   seed.use(seedRoutes.routes(), seedRoutes.allowedMethods({ throw: true }));
+  const gpuSeed = gpuSeedRouter(deps);
+  seed.use(gpuSeed.routes(), gpuSeed.allowedMethods({ throw: true }));
   const health = healthRouter(deps);
 
   for (const router of [v1, seed, health]) {

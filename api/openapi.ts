@@ -153,6 +153,26 @@ export function openApiDocument(limits: DatasetLimits) {
         },
       },
       '/api/v1/artifacts/{id}': { get: { summary: 'Artifact bytes', responses: { '200': { description: 'OK' }, ...errors(404) } } },
+      '/api/v1/gpus': {
+        get: { summary: 'GPU devices (discovered or declared) with pool, worker, host, state and latest sample', responses: { '200': { description: 'OK' } } },
+      },
+      '/api/v1/gpus/{id}/telemetry': {
+        get: {
+          summary: 'Samples of one device with start_time ≤ recordedAt ≤ end_time, oldest first (at most 10,000; `truncated` says when more exist)',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', maxLength: 128 }, description: 'Device UUID' },
+            { name: 'start_time', in: 'query', schema: { type: 'string' }, description: 'ISO-8601 with a zone, or epoch ms; default end_time − 1 h' },
+            { name: 'end_time', in: 'query', schema: { type: 'string' }, description: 'ISO-8601 with a zone, or epoch ms; default now; the window spans at most 7 days' },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+        },
+      },
+      '/api/v1/resources/status': {
+        get: { summary: 'Worker pools: task queues, workers, devices, slots used/free and jobs running from the latest samples', responses: { '200': { description: 'OK' } } },
+      },
+      '/api/gpu/status': {
+        get: { summary: 'Seed-compatible GPU summary: {gpus: [{id, name, memoryUsedMb, memoryTotalMb, utilizationPct, state}], available}', responses: { '200': { description: 'OK' } } },
+      },
       '/api/v1/algorithms': { get: { summary: 'Algorithms with parameter schemas, defaults and limits', responses: { '200': { description: 'OK' } } } },
       '/health': { get: { summary: 'Alive', responses: { '200': { description: 'OK' } } } },
       '/ready': { get: { summary: 'Postgres and Temporal reachable', responses: { '200': { description: 'OK' }, '503': { description: 'Degraded' } } } },

@@ -1,0 +1,68 @@
+/**
+ * GPU classes: short, stable names for a device model ('h100', 't4', ...), used to tag GPU worker pools. A GPU worker
+ * listens on the shared GPU queue (TASK_QUEUES.gpu, any GPU will do) and on a class queue (`kiln-gpu-<class>`) for
+ * requests that need one model in particular.
+ */
+import { TASK_QUEUES } from '../common/task-queues';
+
+/** Longest class name: unknown models become a slug of their name cut to this many characters. */
+export const GPU_CLASS_MAX_LENGTH = 32;
+
+/**
+ * Known models, most specific first (an 'L40S' must not read as 'L4', an 'RTX 4090 D' is still an rtx4090). Matched
+ * against the lowercased nvidia-smi name, e.g. 'NVIDIA H100 80GB HBM3', 'Tesla T4', 'NVIDIA GeForce RTX 4090'.
+ */
+const KNOWN_CLASSES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bgh200\b/, 'gh200'],
+  [/\bh200\b/, 'h200'],
+  [/\bh100\b/, 'h100'],
+  [/\bh800\b/, 'h800'],
+  [/\ba100\b/, 'a100'],
+  [/\ba800\b/, 'a800'],
+  [/\ba10g\b/, 'a10g'],
+  [/\ba10\b/, 'a10'],
+  [/\bl40s\b/, 'l40s'],
+  [/\bl40\b/, 'l40'],
+  [/\bl4\b/, 'l4'],
+  [/\bv100\b/, 'v100'],
+  [/\bt4\b/, 't4'],
+  [/\bp100\b/, 'p100'],
+  [/\bk80\b/, 'k80'],
+];
+
+/** The class of a device from its model name; unknown models get slugOf(name). */
+export function gpuClassOf(name: string): string {
+  const lower = name.toLowerCase();
+  for (const [pattern, gpuClass] of KNOWN_CLASSES) if (pattern.test(lower)) return gpuClass;
+  // GeForce / workstation RTX cards: 'NVIDIA GeForce RTX 4090' → rtx4090, 'NVIDIA RTX A6000' → rtxa6000.
+  const rtx = /\brtx\s*(a?\d{4})\b/.exec(lower);
+  if (rtx) return `rtx${rtx[1]}`;
+  return gpuClassSlug(name);
+}
+
+/** A queue-safe slug of a model name: lowercase [a-z0-9-], no leading/trailing/double '-', ≤ 32 chars; never empty. */
+export function gpuClassSlug(name: string): string {
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, GPU_CLASS_MAX_LENGTH)
+    .replace(/-+$/, '');
+  return slug || 'unknown';
+}
+
+/** Whether `value` is a usable class name (what gpuClassOf returns: lowercase [a-z0-9-], 1–32 chars). */
+export function isGpuClass(value: string): boolean {
+  return value.length >= 1 && value.length <= GPU_CLASS_MAX_LENGTH && /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(value);
+}
+
+/** The class-specific task queue, e.g. 'kiln-gpu-h100'. */
+export function gpuClassQueue(gpuClass: string): string {
+  if (!isGpuClass(gpuClass)) throw new RangeError(`invalid GPU class ${JSON.stringify(gpuClass)}: expected lowercase [a-z0-9-], at most ${GPU_CLASS_MAX_LENGTH} chars`);
+  return `${TASK_QUEUES.gpu}-${gpuClass}`;
+}
+
+/** The queues a worker on a device of this class listens on: the shared GPU queue, then its class queue. */
+export function gpuQueues(gpuClass: string): [string, string] {
+  return [TASK_QUEUES.gpu, gpuClassQueue(gpuClass)];
+}

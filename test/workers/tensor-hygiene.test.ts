@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { initComputeBackend } from '../../ml/backend';
+import { makeBlobs } from '../support/blobs';
+import { request, startTestApi, TestApi } from '../support/test-api';
+import { getTestStack, TestStack } from '../support/test-stack';
+import { withWorker } from '../support/with-worker';
+
+/** Small params for every algorithm: the point is what a worker leaves behind, not the clustering. */
+const ROUNDS: Array<{ algorithm: string; params: Record<string, unknown> }> = [
+  { algorithm: 'kmeans', params: { k: 3 } },
+  { algorithm: 'minibatch-kmeans', params: { k: 3, batchSize: 32 } },
+  { algorithm: 'dbscan', params: { eps: 1.5, minPoints: 4 } },
+  { algorithm: 'hierarchical', params: { k: 3 } },
+  { algorithm: 'som', params: { rows: 2, cols: 2, iterations: 2 } },
+  { algorithm: 'spectral', params: { k: 3, affinity: 'nearest-neighbors' } },
+  { algorithm: 'gmm', params: { k: 3, covarianceType: 'diag' } },
+];
+
+describe('worker tensor hygiene', function () {
+  let stack: TestStack;
+  let api: TestApi;
+  let datasetId: string;
+
+  before(async function () {
+    this.timeout(300_000);
+    stack = await getTestStack();
+    api = await startTestApi(stack);
+    const upload = await request(api, 'POST', '/api/v1/datasets', { data: makeBlobs(20, [[0, 0], [8, 8], [-8, 8]], 0.5, 17).points });
+    datasetId = upload.body.id;
+  });
+  after(async () => api?.close());
+
+  it('100 jobs in one worker leave the tensor count where it started', async function () {
+    this.timeout(300_000);
+    await initComputeBackend();
+    await withWorker(stack, async () => {
+      // One round first: backends and kernels allocate what they keep for the life of the process.
+      const run = async (i: number) => {
+        const { algorithm, params } = ROUNDS[i % ROUNDS.length];
+        const started = await request(api, 'POST', '/api/v1/clustering', { algorithm, params, datasetId });
+        const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=60`);
+        expect(result.status, `${algorithm}: ${JSON.stringify(result.body)}`).to.equal(200);
+      };
+      for (let i = 0; i < ROUNDS.length; i++) await run(i);
+      const baseline = tf.memory().numTensors;
+      for (let i = 0; i < 100; i++) await run(i);
+      expect(tf.memory().numTensors).to.equal(baseline);
+    });
+  });
+});

@@ -1,17 +1,20 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Pool } from 'pg';
 import { BatchPredictJobInput, BatchPredictResult } from '../common/jobs';
+import type { Placement } from '../common/jobs';
 import { numericMatrix } from '../datasets/encode';
 import { getArtifactContent, putArtifact } from '../db/artifacts';
 import { loadDatasetTable } from '../db/datasets';
 import { initComputeBackend } from '../ml/backend';
 import { loadPredictor } from '../ml/serving/predictor';
 import { INVALID_JOB_INPUT } from './clustering';
+import type { ActivityDeps } from './index';
 
 /** Rows predicted between heartbeats (and abort checks). */
 export const BATCH_PREDICT_CHUNK_ROWS = 10_000;
 
-export function createBatchPredictActivities({ pool }: { pool: Pool }) {
+export function createBatchPredictActivities({ pool, placement }: ActivityDeps) {
+  /** Where this worker runs its jobs, with the task queue each one came from. */
+  const ranOn = (): Placement => ({ ...placement, taskQueue: Context.current().info.taskQueue });
   return {
     /**
      * Predicts the dataset in chunks, heartbeating rows done. A retry starts over: the result is content-addressed,
@@ -64,6 +67,7 @@ export function createBatchPredictActivities({ pool }: { pool: Pool }) {
           rows: n,
           predictionsArtifactId: artifact.id,
           backend: backend.name,
+          ranOn: ranOn(),
           durationMs: Date.now() - started,
         };
       } finally {

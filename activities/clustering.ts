@@ -1,5 +1,4 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Pool } from 'pg';
 import {
   ClusteringJobInput,
   ClusteringParams,
@@ -8,6 +7,7 @@ import {
   MAX_SUMMARY_CLUSTERS,
   RegisteredVersionRef,
 } from '../common/jobs';
+import type { Placement } from '../common/jobs';
 import { numericMatrix } from '../datasets/encode';
 import { Table } from '../datasets/table';
 import { putArtifact } from '../db/artifacts';
@@ -16,6 +16,7 @@ import { registerModelVersion } from '../db/registry';
 import { initComputeBackend } from '../ml/backend';
 import { clusteringQuality } from '../ml/clustering/quality';
 import { CLUSTERING_RUNNERS } from '../ml/clustering/runners';
+import type { ActivityDeps } from './index';
 
 /** Error type for input the job cannot use; the workflow's retry policy does not retry it. */
 export const INVALID_JOB_INPUT = 'InvalidJobInput';
@@ -72,7 +73,9 @@ function sizesOf(labels: Int32Array, clusters: number): { sizes: number[]; noise
   return { sizes, noise };
 }
 
-export function createClusteringActivities({ pool }: { pool: Pool }) {
+export function createClusteringActivities({ pool, placement }: ActivityDeps) {
+  /** Where this worker runs its jobs, with the task queue each one came from. */
+  const ranOn = (): Placement => ({ ...placement, taskQueue: Context.current().info.taskQueue });
   return {
     /**
      * Loads the dataset, runs the algorithm with a heartbeat at each of its checkpoints, scores the result and stores
@@ -173,6 +176,7 @@ export function createClusteringActivities({ pool }: { pool: Pool }) {
         ...(output.method ? { method: output.method } : {}),
         quality,
         backend: backend.name,
+        ranOn: ranOn(),
         timings: { loadMs, computeMs, qualityMs, storeMs },
         resultArtifactId: resultArtifact.id,
         ...(modelArtifact ? { modelArtifactId: modelArtifact.id } : {}),

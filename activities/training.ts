@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Pool } from 'pg';
 import { RegisteredVersionRef, TrainingAttempt, TrainingHeartbeat, TrainingJobInput, TrainingSummary } from '../common/jobs';
+import type { Placement } from '../common/jobs';
 import { getArtifactContent, putArtifact } from '../db/artifacts';
 import { loadDatasetTable } from '../db/datasets';
 import { registerModelVersion } from '../db/registry';
@@ -9,6 +9,7 @@ import { TrainingOptions, TrainingSpec, TrainingValidationError } from '../ml/tr
 import { train } from '../ml/training/train';
 import { stopRequestedQuery } from '../workflows/training-messages';
 import { INVALID_JOB_INPUT } from './clustering';
+import type { ActivityDeps } from './index';
 
 export interface RegisterTrainedModelInput {
   tenantId: string;
@@ -17,7 +18,9 @@ export interface RegisterTrainedModelInput {
   summary: TrainingSummary;
 }
 
-export function createTrainingActivities({ pool }: { pool: Pool }) {
+export function createTrainingActivities({ pool, placement }: ActivityDeps) {
+  /** Where this worker runs its jobs, with the task queue each one came from. */
+  const ranOn = (): Placement => ({ ...placement, taskQueue: Context.current().info.taskQueue });
   return {
     /**
      * Trains epoch by epoch, heartbeating progress and the id of the latest checkpoint artifact. A retry (the worker
@@ -116,6 +119,7 @@ export function createTrainingActivities({ pool }: { pool: Pool }) {
         historyArtifactId: history.id,
         modelArtifactId: model.id,
         backend: backend.name,
+        ranOn: ranOn(),
         durationMs: Date.now() - started,
       };
     },

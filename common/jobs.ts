@@ -23,6 +23,13 @@ export interface ClusteringJobInput {
   register?: { name: string };
 }
 
+/** Where a job's compute ran: the worker's pool, the task queue it took the job from, and its device (GPU pools). */
+export interface Placement {
+  pool: string;
+  taskQueue: string;
+  device?: { id: string; name: string; gpuClass?: string; source: string };
+}
+
 /** Quality of a clustering (scikit-learn's definitions); a metric undefined for the result is absent. */
 export interface ClusteringQuality {
   silhouette?: number;
@@ -61,6 +68,7 @@ export interface ClusteringSummary {
   method?: string;
   quality: ClusteringQuality;
   backend: BackendName;
+  ranOn: Placement;
   timings: ClusteringTimings;
   resultArtifactId: string;
   /** Present when the algorithm can assign new points. */
@@ -142,6 +150,7 @@ export interface TrainingSummary {
   historyArtifactId: string;
   modelArtifactId: string;
   backend: string;
+  ranOn: Placement;
   durationMs: number;
 }
 
@@ -166,5 +175,6 @@ export interface BatchPredictResult {
   rows: number;
   predictionsArtifactId: string;
   backend: string;
+  ranOn: Placement;
   durationMs: number;
 }

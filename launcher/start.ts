@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import { dataDir } from '../common/paths';
 import { createPool } from '../db/pool';
+import { loadDevices } from '../gpu/declared-inventory';
 import { migrate } from '../migrations/migrator';
 import { startEmbeddedPostgres, RunningPostgres } from './embedded-postgres';
 import { waitForHttp } from './wait-for-http';
@@ -104,6 +105,20 @@ async function run(): Promise<void> {
   stack.children.push(api, worker);
   api.start();
   worker.start();
+  // One GPU worker per device (discovered by nvidia-smi, or declared with KILN_DECLARED_GPUS), each pinned to it.
+  const devices = await loadDevices({ env });
+  for (const device of devices) {
+    const gpuWorker = new SupervisedProcess({
+      name: `worker:gpu${device.index}`,
+      command: process.execPath,
+      args: [path.join(dist, 'workers', 'main.js'), '--pool', 'gpu', '--device', String(device.index)],
+      env: device.source === 'nvidia-smi' ? { ...childEnv, CUDA_VISIBLE_DEVICES: String(device.index) } : childEnv,
+      log: logger(`worker:gpu${device.index}`),
+    });
+    stack.children.push(gpuWorker);
+    gpuWorker.start();
+  }
+  if (devices.length === 0) console.log('[kiln] no GPU found (nvidia-smi) and none declared (KILN_DECLARED_GPUS): CPU pool only');
   await Promise.all([waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 120_000), workerUp]);
 
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);

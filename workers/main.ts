@@ -1,43 +1,118 @@
-import { NativeConnection } from '@temporalio/worker';
+import * as os from 'node:os';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { exitWithParent } from '../common/exit-with-parent';
 import { loadConfig, poolFromArgs } from '../common/config';
+import { Placement } from '../common/jobs';
 import { TASK_QUEUES } from '../common/task-queues';
 import { createPool } from '../db/pool';
+import { loadDevices } from '../gpu/declared-inventory';
+import { DiscoveredDevice } from '../gpu/discovery';
+import { gpuQueues } from '../gpu/gpu-class';
 import { migrate } from '../migrations/migrator';
 import { initComputeBackend } from '../ml/backend';
 import { createKilnWorker } from './create-worker';
+import { startTelemetryRecorder, TelemetryRecorder } from './telemetry-recorder';
 import { bundleKilnWorkflows } from './workflow-bundle';
 
-/** `npm run worker [-- --pool cpu|gpu]`: one worker process for one pool, against TEMPORAL_ADDRESS and DATABASE_URL. */
+/** How often a GPU worker records its device's telemetry. */
+const TELEMETRY_INTERVAL_MS = Number(process.env.KILN_TELEMETRY_INTERVAL_MS ?? 5_000);
+
+/** `--device N` wins over KILN_GPU_DEVICE; the default is device 0. */
+export function deviceFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): number {
+  const flag = argv.findIndex((a) => a === '--device' || a.startsWith('--device='));
+  const raw = flag < 0 ? env.KILN_GPU_DEVICE ?? '0' : argv[flag].includes('=') ? argv[flag].split('=')[1] : argv[flag + 1];
+  const index = Number(raw);
+  if (!Number.isInteger(index) || index < 0) throw new Error(`--device must be a device index, got ${JSON.stringify(raw)}`);
+  return index;
+}
+
+/** The device this GPU worker is pinned to (discovered by nvidia-smi, or declared with KILN_DECLARED_GPUS). */
+async function pinnedDevice(index: number): Promise<DiscoveredDevice> {
+  const devices = await loadDevices();
+  const device = devices.find((d) => d.index === index);
+  if (!device) {
+    throw new Error(
+      `no GPU device ${index} (found: ${devices.map((d) => `${d.index} ${d.name}`).join(', ') || 'none'}); ` +
+        'on a machine without a GPU, declare devices with KILN_DECLARED_GPUS to test routing',
+    );
+  }
+  return device;
+}
+
+/**
+ * `npm run worker [-- --pool cpu|gpu [--device N]]`: one worker process for one pool. A CPU worker polls kiln-cpu; a
+ * GPU worker is pinned to one device and polls kiln-gpu and kiln-gpu-<class>, recording the device's telemetry.
+ */
 async function run(): Promise<void> {
   exitWithParent();
   const config = loadConfig();
-  const workerPool = poolFromArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const workerPool = poolFromArgs(argv);
   const pool = createPool(config.databaseUrl, 4);
   await migrate(pool);
   const backend = await initComputeBackend();
+  const device = workerPool === 'gpu' ? await pinnedDevice(deviceFromArgs(argv)) : undefined;
+  const placementDevice: Placement['device'] | undefined = device
+    ? { id: device.uuid, name: device.name, gpuClass: device.gpuClass, source: device.source }
+    : undefined;
+  const queues = device ? gpuQueues(device.gpuClass) : [TASK_QUEUES.cpu];
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  let recorder: TelemetryRecorder | undefined;
   try {
-    const worker = await createKilnWorker({
-      connection,
-      namespace: config.temporalNamespace,
-      pool,
-      workerPool,
-      workflowBundle: await bundleKilnWorkflows(),
-    });
-    console.log(`[kiln] worker pool=${workerPool} queue=${TASK_QUEUES[workerPool]} backend=${backend.name} (${backend.detail}) temporal=${config.temporalAddress} pid=${process.pid}`);
-    // Worker.run installs SIGINT/SIGTERM handlers that shut it down gracefully.
-    await worker.run();
+    const workflowBundle = await bundleKilnWorkflows();
+    const workers: Worker[] = await Promise.all(
+      queues.map((taskQueue) =>
+        createKilnWorker({ connection, namespace: config.temporalNamespace, pool, workerPool, workflowBundle, taskQueue, device: placementDevice }),
+      ),
+    );
+    const workerId = `${os.hostname()}:${process.pid}:${workerPool}${device ? `:${device.index}` : ''}`;
+    if (device) {
+      recorder = startTelemetryRecorder({
+        pool,
+        workerId,
+        poolName: workerPool,
+        queues,
+        intervalMs: TELEMETRY_INTERVAL_MS,
+        sample: async () => {
+          // Fresh readings for a discovered device; a declared one reports its declared values.
+          const current = device.source === 'declared' ? device : ((await loadDevices()).find((d) => d.uuid === device.uuid) ?? device);
+          const running = workers.reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0);
+          return [
+            {
+              id: device.uuid,
+              index: device.index,
+              name: device.name,
+              gpuClass: device.gpuClass,
+              memoryTotalMb: device.memoryTotalMb,
+              source: device.source,
+              memoryUsedMb: current.memoryUsedMb ?? 0,
+              utilizationPct: current.utilizationPct ?? 0,
+              temperatureC: current.temperatureC ?? null,
+              jobsRunning: running,
+            },
+          ];
+        },
+      });
+    }
+    console.log(
+      `[kiln] worker pool=${workerPool} queues=${queues.join(',')} backend=${backend.name} (${backend.detail})` +
+        `${device ? ` device=${device.index} ${device.name} (${device.source})` : ''} temporal=${config.temporalAddress} pid=${process.pid}`,
+    );
+    // Worker.run installs SIGINT/SIGTERM handlers that shut every worker down gracefully.
+    await Promise.all(workers.map((w) => w.run()));
   } finally {
+    await recorder?.stop();
     await connection.close();
     await pool.end();
   }
 }
 
-run().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  run().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

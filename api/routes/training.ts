@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import { TrainingJobInput } from '../../common/jobs';
-import { TASK_QUEUES } from '../../common/task-queues';
+import { queueFor } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { loadDatasetTable } from '../../db/datasets';
 import { TrainingOptions, TrainingSpec, validateTrainingRequest } from '../../ml/training/spec';
@@ -43,7 +43,7 @@ export function trainingRouter(deps: ApiDeps): Router {
       spec: request.spec,
       training: request.training as TrainingJobInput['training'],
     };
-    const taskQueue = request.resources?.accelerator === 'gpu' ? TASK_QUEUES.gpu : TASK_QUEUES.cpu;
+    const taskQueue = queueFor(request.resources);
     await deps.jobs.startTraining(jobId, input, taskQueue, {
       kind: 'training',
       model: request.model.name,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, NotFoundError, ValidationError } from '../../common/errors';
 import { ClusteringJobInput } from '../../common/jobs';
-import { TASK_QUEUES } from '../../common/task-queues';
+import { queueFor } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
 import { createDataset, DatasetMeta, getDataset } from '../../db/datasets';
@@ -77,8 +77,7 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
   }
 
   const accelerator = request.resources?.accelerator ?? 'any';
-  // Until GPU pools exist (issue: GPU-tagged worker pools) `any` runs on CPU; an explicit `gpu` waits for a GPU worker.
-  const taskQueue = accelerator === 'gpu' ? TASK_QUEUES.gpu : TASK_QUEUES.cpu;
+  const taskQueue = queueFor(request.resources);
   const jobId = `clustering-${randomUUID()}`;
   const input: ClusteringJobInput = {
     tenantId: DEFAULT_TENANT,

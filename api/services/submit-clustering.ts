@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, NotFoundError, ValidationError } from '../../common/errors';
 import { ClusteringJobInput } from '../../common/jobs';
-import { queueFor } from '../../common/task-queues';
+import { computeRouteFor, queueFor } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
 import { createDataset, DatasetMeta, getDataset } from '../../db/datasets';
+import { gpuWorkerOnline } from '../../db/gpus';
 import { ApiDeps } from '../context';
 import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clustering';
 import { parseWith } from '../schemas/validate';
+
+/** A GPU worker counts as online when its telemetry is at most this old (it records every 5 s by default). */
+export const GPU_WORKER_FRESH_SECONDS = 30;
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 
@@ -88,6 +92,9 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
     ...(request.labelsColumn ? { labelsColumn: request.labelsColumn } : {}),
     ...(request.register ? { register: request.register } : {}),
   };
+  // `any`: GPU first when a GPU worker is online, with a bound before the CPU pool takes over; none online, CPU at once.
+  const route = computeRouteFor(request.resources);
+  if (route && (await gpuWorkerOnline(deps.pool, request.resources?.gpuClass, GPU_WORKER_FRESH_SECONDS))) input.route = route;
   await deps.jobs.startClustering(jobId, input, taskQueue, {
     kind: 'clustering',
     algorithm: request.algorithm,

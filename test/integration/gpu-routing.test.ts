@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { repoRoot } from '../../common/paths';
+import { upsertDevice } from '../../db/gpus';
 import { createKilnWorker } from '../../workers/create-worker';
 import { makeBlobs } from '../support/blobs';
 import { eventually, request, startTestApi, TestApi } from '../support/test-api';
@@ -69,6 +70,47 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
       expect(job.body.progress).to.include({ state: 'waiting-for-worker' });
       await stack.env.client.workflow.getHandle(waiting.body.jobId).terminate('test cleanup');
     });
+  });
+
+  it('any: GPU first when a GPU worker is online, the CPU pool after the bound when none takes it', async function () {
+    this.timeout(120_000);
+    const previous = process.env.KILN_GPU_FALLBACK_SECONDS;
+    process.env.KILN_GPU_FALLBACK_SECONDS = '2';
+    const device = (id: string, gpuClass: string) =>
+      upsertDevice(stack.pool, { id, workerId: `test-${id}`, pool: 'gpu', host: 'test', deviceIndex: 0, name: gpuClass, gpuClass, memoryTotalMb: 8192, source: 'declared' });
+    try {
+      await device('routing-h100', 'h100');
+      await device('routing-zz', 'zz');
+      const gpu = await createKilnWorker({
+        connection: stack.env.nativeConnection,
+        namespace: stack.env.namespace ?? 'default',
+        pool: stack.pool,
+        workerPool: 'gpu',
+        workflowBundle: stack.workflowBundle,
+        taskQueue: 'kiln-gpu-h100',
+        device: { id: 'routing-h100', name: 'h100', gpuClass: 'h100', source: 'declared' },
+      });
+      await withWorker(stack, () =>
+        gpu.runUntil(async () => {
+          const onGpu = await cluster({ accelerator: 'any', gpuClass: 'h100' });
+          const a = await request(api, 'GET', `/api/v1/jobs/${onGpu.body.jobId}`).then(async () =>
+            eventually(() => request(api, 'GET', `/api/v1/jobs/${onGpu.body.jobId}`), (r) => r.body.status !== 'RUNNING', 60_000),
+          );
+          expect(a.body.result.ranOn).to.include({ pool: 'gpu', taskQueue: 'kiln-gpu-h100' });
+          expect(a.body.result).to.not.have.property('fellBackToCpu');
+          // A class whose device is online but whose queue nobody polls: after the 2 s bound the CPU pool runs it.
+          const fallback = await cluster({ accelerator: 'any', gpuClass: 'zz' });
+          const b = await eventually(() => request(api, 'GET', `/api/v1/jobs/${fallback.body.jobId}`), (r) => r.body.status !== 'RUNNING', 60_000);
+          expect(b.body.status).to.equal('COMPLETED');
+          expect(b.body.result.ranOn).to.include({ pool: 'cpu', taskQueue: 'kiln-cpu' });
+          expect(b.body.result.fellBackToCpu).to.equal(true);
+        }),
+      );
+    } finally {
+      if (previous === undefined) delete process.env.KILN_GPU_FALLBACK_SECONDS;
+      else process.env.KILN_GPU_FALLBACK_SECONDS = previous;
+      await stack.pool.query(`UPDATE gpu_devices SET state = 'offline' WHERE id IN ('routing-h100', 'routing-zz')`);
+    }
   });
 
   it('a GPU worker process pinned to a declared device serves its class and records telemetry', async function () {

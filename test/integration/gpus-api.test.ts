@@ -51,7 +51,11 @@ describe('GPU devices, telemetry and resource status', function () {
     }]);
     expect(await markOffline(stack.pool, workerB)).to.equal(1);
   });
-  after(async () => api?.close());
+  after(async () => {
+    await api?.close();
+    // Devices left online would make later suites' `any` jobs wait for a GPU worker that is not there.
+    await stack?.pool.query(`UPDATE gpu_devices SET state = 'offline'`);
+  });
 
   const telemetry = (id: string, query = '') => request(api, 'GET', `/api/v1/gpus/${encodeURIComponent(id)}/telemetry${query}`);
 

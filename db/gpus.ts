@@ -267,3 +267,13 @@ export async function gpuWorkerOnline(db: Queryable, gpuClass: string | undefine
   );
   return rows.length > 0;
 }
+
+/** The largest memory budget (MiB) among online GPU devices (of `gpuClass`, when given); undefined when none is online. */
+export async function largestGpuBudgetMb(db: Queryable, gpuClass: string | undefined, freshSeconds: number): Promise<number | undefined> {
+  const { rows } = await db.query<{ max: number | null }>(
+    `SELECT max(memory_total_mb)::int AS max FROM gpu_devices
+      WHERE state = 'online' AND last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR gpu_class = $2)`,
+    [freshSeconds, gpuClass ?? null],
+  );
+  return rows[0]?.max ?? undefined;
+}

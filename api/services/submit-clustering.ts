@@ -6,7 +6,8 @@ import { computeRouteFor, queueFor } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
 import { createDataset, DatasetMeta, getDataset } from '../../db/datasets';
-import { gpuWorkerOnline } from '../../db/gpus';
+import { gpuWorkerOnline, largestGpuBudgetMb } from '../../db/gpus';
+import { estimateClusteringMemoryMb } from '../../gpu/memory-estimate';
 import { ApiDeps } from '../context';
 import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clustering';
 import { parseWith } from '../schemas/validate';
@@ -95,12 +96,28 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
   // `any`: GPU first when a GPU worker is online, with a bound before the CPU pool takes over; none online, CPU at once.
   const route = computeRouteFor(request.resources);
   if (route && (await gpuWorkerOnline(deps.pool, request.resources?.gpuClass, GPU_WORKER_FRESH_SECONDS))) input.route = route;
+  // The device memory the job needs: as requested, else estimated from its inputs; recorded with the job. A GPU job
+  // larger than every online device's budget could never be admitted: refused now, naming the largest budget.
+  const gpuMemoryMb =
+    request.resources?.gpuMemoryMb ?? estimateClusteringMemoryMb(request.algorithm, { n: dataset.rows, d: columns.length, params });
+  if (accelerator === 'gpu') {
+    const largest = await largestGpuBudgetMb(deps.pool, request.resources?.gpuClass, GPU_WORKER_FRESH_SECONDS);
+    if (largest !== undefined && gpuMemoryMb > largest) {
+      throw new AppError(
+        422,
+        'exceeds_gpu_memory',
+        `the job needs ${gpuMemoryMb} MiB of GPU memory${request.resources?.gpuMemoryMb ? '' : ' (estimated)'}; the largest online ` +
+          `${request.resources?.gpuClass ? `${request.resources.gpuClass} ` : ''}device has ${largest} MiB`,
+        'resources.gpuMemoryMb',
+      );
+    }
+  }
   await deps.jobs.startClustering(jobId, input, taskQueue, {
     kind: 'clustering',
     algorithm: request.algorithm,
     params,
     dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows, columns: columns.length },
-    resources: { accelerator, ...(request.resources ?? {}) },
+    resources: { accelerator, ...(request.resources ?? {}), gpuMemoryMb, gpuMemoryEstimated: request.resources?.gpuMemoryMb === undefined },
     ...(request.register ? { register: request.register.name } : {}),
   });
   deps.metrics.jobsStarted.inc({ kind: 'clustering', algorithm: request.algorithm });

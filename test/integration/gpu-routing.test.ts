@@ -113,6 +113,26 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
     }
   });
 
+  it('refuses a GPU job larger than every online device, naming the largest budget; records the memory estimate', async () => {
+    await upsertDevice(stack.pool, {
+      id: 'budget-8g', workerId: 'test-budget', pool: 'gpu', host: 'test', deviceIndex: 0, name: 'small', gpuClass: 'small', memoryTotalMb: 8192, source: 'declared',
+    });
+    try {
+      const tooBig = await cluster({ accelerator: 'gpu', gpuClass: 'small', gpuMemoryMb: 9000 });
+      expect(tooBig.status).to.equal(422);
+      expect(tooBig.body.error).to.include({ code: 'exceeds_gpu_memory', field: 'resources.gpuMemoryMb' });
+      expect(tooBig.body.error.message).to.contain('8192 MiB');
+      const fits = await cluster({ accelerator: 'gpu', gpuClass: 'small' });
+      expect(fits.status).to.equal(202);
+      const job = await request(api, 'GET', `/api/v1/jobs/${fits.body.jobId}`);
+      expect(job.body.memo.resources.gpuMemoryEstimated).to.equal(true);
+      expect(job.body.memo.resources.gpuMemoryMb).to.be.a('number').and.to.be.within(1, 8192);
+      await stack.env.client.workflow.getHandle(fits.body.jobId).terminate('test cleanup');
+    } finally {
+      await stack.pool.query(`UPDATE gpu_devices SET state = 'offline' WHERE id = 'budget-8g'`);
+    }
+  });
+
   it('a GPU worker process pinned to a declared device serves its class and records telemetry', async function () {
     this.timeout(180_000);
     let worker: ChildProcess | undefined;

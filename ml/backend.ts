@@ -11,6 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
 export interface ComputeBackend {
   name: BackendName;
+  /** True only for tfjs-node-gpu with a CUDA device in use: the case where algorithms choose their tensor paths. */
+  cuda: boolean;
   /** The backend name tf.getBackend() reports ('tensorflow', 'wasm', 'cpu'). */
   tfBackend: string;
   /** A short human description, e.g. "wasm simd, 1 thread". */
@@ -108,9 +110,9 @@ async function activateNative(name: 'tfjs-node-gpu' | 'tfjs-node'): Promise<Comp
   const native = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
   if (name === 'tfjs-node-gpu') {
     const gpu = native.isUsingGpuDevice === true;
-    return { name, tfBackend: 'tensorflow', detail: gpu ? 'libtensorflow, CUDA GPU' : 'libtensorflow GPU build, no CUDA device (running on CPU)' };
+    return { name, tfBackend: 'tensorflow', cuda: gpu, detail: gpu ? 'libtensorflow, CUDA GPU' : 'libtensorflow GPU build, no CUDA device (running on CPU)' };
   }
-  return { name, tfBackend: 'tensorflow', detail: 'libtensorflow, CPU' };
+  return { name, tfBackend: 'tensorflow', cuda: false, detail: 'libtensorflow, CPU' };
 }
 
 async function activateWasm(): Promise<ComputeBackend> {
@@ -126,7 +128,7 @@ async function activateWasm(): Promise<ComputeBackend> {
   await setBackendOrThrow('wasm', 'wasm');
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   const threads = wasm.getThreadsCount();
-  return { name: 'wasm', tfBackend: 'wasm', detail: `wasm ${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}` };
+  return { name: 'wasm', tfBackend: 'wasm', cuda: false, detail: `wasm ${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}` };
 }
 
 async function activateCpu(): Promise<ComputeBackend> {
@@ -134,7 +136,7 @@ async function activateCpu(): Promise<ComputeBackend> {
   // backends failed (and know it), so silence tfjs's own warnings instead of printing that on every worker start.
   tf.env().set('PROD', true);
   await setBackendOrThrow('cpu', 'cpu');
-  return { name: 'cpu', tfBackend: 'cpu', detail: 'plain JavaScript, 1 thread' };
+  return { name: 'cpu', tfBackend: 'cpu', cuda: false, detail: 'plain JavaScript, 1 thread' };
 }
 
 async function setBackendOrThrow(name: BackendName, tfBackend: string): Promise<void> {

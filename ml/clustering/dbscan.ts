@@ -119,7 +119,7 @@ export async function dbscan(
 ): Promise<DbscanResult> {
   validate(points, n, d, params);
   const backend = await initComputeBackend();
-  const gpu = backend.name === 'tfjs-node-gpu' && backend.detail.includes('CUDA GPU');
+  const gpu = backend.cuda;
   return run(chooseDbscanMethod(backend.name, gpu, d), points, n, d, params, hooks);
 }
 

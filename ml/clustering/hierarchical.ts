@@ -124,7 +124,7 @@ export async function hierarchical(
 ): Promise<HierarchicalResult> {
   const p = resolveParams(points, n, d, params);
   const backend = await initComputeBackend();
-  const gpu = backend.name === 'tfjs-node-gpu' && backend.detail.includes('CUDA GPU');
+  const gpu = backend.cuda;
   return run(chooseHierarchicalMethod(backend.name, gpu), p, points, n, d, hooks);
 }
 

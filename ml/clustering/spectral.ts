@@ -171,7 +171,7 @@ export async function spectral(
   resolveParams(points, n, d, params, 'host');
   throwIfAborted(hooks.signal);
   const backend = await initComputeBackend();
-  const gpu = backend.name === 'tfjs-node-gpu' && backend.detail.includes('CUDA GPU');
+  const gpu = backend.cuda;
   return run(chooseSpectralGraphMethod(backend.name, gpu), points, n, d, params, hooks);
 }
 

@@ -11,7 +11,7 @@ import { resolveTemporalCli } from './temporal-cli';
 import { RunningTemporal, startTemporalDevServer } from './temporal-dev-server';
 
 /** Default ports of `npm start` (each can be changed by its variable; README: Configuration). */
-const DEFAULTS = { apiPort: 3000, postgresPort: 55432, temporalPort: 7233, temporalUiPort: 8233 };
+const DEFAULTS = { apiPort: 3000, postgresPort: 55432, temporalPort: 7233, temporalUiPort: 8233, workerMetricsPort: 9464 };
 
 function logger(name: string) {
   const prefix = `[${name}]`.padEnd(14);
@@ -94,11 +94,14 @@ async function run(): Promise<void> {
   const api = new SupervisedProcess({
     name: 'api', command: process.execPath, args: [path.join(dist, 'api', 'main.js')], env: childEnv, log: logger('api'),
   });
+  // Each worker serves Prometheus metrics on its own port: the CPU worker on the base, GPU worker i on base + 1 + i.
+  const metricsBase = Number(env.KILN_WORKER_METRICS_PORT ?? DEFAULTS.workerMetricsPort);
+  const metricsEnv = (offset: number): NodeJS.ProcessEnv => ({ KILN_WORKER_METRICS_PORT: metricsBase > 0 ? String(metricsBase + offset) : '0' });
   const worker = new SupervisedProcess({
     name: 'worker:cpu',
     command: process.execPath,
     args: [path.join(dist, 'workers', 'main.js'), '--pool', 'cpu'],
-    env: childEnv,
+    env: { ...childEnv, ...metricsEnv(0) },
     log: logger('worker:cpu'),
     onLine: (line) => line.includes('[kiln] worker pool=') && workerReady(),
   });
@@ -112,7 +115,11 @@ async function run(): Promise<void> {
       name: `worker:gpu${device.index}`,
       command: process.execPath,
       args: [path.join(dist, 'workers', 'main.js'), '--pool', 'gpu', '--device', String(device.index)],
-      env: device.source === 'nvidia-smi' ? { ...childEnv, CUDA_VISIBLE_DEVICES: String(device.index) } : childEnv,
+      env: {
+        ...childEnv,
+        ...metricsEnv(1 + device.index),
+        ...(device.source === 'nvidia-smi' ? { CUDA_VISIBLE_DEVICES: String(device.index) } : {}),
+      },
       log: logger(`worker:gpu${device.index}`),
     });
     stack.children.push(gpuWorker);

@@ -11,7 +11,8 @@ import { gpuQueues } from '../gpu/gpu-class';
 import { migrate } from '../migrations/migrator';
 import { initComputeBackend } from '../ml/backend';
 import { createKilnWorker } from './create-worker';
-import { startTelemetryRecorder, TelemetryRecorder } from './telemetry-recorder';
+import { createWorkerMetrics, serveMetrics } from './metrics';
+import { DeviceSample, startTelemetryRecorder, TelemetryRecorder } from './telemetry-recorder';
 import { bundleKilnWorkflows } from './workflow-bundle';
 
 /** How often a GPU worker records its device's telemetry. */
@@ -66,6 +67,12 @@ async function run(): Promise<void> {
       ),
     );
     const workerId = `${os.hostname()}:${process.pid}:${workerPool}${device ? `:${device.index}` : ''}`;
+    let latestSample: DeviceSample | undefined;
+    const metricsPort = Number(process.env.KILN_WORKER_METRICS_PORT ?? 0);
+    if (metricsPort > 0) {
+      const registry = createWorkerMetrics({ pool: workerPool, workers: () => workers, latestSample: () => latestSample });
+      serveMetrics(registry, metricsPort, (line) => console.error(`[kiln] ${line}`));
+    }
     if (device) {
       recorder = startTelemetryRecorder({
         pool,
@@ -77,26 +84,25 @@ async function run(): Promise<void> {
           // Fresh readings for a discovered device; a declared one reports its declared values.
           const current = device.source === 'declared' ? device : ((await loadDevices()).find((d) => d.uuid === device.uuid) ?? device);
           const running = workers.reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0);
-          return [
-            {
-              id: device.uuid,
-              index: device.index,
-              name: device.name,
-              gpuClass: device.gpuClass,
-              memoryTotalMb: device.memoryTotalMb,
-              source: device.source,
-              memoryUsedMb: current.memoryUsedMb ?? 0,
-              utilizationPct: current.utilizationPct ?? 0,
-              temperatureC: current.temperatureC ?? null,
-              jobsRunning: running,
-            },
-          ];
+          latestSample = {
+            id: device.uuid,
+            index: device.index,
+            name: device.name,
+            gpuClass: device.gpuClass,
+            memoryTotalMb: device.memoryTotalMb,
+            source: device.source,
+            memoryUsedMb: current.memoryUsedMb ?? 0,
+            utilizationPct: current.utilizationPct ?? 0,
+            temperatureC: current.temperatureC ?? null,
+            jobsRunning: running,
+          };
+          return [latestSample];
         },
       });
     }
     console.log(
       `[kiln] worker pool=${workerPool} queues=${queues.join(',')} backend=${backend.name} (${backend.detail})` +
-        `${device ? ` device=${device.index} ${device.name} (${device.source})` : ''} temporal=${config.temporalAddress} pid=${process.pid}`,
+        `${device ? ` device=${device.index} ${device.name} (${device.source})` : ''} temporal=${config.temporalAddress}${metricsPort > 0 ? ` metrics=http://127.0.0.1:${metricsPort}/metrics` : ''} pid=${process.pid}`,
     );
     // Worker.run installs SIGINT/SIGTERM handlers that shut every worker down gracefully.
     await Promise.all(workers.map((w) => w.run()));

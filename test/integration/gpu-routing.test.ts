@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { repoRoot } from '../../common/paths';
+import { freePort } from '../../launcher/free-port';
 import { upsertDevice } from '../../db/gpus';
 import { createKilnWorker } from '../../workers/create-worker';
 import { makeBlobs } from '../support/blobs';
@@ -136,6 +137,7 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
   it('a GPU worker process pinned to a declared device serves its class and records telemetry', async function () {
     this.timeout(180_000);
     let worker: ChildProcess | undefined;
+    const metricsPort = await freePort();
     try {
       worker = spawn(process.execPath, [path.join(repoRoot, 'dist', 'workers', 'main.js'), '--pool', 'gpu', '--device', '1'], {
         env: {
@@ -144,6 +146,7 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
           TEMPORAL_ADDRESS: stack.env.address,
           KILN_DECLARED_GPUS: DECLARED,
           KILN_TELEMETRY_INTERVAL_MS: '300',
+          KILN_WORKER_METRICS_PORT: String(metricsPort),
         },
         stdio: 'ignore',
       });
@@ -164,6 +167,10 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
       );
       const device = gpus.body.gpus.find((g: { id: string }) => g.id === 'declared-1');
       expect(device).to.include({ state: 'online', pool: 'gpu', memoryTotalMb: 16384, source: 'declared' });
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).to.match(/kiln_gpu_memory_total_mb\{pool="gpu",device="declared-1",gpu_class="a100"\} 16384/);
+      expect(metrics).to.match(/kiln_worker_activities_in_flight\{pool="gpu"\} 0/);
+      expect(metrics).to.contain('process_cpu_user_seconds_total');
       worker.kill('SIGTERM');
       await new Promise<void>((resolve) => worker!.once('exit', () => resolve()));
       const after = await request(api, 'GET', '/api/v1/gpus');

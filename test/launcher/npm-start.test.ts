@@ -52,7 +52,7 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
     const cli = await resolveTemporalCli();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-start-'));
     fs.chmodSync(dataDir, 0o755);
-    const [api, postgres, temporal, ui] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [api, postgres, temporal, ui, metrics] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -62,6 +62,7 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
       KILN_POSTGRES_PORT: String(postgres),
       KILN_TEMPORAL_PORT: String(temporal),
       KILN_TEMPORAL_UI_PORT: String(ui),
+      KILN_WORKER_METRICS_PORT: String(metrics),
     };
   });
   after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -80,6 +81,8 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
 
     const pids = [...first.output().matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
     const workerPid = Number(first.output().match(/worker pool=cpu .* pid=(\d+)/)![1]);
+    const scraped = await fetch(`http://127.0.0.1:${env.KILN_WORKER_METRICS_PORT}/metrics`);
+    expect(await scraped.text()).to.match(/kiln_worker_activities_in_flight\{pool="cpu"\} 0/);
     expect(pids).to.include(workerPid);
     process.kill(workerPid, 'SIGKILL');
     await first.waitFor(/worker:cpu died .* restarting/, 10_000);

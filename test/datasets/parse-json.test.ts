@@ -3,6 +3,7 @@ import { tableSha256 } from '../../datasets/encode';
 import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
 import { JsonDatasetBody, parseJsonBody, tableFromRows } from '../../datasets/parse-json';
 import { Table } from '../../datasets/table';
+import { random, randomChunks } from '../support/random-chunks';
 
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
 const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
@@ -158,28 +159,7 @@ describe('datasets/parse-json', () => {
   });
 
   describe('streaming', () => {
-    /** A deterministic generator of numbers in [0, 1). */
-    function random(seed: number): () => number {
-      let s = seed >>> 0 || 1;
-      return () => {
-        s ^= s << 13;
-        s >>>= 0;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        s >>>= 0;
-        return s / 2 ** 32;
-      };
-    }
 
-    function randomChunks(bytes: Buffer, rnd: () => number, max: number): Buffer[] {
-      const out: Buffer[] = [];
-      for (let i = 0; i < bytes.length; ) {
-        const size = 1 + Math.floor(rnd() * max);
-        out.push(bytes.subarray(i, i + size));
-        i += size;
-      }
-      return out;
-    }
 
     const oneByteChunks = (bytes: Buffer): Buffer[] => Array.from(bytes, (b) => Buffer.from([b]));
 

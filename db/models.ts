@@ -145,24 +145,37 @@ export interface ModelPatch {
   tags?: TagsPatch;
 }
 
+/**
+ * What a description/tags patch changes on a model or a version: the new values, and the `changes` recorded in the
+ * audit event (empty when the patch changes nothing).
+ */
+function describeAndTagChanges(
+  current: { description: string | null; tags: Record<string, string> },
+  patch: ModelPatch,
+  maxTags: number,
+): { changes: Record<string, unknown>; description: string | null; tags: Record<string, string> } {
+  const changes: Record<string, unknown> = {};
+  let description = current.description;
+  if (patch.description !== undefined && patch.description !== current.description) {
+    changes.description = { from: current.description, to: patch.description };
+    description = patch.description;
+  }
+  let tags = current.tags;
+  if (patch.tags) {
+    const applied = applyTagsPatch(current.tags, patch.tags, maxTags, 'tags');
+    if (applied.changed) {
+      changes.tags = applied.change;
+      tags = applied.next;
+    }
+  }
+  return { changes, description, tags };
+}
+
 /** Applies a patch; writes an `updated` event with what changed (none, and no event, when nothing did). */
 export async function updateModel(pool: Pool, tenantId: string, name: string, patch: ModelPatch, actor: string, maxTags: number): Promise<RegisteredModel> {
   return inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
-    const changes: Record<string, unknown> = {};
-    let description = model.description;
-    if (patch.description !== undefined && patch.description !== model.description) {
-      changes.description = { from: model.description, to: patch.description };
-      description = patch.description;
-    }
-    let tags = model.tags;
-    if (patch.tags) {
-      const applied = applyTagsPatch(model.tags, patch.tags, maxTags, 'tags');
-      if (applied.changed) {
-        changes.tags = applied.change;
-        tags = applied.next;
-      }
-    }
+    const { changes, description, tags } = describeAndTagChanges(model, patch, maxTags);
     if (Object.keys(changes).length > 0) {
       await client.query('UPDATE models SET description = $2, tags = $3, updated_at = clock_timestamp() WHERE id = $1', [model.id, description, JSON.stringify(tags)]);
       await audit(client, tenantId, name, 'updated', actor, { changes });
@@ -237,20 +250,7 @@ export async function updateModelVersion(
     );
     const current = rows[0];
     if (!current) throw new NotFoundError(`version of model ${JSON.stringify(name)}`, String(version), 'version');
-    const changes: Record<string, unknown> = {};
-    let description = current.description;
-    if (patch.description !== undefined && patch.description !== current.description) {
-      changes.description = { from: current.description, to: patch.description };
-      description = patch.description;
-    }
-    let tags = current.tags;
-    if (patch.tags) {
-      const applied = applyTagsPatch(current.tags, patch.tags, maxTags, 'tags');
-      if (applied.changed) {
-        changes.tags = applied.change;
-        tags = applied.next;
-      }
-    }
+    const { changes, description, tags } = describeAndTagChanges(current, patch, maxTags);
     let status = current.status;
     if (patch.status !== undefined && patch.status !== current.status) {
       changes.status = { from: current.status, to: patch.status };

@@ -186,7 +186,7 @@ async function run(
     }
   }
   throwIfAborted(hooks.signal);
-  const mergeTree = p.linkage === 'single' ? labelSingle(merges, n) : labelScipy(merges, n);
+  const mergeTree = labelMerges(merges, n, p.linkage === 'single');
   const clusters =
     p.k !== undefined ? p.k : Math.min(n, 1 + mergeTree.distances.filter((dist) => dist >= p.distanceThreshold!).length);
   const labels = cutTree(mergeTree, n, clusters);
@@ -326,28 +326,17 @@ class LinkageUnionFind {
   }
 }
 
-/** scipy's label(): sort stably by distance, then children are the current cluster ids, smaller first. */
-function labelScipy(m: RawMerges, n: number): MergeTree {
+/**
+ * scipy's label(): sort merges stably by distance; children are the current cluster ids, smaller first. Single
+ * linkage follows scikit-learn's _single_linkage_label instead, where children keep the MST edge's (from, to) order.
+ */
+function labelMerges(m: RawMerges, n: number, keepEdgeOrder: boolean): MergeTree {
   const uf = new LinkageUnionFind(Math.max(1, n));
   const tree: MergeTree = { children: [], distances: [], sizes: [] };
   for (const i of stableOrder(m.dist)) {
     const x = uf.find(m.a[i]);
     const y = uf.find(m.b[i]);
-    tree.children.push(x < y ? [x, y] : [y, x]);
-    tree.distances.push(m.dist[i]);
-    tree.sizes.push(uf.size[uf.merge(x, y)]);
-  }
-  return tree;
-}
-
-/** scikit-learn's _single_linkage_label: like label() but children keep the edge's (from, to) order. */
-function labelSingle(m: RawMerges, n: number): MergeTree {
-  const uf = new LinkageUnionFind(Math.max(1, n));
-  const tree: MergeTree = { children: [], distances: [], sizes: [] };
-  for (const i of stableOrder(m.dist)) {
-    const x = uf.find(m.a[i]);
-    const y = uf.find(m.b[i]);
-    tree.children.push([x, y]);
+    tree.children.push(keepEdgeOrder || x < y ? [x, y] : [y, x]);
     tree.distances.push(m.dist[i]);
     tree.sizes.push(uf.size[uf.merge(x, y)]);
   }

@@ -36,6 +36,7 @@ import { KERNEL_TILE, RbfKernelOperator } from './spectral-rbf';
 import { TensorGraphOperator } from './spectral-graph-tensor';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from './types';
 import { throwIfAborted as abortIfSignalled } from '../abort';
+import { featureMean, validatePoints } from './predict';
 
 export type SpectralAffinity = 'rbf' | 'nearest-neighbors';
 
@@ -200,6 +201,7 @@ async function run(
   hooks: ClusteringHooks,
 ): Promise<SpectralResult> {
   const p = resolveParams(points, n, d, params, graphMethod);
+  validatePoints(points, n, d); // rejects NaN/Infinity with the row and column
   const mean = featureMean(points, n, d);
   // Progress goes out at every stage change and eigensolver iteration; between them (a long Chebyshev filter, the
   // kernel tiles of one rbf product at large n) `checkpoint` sends a heartbeat at least every HEARTBEAT_INTERVAL_MS,
@@ -432,20 +434,6 @@ function resolveParams(points: Float32Array, n: number, d: number, params: Spect
     throw new RangeError(`eigenTolerance must be a number in (0, 1), got ${eigenTolerance}`);
   }
   return { k, affinity, gamma, nNeighbors, seed, nInit, eigenTolerance };
-}
-
-/** Per-feature mean in float64; also rejects NaN/Infinity. */
-function featureMean(points: Float32Array, n: number, d: number): Float64Array {
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) {
-      const v = points[i * d + j];
-      if (!Number.isFinite(v)) throw new RangeError(`points must be finite; row ${i}, column ${j} is ${v}`);
-      mean[j] += v;
-    }
-  }
-  for (let j = 0; j < d; j++) mean[j] /= n;
-  return mean;
 }
 
 const throwIfAborted = (signal: AbortSignal | undefined): void => abortIfSignalled(signal, 'spectral clustering');

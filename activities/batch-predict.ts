@@ -7,14 +7,20 @@ import { loadDatasetTable } from '../db/datasets';
 import { initComputeBackend } from '../ml/backend';
 import { loadPredictor } from '../ml/serving/predictor';
 import { INVALID_JOB_INPUT } from './clustering';
+import { estimateBatchPredictMemoryMb } from '../gpu/memory-estimate';
+import { TRAINING_LIMITS } from '../ml/training/spec';
+import { DeviceHold, holdDeviceMemory } from './gpu-admission';
 import type { ActivityDeps } from './index';
 
 /** Rows predicted between heartbeats (and abort checks). */
 export const BATCH_PREDICT_CHUNK_ROWS = 10_000;
 
-export function createBatchPredictActivities({ pool, placement }: ActivityDeps) {
-  /** Where this worker runs its jobs, with the task queue each one came from. */
-  const ranOn = (): Placement => ({ ...placement, taskQueue: Context.current().info.taskQueue });
+export function createBatchPredictActivities({ pool, placement, admission }: ActivityDeps) {
+  /** Where this worker runs its jobs, with the task queue each one came from and (GPU) the job's admission. */
+  const ranOn = (hold: DeviceHold): Placement => {
+    const record = hold.record();
+    return { ...placement, taskQueue: Context.current().info.taskQueue, ...(record ? { admission: record } : {}) };
+  };
   return {
     /**
      * Predicts the dataset in chunks, heartbeating rows done. A retry starts over: the result is content-addressed,
@@ -28,7 +34,20 @@ export function createBatchPredictActivities({ pool, placement }: ActivityDeps) 
       if (!content) throw ApplicationFailure.nonRetryable(`model artifact ${input.artifactId} is missing`, INVALID_JOB_INPUT);
       const loaded = await loadDatasetTable(pool, input.tenantId, input.datasetId);
       if (!loaded) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
-      const predictor = await loadPredictor(input.flavor, content);
+      // A GPU worker admits the job by its device memory need before the model's weights reach the device.
+      const need =
+        input.gpuMemoryMb ??
+        estimateBatchPredictMemoryMb({
+          modelBytes: content.length,
+          rows: loaded.table.rows,
+          features: Math.max(1, loaded.table.columns.length),
+          maxLayerUnits: TRAINING_LIMITS.maxUnits,
+        });
+      const hold = await holdDeviceMemory(admission, need);
+      const predictor = await loadPredictor(input.flavor, content).catch((err: unknown) => {
+        hold.release();
+        throw err;
+      });
       try {
         let matrix: ReturnType<typeof numericMatrix>;
         try {
@@ -67,11 +86,12 @@ export function createBatchPredictActivities({ pool, placement }: ActivityDeps) 
           rows: n,
           predictionsArtifactId: artifact.id,
           backend: backend.name,
-          ranOn: ranOn(),
+          ranOn: ranOn(hold),
           durationMs: Date.now() - started,
         };
       } finally {
         predictor.dispose();
+        hold.release();
       }
     },
   };

@@ -16,6 +16,8 @@ import { registerModelVersion } from '../db/registry';
 import { initComputeBackend } from '../ml/backend';
 import { clusteringQuality } from '../ml/clustering/quality';
 import { CLUSTERING_RUNNERS } from '../ml/clustering/runners';
+import { estimateClusteringMemoryMb } from '../gpu/memory-estimate';
+import { DeviceHold, holdDeviceMemory } from './gpu-admission';
 import type { ActivityDeps } from './index';
 
 /** Error type for input the job cannot use; the workflow's retry policy does not retry it. */
@@ -73,9 +75,12 @@ function sizesOf(labels: Int32Array, clusters: number): { sizes: number[]; noise
   return { sizes, noise };
 }
 
-export function createClusteringActivities({ pool, placement }: ActivityDeps) {
-  /** Where this worker runs its jobs, with the task queue each one came from. */
-  const ranOn = (): Placement => ({ ...placement, taskQueue: Context.current().info.taskQueue });
+export function createClusteringActivities({ pool, placement, admission }: ActivityDeps) {
+  /** Where this worker runs its jobs, with the task queue each one came from and (GPU) the job's admission. */
+  const ranOn = (hold: DeviceHold): Placement => {
+    const record = hold.record();
+    return { ...placement, taskQueue: Context.current().info.taskQueue, ...(record ? { admission: record } : {}) };
+  };
   return {
     /**
      * Loads the dataset, runs the algorithm with a heartbeat at each of its checkpoints, scores the result and stores
@@ -84,103 +89,111 @@ export function createClusteringActivities({ pool, placement }: ActivityDeps) {
     async runClustering(input: ClusteringJobInput): Promise<ClusteringSummary> {
       const ctx = Context.current();
       const backend = await initComputeBackend();
-      const t0 = Date.now();
-      const loaded = await loadDatasetTable(pool, input.tenantId, input.datasetId);
-      if (!loaded) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
-      const columns =
-        input.columns ?? loaded.table.columns.map((c) => c.name).filter((name) => name !== input.labelsColumn);
-      let matrix: ReturnType<typeof numericMatrix>;
+      // A GPU worker admits the job by its device memory need, held until the activity ends. Jobs that carry no
+      // need (submitted before needs rode along) are estimated once the dataset's shape is known.
+      let hold: DeviceHold | undefined = input.gpuMemoryMb !== undefined ? await holdDeviceMemory(admission, input.gpuMemoryMb) : undefined;
       try {
-        matrix = numericMatrix(loaded.table, columns);
-      } catch (err) {
-        throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_INPUT);
+        const t0 = Date.now();
+        const loaded = await loadDatasetTable(pool, input.tenantId, input.datasetId);
+        if (!loaded) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
+        const columns =
+          input.columns ?? loaded.table.columns.map((c) => c.name).filter((name) => name !== input.labelsColumn);
+        let matrix: ReturnType<typeof numericMatrix>;
+        try {
+          matrix = numericMatrix(loaded.table, columns);
+        } catch (err) {
+          throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_INPUT);
+        }
+        const truth = input.labelsColumn ? truthColumn(loaded.table, input.labelsColumn) : undefined;
+        const { n, d } = matrix;
+        const loadMs = Date.now() - t0;
+        hold ??= await holdDeviceMemory(admission, estimateClusteringMemoryMb(input.algorithm, { n, d, params: input.params }));
+
+        const t1 = Date.now();
+        ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
+        const runner = CLUSTERING_RUNNERS[input.algorithm];
+        const output = await runner(matrix.values, n, d, input.params as never, {
+          signal: ctx.cancellationSignal,
+          onProgress: (p) => ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p }),
+        }).catch((err: unknown) => {
+          // Report a cancellation as such (its reason is the SDK's CancelledFailure), not as a failed attempt.
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+          if (err instanceof RangeError) throw ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
+          throw err;
+        });
+        const computeMs = Date.now() - t1;
+
+        const t2 = Date.now();
+        ctx.heartbeat({ stage: 'scoring', algorithm: input.algorithm, n, d });
+        const quality = await clusteringQuality(matrix.values, n, d, output.labels, {
+          ...(truth ? { truth } : {}),
+          seed: typeof input.params.seed === 'number' ? input.params.seed : 0,
+        });
+        const qualityMs = Date.now() - t2;
+
+        const t3 = Date.now();
+        const { sizes, noise } = sizesOf(output.labels, output.clusters);
+        const document: ClusteringResultDocument = {
+          algorithm: input.algorithm,
+          params: input.params,
+          datasetId: input.datasetId,
+          columns,
+          ...(input.labelsColumn ? { labelsColumn: input.labelsColumn } : {}),
+          n,
+          d,
+          labels: Array.from(output.labels),
+          clusters: output.clusters,
+          clusterSizes: sizes,
+          noisePoints: noise,
+          ...(output.inertia !== undefined ? { inertia: output.inertia } : {}),
+          ...(output.iterations !== undefined ? { iterations: output.iterations } : {}),
+          ...(output.converged !== undefined ? { converged: output.converged } : {}),
+          ...(output.method ? { method: output.method } : {}),
+          quality,
+          extras: output.extras,
+          backend: backend.name,
+        };
+        const resultArtifact = await putArtifact(pool, {
+          tenantId: input.tenantId,
+          kind: 'clustering-result',
+          mediaType: 'application/json',
+          content: Buffer.from(JSON.stringify(document)),
+        });
+        // The model is what assigns new points (centroids, codebook, mixture): nothing per-row.
+        const modelArtifact = output.model
+          ? await putArtifact(pool, {
+              tenantId: input.tenantId,
+              kind: 'model',
+              mediaType: `application/vnd.kiln.${output.model.flavor}+json`,
+              content: Buffer.from(JSON.stringify({ ...output.model, columns })),
+            })
+          : undefined;
+        const storeMs = Date.now() - t3;
+
+        return {
+          algorithm: input.algorithm,
+          datasetId: input.datasetId,
+          datasetSha256: loaded.meta.sha256,
+          n,
+          d,
+          ...(typeof input.params.k === 'number' ? { k: input.params.k } : {}),
+          clusters: output.clusters,
+          ...(sizes.length <= MAX_SUMMARY_CLUSTERS ? { clusterSizes: sizes } : {}),
+          ...(noise > 0 ? { noisePoints: noise } : {}),
+          ...(output.inertia !== undefined ? { inertia: output.inertia } : {}),
+          ...(output.iterations !== undefined ? { iterations: output.iterations } : {}),
+          ...(output.converged !== undefined ? { converged: output.converged } : {}),
+          ...(output.method ? { method: output.method } : {}),
+          quality,
+          backend: backend.name,
+          ranOn: ranOn(hold),
+          timings: { loadMs, computeMs, qualityMs, storeMs },
+          resultArtifactId: resultArtifact.id,
+          ...(modelArtifact ? { modelArtifactId: modelArtifact.id } : {}),
+        };
+      } finally {
+        hold?.release();
       }
-      const truth = input.labelsColumn ? truthColumn(loaded.table, input.labelsColumn) : undefined;
-      const { n, d } = matrix;
-      const loadMs = Date.now() - t0;
-
-      const t1 = Date.now();
-      ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
-      const runner = CLUSTERING_RUNNERS[input.algorithm];
-      const output = await runner(matrix.values, n, d, input.params as never, {
-        signal: ctx.cancellationSignal,
-        onProgress: (p) => ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p }),
-      }).catch((err: unknown) => {
-        // Report a cancellation as such (its reason is the SDK's CancelledFailure), not as a failed attempt.
-        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-        if (err instanceof RangeError) throw ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
-        throw err;
-      });
-      const computeMs = Date.now() - t1;
-
-      const t2 = Date.now();
-      ctx.heartbeat({ stage: 'scoring', algorithm: input.algorithm, n, d });
-      const quality = await clusteringQuality(matrix.values, n, d, output.labels, {
-        ...(truth ? { truth } : {}),
-        seed: typeof input.params.seed === 'number' ? input.params.seed : 0,
-      });
-      const qualityMs = Date.now() - t2;
-
-      const t3 = Date.now();
-      const { sizes, noise } = sizesOf(output.labels, output.clusters);
-      const document: ClusteringResultDocument = {
-        algorithm: input.algorithm,
-        params: input.params,
-        datasetId: input.datasetId,
-        columns,
-        ...(input.labelsColumn ? { labelsColumn: input.labelsColumn } : {}),
-        n,
-        d,
-        labels: Array.from(output.labels),
-        clusters: output.clusters,
-        clusterSizes: sizes,
-        noisePoints: noise,
-        ...(output.inertia !== undefined ? { inertia: output.inertia } : {}),
-        ...(output.iterations !== undefined ? { iterations: output.iterations } : {}),
-        ...(output.converged !== undefined ? { converged: output.converged } : {}),
-        ...(output.method ? { method: output.method } : {}),
-        quality,
-        extras: output.extras,
-        backend: backend.name,
-      };
-      const resultArtifact = await putArtifact(pool, {
-        tenantId: input.tenantId,
-        kind: 'clustering-result',
-        mediaType: 'application/json',
-        content: Buffer.from(JSON.stringify(document)),
-      });
-      // The model is what assigns new points (centroids, codebook, mixture): nothing per-row.
-      const modelArtifact = output.model
-        ? await putArtifact(pool, {
-            tenantId: input.tenantId,
-            kind: 'model',
-            mediaType: `application/vnd.kiln.${output.model.flavor}+json`,
-            content: Buffer.from(JSON.stringify({ ...output.model, columns })),
-          })
-        : undefined;
-      const storeMs = Date.now() - t3;
-
-      return {
-        algorithm: input.algorithm,
-        datasetId: input.datasetId,
-        datasetSha256: loaded.meta.sha256,
-        n,
-        d,
-        ...(typeof input.params.k === 'number' ? { k: input.params.k } : {}),
-        clusters: output.clusters,
-        ...(sizes.length <= MAX_SUMMARY_CLUSTERS ? { clusterSizes: sizes } : {}),
-        ...(noise > 0 ? { noisePoints: noise } : {}),
-        ...(output.inertia !== undefined ? { inertia: output.inertia } : {}),
-        ...(output.iterations !== undefined ? { iterations: output.iterations } : {}),
-        ...(output.converged !== undefined ? { converged: output.converged } : {}),
-        ...(output.method ? { method: output.method } : {}),
-        quality,
-        backend: backend.name,
-        ranOn: ranOn(),
-        timings: { loadMs, computeMs, qualityMs, storeMs },
-        resultArtifactId: resultArtifact.id,
-        ...(modelArtifact ? { modelArtifactId: modelArtifact.id } : {}),
-      };
     },
 
     /** Registers the model as a version; exactly once per workflow, however often it is retried. */

@@ -9,6 +9,8 @@ import { TrainingOptions, TrainingSpec, TrainingValidationError } from '../ml/tr
 import { train } from '../ml/training/train';
 import { stopRequestedQuery } from '../workflows/training-messages';
 import { INVALID_JOB_INPUT } from './clustering';
+import { trainingMemoryNeedMb } from '../ml/training/memory-need';
+import { DeviceHold, holdDeviceMemory } from './gpu-admission';
 import type { ActivityDeps } from './index';
 
 export interface RegisterTrainedModelInput {
@@ -18,9 +20,12 @@ export interface RegisterTrainedModelInput {
   summary: TrainingSummary;
 }
 
-export function createTrainingActivities({ pool, placement }: ActivityDeps) {
-  /** Where this worker runs its jobs, with the task queue each one came from. */
-  const ranOn = (): Placement => ({ ...placement, taskQueue: Context.current().info.taskQueue });
+export function createTrainingActivities({ pool, placement, admission }: ActivityDeps) {
+  /** Where this worker runs its jobs, with the task queue each one came from and (GPU) the job's admission. */
+  const ranOn = (hold: DeviceHold): Placement => {
+    const record = hold.record();
+    return { ...placement, taskQueue: Context.current().info.taskQueue, ...(record ? { admission: record } : {}) };
+  };
   return {
     /**
      * Trains epoch by epoch, heartbeating progress and the id of the latest checkpoint artifact. A retry (the worker
@@ -35,93 +40,100 @@ export function createTrainingActivities({ pool, placement }: ActivityDeps) {
       const loaded = await loadDatasetTable(pool, input.tenantId, input.datasetId);
       if (!loaded) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
 
-      let resumeFrom: Buffer | undefined;
-      if (previous?.checkpointArtifactId) {
-        resumeFrom = await getArtifactContent(pool, input.tenantId, previous.checkpointArtifactId);
+      // A GPU worker admits the job by its device memory need, held to the end. The wait heartbeats the previous
+      // attempt's details, so a crash while waiting still leaves the checkpoint for the next retry.
+      const hold = await holdDeviceMemory(admission, input.gpuMemoryMb ?? trainingMemoryNeedMb(loaded.table, input), { ...(previous ?? {}) });
+      try {
+        let resumeFrom: Buffer | undefined;
+        if (previous?.checkpointArtifactId) {
+          resumeFrom = await getArtifactContent(pool, input.tenantId, previous.checkpointArtifactId);
+        }
+        const resumedFromEpoch = resumeFrom ? (previous?.checkpointEpoch ?? 0) : 0;
+        const attempts: TrainingAttempt[] = [...(previous?.attempts ?? []), { attempt: ctx.info.attempt, resumedFromEpoch }];
+        let beat: TrainingHeartbeat = {
+          stage: 'training',
+          epoch: resumedFromEpoch,
+          epochs: input.training.epochs,
+          attempts,
+          ...(previous?.checkpointArtifactId && resumeFrom ? { checkpointArtifactId: previous.checkpointArtifactId, checkpointEpoch: resumedFromEpoch } : {}),
+        };
+        ctx.heartbeat(beat);
+
+        // The stop signal lives in the workflow; asking it once per epoch keeps the activity free of any other channel.
+        const execution = ctx.info.workflowExecution;
+        let stopRequested = false;
+        const askStop = async () => {
+          if (!execution) return;
+          stopRequested = await ctx.client.workflow
+            .getHandle(execution.workflowId, execution.runId)
+            .query(stopRequestedQuery)
+            .catch(() => stopRequested);
+        };
+
+        const result = await train(
+          {
+            table: loaded.table,
+            target: input.target,
+            features: input.features,
+            spec: input.spec as TrainingSpec,
+            options: input.training as TrainingOptions,
+            ...(resumeFrom ? { resumeFrom } : {}),
+          },
+          {
+            signal: ctx.cancellationSignal,
+            shouldStop: () => stopRequested,
+            onCheckpoint: async (epoch, checkpoint) => {
+              const artifact = await putArtifact(pool, {
+                tenantId: input.tenantId,
+                kind: 'checkpoint',
+                mediaType: 'application/vnd.kiln.checkpoint',
+                content: checkpoint,
+              });
+              beat = { ...beat, checkpointArtifactId: artifact.id, checkpointEpoch: epoch };
+              ctx.heartbeat(beat);
+            },
+            onEpoch: async (e) => {
+              beat = { ...beat, epoch: e.epoch, epochs: e.epochs, loss: e.loss, ...(e.valLoss !== undefined ? { valLoss: e.valLoss } : {}), metrics: e.metrics };
+              ctx.heartbeat(beat);
+              await askStop();
+            },
+          },
+        ).catch((err: unknown) => {
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+          if (err instanceof TrainingValidationError) throw ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
+          throw err;
+        });
+
+        const history = await putArtifact(pool, {
+          tenantId: input.tenantId,
+          kind: 'training-history',
+          mediaType: 'application/json',
+          content: Buffer.from(JSON.stringify(result.history)),
+        });
+        const model = await putArtifact(pool, {
+          tenantId: input.tenantId,
+          kind: 'model',
+          mediaType: 'application/vnd.kiln.mlp',
+          content: result.model,
+        });
+        return {
+          datasetId: input.datasetId,
+          datasetSha256: loaded.meta.sha256,
+          task: input.spec.task,
+          epochsRun: result.epochsRun,
+          stoppedEarly: result.stoppedEarly,
+          ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
+          attempts,
+          finalMetrics: result.finalMetrics as unknown as Record<string, unknown>,
+          historyArtifactId: history.id,
+          modelArtifactId: model.id,
+          backend: backend.name,
+          ranOn: ranOn(hold),
+          durationMs: Date.now() - started,
+        };
+      } finally {
+        hold.release();
       }
-      const resumedFromEpoch = resumeFrom ? (previous?.checkpointEpoch ?? 0) : 0;
-      const attempts: TrainingAttempt[] = [...(previous?.attempts ?? []), { attempt: ctx.info.attempt, resumedFromEpoch }];
-      let beat: TrainingHeartbeat = {
-        stage: 'training',
-        epoch: resumedFromEpoch,
-        epochs: input.training.epochs,
-        attempts,
-        ...(previous?.checkpointArtifactId && resumeFrom ? { checkpointArtifactId: previous.checkpointArtifactId, checkpointEpoch: resumedFromEpoch } : {}),
-      };
-      ctx.heartbeat(beat);
-
-      // The stop signal lives in the workflow; asking it once per epoch keeps the activity free of any other channel.
-      const execution = ctx.info.workflowExecution;
-      let stopRequested = false;
-      const askStop = async () => {
-        if (!execution) return;
-        stopRequested = await ctx.client.workflow
-          .getHandle(execution.workflowId, execution.runId)
-          .query(stopRequestedQuery)
-          .catch(() => stopRequested);
-      };
-
-      const result = await train(
-        {
-          table: loaded.table,
-          target: input.target,
-          features: input.features,
-          spec: input.spec as TrainingSpec,
-          options: input.training as TrainingOptions,
-          ...(resumeFrom ? { resumeFrom } : {}),
-        },
-        {
-          signal: ctx.cancellationSignal,
-          shouldStop: () => stopRequested,
-          onCheckpoint: async (epoch, checkpoint) => {
-            const artifact = await putArtifact(pool, {
-              tenantId: input.tenantId,
-              kind: 'checkpoint',
-              mediaType: 'application/vnd.kiln.checkpoint',
-              content: checkpoint,
-            });
-            beat = { ...beat, checkpointArtifactId: artifact.id, checkpointEpoch: epoch };
-            ctx.heartbeat(beat);
-          },
-          onEpoch: async (e) => {
-            beat = { ...beat, epoch: e.epoch, epochs: e.epochs, loss: e.loss, ...(e.valLoss !== undefined ? { valLoss: e.valLoss } : {}), metrics: e.metrics };
-            ctx.heartbeat(beat);
-            await askStop();
-          },
-        },
-      ).catch((err: unknown) => {
-        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-        if (err instanceof TrainingValidationError) throw ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
-        throw err;
-      });
-
-      const history = await putArtifact(pool, {
-        tenantId: input.tenantId,
-        kind: 'training-history',
-        mediaType: 'application/json',
-        content: Buffer.from(JSON.stringify(result.history)),
-      });
-      const model = await putArtifact(pool, {
-        tenantId: input.tenantId,
-        kind: 'model',
-        mediaType: 'application/vnd.kiln.mlp',
-        content: result.model,
-      });
-      return {
-        datasetId: input.datasetId,
-        datasetSha256: loaded.meta.sha256,
-        task: input.spec.task,
-        epochsRun: result.epochsRun,
-        stoppedEarly: result.stoppedEarly,
-        ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
-        attempts,
-        finalMetrics: result.finalMetrics as unknown as Record<string, unknown>,
-        historyArtifactId: history.id,
-        modelArtifactId: model.id,
-        backend: backend.name,
-        ranOn: ranOn(),
-        durationMs: Date.now() - started,
-      };
     },
 
     /** Registers the trained model as a version exactly once per workflow, whatever retries happened. */

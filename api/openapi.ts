@@ -168,10 +168,10 @@ export function openApiDocument(limits: DatasetLimits) {
         },
       },
       '/api/v1/resources/status': {
-        get: { summary: 'Worker pools: task queues, workers, devices, slots used/free and jobs running from the latest samples', responses: { '200': { description: 'OK' } } },
+        get: { summary: 'Worker pools: task queues, workers, devices, slots used/free, jobs running and waiting for GPU memory, memory budget/reserved, from the latest samples', responses: { '200': { description: 'OK' } } },
       },
       '/api/gpu/status': {
-        get: { summary: 'Seed-compatible GPU summary: {gpus: [{id, name, memoryUsedMb, memoryTotalMb, utilizationPct, state}], available}', responses: { '200': { description: 'OK' } } },
+        get: { summary: 'Seed-compatible GPU summary: {gpus: [{id, name, memoryUsedMb, memoryTotalMb, memoryBudgetMb, memoryReservedMb, jobsWaiting, utilizationPct, state}], available}', responses: { '200': { description: 'OK' } } },
       },
       '/api/v1/algorithms': { get: { summary: 'Algorithms with parameter schemas, defaults and limits', responses: { '200': { description: 'OK' } } } },
       '/health': { get: { summary: 'Alive', responses: { '200': { description: 'OK' } } } },

@@ -25,10 +25,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
   };
 }
 
+/** The value of `--name VALUE` or `--name=VALUE` in argv, or undefined when the flag is absent. */
+export function flagValue(argv: string[], name: string): string | undefined {
+  const flag = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (flag < 0) return undefined;
+  return argv[flag].includes('=') ? argv[flag].slice(argv[flag].indexOf('=') + 1) : argv[flag + 1];
+}
+
 /** A worker's pool: `--pool NAME` wins over KILN_POOL; the default is `cpu`. */
 export function poolFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): PoolName {
-  const flag = argv.findIndex((a) => a === '--pool' || a.startsWith('--pool='));
-  const value = flag < 0 ? env.KILN_POOL || 'cpu' : argv[flag].includes('=') ? argv[flag].split('=')[1] : argv[flag + 1];
+  const value = flagValue(argv, 'pool') ?? (env.KILN_POOL || 'cpu');
   if (!value || !isPoolName(value)) throw new Error(`unknown pool ${JSON.stringify(value)}: use cpu or gpu`);
   return value;
 }

@@ -23,6 +23,8 @@ export interface ClusteringJobInput {
   register?: { name: string };
   /** Where the compute runs when it is not the workflow's own queue (`any`: GPU first, then a fallback). */
   route?: ComputeRoute;
+  /** Device memory (MiB) the compute needs, requested or estimated; a GPU worker admits the job against it. */
+  gpuMemoryMb?: number;
 }
 
 /** Try `taskQueue`; when no worker there starts the work within `afterSeconds`, run it on `fallback.taskQueue`. */
@@ -36,6 +38,17 @@ export interface Placement {
   pool: string;
   taskQueue: string;
   device?: { id: string; name: string; gpuClass?: string; source: string };
+  /** On a GPU worker: the device memory the job held, how long it waited for it, and when it ran. */
+  admission?: Admission;
+}
+
+/** A job's admission on a GPU device (gpu/admission.ts). */
+export interface Admission {
+  memoryMb: number;
+  waitedMs: number;
+  /** ISO times: admitted (memory reserved) and finished computing (released right after). */
+  admittedAt: string;
+  finishedAt: string;
 }
 
 /** Quality of a clustering (scikit-learn's definitions); a metric undefined for the result is absent. */
@@ -127,6 +140,9 @@ export interface TrainingJobInput {
     checkpointEvery?: number;
     earlyStopping?: { patience: number; minDelta: number };
   };
+  /** As for clustering: `any` tries the GPU pool first. Absent on jobs from before routing (their histories replay). */
+  route?: ComputeRoute;
+  gpuMemoryMb?: number;
 }
 
 /** One activity attempt of a training job and the epoch it resumed from (0 = from scratch). */
@@ -162,10 +178,13 @@ export interface TrainingSummary {
   backend: string;
   ranOn: Placement;
   durationMs: number;
+  fellBackToCpu?: boolean;
 }
 
 export interface TrainingJobResult extends TrainingSummary {
   registered: RegisteredVersionRef;
+  /** Set when the job asked for any accelerator and no GPU worker took it within the bound. */
+  fellBackToCpu?: boolean;
 }
 
 /** A batch prediction: a registered model version (resolved by the API) over a stored dataset. */
@@ -176,6 +195,8 @@ export interface BatchPredictJobInput {
   flavor: string;
   artifactId: string;
   datasetId: string;
+  route?: ComputeRoute;
+  gpuMemoryMb?: number;
 }
 
 export interface BatchPredictResult {
@@ -187,4 +208,5 @@ export interface BatchPredictResult {
   backend: string;
   ranOn: Placement;
   durationMs: number;
+  fellBackToCpu?: boolean;
 }

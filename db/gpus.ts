@@ -2,7 +2,7 @@ import { TASK_QUEUES } from '../common/task-queues';
 import { Queryable } from './pool';
 
 /**
- * GPU devices, their telemetry and worker heartbeats (migration 0002). Devices are physical and shared by every
+ * GPU devices, their telemetry and worker heartbeats (migration 0002; memory budgets and admission counts, 0003). Devices are physical and shared by every
  * tenant. Bounds: samples older than TELEMETRY_RETENTION_MS (24 h) are pruned by the recorders; one telemetry read
  * returns at most TELEMETRY_MAX_ROWS rows.
  */
@@ -21,6 +21,11 @@ export interface DeviceRecord {
   name: string;
   gpuClass?: string | null;
   memoryTotalMb: number;
+  /**
+   * The memory jobs may reserve on the device (the worker's `--memory-budget-mb`); null or absent when the worker
+   * declared none, and then the whole device memory is the budget.
+   */
+  memoryBudgetMb?: number | null;
   source: DeviceSource;
 }
 
@@ -34,6 +39,12 @@ export interface TelemetrySample {
   jobsRunning?: number;
   slotsUsed?: number;
   slotsFree?: number;
+  /** The admission budget at that instant (gpu/admission.ts); null or absent when the worker admits by slots only. */
+  memoryBudgetMb?: number | null;
+  /** Memory held by admitted jobs (default 0). */
+  memoryReservedMb?: number;
+  /** Jobs taken from the queue and waiting for memory on the device (default 0). */
+  jobsWaiting?: number;
 }
 
 export interface StoredSample {
@@ -45,10 +56,14 @@ export interface StoredSample {
   jobsRunning: number;
   slotsUsed: number;
   slotsFree: number;
+  memoryBudgetMb: number | null;
+  memoryReservedMb: number;
+  jobsWaiting: number;
 }
 
-export interface Device extends Required<Omit<DeviceRecord, 'gpuClass'>> {
+export interface Device extends Required<Omit<DeviceRecord, 'gpuClass' | 'memoryBudgetMb'>> {
   gpuClass: string | null;
+  memoryBudgetMb: number | null;
   state: DeviceState;
   lastSeen: Date;
   updatedAt: Date;
@@ -63,19 +78,21 @@ export interface WorkerHeartbeat {
 }
 
 const DEVICE_COLUMNS = `d.id, d.worker_id AS "workerId", d.pool, d.host, d.device_index AS "deviceIndex", d.name,
-  d.gpu_class AS "gpuClass", d.memory_total_mb AS "memoryTotalMb", d.source, d.state, d.last_seen AS "lastSeen",
+  d.gpu_class AS "gpuClass", d.memory_total_mb AS "memoryTotalMb", d.memory_budget_mb AS "memoryBudgetMb", d.source, d.state, d.last_seen AS "lastSeen",
   d.updated_at AS "updatedAt"`;
 
 const SAMPLE_COLUMNS = `t.recorded_at AS "recordedAt", t.memory_used_mb AS "memoryUsedMb", t.memory_total_mb AS "memoryTotalMb",
   t.utilization_pct::float8 AS "utilizationPct", t.temperature_c::float8 AS "temperatureC", t.jobs_running AS "jobsRunning",
-  t.slots_used AS "slotsUsed", t.slots_free AS "slotsFree"`;
+  t.slots_used AS "slotsUsed", t.slots_free AS "slotsFree", t.memory_budget_mb AS "memoryBudgetMb",
+  t.memory_reserved_mb AS "memoryReservedMb", t.jobs_waiting AS "jobsWaiting"`;
 
 // The device with its latest sample (the primary key (device_id, recorded_at) serves the lateral lookup).
 const DEVICE_WITH_LATEST = `SELECT ${DEVICE_COLUMNS},
     CASE WHEN t.device_id IS NULL THEN NULL ELSE json_build_object(
       'recordedAt', t.recorded_at, 'memoryUsedMb', t.memory_used_mb, 'memoryTotalMb', t.memory_total_mb,
       'utilizationPct', t.utilization_pct, 'temperatureC', t.temperature_c, 'jobsRunning', t.jobs_running,
-      'slotsUsed', t.slots_used, 'slotsFree', t.slots_free) END AS latest
+      'slotsUsed', t.slots_used, 'slotsFree', t.slots_free, 'memoryBudgetMb', t.memory_budget_mb,
+      'memoryReservedMb', t.memory_reserved_mb, 'jobsWaiting', t.jobs_waiting) END AS latest
   FROM gpu_devices d
   LEFT JOIN LATERAL (
     SELECT * FROM gpu_telemetry s WHERE s.device_id = d.id ORDER BY s.recorded_at DESC LIMIT 1
@@ -87,17 +104,21 @@ function toDevice(row: DeviceRow): Device {
   return { ...row, latest: row.latest && { ...row.latest, recordedAt: new Date(row.latest.recordedAt) } };
 }
 
-/** Inserts or refreshes a device: it is online and seen now, owned by the worker that reported it last. */
+/**
+ * Inserts or refreshes a device: it is online and seen now, owned by the worker that reported it last. The budget is
+ * replaced too, cleared when that worker declares none: a stale budget from an earlier worker would misroute jobs.
+ */
 export async function upsertDevice(db: Queryable, device: DeviceRecord, seenAt = new Date()): Promise<void> {
   await db.query(
-    `INSERT INTO gpu_devices (id, worker_id, pool, host, device_index, name, gpu_class, memory_total_mb, source, state, last_seen, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'online', $10, now())
+    `INSERT INTO gpu_devices (id, worker_id, pool, host, device_index, name, gpu_class, memory_total_mb, source, state, last_seen,
+       updated_at, memory_budget_mb)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'online', $10, now(), $11)
      ON CONFLICT (id) DO UPDATE SET worker_id = EXCLUDED.worker_id, pool = EXCLUDED.pool, host = EXCLUDED.host,
        device_index = EXCLUDED.device_index, name = EXCLUDED.name, gpu_class = EXCLUDED.gpu_class,
        memory_total_mb = EXCLUDED.memory_total_mb, source = EXCLUDED.source, state = 'online',
-       last_seen = EXCLUDED.last_seen, updated_at = now()`,
+       last_seen = EXCLUDED.last_seen, updated_at = now(), memory_budget_mb = EXCLUDED.memory_budget_mb`,
     [device.id, device.workerId, device.pool, device.host, device.deviceIndex, device.name, device.gpuClass ?? null,
-      device.memoryTotalMb, device.source, seenAt],
+      device.memoryTotalMb, device.source, seenAt, device.memoryBudgetMb ?? null],
   );
 }
 
@@ -126,8 +147,9 @@ export async function recordSamples(db: Queryable, samples: TelemetrySample[]): 
   if (samples.length === 0) return 0;
   const res = await db.query(
     `INSERT INTO gpu_telemetry (device_id, recorded_at, memory_used_mb, memory_total_mb, utilization_pct, temperature_c,
-       jobs_running, slots_used, slots_free)
-     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::int[], $5::real[], $6::real[], $7::int[], $8::int[], $9::int[])
+       jobs_running, slots_used, slots_free, memory_budget_mb, memory_reserved_mb, jobs_waiting)
+     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::int[], $5::real[], $6::real[], $7::int[], $8::int[], $9::int[],
+       $10::int[], $11::int[], $12::int[])
      ON CONFLICT (device_id, recorded_at) DO NOTHING`,
     [
       samples.map((s) => s.deviceId),
@@ -139,6 +161,9 @@ export async function recordSamples(db: Queryable, samples: TelemetrySample[]): 
       samples.map((s) => s.jobsRunning ?? 0),
       samples.map((s) => s.slotsUsed ?? 0),
       samples.map((s) => s.slotsFree ?? 0),
+      samples.map((s) => (s.memoryBudgetMb == null ? null : Math.round(s.memoryBudgetMb))),
+      samples.map((s) => Math.round(s.memoryReservedMb ?? 0)),
+      samples.map((s) => s.jobsWaiting ?? 0),
     ],
   );
   return res.rowCount ?? 0;
@@ -197,12 +222,16 @@ export interface PoolStatus {
   devicesOnline: number;
   slots: { used: number; free: number };
   jobsRunning: number;
-  memory: { usedMb: number; totalMb: number };
+  /** Jobs waiting for memory on the pool's online devices. */
+  jobsWaiting: number;
+  /** budgetMb: each online device's budget, or its total memory when it declares none; reservedMb: held by admitted jobs. */
+  memory: { usedMb: number; totalMb: number; budgetMb: number; reservedMb: number };
 }
 
 /**
  * Per pool: the task queues its workers poll (always including the pool's own queue when it is a known pool), its
- * workers and devices, and slots / jobs / memory summed over the latest sample of each online device.
+ * workers and devices, and slots / jobs / memory summed over the latest sample of each online device (total and
+ * budget memory come from the device rows).
  */
 export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus[] }> {
   const [devices, workers] = await Promise.all([
@@ -226,7 +255,8 @@ export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus
         devicesOnline: 0,
         slots: { used: 0, free: 0 },
         jobsRunning: 0,
-        memory: { usedMb: 0, totalMb: 0 },
+        jobsWaiting: 0,
+        memory: { usedMb: 0, totalMb: 0, budgetMb: 0, reservedMb: 0 },
       };
       pools.set(name, p);
     }
@@ -244,11 +274,15 @@ export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus
     if (d.state !== 'online') continue;
     p.devicesOnline += 1;
     p.memory.totalMb += d.memoryTotalMb;
+    // The device's budget, as onlineGpus and largestGpuBudgetMb see it (not the sample's, which may be older).
+    p.memory.budgetMb += d.memoryBudgetMb ?? d.memoryTotalMb;
     if (d.latest) {
       p.slots.used += d.latest.slotsUsed;
       p.slots.free += d.latest.slotsFree;
       p.jobsRunning += d.latest.jobsRunning;
+      p.jobsWaiting += d.latest.jobsWaiting;
       p.memory.usedMb += d.latest.memoryUsedMb;
+      p.memory.reservedMb += d.latest.memoryReservedMb;
     }
   }
   return { pools: [...pools.values()].sort((a, b) => a.name.localeCompare(b.name)) };
@@ -268,12 +302,37 @@ export async function gpuWorkerOnline(db: Queryable, gpuClass: string | undefine
   return rows.length > 0;
 }
 
-/** The largest memory budget (MiB) among online GPU devices (of `gpuClass`, when given); undefined when none is online. */
+/**
+ * The largest memory budget (MiB) among online GPU devices (of `gpuClass`, when given); undefined when none is online.
+ * A device's budget is what its worker declared, else its total memory (as in onlineGpus): admission refuses a job
+ * above the budget even when the device's total memory would hold it, so submission must compare against the budget.
+ */
 export async function largestGpuBudgetMb(db: Queryable, gpuClass: string | undefined, freshSeconds: number): Promise<number | undefined> {
   const { rows } = await db.query<{ max: number | null }>(
-    `SELECT max(memory_total_mb)::int AS max FROM gpu_devices
+    `SELECT max(COALESCE(memory_budget_mb, memory_total_mb))::int AS max FROM gpu_devices
       WHERE state = 'online' AND last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR gpu_class = $2)`,
     [freshSeconds, gpuClass ?? null],
   );
   return rows[0]?.max ?? undefined;
+}
+
+/** An online GPU device as routing sees it: its class and the memory budget jobs may reserve on it. */
+export interface OnlineGpu {
+  id: string;
+  gpuClass: string | null;
+  budgetMb: number;
+}
+
+/**
+ * Online GPU devices (of `gpuClass`, when given) seen within `freshSeconds`, smallest budget first. The budget is what
+ * the worker declared (`--memory-budget-mb`), else the device's total memory.
+ */
+export async function onlineGpus(db: Queryable, gpuClass: string | undefined, freshSeconds: number): Promise<OnlineGpu[]> {
+  const { rows } = await db.query<OnlineGpu>(
+    `SELECT id, gpu_class AS "gpuClass", COALESCE(memory_budget_mb, memory_total_mb)::int AS "budgetMb" FROM gpu_devices
+      WHERE state = 'online' AND last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR gpu_class = $2)
+      ORDER BY 3, id`,
+    [freshSeconds, gpuClass ?? null],
+  );
+  return rows;
 }

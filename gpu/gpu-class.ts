@@ -62,7 +62,20 @@ export function gpuClassQueue(gpuClass: string): string {
   return `${TASK_QUEUES.gpu}-${gpuClass}`;
 }
 
-/** The queues a worker on a device of this class listens on: the shared GPU queue, then its class queue. */
-export function gpuQueues(gpuClass: string): [string, string] {
-  return [TASK_QUEUES.gpu, gpuClassQueue(gpuClass)];
+/**
+ * The queue of the devices of one class with one memory budget, e.g. 'kiln-gpu-a100-16384mb'. A job too large for some
+ * online devices is routed here, to the smallest budget that holds it, so a device that could never admit it never
+ * takes it.
+ */
+export function gpuFitQueue(gpuClass: string, budgetMb: number): string {
+  if (!(Number.isInteger(budgetMb) && budgetMb > 0)) throw new RangeError(`budgetMb must be a positive integer, got ${budgetMb}`);
+  return `${gpuClassQueue(gpuClass)}-${budgetMb}mb`;
+}
+
+/**
+ * The queues a worker on a device of this class listens on: the shared GPU queue, its class queue, and (given the
+ * device's memory budget) its class-and-budget queue.
+ */
+export function gpuQueues(gpuClass: string, budgetMb?: number): string[] {
+  return [TASK_QUEUES.gpu, gpuClassQueue(gpuClass), ...(budgetMb !== undefined ? [gpuFitQueue(gpuClass, budgetMb)] : [])];
 }

@@ -166,3 +166,30 @@ export function estimateTrainingMemory(shape: TrainingShape): MemoryEstimate {
 export function estimateTrainingMemoryMb(shape: TrainingShape): number {
   return estimateTrainingMemory(shape).totalMb;
 }
+
+/** = BATCH_PREDICT_CHUNK_ROWS (activities/batch-predict.ts): rows predicted per step, restated to load no activity code. */
+export const PREDICT_CHUNK_ROWS = 10_000;
+
+export interface BatchPredictShape {
+  /** The model artifact's size: an upper bound on its weights (they are float32 inside it). */
+  modelBytes: number;
+  rows: number;
+  features: number;
+  /** The widest layer the model may have (the training schema's limit); activations are a chunk of rows × this. */
+  maxLayerUnits: number;
+}
+
+/**
+ * Batch prediction: the model's weights (at most the artifact's size), one chunk of PREDICT_CHUNK_ROWS rows of input,
+ * and two activation buffers of chunk × maxLayerUnits floats (one layer's input and output).
+ */
+export function estimateBatchPredictMemory(shape: BatchPredictShape): MemoryEstimate {
+  const chunk = Math.min(positiveInteger('rows', Math.max(1, shape.rows)), PREDICT_CHUNK_ROWS);
+  const features = positiveInteger('features', shape.features);
+  const units = positiveInteger('maxLayerUnits', shape.maxLayerUnits);
+  return toMb({ model: Math.max(0, shape.modelBytes), data: chunk * features * BYTES_PER_FLOAT, activations: 2 * chunk * units * BYTES_PER_FLOAT });
+}
+
+export function estimateBatchPredictMemoryMb(shape: BatchPredictShape): number {
+  return estimateBatchPredictMemory(shape).totalMb;
+}

@@ -1,10 +1,11 @@
 import * as os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { exitWithParent } from '../common/exit-with-parent';
-import { loadConfig, poolFromArgs } from '../common/config';
+import { loadConfig } from '../common/config';
 import { Placement } from '../common/jobs';
 import { TASK_QUEUES } from '../common/task-queues';
 import { createPool } from '../db/pool';
+import { DeviceAdmission } from '../gpu/admission';
 import { loadDevices } from '../gpu/declared-inventory';
 import { DiscoveredDevice } from '../gpu/discovery';
 import { gpuQueues } from '../gpu/gpu-class';
@@ -14,18 +15,10 @@ import { createKilnWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { DeviceSample, startTelemetryRecorder, TelemetryRecorder } from './telemetry-recorder';
 import { bundleKilnWorkflows } from './workflow-bundle';
+import { workerFlags } from './worker-flags';
 
 /** How often a GPU worker records its device's telemetry. */
 const TELEMETRY_INTERVAL_MS = Number(process.env.KILN_TELEMETRY_INTERVAL_MS ?? 5_000);
-
-/** `--device N` wins over KILN_GPU_DEVICE; the default is device 0. */
-export function deviceFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): number {
-  const flag = argv.findIndex((a) => a === '--device' || a.startsWith('--device='));
-  const raw = flag < 0 ? env.KILN_GPU_DEVICE ?? '0' : argv[flag].includes('=') ? argv[flag].split('=')[1] : argv[flag + 1];
-  const index = Number(raw);
-  if (!Number.isInteger(index) || index < 0) throw new Error(`--device must be a device index, got ${JSON.stringify(raw)}`);
-  return index;
-}
 
 /** The device this GPU worker is pinned to (discovered by nvidia-smi, or declared with KILN_DECLARED_GPUS). */
 async function pinnedDevice(index: number): Promise<DiscoveredDevice> {
@@ -41,39 +34,60 @@ async function pinnedDevice(index: number): Promise<DiscoveredDevice> {
 }
 
 /**
- * `npm run worker [-- --pool cpu|gpu [--device N]]`: one worker process for one pool. A CPU worker polls kiln-cpu; a
- * GPU worker is pinned to one device and polls kiln-gpu and kiln-gpu-<class>, recording the device's telemetry.
+ * `npm run worker [-- --pool cpu|gpu [--device N] [--memory-budget-mb MB] [--concurrency N]]` (workers/worker-flags.ts):
+ * one worker process for one pool. A CPU worker polls kiln-cpu. A GPU worker is pinned to one device, polls kiln-gpu,
+ * kiln-gpu-<class> and kiln-gpu-<class>-<budget>mb, admits activities by the device's memory budget (gpu/admission.ts)
+ * and records the device's telemetry.
  */
 async function run(): Promise<void> {
   exitWithParent();
   const config = loadConfig();
-  const argv = process.argv.slice(2);
-  const workerPool = poolFromArgs(argv);
+  const flags = workerFlags(process.argv.slice(2));
+  const workerPool = flags.pool;
   const pool = createPool(config.databaseUrl, 4);
   await migrate(pool);
   const backend = await initComputeBackend();
-  const device = workerPool === 'gpu' ? await pinnedDevice(deviceFromArgs(argv)) : undefined;
+  const device = workerPool === 'gpu' ? await pinnedDevice(flags.device) : undefined;
   const placementDevice: Placement['device'] | undefined = device
     ? { id: device.uuid, name: device.name, gpuClass: device.gpuClass, source: device.source }
     : undefined;
-  const queues = device ? gpuQueues(device.gpuClass) : [TASK_QUEUES.cpu];
+  const admission = device
+    ? new DeviceAdmission({ budgetMb: Math.min(flags.memoryBudgetMb ?? device.memoryTotalMb, device.memoryTotalMb), maxConcurrent: flags.concurrency })
+    : undefined;
+  const queues = device && admission ? gpuQueues(device.gpuClass, admission.budgetMb) : [TASK_QUEUES.cpu];
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   let recorder: TelemetryRecorder | undefined;
   try {
     const workflowBundle = await bundleKilnWorkflows();
-    const workers: Worker[] = await Promise.all(
+    let workers: Worker[] = [];
+    let latestSample: DeviceSample | undefined;
+    const metrics = createWorkerMetrics({
+      pool: workerPool,
+      workers: () => workers,
+      latestSample: () => latestSample,
+      maxConcurrent: flags.concurrency,
+      ...(admission ? { admission, deviceId: device?.uuid } : {}),
+    });
+    workers = await Promise.all(
       queues.map((taskQueue) =>
-        createKilnWorker({ connection, namespace: config.temporalNamespace, pool, workerPool, workflowBundle, taskQueue, device: placementDevice }),
+        createKilnWorker({
+          connection,
+          namespace: config.temporalNamespace,
+          pool,
+          workerPool,
+          workflowBundle,
+          taskQueue,
+          device: placementDevice,
+          maxConcurrentActivities: flags.concurrency,
+          observer: metrics.observer,
+          ...(admission ? { admission } : {}),
+        }),
       ),
     );
     const workerId = `${os.hostname()}:${process.pid}:${workerPool}${device ? `:${device.index}` : ''}`;
-    let latestSample: DeviceSample | undefined;
     const metricsPort = Number(process.env.KILN_WORKER_METRICS_PORT ?? 0);
-    if (metricsPort > 0) {
-      const registry = createWorkerMetrics({ pool: workerPool, workers: () => workers, latestSample: () => latestSample });
-      serveMetrics(registry, metricsPort, (line) => console.error(`[kiln] ${line}`));
-    }
-    if (device) {
+    if (metricsPort > 0) serveMetrics(metrics.registry, metricsPort, (line) => console.error(`[kiln] ${line}`));
+    if (device && admission) {
       recorder = startTelemetryRecorder({
         pool,
         workerId,
@@ -83,7 +97,7 @@ async function run(): Promise<void> {
         sample: async () => {
           // Fresh readings for a discovered device; a declared one reports its declared values.
           const current = device.source === 'declared' ? device : ((await loadDevices()).find((d) => d.uuid === device.uuid) ?? device);
-          const running = workers.reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0);
+          const stats = admission.stats();
           latestSample = {
             id: device.uuid,
             index: device.index,
@@ -94,7 +108,12 @@ async function run(): Promise<void> {
             memoryUsedMb: current.memoryUsedMb ?? 0,
             utilizationPct: current.utilizationPct ?? 0,
             temperatureC: current.temperatureC ?? null,
-            jobsRunning: running,
+            jobsRunning: workers.reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0),
+            slotsUsed: stats.slotsUsed,
+            slotsFree: stats.slotsFree,
+            memoryBudgetMb: stats.budgetMb,
+            memoryReservedMb: stats.reservedMb,
+            jobsWaiting: stats.waiting,
           };
           return [latestSample];
         },
@@ -102,7 +121,8 @@ async function run(): Promise<void> {
     }
     console.log(
       `[kiln] worker pool=${workerPool} queues=${queues.join(',')} backend=${backend.name} (${backend.detail})` +
-        `${device ? ` device=${device.index} ${device.name} (${device.source})` : ''} temporal=${config.temporalAddress}${metricsPort > 0 ? ` metrics=http://127.0.0.1:${metricsPort}/metrics` : ''} pid=${process.pid}`,
+        `${device && admission ? ` device=${device.index} ${device.name} (${device.source}) budget=${admission.budgetMb}MiB` : ''}` +
+        ` concurrency=${flags.concurrency} temporal=${config.temporalAddress}${metricsPort > 0 ? ` metrics=http://127.0.0.1:${metricsPort}/metrics` : ''} pid=${process.pid}`,
     );
     // Worker.run installs SIGINT/SIGTERM handlers that shut every worker down gracefully.
     await Promise.all(workers.map((w) => w.run()));

@@ -17,6 +17,12 @@ export interface DeviceSample {
   jobsRunning?: number;
   slotsUsed?: number;
   slotsFree?: number;
+  /** The memory jobs may reserve on the device (gpu/admission.ts); absent when the worker admits by slots only. */
+  memoryBudgetMb?: number;
+  /** Memory held by admitted jobs. */
+  memoryReservedMb?: number;
+  /** Jobs taken from the queue and waiting for memory on the device. */
+  jobsWaiting?: number;
 }
 
 export interface TelemetryRecorderOptions {
@@ -68,12 +74,13 @@ export function startTelemetryRecorder(options: TelemetryRecorderOptions): Telem
     for (const d of devices) {
       await upsertDevice(pool, {
         id: d.id, workerId, pool: poolName, host, deviceIndex: d.index, name: d.name, gpuClass: d.gpuClass ?? null,
-        memoryTotalMb: d.memoryTotalMb, source: d.source,
+        memoryTotalMb: d.memoryTotalMb, memoryBudgetMb: d.memoryBudgetMb ?? null, source: d.source,
       }, recordedAt);
     }
     await recordSamples(pool, devices.map((d) => ({
       deviceId: d.id, recordedAt, memoryUsedMb: d.memoryUsedMb, memoryTotalMb: d.memoryTotalMb, utilizationPct: d.utilizationPct,
       temperatureC: d.temperatureC ?? null, jobsRunning: d.jobsRunning ?? 0, slotsUsed: d.slotsUsed ?? 0, slotsFree: d.slotsFree ?? 0,
+      memoryBudgetMb: d.memoryBudgetMb ?? null, memoryReservedMb: d.memoryReservedMb ?? 0, jobsWaiting: d.jobsWaiting ?? 0,
     })));
     if (ticks % pruneEvery === 0) await pruneTelemetry(pool, new Date(Date.now() - retentionMs));
   }

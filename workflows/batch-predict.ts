@@ -1,15 +1,23 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { createBatchPredictActivities } from '../activities/batch-predict';
 import type { BatchPredictJobInput, BatchPredictResult } from '../common/jobs';
+import { activityOnQueue, runRouted } from './compute-route';
 
-const { predictDataset } = proxyActivities<ReturnType<typeof createBatchPredictActivities>>({
+const PREDICT_ACTIVITY = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
+} as const;
+const { predictDataset } = proxyActivities<ReturnType<typeof createBatchPredictActivities>>(PREDICT_ACTIVITY);
+
+/** The same activity on another task queue (`any` routing). */
+const predictingOn = activityOnQueue<ReturnType<typeof createBatchPredictActivities>, 'predictDataset'>(PREDICT_ACTIVITY, 'predictDataset');
 
 /** Predicts every row of a dataset with a registered model version and stores the predictions as an artifact. */
 export async function batchPredictWorkflow(input: BatchPredictJobInput): Promise<BatchPredictResult> {
-  return predictDataset(input);
+  // Jobs without a route (all before `any` routing existed) take the original path, so their histories replay.
+  if (!input.route) return predictDataset(input);
+  const { value, fellBack } = await runRouted(input.route, predictingOn, input);
+  return fellBack ? { ...value, fellBackToCpu: true } : value;
 }

@@ -1,6 +1,7 @@
-import { ActivityCancellationType, ActivityFailure, defineQuery, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityCancellationType, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createClusteringActivities } from '../activities/clustering';
-import type { ClusteringJobInput, ClusteringJobResult, ClusteringSummary, ComputeRoute, JobStage } from '../common/jobs';
+import type { ClusteringJobInput, ClusteringJobResult, JobStage } from '../common/jobs';
+import { activityOnQueue, runRouted } from './compute-route';
 
 export const stageQuery = defineQuery<JobStage>('stage');
 
@@ -15,28 +16,8 @@ const CLUSTERING_ACTIVITY = {
 } as const;
 const { runClustering } = proxyActivities<ReturnType<typeof createClusteringActivities>>(CLUSTERING_ACTIVITY);
 
-/** The same activity on another task queue; with a schedule-to-start bound when a fallback waits behind it. */
-function clusteringOn(taskQueue: string, scheduleToStartSeconds?: number) {
-  return proxyActivities<ReturnType<typeof createClusteringActivities>>({
-    ...CLUSTERING_ACTIVITY,
-    taskQueue,
-    ...(scheduleToStartSeconds ? { scheduleToStartTimeout: `${scheduleToStartSeconds} seconds` } : {}),
-  }).runClustering;
-}
-
-function isScheduleToStartTimeout(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
-}
-
-/** Runs on the route's queue; if nobody there starts it within the bound, on the fallback queue. */
-async function runRouted(input: ClusteringJobInput, route: ComputeRoute): Promise<{ summary: ClusteringSummary; fellBack: boolean }> {
-  try {
-    return { summary: await clusteringOn(route.taskQueue, route.fallback?.afterSeconds)(input), fellBack: false };
-  } catch (err) {
-    if (!route.fallback || !isScheduleToStartTimeout(err)) throw err;
-    return { summary: await clusteringOn(route.fallback.taskQueue)(input), fellBack: true };
-  }
-}
+/** The same activity on another task queue (`any` routing). */
+const clusteringOn = activityOnQueue<ReturnType<typeof createClusteringActivities>, 'runClustering'>(CLUSTERING_ACTIVITY, 'runClustering');
 
 const { registerClusteringModel } = proxyActivities<ReturnType<typeof createClusteringActivities>>({
   startToCloseTimeout: '1 minute',
@@ -49,7 +30,7 @@ export async function clusteringWorkflow(input: ClusteringJobInput): Promise<Clu
   setHandler(stageQuery, () => stage);
 
   // Jobs without a route (all before `any` routing existed) take the original path, so their histories replay.
-  const { summary, fellBack } = input.route ? await runRouted(input, input.route) : { summary: await runClustering(input), fellBack: false };
+  const { value: summary, fellBack } = input.route ? await runRouted(input.route, clusteringOn, input) : { value: await runClustering(input), fellBack: false };
   const extra = fellBack ? { fellBackToCpu: true } : {};
   if (!input.register) {
     stage = 'completed';

@@ -1,16 +1,21 @@
 import { ActivityCancellationType, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createTrainingActivities } from '../activities/training';
 import type { TrainingJobInput, TrainingJobResult } from '../common/jobs';
+import { activityOnQueue, runRouted } from './compute-route';
 import { stopRequestedQuery, stopSignal } from './training-messages';
 
 // Training runs for as long as it needs; liveness is the per-epoch heartbeat. A worker that dies is noticed when the
 // heartbeat lapses, and the retry resumes from the checkpoint named in the last heartbeat.
-const { trainModel } = proxyActivities<ReturnType<typeof createTrainingActivities>>({
+const TRAIN_ACTIVITY = {
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+} as const;
+const { trainModel } = proxyActivities<ReturnType<typeof createTrainingActivities>>(TRAIN_ACTIVITY);
+
+/** The same activity on another task queue (`any` routing). */
+const trainingOn = activityOnQueue<ReturnType<typeof createTrainingActivities>, 'trainModel'>(TRAIN_ACTIVITY, 'trainModel');
 
 const { registerTrainedModel } = proxyActivities<ReturnType<typeof createTrainingActivities>>({
   startToCloseTimeout: '1 minute',
@@ -25,7 +30,8 @@ export async function trainingWorkflow(input: TrainingJobInput): Promise<Trainin
   });
   setHandler(stopRequestedQuery, () => stopRequested);
 
-  const summary = await trainModel(input);
+  // Jobs without a route (all before `any` routing existed) take the original path, so their histories replay.
+  const { value: summary, fellBack } = input.route ? await runRouted(input.route, trainingOn, input) : { value: await trainModel(input), fellBack: false };
   const registered = await registerTrainedModel({ tenantId: input.tenantId, modelName: input.model.name, input, summary });
-  return { ...summary, registered };
+  return { ...summary, ...(fellBack ? { fellBackToCpu: true } : {}), registered };
 }

@@ -46,6 +46,9 @@ function sampleView(s: StoredSample) {
     jobsRunning: s.jobsRunning,
     slotsUsed: s.slotsUsed,
     slotsFree: s.slotsFree,
+    memoryBudgetMb: s.memoryBudgetMb,
+    memoryReservedMb: s.memoryReservedMb,
+    jobsWaiting: s.jobsWaiting,
   };
 }
 
@@ -59,6 +62,8 @@ export function deviceView(d: Device) {
     host: d.host,
     index: d.deviceIndex,
     memoryTotalMb: d.memoryTotalMb,
+    // null: the worker declared no budget, and jobs may reserve the whole memoryTotalMb.
+    memoryBudgetMb: d.memoryBudgetMb,
     source: d.source,
     state: d.state,
     lastSeen: d.lastSeen.toISOString(),
@@ -67,7 +72,7 @@ export function deviceView(d: Device) {
   };
 }
 
-/** The seed services' shape: one line per device and whether any GPU is online. */
+/** The seed services' shape (one line per device and whether any GPU is online), plus each device's admission state. */
 export async function seedGpuStatus(deps: ApiDeps) {
   const devices = await listDevices(deps.pool);
   return {
@@ -78,6 +83,9 @@ export async function seedGpuStatus(deps: ApiDeps) {
       memoryTotalMb: d.memoryTotalMb,
       utilizationPct: d.latest?.utilizationPct ?? 0,
       state: d.state,
+      memoryBudgetMb: d.memoryBudgetMb,
+      memoryReservedMb: d.latest?.memoryReservedMb ?? 0,
+      jobsWaiting: d.latest?.jobsWaiting ?? 0,
     })),
     available: devices.some((d) => d.state === 'online'),
   };
@@ -125,8 +133,9 @@ export function gpusRouter(deps: ApiDeps): Router {
         slotsUsed: acc.slotsUsed + p.slots.used,
         slotsFree: acc.slotsFree + p.slots.free,
         jobsRunning: acc.jobsRunning + p.jobsRunning,
+        jobsWaiting: acc.jobsWaiting + p.jobsWaiting,
       }),
-      { devices: 0, devicesOnline: 0, slotsUsed: 0, slotsFree: 0, jobsRunning: 0 },
+      { devices: 0, devicesOnline: 0, slotsUsed: 0, slotsFree: 0, jobsRunning: 0, jobsWaiting: 0 },
     );
     ctx.body = { pools, totals, generatedAt: new Date().toISOString() };
   });

@@ -3,17 +3,19 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import { DEFAULT_TENANT } from '../../common/tenant';
-import { getArtifactContent } from '../../db/artifacts';
+import { getArtifactContent, getArtifactMeta } from '../../db/artifacts';
 import { getDataset } from '../../db/datasets';
-import { TASK_QUEUES } from '../../common/task-queues';
 import { getVersionDetail, latestVersion, ModelVersionDetail, resolveAlias } from '../../db/models';
+import { estimateBatchPredictMemoryMb } from '../../gpu/memory-estimate';
 import { initComputeBackend } from '../../ml/backend';
+import { TRAINING_LIMITS } from '../../ml/training/spec';
 import { loadPredictor, Predictor, UnsupportedFlavorError } from '../../ml/serving/predictor';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
-import { modelName, uuid } from '../schemas/common';
+import { modelName, resources, uuid } from '../schemas/common';
 import { aliasParam } from '../schemas/models';
 import { parseWith } from '../schemas/validate';
+import { placeCompute } from '../services/compute-placement';
 import { ModelCache } from '../services/model-cache';
 import { inputMatrix } from '../services/input-matrix';
 import { jobLinks } from './clustering';
@@ -35,6 +37,7 @@ const predictRequest = z
 const batchPredictRequest = z
   .strictObject({
     datasetId: uuid,
+    resources: resources.optional(),
     version: z.number().int().min(1).max(2_147_483_647).optional(),
     alias: aliasParam.optional(),
   })
@@ -88,17 +91,52 @@ export function predictRouter(deps: ApiDeps): Router {
     if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
     const version = await resolveVersion(name, request.version, request.alias);
     if (!version.artifactId) throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
+    const artifact = await getArtifactMeta(deps.pool, DEFAULT_TENANT, version.artifactId);
+    if (!artifact) throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
+    // Where it runs and the device memory it needs (requested, else estimated from the model and the dataset).
+    const placement = await placeCompute(deps, request.resources, () =>
+      estimateBatchPredictMemoryMb({
+        modelBytes: artifact.sizeBytes,
+        rows: dataset.rows,
+        features: Math.max(1, dataset.columnSpecs.length),
+        maxLayerUnits: TRAINING_LIMITS.maxUnits,
+      }),
+    );
     const jobId = `batch-predict-${randomUUID()}`;
     await deps.jobs.startBatchPredict(
       jobId,
-      { tenantId: DEFAULT_TENANT, modelName: name, version: version.version, flavor: version.flavor, artifactId: version.artifactId, datasetId: dataset.id },
-      TASK_QUEUES.cpu,
-      { kind: 'batch-predict', model: name, version: version.version, dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows } },
+      {
+        tenantId: DEFAULT_TENANT,
+        modelName: name,
+        version: version.version,
+        flavor: version.flavor,
+        artifactId: version.artifactId,
+        datasetId: dataset.id,
+        ...(placement.route ? { route: placement.route } : {}),
+        gpuMemoryMb: placement.gpuMemoryMb,
+      },
+      placement.taskQueue,
+      {
+        kind: 'batch-predict',
+        model: name,
+        version: version.version,
+        dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows },
+        resources: placement.memo,
+      },
     );
     deps.metrics.jobsStarted.inc({ kind: 'batch-predict', algorithm: version.flavor });
     ctx.status = 202;
     ctx.set('Location', `/api/v1/jobs/${jobId}`);
-    ctx.body = { jobId, kind: 'batch-predict', status: 'RUNNING', model: name, version: version.version, datasetId: dataset.id, links: jobLinks(jobId) };
+    ctx.body = {
+      jobId,
+      kind: 'batch-predict',
+      status: 'RUNNING',
+      model: name,
+      version: version.version,
+      datasetId: dataset.id,
+      taskQueue: placement.taskQueue,
+      links: jobLinks(jobId),
+    };
   });
 
   return router;

@@ -2,14 +2,15 @@ import Router from '@koa/router';
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import { TrainingJobInput } from '../../common/jobs';
-import { queueFor } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { loadDatasetTable } from '../../db/datasets';
+import { trainingMemoryNeedMb } from '../../ml/training/memory-need';
 import { TrainingOptions, TrainingSpec, validateTrainingRequest } from '../../ml/training/spec';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
 import { trainingRequest } from '../schemas/training';
 import { parseWith } from '../schemas/validate';
+import { placeCompute } from '../services/compute-placement';
 import { jobLinks } from './clustering';
 
 /** POST /api/v1/training: validate against the dataset, then start a durable training job. */
@@ -33,6 +34,12 @@ export function trainingRouter(deps: ApiDeps): Router {
       const [first] = verdict.problems;
       throw new ValidationError(`${first.field}: ${first.message}`, first.field);
     }
+    const features = verdict.features;
+    // Where it runs and the device memory it needs (requested, else the MLP estimate on this table), recorded with the job.
+    const placement = await placeCompute(deps, request.resources, () =>
+      trainingMemoryNeedMb(loaded.table, { target: request.target, features, spec: request.spec, training: request.training as TrainingJobInput['training'] }),
+    );
+    const taskQueue = placement.taskQueue;
     const jobId = `training-${randomUUID()}`;
     const input: TrainingJobInput = {
       tenantId: DEFAULT_TENANT,
@@ -42,8 +49,9 @@ export function trainingRouter(deps: ApiDeps): Router {
       model: request.model,
       spec: request.spec,
       training: request.training as TrainingJobInput['training'],
+      ...(placement.route ? { route: placement.route } : {}),
+      gpuMemoryMb: placement.gpuMemoryMb,
     };
-    const taskQueue = queueFor(request.resources);
     await deps.jobs.startTraining(jobId, input, taskQueue, {
       kind: 'training',
       model: request.model.name,
@@ -52,6 +60,7 @@ export function trainingRouter(deps: ApiDeps): Router {
       target: request.target,
       features: verdict.features.length,
       epochs: request.training.epochs,
+      resources: placement.memo,
     });
     deps.metrics.jobsStarted.inc({ kind: 'training', algorithm: request.spec.task });
     ctx.status = 202;

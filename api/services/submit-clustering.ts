@@ -2,18 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, NotFoundError, ValidationError } from '../../common/errors';
 import { ClusteringJobInput } from '../../common/jobs';
-import { computeRouteFor, queueFor } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
 import { createDataset, DatasetMeta, getDataset } from '../../db/datasets';
-import { gpuWorkerOnline, largestGpuBudgetMb } from '../../db/gpus';
 import { estimateClusteringMemoryMb } from '../../gpu/memory-estimate';
 import { ApiDeps } from '../context';
+import { placeCompute } from './compute-placement';
 import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clustering';
 import { parseWith } from '../schemas/validate';
-
-/** A GPU worker counts as online when its telemetry is at most this old (it records every 5 s by default). */
-export const GPU_WORKER_FRESH_SECONDS = 30;
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 
@@ -81,8 +77,10 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
     throw new ValidationError(`params.k is ${params.k} but the dataset has only ${dataset.rows} rows`, 'params.k');
   }
 
-  const accelerator = request.resources?.accelerator ?? 'any';
-  const taskQueue = queueFor(request.resources);
+  // Where it runs and the device memory it needs (requested, else estimated from its inputs), recorded with the job.
+  const algorithm = request.algorithm;
+  const placement = await placeCompute(deps, request.resources, () => estimateClusteringMemoryMb(algorithm, { n: dataset.rows, d: columns.length, params }));
+  const taskQueue = placement.taskQueue;
   const jobId = `clustering-${randomUUID()}`;
   const input: ClusteringJobInput = {
     tenantId: DEFAULT_TENANT,
@@ -92,32 +90,15 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
     ...(request.columns ? { columns: request.columns } : {}),
     ...(request.labelsColumn ? { labelsColumn: request.labelsColumn } : {}),
     ...(request.register ? { register: request.register } : {}),
+    ...(placement.route ? { route: placement.route } : {}),
+    gpuMemoryMb: placement.gpuMemoryMb,
   };
-  // `any`: GPU first when a GPU worker is online, with a bound before the CPU pool takes over; none online, CPU at once.
-  const route = computeRouteFor(request.resources);
-  if (route && (await gpuWorkerOnline(deps.pool, request.resources?.gpuClass, GPU_WORKER_FRESH_SECONDS))) input.route = route;
-  // The device memory the job needs: as requested, else estimated from its inputs; recorded with the job. A GPU job
-  // larger than every online device's budget could never be admitted: refused now, naming the largest budget.
-  const gpuMemoryMb =
-    request.resources?.gpuMemoryMb ?? estimateClusteringMemoryMb(request.algorithm, { n: dataset.rows, d: columns.length, params });
-  if (accelerator === 'gpu') {
-    const largest = await largestGpuBudgetMb(deps.pool, request.resources?.gpuClass, GPU_WORKER_FRESH_SECONDS);
-    if (largest !== undefined && gpuMemoryMb > largest) {
-      throw new AppError(
-        422,
-        'exceeds_gpu_memory',
-        `the job needs ${gpuMemoryMb} MiB of GPU memory${request.resources?.gpuMemoryMb ? '' : ' (estimated)'}; the largest online ` +
-          `${request.resources?.gpuClass ? `${request.resources.gpuClass} ` : ''}device has ${largest} MiB`,
-        'resources.gpuMemoryMb',
-      );
-    }
-  }
   await deps.jobs.startClustering(jobId, input, taskQueue, {
     kind: 'clustering',
     algorithm: request.algorithm,
     params,
     dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows, columns: columns.length },
-    resources: { accelerator, ...(request.resources ?? {}), gpuMemoryMb, gpuMemoryEstimated: request.resources?.gpuMemoryMb === undefined },
+    resources: placement.memo,
     ...(request.register ? { register: request.register.name } : {}),
   });
   deps.metrics.jobsStarted.inc({ kind: 'clustering', algorithm: request.algorithm });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { TASK_QUEUES } from '../../common/task-queues';
-import { GPU_CLASS_MAX_LENGTH, gpuClassOf, gpuClassQueue, gpuClassSlug, gpuQueues, isGpuClass } from '../../gpu/gpu-class';
+import { GPU_CLASS_MAX_LENGTH, gpuClassOf, gpuClassQueue, gpuClassSlug, gpuFitQueue, gpuQueues, isGpuClass } from '../../gpu/gpu-class';
 
 describe('GPU classes', () => {
   it('maps the common nvidia-smi names to short classes', () => {
@@ -31,6 +31,9 @@ describe('GPU classes', () => {
   it('gives a worker the shared GPU queue and its class queue', () => {
     expect(gpuQueues('h100')).to.deep.equal([TASK_QUEUES.gpu, 'kiln-gpu-h100']);
     expect(gpuQueues(gpuClassOf('Tesla T4'))).to.deep.equal(['kiln-gpu', 'kiln-gpu-t4']);
+    expect(gpuQueues('a100', 16384)).to.deep.equal(['kiln-gpu', 'kiln-gpu-a100', 'kiln-gpu-a100-16384mb']);
+    expect(gpuFitQueue('t4', 15360)).to.equal('kiln-gpu-t4-15360mb');
+    expect(() => gpuFitQueue('t4', 0)).to.throw(RangeError);
     expect(() => gpuClassQueue('H100!')).to.throw(RangeError, /invalid GPU class/);
   });
 });

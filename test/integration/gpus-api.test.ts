@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { getDevice, markOffline, pruneTelemetry, recordSamples, telemetryWindow, upsertDevice, upsertWorkerHeartbeat } from '../../db/gpus';
+import {
+  getDevice, largestGpuBudgetMb, markOffline, pruneTelemetry, recordSamples, telemetryWindow, upsertDevice, upsertWorkerHeartbeat,
+} from '../../db/gpus';
 import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
@@ -29,13 +31,15 @@ describe('GPU devices, telemetry and resource status', function () {
     api = await startTestApi(stack);
     await upsertWorkerHeartbeat(stack.pool, { workerId: workerA, pool: 'gpu', host: 'host-a', queues: ['kiln-gpu', `kiln-gpu-a100-${tag}`] });
     await upsertWorkerHeartbeat(stack.pool, { workerId: workerB, pool: 'gpu', host: 'host-b', queues: ['kiln-gpu'] });
-    for (const [id, index, worker] of [[gpu0, 0, workerA], [gpu1, 1, workerA], [gpuOff, 0, workerB]] as const) {
+    // gpu1's worker admits by memory with a 7000 MiB budget; the others declare none.
+    for (const [id, index, worker, budget] of [[gpu0, 0, workerA, undefined], [gpu1, 1, workerA, 7_000], [gpuOff, 0, workerB, 7_000]] as const) {
       await upsertDevice(stack.pool, {
         id, workerId: worker, pool: 'gpu', host: worker === workerA ? 'host-a' : 'host-b', deviceIndex: index,
-        name: 'NVIDIA A100-SXM4-80GB', gpuClass: 'a100', memoryTotalMb: 81_920, source: 'declared',
+        name: 'NVIDIA A100-SXM4-80GB', gpuClass: 'a100', memoryTotalMb: 81_920, memoryBudgetMb: budget, source: 'declared',
       });
     }
-    // gpu0: samples at minutes 0..10 (inserted out of order); gpu1: one sample; gpuOff: one sample, then offline.
+    // gpu0: samples at minutes 0..10 (inserted out of order), no admission fields; gpu1: one sample, one job waiting
+    // for memory; gpuOff: one sample with jobs waiting, then offline (so they must not count).
     const minutes = [5, 0, 10, 3, 1, 2, 4, 6, 7, 8, 9];
     await recordSamples(stack.pool, minutes.map((m) => ({
       deviceId: gpu0, recordedAt: at(m), memoryUsedMb: 1000 + m, memoryTotalMb: 81_920, utilizationPct: m * 5,
@@ -43,11 +47,11 @@ describe('GPU devices, telemetry and resource status', function () {
     })));
     await recordSamples(stack.pool, [{
       deviceId: gpu1, recordedAt: at(10), memoryUsedMb: 2048, memoryTotalMb: 81_920, utilizationPct: 75, temperatureC: null,
-      jobsRunning: 2, slotsUsed: 2, slotsFree: 2,
+      jobsRunning: 2, slotsUsed: 2, slotsFree: 2, memoryBudgetMb: 7_000, memoryReservedMb: 6_144, jobsWaiting: 1,
     }]);
     await recordSamples(stack.pool, [{
       deviceId: gpuOff, recordedAt: at(10), memoryUsedMb: 512, memoryTotalMb: 81_920, utilizationPct: 10,
-      jobsRunning: 7, slotsUsed: 7, slotsFree: 9,
+      jobsRunning: 7, slotsUsed: 7, slotsFree: 9, memoryBudgetMb: 7_000, memoryReservedMb: 4_096, jobsWaiting: 3,
     }]);
     expect(await markOffline(stack.pool, workerB)).to.equal(1);
   });
@@ -67,8 +71,13 @@ describe('GPU devices, telemetry and resource status', function () {
     const g0 = mine.find((g: any) => g.id === gpu0);
     expect(g0).to.include({ pool: 'gpu', workerId: workerA, host: 'host-a', index: 0, state: 'online', source: 'declared', gpuClass: 'a100', memoryTotalMb: 81_920 });
     expect(g0.latest).to.include({ recordedAt: at(10).toISOString(), memoryUsedMb: 1010, utilizationPct: 50, temperatureC: 50 });
+    expect(g0.memoryBudgetMb).to.equal(null);
+    expect(g0.latest).to.include({ memoryBudgetMb: null, memoryReservedMb: 0, jobsWaiting: 0 });
     expect(mine.find((g: any) => g.id === gpuOff).state).to.equal('offline');
-    expect(mine.find((g: any) => g.id === gpu1).latest.temperatureC).to.equal(null);
+    const g1 = mine.find((g: any) => g.id === gpu1);
+    expect(g1.latest.temperatureC).to.equal(null);
+    expect(g1.memoryBudgetMb).to.equal(7_000);
+    expect(g1.latest).to.include({ memoryBudgetMb: 7_000, memoryReservedMb: 6_144, jobsWaiting: 1 });
   });
 
   it('telemetry window includes both ends and is time-ordered', async () => {
@@ -77,6 +86,16 @@ describe('GPU devices, telemetry and resource status', function () {
     expect(res.body.samples.map((s: any) => s.recordedAt)).to.deep.equal([2, 3, 4, 5, 6].map((m) => at(m).toISOString()));
     expect(res.body.samples.map((s: any) => s.memoryUsedMb)).to.deep.equal([1002, 1003, 1004, 1005, 1006]);
     expect(res.body).to.include({ deviceId: gpu0, startTime: at(2).toISOString(), endTime: at(6).toISOString(), truncated: false });
+  });
+
+  it('telemetry samples carry the memory budget, the memory reserved and the jobs waiting', async () => {
+    const res = await telemetry(gpu1, `?start_time=${at(0).toISOString()}&end_time=${at(10).toISOString()}`);
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body.samples).to.have.length(1);
+    expect(res.body.samples[0]).to.include({ recordedAt: at(10).toISOString(), memoryBudgetMb: 7_000, memoryReservedMb: 6_144, jobsWaiting: 1 });
+    const { samples } = await telemetryWindow(stack.pool, gpu1, at(0), at(10));
+    expect(samples.map(({ memoryBudgetMb, memoryReservedMb, jobsWaiting }) => ({ memoryBudgetMb, memoryReservedMb, jobsWaiting })))
+      .to.deep.equal([{ memoryBudgetMb: 7_000, memoryReservedMb: 6_144, jobsWaiting: 1 }]);
   });
 
   it('a window of one instant returns the sample at that instant', async () => {
@@ -120,10 +139,16 @@ describe('GPU devices, telemetry and resource status', function () {
     expect(res.status).to.equal(200);
     expect(res.body).to.have.all.keys('gpus', 'available');
     expect(res.body.available).to.equal(true);
-    for (const g of res.body.gpus) expect(g).to.have.all.keys('id', 'name', 'memoryUsedMb', 'memoryTotalMb', 'utilizationPct', 'state');
+    for (const g of res.body.gpus) {
+      expect(g).to.have.all.keys(
+        'id', 'name', 'memoryUsedMb', 'memoryTotalMb', 'utilizationPct', 'state', 'memoryBudgetMb', 'memoryReservedMb', 'jobsWaiting',
+      );
+    }
     expect(res.body.gpus.find((g: any) => g.id === gpu1)).to.deep.equal({
       id: gpu1, name: 'NVIDIA A100-SXM4-80GB', memoryUsedMb: 2048, memoryTotalMb: 81_920, utilizationPct: 75, state: 'online',
+      memoryBudgetMb: 7_000, memoryReservedMb: 6_144, jobsWaiting: 1,
     });
+    expect(res.body.gpus.find((g: any) => g.id === gpu0)).to.include({ memoryBudgetMb: null, memoryReservedMb: 0, jobsWaiting: 0 });
     expect(res.body.gpus.find((g: any) => g.id === gpuOff).state).to.equal('offline');
   });
 
@@ -152,8 +177,39 @@ describe('GPU devices, telemetry and resource status', function () {
     expect(gpu.slots.free).to.be.at.least(5);
     expect(gpu.jobsRunning).to.equal(sum((g) => g.latest?.jobsRunning ?? 0)).and.be.at.least(3);
     expect(gpu.memory.totalMb).to.equal(sum((g) => g.memoryTotalMb));
+    // gpu1: 1 job waiting, 6144 MiB reserved of a 7000 MiB budget; gpu0 declares no budget, so its total counts.
+    expect(gpu.jobsWaiting).to.equal(sum((g) => g.latest?.jobsWaiting ?? 0)).and.be.at.least(1);
+    expect(gpu.memory.reservedMb).to.equal(sum((g) => g.latest?.memoryReservedMb ?? 0)).and.be.at.least(6_144);
+    expect(gpu.memory.budgetMb).to.equal(sum((g) => g.memoryBudgetMb ?? g.memoryTotalMb));
+    expect(gpu.memory.totalMb - gpu.memory.budgetMb).to.equal(sum((g) => g.memoryTotalMb - (g.memoryBudgetMb ?? g.memoryTotalMb)));
+    expect(listing.find((g: any) => g.id === gpu1)).to.include({ memoryBudgetMb: 7_000 });
     expect(gpu.devicesOnline).to.equal(listing.length);
     expect(res.body.totals.slotsUsed).to.be.at.least(3);
+    expect(res.body.totals.jobsWaiting).to.equal(res.body.pools.reduce((acc: number, p: any) => acc + p.jobsWaiting, 0)).and.be.at.least(1);
+  });
+
+  it('largestGpuBudgetMb takes a device\'s budget over its total memory', async () => {
+    // Own ids and class: the other tests count this suite's devices by tag.
+    const own = randomUUID().slice(0, 8);
+    const gpuClass = `budget-${own}`;
+    const device = (id: string, memoryTotalMb: number, memoryBudgetMb?: number) =>
+      upsertDevice(stack.pool, {
+        id, workerId: `worker-budget-${own}`, pool: 'gpu', host: 'host-c', deviceIndex: 0, name: 'test GPU', gpuClass,
+        memoryTotalMb, memoryBudgetMb, source: 'declared',
+      });
+    try {
+      await device(`GPU-big-${own}`, 81_920, 7_000);
+      expect(await largestGpuBudgetMb(stack.pool, gpuClass, 60)).to.equal(7_000);
+      // A device without a budget offers its whole memory: 8192 MiB beats the 80 GiB device's 7000 MiB budget.
+      await device(`GPU-small-${own}`, 8_192);
+      expect(await largestGpuBudgetMb(stack.pool, gpuClass, 60)).to.equal(8_192);
+      // Declaring a budget later replaces the total.
+      await device(`GPU-small-${own}`, 8_192, 4_096);
+      expect(await largestGpuBudgetMb(stack.pool, gpuClass, 60)).to.equal(7_000);
+    } finally {
+      await markOffline(stack.pool, `worker-budget-${own}`);
+    }
+    expect(await largestGpuBudgetMb(stack.pool, gpuClass, 60)).to.equal(undefined);
   });
 
   it('the OpenAPI document lists the GPU paths', async () => {

@@ -46,11 +46,55 @@ describe('telemetry recorder', function () {
       const times = samples.map((s) => s.recordedAt.getTime());
       expect(times).to.deep.equal([...times].sort((a, b) => a - b));
       expect(samples.map((s) => s.memoryUsedMb)).to.deep.equal(samples.map((_, i) => 100 * (i + 1)));
+      // A worker without memory admission reports no budget: none stored, nothing reserved, nobody waiting.
+      expect(device?.memoryBudgetMb).to.equal(null);
+      for (const s of samples) expect(s).to.include({ memoryBudgetMb: null, memoryReservedMb: 0, jobsWaiting: 0 });
     }
     // Nothing is recorded after stop.
     const after = calls;
     await new Promise((r) => setTimeout(r, 200));
     expect(calls).to.equal(after);
+  });
+
+  it('records the memory budget, the memory reserved and the jobs waiting', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const id = `GPU-rec-${tag}`;
+    const startedAt = new Date();
+    const admitting = (reservedMb: number, waiting: number): DeviceSample => ({
+      ...declared(id, 0, 6_000), memoryBudgetMb: 7_000, memoryReservedMb: reservedMb, jobsWaiting: waiting,
+    });
+    let calls = 0;
+    const recorder = startTelemetryRecorder({
+      pool: stack.pool, workerId: `rec-${tag}`, poolName: 'gpu', intervalMs: 20, log: () => undefined,
+      sample: async () => {
+        calls += 1;
+        return [calls === 1 ? admitting(6_144, 1) : admitting(1_024, 0)];
+      },
+    });
+    try {
+      await recorder.nextTick();
+      await recorder.nextTick();
+    } finally {
+      await recorder.stop();
+    }
+    expect((await getDevice(stack.pool, id))?.memoryBudgetMb).to.equal(7_000);
+    const { samples } = await telemetryWindow(stack.pool, id, startedAt, new Date());
+    expect(samples.length).to.be.at.least(2);
+    expect(samples[0]).to.include({ memoryBudgetMb: 7_000, memoryReservedMb: 6_144, jobsWaiting: 1 });
+    expect(samples[1]).to.include({ memoryBudgetMb: 7_000, memoryReservedMb: 1_024, jobsWaiting: 0 });
+    expect((await getDevice(stack.pool, id))?.latest).to.include({ memoryBudgetMb: 7_000, memoryReservedMb: 1_024, jobsWaiting: 0 });
+
+    // The next worker on the device declares no budget: the old one must not linger (routing would still use it).
+    const next = startTelemetryRecorder({
+      pool: stack.pool, workerId: `rec-${tag}-next`, poolName: 'gpu', intervalMs: 20, log: () => undefined,
+      sample: async () => [declared(id, 0, 1)],
+    });
+    try {
+      await next.nextTick();
+    } finally {
+      await next.stop();
+    }
+    expect((await getDevice(stack.pool, id))?.memoryBudgetMb).to.equal(null);
   });
 
   it('keeps running when a tick fails, logging the error', async () => {

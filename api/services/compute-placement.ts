@@ -1,0 +1,77 @@
+import { AppError } from '../../common/errors';
+import type { ComputeRoute } from '../../common/jobs';
+import { gpuFallbackSeconds, TASK_QUEUES } from '../../common/task-queues';
+import { OnlineGpu, onlineGpus } from '../../db/gpus';
+import { gpuClassQueue, gpuFitQueue } from '../../gpu/gpu-class';
+import { ApiDeps } from '../context';
+
+/** A GPU worker counts as online when its telemetry is at most this old (it records every 5 s by default). */
+export const GPU_WORKER_FRESH_SECONDS = 30;
+
+/** What a request says about where it runs (api/schemas/common.ts `resources`). */
+export interface ResourcesRequest {
+  accelerator?: 'cpu' | 'gpu' | 'any';
+  gpuClass?: string;
+  gpuMemoryMb?: number;
+  memoryMb?: number;
+}
+
+/** Where a job goes: its workflow's task queue, its compute route (`any` with a GPU online) and its memory need. */
+export interface ComputePlacement {
+  taskQueue: string;
+  route?: ComputeRoute;
+  gpuMemoryMb: number;
+  gpuMemoryEstimated: boolean;
+  /** For the job's memo (GET /api/v1/jobs/:id shows it). */
+  memo: Record<string, unknown>;
+}
+
+/**
+ * The GPU queue for a job needing `needMb` among the online devices (smallest budget first): the shared queue (or the
+ * class queue) when every device can hold it, otherwise the class-and-budget queue of the smallest device that can,
+ * so no device too small for the job ever takes it from a shared queue and waits forever.
+ */
+function gpuQueueFor(devices: OnlineGpu[], needMb: number, gpuClass: string | undefined): string {
+  const shared = gpuClass ? gpuClassQueue(gpuClass) : TASK_QUEUES.gpu;
+  if (devices.every((d) => d.budgetMb >= needMb)) return shared;
+  const fit = devices.find((d) => d.budgetMb >= needMb);
+  return fit ? gpuFitQueue(fit.gpuClass ?? 'unknown', fit.budgetMb) : shared;
+}
+
+/**
+ * Decides where a job runs from its resources and its memory need (requested gpuMemoryMb, else `estimateMb()`):
+ * - `cpu`: the CPU pool.
+ * - `gpu` (+ gpuClass): a GPU queue, waiting there for a worker; never falls back. A need above every online device's
+ *   budget is a 422 naming the largest budget (with no device online the job waits: one may come).
+ * - `any` (the default): GPU first, with the fallback bound, when a device that can hold it is online; else the CPU
+ *   pool at once.
+ */
+export async function placeCompute(deps: ApiDeps, resources: ResourcesRequest | undefined, estimateMb: () => number): Promise<ComputePlacement> {
+  const accelerator = resources?.accelerator ?? 'any';
+  const gpuClass = resources?.gpuClass;
+  const gpuMemoryMb = resources?.gpuMemoryMb ?? estimateMb();
+  const gpuMemoryEstimated = resources?.gpuMemoryMb === undefined;
+  const memo = { accelerator, ...(resources ?? {}), gpuMemoryMb, gpuMemoryEstimated };
+  const base = { gpuMemoryMb, gpuMemoryEstimated, memo };
+  if (accelerator === 'cpu') return { ...base, taskQueue: TASK_QUEUES.cpu };
+  const devices = await onlineGpus(deps.pool, gpuClass, GPU_WORKER_FRESH_SECONDS);
+  const largest = devices.length > 0 ? devices[devices.length - 1].budgetMb : undefined;
+  if (accelerator === 'gpu') {
+    if (largest !== undefined && gpuMemoryMb > largest) {
+      throw new AppError(
+        422,
+        'exceeds_gpu_memory',
+        `the job needs ${gpuMemoryMb} MiB of GPU memory${gpuMemoryEstimated ? ' (estimated)' : ''}; the largest online ` +
+          `${gpuClass ? `${gpuClass} ` : ''}device has ${largest} MiB`,
+        'resources.gpuMemoryMb',
+      );
+    }
+    return { ...base, taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass) };
+  }
+  if (largest === undefined || gpuMemoryMb > largest) return { ...base, taskQueue: TASK_QUEUES.cpu };
+  return {
+    ...base,
+    taskQueue: TASK_QUEUES.cpu,
+    route: { taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass), fallback: { taskQueue: TASK_QUEUES.cpu, afterSeconds: gpuFallbackSeconds() } },
+  };
+}

@@ -30,7 +30,7 @@ export async function holdDeviceMemory(admission: DeviceAdmission | undefined, m
   const beat = () => {
     if (admitted) return;
     const s = admission.stats();
-    ctx.heartbeat({ ...progress, stage: 'waiting-for-gpu-memory', memoryMb, budgetMb: s.budgetMb, reservedMb: s.reservedMb, jobsWaiting: s.waiting });
+    ctx.heartbeat({ ...progress, stage: 'waiting-for-gpu-memory', state: 'waiting-for-gpu-memory', memoryMb, budgetMb: s.budgetMb, reservedMb: s.reservedMb, jobsWaiting: s.waiting });
   };
   // Only a job that has to wait reports it; one admitted at once goes straight to its own progress.
   const first = setImmediate(beat);

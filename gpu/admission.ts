@@ -108,7 +108,7 @@ export class DeviceAdmission {
     if (need > this.budgetMb) return Promise.reject(new ExceedsDeviceBudgetError(need, this.budgetMb));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const enqueuedAt = this.now();
-    if (this.waiters.length === 0 && this.reservedMb + need <= this.budgetMb) return Promise.resolve(this.grant(need, enqueuedAt));
+    if (this.waiters.length === 0 && this.reservedMb + need <= this.budgetMb) return Promise.resolve(this.grant(need, enqueuedAt, enqueuedAt));
     return new Promise<MemoryReservation>((resolve, reject) => {
       const waiter: Waiter = { memoryMb: need, enqueuedAt, resolve, reject };
       this.waiters.push(waiter);
@@ -166,10 +166,10 @@ export class DeviceAdmission {
     };
   }
 
-  private grant(memoryMb: number, enqueuedAt: number): MemoryReservation {
+  /** Reserves for a job; one admitted on arrival has waited 0 ms by definition. */
+  private grant(memoryMb: number, enqueuedAt: number, admittedAt = this.now()): MemoryReservation {
     this.reservedMb += memoryMb;
     this.running += 1;
-    const admittedAt = this.now();
     const waitedMs = admittedAt - enqueuedAt;
     let released = false;
     this.emit({ type: 'admitted', memoryMb, waitedMs });

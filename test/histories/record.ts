@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { repoRoot } from '../../common/paths';
+import { upsertDevice } from '../../db/gpus';
 import { makeBlobs } from '../support/blobs';
 import { request, startTestApi } from '../support/test-api';
 import { getTestStack, stopTestStack } from '../support/test-stack';
@@ -15,23 +16,30 @@ import { withWorker } from '../support/with-worker';
 export const HISTORIES_DIR = path.join(repoRoot, 'test', 'histories');
 
 async function record(): Promise<void> {
+  process.env.KILN_GPU_FALLBACK_SECONDS = '1';
   const stack = await getTestStack();
   const api = await startTestApi(stack);
   const blobs = makeBlobs(30, [[0, 0], [6, 6]], 0.5, 3);
   const upload = await request(api, 'POST', '/api/v1/datasets', {
     data: blobs.points.map(([x, y], i) => ({ x, y, label: blobs.labels[i] === 0 ? 'a' : 'b' })),
   });
-  const cases: Array<[string, string, unknown]> = [
+  const training = {
+    datasetId: upload.body.id,
+    target: 'label',
+    model: { name: 'replay-mlp' },
+    spec: { task: 'classification', layers: [{ units: 4, activation: 'relu' }] },
+    training: { epochs: 3, batchSize: 8, learningRate: 0.05 },
+  };
+  // Cases marked `routed` run while a (declared, idle) GPU device is online: `any` routes the compute to kiln-gpu,
+  // where no worker polls, so after KILN_GPU_FALLBACK_SECONDS it falls back to kiln-cpu (both branches in one history).
+  const cases: Array<[string, string, unknown, { routed?: boolean }?]> = [
     ['clustering-kmeans.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points }],
     ['clustering-kmeans-register.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: blobs.points, register: { name: 'replay-model' } }],
-    ['training-classifier.json', '/api/v1/training', {
-      datasetId: upload.body.id,
-      target: 'label',
-      model: { name: 'replay-mlp' },
-      spec: { task: 'classification', layers: [{ units: 4, activation: 'relu' }] },
-      training: { epochs: 3, batchSize: 8, learningRate: 0.05 },
-    }],
+    ['training-classifier.json', '/api/v1/training', training],
     ['batch-predict.json', '/api/v1/models/replay-kmeans/batch-predict', { datasetId: upload.body.id }],
+    ['clustering-any-fallback.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points }, { routed: true }],
+    ['training-any-fallback.json', '/api/v1/training', training, { routed: true }],
+    ['batch-predict-any-fallback.json', '/api/v1/models/replay-kmeans/batch-predict', { datasetId: upload.body.id }, { routed: true }],
   ];
   // Existing histories are the contract with running workflows: only missing ones are recorded (--force: all).
   const force = process.argv.includes('--force');
@@ -42,8 +50,15 @@ async function record(): Promise<void> {
         algorithm: 'kmeans', params: { k: 2 }, datasetId: upload.body.id, labelsColumn: 'label', register: { name: 'replay-kmeans' },
       });
       await request(api, 'GET', `/api/v1/jobs/${setup.body.jobId}/result?wait=30`);
-      for (const [file, route, body] of cases) {
+      for (const [file, route, body, options] of cases) {
         if (!force && fs.existsSync(path.join(HISTORIES_DIR, file))) continue;
+        await stack.pool.query(`UPDATE gpu_devices SET state = 'offline'`);
+        if (options?.routed) {
+          await upsertDevice(stack.pool, {
+            id: 'replay-gpu', workerId: 'replay', pool: 'gpu', host: 'replay', deviceIndex: 0, name: 'replay', gpuClass: 'replay',
+            memoryTotalMb: 81920, source: 'declared',
+          });
+        }
         const started = await request(api, 'POST', route, body);
         if (started.status !== 202) throw new Error(`start failed: ${JSON.stringify(started.body)}`);
         const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);

@@ -170,6 +170,14 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).to.match(/kiln_gpu_memory_total_mb\{pool="gpu",device="declared-1",gpu_class="a100"\} 16384/);
       expect(metrics).to.match(/kiln_worker_activities_in_flight\{pool="gpu"\} 0/);
+      // Admission: the declared device's budget, nothing reserved after the job, every slot free again (8 by default),
+      // one admission without a wait and one completed compute activity.
+      expect(metrics).to.match(/kiln_gpu_memory_budget_mb\{pool="gpu",device="declared-1"\} 16384/);
+      expect(metrics).to.match(/kiln_gpu_memory_reserved_mb\{pool="gpu",device="declared-1"\} 0/);
+      expect(metrics).to.match(/kiln_worker_slots_free\{pool="gpu"\} 8/);
+      expect(metrics).to.match(/kiln_gpu_admission_wait_seconds_count\{pool="gpu",device="declared-1"\} 1/);
+      expect(metrics).to.match(/kiln_worker_activity_duration_seconds_count\{pool="gpu",activity="runClustering",outcome="completed"\} 1/);
+      expect(job.body.result.ranOn.admission).to.include({ memoryMb: job.body.memo.resources.gpuMemoryMb, waitedMs: 0 });
       expect(metrics).to.contain('process_cpu_user_seconds_total');
       worker.kill('SIGTERM');
       await new Promise<void>((resolve) => worker!.once('exit', () => resolve()));

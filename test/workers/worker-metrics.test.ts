@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DeviceAdmission } from '../../gpu/admission';
+import { instrumentActivities } from '../../workers/instrument-activities';
+import { createWorkerMetrics } from '../../workers/metrics';
+import { workerFlags } from '../../workers/worker-flags';
+
+/** The value of one Prometheus series line, e.g. `name{a="b"} 3`, or undefined when absent. */
+function seriesValue(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('worker metrics: slots, activity durations, fallbacks, admission', () => {
+  it('counts activity outcomes and durations by pool, and a routed job that ran on its fallback queue', async () => {
+    const { registry, observer } = createWorkerMetrics({ pool: 'cpu', workers: () => [], latestSample: () => undefined, maxConcurrent: 2 });
+    const activities = instrumentActivities(
+      {
+        async compute(_input: unknown) {
+          return 'done';
+        },
+        async broken(_input: unknown) {
+          throw new Error('boom');
+        },
+      },
+      observer,
+    );
+    const onCpu = new MockActivityEnvironment({ taskQueue: 'kiln-cpu' });
+    const routed = { route: { taskQueue: 'kiln-gpu', fallback: { taskQueue: 'kiln-cpu', afterSeconds: 30 } } };
+    expect(await onCpu.run(activities.compute, routed)).to.equal('done');
+    expect(await onCpu.run(activities.compute, {})).to.equal('done');
+    let failed = false;
+    await onCpu.run(activities.broken, {}).catch(() => (failed = true));
+    expect(failed).to.equal(true);
+    // The same routed input on the GPU queue it was routed to is not a fallback.
+    await new MockActivityEnvironment({ taskQueue: 'kiln-gpu' }).run(activities.compute, routed);
+
+    const text = await registry.metrics();
+    expect(seriesValue(text, 'kiln_worker_fallbacks_total{pool="cpu",activity="compute"}')).to.equal(1);
+    expect(seriesValue(text, 'kiln_worker_activity_duration_seconds_count{pool="cpu",activity="compute",outcome="completed"}')).to.equal(3);
+    expect(seriesValue(text, 'kiln_worker_activity_duration_seconds_count{pool="cpu",activity="broken",outcome="failed"}')).to.equal(1);
+    expect(seriesValue(text, 'kiln_worker_slots_free{pool="cpu"}')).to.equal(2);
+  });
+
+  it('reports a GPU device budget, reserved memory, waiting jobs, slots and admission waits from its admission', async () => {
+    const admission = new DeviceAdmission({ budgetMb: 8192, maxConcurrent: 4 });
+    const { registry } = createWorkerMetrics({
+      pool: 'gpu',
+      workers: () => [],
+      latestSample: () => undefined,
+      maxConcurrent: 4,
+      admission,
+      deviceId: 'gpu-0',
+    });
+    const supplier = admission.slotSupplier();
+    const permit = await supplier.reserveSlot({ slotType: 'activity', taskQueue: 'kiln-gpu' } as never, new AbortController().signal);
+    supplier.markSlotUsed({ slotInfo: { type: 'activity', activityType: 'runClustering' }, permit });
+    const first = await admission.admit(6144);
+    const second = admission.admit(6144);
+    let text = await registry.metrics();
+    const device = '{pool="gpu",device="gpu-0"}';
+    expect(seriesValue(text, `kiln_gpu_memory_budget_mb${device}`)).to.equal(8192);
+    expect(seriesValue(text, `kiln_gpu_memory_reserved_mb${device}`)).to.equal(6144);
+    expect(seriesValue(text, `kiln_gpu_jobs_waiting${device}`)).to.equal(1);
+    expect(seriesValue(text, 'kiln_worker_slots_used{pool="gpu"}')).to.equal(1);
+    expect(seriesValue(text, 'kiln_worker_slots_free{pool="gpu"}')).to.equal(3);
+    first.release();
+    (await second).release();
+    text = await registry.metrics();
+    expect(seriesValue(text, `kiln_gpu_admission_wait_seconds_count${device}`)).to.equal(2);
+    expect(seriesValue(text, `kiln_gpu_memory_reserved_mb${device}`)).to.equal(0);
+  });
+});
+
+describe('worker flags', () => {
+  it('reads pool, device, memory budget and concurrency from flags over the environment, with per-pool defaults', () => {
+    expect(workerFlags([], {})).to.deep.equal({ pool: 'cpu', device: 0, concurrency: 2 });
+    expect(workerFlags(['--pool', 'gpu'], {})).to.deep.equal({ pool: 'gpu', device: 0, concurrency: 8 });
+    expect(
+      workerFlags(['--pool=gpu', '--device', '1', '--memory-budget-mb=6000', '--concurrency', '3'], { KILN_GPU_MEMORY_BUDGET_MB: '9', KILN_WORKER_CONCURRENCY: '9' }),
+    ).to.deep.equal({ pool: 'gpu', device: 1, memoryBudgetMb: 6000, concurrency: 3 });
+    expect(workerFlags([], { KILN_POOL: 'gpu', KILN_GPU_DEVICE: '2', KILN_GPU_MEMORY_BUDGET_MB: '4096', KILN_WORKER_CONCURRENCY: '5' })).to.deep.equal({
+      pool: 'gpu',
+      device: 2,
+      memoryBudgetMb: 4096,
+      concurrency: 5,
+    });
+    expect(() => workerFlags(['--memory-budget-mb', '0'], {})).to.throw(/--memory-budget-mb must be a positive integer/);
+    expect(() => workerFlags(['--concurrency', 'many'], {})).to.throw(/--concurrency/);
+    expect(() => workerFlags(['--device', '-1'], {})).to.throw(/--device/);
+    expect(() => workerFlags(['--pool', 'tpu'], {})).to.throw(/unknown pool/);
+  });
+});

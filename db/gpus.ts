@@ -75,6 +75,10 @@ export interface WorkerHeartbeat {
   pool: string;
   host: string;
   queues: string[];
+  /** The worker's activity slots and running jobs (a GPU worker: its device's admission). */
+  slotsUsed?: number;
+  slotsFree?: number;
+  jobsRunning?: number;
 }
 
 const DEVICE_COLUMNS = `d.id, d.worker_id AS "workerId", d.pool, d.host, d.device_index AS "deviceIndex", d.name,
@@ -125,10 +129,12 @@ export async function upsertDevice(db: Queryable, device: DeviceRecord, seenAt =
 /** A worker says it is alive, which pool it serves and which task queues it polls. */
 export async function upsertWorkerHeartbeat(db: Queryable, hb: WorkerHeartbeat, seenAt = new Date()): Promise<void> {
   await db.query(
-    `INSERT INTO worker_heartbeats (worker_id, pool, host, queues, state, last_seen) VALUES ($1, $2, $3, $4, 'online', $5)
+    `INSERT INTO worker_heartbeats (worker_id, pool, host, queues, state, last_seen, slots_used, slots_free, jobs_running)
+     VALUES ($1, $2, $3, $4, 'online', $5, $6, $7, $8)
      ON CONFLICT (worker_id) DO UPDATE SET pool = EXCLUDED.pool, host = EXCLUDED.host, queues = EXCLUDED.queues,
-       state = 'online', last_seen = EXCLUDED.last_seen`,
-    [hb.workerId, hb.pool, hb.host, hb.queues, seenAt],
+       state = 'online', last_seen = EXCLUDED.last_seen, slots_used = EXCLUDED.slots_used, slots_free = EXCLUDED.slots_free,
+       jobs_running = EXCLUDED.jobs_running`,
+    [hb.workerId, hb.pool, hb.host, hb.queues, seenAt, hb.slotsUsed ?? 0, hb.slotsFree ?? 0, hb.jobsRunning ?? 0],
   );
 }
 
@@ -236,9 +242,12 @@ export interface PoolStatus {
 export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus[] }> {
   const [devices, workers] = await Promise.all([
     listDevices(db),
-    db.query<{ pool: string; queues: string[]; online: number; total: number }>(
+    db.query<{ pool: string; queues: string[]; online: number; total: number; slotsUsed: number; slotsFree: number; jobsRunning: number }>(
       `SELECT pool, ARRAY(SELECT DISTINCT q FROM worker_heartbeats w2, unnest(w2.queues) q WHERE w2.pool = w.pool ORDER BY q) AS queues,
-         count(*) FILTER (WHERE state = 'online')::int AS online, count(*)::int AS total
+         count(*) FILTER (WHERE state = 'online')::int AS online, count(*)::int AS total,
+         COALESCE(sum(slots_used) FILTER (WHERE state = 'online'), 0)::int AS "slotsUsed",
+         COALESCE(sum(slots_free) FILTER (WHERE state = 'online'), 0)::int AS "slotsFree",
+         COALESCE(sum(jobs_running) FILTER (WHERE state = 'online'), 0)::int AS "jobsRunning"
        FROM worker_heartbeats w GROUP BY pool`,
     ),
   ]);
@@ -274,7 +283,7 @@ export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus
     if (d.state !== 'online') continue;
     p.devicesOnline += 1;
     p.memory.totalMb += d.memoryTotalMb;
-    // The device's budget, as onlineGpus and largestGpuBudgetMb see it (not the sample's, which may be older).
+    // The device's budget, as onlineGpus (routing) sees it (not the sample's, which may be older).
     p.memory.budgetMb += d.memoryBudgetMb ?? d.memoryTotalMb;
     if (d.latest) {
       p.slots.used += d.latest.slotsUsed;
@@ -285,35 +294,14 @@ export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus
       p.memory.reservedMb += d.latest.memoryReservedMb;
     }
   }
+  // A pool without online devices (the CPU pool) reports its slots and running jobs from its workers' heartbeats.
+  for (const w of workers.rows) {
+    const p = poolFor(w.pool);
+    if (p.devicesOnline > 0) continue;
+    p.slots = { used: w.slotsUsed, free: w.slotsFree };
+    p.jobsRunning = w.jobsRunning;
+  }
   return { pools: [...pools.values()].sort((a, b) => a.name.localeCompare(b.name)) };
-}
-
-/**
- * Whether a GPU worker (of `gpuClass`, when given) has been seen within `freshSeconds`: an `any` job only waits for
- * the GPU pool when someone is there to take it.
- */
-export async function gpuWorkerOnline(db: Queryable, gpuClass: string | undefined, freshSeconds: number): Promise<boolean> {
-  const { rows } = await db.query(
-    `SELECT 1 FROM gpu_devices
-      WHERE state = 'online' AND last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR gpu_class = $2)
-      LIMIT 1`,
-    [freshSeconds, gpuClass ?? null],
-  );
-  return rows.length > 0;
-}
-
-/**
- * The largest memory budget (MiB) among online GPU devices (of `gpuClass`, when given); undefined when none is online.
- * A device's budget is what its worker declared, else its total memory (as in onlineGpus): admission refuses a job
- * above the budget even when the device's total memory would hold it, so submission must compare against the budget.
- */
-export async function largestGpuBudgetMb(db: Queryable, gpuClass: string | undefined, freshSeconds: number): Promise<number | undefined> {
-  const { rows } = await db.query<{ max: number | null }>(
-    `SELECT max(COALESCE(memory_budget_mb, memory_total_mb))::int AS max FROM gpu_devices
-      WHERE state = 'online' AND last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR gpu_class = $2)`,
-    [freshSeconds, gpuClass ?? null],
-  );
-  return rows[0]?.max ?? undefined;
 }
 
 /** An online GPU device as routing sees it: its class and the memory budget jobs may reserve on it. */

@@ -87,38 +87,47 @@ async function run(): Promise<void> {
     const workerId = `${os.hostname()}:${process.pid}:${workerPool}${device ? `:${device.index}` : ''}`;
     const metricsPort = Number(process.env.KILN_WORKER_METRICS_PORT ?? 0);
     if (metricsPort > 0) serveMetrics(metrics.registry, metricsPort, (line) => console.error(`[kiln] ${line}`));
-    if (device && admission) {
-      recorder = startTelemetryRecorder({
-        pool,
-        workerId,
-        poolName: workerPool,
-        queues,
-        intervalMs: TELEMETRY_INTERVAL_MS,
-        sample: async () => {
-          // Fresh readings for a discovered device; a declared one reports its declared values.
-          const current = device.source === 'declared' ? device : ((await loadDevices()).find((d) => d.uuid === device.uuid) ?? device);
-          const stats = admission.stats();
-          latestSample = {
-            id: device.uuid,
-            index: device.index,
-            name: device.name,
-            gpuClass: device.gpuClass,
-            memoryTotalMb: device.memoryTotalMb,
-            source: device.source,
-            memoryUsedMb: current.memoryUsedMb ?? 0,
-            utilizationPct: current.utilizationPct ?? 0,
-            temperatureC: current.temperatureC ?? null,
-            jobsRunning: workers.reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0),
-            slotsUsed: stats.slotsUsed,
-            slotsFree: stats.slotsFree,
-            memoryBudgetMb: stats.budgetMb,
-            memoryReservedMb: stats.reservedMb,
-            jobsWaiting: stats.waiting,
-          };
-          return [latestSample];
-        },
-      });
-    }
+    const jobsRunning = () => workers.reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0);
+    // Every worker heartbeats its slots (GET /api/v1/resources/status); a GPU worker also samples its device.
+    recorder = startTelemetryRecorder({
+      pool,
+      workerId,
+      poolName: workerPool,
+      queues,
+      intervalMs: TELEMETRY_INTERVAL_MS,
+      workerStats: () => {
+        const running = jobsRunning();
+        if (admission) {
+          const s = admission.stats();
+          return { slotsUsed: s.slotsUsed, slotsFree: s.slotsFree, jobsRunning: running };
+        }
+        return { slotsUsed: running, slotsFree: Math.max(0, flags.concurrency - running), jobsRunning: running };
+      },
+      sample: async () => {
+        if (!device || !admission) return [];
+        // Fresh readings for a discovered device; a declared one reports its declared values.
+        const current = device.source === 'declared' ? device : ((await loadDevices()).find((d) => d.uuid === device.uuid) ?? device);
+        const stats = admission.stats();
+        latestSample = {
+          id: device.uuid,
+          index: device.index,
+          name: device.name,
+          gpuClass: device.gpuClass,
+          memoryTotalMb: device.memoryTotalMb,
+          source: device.source,
+          memoryUsedMb: current.memoryUsedMb ?? 0,
+          utilizationPct: current.utilizationPct ?? 0,
+          temperatureC: current.temperatureC ?? null,
+          jobsRunning: jobsRunning(),
+          slotsUsed: stats.slotsUsed,
+          slotsFree: stats.slotsFree,
+          memoryBudgetMb: stats.budgetMb,
+          memoryReservedMb: stats.reservedMb,
+          jobsWaiting: stats.waiting,
+        };
+        return [latestSample];
+      },
+    });
     console.log(
       `[kiln] worker pool=${workerPool} queues=${queues.join(',')} backend=${backend.name} (${backend.detail})` +
         `${device && admission ? ` device=${device.index} ${device.name} (${device.source}) budget=${admission.budgetMb}MiB` : ''}` +

@@ -36,6 +36,8 @@ export interface TelemetryRecorderOptions {
   /** Prune every this many ticks (default 60; always on the first tick). */
   pruneEveryTicks?: number;
   host?: string;
+  /** The worker's activity slots and running jobs, sent with its heartbeat (every pool, devices or not). */
+  workerStats?: () => { slotsUsed: number; slotsFree: number; jobsRunning: number };
   /** Task queues the worker polls, shown by GET /api/v1/resources/status. */
   queues?: string[];
   log?: (message: string) => void;
@@ -69,7 +71,7 @@ export function startTelemetryRecorder(options: TelemetryRecorderOptions): Telem
 
   async function tick(): Promise<void> {
     const recordedAt = new Date();
-    await upsertWorkerHeartbeat(pool, { workerId, pool: poolName, host, queues: options.queues ?? [] }, recordedAt);
+    await upsertWorkerHeartbeat(pool, { workerId, pool: poolName, host, queues: options.queues ?? [], ...(options.workerStats?.() ?? {}) }, recordedAt);
     const devices = await sample();
     for (const d of devices) {
       await upsertDevice(pool, {

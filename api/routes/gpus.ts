@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import { Device, getDevice, listDevices, resourceStatus, StoredSample, TELEMETRY_MAX_ROWS, telemetryWindow } from '../../db/gpus';
 import { ApiDeps } from '../context';
+import { queueBacklogs } from '../services/queue-backlog';
 import { parseWith } from '../schemas/validate';
 
 /** Telemetry windows: the default is the last hour; the widest allowed is 7 days (samples are kept 24 h). */
@@ -125,7 +126,15 @@ export function gpusRouter(deps: ApiDeps): Router {
   });
 
   router.get('/resources/status', async (ctx) => {
-    const { pools } = await resourceStatus(deps.pool);
+    const { pools: stored } = await resourceStatus(deps.pool);
+    // Jobs queued: tasks in each pool's queues that no worker has taken yet (Temporal's backlog); jobsWaiting: jobs a
+    // GPU worker took that wait for device memory.
+    const backlog = await queueBacklogs(deps, [...new Set(stored.flatMap((p) => p.queues))]);
+    const pools = stored.map((p) => {
+      const queueBacklog = Object.fromEntries(p.queues.map((q) => [q, backlog[q] ?? null]));
+      const jobsQueued = Object.values(queueBacklog).reduce((sum, b) => sum + (b ? b.workflowTasks + b.activityTasks : 0), 0);
+      return { ...p, jobsQueued, queueBacklog };
+    });
     const totals = pools.reduce(
       (acc, p) => ({
         devices: acc.devices + p.devices.length,
@@ -134,8 +143,9 @@ export function gpusRouter(deps: ApiDeps): Router {
         slotsFree: acc.slotsFree + p.slots.free,
         jobsRunning: acc.jobsRunning + p.jobsRunning,
         jobsWaiting: acc.jobsWaiting + p.jobsWaiting,
+        jobsQueued: acc.jobsQueued + p.jobsQueued,
       }),
-      { devices: 0, devicesOnline: 0, slotsUsed: 0, slotsFree: 0, jobsRunning: 0, jobsWaiting: 0 },
+      { devices: 0, devicesOnline: 0, slotsUsed: 0, slotsFree: 0, jobsRunning: 0, jobsWaiting: 0, jobsQueued: 0 },
     );
     ctx.body = { pools, totals, generatedAt: new Date().toISOString() };
   });

@@ -186,6 +186,13 @@ describe('GPU-tagged pools: admission by device memory', function () {
 
     const small = await submit(1024, null);
     expect(small.taskQueue, 'a job every device can hold goes to the shared queue').to.equal('kiln-gpu');
+    // Nobody here polls kiln-gpu: the job is queued there, and the status says so.
+    const queued = await eventually(
+      () => request(api, 'GET', '/api/v1/resources/status'),
+      (r) => (r.body.pools.find((p: { name: string }) => p.name === 'gpu')?.queueBacklog?.['kiln-gpu']?.workflowTasks ?? 0) >= 1,
+      30_000,
+    );
+    expect(queued.body.totals.jobsQueued).to.be.at.least(1);
     await stack.env.client.workflow.getHandle(small.jobId).terminate('test cleanup: no worker polls kiln-gpu here');
 
     const tooBig = await request(api, 'POST', '/api/v1/clustering', {

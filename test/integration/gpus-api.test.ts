@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import {
-  getDevice, largestGpuBudgetMb, markOffline, pruneTelemetry, recordSamples, telemetryWindow, upsertDevice, upsertWorkerHeartbeat,
+  getDevice, markOffline, onlineGpus, pruneTelemetry, recordSamples, telemetryWindow, upsertDevice, upsertWorkerHeartbeat,
 } from '../../db/gpus';
 import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
@@ -188,10 +188,11 @@ describe('GPU devices, telemetry and resource status', function () {
     expect(res.body.totals.jobsWaiting).to.equal(res.body.pools.reduce((acc: number, p: any) => acc + p.jobsWaiting, 0)).and.be.at.least(1);
   });
 
-  it('largestGpuBudgetMb takes a device\'s budget over its total memory', async () => {
+  it('onlineGpus gives each device\'s budget (over its total memory), smallest first', async () => {
     // Own ids and class: the other tests count this suite's devices by tag.
     const own = randomUUID().slice(0, 8);
     const gpuClass = `budget-${own}`;
+    const budgets = async () => (await onlineGpus(stack.pool, gpuClass, 60)).map((d) => d.budgetMb);
     const device = (id: string, memoryTotalMb: number, memoryBudgetMb?: number) =>
       upsertDevice(stack.pool, {
         id, workerId: `worker-budget-${own}`, pool: 'gpu', host: 'host-c', deviceIndex: 0, name: 'test GPU', gpuClass,
@@ -199,17 +200,17 @@ describe('GPU devices, telemetry and resource status', function () {
       });
     try {
       await device(`GPU-big-${own}`, 81_920, 7_000);
-      expect(await largestGpuBudgetMb(stack.pool, gpuClass, 60)).to.equal(7_000);
+      expect(await budgets()).to.deep.equal([7_000]);
       // A device without a budget offers its whole memory: 8192 MiB beats the 80 GiB device's 7000 MiB budget.
       await device(`GPU-small-${own}`, 8_192);
-      expect(await largestGpuBudgetMb(stack.pool, gpuClass, 60)).to.equal(8_192);
+      expect(await budgets()).to.deep.equal([7_000, 8_192]);
       // Declaring a budget later replaces the total.
       await device(`GPU-small-${own}`, 8_192, 4_096);
-      expect(await largestGpuBudgetMb(stack.pool, gpuClass, 60)).to.equal(7_000);
+      expect(await budgets()).to.deep.equal([4_096, 7_000]);
     } finally {
       await markOffline(stack.pool, `worker-budget-${own}`);
     }
-    expect(await largestGpuBudgetMb(stack.pool, gpuClass, 60)).to.equal(undefined);
+    expect(await budgets()).to.deep.equal([]);
   });
 
   it('the OpenAPI document lists the GPU paths', async () => {

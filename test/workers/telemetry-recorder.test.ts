@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { getDevice, recordSamples, telemetryWindow, upsertDevice } from '../../db/gpus';
+import { getDevice, recordSamples, resourceStatus, telemetryWindow, upsertDevice } from '../../db/gpus';
 import { getTestStack, TestStack } from '../support/test-stack';
 import { DeviceSample, startTelemetryRecorder } from '../../workers/telemetry-recorder';
 
@@ -16,6 +16,28 @@ describe('telemetry recorder', function () {
   const declared = (id: string, index: number, used: number): DeviceSample => ({
     id, index, name: 'declared test GPU', gpuClass: 't4', memoryTotalMb: 16_384, source: 'declared',
     memoryUsedMb: used, utilizationPct: 42, temperatureC: 55, jobsRunning: 1, slotsUsed: 1, slotsFree: 1,
+  });
+
+  it('heartbeats a worker without devices with its slots, which the CPU pool status sums while it is online', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const cpuOf = async () => (await resourceStatus(stack.pool)).pools.find((p) => p.name === 'cpu')!;
+    const before = await cpuOf();
+    const recorder = startTelemetryRecorder({
+      pool: stack.pool, workerId: `cpu-${tag}`, poolName: 'cpu', intervalMs: 50, queues: ['kiln-cpu'], log: () => undefined,
+      workerStats: () => ({ slotsUsed: 1, slotsFree: 3, jobsRunning: 1 }),
+      sample: async () => [],
+    });
+    try {
+      await recorder.nextTick();
+      const during = await cpuOf();
+      expect(during.workers.online).to.equal(before.workers.online + 1);
+      expect(during.slots).to.deep.equal({ used: before.slots.used + 1, free: before.slots.free + 3 });
+      expect(during.jobsRunning).to.equal(before.jobsRunning + 1);
+    } finally {
+      await recorder.stop();
+    }
+    const after = await cpuOf();
+    expect(after.slots).to.deep.equal(before.slots);
   });
 
   it('records one sample per device per tick and marks the devices offline on stop', async () => {

@@ -1,0 +1,38 @@
+import { temporal } from '@temporalio/proto';
+import { ApiDeps } from '../context';
+
+/** Tasks waiting in one task queue for a worker to take them (Temporal's approximate backlog counts). */
+export interface QueueBacklog {
+  workflowTasks: number;
+  activityTasks: number;
+}
+
+const { TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY } = temporal.api.enums.v1.TaskQueueType;
+
+async function backlogOf(deps: ApiDeps, name: string, type: temporal.api.enums.v1.TaskQueueType): Promise<number> {
+  const res = await deps.temporal.workflowService.describeTaskQueue({
+    namespace: deps.namespace,
+    taskQueue: { name, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: type,
+    reportStats: true,
+  });
+  return Number(res.stats?.approximateBacklogCount ?? 0);
+}
+
+/**
+ * The backlog of each queue, asked of Temporal in parallel; a queue Temporal cannot describe right now is null (the
+ * status endpoint still answers from Postgres).
+ */
+export async function queueBacklogs(deps: ApiDeps, queues: string[]): Promise<Record<string, QueueBacklog | null>> {
+  const entries = await Promise.all(
+    queues.map(async (name) => {
+      try {
+        const [workflowTasks, activityTasks] = await Promise.all([backlogOf(deps, name, TASK_QUEUE_TYPE_WORKFLOW), backlogOf(deps, name, TASK_QUEUE_TYPE_ACTIVITY)]);
+        return [name, { workflowTasks, activityTasks }] as const;
+      } catch {
+        return [name, null] as const;
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}

@@ -1,6 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { BatchPredictJobInput, BatchPredictResult } from '../common/jobs';
-import type { Placement } from '../common/jobs';
 import { numericMatrix } from '../datasets/encode';
 import { getArtifactContent, putArtifact } from '../db/artifacts';
 import { loadDatasetTable } from '../db/datasets';
@@ -9,18 +8,13 @@ import { loadPredictor } from '../ml/serving/predictor';
 import { INVALID_JOB_INPUT } from './clustering';
 import { estimateBatchPredictMemoryMb } from '../gpu/memory-estimate';
 import { TRAINING_LIMITS } from '../ml/training/spec';
-import { DeviceHold, holdDeviceMemory } from './gpu-admission';
+import { holdDeviceMemory, ranOn } from './gpu-admission';
 import type { ActivityDeps } from './index';
 
 /** Rows predicted between heartbeats (and abort checks). */
 export const BATCH_PREDICT_CHUNK_ROWS = 10_000;
 
 export function createBatchPredictActivities({ pool, placement, admission }: ActivityDeps) {
-  /** Where this worker runs its jobs, with the task queue each one came from and (GPU) the job's admission. */
-  const ranOn = (hold: DeviceHold): Placement => {
-    const record = hold.record();
-    return { ...placement, taskQueue: Context.current().info.taskQueue, ...(record ? { admission: record } : {}) };
-  };
   return {
     /**
      * Predicts the dataset in chunks, heartbeating rows done. A retry starts over: the result is content-addressed,
@@ -86,7 +80,7 @@ export function createBatchPredictActivities({ pool, placement, admission }: Act
           rows: n,
           predictionsArtifactId: artifact.id,
           backend: backend.name,
-          ranOn: ranOn(hold),
+          ranOn: ranOn(placement, hold),
           durationMs: Date.now() - started,
         };
       } finally {

@@ -7,7 +7,6 @@ import {
   MAX_SUMMARY_CLUSTERS,
   RegisteredVersionRef,
 } from '../common/jobs';
-import type { Placement } from '../common/jobs';
 import { numericMatrix } from '../datasets/encode';
 import { Table } from '../datasets/table';
 import { putArtifact } from '../db/artifacts';
@@ -17,7 +16,7 @@ import { initComputeBackend } from '../ml/backend';
 import { clusteringQuality } from '../ml/clustering/quality';
 import { CLUSTERING_RUNNERS } from '../ml/clustering/runners';
 import { estimateClusteringMemoryMb } from '../gpu/memory-estimate';
-import { DeviceHold, holdDeviceMemory } from './gpu-admission';
+import { DeviceHold, holdDeviceMemory, ranOn } from './gpu-admission';
 import type { ActivityDeps } from './index';
 
 /** Error type for input the job cannot use; the workflow's retry policy does not retry it. */
@@ -76,11 +75,6 @@ function sizesOf(labels: Int32Array, clusters: number): { sizes: number[]; noise
 }
 
 export function createClusteringActivities({ pool, placement, admission }: ActivityDeps) {
-  /** Where this worker runs its jobs, with the task queue each one came from and (GPU) the job's admission. */
-  const ranOn = (hold: DeviceHold): Placement => {
-    const record = hold.record();
-    return { ...placement, taskQueue: Context.current().info.taskQueue, ...(record ? { admission: record } : {}) };
-  };
   return {
     /**
      * Loads the dataset, runs the algorithm with a heartbeat at each of its checkpoints, scores the result and stores
@@ -186,7 +180,7 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
           ...(output.method ? { method: output.method } : {}),
           quality,
           backend: backend.name,
-          ranOn: ranOn(hold),
+          ranOn: ranOn(placement, hold),
           timings: { loadMs, computeMs, qualityMs, storeMs },
           resultArtifactId: resultArtifact.id,
           ...(modelArtifact ? { modelArtifactId: modelArtifact.id } : {}),

@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Admission } from '../common/jobs';
+import type { Admission, Placement } from '../common/jobs';
 import { DeviceAdmission, ExceedsDeviceBudgetError, MemoryReservation } from '../gpu/admission';
 
 /** Error type when a job reaches a device too small for it (a stale routing decision); not retried on that device. */
@@ -13,6 +13,12 @@ export interface DeviceHold {
   /** What the result records: the memory reserved, how long the job waited, when it ran. Undefined on the CPU pool. */
   record(): Admission | undefined;
   release(): void;
+}
+
+/** Where an activity ran: the worker's pool and device, the task queue it took the job from, and its admission. */
+export function ranOn(placement: Omit<Placement, 'taskQueue' | 'admission'>, hold: DeviceHold): Placement {
+  const admission = hold.record();
+  return { ...placement, taskQueue: Context.current().info.taskQueue, ...(admission ? { admission } : {}) };
 }
 
 const NO_HOLD: DeviceHold = { record: () => undefined, release: () => undefined };

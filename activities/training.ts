@@ -1,6 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { RegisteredVersionRef, TrainingAttempt, TrainingHeartbeat, TrainingJobInput, TrainingSummary } from '../common/jobs';
-import type { Placement } from '../common/jobs';
 import { getArtifactContent, putArtifact } from '../db/artifacts';
 import { loadDatasetTable } from '../db/datasets';
 import { registerModelVersion } from '../db/registry';
@@ -10,7 +9,7 @@ import { train } from '../ml/training/train';
 import { stopRequestedQuery } from '../workflows/training-messages';
 import { INVALID_JOB_INPUT } from './clustering';
 import { trainingMemoryNeedMb } from '../ml/training/memory-need';
-import { DeviceHold, holdDeviceMemory } from './gpu-admission';
+import { holdDeviceMemory, ranOn } from './gpu-admission';
 import type { ActivityDeps } from './index';
 
 export interface RegisterTrainedModelInput {
@@ -21,11 +20,6 @@ export interface RegisterTrainedModelInput {
 }
 
 export function createTrainingActivities({ pool, placement, admission }: ActivityDeps) {
-  /** Where this worker runs its jobs, with the task queue each one came from and (GPU) the job's admission. */
-  const ranOn = (hold: DeviceHold): Placement => {
-    const record = hold.record();
-    return { ...placement, taskQueue: Context.current().info.taskQueue, ...(record ? { admission: record } : {}) };
-  };
   return {
     /**
      * Trains epoch by epoch, heartbeating progress and the id of the latest checkpoint artifact. A retry (the worker
@@ -128,7 +122,7 @@ export function createTrainingActivities({ pool, placement, admission }: Activit
           historyArtifactId: history.id,
           modelArtifactId: model.id,
           backend: backend.name,
-          ranOn: ranOn(hold),
+          ranOn: ranOn(placement, hold),
           durationMs: Date.now() - started,
         };
       } finally {

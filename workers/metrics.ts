@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { Worker } from '@temporalio/worker';
+import * as tf from '@tensorflow/tfjs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeviceAdmission } from '../gpu/admission';
 import { ActivityObserver } from './instrument-activities';
@@ -40,6 +41,20 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions): { registry: Reg
       this.set({ pool: opts.pool }, opts.workers().reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0));
     },
   });
+  // Between jobs these stay at the baseline the worker reached after its first jobs (test/workers/tensor-hygiene): a
+  // series that climbs job after job is a tensor leak, visible in production and not only in the test.
+  const tensors = (name: string, help: string, read: (m: tf.MemoryInfo) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pool', 'backend'] as const,
+      registers: [registry],
+      collect() {
+        this.set({ pool: opts.pool, backend: tf.getBackend() ?? '' }, read(tf.memory()));
+      },
+    });
+  tensors('kiln_worker_tf_tensors', 'Live TensorFlow.js tensors in this worker process', (m) => m.numTensors);
+  tensors('kiln_worker_tf_bytes', 'Bytes held by live TensorFlow.js tensors (device memory on a GPU backend)', (m) => m.numBytes);
   const device = (name: string, help: string, read: (s: DeviceSample) => number) =>
     new Gauge({
       name,

@@ -144,7 +144,7 @@ export class JobService {
       ...(description.closeTime ? { closeTime: description.closeTime.toISOString() } : {}),
       memo: description.memo,
     };
-    if (status === 'RUNNING') view.progress = progressOf(description.raw);
+    if (status === 'RUNNING') view.progress = progressOf(description.raw, waitsForGpu(description.memo));
     if (status === 'COMPLETED') view.result = await handle.result();
     if (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED' || status === 'CANCELED') {
       view.error = await failureOf(handle);
@@ -203,15 +203,27 @@ export class JobService {
 type RawDescription = temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse;
 
 /**
- * A running job's progress, read from Temporal (no query, so it answers even when no worker is up): the pending
- * activity and its last heartbeat, or the pending workflow task when no worker has picked the job up yet.
+ * What a job asked for explicitly a GPU waits for (it never falls back to the CPU pool): `{ gpuClass? }`, or undefined
+ * for `cpu` and `any` jobs, whose waits are for any worker.
  */
-function progressOf(raw: RawDescription): Record<string, unknown> {
+function waitsForGpu(memo: Record<string, unknown> | undefined): { gpuClass?: string } | undefined {
+  const resources = memo?.resources as { accelerator?: unknown; gpuClass?: unknown } | undefined;
+  if (resources?.accelerator !== 'gpu') return undefined;
+  return typeof resources.gpuClass === 'string' ? { gpuClass: resources.gpuClass } : {};
+}
+
+/**
+ * A running job's progress, read from Temporal (no query, so it answers even when no worker is up): the pending
+ * activity and its last heartbeat, or the pending workflow task when no worker has picked the job up yet. A job that
+ * asked for a GPU says so while no GPU worker has taken it: `waiting-for-gpu`, with the class it waits for.
+ */
+function progressOf(raw: RawDescription, gpu: { gpuClass?: string } | undefined): Record<string, unknown> {
+  const waiting = gpu ? { state: 'waiting-for-gpu', waitingFor: { accelerator: 'gpu', ...gpu } } : { state: 'waiting-for-worker' };
   const activity = raw.pendingActivities?.[0];
   if (!activity) {
     const scheduled =
       raw.pendingWorkflowTask?.state === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
-    return scheduled ? { stage: 'queued', state: 'waiting-for-worker' } : { stage: 'orchestrating', state: 'running' };
+    return scheduled ? { stage: 'queued', ...waiting } : { stage: 'orchestrating', state: 'running' };
   }
   const payload = activity.heartbeatDetails?.payloads?.[0];
   let details: Record<string, unknown> = {};
@@ -226,7 +238,7 @@ function progressOf(raw: RawDescription): Record<string, unknown> {
   return {
     stage: started ? 'starting' : 'queued',
     activity: activity.activityType?.name ?? 'unknown',
-    state: started ? 'running' : 'waiting-for-worker',
+    ...(started ? { state: 'running' } : waiting),
     attempt: activity.attempt ?? 1,
     ...(activity.lastFailure?.message ? { lastFailure: activity.lastFailure.message } : {}),
     // The activity's last heartbeat (stage, iteration, inertia...) refines the above.

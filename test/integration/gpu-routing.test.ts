@@ -68,7 +68,8 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
       await new Promise((r) => setTimeout(r, 1500));
       const job = await request(api, 'GET', `/api/v1/jobs/${waiting.body.jobId}`);
       expect(job.body).to.include({ status: 'RUNNING', taskQueue: 'kiln-gpu-b200' });
-      expect(job.body.progress).to.include({ state: 'waiting-for-worker' });
+      expect(job.body.progress).to.include({ state: 'waiting-for-gpu' });
+      expect(job.body.progress.waitingFor).to.deep.equal({ accelerator: 'gpu', gpuClass: 'b200' });
       await stack.env.client.workflow.getHandle(waiting.body.jobId).terminate('test cleanup');
     });
   });

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import * as tf from '@tensorflow/tfjs';
+import { initComputeBackend } from '../../ml/backend';
 import { DeviceAdmission } from '../../gpu/admission';
 import { instrumentActivities } from '../../workers/instrument-activities';
 import { createWorkerMetrics } from '../../workers/metrics';
@@ -40,6 +42,24 @@ describe('worker metrics: slots, activity durations, fallbacks, admission', () =
     expect(seriesValue(text, 'kiln_worker_activity_duration_seconds_count{pool="cpu",activity="compute",outcome="completed"}')).to.equal(3);
     expect(seriesValue(text, 'kiln_worker_activity_duration_seconds_count{pool="cpu",activity="broken",outcome="failed"}')).to.equal(1);
     expect(seriesValue(text, 'kiln_worker_slots_free{pool="cpu"}')).to.equal(2);
+  });
+
+  it('reports the live tfjs tensors and their bytes at scrape time, so a leak shows as a climbing series', async () => {
+    await initComputeBackend();
+    const { registry } = createWorkerMetrics({ pool: 'cpu', workers: () => [], latestSample: () => undefined, maxConcurrent: 2 });
+    const labels = `{pool="cpu",backend="${tf.getBackend()}"}`;
+    const before = await registry.metrics();
+    const baseTensors = seriesValue(before, `kiln_worker_tf_tensors${labels}`)!;
+    const baseBytes = seriesValue(before, `kiln_worker_tf_bytes${labels}`)!;
+    const leaked = tf.zeros([256, 4], 'float32');
+    try {
+      const during = await registry.metrics();
+      expect(seriesValue(during, `kiln_worker_tf_tensors${labels}`)).to.equal(baseTensors + 1);
+      expect(seriesValue(during, `kiln_worker_tf_bytes${labels}`)).to.equal(baseBytes + 256 * 4 * 4);
+    } finally {
+      leaked.dispose();
+    }
+    expect(seriesValue(await registry.metrics(), `kiln_worker_tf_tensors${labels}`)).to.equal(baseTensors);
   });
 
   it('reports a GPU device budget, reserved memory, waiting jobs, slots and admission waits from its admission', async () => {

@@ -27,6 +27,12 @@ export interface ClusteringJobInput {
   gpuMemoryMb?: number;
 }
 
+/**
+ * The compute activities, the only ones a route sends to a GPU queue (workflows and registration stay on the CPU pool).
+ * Job status reads it to tell a job waiting for a GPU from one waiting for any worker.
+ */
+export const ROUTED_ACTIVITIES: ReadonlySet<string> = new Set(['runClustering', 'trainModel', 'predictDataset']);
+
 /** Try `taskQueue`; when no worker there starts the work within `afterSeconds`, run it on `fallback.taskQueue`. */
 export interface ComputeRoute {
   taskQueue: string;

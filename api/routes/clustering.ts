@@ -25,6 +25,7 @@ export function clusteringRouter(deps: ApiDeps): Router {
       status: 'RUNNING',
       datasetId: job.datasetId,
       taskQueue: job.taskQueue,
+      computeQueue: job.computeQueue,
       links: {
         ...jobLinks(job.jobId),
         ...(deps.temporalUiUrl ? { temporalUi: `${deps.temporalUiUrl}/namespaces/${deps.namespace}/workflows/${job.jobId}` } : {}),

@@ -135,6 +135,7 @@ export function predictRouter(deps: ApiDeps): Router {
       version: version.version,
       datasetId: dataset.id,
       taskQueue: placement.taskQueue,
+      computeQueue: placement.computeQueue,
       links: jobLinks(jobId),
     };
   });

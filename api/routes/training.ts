@@ -71,6 +71,7 @@ export function trainingRouter(deps: ApiDeps): Router {
       status: 'RUNNING',
       datasetId: request.datasetId,
       taskQueue,
+      computeQueue: placement.computeQueue,
       links: { ...jobLinks(jobId), stop: `/api/v1/jobs/${jobId}/stop` },
     };
   });

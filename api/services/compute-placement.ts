@@ -16,9 +16,16 @@ export interface ResourcesRequest {
   memoryMb?: number;
 }
 
-/** Where a job goes: its workflow's task queue, its compute route (`any` with a GPU online) and its memory need. */
+/**
+ * Where a job goes: its workflow's task queue, the queue its compute goes to first, its compute route and its memory
+ * need. Every workflow runs on the CPU pool, which only orchestrates; the compute activity alone is routed to a GPU
+ * queue. So a job waiting for a GPU that never comes can still be cancelled (its workflow task has a worker), and
+ * registration never takes a GPU worker's slot.
+ */
 export interface ComputePlacement {
   taskQueue: string;
+  /** The compute activity's first queue: a GPU queue for `gpu`, and for `any` with a device online; else the CPU pool. */
+  computeQueue: string;
   route?: ComputeRoute;
   gpuMemoryMb: number;
   gpuMemoryEstimated: boolean;
@@ -51,9 +58,18 @@ export async function placeCompute(deps: ApiDeps, resources: ResourcesRequest | 
   const gpuClass = resources?.gpuClass;
   const gpuMemoryMb = resources?.gpuMemoryMb ?? estimateMb();
   const gpuMemoryEstimated = resources?.gpuMemoryMb === undefined;
-  const memo = { accelerator, ...(resources ?? {}), gpuMemoryMb, gpuMemoryEstimated };
-  const base = { gpuMemoryMb, gpuMemoryEstimated, memo };
-  if (accelerator === 'cpu') return { ...base, taskQueue: TASK_QUEUES.cpu };
+  const placed = (route?: ComputeRoute): ComputePlacement => {
+    const computeQueue = route?.taskQueue ?? TASK_QUEUES.cpu;
+    return {
+      taskQueue: TASK_QUEUES.cpu,
+      computeQueue,
+      ...(route ? { route } : {}),
+      gpuMemoryMb,
+      gpuMemoryEstimated,
+      memo: { accelerator, ...(resources ?? {}), gpuMemoryMb, gpuMemoryEstimated, computeQueue },
+    };
+  };
+  if (accelerator === 'cpu') return placed();
   const devices = await onlineGpus(deps.pool, gpuClass, GPU_WORKER_FRESH_SECONDS);
   const largest = devices.length > 0 ? devices[devices.length - 1].budgetMb : undefined;
   if (accelerator === 'gpu') {
@@ -66,12 +82,8 @@ export async function placeCompute(deps: ApiDeps, resources: ResourcesRequest | 
         'resources.gpuMemoryMb',
       );
     }
-    return { ...base, taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass) };
+    return placed({ taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass) });
   }
-  if (largest === undefined || gpuMemoryMb > largest) return { ...base, taskQueue: TASK_QUEUES.cpu };
-  return {
-    ...base,
-    taskQueue: TASK_QUEUES.cpu,
-    route: { taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass), fallback: { taskQueue: TASK_QUEUES.cpu, afterSeconds: gpuFallbackSeconds() } },
-  };
+  if (largest === undefined || gpuMemoryMb > largest) return placed();
+  return placed({ taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass), fallback: { taskQueue: TASK_QUEUES.cpu, afterSeconds: gpuFallbackSeconds() } });
 }

@@ -2,7 +2,8 @@ import { Client, WorkflowExecutionStatusName, WorkflowFailedError } from '@tempo
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError } from '../../common/errors';
-import { BatchPredictJobInput, ClusteringJobInput, JobKind, TrainingJobInput } from '../../common/jobs';
+import { BatchPredictJobInput, ClusteringJobInput, JobKind, ROUTED_ACTIVITIES, TrainingJobInput } from '../../common/jobs';
+import { isGpuQueue } from '../../common/task-queues';
 import { KilnAlgorithm, KilnDatasetId, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
 import { clusteringWorkflow } from '../../workflows/clustering';
 import { batchPredictWorkflow } from '../../workflows/batch-predict';
@@ -144,7 +145,7 @@ export class JobService {
       ...(description.closeTime ? { closeTime: description.closeTime.toISOString() } : {}),
       memo: description.memo,
     };
-    if (status === 'RUNNING') view.progress = progressOf(description.raw, waitsForGpu(description.memo));
+    if (status === 'RUNNING') view.progress = progressOf(description.raw, description.taskQueue, gpuAsked(description.memo));
     if (status === 'COMPLETED') view.result = await handle.result();
     if (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED' || status === 'CANCELED') {
       view.error = await failureOf(handle);
@@ -203,10 +204,10 @@ export class JobService {
 type RawDescription = temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse;
 
 /**
- * What a job asked for explicitly a GPU waits for (it never falls back to the CPU pool): `{ gpuClass? }`, or undefined
- * for `cpu` and `any` jobs, whose waits are for any worker.
+ * What a job that asked explicitly for a GPU waits for (it never falls back to the CPU pool): `{ gpuClass? }`, or
+ * undefined for `cpu` and `any` jobs, whose waits are for any worker.
  */
-function waitsForGpu(memo: Record<string, unknown> | undefined): { gpuClass?: string } | undefined {
+function gpuAsked(memo: Record<string, unknown> | undefined): { gpuClass?: string } | undefined {
   const resources = memo?.resources as { accelerator?: unknown; gpuClass?: unknown } | undefined;
   if (resources?.accelerator !== 'gpu') return undefined;
   return typeof resources.gpuClass === 'string' ? { gpuClass: resources.gpuClass } : {};
@@ -215,15 +216,17 @@ function waitsForGpu(memo: Record<string, unknown> | undefined): { gpuClass?: st
 /**
  * A running job's progress, read from Temporal (no query, so it answers even when no worker is up): the pending
  * activity and its last heartbeat, or the pending workflow task when no worker has picked the job up yet. A job that
- * asked for a GPU says so while no GPU worker has taken it: `waiting-for-gpu`, with the class it waits for.
+ * asked for a GPU says so while its compute activity waits for a GPU worker: `waiting-for-gpu`, with the class.
  */
-function progressOf(raw: RawDescription, gpu: { gpuClass?: string } | undefined): Record<string, unknown> {
-  const waiting = gpu ? { state: 'waiting-for-gpu', waitingFor: { accelerator: 'gpu', ...gpu } } : { state: 'waiting-for-worker' };
+function progressOf(raw: RawDescription, workflowQueue: string, gpu: { gpuClass?: string } | undefined): Record<string, unknown> {
+  const waitingForGpu = { state: 'waiting-for-gpu', waitingFor: { accelerator: 'gpu', ...gpu } };
   const activity = raw.pendingActivities?.[0];
   if (!activity) {
     const scheduled =
       raw.pendingWorkflowTask?.state === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
-    return scheduled ? { stage: 'queued', ...waiting } : { stage: 'orchestrating', state: 'running' };
+    if (!scheduled) return { stage: 'orchestrating', state: 'running' };
+    // Jobs started before workflows moved to the CPU pool ran their workflow on the GPU queue itself.
+    return { stage: 'queued', ...(gpu && isGpuQueue(workflowQueue) ? waitingForGpu : { state: 'waiting-for-worker' }) };
   }
   const payload = activity.heartbeatDetails?.payloads?.[0];
   let details: Record<string, unknown> = {};
@@ -235,9 +238,11 @@ function progressOf(raw: RawDescription, gpu: { gpuClass?: string } | undefined)
     }
   }
   const started = activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+  const name = activity.activityType?.name ?? 'unknown';
+  const waiting = gpu && (ROUTED_ACTIVITIES.has(name) || isGpuQueue(workflowQueue)) ? waitingForGpu : { state: 'waiting-for-worker' };
   return {
     stage: started ? 'starting' : 'queued',
-    activity: activity.activityType?.name ?? 'unknown',
+    activity: name,
     ...(started ? { state: 'running' } : waiting),
     attempt: activity.attempt ?? 1,
     ...(activity.lastFailure?.message ? { lastFailure: activity.lastFailure.message } : {}),

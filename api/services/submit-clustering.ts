@@ -17,6 +17,7 @@ export interface SubmittedJob {
   jobId: string;
   datasetId: string;
   taskQueue: string;
+  computeQueue: string;
 }
 
 /**
@@ -102,7 +103,7 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
     ...(request.register ? { register: request.register.name } : {}),
   });
   deps.metrics.jobsStarted.inc({ kind: 'clustering', algorithm: request.algorithm });
-  return { jobId, datasetId: dataset.id, taskQueue };
+  return { jobId, datasetId: dataset.id, taskQueue, computeQueue: placement.computeQueue };
 }
 
 async function resolveDataset(deps: ApiDeps, request: ClusteringRequest): Promise<DatasetMeta> {

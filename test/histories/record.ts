@@ -3,9 +3,11 @@ import * as path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { repoRoot } from '../../common/paths';
 import { upsertDevice } from '../../db/gpus';
+import { gpuClassQueue } from '../../gpu/gpu-class';
+import { createKilnWorker } from '../../workers/create-worker';
 import { makeBlobs } from '../support/blobs';
 import { request, startTestApi } from '../support/test-api';
-import { getTestStack, stopTestStack } from '../support/test-stack';
+import { getTestStack, stopTestStack, TestStack } from '../support/test-stack';
 import { withWorker } from '../support/with-worker';
 
 /**
@@ -14,6 +16,19 @@ import { withWorker } from '../support/with-worker';
  * code is the contract that running workflows rely on, and a change that fails to replay it breaks them.
  */
 export const HISTORIES_DIR = path.join(repoRoot, 'test', 'histories');
+
+/** A GPU worker for the declared class 'replay' (its class queue only). */
+function replayGpuWorker(stack: TestStack) {
+  return createKilnWorker({
+    connection: stack.env.nativeConnection,
+    namespace: stack.env.namespace ?? 'default',
+    pool: stack.pool,
+    workerPool: 'gpu',
+    workflowBundle: stack.workflowBundle,
+    taskQueue: gpuClassQueue('replay'),
+    device: { id: 'replay-gpu', name: 'replay', gpuClass: 'replay', source: 'declared' },
+  });
+}
 
 async function record(): Promise<void> {
   process.env.KILN_GPU_FALLBACK_SECONDS = '1';
@@ -32,7 +47,9 @@ async function record(): Promise<void> {
   };
   // Cases marked `routed` run while a (declared, idle) GPU device is online: `any` routes the compute to kiln-gpu,
   // where no worker polls, so after KILN_GPU_FALLBACK_SECONDS it falls back to kiln-cpu (both branches in one history).
-  const cases: Array<[string, string, unknown, { routed?: boolean }?]> = [
+  // `gpu` cases ask for a GPU class that an in-process GPU worker serves: the compute runs on its queue, the workflow and
+  // the registration on kiln-cpu.
+  const cases: Array<[string, string, unknown, { routed?: boolean; gpu?: boolean }?]> = [
     ['clustering-kmeans.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points }],
     ['clustering-kmeans-register.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: blobs.points, register: { name: 'replay-model' } }],
     ['training-classifier.json', '/api/v1/training', training],
@@ -40,6 +57,12 @@ async function record(): Promise<void> {
     ['clustering-any-fallback.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points }, { routed: true }],
     ['training-any-fallback.json', '/api/v1/training', training, { routed: true }],
     ['batch-predict-any-fallback.json', '/api/v1/models/replay-kmeans/batch-predict', { datasetId: upload.body.id }, { routed: true }],
+    [
+      'clustering-gpu-register.json',
+      '/api/v1/clustering',
+      { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points, register: { name: 'replay-gpu-model' }, resources: { accelerator: 'gpu', gpuClass: 'replay' } },
+      { gpu: true },
+    ],
   ];
   // Existing histories are the contract with running workflows: only missing ones are recorded (--force: all).
   const force = process.argv.includes('--force');
@@ -53,7 +76,7 @@ async function record(): Promise<void> {
       for (const [file, route, body, options] of cases) {
         if (!force && fs.existsSync(path.join(HISTORIES_DIR, file))) continue;
         await stack.pool.query(`UPDATE gpu_devices SET state = 'offline'`);
-        if (options?.routed) {
+        if (options?.routed || options?.gpu) {
           await upsertDevice(stack.pool, {
             id: 'replay-gpu', workerId: 'replay', pool: 'gpu', host: 'replay', deviceIndex: 0, name: 'replay', gpuClass: 'replay',
             memoryTotalMb: 81920, source: 'declared',
@@ -61,7 +84,8 @@ async function record(): Promise<void> {
         }
         const started = await request(api, 'POST', route, body);
         if (started.status !== 202) throw new Error(`start failed: ${JSON.stringify(started.body)}`);
-        const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
+        const finish = () => request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
+        const result = options?.gpu ? await (await replayGpuWorker(stack)).runUntil(finish) : await finish();
         if (result.status !== 200) throw new Error(`job failed: ${JSON.stringify(result.body)}`);
         const history = await stack.env.client.workflow.getHandle(started.body.jobId).fetchHistory();
         // The JSON form the Temporal CLI and UI export, so a history downloaded from production can be dropped in here.

@@ -56,6 +56,16 @@ describe('GPU-tagged pools: admission by device memory', function () {
     const table: Table = { rows, columns: Array.from({ length: d }, (_, i) => ({ name: `x${i}`, type: 'number' as const })), values };
     ({ id: datasetId } = (await createDataset(stack.pool, { tenantId: DEFAULT_TENANT, name: 'admission-noise', sourceFormat: 'json', table })).dataset);
 
+    // The CPU pool runs every job's workflow (and registration); only the compute activities reach the devices.
+    const cpu = await createKilnWorker({
+      connection: stack.env.nativeConnection,
+      namespace: stack.env.namespace ?? 'default',
+      pool: stack.pool,
+      workerPool: 'cpu',
+      workflowBundle: stack.workflowBundle,
+    });
+    workers.push(cpu);
+    runs.push(cpu.run());
     for (const device of DEVICES) {
       const admission = new DeviceAdmission({ budgetMb: device.budgetMb, maxConcurrent: 8 });
       admissions.set(device.id, admission);
@@ -113,7 +123,7 @@ describe('GPU-tagged pools: admission by device memory', function () {
       resources: { accelerator: 'gpu', ...(gpuClass ? { gpuClass } : {}), gpuMemoryMb },
     });
     expect(res.status, JSON.stringify(res.body)).to.equal(202);
-    return res.body as { jobId: string; taskQueue: string };
+    return res.body as { jobId: string; taskQueue: string; computeQueue: string };
   }
 
   async function resultOf(jobId: string) {
@@ -179,17 +189,17 @@ describe('GPU-tagged pools: admission by device memory', function () {
 
   it('sends a job too large for the 8 GB device to the 16 GB one, and refuses one larger than both', async () => {
     const job = await submit(12_288, null);
-    expect(job.taskQueue).to.equal(`kiln-gpu-${DEVICES[1].gpuClass}-16384mb`);
+    expect(job.computeQueue).to.equal(`kiln-gpu-${DEVICES[1].gpuClass}-16384mb`);
     const result = await resultOf(job.jobId);
     expect(result.ranOn.device.id).to.equal('admission-16g');
     expect(result.ranOn.admission.memoryMb).to.equal(12_288);
 
     const small = await submit(1024, null);
-    expect(small.taskQueue, 'a job every device can hold goes to the shared queue').to.equal('kiln-gpu');
-    // Nobody here polls kiln-gpu: the job is queued there, and the status says so.
+    expect(small.computeQueue, 'a job every device can hold goes to the shared queue').to.equal('kiln-gpu');
+    // Nobody here polls kiln-gpu: the job's compute is queued there, and the status says so.
     const queued = await eventually(
       () => request(api, 'GET', '/api/v1/resources/status'),
-      (r) => (r.body.pools.find((p: { name: string }) => p.name === 'gpu')?.queueBacklog?.['kiln-gpu']?.workflowTasks ?? 0) >= 1,
+      (r) => (r.body.pools.find((p: { name: string }) => p.name === 'gpu')?.queueBacklog?.['kiln-gpu']?.activityTasks ?? 0) >= 1,
       30_000,
     );
     expect(queued.body.totals.jobsQueued).to.be.at.least(1);

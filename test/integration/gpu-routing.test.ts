@@ -41,9 +41,10 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
       taskQueue: 'kiln-gpu-h100',
       device: { id: 'declared-0', name: 'NVIDIA H100 80GB HBM3', gpuClass: 'h100', source: 'declared' },
     });
-    await worker.runUntil(async () => {
+    // The CPU pool runs every workflow; only the compute activity goes to the GPU queue.
+    await withWorker(stack, () => worker.runUntil(async () => {
       const started = await cluster({ accelerator: 'gpu', gpuClass: 'h100' });
-      expect(started.body.taskQueue).to.equal('kiln-gpu-h100');
+      expect(started.body).to.include({ taskQueue: 'kiln-cpu', computeQueue: 'kiln-gpu-h100' });
       const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
       expect(result.status, JSON.stringify(result.body)).to.equal(200);
       const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
@@ -52,10 +53,10 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
         taskQueue: 'kiln-gpu-h100',
         device: { id: 'declared-0', name: 'NVIDIA H100 80GB HBM3', gpuClass: 'h100', source: 'declared' },
       });
-    });
+    }));
   });
 
-  it('cpu and any run on the CPU pool; an explicit GPU never falls back to it, it waits', async () => {
+  it('cpu and any run on the CPU pool; an explicit GPU never falls back to it, it waits, says so, and can be cancelled', async () => {
     await withWorker(stack, async () => {
       for (const accelerator of ['cpu', 'any']) {
         const started = await cluster({ accelerator });
@@ -65,12 +66,24 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
         expect(job.body.result.ranOn).to.deep.equal({ pool: 'cpu', taskQueue: 'kiln-cpu' });
       }
       const waiting = await cluster({ accelerator: 'gpu', gpuClass: 'b200' });
-      await new Promise((r) => setTimeout(r, 1500));
-      const job = await request(api, 'GET', `/api/v1/jobs/${waiting.body.jobId}`);
-      expect(job.body).to.include({ status: 'RUNNING', taskQueue: 'kiln-gpu-b200' });
-      expect(job.body.progress).to.include({ state: 'waiting-for-gpu' });
+      expect(waiting.body).to.include({ taskQueue: 'kiln-cpu', computeQueue: 'kiln-gpu-b200' });
+      // The CPU pool takes the workflow at once; its compute activity then waits on the class queue nobody polls.
+      const job = await eventually(
+        () => request(api, 'GET', `/api/v1/jobs/${waiting.body.jobId}`),
+        (r) => r.body.progress?.activity === 'runClustering',
+        30_000,
+      );
+      expect(job.body).to.include({ status: 'RUNNING', taskQueue: 'kiln-cpu' });
+      expect(job.body.memo.resources).to.include({ accelerator: 'gpu', computeQueue: 'kiln-gpu-b200' });
+      expect(job.body.progress).to.include({ stage: 'queued', state: 'waiting-for-gpu' });
       expect(job.body.progress.waitingFor).to.deep.equal({ accelerator: 'gpu', gpuClass: 'b200' });
-      await stack.env.client.workflow.getHandle(waiting.body.jobId).terminate('test cleanup');
+      await new Promise((r) => setTimeout(r, 1500));
+      const still = await request(api, 'GET', `/api/v1/jobs/${waiting.body.jobId}`);
+      expect(still.body.progress, 'no fallback to the CPU pool').to.include({ state: 'waiting-for-gpu' });
+      // A job waiting for a GPU that never comes can be cancelled: the CPU pool runs its workflow.
+      expect((await request(api, 'POST', `/api/v1/jobs/${waiting.body.jobId}/cancel`)).status).to.equal(202);
+      const cancelled = await eventually(() => request(api, 'GET', `/api/v1/jobs/${waiting.body.jobId}`), (r) => r.body.status !== 'RUNNING', 30_000);
+      expect(cancelled.body.status).to.equal('CANCELED');
     });
   });
 
@@ -140,50 +153,53 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
     let worker: ChildProcess | undefined;
     const metricsPort = await freePort();
     try {
-      worker = spawn(process.execPath, [path.join(repoRoot, 'dist', 'workers', 'main.js'), '--pool', 'gpu', '--device', '1'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: stack.databaseUrl,
-          TEMPORAL_ADDRESS: stack.env.address,
-          KILN_DECLARED_GPUS: DECLARED,
-          KILN_TELEMETRY_INTERVAL_MS: '300',
-          KILN_WORKER_METRICS_PORT: String(metricsPort),
-        },
-        stdio: 'ignore',
+      // The CPU pool (here in-process) orchestrates; the spawned GPU worker process takes the compute.
+      await withWorker(stack, async () => {
+        worker = spawn(process.execPath, [path.join(repoRoot, 'dist', 'workers', 'main.js'), '--pool', 'gpu', '--device', '1'], {
+          env: {
+            ...process.env,
+            DATABASE_URL: stack.databaseUrl,
+            TEMPORAL_ADDRESS: stack.env.address,
+            KILN_DECLARED_GPUS: DECLARED,
+            KILN_TELEMETRY_INTERVAL_MS: '300',
+            KILN_WORKER_METRICS_PORT: String(metricsPort),
+          },
+          stdio: 'ignore',
+        });
+        const started = await cluster({ accelerator: 'gpu', gpuClass: 'a100' });
+        const result = await eventually(
+          () => request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=20`),
+          (r) => r.status === 200,
+          120_000,
+        );
+        expect(result.status).to.equal(200);
+        const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
+        expect(job.body.result.ranOn).to.deep.include({ pool: 'gpu', taskQueue: 'kiln-gpu-a100' });
+        expect(job.body.result.ranOn.device).to.include({ id: 'declared-1', gpuClass: 'a100', source: 'declared' });
+        const gpus = await eventually(
+          () => request(api, 'GET', '/api/v1/gpus'),
+          (r) => r.body.gpus.some((g: { id: string; latest?: unknown }) => g.id === 'declared-1' && g.latest),
+          30_000,
+        );
+        const device = gpus.body.gpus.find((g: { id: string }) => g.id === 'declared-1');
+        expect(device).to.include({ state: 'online', pool: 'gpu', memoryTotalMb: 16384, source: 'declared' });
+        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        expect(metrics).to.match(/kiln_gpu_memory_total_mb\{pool="gpu",device="declared-1",gpu_class="a100"\} 16384/);
+        expect(metrics).to.match(/kiln_worker_activities_in_flight\{pool="gpu"\} 0/);
+        // Admission: the declared device's budget, nothing reserved after the job, every slot free again (8 by default),
+        // one admission without a wait and one completed compute activity.
+        expect(metrics).to.match(/kiln_gpu_memory_budget_mb\{pool="gpu",device="declared-1"\} 16384/);
+        expect(metrics).to.match(/kiln_gpu_memory_reserved_mb\{pool="gpu",device="declared-1"\} 0/);
+        expect(metrics).to.match(/kiln_worker_slots_free\{pool="gpu"\} 8/);
+        expect(metrics).to.match(/kiln_gpu_admission_wait_seconds_count\{pool="gpu",device="declared-1"\} 1/);
+        expect(metrics).to.match(/kiln_worker_activity_duration_seconds_count\{pool="gpu",activity="runClustering",outcome="completed"\} 1/);
+        expect(job.body.result.ranOn.admission).to.include({ memoryMb: job.body.memo.resources.gpuMemoryMb, waitedMs: 0 });
+        expect(metrics).to.contain('process_cpu_user_seconds_total');
+        worker.kill('SIGTERM');
+        await new Promise<void>((resolve) => worker!.once('exit', () => resolve()));
+        const after = await request(api, 'GET', '/api/v1/gpus');
+        expect(after.body.gpus.find((g: { id: string }) => g.id === 'declared-1').state).to.equal('offline');
       });
-      const started = await cluster({ accelerator: 'gpu', gpuClass: 'a100' });
-      const result = await eventually(
-        () => request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=20`),
-        (r) => r.status === 200,
-        120_000,
-      );
-      expect(result.status).to.equal(200);
-      const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
-      expect(job.body.result.ranOn).to.deep.include({ pool: 'gpu', taskQueue: 'kiln-gpu-a100' });
-      expect(job.body.result.ranOn.device).to.include({ id: 'declared-1', gpuClass: 'a100', source: 'declared' });
-      const gpus = await eventually(
-        () => request(api, 'GET', '/api/v1/gpus'),
-        (r) => r.body.gpus.some((g: { id: string; latest?: unknown }) => g.id === 'declared-1' && g.latest),
-        30_000,
-      );
-      const device = gpus.body.gpus.find((g: { id: string }) => g.id === 'declared-1');
-      expect(device).to.include({ state: 'online', pool: 'gpu', memoryTotalMb: 16384, source: 'declared' });
-      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      expect(metrics).to.match(/kiln_gpu_memory_total_mb\{pool="gpu",device="declared-1",gpu_class="a100"\} 16384/);
-      expect(metrics).to.match(/kiln_worker_activities_in_flight\{pool="gpu"\} 0/);
-      // Admission: the declared device's budget, nothing reserved after the job, every slot free again (8 by default),
-      // one admission without a wait and one completed compute activity.
-      expect(metrics).to.match(/kiln_gpu_memory_budget_mb\{pool="gpu",device="declared-1"\} 16384/);
-      expect(metrics).to.match(/kiln_gpu_memory_reserved_mb\{pool="gpu",device="declared-1"\} 0/);
-      expect(metrics).to.match(/kiln_worker_slots_free\{pool="gpu"\} 8/);
-      expect(metrics).to.match(/kiln_gpu_admission_wait_seconds_count\{pool="gpu",device="declared-1"\} 1/);
-      expect(metrics).to.match(/kiln_worker_activity_duration_seconds_count\{pool="gpu",activity="runClustering",outcome="completed"\} 1/);
-      expect(job.body.result.ranOn.admission).to.include({ memoryMb: job.body.memo.resources.gpuMemoryMb, waitedMs: 0 });
-      expect(metrics).to.contain('process_cpu_user_seconds_total');
-      worker.kill('SIGTERM');
-      await new Promise<void>((resolve) => worker!.once('exit', () => resolve()));
-      const after = await request(api, 'GET', '/api/v1/gpus');
-      expect(after.body.gpus.find((g: { id: string }) => g.id === 'declared-1').state).to.equal('offline');
     } finally {
       worker?.kill('SIGKILL');
     }

@@ -4,11 +4,10 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { repoRoot } from '../../common/paths';
 import { upsertDevice } from '../../db/gpus';
 import { gpuClassQueue } from '../../gpu/gpu-class';
-import { createKilnWorker } from '../../workers/create-worker';
 import { makeBlobs } from '../support/blobs';
 import { request, startTestApi } from '../support/test-api';
 import { getTestStack, stopTestStack, TestStack } from '../support/test-stack';
-import { withWorker } from '../support/with-worker';
+import { createTestWorker, withWorker } from '../support/with-worker';
 
 /**
  * Records the histories that the replay tests feed back to the current workflow code:
@@ -19,12 +18,8 @@ export const HISTORIES_DIR = path.join(repoRoot, 'test', 'histories');
 
 /** A GPU worker for the declared class 'replay' (its class queue only). */
 function replayGpuWorker(stack: TestStack) {
-  return createKilnWorker({
-    connection: stack.env.nativeConnection,
-    namespace: stack.env.namespace ?? 'default',
-    pool: stack.pool,
+  return createTestWorker(stack, {
     workerPool: 'gpu',
-    workflowBundle: stack.workflowBundle,
     taskQueue: gpuClassQueue('replay'),
     device: { id: 'replay-gpu', name: 'replay', gpuClass: 'replay', source: 'declared' },
   });

@@ -6,11 +6,11 @@ import { Table } from '../../datasets/table';
 import { DeviceAdmission } from '../../gpu/admission';
 import { gpuClassOf, gpuQueues } from '../../gpu/gpu-class';
 import { Random } from '../../ml/random';
-import { createKilnWorker } from '../../workers/create-worker';
 import { startTelemetryRecorder, TelemetryRecorder } from '../../workers/telemetry-recorder';
 import { makeBlobs } from '../support/blobs';
 import { eventually, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
+import { createTestWorker } from '../support/with-worker';
 
 /**
  * Admission by GPU memory on two declared devices (8 GB and 16 GB; this machine has no GPU, so the compute runs on the
@@ -57,13 +57,7 @@ describe('GPU-tagged pools: admission by device memory', function () {
     ({ id: datasetId } = (await createDataset(stack.pool, { tenantId: DEFAULT_TENANT, name: 'admission-noise', sourceFormat: 'json', table })).dataset);
 
     // The CPU pool runs every job's workflow (and registration); only the compute activities reach the devices.
-    const cpu = await createKilnWorker({
-      connection: stack.env.nativeConnection,
-      namespace: stack.env.namespace ?? 'default',
-      pool: stack.pool,
-      workerPool: 'cpu',
-      workflowBundle: stack.workflowBundle,
-    });
+    const cpu = await createTestWorker(stack);
     workers.push(cpu);
     runs.push(cpu.run());
     for (const device of DEVICES) {
@@ -72,12 +66,8 @@ describe('GPU-tagged pools: admission by device memory', function () {
       // Not the shared kiln-gpu queue: other suites leave jobs there on purpose (an explicit GPU job waits).
       const queues = gpuQueues(device.gpuClass, device.budgetMb).slice(1);
       for (const taskQueue of queues) {
-        const worker = await createKilnWorker({
-          connection: stack.env.nativeConnection,
-          namespace: stack.env.namespace ?? 'default',
-          pool: stack.pool,
+        const worker = await createTestWorker(stack, {
           workerPool: 'gpu',
-          workflowBundle: stack.workflowBundle,
           taskQueue,
           device: { id: device.id, name: device.name, gpuClass: device.gpuClass, source: 'declared' },
           admission,

@@ -4,11 +4,10 @@ import * as path from 'node:path';
 import { repoRoot } from '../../common/paths';
 import { freePort } from '../../launcher/free-port';
 import { upsertDevice } from '../../db/gpus';
-import { createKilnWorker } from '../../workers/create-worker';
 import { makeBlobs } from '../support/blobs';
 import { eventually, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
-import { withWorker } from '../support/with-worker';
+import { createTestWorker, withWorker } from '../support/with-worker';
 
 /** A declared inventory: two devices of different classes on a machine without a GPU (routing, not compute). */
 const DECLARED = JSON.stringify([
@@ -32,12 +31,8 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
     request(api, 'POST', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: points, resources });
 
   it('a job for a GPU class runs on a worker of that class, and the result says which pool, queue and device', async () => {
-    const worker = await createKilnWorker({
-      connection: stack.env.nativeConnection,
-      namespace: stack.env.namespace ?? 'default',
-      pool: stack.pool,
+    const worker = await createTestWorker(stack, {
       workerPool: 'gpu',
-      workflowBundle: stack.workflowBundle,
       taskQueue: 'kiln-gpu-h100',
       device: { id: 'declared-0', name: 'NVIDIA H100 80GB HBM3', gpuClass: 'h100', source: 'declared' },
     });
@@ -96,12 +91,8 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
     try {
       await device('routing-h100', 'h100');
       await device('routing-zz', 'zz');
-      const gpu = await createKilnWorker({
-        connection: stack.env.nativeConnection,
-        namespace: stack.env.namespace ?? 'default',
-        pool: stack.pool,
+      const gpu = await createTestWorker(stack, {
         workerPool: 'gpu',
-        workflowBundle: stack.workflowBundle,
         taskQueue: 'kiln-gpu-h100',
         device: { id: 'routing-h100', name: 'h100', gpuClass: 'h100', source: 'declared' },
       });

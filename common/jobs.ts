@@ -3,6 +3,8 @@
  * arrays (Temporal writes every argument and result into history forever).
  */
 import type { BackendName } from '../ml/backend';
+// Type only (erased): the names are checked against the activities a worker registers.
+import type { createActivities } from '../activities';
 
 export type JobKind = 'clustering' | 'training' | 'batch-predict';
 export const CLUSTERING_ALGORITHMS = ['kmeans', 'minibatch-kmeans', 'dbscan', 'hierarchical', 'som', 'spectral', 'gmm'] as const;
@@ -31,7 +33,7 @@ export interface ClusteringJobInput {
  * The compute activities, the only ones a route sends to a GPU queue (workflows and registration stay on the CPU pool).
  * Job status reads it to tell a job waiting for a GPU from one waiting for any worker.
  */
-export const ROUTED_ACTIVITIES: ReadonlySet<string> = new Set(['runClustering', 'trainModel', 'predictDataset']);
+export const ROUTED_ACTIVITIES: ReadonlySet<string> = new Set<keyof ReturnType<typeof createActivities>>(['runClustering', 'trainModel', 'predictDataset']);
 
 /** Try `taskQueue`; when no worker there starts the work within `afterSeconds`, run it on `fallback.taskQueue`. */
 export interface ComputeRoute {

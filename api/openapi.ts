@@ -73,7 +73,7 @@ export function openApiDocument(limits: DatasetLimits) {
           requestBody: { content: { 'application/json': { schema: schema(clusteringRequest) } } },
           responses: {
             '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
-            ...errors(400, 404, 413, 415),
+            ...errors(400, 404, 413, 415, 422),
           },
         },
       },
@@ -81,12 +81,12 @@ export function openApiDocument(limits: DatasetLimits) {
         post: {
           summary: 'Start a durable training job (checkpoints, resume after a crash, one registered version)',
           requestBody: { content: { 'application/json': { schema: schema(trainingRequest) } } },
-          responses: { '202': { description: 'Started' }, ...errors(400, 404, 413, 415) },
+          responses: { '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } }, ...errors(400, 404, 413, 415, 422) },
         },
       },
       '/api/v1/jobs/{jobId}/stop': { post: { summary: 'Training: finish after the current epoch and register', responses: { '202': { description: 'Requested' }, ...errors(404, 409) } } },
       '/api/v1/models/{name}/predict': { post: { summary: 'Online prediction with a registered model', responses: { '200': { description: 'OK' }, ...errors(400, 404) } } },
-      '/api/v1/models/{name}/batch-predict': { post: { summary: 'Batch prediction over a stored dataset (a job)', responses: { '202': { description: 'Started' }, ...errors(400, 404) } } },
+      '/api/v1/models/{name}/batch-predict': { post: { summary: 'Batch prediction over a stored dataset (a job)', responses: { '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } }, ...errors(400, 404, 422) } } },
       '/api/v1/jobs': { get: { summary: 'Recent jobs (filter: kind, status, limit)', responses: { '200': { description: 'OK' }, ...errors(400) } } },
       '/api/v1/jobs/{jobId}': { get: { summary: 'Status, progress, summary or error', responses: { '200': { description: 'OK' }, ...errors(404) } } },
       '/api/v1/jobs/{jobId}/result': {

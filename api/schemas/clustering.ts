@@ -170,5 +170,7 @@ export const jobAccepted = z.object({
   kind: z.string(),
   status: z.literal('RUNNING'),
   datasetId: z.string(),
+  taskQueue: z.string().meta({ description: "The workflow's task queue: always the CPU pool, which orchestrates" }),
+  computeQueue: z.string().meta({ description: 'Where the compute goes first: a GPU queue (kiln-gpu, kiln-gpu-<class>, kiln-gpu-<class>-<budget>mb) or kiln-cpu' }),
   links: z.object({ self: z.string(), result: z.string(), cancel: z.string() }),
 });

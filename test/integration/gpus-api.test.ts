@@ -217,6 +217,12 @@ describe('GPU devices, telemetry and resource status', function () {
     const doc = await request(api, 'GET', '/api/v1/openapi.json');
     expect(doc.status).to.equal(200);
     expect(doc.body.paths).to.include.keys('/api/v1/gpus', '/api/v1/gpus/{id}/telemetry', '/api/v1/resources/status', '/api/gpu/status');
+    // Every job start says where its workflow and its compute go, and may refuse a job no device can hold.
+    for (const path of ['/api/v1/clustering', '/api/v1/training', '/api/v1/models/{name}/batch-predict']) {
+      const responses = doc.body.paths[path].post.responses;
+      expect(responses['202'].content['application/json'].schema.properties, path).to.include.keys('taskQueue', 'computeQueue');
+      expect(responses, path).to.have.property('422');
+    }
   });
 
   it('pruning deletes samples older than the bound and keeps the rest', async () => {

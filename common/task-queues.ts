@@ -10,11 +10,6 @@ export function isPoolName(value: string): value is PoolName {
   return Object.prototype.hasOwnProperty.call(TASK_QUEUES, value);
 }
 
-/** Whether a task queue belongs to the GPU pool: kiln-gpu, kiln-gpu-<class>, kiln-gpu-<class>-<budget>mb. */
-export function isGpuQueue(name: string): boolean {
-  return name === TASK_QUEUES.gpu || name.startsWith(`${TASK_QUEUES.gpu}-`);
-}
-
 /** Seconds an `any` job waits for a GPU worker before running on the CPU pool (KILN_GPU_FALLBACK_SECONDS). */
 export function gpuFallbackSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const value = Number(env.KILN_GPU_FALLBACK_SECONDS ?? 30);

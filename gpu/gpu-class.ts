@@ -62,6 +62,11 @@ export function gpuClassQueue(gpuClass: string): string {
   return `${TASK_QUEUES.gpu}-${gpuClass}`;
 }
 
+/** Whether a task queue belongs to the GPU pool: kiln-gpu, kiln-gpu-<class>, kiln-gpu-<class>-<budget>mb. */
+export function isGpuQueue(name: string): boolean {
+  return name === TASK_QUEUES.gpu || name.startsWith(`${TASK_QUEUES.gpu}-`);
+}
+
 /**
  * The queue of the devices of one class with one memory budget, e.g. 'kiln-gpu-a100-16384mb'. A job too large for some
  * online devices is routed here, to the smallest budget that holds it, so a device that could never admit it never

@@ -3,7 +3,7 @@ import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/comm
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError } from '../../common/errors';
 import { BatchPredictJobInput, ClusteringJobInput, JobKind, ROUTED_ACTIVITIES, TrainingJobInput } from '../../common/jobs';
-import { isGpuQueue } from '../../common/task-queues';
+import { isGpuQueue } from '../../gpu/gpu-class';
 import { KilnAlgorithm, KilnDatasetId, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
 import { clusteringWorkflow } from '../../workflows/clustering';
 import { batchPredictWorkflow } from '../../workflows/batch-predict';

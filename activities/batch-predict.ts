@@ -25,9 +25,11 @@ export function createBatchPredictActivities({ pool, placement, admission }: Act
       const started = Date.now();
       const backend = await initComputeBackend();
       const content = await getArtifactContent(pool, input.tenantId, input.artifactId);
-      if (!content) throw ApplicationFailure.nonRetryable(`model artifact ${input.artifactId} is missing`, INVALID_JOB_INPUT);
+      if (!content)
+        throw ApplicationFailure.nonRetryable(`model artifact ${input.artifactId} is missing`, INVALID_JOB_INPUT);
       const loaded = await loadDatasetTable(pool, input.tenantId, input.datasetId);
-      if (!loaded) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
+      if (!loaded)
+        throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
       // A GPU worker admits the job by its device memory need before the model's weights reach the device.
       const need =
         input.gpuMemoryMb ??
@@ -70,7 +72,14 @@ export function createBatchPredictActivities({ pool, placement, admission }: Act
           kind: 'predictions',
           mediaType: 'application/json',
           content: Buffer.from(
-            JSON.stringify({ model: input.modelName, version: input.version, datasetId: input.datasetId, columns: predictor.columns, rows: n, ...predictions }),
+            JSON.stringify({
+              model: input.modelName,
+              version: input.version,
+              datasetId: input.datasetId,
+              columns: predictor.columns,
+              rows: n,
+              ...predictions,
+            }),
           ),
         });
         return {

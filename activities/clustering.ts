@@ -55,7 +55,11 @@ export interface RegisterClusteringModelInput {
 /** Known labels from the dataset's labelsColumn, as numbers (a text column's level indices). */
 function truthColumn(table: Table, name: string): Float64Array {
   const index = table.columns.findIndex((c) => c.name === name);
-  if (index < 0) throw ApplicationFailure.nonRetryable(`labelsColumn ${JSON.stringify(name)} is not a column of the dataset`, INVALID_JOB_INPUT);
+  if (index < 0)
+    throw ApplicationFailure.nonRetryable(
+      `labelsColumn ${JSON.stringify(name)} is not a column of the dataset`,
+      INVALID_JOB_INPUT,
+    );
   const width = table.columns.length;
   const truth = new Float64Array(table.rows);
   for (let r = 0; r < table.rows; r++) truth[r] = table.values[r * width + index];
@@ -85,11 +89,13 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
       const backend = await initComputeBackend();
       // A GPU worker admits the job by its device memory need, held until the activity ends. Jobs that carry no
       // need (submitted before needs rode along) are estimated once the dataset's shape is known.
-      let hold: DeviceHold | undefined = input.gpuMemoryMb !== undefined ? await holdDeviceMemory(admission, input.gpuMemoryMb) : undefined;
+      let hold: DeviceHold | undefined =
+        input.gpuMemoryMb !== undefined ? await holdDeviceMemory(admission, input.gpuMemoryMb) : undefined;
       try {
         const t0 = Date.now();
         const loaded = await loadDatasetTable(pool, input.tenantId, input.datasetId);
-        if (!loaded) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
+        if (!loaded)
+          throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
         const columns =
           input.columns ?? loaded.table.columns.map((c) => c.name).filter((name) => name !== input.labelsColumn);
         let matrix: ReturnType<typeof numericMatrix>;
@@ -101,7 +107,10 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         const truth = input.labelsColumn ? truthColumn(loaded.table, input.labelsColumn) : undefined;
         const { n, d } = matrix;
         const loadMs = Date.now() - t0;
-        hold ??= await holdDeviceMemory(admission, estimateClusteringMemoryMb(input.algorithm, { n, d, params: input.params }));
+        hold ??= await holdDeviceMemory(
+          admission,
+          estimateClusteringMemoryMb(input.algorithm, { n, d, params: input.params }),
+        );
 
         const t1 = Date.now();
         ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
@@ -193,11 +202,15 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
     /** Registers the model as a version; exactly once per workflow, however often it is retried. */
     async registerClusteringModel(input: RegisterClusteringModelInput): Promise<RegisteredVersionRef> {
       const execution = Context.current().info.workflowExecution;
-      if (!execution) throw ApplicationFailure.nonRetryable('registerClusteringModel runs only inside a workflow', INVALID_JOB_INPUT);
+      if (!execution)
+        throw ApplicationFailure.nonRetryable('registerClusteringModel runs only inside a workflow', INVALID_JOB_INPUT);
       const { workflowId, runId } = execution;
       const { summary } = input;
       if (!summary.modelArtifactId) {
-        throw ApplicationFailure.nonRetryable(`${summary.algorithm} results cannot assign new points, so there is no model to register`, INVALID_JOB_INPUT);
+        throw ApplicationFailure.nonRetryable(
+          `${summary.algorithm} results cannot assign new points, so there is no model to register`,
+          INVALID_JOB_INPUT,
+        );
       }
       const { version } = await registerModelVersion(pool, {
         tenantId: input.tenantId,

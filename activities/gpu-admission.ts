@@ -28,7 +28,11 @@ const NO_HOLD: DeviceHold = { record: () => undefined, release: () => undefined 
  * (training passes its last heartbeat, so a retry after a crash still finds its checkpoint). The caller releases the
  * hold in a `finally`.
  */
-export async function holdDeviceMemory(admission: DeviceAdmission | undefined, memoryMb: number, progress: Record<string, unknown> = {}): Promise<DeviceHold> {
+export async function holdDeviceMemory(
+  admission: DeviceAdmission | undefined,
+  memoryMb: number,
+  progress: Record<string, unknown> = {},
+): Promise<DeviceHold> {
   if (!admission) return NO_HOLD;
   const ctx = Context.current();
   const pending = admission.admit(memoryMb, ctx.cancellationSignal);
@@ -36,7 +40,15 @@ export async function holdDeviceMemory(admission: DeviceAdmission | undefined, m
   const beat = () => {
     if (admitted) return;
     const s = admission.stats();
-    ctx.heartbeat({ ...progress, stage: 'waiting-for-gpu-memory', state: 'waiting-for-gpu-memory', memoryMb, budgetMb: s.budgetMb, reservedMb: s.reservedMb, jobsWaiting: s.waiting });
+    ctx.heartbeat({
+      ...progress,
+      stage: 'waiting-for-gpu-memory',
+      state: 'waiting-for-gpu-memory',
+      memoryMb,
+      budgetMb: s.budgetMb,
+      reservedMb: s.reservedMb,
+      jobsWaiting: s.waiting,
+    });
   };
   // Only a job that has to wait reports it; one admitted at once goes straight to its own progress.
   const first = setImmediate(beat);
@@ -45,7 +57,8 @@ export async function holdDeviceMemory(admission: DeviceAdmission | undefined, m
   try {
     reservation = await pending;
   } catch (err) {
-    if (err instanceof ExceedsDeviceBudgetError) throw ApplicationFailure.nonRetryable(err.message, EXCEEDS_DEVICE_MEMORY);
+    if (err instanceof ExceedsDeviceBudgetError)
+      throw ApplicationFailure.nonRetryable(err.message, EXCEEDS_DEVICE_MEMORY);
     throw err;
   } finally {
     admitted = true;

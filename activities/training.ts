@@ -1,5 +1,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { RegisteredVersionRef, TrainingAttempt, TrainingHeartbeat, TrainingJobInput, TrainingSummary } from '../common/jobs';
+import {
+  RegisteredVersionRef,
+  TrainingAttempt,
+  TrainingHeartbeat,
+  TrainingJobInput,
+  TrainingSummary,
+} from '../common/jobs';
 import { getArtifactContent, putArtifact } from '../db/artifacts';
 import { loadDatasetTable } from '../db/datasets';
 import { registerModelVersion } from '../db/registry';
@@ -32,24 +38,32 @@ export function createTrainingActivities({ pool, placement, admission }: Activit
       const backend = await initComputeBackend();
       const previous = ctx.info.heartbeatDetails as TrainingHeartbeat | undefined;
       const loaded = await loadDatasetTable(pool, input.tenantId, input.datasetId);
-      if (!loaded) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
+      if (!loaded)
+        throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
 
       // A GPU worker admits the job by its device memory need, held to the end. The wait heartbeats the previous
       // attempt's details, so a crash while waiting still leaves the checkpoint for the next retry.
-      const hold = await holdDeviceMemory(admission, input.gpuMemoryMb ?? trainingMemoryNeedMb(loaded.table, input), { ...(previous ?? {}) });
+      const hold = await holdDeviceMemory(admission, input.gpuMemoryMb ?? trainingMemoryNeedMb(loaded.table, input), {
+        ...(previous ?? {}),
+      });
       try {
         let resumeFrom: Buffer | undefined;
         if (previous?.checkpointArtifactId) {
           resumeFrom = await getArtifactContent(pool, input.tenantId, previous.checkpointArtifactId);
         }
         const resumedFromEpoch = resumeFrom ? (previous?.checkpointEpoch ?? 0) : 0;
-        const attempts: TrainingAttempt[] = [...(previous?.attempts ?? []), { attempt: ctx.info.attempt, resumedFromEpoch }];
+        const attempts: TrainingAttempt[] = [
+          ...(previous?.attempts ?? []),
+          { attempt: ctx.info.attempt, resumedFromEpoch },
+        ];
         let beat: TrainingHeartbeat = {
           stage: 'training',
           epoch: resumedFromEpoch,
           epochs: input.training.epochs,
           attempts,
-          ...(previous?.checkpointArtifactId && resumeFrom ? { checkpointArtifactId: previous.checkpointArtifactId, checkpointEpoch: resumedFromEpoch } : {}),
+          ...(previous?.checkpointArtifactId && resumeFrom
+            ? { checkpointArtifactId: previous.checkpointArtifactId, checkpointEpoch: resumedFromEpoch }
+            : {}),
         };
         ctx.heartbeat(beat);
 
@@ -87,14 +101,22 @@ export function createTrainingActivities({ pool, placement, admission }: Activit
               ctx.heartbeat(beat);
             },
             onEpoch: async (e) => {
-              beat = { ...beat, epoch: e.epoch, epochs: e.epochs, loss: e.loss, ...(e.valLoss !== undefined ? { valLoss: e.valLoss } : {}), metrics: e.metrics };
+              beat = {
+                ...beat,
+                epoch: e.epoch,
+                epochs: e.epochs,
+                loss: e.loss,
+                ...(e.valLoss !== undefined ? { valLoss: e.valLoss } : {}),
+                metrics: e.metrics,
+              };
               ctx.heartbeat(beat);
               await askStop();
             },
           },
         ).catch((err: unknown) => {
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-          if (err instanceof TrainingValidationError) throw ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
+          if (err instanceof TrainingValidationError)
+            throw ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
           throw err;
         });
 
@@ -133,7 +155,8 @@ export function createTrainingActivities({ pool, placement, admission }: Activit
     /** Registers the trained model as a version exactly once per workflow, whatever retries happened. */
     async registerTrainedModel(req: RegisterTrainedModelInput): Promise<RegisteredVersionRef> {
       const execution = Context.current().info.workflowExecution;
-      if (!execution) throw ApplicationFailure.nonRetryable('registerTrainedModel runs only inside a workflow', INVALID_JOB_INPUT);
+      if (!execution)
+        throw ApplicationFailure.nonRetryable('registerTrainedModel runs only inside a workflow', INVALID_JOB_INPUT);
       const { summary, input } = req;
       // The per-epoch history travels as an artifact (it can be long); the version keeps a copy with its metrics.
       const history = await getArtifactContent(pool, req.tenantId, summary.historyArtifactId);

@@ -23,7 +23,17 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(errorHandler());
 
   const v1 = new Router({ prefix: '/api/v1' });
-  for (const router of [datasetsRouter(deps), clusteringRouter(deps), trainingRouter(deps), jobsRouter(deps), artifactsRouter(deps), modelsRouter(deps), predictRouter(deps), algorithmsRouter(), gpusRouter(deps)]) {
+  for (const router of [
+    datasetsRouter(deps),
+    clusteringRouter(deps),
+    trainingRouter(deps),
+    jobsRouter(deps),
+    artifactsRouter(deps),
+    modelsRouter(deps),
+    predictRouter(deps),
+    algorithmsRouter(),
+    gpusRouter(deps),
+  ]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }
   v1.get('/openapi.json', (ctx) => {

@@ -27,7 +27,9 @@ async function run(): Promise<void> {
     namespace: config.temporalNamespace,
   });
   const server = app.listen(config.port, config.host, () => {
-    console.log(`[kiln] api listening on http://${config.host}:${config.port} (temporal ${config.temporalAddress}) pid=${process.pid}`);
+    console.log(
+      `[kiln] api listening on http://${config.host}:${config.port} (temporal ${config.temporalAddress}) pid=${process.pid}`,
+    );
   });
 
   const shutdown = () => {

@@ -17,11 +17,24 @@ const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentabl
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(
-    codes.map((code) => [String(code), { description: 'Error', content: { 'application/json': { schema: schema(errorBody) } } }]),
+    codes.map((code) => [
+      String(code),
+      { description: 'Error', content: { 'application/json': { schema: schema(errorBody) } } },
+    ]),
   );
 
-const modelNameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: MODEL_NAME_PATTERN.source } };
-const versionPathParam = { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 1, maximum: 2147483647 } };
+const modelNameParam = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: MODEL_NAME_PATTERN.source },
+};
+const versionPathParam = {
+  name: 'version',
+  in: 'path',
+  required: true,
+  schema: { type: 'integer', minimum: 1, maximum: 2147483647 },
+};
 const aliasPathParam = {
   name: 'alias',
   in: 'path',
@@ -54,7 +67,10 @@ export function openApiDocument(limits: DatasetLimits) {
                   required: ['data'],
                   properties: {
                     name: { type: 'string', maxLength: 200 },
-                    data: { type: 'array', items: { oneOf: [{ type: 'array', items: { type: ['number', 'string'] } }, { type: 'object' }] } },
+                    data: {
+                      type: 'array',
+                      items: { oneOf: [{ type: 'array', items: { type: ['number', 'string'] } }, { type: 'object' }] },
+                    },
                   },
                 },
               },
@@ -62,11 +78,17 @@ export function openApiDocument(limits: DatasetLimits) {
               'application/x-ndjson': { schema: { type: 'string' } },
             },
           },
-          responses: { '201': { description: 'Stored' }, '200': { description: 'Already stored' }, ...errors(400, 413, 415) },
+          responses: {
+            '201': { description: 'Stored' },
+            '200': { description: 'Already stored' },
+            ...errors(400, 413, 415),
+          },
         },
         get: { summary: 'Recent datasets', responses: { '200': { description: 'OK' } } },
       },
-      '/api/v1/datasets/{id}': { get: { summary: 'Dataset metadata', responses: { '200': { description: 'OK' }, ...errors(404) } } },
+      '/api/v1/datasets/{id}': {
+        get: { summary: 'Dataset metadata', responses: { '200': { description: 'OK' }, ...errors(404) } },
+      },
       '/api/v1/clustering': {
         post: {
           summary: 'Start a clustering job',
@@ -81,22 +103,67 @@ export function openApiDocument(limits: DatasetLimits) {
         post: {
           summary: 'Start a durable training job (checkpoints, resume after a crash, one registered version)',
           requestBody: { content: { 'application/json': { schema: schema(trainingRequest) } } },
-          responses: { '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } }, ...errors(400, 404, 413, 415, 422) },
+          responses: {
+            '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
+            ...errors(400, 404, 413, 415, 422),
+          },
         },
       },
-      '/api/v1/jobs/{jobId}/stop': { post: { summary: 'Training: finish after the current epoch and register', responses: { '202': { description: 'Requested' }, ...errors(404, 409) } } },
-      '/api/v1/models/{name}/predict': { post: { summary: 'Online prediction with a registered model', responses: { '200': { description: 'OK' }, ...errors(400, 404) } } },
-      '/api/v1/models/{name}/batch-predict': { post: { summary: 'Batch prediction over a stored dataset (a job)', responses: { '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } }, ...errors(400, 404, 422) } } },
-      '/api/v1/jobs': { get: { summary: 'Recent jobs (filter: kind, status, limit)', responses: { '200': { description: 'OK' }, ...errors(400) } } },
-      '/api/v1/jobs/{jobId}': { get: { summary: 'Status, progress, summary or error', responses: { '200': { description: 'OK' }, ...errors(404) } } },
-      '/api/v1/jobs/{jobId}/result': {
-        get: { summary: 'Full result (wait up to ?wait= seconds)', responses: { '200': { description: 'OK' }, ...errors(404, 409) } },
+      '/api/v1/jobs/{jobId}/stop': {
+        post: {
+          summary: 'Training: finish after the current epoch and register',
+          responses: { '202': { description: 'Requested' }, ...errors(404, 409) },
+        },
       },
-      '/api/v1/jobs/{jobId}/cancel': { post: { summary: 'Request cancellation', responses: { '202': { description: 'Requested' }, ...errors(404, 409) } } },
+      '/api/v1/models/{name}/predict': {
+        post: {
+          summary: 'Online prediction with a registered model',
+          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+        },
+      },
+      '/api/v1/models/{name}/batch-predict': {
+        post: {
+          summary: 'Batch prediction over a stored dataset (a job)',
+          responses: {
+            '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
+            ...errors(400, 404, 422),
+          },
+        },
+      },
+      '/api/v1/jobs': {
+        get: {
+          summary: 'Recent jobs (filter: kind, status, limit)',
+          responses: { '200': { description: 'OK' }, ...errors(400) },
+        },
+      },
+      '/api/v1/jobs/{jobId}': {
+        get: {
+          summary: 'Status, progress, summary or error',
+          responses: { '200': { description: 'OK' }, ...errors(404) },
+        },
+      },
+      '/api/v1/jobs/{jobId}/result': {
+        get: {
+          summary: 'Full result (wait up to ?wait= seconds)',
+          responses: { '200': { description: 'OK' }, ...errors(404, 409) },
+        },
+      },
+      '/api/v1/jobs/{jobId}/cancel': {
+        post: {
+          summary: 'Request cancellation',
+          responses: { '202': { description: 'Requested' }, ...errors(404, 409) },
+        },
+      },
       '/api/v1/models': {
         get: {
           summary: 'Registered models, most recently changed first',
-          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxListLimit, default: 50 } }],
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxListLimit, default: 50 },
+            },
+          ],
           responses: { '200': { description: 'OK' }, ...errors(400) },
         },
         post: {
@@ -107,75 +174,141 @@ export function openApiDocument(limits: DatasetLimits) {
       },
       '/api/v1/models/{name}': {
         parameters: [modelNameParam],
-        get: { summary: 'A model with its latest version number and aliases', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+        get: {
+          summary: 'A model with its latest version number and aliases',
+          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+        },
         patch: {
           summary: 'Change the description and/or merge tags (null removes a tag); audited',
           requestBody: { content: { 'application/json': { schema: schema(updateModelRequest) } } },
           responses: { '200': { description: 'Updated model' }, ...errors(400, 404, 413, 415) },
         },
         delete: {
-          summary: 'Delete the model, its versions and aliases (artifacts stay: content addressed, maybe shared); audited',
+          summary:
+            'Delete the model, its versions and aliases (artifacts stay: content addressed, maybe shared); audited',
           responses: { '204': { description: 'Deleted' }, ...errors(400, 404) },
         },
       },
       '/api/v1/models/{name}/versions': {
         parameters: [modelNameParam],
-        get: { summary: 'Versions of a registered model, with aliases and artifact links', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+        get: {
+          summary: 'Versions of a registered model, with aliases and artifact links',
+          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+        },
       },
       '/api/v1/models/{name}/versions/{version}': {
         parameters: [modelNameParam, versionPathParam],
-        get: { summary: 'One model version with params, metrics, lineage, aliases and artifact', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+        get: {
+          summary: 'One model version with params, metrics, lineage, aliases and artifact',
+          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+        },
         patch: {
-          summary: 'Change a version\'s description, tags (merged) and/or status; audited',
+          summary: "Change a version's description, tags (merged) and/or status; audited",
           requestBody: { content: { 'application/json': { schema: schema(updateVersionRequest) } } },
           responses: { '200': { description: 'Updated version' }, ...errors(400, 404, 413, 415) },
         },
       },
       '/api/v1/models/{name}/aliases/{alias}': {
         parameters: [modelNameParam, aliasPathParam],
-        get: { summary: 'The version the alias points at (`latest`: the highest version)', responses: { '200': { description: 'OK' }, ...errors(400, 404) } },
+        get: {
+          summary: 'The version the alias points at (`latest`: the highest version)',
+          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+        },
         put: {
           summary: 'Create or move the alias atomically; answers {alias, version, previousVersion?}; audited',
           requestBody: { content: { 'application/json': { schema: schema(setAliasRequest) } } },
           responses: { '200': { description: 'Set' }, ...errors(400, 404, 413, 415) },
         },
-        delete: { summary: 'Remove the alias; audited', responses: { '204': { description: 'Deleted' }, ...errors(400, 404) } },
+        delete: {
+          summary: 'Remove the alias; audited',
+          responses: { '204': { description: 'Deleted' }, ...errors(400, 404) },
+        },
       },
       '/api/v1/models/{name}/events': {
         parameters: [modelNameParam],
         get: {
-          summary: 'Audit trail of the model name, oldest first (created, updated, version_registered, version_updated, alias_set, alias_deleted, deleted)',
+          summary:
+            'Audit trail of the model name, oldest first (created, updated, version_registered, version_updated, alias_set, alias_deleted, deleted)',
           parameters: [
-            { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 }, description: 'Only events with a larger id' },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxEventsLimit, default: 100 } },
+            {
+              name: 'after',
+              in: 'query',
+              schema: { type: 'integer', minimum: 0, default: 0 },
+              description: 'Only events with a larger id',
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxEventsLimit, default: 100 },
+            },
           ],
           responses: { '200': { description: 'OK' }, ...errors(400, 404) },
         },
       },
-      '/api/v1/artifacts/{id}': { get: { summary: 'Artifact bytes', responses: { '200': { description: 'OK' }, ...errors(404) } } },
+      '/api/v1/artifacts/{id}': {
+        get: { summary: 'Artifact bytes', responses: { '200': { description: 'OK' }, ...errors(404) } },
+      },
       '/api/v1/gpus': {
-        get: { summary: 'GPU devices (discovered or declared) with pool, worker, host, state and latest sample', responses: { '200': { description: 'OK' } } },
+        get: {
+          summary: 'GPU devices (discovered or declared) with pool, worker, host, state and latest sample',
+          responses: { '200': { description: 'OK' } },
+        },
       },
       '/api/v1/gpus/{id}/telemetry': {
         get: {
-          summary: 'Samples of one device with start_time ≤ recordedAt ≤ end_time, oldest first (at most 10,000; `truncated` says when more exist)',
+          summary:
+            'Samples of one device with start_time ≤ recordedAt ≤ end_time, oldest first (at most 10,000; `truncated` says when more exist)',
           parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string', maxLength: 128 }, description: 'Device UUID' },
-            { name: 'start_time', in: 'query', schema: { type: 'string' }, description: 'ISO-8601 with a zone, or epoch ms; default end_time − 1 h' },
-            { name: 'end_time', in: 'query', schema: { type: 'string' }, description: 'ISO-8601 with a zone, or epoch ms; default now; the window spans at most 7 days' },
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', maxLength: 128 },
+              description: 'Device UUID',
+            },
+            {
+              name: 'start_time',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'ISO-8601 with a zone, or epoch ms; default end_time − 1 h',
+            },
+            {
+              name: 'end_time',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'ISO-8601 with a zone, or epoch ms; default now; the window spans at most 7 days',
+            },
           ],
           responses: { '200': { description: 'OK' }, ...errors(400, 404) },
         },
       },
       '/api/v1/resources/status': {
-        get: { summary: 'Worker pools: task queues, workers, devices, slots used/free, jobs running and waiting for GPU memory, memory budget/reserved, from the latest samples', responses: { '200': { description: 'OK' } } },
+        get: {
+          summary:
+            'Worker pools: task queues, workers, devices, slots used/free, jobs running and waiting for GPU memory, memory budget/reserved, from the latest samples',
+          responses: { '200': { description: 'OK' } },
+        },
       },
       '/api/gpu/status': {
-        get: { summary: 'Seed-compatible GPU summary: {gpus: [{id, name, memoryUsedMb, memoryTotalMb, memoryBudgetMb, memoryReservedMb, jobsWaiting, utilizationPct, state}], available}', responses: { '200': { description: 'OK' } } },
+        get: {
+          summary:
+            'Seed-compatible GPU summary: {gpus: [{id, name, memoryUsedMb, memoryTotalMb, memoryBudgetMb, memoryReservedMb, jobsWaiting, utilizationPct, state}], available}',
+          responses: { '200': { description: 'OK' } },
+        },
       },
-      '/api/v1/algorithms': { get: { summary: 'Algorithms with parameter schemas, defaults and limits', responses: { '200': { description: 'OK' } } } },
+      '/api/v1/algorithms': {
+        get: {
+          summary: 'Algorithms with parameter schemas, defaults and limits',
+          responses: { '200': { description: 'OK' } },
+        },
+      },
       '/health': { get: { summary: 'Alive', responses: { '200': { description: 'OK' } } } },
-      '/ready': { get: { summary: 'Postgres and Temporal reachable', responses: { '200': { description: 'OK' }, '503': { description: 'Degraded' } } } },
+      '/ready': {
+        get: {
+          summary: 'Postgres and Temporal reachable',
+          responses: { '200': { description: 'OK' }, '503': { description: 'Degraded' } },
+        },
+      },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'OK' } } } },
     },
     components: {

@@ -30,11 +30,20 @@ function points(): number[][] {
 function stats(ms: number[]) {
   const sorted = [...ms].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { median: Number(at(0.5).toFixed(1)), p95: Number(at(0.95).toFixed(1)), min: Number(sorted[0].toFixed(1)), max: Number(sorted[sorted.length - 1].toFixed(1)) };
+  return {
+    median: Number(at(0.5).toFixed(1)),
+    p95: Number(at(0.95).toFixed(1)),
+    min: Number(sorted[0].toFixed(1)),
+    max: Number(sorted[sorted.length - 1].toFixed(1)),
+  };
 }
 
 async function post(path: string, body: unknown) {
-  const res = await fetch(`${API}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${API}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -55,7 +64,8 @@ async function run(): Promise<void> {
   for (let i = 0; i < RUNS + 1; i++) {
     const t0 = performance.now();
     const started = await post('/api/v1/clustering', { algorithm: 'kmeans', params: { k: K, seed: i }, data });
-    if (started.status !== 202) throw new Error(`POST /api/v1/clustering: ${started.status} ${JSON.stringify(started.body)}`);
+    if (started.status !== 202)
+      throw new Error(`POST /api/v1/clustering: ${started.status} ${JSON.stringify(started.body)}`);
     const res = await fetch(`${API}/api/v1/jobs/${started.body.jobId}/result?wait=60`);
     if (res.status !== 200) throw new Error(`result: ${res.status} ${await res.text()}`);
     const result = (await res.json()) as { backend: string; labels: number[] };

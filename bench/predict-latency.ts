@@ -52,7 +52,10 @@ function stats(ms: number[]) {
 }
 
 async function json(api: TestApi, method: string, path: string, body?: string, contentType = 'application/json') {
-  const res = await fetch(`${api.baseUrl}${path}`, { method, ...(body !== undefined ? { body, headers: { 'content-type': contentType } } : {}) });
+  const res = await fetch(`${api.baseUrl}${path}`, {
+    method,
+    ...(body !== undefined ? { body, headers: { 'content-type': contentType } } : {}),
+  });
   const text = await res.text();
   let parsed: any = text;
   try {
@@ -68,12 +71,20 @@ function post(agent: http.Agent, url: URL, payload: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const req = http.request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': payload.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          if (res.statusCode !== 200) return reject(new Error(`predict: ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`));
+          if (res.statusCode !== 200)
+            return reject(new Error(`predict: ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`));
           resolve(performance.now() - t0);
         });
         res.on('error', reject);
@@ -107,25 +118,29 @@ async function loadCase(api: TestApi, rows: number[][], concurrency: number, bat
   });
   try {
     const warmup = Math.max(concurrency * 4, Math.floor(requests / 20));
-    await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
-      for (let i = w; i < warmup; i += concurrency) await post(agent, url, payloads[i % payloads.length]);
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, w) => {
+        for (let i = w; i < warmup; i += concurrency) await post(agent, url, payloads[i % payloads.length]);
+      }),
+    );
     const latencies: number[] = [];
     let next = 0;
     let truncated = false;
     const t0 = performance.now();
     const deadline = t0 + CASE_TIME_LIMIT_MS;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      for (;;) {
-        if (performance.now() > deadline) {
-          truncated = next < requests;
-          return;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (;;) {
+          if (performance.now() > deadline) {
+            truncated = next < requests;
+            return;
+          }
+          const i = next++;
+          if (i >= requests) return;
+          latencies.push(await post(agent, url, payloads[i % payloads.length]));
         }
-        const i = next++;
-        if (i >= requests) return;
-        latencies.push(await post(agent, url, payloads[i % payloads.length]));
-      }
-    }));
+      }),
+    );
     const wallMs = performance.now() - t0;
     return { latencies, wallMs, truncated };
   } finally {
@@ -133,7 +148,12 @@ async function loadCase(api: TestApi, rows: number[][], concurrency: number, bat
   }
 }
 
-async function inProcessP50(trained: Awaited<ReturnType<typeof loadTrainedModel>>, rows: number[][], batchRows: number, calls: number): Promise<number> {
+async function inProcessP50(
+  trained: Awaited<ReturnType<typeof loadTrainedModel>>,
+  rows: number[][],
+  batchRows: number,
+  calls: number,
+): Promise<number> {
   const batches = Array.from({ length: 16 }, (_, i) => {
     const start = (i * 97 * batchRows) % (rows.length - batchRows);
     return Float32Array.from(rows.slice(start, start + batchRows).flat());
@@ -156,23 +176,38 @@ async function run(): Promise<void> {
   const api = await startTestApi(stack);
   try {
     const upload = await json(api, 'POST', '/api/v1/datasets?name=bench-predict', csv, 'text/csv');
-    if (upload.status !== 201 && upload.status !== 200) throw new Error(`upload: ${upload.status} ${JSON.stringify(upload.body)}`);
+    if (upload.status !== 201 && upload.status !== 200)
+      throw new Error(`upload: ${upload.status} ${JSON.stringify(upload.body)}`);
 
     const trainStart = performance.now();
     const result = await withWorker(stack, async () => {
-      const started = await json(api, 'POST', '/api/v1/training', JSON.stringify({
-        datasetId: upload.body.id,
-        target: 'label',
-        model: { name: MODEL },
-        spec: { task: 'classification', layers: [{ units: 128, activation: 'relu' }, { units: 64, activation: 'relu' }, { units: 32, activation: 'relu' }] },
-        training: { epochs: 5, batchSize: 64, learningRate: 0.005, seed: 1 },
-      }));
-      if (started.status !== 202) throw new Error(`POST /api/v1/training: ${started.status} ${JSON.stringify(started.body)}`);
+      const started = await json(
+        api,
+        'POST',
+        '/api/v1/training',
+        JSON.stringify({
+          datasetId: upload.body.id,
+          target: 'label',
+          model: { name: MODEL },
+          spec: {
+            task: 'classification',
+            layers: [
+              { units: 128, activation: 'relu' },
+              { units: 64, activation: 'relu' },
+              { units: 32, activation: 'relu' },
+            ],
+          },
+          training: { epochs: 5, batchSize: 64, learningRate: 0.005, seed: 1 },
+        }),
+      );
+      if (started.status !== 202)
+        throw new Error(`POST /api/v1/training: ${started.status} ${JSON.stringify(started.body)}`);
       const deadline = Date.now() + 300_000;
       for (;;) {
         const res = await json(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=60`);
         if (res.status === 200) return res.body;
-        if (Date.now() > deadline || res.status >= 400) throw new Error(`training result: ${res.status} ${JSON.stringify(res.body)}`);
+        if (Date.now() > deadline || res.status >= 400)
+          throw new Error(`training result: ${res.status} ${JSON.stringify(res.body)}`);
       }
     });
     const trainingMs = performance.now() - trainStart;
@@ -182,7 +217,8 @@ async function run(): Promise<void> {
     const trained = await loadTrainedModel(Buffer.from(await artifact.arrayBuffer()));
 
     const baseline: Record<string, number> = {};
-    for (const batchRows of [1, BATCH]) baseline[batchRows] = await inProcessP50(trained, features, batchRows, batchRows === 1 ? 500 : 200);
+    for (const batchRows of [1, BATCH])
+      baseline[batchRows] = await inProcessP50(trained, features, batchRows, batchRows === 1 ? 500 : 200);
 
     const cases: CaseResult[] = [];
     for (const batchRows of [1, BATCH]) {
@@ -207,18 +243,27 @@ async function run(): Promise<void> {
     }
     trained.dispose();
 
-    console.log(JSON.stringify({
-      bench: 'predict-latency',
-      model: { features: D, layers: [128, 64, 32], classes: CLASSES.length, trainingRows: ROWS, accuracy: result.finalMetrics?.accuracy, trainingJobMs: Math.round(trainingMs) },
-      backend,
-      cases,
-      baseline: {
-        name: 'in-process predictTrained on the same artifact (loadTrainedModel; no HTTP, JSON or registry), sequential',
-        p50Ms: Object.fromEntries(Object.entries(baseline).map(([k, v]) => [`batch${k}`, Number(v.toFixed(3))])),
-      },
-      ratio: 'per case: HTTP p50 / in-process p50 for the same batch size',
-      targets: { p95Ms: 10, batchedPredictionsPerSecond: 20_000 },
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'predict-latency',
+        model: {
+          features: D,
+          layers: [128, 64, 32],
+          classes: CLASSES.length,
+          trainingRows: ROWS,
+          accuracy: result.finalMetrics?.accuracy,
+          trainingJobMs: Math.round(trainingMs),
+        },
+        backend,
+        cases,
+        baseline: {
+          name: 'in-process predictTrained on the same artifact (loadTrainedModel; no HTTP, JSON or registry), sequential',
+          p50Ms: Object.fromEntries(Object.entries(baseline).map(([k, v]) => [`batch${k}`, Number(v.toFixed(3))])),
+        },
+        ratio: 'per case: HTTP p50 / in-process p50 for the same batch size',
+        targets: { p95Ms: 10, batchedPredictionsPerSecond: 20_000 },
+      }),
+    );
   } finally {
     await api.close();
     await stopTestStack();

@@ -73,7 +73,10 @@ function data(): { table: Table; x: Float32Array; labels: Int32Array } {
     values[i * (D + 1) + D] = c;
     labels[i] = c;
   }
-  const columns = [...Array.from({ length: D }, (_, j) => ({ name: `f${j}`, type: 'number' as const })), { name: 'label', type: 'string' as const, levels: CLASSES }];
+  const columns = [
+    ...Array.from({ length: D }, (_, j) => ({ name: `f${j}`, type: 'number' as const })),
+    { name: 'label', type: 'string' as const, levels: CLASSES },
+  ];
   return { table: { columns, rows: N, values }, x, labels };
 }
 
@@ -92,39 +95,73 @@ async function run(): Promise<void> {
       // plus a little bookkeeping): lets the steady state (after the first epoch) be compared with Keras's too.
       const epochMs: number[] = [];
       let last = performance.now();
-      const kiln = await train({
-        table,
-        target: 'label',
-        spec: { task: 'classification', layers: LAYERS.map((units) => ({ units, activation: 'relu' as const })) },
-        options: { epochs: EPOCHS, batchSize, learningRate: LEARNING_RATE, optimizer: 'adam', validationSplit: 0, seed: 1, checkpointEvery: EPOCHS },
-      }, {
-        onEpoch: () => {
-          const now = performance.now();
-          epochMs.push(Number((now - last).toFixed(1)));
-          last = now;
+      const kiln = await train(
+        {
+          table,
+          target: 'label',
+          spec: { task: 'classification', layers: LAYERS.map((units) => ({ units, activation: 'relu' as const })) },
+          options: {
+            epochs: EPOCHS,
+            batchSize,
+            learningRate: LEARNING_RATE,
+            optimizer: 'adam',
+            validationSplit: 0,
+            seed: 1,
+            checkpointEvery: EPOCHS,
+          },
         },
-      });
+        {
+          onEpoch: () => {
+            const now = performance.now();
+            epochMs.push(Number((now - last).toFixed(1)));
+            last = now;
+          },
+        },
+      );
       const steady = epochMs.slice(1).reduce((a, b) => a + b, 0);
       const row: Record<string, unknown> = {
         batchSize,
         epochs: EPOCHS,
         kilnSamplesPerSecond: Math.round(kiln.samplesPerSecond),
-        kilnSamplesPerSecondAfterFirstEpoch: epochMs.length > 1 ? Math.round((N * (epochMs.length - 1) * 1000) / steady) : null,
+        kilnSamplesPerSecondAfterFirstEpoch:
+          epochMs.length > 1 ? Math.round((N * (epochMs.length - 1) * 1000) / steady) : null,
         kilnEpochMs: epochMs,
         kilnAccuracy: Number((kiln.finalMetrics as { accuracy: number }).accuracy.toFixed(4)),
       };
       if (python) {
-        const spec = { n: N, d: D, classes: CLASSES.length, layers: LAYERS, batchSize, epochs: EPOCHS, learningRate: LEARNING_RATE, seed: 1, dataFile, labelFile };
+        const spec = {
+          n: N,
+          d: D,
+          classes: CLASSES.length,
+          layers: LAYERS,
+          batchSize,
+          epochs: EPOCHS,
+          learningRate: LEARNING_RATE,
+          seed: 1,
+          dataFile,
+          labelFile,
+        };
         const out = JSON.parse(
           execFileSync(python, [path.join(repoRoot, 'bench', 'training', 'keras_case.py'), JSON.stringify(spec)], {
             encoding: 'utf8',
             stdio: ['ignore', 'pipe', 'ignore'],
             maxBuffer: 1 << 26,
-          }).trim().split('\n').pop()!,
-        ) as { samplesPerSecond: number; samplesPerSecondAfterFirstEpoch: number | null; epochMs: number[]; accuracy: number; tensorflow: string; keras: string };
+          })
+            .trim()
+            .split('\n')
+            .pop()!,
+        ) as {
+          samplesPerSecond: number;
+          samplesPerSecondAfterFirstEpoch: number | null;
+          epochMs: number[];
+          accuracy: number;
+          tensorflow: string;
+          keras: string;
+        };
         Object.assign(row, {
           kerasSamplesPerSecond: Math.round(out.samplesPerSecond),
-          kerasSamplesPerSecondAfterFirstEpoch: out.samplesPerSecondAfterFirstEpoch === null ? null : Math.round(out.samplesPerSecondAfterFirstEpoch),
+          kerasSamplesPerSecondAfterFirstEpoch:
+            out.samplesPerSecondAfterFirstEpoch === null ? null : Math.round(out.samplesPerSecondAfterFirstEpoch),
           kerasEpochMs: out.epochMs,
           kerasAccuracy: Number(out.accuracy.toFixed(4)),
           ratio: Number((kiln.samplesPerSecond / out.samplesPerSecond).toFixed(3)),
@@ -154,7 +191,12 @@ async function run(): Promise<void> {
       cpus: os.cpus().length,
       cases,
       baseline: python ? { name: 'Keras model.fit (TensorFlow CPU), same data, architecture and optimizer' } : null,
-      ...(python ? { ratio: 'per case: kilnSamplesPerSecond / kerasSamplesPerSecond over all epochs (below 1: Kiln is slower); ratioAfterFirstEpoch: the same without the first epoch (Keras traces its graph there)' } : { baselineUnavailable: reason }),
+      ...(python
+        ? {
+            ratio:
+              'per case: kilnSamplesPerSecond / kerasSamplesPerSecond over all epochs (below 1: Kiln is slower); ratioAfterFirstEpoch: the same without the first epoch (Keras traces its graph there)',
+          }
+        : { baselineUnavailable: reason }),
     }),
   );
 }

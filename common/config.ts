@@ -11,7 +11,8 @@ export interface KilnConfig {
 
 export function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
-  if (!value) throw new Error(`${name} is not set (npm start sets it; for npm run api / worker point it at your server)`);
+  if (!value)
+    throw new Error(`${name} is not set (npm start sets it; for npm run api / worker point it at your server)`);
   return value;
 }
 

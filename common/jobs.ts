@@ -7,7 +7,15 @@ import type { BackendName } from '../ml/backend';
 import type { createActivities } from '../activities';
 
 export type JobKind = 'clustering' | 'training' | 'batch-predict';
-export const CLUSTERING_ALGORITHMS = ['kmeans', 'minibatch-kmeans', 'dbscan', 'hierarchical', 'som', 'spectral', 'gmm'] as const;
+export const CLUSTERING_ALGORITHMS = [
+  'kmeans',
+  'minibatch-kmeans',
+  'dbscan',
+  'hierarchical',
+  'som',
+  'spectral',
+  'gmm',
+] as const;
 export type ClusteringAlgorithm = (typeof CLUSTERING_ALGORITHMS)[number];
 
 /** An algorithm's parameters, already validated (and defaulted) by the API against that algorithm's schema. */
@@ -33,7 +41,11 @@ export interface ClusteringJobInput {
  * The compute activities, the only ones a route sends to a GPU queue (workflows and registration stay on the CPU pool).
  * Job status reads it to tell a job waiting for a GPU from one waiting for any worker.
  */
-export const ROUTED_ACTIVITIES: ReadonlySet<string> = new Set<keyof ReturnType<typeof createActivities>>(['runClustering', 'trainModel', 'predictDataset']);
+export const ROUTED_ACTIVITIES: ReadonlySet<string> = new Set<keyof ReturnType<typeof createActivities>>([
+  'runClustering',
+  'trainModel',
+  'predictDataset',
+]);
 
 /** Try `taskQueue`; when no worker there starts the work within `afterSeconds`, run it on `fallback.taskQueue`. */
 export interface ComputeRoute {

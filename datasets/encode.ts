@@ -20,7 +20,9 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 function checkShape(table: Table): void {
   const expected = table.rows * table.columns.length;
   if (!Number.isSafeInteger(table.rows) || table.rows < 0 || table.values.length !== expected) {
-    throw new Error(`invalid table: ${table.rows} rows × ${table.columns.length} columns but ${table.values.length} values`);
+    throw new Error(
+      `invalid table: ${table.rows} rows × ${table.columns.length} columns but ${table.values.length} values`,
+    );
   }
 }
 
@@ -58,7 +60,11 @@ export function encodeTable(table: Table): Buffer {
 export function tableSha256(table: Table): string {
   checkShape(table);
   const header = headerBytes(table);
-  return createHash('sha256').update(lengthPrefix(header)).update(header).update(valueBytes(table.values)).digest('hex');
+  return createHash('sha256')
+    .update(lengthPrefix(header))
+    .update(header)
+    .update(valueBytes(table.values))
+    .digest('hex');
 }
 
 function corrupt(why: string): Error {
@@ -70,7 +76,8 @@ export function decodeTable(buf: Uint8Array): Table {
   const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (bytes.length < 4) throw corrupt(`${bytes.length} bytes, too short for a header`);
   const headerLength = bytes.readUInt32LE(0);
-  if (4 + headerLength > bytes.length) throw corrupt(`header of ${headerLength} bytes but only ${bytes.length - 4} follow`);
+  if (4 + headerLength > bytes.length)
+    throw corrupt(`header of ${headerLength} bytes but only ${bytes.length - 4} follow`);
   let header: unknown;
   try {
     header = JSON.parse(bytes.toString('utf8', 4, 4 + headerLength));
@@ -78,13 +85,16 @@ export function decodeTable(buf: Uint8Array): Table {
     throw corrupt(`header is not JSON (${(err as Error).message})`);
   }
   const h = header as { v?: unknown; rows?: unknown; columns?: unknown };
-  if (h === null || typeof h !== 'object' || h.v !== TABLE_ENCODING_VERSION) throw corrupt(`unknown version ${JSON.stringify(h?.v)}`);
+  if (h === null || typeof h !== 'object' || h.v !== TABLE_ENCODING_VERSION)
+    throw corrupt(`unknown version ${JSON.stringify(h?.v)}`);
   const rows = h.rows;
-  if (typeof rows !== 'number' || !Number.isSafeInteger(rows) || rows < 0) throw corrupt(`bad row count ${JSON.stringify(rows)}`);
+  if (typeof rows !== 'number' || !Number.isSafeInteger(rows) || rows < 0)
+    throw corrupt(`bad row count ${JSON.stringify(rows)}`);
   if (!Array.isArray(h.columns)) throw corrupt('columns is not an array');
   const columns: ColumnSpec[] = h.columns.map((c: unknown, j: number): ColumnSpec => {
     const col = c as Partial<ColumnSpec> | null;
-    if (col === null || typeof col !== 'object' || typeof col.name !== 'string') throw corrupt(`column ${j} has no name`);
+    if (col === null || typeof col !== 'object' || typeof col.name !== 'string')
+      throw corrupt(`column ${j} has no name`);
     if (col.type === 'number') return { name: col.name, type: 'number' };
     if (col.type === 'string' && Array.isArray(col.levels) && col.levels.every((l) => typeof l === 'string')) {
       return { name: col.name, type: 'string', levels: col.levels };
@@ -94,7 +104,9 @@ export function decodeTable(buf: Uint8Array): Table {
   const count = rows * columns.length;
   const offset = 4 + headerLength;
   if (bytes.length - offset !== count * 8) {
-    throw corrupt(`${rows} rows × ${columns.length} columns need ${count * 8} bytes of values, found ${bytes.length - offset}`);
+    throw corrupt(
+      `${rows} rows × ${columns.length} columns need ${count * 8} bytes of values, found ${bytes.length - offset}`,
+    );
   }
   const values = new Float64Array(count);
   if (LITTLE_ENDIAN) new Uint8Array(values.buffer).set(bytes.subarray(offset));
@@ -124,9 +136,15 @@ export function numericMatrix(table: Table, columns?: string[]): { values: Float
   const indexes = names.map((name, i) => {
     const j = byName.get(name);
     if (j === undefined) {
-      const known = table.columns.slice(0, 20).map((c) => JSON.stringify(c.name)).join(', ');
+      const known = table.columns
+        .slice(0, 20)
+        .map((c) => JSON.stringify(c.name))
+        .join(', ');
       const more = table.columns.length > 20 ? `, ... (${table.columns.length} in all)` : '';
-      throw new UnprocessableError(`column ${JSON.stringify(name)} does not exist; the dataset's columns are ${known}${more}`, fieldOf(i));
+      throw new UnprocessableError(
+        `column ${JSON.stringify(name)} does not exist; the dataset's columns are ${known}${more}`,
+        fieldOf(i),
+      );
     }
     if (table.columns[j].type !== 'number') {
       throw new UnprocessableError(

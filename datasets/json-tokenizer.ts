@@ -209,7 +209,8 @@ export class JsonTokenizer {
     if (this.bom > 0) throw new JsonSyntaxError(`Unexpected byte 0x${BOM[0].toString(16)}`, 0);
     if (this.mode === M_STRING) throw new JsonSyntaxError('Unterminated string', at);
     if (this.mode === M_NUMBER) this.endNumber(this.numState, at);
-    if (this.mode === M_LITERAL || this.expect !== E_DONE) throw new JsonSyntaxError('Unexpected end of JSON input', at);
+    if (this.mode === M_LITERAL || this.expect !== E_DONE)
+      throw new JsonSyntaxError('Unexpected end of JSON input', at);
   }
 
   private skipBom(buf: Buffer): number {

@@ -64,7 +64,11 @@ export function formatCount(n: number): string {
 
 /** `67108864` → `"67,108,864 bytes (64 MiB)"`, for error messages. */
 export function formatBytes(n: number): string {
-  const units: Array<[number, string]> = [[1024 ** 3, 'GiB'], [1024 ** 2, 'MiB'], [1024, 'KiB']];
+  const units: Array<[number, string]> = [
+    [1024 ** 3, 'GiB'],
+    [1024 ** 2, 'MiB'],
+    [1024, 'KiB'],
+  ];
   for (const [size, unit] of units) {
     if (n >= size) {
       const scaled = n / size;

@@ -108,7 +108,10 @@ export async function parseCsv(stream: ByteSource, limits: DatasetLimits): Promi
     if (haveHeader) {
       builder.addTextRow(cells, row);
     } else {
-      builder.setColumnNames(cells.map((name) => name.trim()), 'header');
+      builder.setColumnNames(
+        cells.map((name) => name.trim()),
+        'header',
+      );
       haveHeader = true;
     }
   };
@@ -154,10 +157,16 @@ export async function parseCsv(stream: ByteSource, limits: DatasetLimits): Promi
   }
   if (open !== undefined) {
     const where = CSV_FIELDS.row(openRow);
-    throw new ValidationError(`${where} has a quoted field that is never closed (no matching quote before the end of the body)`, where);
+    throw new ValidationError(
+      `${where} has a quoted field that is never closed (no matching quote before the end of the body)`,
+      where,
+    );
   }
   if (!haveHeader) {
-    throw new ValidationError('the CSV body is empty; it needs a header line naming the columns, then data rows', BODY_FIELD);
+    throw new ValidationError(
+      'the CSV body is empty; it needs a header line naming the columns, then data rows',
+      BODY_FIELD,
+    );
   }
   if (builder.rowCount === 0) throw new ValidationError('the CSV has a header but no data rows', BODY_FIELD);
   return builder.finish();

@@ -39,7 +39,10 @@ export function tableFromRows(data: unknown, limits: DatasetLimits, field = 'dat
 }
 
 function tooManyRows(field: string, rows: string, limit: number): PayloadTooLargeError {
-  return new PayloadTooLargeError(`${field} has ${rows} rows, more than the limit of ${formatCount(limit)} rows`, field);
+  return new PayloadTooLargeError(
+    `${field} has ${rows} rows, more than the limit of ${formatCount(limit)} rows`,
+    field,
+  );
 }
 
 function notAnObject(): ValidationError {
@@ -52,7 +55,10 @@ function nameNotString(): ValidationError {
 
 function checkName(name: string): void {
   if (name.length < 1 || name.length > MAX_NAME_LENGTH) {
-    throw new ValidationError(`name must be 1 to ${MAX_NAME_LENGTH} characters long, got ${formatCount(name.length)}`, 'name');
+    throw new ValidationError(
+      `name must be 1 to ${MAX_NAME_LENGTH} characters long, got ${formatCount(name.length)}`,
+      'name',
+    );
   }
 }
 
@@ -98,7 +104,8 @@ class JsonBodyReader implements JsonHandler {
   /** Sets the current key of an object row, as JSON.parse does (a `__proto__` key is an own property). */
   private setCell(v: unknown): void {
     const key = this.cellKey;
-    if (key === '__proto__') Object.defineProperty(this.row, key, { value: v, enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(this.row, key, { value: v, enumerable: true, writable: true, configurable: true });
     else this.row[key] = v;
   }
 
@@ -106,7 +113,10 @@ class JsonBodyReader implements JsonHandler {
     if (this.state === S_TOP) throw notAnObject();
     if (this.state === S_NAME) throw nameNotString();
     // S_DATA
-    throw new ValidationError('data must be an array of rows (arrays of cells, or objects keyed by column name)', 'data');
+    throw new ValidationError(
+      'data must be an array of rows (arrays of cells, or objects keyed by column name)',
+      'data',
+    );
   }
 
   startObject(): boolean {
@@ -183,7 +193,10 @@ class JsonBodyReader implements JsonHandler {
     } else if (name === 'data') {
       this.state = S_DATA;
     } else {
-      throw new ValidationError(`unknown field ${JSON.stringify(name)}; the body has "data" and an optional "name"`, name);
+      throw new ValidationError(
+        `unknown field ${JSON.stringify(name)}; the body has "data" and an optional "name"`,
+        name,
+      );
     }
   }
 

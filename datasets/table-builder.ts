@@ -134,7 +134,7 @@ export function parseTextNumber(t: string): number {
     return n !== n && isNonFiniteWord(t) ? Infinity : n;
   }
   const lower = c0 | 32;
-  if ((lower === 105 /* i */ || lower === 110 /* n */) && isNonFiniteWord(t)) return Infinity;
+  if ((lower === 105 /* i */ || lower === 110) /* n */ && isNonFiniteWord(t)) return Infinity;
   return NaN;
 }
 
@@ -143,7 +143,8 @@ function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   if (typeof v === 'string') return `the string ${quote(v)}`;
-  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v === 'number' ? 'the number' : 'the boolean'} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean')
+    return `${typeof v === 'number' ? 'the number' : 'the boolean'} ${String(v)}`;
   return typeof v;
 }
 
@@ -214,7 +215,10 @@ export class TableBuilder {
       if (name.trim().length === 0) throw new ValidationError(`column ${j + 1} of the header has an empty name`, field);
       const before = seen.get(name);
       if (before !== undefined) {
-        throw new ValidationError(`duplicate column name ${quote(name)} (columns ${before + 1} and ${j + 1})`, columnField(name));
+        throw new ValidationError(
+          `duplicate column name ${quote(name)} (columns ${before + 1} and ${j + 1})`,
+          columnField(name),
+        );
       }
       seen.set(name, j);
     });
@@ -227,7 +231,10 @@ export class TableBuilder {
     else if (row !== null && typeof row === 'object') this.addObjectRow(row as Record<string, unknown>, label);
     else {
       const where = this.namer.row(label);
-      throw new ValidationError(`${where} is ${describeValue(row)}; a row must be an array of cells or an object keyed by column name`, where);
+      throw new ValidationError(
+        `${where} is ${describeValue(row)}; a row must be an array of cells or an object keyed by column name`,
+        where,
+      );
     }
   }
 
@@ -315,7 +322,10 @@ export class TableBuilder {
       this.data[base + j] = this.level(j, s);
     } else {
       const where = this.namer.cell(label, j, this.names![j], false);
-      throw new ValidationError(`${where} is ${quote(t)}, which is not a finite number; NaN and ±Infinity are not allowed`, where);
+      throw new ValidationError(
+        `${where} is ${quote(t)}, which is not a finite number; NaN and ±Infinity are not allowed`,
+        where,
+      );
     }
   }
 
@@ -340,7 +350,10 @@ export class TableBuilder {
       const name = names[j];
       if (!Object.hasOwn(row, name)) {
         const where = keyPath(this.namer.row(label), name);
-        throw new ValidationError(`${this.namer.row(label)} has no key ${quote(name)}; every row needs the same keys as the first`, where);
+        throw new ValidationError(
+          `${this.namer.row(label)} has no key ${quote(name)}; every row needs the same keys as the first`,
+          where,
+        );
       }
       this.putValue(row[name], j, base, label, true);
     }
@@ -348,7 +361,10 @@ export class TableBuilder {
     if (keys.length !== names.length) {
       const extra = keys.find((k) => !this.nameIndex.has(k)) ?? keys[0];
       const where = keyPath(this.namer.row(label), extra);
-      throw new ValidationError(`${this.namer.row(label)} has an unexpected key ${quote(extra)}; every row needs exactly the keys of the first`, where);
+      throw new ValidationError(
+        `${this.namer.row(label)} has an unexpected key ${quote(extra)}; every row needs exactly the keys of the first`,
+        where,
+      );
     }
     this.commitRow();
   }
@@ -358,12 +374,19 @@ export class TableBuilder {
     const where = this.namer.row(label);
     if (this.rowForm !== UNSET) {
       const was = this.rowForm === ARRAY_ROWS ? 'arrays' : 'objects';
-      throw new ValidationError(`${where} is ${keyed ? 'an object' : 'an array'} but the rows before it are ${was}; all rows must have the same form`, where);
+      throw new ValidationError(
+        `${where} is ${keyed ? 'an object' : 'an array'} but the rows before it are ${was}; all rows must have the same form`,
+        where,
+      );
     }
     this.rowForm = form;
     this.firstLabel = label;
     if (this.names !== undefined) return;
-    if (n === 0) throw new ValidationError(`${where} has no ${keyed ? 'keys' : 'cells'}; a table needs at least one column`, where);
+    if (n === 0)
+      throw new ValidationError(
+        `${where} has no ${keyed ? 'keys' : 'cells'}; a table needs at least one column`,
+        where,
+      );
     this.checkColumnCount(n, where, `${where} has`);
     if (keys) {
       for (const key of keys) {
@@ -406,7 +429,10 @@ export class TableBuilder {
     if (this.finished) throw new Error('TableBuilder: rows added after finish()');
     const { maxRows, maxCells } = this.limits;
     if (this.nrows >= maxRows) {
-      throw new PayloadTooLargeError(`too many rows: more than the limit of ${formatCount(maxRows)} rows`, this.namer.row(label));
+      throw new PayloadTooLargeError(
+        `too many rows: more than the limit of ${formatCount(maxRows)} rows`,
+        this.namer.row(label),
+      );
     }
     const needed = this.used + this.ncols;
     if (needed > maxCells) {

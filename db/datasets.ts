@@ -40,7 +40,9 @@ const COLUMNS = `d.id, d.tenant_id AS "tenantId", d.name, d.sha256, d.row_count 
 function toMeta(row: DatasetRow): DatasetMeta {
   return {
     ...row,
-    columnSpecs: row.columnSpecs.map((c) => (c.levels ? { name: c.name, type: c.type, levels: c.levels.length } : { name: c.name, type: c.type })),
+    columnSpecs: row.columnSpecs.map((c) =>
+      c.levels ? { name: c.name, type: c.type, levels: c.levels.length } : { name: c.name, type: c.type },
+    ),
   };
 }
 
@@ -55,7 +57,10 @@ export interface NewDataset {
  * Stores a table under the sha256 of its canonical encoding, so the same data uploaded twice, in any format, is one
  * dataset: the second upload returns the first (`created: false`).
  */
-export async function createDataset(pool: Pool, input: NewDataset): Promise<{ dataset: DatasetMeta; created: boolean }> {
+export async function createDataset(
+  pool: Pool,
+  input: NewDataset,
+): Promise<{ dataset: DatasetMeta; created: boolean }> {
   const content = encodeTable(input.table);
   return inTransaction(pool, async (client) => {
     const artifact = await putArtifact(client, {
@@ -69,8 +74,16 @@ export async function createDataset(pool: Pool, input: NewDataset): Promise<{ da
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (tenant_id, sha256) DO NOTHING
        RETURNING id`,
-      [input.tenantId, input.name, artifact.sha256, input.table.rows, input.table.columns.length,
-        JSON.stringify(input.table.columns), input.sourceFormat, artifact.id],
+      [
+        input.tenantId,
+        input.name,
+        artifact.sha256,
+        input.table.rows,
+        input.table.columns.length,
+        JSON.stringify(input.table.columns),
+        input.sourceFormat,
+        artifact.id,
+      ],
     );
     const created = inserted.rows.length > 0;
     const { rows } = await client.query<DatasetRow>(
@@ -100,7 +113,11 @@ export async function listDatasets(db: Queryable, tenantId: string, limit: numbe
 }
 
 /** The whole table, for activities. */
-export async function loadDatasetTable(db: Queryable, tenantId: string, id: string): Promise<{ meta: DatasetMeta; table: Table } | undefined> {
+export async function loadDatasetTable(
+  db: Queryable,
+  tenantId: string,
+  id: string,
+): Promise<{ meta: DatasetMeta; table: Table } | undefined> {
   const { rows } = await db.query<DatasetRow>(
     `SELECT ${COLUMNS} FROM datasets d JOIN artifacts a ON a.id = d.artifact_id WHERE d.tenant_id = $1 AND d.id = $2`,
     [tenantId, id],

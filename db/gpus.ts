@@ -102,7 +102,9 @@ const DEVICE_WITH_LATEST = `SELECT ${DEVICE_COLUMNS},
     SELECT * FROM gpu_telemetry s WHERE s.device_id = d.id ORDER BY s.recorded_at DESC LIMIT 1
   ) t ON true`;
 
-type DeviceRow = Omit<Device, 'latest'> & { latest: (Omit<StoredSample, 'recordedAt'> & { recordedAt: string }) | null };
+type DeviceRow = Omit<Device, 'latest'> & {
+  latest: (Omit<StoredSample, 'recordedAt'> & { recordedAt: string }) | null;
+};
 
 function toDevice(row: DeviceRow): Device {
   return { ...row, latest: row.latest && { ...row.latest, recordedAt: new Date(row.latest.recordedAt) } };
@@ -121,8 +123,19 @@ export async function upsertDevice(db: Queryable, device: DeviceRecord, seenAt =
        device_index = EXCLUDED.device_index, name = EXCLUDED.name, gpu_class = EXCLUDED.gpu_class,
        memory_total_mb = EXCLUDED.memory_total_mb, source = EXCLUDED.source, state = 'online',
        last_seen = EXCLUDED.last_seen, updated_at = now(), memory_budget_mb = EXCLUDED.memory_budget_mb`,
-    [device.id, device.workerId, device.pool, device.host, device.deviceIndex, device.name, device.gpuClass ?? null,
-      device.memoryTotalMb, device.source, seenAt, device.memoryBudgetMb ?? null],
+    [
+      device.id,
+      device.workerId,
+      device.pool,
+      device.host,
+      device.deviceIndex,
+      device.name,
+      device.gpuClass ?? null,
+      device.memoryTotalMb,
+      device.source,
+      seenAt,
+      device.memoryBudgetMb ?? null,
+    ],
   );
 }
 
@@ -224,7 +237,14 @@ export interface PoolStatus {
   name: string;
   queues: string[];
   workers: { online: number; total: number };
-  devices: Array<{ id: string; name: string; gpuClass: string | null; workerId: string; host: string; state: DeviceState }>;
+  devices: Array<{
+    id: string;
+    name: string;
+    gpuClass: string | null;
+    workerId: string;
+    host: string;
+    state: DeviceState;
+  }>;
   devicesOnline: number;
   slots: { used: number; free: number };
   jobsRunning: number;
@@ -242,7 +262,15 @@ export interface PoolStatus {
 export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus[] }> {
   const [devices, workers] = await Promise.all([
     listDevices(db),
-    db.query<{ pool: string; queues: string[]; online: number; total: number; slotsUsed: number; slotsFree: number; jobsRunning: number }>(
+    db.query<{
+      pool: string;
+      queues: string[];
+      online: number;
+      total: number;
+      slotsUsed: number;
+      slotsFree: number;
+      jobsRunning: number;
+    }>(
       `SELECT pool, ARRAY(SELECT DISTINCT q FROM worker_heartbeats w2, unnest(w2.queues) q WHERE w2.pool = w.pool ORDER BY q) AS queues,
          count(*) FILTER (WHERE state = 'online')::int AS online, count(*)::int AS total,
          COALESCE(sum(slots_used) FILTER (WHERE state = 'online'), 0)::int AS "slotsUsed",
@@ -279,7 +307,14 @@ export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus
   }
   for (const d of devices) {
     const p = poolFor(d.pool);
-    p.devices.push({ id: d.id, name: d.name, gpuClass: d.gpuClass, workerId: d.workerId, host: d.host, state: d.state });
+    p.devices.push({
+      id: d.id,
+      name: d.name,
+      gpuClass: d.gpuClass,
+      workerId: d.workerId,
+      host: d.host,
+      state: d.state,
+    });
     if (d.state !== 'online') continue;
     p.devicesOnline += 1;
     p.memory.totalMb += d.memoryTotalMb;
@@ -315,7 +350,11 @@ export interface OnlineGpu {
  * Online GPU devices (of `gpuClass`, when given) seen within `freshSeconds`, smallest budget first. The budget is what
  * the worker declared (`--memory-budget-mb`), else the device's total memory.
  */
-export async function onlineGpus(db: Queryable, gpuClass: string | undefined, freshSeconds: number): Promise<OnlineGpu[]> {
+export async function onlineGpus(
+  db: Queryable,
+  gpuClass: string | undefined,
+  freshSeconds: number,
+): Promise<OnlineGpu[]> {
   const { rows } = await db.query<OnlineGpu>(
     `SELECT id, gpu_class AS "gpuClass", COALESCE(memory_budget_mb, memory_total_mb)::int AS "budgetMb" FROM gpu_devices
       WHERE state = 'online' AND last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR gpu_class = $2)

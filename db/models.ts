@@ -56,7 +56,14 @@ const DETAIL_COLUMNS = `${VERSION_COLUMNS},
 
 const DETAIL_FROM = `model_versions v JOIN models m ON m.id = v.model_id LEFT JOIN artifacts ar ON ar.id = v.artifact_id`;
 
-async function audit(db: Queryable, tenantId: string, modelName: string, action: string, actor: string, details: Record<string, unknown>): Promise<void> {
+async function audit(
+  db: Queryable,
+  tenantId: string,
+  modelName: string,
+  action: string,
+  actor: string,
+  details: Record<string, unknown>,
+): Promise<void> {
   await db.query(
     `INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details) VALUES ($1, 'model', $2, $3, $4, $5)`,
     [tenantId, modelName, action, actor, JSON.stringify(details)],
@@ -64,7 +71,11 @@ async function audit(db: Queryable, tenantId: string, modelName: string, action:
 }
 
 /** Locks the model row for the rest of the transaction; 404 (field `name`) when there is none. */
-async function lockModel(client: PoolClient, tenantId: string, name: string): Promise<{ id: string; description: string | null; tags: Record<string, string> }> {
+async function lockModel(
+  client: PoolClient,
+  tenantId: string,
+  name: string,
+): Promise<{ id: string; description: string | null; tags: Record<string, string> }> {
   const { rows } = await client.query<{ id: string; description: string | null; tags: Record<string, string> }>(
     'SELECT id, description, tags FROM models WHERE tenant_id = $1 AND name = $2 FOR UPDATE',
     [tenantId, name],
@@ -94,14 +105,24 @@ function applyTagsPatch(current: Record<string, string>, patch: TagsPatch, maxTa
     }
   }
   if (Object.keys(next).length > maxTags) {
-    throw new ValidationError(`${field}: at most ${maxTags} tags; this change would leave ${Object.keys(next).length}`, field);
+    throw new ValidationError(
+      `${field}: at most ${maxTags} tags; this change would leave ${Object.keys(next).length}`,
+      field,
+    );
   }
   const changed = Object.keys(set).length > 0 || removed.length > 0;
-  return { next, changed, change: { ...(Object.keys(set).length ? { set } : {}), ...(removed.length ? { removed } : {}) } };
+  return {
+    next,
+    changed,
+    change: { ...(Object.keys(set).length ? { set } : {}), ...(removed.length ? { removed } : {}) },
+  };
 }
 
 export async function getModel(db: Queryable, tenantId: string, name: string): Promise<RegisteredModel | undefined> {
-  const { rows } = await db.query<RegisteredModel>(`SELECT ${MODEL_COLUMNS} FROM models m WHERE m.tenant_id = $1 AND m.name = $2`, [tenantId, name]);
+  const { rows } = await db.query<RegisteredModel>(
+    `SELECT ${MODEL_COLUMNS} FROM models m WHERE m.tenant_id = $1 AND m.name = $2`,
+    [tenantId, name],
+  );
   return rows[0];
 }
 
@@ -130,7 +151,8 @@ export async function createModel(pool: Pool, input: NewModel): Promise<Register
        ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id`,
       [input.tenantId, input.name, input.description ?? null, JSON.stringify(input.tags ?? {})],
     );
-    if (!inserted.rows[0]) throw new AppError(409, 'model_exists', `model ${JSON.stringify(input.name)} already exists`, 'name');
+    if (!inserted.rows[0])
+      throw new AppError(409, 'model_exists', `model ${JSON.stringify(input.name)} already exists`, 'name');
     await audit(client, input.tenantId, input.name, 'created', input.actor, {
       modelId: inserted.rows[0].id,
       ...(input.description !== undefined ? { description: input.description } : {}),
@@ -172,12 +194,22 @@ function describeAndTagChanges(
 }
 
 /** Applies a patch; writes an `updated` event with what changed (none, and no event, when nothing did). */
-export async function updateModel(pool: Pool, tenantId: string, name: string, patch: ModelPatch, actor: string, maxTags: number): Promise<RegisteredModel> {
+export async function updateModel(
+  pool: Pool,
+  tenantId: string,
+  name: string,
+  patch: ModelPatch,
+  actor: string,
+  maxTags: number,
+): Promise<RegisteredModel> {
   return inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
     const { changes, description, tags } = describeAndTagChanges(model, patch, maxTags);
     if (Object.keys(changes).length > 0) {
-      await client.query('UPDATE models SET description = $2, tags = $3, updated_at = clock_timestamp() WHERE id = $1', [model.id, description, JSON.stringify(tags)]);
+      await client.query(
+        'UPDATE models SET description = $2, tags = $3, updated_at = clock_timestamp() WHERE id = $1',
+        [model.id, description, JSON.stringify(tags)],
+      );
       await audit(client, tenantId, name, 'updated', actor, { changes });
     }
     return (await getModel(client, tenantId, name))!;
@@ -192,7 +224,10 @@ export async function deleteModel(pool: Pool, tenantId: string, name: string, ac
   await inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
     const summary = (await getModel(client, tenantId, name))!;
-    const versions = await client.query<{ version: number }>('SELECT version FROM model_versions WHERE model_id = $1 ORDER BY version', [model.id]);
+    const versions = await client.query<{ version: number }>(
+      'SELECT version FROM model_versions WHERE model_id = $1 ORDER BY version',
+      [model.id],
+    );
     await client.query('DELETE FROM models WHERE id = $1', [model.id]);
     await audit(client, tenantId, name, 'deleted', actor, {
       modelId: model.id,
@@ -203,7 +238,11 @@ export async function deleteModel(pool: Pool, tenantId: string, name: string, ac
 }
 
 /** Versions with their aliases and artifact metadata, oldest first; undefined when the model does not exist. */
-export async function listVersionDetails(db: Queryable, tenantId: string, name: string): Promise<ModelVersionDetail[] | undefined> {
+export async function listVersionDetails(
+  db: Queryable,
+  tenantId: string,
+  name: string,
+): Promise<ModelVersionDetail[] | undefined> {
   const model = await db.query('SELECT 1 FROM models WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
   if (model.rowCount === 0) return undefined;
   const { rows } = await db.query<ModelVersionDetail>(
@@ -214,7 +253,12 @@ export async function listVersionDetails(db: Queryable, tenantId: string, name: 
 }
 
 /** One version; 404 naming `name` (no such model) or `version`. */
-export async function getVersionDetail(db: Queryable, tenantId: string, name: string, version: number): Promise<ModelVersionDetail> {
+export async function getVersionDetail(
+  db: Queryable,
+  tenantId: string,
+  name: string,
+  version: number,
+): Promise<ModelVersionDetail> {
   const { rows } = await db.query<ModelVersionDetail>(
     `SELECT ${DETAIL_COLUMNS} FROM ${DETAIL_FROM} WHERE m.tenant_id = $1 AND m.name = $2 AND v.version = $3`,
     [tenantId, name, version],
@@ -244,10 +288,15 @@ export async function updateModelVersion(
 ): Promise<ModelVersionDetail> {
   return inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
-    const { rows } = await client.query<{ id: string; description: string | null; tags: Record<string, string>; status: ModelStatus }>(
-      'SELECT id, description, tags, status FROM model_versions WHERE model_id = $1 AND version = $2 FOR UPDATE',
-      [model.id, version],
-    );
+    const { rows } = await client.query<{
+      id: string;
+      description: string | null;
+      tags: Record<string, string>;
+      status: ModelStatus;
+    }>('SELECT id, description, tags, status FROM model_versions WHERE model_id = $1 AND version = $2 FOR UPDATE', [
+      model.id,
+      version,
+    ]);
     const current = rows[0];
     if (!current) throw new NotFoundError(`version of model ${JSON.stringify(name)}`, String(version), 'version');
     const { changes, description, tags } = describeAndTagChanges(current, patch, maxTags);
@@ -257,7 +306,12 @@ export async function updateModelVersion(
       status = patch.status;
     }
     if (Object.keys(changes).length > 0) {
-      await client.query('UPDATE model_versions SET description = $2, tags = $3, status = $4 WHERE id = $1', [current.id, description, JSON.stringify(tags), status]);
+      await client.query('UPDATE model_versions SET description = $2, tags = $3, status = $4 WHERE id = $1', [
+        current.id,
+        description,
+        JSON.stringify(tags),
+        status,
+      ]);
       await touchModel(client, model.id);
       await audit(client, tenantId, name, 'version_updated', actor, { version, changes });
     }
@@ -278,11 +332,22 @@ export interface AliasMove {
  * being the version the event before it set. Re-pointing an alias at the version it already names changes nothing
  * and writes no event.
  */
-export async function setAlias(pool: Pool, tenantId: string, name: string, alias: string, version: number, actor: string): Promise<AliasMove> {
+export async function setAlias(
+  pool: Pool,
+  tenantId: string,
+  name: string,
+  alias: string,
+  version: number,
+  actor: string,
+): Promise<AliasMove> {
   return inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
-    const target = await client.query<{ id: string }>('SELECT id FROM model_versions WHERE model_id = $1 AND version = $2', [model.id, version]);
-    if (!target.rows[0]) throw new NotFoundError(`version of model ${JSON.stringify(name)}`, String(version), 'version');
+    const target = await client.query<{ id: string }>(
+      'SELECT id FROM model_versions WHERE model_id = $1 AND version = $2',
+      [model.id, version],
+    );
+    if (!target.rows[0])
+      throw new NotFoundError(`version of model ${JSON.stringify(name)}`, String(version), 'version');
     const previous = await client.query<{ version: number }>(
       `SELECT v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = $1 AND a.alias = $2`,
       [model.id, alias],
@@ -295,13 +360,22 @@ export async function setAlias(pool: Pool, tenantId: string, name: string, alias
       [tenantId, model.id, alias, target.rows[0].id],
     );
     await touchModel(client, model.id);
-    await audit(client, tenantId, name, 'alias_set', actor, { alias, version, ...(previousVersion !== undefined ? { previousVersion } : {}) });
+    await audit(client, tenantId, name, 'alias_set', actor, {
+      alias,
+      version,
+      ...(previousVersion !== undefined ? { previousVersion } : {}),
+    });
     return { alias, version, ...(previousVersion !== undefined ? { previousVersion } : {}) };
   });
 }
 
 /** The version an alias points at; 404 naming `name` or `alias`. */
-export async function resolveAlias(db: Queryable, tenantId: string, name: string, alias: string): Promise<ModelVersionDetail> {
+export async function resolveAlias(
+  db: Queryable,
+  tenantId: string,
+  name: string,
+  alias: string,
+): Promise<ModelVersionDetail> {
   const { rows } = await db.query<ModelVersionDetail>(
     `SELECT ${DETAIL_COLUMNS} FROM ${DETAIL_FROM} JOIN model_aliases al ON al.version_id = v.id
      WHERE m.tenant_id = $1 AND m.name = $2 AND al.alias = $3`,
@@ -323,7 +397,13 @@ export async function latestVersion(db: Queryable, tenantId: string, name: strin
   throw new NotFoundError(`latest version of model ${JSON.stringify(name)}`, 'latest', 'version');
 }
 
-export async function deleteAlias(pool: Pool, tenantId: string, name: string, alias: string, actor: string): Promise<void> {
+export async function deleteAlias(
+  pool: Pool,
+  tenantId: string,
+  name: string,
+  alias: string,
+  actor: string,
+): Promise<void> {
   await inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
     const deleted = await client.query<{ version: number }>(
@@ -341,7 +421,13 @@ export async function deleteAlias(pool: Pool, tenantId: string, name: string, al
  * The audit trail of a model name, oldest first, after event id `after`. Includes the events of an earlier model of
  * the same name that was deleted; 404 only when the name has neither a model nor any event.
  */
-export async function listModelEvents(db: Queryable, tenantId: string, name: string, after: number, limit: number): Promise<AuditEvent[]> {
+export async function listModelEvents(
+  db: Queryable,
+  tenantId: string,
+  name: string,
+  after: number,
+  limit: number,
+): Promise<AuditEvent[]> {
   const { rows } = await db.query<AuditEvent>(
     `SELECT id::float8 AS id, action, actor, details, created_at AS "createdAt" FROM audit_events
      WHERE tenant_id = $1 AND entity_type = 'model' AND entity_id = $2 AND id > $3 ORDER BY id LIMIT $4`,

@@ -45,7 +45,10 @@ export const VERSION_COLUMNS = `v.id, m.name AS "modelName", v.version, v.status
  * activity finds the version its earlier attempt wrote and returns it (`created: false`). The model row is locked so
  * two workflows registering at once get consecutive numbers.
  */
-export async function registerModelVersion(pool: Pool, input: NewModelVersion): Promise<{ version: ModelVersion; created: boolean }> {
+export async function registerModelVersion(
+  pool: Pool,
+  input: NewModelVersion,
+): Promise<{ version: ModelVersion; created: boolean }> {
   return inTransaction(pool, async (client) => {
     // A model deleted (DELETE /models/:name) between the insert and the lock is gone when the lock is granted: each
     // statement sees the latest commits, so the next attempt creates it again.
@@ -76,27 +79,48 @@ export async function registerModelVersion(pool: Pool, input: NewModelVersion): 
       `INSERT INTO model_versions (tenant_id, model_id, version, flavor, params, metrics, artifact_id, dataset_id,
          dataset_sha256, source_workflow_id, source_run_id, backend)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [input.tenantId, modelId, version, input.flavor, JSON.stringify(input.params), JSON.stringify(input.metrics),
-        input.artifactId, input.datasetId, input.datasetSha256, input.sourceWorkflowId, input.sourceRunId, input.backend],
+      [
+        input.tenantId,
+        modelId,
+        version,
+        input.flavor,
+        JSON.stringify(input.params),
+        JSON.stringify(input.metrics),
+        input.artifactId,
+        input.datasetId,
+        input.datasetSha256,
+        input.sourceWorkflowId,
+        input.sourceRunId,
+        input.backend,
+      ],
     );
     await client.query(`UPDATE models SET updated_at = now() WHERE id = $1`, [modelId]);
     await client.query(
       `INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details)
        VALUES ($1, 'model', $2, 'version_registered', $3, $4)`,
-      [input.tenantId, input.modelName, input.actor, JSON.stringify({
-        version,
-        sourceWorkflowId: input.sourceWorkflowId,
-        sourceRunId: input.sourceRunId,
-        // The first registration of a name creates the model; its trail records that here (no separate event).
-        ...(modelCreated ? { modelCreated: true, modelId } : {}),
-      })],
+      [
+        input.tenantId,
+        input.modelName,
+        input.actor,
+        JSON.stringify({
+          version,
+          sourceWorkflowId: input.sourceWorkflowId,
+          sourceRunId: input.sourceRunId,
+          // The first registration of a name creates the model; its trail records that here (no separate event).
+          ...(modelCreated ? { modelCreated: true, modelId } : {}),
+        }),
+      ],
     );
     const created = await findVersionByWorkflow(client, modelId, input.sourceWorkflowId);
     return { version: created!, created: true };
   });
 }
 
-async function findVersionByWorkflow(db: Queryable, modelId: string, workflowId: string): Promise<ModelVersion | undefined> {
+async function findVersionByWorkflow(
+  db: Queryable,
+  modelId: string,
+  workflowId: string,
+): Promise<ModelVersion | undefined> {
   const { rows } = await db.query<ModelVersion>(
     `SELECT ${VERSION_COLUMNS} FROM model_versions v JOIN models m ON m.id = v.model_id
      WHERE v.model_id = $1 AND v.source_workflow_id = $2`,
@@ -105,7 +129,11 @@ async function findVersionByWorkflow(db: Queryable, modelId: string, workflowId:
   return rows[0];
 }
 
-export async function listModelVersions(db: Queryable, tenantId: string, modelName: string): Promise<ModelVersion[] | undefined> {
+export async function listModelVersions(
+  db: Queryable,
+  tenantId: string,
+  modelName: string,
+): Promise<ModelVersion[] | undefined> {
   const model = await db.query('SELECT 1 FROM models WHERE tenant_id = $1 AND name = $2', [tenantId, modelName]);
   if (model.rowCount === 0) return undefined;
   const { rows } = await db.query<ModelVersion>(

@@ -17,7 +17,13 @@
  * takes no new task while it waits. A waiting job is therefore admitted as soon as the jobs that were running when it
  * arrived have released enough memory: its wait is bounded by their remaining run time, never by later arrivals.
  */
-import type { ActivitySlotInfo, CustomSlotSupplier, SlotPermit, SlotReleaseContext, SlotReserveContext } from '@temporalio/worker';
+import type {
+  ActivitySlotInfo,
+  CustomSlotSupplier,
+  SlotPermit,
+  SlotReleaseContext,
+  SlotReserveContext,
+} from '@temporalio/worker';
 
 export interface DeviceAdmissionOptions {
   /** The device memory jobs may reserve in total (MiB). */
@@ -89,7 +95,8 @@ export class DeviceAdmission {
   private readonly listeners = new Set<(event: AdmissionEvent) => void>();
 
   constructor(options: DeviceAdmissionOptions) {
-    if (!(Number.isInteger(options.budgetMb) && options.budgetMb > 0)) throw new RangeError(`budgetMb must be a positive integer, got ${options.budgetMb}`);
+    if (!(Number.isInteger(options.budgetMb) && options.budgetMb > 0))
+      throw new RangeError(`budgetMb must be a positive integer, got ${options.budgetMb}`);
     if (!(Number.isInteger(options.maxConcurrent) && options.maxConcurrent > 0)) {
       throw new RangeError(`maxConcurrent must be a positive integer, got ${options.maxConcurrent}`);
     }
@@ -103,12 +110,14 @@ export class DeviceAdmission {
    * ExceedsDeviceBudgetError when it never could, and with the signal's reason when the signal aborts while waiting.
    */
   admit(memoryMb: number, signal?: AbortSignal): Promise<MemoryReservation> {
-    if (!(Number.isFinite(memoryMb) && memoryMb >= 0)) return Promise.reject(new RangeError(`memoryMb must be a non-negative number, got ${memoryMb}`));
+    if (!(Number.isFinite(memoryMb) && memoryMb >= 0))
+      return Promise.reject(new RangeError(`memoryMb must be a non-negative number, got ${memoryMb}`));
     const need = Math.ceil(memoryMb);
     if (need > this.budgetMb) return Promise.reject(new ExceedsDeviceBudgetError(need, this.budgetMb));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const enqueuedAt = this.now();
-    if (this.waiters.length === 0 && this.reservedMb + need <= this.budgetMb) return Promise.resolve(this.grant(need, enqueuedAt, enqueuedAt));
+    if (this.waiters.length === 0 && this.reservedMb + need <= this.budgetMb)
+      return Promise.resolve(this.grant(need, enqueuedAt, enqueuedAt));
     return new Promise<MemoryReservation>((resolve, reject) => {
       const waiter: Waiter = { memoryMb: need, enqueuedAt, resolve, reject };
       this.waiters.push(waiter);
@@ -154,7 +163,8 @@ export class DeviceAdmission {
     return {
       type: 'custom',
       reserveSlot: (ctx: SlotReserveContext, abortSignal: AbortSignal) => this.reserveSlot(ctx.taskQueue, abortSignal),
-      tryReserveSlot: (ctx: SlotReserveContext) => (this.maySupplySlot(ctx.taskQueue) ? this.issuePermit(ctx.taskQueue) : null),
+      tryReserveSlot: (ctx: SlotReserveContext) =>
+        this.maySupplySlot(ctx.taskQueue) ? this.issuePermit(ctx.taskQueue) : null,
       markSlotUsed: (ctx) => {
         (ctx.permit as Permit).used = true;
         this.changed();
@@ -239,4 +249,5 @@ export class DeviceAdmission {
   }
 }
 
-export type AdmissionEvent = { type: 'admitted'; memoryMb: number; waitedMs: number } | { type: 'waiting'; memoryMb: number; position: number };
+export type AdmissionEvent =
+  { type: 'admitted'; memoryMb: number; waitedMs: number } | { type: 'waiting'; memoryMb: number; position: number };

@@ -16,7 +16,16 @@ import { gpuClassOf, isGpuClass } from './gpu-class';
 
 export const DECLARED_GPUS_ENV = 'KILN_DECLARED_GPUS';
 
-const ENTRY_FIELDS = ['index', 'uuid', 'name', 'memoryTotalMb', 'memoryUsedMb', 'utilizationPct', 'temperatureC', 'gpuClass'] as const;
+const ENTRY_FIELDS = [
+  'index',
+  'uuid',
+  'name',
+  'memoryTotalMb',
+  'memoryUsedMb',
+  'utilizationPct',
+  'temperatureC',
+  'gpuClass',
+] as const;
 
 export class DeclaredInventoryError extends Error {
   constructor(message: string) {
@@ -35,7 +44,12 @@ function describe(value: unknown): string {
   return value === undefined ? 'undefined' : JSON.stringify(value);
 }
 
-function optionalNonNegative(where: string, entry: Record<string, unknown>, field: string, max = Infinity): number | undefined {
+function optionalNonNegative(
+  where: string,
+  entry: Record<string, unknown>,
+  field: string,
+  max = Infinity,
+): number | undefined {
   const value = entry[field];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max)
@@ -48,33 +62,49 @@ function optionalNonNegative(where: string, entry: Record<string, unknown>, fiel
  * came from in error messages (the env var, and the file for the @path form).
  */
 export function parseDeclaredInventory(value: unknown, origin = DECLARED_GPUS_ENV): DiscoveredDevice[] {
-  if (!Array.isArray(value)) fail(origin, `expected a JSON array of devices like [{"name":"NVIDIA H100 80GB HBM3","memoryTotalMb":81559}], got ${describe(value)}`);
+  if (!Array.isArray(value))
+    fail(
+      origin,
+      `expected a JSON array of devices like [{"name":"NVIDIA H100 80GB HBM3","memoryTotalMb":81559}], got ${describe(value)}`,
+    );
   const devices = value.map((raw: unknown, position): DiscoveredDevice => {
     const where = `${origin}[${position}]`;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, `expected an object, got ${describe(raw)}`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      fail(where, `expected an object, got ${describe(raw)}`);
     const entry = raw as Record<string, unknown>;
     const unknown = Object.keys(entry).filter((key) => !(ENTRY_FIELDS as readonly string[]).includes(key));
     if (unknown.length > 0) fail(where, `unknown field(s) ${unknown.join(', ')}; allowed: ${ENTRY_FIELDS.join(', ')}`);
-    if (typeof entry.name !== 'string' || entry.name.trim() === '') fail(where, `name must be a non-empty string, got ${describe(entry.name)}`);
+    if (typeof entry.name !== 'string' || entry.name.trim() === '')
+      fail(where, `name must be a non-empty string, got ${describe(entry.name)}`);
     const name = entry.name.trim();
     if (typeof entry.memoryTotalMb !== 'number' || !Number.isInteger(entry.memoryTotalMb) || entry.memoryTotalMb <= 0)
       fail(where, `memoryTotalMb must be a positive integer (MiB), got ${describe(entry.memoryTotalMb)}`);
     let index = position;
     if (entry.index !== undefined) {
-      if (typeof entry.index !== 'number' || !Number.isInteger(entry.index) || entry.index < 0) fail(where, `index must be a non-negative integer, got ${describe(entry.index)}`);
+      if (typeof entry.index !== 'number' || !Number.isInteger(entry.index) || entry.index < 0)
+        fail(where, `index must be a non-negative integer, got ${describe(entry.index)}`);
       index = entry.index;
     }
     let uuid = `declared-${index}`;
     if (entry.uuid !== undefined) {
-      if (typeof entry.uuid !== 'string' || entry.uuid.trim() === '') fail(where, `uuid must be a non-empty string, got ${describe(entry.uuid)}`);
+      if (typeof entry.uuid !== 'string' || entry.uuid.trim() === '')
+        fail(where, `uuid must be a non-empty string, got ${describe(entry.uuid)}`);
       uuid = entry.uuid.trim();
     }
     let gpuClass = gpuClassOf(name);
     if (entry.gpuClass !== undefined) {
-      if (typeof entry.gpuClass !== 'string' || !isGpuClass(entry.gpuClass)) fail(where, `gpuClass must be lowercase [a-z0-9-] (at most 32 chars), got ${describe(entry.gpuClass)}`);
+      if (typeof entry.gpuClass !== 'string' || !isGpuClass(entry.gpuClass))
+        fail(where, `gpuClass must be lowercase [a-z0-9-] (at most 32 chars), got ${describe(entry.gpuClass)}`);
       gpuClass = entry.gpuClass;
     }
-    const device: DiscoveredDevice = { index, uuid, name, memoryTotalMb: entry.memoryTotalMb, gpuClass, source: 'declared' };
+    const device: DiscoveredDevice = {
+      index,
+      uuid,
+      name,
+      memoryTotalMb: entry.memoryTotalMb,
+      gpuClass,
+      source: 'declared',
+    };
     const memoryUsedMb = optionalNonNegative(where, entry, 'memoryUsedMb', entry.memoryTotalMb);
     const utilizationPct = optionalNonNegative(where, entry, 'utilizationPct', 100);
     const temperatureC = optionalNonNegative(where, entry, 'temperatureC');
@@ -87,10 +117,12 @@ export function parseDeclaredInventory(value: unknown, origin = DECLARED_GPUS_EN
   const seenUuid = new Map<string, number>();
   devices.forEach((device, position) => {
     const prior = seenIndex.get(device.index);
-    if (prior !== undefined) fail(`${origin}[${position}]`, `index ${device.index} is already used by ${origin}[${prior}]`);
+    if (prior !== undefined)
+      fail(`${origin}[${position}]`, `index ${device.index} is already used by ${origin}[${prior}]`);
     seenIndex.set(device.index, position);
     const priorUuid = seenUuid.get(device.uuid);
-    if (priorUuid !== undefined) fail(`${origin}[${position}]`, `uuid ${JSON.stringify(device.uuid)} is already used by ${origin}[${priorUuid}]`);
+    if (priorUuid !== undefined)
+      fail(`${origin}[${position}]`, `uuid ${JSON.stringify(device.uuid)} is already used by ${origin}[${priorUuid}]`);
     seenUuid.set(device.uuid, position);
   });
   return devices;
@@ -122,7 +154,10 @@ export function readDeclaredInventory(
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    fail(origin, `is not valid JSON (${err instanceof Error ? err.message : String(err)}); expected e.g. [{"name":"NVIDIA H100 80GB HBM3","memoryTotalMb":81559}] or @/path/to/file.json`);
+    fail(
+      origin,
+      `is not valid JSON (${err instanceof Error ? err.message : String(err)}); expected e.g. [{"name":"NVIDIA H100 80GB HBM3","memoryTotalMb":81559}] or @/path/to/file.json`,
+    );
   }
   return parseDeclaredInventory(parsed, origin);
 }

@@ -34,8 +34,19 @@ export type CommandRunner = (cmd: string, args: string[]) => Promise<CommandResu
 export type DiscoveryLogger = (message: string) => void;
 
 export const NVIDIA_SMI = 'nvidia-smi';
-export const NVIDIA_SMI_FIELDS = ['index', 'uuid', 'name', 'memory.total', 'memory.used', 'utilization.gpu', 'temperature.gpu'] as const;
-export const NVIDIA_SMI_ARGS: readonly string[] = [`--query-gpu=${NVIDIA_SMI_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+export const NVIDIA_SMI_FIELDS = [
+  'index',
+  'uuid',
+  'name',
+  'memory.total',
+  'memory.used',
+  'utilization.gpu',
+  'temperature.gpu',
+] as const;
+export const NVIDIA_SMI_ARGS: readonly string[] = [
+  `--query-gpu=${NVIDIA_SMI_FIELDS.join(',')}`,
+  '--format=csv,noheader,nounits',
+];
 /** The default runner gives nvidia-smi this long (it can hang on a wedged driver). */
 export const NVIDIA_SMI_TIMEOUT_MS = 15_000;
 
@@ -71,17 +82,30 @@ export function parseNvidiaSmiCsv(text: string, onSkip?: (row: SkippedRow) => vo
     const skip = (reason: string): void => onSkip?.({ line: i + 1, text: line, reason });
     if (/^index\s*,/i.test(line)) return; // a header, if --format had no noheader
     const fields = line.split(',').map((f) => f.trim());
-    if (fields.length < NVIDIA_SMI_FIELDS.length) return skip(`expected ${NVIDIA_SMI_FIELDS.length} fields, got ${fields.length}`);
+    if (fields.length < NVIDIA_SMI_FIELDS.length)
+      return skip(`expected ${NVIDIA_SMI_FIELDS.length} fields, got ${fields.length}`);
     const tail = fields.slice(-4);
-    const name = fields.slice(2, fields.length - 4).join(', ').trim();
+    const name = fields
+      .slice(2, fields.length - 4)
+      .join(', ')
+      .trim();
     const index = optionalNumber(fields[0]);
-    if (index === undefined || !Number.isInteger(index) || index < 0) return skip(`index ${JSON.stringify(fields[0])} is not a non-negative integer`);
+    if (index === undefined || !Number.isInteger(index) || index < 0)
+      return skip(`index ${JSON.stringify(fields[0])} is not a non-negative integer`);
     const uuid = fields[1];
     if (uuid === '' || NOT_AVAILABLE.test(uuid)) return skip('uuid is missing');
     if (name === '') return skip('name is missing');
     const memoryTotalMb = optionalNumber(tail[0]);
-    if (memoryTotalMb === undefined || memoryTotalMb <= 0) return skip(`memory.total ${JSON.stringify(tail[0])} is not a positive number`);
-    const device: DiscoveredDevice = { index, uuid, name, memoryTotalMb, gpuClass: gpuClassOf(name), source: 'nvidia-smi' };
+    if (memoryTotalMb === undefined || memoryTotalMb <= 0)
+      return skip(`memory.total ${JSON.stringify(tail[0])} is not a positive number`);
+    const device: DiscoveredDevice = {
+      index,
+      uuid,
+      name,
+      memoryTotalMb,
+      gpuClass: gpuClassOf(name),
+      source: 'nvidia-smi',
+    };
     const memoryUsedMb = optionalNumber(tail[1]);
     const utilizationPct = optionalNumber(tail[2]);
     const temperatureC = optionalNumber(tail[3]);
@@ -102,7 +126,9 @@ export function runCommand(cmd: string, args: string[], timeoutMs = NVIDIA_SMI_T
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr: signal ? `${stderr}killed by ${signal}` : stderr }));
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr: signal ? `${stderr}killed by ${signal}` : stderr }),
+    );
   });
 }
 
@@ -126,7 +152,9 @@ export async function discoverDevices(
     result = await run(NVIDIA_SMI, [...NVIDIA_SMI_ARGS]);
   } catch (err) {
     if (isMissingBinary(err)) return [];
-    log(`GPU discovery: could not run ${NVIDIA_SMI}: ${err instanceof Error ? err.message : String(err)}; reporting no GPUs`);
+    log(
+      `GPU discovery: could not run ${NVIDIA_SMI}: ${err instanceof Error ? err.message : String(err)}; reporting no GPUs`,
+    );
     return [];
   }
   if (result.code !== 0) {
@@ -136,5 +164,7 @@ export async function discoverDevices(
     log(`GPU discovery: ${NVIDIA_SMI} exited with code ${result.code}: ${reason}; reporting no GPUs`);
     return [];
   }
-  return parseNvidiaSmiCsv(result.stdout, (row) => log(`GPU discovery: skipped ${NVIDIA_SMI} line ${row.line} (${row.reason}): ${row.text}`));
+  return parseNvidiaSmiCsv(result.stdout, (row) =>
+    log(`GPU discovery: skipped ${NVIDIA_SMI} line ${row.line} (${row.reason}): ${row.text}`),
+  );
 }

@@ -58,7 +58,10 @@ export function isGpuClass(value: string): boolean {
 
 /** The class-specific task queue, e.g. 'kiln-gpu-h100'. */
 export function gpuClassQueue(gpuClass: string): string {
-  if (!isGpuClass(gpuClass)) throw new RangeError(`invalid GPU class ${JSON.stringify(gpuClass)}: expected lowercase [a-z0-9-], at most ${GPU_CLASS_MAX_LENGTH} chars`);
+  if (!isGpuClass(gpuClass))
+    throw new RangeError(
+      `invalid GPU class ${JSON.stringify(gpuClass)}: expected lowercase [a-z0-9-], at most ${GPU_CLASS_MAX_LENGTH} chars`,
+    );
   return `${TASK_QUEUES.gpu}-${gpuClass}`;
 }
 
@@ -73,7 +76,8 @@ export function isGpuQueue(name: string): boolean {
  * takes it.
  */
 export function gpuFitQueue(gpuClass: string, budgetMb: number): string {
-  if (!(Number.isInteger(budgetMb) && budgetMb > 0)) throw new RangeError(`budgetMb must be a positive integer, got ${budgetMb}`);
+  if (!(Number.isInteger(budgetMb) && budgetMb > 0))
+    throw new RangeError(`budgetMb must be a positive integer, got ${budgetMb}`);
   return `${gpuClassQueue(gpuClass)}-${budgetMb}mb`;
 }
 
@@ -82,5 +86,9 @@ export function gpuFitQueue(gpuClass: string, budgetMb: number): string {
  * device's memory budget) its class-and-budget queue.
  */
 export function gpuQueues(gpuClass: string, budgetMb?: number): string[] {
-  return [TASK_QUEUES.gpu, gpuClassQueue(gpuClass), ...(budgetMb !== undefined ? [gpuFitQueue(gpuClass, budgetMb)] : [])];
+  return [
+    TASK_QUEUES.gpu,
+    gpuClassQueue(gpuClass),
+    ...(budgetMb !== undefined ? [gpuFitQueue(gpuClass, budgetMb)] : []),
+  ];
 }

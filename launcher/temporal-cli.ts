@@ -74,7 +74,9 @@ export async function resolveTemporalCli(
 
   const target = cachedCliPath(env);
   const gobin = fs.mkdtempSync(path.join(path.dirname(ensureDir(path.dirname(target))), 'build-'));
-  log(`[kiln] building the Temporal CLI: go install ${TEMPORAL_CLI_MODULE} (takes a few minutes, once; cached at ${target})`);
+  log(
+    `[kiln] building the Temporal CLI: go install ${TEMPORAL_CLI_MODULE} (takes a few minutes, once; cached at ${target})`,
+  );
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
@@ -83,7 +85,9 @@ export async function resolveTemporalCli(
     });
     child.on('error', reject);
     child.on('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`go install ${TEMPORAL_CLI_MODULE} failed (code ${code}, signal ${signal})`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`go install ${TEMPORAL_CLI_MODULE} failed (code ${code}, signal ${signal})`)),
     );
   });
   fs.renameSync(path.join(gobin, 'temporal'), target);

@@ -33,12 +33,18 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   const log = opts.log ?? (() => undefined);
   fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--db-filename', opts.dbFile,
-    '--ip', ip,
-    '--port', String(opts.port),
-    '--ui-port', String(opts.uiPort),
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--db-filename',
+    opts.dbFile,
+    '--ip',
+    ip,
+    '--port',
+    String(opts.port),
+    '--ui-port',
+    String(opts.uiPort),
+    '--log-level',
+    'warn',
     ...(namespace === 'default' ? [] : ['--namespace', namespace]),
     ...searchAttributeFlags(),
   ];
@@ -50,7 +56,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code, signal) => reject(new Error(`temporal server exited early (code ${code}, signal ${signal})`))),
+    child.once('exit', (code, signal) =>
+      reject(new Error(`temporal server exited early (code ${code}, signal ${signal})`)),
+    ),
   );
   exited.catch(() => undefined);
 

@@ -26,7 +26,8 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
       sql: fs.readFileSync(path.join(dir, file), 'utf8'),
     }));
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration numbers must run 1, 2, 3...: found ${m.version} at position ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`migration numbers must run 1, 2, 3...: found ${m.version} at position ${i + 1}`);
   });
   return migrations;
 }
@@ -49,7 +50,10 @@ export async function migrate(pool: Pool, migrations = loadMigrations()): Promis
       await client.query('BEGIN');
       try {
         await client.query(migration.sql);
-        await client.query('INSERT INTO kiln_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+        await client.query('INSERT INTO kiln_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');

@@ -110,7 +110,12 @@ async function activateNative(name: 'tfjs-node-gpu' | 'tfjs-node'): Promise<Comp
   const native = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
   if (name === 'tfjs-node-gpu') {
     const gpu = native.isUsingGpuDevice === true;
-    return { name, tfBackend: 'tensorflow', cuda: gpu, detail: gpu ? 'libtensorflow, CUDA GPU' : 'libtensorflow GPU build, no CUDA device (running on CPU)' };
+    return {
+      name,
+      tfBackend: 'tensorflow',
+      cuda: gpu,
+      detail: gpu ? 'libtensorflow, CUDA GPU' : 'libtensorflow GPU build, no CUDA device (running on CPU)',
+    };
   }
   return { name, tfBackend: 'tensorflow', cuda: false, detail: 'libtensorflow, CPU' };
 }
@@ -123,12 +128,19 @@ async function activateWasm(): Promise<ComputeBackend> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   } catch (err) {
-    throw new BackendUnavailableError('wasm', `cannot load @tensorflow/tfjs-backend-wasm (${shortReason(err)})`, { cause: err });
+    throw new BackendUnavailableError('wasm', `cannot load @tensorflow/tfjs-backend-wasm (${shortReason(err)})`, {
+      cause: err,
+    });
   }
   await setBackendOrThrow('wasm', 'wasm');
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   const threads = wasm.getThreadsCount();
-  return { name: 'wasm', tfBackend: 'wasm', cuda: false, detail: `wasm ${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}` };
+  return {
+    name: 'wasm',
+    tfBackend: 'wasm',
+    cuda: false,
+    detail: `wasm ${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}`,
+  };
 }
 
 async function activateCpu(): Promise<ComputeBackend> {
@@ -145,10 +157,15 @@ async function setBackendOrThrow(name: BackendName, tfBackend: string): Promise<
     ok = await tf.setBackend(tfBackend);
     await tf.ready();
   } catch (err) {
-    throw new BackendUnavailableError(name, `tf.setBackend('${tfBackend}') threw (${shortReason(err)})`, { cause: err });
+    throw new BackendUnavailableError(name, `tf.setBackend('${tfBackend}') threw (${shortReason(err)})`, {
+      cause: err,
+    });
   }
   if (!ok || tf.getBackend() !== tfBackend) {
-    throw new BackendUnavailableError(name, `tf.setBackend('${tfBackend}') did not succeed (active: ${tf.getBackend()})`);
+    throw new BackendUnavailableError(
+      name,
+      `tf.setBackend('${tfBackend}') did not succeed (active: ${tf.getBackend()})`,
+    );
   }
 }
 

@@ -25,7 +25,8 @@ export function kmeansThreads(): number {
   const env = process.env.KILN_KMEANS_THREADS?.trim();
   if (env) {
     const t = Number(env);
-    if (!Number.isInteger(t) || t < 1) throw new RangeError(`KILN_KMEANS_THREADS must be a positive integer, got ${JSON.stringify(env)}`);
+    if (!Number.isInteger(t) || t < 1)
+      throw new RangeError(`KILN_KMEANS_THREADS must be a positive integer, got ${JSON.stringify(env)}`);
     return t;
   }
   return os.availableParallelism();

@@ -59,7 +59,8 @@ export class Shard {
     blockRows: number,
   ) {
     try {
-      for (let start = 0; start < rows; start += blockRows) this.blocks.push(this.upload(start, Math.min(blockRows, rows - start)));
+      for (let start = 0; start < rows; start += blockRows)
+        this.blocks.push(this.upload(start, Math.min(blockRows, rows - start)));
     } catch (err) {
       this.dispose();
       throw err;
@@ -146,7 +147,8 @@ export class Shard {
         });
         const [v, idx, lab] = await Promise.all([values.data(), indices.data(), labels.data()]);
         tf.dispose([values, indices, labels]);
-        for (let i = 0; i < v.length; i++) found.push({ index: this.offset + b.start + idx[i], label: lab[i], dist: v[i] });
+        for (let i = 0; i < v.length; i++)
+          found.push({ index: this.offset + b.start + idx[i], label: lab[i], dist: v[i] });
       }
     } finally {
       scoreMat.dispose();
@@ -253,7 +255,8 @@ export class Shard {
  */
 function scoreMatrix(c: Float64Array, m: number, d: number, layout: 'centroid-rows' | 'centroid-columns'): tf.Tensor2D {
   const buf = new Float32Array(m * (d + 1));
-  const at = layout === 'centroid-rows' ? (i: number, j: number) => i * (d + 1) + j : (i: number, j: number) => j * m + i;
+  const at =
+    layout === 'centroid-rows' ? (i: number, j: number) => i * (d + 1) + j : (i: number, j: number) => j * m + i;
   for (let i = 0; i < m; i++) {
     let norm = 0;
     for (let j = 0; j < d; j++) {

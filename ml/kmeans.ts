@@ -96,7 +96,12 @@ export async function kmeans(
       const shift = squaredDistanceSum(next, centroids);
       centroids = next;
       iterations++;
-      await hooks.onIteration?.({ iteration: iterations, maxIterations: p.maxIterations, inertia: step.inertia, shift });
+      await hooks.onIteration?.({
+        iteration: iterations,
+        maxIterations: p.maxIterations,
+        inertia: step.inertia,
+        shift,
+      });
       // Unchanged labels give bit-identical centroids, so shift is exactly 0 then and this also holds for tolerance 0.
       if (shift <= absTolerance) {
         converged = true;
@@ -111,7 +116,15 @@ export async function kmeans(
     const { labels, inertia } = await finalAssignment(shards, centroids, p.k, n);
     const clusterSizes = new Array<number>(p.k).fill(0);
     for (let i = 0; i < n; i++) clusterSizes[labels[i]]++;
-    return { labels, centroids: uncentre(centroids, mean, p.k, d), inertia, iterations, converged, clusterSizes, threads: shards.length };
+    return {
+      labels,
+      centroids: uncentre(centroids, mean, p.k, d),
+      inertia,
+      iterations,
+      converged,
+      clusterSizes,
+      threads: shards.length,
+    };
   } finally {
     await Promise.all(shards.map((s) => s.handle.close()));
   }
@@ -130,14 +143,17 @@ interface ResolvedParams {
 
 function resolveParams(points: Float32Array, n: number, d: number, params: KMeansParams): ResolvedParams {
   if (!(points instanceof Float32Array)) throw new RangeError('points must be a Float32Array (row-major n×d)');
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`n (number of points) must be a positive integer, got ${n}`);
-  if (!Number.isSafeInteger(d) || d < 1) throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new RangeError(`n (number of points) must be a positive integer, got ${n}`);
+  if (!Number.isSafeInteger(d) || d < 1)
+    throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
   if (points.length !== n * d) {
     throw new RangeError(`points.length must equal n*d = ${n}*${d} = ${n * d}, got ${points.length}`);
   }
   if (params === null || typeof params !== 'object') throw new RangeError('params must be an object with at least k');
   const { k } = params;
-  if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`k must be an integer between 1 and n = ${n}, got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > n)
+    throw new RangeError(`k must be an integer between 1 and n = ${n}, got ${k}`);
   const maxIterations = params.maxIterations ?? KMEANS_DEFAULTS.maxIterations;
   if (!Number.isSafeInteger(maxIterations) || maxIterations < 1) {
     throw new RangeError(`maxIterations must be a positive integer, got ${maxIterations}`);
@@ -150,11 +166,16 @@ function resolveParams(points: Float32Array, n: number, d: number, params: KMean
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
   const init = params.init ?? KMEANS_DEFAULTS.init;
   if (Array.isArray(init)) {
-    if (init.length !== k || init.some((row) => !Array.isArray(row) || row.length !== d || row.some((v) => !Number.isFinite(v)))) {
+    if (
+      init.length !== k ||
+      init.some((row) => !Array.isArray(row) || row.length !== d || row.some((v) => !Number.isFinite(v)))
+    ) {
       throw new RangeError(`init as centroids must be k = ${k} rows of d = ${d} finite numbers`);
     }
   } else if (!(INIT_METHODS as readonly string[]).includes(init)) {
-    throw new RangeError(`init must be one of ${INIT_METHODS.join(', ')} or k×d centroids, got ${JSON.stringify(init)}`);
+    throw new RangeError(
+      `init must be one of ${INIT_METHODS.join(', ')} or k×d centroids, got ${JSON.stringify(init)}`,
+    );
   }
   return { k, maxIterations, tolerance, seed, init };
 }
@@ -216,7 +237,9 @@ async function openShards(data: CentredData, blockRows: number, work: number, wa
   const blockCount = Math.ceil(n / blockRows);
   const threads = wasm && work >= KMEANS_PARALLEL.minWork ? Math.min(kmeansThreads(), blockCount) : 1;
   const local = (offset: number, rows: number): OpenShard => ({
-    handle: new LocalShard(new Shard(points.subarray(offset * d, (offset + rows) * d), offset, rows, d, mean, blockRows)),
+    handle: new LocalShard(
+      new Shard(points.subarray(offset * d, (offset + rows) * d), offset, rows, d, mean, blockRows),
+    ),
     offset,
   });
   if (threads <= 1) return [local(0, n)];
@@ -227,11 +250,18 @@ async function openShards(data: CentredData, blockRows: number, work: number, wa
     return { offset, rows: end - offset };
   });
   // Workers first, so that their uploads overlap with this thread's own.
-  const remote = ranges.slice(1).map(({ offset, rows }) =>
-    RemoteShard.start({ points: points.slice(offset * d, (offset + rows) * d), offset, rows, d, mean, blockRows }).then(
-      (handle): OpenShard => ({ handle, offset }),
-    ),
-  );
+  const remote = ranges
+    .slice(1)
+    .map(({ offset, rows }) =>
+      RemoteShard.start({
+        points: points.slice(offset * d, (offset + rows) * d),
+        offset,
+        rows,
+        d,
+        mean,
+        blockRows,
+      }).then((handle): OpenShard => ({ handle, offset })),
+    );
   const settled = Promise.allSettled(remote);
   let first: OpenShard;
   try {
@@ -316,7 +346,12 @@ async function initKMeansPlusPlus(
  * Σ over all points of min(closest, distance² to candidate t), for each candidate t, as Σclosest − Σrelu(closest −
  * dist_t), with the per-block gains added in global block order.
  */
-async function candidatePotentials(shards: OpenShard[], totalClosest: number, candidates: Float64Array, count: number): Promise<Float64Array> {
+async function candidatePotentials(
+  shards: OpenShard[],
+  totalClosest: number,
+  candidates: Float64Array,
+  count: number,
+): Promise<Float64Array> {
   const gain = new Float64Array(count);
   const parts = await Promise.all(shards.map((s) => s.handle.candidateGains(candidates, count)));
   for (const values of parts) {
@@ -336,7 +371,13 @@ interface StepSums {
 }
 
 /** Assignment step plus the sums the update step needs, on all shards at once, merged in row order. */
-async function assignAndSum(data: CentredData, shards: OpenShard[], centroids: Float64Array, k: number, d: number): Promise<StepSums> {
+async function assignAndSum(
+  data: CentredData,
+  shards: OpenShard[],
+  centroids: Float64Array,
+  k: number,
+  d: number,
+): Promise<StepSums> {
   const parts = await Promise.all(shards.map((s) => s.handle.assign(centroids, k)));
   const [{ sums, counts }] = parts;
   let inertia = 0;

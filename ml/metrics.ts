@@ -104,7 +104,9 @@ export function normalizedMutualInfo(labelsA: ArrayLike<number>, labelsB: ArrayL
   for (const [a, row] of table) {
     for (const [b, c] of row) {
       // Term by term as scikit-learn's mutual_info_score, which also drops terms below float64 epsilon.
-      const term = (c / n) * (Math.log(c) - Math.log(n)) + (c / n) * (-Math.log(rowTotals.get(a)! * colTotals.get(b)!) + 2 * Math.log(n));
+      const term =
+        (c / n) * (Math.log(c) - Math.log(n)) +
+        (c / n) * (-Math.log(rowTotals.get(a)! * colTotals.get(b)!) + 2 * Math.log(n));
       if (Math.abs(term) >= Number.EPSILON) mi += term;
     }
   }

@@ -2,7 +2,12 @@ import { Context } from '@temporalio/activity';
 
 /** What a worker observes about each activity it runs (workers/metrics.ts turns these into Prometheus series). */
 export interface ActivityObserver {
-  activityFinished(e: { activity: string; taskQueue: string; seconds: number; outcome: 'completed' | 'failed' | 'cancelled' }): void;
+  activityFinished(e: {
+    activity: string;
+    taskQueue: string;
+    seconds: number;
+    outcome: 'completed' | 'failed' | 'cancelled';
+  }): void;
   /** A routed `any` job ran here, on its fallback queue, because no GPU worker started it within the bound. */
   fellBack(e: { activity: string; taskQueue: string }): void;
 }
@@ -15,7 +20,10 @@ function fallbackQueueOf(input: unknown): string | undefined {
 }
 
 /** Wraps every activity so its duration, outcome and (when it runs as a fallback) the fallback reach the observer. */
-export function instrumentActivities<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T, observer: ActivityObserver): T {
+export function instrumentActivities<T extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  activities: T,
+  observer: ActivityObserver,
+): T {
   const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
   for (const [activity, fn] of Object.entries(activities)) {
     wrapped[activity] = async (...args: never[]) => {

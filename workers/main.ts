@@ -52,7 +52,10 @@ async function run(): Promise<void> {
     ? { id: device.uuid, name: device.name, gpuClass: device.gpuClass, source: device.source }
     : undefined;
   const admission = device
-    ? new DeviceAdmission({ budgetMb: Math.min(flags.memoryBudgetMb ?? device.memoryTotalMb, device.memoryTotalMb), maxConcurrent: flags.concurrency })
+    ? new DeviceAdmission({
+        budgetMb: Math.min(flags.memoryBudgetMb ?? device.memoryTotalMb, device.memoryTotalMb),
+        maxConcurrent: flags.concurrency,
+      })
     : undefined;
   const queues = device && admission ? gpuQueues(device.gpuClass, admission.budgetMb) : [TASK_QUEUES.cpu];
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
@@ -106,7 +109,8 @@ async function run(): Promise<void> {
       sample: async () => {
         if (!device || !admission) return [];
         // Fresh readings for a discovered device; a declared one reports its declared values.
-        const current = device.source === 'declared' ? device : ((await loadDevices()).find((d) => d.uuid === device.uuid) ?? device);
+        const current =
+          device.source === 'declared' ? device : ((await loadDevices()).find((d) => d.uuid === device.uuid) ?? device);
         const stats = admission.stats();
         latestSample = {
           id: device.uuid,

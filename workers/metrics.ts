@@ -38,7 +38,10 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions): { registry: Reg
     labelNames: ['pool'] as const,
     registers: [registry],
     collect() {
-      this.set({ pool: opts.pool }, opts.workers().reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0));
+      this.set(
+        { pool: opts.pool },
+        opts.workers().reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0),
+      );
     },
   });
   // Between jobs these stay at the baseline the worker reached after its first jobs (test/workers/tensor-hygiene): a
@@ -54,7 +57,11 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions): { registry: Reg
       },
     });
   tensors('kiln_worker_tf_tensors', 'Live TensorFlow.js tensors in this worker process', (m) => m.numTensors);
-  tensors('kiln_worker_tf_bytes', 'Bytes held by live TensorFlow.js tensors (device memory on a GPU backend)', (m) => m.numBytes);
+  tensors(
+    'kiln_worker_tf_bytes',
+    'Bytes held by live TensorFlow.js tensors (device memory on a GPU backend)',
+    (m) => m.numBytes,
+  );
   const device = (name: string, help: string, read: (s: DeviceSample) => number) =>
     new Gauge({
       name,
@@ -86,7 +93,10 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions): { registry: Reg
     labelNames: ['pool'] as const,
     registers: [registry],
     collect() {
-      this.set({ pool: opts.pool }, opts.admission ? opts.admission.stats().slotsFree : Math.max(0, opts.maxConcurrent - inFlight()));
+      this.set(
+        { pool: opts.pool },
+        opts.admission ? opts.admission.stats().slotsFree : Math.max(0, opts.maxConcurrent - inFlight()),
+      );
     },
   });
   const durations = new Histogram({
@@ -115,9 +125,21 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions): { registry: Reg
           this.set(labels, read());
         },
       });
-    admissionGauge('kiln_gpu_memory_budget_mb', 'GPU memory jobs may reserve on the device (MiB)', () => admission.budgetMb);
-    admissionGauge('kiln_gpu_memory_reserved_mb', 'GPU memory reserved by admitted jobs (MiB)', () => admission.stats().reservedMb);
-    admissionGauge('kiln_gpu_jobs_waiting', 'Jobs taken by this worker and waiting for device memory', () => admission.stats().waiting);
+    admissionGauge(
+      'kiln_gpu_memory_budget_mb',
+      'GPU memory jobs may reserve on the device (MiB)',
+      () => admission.budgetMb,
+    );
+    admissionGauge(
+      'kiln_gpu_memory_reserved_mb',
+      'GPU memory reserved by admitted jobs (MiB)',
+      () => admission.stats().reservedMb,
+    );
+    admissionGauge(
+      'kiln_gpu_jobs_waiting',
+      'Jobs taken by this worker and waiting for device memory',
+      () => admission.stats().waiting,
+    );
     const waits = new Histogram({
       name: 'kiln_gpu_admission_wait_seconds',
       help: 'Time from a job asking for device memory to its admission',
@@ -132,7 +154,8 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions): { registry: Reg
   return {
     registry,
     observer: {
-      activityFinished: (e) => durations.observe({ pool: opts.pool, activity: e.activity, outcome: e.outcome }, e.seconds),
+      activityFinished: (e) =>
+        durations.observe({ pool: opts.pool, activity: e.activity, outcome: e.outcome }, e.seconds),
       fellBack: (e) => fallbacks.inc({ pool: opts.pool, activity: e.activity }),
     },
   };
@@ -142,7 +165,9 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions): { registry: Reg
 export function serveMetrics(registry: Registry, port: number, log: (line: string) => void): http.Server {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'GET /metrics' } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'not_found', message: 'GET /metrics' } }));
       return;
     }
     registry.metrics().then(

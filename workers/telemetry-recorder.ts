@@ -1,6 +1,14 @@
 import * as os from 'node:os';
 import { Pool } from 'pg';
-import { DeviceSource, markOffline, pruneTelemetry, recordSamples, TELEMETRY_RETENTION_MS, upsertDevice, upsertWorkerHeartbeat } from '../db/gpus';
+import {
+  DeviceSource,
+  markOffline,
+  pruneTelemetry,
+  recordSamples,
+  TELEMETRY_RETENTION_MS,
+  upsertDevice,
+  upsertWorkerHeartbeat,
+} from '../db/gpus';
 
 /** One device as a worker sees it at one instant: what it is, and how busy it is. */
 export interface DeviceSample {
@@ -71,19 +79,47 @@ export function startTelemetryRecorder(options: TelemetryRecorderOptions): Telem
 
   async function tick(): Promise<void> {
     const recordedAt = new Date();
-    await upsertWorkerHeartbeat(pool, { workerId, pool: poolName, host, queues: options.queues ?? [], ...(options.workerStats?.() ?? {}) }, recordedAt);
+    await upsertWorkerHeartbeat(
+      pool,
+      { workerId, pool: poolName, host, queues: options.queues ?? [], ...(options.workerStats?.() ?? {}) },
+      recordedAt,
+    );
     const devices = await sample();
     for (const d of devices) {
-      await upsertDevice(pool, {
-        id: d.id, workerId, pool: poolName, host, deviceIndex: d.index, name: d.name, gpuClass: d.gpuClass ?? null,
-        memoryTotalMb: d.memoryTotalMb, memoryBudgetMb: d.memoryBudgetMb ?? null, source: d.source,
-      }, recordedAt);
+      await upsertDevice(
+        pool,
+        {
+          id: d.id,
+          workerId,
+          pool: poolName,
+          host,
+          deviceIndex: d.index,
+          name: d.name,
+          gpuClass: d.gpuClass ?? null,
+          memoryTotalMb: d.memoryTotalMb,
+          memoryBudgetMb: d.memoryBudgetMb ?? null,
+          source: d.source,
+        },
+        recordedAt,
+      );
     }
-    await recordSamples(pool, devices.map((d) => ({
-      deviceId: d.id, recordedAt, memoryUsedMb: d.memoryUsedMb, memoryTotalMb: d.memoryTotalMb, utilizationPct: d.utilizationPct,
-      temperatureC: d.temperatureC ?? null, jobsRunning: d.jobsRunning ?? 0, slotsUsed: d.slotsUsed ?? 0, slotsFree: d.slotsFree ?? 0,
-      memoryBudgetMb: d.memoryBudgetMb ?? null, memoryReservedMb: d.memoryReservedMb ?? 0, jobsWaiting: d.jobsWaiting ?? 0,
-    })));
+    await recordSamples(
+      pool,
+      devices.map((d) => ({
+        deviceId: d.id,
+        recordedAt,
+        memoryUsedMb: d.memoryUsedMb,
+        memoryTotalMb: d.memoryTotalMb,
+        utilizationPct: d.utilizationPct,
+        temperatureC: d.temperatureC ?? null,
+        jobsRunning: d.jobsRunning ?? 0,
+        slotsUsed: d.slotsUsed ?? 0,
+        slotsFree: d.slotsFree ?? 0,
+        memoryBudgetMb: d.memoryBudgetMb ?? null,
+        memoryReservedMb: d.memoryReservedMb ?? 0,
+        jobsWaiting: d.jobsWaiting ?? 0,
+      })),
+    );
     if (ticks % pruneEvery === 0) await pruneTelemetry(pool, new Date(Date.now() - retentionMs));
   }
 

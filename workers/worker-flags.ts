@@ -23,7 +23,9 @@ function positiveInteger(name: string, raw: string | undefined, allowZero = fals
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(raw)}`);
+    throw new Error(
+      `--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(raw)}`,
+    );
   }
   return value;
 }
@@ -31,7 +33,12 @@ function positiveInteger(name: string, raw: string | undefined, allowZero = fals
 export function workerFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): WorkerFlags {
   const pool = poolFromArgs(argv, env);
   const device = positiveInteger('device', flagValue(argv, 'device') ?? env.KILN_GPU_DEVICE, true) ?? 0;
-  const memoryBudgetMb = positiveInteger('memory-budget-mb', flagValue(argv, 'memory-budget-mb') ?? env.KILN_GPU_MEMORY_BUDGET_MB);
-  const concurrency = positiveInteger('concurrency', flagValue(argv, 'concurrency') ?? env.KILN_WORKER_CONCURRENCY) ?? DEFAULT_CONCURRENCY[pool];
+  const memoryBudgetMb = positiveInteger(
+    'memory-budget-mb',
+    flagValue(argv, 'memory-budget-mb') ?? env.KILN_GPU_MEMORY_BUDGET_MB,
+  );
+  const concurrency =
+    positiveInteger('concurrency', flagValue(argv, 'concurrency') ?? env.KILN_WORKER_CONCURRENCY) ??
+    DEFAULT_CONCURRENCY[pool];
   return { pool, device, ...(memoryBudgetMb !== undefined ? { memoryBudgetMb } : {}), concurrency };
 }

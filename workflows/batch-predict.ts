@@ -12,7 +12,10 @@ const PREDICT_ACTIVITY = {
 const { predictDataset } = proxyActivities<ReturnType<typeof createBatchPredictActivities>>(PREDICT_ACTIVITY);
 
 /** The same activity on another task queue (`any` routing). */
-const predictingOn = activityOnQueue<ReturnType<typeof createBatchPredictActivities>, 'predictDataset'>(PREDICT_ACTIVITY, 'predictDataset');
+const predictingOn = activityOnQueue<ReturnType<typeof createBatchPredictActivities>, 'predictDataset'>(
+  PREDICT_ACTIVITY,
+  'predictDataset',
+);
 
 /** Predicts every row of a dataset with a registered model version and stores the predictions as an artifact. */
 export async function batchPredictWorkflow(input: BatchPredictJobInput): Promise<BatchPredictResult> {

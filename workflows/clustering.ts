@@ -17,7 +17,10 @@ const CLUSTERING_ACTIVITY = {
 const { runClustering } = proxyActivities<ReturnType<typeof createClusteringActivities>>(CLUSTERING_ACTIVITY);
 
 /** The same activity on another task queue (`any` routing). */
-const clusteringOn = activityOnQueue<ReturnType<typeof createClusteringActivities>, 'runClustering'>(CLUSTERING_ACTIVITY, 'runClustering');
+const clusteringOn = activityOnQueue<ReturnType<typeof createClusteringActivities>, 'runClustering'>(
+  CLUSTERING_ACTIVITY,
+  'runClustering',
+);
 
 const { registerClusteringModel } = proxyActivities<ReturnType<typeof createClusteringActivities>>({
   startToCloseTimeout: '1 minute',
@@ -30,7 +33,9 @@ export async function clusteringWorkflow(input: ClusteringJobInput): Promise<Clu
   setHandler(stageQuery, () => stage);
 
   // Jobs without a route (all before `any` routing existed) take the original path, so their histories replay.
-  const { value: summary, fellBack } = input.route ? await runRouted(input.route, clusteringOn, input) : { value: await runClustering(input), fellBack: false };
+  const { value: summary, fellBack } = input.route
+    ? await runRouted(input.route, clusteringOn, input)
+    : { value: await runClustering(input), fellBack: false };
   const extra = fellBack ? { fellBackToCpu: true } : {};
   if (!input.register) {
     stage = 'completed';

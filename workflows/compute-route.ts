@@ -2,7 +2,11 @@ import { ActivityFailure, ActivityOptions, proxyActivities, TimeoutFailure } fro
 import type { ComputeRoute } from '../common/jobs';
 
 function isScheduleToStartTimeout(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === 'SCHEDULE_TO_START'
+  );
 }
 
 /**

@@ -15,7 +15,10 @@ const TRAIN_ACTIVITY = {
 const { trainModel } = proxyActivities<ReturnType<typeof createTrainingActivities>>(TRAIN_ACTIVITY);
 
 /** The same activity on another task queue (`any` routing). */
-const trainingOn = activityOnQueue<ReturnType<typeof createTrainingActivities>, 'trainModel'>(TRAIN_ACTIVITY, 'trainModel');
+const trainingOn = activityOnQueue<ReturnType<typeof createTrainingActivities>, 'trainModel'>(
+  TRAIN_ACTIVITY,
+  'trainModel',
+);
 
 const { registerTrainedModel } = proxyActivities<ReturnType<typeof createTrainingActivities>>({
   startToCloseTimeout: '1 minute',
@@ -31,7 +34,14 @@ export async function trainingWorkflow(input: TrainingJobInput): Promise<Trainin
   setHandler(stopRequestedQuery, () => stopRequested);
 
   // Jobs without a route (all before `any` routing existed) take the original path, so their histories replay.
-  const { value: summary, fellBack } = input.route ? await runRouted(input.route, trainingOn, input) : { value: await trainModel(input), fellBack: false };
-  const registered = await registerTrainedModel({ tenantId: input.tenantId, modelName: input.model.name, input, summary });
+  const { value: summary, fellBack } = input.route
+    ? await runRouted(input.route, trainingOn, input)
+    : { value: await trainModel(input), fellBack: false };
+  const registered = await registerTrainedModel({
+    tenantId: input.tenantId,
+    modelName: input.model.name,
+    input,
+    summary,
+  });
   return { ...summary, ...(fellBack ? { fellBackToCpu: true } : {}), registered };
 }

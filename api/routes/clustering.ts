@@ -28,7 +28,9 @@ export function clusteringRouter(deps: ApiDeps): Router {
       computeQueue: job.computeQueue,
       links: {
         ...jobLinks(job.jobId),
-        ...(deps.temporalUiUrl ? { temporalUi: `${deps.temporalUiUrl}/namespaces/${deps.namespace}/workflows/${job.jobId}` } : {}),
+        ...(deps.temporalUiUrl
+          ? { temporalUi: `${deps.temporalUiUrl}/namespaces/${deps.namespace}/workflows/${job.jobId}` }
+          : {}),
       },
     };
   });

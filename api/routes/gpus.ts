@@ -1,7 +1,15 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../common/errors';
-import { Device, getDevice, listDevices, resourceStatus, StoredSample, TELEMETRY_MAX_ROWS, telemetryWindow } from '../../db/gpus';
+import {
+  Device,
+  getDevice,
+  listDevices,
+  resourceStatus,
+  StoredSample,
+  TELEMETRY_MAX_ROWS,
+  telemetryWindow,
+} from '../../db/gpus';
 import { ApiDeps } from '../context';
 import { queueBacklogs } from '../services/queue-backlog';
 import { parseWith } from '../schemas/validate';
@@ -29,7 +37,10 @@ const timeParam = z
   .transform((value, ctx) => {
     const date = parseTime(value);
     if (!date) {
-      ctx.addIssue({ code: 'custom', message: 'expected an ISO-8601 time with a zone (Z or ±hh:mm) or epoch milliseconds' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected an ISO-8601 time with a zone (Z or ±hh:mm) or epoch milliseconds',
+      });
       return z.NEVER;
     }
     return date;
@@ -105,7 +116,10 @@ export function gpusRouter(deps: ApiDeps): Router {
     const end = query.end_time ?? new Date();
     const start = query.start_time ?? new Date(end.getTime() - TELEMETRY_DEFAULT_WINDOW_MS);
     if (start.getTime() > end.getTime()) {
-      throw new ValidationError(`query.start_time: ${start.toISOString()} is after end_time ${end.toISOString()}`, 'query.start_time');
+      throw new ValidationError(
+        `query.start_time: ${start.toISOString()} is after end_time ${end.toISOString()}`,
+        'query.start_time',
+      );
     }
     if (end.getTime() - start.getTime() > TELEMETRY_MAX_WINDOW_MS) {
       const field = query.end_time ? 'query.end_time' : 'query.start_time';
@@ -132,7 +146,10 @@ export function gpusRouter(deps: ApiDeps): Router {
     const backlog = await queueBacklogs(deps, [...new Set(stored.flatMap((p) => p.queues))]);
     const pools = stored.map((p) => {
       const queueBacklog = Object.fromEntries(p.queues.map((q) => [q, backlog[q] ?? null]));
-      const jobsQueued = Object.values(queueBacklog).reduce((sum, b) => sum + (b ? b.workflowTasks + b.activityTasks : 0), 0);
+      const jobsQueued = Object.values(queueBacklog).reduce(
+        (sum, b) => sum + (b ? b.workflowTasks + b.activityTasks : 0),
+        0,
+      );
       return { ...p, jobsQueued, queueBacklog };
     });
     const totals = pools.reduce(

@@ -43,7 +43,14 @@ export function jobsRouter(deps: ApiDeps): Router {
     const { kind, result } = await deps.jobs.completedResult(ctx.params.jobId, wait * 1000);
     if (kind === 'batch-predict') {
       const summary = result as BatchPredictResult;
-      ctx.body = { jobId: ctx.params.jobId, ...summary, links: { job: `/api/v1/jobs/${ctx.params.jobId}`, predictions: `/api/v1/artifacts/${summary.predictionsArtifactId}` } };
+      ctx.body = {
+        jobId: ctx.params.jobId,
+        ...summary,
+        links: {
+          job: `/api/v1/jobs/${ctx.params.jobId}`,
+          predictions: `/api/v1/artifacts/${summary.predictionsArtifactId}`,
+        },
+      };
       return;
     }
     ctx.body =

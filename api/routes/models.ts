@@ -52,7 +52,11 @@ export function modelView(m: RegisteredModel) {
     aliases: m.aliases,
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,
-    links: { self: modelPath(m.name), versions: `${modelPath(m.name)}/versions`, events: `${modelPath(m.name)}/events` },
+    links: {
+      self: modelPath(m.name),
+      versions: `${modelPath(m.name)}/versions`,
+      events: `${modelPath(m.name)}/events`,
+    },
   };
 }
 
@@ -72,13 +76,15 @@ function versionView(v: ModelVersionDetail) {
 /** Registry request bodies: JSON objects of a few KiB (413 past MODEL_LIMITS.maxBodyBytes). */
 async function readBody(ctx: Context, deps: ApiDeps): Promise<unknown> {
   const body = await readJsonBody(ctx, Math.min(deps.limits.maxBodyBytes, MODEL_LIMITS.maxBodyBytes));
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('the body must be a JSON object', 'body');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ValidationError('the body must be a JSON object', 'body');
   checkTagKeys(body);
   return body;
 }
 
 function requireSomething(patch: Record<string, unknown>, fields: string[]): void {
-  if (fields.every((f) => patch[f] === undefined)) throw new ValidationError(`nothing to change: give at least one of ${fields.join(', ')}`, 'body');
+  if (fields.every((f) => patch[f] === undefined))
+    throw new ValidationError(`nothing to change: give at least one of ${fields.join(', ')}`, 'body');
 }
 
 const nameOf = (ctx: Context): string => parseWith(modelName, ctx.params.name, 'name');
@@ -88,7 +94,11 @@ const versionOf = (ctx: Context): number => parseWith(versionParam, ctx.params.v
 function aliasOf(ctx: Context, allowLatest = false): string {
   const alias = parseWith(aliasParam, ctx.params.alias, 'alias');
   if (RESERVED_ALIAS.test(alias) && !(allowLatest && alias === 'latest')) {
-    throw new ValidationError(`alias: ${JSON.stringify(alias)} is reserved ("latest" and version-like "v<number>" cannot be aliases)`, 'alias', 'reserved_alias');
+    throw new ValidationError(
+      `alias: ${JSON.stringify(alias)} is reserved ("latest" and version-like "v<number>" cannot be aliases)`,
+      'alias',
+      'reserved_alias',
+    );
   }
   return alias;
 }
@@ -150,7 +160,9 @@ export function modelsRouter(deps: ApiDeps): Router {
     const version = versionOf(ctx);
     const patch = parseWith(updateVersionRequest, await readBody(ctx, deps));
     requireSomething(patch, ['description', 'tags', 'status']);
-    ctx.body = versionView(await updateModelVersion(pool, DEFAULT_TENANT, name, version, patch, ACTOR, MODEL_LIMITS.maxTags));
+    ctx.body = versionView(
+      await updateModelVersion(pool, DEFAULT_TENANT, name, version, patch, ACTOR, MODEL_LIMITS.maxTags),
+    );
   });
 
   router.put('/models/:name/aliases/:alias', async (ctx) => {
@@ -158,14 +170,20 @@ export function modelsRouter(deps: ApiDeps): Router {
     const alias = aliasOf(ctx);
     const { version } = parseWith(setAliasRequest, await readBody(ctx, deps));
     const moved = await setAlias(pool, DEFAULT_TENANT, name, alias, version, ACTOR);
-    ctx.body = { ...moved, links: { self: `${modelPath(name)}/aliases/${alias}`, version: `${modelPath(name)}/versions/${version}` } };
+    ctx.body = {
+      ...moved,
+      links: { self: `${modelPath(name)}/aliases/${alias}`, version: `${modelPath(name)}/versions/${version}` },
+    };
   });
 
   // `latest` is reserved for writes; reading it resolves to the highest version number, as MLflow's models:/name/latest.
   router.get('/models/:name/aliases/:alias', async (ctx) => {
     const name = nameOf(ctx);
     const alias = aliasOf(ctx, true);
-    const version = alias === 'latest' ? await latestVersion(pool, DEFAULT_TENANT, name) : await resolveAlias(pool, DEFAULT_TENANT, name, alias);
+    const version =
+      alias === 'latest'
+        ? await latestVersion(pool, DEFAULT_TENANT, name)
+        : await resolveAlias(pool, DEFAULT_TENANT, name, alias);
     ctx.body = { alias, ...versionView(version) };
   });
 
@@ -182,7 +200,12 @@ export function modelsRouter(deps: ApiDeps): Router {
     const last = events[events.length - 1];
     ctx.body = {
       events,
-      links: { self: `${modelPath(name)}/events`, ...(events.length === limit && last ? { next: `${modelPath(name)}/events?after=${last.id}&limit=${limit}` } : {}) },
+      links: {
+        self: `${modelPath(name)}/events`,
+        ...(events.length === limit && last
+          ? { next: `${modelPath(name)}/events?after=${last.id}&limit=${limit}` }
+          : {}),
+      },
     };
   });
 

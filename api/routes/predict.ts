@@ -32,7 +32,10 @@ const predictRequest = z
     version: z.number().int().min(1).max(2_147_483_647).optional(),
     alias: aliasParam.optional(),
   })
-  .refine((r) => r.version === undefined || r.alias === undefined, { message: 'give version or alias, not both', path: ['alias'] });
+  .refine((r) => r.version === undefined || r.alias === undefined, {
+    message: 'give version or alias, not both',
+    path: ['alias'],
+  });
 
 const batchPredictRequest = z
   .strictObject({
@@ -41,7 +44,10 @@ const batchPredictRequest = z
     version: z.number().int().min(1).max(2_147_483_647).optional(),
     alias: aliasParam.optional(),
   })
-  .refine((r) => r.version === undefined || r.alias === undefined, { message: 'give version or alias, not both', path: ['alias'] });
+  .refine((r) => r.version === undefined || r.alias === undefined, {
+    message: 'give version or alias, not both',
+    path: ['alias'],
+  });
 
 /** `POST /models/:name/predict`: online assignment with a registered model, no workflow. */
 export function predictRouter(deps: ApiDeps): Router {
@@ -63,7 +69,8 @@ export function predictRouter(deps: ApiDeps): Router {
     const name = parseWith(modelName, ctx.params.name, 'name');
     const request = parseWith(predictRequest, await readJsonBody(ctx, PREDICT_LIMITS.maxBodyBytes));
     const version = await resolveVersion(name, request.version, request.alias);
-    if (!version.artifactId) throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
+    if (!version.artifactId)
+      throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
     const predictor = await cache.get(version.id, async () => {
       const content = await getArtifactContent(deps.pool, DEFAULT_TENANT, version.artifactId!);
       if (!content) throw new Error(`artifact ${version.artifactId} of ${name} v${version.version} is missing`);
@@ -90,7 +97,8 @@ export function predictRouter(deps: ApiDeps): Router {
     const dataset = await getDataset(deps.pool, DEFAULT_TENANT, request.datasetId);
     if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
     const version = await resolveVersion(name, request.version, request.alias);
-    if (!version.artifactId) throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
+    if (!version.artifactId)
+      throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
     const artifact = await getArtifactMeta(deps.pool, DEFAULT_TENANT, version.artifactId);
     if (!artifact) throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
     // Where it runs and the device memory it needs (requested, else estimated from the model and the dataset).

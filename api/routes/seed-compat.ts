@@ -34,7 +34,13 @@ export function seedCompatRouter(deps: ApiDeps): Router {
     } catch (err) {
       if ((err as { code?: string }).code !== 'job_running') throw err;
       ctx.status = 202;
-      ctx.body = { jobId: job.jobId, kind: 'clustering', status: 'RUNNING', datasetId: job.datasetId, links: jobLinks(job.jobId) };
+      ctx.body = {
+        jobId: job.jobId,
+        kind: 'clustering',
+        status: 'RUNNING',
+        datasetId: job.datasetId,
+        links: jobLinks(job.jobId),
+      };
     }
   });
 

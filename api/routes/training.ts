@@ -37,7 +37,12 @@ export function trainingRouter(deps: ApiDeps): Router {
     const features = verdict.features;
     // Where it runs and the device memory it needs (requested, else the MLP estimate on this table), recorded with the job.
     const placement = await placeCompute(deps, request.resources, () =>
-      trainingMemoryNeedMb(loaded.table, { target: request.target, features, spec: request.spec, training: request.training as TrainingJobInput['training'] }),
+      trainingMemoryNeedMb(loaded.table, {
+        target: request.target,
+        features,
+        spec: request.spec,
+        training: request.training as TrainingJobInput['training'],
+      }),
     );
     const taskQueue = placement.taskQueue;
     const jobId = `training-${randomUUID()}`;

@@ -15,8 +15,18 @@ export const CLUSTERING_LIMITS = {
   inlineLabels: 100_000,
 } as const;
 
-const k = z.number().int().min(1).max(CLUSTERING_LIMITS.maxK).meta({ description: 'Number of clusters; at most the number of rows' });
-const seed = z.number().int().min(0).max(2 ** 32 - 1).default(0);
+const k = z
+  .number()
+  .int()
+  .min(1)
+  .max(CLUSTERING_LIMITS.maxK)
+  .meta({ description: 'Number of clusters; at most the number of rows' });
+const seed = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1)
+  .default(0);
 const iterations = (fallback: number) => z.number().int().min(1).max(CLUSTERING_LIMITS.maxIterations).default(fallback);
 
 export const kmeansParams = z.strictObject({
@@ -28,7 +38,8 @@ export const kmeansParams = z.strictObject({
   nInit: z.number().int().min(1).max(100).default(1).meta({ description: 'Seeded runs; the lowest inertia wins' }),
   maxIterations: iterations(300),
   tolerance: z.number().min(0).max(1).default(1e-4).meta({
-    description: "Stop when the squared centroid shift falls below tolerance × the data's mean feature variance (scikit-learn's rule)",
+    description:
+      "Stop when the squared centroid shift falls below tolerance × the data's mean feature variance (scikit-learn's rule)",
   }),
   seed,
 });
@@ -45,7 +56,15 @@ export const minibatchKmeansParams = z.strictObject({
 
 export const dbscanParams = z.strictObject({
   eps: z.number().positive().max(1e12).meta({ description: 'Neighbourhood radius (euclidean, or 1 − cos for cosine)' }),
-  minPoints: z.number().int().min(1).max(100_000).default(5).meta({ description: "Neighbours, the point itself included, that make a core point (scikit-learn's min_samples)" }),
+  minPoints: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(5)
+    .meta({
+      description: "Neighbours, the point itself included, that make a core point (scikit-learn's min_samples)",
+    }),
   metric: z.enum(['euclidean', 'cosine']).default('euclidean'),
 });
 
@@ -64,12 +83,26 @@ export const somParams = z
   .strictObject({
     rows: z.number().int().min(1).max(1000),
     cols: z.number().int().min(1).max(1000),
-    iterations: z.number().int().min(1).max(CLUSTERING_LIMITS.maxIterations).default(10).meta({ description: 'Epochs (passes over all points)' }),
+    iterations: z
+      .number()
+      .int()
+      .min(1)
+      .max(CLUSTERING_LIMITS.maxIterations)
+      .default(10)
+      .meta({ description: 'Epochs (passes over all points)' }),
     learningRate: z.number().gt(0).max(1).default(0.5),
-    sigma: z.number().positive().max(1000).optional().meta({ description: 'Initial neighbourhood radius in grid units; default max(rows, cols) / 2' }),
+    sigma: z
+      .number()
+      .positive()
+      .max(1000)
+      .optional()
+      .meta({ description: 'Initial neighbourhood radius in grid units; default max(rows, cols) / 2' }),
     seed,
   })
-  .refine((p) => p.rows * p.cols <= SOM_MAX_UNITS, { message: `rows × cols must be at most ${SOM_MAX_UNITS} units`, path: ['rows'] });
+  .refine((p) => p.rows * p.cols <= SOM_MAX_UNITS, {
+    message: `rows × cols must be at most ${SOM_MAX_UNITS} units`,
+    path: ['rows'],
+  });
 
 export const spectralParams = z.strictObject({
   k: z.number().int().min(1).max(SPECTRAL_MAX_K),
@@ -105,43 +138,50 @@ const asParams = (schema: z.ZodType) => schema as z.ZodType<Record<string, unkno
 
 export const ALGORITHMS: Record<ClusteringAlgorithm, AlgorithmSpec> = {
   kmeans: {
-    description: "Lloyd's k-means with k-means++ (or random, or given) initialisation and scikit-learn's n_init, in TensorFlow.js",
+    description:
+      "Lloyd's k-means with k-means++ (or random, or given) initialisation and scikit-learn's n_init, in TensorFlow.js",
     params: asParams(kmeansParams),
     assignsNewPoints: true,
   },
   'minibatch-kmeans': {
-    description: "scikit-learn's MiniBatchKMeans: k-means on random batches, for inputs too large for full Lloyd passes",
+    description:
+      "scikit-learn's MiniBatchKMeans: k-means on random batches, for inputs too large for full Lloyd passes",
     params: asParams(minibatchKmeansParams),
     assignsNewPoints: true,
   },
   dbscan: {
-    description: 'Density-based clustering as scikit-learn\'s DBSCAN; noise is label -1. Neighbour search by kd-tree or blocked tensor distances, chosen by dimension and backend (see method)',
+    description:
+      "Density-based clustering as scikit-learn's DBSCAN; noise is label -1. Neighbour search by kd-tree or blocked tensor distances, chosen by dimension and backend (see method)",
     params: asParams(dbscanParams),
     assignsNewPoints: false,
     limit: () => DBSCAN_LIMIT,
     limits: { all: DBSCAN_LIMIT },
   },
   hierarchical: {
-    description: 'Agglomerative clustering (ward, complete, average, single) as scikit-learn; the result includes the merge tree',
+    description:
+      'Agglomerative clustering (ward, complete, average, single) as scikit-learn; the result includes the merge tree',
     params: asParams(hierarchicalParams),
     assignsNewPoints: false,
     limit: (p) => HIERARCHICAL_LIMITS[(p.linkage as Linkage) ?? 'ward'],
     limits: HIERARCHICAL_LIMITS,
   },
   som: {
-    description: 'Self-organising map: a rows × cols grid of units; the result includes the codebook and each point\'s cell',
+    description:
+      "Self-organising map: a rows × cols grid of units; the result includes the codebook and each point's cell",
     params: asParams(somParams),
     assignsNewPoints: true,
   },
   spectral: {
-    description: "Spectral clustering as scikit-learn's SpectralClustering (rbf or nearest-neighbors affinity), eigenvectors by a tensor eigensolver",
+    description:
+      "Spectral clustering as scikit-learn's SpectralClustering (rbf or nearest-neighbors affinity), eigenvectors by a tensor eigensolver",
     params: asParams(spectralParams),
     assignsNewPoints: false,
     limit: (p) => SPECTRAL_LIMITS[(p.affinity as SpectralAffinity) ?? 'rbf'],
     limits: SPECTRAL_LIMITS,
   },
   gmm: {
-    description: "Gaussian mixture (full or diagonal covariances) by EM as scikit-learn's GaussianMixture; the result includes probabilities",
+    description:
+      "Gaussian mixture (full or diagonal covariances) by EM as scikit-learn's GaussianMixture; the result includes probabilities",
     params: asParams(gmmParams),
     assignsNewPoints: true,
   },
@@ -157,13 +197,26 @@ export const clusteringRequest = z
     algorithm: z.string().meta({ description: `One of: ${CLUSTERING_ALGORITHMS.join(', ')}` }),
     params: z.record(z.string(), z.unknown()),
     datasetId: uuid.optional(),
-    data: z.array(z.unknown()).optional().meta({ description: 'Inline rows (number[][] or object[]); stored as a dataset first' }),
-    columns: z.array(z.string().min(1)).min(1).optional().meta({ description: 'Columns to cluster on (default: all but labelsColumn)' }),
-    labelsColumn: z.string().min(1).optional().meta({ description: 'A column of known labels: not clustered on; scored with ARI and NMI' }),
+    data: z
+      .array(z.unknown())
+      .optional()
+      .meta({ description: 'Inline rows (number[][] or object[]); stored as a dataset first' }),
+    columns: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .meta({ description: 'Columns to cluster on (default: all but labelsColumn)' }),
+    labelsColumn: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'A column of known labels: not clustered on; scored with ARI and NMI' }),
     resources: resources.optional(),
     register: z.strictObject({ name: modelName }).optional(),
   })
-  .meta({ description: 'Start a clustering job on a stored dataset (datasetId) or inline data (data): exactly one of them' });
+  .meta({
+    description: 'Start a clustering job on a stored dataset (datasetId) or inline data (data): exactly one of them',
+  });
 
 export const jobAccepted = z.object({
   jobId: z.string(),
@@ -171,6 +224,11 @@ export const jobAccepted = z.object({
   status: z.literal('RUNNING'),
   datasetId: z.string(),
   taskQueue: z.string().meta({ description: "The workflow's task queue: always the CPU pool, which orchestrates" }),
-  computeQueue: z.string().meta({ description: 'Where the compute goes first: a GPU queue (kiln-gpu, kiln-gpu-<class>, kiln-gpu-<class>-<budget>mb) or kiln-cpu' }),
+  computeQueue: z
+    .string()
+    .meta({
+      description:
+        'Where the compute goes first: a GPU queue (kiln-gpu, kiln-gpu-<class>, kiln-gpu-<class>-<budget>mb) or kiln-cpu',
+    }),
   links: z.object({ self: z.string(), result: z.string(), cancel: z.string() }),
 });

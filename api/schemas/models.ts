@@ -35,13 +35,18 @@ const tooManyTags = { message: `at most ${MODEL_LIMITS.maxTags} tags` };
 export const tags = z
   .record(tagKey, tagValue)
   .refine((t) => Object.keys(t).length <= MODEL_LIMITS.maxTags, tooManyTags)
-  .meta({ description: `String → string map; at most ${MODEL_LIMITS.maxTags} tags, keys ${TAG_KEY_PATTERN.source}, values ≤ ${MODEL_LIMITS.maxTagValueLength} characters` });
+  .meta({
+    description: `String → string map; at most ${MODEL_LIMITS.maxTags} tags, keys ${TAG_KEY_PATTERN.source}, values ≤ ${MODEL_LIMITS.maxTagValueLength} characters`,
+  });
 
 /** A tags patch (JSON merge patch, RFC 7396): a string sets the key, null removes it; other keys are kept. */
 export const tagsPatch = z
   .record(tagKey, tagValue.nullable())
   .refine((t) => Object.keys(t).length <= MODEL_LIMITS.maxTags, tooManyTags)
-  .meta({ description: 'Merged into the stored tags: a string sets the key, null removes it. The result may hold at most 50 tags.' });
+  .meta({
+    description:
+      'Merged into the stored tags: a string sets the key, null removes it. The result may hold at most 50 tags.',
+  });
 
 const description = z.string().max(MODEL_LIMITS.maxDescriptionLength);
 
@@ -54,16 +59,26 @@ export const updateModelRequest = z
   .meta({ description: 'Change the description (null clears it) and/or merge tags; at least one field' });
 
 export const updateVersionRequest = z
-  .strictObject({ description: description.nullable().optional(), tags: tagsPatch.optional(), status: z.enum(MODEL_STATUSES).optional() })
-  .meta({ description: 'Change a version\'s description, tags (merged) and/or status; at least one field' });
+  .strictObject({
+    description: description.nullable().optional(),
+    tags: tagsPatch.optional(),
+    status: z.enum(MODEL_STATUSES).optional(),
+  })
+  .meta({ description: "Change a version's description, tags (merged) and/or status; at least one field" });
 
 /** A version number: a positive integer in JSON, or its decimal string (MLflow's REST API sends strings). */
 export const versionNumber = z.union([
   z.number().int().min(1).max(MAX_VERSION),
-  z.string().regex(/^[1-9][0-9]{0,9}$/).transform(Number).pipe(z.number().max(MAX_VERSION)),
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,9}$/)
+    .transform(Number)
+    .pipe(z.number().max(MAX_VERSION)),
 ]);
 
-export const setAliasRequest = z.strictObject({ version: versionNumber }).meta({ description: 'Point the alias at this version' });
+export const setAliasRequest = z
+  .strictObject({ version: versionNumber })
+  .meta({ description: 'Point the alias at this version' });
 
 /** `:version` in a path: digits only (no `1e0`, `0x1`, ` 1`), within Postgres integer range. */
 export const versionParam = z
@@ -74,7 +89,9 @@ export const versionParam = z
 
 export const aliasParam = z.string().regex(ALIAS_PATTERN, ALIAS_RULE);
 
-export const listModelsQuery = z.object({ limit: z.coerce.number().int().min(1).max(MODEL_LIMITS.maxListLimit).default(50) });
+export const listModelsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MODEL_LIMITS.maxListLimit).default(50),
+});
 
 export const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
@@ -88,10 +105,19 @@ export const eventsQuery = z.object({
 export function checkTagKeys(body: unknown, field = 'tags'): void {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
   const raw = (body as Record<string, unknown>)[field];
-  if (!Object.prototype.hasOwnProperty.call(body, field) || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return;
+  if (
+    !Object.prototype.hasOwnProperty.call(body, field) ||
+    typeof raw !== 'object' ||
+    raw === null ||
+    Array.isArray(raw)
+  )
+    return;
   for (const key of Object.keys(raw)) {
     if (!TAG_KEY_PATTERN.test(key)) {
-      throw new ValidationError(`${field}: key ${JSON.stringify(key.slice(0, 200))} ${TAG_KEY_RULE}`, `${field}.${key.slice(0, 200)}`);
+      throw new ValidationError(
+        `${field}: key ${JSON.stringify(key.slice(0, 200))} ${TAG_KEY_RULE}`,
+        `${field}.${key.slice(0, 200)}`,
+      );
     }
   }
 }

@@ -8,7 +8,12 @@ const L = TRAINING_LIMITS;
 export const trainingRequest = z.strictObject({
   datasetId: uuid,
   target: z.string().min(1).meta({ description: 'Column to predict' }),
-  features: z.array(z.string().min(1)).min(1).max(L.maxFeatures).optional().meta({ description: 'Input columns (default: every number column but the target)' }),
+  features: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(L.maxFeatures)
+    .optional()
+    .meta({ description: 'Input columns (default: every number column but the target)' }),
   model: z.strictObject({ name: modelName }),
   spec: z.strictObject({
     task: z.enum(['classification', 'regression']),
@@ -30,9 +35,16 @@ export const trainingRequest = z.strictObject({
     learningRate: z.number().gt(0).max(L.maxLearningRate),
     optimizer: z.enum(OPTIMIZERS as unknown as [string, ...string[]]).optional(),
     validationSplit: z.number().min(0).max(L.maxValidationSplit).optional(),
-    seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional(),
     checkpointEvery: z.number().int().min(1).max(L.maxEpochs).optional(),
-    earlyStopping: z.strictObject({ patience: z.number().int().min(1).max(L.maxPatience), minDelta: z.number().min(0) }).optional(),
+    earlyStopping: z
+      .strictObject({ patience: z.number().int().min(1).max(L.maxPatience), minDelta: z.number().min(0) })
+      .optional(),
   }),
   resources: resources.optional(),
 });

@@ -3,7 +3,10 @@ import { ValidationError } from '../../common/errors';
 
 /** `params.k`, `data[3][1]`: the path of a zod issue written the way a client reads its own JSON. */
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+  return path.reduce<string>(
+    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+    '',
+  );
 }
 
 /** Validates at the edge: the first problem becomes a 400 naming its field. */

@@ -27,7 +27,12 @@ export async function clusteringResultView(pool: Pool, jobId: string, summary: C
     d: summary.d,
     ...(summary.k !== undefined ? { k: summary.k } : {}),
     clusters: document.clusters,
-    ...(inline ? { labels: document.labels } : { labels: null, labelsOmitted: `more than ${CLUSTERING_LIMITS.inlineLabels} points: download ${artifactLink}` }),
+    ...(inline
+      ? { labels: document.labels }
+      : {
+          labels: null,
+          labelsOmitted: `more than ${CLUSTERING_LIMITS.inlineLabels} points: download ${artifactLink}`,
+        }),
     ...document.extras,
     clusterSizes: document.clusterSizes,
     noisePoints: document.noisePoints,
@@ -43,7 +48,9 @@ export async function clusteringResultView(pool: Pool, jobId: string, summary: C
       job: `/api/v1/jobs/${jobId}`,
       resultArtifact: artifactLink,
       ...(summary.modelArtifactId ? { modelArtifact: `/api/v1/artifacts/${summary.modelArtifactId}` } : {}),
-      ...(summary.registered ? { modelVersion: `/api/v1/models/${summary.registered.modelName}/versions/${summary.registered.version}` } : {}),
+      ...(summary.registered
+        ? { modelVersion: `/api/v1/models/${summary.registered.modelName}/versions/${summary.registered.version}` }
+        : {}),
     },
   };
 }

@@ -53,7 +53,11 @@ function gpuQueueFor(devices: OnlineGpu[], needMb: number, gpuClass: string | un
  * - `any` (the default): GPU first, with the fallback bound, when a device that can hold it is online; else the CPU
  *   pool at once.
  */
-export async function placeCompute(deps: ApiDeps, resources: ResourcesRequest | undefined, estimateMb: () => number): Promise<ComputePlacement> {
+export async function placeCompute(
+  deps: ApiDeps,
+  resources: ResourcesRequest | undefined,
+  estimateMb: () => number,
+): Promise<ComputePlacement> {
   const accelerator = resources?.accelerator ?? 'any';
   const gpuClass = resources?.gpuClass;
   const gpuMemoryMb = resources?.gpuMemoryMb ?? estimateMb();
@@ -85,5 +89,8 @@ export async function placeCompute(deps: ApiDeps, resources: ResourcesRequest | 
     return placed({ taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass) });
   }
   if (largest === undefined || gpuMemoryMb > largest) return placed();
-  return placed({ taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass), fallback: { taskQueue: TASK_QUEUES.cpu, afterSeconds: gpuFallbackSeconds() } });
+  return placed({
+    taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass),
+    fallback: { taskQueue: TASK_QUEUES.cpu, afterSeconds: gpuFallbackSeconds() },
+  });
 }

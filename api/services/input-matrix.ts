@@ -10,8 +10,13 @@ export function inputMatrix(inputs: unknown[], columns: string[]): Float32Array 
       : row !== null && typeof row === 'object'
         ? columns.map((c) => (row as Record<string, unknown>)[c])
         : undefined;
-    if (!cells) throw new ValidationError('each input must be an array of numbers or an object keyed by column', `inputs[${i}]`);
-    if (cells.length !== d) throw new ValidationError(`the model takes ${d} values per row (${columns.join(', ')}), got ${cells.length}`, `inputs[${i}]`);
+    if (!cells)
+      throw new ValidationError('each input must be an array of numbers or an object keyed by column', `inputs[${i}]`);
+    if (cells.length !== d)
+      throw new ValidationError(
+        `the model takes ${d} values per row (${columns.join(', ')}), got ${cells.length}`,
+        `inputs[${i}]`,
+      );
     cells.forEach((v, j) => {
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         const where = Array.isArray(row) ? `inputs[${i}][${j}]` : `inputs[${i}].${columns[j]}`;

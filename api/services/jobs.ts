@@ -2,7 +2,13 @@ import { Client, WorkflowExecutionStatusName, WorkflowFailedError } from '@tempo
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError } from '../../common/errors';
-import { BatchPredictJobInput, ClusteringJobInput, JobKind, ROUTED_ACTIVITIES, TrainingJobInput } from '../../common/jobs';
+import {
+  BatchPredictJobInput,
+  ClusteringJobInput,
+  JobKind,
+  ROUTED_ACTIVITIES,
+  TrainingJobInput,
+} from '../../common/jobs';
 import { isGpuQueue } from '../../gpu/gpu-class';
 import { KilnAlgorithm, KilnDatasetId, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
 import { clusteringWorkflow } from '../../workflows/clustering';
@@ -11,7 +17,8 @@ import { trainingWorkflow } from '../../workflows/training';
 import { stopSignal } from '../../workflows/training-messages';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
-export type JobStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' | 'UNKNOWN';
+export type JobStatus =
+  'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' | 'UNKNOWN';
 
 export const JOB_STATUSES: JobStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'];
 export const JOB_KINDS: JobKind[] = ['clustering', 'training', 'batch-predict'];
@@ -77,7 +84,12 @@ export class JobService {
     });
   }
 
-  startClustering(jobId: string, input: ClusteringJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
+  startClustering(
+    jobId: string,
+    input: ClusteringJobInput,
+    taskQueue: string,
+    memo: Record<string, unknown>,
+  ): Promise<void> {
     return this.start(clusteringWorkflow, jobId, input, taskQueue, memo, {
       kind: 'clustering',
       tenantId: input.tenantId,
@@ -87,7 +99,12 @@ export class JobService {
     });
   }
 
-  startTraining(jobId: string, input: TrainingJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
+  startTraining(
+    jobId: string,
+    input: TrainingJobInput,
+    taskQueue: string,
+    memo: Record<string, unknown>,
+  ): Promise<void> {
     return this.start(trainingWorkflow, jobId, input, taskQueue, memo, {
       kind: 'training',
       tenantId: input.tenantId,
@@ -96,7 +113,12 @@ export class JobService {
     });
   }
 
-  startBatchPredict(jobId: string, input: BatchPredictJobInput, taskQueue: string, memo: Record<string, unknown>): Promise<void> {
+  startBatchPredict(
+    jobId: string,
+    input: BatchPredictJobInput,
+    taskQueue: string,
+    memo: Record<string, unknown>,
+  ): Promise<void> {
     return this.start(batchPredictWorkflow, jobId, input, taskQueue, memo, {
       kind: 'batch-predict',
       tenantId: input.tenantId,
@@ -111,7 +133,10 @@ export class JobService {
     const status = toJobStatus(description.status.name);
     if (status !== 'RUNNING') throw new ConflictError(`job ${jobId} already ended ${status}`, 'job_not_running');
     if (description.typedSearchAttributes.get(KilnKind) !== 'training') {
-      throw new ConflictError(`job ${jobId} is not a training job; only training stops after an epoch (use cancel)`, 'not_stoppable');
+      throw new ConflictError(
+        `job ${jobId} is not a training job; only training stops after an epoch (use cancel)`,
+        'not_stoppable',
+      );
     }
     await handle.signal(stopSignal);
   }
@@ -145,7 +170,8 @@ export class JobService {
       ...(description.closeTime ? { closeTime: description.closeTime.toISOString() } : {}),
       memo: description.memo,
     };
-    if (status === 'RUNNING') view.progress = progressOf(description.raw, description.taskQueue, gpuAsked(description.memo));
+    if (status === 'RUNNING')
+      view.progress = progressOf(description.raw, description.taskQueue, gpuAsked(description.memo));
     if (status === 'COMPLETED') view.result = await handle.result();
     if (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED' || status === 'CANCELED') {
       view.error = await failureOf(handle);
@@ -159,13 +185,18 @@ export class JobService {
     let status = toJobStatus(description.status.name);
     if (status === 'RUNNING' && waitMs > 0) {
       const outcome = await Promise.race([
-        handle.result().then(() => 'closed', () => 'closed'),
+        handle.result().then(
+          () => 'closed',
+          () => 'closed',
+        ),
         new Promise<string>((resolve) => setTimeout(resolve, waitMs, 'waiting')),
       ]);
       if (outcome === 'closed') status = toJobStatus((await handle.describe()).status.name);
     }
-    if (status === 'RUNNING') throw new ConflictError(`job ${jobId} is still running; poll GET /api/v1/jobs/${jobId}`, 'job_running');
-    if (status !== 'COMPLETED') throw new ConflictError(`job ${jobId} ended ${status} and has no result`, 'job_not_completed');
+    if (status === 'RUNNING')
+      throw new ConflictError(`job ${jobId} is still running; poll GET /api/v1/jobs/${jobId}`, 'job_running');
+    if (status !== 'COMPLETED')
+      throw new ConflictError(`job ${jobId} ended ${status} and has no result`, 'job_not_completed');
     return { kind: description.typedSearchAttributes.get(KilnKind), result: await handle.result() };
   }
 
@@ -218,12 +249,17 @@ function gpuAsked(memo: Record<string, unknown> | undefined): { gpuClass?: strin
  * activity and its last heartbeat, or the pending workflow task when no worker has picked the job up yet. A job that
  * asked for a GPU says so while its compute activity waits for a GPU worker: `waiting-for-gpu`, with the class.
  */
-function progressOf(raw: RawDescription, workflowQueue: string, gpu: { gpuClass?: string } | undefined): Record<string, unknown> {
+function progressOf(
+  raw: RawDescription,
+  workflowQueue: string,
+  gpu: { gpuClass?: string } | undefined,
+): Record<string, unknown> {
   const waitingForGpu = { state: 'waiting-for-gpu', waitingFor: { accelerator: 'gpu', ...gpu } };
   const activity = raw.pendingActivities?.[0];
   if (!activity) {
     const scheduled =
-      raw.pendingWorkflowTask?.state === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
+      raw.pendingWorkflowTask?.state ===
+      temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
     if (!scheduled) return { stage: 'orchestrating', state: 'running' };
     // Jobs started before workflows moved to the CPU pool ran their workflow on the GPU queue itself.
     return { stage: 'queued', ...(gpu && isGpuQueue(workflowQueue) ? waitingForGpu : { state: 'waiting-for-worker' }) };
@@ -239,7 +275,8 @@ function progressOf(raw: RawDescription, workflowQueue: string, gpu: { gpuClass?
   }
   const started = activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
   const name = activity.activityType?.name ?? 'unknown';
-  const waiting = gpu && (ROUTED_ACTIVITIES.has(name) || isGpuQueue(workflowQueue)) ? waitingForGpu : { state: 'waiting-for-worker' };
+  const waiting =
+    gpu && (ROUTED_ACTIVITIES.has(name) || isGpuQueue(workflowQueue)) ? waitingForGpu : { state: 'waiting-for-worker' };
   return {
     stage: started ? 'starting' : 'queued',
     activity: name,

@@ -27,7 +27,10 @@ export async function queueBacklogs(deps: ApiDeps, queues: string[]): Promise<Re
   const entries = await Promise.all(
     queues.map(async (name) => {
       try {
-        const [workflowTasks, activityTasks] = await Promise.all([backlogOf(deps, name, TASK_QUEUE_TYPE_WORKFLOW), backlogOf(deps, name, TASK_QUEUE_TYPE_ACTIVITY)]);
+        const [workflowTasks, activityTasks] = await Promise.all([
+          backlogOf(deps, name, TASK_QUEUE_TYPE_WORKFLOW),
+          backlogOf(deps, name, TASK_QUEUE_TYPE_ACTIVITY),
+        ]);
         return [name, { workflowTasks, activityTasks }] as const;
       } catch {
         return [name, null] as const;

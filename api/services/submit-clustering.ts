@@ -36,10 +36,16 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
   const spec = ALGORITHMS[request.algorithm];
   const params = parseWith(spec.params, request.params, 'params');
   if (request.register && !spec.assignsNewPoints) {
-    throw new ValidationError(`${request.algorithm} results cannot assign new points, so they cannot be registered as a model`, 'register');
+    throw new ValidationError(
+      `${request.algorithm} results cannot assign new points, so they cannot be registered as a model`,
+      'register',
+    );
   }
   if ((request.datasetId === undefined) === (request.data === undefined)) {
-    throw new ValidationError('give exactly one of datasetId (a stored dataset) or data (inline rows)', request.data ? 'data' : 'datasetId');
+    throw new ValidationError(
+      'give exactly one of datasetId (a stored dataset) or data (inline rows)',
+      request.data ? 'data' : 'datasetId',
+    );
   }
 
   const dataset = await resolveDataset(deps, request);
@@ -54,13 +60,18 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
     );
   }
   if (request.labelsColumn && !dataset.columnSpecs.some((c) => c.name === request.labelsColumn)) {
-    throw new ValidationError(`dataset ${dataset.id} has no column ${JSON.stringify(request.labelsColumn)}`, 'labelsColumn');
+    throw new ValidationError(
+      `dataset ${dataset.id} has no column ${JSON.stringify(request.labelsColumn)}`,
+      'labelsColumn',
+    );
   }
-  const columns = request.columns ?? dataset.columnSpecs.map((c) => c.name).filter((name) => name !== request.labelsColumn);
+  const columns =
+    request.columns ?? dataset.columnSpecs.map((c) => c.name).filter((name) => name !== request.labelsColumn);
   if (columns.length === 0) throw new ValidationError('no columns left to cluster on besides labelsColumn', 'columns');
   for (const [i, column] of columns.entries()) {
     const spec = dataset.columnSpecs.find((c) => c.name === column);
-    if (!spec) throw new ValidationError(`dataset ${dataset.id} has no column ${JSON.stringify(column)}`, `columns[${i}]`);
+    if (!spec)
+      throw new ValidationError(`dataset ${dataset.id} has no column ${JSON.stringify(column)}`, `columns[${i}]`);
     if (spec.type !== 'number') {
       throw new ValidationError(
         `column ${JSON.stringify(column)} holds text; clustering needs numeric columns (choose them with "columns")`,
@@ -70,9 +81,14 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
   }
   if (Array.isArray(params.init)) {
     const init = params.init as number[][];
-    if (init.length !== params.k) throw new ValidationError(`params.init has ${init.length} centroids but params.k is ${params.k}`, 'params.init');
+    if (init.length !== params.k)
+      throw new ValidationError(`params.init has ${init.length} centroids but params.k is ${params.k}`, 'params.init');
     const bad = init.findIndex((row) => row.length !== columns.length);
-    if (bad >= 0) throw new ValidationError(`params.init[${bad}] must have one number per column (${columns.length})`, `params.init[${bad}]`);
+    if (bad >= 0)
+      throw new ValidationError(
+        `params.init[${bad}] must have one number per column (${columns.length})`,
+        `params.init[${bad}]`,
+      );
   }
   if (typeof params.k === 'number' && params.k > dataset.rows) {
     throw new ValidationError(`params.k is ${params.k} but the dataset has only ${dataset.rows} rows`, 'params.k');
@@ -80,7 +96,9 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
 
   // Where it runs and the device memory it needs (requested, else estimated from its inputs), recorded with the job.
   const algorithm = request.algorithm;
-  const placement = await placeCompute(deps, request.resources, () => estimateClusteringMemoryMb(algorithm, { n: dataset.rows, d: columns.length, params }));
+  const placement = await placeCompute(deps, request.resources, () =>
+    estimateClusteringMemoryMb(algorithm, { n: dataset.rows, d: columns.length, params }),
+  );
   const taskQueue = placement.taskQueue;
   const jobId = `clustering-${randomUUID()}`;
   const input: ClusteringJobInput = {

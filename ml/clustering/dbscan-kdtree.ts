@@ -133,7 +133,15 @@ export function buildKdTree(points: Float32Array, n: number, d: number, leafSize
 }
 
 /** Rearranges perm[from..to] (inclusive) so that position k holds the k-th smallest by column `dim` (Hoare quickselect). */
-function selectNth(perm: Int32Array, points: Float32Array, d: number, dim: number, from: number, to: number, k: number): void {
+function selectNth(
+  perm: Int32Array,
+  points: Float32Array,
+  d: number,
+  dim: number,
+  from: number,
+  to: number,
+  k: number,
+): void {
   let l = from;
   let r = to;
   while (r > l) {
@@ -167,7 +175,14 @@ function selectNth(perm: Int32Array, points: Float32Array, d: number, dim: numbe
  * how many. With `onlyAfter`, only leaves with an id ≥ `leaf`, so that each unordered pair is visited once.
  * `stack` must hold at least the tree's depth + 2 entries (the node count is always enough).
  */
-export function candidateLeaves(tree: KdTree, leaf: number, eps2: number, onlyAfter: boolean, out: Int32Array, stack: Int32Array): number {
+export function candidateLeaves(
+  tree: KdTree,
+  leaf: number,
+  eps2: number,
+  onlyAfter: boolean,
+  out: Int32Array,
+  stack: Int32Array,
+): number {
   const { d, lo, hi, left, right, leafId } = tree;
   const a = tree.leafNode[leaf] * d;
   let count = 0;

@@ -137,7 +137,8 @@ export async function dbscanWithMethod(
   options: { neighbourStoreMaxEntries?: number } = {},
 ): Promise<DbscanResult> {
   validate(points, n, d, params);
-  if (method !== 'kd-tree' && method !== 'tensor') throw new RangeError(`method must be 'kd-tree' or 'tensor', got ${JSON.stringify(method)}`);
+  if (method !== 'kd-tree' && method !== 'tensor')
+    throw new RangeError(`method must be 'kd-tree' or 'tensor', got ${JSON.stringify(method)}`);
   return run(method, points, n, d, params, hooks, options.neighbourStoreMaxEntries ?? NEIGHBOUR_STORE_MAX_ENTRIES);
 }
 
@@ -158,12 +159,14 @@ async function run(
   const eps2 = metric === 'cosine' ? 2 * params.eps : params.eps * params.eps;
   const minPoints = params.minPoints;
   const engine: NeighbourEngine =
-    method === 'kd-tree' ? new KdTreeEngine(data, n, d, eps2, hooks, storeMaxEntries) : new TensorEngine(data, n, d, eps2, hooks);
+    method === 'kd-tree'
+      ? new KdTreeEngine(data, n, d, eps2, hooks, storeMaxEntries)
+      : new TensorEngine(data, n, d, eps2, hooks);
   try {
     const counts = await engine.countNeighbours(minPoints);
     const core = new Uint8Array(n);
     let corePoints = 0;
-    for (let i = 0; i < n; i++) if (counts[i] >= minPoints) (core[i] = 1), corePoints++;
+    for (let i = 0; i < n; i++) if (counts[i] >= minPoints) ((core[i] = 1), corePoints++);
 
     // Union-find over original indices whose root is always the smallest index of its set: after pass 2 the root of
     // a core point is its component's smallest core index, i.e. the point scikit-learn's expansion started from.
@@ -183,7 +186,7 @@ async function run(
     // Border candidates: non-core points with at least one neighbour besides themselves (their counts are exact).
     const candidates = new Uint8Array(n);
     let anyCandidate = false;
-    for (let i = 0; i < n; i++) if (!core[i] && counts[i] > 1) (candidates[i] = 1), (anyCandidate = true);
+    for (let i = 0; i < n; i++) if (!core[i] && counts[i] > 1) ((candidates[i] = 1), (anyCandidate = true));
     if (anyCandidate && corePoints > 0) {
       const border = await engine.nearestClusterRank(core, labels, candidates);
       for (let i = 0; i < n; i++) if (candidates[i] && border[i] >= 0) labels[i] = border[i];
@@ -191,7 +194,14 @@ async function run(
     throwIfAborted(hooks.signal);
     let noisePoints = 0;
     for (let i = 0; i < n; i++) if (labels[i] < 0) noisePoints++;
-    return { labels, clusters, corePoints, noisePoints, isCore: core, method: `${engine.method}, ${d}-d ${metric} on ${backend.name}` };
+    return {
+      labels,
+      clusters,
+      corePoints,
+      noisePoints,
+      isCore: core,
+      method: `${engine.method}, ${d}-d ${metric} on ${backend.name}`,
+    };
   } finally {
     engine.dispose();
   }
@@ -228,21 +238,30 @@ export async function runDbscan(
 
 function validate(points: Float32Array, n: number, d: number, params: DbscanParams): void {
   if (!(points instanceof Float32Array)) throw new RangeError('points must be a Float32Array (row-major n×d)');
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`n (number of points) must be a positive integer, got ${n}`);
-  if (!Number.isSafeInteger(d) || d < 1) throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
-  if (points.length !== n * d) throw new RangeError(`points.length must equal n*d = ${n}*${d} = ${n * d}, got ${points.length}`);
-  if (params === null || typeof params !== 'object') throw new RangeError('params must be an object with eps and minPoints');
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new RangeError(`n (number of points) must be a positive integer, got ${n}`);
+  if (!Number.isSafeInteger(d) || d < 1)
+    throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
+  if (points.length !== n * d)
+    throw new RangeError(`points.length must equal n*d = ${n}*${d} = ${n * d}, got ${points.length}`);
+  if (params === null || typeof params !== 'object')
+    throw new RangeError('params must be an object with eps and minPoints');
   const { eps, minPoints } = params;
-  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0) throw new RangeError(`eps must be a finite number > 0, got ${eps}`);
+  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0)
+    throw new RangeError(`eps must be a finite number > 0, got ${eps}`);
   if (!Number.isSafeInteger(minPoints) || minPoints < 1) {
-    throw new RangeError(`minPoints must be a positive integer (it counts the point itself, like scikit-learn's min_samples), got ${minPoints}`);
+    throw new RangeError(
+      `minPoints must be a positive integer (it counts the point itself, like scikit-learn's min_samples), got ${minPoints}`,
+    );
   }
   const metric = params.metric ?? 'euclidean';
   if (!(METRICS as readonly string[]).includes(metric)) {
     throw new RangeError(`metric must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
   }
   if (n > DBSCAN_LIMIT.maxPoints) {
-    throw new RangeError(`n = ${n} exceeds the DBSCAN limit of ${DBSCAN_LIMIT.maxPoints} points: ${DBSCAN_LIMIT.why}; use ${DBSCAN_LIMIT.alternative}`);
+    throw new RangeError(
+      `n = ${n} exceeds the DBSCAN limit of ${DBSCAN_LIMIT.maxPoints} points: ${DBSCAN_LIMIT.why}; use ${DBSCAN_LIMIT.alternative}`,
+    );
   }
   for (let i = 0; i < points.length; i++) {
     if (!Number.isFinite(points[i])) {
@@ -257,7 +276,10 @@ function normaliseRows(points: Float32Array, n: number, d: number): Float32Array
   for (let i = 0; i < n; i++) {
     let s = 0;
     for (let j = 0; j < d; j++) s += points[i * d + j] * points[i * d + j];
-    if (s === 0) throw new RangeError(`metric 'cosine' needs non-zero rows; row ${i} is all zeros (its cosine distance is undefined)`);
+    if (s === 0)
+      throw new RangeError(
+        `metric 'cosine' needs non-zero rows; row ${i} is all zeros (its cosine distance is undefined)`,
+      );
     const inv = 1 / Math.sqrt(s);
     for (let j = 0; j < d; j++) out[i * d + j] = points[i * d + j] * inv;
   }
@@ -464,7 +486,7 @@ class KdTreeEngine implements NeighbourEngine {
     const local = new UnionFind(n);
     const isCore = new Uint8Array(n);
     const coreInLeaf = new Int32Array(leafCount);
-    for (let p = 0; p < n; p++) if (core[perm[p]]) (isCore[p] = 1), coreInLeaf[tree.leafOf[p]]++;
+    for (let p = 0; p < n; p++) if (core[perm[p]]) ((isCore[p] = 1), coreInLeaf[tree.leafOf[p]]++);
     // Start from the core–core links recorded while counting: they already join most of each cluster, so the leaf
     // pairs below mostly find both sides in one component and are skipped without computing a distance.
     const { store, storeWidth, positionCounts } = this;
@@ -780,7 +802,10 @@ class TensorEngine implements NeighbourEngine {
     // Cluster numbers are < n ≤ 2^24, so exact in float32; "no core neighbour" is NONE.
     const NONE = 2 ** 24;
     const labelRows = coreBlocks.map((b) => {
-      const t = tf.tensor2d(Float32Array.from(b.ids, (i) => labels[i]), [1, b.ids.length]);
+      const t = tf.tensor2d(
+        Float32Array.from(b.ids, (i) => labels[i]),
+        [1, b.ids.length],
+      );
       this.tensors.push(t);
       return t;
     });

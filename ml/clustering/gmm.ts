@@ -43,7 +43,14 @@ export interface GmmParams {
   nInit?: number;
 }
 
-export const GMM_DEFAULTS = { covarianceType: 'full', maxIterations: 100, tolerance: 1e-3, seed: 0, regCovar: 1e-6, nInit: 1 } as const;
+export const GMM_DEFAULTS = {
+  covarianceType: 'full',
+  maxIterations: 100,
+  tolerance: 1e-3,
+  seed: 0,
+  regCovar: 1e-6,
+  nInit: 1,
+} as const;
 
 /**
  * extras.probabilities (n×k responsibilities) is returned inline only when n·k ≤ this many cells (about 4 MB of JSON);
@@ -107,13 +114,17 @@ interface Resolved {
 function resolveParams(n: number, params: GmmParams): Resolved {
   if (params === null || typeof params !== 'object') throw new RangeError('params must be an object with at least k');
   const { k } = params;
-  if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`k must be an integer between 1 and n = ${n}, got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > n)
+    throw new RangeError(`k must be an integer between 1 and n = ${n}, got ${k}`);
   const covarianceType = params.covarianceType ?? GMM_DEFAULTS.covarianceType;
   if (!COVARIANCE_TYPES.includes(covarianceType)) {
-    throw new RangeError(`covarianceType must be one of ${COVARIANCE_TYPES.join(', ')}, got ${JSON.stringify(covarianceType)}`);
+    throw new RangeError(
+      `covarianceType must be one of ${COVARIANCE_TYPES.join(', ')}, got ${JSON.stringify(covarianceType)}`,
+    );
   }
   const maxIterations = params.maxIterations ?? GMM_DEFAULTS.maxIterations;
-  if (!Number.isSafeInteger(maxIterations) || maxIterations < 1) throw new RangeError(`maxIterations must be a positive integer, got ${maxIterations}`);
+  if (!Number.isSafeInteger(maxIterations) || maxIterations < 1)
+    throw new RangeError(`maxIterations must be a positive integer, got ${maxIterations}`);
   const tolerance = params.tolerance ?? GMM_DEFAULTS.tolerance;
   if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
     throw new RangeError(`tolerance must be a finite number >= 0, got ${tolerance}`);
@@ -233,7 +244,11 @@ function mStep(p: Params, st: Stats, regCovar: number): void {
       for (let i = 0; i < d; i++) {
         for (let j = 0; j <= i; j++) {
           // S symmetrised: its two halves were summed in float32 separately.
-          const s = (S[i * d + j] + S[j * d + i]) / 2 - st.sx[c * d + i] * delta[j] - delta[i] * st.sx[c * d + j] + raw * delta[i] * delta[j];
+          const s =
+            (S[i * d + j] + S[j * d + i]) / 2 -
+            st.sx[c * d + i] * delta[j] -
+            delta[i] * st.sx[c * d + j] +
+            raw * delta[i] * delta[j];
           const v = s / nk + (i === j ? regCovar : 0);
           p.covariances[c * d * d + i * d + j] = v;
           p.covariances[c * d * d + j * d + i] = v;
@@ -349,7 +364,15 @@ function gmmBlockRows(k: number, d: number): number {
 }
 
 /** Stages rows [start, start+rows) shifted, as [x | 1] ([rows, d+1]) and, if asked, transposed ([d, rows]). */
-function stage(points: Float32Array, start: number, rows: number, d: number, shift: Float64Array, xAug: Float32Array, xT: Float32Array | undefined): void {
+function stage(
+  points: Float32Array,
+  start: number,
+  rows: number,
+  d: number,
+  shift: Float64Array,
+  xAug: Float32Array,
+  xT: Float32Array | undefined,
+): void {
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < d; j++) {
       const v = points[(start + r) * d + j] - shift[j];
@@ -431,7 +454,9 @@ async function pass(
         return result;
       });
       const names = Object.keys(out);
-      const values = await Promise.all(names.map((name) => out[name].data())).finally(() => tf.dispose(Object.values(out)));
+      const values = await Promise.all(names.map((name) => out[name].data())).finally(() =>
+        tf.dispose(Object.values(out)),
+      );
       const get = (name: string) => values[names.indexOf(name)];
       if (out.lse) {
         const lse = get('lse');
@@ -450,7 +475,8 @@ async function pass(
               const sxi = S[(c * d + i) * D1 + d];
               stats.sx[c * d + i] += sxi;
               if (full) {
-                for (let j = 0; j < d; j++) stats.S[c * d * d + i * d + j] += S[(c * d + i) * D1 + j] - sxi * p.means[c * d + j];
+                for (let j = 0; j < d; j++)
+                  stats.S[c * d * d + i * d + j] += S[(c * d + i) * D1 + j] - sxi * p.means[c * d + j];
               } else {
                 // 'diag' through the full layout: only the diagonal is needed.
                 stats.S[c * d + i] += S[(c * d + i) * D1 + i] - sxi * p.means[c * d + i];
@@ -480,7 +506,15 @@ interface Fit {
   converged: boolean;
 }
 
-async function fitOnce(points: Float32Array, n: number, d: number, shift: Float64Array, r: Resolved, seed: number, hooks: GmmHooks): Promise<Fit> {
+async function fitOnce(
+  points: Float32Array,
+  n: number,
+  d: number,
+  shift: Float64Array,
+  r: Resolved,
+  seed: number,
+  hooks: GmmHooks,
+): Promise<Fit> {
   const { k } = r;
   const full = r.covarianceType === 'full';
   const km = await kmeans(points, n, d, { k, seed }, { signal: hooks.signal });
@@ -524,7 +558,13 @@ async function fitOnce(points: Float32Array, n: number, d: number, shift: Float6
  * Invalid arguments reject with a RangeError naming the parameter (also when a covariance is not positive definite
  * even after regCovar); an aborted signal rejects with an Error named 'AbortError'. No tensors outlive the call.
  */
-export async function gmm(points: Float32Array, n: number, d: number, params: GmmParams, hooks: GmmHooks = {}): Promise<GmmResult> {
+export async function gmm(
+  points: Float32Array,
+  n: number,
+  d: number,
+  params: GmmParams,
+  hooks: GmmHooks = {},
+): Promise<GmmResult> {
   validatePoints(points, n, d);
   const r = resolveParams(n, params);
   throwIfAborted(hooks.signal, WHAT);
@@ -539,7 +579,12 @@ export async function gmm(points: Float32Array, n: number, d: number, params: Gm
   const { k } = r;
   const inline = n * k <= GMM_MAX_INLINE_PROBABILITIES;
   const probabilities = inline ? new Float32Array(n * k) : undefined;
-  const final = await pass(points, n, d, shift, fit.params, { stats: false, wantLabels: true, probabilities, signal: hooks.signal });
+  const final = await pass(points, n, d, shift, fit.params, {
+    stats: false,
+    wantLabels: true,
+    probabilities,
+    signal: hooks.signal,
+  });
   throwIfAborted(hooks.signal, WHAT);
   const model = toModel(fit.params, shift);
   return {
@@ -568,7 +613,11 @@ function toModel(p: Params, shift: Float64Array): GmmModel {
     weights: Array.from(p.weights),
     means: Array.from({ length: k }, (_, c) => Array.from({ length: d }, (_, j) => p.means[c * d + j] + shift[j])),
     covariances: full
-      ? Array.from({ length: k }, (_, c) => Array.from({ length: d }, (_, i) => Array.from(p.covariances.subarray(c * d * d + i * d, c * d * d + (i + 1) * d))))
+      ? Array.from({ length: k }, (_, c) =>
+          Array.from({ length: d }, (_, i) =>
+            Array.from(p.covariances.subarray(c * d * d + i * d, c * d * d + (i + 1) * d)),
+          ),
+        )
       : Array.from({ length: k }, (_, c) => Array.from(p.covariances.subarray(c * d, (c + 1) * d))),
   };
 }
@@ -580,14 +629,16 @@ function toModel(p: Params, shift: Float64Array): GmmModel {
 function fromModel(model: GmmModel, d: number): { p: Params; shift: Float64Array } {
   if (!model || typeof model !== 'object') throw new RangeError('model must be a Gaussian mixture model object');
   const { covarianceType, weights, means, covariances } = model;
-  if (!COVARIANCE_TYPES.includes(covarianceType)) throw new RangeError(`model.covarianceType must be one of ${COVARIANCE_TYPES.join(', ')}`);
+  if (!COVARIANCE_TYPES.includes(covarianceType))
+    throw new RangeError(`model.covarianceType must be one of ${COVARIANCE_TYPES.join(', ')}`);
   const full = covarianceType === 'full';
   if (!Array.isArray(weights) || weights.length < 1) throw new RangeError('model.weights must be a non-empty array');
   const k = weights.length;
   if (!Array.isArray(means) || means.length !== k || means.some((m) => !Array.isArray(m) || m.length !== d)) {
     throw new RangeError(`model.means must be k = ${k} rows of d = ${d} numbers`);
   }
-  if (!Array.isArray(covariances) || covariances.length !== k) throw new RangeError(`model.covariances must have k = ${k} entries`);
+  if (!Array.isArray(covariances) || covariances.length !== k)
+    throw new RangeError(`model.covariances must have k = ${k} entries`);
   const shift = new Float64Array(d);
   for (const m of means) for (let j = 0; j < d; j++) shift[j] += m[j] / k;
   const p: Params = {
@@ -600,7 +651,8 @@ function fromModel(model: GmmModel, d: number): { p: Params; shift: Float64Array
     precisionFactor: new Float64Array(full ? k * d * d : k * d),
     logDet: new Float64Array(k),
   };
-  if (Array.from(p.weights).some((w) => !(w > 0) || !Number.isFinite(w))) throw new RangeError('model.weights must be positive finite numbers');
+  if (Array.from(p.weights).some((w) => !(w > 0) || !Number.isFinite(w)))
+    throw new RangeError('model.weights must be positive finite numbers');
   for (let c = 0; c < k; c++) {
     for (let j = 0; j < d; j++) p.means[c * d + j] = means[c][j] - shift[j];
     const cov = covariances[c] as unknown[];
@@ -610,7 +662,8 @@ function fromModel(model: GmmModel, d: number): { p: Params; shift: Float64Array
       }
       (cov as number[][]).forEach((row, i) => row.forEach((v, j) => (p.covariances[c * d * d + i * d + j] = v)));
     } else {
-      if (!Array.isArray(cov) || cov.length !== d) throw new RangeError(`model.covariances[${c}] must have d = ${d} variances`);
+      if (!Array.isArray(cov) || cov.length !== d)
+        throw new RangeError(`model.covariances[${c}] must have d = ${d} variances`);
       (cov as number[]).forEach((v, j) => (p.covariances[c * d + j] = v));
     }
   }
@@ -626,7 +679,12 @@ function fromModel(model: GmmModel, d: number): { p: Params; shift: Float64Array
  * predict and predict_proba). Blocked like the fit; synchronous (dataSync), so the compute backend must already be
  * initialised.
  */
-export function predictGmm(model: GmmModel, points: Float32Array, n: number, d: number): { labels: Int32Array; probabilities: number[][] } {
+export function predictGmm(
+  model: GmmModel,
+  points: Float32Array,
+  n: number,
+  d: number,
+): { labels: Int32Array; probabilities: number[][] } {
   validatePoints(points, n, d);
   const { p, shift } = fromModel(model, d);
   const { k } = p;
@@ -656,7 +714,13 @@ export function predictGmm(model: GmmModel, points: Float32Array, n: number, d: 
 }
 
 /** GMM as a ClusteringOutput. */
-export async function runGmm(points: Float32Array, n: number, d: number, params: GmmParams, hooks: ClusteringHooks = {}): Promise<ClusteringOutput> {
+export async function runGmm(
+  points: Float32Array,
+  n: number,
+  d: number,
+  params: GmmParams,
+  hooks: ClusteringHooks = {},
+): Promise<ClusteringOutput> {
   const r = await gmm(points, n, d, params, { signal: hooks.signal, onProgress: (p) => hooks.onProgress?.({ ...p }) });
   return {
     labels: r.labels,

@@ -41,7 +41,12 @@ function rawMerges(n: number): HierRawMerges {
 }
 
 /** scipy's nn_chain with Ward's distance, the nearest-neighbour search done on device-resident centroids. */
-export async function wardNnChainTensor(points: Float32Array, n: number, d: number, pacer: HierPacer): Promise<HierRawMerges> {
+export async function wardNnChainTensor(
+  points: Float32Array,
+  n: number,
+  d: number,
+  pacer: HierPacer,
+): Promise<HierRawMerges> {
   const out = rawMerges(n);
   if (n < 2) return out;
   // Host float64 copy of the centroids: merge heights and the rows written back to the device come from it.
@@ -65,7 +70,9 @@ export async function wardNnChainTensor(points: Float32Array, n: number, d: numb
         const prev = chainLength > 1 ? chain[chainLength - 2] : -1;
         const sx = size[x];
         const found = tf.tidy(() => {
-          const sq = C.sub(C.slice([x, 0], [1, d])).square().sum(1);
+          const sq = C.sub(C.slice([x, 0], [1, d]))
+            .square()
+            .sum(1);
           const w = S.mul(2 * sx).div(S.add(sx));
           const mask = S.greater(0).logicalAnd(index.notEqual(tf.scalar(x, 'int32')));
           const v = tf.where(mask, w.mul(sq), infinity.broadcastTo([n])) as tf.Tensor1D;
@@ -99,8 +106,14 @@ export async function wardNnChainTensor(points: Float32Array, n: number, d: numb
       size[x] = 0;
       // Row y ← the new centroid, size[y] ← nx + ny, size[x] ← 0: exact with 0/1 masks (0·v = 0, 1·v = v).
       const [nextC, nextS] = tf.tidy(() => {
-        const my = tf.oneHot(tf.tensor1d([y], 'int32'), n).reshape([n]).cast('float32');
-        const mx = tf.oneHot(tf.tensor1d([x], 'int32'), n).reshape([n]).cast('float32');
+        const my = tf
+          .oneHot(tf.tensor1d([y], 'int32'), n)
+          .reshape([n])
+          .cast('float32');
+        const mx = tf
+          .oneHot(tf.tensor1d([x], 'int32'), n)
+          .reshape([n])
+          .cast('float32');
         const keep = tf.scalar(1).sub(my);
         const newC = C.mul(keep.reshape([n, 1])).add(my.reshape([n, 1]).mul(tf.tensor2d(row, [1, d])));
         const newS = S.mul(keep.sub(mx)).add(my.mul(nx + ny));
@@ -121,7 +134,12 @@ export async function wardNnChainTensor(points: Float32Array, n: number, d: numb
 }
 
 /** scikit-learn's mst_linkage_core (Prim's from point 0), each step's distances and minimum computed on the device. */
-export async function primMstTensor(points: Float32Array, n: number, d: number, pacer: HierPacer): Promise<HierRawMerges> {
+export async function primMstTensor(
+  points: Float32Array,
+  n: number,
+  d: number,
+  pacer: HierPacer,
+): Promise<HierRawMerges> {
   const out = rawMerges(n);
   if (n < 2) return out;
   const X = tf.tensor2d(points, [n, d]);
@@ -132,12 +150,21 @@ export async function primMstTensor(points: Float32Array, n: number, d: number, 
   try {
     for (let k = 0; k < n - 1; k++) {
       const [nextCurrent, nextOutside, found] = tf.tidy(() => {
-        const nodeMask = tf.oneHot(tf.tensor1d([node], 'int32'), n).reshape([n]).cast('float32');
+        const nodeMask = tf
+          .oneHot(tf.tensor1d([node], 'int32'), n)
+          .reshape([n])
+          .cast('float32');
         const o = outside.mul(tf.scalar(1).sub(nodeMask)) as tf.Tensor1D;
-        const d2 = X.sub(X.slice([node, 0], [1, d])).square().sum(1);
+        const d2 = X.sub(X.slice([node, 0], [1, d]))
+          .square()
+          .sum(1);
         const cur = tf.minimum(current, d2) as tf.Tensor1D;
         const v = tf.where(o.greater(0), cur, infinity.broadcastTo([n]));
-        return [cur, o, tf.concat([v.min().reshape([1]), v.argMin().cast('float32').reshape([1])])] as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+        return [cur, o, tf.concat([v.min().reshape([1]), v.argMin().cast('float32').reshape([1])])] as [
+          tf.Tensor1D,
+          tf.Tensor1D,
+          tf.Tensor1D,
+        ];
       });
       current.dispose();
       outside.dispose();

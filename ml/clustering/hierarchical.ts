@@ -68,7 +68,9 @@ export const LINKAGES: readonly Linkage[] = ['ward', 'complete', 'average', 'sin
 /** Budget for complete/average's condensed float64 distance matrix: 512 MiB, n·(n−1)/2 · 8 bytes. */
 export const HIERARCHICAL_MATRIX_BUDGET_BYTES = 512 * 1024 * 1024;
 /** Largest n whose condensed float64 matrix fits HIERARCHICAL_MATRIX_BUDGET_BYTES (11,585). */
-export const HIERARCHICAL_MATRIX_MAX_POINTS = Math.floor((1 + Math.sqrt(1 + (8 * HIERARCHICAL_MATRIX_BUDGET_BYTES) / 8)) / 2);
+export const HIERARCHICAL_MATRIX_MAX_POINTS = Math.floor(
+  (1 + Math.sqrt(1 + (8 * HIERARCHICAL_MATRIX_BUDGET_BYTES) / 8)) / 2,
+);
 
 /**
  * Ward and single are O(n) (ward O(n·d)) in memory but O(n²·d) in time: measured ~5 s for ward and ~2 s for single at
@@ -138,7 +140,8 @@ export async function hierarchicalWithMethod(
   hooks: ClusteringHooks = {},
 ): Promise<HierarchicalResult> {
   const p = resolveParams(points, n, d, params);
-  if (method !== 'host' && method !== 'tensor') throw new RangeError(`method must be 'host' or 'tensor', got ${JSON.stringify(method)}`);
+  if (method !== 'host' && method !== 'tensor')
+    throw new RangeError(`method must be 'host' or 'tensor', got ${JSON.stringify(method)}`);
   if (method === 'tensor') await initComputeBackend();
   return run(method, p, points, n, d, hooks);
 }
@@ -188,7 +191,9 @@ async function run(
   throwIfAborted(hooks.signal);
   const mergeTree = labelMerges(merges, n, p.linkage === 'single');
   const clusters =
-    p.k !== undefined ? p.k : Math.min(n, 1 + mergeTree.distances.filter((dist) => dist >= p.distanceThreshold!).length);
+    p.k !== undefined
+      ? p.k
+      : Math.min(n, 1 + mergeTree.distances.filter((dist) => dist >= p.distanceThreshold!).length);
   const labels = cutTree(mergeTree, n, clusters);
   await hooks.onProgress?.({ phase: 'done', merges: n - 1, totalMerges: n - 1, clusters });
   return { labels, clusters, linkage: p.linkage, mergeTree, method };
@@ -229,12 +234,17 @@ interface Resolved {
 
 function resolveParams(points: Float32Array, n: number, d: number, params: HierarchicalParams): Resolved {
   if (!(points instanceof Float32Array)) throw new RangeError('points must be a Float32Array (row-major n×d)');
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`n (number of points) must be a positive integer, got ${n}`);
-  if (!Number.isSafeInteger(d) || d < 1) throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
-  if (points.length !== n * d) throw new RangeError(`points.length must equal n*d = ${n}*${d} = ${n * d}, got ${points.length}`);
-  if (params === null || typeof params !== 'object') throw new RangeError('params must be an object with k or distanceThreshold');
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new RangeError(`n (number of points) must be a positive integer, got ${n}`);
+  if (!Number.isSafeInteger(d) || d < 1)
+    throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
+  if (points.length !== n * d)
+    throw new RangeError(`points.length must equal n*d = ${n}*${d} = ${n * d}, got ${points.length}`);
+  if (params === null || typeof params !== 'object')
+    throw new RangeError('params must be an object with k or distanceThreshold');
   const linkage = params.linkage ?? HIERARCHICAL_DEFAULTS.linkage;
-  if (!LINKAGES.includes(linkage)) throw new RangeError(`linkage must be one of ${LINKAGES.join(', ')}, got ${JSON.stringify(linkage)}`);
+  if (!LINKAGES.includes(linkage))
+    throw new RangeError(`linkage must be one of ${LINKAGES.join(', ')}, got ${JSON.stringify(linkage)}`);
   const { k, distanceThreshold } = params;
   if ((k === undefined) === (distanceThreshold === undefined)) {
     throw new RangeError('exactly one of k and distanceThreshold must be given');
@@ -242,15 +252,21 @@ function resolveParams(points: Float32Array, n: number, d: number, params: Hiera
   if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > n)) {
     throw new RangeError(`k must be an integer between 1 and n = ${n}, got ${k}`);
   }
-  if (distanceThreshold !== undefined && (typeof distanceThreshold !== 'number' || !Number.isFinite(distanceThreshold) || distanceThreshold < 0)) {
+  if (
+    distanceThreshold !== undefined &&
+    (typeof distanceThreshold !== 'number' || !Number.isFinite(distanceThreshold) || distanceThreshold < 0)
+  ) {
     throw new RangeError(`distanceThreshold must be a finite number >= 0, got ${distanceThreshold}`);
   }
   const limit = HIERARCHICAL_LIMITS[linkage];
   if (n > limit.maxPoints) {
-    throw new RangeError(`n = ${n} exceeds the ${linkage}-linkage limit of ${limit.maxPoints} points: ${limit.why}; use ${limit.alternative}`);
+    throw new RangeError(
+      `n = ${n} exceeds the ${linkage}-linkage limit of ${limit.maxPoints} points: ${limit.why}; use ${limit.alternative}`,
+    );
   }
   for (let i = 0; i < points.length; i++) {
-    if (!Number.isFinite(points[i])) throw new RangeError(`points must be finite; row ${Math.floor(i / d)}, column ${i % d} is ${points[i]}`);
+    if (!Number.isFinite(points[i]))
+      throw new RangeError(`points must be finite; row ${Math.floor(i / d)}, column ${i % d} is ${points[i]}`);
   }
   return { k, distanceThreshold, linkage };
 }
@@ -571,7 +587,12 @@ async function pdist(points: Float32Array, n: number, d: number, pacer: Pacer): 
 }
 
 /** scipy's nn_chain for complete and average linkage (Lance–Williams updates in place). */
-async function matrixNnChain(D: Float64Array, n: number, linkage: 'complete' | 'average', pacer: Pacer): Promise<RawMerges> {
+async function matrixNnChain(
+  D: Float64Array,
+  n: number,
+  linkage: 'complete' | 'average',
+  pacer: Pacer,
+): Promise<RawMerges> {
   const out = rawMerges(n);
   const size = new Int32Array(n).fill(1);
   const active = new Int32Array(n);

@@ -18,10 +18,16 @@ export async function runKmeans(
   const seed = single.seed ?? 0;
   let best: KMeansResult | undefined;
   for (let run = 0; run < nInit; run++) {
-    const result = await kmeans(points, n, d, { ...single, seed: seed + run }, {
-      signal: hooks.signal,
-      onIteration: (p) => hooks.onProgress?.({ run: run + 1, runs: nInit, ...p }),
-    });
+    const result = await kmeans(
+      points,
+      n,
+      d,
+      { ...single, seed: seed + run },
+      {
+        signal: hooks.signal,
+        onIteration: (p) => hooks.onProgress?.({ run: run + 1, runs: nInit, ...p }),
+      },
+    );
     if (!best || result.inertia < best.inertia) best = result;
   }
   const chosen = best!;

@@ -100,14 +100,16 @@ interface Resolved {
 }
 
 function positiveInteger(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
 function resolveParams(n: number, params: MiniBatchKMeansParams): Resolved {
   if (params === null || typeof params !== 'object') throw new RangeError('params must be an object with at least k');
   const { k } = params;
-  if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`k must be an integer between 1 and n = ${n}, got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > n)
+    throw new RangeError(`k must be an integer between 1 and n = ${n}, got ${k}`);
   const D = MINIBATCH_KMEANS_DEFAULTS;
   const batchSize = Math.min(n, positiveInteger('batchSize', params.batchSize ?? D.batchSize));
   const maxIterations = positiveInteger('maxIterations', params.maxIterations ?? D.maxIterations);
@@ -117,7 +119,10 @@ function resolveParams(n: number, params: MiniBatchKMeansParams): Resolved {
   if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
     throw new RangeError(`tolerance must be a finite number >= 0, got ${tolerance}`);
   }
-  const maxNoImprovement = params.maxNoImprovement === null ? null : positiveInteger('maxNoImprovement', params.maxNoImprovement ?? D.maxNoImprovement);
+  const maxNoImprovement =
+    params.maxNoImprovement === null
+      ? null
+      : positiveInteger('maxNoImprovement', params.maxNoImprovement ?? D.maxNoImprovement);
   let initSize = params.initSize === undefined ? 3 * batchSize : positiveInteger('initSize', params.initSize);
   if (initSize < k) initSize = 3 * k;
   initSize = Math.min(initSize, n);
@@ -243,7 +248,8 @@ export async function miniBatchKMeans(
       }
       counts[cl] = total;
     }
-    if (reassign && p.reassignmentRatio > 0) shiftSq += reassignLowCounts(c, counts, k, d, points, batchIdx, B, p.reassignmentRatio, rng);
+    if (reassign && p.reassignmentRatio > 0)
+      shiftSq += reassignLowCounts(c, counts, k, d, points, batchIdx, B, p.reassignmentRatio, rng);
     steps = step + 1;
 
     // Early stopping (scikit-learn _mini_batch_convergence); the first step's inertia only reflects the init.

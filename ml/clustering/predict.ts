@@ -21,8 +21,10 @@ import { throwIfAborted } from '../abort';
 /** The same checks and messages as ml/kmeans.ts; also rejects NaN and ±Infinity. */
 export function validatePoints(points: Float32Array, n: number, d: number): void {
   if (!(points instanceof Float32Array)) throw new RangeError('points must be a Float32Array (row-major n×d)');
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`n (number of points) must be a positive integer, got ${n}`);
-  if (!Number.isSafeInteger(d) || d < 1) throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new RangeError(`n (number of points) must be a positive integer, got ${n}`);
+  if (!Number.isSafeInteger(d) || d < 1)
+    throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
   if (points.length !== n * d) {
     throw new RangeError(`points.length must equal n*d = ${n}*${d} = ${n * d}, got ${points.length}`);
   }
@@ -58,7 +60,8 @@ export function flattenCentres(centres: ArrayLike<ArrayLike<number>>, d: number,
   const out = new Float64Array(m * d);
   for (let c = 0; c < m; c++) {
     const row = centres[c];
-    if (!row || row.length !== d) throw new RangeError(`${what} row ${c} must have d = ${d} numbers, got ${row?.length}`);
+    if (!row || row.length !== d)
+      throw new RangeError(`${what} row ${c} must have d = ${d} numbers, got ${row?.length}`);
     for (let j = 0; j < d; j++) {
       const v = Number(row[j]);
       if (!Number.isFinite(v)) throw new RangeError(`${what} row ${c}, column ${j} is not a finite number`);
@@ -90,7 +93,14 @@ export function centreScoreMatrix(centres: Float64Array, m: number, d: number, s
 }
 
 /** Rows [start, start+rows) shifted, as float32 [x − shift | 1] (rows×(d+1)), written into buf. */
-export function shiftedRows(points: Float32Array, start: number, rows: number, d: number, shift: Float64Array, buf: Float32Array): void {
+export function shiftedRows(
+  points: Float32Array,
+  start: number,
+  rows: number,
+  d: number,
+  shift: Float64Array,
+  buf: Float32Array,
+): void {
   for (let r = 0; r < rows; r++) {
     const src = (start + r) * d;
     const dst = r * (d + 1);
@@ -138,7 +148,14 @@ function blockTensors(xAug: tf.Tensor2D, scoreT: tf.Tensor2D, m: number, secondB
   });
 }
 
-function hostDistances(points: Float32Array, start: number, rows: number, d: number, centres: Float64Array, labels: Int32Array): [number, number] {
+function hostDistances(
+  points: Float32Array,
+  start: number,
+  rows: number,
+  d: number,
+  centres: Float64Array,
+  labels: Int32Array,
+): [number, number] {
   let sq = 0;
   let dist = 0;
   for (let r = 0; r < rows; r++) {
@@ -215,7 +232,14 @@ export async function nearestCentres(
 }
 
 /** The synchronous twin of nearestCentres (dataSync), for prediction requests. */
-export function nearestCentresSync(points: Float32Array, n: number, d: number, centres: Float64Array, m: number, secondBest = false): NearestResult {
+export function nearestCentresSync(
+  points: Float32Array,
+  n: number,
+  d: number,
+  centres: Float64Array,
+  m: number,
+  secondBest = false,
+): NearestResult {
   const shift = centreMean(centres, m, d);
   const two = secondBest && m >= 2;
   const out: NearestResult = { labels: new Int32Array(n), sumSquared: 0, sumDistance: 0 };
@@ -227,7 +251,9 @@ export function nearestCentresSync(points: Float32Array, n: number, d: number, c
     for (let start = 0; start < n; start += blockRows) {
       const rows = Math.min(blockRows, n - start);
       shiftedRows(points, start, rows, d, shift, buf);
-      const result = tf.tidy(() => blockTensors(tf.tensor2d(buf.subarray(0, rows * (d + 1)), [rows, d + 1]), scoreT, m, two));
+      const result = tf.tidy(() =>
+        blockTensors(tf.tensor2d(buf.subarray(0, rows * (d + 1)), [rows, d + 1]), scoreT, m, two),
+      );
       const values = result[0].dataSync();
       tf.dispose(result);
       storeBlock(values, start, rows, out, two);
@@ -246,7 +272,12 @@ export function nearestCentresSync(points: Float32Array, n: number, d: number, c
  * models (kmeans, minibatch-kmeans). Blocked: at most MAX_DISTANCE_CELLS_PER_BLOCK distance cells at once.
  * Synchronous (reads the device with dataSync); the compute backend must already be initialised.
  */
-export function predictNearestCentroid(centroids: ArrayLike<ArrayLike<number>>, points: Float32Array, n: number, d: number): Int32Array {
+export function predictNearestCentroid(
+  centroids: ArrayLike<ArrayLike<number>>,
+  points: Float32Array,
+  n: number,
+  d: number,
+): Int32Array {
   validatePoints(points, n, d);
   const flat = flattenCentres(centroids, d, 'centroids');
   return nearestCentresSync(points, n, d, flat, centroids.length).labels;
@@ -263,7 +294,12 @@ export interface SomModelLike {
  * Best-matching unit of each point for a SOM model: labels are row*cols + col (the same numbering as the fitted
  * labels), cells the [row, col] pairs.
  */
-export function predictSomCells(model: SomModelLike, points: Float32Array, n: number, d: number): { labels: Int32Array; cells: [number, number][] } {
+export function predictSomCells(
+  model: SomModelLike,
+  points: Float32Array,
+  n: number,
+  d: number,
+): { labels: Int32Array; cells: [number, number][] } {
   validatePoints(points, n, d);
   const { rows, cols, codebook } = model;
   if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(cols) || cols < 1) {

@@ -66,17 +66,21 @@ export async function clusteringQuality(
 ): Promise<QualityResult> {
   validatePoints(points, n, d);
   if (!(labels instanceof Int32Array) || labels.length !== n) {
-    throw new RangeError(`labels must be an Int32Array with one label per point (n = ${n}), got length ${labels?.length}`);
+    throw new RangeError(
+      `labels must be an Int32Array with one label per point (n = ${n}), got length ${labels?.length}`,
+    );
   }
   const { truth } = opts;
   if (truth !== undefined) {
     if (truth === null || typeof truth.length !== 'number' || truth.length !== n) {
       throw new RangeError(`truth must have one label per point (n = ${n}), got length ${truth?.length}`);
     }
-    for (let i = 0; i < n; i++) if (!Number.isFinite(truth[i])) throw new RangeError(`truth[${i}] is not a finite number`);
+    for (let i = 0; i < n; i++)
+      if (!Number.isFinite(truth[i])) throw new RangeError(`truth[${i}] is not a finite number`);
   }
   const sampleSize = opts.silhouetteSampleSize ?? SILHOUETTE_SAMPLE_SIZE;
-  if (!Number.isSafeInteger(sampleSize) || sampleSize < 2) throw new RangeError(`silhouetteSampleSize must be an integer >= 2, got ${sampleSize}`);
+  if (!Number.isSafeInteger(sampleSize) || sampleSize < 2)
+    throw new RangeError(`silhouetteSampleSize must be an integer >= 2, got ${sampleSize}`);
   const seed = opts.seed ?? 0;
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
 
@@ -138,11 +142,20 @@ export async function clusteringQuality(
   throwIfAborted(opts.signal, WHAT);
   const s = Math.min(m, sampleSize);
   const sampled = m > sampleSize;
-  const rows = sampled ? new Random(seed).sampleDistinct(m, s).sort((a, b) => a - b) : Array.from({ length: m }, (_, r) => r);
+  const rows = sampled
+    ? new Random(seed).sampleDistinct(m, s).sort((a, b) => a - b)
+    : Array.from({ length: m }, (_, r) => r);
   const sampleLabels = Int32Array.from(rows, (r) => compact[r]);
   const sampleK = new Set(sampleLabels).size;
   if (sampleK >= 2 && sampleK <= s - 1) {
-    result.silhouette = await silhouette(points, d, rows.map((r) => kept[r]), sampleLabels, K, opts.signal);
+    result.silhouette = await silhouette(
+      points,
+      d,
+      rows.map((r) => kept[r]),
+      sampleLabels,
+      K,
+      opts.signal,
+    );
     result.silhouetteSampled = sampled;
   }
   return result;
@@ -207,7 +220,14 @@ function daviesBouldin(means: Float64Array, counts: Float64Array, dist: Float64A
  * below 10⁻⁶(‖x‖² + ‖y‖²) are float32 round-off of that expansion (about 8 ulps) and are set to 0, so that duplicates
  * and each point and itself are exactly 0 apart.
  */
-async function silhouette(points: Float32Array, d: number, idx: number[], labels: Int32Array, K: number, signal: AbortSignal | undefined): Promise<number> {
+async function silhouette(
+  points: Float32Array,
+  d: number,
+  idx: number[],
+  labels: Int32Array,
+  K: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
   await initComputeBackend();
   const s = idx.length;
   const mean = new Float64Array(d);

@@ -24,7 +24,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../backend';
 import { Random } from '../random';
-import { blockRowsFor, centreScoreMatrix, featureMean, nearestCentres, throwIfAborted, validatePoints } from './predict';
+import {
+  blockRowsFor,
+  centreScoreMatrix,
+  featureMean,
+  nearestCentres,
+  throwIfAborted,
+  validatePoints,
+} from './predict';
 import { ClusteringHooks, ClusteringOutput } from './types';
 
 export interface SomParams {
@@ -101,7 +108,8 @@ interface Resolved {
 }
 
 function positiveInteger(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
@@ -113,10 +121,12 @@ function positiveNumber(name: string, v: unknown, max = Infinity): number {
 }
 
 function resolveParams(n: number, params: SomParams): Resolved {
-  if (params === null || typeof params !== 'object') throw new RangeError('params must be an object with rows and cols');
+  if (params === null || typeof params !== 'object')
+    throw new RangeError('params must be an object with rows and cols');
   const rows = positiveInteger('rows', params.rows);
   const cols = positiveInteger('cols', params.cols);
-  if (rows * cols > SOM_MAX_UNITS) throw new RangeError(`rows × cols must be at most ${SOM_MAX_UNITS} units, got ${rows}×${cols}`);
+  if (rows * cols > SOM_MAX_UNITS)
+    throw new RangeError(`rows × cols must be at most ${SOM_MAX_UNITS} units, got ${rows}×${cols}`);
   const iterations = positiveInteger('iterations', params.iterations ?? SOM_DEFAULTS.iterations);
   const lr0 = positiveNumber('learningRate', params.learningRate ?? SOM_DEFAULTS.learningRate, 1);
   const lr1 = positiveNumber('learningRateEnd', params.learningRateEnd ?? lr0 / 100, 1);
@@ -124,7 +134,11 @@ function resolveParams(n: number, params: SomParams): Resolved {
   const sigma1 = positiveNumber('sigmaEnd', params.sigmaEnd ?? Math.min(sigma0, 1));
   const seed = params.seed ?? SOM_DEFAULTS.seed;
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
-  const batchSize = Math.min(n, blockRowsFor(rows * cols), positiveInteger('batchSize', params.batchSize ?? SOM_DEFAULTS.batchSize));
+  const batchSize = Math.min(
+    n,
+    blockRowsFor(rows * cols),
+    positiveInteger('batchSize', params.batchSize ?? SOM_DEFAULTS.batchSize),
+  );
   return { rows, cols, iterations, lr0, lr1, sigma0, sigma1, seed, batchSize };
 }
 
@@ -132,7 +146,13 @@ function resolveParams(n: number, params: SomParams): Resolved {
  * Trains a rows×cols SOM on n row-major d-dimensional points. Invalid arguments reject with a RangeError naming the
  * parameter; an aborted signal rejects with an Error named 'AbortError'. No tensors outlive the call.
  */
-export async function som(points: Float32Array, n: number, d: number, params: SomParams, hooks: SomHooks = {}): Promise<SomResult> {
+export async function som(
+  points: Float32Array,
+  n: number,
+  d: number,
+  params: SomParams,
+  hooks: SomHooks = {},
+): Promise<SomResult> {
   validatePoints(points, n, d);
   const p = resolveParams(n, params);
   throwIfAborted(hooks.signal, WHAT);
@@ -152,7 +172,8 @@ export async function som(points: Float32Array, n: number, d: number, params: So
   const stepsPerEpoch = Math.ceil(n / B);
   const totalSteps = stepsPerEpoch * p.iterations;
   // Geometric from start (first step) to end (last step); a single step uses the start values.
-  const decay = (start: number, end: number, step: number): number => start * Math.pow(end / start, totalSteps > 1 ? step / (totalSteps - 1) : 0);
+  const decay = (start: number, end: number, step: number): number =>
+    start * Math.pow(end / start, totalSteps > 1 ? step / (totalSteps - 1) : 0);
   const zero = new Float64Array(d); // the codebook is already shifted
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -242,7 +263,9 @@ export async function som(points: Float32Array, n: number, d: number, params: So
     topographicError = errors / n;
   }
   const codebook = Array.from({ length: rows }, (_, r) =>
-    Array.from({ length: cols }, (_, c) => Array.from(codebookFlat.subarray((r * cols + c) * d, (r * cols + c + 1) * d))),
+    Array.from({ length: cols }, (_, c) =>
+      Array.from(codebookFlat.subarray((r * cols + c) * d, (r * cols + c + 1) * d)),
+    ),
   );
   return {
     labels: final.labels,
@@ -321,9 +344,18 @@ class GridSmoother {
 }
 
 /** SOM as a ClusteringOutput: labels are BMU cells (row*cols + col). */
-export async function runSom(points: Float32Array, n: number, d: number, params: SomParams, hooks: ClusteringHooks = {}): Promise<ClusteringOutput> {
+export async function runSom(
+  points: Float32Array,
+  n: number,
+  d: number,
+  params: SomParams,
+  hooks: ClusteringHooks = {},
+): Promise<ClusteringOutput> {
   const r = await som(points, n, d, params, { signal: hooks.signal, onProgress: (p) => hooks.onProgress?.({ ...p }) });
-  const cells = n <= SOM_MAX_INLINE_CELLS ? Array.from(r.labels, (l): [number, number] => [Math.floor(l / r.cols), l % r.cols]) : undefined;
+  const cells =
+    n <= SOM_MAX_INLINE_CELLS
+      ? Array.from(r.labels, (l): [number, number] => [Math.floor(l / r.cols), l % r.cols])
+      : undefined;
   return {
     labels: r.labels,
     clusters: r.hits.reduce((s, row) => s + row.filter((h) => h > 0).length, 0),

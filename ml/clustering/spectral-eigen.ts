@@ -28,7 +28,14 @@ export interface SymmetricOperator {
    * Optional fused form alpha·M x + beta·x + gamma·z (one pass instead of two, for the Chebyshev recurrence, where
    * the vector work would otherwise cost as much as a sparse product).
    */
-  applyCombined?(x: Float64Array, b: number, alpha: number, beta: number, gamma: number, z: Float64Array): Promise<Float64Array>;
+  applyCombined?(
+    x: Float64Array,
+    b: number,
+    alpha: number,
+    beta: number,
+    gamma: number,
+    z: Float64Array,
+  ): Promise<Float64Array>;
 }
 
 export interface EigenProgress {
@@ -105,7 +112,13 @@ export async function largestEigenpairs(op: SymmetricOperator, o: EigenOptions):
     return op.apply(v, b);
   };
   /** alpha·M v + beta·v + gamma·z. */
-  const applyCombined = async (v: Float64Array, alpha: number, beta: number, gamma: number, z: Float64Array): Promise<Float64Array> => {
+  const applyCombined = async (
+    v: Float64Array,
+    alpha: number,
+    beta: number,
+    gamma: number,
+    z: Float64Array,
+  ): Promise<Float64Array> => {
     if (op.applyCombined) {
       await o.checkpoint?.();
       products++;
@@ -152,7 +165,8 @@ export async function largestEigenpairs(op: SymmetricOperator, o: EigenOptions):
     let m = topGrowth > 0 ? Math.floor(Math.log(o.maxAmplification) / topGrowth) : MAX_FILTER_DEGREE;
     // Enough degree to take the residual to half the tolerance if it shrinks at 3/4 of the rate the wanted Ritz
     // value's growth predicts (observed: ~0.8 of it, as the unwanted directions just below the cut are damped less).
-    if (wantedGrowth > 0) m = Math.min(m, Math.ceil(Math.log((2 * residual) / o.tolerance) / (0.75 * wantedGrowth)) + 1);
+    if (wantedGrowth > 0)
+      m = Math.min(m, Math.ceil(Math.log((2 * residual) / o.tolerance) / (0.75 * wantedGrowth)) + 1);
     m = Math.max(1, Math.min(m, MAX_FILTER_DEGREE, o.maxProducts - products));
     degree = m;
 
@@ -339,7 +353,14 @@ function rotate(x: Float64Array, q: Float64Array, n: number, b: number): void {
   }
 }
 
-function residualNorms(x: Float64Array, w: Float64Array, theta: Float64Array, n: number, b: number, k: number): Float64Array {
+function residualNorms(
+  x: Float64Array,
+  w: Float64Array,
+  theta: Float64Array,
+  n: number,
+  b: number,
+  k: number,
+): Float64Array {
   const out = new Float64Array(k);
   for (let r = 0; r < n; r++) {
     const row = r * b;

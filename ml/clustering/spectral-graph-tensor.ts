@@ -139,9 +139,18 @@ export class TensorGraphOperator implements SymmetricOperator {
         if (!chunk.cols || !chunk.rows) return tf.zeros([chunk.rowCount, b]);
         const sum =
           this.reduction === 'unsortedSegmentSum'
-            ? tf.unsortedSegmentSum(tf.mul(tf.gather(v, chunk.cols), chunk.values!) as tf.Tensor2D, chunk.rows, chunk.rowCount)
+            ? tf.unsortedSegmentSum(
+                tf.mul(tf.gather(v, chunk.cols), chunk.values!) as tf.Tensor2D,
+                chunk.rows,
+                chunk.rowCount,
+              )
             : (tf.sparse.sparseSegmentSum(v, chunk.cols, chunk.rows) as tf.Tensor2D);
-        return chunk.rowsOut < chunk.rowCount ? tf.pad(sum, [[0, chunk.rowCount - chunk.rowsOut], [0, 0]]) : sum;
+        return chunk.rowsOut < chunk.rowCount
+          ? tf.pad(sum, [
+              [0, chunk.rowCount - chunk.rowsOut],
+              [0, 0],
+            ])
+          : sum;
       });
       const y = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
       return this.halfInvSqrtDegree ? tf.mul(y, this.halfInvSqrtDegree) : y;

@@ -396,7 +396,11 @@ function insertionSort(a: Int32Array): void {
   }
 }
 
-function connectedComponents(n: number, rowStart: Int32Array, cols: Int32Array): { components: number; componentOf: Int32Array } {
+function connectedComponents(
+  n: number,
+  rowStart: Int32Array,
+  cols: Int32Array,
+): { components: number; componentOf: Int32Array } {
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   const find = (a: number): number => {
     while (parent[a] !== a) {
@@ -467,14 +471,28 @@ export class NormalizedGraphOperator implements SymmetricOperator {
     return this.multiply(x, b, 1, 0, 0, x);
   }
 
-  async applyCombined(x: Float64Array, b: number, alpha: number, beta: number, gamma: number, z: Float64Array): Promise<Float64Array> {
+  async applyCombined(
+    x: Float64Array,
+    b: number,
+    alpha: number,
+    beta: number,
+    gamma: number,
+    z: Float64Array,
+  ): Promise<Float64Array> {
     return this.multiply(x, b, alpha, beta, gamma, z);
   }
 
   /** alpha·M x + beta·x + gamma·z. */
-  private multiply(x: Float64Array, b: number, alpha: number, beta: number, gamma: number, z: Float64Array): Float64Array {
+  private multiply(
+    x: Float64Array,
+    b: number,
+    alpha: number,
+    beta: number,
+    gamma: number,
+    z: Float64Array,
+  ): Float64Array {
     const y = new Float64Array(this.n * b);
-    for (let c0 = 0; c0 < b; ) {
+    for (let c0 = 0; c0 < b;) {
       const width = b - c0 >= 8 ? 8 : b - c0 >= 4 ? 4 : 1;
       if (width === 8) {
         this.columns8(x, y, b, c0, alpha, beta, gamma, z);
@@ -509,7 +527,14 @@ export class NormalizedGraphOperator implements SymmetricOperator {
     const { rowStart, cols } = this.graph;
     const { values, n } = this;
     for (let i = 0; i < n; i++) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0,
+        s4 = 0,
+        s5 = 0,
+        s6 = 0,
+        s7 = 0;
       const end = rowStart[i + 1];
       for (let e = rowStart[i]; e < end; e++) {
         const w = values[e];
@@ -539,7 +564,10 @@ export class NormalizedGraphOperator implements SymmetricOperator {
     const { rowStart, cols } = this.graph;
     const { values, n } = this;
     for (let i = 0; i < n; i++) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       const end = rowStart[i + 1];
       for (let e = rowStart[i]; e < end; e++) {
         const w = values[e];

@@ -188,7 +188,8 @@ export async function spectralWithMethod(
   params: SpectralParams,
   hooks: ClusteringHooks = {},
 ): Promise<SpectralResult> {
-  if (method !== 'host' && method !== 'tensor') throw new RangeError(`method must be 'host' or 'tensor', got ${JSON.stringify(method)}`);
+  if (method !== 'host' && method !== 'tensor')
+    throw new RangeError(`method must be 'host' or 'tensor', got ${JSON.stringify(method)}`);
   return run(method, points, n, d, params, hooks);
 }
 
@@ -246,14 +247,22 @@ async function run(
       graphInfo = { ...degreeStats(degrees), connectedComponents: graph.components, edges: graph.cols.length / 2 };
       const products = tensor
         ? `sparse float32 products on ${backend.name} (${
-            (op as TensorGraphOperator).reduction === 'unsortedSegmentSum' ? 'gather + unsortedSegmentSum' : 'sparseSegmentSum'
+            (op as TensorGraphOperator).reduction === 'unsortedSegmentSum'
+              ? 'gather + unsortedSegmentSum'
+              : 'sparseSegmentSum'
           })`
         : 'sparse float64 products on the host';
       if (graph.components === p.k && graphInfo.isolatedPoints === 0) {
         // Exactly k connected components: the top-k eigenspace is known in closed form (eigenvalue 1, one vector per
         // component), which is what an exact eigensolver (scikit-learn's ARPACK) converges to as well.
         eig = await closedFormEigenpairs(op, componentEigenvectors(graph), p.k, checkpoint);
-        await progress('eigensolver', { iteration: 0, products: eig.products, residual: max(eig.residuals), tolerance: p.eigenTolerance, degree: 0 });
+        await progress('eigensolver', {
+          iteration: 0,
+          products: eig.products,
+          residual: max(eig.residuals),
+          tolerance: p.eigenTolerance,
+          degree: 0,
+        });
         method =
           `nearest-neighbors graph (${lists.method}) with exactly k connected components: eigenvectors in closed form` +
           (tensor ? ` (residual check by ${products})` : '');
@@ -318,10 +327,16 @@ async function run(
   const features = Float32Array.from(embedding);
   let best: KMeansResult | undefined;
   for (let run = 0; run < p.nInit; run++) {
-    const result = await kmeans(features, n, k, { k, seed: p.seed + run }, {
-      signal: hooks.signal,
-      onIteration: (it) => progress('kmeans', { run: run + 1, runs: p.nInit, ...it }),
-    });
+    const result = await kmeans(
+      features,
+      n,
+      k,
+      { k, seed: p.seed + run },
+      {
+        signal: hooks.signal,
+        onIteration: (it) => progress('kmeans', { run: run + 1, runs: p.nInit, ...it }),
+      },
+    );
     if (!best || result.inertia < best.inertia) best = result;
   }
   const chosen = best!;
@@ -379,12 +394,19 @@ interface ResolvedParams {
   eigenTolerance: number;
 }
 
-function resolveParams(points: Float32Array, n: number, d: number, params: SpectralParams, graphMethod: SpectralGraphMethod): ResolvedParams {
+function resolveParams(
+  points: Float32Array,
+  n: number,
+  d: number,
+  params: SpectralParams,
+  graphMethod: SpectralGraphMethod,
+): ResolvedParams {
   if (!(points instanceof Float32Array)) throw new RangeError('points must be a Float32Array (row-major n×d)');
   if (!Number.isSafeInteger(n) || n < 2) {
     throw new RangeError(`n (number of points) must be an integer >= 2 (spectral clustering needs a graph), got ${n}`);
   }
-  if (!Number.isSafeInteger(d) || d < 1) throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
+  if (!Number.isSafeInteger(d) || d < 1)
+    throw new RangeError(`d (number of dimensions) must be a positive integer, got ${d}`);
   if (points.length !== n * d) {
     throw new RangeError(`points.length must equal n*d = ${n}*${d} = ${n * d}, got ${points.length}`);
   }
@@ -402,7 +424,9 @@ function resolveParams(points: Float32Array, n: number, d: number, params: Spect
   }
   const { k } = params;
   if (!Number.isInteger(k) || k < 1 || k > n || k > SPECTRAL_MAX_K) {
-    throw new RangeError(`k must be an integer between 1 and min(n, ${SPECTRAL_MAX_K}) = ${Math.min(n, SPECTRAL_MAX_K)}, got ${k}`);
+    throw new RangeError(
+      `k must be an integer between 1 and min(n, ${SPECTRAL_MAX_K}) = ${Math.min(n, SPECTRAL_MAX_K)}, got ${k}`,
+    );
   }
   const gamma = params.gamma ?? SPECTRAL_DEFAULTS.gamma;
   if (typeof gamma !== 'number' || !Number.isFinite(gamma) || gamma < 0) {
@@ -417,7 +441,9 @@ function resolveParams(points: Float32Array, n: number, d: number, params: Spect
   }
   const assignLabels = params.assignLabels ?? SPECTRAL_DEFAULTS.assignLabels;
   if (assignLabels !== 'kmeans') {
-    throw new RangeError(`assignLabels must be 'kmeans' (the only method implemented), got ${JSON.stringify(assignLabels)}`);
+    throw new RangeError(
+      `assignLabels must be 'kmeans' (the only method implemented), got ${JSON.stringify(assignLabels)}`,
+    );
   }
   const nInit = params.nInit ?? SPECTRAL_DEFAULTS.nInit;
   if (!Number.isSafeInteger(nInit) || nInit < 1 || nInit > 1000) {
@@ -429,7 +455,9 @@ function resolveParams(points: Float32Array, n: number, d: number, params: Spect
   }
   const eigenTolerance =
     params.eigenTolerance ??
-    (affinity === 'nearest-neighbors' && graphMethod === 'tensor' ? SPECTRAL_TENSOR_GRAPH_TOLERANCE : SPECTRAL_DEFAULTS.eigenTolerance[affinity]);
+    (affinity === 'nearest-neighbors' && graphMethod === 'tensor'
+      ? SPECTRAL_TENSOR_GRAPH_TOLERANCE
+      : SPECTRAL_DEFAULTS.eigenTolerance[affinity]);
   if (typeof eigenTolerance !== 'number' || !(eigenTolerance > 0) || eigenTolerance >= 1) {
     throw new RangeError(`eigenTolerance must be a number in (0, 1), got ${eigenTolerance}`);
   }

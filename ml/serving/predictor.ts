@@ -53,7 +53,9 @@ export async function loadPredictor(flavor: string, content: Buffer): Promise<Pr
   switch (model.flavor) {
     case 'kmeans':
     case 'minibatch-kmeans':
-      return clustering((points, n) => ({ labels: Array.from(predictNearestCentroid(model.centroids!, points, n, d)) }));
+      return clustering((points, n) => ({
+        labels: Array.from(predictNearestCentroid(model.centroids!, points, n, d)),
+      }));
     case 'som':
       return clustering((points, n) => {
         const { labels, cells } = predictSomCells(model as unknown as SomModelLike, points, n, d);

@@ -55,7 +55,11 @@ export function pack(magic: string, header: Record<string, unknown>, arrays: Nam
   return Buffer.concat([prefix, headerBytes, data]);
 }
 
-export function unpack(buf: Buffer, magic: string, what: string): { header: Record<string, unknown>; arrays: NamedArray[] } {
+export function unpack(
+  buf: Buffer,
+  magic: string,
+  what: string,
+): { header: Record<string, unknown>; arrays: NamedArray[] } {
   if (!Buffer.isBuffer(buf) || buf.length < 8 || buf.toString('ascii', 0, 4) !== magic) {
     throw new TrainingFormatError(`not a ${what} (bad magic)`);
   }
@@ -73,7 +77,8 @@ export function unpack(buf: Buffer, magic: string, what: string): { header: Reco
   if (!Array.isArray(entries) || !Number.isInteger(count)) throw new TrainingFormatError(`malformed ${what}`);
   const arrays = entries.map((e) => {
     const size = e.shape.reduce((p, s) => p * s, 1);
-    if (e.length !== size || e.offset < 0 || e.offset + e.length > count) throw new TrainingFormatError(`malformed ${what}: tensor ${e.name}`);
+    if (e.length !== size || e.offset < 0 || e.offset + e.length > count)
+      throw new TrainingFormatError(`malformed ${what}: tensor ${e.name}`);
     const values = new Float32Array(e.length);
     const start = dataStart + e.offset * 4;
     if (LITTLE_ENDIAN) buf.copy(Buffer.from(values.buffer), 0, start, start + e.length * 4);

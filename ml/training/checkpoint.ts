@@ -71,16 +71,25 @@ async function toArrays(tensors: { name: string; tensor: tf.Tensor }[]): Promise
 export async function saveCheckpoint(built: BuiltModel, state: CheckpointState): Promise<Buffer> {
   // getWeights() returns the live variables (not copies): read, never dispose.
   const live = built.model.getWeights();
-  const model = await toArrays(built.model.weights.map((w, i) => ({ name: `model/${i}/${w.originalName}`, tensor: live[i] })));
+  const model = await toArrays(
+    built.model.weights.map((w, i) => ({ name: `model/${i}/${w.originalName}`, tensor: live[i] })),
+  );
   const optWeights = await built.optimizer.getWeights();
   // getWeights()[0] is the iteration count (a fresh int32 scalar we own); the rest are the optimizer's live variables.
   const iterations = (await optWeights[0].tensor.data())[0];
   optWeights[0].tensor.dispose();
-  const optimizer = await toArrays(optWeights.slice(1).map((w, i) => ({ name: `optimizer/${i}/${w.name}`, tensor: w.tensor })));
+  const optimizer = await toArrays(
+    optWeights.slice(1).map((w, i) => ({ name: `optimizer/${i}/${w.name}`, tensor: w.tensor })),
+  );
   const adam = built.optimizer as unknown as AdamInternals;
   const extra: NamedArray[] = [];
   if (adam.accBeta1 && adam.accBeta2) {
-    extra.push(...(await toArrays([{ name: 'adam/accBeta1', tensor: adam.accBeta1 }, { name: 'adam/accBeta2', tensor: adam.accBeta2 }])));
+    extra.push(
+      ...(await toArrays([
+        { name: 'adam/accBeta1', tensor: adam.accBeta1 },
+        { name: 'adam/accBeta2', tensor: adam.accBeta2 },
+      ])),
+    );
   }
   const header = {
     v: CHECKPOINT_VERSION,
@@ -104,11 +113,18 @@ export interface ParsedCheckpoint {
 /** Parses a checkpoint Buffer without touching tensors. */
 export function readCheckpoint(buf: Buffer): ParsedCheckpoint {
   const { header, arrays } = unpack(buf, CHECKPOINT_MAGIC, 'training checkpoint');
-  if (header.v !== CHECKPOINT_VERSION) throw new TrainingFormatError(`unsupported checkpoint version ${String(header.v)}`);
+  if (header.v !== CHECKPOINT_VERSION)
+    throw new TrainingFormatError(`unsupported checkpoint version ${String(header.v)}`);
   const counts = header.counts as { model: number; optimizer: number; extra: number };
   const h = header as unknown as CheckpointState & { optimizerName: string; optimizerIterations: number };
   return {
-    state: { epoch: h.epoch, history: h.history, earlyStopping: h.earlyStopping, preprocessor: h.preprocessor, identity: h.identity },
+    state: {
+      epoch: h.epoch,
+      history: h.history,
+      earlyStopping: h.earlyStopping,
+      preprocessor: h.preprocessor,
+      identity: h.identity,
+    },
     optimizerName: h.optimizerName,
     optimizerIterations: h.optimizerIterations,
     model: arrays.slice(0, counts.model),
@@ -129,11 +145,16 @@ export function identityMismatches(a: RunIdentity, b: RunIdentity): string[] {
  */
 export async function restoreCheckpoint(parsed: ParsedCheckpoint, built: BuiltModel): Promise<void> {
   const weights = built.model.weights;
-  if (weights.length !== parsed.model.length || weights.some((w, i) => JSON.stringify(w.shape) !== JSON.stringify(parsed.model[i].shape))) {
+  if (
+    weights.length !== parsed.model.length ||
+    weights.some((w, i) => JSON.stringify(w.shape) !== JSON.stringify(parsed.model[i].shape))
+  ) {
     throw new TrainingFormatError('checkpoint weights do not match the model architecture');
   }
   if (parsed.optimizerName !== built.optimizer.getClassName()) {
-    throw new TrainingFormatError(`checkpoint optimizer is ${parsed.optimizerName}, the model's is ${built.optimizer.getClassName()}`);
+    throw new TrainingFormatError(
+      `checkpoint optimizer is ${parsed.optimizerName}, the model's is ${built.optimizer.getClassName()}`,
+    );
   }
   const values = parsed.model.map((a) => tf.tensor(a.values, a.shape, 'float32'));
   try {
@@ -143,7 +164,10 @@ export async function restoreCheckpoint(parsed: ParsedCheckpoint, built: BuiltMo
   }
   // setWeights wraps each tensor in a new variable (which keeps its own reference), so ours can be disposed after.
   const iter = tf.scalar(parsed.optimizerIterations, 'int32');
-  const slots = parsed.optimizer.map((a) => ({ name: a.name.replace(/^optimizer\/\d+\//, ''), tensor: tf.tensor(a.values, a.shape, 'float32') }));
+  const slots = parsed.optimizer.map((a) => ({
+    name: a.name.replace(/^optimizer\/\d+\//, ''),
+    tensor: tf.tensor(a.values, a.shape, 'float32'),
+  }));
   try {
     await built.optimizer.setWeights([{ name: 'iter', tensor: iter }, ...slots]);
   } finally {

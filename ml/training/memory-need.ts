@@ -8,8 +8,12 @@ import { classNames } from './preprocess';
  * rows, the resolved features and the output width (the target's classes, or 1 for regression). The API computes it at
  * submission (recorded with the job, checked against the devices); the activity recomputes it for jobs that carry none.
  */
-export function trainingMemoryNeedMb(table: Table, input: Pick<TrainingJobInput, 'target' | 'features' | 'spec' | 'training'>): number {
-  const features = input.features?.length ?? table.columns.filter((c) => c.name !== input.target && c.type === 'number').length;
+export function trainingMemoryNeedMb(
+  table: Table,
+  input: Pick<TrainingJobInput, 'target' | 'features' | 'spec' | 'training'>,
+): number {
+  const features =
+    input.features?.length ?? table.columns.filter((c) => c.name !== input.target && c.type === 'number').length;
   return estimateTrainingMemoryMb({
     rows: Math.max(1, table.rows),
     features: Math.max(1, features),

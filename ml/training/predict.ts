@@ -26,11 +26,19 @@ export type Prediction =
   | { task: 'regression'; values: number[] };
 
 /** The artifact Buffer for a trained model (weights are read, not disposed). */
-export async function saveTrainedModel(model: tf.LayersModel, preprocessor: Preprocessor, spec: TrainingSpec): Promise<Buffer> {
+export async function saveTrainedModel(
+  model: tf.LayersModel,
+  preprocessor: Preprocessor,
+  spec: TrainingSpec,
+): Promise<Buffer> {
   const live = model.getWeights();
   const arrays = [];
   for (let i = 0; i < live.length; i++) {
-    arrays.push({ name: `${i}/${model.weights[i].originalName}`, shape: live[i].shape.slice(), values: Float32Array.from(await live[i].data()) });
+    arrays.push({
+      name: `${i}/${model.weights[i].originalName}`,
+      shape: live[i].shape.slice(),
+      values: Float32Array.from(await live[i].data()),
+    });
   }
   const architecture = model.toJSON(null, false);
   return pack(MODEL_MAGIC, { v: MODEL_VERSION, preprocessor, spec, architecture }, arrays);
@@ -42,10 +50,13 @@ export async function loadTrainedModel(buf: Buffer): Promise<TrainedModel> {
   if (header.v !== MODEL_VERSION) throw new TrainingFormatError(`unsupported model version ${String(header.v)}`);
   await initComputeBackend();
   const preprocessor = header.preprocessor as Preprocessor;
-  const model = await tf.models.modelFromJSON({ modelTopology: header.architecture as tf.io.ModelJSON['modelTopology'] });
+  const model = await tf.models.modelFromJSON({
+    modelTopology: header.architecture as tf.io.ModelJSON['modelTopology'],
+  });
   const values = arrays.map((a) => tf.tensor(a.values, a.shape, 'float32'));
   try {
-    if (model.weights.length !== values.length) throw new TrainingFormatError('model weights do not match the architecture');
+    if (model.weights.length !== values.length)
+      throw new TrainingFormatError('model weights do not match the architecture');
     model.setWeights(values);
   } catch (err) {
     model.dispose();
@@ -53,11 +64,22 @@ export async function loadTrainedModel(buf: Buffer): Promise<TrainedModel> {
   } finally {
     tf.dispose(values);
   }
-  return { model, preprocessor, spec: header.spec as TrainingSpec, features: preprocessor.features, dispose: () => model.dispose() };
+  return {
+    model,
+    preprocessor,
+    spec: header.spec as TrainingSpec,
+    features: preprocessor.features,
+    dispose: () => model.dispose(),
+  };
 }
 
 /** Raw model outputs (n × outputs, row-major) for already-standardised rows, computed in bounded batches. */
-export async function modelOutputs(model: tf.LayersModel, x: Float32Array, n: number, d: number): Promise<{ values: Float32Array; width: number }> {
+export async function modelOutputs(
+  model: tf.LayersModel,
+  x: Float32Array,
+  n: number,
+  d: number,
+): Promise<{ values: Float32Array; width: number }> {
   const width = (model.outputs[0].shape[1] as number) ?? 1;
   const values = new Float32Array(n * width);
   for (let start = 0; start < n; start += PREDICT_BATCH_ROWS) {

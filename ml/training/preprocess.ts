@@ -56,7 +56,12 @@ export function classNames(table: Table, target: string): string[] {
   return spec.type === 'string' ? values.map((v) => (spec.levels ?? [])[v] ?? String(v)) : values.map((v) => String(v));
 }
 
-function meanStd(values: ArrayLike<number>, count: number, stride: number, offset: number): { mean: number; std: number } {
+function meanStd(
+  values: ArrayLike<number>,
+  count: number,
+  stride: number,
+  offset: number,
+): { mean: number; std: number } {
   let mean = 0;
   for (let i = 0; i < count; i++) mean += values[i * stride + offset];
   mean /= count;
@@ -96,11 +101,18 @@ export function fitPreprocessor(
 /** Standardises n raw feature rows (row-major Float32Array n×d, or number[][]) into a new Float32Array. */
 export function transform(p: Preprocessor, points: Float32Array | number[][]): Float32Array {
   const d = p.features.length;
-  const flat = points instanceof Float32Array ? points : Float32Array.from(points.flatMap((row, i) => {
-    if (!Array.isArray(row) || row.length !== d) throw new RangeError(`row ${i} must have ${d} values (${p.features.join(', ')})`);
-    return row;
-  }));
-  if (flat.length % d !== 0) throw new RangeError(`points.length must be a multiple of ${d} features, got ${flat.length}`);
+  const flat =
+    points instanceof Float32Array
+      ? points
+      : Float32Array.from(
+          points.flatMap((row, i) => {
+            if (!Array.isArray(row) || row.length !== d)
+              throw new RangeError(`row ${i} must have ${d} values (${p.features.join(', ')})`);
+            return row;
+          }),
+        );
+  if (flat.length % d !== 0)
+    throw new RangeError(`points.length must be a multiple of ${d} features, got ${flat.length}`);
   const out = new Float32Array(flat.length);
   for (let i = 0; i < flat.length; i++) {
     const j = i % d;
@@ -119,9 +131,10 @@ export function encodeClasses(p: Preprocessor, table: Table, rows: ArrayLike<num
   const out = new Int32Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const v = table.values[rows[i] * c + col];
-    const name = spec.type === 'string' ? (spec.levels ?? [])[v] ?? String(v) : String(v);
+    const name = spec.type === 'string' ? ((spec.levels ?? [])[v] ?? String(v)) : String(v);
     const k = index.get(name);
-    if (k === undefined) throw new RangeError(`row ${rows[i]}: target value ${JSON.stringify(name)} is not a known class`);
+    if (k === undefined)
+      throw new RangeError(`row ${rows[i]}: target value ${JSON.stringify(name)} is not a known class`);
     out[i] = k;
   }
   return out;

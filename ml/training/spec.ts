@@ -122,14 +122,17 @@ export function validateTrainingRequest(
 
   // --- spec
   const task = spec?.task;
-  if (task !== 'classification' && task !== 'regression') add('spec.task', `must be 'classification' or 'regression', got ${JSON.stringify(task)}`);
+  if (task !== 'classification' && task !== 'regression')
+    add('spec.task', `must be 'classification' or 'regression', got ${JSON.stringify(task)}`);
   if (!Array.isArray(spec?.layers)) add('spec.layers', 'must be an array of layers');
   else {
-    if (spec.layers.length > L.maxLayers) add('spec.layers', `at most ${L.maxLayers} layers, got ${spec.layers.length}`);
+    if (spec.layers.length > L.maxLayers)
+      add('spec.layers', `at most ${L.maxLayers} layers, got ${spec.layers.length}`);
     spec.layers.forEach((layer, i) => {
       const f = `spec.layers[${i}]`;
       if (layer === null || typeof layer !== 'object') return add(f, 'must be an object with units and activation');
-      if (!isInt(layer.units) || layer.units < 1 || layer.units > L.maxUnits) add(`${f}.units`, `must be an integer in 1..${L.maxUnits}, got ${layer.units}`);
+      if (!isInt(layer.units) || layer.units < 1 || layer.units > L.maxUnits)
+        add(`${f}.units`, `must be an integer in 1..${L.maxUnits}, got ${layer.units}`);
       if (!(ACTIVATIONS as readonly string[]).includes(layer.activation)) {
         add(`${f}.activation`, `must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(layer.activation)}`);
       }
@@ -141,7 +144,8 @@ export function validateTrainingRequest(
 
   // --- options
   const o = options ?? ({} as TrainingOptions);
-  if (!isInt(o.epochs) || o.epochs < 1 || o.epochs > L.maxEpochs) add('options.epochs', `must be an integer in 1..${L.maxEpochs}, got ${o.epochs}`);
+  if (!isInt(o.epochs) || o.epochs < 1 || o.epochs > L.maxEpochs)
+    add('options.epochs', `must be an integer in 1..${L.maxEpochs}, got ${o.epochs}`);
   if (!isInt(o.batchSize) || o.batchSize < 1 || o.batchSize > L.maxBatchSize) {
     add('options.batchSize', `must be an integer in 1..${L.maxBatchSize}, got ${o.batchSize}`);
   }
@@ -149,7 +153,8 @@ export function validateTrainingRequest(
     add('options.learningRate', `must be a number in (0, ${L.maxLearningRate}], got ${o.learningRate}`);
   }
   const optimizer = o.optimizer ?? TRAINING_DEFAULTS.optimizer;
-  if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) add('options.optimizer', `must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(optimizer)}`);
+  if (!(OPTIMIZERS as readonly string[]).includes(optimizer))
+    add('options.optimizer', `must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(optimizer)}`);
   const validationSplit = o.validationSplit ?? TRAINING_DEFAULTS.validationSplit;
   if (!isNum(validationSplit) || validationSplit < 0 || validationSplit > L.maxValidationSplit) {
     add('options.validationSplit', `must be a number in [0, ${L.maxValidationSplit}], got ${validationSplit}`);
@@ -162,12 +167,14 @@ export function validateTrainingRequest(
   }
   if (o.earlyStopping !== undefined) {
     const es = o.earlyStopping;
-    if (es === null || typeof es !== 'object') add('options.earlyStopping', 'must be an object with patience and minDelta');
+    if (es === null || typeof es !== 'object')
+      add('options.earlyStopping', 'must be an object with patience and minDelta');
     else {
       if (!isInt(es.patience) || es.patience < 0 || es.patience > L.maxPatience) {
         add('options.earlyStopping.patience', `must be an integer in 0..${L.maxPatience}, got ${es.patience}`);
       }
-      if (!isNum(es.minDelta) || es.minDelta < 0) add('options.earlyStopping.minDelta', `must be a finite number >= 0, got ${es.minDelta}`);
+      if (!isNum(es.minDelta) || es.minDelta < 0)
+        add('options.earlyStopping.minDelta', `must be a finite number >= 0, got ${es.minDelta}`);
     }
   }
   const standardizeTarget = o.standardizeTarget ?? TRAINING_DEFAULTS.standardizeTarget;
@@ -180,11 +187,19 @@ export function validateTrainingRequest(
   if (typeof target !== 'string' || target === '') add('target', 'must be a column name');
   else if (targetIndex === undefined) add('target', `no column named ${JSON.stringify(target)}`);
   else if (task === 'regression' && columns[targetIndex].type === 'string') {
-    add('target', `column ${JSON.stringify(target)} is categorical (string); a regression target must be a number column`);
+    add(
+      'target',
+      `column ${JSON.stringify(target)} is categorical (string); a regression target must be a number column`,
+    );
   } else if (task === 'classification') {
     const classes = countClasses(table, targetIndex, L.maxClasses + 1);
-    if (classes < 2) add('target', `classification needs at least 2 classes; column ${JSON.stringify(target)} has ${classes}`);
-    else if (classes > L.maxClasses) add('target', `at most ${L.maxClasses} classes; column ${JSON.stringify(target)} has more (is it a regression target?)`);
+    if (classes < 2)
+      add('target', `classification needs at least 2 classes; column ${JSON.stringify(target)} has ${classes}`);
+    else if (classes > L.maxClasses)
+      add(
+        'target',
+        `at most ${L.maxClasses} classes; column ${JSON.stringify(target)} has more (is it a regression target?)`,
+      );
   }
 
   let resolved: string[] = [];
@@ -202,7 +217,8 @@ export function validateTrainingRequest(
       if (idx === undefined) return add(f, `no column named ${JSON.stringify(name)}`);
       if (name === target) return add(f, `${JSON.stringify(name)} is the target; it cannot also be a feature`);
       if (seen.has(name)) return add(f, `${JSON.stringify(name)} is listed twice`);
-      if (columns[idx].type === 'string') return add(f, `column ${JSON.stringify(name)} is categorical (string); only number columns can be features`);
+      if (columns[idx].type === 'string')
+        return add(f, `column ${JSON.stringify(name)} is categorical (string); only number columns can be features`);
       seen.add(name);
     });
     resolved = features;
@@ -216,7 +232,10 @@ export function validateTrainingRequest(
     validationRows = validationRowCount(table.rows, validationSplit);
     trainRows = table.rows - validationRows;
     if (validationSplit > 0 && validationRows < 1) {
-      add('options.validationSplit', `${validationSplit} of ${table.rows} rows leaves no validation row; use 0 or a larger split`);
+      add(
+        'options.validationSplit',
+        `${validationSplit} of ${table.rows} rows leaves no validation row; use 0 or a larger split`,
+      );
     }
   }
   if (trainRows < 1) add('table', 'the table has no rows to train on');
@@ -233,7 +252,9 @@ export function validateTrainingRequest(
       validationSplit,
       seed,
       checkpointEvery,
-      ...(o.earlyStopping ? { earlyStopping: { patience: o.earlyStopping.patience, minDelta: o.earlyStopping.minDelta } } : {}),
+      ...(o.earlyStopping
+        ? { earlyStopping: { patience: o.earlyStopping.patience, minDelta: o.earlyStopping.minDelta } }
+        : {}),
       standardizeTarget,
     },
     trainRows,

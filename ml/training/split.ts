@@ -21,7 +21,11 @@ export function permutation(n: number, rng: Random): Int32Array {
  * Shuffles the n row indices with `seed` and holds out the first `validationRows` of them; both parts are returned in
  * ascending row order so that downstream results do not depend on the shuffle beyond membership.
  */
-export function trainValidationSplit(n: number, validationRows: number, seed: number): { train: Int32Array; validation: Int32Array } {
+export function trainValidationSplit(
+  n: number,
+  validationRows: number,
+  seed: number,
+): { train: Int32Array; validation: Int32Array } {
   if (!Number.isSafeInteger(validationRows) || validationRows < 0 || validationRows > n) {
     throw new RangeError(`validationRows must be an integer in 0..${n}, got ${validationRows}`);
   }

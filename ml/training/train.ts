@@ -15,10 +15,26 @@ import { tableSha256 } from '../../datasets/encode';
 import { Table } from '../../datasets/table';
 import { throwIfAborted } from '../abort';
 import { initComputeBackend } from '../backend';
-import { CheckpointState, EpochRecord, RunIdentity, identityMismatches, readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import {
+  CheckpointState,
+  EpochRecord,
+  RunIdentity,
+  identityMismatches,
+  readCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+} from './checkpoint';
 import { buildModel, disposeModel } from './model';
 import { argmax, modelOutputs, saveTrainedModel } from './predict';
-import { Preprocessor, decodeTargets, encodeClasses, encodeTargets, extractFeatures, fitPreprocessor, transform } from './preprocess';
+import {
+  Preprocessor,
+  decodeTargets,
+  encodeClasses,
+  encodeTargets,
+  extractFeatures,
+  fitPreprocessor,
+  transform,
+} from './preprocess';
 import { epochOrder, trainValidationSplit } from './split';
 import { TrainingOptions, TrainingSpec, TrainingValidationError, validateTrainingRequest } from './spec';
 
@@ -128,11 +144,13 @@ export async function train(input: TrainingInput, hooks: TrainingHooks = {}): Pr
   const parsed = input.resumeFrom ? readCheckpoint(input.resumeFrom) : undefined;
   if (parsed) {
     const diff = identityMismatches(parsed.state.identity, identity);
-    if (diff.length > 0) throw new Error(`the checkpoint belongs to another training run (differs in ${diff.join(', ')})`);
+    if (diff.length > 0)
+      throw new Error(`the checkpoint belongs to another training run (differs in ${diff.join(', ')})`);
   }
 
   const split = trainValidationSplit(table.rows, v.validationRows, o.seed);
-  const pre: Preprocessor = parsed?.state.preprocessor ?? fitPreprocessor(table, target, features, split.train, spec.task, o.standardizeTarget);
+  const pre: Preprocessor =
+    parsed?.state.preprocessor ?? fitPreprocessor(table, target, features, split.train, spec.task, o.standardizeTarget);
   const d = features.length;
   const k = spec.task === 'classification' ? (pre.classes ?? []).length : 1;
   const trainSet = encodeRows(pre, table, split.train, k);
@@ -196,7 +214,11 @@ export async function train(input: TrainingInput, hooks: TrainingHooks = {}): Pr
       trainingMs += performance.now() - t0;
       trainedSamples += trainSet.n;
 
-      const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / trainSet.n, metrics: { [metricName]: metricSum / trainSet.n } };
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        loss: lossSum / trainSet.n,
+        metrics: { [metricName]: metricSum / trainSet.n },
+      };
       if (valSet) {
         const [valLoss, valMetric] = await evaluate(built.model, valTensors[0], valTensors[1]);
         record.valLoss = valLoss;
@@ -204,7 +226,13 @@ export async function train(input: TrainingInput, hooks: TrainingHooks = {}): Pr
       }
       history.push(record);
       completed = epoch + 1;
-      await hooks.onEpoch?.({ epoch: record.epoch, epochs: o.epochs, loss: record.loss, ...(record.valLoss !== undefined ? { valLoss: record.valLoss } : {}), metrics: { ...record.metrics } });
+      await hooks.onEpoch?.({
+        epoch: record.epoch,
+        epochs: o.epochs,
+        loss: record.loss,
+        ...(record.valLoss !== undefined ? { valLoss: record.valLoss } : {}),
+        metrics: { ...record.metrics },
+      });
 
       if (es && o.earlyStopping) {
         const monitored = record.valLoss ?? record.loss;
@@ -218,7 +246,13 @@ export async function train(input: TrainingInput, hooks: TrainingHooks = {}): Pr
 
       if (completed % o.checkpointEvery === 0 || stoppedBy === 'stop-request') {
         abort();
-        const buf = await saveCheckpoint(built, { epoch: completed, history, earlyStopping: es, preprocessor: pre, identity });
+        const buf = await saveCheckpoint(built, {
+          epoch: completed,
+          history,
+          earlyStopping: es,
+          preprocessor: pre,
+          identity,
+        });
         await hooks.onCheckpoint?.(completed, buf);
       }
       await yieldToEventLoop();
@@ -326,7 +360,11 @@ export function classificationMetrics(
   };
 }
 
-export function regressionMetrics(actual: number[], predicted: number[], evaluatedOn: 'validation' | 'training'): RegressionMetrics {
+export function regressionMetrics(
+  actual: number[],
+  predicted: number[],
+  evaluatedOn: 'validation' | 'training',
+): RegressionMetrics {
   const n = actual.length;
   let se = 0;
   let ae = 0;

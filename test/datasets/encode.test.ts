@@ -56,7 +56,10 @@ describe('datasets/encode', () => {
       expect(JSON.parse(enc.toString('utf8', 4, 4 + headerLength))).to.deep.equal({
         v: 1,
         rows: 1,
-        columns: [{ name: 'x0', type: 'number' }, { name: 'x1', type: 'number' }],
+        columns: [
+          { name: 'x0', type: 'number' },
+          { name: 'x1', type: 'number' },
+        ],
       });
       expect(enc.length).to.equal(4 + headerLength + 16);
       expect(enc.readDoubleLE(4 + headerLength)).to.equal(1.5);
@@ -82,9 +85,16 @@ describe('datasets/encode', () => {
 
   describe('the same data in any format hashes identically', () => {
     it('numbers: JSON arrays, CSV, NDJSON arrays', async () => {
-      const rows = [[1, 2.5, -3], [4e-5, 0, 6e10], [-0.125, 8, 9]];
+      const rows = [
+        [1, 2.5, -3],
+        [4e-5, 0, 6e10],
+        [-0.125, 8, 9],
+      ];
       const json = await parseJsonBody(chunks(JSON.stringify({ name: 'n', data: rows })), DEFAULT_LIMITS);
-      const csv = await parseCsv(chunks('x0,x1,x2\r\n1,2.5,-3\r\n0.00004,0,6e10\r\n-0.125,"8",9.0\r\n'), DEFAULT_LIMITS);
+      const csv = await parseCsv(
+        chunks('x0,x1,x2\r\n1,2.5,-3\r\n0.00004,0,6e10\r\n-0.125,"8",9.0\r\n'),
+        DEFAULT_LIMITS,
+      );
       const ndjson = await parseNdjson(chunks(rows.map((r) => JSON.stringify(r)).join('\n')), DEFAULT_LIMITS);
       const hash = tableSha256(json.table);
       expect(tableSha256(csv)).to.equal(hash);
@@ -94,7 +104,15 @@ describe('datasets/encode', () => {
 
     it('numbers and strings: JSON objects, CSV, NDJSON objects (keys in any order)', async () => {
       const json = await parseJsonBody(
-        chunks(JSON.stringify({ data: [{ h: 1, sp: 'cat, tabby' }, { sp: 'dog "rex"', h: -0 }, { h: 3, sp: 'cat, tabby' }] })),
+        chunks(
+          JSON.stringify({
+            data: [
+              { h: 1, sp: 'cat, tabby' },
+              { sp: 'dog "rex"', h: -0 },
+              { h: 3, sp: 'cat, tabby' },
+            ],
+          }),
+        ),
         DEFAULT_LIMITS,
       );
       const csv = await parseCsv(chunks('h,sp\n1,"cat, tabby"\n0,"dog ""rex"""\n3,"cat, tabby"\n'), DEFAULT_LIMITS);
@@ -126,7 +144,14 @@ describe('datasets/encode', () => {
     });
 
     it('defaults to all columns', () => {
-      const numeric = tableFromRows([[1, 2], [3, 4], [5, 6]], DEFAULT_LIMITS);
+      const numeric = tableFromRows(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        DEFAULT_LIMITS,
+      );
       const m = numericMatrix(numeric);
       expect([m.n, m.d]).to.deep.equal([3, 2]);
       expect(Array.from(m.values)).to.deep.equal([1, 2, 3, 4, 5, 6]);

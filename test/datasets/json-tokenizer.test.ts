@@ -4,8 +4,6 @@ import { random, randomChunks } from '../support/random-chunks';
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
 const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
 
-
-
 function oneByteChunks(bytes: Buffer): Buffer[] {
   return Array.from(bytes, (b) => Buffer.from([b]));
 }
@@ -21,7 +19,13 @@ class TreeBuilder implements JsonHandler {
     const top = this.stack[this.stack.length - 1];
     if (top === undefined) this.result = v;
     else if (Array.isArray(top.container)) top.container.push(v);
-    else Object.defineProperty(top.container, top.key!, { value: v, enumerable: true, writable: true, configurable: true });
+    else
+      Object.defineProperty(top.container, top.key!, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
 
   startObject(): boolean {
@@ -96,7 +100,27 @@ function isValidJson(text: string): boolean {
   }
 }
 
-const STRING_PARTS = ['a', 'Z', ' ', 'é', 'ß', '€', '日本', '😀', '\u0000', '\n', '\t', '"', '\\', '/', '\u001f', '\u007f', '\u2028', '\ud800', '\udfff'];
+const STRING_PARTS = [
+  'a',
+  'Z',
+  ' ',
+  'é',
+  'ß',
+  '€',
+  '日本',
+  '😀',
+  '\u0000',
+  '\n',
+  '\t',
+  '"',
+  '\\',
+  '/',
+  '\u001f',
+  '\u007f',
+  '\u2028',
+  '\ud800',
+  '\udfff',
+];
 
 function randomString(rnd: () => number): string {
   let s = '';
@@ -177,9 +201,28 @@ function randomText(v: unknown, rnd: () => number): string {
 describe('datasets/json-tokenizer', () => {
   it('reads scalars and containers as JSON.parse does', () => {
     const texts = [
-      '0', '-0', '1.5', '-2.5e-3', '1E+2', '1e999', '-1e999', '5e-324', '1e-400', '123456789012345678901234567890',
-      '"a"', '""', 'true', 'false', 'null', '[]', '{}', '[[],{}]', ' {"a" : [1, {"b": null}] , "c": "d"} ',
-      '{"a":1,"a":2}', '{"__proto__": 1}', '"\\u00e9\\ud83d\\ude00\\ud800x\\/\\b\\f\\n\\r\\t\\"\\\\"',
+      '0',
+      '-0',
+      '1.5',
+      '-2.5e-3',
+      '1E+2',
+      '1e999',
+      '-1e999',
+      '5e-324',
+      '1e-400',
+      '123456789012345678901234567890',
+      '"a"',
+      '""',
+      'true',
+      'false',
+      'null',
+      '[]',
+      '{}',
+      '[[],{}]',
+      ' {"a" : [1, {"b": null}] , "c": "d"} ',
+      '{"a":1,"a":2}',
+      '{"__proto__": 1}',
+      '"\\u00e9\\ud83d\\ude00\\ud800x\\/\\b\\f\\n\\r\\t\\"\\\\"',
     ];
     for (const text of texts) {
       const expected = JSON.parse(text);
@@ -209,7 +252,8 @@ describe('datasets/json-tokenizer', () => {
       const intDigits = digits(1 + Math.floor(rnd() * 25));
       text += intDigits.replace(/^0+(?=.)/, '');
       if (rnd() < 0.6) text += `.${digits(1 + Math.floor(rnd() * 25))}`;
-      if (rnd() < 0.5) text += `${rnd() < 0.5 ? 'e' : 'E'}${['', '+', '-'][Math.floor(rnd() * 3)]}${digits(1 + Math.floor(rnd() * 3))}`;
+      if (rnd() < 0.5)
+        text += `${rnd() < 0.5 ? 'e' : 'E'}${['', '+', '-'][Math.floor(rnd() * 3)]}${digits(1 + Math.floor(rnd() * 3))}`;
       const expected = Number(text);
       expect(JSON.parse(text)).to.equal(expected);
       const got = parsed([Buffer.from(`[${text}]`)]) as number[];
@@ -225,7 +269,13 @@ describe('datasets/json-tokenizer', () => {
     for (let cut = 0; cut <= bytes.length; cut++) {
       expect(parsed([bytes.subarray(0, cut), bytes.subarray(cut)])).to.deep.equal(JSON.parse(text));
     }
-    const invalid = Buffer.concat([Buffer.from('["a'), Buffer.from([0xe2, 0x82]), Buffer.from('\\n'), Buffer.from([0xff, 0xc3]), Buffer.from('"]')]);
+    const invalid = Buffer.concat([
+      Buffer.from('["a'),
+      Buffer.from([0xe2, 0x82]),
+      Buffer.from('\\n'),
+      Buffer.from([0xff, 0xc3]),
+      Buffer.from('"]'),
+    ]);
     expect(parsed(oneByteChunks(invalid))).to.deep.equal(JSON.parse(invalid.toString('utf8')));
   });
 
@@ -238,11 +288,61 @@ describe('datasets/json-tokenizer', () => {
 
   it('reports invalid JSON at the byte offset JSON.parse gives, in any chunking', () => {
     const texts = [
-      'xyz', '{"a" 1}', '{1}', '[1 2]', '{"a":1 "b"}', '-', '[-a]', '1.', '[1.]', '1e', '[1e+]', '01', '[-01]',
-      '"a\\x"', '"a\u0001"', '"a\ttab"', '"abc', '[1,]', '{"a":1,}', 'tru', 'nul', 'nulx', '[truex]', '[1]x', '[1] [2]',
-      '', '  ', '{"a":"\\u12g4"}', '{"a":+1}', '[.5]', '{"a":1}}', '[1,2', '{"data":[1,2],', "{'a':1}", '[NaN]',
-      '[Infinity]', '[1] // c', '{"a":1 /* c */}', '[0x10]', '"\\u12"', '["a"b]', '{"a"}', '{,}', '[,1]', ']', '}',
-      '[1}', '{"a":1]', '1 2', '"\\', '"\\u', '[1e5.5]', '[1.5e]', '[--1]', '[1-2]',
+      'xyz',
+      '{"a" 1}',
+      '{1}',
+      '[1 2]',
+      '{"a":1 "b"}',
+      '-',
+      '[-a]',
+      '1.',
+      '[1.]',
+      '1e',
+      '[1e+]',
+      '01',
+      '[-01]',
+      '"a\\x"',
+      '"a\u0001"',
+      '"a\ttab"',
+      '"abc',
+      '[1,]',
+      '{"a":1,}',
+      'tru',
+      'nul',
+      'nulx',
+      '[truex]',
+      '[1]x',
+      '[1] [2]',
+      '',
+      '  ',
+      '{"a":"\\u12g4"}',
+      '{"a":+1}',
+      '[.5]',
+      '{"a":1}}',
+      '[1,2',
+      '{"data":[1,2],',
+      "{'a':1}",
+      '[NaN]',
+      '[Infinity]',
+      '[1] // c',
+      '{"a":1 /* c */}',
+      '[0x10]',
+      '"\\u12"',
+      '["a"b]',
+      '{"a"}',
+      '{,}',
+      '[,1]',
+      ']',
+      '}',
+      '[1}',
+      '{"a":1]',
+      '1 2',
+      '"\\',
+      '"\\u',
+      '[1e5.5]',
+      '[1.5e]',
+      '[--1]',
+      '[1-2]',
     ];
     const rnd = random(7);
     for (const text of texts) {

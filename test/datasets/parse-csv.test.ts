@@ -173,7 +173,9 @@ describe('datasets/parse-csv', () => {
         yield 'a,b,c\n';
         for (;;) yield '1,2,3\n'.repeat(1000);
       }
-      const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxRows: 1e9, maxCells: 1e12, maxBodyBytes: 1 << 20 }));
+      const err = await rejection(
+        parseCsv(endless(), { ...DEFAULT_LIMITS, maxRows: 1e9, maxCells: 1e12, maxBodyBytes: 1 << 20 }),
+      );
       expect(err.status).to.equal(413);
       expect(err.field).to.equal('body');
       expect(err.message).to.contain('1,048,576 bytes (1 MiB)');

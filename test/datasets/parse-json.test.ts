@@ -27,7 +27,12 @@ async function rejection(promise: Promise<unknown>): Promise<AppError> {
   throw new Error('expected a rejection, but it resolved');
 }
 
-async function expect400(promise: Promise<unknown>, field: string, message?: RegExp, code = 'invalid_request'): Promise<AppError> {
+async function expect400(
+  promise: Promise<unknown>,
+  field: string,
+  message?: RegExp,
+  code = 'invalid_request',
+): Promise<AppError> {
   const err = await rejection(promise);
   expect(err).to.be.instanceOf(ValidationError);
   expect(err.status).to.equal(400);
@@ -39,16 +44,34 @@ async function expect400(promise: Promise<unknown>, field: string, message?: Reg
 
 describe('datasets/parse-json', () => {
   it('parses {name, data: number[][]}', async () => {
-    const { name, table } = await body({ name: 'iris', data: [[1, 2], [3, 4.5]] });
+    const { name, table } = await body({
+      name: 'iris',
+      data: [
+        [1, 2],
+        [3, 4.5],
+      ],
+    });
     expect(name).to.equal('iris');
-    expect(table.columns).to.deep.equal([{ name: 'x0', type: 'number' }, { name: 'x1', type: 'number' }]);
+    expect(table.columns).to.deep.equal([
+      { name: 'x0', type: 'number' },
+      { name: 'x1', type: 'number' },
+    ]);
     expect(Array.from(table.values)).to.deep.equal([1, 2, 3, 4.5]);
   });
 
   it('parses object rows with string columns, name optional', async () => {
-    const parsed = await body({ data: [{ h: 1, s: 'b' }, { s: 'a', h: 2 }, { h: 3, s: 'b' }] });
+    const parsed = await body({
+      data: [
+        { h: 1, s: 'b' },
+        { s: 'a', h: 2 },
+        { h: 3, s: 'b' },
+      ],
+    });
     expect(parsed).to.not.have.property('name');
-    expect(parsed.table.columns).to.deep.equal([{ name: 'h', type: 'number' }, { name: 's', type: 'string', levels: ['b', 'a'] }]);
+    expect(parsed.table.columns).to.deep.equal([
+      { name: 'h', type: 'number' },
+      { name: 's', type: 'string', levels: ['b', 'a'] },
+    ]);
     expect(Array.from(parsed.table.values)).to.deep.equal([1, 0, 2, 1, 3, 0]);
   });
 
@@ -91,11 +114,38 @@ describe('datasets/parse-json', () => {
 
     it('names the row or cell at fault', async () => {
       await expect400(body({ data: [[1, 2], [3]] }), 'data[1]', /1 cell but the table has 2 columns/);
-      await expect400(body({ data: [[1, 2], [3, null]] }), 'data[1][1]', /null/);
-      await expect400(body({ data: [[1, 2], [3, [4]]] }), 'data[1][1]', /an array/);
+      await expect400(
+        body({
+          data: [
+            [1, 2],
+            [3, null],
+          ],
+        }),
+        'data[1][1]',
+        /null/,
+      );
+      await expect400(
+        body({
+          data: [
+            [1, 2],
+            [3, [4]],
+          ],
+        }),
+        'data[1][1]',
+        /an array/,
+      );
       await expect400(body({ data: [{ a: 1, height: 2 }, { a: 1 }] }), 'data[1].height', /no key "height"/);
       await expect400(body('{"data": [[1, 1e999]]}'), 'data[0][1]', /finite/);
-      await expect400(body({ data: [[1, 'a'], [2, 3]] }), 'column "x1"', /mixes numbers and strings/);
+      await expect400(
+        body({
+          data: [
+            [1, 'a'],
+            [2, 3],
+          ],
+        }),
+        'column "x1"',
+        /mixes numbers and strings/,
+      );
       await expect400(body({ data: [[]] }), 'data[0]', /at least one column/);
       await expect400(body({ data: [1, 2] }), 'data[0]', /must be an array of cells or an object/);
     });
@@ -128,7 +178,17 @@ describe('datasets/parse-json', () => {
     it('refuses more columns, cells or levels than the limits', async () => {
       const columns = await rejection(body({ data: [[1, 2, 3]] }, { maxColumns: 2 }));
       expect([columns.status, columns.field]).to.deep.equal([413, 'data[0]']);
-      const cells = await rejection(body({ data: [[1, 2], [3, 4]] }, { maxCells: 3 }));
+      const cells = await rejection(
+        body(
+          {
+            data: [
+              [1, 2],
+              [3, 4],
+            ],
+          },
+          { maxCells: 3 },
+        ),
+      );
       expect([cells.status, cells.field]).to.deep.equal([413, 'data[1]']);
       const levels = await rejection(body({ data: [['a'], ['b'], ['c']] }, { maxLevels: 2 }));
       expect([levels.status, levels.field]).to.deep.equal([413, 'column "x0"']);
@@ -137,7 +197,13 @@ describe('datasets/parse-json', () => {
 
   describe('tableFromRows', () => {
     it('builds a table from parsed rows', () => {
-      const t = tableFromRows([[0, 1], [2, 3]], DEFAULT_LIMITS);
+      const t = tableFromRows(
+        [
+          [0, 1],
+          [2, 3],
+        ],
+        DEFAULT_LIMITS,
+      );
       expect(t.rows).to.equal(2);
       expect(Array.from(t.values)).to.deep.equal([0, 1, 2, 3]);
     });
@@ -159,8 +225,6 @@ describe('datasets/parse-json', () => {
   });
 
   describe('streaming', () => {
-
-
     const oneByteChunks = (bytes: Buffer): Buffer[] => Array.from(bytes, (b) => Buffer.from([b]));
 
     /** The body as JSON.parse reads it (a leading byte-order mark dropped). */
@@ -199,13 +263,26 @@ describe('datasets/parse-json', () => {
     function numericBody(rows: number, rnd: () => number): string {
       const lines: string[] = [];
       for (let i = 0; i < rows; i++) {
-        lines.push(`[${(rnd() * 100).toFixed(6)}, ${-Math.floor(rnd() * 1e6)}, ${(rnd() * 1e-3).toExponential(8)}, ${rnd()}]`);
+        lines.push(
+          `[${(rnd() * 100).toFixed(6)}, ${-Math.floor(rnd() * 1e6)}, ${(rnd() * 1e-3).toExponential(8)}, ${rnd()}]`,
+        );
       }
       return `{"name": "numbers", "data": [\n${lines.join(',\n')}\n]}`;
     }
 
     const BODIES = [
-      JSON.stringify({ name: 'iris', data: [[5.1, 3.5, 'setosa'], [4.9, 3, 'setosa'], [6.2, 2.9, 'virginica']] }, null, 2),
+      JSON.stringify(
+        {
+          name: 'iris',
+          data: [
+            [5.1, 3.5, 'setosa'],
+            [4.9, 3, 'setosa'],
+            [6.2, 2.9, 'virginica'],
+          ],
+        },
+        null,
+        2,
+      ),
       '{"data":[{"h\\u00e9ight":1.5e3,"espèce":"caf\\u00e9 😀","\\"q\\"":-0},{"espèce":"日本","h\\u00e9ight":-2.5E-3,"\\"q\\"":0}],' +
         '"name":"d\\u00e9j\\u00e0 vu \\ud83d\\ude00"}',
       '\ufeff {"data" : [ [ 1 , "a" ] , [ 2 , "b" ] , [ 3 , "a" ] ] , "name" : "x" } \n\t\r ',
@@ -216,7 +293,13 @@ describe('datasets/parse-json', () => {
       const rnd = random(17);
       for (const text of BODIES) {
         const bytes = Buffer.from(text, 'utf8');
-        const splits = [[bytes], oneByteChunks(bytes), randomChunks(bytes, rnd, 3), randomChunks(bytes, rnd, 17), randomChunks(bytes, rnd, 200)];
+        const splits = [
+          [bytes],
+          oneByteChunks(bytes),
+          randomChunks(bytes, rnd, 3),
+          randomChunks(bytes, rnd, 17),
+          randomChunks(bytes, rnd, 200),
+        ];
         for (const pieces of splits) {
           const parsed = await parseJsonBody(chunks(...pieces), DEFAULT_LIMITS);
           expect(parsed.name).to.equal(jsonOf(text).name);
@@ -242,9 +325,34 @@ describe('datasets/parse-json', () => {
 
     it('reads numbers exactly as JSON.parse does', async () => {
       const texts = [
-        '0', '-0', '0.0', '-0.0e5', '1', '-1', '1e5', '1E+5', '1e-5', '2.5E-7', '1.5e3', '-1.5e-300', '5e-324', '4.9e-324',
-        '2e-324', '1e-400', '1.7976931348623157e308', '123456789012345678901234567890', '9007199254740993', '0.1', '0.30000000000000004',
-        '1e22', '1e23', '4.35', '0.000001', '1234567.8901234567', '100000000000000000000000', '1e0000000000000000000001',
+        '0',
+        '-0',
+        '0.0',
+        '-0.0e5',
+        '1',
+        '-1',
+        '1e5',
+        '1E+5',
+        '1e-5',
+        '2.5E-7',
+        '1.5e3',
+        '-1.5e-300',
+        '5e-324',
+        '4.9e-324',
+        '2e-324',
+        '1e-400',
+        '1.7976931348623157e308',
+        '123456789012345678901234567890',
+        '9007199254740993',
+        '0.1',
+        '0.30000000000000004',
+        '1e22',
+        '1e23',
+        '4.35',
+        '0.000001',
+        '1234567.8901234567',
+        '100000000000000000000000',
+        '1e0000000000000000000001',
       ];
       const text = `{"data": [[${texts.join(', ')}]]}`;
       const { table } = await parseJsonBody(chunks(...oneByteChunks(Buffer.from(text))), DEFAULT_LIMITS);
@@ -290,7 +398,10 @@ describe('datasets/parse-json', () => {
         await expectSameError(text, randomChunks(Buffer.from(text), random(text.length), 50));
       }
       const err = await expectSameError(texts[0]);
-      expect([err.field, err.message]).to.deep.equal(['data[1][1]', 'data[1][1] is an array; a cell must be a number or a string']);
+      expect([err.field, err.message]).to.deep.equal([
+        'data[1][1]',
+        'data[1][1] is an array; a cell must be a number or a string',
+      ]);
     });
 
     it('keeps JSON.parse semantics for key order, repeated keys and "__proto__"', async () => {
@@ -381,11 +492,22 @@ describe('datasets/parse-json', () => {
 
     describe('invalid JSON', () => {
       it('refuses every truncation of a valid body', async () => {
-        const text = JSON.stringify({ name: 'n\u00e9', data: [[1.5, 'a\\"b'], [-2e-3, 'c']] });
+        const text = JSON.stringify({
+          name: 'n\u00e9',
+          data: [
+            [1.5, 'a\\"b'],
+            [-2e-3, 'c'],
+          ],
+        });
         const bytes = Buffer.from(text);
         for (let cut = 1; cut < bytes.length; cut++) {
           const head = bytes.subarray(0, cut);
-          const err = await expect400(parseJsonBody(chunks(...oneByteChunks(head)), DEFAULT_LIMITS), 'body', /not valid JSON/, 'invalid_json');
+          const err = await expect400(
+            parseJsonBody(chunks(...oneByteChunks(head)), DEFAULT_LIMITS),
+            'body',
+            /not valid JSON/,
+            'invalid_json',
+          );
           // At the end: "Unexpected end of JSON input", "Unterminated string", "Unterminated fractional number"...
           expect(err.message.endsWith(` in JSON at byte offset ${cut}`), err.message).to.equal(true);
         }
@@ -393,11 +515,32 @@ describe('datasets/parse-json', () => {
 
       it('refuses garbage anywhere, naming the byte offset JSON.parse names', async () => {
         const texts = [
-          '{"data":[[1]]} x', '{"data":[[1]]}{}', '{"data":[[1]]} // comment', '{"data":[[1,]]}', '{"data":[[01]]}',
-          '{"data":[[1.]]}', '{"data":[[.5]]}', '{"data":[[+1]]}', '{"data":[[NaN]]}', '{"data":[[Infinity]]}', '{"data":[[1e]]}',
-          '{"data":[[-]]}', '{"data":[["a\\x"]]}', '{"data":[["\\u12"]]}', '{"data":[["a\tb"]]}', '{data:[[1]]}',
-          '{"data" [[1]]}', '{"data":[[1]] "name":"x"}', '{"data":[[tru]]}', "{'data':[[1]]}", '{"data":[[1]],}',
-          '{"data":[[1] [2]]}', '{"data":[[1]]]', 'x', '{"data":[[1],[2}]}', '{"data":[{"a" 1}]}',
+          '{"data":[[1]]} x',
+          '{"data":[[1]]}{}',
+          '{"data":[[1]]} // comment',
+          '{"data":[[1,]]}',
+          '{"data":[[01]]}',
+          '{"data":[[1.]]}',
+          '{"data":[[.5]]}',
+          '{"data":[[+1]]}',
+          '{"data":[[NaN]]}',
+          '{"data":[[Infinity]]}',
+          '{"data":[[1e]]}',
+          '{"data":[[-]]}',
+          '{"data":[["a\\x"]]}',
+          '{"data":[["\\u12"]]}',
+          '{"data":[["a\tb"]]}',
+          '{data:[[1]]}',
+          '{"data" [[1]]}',
+          '{"data":[[1]] "name":"x"}',
+          '{"data":[[tru]]}',
+          "{'data':[[1]]}",
+          '{"data":[[1]],}',
+          '{"data":[[1] [2]]}',
+          '{"data":[[1]]]',
+          'x',
+          '{"data":[[1],[2}]}',
+          '{"data":[{"a" 1}]}',
         ];
         for (const text of texts) {
           let position: number | undefined;
@@ -406,7 +549,12 @@ describe('datasets/parse-json', () => {
           } catch (e) {
             position = Number(/at position (\d+)/.exec((e as Error).message)?.[1] ?? NaN);
           }
-          const err = await expect400(body(text), 'body', /^the body is not valid JSON: .* in JSON at byte offset \d+$/, 'invalid_json');
+          const err = await expect400(
+            body(text),
+            'body',
+            /^the body is not valid JSON: .* in JSON at byte offset \d+$/,
+            'invalid_json',
+          );
           if (position === position) expect(err.message, text).to.match(new RegExp(`at byte offset ${position}$`));
           const split = await rejection(parseJsonBody(chunks(...oneByteChunks(Buffer.from(text))), DEFAULT_LIMITS));
           expect(split.message).to.equal(err.message);
@@ -419,8 +567,18 @@ describe('datasets/parse-json', () => {
       });
 
       it('refuses a byte-order mark that is not one, and invalid UTF-8 outside strings', async () => {
-        await expect400(parseJsonBody(chunks(Buffer.from([0xef, 0xbb, 0x7b])), DEFAULT_LIMITS), 'body', /not valid JSON/, 'invalid_json');
-        await expect400(parseJsonBody(chunks(Buffer.from('{"data":[[é]]}', 'utf8')), DEFAULT_LIMITS), 'body', /byte 0xc3 in JSON at byte offset 10$/, 'invalid_json');
+        await expect400(
+          parseJsonBody(chunks(Buffer.from([0xef, 0xbb, 0x7b])), DEFAULT_LIMITS),
+          'body',
+          /not valid JSON/,
+          'invalid_json',
+        );
+        await expect400(
+          parseJsonBody(chunks(Buffer.from('{"data":[[é]]}', 'utf8')), DEFAULT_LIMITS),
+          'body',
+          /byte 0xc3 in JSON at byte offset 10$/,
+          'invalid_json',
+        );
       });
     });
   });

@@ -24,7 +24,12 @@ async function rejection(promise: Promise<unknown>): Promise<AppError> {
   throw new Error('expected a rejection, but it resolved');
 }
 
-async function expect400(promise: Promise<unknown>, field: string, message?: RegExp, code = 'invalid_request'): Promise<AppError> {
+async function expect400(
+  promise: Promise<unknown>,
+  field: string,
+  message?: RegExp,
+  code = 'invalid_request',
+): Promise<AppError> {
   const err = await rejection(promise);
   expect(err).to.be.instanceOf(ValidationError);
   expect(err.status).to.equal(400);
@@ -54,7 +59,9 @@ describe('datasets/parse-ndjson', () => {
     const expected = await ndjson('[1,2]\n[3,4]\n');
     expect(await ndjson('\r\n[1,2]\r\n\r\n  \n[3,4]')).to.deep.equal(expected);
     const bytes = Buffer.from('[1,2]\n[3,4]\n');
-    expect(await parseNdjson(chunks(...Array.from(bytes, (b) => Buffer.from([b]))), DEFAULT_LIMITS)).to.deep.equal(expected);
+    expect(await parseNdjson(chunks(...Array.from(bytes, (b) => Buffer.from([b]))), DEFAULT_LIMITS)).to.deep.equal(
+      expected,
+    );
   });
 
   describe('errors', () => {
@@ -87,7 +94,11 @@ describe('datasets/parse-ndjson', () => {
     });
 
     it('refuses a column mixing numbers and strings', async () => {
-      await expect400(ndjson('{"a":1}\n{"a":"1"}\n'), 'column "a"', /line 1.a is a number but line 2.a is the string "1"/);
+      await expect400(
+        ndjson('{"a":1}\n{"a":"1"}\n'),
+        'column "a"',
+        /line 1.a is a number but line 2.a is the string "1"/,
+      );
     });
 
     it('refuses an empty body', async () => {
@@ -115,7 +126,9 @@ describe('datasets/parse-ndjson', () => {
       async function* endless(): AsyncGenerator<string> {
         for (;;) yield '[1,2,3]\n'.repeat(1000);
       }
-      const err = await rejection(parseNdjson(endless(), { ...DEFAULT_LIMITS, maxRows: 1e9, maxCells: 1e12, maxBodyBytes: 1 << 20 }));
+      const err = await rejection(
+        parseNdjson(endless(), { ...DEFAULT_LIMITS, maxRows: 1e9, maxCells: 1e12, maxBodyBytes: 1 << 20 }),
+      );
       expect(err.status).to.equal(413);
       expect(err.field).to.equal('body');
     });

@@ -74,21 +74,61 @@ describe('datasets/table-builder', () => {
     });
 
     it('refuses a column mixing numbers and strings, naming the column', () => {
-      const err = expect400(() => build([[1, 'a'], [2, 3]]), 'column "x1"');
+      const err = expect400(
+        () =>
+          build([
+            [1, 'a'],
+            [2, 3],
+          ]),
+        'column "x1"',
+      );
       expect(err.message).to.contain('data[0][1] is a string').and.contain('data[1][1] is the number 3');
       expect400(() => build([{ a: 1 }, { a: 'one' }]), 'column "a"', /mixes numbers and strings/);
     });
 
-    for (const [value, shown] of [[NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity']] as const) {
+    for (const [value, shown] of [
+      [NaN, 'NaN'],
+      [Infinity, 'Infinity'],
+      [-Infinity, '-Infinity'],
+    ] as const) {
       it(`refuses ${shown}, naming the cell`, () => {
-        expect400(() => build([[1, 2], [3, value]]), 'data[1][1]', /finite/);
-        expect400(() => build([{ a: 1, h: 2 }, { a: 3, h: value }]), 'data[1].h', /finite/);
+        expect400(
+          () =>
+            build([
+              [1, 2],
+              [3, value],
+            ]),
+          'data[1][1]',
+          /finite/,
+        );
+        expect400(
+          () =>
+            build([
+              { a: 1, h: 2 },
+              { a: 3, h: value },
+            ]),
+          'data[1].h',
+          /finite/,
+        );
       });
     }
 
-    for (const [value, what] of [[null, 'null'], [true, 'boolean'], [{}, 'an object'], [[1], 'an array']] as const) {
+    for (const [value, what] of [
+      [null, 'null'],
+      [true, 'boolean'],
+      [{}, 'an object'],
+      [[1], 'an array'],
+    ] as const) {
       it(`refuses a cell that is ${what}, naming it`, () => {
-        expect400(() => build([[1, 2], [value, 3]]), 'data[1][0]', /must be a number or a string/);
+        expect400(
+          () =>
+            build([
+              [1, 2],
+              [value, 3],
+            ]),
+          'data[1][0]',
+          /must be a number or a string/,
+        );
         expect400(() => build([{ 'body mass': value }]), 'data[0]["body mass"]', /must be a number or a string/);
       });
     }
@@ -130,7 +170,11 @@ describe('datasets/table-builder', () => {
     });
 
     it('refuses more than maxColumns at the first row', () => {
-      expect413(() => build([[1, 2, 3, 4, 5]], { maxColumns: 4 }), 'data[0]', /too many columns.*5 columns.*limit of 4/);
+      expect413(
+        () => build([[1, 2, 3, 4, 5]], { maxColumns: 4 }),
+        'data[0]',
+        /too many columns.*5 columns.*limit of 4/,
+      );
     });
 
     it('stops at the first row past maxCells', () => {
@@ -198,7 +242,10 @@ describe('datasets/table-builder', () => {
         const int = digits(rand(19));
         const frac = rand(3) === 0 ? '' : `.${digits(rand(19))}`;
         if (int === '' && (frac === '' || frac === '.')) continue;
-        const exp = rand(3) === 0 ? `${rand(2) ? 'e' : 'E'}${['', '+', '-'][rand(3)]}${rand(4) === 0 ? rand(400) : rand(30)}` : '';
+        const exp =
+          rand(3) === 0
+            ? `${rand(2) ? 'e' : 'E'}${['', '+', '-'][rand(3)]}${rand(4) === 0 ? rand(400) : rand(30)}`
+            : '';
         const cell = `${['', '-', '+'][rand(3)]}${int}${frac}${exp}`;
         expect(Object.is(parseTextNumber(cell), Number(cell)), cell).to.equal(true);
       }
@@ -210,7 +257,14 @@ describe('datasets/table-builder', () => {
       const inPlace = new TableBuilder(limits, { namer: CSV_FIELDS });
       viaSplit.setColumnNames(['a', 'b', 'c']);
       inPlace.setColumnNames(['a', 'b', 'c']);
-      const good = ['1,2.5,a', ' 3 ,-4e2,b', '-0,+.5,c d', '1e-400,7.,x', '12345678901234567890,1e22,y', '0.1,1e23, 0x1F '];
+      const good = [
+        '1,2.5,a',
+        ' 3 ,-4e2,b',
+        '-0,+.5,c d',
+        '1e-400,7.,x',
+        '12345678901234567890,1e22,y',
+        '0.1,1e23, 0x1F ',
+      ];
       good.forEach((line, i) => {
         viaSplit.addTextRow(line.split(','), i + 2);
         inPlace.addUnquotedLine(line, i + 2);
@@ -233,18 +287,39 @@ describe('datasets/table-builder', () => {
 
     for (const cell of ['NaN', 'nan', 'Infinity', '-Infinity', '+inf', 'inf', 'INF', '1e999', '-1e400', ' Infinity ']) {
       it(`refuses ${JSON.stringify(cell)} as a non-finite number, naming the cell`, () => {
-        expect400(() => textTable([['a', 'b'], ['1', cell]]), 'row 2, column "b"', /not a finite number/);
+        expect400(
+          () =>
+            textTable([
+              ['a', 'b'],
+              ['1', cell],
+            ]),
+          'row 2, column "b"',
+          /not a finite number/,
+        );
       });
     }
 
     for (const cell of ['', '   ', '\t']) {
       it(`refuses the empty cell ${JSON.stringify(cell)} as a missing value`, () => {
-        expect400(() => textTable([['a', 'b'], ['1', '2'], [cell, '3']]), 'row 3, column "a"', /empty; missing values/);
+        expect400(
+          () =>
+            textTable([
+              ['a', 'b'],
+              ['1', '2'],
+              [cell, '3'],
+            ]),
+          'row 3, column "a"',
+          /empty; missing values/,
+        );
       });
     }
 
     it('refuses a text column mixing numbers and strings', () => {
-      expect400(() => textTable([['a'], ['1'], ['2'], ['n/a']]), 'column "a"', /row 2, column "a" is a number but row 4, column "a" is the string "n\/a"/);
+      expect400(
+        () => textTable([['a'], ['1'], ['2'], ['n/a']]),
+        'column "a"',
+        /row 2, column "a" is a number but row 4, column "a" is the string "n\/a"/,
+      );
     });
 
     it('refuses bad header names', () => {

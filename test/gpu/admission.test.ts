@@ -22,7 +22,13 @@ function track<T>(promise: Promise<T>): { done: () => boolean; value: () => T | 
 }
 
 const reserveCtx = (taskQueue: string): SlotReserveContext =>
-  ({ slotType: 'activity', taskQueue, workerIdentity: 'test', workerBuildId: '', isSticky: false }) as unknown as SlotReserveContext;
+  ({
+    slotType: 'activity',
+    taskQueue,
+    workerIdentity: 'test',
+    workerBuildId: '',
+    isSticky: false,
+  }) as unknown as SlotReserveContext;
 
 describe('DeviceAdmission: admission by GPU memory', () => {
   it('runs two 6 GB jobs on an 8 GB budget one after the other, and four 1 GB jobs together', async () => {

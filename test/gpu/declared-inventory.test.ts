@@ -3,7 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CommandRunner } from '../../gpu/discovery';
-import { DECLARED_GPUS_ENV, DeclaredInventoryError, loadDevices, parseDeclaredInventory, readDeclaredInventory } from '../../gpu/declared-inventory';
+import {
+  DECLARED_GPUS_ENV,
+  DeclaredInventoryError,
+  loadDevices,
+  parseDeclaredInventory,
+  readDeclaredInventory,
+} from '../../gpu/declared-inventory';
 
 const H100_LINE = '0, GPU-5b2e9d1a-3c4f-8e7d-1a2b-3c4d5e6f7a8b, NVIDIA H100 80GB HBM3, 81559, 0, 0, 31';
 
@@ -21,13 +27,37 @@ describe('declared GPU inventory', () => {
   });
 
   it('reads inline JSON, generating index and uuid deterministically', () => {
-    const env = { [DECLARED_GPUS_ENV]: JSON.stringify([{ name: 'NVIDIA H100 80GB HBM3', memoryTotalMb: 8192 }, { name: 'Tesla T4', memoryTotalMb: 4096, memoryUsedMb: 100 }]) };
+    const env = {
+      [DECLARED_GPUS_ENV]: JSON.stringify([
+        { name: 'NVIDIA H100 80GB HBM3', memoryTotalMb: 8192 },
+        { name: 'Tesla T4', memoryTotalMb: 4096, memoryUsedMb: 100 },
+      ]),
+    };
     expect(readDeclaredInventory(env)).to.deep.equal([
-      { index: 0, uuid: 'declared-0', name: 'NVIDIA H100 80GB HBM3', memoryTotalMb: 8192, gpuClass: 'h100', source: 'declared' },
-      { index: 1, uuid: 'declared-1', name: 'Tesla T4', memoryTotalMb: 4096, memoryUsedMb: 100, gpuClass: 't4', source: 'declared' },
+      {
+        index: 0,
+        uuid: 'declared-0',
+        name: 'NVIDIA H100 80GB HBM3',
+        memoryTotalMb: 8192,
+        gpuClass: 'h100',
+        source: 'declared',
+      },
+      {
+        index: 1,
+        uuid: 'declared-1',
+        name: 'Tesla T4',
+        memoryTotalMb: 4096,
+        memoryUsedMb: 100,
+        gpuClass: 't4',
+        source: 'declared',
+      },
     ]);
-    const explicit = parseDeclaredInventory([{ name: 'NVIDIA L4', memoryTotalMb: 1024, index: 3, uuid: 'my-l4', gpuClass: 'l4-small' }]);
-    expect(explicit).to.deep.equal([{ index: 3, uuid: 'my-l4', name: 'NVIDIA L4', memoryTotalMb: 1024, gpuClass: 'l4-small', source: 'declared' }]);
+    const explicit = parseDeclaredInventory([
+      { name: 'NVIDIA L4', memoryTotalMb: 1024, index: 3, uuid: 'my-l4', gpuClass: 'l4-small' },
+    ]);
+    expect(explicit).to.deep.equal([
+      { index: 3, uuid: 'my-l4', name: 'NVIDIA L4', memoryTotalMb: 1024, gpuClass: 'l4-small', source: 'declared' },
+    ]);
   });
 
   it('reads @/path/to/file.json', () => {
@@ -36,20 +66,30 @@ describe('declared GPU inventory', () => {
     expect(readDeclaredInventory({ [DECLARED_GPUS_ENV]: `@${file}` })).to.deep.equal([
       { index: 0, uuid: 'declared-0', name: 'NVIDIA H200', memoryTotalMb: 16384, gpuClass: 'h200', source: 'declared' },
     ]);
-    expect(() => readDeclaredInventory({ [DECLARED_GPUS_ENV]: `@${path.join(root, 'missing.json')}` }))
-      .to.throw(DeclaredInventoryError, /KILN_DECLARED_GPUS \(.*missing\.json\): cannot read/);
+    expect(() => readDeclaredInventory({ [DECLARED_GPUS_ENV]: `@${path.join(root, 'missing.json')}` })).to.throw(
+      DeclaredInventoryError,
+      /KILN_DECLARED_GPUS \(.*missing\.json\): cannot read/,
+    );
   });
 
   it('rejects malformed declarations naming the env var and the entry', () => {
     const read = (value: string) => () => readDeclaredInventory({ [DECLARED_GPUS_ENV]: value });
     expect(read('{nope')).to.throw(DeclaredInventoryError, /^KILN_DECLARED_GPUS: is not valid JSON/);
     expect(read('{"name":"x"}')).to.throw(/^KILN_DECLARED_GPUS: expected a JSON array/);
-    expect(read('[{"name":"NVIDIA H100","memoryTotalMb":8192},{"name":"Tesla T4"}]')).to.throw(/^KILN_DECLARED_GPUS\[1\]: memoryTotalMb must be a positive integer/);
+    expect(read('[{"name":"NVIDIA H100","memoryTotalMb":8192},{"name":"Tesla T4"}]')).to.throw(
+      /^KILN_DECLARED_GPUS\[1\]: memoryTotalMb must be a positive integer/,
+    );
     expect(read('[{"memoryTotalMb":8192}]')).to.throw(/^KILN_DECLARED_GPUS\[0\]: name must be a non-empty string/);
     expect(read('[{"name":"T4","memoryTotalMb":-1}]')).to.throw(/KILN_DECLARED_GPUS\[0\]: memoryTotalMb/);
-    expect(read('[{"name":"T4","memoryTotalMb":1024,"memoryTotalMB":1}]')).to.throw(/KILN_DECLARED_GPUS\[0\]: unknown field\(s\) memoryTotalMB/);
-    expect(read('[{"name":"T4","memoryTotalMb":1024,"memoryUsedMb":2048}]')).to.throw(/KILN_DECLARED_GPUS\[0\]: memoryUsedMb/);
-    expect(read('[{"name":"T4","memoryTotalMb":1024},{"name":"T4","memoryTotalMb":1024,"index":0}]')).to.throw(/KILN_DECLARED_GPUS\[1\]: index 0 is already used by KILN_DECLARED_GPUS\[0\]/);
+    expect(read('[{"name":"T4","memoryTotalMb":1024,"memoryTotalMB":1}]')).to.throw(
+      /KILN_DECLARED_GPUS\[0\]: unknown field\(s\) memoryTotalMB/,
+    );
+    expect(read('[{"name":"T4","memoryTotalMb":1024,"memoryUsedMb":2048}]')).to.throw(
+      /KILN_DECLARED_GPUS\[0\]: memoryUsedMb/,
+    );
+    expect(read('[{"name":"T4","memoryTotalMb":1024},{"name":"T4","memoryTotalMb":1024,"index":0}]')).to.throw(
+      /KILN_DECLARED_GPUS\[1\]: index 0 is already used by KILN_DECLARED_GPUS\[0\]/,
+    );
     expect(read('["T4"]')).to.throw(/KILN_DECLARED_GPUS\[0\]: expected an object/);
   });
 
@@ -59,11 +99,16 @@ describe('declared GPU inventory', () => {
       ran++;
       return { code: 0, stdout: H100_LINE, stderr: '' };
     };
-    const declared = await loadDevices({ env: { [DECLARED_GPUS_ENV]: '[{"name":"NVIDIA H100 80GB HBM3","memoryTotalMb":8192}]' }, run });
+    const declared = await loadDevices({
+      env: { [DECLARED_GPUS_ENV]: '[{"name":"NVIDIA H100 80GB HBM3","memoryTotalMb":8192}]' },
+      run,
+    });
     expect(declared.map((d) => [d.source, d.memoryTotalMb, d.uuid])).to.deep.equal([['declared', 8192, 'declared-0']]);
     expect(ran).to.equal(0);
     const discovered = await loadDevices({ env: {}, run });
-    expect(discovered.map((d) => [d.source, d.memoryTotalMb, d.gpuClass])).to.deep.equal([['nvidia-smi', 81559, 'h100']]);
+    expect(discovered.map((d) => [d.source, d.memoryTotalMb, d.gpuClass])).to.deep.equal([
+      ['nvidia-smi', 81559, 'h100'],
+    ]);
     expect(ran).to.equal(1);
   });
 

@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { TASK_QUEUES } from '../../common/task-queues';
-import { GPU_CLASS_MAX_LENGTH, gpuClassOf, gpuClassQueue, gpuClassSlug, gpuFitQueue, gpuQueues, isGpuClass } from '../../gpu/gpu-class';
+import {
+  GPU_CLASS_MAX_LENGTH,
+  gpuClassOf,
+  gpuClassQueue,
+  gpuClassSlug,
+  gpuFitQueue,
+  gpuQueues,
+  isGpuClass,
+} from '../../gpu/gpu-class';
 
 describe('GPU classes', () => {
   it('maps the common nvidia-smi names to short classes', () => {

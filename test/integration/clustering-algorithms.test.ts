@@ -10,7 +10,12 @@ const CASES: Array<{ algorithm: string; params: Record<string, unknown>; predict
   { algorithm: 'minibatch-kmeans', params: { k: 3, batchSize: 64 }, predicts: true, minAri: 0.99 },
   { algorithm: 'dbscan', params: { eps: 1.5, minPoints: 5 }, predicts: false, minAri: 0.99 },
   { algorithm: 'hierarchical', params: { k: 3, linkage: 'ward' }, predicts: false, minAri: 0.99 },
-  { algorithm: 'spectral', params: { k: 3, affinity: 'nearest-neighbors', nNeighbors: 10 }, predicts: false, minAri: 0.99 },
+  {
+    algorithm: 'spectral',
+    params: { k: 3, affinity: 'nearest-neighbors', nNeighbors: 10 },
+    predicts: false,
+    minAri: 0.99,
+  },
   { algorithm: 'gmm', params: { k: 3, covarianceType: 'diag' }, predicts: true, minAri: 0.99 },
   // A 2×2 map has more cells than blobs, so ARI against the truth is lower by construction.
   { algorithm: 'som', params: { rows: 2, cols: 2, iterations: 20 }, predicts: true, minAri: 0.5 },
@@ -20,7 +25,16 @@ describe('every clustering algorithm runs as a durable job through the API', fun
   let stack: TestStack;
   let api: TestApi;
   let datasetId: string;
-  const blobs = makeBlobs(40, [[0, 0], [10, 10], [-10, 10]], 0.6, 5);
+  const blobs = makeBlobs(
+    40,
+    [
+      [0, 0],
+      [10, 10],
+      [-10, 10],
+    ],
+    0.6,
+    5,
+  );
 
   before(async function () {
     this.timeout(300_000);
@@ -65,7 +79,9 @@ describe('every clustering algorithm runs as a durable job through the API', fun
         expect(result.body.quality.daviesBouldin).to.be.a('number');
         expect(result.body.quality.calinskiHarabasz).to.be.a('number');
         if (c.predicts) {
-          const predicted = await request(api, 'POST', `/api/v1/models/algo-${c.algorithm}/predict`, { inputs: blobs.points });
+          const predicted = await request(api, 'POST', `/api/v1/models/algo-${c.algorithm}/predict`, {
+            inputs: blobs.points,
+          });
           expect(predicted.status, JSON.stringify(predicted.body)).to.equal(200);
           expect(predicted.body.flavor).to.equal(c.algorithm);
           expect(predicted.body.labels).to.deep.equal(result.body.labels);
@@ -84,10 +100,15 @@ describe('every clustering algorithm runs as a durable job through the API', fun
     });
   }
 
-  it('returns each algorithm\'s own outputs: merge tree, codebook, probabilities, noise', async () => {
+  it("returns each algorithm's own outputs: merge tree, codebook, probabilities, noise", async () => {
     await withWorker(stack, async () => {
       const run = async (algorithm: string, params: Record<string, unknown>) => {
-        const started = await request(api, 'POST', '/api/v1/clustering', { algorithm, params, datasetId, labelsColumn: 'truth' });
+        const started = await request(api, 'POST', '/api/v1/clustering', {
+          algorithm,
+          params,
+          datasetId,
+          labelsColumn: 'truth',
+        });
         return (await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=60`)).body;
       };
       const tree = await run('hierarchical', { k: 3, linkage: 'single' });
@@ -103,8 +124,16 @@ describe('every clustering algorithm runs as a durable job through the API', fun
     });
   });
 
-  it('refuses inputs past an algorithm\'s documented limit with a 4xx naming the limit and the alternative', async () => {
-    const big = makeBlobs(6000, [[0, 0], [5, 5]], 1, 9).points;
+  it("refuses inputs past an algorithm's documented limit with a 4xx naming the limit and the alternative", async () => {
+    const big = makeBlobs(
+      6000,
+      [
+        [0, 0],
+        [5, 5],
+      ],
+      1,
+      9,
+    ).points;
     const upload = await request(api, 'POST', '/api/v1/datasets', { data: big });
     expect(upload.status).to.equal(201);
     const res = await request(api, 'POST', '/api/v1/clustering', {
@@ -114,10 +143,12 @@ describe('every clustering algorithm runs as a durable job through the API', fun
     });
     expect(res.status).to.equal(422);
     expect(res.body.error).to.include({ code: 'too_many_points', field: 'datasetId' });
-    expect(res.body.error.message).to.match(/at most \d+ points/).and.to.match(/ward|single|minibatch-kmeans/);
+    expect(res.body.error.message)
+      .to.match(/at most \d+ points/)
+      .and.to.match(/ward|single|minibatch-kmeans/);
   });
 
-  it('validates each algorithm\'s params with its own schema', async () => {
+  it("validates each algorithm's params with its own schema", async () => {
     const post = (algorithm: string, params: unknown) =>
       request(api, 'POST', '/api/v1/clustering', { algorithm, params, datasetId, labelsColumn: 'truth' });
     const cases: Array<[string, unknown, string]> = [
@@ -139,7 +170,12 @@ describe('every clustering algorithm runs as a durable job through the API', fun
       expect(res.status, `${algorithm} ${JSON.stringify(params)}`).to.equal(400);
       expect(res.body.error.field, `${algorithm} ${JSON.stringify(params)}`).to.equal(field);
     }
-    const labels = await request(api, 'POST', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, datasetId, labelsColumn: 'nope' });
+    const labels = await request(api, 'POST', '/api/v1/clustering', {
+      algorithm: 'kmeans',
+      params: { k: 2 },
+      datasetId,
+      labelsColumn: 'nope',
+    });
     expect(labels.status).to.equal(400);
     expect(labels.body.error.field).to.equal('labelsColumn');
   });

@@ -16,7 +16,16 @@ describe('clustering jobs through the API, Temporal and Postgres', function () {
   });
   after(async () => api?.close());
 
-  const blobs = makeBlobs(40, [[0, 0], [8, 8], [-8, 8]], 0.5, 7);
+  const blobs = makeBlobs(
+    40,
+    [
+      [0, 0],
+      [8, 8],
+      [-8, 8],
+    ],
+    0.5,
+    7,
+  );
 
   it('uploads a dataset, runs k-means on it, and returns the known partition with the backend that ran it', async () => {
     const upload = await request(api, 'POST', '/api/v1/datasets', { name: 'three-blobs', data: blobs.points });
@@ -60,7 +69,11 @@ describe('clustering jobs through the API, Temporal and Postgres', function () {
 
   it('keeps data out of workflow history: the workflow receives only the dataset id', async () => {
     await withWorker(stack, async () => {
-      const started = await request(api, 'POST', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 3 }, data: blobs.points });
+      const started = await request(api, 'POST', '/api/v1/clustering', {
+        algorithm: 'kmeans',
+        params: { k: 3 },
+        data: blobs.points,
+      });
       expect(started.status).to.equal(202);
       await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
       const history = await stack.env.client.workflow.getHandle(started.body.jobId).fetchHistory();
@@ -86,7 +99,12 @@ describe('clustering jobs through the API, Temporal and Postgres', function () {
       expect(result.body.registered).to.include({ modelName: 'blobs-centroids', version: 1 });
       const version = await request(api, 'GET', result.body.links.modelVersion);
       expect(version.status).to.equal(200);
-      expect(version.body).to.include({ modelName: 'blobs-centroids', version: 1, flavor: 'kmeans', sourceWorkflowId: started.body.jobId });
+      expect(version.body).to.include({
+        modelName: 'blobs-centroids',
+        version: 1,
+        flavor: 'kmeans',
+        sourceWorkflowId: started.body.jobId,
+      });
       expect(version.body.datasetId).to.equal(started.body.datasetId);
     });
     const { rows } = await stack.pool.query(
@@ -101,7 +119,9 @@ describe('clustering jobs through the API, Temporal and Postgres', function () {
     expect(rows[0].source_run_id).to.be.a('string');
     expect(rows[0].dataset_sha256).to.match(/^[0-9a-f]{64}$/);
     expect(rows[0].model.centroids).to.have.length(3);
-    const audit = await stack.pool.query(`SELECT action FROM audit_events WHERE entity_type = 'model' AND entity_id = 'blobs-centroids'`);
+    const audit = await stack.pool.query(
+      `SELECT action FROM audit_events WHERE entity_type = 'model' AND entity_id = 'blobs-centroids'`,
+    );
     expect(audit.rows.map((r) => r.action)).to.deep.equal(['version_registered']);
   });
 
@@ -119,7 +139,11 @@ describe('clustering jobs through the API, Temporal and Postgres', function () {
 
   it('answers 409 for the result of a job still waiting for a worker, shows it waiting, and cancels it', async () => {
     // No worker runs here, so the job cannot progress: a deterministic "still running".
-    const started = await request(api, 'POST', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: blobs.points });
+    const started = await request(api, 'POST', '/api/v1/clustering', {
+      algorithm: 'kmeans',
+      params: { k: 2 },
+      data: blobs.points,
+    });
     expect(started.status).to.equal(202);
     const early = await request(api, 'GET', started.body.links.result);
     expect(early.status).to.equal(409);
@@ -136,7 +160,11 @@ describe('clustering jobs through the API, Temporal and Postgres', function () {
     expect(cancel.status).to.equal(202);
     // The workflow itself must run to act on the request: a worker comes back and the job ends CANCELED.
     const canceled = await withWorker(stack, () =>
-      eventually(() => request(api, 'GET', started.body.links.self), (res) => res.body.status !== 'RUNNING', 20_000),
+      eventually(
+        () => request(api, 'GET', started.body.links.self),
+        (res) => res.body.status !== 'RUNNING',
+        20_000,
+      ),
     );
     expect(canceled.body.status).to.equal('CANCELED');
     const again = await request(api, 'POST', started.body.links.cancel);
@@ -147,7 +175,12 @@ describe('clustering jobs through the API, Temporal and Postgres', function () {
   });
 
   it('reports heartbeat progress while k-means runs, and stops promptly when cancelled', async () => {
-    const big = makeBlobs(4000, Array.from({ length: 16 }, (_, i) => Array.from({ length: 16 }, (_, j) => ((i * 7 + j * 3) % 11) * 0.3)), 3, 11);
+    const big = makeBlobs(
+      4000,
+      Array.from({ length: 16 }, (_, i) => Array.from({ length: 16 }, (_, j) => ((i * 7 + j * 3) % 11) * 0.3)),
+      3,
+      11,
+    );
     const upload = await request(api, 'POST', '/api/v1/datasets', { data: big.points });
     expect(upload.status).to.equal(201);
     await withWorker(stack, async () => {
@@ -165,12 +198,16 @@ describe('clustering jobs through the API, Temporal and Postgres', function () {
       expect(running.body.progress).to.include({ stage: 'clustering', state: 'running', maxIterations: 10_000 });
       expect(running.body.progress.inertia).to.be.a('number');
       await request(api, 'POST', started.body.links.cancel);
-      const ended = await eventually(() => request(api, 'GET', started.body.links.self), (res) => res.body.status !== 'RUNNING', 60_000);
+      const ended = await eventually(
+        () => request(api, 'GET', started.body.links.self),
+        (res) => res.body.status !== 'RUNNING',
+        60_000,
+      );
       expect(ended.body.status).to.equal('CANCELED');
     });
   });
 
-  it('keeps the seed services\' synchronous alias working', async () => {
+  it("keeps the seed services' synchronous alias working", async () => {
     await withWorker(stack, async () => {
       const res = await request(api, 'POST', '/api/cluster/kmeans', { data: blobs.points, params: { k: 3 } });
       expect(res.status).to.equal(200);

@@ -11,10 +11,18 @@ describe('datasets API', function () {
   after(async () => api?.close());
 
   it('stores JSON, CSV and NDJSON uploads of the same table once, under one sha256', async () => {
-    const json = await request(api, 'POST', '/api/v1/datasets', { name: 'same', data: [{ a: 1.5, b: 2 }, { a: 3, b: -4 }] });
+    const json = await request(api, 'POST', '/api/v1/datasets', {
+      name: 'same',
+      data: [
+        { a: 1.5, b: 2 },
+        { a: 3, b: -4 },
+      ],
+    });
     expect(json.status).to.equal(201);
     expect(json.body).to.include({ name: 'same', rows: 2, columns: 2, sourceFormat: 'json', created: true });
-    const csv = await request(api, 'POST', '/api/v1/datasets?name=again', 'a,b\n1.5,2\n3,-4\n', { 'content-type': 'text/csv' });
+    const csv = await request(api, 'POST', '/api/v1/datasets?name=again', 'a,b\n1.5,2\n3,-4\n', {
+      'content-type': 'text/csv',
+    });
     expect(csv.status).to.equal(200);
     expect(csv.body).to.include({ id: json.body.id, sha256: json.body.sha256, created: false });
     const ndjson = await request(api, 'POST', '/api/v1/datasets', '{"a":1.5,"b":2}\n{"a":3,"b":-4}\n', {
@@ -25,9 +33,15 @@ describe('datasets API', function () {
   });
 
   it('returns metadata by id, with text columns as categorical', async () => {
-    const created = await request(api, 'POST', '/api/v1/datasets?name=iris-ish', 'len,species\n5.1,setosa\n7.0,versicolor\n6.3,virginica\n5.0,setosa\n', {
-      'content-type': 'text/csv',
-    });
+    const created = await request(
+      api,
+      'POST',
+      '/api/v1/datasets?name=iris-ish',
+      'len,species\n5.1,setosa\n7.0,versicolor\n6.3,virginica\n5.0,setosa\n',
+      {
+        'content-type': 'text/csv',
+      },
+    );
     expect(created.status).to.equal(201);
     const fetched = await request(api, 'GET', `/api/v1/datasets/${created.body.id}`);
     expect(fetched.status).to.equal(200);
@@ -55,6 +69,8 @@ describe('datasets API', function () {
     expect(kmeans.params.properties.maxIterations.default).to.equal(300);
     const openapi = await request(api, 'GET', '/api/v1/openapi.json');
     expect(openapi.body.openapi).to.equal('3.1.0');
-    expect(openapi.body.paths['/api/v1/clustering'].post.requestBody.content['application/json'].schema.required).to.include('algorithm');
+    expect(
+      openapi.body.paths['/api/v1/clustering'].post.requestBody.content['application/json'].schema.required,
+    ).to.include('algorithm');
   });
 });

@@ -53,8 +53,19 @@ describe('GPU-tagged pools: admission by device memory', function () {
     const d = 8;
     const values = new Float64Array(rows * d);
     for (let i = 0; i < values.length; i++) values[i] = rng.nextFloat();
-    const table: Table = { rows, columns: Array.from({ length: d }, (_, i) => ({ name: `x${i}`, type: 'number' as const })), values };
-    ({ id: datasetId } = (await createDataset(stack.pool, { tenantId: DEFAULT_TENANT, name: 'admission-noise', sourceFormat: 'json', table })).dataset);
+    const table: Table = {
+      rows,
+      columns: Array.from({ length: d }, (_, i) => ({ name: `x${i}`, type: 'number' as const })),
+      values,
+    };
+    ({ id: datasetId } = (
+      await createDataset(stack.pool, {
+        tenantId: DEFAULT_TENANT,
+        name: 'admission-noise',
+        sourceFormat: 'json',
+        table,
+      })
+    ).dataset);
 
     // The CPU pool runs every job's workflow (and registration); only the compute activities reach the devices.
     const cpu = await createTestWorker(stack);
@@ -85,9 +96,20 @@ describe('GPU-tagged pools: admission by device memory', function () {
           const s = admission.stats();
           return [
             {
-              id: device.id, index: device.index, name: device.name, gpuClass: device.gpuClass, memoryTotalMb: device.budgetMb,
-              source: 'declared', memoryUsedMb: s.reservedMb, utilizationPct: 0, jobsRunning: s.running, slotsUsed: s.slotsUsed,
-              slotsFree: s.slotsFree, memoryBudgetMb: s.budgetMb, memoryReservedMb: s.reservedMb, jobsWaiting: s.waiting,
+              id: device.id,
+              index: device.index,
+              name: device.name,
+              gpuClass: device.gpuClass,
+              memoryTotalMb: device.budgetMb,
+              source: 'declared',
+              memoryUsedMb: s.reservedMb,
+              utilizationPct: 0,
+              jobsRunning: s.running,
+              slotsUsed: s.slotsUsed,
+              slotsFree: s.slotsFree,
+              memoryBudgetMb: s.budgetMb,
+              memoryReservedMb: s.reservedMb,
+              jobsWaiting: s.waiting,
             },
           ];
         },
@@ -117,7 +139,11 @@ describe('GPU-tagged pools: admission by device memory', function () {
   }
 
   async function resultOf(jobId: string) {
-    const res = await eventually(() => request(api, 'GET', `/api/v1/jobs/${jobId}/result?wait=30`), (r) => r.status === 200, 240_000);
+    const res = await eventually(
+      () => request(api, 'GET', `/api/v1/jobs/${jobId}/result?wait=30`),
+      (r) => r.status === 200,
+      240_000,
+    );
     const job = await request(api, 'GET', `/api/v1/jobs/${jobId}`);
     expect(job.body.status, JSON.stringify(job.body)).to.equal('COMPLETED');
     expect(res.status).to.equal(200);
@@ -146,7 +172,11 @@ describe('GPU-tagged pools: admission by device memory', function () {
   it('does not let later small jobs pass a large job waiting for memory (first come, first served)', async () => {
     const admission = admissions.get('admission-8g')!;
     const early = await Promise.all([1, 2, 3].map(() => submit(2048, DEVICES[0].gpuClass, 8)));
-    await eventually(async () => admission.stats(), (s) => s.running === 3, 60_000);
+    await eventually(
+      async () => admission.stats(),
+      (s) => s.running === 3,
+      60_000,
+    );
     const large = await submit(6144, DEVICES[0].gpuClass, 2);
     // The large job is taken and waits: its status says so, and the device reports it waiting.
     const waiting = await eventually(
@@ -170,7 +200,10 @@ describe('GPU-tagged pools: admission by device memory', function () {
     const laterRuns = (await Promise.all(later.map((j) => resultOf(j.jobId)))).map((r) => r.ranOn.admission);
     expect(largeRun.waitedMs).to.be.above(0);
     for (const run of laterRuns) {
-      expect(Date.parse(run.admittedAt), 'a later small job is admitted only after the waiting large one').to.be.at.least(Date.parse(largeRun.admittedAt));
+      expect(
+        Date.parse(run.admittedAt),
+        'a later small job is admitted only after the waiting large one',
+      ).to.be.at.least(Date.parse(largeRun.admittedAt));
     }
     // The large job waited only for jobs that were running when it arrived: two of the three had to finish (6 GB).
     const ends = earlyRuns.map((r) => Date.parse(r.finishedAt)).sort((x, y) => x - y);
@@ -189,7 +222,9 @@ describe('GPU-tagged pools: admission by device memory', function () {
     // Nobody here polls kiln-gpu: the job's compute is queued there, and the status says so.
     const queued = await eventually(
       () => request(api, 'GET', '/api/v1/resources/status'),
-      (r) => (r.body.pools.find((p: { name: string }) => p.name === 'gpu')?.queueBacklog?.['kiln-gpu']?.activityTasks ?? 0) >= 1,
+      (r) =>
+        (r.body.pools.find((p: { name: string }) => p.name === 'gpu')?.queueBacklog?.['kiln-gpu']?.activityTasks ??
+          0) >= 1,
       30_000,
     );
     expect(queued.body.totals.jobsQueued).to.be.at.least(1);
@@ -207,7 +242,15 @@ describe('GPU-tagged pools: admission by device memory', function () {
   });
 
   it('admits training and batch prediction by their memory estimates, and refuses a training job no device can hold', async () => {
-    const blobs = makeBlobs(40, [[0, 0], [6, 6]], 0.7, 5);
+    const blobs = makeBlobs(
+      40,
+      [
+        [0, 0],
+        [6, 6],
+      ],
+      0.7,
+      5,
+    );
     const rows = blobs.points.map(([x, y], i) => ({ x, y, side: blobs.labels[i] === 0 ? 'left' : 'right' }));
     const upload = await request(api, 'POST', '/api/v1/datasets', { name: 'admission-sides', data: rows });
     expect(upload.status).to.be.oneOf([200, 201]);
@@ -224,7 +267,12 @@ describe('GPU-tagged pools: admission by device memory', function () {
     expect(tooBig.body.error).to.include({ code: 'exceeds_gpu_memory', field: 'resources.gpuMemoryMb' });
     expect(tooBig.body.error.message).to.contain('16384 MiB');
 
-    const started = await request(api, 'POST', '/api/v1/training', body({ accelerator: 'gpu', gpuClass: DEVICES[0].gpuClass }));
+    const started = await request(
+      api,
+      'POST',
+      '/api/v1/training',
+      body({ accelerator: 'gpu', gpuClass: DEVICES[0].gpuClass }),
+    );
     expect(started.status, JSON.stringify(started.body)).to.equal(202);
     const trained = await resultOf(started.body.jobId);
     const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
@@ -242,6 +290,7 @@ describe('GPU-tagged pools: admission by device memory', function () {
     const batch = await resultOf(predicted.body.jobId);
     expect(batch.ranOn.device.id).to.equal('admission-16g');
     expect(batch.ranOn.admission.memoryMb).to.be.a('number').and.to.be.above(0);
-    for (const admission of admissions.values()) expect(admission.stats()).to.include({ reservedMb: 0, running: 0, waiting: 0 });
+    for (const admission of admissions.values())
+      expect(admission.stats()).to.include({ reservedMb: 0, running: 0, waiting: 0 });
   });
 });

@@ -18,7 +18,15 @@ const DECLARED = JSON.stringify([
 describe('GPU-tagged pools: routing by accelerator and class', function () {
   let stack: TestStack;
   let api: TestApi;
-  const points = makeBlobs(20, [[0, 0], [5, 5]], 0.5, 3).points;
+  const points = makeBlobs(
+    20,
+    [
+      [0, 0],
+      [5, 5],
+    ],
+    0.5,
+    3,
+  ).points;
 
   before(async function () {
     this.timeout(300_000);
@@ -37,18 +45,20 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
       device: { id: 'declared-0', name: 'NVIDIA H100 80GB HBM3', gpuClass: 'h100', source: 'declared' },
     });
     // The CPU pool runs every workflow; only the compute activity goes to the GPU queue.
-    await withWorker(stack, () => worker.runUntil(async () => {
-      const started = await cluster({ accelerator: 'gpu', gpuClass: 'h100' });
-      expect(started.body).to.include({ taskQueue: 'kiln-cpu', computeQueue: 'kiln-gpu-h100' });
-      const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
-      expect(result.status, JSON.stringify(result.body)).to.equal(200);
-      const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
-      expect(job.body.result.ranOn).to.deep.equal({
-        pool: 'gpu',
-        taskQueue: 'kiln-gpu-h100',
-        device: { id: 'declared-0', name: 'NVIDIA H100 80GB HBM3', gpuClass: 'h100', source: 'declared' },
-      });
-    }));
+    await withWorker(stack, () =>
+      worker.runUntil(async () => {
+        const started = await cluster({ accelerator: 'gpu', gpuClass: 'h100' });
+        expect(started.body).to.include({ taskQueue: 'kiln-cpu', computeQueue: 'kiln-gpu-h100' });
+        const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
+        expect(result.status, JSON.stringify(result.body)).to.equal(200);
+        const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
+        expect(job.body.result.ranOn).to.deep.equal({
+          pool: 'gpu',
+          taskQueue: 'kiln-gpu-h100',
+          device: { id: 'declared-0', name: 'NVIDIA H100 80GB HBM3', gpuClass: 'h100', source: 'declared' },
+        });
+      }),
+    );
   });
 
   it('cpu and any run on the CPU pool; an explicit GPU never falls back to it, it waits, says so, and can be cancelled', async () => {
@@ -77,7 +87,11 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
       expect(still.body.progress, 'no fallback to the CPU pool').to.include({ state: 'waiting-for-gpu' });
       // A job waiting for a GPU that never comes can be cancelled: the CPU pool runs its workflow.
       expect((await request(api, 'POST', `/api/v1/jobs/${waiting.body.jobId}/cancel`)).status).to.equal(202);
-      const cancelled = await eventually(() => request(api, 'GET', `/api/v1/jobs/${waiting.body.jobId}`), (r) => r.body.status !== 'RUNNING', 30_000);
+      const cancelled = await eventually(
+        () => request(api, 'GET', `/api/v1/jobs/${waiting.body.jobId}`),
+        (r) => r.body.status !== 'RUNNING',
+        30_000,
+      );
       expect(cancelled.body.status).to.equal('CANCELED');
     });
   });
@@ -87,7 +101,17 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
     const previous = process.env.KILN_GPU_FALLBACK_SECONDS;
     process.env.KILN_GPU_FALLBACK_SECONDS = '2';
     const device = (id: string, gpuClass: string) =>
-      upsertDevice(stack.pool, { id, workerId: `test-${id}`, pool: 'gpu', host: 'test', deviceIndex: 0, name: gpuClass, gpuClass, memoryTotalMb: 8192, source: 'declared' });
+      upsertDevice(stack.pool, {
+        id,
+        workerId: `test-${id}`,
+        pool: 'gpu',
+        host: 'test',
+        deviceIndex: 0,
+        name: gpuClass,
+        gpuClass,
+        memoryTotalMb: 8192,
+        source: 'declared',
+      });
     try {
       await device('routing-h100', 'h100');
       await device('routing-zz', 'zz');
@@ -100,13 +124,21 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
         gpu.runUntil(async () => {
           const onGpu = await cluster({ accelerator: 'any', gpuClass: 'h100' });
           const a = await request(api, 'GET', `/api/v1/jobs/${onGpu.body.jobId}`).then(async () =>
-            eventually(() => request(api, 'GET', `/api/v1/jobs/${onGpu.body.jobId}`), (r) => r.body.status !== 'RUNNING', 60_000),
+            eventually(
+              () => request(api, 'GET', `/api/v1/jobs/${onGpu.body.jobId}`),
+              (r) => r.body.status !== 'RUNNING',
+              60_000,
+            ),
           );
           expect(a.body.result.ranOn).to.include({ pool: 'gpu', taskQueue: 'kiln-gpu-h100' });
           expect(a.body.result).to.not.have.property('fellBackToCpu');
           // A class whose device is online but whose queue nobody polls: after the 2 s bound the CPU pool runs it.
           const fallback = await cluster({ accelerator: 'any', gpuClass: 'zz' });
-          const b = await eventually(() => request(api, 'GET', `/api/v1/jobs/${fallback.body.jobId}`), (r) => r.body.status !== 'RUNNING', 60_000);
+          const b = await eventually(
+            () => request(api, 'GET', `/api/v1/jobs/${fallback.body.jobId}`),
+            (r) => r.body.status !== 'RUNNING',
+            60_000,
+          );
           expect(b.body.status).to.equal('COMPLETED');
           expect(b.body.result.ranOn).to.include({ pool: 'cpu', taskQueue: 'kiln-cpu' });
           expect(b.body.result.fellBackToCpu).to.equal(true);
@@ -121,7 +153,15 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
 
   it('refuses a GPU job larger than every online device, naming the largest budget; records the memory estimate', async () => {
     await upsertDevice(stack.pool, {
-      id: 'budget-8g', workerId: 'test-budget', pool: 'gpu', host: 'test', deviceIndex: 0, name: 'small', gpuClass: 'small', memoryTotalMb: 8192, source: 'declared',
+      id: 'budget-8g',
+      workerId: 'test-budget',
+      pool: 'gpu',
+      host: 'test',
+      deviceIndex: 0,
+      name: 'small',
+      gpuClass: 'small',
+      memoryTotalMb: 8192,
+      source: 'declared',
     });
     try {
       const tooBig = await cluster({ accelerator: 'gpu', gpuClass: 'small', gpuMemoryMb: 9000 });
@@ -146,17 +186,21 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
     try {
       // The CPU pool (here in-process) orchestrates; the spawned GPU worker process takes the compute.
       await withWorker(stack, async () => {
-        worker = spawn(process.execPath, [path.join(repoRoot, 'dist', 'workers', 'main.js'), '--pool', 'gpu', '--device', '1'], {
-          env: {
-            ...process.env,
-            DATABASE_URL: stack.databaseUrl,
-            TEMPORAL_ADDRESS: stack.env.address,
-            KILN_DECLARED_GPUS: DECLARED,
-            KILN_TELEMETRY_INTERVAL_MS: '300',
-            KILN_WORKER_METRICS_PORT: String(metricsPort),
+        worker = spawn(
+          process.execPath,
+          [path.join(repoRoot, 'dist', 'workers', 'main.js'), '--pool', 'gpu', '--device', '1'],
+          {
+            env: {
+              ...process.env,
+              DATABASE_URL: stack.databaseUrl,
+              TEMPORAL_ADDRESS: stack.env.address,
+              KILN_DECLARED_GPUS: DECLARED,
+              KILN_TELEMETRY_INTERVAL_MS: '300',
+              KILN_WORKER_METRICS_PORT: String(metricsPort),
+            },
+            stdio: 'ignore',
           },
-          stdio: 'ignore',
-        });
+        );
         const started = await cluster({ accelerator: 'gpu', gpuClass: 'a100' });
         const result = await eventually(
           () => request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=20`),
@@ -183,8 +227,13 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
         expect(metrics).to.match(/kiln_gpu_memory_reserved_mb\{pool="gpu",device="declared-1"\} 0/);
         expect(metrics).to.match(/kiln_worker_slots_free\{pool="gpu"\} 8/);
         expect(metrics).to.match(/kiln_gpu_admission_wait_seconds_count\{pool="gpu",device="declared-1"\} 1/);
-        expect(metrics).to.match(/kiln_worker_activity_duration_seconds_count\{pool="gpu",activity="runClustering",outcome="completed"\} 1/);
-        expect(job.body.result.ranOn.admission).to.include({ memoryMb: job.body.memo.resources.gpuMemoryMb, waitedMs: 0 });
+        expect(metrics).to.match(
+          /kiln_worker_activity_duration_seconds_count\{pool="gpu",activity="runClustering",outcome="completed"\} 1/,
+        );
+        expect(job.body.result.ranOn.admission).to.include({
+          memoryMb: job.body.memo.resources.gpuMemoryMb,
+          waitedMs: 0,
+        });
         expect(metrics).to.contain('process_cpu_user_seconds_total');
         worker.kill('SIGTERM');
         await new Promise<void>((resolve) => worker!.once('exit', () => resolve()));

@@ -58,7 +58,12 @@ describe('model registry API (models, versions, aliases, audit trail)', function
 
   /** What a clustering job's activity does: register a version (creating the model on first use). */
   const registerByJob = (modelName: string, workflowId: string) =>
-    registerModelVersion(stack.pool, { ...base, modelName, sourceWorkflowId: workflowId, actor: `workflow:${workflowId}` });
+    registerModelVersion(stack.pool, {
+      ...base,
+      modelName,
+      sourceWorkflowId: workflowId,
+      actor: `workflow:${workflowId}`,
+    });
 
   const events = async (name: string) => {
     const res = await request(api, 'GET', `/api/v1/models/${name}/events?limit=1000`);
@@ -82,7 +87,15 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       expectStatus(versions, 200);
       expect(versions.body.versions).to.have.length(1);
       const v1 = versions.body.versions[0];
-      expect(v1).to.include({ modelName: 'mapi-job', version: 1, status: 'READY', flavor: 'kmeans', artifactId, datasetId, backend: 'cpu' });
+      expect(v1).to.include({
+        modelName: 'mapi-job',
+        version: 1,
+        status: 'READY',
+        flavor: 'kmeans',
+        artifactId,
+        datasetId,
+        backend: 'cpu',
+      });
       expect(v1.aliases).to.deep.equal([]);
       expect(v1.links.artifact).to.equal(`/api/v1/artifacts/${artifactId}`);
       expect(v1.links.dataset).to.equal(`/api/v1/datasets/${datasetId}`);
@@ -106,16 +119,29 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       const trail = await events('mapi-job');
       expect(trail.map((e) => e.action)).to.deep.equal(['version_registered']);
       expect(trail[0].actor).to.equal('workflow:clustering-00000000-0000-4000-8000-00000000000a');
-      expect(trail[0].details).to.include({ version: 1, modelCreated: true, sourceWorkflowId: 'clustering-00000000-0000-4000-8000-00000000000a' });
+      expect(trail[0].details).to.include({
+        version: 1,
+        modelCreated: true,
+        sourceWorkflowId: 'clustering-00000000-0000-4000-8000-00000000000a',
+      });
     });
   });
 
   describe('models: create, read, update, list', () => {
     it('creates a model with description and tags, and refuses the same name again', async () => {
-      const created = await request(api, 'POST', '/api/v1/models', { name: 'mapi-crud', description: 'first', tags: { team: 'ml', 'stage/env': 'dev' } });
+      const created = await request(api, 'POST', '/api/v1/models', {
+        name: 'mapi-crud',
+        description: 'first',
+        tags: { team: 'ml', 'stage/env': 'dev' },
+      });
       expectStatus(created, 201);
       expect(created.headers.get('location')).to.equal('/api/v1/models/mapi-crud');
-      expect(created.body).to.include({ name: 'mapi-crud', description: 'first', latestVersion: null, versionCount: 0 });
+      expect(created.body).to.include({
+        name: 'mapi-crud',
+        description: 'first',
+        latestVersion: null,
+        versionCount: 0,
+      });
       expect(created.body.tags).to.deep.equal({ team: 'ml', 'stage/env': 'dev' });
       expect(created.body.aliases).to.deep.equal({});
 
@@ -128,7 +154,10 @@ describe('model registry API (models, versions, aliases, audit trail)', function
     });
 
     it('PATCH changes the description and merges tags; a no-op writes no event', async () => {
-      const patched = await request(api, 'PATCH', '/api/v1/models/mapi-crud', { description: 'second', tags: { team: 'research', owner: 'ada', 'stage/env': null } });
+      const patched = await request(api, 'PATCH', '/api/v1/models/mapi-crud', {
+        description: 'second',
+        tags: { team: 'research', owner: 'ada', 'stage/env': null },
+      });
       expectStatus(patched, 200);
       expect(patched.body.description).to.equal('second');
       expect(patched.body.tags).to.deep.equal({ team: 'research', owner: 'ada' });
@@ -190,7 +219,10 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       expect(res.body).to.include({ version: 2, status: 'FAILED_VALIDATION', description: 'validated on holdout' });
       expect(res.body.tags).to.deep.equal({ 'validation.score': '0.93' });
 
-      const archived = await request(api, 'PATCH', '/api/v1/models/mapi-versions/versions/2', { status: 'ARCHIVED', tags: { 'validation.score': null } });
+      const archived = await request(api, 'PATCH', '/api/v1/models/mapi-versions/versions/2', {
+        status: 'ARCHIVED',
+        tags: { 'validation.score': null },
+      });
       expectStatus(archived, 200);
       expect(archived.body).to.include({ status: 'ARCHIVED', description: 'validated on holdout' });
       expect(archived.body.tags).to.deep.equal({});
@@ -199,7 +231,12 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       expect(v1.body).to.include({ status: 'READY', description: null });
 
       const trail = await events('mapi-versions');
-      expect(trail.map((e) => e.action)).to.deep.equal(['version_registered', 'version_registered', 'version_updated', 'version_updated']);
+      expect(trail.map((e) => e.action)).to.deep.equal([
+        'version_registered',
+        'version_registered',
+        'version_updated',
+        'version_updated',
+      ]);
       expect(trail[2].details).to.deep.equal({
         version: 2,
         changes: {
@@ -208,7 +245,10 @@ describe('model registry API (models, versions, aliases, audit trail)', function
           status: { from: 'READY', to: 'FAILED_VALIDATION' },
         },
       });
-      expect(trail[3].details.changes).to.deep.equal({ tags: { removed: ['validation.score'] }, status: { from: 'FAILED_VALIDATION', to: 'ARCHIVED' } });
+      expect(trail[3].details.changes).to.deep.equal({
+        tags: { removed: ['validation.score'] },
+        status: { from: 'FAILED_VALIDATION', to: 'ARCHIVED' },
+      });
       expect(trail[3].actor).to.equal('api');
 
       const model = await request(api, 'GET', '/api/v1/models/mapi-versions');
@@ -252,7 +292,11 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       expect(model.body.latestVersion).to.equal(3);
 
       const versions = await request(api, 'GET', '/api/v1/models/mapi-alias/versions');
-      expect(versions.body.versions.map((v: { aliases: string[] }) => v.aliases)).to.deep.equal([[], ['champion'], ['challenger']]);
+      expect(versions.body.versions.map((v: { aliases: string[] }) => v.aliases)).to.deep.equal([
+        [],
+        ['champion'],
+        ['challenger'],
+      ]);
 
       const deleted = await request(api, 'DELETE', '/api/v1/models/mapi-alias/aliases/champion');
       expect(deleted.status).to.equal(204);
@@ -289,7 +333,8 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       const changed = results.filter((r) => r.body.previousVersion !== r.body.version);
       expect(sets).to.have.length(changed.length);
       expect(sets[0].details).not.to.have.property('previousVersion');
-      for (let i = 1; i < sets.length; i++) expect(sets[i].details.previousVersion).to.equal(sets[i - 1].details.version);
+      for (let i = 1; i < sets.length; i++)
+        expect(sets[i].details.previousVersion).to.equal(sets[i - 1].details.version);
       expect(sets[sets.length - 1].details.version).to.equal(rows.rows[0].version);
       // Each response describes a transition that really happened (or a no-op on the current version).
       const transitions = sets.map((e) => `${e.details.previousVersion ?? '-'}->${e.details.version}`);
@@ -325,7 +370,12 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       expectStatus(await request(api, 'GET', `/api/v1/datasets/${datasetId}`), 200);
 
       let trail = await events('mapi-delete');
-      expect(trail.map((e) => e.action)).to.deep.equal(['version_registered', 'version_registered', 'alias_set', 'deleted']);
+      expect(trail.map((e) => e.action)).to.deep.equal([
+        'version_registered',
+        'version_registered',
+        'alias_set',
+        'deleted',
+      ]);
       expect(trail[3].details).to.deep.equal({ modelId, versions: [1, 2], aliases: { staging: 2 } });
 
       const listed = await request(api, 'GET', '/api/v1/models?limit=500');
@@ -333,7 +383,13 @@ describe('model registry API (models, versions, aliases, audit trail)', function
 
       expectStatus(await request(api, 'POST', '/api/v1/models', { name: 'mapi-delete' }), 201);
       trail = await events('mapi-delete');
-      expect(trail.map((e) => e.action)).to.deep.equal(['version_registered', 'version_registered', 'alias_set', 'deleted', 'created']);
+      expect(trail.map((e) => e.action)).to.deep.equal([
+        'version_registered',
+        'version_registered',
+        'alias_set',
+        'deleted',
+        'created',
+      ]);
       expect(trail[4].details.modelId).not.to.equal(modelId);
     });
   });
@@ -361,102 +417,190 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       expectStatus(await request(api, 'POST', '/api/v1/models', { name: 'mapi-full', tags: fifty }), 201);
     });
 
-    const post = (body: unknown, headers?: Record<string, string>) => request(api, 'POST', '/api/v1/models', body, headers);
+    const post = (body: unknown, headers?: Record<string, string>) =>
+      request(api, 'POST', '/api/v1/models', body, headers);
 
     describe('POST /api/v1/models', () => {
-      it('invalid JSON', async () => expectError(await post('{"name": ', { 'content-type': 'application/json' }), 400, 'body', 'invalid_json'));
+      it('invalid JSON', async () =>
+        expectError(await post('{"name": ', { 'content-type': 'application/json' }), 400, 'body', 'invalid_json'));
       it('empty body', async () => expectError(await post('', { 'content-type': 'application/json' }), 400, 'body'));
-      it('wrong content type', async () => expectError(await post('name=x', { 'content-type': 'text/plain' }), 415, 'content-type'));
+      it('wrong content type', async () =>
+        expectError(await post('name=x', { 'content-type': 'text/plain' }), 415, 'content-type'));
       it('not an object', async () => expectError(await post([{ name: 'x' }]), 400, 'body'));
       it('missing name', async () => expectError(await post({ description: 'x' }), 400, 'name'));
       it('invalid name', async () => expectError(await post({ name: '../etc' }), 400, 'name'));
       it('name too long', async () => expectError(await post({ name: 'm'.repeat(129) }), 400, 'name'));
-      it('unknown field', async () => expectError(await post({ name: 'mapi-x', owner: 'me' }), 400, undefined, 'unknown_field'));
-      it('description not a string', async () => expectError(await post({ name: 'mapi-x', description: 5 }), 400, 'description'));
-      it('description too long', async () => expectError(await post({ name: 'mapi-x', description: 'd'.repeat(5001) }), 400, 'description'));
+      it('unknown field', async () =>
+        expectError(await post({ name: 'mapi-x', owner: 'me' }), 400, undefined, 'unknown_field'));
+      it('description not a string', async () =>
+        expectError(await post({ name: 'mapi-x', description: 5 }), 400, 'description'));
+      it('description too long', async () =>
+        expectError(await post({ name: 'mapi-x', description: 'd'.repeat(5001) }), 400, 'description'));
       it('tags not an object', async () => expectError(await post({ name: 'mapi-x', tags: ['a'] }), 400, 'tags'));
-      it('tag value not a string', async () => expectError(await post({ name: 'mapi-x', tags: { a: 1 } }), 400, 'tags.a'));
-      it('tag value null on create', async () => expectError(await post({ name: 'mapi-x', tags: { a: null } }), 400, 'tags.a'));
-      it('tag value too long', async () => expectError(await post({ name: 'mapi-x', tags: { a: 'v'.repeat(1025) } }), 400, 'tags.a'));
-      it('tag key with a space', async () => expectError(await post({ name: 'mapi-x', tags: { 'a b': 'v' } }), 400, 'tags.a b'));
-      it('tag key too long', async () => expectError(await post({ name: 'mapi-x', tags: { ['k'.repeat(129)]: 'v' } }), 400, `tags.${'k'.repeat(129)}`));
+      it('tag value not a string', async () =>
+        expectError(await post({ name: 'mapi-x', tags: { a: 1 } }), 400, 'tags.a'));
+      it('tag value null on create', async () =>
+        expectError(await post({ name: 'mapi-x', tags: { a: null } }), 400, 'tags.a'));
+      it('tag value too long', async () =>
+        expectError(await post({ name: 'mapi-x', tags: { a: 'v'.repeat(1025) } }), 400, 'tags.a'));
+      it('tag key with a space', async () =>
+        expectError(await post({ name: 'mapi-x', tags: { 'a b': 'v' } }), 400, 'tags.a b'));
+      it('tag key too long', async () =>
+        expectError(await post({ name: 'mapi-x', tags: { ['k'.repeat(129)]: 'v' } }), 400, `tags.${'k'.repeat(129)}`));
       it('tag key __proto__', async () =>
-        expectError(await post('{"name":"mapi-x","tags":{"__proto__":"v"}}', { 'content-type': 'application/json' }), 400, 'tags.__proto__'));
+        expectError(
+          await post('{"name":"mapi-x","tags":{"__proto__":"v"}}', { 'content-type': 'application/json' }),
+          400,
+          'tags.__proto__',
+        ));
       it('more than 50 tags', async () =>
-        expectError(await post({ name: 'mapi-x', tags: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) }), 400, 'tags'));
-      it('oversized body', async () => expectError(await post({ name: 'mapi-x', description: 'x'.repeat(300 * 1024) }), 413));
-      it('none of them created a model', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-x'), 404, 'name'));
+        expectError(
+          await post({
+            name: 'mapi-x',
+            tags: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])),
+          }),
+          400,
+          'tags',
+        ));
+      it('oversized body', async () =>
+        expectError(await post({ name: 'mapi-x', description: 'x'.repeat(300 * 1024) }), 413));
+      it('none of them created a model', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-x'), 404, 'name'));
     });
 
     describe('models', () => {
-      it('list limit 0', async () => expectError(await request(api, 'GET', '/api/v1/models?limit=0'), 400, 'query.limit'));
-      it('list limit over 500', async () => expectError(await request(api, 'GET', '/api/v1/models?limit=501'), 400, 'query.limit'));
-      it('list limit not a number', async () => expectError(await request(api, 'GET', '/api/v1/models?limit=ten'), 400, 'query.limit'));
-      it('malformed model name', async () => expectError(await request(api, 'GET', '/api/v1/models/-bad!'), 400, 'name'));
-      it('unknown model', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-nope'), 404, 'name', 'not_found'));
-      it('PATCH of an unknown model', async () => expectError(await request(api, 'PATCH', '/api/v1/models/mapi-nope', { description: 'x' }), 404, 'name'));
-      it('PATCH with nothing to change', async () => expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad', {}), 400, 'body'));
+      it('list limit 0', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models?limit=0'), 400, 'query.limit'));
+      it('list limit over 500', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models?limit=501'), 400, 'query.limit'));
+      it('list limit not a number', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models?limit=ten'), 400, 'query.limit'));
+      it('malformed model name', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/-bad!'), 400, 'name'));
+      it('unknown model', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-nope'), 404, 'name', 'not_found'));
+      it('PATCH of an unknown model', async () =>
+        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-nope', { description: 'x' }), 404, 'name'));
+      it('PATCH with nothing to change', async () =>
+        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad', {}), 400, 'body'));
       it('PATCH with an unknown field', async () =>
-        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad', { name: 'other' }), 400, undefined, 'unknown_field'));
-      it('PATCH with a bad tag key', async () => expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad', { tags: { '': 'v' } }), 400, 'tags.'));
+        expectError(
+          await request(api, 'PATCH', '/api/v1/models/mapi-bad', { name: 'other' }),
+          400,
+          undefined,
+          'unknown_field',
+        ));
+      it('PATCH with a bad tag key', async () =>
+        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad', { tags: { '': 'v' } }), 400, 'tags.'));
       it('PATCH past 50 tags', async () => {
         expectError(await request(api, 'PATCH', '/api/v1/models/mapi-full', { tags: { extra: 'v' } }), 400, 'tags');
         const ok = await request(api, 'PATCH', '/api/v1/models/mapi-full', { tags: { k0: null, extra: 'v' } });
         expectStatus(ok, 200);
         expect(Object.keys(ok.body.tags)).to.have.length(50);
       });
-      it('DELETE of an unknown model', async () => expectError(await request(api, 'DELETE', '/api/v1/models/mapi-nope'), 404, 'name'));
-      it('DELETE of a malformed name', async () => expectError(await request(api, 'DELETE', '/api/v1/models/bad%20name'), 400, 'name'));
-      it('wrong method', async () => expectError(await request(api, 'POST', '/api/v1/models/mapi-bad'), 405, undefined, 'method_not_allowed'));
-      it('events of an unknown model', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-nope/events'), 404, 'name'));
-      it('events limit over 1000', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/events?limit=1001'), 400, 'query.limit'));
-      it('events after negative', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/events?after=-1'), 400, 'query.after'));
+      it('DELETE of an unknown model', async () =>
+        expectError(await request(api, 'DELETE', '/api/v1/models/mapi-nope'), 404, 'name'));
+      it('DELETE of a malformed name', async () =>
+        expectError(await request(api, 'DELETE', '/api/v1/models/bad%20name'), 400, 'name'));
+      it('wrong method', async () =>
+        expectError(await request(api, 'POST', '/api/v1/models/mapi-bad'), 405, undefined, 'method_not_allowed'));
+      it('events of an unknown model', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-nope/events'), 404, 'name'));
+      it('events limit over 1000', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/events?limit=1001'), 400, 'query.limit'));
+      it('events after negative', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/events?after=-1'), 400, 'query.after'));
     });
 
     describe('versions', () => {
       for (const bad of ['0', '1.5', '1e0', '-1', '99999999999', 'latest']) {
-        it(`version ${bad}`, async () => expectError(await request(api, 'GET', `/api/v1/models/mapi-bad/versions/${bad}`), 400, 'version'));
+        it(`version ${bad}`, async () =>
+          expectError(await request(api, 'GET', `/api/v1/models/mapi-bad/versions/${bad}`), 400, 'version'));
       }
-      it('unknown version', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/versions/7'), 404, 'version', 'not_found'));
-      it('version of an unknown model', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-nope/versions/1'), 404, 'name'));
+      it('unknown version', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/versions/7'), 404, 'version', 'not_found'));
+      it('version of an unknown model', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-nope/versions/1'), 404, 'name'));
       it('PATCH an unknown version', async () =>
-        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/7', { status: 'ARCHIVED' }), 404, 'version'));
+        expectError(
+          await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/7', { status: 'ARCHIVED' }),
+          404,
+          'version',
+        ));
       it('PATCH a bad version number', async () =>
-        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/x', { status: 'ARCHIVED' }), 400, 'version'));
+        expectError(
+          await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/x', { status: 'ARCHIVED' }),
+          400,
+          'version',
+        ));
       it('PATCH an unknown status', async () =>
-        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/1', { status: 'DONE' }), 400, 'status'));
-      it('PATCH with nothing to change', async () => expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/1', {}), 400, 'body'));
+        expectError(
+          await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/1', { status: 'DONE' }),
+          400,
+          'status',
+        ));
+      it('PATCH with nothing to change', async () =>
+        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/1', {}), 400, 'body'));
       it('PATCH a read-only field', async () =>
-        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/1', { metrics: {} }), 400, undefined, 'unknown_field'));
+        expectError(
+          await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/1', { metrics: {} }),
+          400,
+          undefined,
+          'unknown_field',
+        ));
       it('PATCH tags that are not strings', async () =>
-        expectError(await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/1', { tags: { a: true } }), 400, 'tags.a'));
+        expectError(
+          await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/1', { tags: { a: true } }),
+          400,
+          'tags.a',
+        ));
     });
 
     describe('aliases', () => {
-      const put = (alias: string, body: unknown, model = 'mapi-bad') => request(api, 'PUT', `/api/v1/models/${model}/aliases/${alias}`, body);
+      const put = (alias: string, body: unknown, model = 'mapi-bad') =>
+        request(api, 'PUT', `/api/v1/models/${model}/aliases/${alias}`, body);
       it('uppercase alias', async () => expectError(await put('Champion', { version: 1 }), 400, 'alias'));
       it('numeric alias', async () => expectError(await put('1', { version: 1 }), 400, 'alias'));
       it('alias too long', async () => expectError(await put('a'.repeat(65), { version: 1 }), 400, 'alias'));
-      it('reserved alias latest', async () => expectError(await put('latest', { version: 1 }), 400, 'alias', 'reserved_alias'));
-      it('reserved version-like alias', async () => expectError(await put('v2', { version: 1 }), 400, 'alias', 'reserved_alias'));
+      it('reserved alias latest', async () =>
+        expectError(await put('latest', { version: 1 }), 400, 'alias', 'reserved_alias'));
+      it('reserved version-like alias', async () =>
+        expectError(await put('v2', { version: 1 }), 400, 'alias', 'reserved_alias'));
       it('missing version', async () => expectError(await put('prod', {}), 400, 'version'));
       it('version 0', async () => expectError(await put('prod', { version: 0 }), 400, 'version'));
       it('version not a number', async () => expectError(await put('prod', { version: 'one' }), 400, 'version'));
       it('version too large', async () => expectError(await put('prod', { version: 2 ** 40 }), 400, 'version'));
-      it('unknown field', async () => expectError(await put('prod', { version: 1, force: true }), 400, undefined, 'unknown_field'));
+      it('unknown field', async () =>
+        expectError(await put('prod', { version: 1, force: true }), 400, undefined, 'unknown_field'));
       it('wrong content type', async () =>
-        expectError(await request(api, 'PUT', '/api/v1/models/mapi-bad/aliases/prod', 'version=1', { 'content-type': 'text/plain' }), 415, 'content-type'));
+        expectError(
+          await request(api, 'PUT', '/api/v1/models/mapi-bad/aliases/prod', 'version=1', {
+            'content-type': 'text/plain',
+          }),
+          415,
+          'content-type',
+        ));
       it('unknown version', async () => expectError(await put('prod', { version: 9 }), 404, 'version'));
       it('unknown model', async () => expectError(await put('prod', { version: 1 }, 'mapi-nope'), 404, 'name'));
-      it('GET an unknown alias', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/aliases/prod'), 404, 'alias'));
-      it('GET an alias of an unknown model', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-nope/aliases/prod'), 404, 'name'));
+      it('GET an unknown alias', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/aliases/prod'), 404, 'alias'));
+      it('GET an alias of an unknown model', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-nope/aliases/prod'), 404, 'name'));
       it('GET latest of a model without versions', async () => {
         expectStatus(await post({ name: 'mapi-empty' }), 201);
         expectError(await request(api, 'GET', '/api/v1/models/mapi-empty/aliases/latest'), 404, 'version');
       });
-      it('GET a reserved version-like alias', async () => expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/aliases/v1'), 400, 'alias', 'reserved_alias'));
-      it('DELETE latest', async () => expectError(await request(api, 'DELETE', '/api/v1/models/mapi-bad/aliases/latest'), 400, 'alias', 'reserved_alias'));
-      it('DELETE an unknown alias', async () => expectError(await request(api, 'DELETE', '/api/v1/models/mapi-bad/aliases/prod'), 404, 'alias'));
+      it('GET a reserved version-like alias', async () =>
+        expectError(await request(api, 'GET', '/api/v1/models/mapi-bad/aliases/v1'), 400, 'alias', 'reserved_alias'));
+      it('DELETE latest', async () =>
+        expectError(
+          await request(api, 'DELETE', '/api/v1/models/mapi-bad/aliases/latest'),
+          400,
+          'alias',
+          'reserved_alias',
+        ));
+      it('DELETE an unknown alias', async () =>
+        expectError(await request(api, 'DELETE', '/api/v1/models/mapi-bad/aliases/prod'), 404, 'alias'));
       it('none of them wrote an event', async () => {
         expect((await events('mapi-bad')).map((e) => e.action)).to.deep.equal(['version_registered']);
         expect((await events('mapi-full')).map((e) => e.action)).to.deep.equal(['created', 'updated']);
@@ -473,11 +617,12 @@ describe('model registry API (models, versions, aliases, audit trail)', function
     expect(Object.keys(paths['/api/v1/models/{name}/versions/{version}'])).to.include.members(['get', 'patch']);
     expect(Object.keys(paths['/api/v1/models/{name}/aliases/{alias}'])).to.include.members(['get', 'put', 'delete']);
     expect(paths['/api/v1/models/{name}/events'].get).to.be.an('object');
-    expect(paths['/api/v1/models'].post.requestBody.content['application/json'].schema.required).to.deep.equal(['name']);
-    expect(paths['/api/v1/models/{name}/versions/{version}'].patch.requestBody.content['application/json'].schema.properties.status.enum).to.deep.equal([
-      'READY',
-      'FAILED_VALIDATION',
-      'ARCHIVED',
+    expect(paths['/api/v1/models'].post.requestBody.content['application/json'].schema.required).to.deep.equal([
+      'name',
     ]);
+    expect(
+      paths['/api/v1/models/{name}/versions/{version}'].patch.requestBody.content['application/json'].schema.properties
+        .status.enum,
+    ).to.deep.equal(['READY', 'FAILED_VALIDATION', 'ARCHIVED']);
   });
 });

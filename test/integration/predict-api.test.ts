@@ -12,7 +12,16 @@ function expectError(res: JsonResponse, status: number, field?: string): void {
 describe('online predict with registered clustering models', function () {
   let stack: TestStack;
   let api: TestApi;
-  const blobs = makeBlobs(30, [[0, 0], [10, 10], [-10, 10]], 0.5, 21);
+  const blobs = makeBlobs(
+    30,
+    [
+      [0, 0],
+      [10, 10],
+      [-10, 10],
+    ],
+    0.5,
+    21,
+  );
   const labelsOf: Record<number, number[]> = {};
 
   before(async function () {
@@ -48,7 +57,9 @@ describe('online predict with registered clustering models', function () {
   it('uses an explicit version, and the champion alias once set (moving it switches the model at once)', async () => {
     const v1 = await predict({ inputs: blobs.points, version: 1 });
     expect(v1.body.labels).to.deep.equal(labelsOf[1]);
-    expect((await request(api, 'PUT', '/api/v1/models/predictor/aliases/champion', { version: 1 })).status).to.equal(200);
+    expect((await request(api, 'PUT', '/api/v1/models/predictor/aliases/champion', { version: 1 })).status).to.equal(
+      200,
+    );
     const champion = await predict({ inputs: blobs.points.slice(0, 5) });
     expect(champion.body.version).to.equal(1);
     expect(champion.body.labels).to.deep.equal(labelsOf[1].slice(0, 5));
@@ -61,7 +72,10 @@ describe('online predict with registered clustering models', function () {
   it('batch-predicts a stored dataset as a durable job, with the same labels as online predict', async () => {
     const upload = await request(api, 'POST', '/api/v1/datasets', { data: blobs.points });
     await withWorker(stack, async () => {
-      const started = await request(api, 'POST', '/api/v1/models/predictor/batch-predict', { datasetId: upload.body.id, version: 1 });
+      const started = await request(api, 'POST', '/api/v1/models/predictor/batch-predict', {
+        datasetId: upload.body.id,
+        version: 1,
+      });
       expect(started.status, JSON.stringify(started.body)).to.equal(202);
       expect(started.body.jobId).to.match(/^batch-predict-/);
       const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
@@ -72,8 +86,22 @@ describe('online predict with registered clustering models', function () {
       const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
       expect(job.body).to.include({ kind: 'batch-predict', status: 'COMPLETED' });
     });
-    expectError(await request(api, 'POST', '/api/v1/models/predictor/batch-predict', { datasetId: '00000000-0000-4000-8000-000000000000' }), 404, 'datasetId');
-    expectError(await request(api, 'POST', '/api/v1/models/predictor/batch-predict', { datasetId: upload.body.id, version: 1, alias: 'champion' }), 400, 'alias');
+    expectError(
+      await request(api, 'POST', '/api/v1/models/predictor/batch-predict', {
+        datasetId: '00000000-0000-4000-8000-000000000000',
+      }),
+      404,
+      'datasetId',
+    );
+    expectError(
+      await request(api, 'POST', '/api/v1/models/predictor/batch-predict', {
+        datasetId: upload.body.id,
+        version: 1,
+        alias: 'champion',
+      }),
+      400,
+      'alias',
+    );
     expectError(await request(api, 'POST', '/api/v1/models/predictor/batch-predict', {}), 400, 'datasetId');
   });
 

@@ -18,7 +18,12 @@ describe('model registry writes are idempotent', function () {
       sourceFormat: 'json',
       table: { columns: [{ name: 'x', type: 'number' }], rows: 2, values: new Float64Array([1, 2]) },
     });
-    const artifact = await putArtifact(stack.pool, { tenantId: DEFAULT_TENANT, kind: 'model', mediaType: 'application/json', content: Buffer.from('{"c":[1]}') });
+    const artifact = await putArtifact(stack.pool, {
+      tenantId: DEFAULT_TENANT,
+      kind: 'model',
+      mediaType: 'application/json',
+      content: Buffer.from('{"c":[1]}'),
+    });
     base = {
       tenantId: DEFAULT_TENANT,
       flavor: 'kmeans',
@@ -34,7 +39,12 @@ describe('model registry writes are idempotent', function () {
   });
 
   const countVersions = async (name: string) =>
-    (await stack.pool.query('SELECT count(*)::int AS n FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = $1', [name])).rows[0].n;
+    (
+      await stack.pool.query(
+        'SELECT count(*)::int AS n FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = $1',
+        [name],
+      )
+    ).rows[0].n;
 
   it('a retried registration from the same workflow returns the first version', async () => {
     const first = await registerModelVersion(stack.pool, { ...base, modelName: 'idem', sourceWorkflowId: 'wf-a' });
@@ -47,7 +57,9 @@ describe('model registry writes are idempotent', function () {
 
   it('concurrent registrations from different workflows get consecutive versions; duplicates collapse', async () => {
     const results = await Promise.all(
-      ['wf-1', 'wf-2', 'wf-3', 'wf-1', 'wf-2', 'wf-3'].map((wf) => registerModelVersion(stack.pool, { ...base, modelName: 'race', sourceWorkflowId: wf })),
+      ['wf-1', 'wf-2', 'wf-3', 'wf-1', 'wf-2', 'wf-3'].map((wf) =>
+        registerModelVersion(stack.pool, { ...base, modelName: 'race', sourceWorkflowId: wf }),
+      ),
     );
     expect(await countVersions('race')).to.equal(3);
     const byWorkflow = new Map(results.map((r) => [r.version.sourceWorkflowId, r.version.version]));
@@ -57,8 +69,18 @@ describe('model registry writes are idempotent', function () {
 
   it('the same artifact bytes stored twice are one row', async () => {
     const content = Buffer.from('same bytes');
-    const a = await putArtifact(stack.pool, { tenantId: DEFAULT_TENANT, kind: 'model', mediaType: 'text/plain', content });
-    const b = await putArtifact(stack.pool, { tenantId: DEFAULT_TENANT, kind: 'model', mediaType: 'text/plain', content });
+    const a = await putArtifact(stack.pool, {
+      tenantId: DEFAULT_TENANT,
+      kind: 'model',
+      mediaType: 'text/plain',
+      content,
+    });
+    const b = await putArtifact(stack.pool, {
+      tenantId: DEFAULT_TENANT,
+      kind: 'model',
+      mediaType: 'text/plain',
+      content,
+    });
     expect(b.id).to.equal(a.id);
     expect(b.created).to.equal(false);
   });

@@ -12,20 +12,41 @@ function expectError(res: JsonResponse, status: number, field?: string): void {
   if (field !== undefined) expect(res.body.error.field, JSON.stringify(res.body)).to.equal(field);
 }
 
-const SPEC = { task: 'classification', layers: [{ units: 16, activation: 'relu' }, { units: 8, activation: 'relu' }] };
+const SPEC = {
+  task: 'classification',
+  layers: [
+    { units: 16, activation: 'relu' },
+    { units: 8, activation: 'relu' },
+  ],
+};
 
 describe('durable training jobs', function () {
   let stack: TestStack;
   let api: TestApi;
   let datasetId: string;
-  const blobs = makeBlobs(60, [[0, 0], [6, 6], [-6, 6]], 0.8, 13);
+  const blobs = makeBlobs(
+    60,
+    [
+      [0, 0],
+      [6, 6],
+      [-6, 6],
+    ],
+    0.8,
+    13,
+  );
   const SPECIES = ['setosa', 'versicolor', 'virginica'];
 
   before(async function () {
     this.timeout(300_000);
     stack = await getTestStack();
     api = await startTestApi(stack);
-    const rows = blobs.points.map(([x, y], i) => ({ x, y, species: SPECIES[blobs.labels[i]], constant: 1, name: `row-${i % 7}` }));
+    const rows = blobs.points.map(([x, y], i) => ({
+      x,
+      y,
+      species: SPECIES[blobs.labels[i]],
+      constant: 1,
+      name: `row-${i % 7}`,
+    }));
     const upload = await request(api, 'POST', '/api/v1/datasets', { name: 'species', data: rows });
     expect(upload.status).to.equal(201);
     datasetId = upload.body.id;
@@ -56,12 +77,18 @@ describe('durable training jobs', function () {
       expect(result.body.registered.modelName).to.equal('species-mlp');
 
       const version = await request(api, 'GET', result.body.links.modelVersion);
-      expect(version.body).to.include({ flavor: 'mlp-classification', sourceWorkflowId: started.body.jobId, datasetId });
+      expect(version.body).to.include({
+        flavor: 'mlp-classification',
+        sourceWorkflowId: started.body.jobId,
+        datasetId,
+      });
 
       const predicted = await request(api, 'POST', '/api/v1/models/species-mlp/predict', { inputs: blobs.points });
       expect(predicted.status, JSON.stringify(predicted.body)).to.equal(200);
       expect(predicted.body.classes).to.have.members(SPECIES);
-      const correct = predicted.body.labels.filter((label: string, i: number) => label === SPECIES[blobs.labels[i]]).length;
+      const correct = predicted.body.labels.filter(
+        (label: string, i: number) => label === SPECIES[blobs.labels[i]],
+      ).length;
       expect(correct / blobs.points.length).to.be.at.least(0.95);
       expect(predicted.body.probabilities[0]).to.have.length(3);
     });
@@ -79,7 +106,9 @@ describe('durable training jobs', function () {
       expect(result.status, JSON.stringify(result.body)).to.equal(200);
       expect(result.body.finalMetrics.evaluatedOn).to.equal('training');
       const predicted = await request(api, 'POST', '/api/v1/models/species-eval/predict', { inputs: blobs.points });
-      const correct = predicted.body.labels.filter((label: string, i: number) => label === SPECIES[blobs.labels[i]]).length;
+      const correct = predicted.body.labels.filter(
+        (label: string, i: number) => label === SPECIES[blobs.labels[i]],
+      ).length;
       expect(correct / blobs.points.length).to.equal(result.body.finalMetrics.accuracy);
       const version = await request(api, 'GET', result.body.links.modelVersion);
       expect(version.body.metrics.history).to.have.length(5);
@@ -92,8 +121,16 @@ describe('durable training jobs', function () {
     expectError(await start({ features: ['x', 'name'] }), 400, 'features[1]');
     expectError(await start({ target: 'species', spec: { ...SPEC, task: 'regression' } }), 400, 'target');
     expectError(await start({ target: 'constant', features: ['x', 'y'] }), 400, 'target');
-    expectError(await start({ spec: { ...SPEC, layers: [{ units: 0, activation: 'relu' }] } }), 400, 'spec.layers[0].units');
-    expectError(await start({ spec: { ...SPEC, layers: [{ units: 4, activation: 'swish' }] } }), 400, 'spec.layers[0].activation');
+    expectError(
+      await start({ spec: { ...SPEC, layers: [{ units: 0, activation: 'relu' }] } }),
+      400,
+      'spec.layers[0].units',
+    );
+    expectError(
+      await start({ spec: { ...SPEC, layers: [{ units: 4, activation: 'swish' }] } }),
+      400,
+      'spec.layers[0].activation',
+    );
     expectError(await start({}, { epochs: 0 }), 400, 'training.epochs');
     expectError(await start({ model: { name: '../x' } }), 400, 'model.name');
     expectError(await start({ datasetId: '00000000-0000-4000-8000-000000000000' }), 404, 'datasetId');
@@ -103,7 +140,11 @@ describe('durable training jobs', function () {
     await withWorker(stack, async () => {
       const long = { epochs: 10_000, batchSize: 4 };
       const stopped = await start({ model: { name: 'stopped-mlp' } }, long);
-      await eventually(() => request(api, 'GET', stopped.body.links.self), (r) => (r.body.progress?.epoch ?? 0) >= 2, 60_000);
+      await eventually(
+        () => request(api, 'GET', stopped.body.links.self),
+        (r) => (r.body.progress?.epoch ?? 0) >= 2,
+        60_000,
+      );
       expect((await request(api, 'POST', `/api/v1/jobs/${stopped.body.jobId}/stop`)).status).to.equal(202);
       const result = await request(api, 'GET', `/api/v1/jobs/${stopped.body.jobId}/result?wait=60`);
       expect(result.status, JSON.stringify(result.body)).to.equal(200);
@@ -112,9 +153,17 @@ describe('durable training jobs', function () {
       expect(result.body.registered.modelName).to.equal('stopped-mlp');
 
       const canceled = await start({ model: { name: 'canceled-mlp' } }, long);
-      await eventually(() => request(api, 'GET', canceled.body.links.self), (r) => (r.body.progress?.epoch ?? 0) >= 1, 60_000);
+      await eventually(
+        () => request(api, 'GET', canceled.body.links.self),
+        (r) => (r.body.progress?.epoch ?? 0) >= 1,
+        60_000,
+      );
       await request(api, 'POST', canceled.body.links.cancel);
-      const ended = await eventually(() => request(api, 'GET', canceled.body.links.self), (r) => r.body.status !== 'RUNNING', 60_000);
+      const ended = await eventually(
+        () => request(api, 'GET', canceled.body.links.self),
+        (r) => r.body.status !== 'RUNNING',
+        60_000,
+      );
       expect(ended.body.status).to.equal('CANCELED');
     });
     expectError(await request(api, 'GET', '/api/v1/models/canceled-mlp/versions'), 404, 'name');
@@ -140,7 +189,13 @@ describe('durable training jobs', function () {
       first.kill('SIGKILL');
       second = worker();
       const result = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=60`).then(async (r) =>
-        r.status === 200 ? r : eventually(() => request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`), (x) => x.status === 200, 150_000),
+        r.status === 200
+          ? r
+          : eventually(
+              () => request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`),
+              (x) => x.status === 200,
+              150_000,
+            ),
       );
       expect(result.body.attempts.length).to.be.at.least(2);
       expect(result.body.attempts[0]).to.deep.equal({ attempt: 1, resumedFromEpoch: 0 });

@@ -15,7 +15,10 @@ interface Launch {
 
 function launch(env: NodeJS.ProcessEnv): Launch {
   let output = '';
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'launcher', 'start.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'launcher', 'start.js')], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const waitFor = async (pattern: RegExp, timeoutMs: number) => {
@@ -40,7 +43,9 @@ function alive(pid: number): boolean {
 }
 
 function stopped(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  return new Promise((resolve) =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code)),
+  );
 }
 
 describe('npm start (the launcher) with its own Postgres and Temporal', function () {
@@ -52,7 +57,13 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
     const cli = await resolveTemporalCli();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-start-'));
     fs.chmodSync(dataDir, 0o755);
-    const [api, postgres, temporal, ui, metrics] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [api, postgres, temporal, ui, metrics] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -93,7 +104,9 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
     expect(await stopped(first.child)).to.equal(0);
     expect(first.output()).to.contain('[kiln] stopped');
     for (const pid of children) expect(alive(pid), `pid ${pid} still running`).to.equal(false);
-    expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid')), 'postgres left its pid file').to.equal(false);
+    expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid')), 'postgres left its pid file').to.equal(
+      false,
+    );
 
     const second = launch(env);
     await second.waitFor(/\[kiln\] ready in/, 120_000);

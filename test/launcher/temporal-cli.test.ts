@@ -32,7 +32,10 @@ describe('Temporal CLI resolution', () => {
 
   it('uses `temporal` on PATH before the cache', () => {
     const onPath = fakeExecutable(path.join(root, 'bin'));
-    const env = { PATH: `${path.join(root, 'empty')}:${path.dirname(onPath)}`, KILN_CACHE_DIR: path.join(root, 'cache') };
+    const env = {
+      PATH: `${path.join(root, 'empty')}:${path.dirname(onPath)}`,
+      KILN_CACHE_DIR: path.join(root, 'cache'),
+    };
     fakeExecutable(path.dirname(cachedCliPath(env)));
     expect(findTemporalCli(env)).to.deep.equal({ path: onPath, source: 'PATH' });
   });
@@ -49,6 +52,8 @@ describe('Temporal CLI resolution', () => {
     expect(findTemporalCli(env)).to.equal(undefined);
     let error: Error | undefined;
     await resolveTemporalCli(env, () => undefined).catch((err: Error) => (error = err));
-    expect(error?.message).to.match(/TEMPORAL_CLI/).and.to.match(/go install|Go/);
+    expect(error?.message)
+      .to.match(/TEMPORAL_CLI/)
+      .and.to.match(/go install|Go/);
   });
 });

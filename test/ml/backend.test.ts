@@ -51,7 +51,9 @@ describe('ml/backend', () => {
           ? 'tfjs-node'
           : 'wasm';
     expect(backend.name).to.equal(expected);
-    expect(backend.tfBackend).to.equal(backend.name === 'wasm' ? 'wasm' : backend.name === 'cpu' ? 'cpu' : 'tensorflow');
+    expect(backend.tfBackend).to.equal(
+      backend.name === 'wasm' ? 'wasm' : backend.name === 'cpu' ? 'cpu' : 'tensorflow',
+    );
     expect(backend.detail).to.be.a('string').and.not.equal('');
   });
 
@@ -76,7 +78,9 @@ describe('ml/backend', () => {
     const a = [1, 2, 3, 4, 5, 6];
     const b = [7, 8, 9, 10, 11, 12];
     const product = tf.tidy(() => tf.matMul(tf.tensor2d(a, [2, 3]), tf.tensor2d(b, [3, 2])));
-    const expected = [0, 1].flatMap((i) => [0, 1].map((j) => [0, 1, 2].reduce((s, t) => s + a[i * 3 + t] * b[t * 2 + j], 0)));
+    const expected = [0, 1].flatMap((i) =>
+      [0, 1].map((j) => [0, 1, 2].reduce((s, t) => s + a[i * 3 + t] * b[t * 2 + j], 0)),
+    );
     expect(Array.from(await product.data())).to.deep.equal(expected);
     product.dispose();
     const argMin = tf.tidy(() => tf.argMin(tf.tensor2d([3, 1, 2, 0, 5, -4], [2, 3]), 1));
@@ -106,7 +110,9 @@ describe('ml/backend', () => {
     it('fails clearly when the forced backend is unavailable', async () => {
       const fresh = freshBackendModule();
       let err: unknown;
-      const result = await withEnv('tfjs-node-gpu', () => fresh.initComputeBackend()).catch((e: unknown) => void (err = e));
+      const result = await withEnv('tfjs-node-gpu', () => fresh.initComputeBackend()).catch(
+        (e: unknown) => void (err = e),
+      );
       if (resolvable('@tensorflow/tfjs-node-gpu') && result) {
         expect(result.name).to.equal('tfjs-node-gpu'); // installed and working: nothing to fail
         return;

@@ -35,7 +35,9 @@ function expectSame(a: KMeansResult, b: KMeansResult): void {
   expect(a.converged).to.equal(b.converged);
   expect(a.clusterSizes).to.deep.equal(b.clusterSizes);
   expect(a.inertia).to.be.closeTo(b.inertia, 1e-9 * b.inertia);
-  a.centroids.forEach((c, i) => c.forEach((v, j) => expect(v).to.be.closeTo(b.centroids[i][j], 1e-9 * (1 + Math.abs(v)))));
+  a.centroids.forEach((c, i) =>
+    c.forEach((v, j) => expect(v).to.be.closeTo(b.centroids[i][j], 1e-9 * (1 + Math.abs(v)))),
+  );
 }
 
 describe('ml/kmeans on worker threads', () => {
@@ -81,7 +83,13 @@ describe('ml/kmeans on worker threads', () => {
     const controller = new AbortController();
     await withThreads(2, () =>
       expectRejects(
-        kmeans(points, n, d, { k, seed: 1, maxIterations: 50, tolerance: 0 }, { signal: controller.signal, onIteration: (p) => (p.iteration === 2 ? controller.abort() : undefined) }),
+        kmeans(
+          points,
+          n,
+          d,
+          { k, seed: 1, maxIterations: 50, tolerance: 0 },
+          { signal: controller.signal, onIteration: (p) => (p.iteration === 2 ? controller.abort() : undefined) },
+        ),
         (err) => expect(err.name).to.equal('AbortError'),
       ),
     );

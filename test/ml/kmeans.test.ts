@@ -3,7 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../../ml/backend';
-import { KMEANS_DEFAULTS, KMeansParams, KMeansProgress, KMeansResult, MAX_DISTANCE_CELLS_PER_BLOCK, kmeans } from '../../ml/kmeans';
+import {
+  KMEANS_DEFAULTS,
+  KMeansParams,
+  KMeansProgress,
+  KMeansResult,
+  MAX_DISTANCE_CELLS_PER_BLOCK,
+  kmeans,
+} from '../../ml/kmeans';
 import { adjustedRandIndex, samePartition } from '../../ml/metrics';
 import { Random } from '../../ml/random';
 import { BlobFixture, fixtureDir } from '../fixtures/kmeans/make-fixtures';
@@ -81,7 +88,6 @@ function meanVariance(data: Data): number {
 async function run(data: Data, params: KMeansParams, progress: KMeansProgress[] = []): Promise<KMeansResult> {
   return kmeans(data.points, data.n, data.d, params, { onIteration: (p) => void progress.push(p) });
 }
-
 
 describe('ml/kmeans', () => {
   before(async () => {
@@ -176,7 +182,14 @@ describe('ml/kmeans', () => {
     });
 
     it('duplicate points form exact clusters', async () => {
-      const data = duplicates([[1, 1], [1, 5], [6, 3]], 20);
+      const data = duplicates(
+        [
+          [1, 1],
+          [1, 5],
+          [6, 3],
+        ],
+        20,
+      );
       const r = await run(data, { k: 3 });
       expect(samePartition(r.labels, data.labels)).to.equal(true);
       expect(r.inertia).to.be.at.most(1e-9);
@@ -184,7 +197,14 @@ describe('ml/kmeans', () => {
     });
 
     it('more clusters than distinct points: no error, identical points share a cluster', async () => {
-      const data = duplicates([[1, 1], [1, 5], [6, 3]], 10);
+      const data = duplicates(
+        [
+          [1, 1],
+          [1, 5],
+          [6, 3],
+        ],
+        10,
+      );
       const r = await run(data, { k: 5, seed: 4 });
       expect(samePartition(r.labels, data.labels)).to.equal(true);
       expect(r.inertia).to.be.at.most(1e-9);
@@ -196,7 +216,14 @@ describe('ml/kmeans', () => {
       // 3 values × 20 copies: a random pick of 3 rows often repeats a value, leaving a cluster empty in the first
       // assignment. Relocating it to the farthest point still finds all three values; keeping the stale centroid
       // would not.
-      const data = duplicates([[0, 0], [0, 9], [12, 0]], 20);
+      const data = duplicates(
+        [
+          [0, 0],
+          [0, 9],
+          [12, 0],
+        ],
+        20,
+      );
       for (let seed = 0; seed < 10; seed++) {
         const r = await run(data, { k: 3, seed, init: 'random' });
         expect(samePartition(r.labels, data.labels), `seed ${seed}`).to.equal(true);
@@ -260,13 +287,19 @@ describe('ml/kmeans', () => {
 
     it('awaits an async onIteration before continuing', async () => {
       const events: string[] = [];
-      await kmeans(data.points, data.n, data.d, { k: 4, maxIterations: 3, tolerance: 0 }, {
-        onIteration: async (p) => {
-          events.push(`start ${p.iteration}`);
-          await new Promise((resolve) => setTimeout(resolve, 5));
-          events.push(`end ${p.iteration}`);
+      await kmeans(
+        data.points,
+        data.n,
+        data.d,
+        { k: 4, maxIterations: 3, tolerance: 0 },
+        {
+          onIteration: async (p) => {
+            events.push(`start ${p.iteration}`);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            events.push(`end ${p.iteration}`);
+          },
         },
-      });
+      );
       expect(events).to.deep.equal(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
     });
   });
@@ -279,13 +312,19 @@ describe('ml/kmeans', () => {
       const controller = new AbortController();
       const seen: number[] = [];
       await expectRejects(
-        kmeans(data.points, data.n, data.d, { k: 16, tolerance: 0 }, {
-          signal: controller.signal,
-          onIteration: (p) => {
-            seen.push(p.iteration);
-            if (p.iteration === 2) controller.abort();
+        kmeans(
+          data.points,
+          data.n,
+          data.d,
+          { k: 16, tolerance: 0 },
+          {
+            signal: controller.signal,
+            onIteration: (p) => {
+              seen.push(p.iteration);
+              if (p.iteration === 2) controller.abort();
+            },
           },
-        }),
+        ),
         (err) => expect(err.name).to.equal('AbortError'),
       );
       expect(seen).to.deep.equal([1, 2]);
@@ -306,12 +345,18 @@ describe('ml/kmeans', () => {
     it('lets a timer abort it (yields to the event loop between iterations)', async () => {
       const controller = new AbortController();
       await expectRejects(
-        kmeans(data.points, data.n, data.d, { k: 16, tolerance: 0 }, {
-          signal: controller.signal,
-          onIteration: (p) => {
-            if (p.iteration === 1) setTimeout(() => controller.abort(), 0);
+        kmeans(
+          data.points,
+          data.n,
+          data.d,
+          { k: 16, tolerance: 0 },
+          {
+            signal: controller.signal,
+            onIteration: (p) => {
+              if (p.iteration === 1) setTimeout(() => controller.abort(), 0);
+            },
           },
-        }),
+        ),
         (err) => expect(err.name).to.equal('AbortError'),
       );
     });
@@ -361,11 +406,26 @@ describe('ml/kmeans with explicit initial centroids', () => {
   it('starts from the given centroids (one Lloyd step from a known start)', async () => {
     // Two points per side; starting centroids on each side converge to the side means.
     const points = new Float32Array([0, 0, 0, 2, 10, 0, 10, 2]);
-    const result = await kmeans(points, 4, 2, { k: 2, init: [[1, 1], [9, 1]] });
-    expect(result.centroids).to.deep.equal([[0, 1], [10, 1]]);
+    const result = await kmeans(points, 4, 2, {
+      k: 2,
+      init: [
+        [1, 1],
+        [9, 1],
+      ],
+    });
+    expect(result.centroids).to.deep.equal([
+      [0, 1],
+      [10, 1],
+    ]);
     expect(Array.from(result.labels)).to.deep.equal([0, 0, 1, 1]);
     // Swapping the given start swaps the cluster ids: the start really was used.
-    const swapped = await kmeans(points, 4, 2, { k: 2, init: [[9, 1], [1, 1]] });
+    const swapped = await kmeans(points, 4, 2, {
+      k: 2,
+      init: [
+        [9, 1],
+        [1, 1],
+      ],
+    });
     expect(Array.from(swapped.labels)).to.deep.equal([1, 1, 0, 0]);
   });
 

@@ -14,11 +14,18 @@ function workflowTypeOf(history: ReturnType<typeof historyFromJSON>): string | u
 }
 
 describe('recorded workflow histories replay against the current workflow code', function () {
-  const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(HISTORIES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 
   it('a history is kept for every workflow', async () => {
     const workflows = Object.keys(await import('../../workflows'));
-    const covered = new Set(files.map((f) => workflowTypeOf(historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))))));
+    const covered = new Set(
+      files.map((f) =>
+        workflowTypeOf(historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8')))),
+      ),
+    );
     for (const name of workflows) expect(covered, `no recorded history for ${name}`).to.include(name);
   });
 

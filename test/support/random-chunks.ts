@@ -14,7 +14,7 @@ export function random(seed: number): () => number {
 /** `bytes` cut into pieces of 1 to `max` bytes: streaming parsers must not care where a chunk ends. */
 export function randomChunks(bytes: Buffer, rnd: () => number, max: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const size = 1 + Math.floor(rnd() * max);
     out.push(bytes.subarray(i, i + size));
     i += size;

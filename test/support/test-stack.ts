@@ -45,7 +45,9 @@ async function start(): Promise<TestStack> {
         searchAttributes: KILN_SEARCH_ATTRIBUTES,
       },
     }),
-    freePort().then((port) => startEmbeddedPostgres({ dataDir: path.join(tmpDir!, 'postgres'), port, persistent: false })),
+    freePort().then((port) =>
+      startEmbeddedPostgres({ dataDir: path.join(tmpDir!, 'postgres'), port, persistent: false }),
+    ),
   ]);
   postgres = pg;
   const pool = createPool(pg.url, 10);

@@ -14,8 +14,18 @@ describe('telemetry recorder', function () {
   });
 
   const declared = (id: string, index: number, used: number): DeviceSample => ({
-    id, index, name: 'declared test GPU', gpuClass: 't4', memoryTotalMb: 16_384, source: 'declared',
-    memoryUsedMb: used, utilizationPct: 42, temperatureC: 55, jobsRunning: 1, slotsUsed: 1, slotsFree: 1,
+    id,
+    index,
+    name: 'declared test GPU',
+    gpuClass: 't4',
+    memoryTotalMb: 16_384,
+    source: 'declared',
+    memoryUsedMb: used,
+    utilizationPct: 42,
+    temperatureC: 55,
+    jobsRunning: 1,
+    slotsUsed: 1,
+    slotsFree: 1,
   });
 
   it('heartbeats a worker without devices with its slots, which the CPU pool status sums while it is online', async () => {
@@ -23,7 +33,12 @@ describe('telemetry recorder', function () {
     const cpuOf = async () => (await resourceStatus(stack.pool)).pools.find((p) => p.name === 'cpu')!;
     const before = await cpuOf();
     const recorder = startTelemetryRecorder({
-      pool: stack.pool, workerId: `cpu-${tag}`, poolName: 'cpu', intervalMs: 50, queues: ['kiln-cpu'], log: () => undefined,
+      pool: stack.pool,
+      workerId: `cpu-${tag}`,
+      poolName: 'cpu',
+      intervalMs: 50,
+      queues: ['kiln-cpu'],
+      log: () => undefined,
       workerStats: () => ({ slotsUsed: 1, slotsFree: 3, jobsRunning: 1 }),
       sample: async () => [],
     });
@@ -46,7 +61,12 @@ describe('telemetry recorder', function () {
     let calls = 0;
     const startedAt = new Date();
     const recorder = startTelemetryRecorder({
-      pool: stack.pool, workerId: `rec-${tag}`, poolName: 'gpu', intervalMs: 50, queues: ['kiln-gpu'], log: () => undefined,
+      pool: stack.pool,
+      workerId: `rec-${tag}`,
+      poolName: 'gpu',
+      intervalMs: 50,
+      queues: ['kiln-gpu'],
+      log: () => undefined,
       sample: async () => {
         calls += 1;
         return ids.map((id, i) => declared(id, i, 100 * calls));
@@ -55,7 +75,13 @@ describe('telemetry recorder', function () {
     try {
       for (let i = 0; i < 3; i++) await recorder.nextTick();
       const online = await getDevice(stack.pool, ids[0]);
-      expect(online).to.include({ state: 'online', workerId: `rec-${tag}`, pool: 'gpu', source: 'declared', deviceIndex: 0 });
+      expect(online).to.include({
+        state: 'online',
+        workerId: `rec-${tag}`,
+        pool: 'gpu',
+        source: 'declared',
+        deviceIndex: 0,
+      });
     } finally {
       await recorder.stop();
     }
@@ -83,11 +109,18 @@ describe('telemetry recorder', function () {
     const id = `GPU-rec-${tag}`;
     const startedAt = new Date();
     const admitting = (reservedMb: number, waiting: number): DeviceSample => ({
-      ...declared(id, 0, 6_000), memoryBudgetMb: 7_000, memoryReservedMb: reservedMb, jobsWaiting: waiting,
+      ...declared(id, 0, 6_000),
+      memoryBudgetMb: 7_000,
+      memoryReservedMb: reservedMb,
+      jobsWaiting: waiting,
     });
     let calls = 0;
     const recorder = startTelemetryRecorder({
-      pool: stack.pool, workerId: `rec-${tag}`, poolName: 'gpu', intervalMs: 20, log: () => undefined,
+      pool: stack.pool,
+      workerId: `rec-${tag}`,
+      poolName: 'gpu',
+      intervalMs: 20,
+      log: () => undefined,
       sample: async () => {
         calls += 1;
         return [calls === 1 ? admitting(6_144, 1) : admitting(1_024, 0)];
@@ -104,11 +137,19 @@ describe('telemetry recorder', function () {
     expect(samples.length).to.be.at.least(2);
     expect(samples[0]).to.include({ memoryBudgetMb: 7_000, memoryReservedMb: 6_144, jobsWaiting: 1 });
     expect(samples[1]).to.include({ memoryBudgetMb: 7_000, memoryReservedMb: 1_024, jobsWaiting: 0 });
-    expect((await getDevice(stack.pool, id))?.latest).to.include({ memoryBudgetMb: 7_000, memoryReservedMb: 1_024, jobsWaiting: 0 });
+    expect((await getDevice(stack.pool, id))?.latest).to.include({
+      memoryBudgetMb: 7_000,
+      memoryReservedMb: 1_024,
+      jobsWaiting: 0,
+    });
 
     // The next worker on the device declares no budget: the old one must not linger (routing would still use it).
     const next = startTelemetryRecorder({
-      pool: stack.pool, workerId: `rec-${tag}-next`, poolName: 'gpu', intervalMs: 20, log: () => undefined,
+      pool: stack.pool,
+      workerId: `rec-${tag}-next`,
+      poolName: 'gpu',
+      intervalMs: 20,
+      log: () => undefined,
       sample: async () => [declared(id, 0, 1)],
     });
     try {
@@ -125,7 +166,11 @@ describe('telemetry recorder', function () {
     const logs: string[] = [];
     let calls = 0;
     const recorder = startTelemetryRecorder({
-      pool: stack.pool, workerId: `rec-${tag}`, poolName: 'gpu', intervalMs: 20, log: (m) => logs.push(m),
+      pool: stack.pool,
+      workerId: `rec-${tag}`,
+      poolName: 'gpu',
+      intervalMs: 20,
+      log: (m) => logs.push(m),
       sample: async () => {
         calls += 1;
         if (calls === 1) throw new Error('nvidia-smi went away');
@@ -148,12 +193,26 @@ describe('telemetry recorder', function () {
     const tag = randomUUID().slice(0, 8);
     const id = `GPU-rec-${tag}`;
     await upsertDevice(stack.pool, {
-      id, workerId: `rec-${tag}`, pool: 'gpu', host: 'h', deviceIndex: 0, name: 'old', memoryTotalMb: 1, source: 'declared',
+      id,
+      workerId: `rec-${tag}`,
+      pool: 'gpu',
+      host: 'h',
+      deviceIndex: 0,
+      name: 'old',
+      memoryTotalMb: 1,
+      source: 'declared',
     });
     const old = new Date(Date.now() - 2 * 3_600_000);
-    await recordSamples(stack.pool, [{ deviceId: id, recordedAt: old, memoryUsedMb: 0, memoryTotalMb: 1, utilizationPct: 0 }]);
+    await recordSamples(stack.pool, [
+      { deviceId: id, recordedAt: old, memoryUsedMb: 0, memoryTotalMb: 1, utilizationPct: 0 },
+    ]);
     const recorder = startTelemetryRecorder({
-      pool: stack.pool, workerId: `rec-${tag}`, poolName: 'gpu', intervalMs: 20, retentionMs: 3_600_000, log: () => undefined,
+      pool: stack.pool,
+      workerId: `rec-${tag}`,
+      poolName: 'gpu',
+      intervalMs: 20,
+      retentionMs: 3_600_000,
+      log: () => undefined,
       sample: async () => [declared(id, 0, 1)],
     });
     try {

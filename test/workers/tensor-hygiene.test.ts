@@ -36,7 +36,16 @@ describe('worker tensor hygiene', function () {
     this.timeout(300_000);
     stack = await getTestStack();
     api = await startTestApi(stack);
-    const blobs = makeBlobs(20, [[0, 0], [8, 8], [-8, 8]], 0.5, 17);
+    const blobs = makeBlobs(
+      20,
+      [
+        [0, 0],
+        [8, 8],
+        [-8, 8],
+      ],
+      0.5,
+      17,
+    );
     const upload = await request(api, 'POST', '/api/v1/datasets', { data: blobs.points });
     datasetId = upload.body.id;
     const species = ['a', 'b', 'c'];
@@ -50,9 +59,11 @@ describe('worker tensor hygiene', function () {
     await initComputeBackend();
     await withWorker(stack, async () => {
       const start = (kind: string) => {
-        if (kind === 'training') return request(api, 'POST', '/api/v1/training', { datasetId: labelledId, ...TRAINING });
+        if (kind === 'training')
+          return request(api, 'POST', '/api/v1/training', { datasetId: labelledId, ...TRAINING });
         // The model the warm-up round trained (training comes before batch-predict in ROUNDS).
-        if (kind === 'batch-predict') return request(api, 'POST', '/api/v1/models/hygiene-mlp/batch-predict', { datasetId: labelledId });
+        if (kind === 'batch-predict')
+          return request(api, 'POST', '/api/v1/models/hygiene-mlp/batch-predict', { datasetId: labelledId });
         const { algorithm, params } = CLUSTERING.find((c) => c.algorithm === kind)!;
         return request(api, 'POST', '/api/v1/clustering', { algorithm, params, datasetId });
       };
@@ -70,7 +81,10 @@ describe('worker tensor hygiene', function () {
       for (let i = 0; i < 100; i++) {
         await run(i);
         const after = tf.memory();
-        expect({ tensors: after.numTensors, bytes: after.numBytes }, `after job ${i} (${ROUNDS[i % ROUNDS.length]})`).to.deep.equal(baseline);
+        expect(
+          { tensors: after.numTensors, bytes: after.numBytes },
+          `after job ${i} (${ROUNDS[i % ROUNDS.length]})`,
+        ).to.deep.equal(baseline);
       }
     });
   });

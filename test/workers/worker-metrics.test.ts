@@ -15,7 +15,12 @@ function seriesValue(text: string, series: string): number | undefined {
 
 describe('worker metrics: slots, activity durations, fallbacks, admission', () => {
   it('counts activity outcomes and durations by pool, and a routed job that ran on its fallback queue', async () => {
-    const { registry, observer } = createWorkerMetrics({ pool: 'cpu', workers: () => [], latestSample: () => undefined, maxConcurrent: 2 });
+    const { registry, observer } = createWorkerMetrics({
+      pool: 'cpu',
+      workers: () => [],
+      latestSample: () => undefined,
+      maxConcurrent: 2,
+    });
     const activities = instrumentActivities(
       {
         async compute(_input: unknown) {
@@ -39,14 +44,26 @@ describe('worker metrics: slots, activity durations, fallbacks, admission', () =
 
     const text = await registry.metrics();
     expect(seriesValue(text, 'kiln_worker_fallbacks_total{pool="cpu",activity="compute"}')).to.equal(1);
-    expect(seriesValue(text, 'kiln_worker_activity_duration_seconds_count{pool="cpu",activity="compute",outcome="completed"}')).to.equal(3);
-    expect(seriesValue(text, 'kiln_worker_activity_duration_seconds_count{pool="cpu",activity="broken",outcome="failed"}')).to.equal(1);
+    expect(
+      seriesValue(
+        text,
+        'kiln_worker_activity_duration_seconds_count{pool="cpu",activity="compute",outcome="completed"}',
+      ),
+    ).to.equal(3);
+    expect(
+      seriesValue(text, 'kiln_worker_activity_duration_seconds_count{pool="cpu",activity="broken",outcome="failed"}'),
+    ).to.equal(1);
     expect(seriesValue(text, 'kiln_worker_slots_free{pool="cpu"}')).to.equal(2);
   });
 
   it('reports the live tfjs tensors and their bytes at scrape time, so a leak shows as a climbing series', async () => {
     await initComputeBackend();
-    const { registry } = createWorkerMetrics({ pool: 'cpu', workers: () => [], latestSample: () => undefined, maxConcurrent: 2 });
+    const { registry } = createWorkerMetrics({
+      pool: 'cpu',
+      workers: () => [],
+      latestSample: () => undefined,
+      maxConcurrent: 2,
+    });
     const labels = `{pool="cpu",backend="${tf.getBackend()}"}`;
     const before = await registry.metrics();
     const baseTensors = seriesValue(before, `kiln_worker_tf_tensors${labels}`)!;
@@ -73,7 +90,10 @@ describe('worker metrics: slots, activity durations, fallbacks, admission', () =
       deviceId: 'gpu-0',
     });
     const supplier = admission.slotSupplier();
-    const permit = await supplier.reserveSlot({ slotType: 'activity', taskQueue: 'kiln-gpu' } as never, new AbortController().signal);
+    const permit = await supplier.reserveSlot(
+      { slotType: 'activity', taskQueue: 'kiln-gpu' } as never,
+      new AbortController().signal,
+    );
     supplier.markSlotUsed({ slotInfo: { type: 'activity', activityType: 'runClustering' }, permit });
     const first = await admission.admit(6144);
     const second = admission.admit(6144);
@@ -97,15 +117,27 @@ describe('worker flags', () => {
     expect(workerFlags([], {})).to.deep.equal({ pool: 'cpu', device: 0, concurrency: 2 });
     expect(workerFlags(['--pool', 'gpu'], {})).to.deep.equal({ pool: 'gpu', device: 0, concurrency: 8 });
     expect(
-      workerFlags(['--pool=gpu', '--device', '1', '--memory-budget-mb=6000', '--concurrency', '3'], { KILN_GPU_MEMORY_BUDGET_MB: '9', KILN_WORKER_CONCURRENCY: '9' }),
+      workerFlags(['--pool=gpu', '--device', '1', '--memory-budget-mb=6000', '--concurrency', '3'], {
+        KILN_GPU_MEMORY_BUDGET_MB: '9',
+        KILN_WORKER_CONCURRENCY: '9',
+      }),
     ).to.deep.equal({ pool: 'gpu', device: 1, memoryBudgetMb: 6000, concurrency: 3 });
-    expect(workerFlags([], { KILN_POOL: 'gpu', KILN_GPU_DEVICE: '2', KILN_GPU_MEMORY_BUDGET_MB: '4096', KILN_WORKER_CONCURRENCY: '5' })).to.deep.equal({
+    expect(
+      workerFlags([], {
+        KILN_POOL: 'gpu',
+        KILN_GPU_DEVICE: '2',
+        KILN_GPU_MEMORY_BUDGET_MB: '4096',
+        KILN_WORKER_CONCURRENCY: '5',
+      }),
+    ).to.deep.equal({
       pool: 'gpu',
       device: 2,
       memoryBudgetMb: 4096,
       concurrency: 5,
     });
-    expect(() => workerFlags(['--memory-budget-mb', '0'], {})).to.throw(/--memory-budget-mb must be a positive integer/);
+    expect(() => workerFlags(['--memory-budget-mb', '0'], {})).to.throw(
+      /--memory-budget-mb must be a positive integer/,
+    );
     expect(() => workerFlags(['--concurrency', 'many'], {})).to.throw(/--concurrency/);
     expect(() => workerFlags(['--device', '-1'], {})).to.throw(/--device/);
     expect(() => workerFlags(['--pool', 'tpu'], {})).to.throw(/unknown pool/);

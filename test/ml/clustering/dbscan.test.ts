@@ -35,11 +35,17 @@ interface DbscanFixture {
 }
 
 function loadDataset(name: string): Data & { truth: number[] } {
-  const ds = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as { points: number[][]; truth: number[] };
+  const ds = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as {
+    points: number[][];
+    truth: number[];
+  };
   return { points: Float32Array.from(ds.points.flat()), n: ds.points.length, d: ds.points[0].length, truth: ds.truth };
 }
 
-const dbscanFixtures = fs.readdirSync(FIXTURES).filter((f) => /^dbscan(-cosine)?__.+\.json$/.test(f)).sort();
+const dbscanFixtures = fs
+  .readdirSync(FIXTURES)
+  .filter((f) => /^dbscan(-cosine)?__.+\.json$/.test(f))
+  .sort();
 
 function uniform(n: number, d: number, seed: number, scale = 10): Data {
   const rng = new Random(seed);
@@ -123,7 +129,8 @@ describe('ml/clustering/dbscan', function () {
           const core = [...r.isCore.keys()].filter((i) => r.isCore[i] === 1);
           expect(core, `${method} core points`).to.deep.equal(fx.corePoints);
           expect(r.corePoints).to.equal(fx.corePoints.length);
-          const noise = (labels: ArrayLike<number>) => Array.from(labels, (l, i) => (l === -1 ? i : -1)).filter((i) => i >= 0);
+          const noise = (labels: ArrayLike<number>) =>
+            Array.from(labels, (l, i) => (l === -1 ? i : -1)).filter((i) => i >= 0);
           expect(noise(r.labels), `${method} noise points`).to.deep.equal(noise(fx.labels));
           expect(r.noisePoints).to.equal(fx.noisePoints);
           expect(r.clusters).to.equal(fx.clusters);
@@ -159,7 +166,10 @@ describe('ml/clustering/dbscan', function () {
         const ref = referenceDbscan(data, eps, minPoints);
         const refClusters = Math.max(-1, ...ref.labels) + 1;
         expect(refClusters, 'a meaningful case: several clusters').to.be.at.least(2);
-        expect(ref.labels.some((l) => l === -1), 'a meaningful case: some noise').to.equal(true);
+        expect(
+          ref.labels.some((l) => l === -1),
+          'a meaningful case: some noise',
+        ).to.equal(true);
         for (const method of METHODS) {
           const r = await dbscanWithMethod(method, data.points, data.n, data.d, { eps, minPoints });
           expect(Array.from(r.isCore), `${method} core`).to.deep.equal(Array.from(ref.core));
@@ -167,8 +177,18 @@ describe('ml/clustering/dbscan', function () {
           expect(r.clusters).to.equal(refClusters);
         }
         // The kd-tree without its recorded neighbours (what happens when n·(minPoints − 1) is over budget).
-        const searched = await dbscanWithMethod('kd-tree', data.points, data.n, data.d, { eps, minPoints }, {}, { neighbourStoreMaxEntries: 0 });
-        expect(Array.from(searched.labels), 'kd-tree without recorded neighbours').to.deep.equal(Array.from(ref.labels));
+        const searched = await dbscanWithMethod(
+          'kd-tree',
+          data.points,
+          data.n,
+          data.d,
+          { eps, minPoints },
+          {},
+          { neighbourStoreMaxEntries: 0 },
+        );
+        expect(Array.from(searched.labels), 'kd-tree without recorded neighbours').to.deep.equal(
+          Array.from(ref.labels),
+        );
       });
     }
 
@@ -268,17 +288,34 @@ describe('ml/clustering/dbscan', function () {
       ['eps negative', () => dbscan(ok, 2, 2, { eps: -1, minPoints: 2 }), /eps/],
       ['minPoints 0', () => dbscan(ok, 2, 2, { eps: 1, minPoints: 0 }), /minPoints must be a positive integer/],
       ['minPoints 2.5', () => dbscan(ok, 2, 2, { eps: 1, minPoints: 2.5 }), /minPoints/],
-      ['metric', () => dbscan(ok, 2, 2, { eps: 1, minPoints: 2, metric: 'manhattan' as 'cosine' }), /metric must be one of euclidean, cosine/],
+      [
+        'metric',
+        () => dbscan(ok, 2, 2, { eps: 1, minPoints: 2, metric: 'manhattan' as 'cosine' }),
+        /metric must be one of euclidean, cosine/,
+      ],
       ['length', () => dbscan(ok, 3, 2, { eps: 1, minPoints: 2 }), /points.length must equal n\*d/],
       ['n', () => dbscan(ok, 0, 2, { eps: 1, minPoints: 2 }), /n \(number of points\)/],
       ['d', () => dbscan(ok, 2, 1.5, { eps: 1, minPoints: 2 }), /d \(number of dimensions\)/],
-      ['NaN point', () => dbscan(Float32Array.from([0, NaN]), 1, 2, { eps: 1, minPoints: 2 }), /row 0, column 1 is NaN/],
-      ['not Float32Array', () => dbscan([0, 0] as unknown as Float32Array, 1, 2, { eps: 1, minPoints: 2 }), /Float32Array/],
-      ['cosine zero row', () => dbscan(Float32Array.from([1, 0, 0, 0]), 2, 2, { eps: 0.1, minPoints: 2, metric: 'cosine' }), /row 1 is all zeros/],
+      [
+        'NaN point',
+        () => dbscan(Float32Array.from([0, NaN]), 1, 2, { eps: 1, minPoints: 2 }),
+        /row 0, column 1 is NaN/,
+      ],
+      [
+        'not Float32Array',
+        () => dbscan([0, 0] as unknown as Float32Array, 1, 2, { eps: 1, minPoints: 2 }),
+        /Float32Array/,
+      ],
+      [
+        'cosine zero row',
+        () => dbscan(Float32Array.from([1, 0, 0, 0]), 2, 2, { eps: 0.1, minPoints: 2, metric: 'cosine' }),
+        /row 1 is all zeros/,
+      ],
       ['method', () => dbscanWithMethod('grid' as DbscanMethod, ok, 2, 2, { eps: 1, minPoints: 2 }), /method must be/],
       [
         'n above DBSCAN_LIMIT',
-        () => dbscan(new Float32Array(DBSCAN_LIMIT.maxPoints + 1), DBSCAN_LIMIT.maxPoints + 1, 1, { eps: 1, minPoints: 2 }),
+        () =>
+          dbscan(new Float32Array(DBSCAN_LIMIT.maxPoints + 1), DBSCAN_LIMIT.maxPoints + 1, 1, { eps: 1, minPoints: 2 }),
         /exceeds the DBSCAN limit of 1000000 points.*minibatch-kmeans/,
       ],
     ];
@@ -299,9 +336,16 @@ describe('ml/clustering/dbscan', function () {
       it(`${method}: reports progress for every pass and stops with AbortError when aborted mid-run`, async () => {
         const data = uniform(3000, 3, 11);
         const phases = new Set<string>();
-        await dbscanWithMethod(method, data.points, data.n, data.d, { eps: 0.9, minPoints: 8 }, {
-          onProgress: (p) => void phases.add(String(p.phase)),
-        });
+        await dbscanWithMethod(
+          method,
+          data.points,
+          data.n,
+          data.d,
+          { eps: 0.9, minPoints: 8 },
+          {
+            onProgress: (p) => void phases.add(String(p.phase)),
+          },
+        );
         expect([...phases]).to.include.members(['count neighbours', 'connect core points', 'assign border points']);
 
         const controller = new AbortController();
@@ -309,12 +353,19 @@ describe('ml/clustering/dbscan', function () {
         let caught: unknown;
         const before = tf.memory().numTensors;
         try {
-          await dbscanWithMethod(method, data.points, data.n, data.d, { eps: 0.9, minPoints: 8 }, {
-            signal: controller.signal,
-            onProgress: () => {
-              if (++calls === 1) controller.abort(new Error('user cancelled'));
+          await dbscanWithMethod(
+            method,
+            data.points,
+            data.n,
+            data.d,
+            { eps: 0.9, minPoints: 8 },
+            {
+              signal: controller.signal,
+              onProgress: () => {
+                if (++calls === 1) controller.abort(new Error('user cancelled'));
+              },
             },
-          });
+          );
         } catch (err) {
           caught = err;
         }
@@ -330,7 +381,13 @@ describe('ml/clustering/dbscan', function () {
       controller.abort();
       let caught: unknown;
       try {
-        await dbscan(ok, 2, 2, { eps: 1, minPoints: 2 }, { signal: controller.signal, onProgress: () => expect.fail('no progress') });
+        await dbscan(
+          ok,
+          2,
+          2,
+          { eps: 1, minPoints: 2 },
+          { signal: controller.signal, onProgress: () => expect.fail('no progress') },
+        );
       } catch (err) {
         caught = err;
       }

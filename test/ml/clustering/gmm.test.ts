@@ -3,7 +3,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../../../ml/backend';
-import { GMM_DEFAULTS, GMM_MAX_INLINE_PROBABILITIES, GmmModel, GmmParams, GmmProgress, GmmResult, gmm, predictGmm, runGmm } from '../../../ml/clustering/gmm';
+import {
+  GMM_DEFAULTS,
+  GMM_MAX_INLINE_PROBABILITIES,
+  GmmModel,
+  GmmParams,
+  GmmProgress,
+  GmmResult,
+  gmm,
+  predictGmm,
+  runGmm,
+} from '../../../ml/clustering/gmm';
 import { adjustedRandIndex, samePartition } from '../../../ml/metrics';
 import { Random } from '../../../ml/random';
 import { expectRejects } from '../../support/expect-rejects';
@@ -26,15 +36,30 @@ function sklearnDir(): string {
 }
 
 function loadDataset(name: string): Data {
-  const raw = JSON.parse(fs.readFileSync(path.join(sklearnDir(), `${name}.json`), 'utf8')) as { points: number[][]; truth: number[] };
-  return { truth: raw.truth, points: Float32Array.from(raw.points.flat()), n: raw.points.length, d: raw.points[0].length };
+  const raw = JSON.parse(fs.readFileSync(path.join(sklearnDir(), `${name}.json`), 'utf8')) as {
+    points: number[][];
+    truth: number[];
+  };
+  return {
+    truth: raw.truth,
+    points: Float32Array.from(raw.points.flat()),
+    n: raw.points.length,
+    d: raw.points[0].length,
+  };
 }
 
 /** A scikit-learn GaussianMixture fixture (gmm__* full, gmm-diag__* diag). */
 interface GmmFixture {
   algorithm: string;
   dataset: string;
-  params: { k: number; covarianceType: 'full' | 'diag'; maxIterations: number; tolerance: number; regularization: number; seed: number };
+  params: {
+    k: number;
+    covarianceType: 'full' | 'diag';
+    maxIterations: number;
+    tolerance: number;
+    regularization: number;
+    seed: number;
+  };
   labels: number[];
   ariVsTruth: number;
   converged: boolean;
@@ -96,7 +121,6 @@ function matchComponents(ours: number[][], theirs: number[][]): number[] {
   });
 }
 
-
 describe('ml/clustering/gmm', () => {
   before(async () => {
     await initComputeBackend();
@@ -109,9 +133,17 @@ describe('ml/clustering/gmm', () => {
       const symmetric = f.dataset === 'circles';
       it(`${f.algorithm} on ${f.dataset} (k = ${f.params.k}; sklearn ARI ${f.ariVsTruth})`, async () => {
         const data = loadDataset(f.dataset);
-        const r = await run(data, { k: f.params.k, covarianceType: f.params.covarianceType, maxIterations: f.params.maxIterations, tolerance: f.params.tolerance, regCovar: f.params.regularization, seed: f.params.seed });
+        const r = await run(data, {
+          k: f.params.k,
+          covarianceType: f.params.covarianceType,
+          maxIterations: f.params.maxIterations,
+          tolerance: f.params.tolerance,
+          regCovar: f.params.regularization,
+          seed: f.params.seed,
+        });
         expect(r.converged).to.equal(true);
-        if (f.ariVsTruth >= 0.95) expect(adjustedRandIndex(r.labels, data.truth), 'ARI vs ground truth').to.be.at.least(0.95);
+        if (f.ariVsTruth >= 0.95)
+          expect(adjustedRandIndex(r.labels, data.truth), 'ARI vs ground truth').to.be.at.least(0.95);
         expect(r.logLikelihood, 'mean log-likelihood').to.be.closeTo(f.meanLogLikelihood, symmetric ? 0.02 : 1e-3);
         if (symmetric) return;
         const agreement = adjustedRandIndex(r.labels, f.labels);
@@ -129,12 +161,16 @@ describe('ml/clustering/gmm', () => {
           r.means[ours].forEach((v, j) => expect(v).to.be.closeTo(f.means[c][j], 5e-3));
           const cov = JSON.stringify(r.covariances[ours]);
           const ref = (f.covariances[c] as (number | number[])[]).flat();
-          (r.covariances[ours] as (number | number[])[]).flat().forEach((v, j) => expect(v, cov).to.be.closeTo(ref[j], 5e-3 * (1 + Math.abs(ref[j]))));
+          (r.covariances[ours] as (number | number[])[])
+            .flat()
+            .forEach((v, j) => expect(v, cov).to.be.closeTo(ref[j], 5e-3 * (1 + Math.abs(ref[j]))));
         });
         // predict_proba on the fixture's rows, columns permuted to ours.
         const { probabilities } = predictGmm(r.model, data.points, data.n, data.d);
         f.predictProba.rows.forEach((rowIndex, i) => {
-          match.forEach((c, ours) => expect(probabilities[rowIndex][ours]).to.be.closeTo(f.predictProba.proba[i][c], 2e-3));
+          match.forEach((c, ours) =>
+            expect(probabilities[rowIndex][ours]).to.be.closeTo(f.predictProba.proba[i][c], 2e-3),
+          );
         });
       });
     }
@@ -150,7 +186,8 @@ describe('ml/clustering/gmm', () => {
       expect(progress).to.have.length(r.iterations);
       expect(Math.abs(progress[progress.length - 1].change)).to.be.below(GMM_DEFAULTS.tolerance);
       // EM never decreases the likelihood.
-      for (let i = 1; i < progress.length; i++) expect(progress[i].lowerBound).to.be.at.least(progress[i - 1].lowerBound - 1e-6);
+      for (let i = 1; i < progress.length; i++)
+        expect(progress[i].lowerBound).to.be.at.least(progress[i - 1].lowerBound - 1e-6);
       expect(r.weights.reduce((a, b) => a + b, 0)).to.be.closeTo(1, 1e-9);
       expect(r.probabilities).to.have.length(data.n);
       const predicted = predictGmm(r.model, data.points, data.n, data.d);
@@ -220,7 +257,8 @@ describe('ml/clustering/gmm', () => {
       expect(out.model?.flavor).to.equal('gmm');
       expect(out.model?.covarianceType).to.equal('diag');
       expect(out.clusters).to.equal(3);
-      for (const key of ['weights', 'means', 'covariances', 'probabilities', 'logLikelihood']) expect(out.extras, key).to.have.property(key);
+      for (const key of ['weights', 'means', 'covariances', 'probabilities', 'logLikelihood'])
+        expect(out.extras, key).to.have.property(key);
       const predicted = predictGmm(out.model as unknown as GmmModel, data.points, data.n, data.d);
       expect(samePartition(predicted.labels, out.labels)).to.equal(true);
     });
@@ -228,20 +266,31 @@ describe('ml/clustering/gmm', () => {
 
   describe('edge cases', () => {
     it('duplicate points: collapsed components get regCovar covariances, no error', async () => {
-      const values = [[1, 1], [1, 5], [6, 3]];
+      const values = [
+        [1, 1],
+        [1, 5],
+        [6, 3],
+      ];
       const labels = Array.from({ length: 90 }, (_, i) => i % 3);
       const data: Data = { points: Float32Array.from(labels.flatMap((l) => values[l])), n: 90, d: 2, truth: labels };
       for (const covarianceType of ['full', 'diag'] as const) {
         const r = await run(data, { k: 3, covarianceType });
         expect(samePartition(r.labels, labels)).to.equal(true);
-        const diagonals = r.covariances.map((c) => (covarianceType === 'full' ? (c as number[][]).map((row, i) => row[i]) : (c as number[])));
+        const diagonals = r.covariances.map((c) =>
+          covarianceType === 'full' ? (c as number[][]).map((row, i) => row[i]) : (c as number[]),
+        );
         for (const diag of diagonals) for (const v of diag) expect(v).to.be.closeTo(GMM_DEFAULTS.regCovar, 1e-9);
         expect(Number.isFinite(r.logLikelihood)).to.equal(true);
       }
     });
 
     it('regCovar 0 on collapsed points rejects with a RangeError naming regCovar', async () => {
-      const data: Data = { points: Float32Array.from([1, 1, 1, 1, 1, 1, 5, 5, 5, 5, 5, 5]), n: 6, d: 2, truth: [0, 0, 0, 1, 1, 1] };
+      const data: Data = {
+        points: Float32Array.from([1, 1, 1, 1, 1, 1, 5, 5, 5, 5, 5, 5]),
+        n: 6,
+        d: 2,
+        truth: [0, 0, 0, 1, 1, 1],
+      };
       await expectRejects(run(data, { k: 2, regCovar: 0 }), (err) => {
         expect(err).to.be.instanceOf(RangeError);
         expect(err.message).to.match(/ill-defined empirical covariance.*regCovar/);
@@ -256,7 +305,9 @@ describe('ml/clustering/gmm', () => {
       // 60 points in 512 dimensions: the empirical covariance has rank 59, so regCovar alone keeps it positive definite.
       // scikit-learn 1.9.1 on the same float32 rows also fails with the default reg_covar=1e-6 (and fits in float64).
       const few = { ...data, n: 60, points: data.points.subarray(0, 60 * 512), truth: data.truth.slice(0, 60) };
-      await expectRejects(run(few, { k: 1, covarianceType: 'full', maxIterations: 2 }), (err) => expect(err.message).to.match(/regCovar/));
+      await expectRejects(run(few, { k: 1, covarianceType: 'full', maxIterations: 2 }), (err) =>
+        expect(err.message).to.match(/regCovar/),
+      );
       const full = await run(few, { k: 1, covarianceType: 'full', maxIterations: 2, regCovar: 1e-3 });
       expect(Number.isFinite(full.logLikelihood)).to.equal(true);
       expect((full.covariances[0] as number[][]).length).to.equal(512);
@@ -266,18 +317,48 @@ describe('ml/clustering/gmm', () => {
   describe('predictGmm', () => {
     it('rejects malformed models', () => {
       const points = Float32Array.of(0, 0);
-      const good: GmmModel = { flavor: 'gmm', covarianceType: 'diag', weights: [1], means: [[0, 0]], covariances: [[1, 1]] };
+      const good: GmmModel = {
+        flavor: 'gmm',
+        covarianceType: 'diag',
+        weights: [1],
+        means: [[0, 0]],
+        covariances: [[1, 1]],
+      };
       expect(predictGmm(good, points, 1, 2).labels[0]).to.equal(0);
-      expect(() => predictGmm({ ...good, covarianceType: 'tied' as never }, points, 1, 2)).to.throw(RangeError, /covarianceType/);
+      expect(() => predictGmm({ ...good, covarianceType: 'tied' as never }, points, 1, 2)).to.throw(
+        RangeError,
+        /covarianceType/,
+      );
       expect(() => predictGmm({ ...good, means: [[0, 0, 0]] }, points, 1, 2)).to.throw(RangeError, /means/);
       expect(() => predictGmm({ ...good, covariances: [[1, -1]] }, points, 1, 2)).to.throw(RangeError, /ill-defined/);
       expect(() => predictGmm({ ...good, weights: [0] }, points, 1, 2)).to.throw(RangeError, /weights/);
-      expect(() => predictGmm({ ...good, covarianceType: 'full', covariances: [[1, 1]] }, points, 1, 2)).to.throw(RangeError, /2×2/);
+      expect(() => predictGmm({ ...good, covarianceType: 'full', covariances: [[1, 1]] }, points, 1, 2)).to.throw(
+        RangeError,
+        /2×2/,
+      );
     });
 
     it('gives exact posteriors for a known two-component model', () => {
       // Two unit Gaussians at ±1 with equal weights: p(first | x) = 1 / (1 + exp(2x)) along the first axis.
-      const model: GmmModel = { flavor: 'gmm', covarianceType: 'full', weights: [0.5, 0.5], means: [[-1, 0], [1, 0]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] };
+      const model: GmmModel = {
+        flavor: 'gmm',
+        covarianceType: 'full',
+        weights: [0.5, 0.5],
+        means: [
+          [-1, 0],
+          [1, 0],
+        ],
+        covariances: [
+          [
+            [1, 0],
+            [0, 1],
+          ],
+          [
+            [1, 0],
+            [0, 1],
+          ],
+        ],
+      };
       const xs = [-2, -0.5, 0.25, 3];
       const { labels, probabilities } = predictGmm(model, Float32Array.from(xs.flatMap((x) => [x, 0.3])), xs.length, 2);
       xs.forEach((x, i) => {
@@ -309,8 +390,12 @@ describe('ml/clustering/gmm', () => {
     }
 
     it('rejects malformed points with a RangeError', async () => {
-      await expectRejects(gmm(Float32Array.of(1, 2, 3), 2, 2, { k: 1 }), (err) => expect(err.message).to.match(/points.length/));
-      await expectRejects(gmm(Float32Array.of(1, NaN), 1, 2, { k: 1 }), (err) => expect(err.message).to.match(/finite/));
+      await expectRejects(gmm(Float32Array.of(1, 2, 3), 2, 2, { k: 1 }), (err) =>
+        expect(err.message).to.match(/points.length/),
+      );
+      await expectRejects(gmm(Float32Array.of(1, NaN), 1, 2, { k: 1 }), (err) =>
+        expect(err.message).to.match(/finite/),
+      );
     });
   });
 
@@ -320,12 +405,18 @@ describe('ml/clustering/gmm', () => {
       const controller = new AbortController();
       const before = tf.memory().numTensors;
       await expectRejects(
-        gmm(data.points, data.n, data.d, { k: 4, tolerance: 0 }, {
-          signal: controller.signal,
-          onProgress: (p) => {
-            if (p.iteration === 2) controller.abort();
+        gmm(
+          data.points,
+          data.n,
+          data.d,
+          { k: 4, tolerance: 0 },
+          {
+            signal: controller.signal,
+            onProgress: (p) => {
+              if (p.iteration === 2) controller.abort();
+            },
           },
-        }),
+        ),
         (err) => expect(err.name).to.equal('AbortError'),
       );
       expect(tf.memory().numTensors).to.equal(before);
@@ -335,7 +426,9 @@ describe('ml/clustering/gmm', () => {
       const data = blobs(100, 2, 2, 1);
       const controller = new AbortController();
       controller.abort();
-      await expectRejects(gmm(data.points, data.n, data.d, { k: 2 }, { signal: controller.signal }), (err) => expect(err.name).to.equal('AbortError'));
+      await expectRejects(gmm(data.points, data.n, data.d, { k: 2 }, { signal: controller.signal }), (err) =>
+        expect(err.name).to.equal('AbortError'),
+      );
     });
 
     it('leaves tf.memory().numTensors unchanged (full, diag, predict)', async () => {

@@ -36,11 +36,17 @@ interface HierarchicalFixture {
 }
 
 function loadDataset(name: string): Data & { truth: number[] } {
-  const ds = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as { points: number[][]; truth: number[] };
+  const ds = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as {
+    points: number[][];
+    truth: number[];
+  };
   return { points: Float32Array.from(ds.points.flat()), n: ds.points.length, d: ds.points[0].length, truth: ds.truth };
 }
 
-const fixtureFiles = fs.readdirSync(FIXTURES).filter((f) => /^hierarchical-.+__.+\.json$/.test(f)).sort();
+const fixtureFiles = fs
+  .readdirSync(FIXTURES)
+  .filter((f) => /^hierarchical-.+__.+\.json$/.test(f))
+  .sort();
 
 function uniform(n: number, d: number, seed: number): Data {
   const rng = new Random(seed);
@@ -79,7 +85,8 @@ function naiveAgglomerative(data: Data, linkage: Linkage): { heights: number[]; 
     return Math.sqrt(s);
   };
   let clusters: number[][] = Array.from({ length: n }, (_, i) => [i]);
-  const centroid = (c: number[]) => Array.from({ length: d }, (_, t) => c.reduce((s, i) => s + points[i * d + t], 0) / c.length);
+  const centroid = (c: number[]) =>
+    Array.from({ length: d }, (_, t) => c.reduce((s, i) => s + points[i * d + t], 0) / c.length);
   const linkageDistance = (a: number[], b: number[]): number => {
     if (linkage === 'ward') {
       const ca = centroid(a);
@@ -100,7 +107,7 @@ function naiveAgglomerative(data: Data, linkage: Linkage): { heights: number[]; 
     for (let a = 0; a < clusters.length; a++) {
       for (let b = a + 1; b < clusters.length; b++) {
         const v = linkageDistance(clusters[a], clusters[b]);
-        if (v < best) (best = v), (pair = [a, b]);
+        if (v < best) ((best = v), (pair = [a, b]));
       }
     }
     heights.push(best);
@@ -137,7 +144,11 @@ describe('ml/clustering/hierarchical', function () {
 
   describe('scikit-learn fixtures (AgglomerativeClustering)', () => {
     it('has fixtures for every linkage and for distanceThreshold (run test/fixtures/sklearn/make_fixtures.py)', () => {
-      for (const linkage of LINKAGES) expect(fixtureFiles.some((f) => f.startsWith(`hierarchical-${linkage}__`)), linkage).to.equal(true);
+      for (const linkage of LINKAGES)
+        expect(
+          fixtureFiles.some((f) => f.startsWith(`hierarchical-${linkage}__`)),
+          linkage,
+        ).to.equal(true);
       expect(fixtureFiles.some((f) => f.includes('-threshold__'))).to.equal(true);
     });
 
@@ -169,7 +180,8 @@ describe('ml/clustering/hierarchical', function () {
     it('is chosen only on tfjs-node-gpu with a CUDA device', () => {
       expect(chooseHierarchicalMethod('tfjs-node-gpu', true)).to.equal('tensor');
       expect(chooseHierarchicalMethod('tfjs-node-gpu', false)).to.equal('host');
-      for (const b of ['tfjs-node', 'wasm', 'cpu'] as const) expect(chooseHierarchicalMethod(b, false), b).to.equal('host');
+      for (const b of ['tfjs-node', 'wasm', 'cpu'] as const)
+        expect(chooseHierarchicalMethod(b, false), b).to.equal('host');
     });
 
     it('the default path on this backend is the host path', async () => {
@@ -198,7 +210,9 @@ describe('ml/clustering/hierarchical', function () {
         const tensor = await hierarchicalWithMethod('tensor', data.points, data.n, data.d, { k: 6, linkage });
         expect(tf.memory().numTensors).to.equal(before);
         expect(adjustedRandIndex(tensor.labels, host.labels)).to.be.at.least(0.99);
-        tensor.mergeTree.distances.forEach((h, i) => expect(h).to.be.closeTo(host.mergeTree.distances[i], 1e-3 * host.mergeTree.distances[i] + 1e-3));
+        tensor.mergeTree.distances.forEach((h, i) =>
+          expect(h).to.be.closeTo(host.mergeTree.distances[i], 1e-3 * host.mergeTree.distances[i] + 1e-3),
+        );
       });
 
       it(`${linkage}: the tensor path stops with AbortError mid-run and leaks no tensors`, async () => {
@@ -207,12 +221,19 @@ describe('ml/clustering/hierarchical', function () {
         const controller = new AbortController();
         let calls = 0;
         const err = await rejection(() =>
-          hierarchicalWithMethod('tensor', data.points, data.n, data.d, { k: 3, linkage }, {
-            signal: controller.signal,
-            onProgress: () => {
-              if (++calls === 1) controller.abort();
+          hierarchicalWithMethod(
+            'tensor',
+            data.points,
+            data.n,
+            data.d,
+            { k: 3, linkage },
+            {
+              signal: controller.signal,
+              onProgress: () => {
+                if (++calls === 1) controller.abort();
+              },
             },
-          }),
+          ),
         );
         expect(err.name).to.equal('AbortError');
         expect(calls).to.equal(1);
@@ -226,10 +247,18 @@ describe('ml/clustering/hierarchical', function () {
         expect(Array.from(one.labels)).to.deep.equal([0]);
         const rows = [...Array<number[]>(30).fill([1, 1]), ...Array<number[]>(20).fill([5, 5])];
         const r = await hierarchicalWithMethod('tensor', Float32Array.from(rows.flat()), 50, 2, { k: 2, linkage });
-        expect(adjustedRandIndex(r.labels, rows.map((p) => p[0])), linkage).to.equal(1);
+        expect(
+          adjustedRandIndex(
+            r.labels,
+            rows.map((p) => p[0]),
+          ),
+          linkage,
+        ).to.equal(1);
         expectWellFormed(r.mergeTree, 50);
       }
-      const err = await rejection(() => hierarchicalWithMethod('gpu' as 'host', Float32Array.from([0, 0]), 1, 2, { k: 1 }));
+      const err = await rejection(() =>
+        hierarchicalWithMethod('gpu' as 'host', Float32Array.from([0, 0]), 1, 2, { k: 1 }),
+      );
       expect(err).to.be.instanceOf(RangeError);
     });
   });
@@ -243,7 +272,10 @@ describe('ml/clustering/hierarchical', function () {
           const r = await hierarchical(data.points, data.n, data.d, { k, linkage });
           expect(samePartition(r.labels, naive.partitions.get(k)!), `k = ${k}`).to.equal(true);
           expect(r.clusters).to.equal(k);
-          if (k === 3) r.mergeTree.distances.forEach((h, i) => expect(h).to.be.closeTo(naive.heights[i], 1e-9 * naive.heights[i] + 1e-12));
+          if (k === 3)
+            r.mergeTree.distances.forEach((h, i) =>
+              expect(h).to.be.closeTo(naive.heights[i], 1e-9 * naive.heights[i] + 1e-12),
+            );
         }
       });
     }
@@ -259,9 +291,13 @@ describe('ml/clustering/hierarchical', function () {
       expect(cut.clusters).to.equal(3);
       expect(adjustedRandIndex(cut.labels, data.truth)).to.equal(1);
       // At exactly a merge height that merge counts (≥), as in scikit-learn.
-      const atHeight = await hierarchical(data.points, data.n, data.d, { distanceThreshold: heights[heights.length - 2] });
+      const atHeight = await hierarchical(data.points, data.n, data.d, {
+        distanceThreshold: heights[heights.length - 2],
+      });
       expect(atHeight.clusters).to.equal(3);
-      const top = await hierarchical(data.points, data.n, data.d, { distanceThreshold: heights[heights.length - 1] * 2 });
+      const top = await hierarchical(data.points, data.n, data.d, {
+        distanceThreshold: heights[heights.length - 1] * 2,
+      });
       expect(top.clusters).to.equal(1);
       const zero = await hierarchical(data.points, data.n, data.d, { distanceThreshold: 0, linkage: 'single' });
       expect(zero.clusters).to.equal(data.n);
@@ -273,7 +309,12 @@ describe('ml/clustering/hierarchical', function () {
         const rows = [...Array<number[]>(30).fill([1, 1]), ...Array<number[]>(20).fill([5, 5])];
         const points = Float32Array.from(rows.flat());
         const r = await hierarchical(points, 50, 2, { k: 2, linkage });
-        expect(adjustedRandIndex(r.labels, rows.map((p) => p[0]))).to.equal(1);
+        expect(
+          adjustedRandIndex(
+            r.labels,
+            rows.map((p) => p[0]),
+          ),
+        ).to.equal(1);
         expect(r.mergeTree.distances.filter((h) => h === 0).length).to.equal(48);
         expectWellFormed(r.mergeTree, 50);
         const one = await hierarchical(Float32Array.from([3, 4]), 1, 2, { k: 1, linkage });
@@ -287,7 +328,10 @@ describe('ml/clustering/hierarchical', function () {
     }
 
     it('a constant column and d = 512 with small n', async () => {
-      for (const [name, k] of [['constant-column', 3], ['highdim', 4]] as const) {
+      for (const [name, k] of [
+        ['constant-column', 3],
+        ['highdim', 4],
+      ] as const) {
         const data = loadDataset(name);
         for (const linkage of LINKAGES) {
           const r = await hierarchical(data.points, data.n, data.d, { k, linkage });
@@ -314,10 +358,14 @@ describe('ml/clustering/hierarchical', function () {
       expect(HIERARCHICAL_LIMITS.ward.maxPoints).to.be.at.least(20_000);
       expect(HIERARCHICAL_LIMITS.single.maxPoints).to.be.at.least(20_000);
       expect(HIERARCHICAL_MATRIX_MAX_POINTS).to.equal(11_585);
-      expect((HIERARCHICAL_MATRIX_MAX_POINTS * (HIERARCHICAL_MATRIX_MAX_POINTS - 1)) / 2 * 8).to.be.at.most(512 * 2 ** 20);
+      expect(((HIERARCHICAL_MATRIX_MAX_POINTS * (HIERARCHICAL_MATRIX_MAX_POINTS - 1)) / 2) * 8).to.be.at.most(
+        512 * 2 ** 20,
+      );
       for (const linkage of ['complete', 'average'] as const) {
         expect(HIERARCHICAL_LIMITS[linkage].maxPoints).to.equal(HIERARCHICAL_MATRIX_MAX_POINTS);
-        expect(HIERARCHICAL_LIMITS[linkage].alternative).to.match(/ward/).and.to.match(/single/);
+        expect(HIERARCHICAL_LIMITS[linkage].alternative)
+          .to.match(/ward/)
+          .and.to.match(/single/);
       }
     });
   });
@@ -330,14 +378,30 @@ describe('ml/clustering/hierarchical', function () {
       ['k = 0', () => hierarchical(ok, 3, 2, { k: 0 }), /k must be an integer between 1 and n = 3/],
       ['k > n', () => hierarchical(ok, 3, 2, { k: 4 }), /k must be/],
       ['k = 1.5', () => hierarchical(ok, 3, 2, { k: 1.5 }), /k must be/],
-      ['negative distanceThreshold', () => hierarchical(ok, 3, 2, { distanceThreshold: -1 }), /distanceThreshold must be a finite number >= 0/],
+      [
+        'negative distanceThreshold',
+        () => hierarchical(ok, 3, 2, { distanceThreshold: -1 }),
+        /distanceThreshold must be a finite number >= 0/,
+      ],
       ['NaN distanceThreshold', () => hierarchical(ok, 3, 2, { distanceThreshold: NaN }), /distanceThreshold/],
-      ['linkage', () => hierarchical(ok, 3, 2, { k: 2, linkage: 'centroid' as Linkage }), /linkage must be one of ward, complete, average, single/],
+      [
+        'linkage',
+        () => hierarchical(ok, 3, 2, { k: 2, linkage: 'centroid' as Linkage }),
+        /linkage must be one of ward, complete, average, single/,
+      ],
       ['length', () => hierarchical(ok, 4, 2, { k: 2 }), /points.length must equal n\*d/],
-      ['NaN point', () => hierarchical(Float32Array.from([0, Infinity]), 1, 2, { k: 1 }), /row 0, column 1 is Infinity/],
+      [
+        'NaN point',
+        () => hierarchical(Float32Array.from([0, Infinity]), 1, 2, { k: 1 }),
+        /row 0, column 1 is Infinity/,
+      ],
       [
         'complete above its matrix limit',
-        () => hierarchical(new Float32Array(HIERARCHICAL_MATRIX_MAX_POINTS + 1), HIERARCHICAL_MATRIX_MAX_POINTS + 1, 1, { k: 2, linkage: 'complete' }),
+        () =>
+          hierarchical(new Float32Array(HIERARCHICAL_MATRIX_MAX_POINTS + 1), HIERARCHICAL_MATRIX_MAX_POINTS + 1, 1, {
+            k: 2,
+            linkage: 'complete',
+          }),
         /exceeds the complete-linkage limit of 11585 points.*512 MiB.*'ward' or 'single'/,
       ],
     ];
@@ -355,13 +419,19 @@ describe('ml/clustering/hierarchical', function () {
         const controller = new AbortController();
         let calls = 0;
         const err = await rejection(() =>
-          hierarchical(data.points, data.n, data.d, { k: 3, linkage }, {
-            signal: controller.signal,
-            onProgress: (p) => {
-              expect(p.totalMerges).to.equal(data.n - 1);
-              if (++calls === 1) controller.abort();
+          hierarchical(
+            data.points,
+            data.n,
+            data.d,
+            { k: 3, linkage },
+            {
+              signal: controller.signal,
+              onProgress: (p) => {
+                expect(p.totalMerges).to.equal(data.n - 1);
+                if (++calls === 1) controller.abort();
+              },
             },
-          }),
+          ),
         );
         expect(err.name).to.equal('AbortError');
         expect(calls).to.equal(1);

@@ -17,13 +17,19 @@ interface Fixture {
 
 function load(file: string) {
   const fixture = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as Fixture;
-  const data = JSON.parse(fs.readFileSync(path.join(DIR, `${fixture.dataset}.json`), 'utf8')) as { points: number[][]; truth: number[] };
+  const data = JSON.parse(fs.readFileSync(path.join(DIR, `${fixture.dataset}.json`), 'utf8')) as {
+    points: number[][];
+    truth: number[];
+  };
   const d = data.points[0].length;
   return { fixture, truth: data.truth, n: data.points.length, d, points: new Float32Array(data.points.flat()) };
 }
 
 describe('k-means against scikit-learn KMeans fixtures', () => {
-  const files = fs.readdirSync(DIR).filter((f) => /^kmeans(-random)?__.+\.json$/.test(f)).sort();
+  const files = fs
+    .readdirSync(DIR)
+    .filter((f) => /^kmeans(-random)?__.+\.json$/.test(f))
+    .sort();
 
   it('has fixtures for both inits', () => {
     expect(files.filter((f) => f.startsWith('kmeans__'))).to.have.length.greaterThan(5);
@@ -40,7 +46,8 @@ describe('k-means against scikit-learn KMeans fixtures', () => {
       const ari = adjustedRandIndex(result.labels, truth);
       if (fixture.ariVsTruth >= 0.95) expect(ari, 'ARI vs truth').to.be.at.least(0.95);
       expect(result.inertia!, 'inertia').to.be.at.most(fixture.inertia * 1.05);
-      if (fixture.ariVsTruth >= 0.99) expect(adjustedRandIndex(result.labels, fixture.labels), 'ARI vs scikit-learn').to.be.at.least(0.99);
+      if (fixture.ariVsTruth >= 0.99)
+        expect(adjustedRandIndex(result.labels, fixture.labels), 'ARI vs scikit-learn').to.be.at.least(0.99);
     });
   }
 });

@@ -39,8 +39,18 @@ interface Dataset extends Data {
 }
 
 function loadDataset(name: string): Dataset {
-  const raw = JSON.parse(fs.readFileSync(path.join(sklearnDir(), `${name}.json`), 'utf8')) as { name: string; points: number[][]; truth: number[] };
-  return { name, truth: raw.truth, points: Float32Array.from(raw.points.flat()), n: raw.points.length, d: raw.points[0].length };
+  const raw = JSON.parse(fs.readFileSync(path.join(sklearnDir(), `${name}.json`), 'utf8')) as {
+    name: string;
+    points: number[][];
+    truth: number[];
+  };
+  return {
+    name,
+    truth: raw.truth,
+    points: Float32Array.from(raw.points.flat()),
+    n: raw.points.length,
+    d: raw.points[0].length,
+  };
 }
 
 interface MiniBatchFixture {
@@ -108,9 +118,18 @@ function expectConsistent(data: Data, k: number, r: MiniBatchKMeansResult): void
   expect(r.inertia).to.be.closeTo(inertia, 1e-6 * (1 + inertia));
 }
 
-
-function run(data: Data, params: MiniBatchKMeansParams, progress?: MiniBatchKMeansProgress[]): Promise<MiniBatchKMeansResult> {
-  return miniBatchKMeans(data.points, data.n, data.d, params, progress ? { onProgress: (p) => void progress.push(p) } : {});
+function run(
+  data: Data,
+  params: MiniBatchKMeansParams,
+  progress?: MiniBatchKMeansProgress[],
+): Promise<MiniBatchKMeansResult> {
+  return miniBatchKMeans(
+    data.points,
+    data.n,
+    data.d,
+    params,
+    progress ? { onProgress: (p) => void progress.push(p) } : {},
+  );
 }
 
 describe('ml/clustering/minibatch-kmeans', () => {
@@ -124,7 +143,13 @@ describe('ml/clustering/minibatch-kmeans', () => {
         const data = loadDataset(f.dataset);
         // nInit 3: the best of three k-means++ inits on a validation sample, as scikit-learn's n_init. One init fails on
         // about 4% of seeds for the 512-d fixture, for scikit-learn too (11 of 400 seeds there).
-        const r = await run(data, { k: f.params.k, batchSize: f.params.batchSize, maxIterations: f.params.maxIterations, seed: 0, nInit: 3 });
+        const r = await run(data, {
+          k: f.params.k,
+          batchSize: f.params.batchSize,
+          maxIterations: f.params.maxIterations,
+          seed: 0,
+          nInit: 3,
+        });
         expectConsistent(data, f.params.k, r);
         const ari = adjustedRandIndex(r.labels, data.truth);
         if (f.ariVsTruth >= 0.95) {
@@ -212,7 +237,11 @@ describe('ml/clustering/minibatch-kmeans', () => {
     });
 
     it('duplicate points form exact clusters; more clusters than distinct points is no error', async () => {
-      const values = [[1, 1], [1, 5], [6, 3]];
+      const values = [
+        [1, 1],
+        [1, 5],
+        [6, 3],
+      ];
       const labels = Array.from({ length: 60 }, (_, i) => i % 3);
       const data: Data = { points: Float32Array.from(labels.flatMap((l) => values[l])), n: 60, d: 2 };
       const r3 = await run(data, { k: 3, batchSize: 16 });
@@ -298,7 +327,11 @@ describe('ml/clustering/minibatch-kmeans', () => {
       ['a fractional seed', () => run(data, { k: 2, seed: 0.5 }), /seed/],
       ['points of the wrong length', () => miniBatchKMeans(data.points, 41, 2, { k: 2 }), /points.length/],
       ['NaN in points', () => miniBatchKMeans(Float32Array.of(0, 1, NaN, 2), 2, 2, { k: 1 }), /row 1, column 0/],
-      ['points not a Float32Array', () => miniBatchKMeans([1, 2] as unknown as Float32Array, 1, 2, { k: 1 }), /Float32Array/],
+      [
+        'points not a Float32Array',
+        () => miniBatchKMeans([1, 2] as unknown as Float32Array, 1, 2, { k: 1 }),
+        /Float32Array/,
+      ],
     ];
     for (const [what, call, message] of bad) {
       it(`rejects ${what} with a RangeError`, async () => {
@@ -314,7 +347,9 @@ describe('ml/clustering/minibatch-kmeans', () => {
     it('rejects with AbortError before any work when already aborted', async () => {
       const controller = new AbortController();
       controller.abort();
-      await expectRejects(miniBatchKMeans(data().points, 500, 2, { k: 2 }, { signal: controller.signal }), (err) => expect(err.name).to.equal('AbortError'));
+      await expectRejects(miniBatchKMeans(data().points, 500, 2, { k: 2 }, { signal: controller.signal }), (err) =>
+        expect(err.name).to.equal('AbortError'),
+      );
     });
 
     it('a timer can abort a long run (it yields to the event loop), and its tensors are freed', async () => {
@@ -324,7 +359,13 @@ describe('ml/clustering/minibatch-kmeans', () => {
       setTimeout(() => controller.abort(), 30);
       const started = Date.now();
       await expectRejects(
-        miniBatchKMeans(big.points, big.n, big.d, { k: 4, batchSize: 64, maxNoImprovement: null }, { signal: controller.signal }),
+        miniBatchKMeans(
+          big.points,
+          big.n,
+          big.d,
+          { k: 4, batchSize: 64, maxNoImprovement: null },
+          { signal: controller.signal },
+        ),
         (err) => expect(err.name).to.equal('AbortError'),
       );
       expect(Date.now() - started).to.be.below(5000);

@@ -15,14 +15,66 @@ import { expectRejects } from '../../support/expect-rejects';
  *   adjusted_rand_score(T, L), normalized_mutual_info_score(T, L)
  *   inertia = Σ over clusters of ((X[L == l] - X[L == l].mean(0)) ** 2).sum()
  */
-const SKLEARN: Record<string, Required<Pick<QualityResult, 'silhouette' | 'daviesBouldin' | 'calinskiHarabasz' | 'ari' | 'nmi' | 'inertia'>>> = {
-  A: { silhouette: 0.3183410283821274, daviesBouldin: 1.0251076766539264, calinskiHarabasz: 33.526516327831864, ari: 0.6144891475795882, nmi: 0.6215322938559087, inertia: 557.2939360714931 },
-  B: { silhouette: 0.311344248101632, daviesBouldin: 1.0459666896728426, calinskiHarabasz: 25.9470564157191, ari: 0.604078947368421, nmi: 0.6152336068273391, inertia: 443.6127678918675 },
-  C: { silhouette: 0.9648252192604563, daviesBouldin: 0.08065761404388934, calinskiHarabasz: 1461.6203051652083, ari: 0.5841584158415841, nmi: 0.7469427304600524, inertia: 1.544731105721806 },
-  D: { silhouette: 0.04818209287286135, daviesBouldin: 2.3097588661576567, calinskiHarabasz: 22.078895641205374, ari: 0.5985548421735531, nmi: 0.6081969519111879, inertia: 556.8271590999966 },
-  E: { silhouette: 0.3159954198677265, daviesBouldin: 1.2012011266109928, calinskiHarabasz: 12.637326242434977, ari: 1.0, nmi: 1.0, inertia: 3455.523229160592 },
-  F: { silhouette: 0.24187641921718786, daviesBouldin: 1.433038021408627, calinskiHarabasz: 140.99703970329955, ari: 0.7759329032258064, nmi: 0.7785138220316782, inertia: 4315.210938225123 },
-  H: { silhouette: 0.37491956775418694, daviesBouldin: 0.9479095108410702, calinskiHarabasz: 2878.645473737257, ari: 0.8448896671517729, nmi: 0.8616337325150378, inertia: 47509.92277715124 },
+const SKLEARN: Record<
+  string,
+  Required<Pick<QualityResult, 'silhouette' | 'daviesBouldin' | 'calinskiHarabasz' | 'ari' | 'nmi' | 'inertia'>>
+> = {
+  A: {
+    silhouette: 0.3183410283821274,
+    daviesBouldin: 1.0251076766539264,
+    calinskiHarabasz: 33.526516327831864,
+    ari: 0.6144891475795882,
+    nmi: 0.6215322938559087,
+    inertia: 557.2939360714931,
+  },
+  B: {
+    silhouette: 0.311344248101632,
+    daviesBouldin: 1.0459666896728426,
+    calinskiHarabasz: 25.9470564157191,
+    ari: 0.604078947368421,
+    nmi: 0.6152336068273391,
+    inertia: 443.6127678918675,
+  },
+  C: {
+    silhouette: 0.9648252192604563,
+    daviesBouldin: 0.08065761404388934,
+    calinskiHarabasz: 1461.6203051652083,
+    ari: 0.5841584158415841,
+    nmi: 0.7469427304600524,
+    inertia: 1.544731105721806,
+  },
+  D: {
+    silhouette: 0.04818209287286135,
+    daviesBouldin: 2.3097588661576567,
+    calinskiHarabasz: 22.078895641205374,
+    ari: 0.5985548421735531,
+    nmi: 0.6081969519111879,
+    inertia: 556.8271590999966,
+  },
+  E: {
+    silhouette: 0.3159954198677265,
+    daviesBouldin: 1.2012011266109928,
+    calinskiHarabasz: 12.637326242434977,
+    ari: 1.0,
+    nmi: 1.0,
+    inertia: 3455.523229160592,
+  },
+  F: {
+    silhouette: 0.24187641921718786,
+    daviesBouldin: 1.433038021408627,
+    calinskiHarabasz: 140.99703970329955,
+    ari: 0.7759329032258064,
+    nmi: 0.7785138220316782,
+    inertia: 4315.210938225123,
+  },
+  H: {
+    silhouette: 0.37491956775418694,
+    daviesBouldin: 0.9479095108410702,
+    calinskiHarabasz: 2878.645473737257,
+    ari: 0.8448896671517729,
+    nmi: 0.8616337325150378,
+    inertia: 47509.92277715124,
+  },
 };
 
 interface Case {
@@ -39,7 +91,12 @@ function gaussian(rng: Random): number {
   return Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
 }
 
-function blobs(seed: number, centers: number[][], per: number, spread: number): { points: number[][]; truth: number[] } {
+function blobs(
+  seed: number,
+  centers: number[][],
+  per: number,
+  spread: number,
+): { points: number[][]; truth: number[] } {
   const rng = new Random(seed);
   const points: number[][] = [];
   const truth: number[] = [];
@@ -53,7 +110,14 @@ function blobs(seed: number, centers: number[][], per: number, spread: number): 
 }
 
 function makeCase(points: number[][], labels: number[], truth: number[], sample?: Case['sample']): Case {
-  return { points: Float32Array.from(points.flat()), n: points.length, d: points[0].length, labels: Int32Array.from(labels), truth, sample };
+  return {
+    points: Float32Array.from(points.flat()),
+    n: points.length,
+    d: points[0].length,
+    labels: Int32Array.from(labels),
+    truth,
+    sample,
+  };
 }
 
 /** The inputs the reference values were computed on (see SKLEARN). */
@@ -61,11 +125,28 @@ function cases(): Record<string, Case> {
   const out: Record<string, Case> = {};
   {
     // Three 2-d blobs; every 7th point mislabelled. B: every 5th (from the 3rd) is noise. D: one point a singleton cluster.
-    const b = blobs(11, [[0, 0], [6, 0], [3, 5]], 25, 1.2);
+    const b = blobs(
+      11,
+      [
+        [0, 0],
+        [6, 0],
+        [3, 5],
+      ],
+      25,
+      1.2,
+    );
     const labels = b.truth.map((t, i) => (i % 7 === 0 ? (t + 1) % 3 : t));
     out.A = makeCase(b.points, labels, b.truth);
-    out.B = makeCase(b.points, labels.map((l, i) => (i % 5 === 2 ? -1 : l)), b.truth);
-    out.D = makeCase(b.points, labels.map((l, i) => (i === 30 ? 9 : l)), b.truth);
+    out.B = makeCase(
+      b.points,
+      labels.map((l, i) => (i % 5 === 2 ? -1 : l)),
+      b.truth,
+    );
+    out.D = makeCase(
+      b.points,
+      labels.map((l, i) => (i === 30 ? 9 : l)),
+      b.truth,
+    );
   }
   {
     // Duplicates and a constant column: two clusters of identical points and a tight third cluster.
@@ -75,7 +156,11 @@ function cases(): Record<string, Case> {
     for (let i = 0; i < 10; i++) (pts.push([0, 4, 0]), labels.push(0));
     for (let i = 0; i < 10; i++) (pts.push([3, 4, 1]), labels.push(1));
     for (let i = 0; i < 8; i++) (pts.push([0.3 * gaussian(rng), 4, 5 + 0.3 * gaussian(rng)]), labels.push(2));
-    out.C = makeCase(pts, labels, labels.map((l) => (l === 2 ? 1 : l)));
+    out.C = makeCase(
+      pts,
+      labels,
+      labels.map((l) => (l === 2 ? 1 : l)),
+    );
   }
   {
     // d = 512, n = 30.
@@ -86,13 +171,43 @@ function cases(): Record<string, Case> {
   }
   {
     // Sampled silhouette: 120 of 500 points, seed 5 (the reference scored exactly that sample).
-    const b = blobs(31, [[0, 0, 0], [4, 0, 0], [0, 4, 0], [0, 0, 4]], 125, 1.5);
-    out.F = makeCase(b.points, b.truth.map((t, i) => (i % 11 === 0 ? (t + 2) % 4 : t)), b.truth, { size: 120, seed: 5 });
+    const b = blobs(
+      31,
+      [
+        [0, 0, 0],
+        [4, 0, 0],
+        [0, 4, 0],
+        [0, 0, 4],
+      ],
+      125,
+      1.5,
+    );
+    out.F = makeCase(
+      b.points,
+      b.truth.map((t, i) => (i % 11 === 0 ? (t + 2) % 4 : t)),
+      b.truth,
+      { size: 120, seed: 5 },
+    );
   }
   {
     // 3000 points: the silhouette runs in several row blocks.
-    const b = blobs(41, [[0, 0, 0, 0], [5, 5, 0, 0], [0, 5, 5, 0], [5, 0, 0, 5], [10, 10, 10, 10]], 600, 2);
-    out.H = makeCase(b.points, b.truth, b.truth.map((t, i) => (i % 13 === 0 ? 0 : t)));
+    const b = blobs(
+      41,
+      [
+        [0, 0, 0, 0],
+        [5, 5, 0, 0],
+        [0, 5, 5, 0],
+        [5, 0, 0, 5],
+        [10, 10, 10, 10],
+      ],
+      600,
+      2,
+    );
+    out.H = makeCase(
+      b.points,
+      b.truth,
+      b.truth.map((t, i) => (i % 13 === 0 ? 0 : t)),
+    );
   }
   return out;
 }
@@ -104,7 +219,6 @@ function quality(c: Case, extra: Parameters<typeof clusteringQuality>[4] = {}): 
     ...extra,
   });
 }
-
 
 describe('ml/clustering/quality', () => {
   const all = cases();
@@ -266,12 +380,30 @@ describe('ml/clustering/quality', () => {
     const c = all.A;
     const bad: [string, () => Promise<unknown>, RegExp][] = [
       ['labels of the wrong length', () => clusteringQuality(c.points, c.n, c.d, new Int32Array(c.n - 1)), /labels/],
-      ['labels not an Int32Array', () => clusteringQuality(c.points, c.n, c.d, Array.from(c.labels) as unknown as Int32Array), /Int32Array/],
-      ['a label below -1', () => clusteringQuality(c.points, c.n, c.d, Int32Array.from(c.labels, (l, i) => (i === 3 ? -2 : l))), /labels\[3\]/],
+      [
+        'labels not an Int32Array',
+        () => clusteringQuality(c.points, c.n, c.d, Array.from(c.labels) as unknown as Int32Array),
+        /Int32Array/,
+      ],
+      [
+        'a label below -1',
+        () =>
+          clusteringQuality(
+            c.points,
+            c.n,
+            c.d,
+            Int32Array.from(c.labels, (l, i) => (i === 3 ? -2 : l)),
+          ),
+        /labels\[3\]/,
+      ],
       ['truth of the wrong length', () => clusteringQuality(c.points, c.n, c.d, c.labels, { truth: [1, 2] }), /truth/],
       ['points of the wrong length', () => clusteringQuality(c.points, c.n + 1, c.d, c.labels), /points.length/],
       ['NaN in points', () => clusteringQuality(Float32Array.of(1, NaN), 1, 2, Int32Array.of(0)), /finite/],
-      ['silhouetteSampleSize 1', () => clusteringQuality(c.points, c.n, c.d, c.labels, { silhouetteSampleSize: 1 }), /silhouetteSampleSize/],
+      [
+        'silhouetteSampleSize 1',
+        () => clusteringQuality(c.points, c.n, c.d, c.labels, { silhouetteSampleSize: 1 }),
+        /silhouetteSampleSize/,
+      ],
       ['a fractional seed', () => clusteringQuality(c.points, c.n, c.d, c.labels, { seed: 0.5 }), /seed/],
     ];
     for (const [what, call, message] of bad) {
@@ -287,7 +419,9 @@ describe('ml/clustering/quality', () => {
       const controller = new AbortController();
       controller.abort();
       const before = tf.memory().numTensors;
-      await expectRejects(quality(all.H, { signal: controller.signal }), (err) => expect(err.name).to.equal('AbortError'));
+      await expectRejects(quality(all.H, { signal: controller.signal }), (err) =>
+        expect(err.name).to.equal('AbortError'),
+      );
       expect(tf.memory().numTensors).to.equal(before);
     });
   });

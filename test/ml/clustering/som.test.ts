@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../../../ml/backend';
-import { SOM_MAX_INLINE_CELLS, SOM_MAX_UNITS, SomParams, SomProgress, SomResult, runSom, som } from '../../../ml/clustering/som';
+import {
+  SOM_MAX_INLINE_CELLS,
+  SOM_MAX_UNITS,
+  SomParams,
+  SomProgress,
+  SomResult,
+  runSom,
+  som,
+} from '../../../ml/clustering/som';
 import { predictSomCells } from '../../../ml/clustering/predict';
 import { Random } from '../../../ml/random';
 import { expectRejects } from '../../support/expect-rejects';
@@ -33,7 +41,18 @@ function blobs(centres: number[][], per: number, spread: number, seed: number): 
 }
 
 /** Four well-separated 3-d blobs of 100 points. */
-const FOUR_BLOBS = (): Data => blobs([[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 10]], 100, 1, 7);
+const FOUR_BLOBS = (): Data =>
+  blobs(
+    [
+      [0, 0, 0],
+      [10, 0, 0],
+      [0, 10, 0],
+      [0, 0, 10],
+    ],
+    100,
+    1,
+    7,
+  );
 
 function run(data: Data, params: SomParams, progress?: SomProgress[]): Promise<SomResult> {
   return som(data.points, data.n, data.d, params, progress ? { onProgress: (p) => void progress.push(p) } : {});
@@ -64,11 +83,17 @@ function expectConsistent(data: Data, r: SomResult): void {
     hits[Math.floor(label / cols)][label % cols]++;
     const dists = units.map((u) => sqDist(x, u));
     const order = dists.map((v, u) => [v, u]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    expect(dists[label], `point ${i} is not at a best-matching unit`).to.be.at.most(order[0][0] + 1e-4 * (1 + order[0][0]));
+    expect(dists[label], `point ${i} is not at a best-matching unit`).to.be.at.most(
+      order[0][0] + 1e-4 * (1 + order[0][0]),
+    );
     qe += Math.sqrt(dists[label]);
     if (units.length > 1) {
       const second = order[0][1] === label ? order[1][1] : order[0][1];
-      if (Math.abs(Math.floor(label / cols) - Math.floor(second / cols)) > 1 || Math.abs((label % cols) - (second % cols)) > 1) topoErrors++;
+      if (
+        Math.abs(Math.floor(label / cols) - Math.floor(second / cols)) > 1 ||
+        Math.abs((label % cols) - (second % cols)) > 1
+      )
+        topoErrors++;
     }
   }
   expect(r.hits).to.deep.equal(hits);
@@ -89,7 +114,11 @@ function connected(cells: Set<number>, cols: number): boolean {
   while (stack.length > 0) {
     const u = stack.pop()!;
     for (const v of list) {
-      if (!seen.has(v) && Math.abs(Math.floor(u / cols) - Math.floor(v / cols)) <= 1 && Math.abs((u % cols) - (v % cols)) <= 1) {
+      if (
+        !seen.has(v) &&
+        Math.abs(Math.floor(u / cols) - Math.floor(v / cols)) <= 1 &&
+        Math.abs((u % cols) - (v % cols)) <= 1
+      ) {
         seen.add(v);
         stack.push(v);
       }
@@ -97,7 +126,6 @@ function connected(cells: Set<number>, cols: number): boolean {
   }
   return seen.size === cells.size;
 }
-
 
 describe('ml/clustering/som', () => {
   before(async () => {
@@ -129,12 +157,24 @@ describe('ml/clustering/som', () => {
     it('quantization error decreases with iterations', async () => {
       const data = FOUR_BLOBS();
       const qe = [];
-      for (const iterations of [1, 3, 10, 30]) qe.push((await run(data, { rows: 6, cols: 6, iterations, seed: 3 })).quantizationError);
-      for (let i = 1; i < qe.length; i++) expect(qe[i], `QE after more iterations: ${qe.join(', ')}`).to.be.below(qe[i - 1]);
+      for (const iterations of [1, 3, 10, 30])
+        qe.push((await run(data, { rows: 6, cols: 6, iterations, seed: 3 })).quantizationError);
+      for (let i = 1; i < qe.length; i++)
+        expect(qe[i], `QE after more iterations: ${qe.join(', ')}`).to.be.below(qe[i - 1]);
     });
 
     it('reports decaying learning rate and radius, and a falling quantization error, per epoch', async () => {
-      const data = blobs([[0, 0], [8, 0], [0, 8], [8, 8]], 300, 1, 2);
+      const data = blobs(
+        [
+          [0, 0],
+          [8, 0],
+          [0, 8],
+          [8, 8],
+        ],
+        300,
+        1,
+        2,
+      );
       const progress: SomProgress[] = [];
       const r = await run(data, { rows: 5, cols: 5, iterations: 8, batchSize: 200, seed: 1 }, progress);
       expect(progress.map((p) => p.epoch)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -151,7 +191,15 @@ describe('ml/clustering/som', () => {
     });
 
     it('is deterministic for a seed, and the seed matters', async () => {
-      const data = blobs([[0, 0, 0], [5, 5, 5]], 150, 2, 4);
+      const data = blobs(
+        [
+          [0, 0, 0],
+          [5, 5, 5],
+        ],
+        150,
+        2,
+        4,
+      );
       const a = await run(data, { rows: 4, cols: 5, iterations: 4, seed: 9 });
       const b = await run(data, { rows: 4, cols: 5, iterations: 4, seed: 9 });
       expect(Array.from(a.labels)).to.deep.equal(Array.from(b.labels));
@@ -162,8 +210,26 @@ describe('ml/clustering/som', () => {
     });
 
     it('learningRate 1 with a vanishing radius and full batches is Lloyd k-means: units end at the means of their points', async () => {
-      const data = blobs([[0, 0], [4, 0], [2, 3]], 60, 1, 6);
-      const r = await run(data, { rows: 2, cols: 3, iterations: 30, learningRate: 1, learningRateEnd: 1, sigma: 0.01, sigmaEnd: 0.01, seed: 0 });
+      const data = blobs(
+        [
+          [0, 0],
+          [4, 0],
+          [2, 3],
+        ],
+        60,
+        1,
+        6,
+      );
+      const r = await run(data, {
+        rows: 2,
+        cols: 3,
+        iterations: 30,
+        learningRate: 1,
+        learningRateEnd: 1,
+        sigma: 0.01,
+        sigmaEnd: 0.01,
+        seed: 0,
+      });
       const units = r.codebook.flat();
       for (let u = 0; u < units.length; u++) {
         const members = data.truth.map((_, i) => i).filter((i) => r.labels[i] === u);
@@ -178,13 +244,32 @@ describe('ml/clustering/som', () => {
 
   describe('update rule', () => {
     it('one step moves each unit towards the mean of its points by β = 1 − (1 − α)^hits (vanishing radius)', async () => {
-      const data = blobs([[0, 0], [5, 0], [0, 5]], 40, 1, 12);
+      const data = blobs(
+        [
+          [0, 0],
+          [5, 0],
+          [0, 5],
+        ],
+        40,
+        1,
+        12,
+      );
       const rows = 2;
       const cols = 2;
       const alpha = 0.03;
-      const r = await run(data, { rows, cols, iterations: 1, learningRate: alpha, sigma: 1e-3, sigmaEnd: 1e-3, seed: 4 });
+      const r = await run(data, {
+        rows,
+        cols,
+        iterations: 1,
+        learningRate: alpha,
+        sigma: 1e-3,
+        sigmaEnd: 1e-3,
+        seed: 4,
+      });
       // The initial codebook: distinct random rows, the first draws of the seeded generator (white-box on purpose).
-      const init = new Random(4).sampleDistinct(data.n, rows * cols).map((i) => Array.from(data.points.subarray(i * 2, i * 2 + 2)));
+      const init = new Random(4)
+        .sampleDistinct(data.n, rows * cols)
+        .map((i) => Array.from(data.points.subarray(i * 2, i * 2 + 2)));
       for (let u = 0; u < rows * cols; u++) {
         const members: number[] = [];
         for (let i = 0; i < data.n; i++) {
@@ -194,9 +279,14 @@ describe('ml/clustering/som', () => {
         }
         const beta = 1 - (1 - alpha) ** members.length;
         for (let j = 0; j < 2; j++) {
-          const mean = members.length ? members.reduce((s, i) => s + data.points[i * 2 + j], 0) / members.length : init[u][j];
+          const mean = members.length
+            ? members.reduce((s, i) => s + data.points[i * 2 + j], 0) / members.length
+            : init[u][j];
           const expected = init[u][j] + beta * (mean - init[u][j]);
-          expect(r.codebook[Math.floor(u / cols)][u % cols][j], `unit ${u}, feature ${j}`).to.be.closeTo(expected, 1e-5);
+          expect(r.codebook[Math.floor(u / cols)][u % cols][j], `unit ${u}, feature ${j}`).to.be.closeTo(
+            expected,
+            1e-5,
+          );
         }
       }
     });
@@ -233,9 +323,15 @@ describe('ml/clustering/som', () => {
 
     it('predictSomCells rejects malformed models', () => {
       const points = Float32Array.of(1, 2);
-      expect(() => predictSomCells({ rows: 1, cols: 2, codebook: [[[1, 2]]] }, points, 1, 2)).to.throw(RangeError, /row 0/);
+      expect(() => predictSomCells({ rows: 1, cols: 2, codebook: [[[1, 2]]] }, points, 1, 2)).to.throw(
+        RangeError,
+        /row 0/,
+      );
       expect(() => predictSomCells({ rows: 0, cols: 2, codebook: [] }, points, 1, 2)).to.throw(RangeError);
-      expect(() => predictSomCells({ rows: 1, cols: 1, codebook: [[[1, 2, 3]]] }, points, 1, 2)).to.throw(RangeError, /d = 2/);
+      expect(() => predictSomCells({ rows: 1, cols: 1, codebook: [[[1, 2, 3]]] }, points, 1, 2)).to.throw(
+        RangeError,
+        /d = 2/,
+      );
     });
   });
 
@@ -250,7 +346,12 @@ describe('ml/clustering/som', () => {
     });
 
     it('fewer points than units, and duplicates', async () => {
-      const data: Data = { points: Float32Array.from([1, 1, 1, 1, 5, 5, 5, 5, 5, 5]), n: 5, d: 2, truth: [0, 0, 1, 1, 1] };
+      const data: Data = {
+        points: Float32Array.from([1, 1, 1, 1, 5, 5, 5, 5, 5, 5]),
+        n: 5,
+        d: 2,
+        truth: [0, 0, 1, 1, 1],
+      };
       const r = await run(data, { rows: 3, cols: 3, iterations: 5 });
       expectConsistent(data, r);
       expect(r.labels[0]).to.equal(r.labels[1]);
@@ -259,7 +360,15 @@ describe('ml/clustering/som', () => {
     });
 
     it('a constant column stays constant in the codebook', async () => {
-      const base = blobs([[0, 0], [6, 6]], 80, 1, 5);
+      const base = blobs(
+        [
+          [0, 0],
+          [6, 6],
+        ],
+        80,
+        1,
+        5,
+      );
       const points = new Float32Array(base.n * 3);
       for (let i = 0; i < base.n; i++) points.set([base.points[2 * i], -3.5, base.points[2 * i + 1]], 3 * i);
       const data: Data = { ...base, points, d: 3 };
@@ -274,8 +383,11 @@ describe('ml/clustering/som', () => {
       const data = blobs(centres, 15, 0.5, 9);
       const r = await run(data, { rows: 3, cols: 3, iterations: 10 });
       expectConsistent(data, r);
-      const cellsOf = [0, 1, 2].map((b) => new Set(data.truth.map((t, i) => (t === b ? r.labels[i] : -1)).filter((c) => c >= 0)));
-      for (let a = 0; a < 3; a++) for (let b = a + 1; b < 3; b++) for (const c of cellsOf[a]) expect(cellsOf[b].has(c)).to.equal(false);
+      const cellsOf = [0, 1, 2].map(
+        (b) => new Set(data.truth.map((t, i) => (t === b ? r.labels[i] : -1)).filter((c) => c >= 0)),
+      );
+      for (let a = 0; a < 3; a++)
+        for (let b = a + 1; b < 3; b++) for (const c of cellsOf[a]) expect(cellsOf[b].has(c)).to.equal(false);
     });
   });
 
@@ -303,8 +415,12 @@ describe('ml/clustering/som', () => {
     }
 
     it('rejects malformed points with a RangeError', async () => {
-      await expectRejects(som(Float32Array.of(1, 2, 3), 2, 2, { rows: 1, cols: 1 }), (err) => expect(err).to.be.instanceOf(RangeError));
-      await expectRejects(som(Float32Array.of(1, Infinity), 1, 2, { rows: 1, cols: 1 }), (err) => expect(err.message).to.match(/finite/));
+      await expectRejects(som(Float32Array.of(1, 2, 3), 2, 2, { rows: 1, cols: 1 }), (err) =>
+        expect(err).to.be.instanceOf(RangeError),
+      );
+      await expectRejects(som(Float32Array.of(1, Infinity), 1, 2, { rows: 1, cols: 1 }), (err) =>
+        expect(err.message).to.match(/finite/),
+      );
     });
   });
 
@@ -314,12 +430,18 @@ describe('ml/clustering/som', () => {
       const controller = new AbortController();
       const before = tf.memory().numTensors;
       await expectRejects(
-        som(data.points, data.n, data.d, { rows: 4, cols: 4, iterations: 10 }, {
-          signal: controller.signal,
-          onProgress: (p) => {
-            if (p.epoch === 2) controller.abort();
+        som(
+          data.points,
+          data.n,
+          data.d,
+          { rows: 4, cols: 4, iterations: 10 },
+          {
+            signal: controller.signal,
+            onProgress: (p) => {
+              if (p.epoch === 2) controller.abort();
+            },
           },
-        }),
+        ),
         (err) => expect(err.name).to.equal('AbortError'),
       );
       expect(tf.memory().numTensors).to.equal(before);
@@ -329,7 +451,10 @@ describe('ml/clustering/som', () => {
       const data = FOUR_BLOBS();
       const controller = new AbortController();
       controller.abort();
-      await expectRejects(som(data.points, data.n, data.d, { rows: 2, cols: 2 }, { signal: controller.signal }), (err) => expect(err.name).to.equal('AbortError'));
+      await expectRejects(
+        som(data.points, data.n, data.d, { rows: 2, cols: 2 }, { signal: controller.signal }),
+        (err) => expect(err.name).to.equal('AbortError'),
+      );
     });
 
     it('leaves tf.memory().numTensors unchanged', async () => {

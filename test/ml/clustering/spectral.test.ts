@@ -25,7 +25,12 @@ import {
   orthonormalize,
   symmetricEigen,
 } from '../../../ml/clustering/spectral-eigen';
-import { KnnMethod, NormalizedGraphOperator, nearestNeighbors, symmetricGraph } from '../../../ml/clustering/spectral-knn';
+import {
+  KnnMethod,
+  NormalizedGraphOperator,
+  nearestNeighbors,
+  symmetricGraph,
+} from '../../../ml/clustering/spectral-knn';
 import { KERNEL_TILE, RbfKernelOperator } from '../../../ml/clustering/spectral-rbf';
 import { adjustedRandIndex, samePartition } from '../../../ml/metrics';
 import { Random } from '../../../ml/random';
@@ -47,7 +52,10 @@ interface SpectralFixture {
 }
 
 function loadDataset(name: string): Data & { truth: number[] } {
-  const ds = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as { points: number[][]; truth: number[] };
+  const ds = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as {
+    points: number[][];
+    truth: number[];
+  };
   return { points: Float32Array.from(ds.points.flat()), n: ds.points.length, d: ds.points[0].length, truth: ds.truth };
 }
 
@@ -56,13 +64,18 @@ function spectralFixtures(): { file: string; fixture: SpectralFixture }[] {
     .readdirSync(FIXTURES)
     .filter((f) => /^spectral(-nn)?__.+\.json$/.test(f))
     .sort()
-    .map((file) => ({ file, fixture: JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8')) as SpectralFixture }));
+    .map((file) => ({
+      file,
+      fixture: JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8')) as SpectralFixture,
+    }));
 }
 
 /** The fixture's scikit-learn parameters in Kiln's spelling. */
 function kilnParams(f: SpectralFixture): SpectralParams {
   const { k, affinity, gamma, nNeighbors, seed } = f.params;
-  return affinity === 'rbf' ? { k, affinity: 'rbf', gamma, seed } : { k, affinity: 'nearest-neighbors', nNeighbors, seed };
+  return affinity === 'rbf'
+    ? { k, affinity: 'rbf', gamma, seed }
+    : { k, affinity: 'nearest-neighbors', nNeighbors, seed };
 }
 
 function uniform(n: number, d: number, seed: number, scale = 10): Data {
@@ -76,7 +89,9 @@ function blobs(n: number, centers: number[][], spread: number, seed: number): Da
   const d = centers[0].length;
   const truth = Array.from({ length: n }, (_, i) => i % centers.length);
   const points = Float32Array.from(
-    truth.flatMap((c) => centers[c].map((v) => v + spread * (rng.nextFloat() + rng.nextFloat() + rng.nextFloat() + rng.nextFloat() - 2))),
+    truth.flatMap((c) =>
+      centers[c].map((v) => v + spread * (rng.nextFloat() + rng.nextFloat() + rng.nextFloat() + rng.nextFloat() - 2)),
+    ),
   );
   return { points, n, d, truth };
 }
@@ -112,14 +127,14 @@ function denseNormalizedAffinity(data: Data, params: SpectralParams): Float64Arr
     }
   } else {
     const gamma = params.gamma ?? SPECTRAL_DEFAULTS.gamma;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) a[i * n + j] = Math.exp(-gamma * sqDist(points, d, i, j));
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) if (i !== j) a[i * n + j] = Math.exp(-gamma * sqDist(points, d, i, j));
   }
   const deg = new Float64Array(n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) deg[i] += a[i * n + j];
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] /= Math.sqrt(deg[i] * deg[j]) || 1;
   return a;
 }
-
 
 const noCheckpoint = async (): Promise<void> => {};
 
@@ -133,7 +148,12 @@ describe('ml/clustering/spectral', () => {
 
     it('has the spectral fixtures to compare with', () => {
       const names = fixtures.map((f) => f.file);
-      for (const expected of ['spectral__moons.json', 'spectral__blobs.json', 'spectral-nn__moons.json', 'spectral-nn__circles.json']) {
+      for (const expected of [
+        'spectral__moons.json',
+        'spectral__blobs.json',
+        'spectral-nn__moons.json',
+        'spectral-nn__circles.json',
+      ]) {
         expect(names).to.include(expected);
       }
     });
@@ -207,10 +227,12 @@ describe('ml/clustering/spectral', () => {
         apply: async (x, b) => {
           // y = Q diag(λ) Qᵀ x
           const t = new Float64Array(n * b);
-          for (let r = 0; r < n; r++) for (let e = 0; e < n; e++) for (let c = 0; c < b; c++) t[e * b + c] += q[r * n + e] * x[r * b + c];
+          for (let r = 0; r < n; r++)
+            for (let e = 0; e < n; e++) for (let c = 0; c < b; c++) t[e * b + c] += q[r * n + e] * x[r * b + c];
           for (let e = 0; e < n; e++) for (let c = 0; c < b; c++) t[e * b + c] *= lambda[e];
           const y = new Float64Array(n * b);
-          for (let r = 0; r < n; r++) for (let e = 0; e < n; e++) for (let c = 0; c < b; c++) y[r * b + c] += q[r * n + e] * t[e * b + c];
+          for (let r = 0; r < n; r++)
+            for (let e = 0; e < n; e++) for (let c = 0; c < b; c++) y[r * b + c] += q[r * n + e] * t[e * b + c];
           return y;
         },
       };
@@ -278,14 +300,23 @@ describe('ml/clustering/spectral', () => {
               .sort((a, b) => sqDist(coords, d, i, a) - sqDist(coords, d, i, b))
               .slice(0, others);
             const found = Array.from(lists.indices.subarray(i * others, (i + 1) * others));
-            expect(found.slice().sort((a, b) => a - b), `point ${i}, d = ${d}`).to.deep.equal(expected.sort((a, b) => a - b));
+            expect(
+              found.slice().sort((a, b) => a - b),
+              `point ${i}, d = ${d}`,
+            ).to.deep.equal(expected.sort((a, b) => a - b));
           }
         }
       });
     }
 
     it('the kd-tree handles many duplicates (each point excludes itself, not its copies)', async () => {
-      const data = duplicates([[0, 0], [5, 5]], 50);
+      const data = duplicates(
+        [
+          [0, 0],
+          [5, 5],
+        ],
+        50,
+      );
       const lists = await nearestNeighbors(Float64Array.from(data.points), data.n, 2, 9, noCheckpoint, 'kd-tree');
       for (let i = 0; i < data.n; i++) {
         const found = Array.from(lists.indices.subarray(i * 9, (i + 1) * 9));
@@ -303,7 +334,8 @@ describe('ml/clustering/spectral', () => {
         for (let e = g.rowStart[i]; e < g.rowStart[i + 1]; e++) if (g.cols[e] === j) return g.weights[e];
         return 0;
       };
-      const listed = (i: number, j: number): boolean => Array.from(lists.indices.subarray(i * 4, i * 4 + 4)).includes(j);
+      const listed = (i: number, j: number): boolean =>
+        Array.from(lists.indices.subarray(i * 4, i * 4 + 4)).includes(j);
       for (let i = 0; i < data.n; i++) {
         let degree = 0;
         for (let e = g.rowStart[i]; e < g.rowStart[i + 1]; e++) {
@@ -344,13 +376,15 @@ describe('ml/clustering/spectral', () => {
           const y1 = await op.apply(x, b);
           const y2 = await op.apply(x, b);
           const deg = new Float64Array(n);
-          for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (j !== i) deg[i] += Math.exp(-sqDist(coords, 2, i, j));
+          for (let i = 0; i < n; i++)
+            for (let j = 0; j < n; j++) if (j !== i) deg[i] += Math.exp(-sqDist(coords, 2, i, j));
           let worst = 0;
           for (let i = 0; i < n; i += 7) {
             expect(op.degrees[i]).to.be.closeTo(deg[i], 1e-5 * deg[i]);
             for (let c = 0; c < b; c++) {
               let s = 0;
-              for (let j = 0; j < n; j++) if (j !== i) s += (Math.exp(-sqDist(coords, 2, i, j)) / Math.sqrt(deg[i] * deg[j])) * x[j * b + c];
+              for (let j = 0; j < n; j++)
+                if (j !== i) s += (Math.exp(-sqDist(coords, 2, i, j)) / Math.sqrt(deg[i] * deg[j])) * x[j * b + c];
               worst = Math.max(worst, Math.abs(y1[i * b + c] - s));
               expect(y2[i * b + c]).to.equal(y1[i * b + c]);
             }
@@ -369,7 +403,17 @@ describe('ml/clustering/spectral', () => {
   describe('determinism', () => {
     for (const affinity of ['rbf', 'nearest-neighbors'] as const) {
       it(`the same seed gives identical results (${affinity})`, async () => {
-        const data = blobs(400, [[0, 0], [3, 0], [0, 3], [3, 3]], 1, 8);
+        const data = blobs(
+          400,
+          [
+            [0, 0],
+            [3, 0],
+            [0, 3],
+            [3, 3],
+          ],
+          1,
+          8,
+        );
         const params: SpectralParams = { k: 4, affinity, gamma: 1, seed: 42 };
         const a = await spectral(data.points, data.n, data.d, params);
         const b = await spectral(data.points, data.n, data.d, params);
@@ -403,7 +447,14 @@ describe('ml/clustering/spectral', () => {
       });
 
       it(`duplicate points form exact clusters (${affinity})`, async () => {
-        const data = duplicates([[1, 1], [1, 5], [6, 3]], 20);
+        const data = duplicates(
+          [
+            [1, 1],
+            [1, 5],
+            [6, 3],
+          ],
+          20,
+        );
         const r = await spectral(data.points, data.n, data.d, { k: 3, affinity });
         expect(samePartition(r.labels, data.labels)).to.equal(true);
         expect(r.converged).to.equal(true);
@@ -438,7 +489,16 @@ describe('ml/clustering/spectral', () => {
     });
 
     it('reports the connected components of a disconnected graph', async () => {
-      const data = blobs(300, [[0, 0], [50, 0], [0, 50]], 1, 3);
+      const data = blobs(
+        300,
+        [
+          [0, 0],
+          [50, 0],
+          [0, 50],
+        ],
+        1,
+        3,
+      );
       const r = await spectral(data.points, data.n, data.d, { k: 3, affinity: 'nearest-neighbors' });
       expect(r.graph.connectedComponents).to.equal(3);
       expect(samePartition(r.labels, data.truth)).to.equal(true);
@@ -446,7 +506,16 @@ describe('ml/clustering/spectral', () => {
     });
 
     it('rbf with a large gamma: kernel values underflow to 0, leaving an isolated outlier, without NaN', async () => {
-      const data = blobs(90, [[0, 0], [40, 0], [0, 40]], 0.3, 6);
+      const data = blobs(
+        90,
+        [
+          [0, 0],
+          [40, 0],
+          [0, 40],
+        ],
+        0.3,
+        6,
+      );
       const points = Float32Array.from([...data.points, 1000, 1000]);
       const r = await spectral(points, data.n + 1, data.d, { k: 3, gamma: 5 });
       expect(r.graph.isolatedPoints).to.equal(1);
@@ -455,7 +524,7 @@ describe('ml/clustering/spectral', () => {
       for (const e of r.eigenvalues) expect(e).to.be.closeTo(1, 1e-5);
     });
 
-    it("above d = 8 the graph is built from blocked tensor distances, with the same result", async () => {
+    it('above d = 8 the graph is built from blocked tensor distances, with the same result', async () => {
       const centers = [Array(10).fill(0), Array(10).fill(4), [...Array(5).fill(4), ...Array(5).fill(0)]];
       const data = blobs(300, centers, 1, 9);
       const before = tf.memory().numTensors;
@@ -470,9 +539,15 @@ describe('ml/clustering/spectral', () => {
     it('returns labels, clusters, eigenvalues and method, and no model (spectral cannot assign new points)', async () => {
       const data = loadDataset('blobs');
       const progress: SpectralProgress[] = [];
-      const out = await runSpectral(data.points, data.n, data.d, { k: 3, gamma: 0.5 }, {
-        onProgress: (p) => void progress.push(p as SpectralProgress),
-      });
+      const out = await runSpectral(
+        data.points,
+        data.n,
+        data.d,
+        { k: 3, gamma: 0.5 },
+        {
+          onProgress: (p) => void progress.push(p as SpectralProgress),
+        },
+      );
       expect(out.labels).to.be.instanceOf(Int32Array);
       expect(out.labels.length).to.equal(data.n);
       expect(out.clusters).to.equal(3);
@@ -524,14 +599,20 @@ describe('ml/clustering/spectral', () => {
         const controller = new AbortController();
         const seen: number[] = [];
         await expectRejects(
-          spectral(data.points, data.n, data.d, { k: 3, affinity, eigenTolerance: 1e-12 }, {
-            signal: controller.signal,
-            onProgress: (p) => {
-              if (p.stage !== 'eigensolver') return;
-              seen.push(p.iteration as number);
-              if (p.iteration === 1) controller.abort();
+          spectral(
+            data.points,
+            data.n,
+            data.d,
+            { k: 3, affinity, eigenTolerance: 1e-12 },
+            {
+              signal: controller.signal,
+              onProgress: (p) => {
+                if (p.stage !== 'eigensolver') return;
+                seen.push(p.iteration as number);
+                if (p.iteration === 1) controller.abort();
+              },
             },
-          }),
+          ),
           (err) => expect(err.name).to.equal('AbortError'),
         );
         expect(seen).to.deep.equal([0, 1]);
@@ -557,7 +638,13 @@ describe('ml/clustering/spectral', () => {
       setTimeout(() => controller.abort(), 20);
       const started = Date.now();
       await expectRejects(
-        spectral(data.points, data.n, data.d, { k: 4, affinity: 'nearest-neighbors', eigenTolerance: 1e-14 }, { signal: controller.signal }),
+        spectral(
+          data.points,
+          data.n,
+          data.d,
+          { k: 4, affinity: 'nearest-neighbors', eigenTolerance: 1e-14 },
+          { signal: controller.signal },
+        ),
         (err) => expect(err.name).to.equal('AbortError'),
       );
       expect(Date.now() - started).to.be.below(5000);
@@ -571,14 +658,21 @@ describe('ml/clustering/spectral', () => {
       const controller = new AbortController();
       const seen: SpectralProgress[] = [];
       await expectRejects(
-        spectral(data.points, data.n, data.d, { k: 2, gamma: 20, eigenTolerance: 1e-9 }, {
-          signal: controller.signal,
-          onProgress: async (p) => {
-            seen.push(p as SpectralProgress);
-            if (p.stage === 'eigensolver' && p.iteration === 0) await new Promise((r) => setTimeout(r, HEARTBEAT_INTERVAL_MS + 50));
-            if (p.heartbeat) controller.abort();
+        spectral(
+          data.points,
+          data.n,
+          data.d,
+          { k: 2, gamma: 20, eigenTolerance: 1e-9 },
+          {
+            signal: controller.signal,
+            onProgress: async (p) => {
+              seen.push(p as SpectralProgress);
+              if (p.stage === 'eigensolver' && p.iteration === 0)
+                await new Promise((r) => setTimeout(r, HEARTBEAT_INTERVAL_MS + 50));
+              if (p.heartbeat) controller.abort();
+            },
           },
-        }),
+        ),
         (err) => expect(err.name).to.equal('AbortError'),
       );
       const last = seen[seen.length - 1];
@@ -591,7 +685,15 @@ describe('ml/clustering/spectral', () => {
   describe('resources', () => {
     it('leaves tf.memory().numTensors unchanged (rbf, several tiles, and nearest-neighbors)', async () => {
       const before = tf.memory().numTensors;
-      const big = blobs(KERNEL_TILE + 100, [[0, 0], [4, 4]], 1, 1);
+      const big = blobs(
+        KERNEL_TILE + 100,
+        [
+          [0, 0],
+          [4, 4],
+        ],
+        1,
+        1,
+      );
       const r = await spectral(big.points, big.n, big.d, { k: 2, gamma: 1, nInit: 2 });
       expect(adjustedRandIndex(r.labels, big.truth)).to.be.at.least(0.9);
       const moons = loadDataset('moons');
@@ -604,7 +706,8 @@ describe('ml/clustering/spectral', () => {
     it('is chosen only on tfjs-node-gpu with a CUDA GPU', () => {
       expect(chooseSpectralGraphMethod('tfjs-node-gpu', true)).to.equal('tensor');
       expect(chooseSpectralGraphMethod('tfjs-node-gpu', false)).to.equal('host');
-      for (const b of ['tfjs-node', 'wasm', 'cpu'] as const) expect(chooseSpectralGraphMethod(b, false)).to.equal('host');
+      for (const b of ['tfjs-node', 'wasm', 'cpu'] as const)
+        expect(chooseSpectralGraphMethod(b, false)).to.equal('host');
     });
 
     it('rejects an unknown method', async () => {
@@ -673,7 +776,10 @@ describe('ml/clustering/spectral', () => {
     }
 
     it('the iterative eigensolver path (k above the number of components) agrees with the host path', async () => {
-      for (const [name, k] of [['moons', 3], ['aniso', 3]] as const) {
+      for (const [name, k] of [
+        ['moons', 3],
+        ['aniso', 3],
+      ] as const) {
         const data = loadDataset(name);
         const params: SpectralParams = { k, affinity: 'nearest-neighbors' };
         const host = await spectralWithMethod('host', data.points, data.n, data.d, params);
@@ -682,7 +788,9 @@ describe('ml/clustering/spectral', () => {
         expect(tensor.method).to.match(/sparse float32 products on .*Chebyshev-filtered subspace iteration$/);
         expect(tensor.converged, name).to.equal(true);
         expect(adjustedRandIndex(tensor.labels, host.labels), name).to.be.at.least(0.99);
-        tensor.eigenvalues.forEach((value, j) => expect(value, `${name} eigenvalue ${j}`).to.be.closeTo(host.eigenvalues[j], 1e-5));
+        tensor.eigenvalues.forEach((value, j) =>
+          expect(value, `${name} eigenvalue ${j}`).to.be.closeTo(host.eigenvalues[j], 1e-5),
+        );
       }
     });
 
@@ -692,14 +800,21 @@ describe('ml/clustering/spectral', () => {
       const controller = new AbortController();
       const seen: number[] = [];
       await expectRejects(
-        spectralWithMethod('tensor', data.points, data.n, data.d, { k: 3, affinity: 'nearest-neighbors', eigenTolerance: 1e-12 }, {
-          signal: controller.signal,
-          onProgress: (p) => {
-            if (p.stage !== 'eigensolver') return;
-            seen.push(p.iteration as number);
-            if (p.iteration === 1) controller.abort();
+        spectralWithMethod(
+          'tensor',
+          data.points,
+          data.n,
+          data.d,
+          { k: 3, affinity: 'nearest-neighbors', eigenTolerance: 1e-12 },
+          {
+            signal: controller.signal,
+            onProgress: (p) => {
+              if (p.stage !== 'eigensolver') return;
+              seen.push(p.iteration as number);
+              if (p.iteration === 1) controller.abort();
+            },
           },
-        }),
+        ),
         (err) => expect(err.name).to.equal('AbortError'),
       );
       expect(seen).to.deep.equal([0, 1]);
@@ -744,9 +859,21 @@ describe('ml/clustering/spectral', () => {
       ['unknown affinity', () => spectral(p, 10, 2, { k: 2, affinity: 'nearest_neighbors' as 'rbf' }), /affinity/],
       ['negative gamma', () => spectral(p, 10, 2, { k: 2, gamma: -1 }), /gamma/],
       ['NaN gamma', () => spectral(p, 10, 2, { k: 2, gamma: NaN }), /gamma/],
-      ['nNeighbors = 0', () => spectral(p, 10, 2, { k: 2, affinity: 'nearest-neighbors', nNeighbors: 0 }), /nNeighbors/],
-      ['nNeighbors > n', () => spectral(p, 10, 2, { k: 2, affinity: 'nearest-neighbors', nNeighbors: 11 }), /nNeighbors.*\bn\b/],
-      ['assignLabels discretize', () => spectral(p, 10, 2, { k: 2, assignLabels: 'discretize' as 'kmeans' }), /assignLabels/],
+      [
+        'nNeighbors = 0',
+        () => spectral(p, 10, 2, { k: 2, affinity: 'nearest-neighbors', nNeighbors: 0 }),
+        /nNeighbors/,
+      ],
+      [
+        'nNeighbors > n',
+        () => spectral(p, 10, 2, { k: 2, affinity: 'nearest-neighbors', nNeighbors: 11 }),
+        /nNeighbors.*\bn\b/,
+      ],
+      [
+        'assignLabels discretize',
+        () => spectral(p, 10, 2, { k: 2, assignLabels: 'discretize' as 'kmeans' }),
+        /assignLabels/,
+      ],
       ['nInit = 0', () => spectral(p, 10, 2, { k: 2, nInit: 0 }), /nInit/],
       ['non-integer seed', () => spectral(p, 10, 2, { k: 2, seed: 0.5 }), /seed/],
       ['eigenTolerance = 0', () => spectral(p, 10, 2, { k: 2, eigenTolerance: 0 }), /eigenTolerance/],

@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import { Table } from '../../../datasets/table';
-import { classNames, decodeTargets, encodeClasses, encodeTargets, fitPreprocessor, transform } from '../../../ml/training/preprocess';
+import {
+  classNames,
+  decodeTargets,
+  encodeClasses,
+  encodeTargets,
+  fitPreprocessor,
+  transform,
+} from '../../../ml/training/preprocess';
 
 const table: Table = {
   columns: [
@@ -19,7 +26,10 @@ describe('ml/training/preprocess', () => {
     expect(p.featureMean).to.deep.equal([3, 5]);
     expect(p.featureStd[0]).to.be.closeTo(Math.sqrt(8 / 3), 1e-12);
     expect(p.featureStd[1]).to.equal(1);
-    const x = transform(p, [[3, 5], [100, 7]]);
+    const x = transform(p, [
+      [3, 5],
+      [100, 7],
+    ]);
     expect(Array.from(x.slice(0, 2))).to.deep.equal([0, 0]);
     expect(x[3]).to.equal(2);
     expect(() => transform(p, [[1]])).to.throw(RangeError, /2 values/);

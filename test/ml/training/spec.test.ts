@@ -27,7 +27,13 @@ describe('ml/training/spec validateTrainingRequest', () => {
     expect(r.ok).to.equal(true);
     if (!r.ok) return;
     expect(r.features).to.deep.equal(['a', 'b', 'const']);
-    expect(r.options).to.include({ optimizer: 'adam', seed: 0, checkpointEvery: 1, validationSplit: 0.25, standardizeTarget: true });
+    expect(r.options).to.include({
+      optimizer: 'adam',
+      seed: 0,
+      checkpointEvery: 1,
+      validationSplit: 0.25,
+      standardizeTarget: true,
+    });
     expect([r.trainRows, r.validationRows]).to.deep.equal([3, 1]);
   });
 
@@ -38,7 +44,9 @@ describe('ml/training/spec validateTrainingRequest', () => {
 
   it('rejects an unknown target, a string regression target and a one-class classification target', () => {
     expect(fields(validateTrainingRequest(table, 'zzz', ['a'], spec, options))).to.deep.equal(['target']);
-    expect(fields(validateTrainingRequest(table, 'city', ['a'], { ...spec, task: 'regression' }, options))).to.deep.equal(['target']);
+    expect(
+      fields(validateTrainingRequest(table, 'city', ['a'], { ...spec, task: 'regression' }, options)),
+    ).to.deep.equal(['target']);
     const r = validateTrainingRequest(table, 'const', ['a'], spec, options);
     expect(fields(r)).to.deep.equal(['target']);
     expect(r.ok ? '' : r.problems[0].message).to.match(/at least 2 classes/);
@@ -47,7 +55,10 @@ describe('ml/training/spec validateTrainingRequest', () => {
   it('names every bad spec and option field', () => {
     const badSpec = {
       task: 'clustering',
-      layers: [{ units: 8, activation: 'relu' }, { units: 0, activation: 'swish', dropout: 1 }],
+      layers: [
+        { units: 8, activation: 'relu' },
+        { units: 0, activation: 'swish', dropout: 1 },
+      ],
     } as unknown as TrainingSpec;
     const badOptions = {
       epochs: 10_001,
@@ -77,13 +88,18 @@ describe('ml/training/spec validateTrainingRequest', () => {
   });
 
   it('enforces the layer and unit limits', () => {
-    const many = { task: 'regression' as const, layers: Array.from({ length: 21 }, () => ({ units: 4097, activation: 'relu' as const })) };
+    const many = {
+      task: 'regression' as const,
+      layers: Array.from({ length: 21 }, () => ({ units: 4097, activation: 'relu' as const })),
+    };
     const r = validateTrainingRequest(blobsTable(5, [[0], [1]], 0.1, 1), 'x0', [], many, options);
     expect(fields(r)).to.include.members(['spec.layers', 'spec.layers[0].units', 'spec.layers[20].units', 'features']);
   });
 
   it('rejects a validation split that leaves no validation row', () => {
-    expect(fields(validateTrainingRequest(table, 'label', ['a'], spec, { ...options, validationSplit: 0.1 }))).to.deep.equal(['options.validationSplit']);
+    expect(
+      fields(validateTrainingRequest(table, 'label', ['a'], spec, { ...options, validationSplit: 0.1 })),
+    ).to.deep.equal(['options.validationSplit']);
     expect(validateTrainingRequest(table, 'label', ['a'], spec, { ...options, validationSplit: 0 }).ok).to.equal(true);
   });
 });

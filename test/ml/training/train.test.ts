@@ -10,8 +10,23 @@ import { ClassificationMetrics, RegressionMetrics, TrainingInput, train } from '
 import { expectRejects } from '../../support/expect-rejects';
 import { blobsTable, linearTable } from './fixtures';
 
-const blobs = blobsTable(60, [[0, 0], [4, 4], [0, 5]], 0.6, 7);
-const clsSpec: TrainingSpec = { task: 'classification', layers: [{ units: 16, activation: 'relu' }, { units: 8, activation: 'tanh' }] };
+const blobs = blobsTable(
+  60,
+  [
+    [0, 0],
+    [4, 4],
+    [0, 5],
+  ],
+  0.6,
+  7,
+);
+const clsSpec: TrainingSpec = {
+  task: 'classification',
+  layers: [
+    { units: 16, activation: 'relu' },
+    { units: 8, activation: 'tanh' },
+  ],
+};
 const clsOptions: TrainingOptions = { epochs: 30, batchSize: 16, learningRate: 0.02, seed: 3 };
 const clsInput: TrainingInput = { table: blobs, target: 'species', spec: clsSpec, options: clsOptions };
 
@@ -90,13 +105,21 @@ describe('ml/training/train', function () {
     const loaded = await loadTrainedModel(r.model);
     const pred = await predictTrained(loaded, raw);
     if (pred.task !== 'classification') throw new Error('expected a classification prediction');
-    const direct = tf.tidy(() => (loaded.model.predict(tf.tensor2d(transform(loaded.preprocessor, raw), [blobs.rows, 2])) as tf.Tensor).argMax(1).arraySync() as number[]);
+    const direct = tf.tidy(
+      () =>
+        (loaded.model.predict(tf.tensor2d(transform(loaded.preprocessor, raw), [blobs.rows, 2])) as tf.Tensor)
+          .argMax(1)
+          .arraySync() as number[],
+    );
     expect(pred.labels).to.deep.equal(direct.map((k) => pred.classes[k]));
     const truth = rows.map((i) => blobs.columns[2].levels![blobs.values[i * 3 + 2]]);
     const accuracy = pred.labels.filter((l, i) => l === truth[i]).length / rows.length;
     expect(accuracy).to.equal(m.accuracy);
     pred.probabilities.forEach((p) => expect(p.reduce((s, v) => s + v, 0)).to.be.closeTo(1, 1e-5));
-    const asArrays = await predictTrained(loaded, rows.slice(0, 3).map((i) => [blobs.values[i * 3], blobs.values[i * 3 + 1]]));
+    const asArrays = await predictTrained(
+      loaded,
+      rows.slice(0, 3).map((i) => [blobs.values[i * 3], blobs.values[i * 3 + 1]]),
+    );
     expect(asArrays.task === 'classification' && asArrays.labels).to.deep.equal(pred.labels.slice(0, 3));
     loaded.dispose();
     expect(tf.memory().numTensors).to.equal(before);
@@ -137,14 +160,20 @@ describe('ml/training/train', function () {
   it('refuses a checkpoint from another request, and garbage', async () => {
     let cp: Buffer | undefined;
     await train({ ...clsInput, options: { ...clsOptions, epochs: 1 } }, { onCheckpoint: (_, b) => void (cp = b) });
-    await expectRejects(train({ ...clsInput, options: { ...clsOptions, epochs: 2, learningRate: 0.5 }, resumeFrom: cp }), (err) =>
-      expect(err.message).to.match(/another training run.*learningRate/),
+    await expectRejects(
+      train({ ...clsInput, options: { ...clsOptions, epochs: 2, learningRate: 0.5 }, resumeFrom: cp }),
+      (err) => expect(err.message).to.match(/another training run.*learningRate/),
     );
-    await expectRejects(train({ ...clsInput, resumeFrom: Buffer.from('nonsense') }), (err) => expect(err.name).to.equal('TrainingFormatError'));
+    await expectRejects(train({ ...clsInput, resumeFrom: Buffer.from('nonsense') }), (err) =>
+      expect(err.name).to.equal('TrainingFormatError'),
+    );
   });
 
   it('stops early when the monitored loss stops improving', async () => {
-    const r = await train({ ...clsInput, options: { ...clsOptions, epochs: 200, earlyStopping: { patience: 2, minDelta: 0.5 } } });
+    const r = await train({
+      ...clsInput,
+      options: { ...clsOptions, epochs: 200, earlyStopping: { patience: 2, minDelta: 0.5 } },
+    });
     expect(r.stoppedEarly).to.equal(true);
     expect(r.stoppedBy).to.equal('early-stopping');
     expect(r.epochsRun).to.be.lessThan(200);
@@ -160,7 +189,11 @@ describe('ml/training/train', function () {
     const checkpoints: number[] = [];
     const r = await train(
       { ...clsInput, options: { ...clsOptions, epochs: 50, checkpointEvery: 10 } },
-      { onEpoch: () => void epochsSeen++, shouldStop: () => epochsSeen >= 3, onCheckpoint: (e) => void checkpoints.push(e) },
+      {
+        onEpoch: () => void epochsSeen++,
+        shouldStop: () => epochsSeen >= 3,
+        onCheckpoint: (e) => void checkpoints.push(e),
+      },
     );
     expect(r).to.include({ epochsRun: 3, stoppedEarly: true, stoppedBy: 'stop-request' });
     expect(checkpoints).to.deep.equal([3]);
@@ -184,24 +217,45 @@ describe('ml/training/train', function () {
 
   it('returns tf.memory().numTensors to its baseline after train and after predict', async () => {
     const baseline = tf.memory().numTensors;
-    const r = await train({ ...clsInput, options: { ...clsOptions, epochs: 2, optimizer: 'rmsprop' }, spec: { task: 'classification', layers: [{ units: 8, activation: 'selu', dropout: 0.2 }] } });
+    const r = await train({
+      ...clsInput,
+      options: { ...clsOptions, epochs: 2, optimizer: 'rmsprop' },
+      spec: { task: 'classification', layers: [{ units: 8, activation: 'selu', dropout: 0.2 }] },
+    });
     expect(tf.memory().numTensors).to.equal(baseline);
     const loaded = await loadTrainedModel(r.model);
-    await predictTrained(loaded, [[0, 0], [4, 4]]);
+    await predictTrained(loaded, [
+      [0, 0],
+      [4, 4],
+    ]);
     loaded.dispose();
     expect(tf.memory().numTensors).to.equal(baseline);
   });
 
   it('trains every activation (with dropout) on the wasm backend', async () => {
-    const layers = (['relu', 'tanh', 'sigmoid', 'linear', 'elu', 'selu', 'softplus'] as const).map((activation) => ({ units: 4, activation, dropout: 0.1 }));
-    const r = await train({ ...clsInput, spec: { task: 'classification', layers }, options: { ...clsOptions, epochs: 1 } });
+    const layers = (['relu', 'tanh', 'sigmoid', 'linear', 'elu', 'selu', 'softplus'] as const).map((activation) => ({
+      units: 4,
+      activation,
+      dropout: 0.1,
+    }));
+    const r = await train({
+      ...clsInput,
+      spec: { task: 'classification', layers },
+      options: { ...clsOptions, epochs: 1 },
+    });
     expect(Number.isFinite(r.history[0].loss)).to.equal(true);
   });
 
   it('rejects an invalid request with every problem named', async () => {
-    await expectRejects(train({ ...clsInput, features: ['x0', 'species'], options: { ...clsOptions, epochs: 0 } }), (err) => {
-      expect(err).to.be.instanceOf(TrainingValidationError);
-      expect((err as TrainingValidationError).problems.map((p) => p.field)).to.deep.equal(['options.epochs', 'features[1]']);
-    });
+    await expectRejects(
+      train({ ...clsInput, features: ['x0', 'species'], options: { ...clsOptions, epochs: 0 } }),
+      (err) => {
+        expect(err).to.be.instanceOf(TrainingValidationError);
+        expect((err as TrainingValidationError).problems.map((p) => p.field)).to.deep.equal([
+          'options.epochs',
+          'features[1]',
+        ]);
+      },
+    );
   });
 });

@@ -5,11 +5,11 @@ import { getArtifactContent, putArtifact } from '../db/artifacts';
 import { loadDatasetTable } from '../db/datasets';
 import { initComputeBackend } from '../ml/backend';
 import { loadPredictor } from '../ml/serving/predictor';
-import { INVALID_JOB_INPUT } from './clustering';
+import { INVALID_JOB_INPUT } from './errors';
 import { estimateBatchPredictMemoryMb } from '../gpu/memory-estimate';
 import { TRAINING_LIMITS } from '../ml/training/spec';
 import { holdDeviceMemory, ranOn } from './gpu-admission';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 /** Rows predicted between heartbeats (and abort checks). */
 export const BATCH_PREDICT_CHUNK_ROWS = 10_000;

@@ -17,10 +17,8 @@ import { clusteringQuality } from '../ml/clustering/quality';
 import { CLUSTERING_RUNNERS } from '../ml/clustering/runners';
 import { estimateClusteringMemoryMb } from '../gpu/memory-estimate';
 import { DeviceHold, holdDeviceMemory, ranOn } from './gpu-admission';
-import type { ActivityDeps } from './index';
-
-/** Error type for input the job cannot use; the workflow's retry policy does not retry it. */
-export const INVALID_JOB_INPUT = 'InvalidJobInput';
+import type { ActivityDeps } from './deps';
+import { INVALID_JOB_INPUT } from './errors';
 
 /** The full result, stored as an artifact (labels can be millions long; history only sees the summary). */
 export interface ClusteringResultDocument {

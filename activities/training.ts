@@ -12,11 +12,11 @@ import { registerModelVersion } from '../db/registry';
 import { initComputeBackend } from '../ml/backend';
 import { TrainingOptions, TrainingSpec, TrainingValidationError } from '../ml/training/spec';
 import { train } from '../ml/training/train';
-import { stopRequestedQuery } from '../workflows/training-messages';
-import { INVALID_JOB_INPUT } from './clustering';
+import { stopRequestedQuery } from '../common/messages/training';
+import { INVALID_JOB_INPUT } from './errors';
 import { trainingMemoryNeedMb } from '../ml/training/memory-need';
 import { holdDeviceMemory, ranOn } from './gpu-admission';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 export interface RegisterTrainedModelInput {
   tenantId: string;

@@ -2,9 +2,7 @@
  * Shapes that cross the workflow boundary. They are small by design: datasets and results travel as ids, never as
  * arrays (Temporal writes every argument and result into history forever).
  */
-import type { BackendName } from '../ml/backend';
-// Type only (erased): the names are checked against the activities a worker registers.
-import type { createActivities } from '../activities';
+import type { BackendName } from './backend-name';
 
 export type JobKind = 'clustering' | 'training' | 'batch-predict';
 export const CLUSTERING_ALGORITHMS = [
@@ -36,16 +34,6 @@ export interface ClusteringJobInput {
   /** Device memory (MiB) the compute needs, requested or estimated; a GPU worker admits the job against it. */
   gpuMemoryMb?: number;
 }
-
-/**
- * The compute activities, the only ones a route sends to a GPU queue (workflows and registration stay on the CPU pool).
- * Job status reads it to tell a job waiting for a GPU from one waiting for any worker.
- */
-export const ROUTED_ACTIVITIES: ReadonlySet<string> = new Set<keyof ReturnType<typeof createActivities>>([
-  'runClustering',
-  'trainModel',
-  'predictDataset',
-]);
 
 /** Try `taskQueue`; when no worker there starts the work within `afterSeconds`, run it on `fallback.taskQueue`. */
 export interface ComputeRoute {

@@ -7,8 +7,9 @@
  * deduplicated it; if it did not, setBackend fails and we fall through to the next choice.
  */
 import * as tf from '@tensorflow/tfjs';
+import { BACKEND_NAMES, BackendName } from '../common/backend-name';
 
-export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export { BACKEND_NAMES, BackendName };
 export interface ComputeBackend {
   name: BackendName;
   /** True only for tfjs-node-gpu with a CUDA device in use: the case where algorithms choose their tensor paths. */
@@ -18,8 +19,6 @@ export interface ComputeBackend {
   /** A short human description, e.g. "wasm simd, 1 thread". */
   detail: string;
 }
-
-export const BACKEND_NAMES: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
 
 /** Thrown when a backend cannot be loaded or initialised; `cause` keeps the underlying error. */
 export class BackendUnavailableError extends Error {

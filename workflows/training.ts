@@ -2,7 +2,7 @@ import { ActivityCancellationType, proxyActivities, setHandler } from '@temporal
 import type { createTrainingActivities } from '../activities/training';
 import type { TrainingJobInput, TrainingJobResult } from '../common/jobs';
 import { activityOnQueue, runRouted } from './compute-route';
-import { stopRequestedQuery, stopSignal } from './training-messages';
+import { stopRequestedQuery, stopSignal } from '../common/messages/training';
 
 // Training runs for as long as it needs; liveness is the per-epoch heartbeat. A worker that dies is noticed when the
 // heartbeat lapses, and the retry resumes from the checkpoint named in the last heartbeat.

@@ -2,19 +2,14 @@ import { Client, WorkflowExecutionStatusName, WorkflowFailedError } from '@tempo
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError } from '../../common/errors';
-import {
-  BatchPredictJobInput,
-  ClusteringJobInput,
-  JobKind,
-  ROUTED_ACTIVITIES,
-  TrainingJobInput,
-} from '../../common/jobs';
+import { BatchPredictJobInput, ClusteringJobInput, JobKind, TrainingJobInput } from '../../common/jobs';
+import { ROUTED_ACTIVITIES } from '../../activities/routed';
 import { isGpuQueue } from '../../gpu/gpu-class';
 import { KilnAlgorithm, KilnDatasetId, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
 import { clusteringWorkflow } from '../../workflows/clustering';
 import { batchPredictWorkflow } from '../../workflows/batch-predict';
 import { trainingWorkflow } from '../../workflows/training';
-import { stopSignal } from '../../workflows/training-messages';
+import { stopSignal } from '../../common/messages/training';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
 export type JobStatus =

@@ -1,7 +1,8 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 
-// Messages of the training workflow, in their own module so the API and the activity can use them without importing
-// the workflow itself (the Temporal samples' shared.ts).
+// Messages of the training workflow, in a shared module (the Temporal samples' shared.ts) so the workflow, the API and
+// the activity import one definition. Modules under common/messages import only @temporalio/workflow, so workflows may
+// import them (eslint.config.mjs).
 
 /** Ask a running training job to finish after its current epoch and register what it has trained. */
 export const stopSignal = defineSignal('stop');

@@ -1,0 +1,12 @@
+import type { Pool } from 'pg';
+import type { Placement } from '../common/jobs';
+import type { DeviceAdmission } from '../gpu/admission';
+
+/** What every activity factory needs from its worker. */
+export interface ActivityDeps {
+  pool: Pool;
+  /** The worker's pool and device, recorded in every result as where the job ran. */
+  placement: { pool: string; device?: Placement['device'] };
+  /** A GPU worker's admission by device memory; compute activities hold their need while they run. */
+  admission?: DeviceAdmission;
+}

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributeFlags } from '../common/search-attributes';
 import { waitForPort } from './free-port';
+import { dynamicConfigFlags } from './temporal-dynamic-config';
 
 export interface TemporalDevServerOptions {
   cli: string;
@@ -47,6 +48,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     'warn',
     ...(namespace === 'default' ? [] : ['--namespace', namespace]),
     ...searchAttributeFlags(),
+    ...dynamicConfigFlags(),
   ];
   // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops the server after the workers.
   const child = spawn(opts.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -9,6 +9,7 @@ import { createPool } from '../../db/pool';
 import { freePort } from '../../launcher/free-port';
 import { RunningPostgres, startEmbeddedPostgres } from '../../launcher/embedded-postgres';
 import { resolveTemporalCli } from '../../launcher/temporal-cli';
+import { dynamicConfigFlags } from '../../launcher/temporal-dynamic-config';
 import { migrate } from '../../migrations/migrator';
 import { bundleKilnWorkflows } from '../../workers/workflow-bundle';
 
@@ -43,6 +44,7 @@ async function start(): Promise<TestStack> {
         executable: { type: 'existing-path', path: cli.path },
         ip: '127.0.0.1',
         searchAttributes: KILN_SEARCH_ATTRIBUTES,
+        extraArgs: dynamicConfigFlags(),
       },
     }),
     freePort().then((port) =>

@@ -1,0 +1,23 @@
+/**
+ * Dynamic config for the Temporal dev server, in one place for the launcher, the test stack and docker-compose.yml.
+ *
+ * Why: the dev server runs ONE history shard, and each of its queue processors reads its tasks through a limiter of
+ * `history.<queue>ProcessorMaxPollRPS`, 20 per second by default (go.temporal.io/server common/dynamicconfig
+ * constants.go). The transfer queue hands every new workflow and activity task to matching, so after a short burst
+ * every dispatch waits for that limiter: a one-activity workflow took ~20 ms for its first half-dozen runs, then
+ * ~150 ms each (three dispatches of ~40-45 ms). A real cluster has hundreds of shards, each with its own limiter, so
+ * it never bites there. The timer queue (activity timeouts, the `any` route's schedule-to-start fallback, sleeps),
+ * the visibility queue (GET /api/v1/jobs reads visibility) and the outbound queue (Nexus, callbacks) have the same
+ * limiter and the same fix. Archival is off in the dev server, so its limiter is left alone.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
+  'history.transferProcessorMaxPollRPS': 1000,
+  'history.timerProcessorMaxPollRPS': 1000,
+  'history.visibilityProcessorMaxPollRPS': 1000,
+  'history.outboundProcessorMaxPollRPS': 1000,
+};
+
+/** `temporal server start-dev` flags for DEV_SERVER_DYNAMIC_CONFIG: `--dynamic-config-value key=value` each. */
+export function dynamicConfigFlags(config: Readonly<Record<string, number>> = DEV_SERVER_DYNAMIC_CONFIG): string[] {
+  return Object.entries(config).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]);
+}

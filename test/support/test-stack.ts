@@ -4,19 +4,16 @@ import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { KILN_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { createPool } from '../../db/pool';
 import { freePort } from '../../launcher/free-port';
 import { RunningPostgres, startEmbeddedPostgres } from '../../launcher/embedded-postgres';
-import { resolveTemporalCli } from '../../launcher/temporal-cli';
-import { dynamicConfigFlags } from '../../launcher/temporal-dynamic-config';
 import { migrate } from '../../migrations/migrator';
-import { bundleKilnWorkflows } from '../../workers/workflow-bundle';
+import { getTestTemporal, stopTestTemporal } from './test-temporal';
 
 /**
- * The real servers the integration tests share: a Temporal dev server (the resolved CLI, started by
- * TestWorkflowEnvironment.createLocal on a free port) and an embedded PostgreSQL on a free port in a temporary
- * directory, migrated. Started once per mocha run, on first use, and stopped by the root hook.
+ * The real servers the integration tests share: the run's Temporal dev server and workflow bundle (test-temporal.ts,
+ * shared with the workflow tests) and an embedded PostgreSQL on a free port in a temporary directory, migrated.
+ * Started once per mocha run, on first use, and stopped by the root hook.
  */
 export interface TestStack {
   env: TestWorkflowEnvironment;
@@ -35,18 +32,10 @@ export function getTestStack(): Promise<TestStack> {
 }
 
 async function start(): Promise<TestStack> {
-  const cli = await resolveTemporalCli();
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-test-'));
   fs.chmodSync(tmpDir, 0o755); // the postgres user must reach its data directory inside
-  const [env, pg] = await Promise.all([
-    TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: cli.path },
-        ip: '127.0.0.1',
-        searchAttributes: KILN_SEARCH_ATTRIBUTES,
-        extraArgs: dynamicConfigFlags(),
-      },
-    }),
+  const [{ env, workflowBundle }, pg] = await Promise.all([
+    getTestTemporal(),
     freePort().then((port) =>
       startEmbeddedPostgres({ dataDir: path.join(tmpDir!, 'postgres'), port, persistent: false }),
     ),
@@ -54,16 +43,19 @@ async function start(): Promise<TestStack> {
   postgres = pg;
   const pool = createPool(pg.url, 10);
   await migrate(pool);
-  const workflowBundle = await bundleKilnWorkflows();
   return { env, pool, databaseUrl: pg.url, workflowBundle };
 }
 
+/** Stops the stack and the shared Temporal server under it (a run that never started the stack stops the server too). */
 export async function stopTestStack(): Promise<void> {
-  if (!starting) return;
-  const stack = await starting.catch(() => undefined);
-  starting = undefined;
-  await stack?.pool.end().catch(() => undefined);
-  await stack?.env.teardown().catch(() => undefined);
-  await postgres?.stop().catch(() => undefined);
-  if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+  if (starting) {
+    const stack = await starting.catch(() => undefined);
+    starting = undefined;
+    await stack?.pool.end().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
+    postgres = undefined;
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+    tmpDir = undefined;
+  }
+  await stopTestTemporal();
 }

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import type { createActivities } from '../../activities';
+import type {
+  BatchPredictJobInput,
+  BatchPredictResult,
+  ClusteringJobInput,
+  ClusteringSummary,
+  ComputeRoute,
+  RegisteredVersionRef,
+  TrainingJobInput,
+  TrainingSummary,
+} from '../../common/jobs';
+import { TestTemporal } from './test-temporal';
+
+/**
+ * Stand-ins for Kiln's activities, for workflow tests without a database: same names and signatures as the real ones
+ * (typed against createActivities, so a rename fails the build), deterministic results derived from the input, and a
+ * record of every call with the task queue it was taken from.
+ */
+export type KilnActivities = ReturnType<typeof createActivities>;
+
+/** One activity execution as a mock saw it. */
+export interface ActivityCall {
+  activity: keyof KilnActivities;
+  taskQueue: string;
+  attempt: number;
+  input: unknown;
+}
+
+/** Every call the mocks of one test received, in the order they started. */
+export class ActivityRecorder {
+  readonly calls: ActivityCall[] = [];
+
+  /** Records a call from inside an activity (the task queue and attempt come from its context). */
+  record(activity: keyof KilnActivities, input: unknown): { taskQueue: string } {
+    const { taskQueue, attempt } = Context.current().info;
+    this.calls.push({ activity, taskQueue, attempt, input });
+    return { taskQueue };
+  }
+
+  /** `activity@taskQueue` per call: what ran where, at a glance (and in a failing assertion's diff). */
+  where(): string[] {
+    return this.calls.map((c) => `${c.activity}@${c.taskQueue}`);
+  }
+}
+
+/** A small classification training job on a dataset id, with `extra` (a route, another model name) on top. */
+export function trainingInput(extra: Partial<TrainingJobInput> = {}): TrainingJobInput {
+  return {
+    tenantId: 'tenant-t',
+    datasetId: 'ds-train',
+    target: 'label',
+    features: ['x', 'y'],
+    model: { name: 'churn-mlp' },
+    spec: { task: 'classification', layers: [{ units: 4, activation: 'relu' }] },
+    training: { epochs: 3, batchSize: 8, learningRate: 0.05 },
+    ...extra,
+  };
+}
+
+/** What the mock clustering returns for an input on a queue: ranOn names the queue, so a result shows where it ran. */
+export function clusteringSummaryFor(input: ClusteringJobInput, taskQueue: string): ClusteringSummary {
+  return {
+    algorithm: input.algorithm,
+    datasetId: input.datasetId,
+    datasetSha256: `sha-${input.datasetId}`,
+    n: 40,
+    d: 2,
+    k: 2,
+    clusters: 2,
+    clusterSizes: [20, 20],
+    quality: { silhouette: 0.9 },
+    backend: 'cpu',
+    ranOn: { pool: 'mock', taskQueue },
+    timings: { loadMs: 1, computeMs: 2, qualityMs: 3, storeMs: 4 },
+    resultArtifactId: `result-${input.datasetId}`,
+    modelArtifactId: `model-${input.datasetId}`,
+  };
+}
+
+export function trainingSummaryFor(input: TrainingJobInput, taskQueue: string): TrainingSummary {
+  return {
+    datasetId: input.datasetId,
+    datasetSha256: `sha-${input.datasetId}`,
+    task: input.spec.task,
+    epochsRun: input.training.epochs,
+    stoppedEarly: false,
+    attempts: [{ attempt: 1, resumedFromEpoch: 0 }],
+    finalMetrics: { loss: 0.1 },
+    historyArtifactId: `history-${input.datasetId}`,
+    modelArtifactId: `mlp-${input.datasetId}`,
+    backend: 'cpu',
+    ranOn: { pool: 'mock', taskQueue },
+    durationMs: 5,
+  };
+}
+
+export function batchPredictResultFor(input: BatchPredictJobInput, taskQueue: string): BatchPredictResult {
+  return {
+    modelName: input.modelName,
+    version: input.version,
+    datasetId: input.datasetId,
+    rows: 40,
+    predictionsArtifactId: `predictions-${input.datasetId}`,
+    backend: 'cpu',
+    ranOn: { pool: 'mock', taskQueue },
+    durationMs: 6,
+  };
+}
+
+/** The version every mock registration hands back. */
+export function registeredFor(modelName: string): RegisteredVersionRef {
+  return { modelName, version: 1, versionId: `version-${modelName}` };
+}
+
+/** Every Kiln activity as a recording mock; `overrides` replace single ones (their calls are theirs to record). */
+export function mockActivities(recorder: ActivityRecorder, overrides: Partial<KilnActivities> = {}): KilnActivities {
+  return {
+    async runClustering(input) {
+      return clusteringSummaryFor(input, recorder.record('runClustering', input).taskQueue);
+    },
+    async registerClusteringModel(input) {
+      recorder.record('registerClusteringModel', input);
+      return registeredFor(input.modelName);
+    },
+    async trainModel(input) {
+      return trainingSummaryFor(input, recorder.record('trainModel', input).taskQueue);
+    },
+    async registerTrainedModel(input) {
+      recorder.record('registerTrainedModel', input);
+      return registeredFor(input.modelName);
+    },
+    async predictDataset(input) {
+      return batchPredictResultFor(input, recorder.record('predictDataset', input).taskQueue);
+    },
+    ...overrides,
+  };
+}
+
+/** A task queue no other test uses, so tests share one server without taking each other's tasks. */
+export function uniqueQueue(name: string): string {
+  return `test-${name}-${randomUUID().slice(0, 8)}`;
+}
+
+/** An `any` route: `gpuQueue` first, `cpuQueue` after `afterSeconds` without a worker starting it there. */
+export function anyRoute(gpuQueue: string, cpuQueue: string, afterSeconds = 1): ComputeRoute {
+  return { taskQueue: gpuQueue, fallback: { taskQueue: cpuQueue, afterSeconds } };
+}
+
+/** A worker like the CPU pool's: Kiln's workflows (the shared bundle) and the given activities on `taskQueue`. */
+export function workflowWorker(temporal: TestTemporal, taskQueue: string, activities: object): Promise<Worker> {
+  return Worker.create({
+    connection: temporal.env.nativeConnection,
+    namespace: temporal.env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: temporal.workflowBundle,
+    activities,
+  });
+}
+
+/** A worker like a GPU pool's as far as routing goes: activities only (workflows stay on the CPU pool). */
+export function activityWorker(temporal: TestTemporal, taskQueue: string, activities: object): Promise<Worker> {
+  return Worker.create({
+    connection: temporal.env.nativeConnection,
+    namespace: temporal.env.namespace ?? 'default',
+    taskQueue,
+    activities,
+  });
+}

@@ -6,8 +6,8 @@
  *   total = RUNTIME_OVERHEAD_MB (CUDA context, cuDNN/cuBLAS handles, tfjs engine)
  *         + data + block buffers + algorithm state
  *
- * Clustering (n points, d features, k clusters; B = DISTANCE_BLOCK_CELLS = 2^22 cells = ml/clustering/kmeans/shard.ts's
- * MAX_DISTANCE_CELLS_PER_BLOCK, so one block buffer is B·4 bytes = 16 MiB):
+ * Clustering (n points, d features, k clusters; B = DISTANCE_BLOCK_CELLS = 2^22 cells = MAX_DISTANCE_CELLS_PER_BLOCK
+ * (ml/clustering/block-size.ts), so one block buffer is B·4 bytes = 16 MiB):
  *   - data: the input once, n·d·4. The estimate counts it for every algorithm, also where the code streams it from the
  *     host (minibatch-kmeans, som, gmm's EM phase, dbscan's kd-tree path), because a GPU worker's staging can hold it
  *     all; k-means (and the k-means phases of gmm and spectral) keep [x | 1] AND its transpose on the device
@@ -31,7 +31,7 @@ export const MIB = 1024 * 1024;
 export const BYTES_PER_FLOAT = 4;
 /** CUDA context + library handles + the tfjs engine, before any tensor. */
 export const RUNTIME_OVERHEAD_MB = 256;
-/** = MAX_DISTANCE_CELLS_PER_BLOCK (ml/clustering/kmeans/shard.ts), restated so this module loads no TensorFlow.js. */
+/** = MAX_DISTANCE_CELLS_PER_BLOCK (ml/clustering/block-size.ts), restated to keep gpu/ free of ml/ imports. */
 export const DISTANCE_BLOCK_CELLS = 2 ** 22;
 /** Block buffers of DISTANCE_BLOCK_CELLS cells live at once. */
 export const BLOCK_BUFFERS = 4;

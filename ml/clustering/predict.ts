@@ -12,7 +12,7 @@
  * Gaussian-mixture prediction (predictGmm) lives in ./gmm, next to the E-step it reuses.
  */
 import * as tf from '@tensorflow/tfjs';
-import { MAX_DISTANCE_CELLS_PER_BLOCK } from './kmeans/kmeans';
+import { MAX_DISTANCE_CELLS_PER_BLOCK } from './block-size';
 import { throwIfAborted } from '../abort';
 
 // ---------------------------------------------------------------------------------------------------------------

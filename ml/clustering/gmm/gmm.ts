@@ -23,7 +23,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../../backend';
-import { MAX_DISTANCE_CELLS_PER_BLOCK, kmeans } from '../kmeans/kmeans';
+import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../block-size';
+import { kmeans } from '../kmeans/kmeans';
 import { featureMean, throwIfAborted, validatePoints } from '../predict';
 import { ClusteringHooks, ClusteringOutput } from '../types';
 

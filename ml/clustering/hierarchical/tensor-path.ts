@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Largest distance block (rows × columns) computed at once, as in ml/clustering/kmeans/kmeans.ts. */
+/** Largest distance block (rows × columns) computed at once, as MAX_DISTANCE_CELLS_PER_BLOCK. */
 export const HIER_TENSOR_MAX_CELLS_PER_BLOCK = 1 << 22;
 
 /** Merges in the order found (see hierarchical.ts). */

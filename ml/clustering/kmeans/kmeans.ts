@@ -13,11 +13,12 @@
  */
 import { initComputeBackend } from '../../backend';
 import { KMEANS_PARALLEL, LocalShard, RemoteShard, ShardHandle, kmeansThreads } from './pool';
-import { FarPoint, MAX_DISTANCE_CELLS_PER_BLOCK, Shard } from './shard';
+import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../block-size';
+import { FarPoint, Shard } from './shard';
 import { Random, cumulativeSum, sampleWeighted } from '../../random';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
 
-export { KMEANS_PARALLEL, MAX_DISTANCE_CELLS_PER_BLOCK };
+export { KMEANS_PARALLEL };
 
 export interface KMeansParams {
   k: number;

@@ -7,13 +7,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/**
- * Most cells (rows × centroids) of a distance matrix materialised at once: 2^22 float32 = 16 MiB. A block step holds
- * about three matrices of that size (scores, the int32 one-hot and its float32 cast), so peak device memory per step
- * stays near 50 MiB on top of the data itself, whatever n is.
- */
-export const MAX_DISTANCE_CELLS_PER_BLOCK = 1 << 22;
-
 /** Partial assignment step over a shard: raw (uncentred) per-cluster sums, counts, and inertia per block. */
 export interface ShardStep {
   sums: Float64Array;

@@ -17,7 +17,7 @@ import { SymmetricOperator } from './eigen';
 
 /** Largest d for which the kd-tree is used; beyond it a tree prunes too little and blocked distances win. */
 export const KD_TREE_MAX_DIMENSIONS = 8;
-/** Most cells (rows × n) of a distance block on the device: 2^22 float32 = 16 MiB, as in kmeans/kmeans.ts. */
+/** Most cells (rows × n) of a distance block on the device: 2^22 float32 = 16 MiB, as MAX_DISTANCE_CELLS_PER_BLOCK. */
 export const MAX_KNN_DISTANCE_CELLS = 1 << 22;
 const KD_LEAF_SIZE = 16;
 /** Queries between checkpoints (abort checks and event-loop yields) on the host path. */

@@ -1,13 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../../../../ml/backend';
-import {
-  KMEANS_PARALLEL,
-  KMeansParams,
-  KMeansResult,
-  MAX_DISTANCE_CELLS_PER_BLOCK,
-  kmeans,
-} from '../../../../ml/clustering/kmeans/kmeans';
+import { KMEANS_PARALLEL, KMeansParams, KMeansResult, kmeans } from '../../../../ml/clustering/kmeans/kmeans';
+import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../../../../ml/clustering/block-size';
 import { Random } from '../../../../ml/random';
 import { expectRejects } from '../../../support/expect-rejects';
 

@@ -8,10 +8,10 @@ import {
   KMeansParams,
   KMeansProgress,
   KMeansResult,
-  MAX_DISTANCE_CELLS_PER_BLOCK,
   kmeans,
 } from '../../../../ml/clustering/kmeans/kmeans';
 import { adjustedRandIndex, samePartition } from '../../../../ml/clustering/agreement';
+import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../../../../ml/clustering/block-size';
 import { Random } from '../../../../ml/random';
 import { BlobFixture, fixtureDir } from '../../../fixtures/kmeans/make-fixtures';
 import { expectRejects } from '../../../support/expect-rejects';

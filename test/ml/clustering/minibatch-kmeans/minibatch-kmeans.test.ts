@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../../../../ml/backend';
-import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../../../../ml/clustering/kmeans/kmeans';
+import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../../../../ml/clustering/block-size';
 import {
   MINIBATCH_KMEANS_DEFAULTS,
   MiniBatchKMeansParams,

@@ -1,5 +1,5 @@
 import { initComputeBackend } from '../ml/backend';
-import { kmeans } from '../ml/kmeans';
+import { kmeans } from '../ml/clustering/kmeans/kmeans';
 
 /**
  * Latency of a small clustering job through the whole platform: POST /api/v1/clustering with 1,000 inline points

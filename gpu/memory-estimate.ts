@@ -6,20 +6,20 @@
  *   total = RUNTIME_OVERHEAD_MB (CUDA context, cuDNN/cuBLAS handles, tfjs engine)
  *         + data + block buffers + algorithm state
  *
- * Clustering (n points, d features, k clusters; B = DISTANCE_BLOCK_CELLS = 2^22 cells = ml/kmeans-shard.ts's
- * MAX_DISTANCE_CELLS_PER_BLOCK, so one block buffer is B·4 bytes = 16 MiB):
+ * Clustering (n points, d features, k clusters; B = DISTANCE_BLOCK_CELLS = 2^22 cells = MAX_DISTANCE_CELLS_PER_BLOCK
+ * (ml/clustering/block-size.ts), so one block buffer is B·4 bytes = 16 MiB):
  *   - data: the input once, n·d·4. The estimate counts it for every algorithm, also where the code streams it from the
  *     host (minibatch-kmeans, som, gmm's EM phase, dbscan's kd-tree path), because a GPU worker's staging can hold it
  *     all; k-means (and the k-means phases of gmm and spectral) keep [x | 1] AND its transpose on the device
- *     (ml/kmeans-shard.ts: 2·n·(d+1) floats) plus ‖x‖² per row (n floats), which replaces the single copy;
+ *     (ml/clustering/kmeans/shard.ts: 2·n·(d+1) floats) plus ‖x‖² per row (n floats), which replaces the single copy;
  *   - block buffers: BLOCK_BUFFERS (= 4) buffers of B cells: the distance block, its elementwise intermediate, the
  *     argmin/one-hot and the double-buffered next block;
  *   - state: kmeans / minibatch-kmeans k·(d+1)·4 ×2 (centroids in both layouts; minibatch also a batch of
  *     batchSize·(d+1)·4); gmm means k·d·4 plus covariances k·d·d·4 ('full', default) or k·d·4 ('diag');
  *     som codebook + smoothing buffer 2·units·d·4 (units = rows·cols); spectral eigenvector sets 3·n·b·4 with
- *     b = min(n, 4·⌈(k + max(4, ⌈k/2⌉))/4⌉) (k vectors + guards, ml/clustering/spectral.ts) plus the k-means on the
- *     n×k embedding; the rbf affinity uploads the scaled data transposed as well (another n·d·4); dbscan and
- *     hierarchical: O(n) per-point arrays, 3·n·4.
+ *     b = min(n, 4·⌈(k + max(4, ⌈k/2⌉))/4⌉) (k vectors + guards, ml/clustering/spectral/spectral.ts) plus the
+ *     k-means on the n×k embedding; the rbf affinity uploads the scaled data transposed as well (another n·d·4);
+ *     dbscan and hierarchical: O(n) per-point arrays, 3·n·4.
  *
  * Training (MLP, Adam): P = Σ (in·out + out) over the hidden layers and the output layer (`classes` units, at least 1);
  *   parameters P·4·4 (weights + 2 Adam moment slots + gradient), activations batchSize·Σunits·4·2 (forward values and
@@ -31,11 +31,14 @@ export const MIB = 1024 * 1024;
 export const BYTES_PER_FLOAT = 4;
 /** CUDA context + library handles + the tfjs engine, before any tensor. */
 export const RUNTIME_OVERHEAD_MB = 256;
-/** = MAX_DISTANCE_CELLS_PER_BLOCK (ml/kmeans-shard.ts), restated so this module loads no TensorFlow.js. */
+/** = MAX_DISTANCE_CELLS_PER_BLOCK (ml/clustering/block-size.ts), restated to keep gpu/ free of ml/ imports. */
 export const DISTANCE_BLOCK_CELLS = 2 ** 22;
 /** Block buffers of DISTANCE_BLOCK_CELLS cells live at once. */
 export const BLOCK_BUFFERS = 4;
-/** Defaults used when params leave a size out (scikit-learn's n_clusters default; ml/clustering/minibatch-kmeans.ts). */
+/**
+ * Defaults used when params leave a size out (scikit-learn's n_clusters default;
+ * ml/clustering/minibatch-kmeans/minibatch-kmeans.ts).
+ */
 export const ESTIMATE_DEFAULTS = { k: 8, minibatchBatchSize: 1024, somRows: 10, somCols: 10 } as const;
 
 /** Accepted algorithm names: the API's, plus 'minibatch' for 'minibatch-kmeans'. */

@@ -6,7 +6,7 @@ import { cacheDir, repoRoot } from '../../common/paths';
 import { ClusteringAlgorithm } from '../../common/jobs';
 import { initComputeBackend } from '../../ml/backend';
 import { CLUSTERING_RUNNERS } from '../../ml/clustering/runners';
-import { adjustedRandIndex } from '../../ml/metrics';
+import { adjustedRandIndex } from '../../ml/clustering/agreement';
 import { Random } from '../../ml/random';
 
 /**

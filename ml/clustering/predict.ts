@@ -2,7 +2,7 @@
  * Assigning points to a fitted clustering model, for `POST /api/v1/models/:name/predict`, and the blocked
  * nearest-centre pass that the fitting code of mini-batch k-means and the SOM share with it.
  *
- * Distances use the same layout as ml/kmeans.ts: rows are shifted by a fixed vector (the mean of the centres for
+ * Distances use the same layout as kmeans/kmeans.ts: rows are shifted by a fixed vector (the mean of the centres for
  * prediction, the data mean while fitting) so that the float32 expansion ‖x‖² − 2x·c + ‖c‖² does not lose precision far
  * from the origin, and one matMul of [x | 1] with [−2c ; ‖c‖²] gives the scores. A block never materialises more than
  * MAX_DISTANCE_CELLS_PER_BLOCK (rows × centres) cells, whatever n is; the data stays on the host and only one block is
@@ -12,13 +12,13 @@
  * Gaussian-mixture prediction (predictGmm) lives in ./gmm, next to the E-step it reuses.
  */
 import * as tf from '@tensorflow/tfjs';
-import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../kmeans';
+import { MAX_DISTANCE_CELLS_PER_BLOCK } from './block-size';
 import { throwIfAborted } from '../abort';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared argument checks
 
-/** The same checks and messages as ml/kmeans.ts; also rejects NaN and ±Infinity. */
+/** The same checks and messages as kmeans/kmeans.ts; also rejects NaN and ±Infinity. */
 export function validatePoints(points: Float32Array, n: number, d: number): void {
   if (!(points instanceof Float32Array)) throw new RangeError('points must be a Float32Array (row-major n×d)');
   if (!Number.isSafeInteger(n) || n < 1)

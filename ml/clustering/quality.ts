@@ -19,8 +19,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../backend';
-import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../kmeans';
-import { adjustedRandIndex, normalizedMutualInfo } from '../metrics';
+import { MAX_DISTANCE_CELLS_PER_BLOCK } from './block-size';
+import { adjustedRandIndex, normalizedMutualInfo } from './agreement';
 import { Random } from '../random';
 import { throwIfAborted, validatePoints } from './predict';
 

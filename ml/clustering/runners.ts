@@ -1,11 +1,11 @@
 import { ClusteringAlgorithm } from '../../common/jobs';
-import { runDbscan } from './dbscan';
-import { runGmm } from './gmm';
-import { runHierarchical } from './hierarchical';
-import { runKmeans } from './kmeans-runner';
-import { runMiniBatchKmeans } from './minibatch-kmeans';
-import { runSom } from './som';
-import { runSpectral } from './spectral';
+import { runDbscan } from './dbscan/dbscan';
+import { runGmm } from './gmm/gmm';
+import { runHierarchical } from './hierarchical/hierarchical';
+import { runKmeans } from './kmeans/runner';
+import { runMiniBatchKmeans } from './minibatch-kmeans/minibatch-kmeans';
+import { runSom } from './som/som';
+import { runSpectral } from './spectral/spectral';
 import { ClusteringHooks, ClusteringOutput } from './types';
 
 export type ClusteringRunner = (

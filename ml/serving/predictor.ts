@@ -1,4 +1,4 @@
-import { GmmModel, predictGmm } from '../clustering/gmm';
+import { GmmModel, predictGmm } from '../clustering/gmm/gmm';
 import { predictNearestCentroid, predictSomCells, SomModelLike } from '../clustering/predict';
 import { loadTrainedModel, predictTrained } from '../training/predict';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CLUSTERING_ALGORITHMS } from '../../common/jobs';
-import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../../ml/kmeans-shard';
+import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../../ml/clustering/block-size';
 import {
   DISTANCE_BLOCK_CELLS,
   RUNTIME_OVERHEAD_MB,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { samePartition } from '../../ml/metrics';
+import { samePartition } from '../../ml/clustering/agreement';
 import { makeBlobs } from '../support/blobs';
 import { eventually, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../../../ml/backend';
 import { QualityResult, SILHOUETTE_SAMPLE_SIZE, clusteringQuality } from '../../../ml/clustering/quality';
-import { normalizedMutualInfo } from '../../../ml/metrics';
+import { normalizedMutualInfo } from '../../../ml/clustering/agreement';
 import { Random } from '../../../ml/random';
 import { expectRejects } from '../../support/expect-rejects';
 
@@ -355,7 +355,7 @@ describe('ml/clustering/quality', () => {
     });
   });
 
-  describe('normalizedMutualInfo (ml/metrics)', () => {
+  describe('normalizedMutualInfo (ml/clustering/agreement)', () => {
     // Reference: sklearn.metrics.normalized_mutual_info_score(a, b) (average_method='arithmetic').
     const refs: [number[], number[], number][] = [
       [[0, 0, 1, 1], [0, 0, 1, 1], 1.0],

@@ -57,7 +57,9 @@ export async function migrate(pool: Pool, migrations = loadMigrations()): Promis
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${migration.version} (${migration.name}) failed: ${(err as Error).message}`);
+        throw new Error(`migration ${migration.version} (${migration.name}) failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       done.push(migration.version);
     }

@@ -160,7 +160,12 @@ async function run(
     const counts = await engine.countNeighbours(minPoints);
     const core = new Uint8Array(n);
     let corePoints = 0;
-    for (let i = 0; i < n; i++) if (counts[i] >= minPoints) ((core[i] = 1), corePoints++);
+    for (let i = 0; i < n; i++) {
+      if (counts[i] >= minPoints) {
+        core[i] = 1;
+        corePoints++;
+      }
+    }
 
     // Union-find over original indices whose root is always the smallest index of its set: after pass 2 the root of
     // a core point is its component's smallest core index, i.e. the point scikit-learn's expansion started from.
@@ -180,7 +185,12 @@ async function run(
     // Border candidates: non-core points with at least one neighbour besides themselves (their counts are exact).
     const candidates = new Uint8Array(n);
     let anyCandidate = false;
-    for (let i = 0; i < n; i++) if (!core[i] && counts[i] > 1) ((candidates[i] = 1), (anyCandidate = true));
+    for (let i = 0; i < n; i++) {
+      if (!core[i] && counts[i] > 1) {
+        candidates[i] = 1;
+        anyCandidate = true;
+      }
+    }
     if (anyCandidate && corePoints > 0) {
       const border = await engine.nearestClusterRank(core, labels, candidates);
       for (let i = 0; i < n; i++) if (candidates[i] && border[i] >= 0) labels[i] = border[i];

@@ -139,7 +139,12 @@ export class KdTreeEngine implements NeighbourEngine {
     const local = new UnionFind(n);
     const isCore = new Uint8Array(n);
     const coreInLeaf = new Int32Array(leafCount);
-    for (let p = 0; p < n; p++) if (core[perm[p]]) ((isCore[p] = 1), coreInLeaf[tree.leafOf[p]]++);
+    for (let p = 0; p < n; p++) {
+      if (core[perm[p]]) {
+        isCore[p] = 1;
+        coreInLeaf[tree.leafOf[p]]++;
+      }
+    }
     // Start from the core–core links recorded while counting: they already join most of each cluster, so the leaf
     // pairs below mostly find both sides in one component and are skipped without computing a distance.
     const { store, storeWidth, positionCounts } = this;

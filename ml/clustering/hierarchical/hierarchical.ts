@@ -457,9 +457,9 @@ async function wardNnChain(points: Float32Array, n: number, d: number, pacer: Pa
 
   for (let k = 0; k < n - 1; k++) {
     if (chainLength === 0) chain[chainLength++] = active[0];
-    let x = 0;
+    let x: number;
     let y = 0;
-    let best = 0;
+    let best: number;
     for (;;) {
       x = chain[chainLength - 1];
       if (chainLength > 1) {
@@ -607,9 +607,9 @@ async function matrixNnChain(
   const complete = linkage === 'complete';
   for (let k = 0; k < n - 1; k++) {
     if (chainLength === 0) chain[chainLength++] = active[0];
-    let x = 0;
+    let x: number;
     let y = 0;
-    let best = 0;
+    let best: number;
     for (;;) {
       x = chain[chainLength - 1];
       if (chainLength > 1) {

@@ -16,6 +16,14 @@
  *
  * A handler may ask for a container's contents to be skipped (its start returns false): they are still validated,
  * but produce no events (strings are not even decoded), up to and including the container's closing bracket.
+ *
+ * Why hand-written rather than a library: against @streamparser/json 0.0.26 (bench/json-parser.ts; a 100 MB upload,
+ * `{"name": ..., "data": [[15 numbers, "label"], ...]}`, 845,000 rows, fed to both in the same 64 KiB chunks and built
+ * into the same TableBuilder; medians of 5 fresh processes each, Node 20 on 2 CPU cores shared with other work, so the
+ * absolute MB/s are noisy), this tokenizer read 31.5 MB/s with a 263 MiB peak RSS, @streamparser/json (its fastest
+ * settings: keepStack false, 64-byte string and number buffers) 8.6 MB/s and 333 MiB: 3.7 times the throughput and
+ * 0.79 times the peak (an earlier run: 60.8 against 11.7 MB/s, 263 against 355 MiB). Both peaks include the 108 MB
+ * table itself.
  */
 
 /** A syntax error in the JSON text; `offset` is a byte offset from the start of the input. */

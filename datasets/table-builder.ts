@@ -202,6 +202,31 @@ export class TableBuilder {
     return this.ncols;
   }
 
+  /** Whether one more row fits under maxRows and maxCells (with the columns known so far). */
+  hasRoomForRow(): boolean {
+    return this.nrows < this.limits.maxRows && this.used + this.ncols <= this.limits.maxCells;
+  }
+
+  /**
+   * Throws the PayloadTooLargeError (413, naming row `label`) that adding one more row would throw for maxRows or
+   * maxCells, so a streaming parser can refuse a row it has seen before it has split it into cells.
+   */
+  checkRoomForRow(label: number): void {
+    const { maxRows, maxCells } = this.limits;
+    if (this.nrows >= maxRows) {
+      throw new PayloadTooLargeError(
+        `too many rows: more than the limit of ${formatCount(maxRows)} rows`,
+        this.namer.row(label),
+      );
+    }
+    if (this.used + this.ncols > maxCells) {
+      throw new PayloadTooLargeError(
+        `too many cells: ${formatCount(this.nrows + 1)} rows × ${formatCount(this.ncols)} columns is more than the limit of ${formatCount(maxCells)} cells`,
+        this.namer.row(label),
+      );
+    }
+  }
+
   /**
    * Names the columns before any row (a CSV header). Names must be non-empty and unique; their count must be 1 to
    * maxColumns. `field` names the header in errors about it as a whole.
@@ -427,20 +452,8 @@ export class TableBuilder {
   /** Checks the row and cell limits for one more row, makes room, and returns the row's first cell index. */
   private beginRow(label: number): number {
     if (this.finished) throw new Error('TableBuilder: rows added after finish()');
-    const { maxRows, maxCells } = this.limits;
-    if (this.nrows >= maxRows) {
-      throw new PayloadTooLargeError(
-        `too many rows: more than the limit of ${formatCount(maxRows)} rows`,
-        this.namer.row(label),
-      );
-    }
+    this.checkRoomForRow(label);
     const needed = this.used + this.ncols;
-    if (needed > maxCells) {
-      throw new PayloadTooLargeError(
-        `too many cells: ${formatCount(this.nrows + 1)} rows × ${formatCount(this.ncols)} columns is more than the limit of ${formatCount(maxCells)} cells`,
-        this.namer.row(label),
-      );
-    }
     if (needed > this.data.length) this.grow(needed);
     return this.used;
   }

@@ -84,6 +84,55 @@ describe('datasets/parse-csv', () => {
     expect(whole.columns[1].levels).to.deep.equal(['Zürich', '東京\n日本']);
   });
 
+  describe('through csv-parse', () => {
+    it('drops a UTF-8 byte-order mark split across chunks, before a quoted header', async () => {
+      const bytes = Buffer.from('\ufeff"a, b",c\r\n1,x\r\n', 'utf8');
+      const t = await parseCsv(chunks(bytes.subarray(0, 1), bytes.subarray(1, 2), bytes.subarray(2)), DEFAULT_LIMITS);
+      expect(t.columns.map((c) => c.name)).to.deep.equal(['a, b', 'c']);
+      expect(t.columns[1].levels).to.deep.equal(['x']);
+    });
+
+    it('reads CRLF line ends, and a CRLF inside a quoted field as one line break kept as LF', async () => {
+      const t = await csv('a,b\r\n"x\r\ny",1\r\nz,2\r\n');
+      expect(t.columns[0].levels).to.deep.equal(['x\ny', 'z']);
+      expect(Array.from(t.values)).to.deep.equal([0, 1, 1, 2]);
+      // The CRLF inside the quotes is one line: the ragged row after it is row 5.
+      await expect400(csv('a,b\r\n"x\r\ny",1\r\nz,2\r\n3\r\n'), 'row 5', /row 5 has 1 cell/);
+    });
+
+    it('keeps line breaks, commas and doubled quotes inside a quoted field', async () => {
+      const t = await csv('s,n\n"one\ntwo, ""three""\n",1\n');
+      expect(t.columns[0].levels).to.deep.equal(['one\ntwo, "three"\n']);
+      expect(t.rows).to.equal(1);
+    });
+
+    it('names a ragged row by the line it starts on, after multi-line records', async () => {
+      const body = 'a,b\n"x\n\ny",1\n"p\nq",2\nz,4,5\n';
+      const err = await expect400(csv(body), 'row 7', /^row 7 has 3 cells but the table has 2 columns/);
+      expect(err.code).to.equal('invalid_request');
+    });
+
+    it('names the row a never-closed quote opened on', async () => {
+      await expect400(csv('a,b\n1,"x\ny"\n2,"open\n3,4\n'), 'row 4', /row 4 has a quoted field that is never closed/);
+    });
+
+    it('maps csv-parse quote errors to the field they are in', async () => {
+      await expect400(csv('a,b,c\n1,2,x"y\n'), 'row 2', /^row 2, field 3: a quote inside an unquoted field/);
+      await expect400(csv('a,b,c\n1,"2"3,4\n'), 'row 2', /^row 2, field 2: unexpected text after the closing quote/);
+    });
+
+    it('reads a quoted empty line as a cell, not as a blank line', async () => {
+      await expect400(csv('a\n1\n""\n'), 'row 3, column "a"', /missing value/);
+      expect((await csv('a\n1\n\n')).rows).to.equal(1);
+    });
+
+    it('keeps a lone CR as data, and drops a final CR as a line end', async () => {
+      const t = await csv('s\nx\ry\nz\r');
+      expect(t.columns[0].levels).to.deep.equal(['x\ry', 'z']);
+      expect((await parseCsv(chunks('s\nz\r', '\r'), DEFAULT_LIMITS)).columns[0].levels).to.deep.equal(['z\r']);
+    });
+  });
+
   describe('errors', () => {
     it('refuses an empty body: a header is required', async () => {
       await expect400(csv(''), 'body', /header line/);
@@ -197,6 +246,52 @@ describe('datasets/parse-csv', () => {
       }
       const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxBodyBytes: 1 << 20 }));
       expect(err.status).to.equal(413);
+    });
+
+    it('stops at maxCells reading no further, when each row ends a chunk', async () => {
+      let pulled = 0;
+      async function* endless(): AsyncGenerator<string> {
+        yield 'a,b\n';
+        for (;;) {
+          pulled++;
+          yield `${pulled},2\n`;
+        }
+      }
+      const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxCells: 10 }));
+      expect(err.status).to.equal(413);
+      expect(err.field).to.equal('row 7');
+      expect(err.message).to.match(/limit of 10 cells/);
+      expect(pulled).to.equal(6);
+    });
+
+    it('streams a 100 MiB body in bounded memory (the body is never buffered whole)', async () => {
+      const total = 100 * 1024 * 1024;
+      const inUse = (): number => {
+        const m = process.memoryUsage();
+        return m.heapUsed + m.arrayBuffers;
+      };
+      const base = inUse();
+      let peak = base;
+      let rows = 0;
+      async function* body(): AsyncGenerator<Buffer> {
+        const pad = 'x'.repeat(1000);
+        yield Buffer.from('n,"long text"\n');
+        for (let sent = 0; sent < total;) {
+          let text = '';
+          while (text.length < 65536) {
+            const k = rows++ % 3;
+            text += rows % 5 === 0 ? `${rows % 1000},"${pad}, ""${k}"""\n` : `${rows % 1000},${pad}${k}\n`;
+          }
+          const chunk = Buffer.from(text);
+          sent += chunk.length;
+          peak = Math.max(peak, inUse());
+          yield chunk;
+        }
+      }
+      const t = await parseCsv(body(), { ...DEFAULT_LIMITS, maxBodyBytes: 2 * total });
+      expect(t.rows).to.equal(rows);
+      expect(t.columns[1].levels).to.have.length(6);
+      expect(peak - base).to.be.below(48 * 1024 * 1024);
     });
 
     it('stops at maxCells', async () => {

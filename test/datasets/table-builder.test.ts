@@ -183,6 +183,23 @@ describe('datasets/table-builder', () => {
       expect413(() => b.addRow([1, 2, 3], 3), 'data[3]', /4 rows × 3 columns is more than the limit of 10 cells/);
     });
 
+    it('says whether one more row fits, and checkRoomForRow throws what adding it would', () => {
+      const rows = new TableBuilder({ ...DEFAULT_LIMITS, maxRows: 2 });
+      rows.addRow([1, 2], 0);
+      expect(rows.hasRoomForRow()).to.equal(true);
+      rows.checkRoomForRow(1);
+      rows.addRow([3, 4], 1);
+      expect(rows.hasRoomForRow()).to.equal(false);
+      expect413(() => rows.checkRoomForRow(7), 'data[7]', /limit of 2 rows/);
+      expect(rows.rowCount).to.equal(2);
+
+      const cells = new TableBuilder({ ...DEFAULT_LIMITS, maxCells: 5 });
+      cells.addRow([1, 2], 0);
+      cells.addRow([1, 2], 1);
+      expect(cells.hasRoomForRow()).to.equal(false);
+      expect413(() => cells.checkRoomForRow(2), 'data[2]', /3 rows × 2 columns is more than the limit of 5 cells/);
+    });
+
     it('stops at the first new string past maxLevels, naming the column', () => {
       const b = new TableBuilder({ ...DEFAULT_LIMITS, maxLevels: 2 });
       b.addRow(['a', 1], 0);

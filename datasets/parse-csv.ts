@@ -127,7 +127,7 @@ export async function parseCsv(stream: ByteSource, limits: DatasetLimits): Promi
     return info.bytes === fed && lastFed === CR ? 0 : 1;
   };
 
-  const beforeDataRow = (row: number): void => {
+  const beforeDataRow = (): void => {
     if (blankLine !== 0) {
       const where = CSV_FIELDS.row(blankLine);
       throw new ValidationError(
@@ -155,7 +155,7 @@ export async function parseCsv(stream: ByteSource, limits: DatasetLimits): Promi
       if (blankLine === 0) blankLine = row;
       return;
     }
-    beforeDataRow(row);
+    beforeDataRow();
     if (!haveHeader) {
       builder.setColumnNames(
         cells.map((name) => name.trim()),
@@ -194,7 +194,7 @@ export async function parseCsv(stream: ByteSource, limits: DatasetLimits): Promi
     if (end === -1 || rest.subarray(0, end).includes(QUOTE)) return;
     if (end > 0 && rest[end - 1] === CR) end--;
     if (isBlank(rest.toString('utf8', 0, end))) return;
-    beforeDataRow(nextRow);
+    beforeDataRow();
     builder.checkRoomForRow(nextRow);
   };
 

@@ -1,4 +1,6 @@
+import { loadConfig } from '../common/config';
 import { initComputeBackend } from '../ml/backend';
+import { applyComputeConfig } from '../ml/compute-config';
 import { kmeans } from '../ml/kmeans';
 
 /**
@@ -48,6 +50,7 @@ async function post(path: string, body: unknown) {
 }
 
 async function run(): Promise<void> {
+  applyComputeConfig(loadConfig(process.env).compute);
   const data = points();
   const flat = new Float32Array(data.flat());
 

@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
+import { loadConfig } from '../../common/config';
 import { KILN_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { createPool } from '../../db/pool';
 import { freePort } from '../../launcher/free-port';
 import { RunningPostgres, startEmbeddedPostgres } from '../../launcher/embedded-postgres';
-import { resolveTemporalCli } from '../../launcher/temporal-cli';
+import { cliSearch, resolveTemporalCli } from '../../launcher/temporal-cli';
 import { migrate } from '../../migrations/migrator';
 import { bundleKilnWorkflows } from '../../workers/workflow-bundle';
 
@@ -34,7 +35,7 @@ export function getTestStack(): Promise<TestStack> {
 }
 
 async function start(): Promise<TestStack> {
-  const cli = await resolveTemporalCli();
+  const cli = await resolveTemporalCli(cliSearch(loadConfig(process.env).launcher, process.env.PATH));
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-test-'));
   fs.chmodSync(tmpDir, 0o755); // the postgres user must reach its data directory inside
   const [env, pg] = await Promise.all([

@@ -14,10 +14,10 @@ import { JobService } from './services/jobs';
 /** `npm run api`: the REST API against DATABASE_URL and Temporal (README: Configuration). It takes no flags. */
 async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   exitWithParent();
-  parseFlags(argv, {});
   const config = loadConfig(env);
-  const databaseUrl = requireDatabaseUrl(config);
   const log = initLogging(config.log, { component: 'api' });
+  parseFlags(argv, {});
+  const databaseUrl = requireDatabaseUrl(config);
   applyComputeConfig(config.compute);
   const pool = createPool(databaseUrl, 10, log);
   const applied = await migrate(pool);

@@ -9,7 +9,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import type { TLSConfig } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { BACKEND_NAMES, BackendName } from './backend-name';
@@ -169,9 +169,6 @@ export const SECRET_ENV_NAMES: ReadonlySet<EnvName> = new Set<EnvName>([
   'TEMPORAL_API_KEY',
   'TEMPORAL_TLS_CLIENT_KEY_DATA',
 ]);
-
-/** Where Temporal's own loader reads further settings from, by prefix (one variable per gRPC header). */
-export const TEMPORAL_GRPC_META_PREFIX = 'TEMPORAL_GRPC_META_';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -27,12 +27,3 @@ export const DEFAULT_LIMITS: Readonly<DatasetLimits> = Object.freeze({
   maxCells: 10_000_000,
   maxLevels: 100_000,
 });
-
-/** The environment variable that overrides each limit. */
-export const LIMIT_ENV_VARS = Object.freeze({
-  maxBodyBytes: 'KILN_MAX_BODY_BYTES',
-  maxRows: 'KILN_MAX_ROWS',
-  maxColumns: 'KILN_MAX_COLUMNS',
-  maxCells: 'KILN_MAX_CELLS',
-  maxLevels: 'KILN_MAX_LEVELS',
-} as const satisfies Record<keyof DatasetLimits, string>);

@@ -9,7 +9,9 @@ import { rootLogger } from './logger';
  */
 export function logFatal(err: unknown, context = 'failed'): void {
   const log = rootLogger();
-  if (err instanceof ConfigError || err instanceof FlagError) log.fatal(err.message);
+  if (err instanceof ConfigError && err.problems.length > 1) log.fatal({ problems: err.problems }, err.message);
+  else if (err instanceof ConfigError) log.fatal(err.message);
+  else if (err instanceof FlagError) log.fatal(err.message);
   else log.fatal({ err }, `${context}: ${err instanceof Error ? err.message : String(err)}`);
 }
 

@@ -2,7 +2,7 @@
  * Dataset size limits: the shape and defaults live in common/dataset-limits.ts (the configuration sets them from
  * KILN_MAX_*); re-exported here beside the message formatting that the readers use when they enforce them.
  */
-export { DatasetLimits, DEFAULT_LIMITS, LIMIT_ENV_VARS } from '../common/dataset-limits';
+export { DatasetLimits, DEFAULT_LIMITS } from '../common/dataset-limits';
 
 /** `1234567` → `"1,234,567"`, for error messages. */
 export function formatCount(n: number): string {

@@ -176,14 +176,12 @@ async function run(config: KilnConfig, log: Logger, show: ShowChild): Promise<vo
 
 /** Loads the configuration and the logger, then runs; a failure is logged and stops whatever had started. */
 function main(): void {
-  let log: Logger | undefined;
   try {
-    parseFlags(process.argv.slice(2), {});
     const config = loadConfig(process.env);
     const format = resolveLogFormat(config.log.format);
     const out: DestinationStream = stdoutDestination();
-    log = initLogging({ level: config.log.level, format }, { component: 'launcher' }, out);
-    const launcherLog = log;
+    const launcherLog = initLogging({ level: config.log.level, format }, { component: 'launcher' }, out);
+    parseFlags(process.argv.slice(2), {});
     const show: ShowChild = (name, kilnLines = true) => childOutput(name, { format, log: launcherLog, out, kilnLines });
     run(config, launcherLog, show).catch((err: unknown) => {
       logFatal(err, 'start failed');

@@ -43,17 +43,14 @@ async function pinnedDevice(index: number, declared: string | undefined, log: Lo
 async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   exitWithParent();
   const config = loadConfig(env);
+  const processLog = initLogging(config.log, { component: 'worker' });
   const flags = workerFlags(argv, config.worker);
   const databaseUrl = requireDatabaseUrl(config);
   const workerPool = flags.pool;
-  const log = initLogging(config.log, {
-    component: 'worker',
-    pool: workerPool,
-    ...(workerPool === 'gpu' ? { device: flags.device } : {}),
-  });
+  const log = processLog.child({ pool: workerPool, ...(workerPool === 'gpu' ? { device: flags.device } : {}) });
   // Before any connection: the SDK's own lines, core's and workflow / activity `log` calls go to Kiln's logger.
   Runtime.install({
-    logger: temporalLogger(log.child({ module: 'temporal' })),
+    logger: temporalLogger(log.child({ module: 'temporal-sdk' })),
     telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
   applyComputeConfig(config.compute);

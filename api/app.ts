@@ -1,8 +1,10 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import { rootLogger } from '../common/logger';
 import { ApiDeps } from './context';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
+import { RequestLogState, requestId } from './middleware/request-id';
 import { openApiDocument } from './openapi';
 import { algorithmsRouter } from './routes/algorithms';
 import { artifactsRouter } from './routes/artifacts';
@@ -16,11 +18,16 @@ import { predictRouter } from './routes/predict';
 import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
 
-/** The Koa app: metrics outermost (so they see the final status), then the error mapper, then the routers. */
+/**
+ * The Koa app: the request id outermost (every response carries it), then metrics (so they see the final status), then
+ * the error mapper, then the routers.
+ */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
+  const log = deps.log ?? rootLogger();
+  app.use(requestId(log));
   app.use(httpMetrics(deps.metrics));
-  app.use(errorHandler());
+  app.use(errorHandler(log));
 
   const v1 = new Router({ prefix: '/api/v1' });
   for (const router of [
@@ -52,8 +59,10 @@ export function createApp(deps: ApiDeps): Koa {
   }
   app.use(notFoundHandler());
 
+  // What the error mapper cannot catch (a response stream failing after its headers went out) Koa reports here.
   app.on('error', (err: Error, ctx?: Koa.Context) => {
-    console.error(`[kiln] api error${ctx ? ` on ${ctx.method} ${ctx.path}` : ''}:`, err);
+    const requestLog = (ctx?.state as Partial<RequestLogState> | undefined)?.log ?? log;
+    requestLog.error({ err, ...(ctx ? { method: ctx.method, path: ctx.path } : {}) }, 'api error');
   });
   return app;
 }

@@ -1,5 +1,6 @@
 import { Client } from '@temporalio/client';
 import { Pool } from 'pg';
+import type { Logger } from '../common/logger';
 import { DatasetLimits } from '../datasets/limits';
 import { ApiMetrics } from './metrics';
 import { JobService } from './services/jobs';
@@ -14,4 +15,8 @@ export interface ApiDeps {
   /** Where operators watch jobs (links in responses); absent when unknown. */
   temporalUiUrl?: string;
   namespace: string;
+  /** Seconds an `any` job waits for a GPU worker before the CPU pool runs it (KILN_GPU_FALLBACK_SECONDS). */
+  gpuFallbackSeconds: number;
+  /** The API's logger; each request logs through a child carrying its request id. Default: the process's logger. */
+  log?: Logger;
 }

@@ -1,34 +1,45 @@
 import { Client, Connection } from '@temporalio/client';
 import { exitWithParent } from '../common/exit-with-parent';
-import { loadConfig } from '../common/config';
-import { limitsFromEnv } from '../datasets/limits';
+import { loadConfig, requireDatabaseUrl } from '../common/config';
+import { parseFlags } from '../common/flags';
+import { initLogging } from '../common/logger';
+import { runMain } from '../common/run-main';
 import { createPool } from '../db/pool';
 import { migrate } from '../migrations/migrator';
+import { applyComputeConfig } from '../ml/compute-config';
 import { createApp } from './app';
 import { createApiMetrics } from './metrics';
 import { JobService } from './services/jobs';
 
-/** `npm run api`: the REST API against TEMPORAL_ADDRESS and DATABASE_URL. */
-async function run(): Promise<void> {
+/** `npm run api`: the REST API against DATABASE_URL and Temporal (README: Configuration). It takes no flags. */
+async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   exitWithParent();
-  const config = loadConfig();
-  const pool = createPool(config.databaseUrl);
+  const config = loadConfig(env);
+  const log = initLogging(config.log, { component: 'api' });
+  parseFlags(argv, {});
+  const databaseUrl = requireDatabaseUrl(config);
+  applyComputeConfig(config.compute);
+  const pool = createPool(databaseUrl, 10, log);
   const applied = await migrate(pool);
-  if (applied.length) console.log(`[kiln] api applied migrations ${applied.join(', ')}`);
-  const connection = await Connection.connect({ address: config.temporalAddress });
-  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  if (applied.length) log.info({ migrations: applied }, `applied migrations ${applied.join(', ')}`);
+  const connection = await Connection.connect(config.temporal.connection);
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const app = createApp({
     pool,
     temporal,
     jobs: new JobService(temporal),
     metrics: createApiMetrics(),
-    limits: limitsFromEnv(),
-    temporalUiUrl: process.env.KILN_TEMPORAL_UI_URL,
-    namespace: config.temporalNamespace,
+    limits: config.api.limits,
+    ...(config.api.temporalUiUrl !== undefined ? { temporalUiUrl: config.api.temporalUiUrl } : {}),
+    namespace: config.temporal.namespace,
+    gpuFallbackSeconds: config.api.gpuFallbackSeconds,
+    log,
   });
-  const server = app.listen(config.port, config.host, () => {
-    console.log(
-      `[kiln] api listening on http://${config.host}:${config.port} (temporal ${config.temporalAddress}) pid=${process.pid}`,
+  const { host, port } = config.api;
+  const server = app.listen(port, host, () => {
+    log.info(
+      { url: `http://${host}:${port}`, temporal: config.temporal.address, namespace: config.temporal.namespace },
+      `api listening on http://${host}:${port} pid=${process.pid}`,
     );
   });
 
@@ -42,7 +53,4 @@ async function run(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-run().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(() => run(process.env, process.argv.slice(2)));

@@ -1,5 +1,7 @@
+import { loadConfig } from '../common/config';
 import { initComputeBackend } from '../ml/backend';
 import { kmeans } from '../ml/clustering/kmeans/kmeans';
+import { applyComputeConfig } from '../ml/compute-config';
 
 /**
  * Latency of a small clustering job through the whole platform: POST /api/v1/clustering with 1,000 inline points
@@ -48,6 +50,7 @@ async function post(path: string, body: unknown) {
 }
 
 async function run(): Promise<void> {
+  applyComputeConfig(loadConfig(process.env).compute);
   const data = points();
   const flat = new Float32Array(data.flat());
 

@@ -1,6 +1,8 @@
 import * as http from 'node:http';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../common/config';
 import { initComputeBackend } from '../ml/backend';
+import { applyComputeConfig } from '../ml/compute-config';
 import { Random } from '../ml/random';
 import { loadTrainedModel, predictTrained } from '../ml/training/predict';
 import { startTestApi, TestApi } from '../test/support/test-api';
@@ -169,6 +171,7 @@ async function inProcessP50(
 }
 
 async function run(): Promise<void> {
+  applyComputeConfig(loadConfig(process.env).compute);
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const backend = (await initComputeBackend()).name;
   const { csv, features } = dataset();

@@ -2,9 +2,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cacheDir, repoRoot } from '../common/paths';
+import { loadConfig } from '../common/config';
+import { repoRoot } from '../common/paths';
 import { Table } from '../datasets/table';
 import { initComputeBackend } from '../ml/backend';
+import { applyComputeConfig } from '../ml/compute-config';
 import { Random } from '../ml/random';
 import { train } from '../ml/training/train';
 
@@ -35,7 +37,7 @@ function kerasPython(): { python?: string; reason?: string } {
   try {
     let python = process.env.KILN_SKLEARN_PYTHON;
     if (!python) {
-      const venv = path.join(cacheDir(), 'sklearn-venv');
+      const venv = path.join(loadConfig(process.env).launcher.cacheDir, 'sklearn-venv');
       python = path.join(venv, 'bin', 'python');
       if (!fs.existsSync(python)) {
         console.error(`[bench] creating ${venv} (once)`);
@@ -81,6 +83,7 @@ function data(): { table: Table; x: Float32Array; labels: Int32Array } {
 }
 
 async function run(): Promise<void> {
+  applyComputeConfig(loadConfig(process.env).compute);
   const backend = (await initComputeBackend()).name;
   const { table, x, labels } = data();
   const { python, reason } = kerasPython();

@@ -1,41 +1,401 @@
-import { isPoolName, PoolName } from './task-queues';
+/**
+ * Kiln's one configuration: every environment variable any Kiln process reads, validated by one zod schema when the
+ * process starts (README: Configuration documents each, and test/common/readme-config.test.ts keeps the two equal).
+ * Entry points call loadConfig once and pass the plain values inward; nothing below them reads process.env.
+ *
+ * Temporal connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
+ * TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE and TEMPORAL_GRPC_META_*) are resolved by @temporalio/envconfig, the SDK's
+ * own loader, so a Temporal Cloud or mTLS cluster is configured exactly as Temporal documents it.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TLSConfig } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { z } from 'zod';
+import { BACKEND_NAMES, BackendName } from './backend-name';
+import { DatasetLimits, DEFAULT_LIMITS } from './dataset-limits';
+import { repoRoot } from './paths';
+import { PoolName, TASK_QUEUES } from './task-queues';
 
-/** Settings shared by the API and workers, from the environment (README: Configuration). */
-export interface KilnConfig {
-  databaseUrl: string;
-  temporalAddress: string;
-  temporalNamespace: string;
+/** A configuration mistake; the message names every offending variable and says what was wrong with it. */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    /** One line per problem, each starting with the variable's name. */
+    readonly problems: string[] = [message],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+
+/** A whole number of decimal digits in [min, max]; `_` separators allowed (`1_000_000`). */
+function integer(min: number, max = MAX_INT) {
+  const expected =
+    max === MAX_INT
+      ? min === 1
+        ? 'a positive integer'
+        : min === 0
+          ? 'a non-negative integer'
+          : `an integer ≥ ${min}`
+      : `an integer from ${min} to ${max}`;
+  return z.string().transform((raw, ctx) => {
+    const value = /^\d+(_\d+)*$/.test(raw) ? Number(raw.replace(/_/g, '')) : NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      ctx.addIssue({ code: 'custom', message: `must be ${expected}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+
+/** A TCP port; 0 only where it means something (the OS picks one, or "off"). */
+const port = (allowZero = false) => integer(allowZero ? 0 : 1, 65_535);
+
+/** A finite number > 0 (decimals allowed). */
+function positiveNumber() {
+  return z.string().transform((raw, ctx) => {
+    const value = Number(raw);
+    if (!/^[0-9.]+$/.test(raw) || !Number.isFinite(value) || value <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be a positive number' });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+
+/** One of a fixed set of words. */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.string().transform((raw, ctx) => {
+    if (!(values as readonly string[]).includes(raw)) {
+      ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')}` });
+      return z.NEVER;
+    }
+    return raw as T[number];
+  });
+}
+
+/** A URL with one of the given schemes (`postgres:`, `http:` ...). */
+function url(protocols: readonly string[], example: string) {
+  return z.string().refine(
+    (raw) => {
+      try {
+        return protocols.includes(new URL(raw).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL like ${example}` },
+  );
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+const BOOLEAN_WORDS = ['true', 'false', '1', '0'] as const;
+
+/**
+ * Every variable, by its name. A variable without `.default()` is optional; where its default depends on context
+ * (npm start or not, the worker's pool) the consumer applies it and README says which. Empty or blank values count as
+ * unset.
+ */
+export const ENV_SCHEMA = z.object({
+  // --- API ---
+  PORT: port(true).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  KILN_TEMPORAL_UI_URL: url(['http:', 'https:'], 'http://127.0.0.1:8233').optional(),
+  KILN_GPU_FALLBACK_SECONDS: positiveNumber().default(30),
+  KILN_MAX_BODY_BYTES: integer(1).default(DEFAULT_LIMITS.maxBodyBytes),
+  KILN_MAX_ROWS: integer(1).default(DEFAULT_LIMITS.maxRows),
+  KILN_MAX_COLUMNS: integer(1).default(DEFAULT_LIMITS.maxColumns),
+  KILN_MAX_CELLS: integer(1).default(DEFAULT_LIMITS.maxCells),
+  KILN_MAX_LEVELS: integer(1).default(DEFAULT_LIMITS.maxLevels),
+
+  // --- API and workers: the servers ---
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/kiln').optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^\S+$/, { message: 'must be host:port (no spaces), e.g. 127.0.0.1:7233' })
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS: oneOf(BOOLEAN_WORDS).optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_CERT_DATA: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_KEY_DATA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_CONFIG_FILE: z.string().optional(),
+  TEMPORAL_PROFILE: z.string().optional(),
+
+  // --- Logging (every process) ---
+  KILN_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
+  KILN_LOG_FORMAT: oneOf(LOG_FORMATS).default('auto'),
+
+  // --- Workers ---
+  KILN_POOL: oneOf(Object.keys(TASK_QUEUES) as [PoolName, ...PoolName[]]).default('cpu'),
+  KILN_GPU_DEVICE: integer(0).default(0),
+  KILN_GPU_MEMORY_BUDGET_MB: integer(1).optional(),
+  KILN_WORKER_CONCURRENCY: integer(1).optional(),
+  KILN_TELEMETRY_INTERVAL_MS: integer(1).default(5_000),
+  KILN_WORKER_METRICS_PORT: port(true).optional(),
+  KILN_DECLARED_GPUS: z.string().optional(),
+
+  // --- Compute (workers, and the API's online prediction) ---
+  KILN_BACKEND: oneOf(BACKEND_NAMES as [BackendName, ...BackendName[]]).optional(),
+  KILN_KMEANS_THREADS: integer(1).optional(),
+
+  // --- npm start (the launcher) ---
+  KILN_DATA_DIR: z.string().optional(),
+  KILN_CACHE_DIR: z.string().optional(),
+  KILN_POSTGRES_PORT: port().default(55_432),
+  KILN_TEMPORAL_PORT: port().default(7_233),
+  KILN_TEMPORAL_UI_PORT: port().default(8_233),
+  TEMPORAL_CLI: z.string().optional(),
+});
+
+export type EnvName = keyof typeof ENV_SCHEMA.shape;
+export type ParsedEnv = z.infer<typeof ENV_SCHEMA>;
+
+/** Every variable the schema knows, in schema order. */
+export const ENV_NAMES = Object.keys(ENV_SCHEMA.shape) as EnvName[];
+
+/** Variables whose values are secrets: never echoed in an error message (nor logged: common/redact.ts). */
+export const SECRET_ENV_NAMES: ReadonlySet<EnvName> = new Set<EnvName>([
+  'DATABASE_URL',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+]);
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** How a Temporal client or worker connects: the options for Connection.connect / NativeConnection.connect. */
+export interface TemporalConnectionOptions {
+  address: string;
+  /** true: TLS with the system's roots; an object: mTLS / a private CA; false or absent: plaintext. */
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
+  /** gRPC headers sent with every call (TEMPORAL_GRPC_META_*). */
+  metadata?: Record<string, string>;
+}
+
+export interface TemporalConfig {
+  /** The frontend to use: TEMPORAL_ADDRESS, else the Temporal profile's address, else 127.0.0.1:7233. */
+  address: string;
+  /** Whether TEMPORAL_ADDRESS is set: `npm start` then uses that server instead of starting a dev server. */
+  addressFromEnv: boolean;
+  namespace: string;
+  connection: TemporalConnectionOptions;
+}
+
+export interface ApiConfig {
   port: number;
   host: string;
+  /** Base of the `temporalUi` links in responses (npm start sets it to its dev server's UI). */
+  temporalUiUrl?: string;
+  /** Seconds an `any` job waits for a GPU worker before running on the CPU pool. */
+  gpuFallbackSeconds: number;
+  limits: DatasetLimits;
 }
 
-export function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (!value)
-    throw new Error(`${name} is not set (npm start sets it; for npm run api / worker point it at your server)`);
-  return value;
+/** A worker's settings from the environment; its flags (workers/worker-flags.ts) win over them. */
+export interface WorkerEnvConfig {
+  pool: PoolName;
+  device: number;
+  memoryBudgetMb?: number;
+  /** Absent: the pool's default. */
+  concurrency?: number;
+  telemetryIntervalMs: number;
+  /** Port of the worker's Prometheus /metrics; absent or 0 serves none (npm start sets one per worker). */
+  metricsPort?: number;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
+export interface ComputeConfig {
+  /** Forces a backend; absent: the best available (ml/backend.ts). */
+  backend?: BackendName;
+  /** Threads k-means splits large inputs over; absent: the machine's parallelism (ml/clustering/kmeans/pool.ts). */
+  kmeansThreads?: number;
+}
+
+export interface LauncherConfig {
+  /** Where npm start keeps the Postgres cluster and the Temporal SQLite file (absolute). */
+  dataDir: string;
+  /** Where the built Temporal CLI is cached, shared by every clone (absolute). */
+  cacheDir: string;
+  /** An explicit Temporal CLI (TEMPORAL_CLI). */
+  temporalCli?: string;
+  postgresPort: number;
+  temporalPort: number;
+  temporalUiPort: number;
+}
+
+export interface LogConfig {
+  level: LogLevel;
+  format: LogFormat;
+}
+
+/** Settings shared by the API, workers and launcher, from the environment (README: Configuration). */
+export interface KilnConfig {
+  /** DATABASE_URL; absent where unset (npm start then runs an embedded PostgreSQL). */
+  databaseUrl?: string;
+  temporal: TemporalConfig;
+  api: ApiConfig;
+  worker: WorkerEnvConfig;
+  /** KILN_DECLARED_GPUS as written (JSON or `@file`), parsed by gpu/declared-inventory.ts. */
+  declaredGpus?: string;
+  compute: ComputeConfig;
+  launcher: LauncherConfig;
+  log: LogConfig;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The schema's variables as set in env, trimmed; blank ones dropped (they count as unset). */
+function schemaInput(env: Env): Partial<Record<EnvName, string>> {
+  const input: Partial<Record<EnvName, string>> = {};
+  for (const name of ENV_NAMES) {
+    const value = env[name]?.trim();
+    if (value) input[name] = value;
+  }
+  return input;
+}
+
+function describeProblem(issue: z.ZodError['issues'][number], input: Partial<Record<EnvName, string>>): string {
+  const name = String(issue.path[0] ?? '(environment)') as EnvName;
+  const raw = input[name];
+  const shown = raw === undefined || SECRET_ENV_NAMES.has(name) ? '' : `, got ${JSON.stringify(raw)}`;
+  return `${name} ${issue.message}${shown}`;
+}
+
+/**
+ * Validates the environment against ENV_SCHEMA. Throws ConfigError listing every problem, each naming its variable
+ * (secrets are never echoed).
+ */
+export function parseEnv(env: Env): ParsedEnv {
+  const input = schemaInput(env);
+  const result = ENV_SCHEMA.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => describeProblem(issue, input));
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
+  }
+  return result.data;
+}
+
+/** The Temporal variables that name a file or profile, checked in this order when the SDK's loader fails. */
+const TEMPORAL_SOURCES: EnvName[] = [
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_CONFIG_FILE',
+  'TEMPORAL_PROFILE',
+];
+
+/** Temporal's connection settings through @temporalio/envconfig: environment over profile (temporal.toml) over defaults. */
+function temporalConfig(env: Env, parsed: ParsedEnv): TemporalConfig {
+  // The SDK loader sees the same trimmed values as the schema, plus the variables only it knows (TEMPORAL_GRPC_META_*,
+  // HOME / XDG_CONFIG_HOME to find the default temporal.toml).
+  const input = schemaInput(env);
+  const overrideEnvVars: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !(ENV_NAMES as string[]).includes(key)) overrideEnvVars[key] = value;
+  }
+  Object.assign(overrideEnvVars, input);
+  let loaded: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    loaded = loadClientConnectConfig({ overrideEnvVars });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const culprit =
+      TEMPORAL_SOURCES.find((name) => input[name] !== undefined && message.includes(input[name]!)) ??
+      (/profile/i.test(message) ? 'TEMPORAL_PROFILE' : undefined);
+    const problem = culprit
+      ? `${culprit} ${message}`
+      : `Temporal connection settings (TEMPORAL_* or temporal.toml) ${message}`;
+    throw new ConfigError(`invalid configuration:\n  ${problem}`, [problem]);
+  }
+  const options = loaded.connectionOptions;
+  const address = options.address ?? '127.0.0.1:7233';
+  const connection: TemporalConnectionOptions = { address };
+  if (options.tls !== undefined && options.tls !== null) connection.tls = options.tls;
+  if (options.apiKey !== undefined) connection.apiKey = options.apiKey;
+  const metadata = Object.entries(options.metadata ?? {}).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
+  if (metadata.length > 0) connection.metadata = Object.fromEntries(metadata);
   return {
-    databaseUrl: requireEnv(env, 'DATABASE_URL'),
-    temporalAddress: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
-    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
-    port: env.PORT ? Number(env.PORT) : 3000,
-    host: env.HOST || '127.0.0.1',
+    address,
+    addressFromEnv: parsed.TEMPORAL_ADDRESS !== undefined,
+    namespace: loaded.namespace || 'default',
+    connection,
   };
 }
 
-/** The value of `--name VALUE` or `--name=VALUE` in argv, or undefined when the flag is absent. */
-export function flagValue(argv: string[], name: string): string | undefined {
-  const flag = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (flag < 0) return undefined;
-  return argv[flag].includes('=') ? argv[flag].slice(argv[flag].indexOf('=') + 1) : argv[flag + 1];
+/** The default cache: $XDG_CACHE_HOME/kiln, else ~/.cache/kiln (outside the repository, so every clone shares it). */
+function defaultCacheDir(env: Env): string {
+  const xdg = env.XDG_CACHE_HOME?.trim();
+  const home = env.HOME?.trim() || os.homedir();
+  return path.join(xdg ? path.resolve(xdg) : path.join(home, '.cache'), 'kiln');
 }
 
-/** A worker's pool: `--pool NAME` wins over KILN_POOL; the default is `cpu`. */
-export function poolFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): PoolName {
-  const value = flagValue(argv, 'pool') ?? (env.KILN_POOL || 'cpu');
-  if (!value || !isPoolName(value)) throw new Error(`unknown pool ${JSON.stringify(value)}: use cpu or gpu`);
-  return value;
+/**
+ * The whole configuration from `env` (an entry point passes process.env, once, at start). Throws ConfigError naming
+ * each variable that is invalid.
+ */
+export function loadConfig(env: Env): KilnConfig {
+  const parsed = parseEnv(env);
+  return {
+    ...(parsed.DATABASE_URL !== undefined ? { databaseUrl: parsed.DATABASE_URL } : {}),
+    temporal: temporalConfig(env, parsed),
+    api: {
+      port: parsed.PORT,
+      host: parsed.HOST,
+      ...(parsed.KILN_TEMPORAL_UI_URL !== undefined ? { temporalUiUrl: parsed.KILN_TEMPORAL_UI_URL } : {}),
+      gpuFallbackSeconds: parsed.KILN_GPU_FALLBACK_SECONDS,
+      limits: {
+        maxBodyBytes: parsed.KILN_MAX_BODY_BYTES,
+        maxRows: parsed.KILN_MAX_ROWS,
+        maxColumns: parsed.KILN_MAX_COLUMNS,
+        maxCells: parsed.KILN_MAX_CELLS,
+        maxLevels: parsed.KILN_MAX_LEVELS,
+      },
+    },
+    worker: {
+      pool: parsed.KILN_POOL,
+      device: parsed.KILN_GPU_DEVICE,
+      ...(parsed.KILN_GPU_MEMORY_BUDGET_MB !== undefined ? { memoryBudgetMb: parsed.KILN_GPU_MEMORY_BUDGET_MB } : {}),
+      ...(parsed.KILN_WORKER_CONCURRENCY !== undefined ? { concurrency: parsed.KILN_WORKER_CONCURRENCY } : {}),
+      telemetryIntervalMs: parsed.KILN_TELEMETRY_INTERVAL_MS,
+      ...(parsed.KILN_WORKER_METRICS_PORT !== undefined ? { metricsPort: parsed.KILN_WORKER_METRICS_PORT } : {}),
+    },
+    ...(parsed.KILN_DECLARED_GPUS !== undefined ? { declaredGpus: parsed.KILN_DECLARED_GPUS } : {}),
+    compute: {
+      ...(parsed.KILN_BACKEND !== undefined ? { backend: parsed.KILN_BACKEND } : {}),
+      ...(parsed.KILN_KMEANS_THREADS !== undefined ? { kmeansThreads: parsed.KILN_KMEANS_THREADS } : {}),
+    },
+    launcher: {
+      dataDir: parsed.KILN_DATA_DIR ? path.resolve(parsed.KILN_DATA_DIR) : path.join(repoRoot, '.kiln'),
+      cacheDir: parsed.KILN_CACHE_DIR ? path.resolve(parsed.KILN_CACHE_DIR) : defaultCacheDir(env),
+      ...(parsed.TEMPORAL_CLI !== undefined ? { temporalCli: parsed.TEMPORAL_CLI } : {}),
+      postgresPort: parsed.KILN_POSTGRES_PORT,
+      temporalPort: parsed.KILN_TEMPORAL_PORT,
+      temporalUiPort: parsed.KILN_TEMPORAL_UI_PORT,
+    },
+    log: { level: parsed.KILN_LOG_LEVEL, format: parsed.KILN_LOG_FORMAT },
+  };
+}
+
+/**
+ * DATABASE_URL for a process that cannot run without it (the API, a worker). Throws ConfigError when it is unset.
+ */
+export function requireDatabaseUrl(config: KilnConfig): string {
+  if (config.databaseUrl === undefined) {
+    throw new ConfigError(
+      'DATABASE_URL is not set (npm start sets it; for npm run api / worker point it at your server)',
+    );
+  }
+  return config.databaseUrl;
 }

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** The repository root: the nearest folder above this file holding package.json (works from source and from dist/). */
@@ -13,17 +12,4 @@ export const repoRoot: string = (() => {
   return dir;
 })();
 
-/**
- * Kiln's cache directory lives outside the repository so that every fresh clone on a machine reuses what was built
- * once (the Temporal CLI above all). KILN_CACHE_DIR overrides it.
- */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.KILN_CACHE_DIR) return path.resolve(env.KILN_CACHE_DIR);
-  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
-  return path.join(base, 'kiln');
-}
-
-/** Where `npm start` keeps its state (Postgres cluster, Temporal SQLite file) so a restart finds the same data. */
-export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.KILN_DATA_DIR ? path.resolve(env.KILN_DATA_DIR) : path.join(repoRoot, '.kiln');
-}
+// Kiln's data and cache directories are configuration (KILN_DATA_DIR, KILN_CACHE_DIR: common/config.ts).

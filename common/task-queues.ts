@@ -10,11 +10,6 @@ export function isPoolName(value: string): value is PoolName {
   return Object.prototype.hasOwnProperty.call(TASK_QUEUES, value);
 }
 
-/** Seconds an `any` job waits for a GPU worker before running on the CPU pool (KILN_GPU_FALLBACK_SECONDS). */
-export function gpuFallbackSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const value = Number(env.KILN_GPU_FALLBACK_SECONDS ?? 30);
-  return Number.isFinite(value) && value > 0 ? value : 30;
-}
-
+// How long an `any` job waits for a GPU worker is configuration (KILN_GPU_FALLBACK_SECONDS, common/config.ts).
 // Which queue a job goes to (GPU class and memory-fit queues included) is decided at the API edge:
 // api/services/compute-placement.ts.

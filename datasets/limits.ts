@@ -1,61 +1,8 @@
 /**
- * Explicit size limits for datasets, checked while a dataset is read so that an oversized upload is refused as soon as
- * it crosses one (413), never buffered first.
+ * Dataset size limits: the shape and defaults live in common/dataset-limits.ts (the configuration sets them from
+ * KILN_MAX_*); re-exported here beside the message formatting that the readers use when they enforce them.
  */
-
-export interface DatasetLimits {
-  /** Bytes of request body read before giving up (KILN_MAX_BODY_BYTES). */
-  maxBodyBytes: number;
-  /** Data rows in one table, not counting a CSV header (KILN_MAX_ROWS). */
-  maxRows: number;
-  /** Columns in one table (KILN_MAX_COLUMNS). */
-  maxColumns: number;
-  /** rows × columns (KILN_MAX_CELLS). */
-  maxCells: number;
-  /** Distinct strings in one string (categorical) column (KILN_MAX_LEVELS). */
-  maxLevels: number;
-}
-
-/**
- * The defaults: 64 MiB of body, 1,000,000 rows, 1,024 columns, 10,000,000 cells (80 MB of float64), and 100,000
- * distinct strings per column.
- */
-export const DEFAULT_LIMITS: Readonly<DatasetLimits> = Object.freeze({
-  maxBodyBytes: 64 * 1024 * 1024,
-  maxRows: 1_000_000,
-  maxColumns: 1_024,
-  maxCells: 10_000_000,
-  maxLevels: 100_000,
-});
-
-/** The environment variable that overrides each limit. */
-export const LIMIT_ENV_VARS: Readonly<Record<keyof DatasetLimits, string>> = Object.freeze({
-  maxBodyBytes: 'KILN_MAX_BODY_BYTES',
-  maxRows: 'KILN_MAX_ROWS',
-  maxColumns: 'KILN_MAX_COLUMNS',
-  maxCells: 'KILN_MAX_CELLS',
-  maxLevels: 'KILN_MAX_LEVELS',
-});
-
-/**
- * The limits, each taken from its environment variable (a positive integer of decimal digits; `_` separators
- * allowed, e.g. `1_000_000`) or else its default. A malformed value is a configuration error: it throws a plain Error
- * naming the variable, so the process fails at startup instead of running with a limit nobody meant.
- */
-export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): DatasetLimits {
-  const limits = { ...DEFAULT_LIMITS };
-  for (const key of Object.keys(LIMIT_ENV_VARS) as Array<keyof DatasetLimits>) {
-    const name = LIMIT_ENV_VARS[key];
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === '') continue;
-    const value = /^\d+(_\d+)*$/.test(raw) ? Number(raw.replace(/_/g, '')) : NaN;
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new Error(`${name} must be a positive integer, got ${JSON.stringify(env[name])}`);
-    }
-    limits[key] = value;
-  }
-  return limits;
-}
+export { DatasetLimits, DEFAULT_LIMITS } from '../common/dataset-limits';
 
 /** `1234567` → `"1,234,567"`, for error messages. */
 export function formatCount(n: number): string {

@@ -1,9 +1,13 @@
 import { Pool, PoolClient } from 'pg';
+import { Logger, rootLogger } from '../common/logger';
 
-export function createPool(connectionString: string, max = 10): Pool {
+/** A pg pool of at most `max` connections; an idle client's error goes to `log` (default: the process's logger). */
+export function createPool(connectionString: string, max = 10, log?: Logger): Pool {
   const pool = new Pool({ connectionString, max, idleTimeoutMillis: 30_000 });
   // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
-  pool.on('error', (err) => console.error('[kiln] postgres idle client error:', err.message));
+  pool.on('error', (err) =>
+    (log ?? rootLogger()).child({ module: 'postgres-pool' }).error({ err }, 'postgres idle client error'),
+  );
   return pool;
 }
 

@@ -34,8 +34,6 @@ export class DeclaredInventoryError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 function fail(where: string, message: string): never {
   throw new DeclaredInventoryError(`${where}: ${message}`);
 }
@@ -129,16 +127,16 @@ export function parseDeclaredInventory(value: unknown, origin = DECLARED_GPUS_EN
 }
 
 /**
- * The declared devices, or undefined when KILN_DECLARED_GPUS is unset or blank. `[]` declares a machine with no
- * GPUs. Throws DeclaredInventoryError (naming the env var, the file and the entry) on anything malformed.
+ * The declared devices from KILN_DECLARED_GPUS's value (`declared`, the configuration's `declaredGpus`), or undefined
+ * when it is unset or blank. `[]` declares a machine with no GPUs. Throws DeclaredInventoryError (naming the env var,
+ * the file and the entry) on anything malformed.
  */
 export function readDeclaredInventory(
-  env: Env = process.env,
+  declared: string | undefined,
   readFile: (path: string) => string = (path) => fs.readFileSync(path, 'utf8'),
 ): DiscoveredDevice[] | undefined {
-  const raw = env[DECLARED_GPUS_ENV];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  let text = raw.trim();
+  if (declared === undefined || declared.trim() === '') return undefined;
+  let text = declared.trim();
   let origin = DECLARED_GPUS_ENV;
   if (text.startsWith('@')) {
     const file = text.slice(1).trim();
@@ -163,7 +161,8 @@ export function readDeclaredInventory(
 }
 
 export interface LoadDevicesOptions {
-  env?: Env;
+  /** KILN_DECLARED_GPUS's value (the configuration's `declaredGpus`); unset: discover with nvidia-smi. */
+  declared?: string;
   /** Runs nvidia-smi when no declaration is set (discoverDevices's runner). */
   run?: CommandRunner;
   readFile?: (path: string) => string;
@@ -172,7 +171,7 @@ export interface LoadDevicesOptions {
 
 /** The declared devices when KILN_DECLARED_GPUS is set (source 'declared'), otherwise what nvidia-smi discovers. */
 export async function loadDevices(options: LoadDevicesOptions = {}): Promise<DiscoveredDevice[]> {
-  const declared = readDeclaredInventory(options.env ?? process.env, options.readFile);
+  const declared = readDeclaredInventory(options.declared, options.readFile);
   if (declared !== undefined) return declared;
   return discoverDevices(options.run, { log: options.log });
 }

@@ -4,6 +4,7 @@
  * pool does not start. Parsing is separate (parseNvidiaSmiCsv) and pure.
  */
 import { spawn } from 'node:child_process';
+import { rootLogger } from '../common/logger';
 import { gpuClassOf } from './gpu-class';
 
 export interface DiscoveredDevice {
@@ -136,7 +137,7 @@ function isMissingBinary(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT';
 }
 
-const defaultLogger: DiscoveryLogger = (message) => console.warn(message);
+const defaultLogger: DiscoveryLogger = (message) => rootLogger().child({ module: 'gpu-discovery' }).warn(message);
 
 /**
  * The GPUs nvidia-smi reports, or [] where there are none to use: binary missing (silently), a non-zero exit or a

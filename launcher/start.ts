@@ -1,27 +1,29 @@
 import * as path from 'node:path';
 import { Pool } from 'pg';
-import { dataDir } from '../common/paths';
+import { KilnConfig, loadConfig } from '../common/config';
+import { parseFlags } from '../common/flags';
+import { DestinationStream, initLogging, Logger, resolveLogFormat, stdoutDestination } from '../common/logger';
+import { redactUrl } from '../common/redact';
+import { logFatal } from '../common/run-main';
 import { createPool } from '../db/pool';
 import { loadDevices } from '../gpu/declared-inventory';
 import { migrate } from '../migrations/migrator';
+import { childOutput } from './child-output';
 import { startEmbeddedPostgres, RunningPostgres } from './embedded-postgres';
 import { waitForHttp } from './wait-for-http';
 import { SupervisedProcess } from './supervised-process';
-import { resolveTemporalCli } from './temporal-cli';
+import { cliSearch, resolveTemporalCli } from './temporal-cli';
 import { RunningTemporal, startTemporalDevServer } from './temporal-dev-server';
 
-/** Default ports of `npm start` (each can be changed by its variable; README: Configuration). */
-const DEFAULTS = {
-  apiPort: 3000,
-  postgresPort: 55432,
-  temporalPort: 7233,
-  temporalUiPort: 8233,
-  workerMetricsPort: 9464,
-};
+/** Worker metrics ports under `npm start` when KILN_WORKER_METRICS_PORT is unset (README: Configuration). */
+const DEFAULT_WORKER_METRICS_PORT = 9464;
 
-function logger(name: string) {
-  const prefix = `[${name}]`.padEnd(14);
-  return (line: string) => console.log(`${prefix} ${line}`);
+/**
+ * Temporal connection variables meant for an external cluster: with the embedded dev server the children must not
+ * inherit them (an API key or client certificate would be offered to a local plaintext server).
+ */
+function isExternalTemporalSetting(name: string): boolean {
+  return /^TEMPORAL_(API_KEY|TLS|TLS_.+|PROFILE|CONFIG_FILE|GRPC_META_.+)$/.test(name);
 }
 
 /**
@@ -35,69 +37,79 @@ const stack: { postgres?: RunningPostgres; temporal?: RunningTemporal; children:
 let stopping = false;
 
 /** Stops what was started, in reverse order, and exits. */
-async function shutdown(reason: string, exitCode: number): Promise<void> {
+async function shutdown(log: Logger, reason: string, exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log(`[kiln] ${reason}: stopping the API, workers, Temporal and Postgres`);
+  log.info(`${reason}: stopping the API, workers, Temporal and Postgres`);
   await Promise.allSettled(stack.children.map((c) => c.stop()));
-  await stack.temporal?.stop().catch((err) => console.error('[kiln] temporal stop:', err));
-  await stack.postgres?.stop().catch((err) => console.error('[kiln] postgres stop:', err));
-  console.log('[kiln] stopped');
+  await stack.temporal?.stop().catch((err: unknown) => log.error({ err }, 'temporal stop failed'));
+  await stack.postgres?.stop().catch((err: unknown) => log.error({ err }, 'postgres stop failed'));
+  log.info('stopped');
   process.exit(exitCode);
 }
 
-async function run(): Promise<void> {
+/** Makes the writer for one child's output lines (launcher/child-output.ts); `kilnLines: false` for Postgres and Temporal. */
+type ShowChild = (name: string, kilnLines?: boolean) => (line: string) => void;
+
+async function run(config: KilnConfig, log: Logger, show: ShowChild): Promise<void> {
   const startedAt = Date.now();
   const env = process.env;
-  const state = dataDir(env);
-  process.on('SIGINT', () => void shutdown('SIGINT', 0));
-  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  const state = config.launcher.dataDir;
+  process.on('SIGINT', () => void shutdown(log, 'SIGINT', 0));
+  process.on('SIGTERM', () => void shutdown(log, 'SIGTERM', 0));
 
-  let databaseUrl = env.DATABASE_URL;
+  let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    const port = Number(env.KILN_POSTGRES_PORT ?? DEFAULTS.postgresPort);
-    console.log(`[kiln] starting embedded PostgreSQL on 127.0.0.1:${port} (data ${path.join(state, 'postgres')})`);
+    const port = config.launcher.postgresPort;
+    log.info(`starting embedded PostgreSQL on 127.0.0.1:${port} (data ${path.join(state, 'postgres')})`);
     stack.postgres = await startEmbeddedPostgres({
       dataDir: path.join(state, 'postgres'),
       port,
-      log: logger('postgres'),
+      log: show('postgres', false),
     });
     databaseUrl = stack.postgres.url;
   } else {
-    console.log('[kiln] using DATABASE_URL; no embedded PostgreSQL');
+    log.info({ databaseUrl }, 'using DATABASE_URL; no embedded PostgreSQL');
   }
-  const pool: Pool = createPool(databaseUrl, 1);
+  const pool: Pool = createPool(databaseUrl, 1, log);
   const applied = await migrate(pool);
   await pool.end();
-  console.log(`[kiln] schema ${applied.length ? `migrated (${applied.join(', ')})` : 'up to date'}`);
+  log.info(`schema ${applied.length ? `migrated (${applied.join(', ')})` : 'up to date'}`);
 
-  let temporalAddress = env.TEMPORAL_ADDRESS;
-  let temporalUi: string | undefined = env.KILN_TEMPORAL_UI_URL;
-  if (!temporalAddress) {
-    const cli = await resolveTemporalCli(env, (line) => console.log(line));
-    const port = Number(env.KILN_TEMPORAL_PORT ?? DEFAULTS.temporalPort);
-    const uiPort = Number(env.KILN_TEMPORAL_UI_PORT ?? DEFAULTS.temporalUiPort);
-    console.log(`[kiln] starting Temporal dev server (${cli.source}: ${cli.path}) on 127.0.0.1:${port}, UI ${uiPort}`);
+  const namespace = config.temporal.namespace;
+  let temporalAddress = config.temporal.address;
+  let temporalUi = config.api.temporalUiUrl;
+  if (!config.temporal.addressFromEnv) {
+    const cli = await resolveTemporalCli(cliSearch(config.launcher, env.PATH), (line) => log.info(line));
+    const { temporalPort: port, temporalUiPort: uiPort } = config.launcher;
+    log.info(`starting Temporal dev server (${cli.source}: ${cli.path}) on 127.0.0.1:${port}, UI ${uiPort}`);
     stack.temporal = await startTemporalDevServer({
       cli: cli.path,
       dbFile: path.join(state, 'temporal.sqlite'),
       port,
       uiPort,
-      log: logger('temporal'),
+      namespace,
+      log: show('temporal', false),
     });
     temporalAddress = stack.temporal.address;
     temporalUi = stack.temporal.uiUrl;
   } else {
-    console.log(`[kiln] using TEMPORAL_ADDRESS=${temporalAddress}; no Temporal dev server`);
+    log.info(`using TEMPORAL_ADDRESS=${temporalAddress}; no Temporal dev server`);
   }
   if (stopping) return;
 
-  const apiPort = Number(env.PORT ?? DEFAULTS.apiPort);
+  const apiPort = config.api.port;
+  const inherited = Object.fromEntries(
+    Object.entries(env).filter(([name]) => config.temporal.addressFromEnv || !isExternalTemporalSetting(name)),
+  );
   const childEnv: NodeJS.ProcessEnv = {
-    ...env,
+    ...inherited,
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
     PORT: String(apiPort),
+    // The launcher shows its children's lines (launcher/child-output.ts): it needs them as JSON.
+    KILN_LOG_FORMAT: 'json',
     ...(temporalUi ? { KILN_TEMPORAL_UI_URL: temporalUi } : {}),
   };
   const dist = path.resolve(__dirname, '..');
@@ -108,10 +120,11 @@ async function run(): Promise<void> {
     command: process.execPath,
     args: [path.join(dist, 'api', 'main.js')],
     env: childEnv,
-    log: logger('api'),
+    output: show('api'),
+    log,
   });
   // Each worker serves Prometheus metrics on its own port: the CPU worker on the base, GPU worker i on base + 1 + i.
-  const metricsBase = Number(env.KILN_WORKER_METRICS_PORT ?? DEFAULTS.workerMetricsPort);
+  const metricsBase = config.worker.metricsPort ?? DEFAULT_WORKER_METRICS_PORT;
   const metricsEnv = (offset: number): NodeJS.ProcessEnv => ({
     KILN_WORKER_METRICS_PORT: metricsBase > 0 ? String(metricsBase + offset) : '0',
   });
@@ -120,14 +133,15 @@ async function run(): Promise<void> {
     command: process.execPath,
     args: [path.join(dist, 'workers', 'main.js'), '--pool', 'cpu'],
     env: { ...childEnv, ...metricsEnv(0) },
-    log: logger('worker:cpu'),
-    onLine: (line) => line.includes('[kiln] worker pool=') && workerReady(),
+    output: show('worker:cpu'),
+    log,
+    onMessage: (message) => (message as { kiln?: unknown } | null)?.kiln === 'ready' && workerReady(),
   });
   stack.children.push(api, worker);
   api.start();
   worker.start();
   // One GPU worker per device (discovered by nvidia-smi, or declared with KILN_DECLARED_GPUS), each pinned to it.
-  const devices = await loadDevices({ env });
+  const devices = await loadDevices({ declared: config.declaredGpus, log: (m) => log.warn(m) });
   for (const device of devices) {
     const gpuWorker = new SupervisedProcess({
       name: `worker:gpu${device.index}`,
@@ -138,26 +152,45 @@ async function run(): Promise<void> {
         ...metricsEnv(1 + device.index),
         ...(device.source === 'nvidia-smi' ? { CUDA_VISIBLE_DEVICES: String(device.index) } : {}),
       },
-      log: logger(`worker:gpu${device.index}`),
+      output: show(`worker:gpu${device.index}`),
+      log,
     });
     stack.children.push(gpuWorker);
     gpuWorker.start();
   }
-  if (devices.length === 0)
-    console.log('[kiln] no GPU found (nvidia-smi) and none declared (KILN_DECLARED_GPUS): CPU pool only');
+  if (devices.length === 0) log.info('no GPU found (nvidia-smi) and none declared (KILN_DECLARED_GPUS): CPU pool only');
   await Promise.all([waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 120_000), workerUp]);
 
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-  console.log('');
-  console.log(`[kiln] ready in ${seconds} s`);
-  console.log(`[kiln]   API          http://127.0.0.1:${apiPort}  (GET /api/v1/algorithms, /api/v1/openapi.json)`);
-  if (temporalUi) console.log(`[kiln]   Temporal UI  ${temporalUi}`);
-  console.log(`[kiln]   Temporal     ${temporalAddress}`);
-  console.log(`[kiln]   Postgres     ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}`);
-  console.log('[kiln] Ctrl-C stops everything.');
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  log.info(
+    { api: apiUrl, temporalUi, temporal: temporalAddress, namespace, postgres: redactUrl(databaseUrl) },
+    `ready in ${seconds} s`,
+  );
+  log.info(`  API          ${apiUrl}  (GET /api/v1/algorithms, /api/v1/openapi.json)`);
+  if (temporalUi) log.info(`  Temporal UI  ${temporalUi}`);
+  log.info(`  Temporal     ${temporalAddress} (namespace ${namespace})`);
+  log.info(`  Postgres     ${redactUrl(databaseUrl)}`);
+  log.info('Ctrl-C stops everything.');
 }
 
-run().catch((err) => {
-  console.error('[kiln] start failed:', err instanceof Error ? err.message : err);
-  void shutdown('start failed', 1);
-});
+/** Loads the configuration and the logger, then runs; a failure is logged and stops whatever had started. */
+function main(): void {
+  try {
+    const config = loadConfig(process.env);
+    const format = resolveLogFormat(config.log.format);
+    const out: DestinationStream = stdoutDestination();
+    const launcherLog = initLogging({ level: config.log.level, format }, { component: 'launcher' }, out);
+    parseFlags(process.argv.slice(2), {});
+    const show: ShowChild = (name, kilnLines = true) => childOutput(name, { format, log: launcherLog, out, kilnLines });
+    run(config, launcherLog, show).catch((err: unknown) => {
+      logFatal(err, 'start failed');
+      void shutdown(launcherLog, 'start failed', 1);
+    });
+  } catch (err) {
+    logFatal(err, 'start failed');
+    process.exit(1);
+  }
+}
+
+main();

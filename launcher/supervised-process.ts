@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as readline from 'node:readline';
+import type { Logger } from '../common/logger';
 import { stopChild } from './temporal-dev-server';
 
 export interface SupervisedOptions {
@@ -7,9 +8,12 @@ export interface SupervisedOptions {
   command: string;
   args: string[];
   env: NodeJS.ProcessEnv;
-  log: (line: string) => void;
-  /** Called for every output line (readiness detection). */
-  onLine?: (line: string) => void;
+  /** Shows one line of the child's stdout or stderr (launcher/child-output.ts). */
+  output: (line: string) => void;
+  /** The launcher's logger, for what the supervisor itself has to say (a crash, a restart). */
+  log: Logger;
+  /** Called with every IPC message the child sends (readiness: `{ kiln: 'ready' }`). */
+  onMessage?: (message: unknown) => void;
 }
 
 /**
@@ -25,25 +29,25 @@ export class SupervisedProcess {
   constructor(private readonly opts: SupervisedOptions) {}
 
   start(): void {
-    const { name, command, args, env, log } = this.opts;
+    const { name, command, args, env, output, log } = this.opts;
     const startedAt = Date.now();
     // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops children in order.
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
-      readline.createInterface({ input: stream }).on('line', (line) => {
-        log(line);
-        this.opts.onLine?.(line);
-      });
+      readline.createInterface({ input: stream }).on('line', output);
     }
+    child.on('message', (message) => this.opts.onMessage?.(message));
     child.on('exit', (code, signal) => {
       if (this.stopping) return;
       if (Date.now() - startedAt > 60_000) this.restarts = 0;
       const delay = Math.min(30_000, 1_000 * 2 ** this.restarts);
       this.restarts += 1;
-      log(`exited unexpectedly (code ${code}, signal ${signal}); restarting in ${delay / 1000} s`);
-      console.log(`[kiln] ${name} died (code ${code}, signal ${signal}); restarting it in ${delay / 1000} s`);
+      log.warn(
+        { process: name, code, signal, restartInSeconds: delay / 1000 },
+        `${name} died (code ${code}, signal ${signal}); restarting it in ${delay / 1000} s`,
+      );
       this.timer = setTimeout(() => this.start(), delay);
     });
   }

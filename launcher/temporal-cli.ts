@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cacheDir } from '../common/paths';
+import type { LauncherConfig } from '../common/config';
+import { rootLogger } from '../common/logger';
 
 /** The one CLI version that can still be `go install`ed (later ones carry a replace directive). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -12,8 +13,28 @@ export interface ResolvedCli {
   source: 'TEMPORAL_CLI' | 'PATH' | 'cache' | 'built';
 }
 
-export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheDir(env), 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
+/** Where to look for the CLI (and for Go, to build it). */
+export interface CliSearch {
+  /** TEMPORAL_CLI: an explicit CLI, which must then be executable. */
+  temporalCli?: string;
+  /** KILN_CACHE_DIR (resolved): where a built CLI is cached, shared by every clone. */
+  cacheDir: string;
+  /** Directories to search for `temporal` and `go`, PATH-style. */
+  searchPath: string;
+}
+
+/** The search for this configuration and the process's PATH (an entry point passes process.env.PATH). */
+export function cliSearch(launcher: Pick<LauncherConfig, 'temporalCli' | 'cacheDir'>, searchPath = ''): CliSearch {
+  return {
+    ...(launcher.temporalCli !== undefined ? { temporalCli: launcher.temporalCli } : {}),
+    cacheDir: launcher.cacheDir,
+    searchPath,
+  };
+}
+
+/** The cached CLI's path under `cacheDir`, one folder per version. */
+export function cachedCliPath(cacheDir: string): string {
+  return path.join(cacheDir, 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
 }
 
 function isExecutable(file: string): boolean {
@@ -25,8 +46,8 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+function findOnPath(name: string, searchPath: string): string | undefined {
+  for (const dir of searchPath.split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
     if (isExecutable(candidate)) return candidate;
@@ -35,16 +56,16 @@ function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** Resolution without building: TEMPORAL_CLI, then `temporal` on PATH, then the cache. */
-export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): ResolvedCli | undefined {
-  if (env.TEMPORAL_CLI) {
-    if (!isExecutable(env.TEMPORAL_CLI)) {
-      throw new Error(`TEMPORAL_CLI=${env.TEMPORAL_CLI} is not an executable file`);
+export function findTemporalCli(search: CliSearch): ResolvedCli | undefined {
+  if (search.temporalCli) {
+    if (!isExecutable(search.temporalCli)) {
+      throw new Error(`TEMPORAL_CLI=${search.temporalCli} is not an executable file`);
     }
-    return { path: env.TEMPORAL_CLI, source: 'TEMPORAL_CLI' };
+    return { path: search.temporalCli, source: 'TEMPORAL_CLI' };
   }
-  const onPath = findOnPath('temporal', env);
+  const onPath = findOnPath('temporal', search.searchPath);
   if (onPath) return { path: onPath, source: 'PATH' };
-  const cached = cachedCliPath(env);
+  const cached = cachedCliPath(search.cacheDir);
   if (isExecutable(cached)) return { path: cached, source: 'cache' };
   return undefined;
 }
@@ -63,24 +84,23 @@ const NO_GO_HELP = [
  * run would trust.
  */
 export async function resolveTemporalCli(
-  env: NodeJS.ProcessEnv = process.env,
-  log: (line: string) => void = (line) => console.log(line),
+  search: CliSearch,
+  log: (line: string) => void = (line) => rootLogger().child({ module: 'temporal-cli' }).info(line),
 ): Promise<ResolvedCli> {
-  const found = findTemporalCli(env);
+  const found = findTemporalCli(search);
   if (found) return found;
 
-  const go = findOnPath('go', env);
+  const go = findOnPath('go', search.searchPath);
   if (!go) throw new Error(NO_GO_HELP);
 
-  const target = cachedCliPath(env);
+  const target = cachedCliPath(search.cacheDir);
   const gobin = fs.mkdtempSync(path.join(path.dirname(ensureDir(path.dirname(target))), 'build-'));
-  log(
-    `[kiln] building the Temporal CLI: go install ${TEMPORAL_CLI_MODULE} (takes a few minutes, once; cached at ${target})`,
-  );
+  log(`building the Temporal CLI: go install ${TEMPORAL_CLI_MODULE} (takes a few minutes, once; cached at ${target})`);
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
-      env: { ...env, GOBIN: gobin },
+      // go itself needs the environment (HOME, GOPATH, proxies); only GOBIN is Kiln's.
+      env: { ...process.env, PATH: search.searchPath, GOBIN: gobin },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.on('error', reject);
@@ -92,7 +112,7 @@ export async function resolveTemporalCli(
   });
   fs.renameSync(path.join(gobin, 'temporal'), target);
   fs.rmSync(gobin, { recursive: true, force: true });
-  log(`[kiln] built the Temporal CLI in ${((Date.now() - started) / 1000).toFixed(0)} s: ${target}`);
+  log(`built the Temporal CLI in ${((Date.now() - started) / 1000).toFixed(0)} s: ${target}`);
   return { path: target, source: 'built' };
 }
 

@@ -35,9 +35,20 @@ export class BackendUnavailableError extends Error {
 let chosen: ComputeBackend | undefined;
 let pending: Promise<ComputeBackend> | undefined;
 
+/** The backend forced by KILN_BACKEND (set at process start through forceComputeBackend); undefined: the best one. */
+let forced: BackendName | undefined;
+
 /**
- * Idempotent: the first call picks and initialises; later (and concurrent) calls return the same. KILN_BACKEND
- * (one of BackendName) forces a choice and fails clearly if that backend is unavailable. A failed call is not
+ * Makes later initComputeBackend() calls use `name` (the configuration's `compute.backend`, KILN_BACKEND) instead of
+ * the best available one; undefined restores the default. Entry points call it once at start, before any compute.
+ */
+export function forceComputeBackend(name: BackendName | undefined): void {
+  forced = name;
+}
+
+/**
+ * Idempotent: the first call picks and initialises; later (and concurrent) calls return the same. A backend forced
+ * with forceComputeBackend (KILN_BACKEND) is used or fails clearly if it is unavailable. A failed call is not
  * cached, so a caller may fix the environment and retry.
  */
 export async function initComputeBackend(): Promise<ComputeBackend> {
@@ -62,12 +73,11 @@ export function currentComputeBackend(): ComputeBackend | undefined {
 }
 
 async function pick(): Promise<ComputeBackend> {
-  const forced = process.env.KILN_BACKEND?.trim();
   if (forced) {
     if (!(BACKEND_NAMES as readonly string[]).includes(forced)) {
       throw new RangeError(`KILN_BACKEND must be one of ${BACKEND_NAMES.join(', ')}; got ${JSON.stringify(forced)}`);
     }
-    return activate(forced as BackendName);
+    return activate(forced);
   }
   const failures: string[] = [];
   for (const name of BACKEND_NAMES) {

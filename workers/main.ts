@@ -1,8 +1,10 @@
 import * as os from 'node:os';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { exitWithParent } from '../common/exit-with-parent';
-import { loadConfig } from '../common/config';
+import { loadConfig, requireDatabaseUrl } from '../common/config';
 import { Placement } from '../common/jobs';
+import { initLogging, Logger } from '../common/logger';
+import { runMain } from '../common/run-main';
 import { TASK_QUEUES } from '../common/task-queues';
 import { createPool } from '../db/pool';
 import { DeviceAdmission } from '../gpu/admission';
@@ -11,18 +13,17 @@ import { DiscoveredDevice } from '../gpu/discovery';
 import { gpuQueues } from '../gpu/gpu-class';
 import { migrate } from '../migrations/migrator';
 import { initComputeBackend } from '../ml/backend';
+import { applyComputeConfig } from '../ml/compute-config';
 import { createKilnWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { DeviceSample, startTelemetryRecorder, TelemetryRecorder } from './telemetry-recorder';
-import { bundleKilnWorkflows } from './workflow-bundle';
+import { temporalLogger } from './temporal-logger';
 import { workerFlags } from './worker-flags';
-
-/** How often a GPU worker records its device's telemetry. */
-const TELEMETRY_INTERVAL_MS = Number(process.env.KILN_TELEMETRY_INTERVAL_MS ?? 5_000);
+import { bundleKilnWorkflows } from './workflow-bundle';
 
 /** The device this GPU worker is pinned to (discovered by nvidia-smi, or declared with KILN_DECLARED_GPUS). */
-async function pinnedDevice(index: number): Promise<DiscoveredDevice> {
-  const devices = await loadDevices();
+async function pinnedDevice(index: number, declared: string | undefined, log: Logger): Promise<DiscoveredDevice> {
+  const devices = await loadDevices({ declared, log: (m) => log.warn(m) });
   const device = devices.find((d) => d.index === index);
   if (!device) {
     throw new Error(
@@ -39,15 +40,24 @@ async function pinnedDevice(index: number): Promise<DiscoveredDevice> {
  * kiln-gpu-<class> and kiln-gpu-<class>-<budget>mb, admits activities by the device's memory budget (gpu/admission.ts)
  * and records the device's telemetry.
  */
-async function run(): Promise<void> {
+async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   exitWithParent();
-  const config = loadConfig();
-  const flags = workerFlags(process.argv.slice(2));
+  const config = loadConfig(env);
+  const processLog = initLogging(config.log, { component: 'worker' });
+  const flags = workerFlags(argv, config.worker);
+  const databaseUrl = requireDatabaseUrl(config);
   const workerPool = flags.pool;
-  const pool = createPool(config.databaseUrl, 4);
+  const log = processLog.child({ pool: workerPool, ...(workerPool === 'gpu' ? { device: flags.device } : {}) });
+  // Before any connection: the SDK's own lines, core's and workflow / activity `log` calls go to Kiln's logger.
+  Runtime.install({
+    logger: temporalLogger(log.child({ module: 'temporal-sdk' })),
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+  });
+  applyComputeConfig(config.compute);
+  const pool = createPool(databaseUrl, 4, log);
   await migrate(pool);
   const backend = await initComputeBackend();
-  const device = workerPool === 'gpu' ? await pinnedDevice(flags.device) : undefined;
+  const device = workerPool === 'gpu' ? await pinnedDevice(flags.device, config.declaredGpus, log) : undefined;
   const placementDevice: Placement['device'] | undefined = device
     ? { id: device.uuid, name: device.name, gpuClass: device.gpuClass, source: device.source }
     : undefined;
@@ -58,10 +68,10 @@ async function run(): Promise<void> {
       })
     : undefined;
   const queues = device && admission ? gpuQueues(device.gpuClass, admission.budgetMb) : [TASK_QUEUES.cpu];
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await NativeConnection.connect(config.temporal.connection);
   let recorder: TelemetryRecorder | undefined;
   try {
-    const workflowBundle = await bundleKilnWorkflows();
+    const workflowBundle = await bundleKilnWorkflows(log);
     let workers: Worker[] = [];
     let latestSample: DeviceSample | undefined;
     const metrics = createWorkerMetrics({
@@ -75,7 +85,7 @@ async function run(): Promise<void> {
       queues.map((taskQueue) =>
         createKilnWorker({
           connection,
-          namespace: config.temporalNamespace,
+          namespace: config.temporal.namespace,
           pool,
           workerPool,
           workflowBundle,
@@ -88,8 +98,8 @@ async function run(): Promise<void> {
       ),
     );
     const workerId = `${os.hostname()}:${process.pid}:${workerPool}${device ? `:${device.index}` : ''}`;
-    const metricsPort = Number(process.env.KILN_WORKER_METRICS_PORT ?? 0);
-    if (metricsPort > 0) serveMetrics(metrics.registry, metricsPort, (line) => console.error(`[kiln] ${line}`));
+    const metricsPort = config.worker.metricsPort ?? 0;
+    if (metricsPort > 0) serveMetrics(metrics.registry, metricsPort, (line) => log.error(line));
     const jobsRunning = () => workers.reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0);
     // Every worker heartbeats its slots (GET /api/v1/resources/status); a GPU worker also samples its device.
     recorder = startTelemetryRecorder({
@@ -97,7 +107,8 @@ async function run(): Promise<void> {
       workerId,
       poolName: workerPool,
       queues,
-      intervalMs: TELEMETRY_INTERVAL_MS,
+      intervalMs: config.worker.telemetryIntervalMs,
+      log: (m) => log.child({ module: 'telemetry' }).error(m),
       workerStats: () => {
         const running = jobsRunning();
         if (admission) {
@@ -110,7 +121,9 @@ async function run(): Promise<void> {
         if (!device || !admission) return [];
         // Fresh readings for a discovered device; a declared one reports its declared values.
         const current =
-          device.source === 'declared' ? device : ((await loadDevices()).find((d) => d.uuid === device.uuid) ?? device);
+          device.source === 'declared'
+            ? device
+            : ((await loadDevices({ log: (m) => log.warn(m) })).find((d) => d.uuid === device.uuid) ?? device);
         const stats = admission.stats();
         latestSample = {
           id: device.uuid,
@@ -132,11 +145,23 @@ async function run(): Promise<void> {
         return [latestSample];
       },
     });
-    console.log(
-      `[kiln] worker pool=${workerPool} queues=${queues.join(',')} backend=${backend.name} (${backend.detail})` +
-        `${device && admission ? ` device=${device.index} ${device.name} (${device.source}) budget=${admission.budgetMb}MiB` : ''}` +
-        ` concurrency=${flags.concurrency} temporal=${config.temporalAddress}${metricsPort > 0 ? ` metrics=http://127.0.0.1:${metricsPort}/metrics` : ''} pid=${process.pid}`,
+    log.info(
+      {
+        queues,
+        backend: backend.name,
+        backendDetail: backend.detail,
+        ...(device && admission
+          ? { gpu: { name: device.name, class: device.gpuClass, source: device.source }, budgetMb: admission.budgetMb }
+          : {}),
+        concurrency: flags.concurrency,
+        temporal: config.temporal.address,
+        namespace: config.temporal.namespace,
+        ...(metricsPort > 0 ? { metrics: `http://127.0.0.1:${metricsPort}/metrics` } : {}),
+      },
+      `worker ready: pool=${workerPool} queues=${queues.join(',')} backend=${backend.name} pid=${process.pid}`,
     );
+    // The launcher waits for this before it says the platform is ready.
+    process.send?.({ kiln: 'ready' });
     // Worker.run installs SIGINT/SIGTERM handlers that shut every worker down gracefully.
     await Promise.all(workers.map((w) => w.run()));
   } finally {
@@ -146,12 +171,4 @@ async function run(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain(() => run(process.env, process.argv.slice(2)), { exitWhenDone: true });

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { Pool } from 'pg';
+import { rootLogger } from '../common/logger';
 import {
   DeviceSource,
   markOffline,
@@ -68,7 +69,7 @@ export function startTelemetryRecorder(options: TelemetryRecorderOptions): Telem
   const retentionMs = options.retentionMs ?? TELEMETRY_RETENTION_MS;
   const pruneEvery = Math.max(1, options.pruneEveryTicks ?? 60);
   const host = options.host ?? os.hostname();
-  const log = options.log ?? ((m: string) => console.error(`[kiln] telemetry recorder ${workerId}: ${m}`));
+  const log = options.log ?? ((m: string) => rootLogger().child({ module: 'telemetry', workerId }).error(m));
   if (!(intervalMs > 0)) throw new Error(`intervalMs must be positive, got ${intervalMs}`);
 
   let stopped = false;

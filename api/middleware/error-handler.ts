@@ -1,5 +1,7 @@
 import { Middleware } from 'koa';
 import { AppError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import { RequestLogState } from './request-id';
 
 interface HttpErrorLike {
   status?: number;
@@ -9,10 +11,11 @@ interface HttpErrorLike {
 }
 
 /**
- * First in the chain: maps typed errors to `{ error: { code, message, field? } }`. Client errors keep their 4xx;
- * anything unexpected becomes a 500 without internals and is reported through app.emit('error').
+ * Maps typed errors to `{ error: { code, message, field? } }`. Client errors keep their 4xx; anything unexpected
+ * becomes a 500 without internals and is logged with its stack through the request's logger (ctx.state.log from
+ * requestId(), so the line carries the request id the client saw), else through `log`.
  */
-export function errorHandler(): Middleware {
+export function errorHandler(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -33,7 +36,8 @@ export function errorHandler(): Middleware {
       }
       ctx.status = 500;
       ctx.body = { error: { code: 'internal', message: 'internal error; see the API log' } };
-      ctx.app.emit('error', err, ctx);
+      const requestLog = (ctx.state as Partial<RequestLogState>).log ?? log;
+      requestLog.error({ err, method: ctx.method, path: ctx.path }, `unexpected error on ${ctx.method} ${ctx.path}`);
     }
   };
 }

@@ -1,6 +1,6 @@
 import { AppError } from '../../common/errors';
 import type { ComputeRoute } from '../../common/jobs';
-import { gpuFallbackSeconds, TASK_QUEUES } from '../../common/task-queues';
+import { TASK_QUEUES } from '../../common/task-queues';
 import { OnlineGpu, onlineGpus } from '../../db/gpus';
 import { gpuClassQueue, gpuFitQueue } from '../../gpu/gpu-class';
 import { ApiDeps } from '../context';
@@ -91,6 +91,6 @@ export async function placeCompute(
   if (largest === undefined || gpuMemoryMb > largest) return placed();
   return placed({
     taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass),
-    fallback: { taskQueue: TASK_QUEUES.cpu, afterSeconds: gpuFallbackSeconds() },
+    fallback: { taskQueue: TASK_QUEUES.cpu, afterSeconds: deps.gpuFallbackSeconds },
   });
 }

@@ -2,11 +2,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cacheDir, repoRoot } from '../../common/paths';
+import { loadConfig } from '../../common/config';
+import { repoRoot } from '../../common/paths';
 import { ClusteringAlgorithm } from '../../common/jobs';
 import { initComputeBackend } from '../../ml/backend';
 import { CLUSTERING_RUNNERS } from '../../ml/clustering/runners';
 import { adjustedRandIndex } from '../../ml/clustering/agreement';
+import { applyComputeConfig } from '../../ml/compute-config';
 import { Random } from '../../ml/random';
 
 /**
@@ -122,7 +124,7 @@ const FULL_CASES: Case[] = [
 
 function sklearnPython(): string {
   if (process.env.KILN_SKLEARN_PYTHON) return process.env.KILN_SKLEARN_PYTHON;
-  const venv = path.join(cacheDir(), 'sklearn-venv');
+  const venv = path.join(loadConfig(process.env).launcher.cacheDir, 'sklearn-venv');
   const python = path.join(venv, 'bin', 'python');
   if (!fs.existsSync(python)) {
     console.error(`[bench] creating ${venv} with scikit-learn and MiniSom (once)`);
@@ -184,6 +186,7 @@ async function runCase(c: Case, python: string, backend: string): Promise<Record
 }
 
 async function run(): Promise<void> {
+  applyComputeConfig(loadConfig(process.env).compute);
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;

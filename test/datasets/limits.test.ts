@@ -1,4 +1,8 @@
-import { DEFAULT_LIMITS, formatBytes, limitsFromEnv } from '../../datasets/limits';
+import { loadConfig } from '../../common/config';
+import { DEFAULT_LIMITS, formatBytes } from '../../datasets/limits';
+
+/** The limits an API process gets from this environment (common/config.ts). */
+const limitsFromEnv = (env: Record<string, string>) => loadConfig(env).api.limits;
 
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
 const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports

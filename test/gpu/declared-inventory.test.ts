@@ -4,7 +4,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CommandRunner } from '../../gpu/discovery';
 import {
-  DECLARED_GPUS_ENV,
   DeclaredInventoryError,
   loadDevices,
   parseDeclaredInventory,
@@ -21,19 +20,17 @@ describe('declared GPU inventory', () => {
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
   it('is absent when KILN_DECLARED_GPUS is unset or blank', () => {
-    expect(readDeclaredInventory({})).to.equal(undefined);
-    expect(readDeclaredInventory({ [DECLARED_GPUS_ENV]: '  ' })).to.equal(undefined);
-    expect(readDeclaredInventory({ [DECLARED_GPUS_ENV]: '[]' })).to.deep.equal([]);
+    expect(readDeclaredInventory(undefined)).to.equal(undefined);
+    expect(readDeclaredInventory('  ')).to.equal(undefined);
+    expect(readDeclaredInventory('[]')).to.deep.equal([]);
   });
 
   it('reads inline JSON, generating index and uuid deterministically', () => {
-    const env = {
-      [DECLARED_GPUS_ENV]: JSON.stringify([
-        { name: 'NVIDIA H100 80GB HBM3', memoryTotalMb: 8192 },
-        { name: 'Tesla T4', memoryTotalMb: 4096, memoryUsedMb: 100 },
-      ]),
-    };
-    expect(readDeclaredInventory(env)).to.deep.equal([
+    const declared = JSON.stringify([
+      { name: 'NVIDIA H100 80GB HBM3', memoryTotalMb: 8192 },
+      { name: 'Tesla T4', memoryTotalMb: 4096, memoryUsedMb: 100 },
+    ]);
+    expect(readDeclaredInventory(declared)).to.deep.equal([
       {
         index: 0,
         uuid: 'declared-0',
@@ -63,17 +60,17 @@ describe('declared GPU inventory', () => {
   it('reads @/path/to/file.json', () => {
     const file = path.join(root, 'gpus.json');
     fs.writeFileSync(file, JSON.stringify([{ name: 'NVIDIA H200', memoryTotalMb: 16384 }]));
-    expect(readDeclaredInventory({ [DECLARED_GPUS_ENV]: `@${file}` })).to.deep.equal([
+    expect(readDeclaredInventory(`@${file}`)).to.deep.equal([
       { index: 0, uuid: 'declared-0', name: 'NVIDIA H200', memoryTotalMb: 16384, gpuClass: 'h200', source: 'declared' },
     ]);
-    expect(() => readDeclaredInventory({ [DECLARED_GPUS_ENV]: `@${path.join(root, 'missing.json')}` })).to.throw(
+    expect(() => readDeclaredInventory(`@${path.join(root, 'missing.json')}`)).to.throw(
       DeclaredInventoryError,
       /KILN_DECLARED_GPUS \(.*missing\.json\): cannot read/,
     );
   });
 
   it('rejects malformed declarations naming the env var and the entry', () => {
-    const read = (value: string) => () => readDeclaredInventory({ [DECLARED_GPUS_ENV]: value });
+    const read = (value: string) => () => readDeclaredInventory(value);
     expect(read('{nope')).to.throw(DeclaredInventoryError, /^KILN_DECLARED_GPUS: is not valid JSON/);
     expect(read('{"name":"x"}')).to.throw(/^KILN_DECLARED_GPUS: expected a JSON array/);
     expect(read('[{"name":"NVIDIA H100","memoryTotalMb":8192},{"name":"Tesla T4"}]')).to.throw(
@@ -100,12 +97,12 @@ describe('declared GPU inventory', () => {
       return { code: 0, stdout: H100_LINE, stderr: '' };
     };
     const declared = await loadDevices({
-      env: { [DECLARED_GPUS_ENV]: '[{"name":"NVIDIA H100 80GB HBM3","memoryTotalMb":8192}]' },
+      declared: '[{"name":"NVIDIA H100 80GB HBM3","memoryTotalMb":8192}]',
       run,
     });
     expect(declared.map((d) => [d.source, d.memoryTotalMb, d.uuid])).to.deep.equal([['declared', 8192, 'declared-0']]);
     expect(ran).to.equal(0);
-    const discovered = await loadDevices({ env: {}, run });
+    const discovered = await loadDevices({ run });
     expect(discovered.map((d) => [d.source, d.memoryTotalMb, d.gpuClass])).to.deep.equal([
       ['nvidia-smi', 81559, 'h100'],
     ]);
@@ -116,6 +113,6 @@ describe('declared GPU inventory', () => {
     const missing: CommandRunner = async () => {
       throw Object.assign(new Error('spawn nvidia-smi ENOENT'), { code: 'ENOENT' });
     };
-    expect(await loadDevices({ env: {}, run: missing })).to.deep.equal([]);
+    expect(await loadDevices({ run: missing })).to.deep.equal([]);
   });
 });

@@ -26,9 +26,8 @@ function replayGpuWorker(stack: TestStack) {
 }
 
 async function record(): Promise<void> {
-  process.env.KILN_GPU_FALLBACK_SECONDS = '1';
   const stack = await getTestStack();
-  const api = await startTestApi(stack);
+  const api = await startTestApi(stack, {}, { gpuFallbackSeconds: 1 });
   const blobs = makeBlobs(30, [[0, 0], [6, 6]], 0.5, 3);
   const upload = await request(api, 'POST', '/api/v1/datasets', {
     data: blobs.points.map(([x, y], i) => ({ x, y, label: blobs.labels[i] === 0 ? 'a' : 'b' })),
@@ -41,7 +40,7 @@ async function record(): Promise<void> {
     training: { epochs: 3, batchSize: 8, learningRate: 0.05 },
   };
   // Cases marked `routed` run while a (declared, idle) GPU device is online: `any` routes the compute to kiln-gpu,
-  // where no worker polls, so after KILN_GPU_FALLBACK_SECONDS it falls back to kiln-cpu (both branches in one history).
+  // where no worker polls, so after gpuFallbackSeconds (KILN_GPU_FALLBACK_SECONDS) it falls back to kiln-cpu (both branches in one history).
   // `gpu` cases ask for a GPU class that an in-process GPU worker serves: the compute runs on its queue, the workflow and
   // the registration on kiln-cpu.
   const cases: Array<[string, string, unknown, { routed?: boolean; gpu?: boolean }?]> = [

@@ -35,8 +35,8 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
   });
   after(async () => api?.close());
 
-  const cluster = (resources: Record<string, unknown>) =>
-    request(api, 'POST', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: points, resources });
+  const cluster = (resources: Record<string, unknown>, on: TestApi = api) =>
+    request(on, 'POST', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: points, resources });
 
   it('a job for a GPU class runs on a worker of that class, and the result says which pool, queue and device', async () => {
     const worker = await createTestWorker(stack, {
@@ -98,8 +98,8 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
 
   it('any: GPU first when a GPU worker is online, the CPU pool after the bound when none takes it', async function () {
     this.timeout(120_000);
-    const previous = process.env.KILN_GPU_FALLBACK_SECONDS;
-    process.env.KILN_GPU_FALLBACK_SECONDS = '2';
+    // An API whose `any` jobs wait only 2 s for a GPU worker (KILN_GPU_FALLBACK_SECONDS=2).
+    const quick = await startTestApi(stack, {}, { gpuFallbackSeconds: 2 });
     const device = (id: string, gpuClass: string) =>
       upsertDevice(stack.pool, {
         id,
@@ -122,7 +122,7 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
       });
       await withWorker(stack, () =>
         gpu.runUntil(async () => {
-          const onGpu = await cluster({ accelerator: 'any', gpuClass: 'h100' });
+          const onGpu = await cluster({ accelerator: 'any', gpuClass: 'h100' }, quick);
           const a = await request(api, 'GET', `/api/v1/jobs/${onGpu.body.jobId}`).then(async () =>
             eventually(
               () => request(api, 'GET', `/api/v1/jobs/${onGpu.body.jobId}`),
@@ -133,7 +133,7 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
           expect(a.body.result.ranOn).to.include({ pool: 'gpu', taskQueue: 'kiln-gpu-h100' });
           expect(a.body.result).to.not.have.property('fellBackToCpu');
           // A class whose device is online but whose queue nobody polls: after the 2 s bound the CPU pool runs it.
-          const fallback = await cluster({ accelerator: 'any', gpuClass: 'zz' });
+          const fallback = await cluster({ accelerator: 'any', gpuClass: 'zz' }, quick);
           const b = await eventually(
             () => request(api, 'GET', `/api/v1/jobs/${fallback.body.jobId}`),
             (r) => r.body.status !== 'RUNNING',
@@ -145,8 +145,7 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
         }),
       );
     } finally {
-      if (previous === undefined) delete process.env.KILN_GPU_FALLBACK_SECONDS;
-      else process.env.KILN_GPU_FALLBACK_SECONDS = previous;
+      await quick.close();
       await stack.pool.query(`UPDATE gpu_devices SET state = 'offline' WHERE id IN ('routing-h100', 'routing-zz')`);
     }
   });

@@ -3,14 +3,28 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { loadConfig } from '../../common/config';
 import { repoRoot } from '../../common/paths';
 import { freePort } from '../../launcher/free-port';
-import { resolveTemporalCli } from '../../launcher/temporal-cli';
+import { cliSearch, resolveTemporalCli } from '../../launcher/temporal-cli';
+
+/** One line of the launcher's output: without a terminal every line is a JSON log entry. */
+interface LogLine {
+  msg: string;
+  component?: string;
+  pool?: string;
+  pid: number;
+  level: number;
+  [field: string]: unknown;
+}
 
 interface Launch {
   child: ChildProcess;
   output: () => string;
+  /** Every complete output line, parsed; fails the test on a line that is not a JSON log entry. */
+  lines: () => LogLine[];
   waitFor: (pattern: RegExp, timeoutMs: number) => Promise<RegExpMatchArray>;
+  waitForLine: (predicate: (line: LogLine) => boolean, timeoutMs: number) => Promise<LogLine>;
 }
 
 function launch(env: NodeJS.ProcessEnv): Launch {
@@ -21,6 +35,17 @@ function launch(env: NodeJS.ProcessEnv): Launch {
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const lines = () =>
+    output
+      .split('\n')
+      .slice(0, -1)
+      .map((line) => {
+        try {
+          return JSON.parse(line) as LogLine;
+        } catch {
+          throw new Error(`not a JSON log line: ${JSON.stringify(line)}`);
+        }
+      });
   const waitFor = async (pattern: RegExp, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -30,8 +55,21 @@ function launch(env: NodeJS.ProcessEnv): Launch {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  return { child, output: () => output, waitFor };
+  const waitForLine = async (predicate: (line: LogLine) => boolean, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = lines().find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no such line within ${timeoutMs} ms; output:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return { child, output: () => output, lines, waitFor, waitForLine };
 }
+
+const isReady = (line: LogLine) => line.component === 'launcher' && /^ready in [\d.]+ s$/.test(line.msg);
+const isCpuWorkerReady = (line: LogLine) =>
+  line.component === 'worker' && line.pool === 'cpu' && line.msg.startsWith('worker ready');
 
 function alive(pid: number): boolean {
   try {
@@ -54,7 +92,7 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    const cli = await resolveTemporalCli();
+    const cli = await resolveTemporalCli(cliSearch(loadConfig(process.env).launcher, process.env.PATH));
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-start-'));
     fs.chmodSync(dataDir, 0o755);
     const [api, postgres, temporal, ui, metrics] = await Promise.all([
@@ -80,7 +118,7 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
 
   it('starts everything, restarts a dead worker, stops every child on SIGTERM, and keeps state for the next start', async () => {
     const first = launch(env);
-    await first.waitFor(/\[kiln\] ready in/, 120_000);
+    await first.waitForLine(isReady, 120_000);
     const base = `http://127.0.0.1:${env.PORT}`;
     const upload = await fetch(`${base}/api/v1/datasets`, {
       method: 'POST',
@@ -90,26 +128,36 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
     expect(upload.status).to.equal(201);
     const dataset = (await upload.json()) as { id: string };
 
-    const pids = [...first.output().matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
-    const workerPid = Number(first.output().match(/worker pool=cpu .* pid=(\d+)/)![1]);
+    // Without a terminal the launcher and its children log JSON, and no line gives the embedded Postgres password away.
+    const started = first.lines();
+    expect(started.find(isReady)).to.include({
+      postgres: `postgres://postgres:***@127.0.0.1:${env.KILN_POSTGRES_PORT}/kiln`,
+    });
+    expect(first.output()).to.not.contain('postgres:kiln@');
+    const pids = [...new Set(started.filter((l) => l.component !== 'launcher').map((l) => l.pid))];
+    const workerPid = started.find(isCpuWorkerReady)!.pid;
+    expect(
+      started.find((l) => l.component === 'api' && l.msg.startsWith('api listening')),
+      'api listening',
+    ).to.not.equal(undefined);
     const scraped = await fetch(`http://127.0.0.1:${env.KILN_WORKER_METRICS_PORT}/metrics`);
     expect(await scraped.text()).to.match(/kiln_worker_activities_in_flight\{pool="cpu"\} 0/);
     expect(pids).to.include(workerPid);
     process.kill(workerPid, 'SIGKILL');
     await first.waitFor(/worker:cpu died .* restarting/, 10_000);
-    const restarted = await first.waitFor(new RegExp(`worker pool=cpu .* pid=(?!${workerPid}\\b)(\\d+)`), 60_000);
-    const children = [...pids, Number(restarted[1])];
+    const restarted = await first.waitForLine((l) => isCpuWorkerReady(l) && l.pid !== workerPid, 60_000);
+    const children = [...pids, restarted.pid];
 
     first.child.kill('SIGTERM');
     expect(await stopped(first.child)).to.equal(0);
-    expect(first.output()).to.contain('[kiln] stopped');
+    expect(first.lines().map((l) => l.msg)).to.include('stopped');
     for (const pid of children) expect(alive(pid), `pid ${pid} still running`).to.equal(false);
     expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid')), 'postgres left its pid file').to.equal(
       false,
     );
 
     const second = launch(env);
-    await second.waitFor(/\[kiln\] ready in/, 120_000);
+    await second.waitForLine(isReady, 120_000);
     try {
       const again = await fetch(`${base}/api/v1/datasets/${dataset.id}`);
       expect(again.status).to.equal(200);

@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_NAMES, ComputeBackend, currentComputeBackend, initComputeBackend } from '../../ml/backend';
+import {
+  BACKEND_NAMES,
+  BackendName,
+  ComputeBackend,
+  currentComputeBackend,
+  initComputeBackend,
+} from '../../ml/backend';
 
 function resolvable(pkg: string): boolean {
   try {
@@ -11,7 +17,7 @@ function resolvable(pkg: string): boolean {
   }
 }
 
-/** A fresh copy of ml/backend with its own (empty) choice, for testing KILN_BACKEND; tf's engine is still shared. */
+/** A fresh copy of ml/backend with its own (empty) choice, for testing a forced backend; tf's engine is still shared. */
 function freshBackendModule(): typeof import('../../ml/backend') {
   const id = require.resolve('../../ml/backend');
   const saved = require.cache[id];
@@ -24,15 +30,10 @@ function freshBackendModule(): typeof import('../../ml/backend') {
   }
 }
 
-async function withEnv<T>(value: string, body: () => Promise<T>): Promise<T> {
-  const saved = process.env.KILN_BACKEND;
-  process.env.KILN_BACKEND = value;
-  try {
-    return await body();
-  } finally {
-    if (saved === undefined) delete process.env.KILN_BACKEND;
-    else process.env.KILN_BACKEND = saved;
-  }
+/** Initialises a fresh ml/backend with `name` forced, as KILN_BACKEND=name does at process start. */
+function forcedInit(fresh: typeof import('../../ml/backend'), name: string): Promise<ComputeBackend> {
+  fresh.forceComputeBackend(name as BackendName);
+  return fresh.initComputeBackend();
 }
 
 describe('ml/backend', () => {
@@ -95,14 +96,14 @@ describe('ml/backend', () => {
     });
 
     it('forces a named backend', async () => {
-      const forced = await withEnv('cpu', () => freshBackendModule().initComputeBackend());
+      const forced = await forcedInit(freshBackendModule(), 'cpu');
       expect(forced.name).to.equal('cpu');
       expect(tf.getBackend()).to.equal('cpu');
     });
 
     it('rejects an unknown name, listing the valid ones', async () => {
       let err: unknown;
-      await withEnv('tpu', () => freshBackendModule().initComputeBackend()).catch((e: unknown) => (err = e));
+      await forcedInit(freshBackendModule(), 'tpu').catch((e: unknown) => (err = e));
       expect(err).to.be.instanceOf(RangeError);
       for (const name of BACKEND_NAMES) expect((err as Error).message).to.contain(name);
     });
@@ -110,9 +111,7 @@ describe('ml/backend', () => {
     it('fails clearly when the forced backend is unavailable', async () => {
       const fresh = freshBackendModule();
       let err: unknown;
-      const result = await withEnv('tfjs-node-gpu', () => fresh.initComputeBackend()).catch(
-        (e: unknown) => void (err = e),
-      );
+      const result = await forcedInit(fresh, 'tfjs-node-gpu').catch((e: unknown) => void (err = e));
       if (resolvable('@tensorflow/tfjs-node-gpu') && result) {
         expect(result.name).to.equal('tfjs-node-gpu'); // installed and working: nothing to fail
         return;

@@ -1,9 +1,11 @@
 import { AddressInfo } from 'node:net';
 import { Server } from 'node:http';
 import { createApp } from '../../api/app';
+import { ApiDeps } from '../../api/context';
 import { createApiMetrics } from '../../api/metrics';
 import { JobService } from '../../api/services/jobs';
-import { DatasetLimits, limitsFromEnv } from '../../datasets/limits';
+import { loadConfig } from '../../common/config';
+import { DatasetLimits } from '../../datasets/limits';
 import { TestStack } from './test-stack';
 
 export interface TestApi {
@@ -11,15 +13,24 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The real Koa app on a free loopback port, wired to the test stack's Temporal and Postgres. */
-export async function startTestApi(stack: TestStack, limits: Partial<DatasetLimits> = {}): Promise<TestApi> {
+/**
+ * The real Koa app on a free loopback port, wired to the test stack's Temporal and Postgres, with the default
+ * configuration (an empty environment) except for `limits` and `settings`.
+ */
+export async function startTestApi(
+  stack: TestStack,
+  limits: Partial<DatasetLimits> = {},
+  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds'>> = {},
+): Promise<TestApi> {
+  const defaults = loadConfig({}).api;
   const app = createApp({
     pool: stack.pool,
     temporal: stack.env.client,
     jobs: new JobService(stack.env.client),
     metrics: createApiMetrics(),
-    limits: { ...limitsFromEnv({}), ...limits },
+    limits: { ...defaults.limits, ...limits },
     namespace: stack.env.namespace ?? 'default',
+    gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -1,7 +1,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { KILN_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
-import { resolveTemporalCli } from '../../launcher/temporal-cli';
+import { loadConfig } from '../../common/config';
+import { cliSearch, resolveTemporalCli } from '../../launcher/temporal-cli';
 import { dynamicConfigFlags } from '../../launcher/temporal-dynamic-config';
 import { bundleKilnWorkflows } from '../../workers/workflow-bundle';
 
@@ -24,7 +25,7 @@ export function getTestTemporal(): Promise<TestTemporal> {
 }
 
 async function start(): Promise<TestTemporal> {
-  const cli = await resolveTemporalCli();
+  const cli = await resolveTemporalCli(cliSearch(loadConfig(process.env).launcher, process.env.PATH));
   // The server starts while webpack bundles: both take seconds, neither needs the other.
   const environment = TestWorkflowEnvironment.createLocal({
     server: {

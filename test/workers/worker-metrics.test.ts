@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import * as tf from '@tensorflow/tfjs';
+import { ConfigError, loadConfig } from '../../common/config';
+import { FlagError } from '../../common/flags';
 import { initComputeBackend } from '../../ml/backend';
 import { DeviceAdmission } from '../../gpu/admission';
 import { instrumentActivities } from '../../workers/instrument-activities';
@@ -113,33 +115,58 @@ describe('worker metrics: slots, activity durations, fallbacks, admission', () =
 });
 
 describe('worker flags', () => {
+  /** The worker's settings from an environment, as workers/main.ts gets them (common/config.ts). */
+  const fromEnv = (env: Record<string, string>) => loadConfig(env).worker;
+
   it('reads pool, device, memory budget and concurrency from flags over the environment, with per-pool defaults', () => {
-    expect(workerFlags([], {})).to.deep.equal({ pool: 'cpu', device: 0, concurrency: 2 });
-    expect(workerFlags(['--pool', 'gpu'], {})).to.deep.equal({ pool: 'gpu', device: 0, concurrency: 8 });
+    expect(workerFlags([], fromEnv({}))).to.deep.equal({ pool: 'cpu', device: 0, concurrency: 2 });
+    expect(workerFlags(['--pool', 'gpu'], fromEnv({}))).to.deep.equal({ pool: 'gpu', device: 0, concurrency: 8 });
     expect(
-      workerFlags(['--pool=gpu', '--device', '1', '--memory-budget-mb=6000', '--concurrency', '3'], {
-        KILN_GPU_MEMORY_BUDGET_MB: '9',
-        KILN_WORKER_CONCURRENCY: '9',
-      }),
+      workerFlags(
+        ['--pool=gpu', '--device', '1', '--memory-budget-mb=6000', '--concurrency', '3'],
+        fromEnv({ KILN_GPU_MEMORY_BUDGET_MB: '9', KILN_WORKER_CONCURRENCY: '9' }),
+      ),
     ).to.deep.equal({ pool: 'gpu', device: 1, memoryBudgetMb: 6000, concurrency: 3 });
     expect(
-      workerFlags([], {
-        KILN_POOL: 'gpu',
-        KILN_GPU_DEVICE: '2',
-        KILN_GPU_MEMORY_BUDGET_MB: '4096',
-        KILN_WORKER_CONCURRENCY: '5',
-      }),
+      workerFlags(
+        [],
+        fromEnv({
+          KILN_POOL: 'gpu',
+          KILN_GPU_DEVICE: '2',
+          KILN_GPU_MEMORY_BUDGET_MB: '4096',
+          KILN_WORKER_CONCURRENCY: '5',
+        }),
+      ),
     ).to.deep.equal({
       pool: 'gpu',
       device: 2,
       memoryBudgetMb: 4096,
       concurrency: 5,
     });
-    expect(() => workerFlags(['--memory-budget-mb', '0'], {})).to.throw(
+    expect(() => workerFlags(['--memory-budget-mb', '0'], fromEnv({}))).to.throw(
       /--memory-budget-mb must be a positive integer/,
     );
-    expect(() => workerFlags(['--concurrency', 'many'], {})).to.throw(/--concurrency/);
-    expect(() => workerFlags(['--device', '-1'], {})).to.throw(/--device/);
-    expect(() => workerFlags(['--pool', 'tpu'], {})).to.throw(/unknown pool/);
+    expect(() => workerFlags(['--concurrency', 'many'], fromEnv({}))).to.throw(/--concurrency/);
+    expect(() => workerFlags(['--device', '-1'], fromEnv({}))).to.throw(/--device/);
+    expect(() => workerFlags(['--device=-1'], fromEnv({}))).to.throw(/--device must be a non-negative integer/);
+    expect(() => workerFlags(['--pool', 'tpu'], fromEnv({}))).to.throw(/unknown pool/);
+  });
+
+  it('refuses an unknown flag, a flag without its value and a stray argument, listing the valid flags', () => {
+    const valid = /valid flags: --pool cpu\|gpu, --device N, --memory-budget-mb MB, --concurrency N/;
+    expect(() => workerFlags(['--devcie', '1'], fromEnv({})))
+      .to.throw(FlagError, /unknown flag --devcie/)
+      .with.property('message')
+      .that.matches(valid);
+    expect(() => workerFlags(['--pool'], fromEnv({}))).to.throw(FlagError, /--pool/);
+    expect(() => workerFlags(['cpu'], fromEnv({}))).to.throw(FlagError, /unexpected argument "cpu"/);
+  });
+
+  it('reports a malformed environment value by its variable, not as a flag', () => {
+    expect(() => fromEnv({ KILN_GPU_DEVICE: 'one' })).to.throw(
+      ConfigError,
+      /KILN_GPU_DEVICE must be a non-negative integer/,
+    );
+    expect(() => fromEnv({ KILN_POOL: 'tpu' })).to.throw(ConfigError, /KILN_POOL must be one of cpu, gpu, got "tpu"/);
   });
 });

@@ -12,8 +12,8 @@ import { Worker } from 'node:worker_threads';
 import { FarPoint, Shard, ShardStep } from './shard';
 
 /**
- * When kmeans() splits its work over threads. threads: how many in all, counting the main thread (default: the
- * KILN_KMEANS_THREADS environment variable, else os.availableParallelism()); 1 disables the pool. minWork: the
+ * When kmeans() splits its work over threads. threads: how many in all, counting the main thread (default:
+ * os.availableParallelism(); an entry point sets it from KILN_KMEANS_THREADS at start); 1 disables the pool. minWork: the
  * smallest n·k·d (multiply-adds of one assignment pass) worth it: starting a worker and uploading its rows costs
  * ~0.1–0.2 s, and an assignment pass runs at roughly 10^10 multiply-adds per second per thread, so below ~2^28 the
  * saving does not pay for the start. Only used on the wasm backend. Mutable for tests and benchmarks.
@@ -22,13 +22,6 @@ export const KMEANS_PARALLEL: { threads?: number; minWork: number } = { minWork:
 
 export function kmeansThreads(): number {
   if (KMEANS_PARALLEL.threads !== undefined) return Math.max(1, Math.floor(KMEANS_PARALLEL.threads));
-  const env = process.env.KILN_KMEANS_THREADS?.trim();
-  if (env) {
-    const t = Number(env);
-    if (!Number.isInteger(t) || t < 1)
-      throw new RangeError(`KILN_KMEANS_THREADS must be a positive integer, got ${JSON.stringify(env)}`);
-    return t;
-  }
   return os.availableParallelism();
 }
 

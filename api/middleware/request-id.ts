@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { Middleware } from 'koa';
+import type { Logger } from '../../common/logger';
+
+/** The header a caller (or a proxy in front) may set to correlate its request with the API's log lines. */
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
+// Safe to echo and to log verbatim: no spaces, quotes or control characters, bounded length.
+const ACCEPTED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** What requestId() puts on ctx.state for the middleware and routes after it. */
+export interface RequestLogState {
+  requestId: string;
+  /** `log` with `requestId` bound: every line about this request carries it. */
+  log: Logger;
+}
+
+/**
+ * Outermost: takes the request's `X-Request-Id` (when it is 1-128 characters of `[A-Za-z0-9._:-]`) or generates a
+ * UUID, puts it and a child logger carrying it on ctx.state (RequestLogState), and echoes it in the response's
+ * `X-Request-Id` header, error responses included. Each completed request is logged at debug level.
+ */
+export function requestId(log: Logger): Middleware {
+  return async (ctx, next) => {
+    const incoming = ctx.get(REQUEST_ID_HEADER);
+    const id = ACCEPTED_ID.test(incoming) ? incoming : randomUUID();
+    const state: RequestLogState = { requestId: id, log: log.child({ requestId: id }) };
+    Object.assign(ctx.state, state);
+    ctx.set(REQUEST_ID_HEADER, id);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      state.log.debug(
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+        'request',
+      );
+    }
+  };
+}

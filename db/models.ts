@@ -1,5 +1,5 @@
 import { Pool, PoolClient } from 'pg';
-import { AppError, NotFoundError, ValidationError } from '../common/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../common/errors';
 import { inTransaction, Queryable } from './pool';
 import { ModelVersion, VERSION_COLUMNS } from './registry';
 
@@ -152,7 +152,7 @@ export async function createModel(pool: Pool, input: NewModel): Promise<Register
       [input.tenantId, input.name, input.description ?? null, JSON.stringify(input.tags ?? {})],
     );
     if (!inserted.rows[0])
-      throw new AppError(409, 'model_exists', `model ${JSON.stringify(input.name)} already exists`, 'name');
+      throw new ConflictError(`model ${JSON.stringify(input.name)} already exists`, 'model_exists', 'name');
     await audit(client, input.tenantId, input.name, 'created', input.actor, {
       modelId: inserted.rows[0].id,
       ...(input.description !== undefined ? { description: input.description } : {}),

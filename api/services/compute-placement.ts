@@ -1,4 +1,4 @@
-import { AppError } from '../../common/errors';
+import { UnprocessableError } from '../../common/errors';
 import type { ComputeRoute } from '../../common/jobs';
 import { gpuFallbackSeconds, TASK_QUEUES } from '../../common/task-queues';
 import { OnlineGpu, onlineGpus } from '../../db/gpus';
@@ -78,12 +78,11 @@ export async function placeCompute(
   const largest = devices.length > 0 ? devices[devices.length - 1].budgetMb : undefined;
   if (accelerator === 'gpu') {
     if (largest !== undefined && gpuMemoryMb > largest) {
-      throw new AppError(
-        422,
-        'exceeds_gpu_memory',
+      throw new UnprocessableError(
         `the job needs ${gpuMemoryMb} MiB of GPU memory${gpuMemoryEstimated ? ' (estimated)' : ''}; the largest online ` +
           `${gpuClass ? `${gpuClass} ` : ''}device has ${largest} MiB`,
         'resources.gpuMemoryMb',
+        'exceeds_gpu_memory',
       );
     }
     return placed({ taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass) });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { AppError, NotFoundError, ValidationError } from '../../common/errors';
+import { NotFoundError, UnprocessableError, ValidationError } from '../../common/errors';
 import { ClusteringJobInput } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
@@ -51,12 +51,11 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
   const dataset = await resolveDataset(deps, request);
   const limit = spec.limit?.(params);
   if (limit && dataset.rows > limit.maxPoints) {
-    throw new AppError(
-      422,
-      'too_many_points',
+    throw new UnprocessableError(
       `${request.algorithm} accepts at most ${limit.maxPoints} points (${limit.why}); this dataset has ${dataset.rows}` +
         (limit.alternative ? `. For larger inputs use ${limit.alternative}` : ''),
       request.data ? 'data' : 'datasetId',
+      'too_many_points',
     );
   }
   if (request.labelsColumn && !dataset.columnSpecs.some((c) => c.name === request.labelsColumn)) {

@@ -5,6 +5,7 @@ import { limitsFromEnv } from '../datasets/limits';
 import { createPool } from '../db/pool';
 import { migrate } from '../migrations/migrator';
 import { createApp } from './app';
+import { bodyLimitsFromEnv } from './body-limits';
 import { createApiMetrics } from './metrics';
 import { JobService } from './services/jobs';
 
@@ -23,6 +24,7 @@ async function run(): Promise<void> {
     jobs: new JobService(temporal),
     metrics: createApiMetrics(),
     limits: limitsFromEnv(),
+    bodyLimits: bodyLimitsFromEnv(),
     temporalUiUrl: process.env.KILN_TEMPORAL_UI_URL,
     namespace: config.temporalNamespace,
   });

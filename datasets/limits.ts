@@ -1,3 +1,5 @@
+import { positiveIntegersFromEnv } from '../common/env-integers';
+
 /**
  * Explicit size limits for datasets, checked while a dataset is read so that an oversized upload is refused as soon as
  * it crosses one (413), never buffered first.
@@ -43,18 +45,7 @@ export const LIMIT_ENV_VARS: Readonly<Record<keyof DatasetLimits, string>> = Obj
  * naming the variable, so the process fails at startup instead of running with a limit nobody meant.
  */
 export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): DatasetLimits {
-  const limits = { ...DEFAULT_LIMITS };
-  for (const key of Object.keys(LIMIT_ENV_VARS) as Array<keyof DatasetLimits>) {
-    const name = LIMIT_ENV_VARS[key];
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === '') continue;
-    const value = /^\d+(_\d+)*$/.test(raw) ? Number(raw.replace(/_/g, '')) : NaN;
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new Error(`${name} must be a positive integer, got ${JSON.stringify(env[name])}`);
-    }
-    limits[key] = value;
-  }
-  return limits;
+  return positiveIntegersFromEnv(DEFAULT_LIMITS, LIMIT_ENV_VARS, env);
 }
 
 /** `1234567` → `"1,234,567"`, for error messages. */

@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { ClusteringJobResult } from '../../common/jobs';
 import { ApiDeps } from '../context';
 import { readJsonBody } from '../body';
+import { seedAcceptedBody } from '../services/accepted';
 import { clusteringResultView } from '../services/clustering-result';
 import { submitClustering } from '../services/submit-clustering';
 import { parseWith } from '../schemas/validate';
 import { algorithmCatalog } from './algorithms';
-import { jobLinks } from './clustering';
 
 const legacyBody = z.looseObject({ data: z.array(z.unknown()), params: z.record(z.string(), z.unknown()).default({}) });
 const waitQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(30) });
@@ -34,13 +34,7 @@ export function seedCompatRouter(deps: ApiDeps): Router {
     } catch (err) {
       if ((err as { code?: string }).code !== 'job_running') throw err;
       ctx.status = 202;
-      ctx.body = {
-        jobId: job.jobId,
-        kind: 'clustering',
-        status: 'RUNNING',
-        datasetId: job.datasetId,
-        links: jobLinks(job.jobId),
-      };
+      ctx.body = seedAcceptedBody(job);
     }
   });
 

@@ -4,27 +4,29 @@ import { NotFoundError, UnprocessableError, ValidationError } from '../../common
 import { ClusteringJobInput } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
+import { DatasetLimits } from '../../datasets/limits';
 import { createDataset, DatasetMeta, getDataset } from '../../db/datasets';
 import { estimateClusteringMemoryMb } from '../../gpu/memory-estimate';
-import { ApiDeps } from '../context';
-import { placeCompute } from './compute-placement';
 import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clustering';
 import { parseWith } from '../schemas/validate';
+import { placeCompute } from './compute-placement';
+import { SubmitDeps, SubmittedJob } from './submit-job';
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 
-export interface SubmittedJob {
-  jobId: string;
-  datasetId: string;
-  taskQueue: string;
-  computeQueue: string;
+/** Clustering also stores inline `data` as a dataset, under the dataset limits. */
+export interface ClusteringDeps extends SubmitDeps {
+  limits: DatasetLimits;
 }
 
 /**
- * Validates a clustering request against its algorithm and its dataset, stores inline data as a dataset, and starts
- * the workflow with the dataset's id (never the data). Shared by /api/v1/clustering and the seed-compatible alias.
+ * Starts a clustering job from a POST /api/v1/clustering body (the submit-job.ts shape): validates the request
+ * against its algorithm and its dataset, stores inline data as a dataset, and starts the workflow with the dataset's
+ * id (never the data). ValidationError naming the field, NotFoundError for the dataset, PayloadTooLargeError for
+ * inline data past the limits, UnprocessableError for more points than the algorithm takes or more GPU memory than
+ * any online device has. Shared by /api/v1/clustering and the seed-compatible alias.
  */
-export async function submitClustering(deps: ApiDeps, body: unknown): Promise<SubmittedJob> {
+export async function submitClustering(deps: ClusteringDeps, body: unknown): Promise<SubmittedJob> {
   const request = parseWith(clusteringRequest, body);
   if (!isAlgorithmName(request.algorithm)) {
     throw new ValidationError(
@@ -95,7 +97,7 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
 
   // Where it runs and the device memory it needs (requested, else estimated from its inputs), recorded with the job.
   const algorithm = request.algorithm;
-  const placement = await placeCompute(deps, request.resources, () =>
+  const placement = await placeCompute(deps.pool, request.resources, () =>
     estimateClusteringMemoryMb(algorithm, { n: dataset.rows, d: columns.length, params }),
   );
   const taskQueue = placement.taskQueue;
@@ -120,10 +122,10 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
     ...(request.register ? { register: request.register.name } : {}),
   });
   deps.metrics.jobsStarted.inc({ kind: 'clustering', algorithm: request.algorithm });
-  return { jobId, datasetId: dataset.id, taskQueue, computeQueue: placement.computeQueue };
+  return { jobId, kind: 'clustering', datasetId: dataset.id, taskQueue, computeQueue: placement.computeQueue };
 }
 
-async function resolveDataset(deps: ApiDeps, request: ClusteringRequest): Promise<DatasetMeta> {
+async function resolveDataset(deps: ClusteringDeps, request: ClusteringRequest): Promise<DatasetMeta> {
   if (request.datasetId) {
     const dataset = await getDataset(deps.pool, DEFAULT_TENANT, request.datasetId);
     if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');

@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Server } from 'node:http';
 import { createApp } from '../../api/app';
+import { bodyLimitsFromEnv } from '../../api/body-limits';
 import { createApiMetrics } from '../../api/metrics';
 import { JobService } from '../../api/services/jobs';
 import { DatasetLimits, limitsFromEnv } from '../../datasets/limits';
@@ -19,6 +20,7 @@ export async function startTestApi(stack: TestStack, limits: Partial<DatasetLimi
     jobs: new JobService(stack.env.client),
     metrics: createApiMetrics(),
     limits: { ...limitsFromEnv({}), ...limits },
+    bodyLimits: bodyLimitsFromEnv({}),
     namespace: stack.env.namespace ?? 'default',
   });
   const server: Server = await new Promise((resolve) => {

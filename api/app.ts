@@ -16,12 +16,11 @@ import { predictRouter } from './routes/predict';
 import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
 
-/** The Koa app: metrics outermost (so they see the final status), then the error mapper, then the routers. */
-export function createApp(deps: ApiDeps): Koa {
-  const app = new Koa();
-  app.use(httpMetrics(deps.metrics));
-  app.use(errorHandler());
-
+/**
+ * Every route the API serves, as the three top-level routers mounted at the root: `/api/v1`, the seed services'
+ * `/api`, and /health, /ready, /metrics. The OpenAPI document is tested against their layers.
+ */
+export function apiRouters(deps: ApiDeps): Router[] {
   const v1 = new Router({ prefix: '/api/v1' });
   for (const router of [
     datasetsRouter(deps),
@@ -44,9 +43,15 @@ export function createApp(deps: ApiDeps): Koa {
   seed.use(seedRoutes.routes(), seedRoutes.allowedMethods({ throw: true }));
   const gpuSeed = gpuSeedRouter(deps);
   seed.use(gpuSeed.routes(), gpuSeed.allowedMethods({ throw: true }));
-  const health = healthRouter(deps);
+  return [v1, seed, healthRouter(deps)];
+}
 
-  for (const router of [v1, seed, health]) {
+/** The Koa app: metrics outermost (so they see the final status), then the error mapper, then the routers. */
+export function createApp(deps: ApiDeps): Koa {
+  const app = new Koa();
+  app.use(httpMetrics(deps.metrics));
+  app.use(errorHandler());
+  for (const router of apiRouters(deps)) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -1,7 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Server } from 'node:http';
 import { createApp } from '../../api/app';
-import { bodyLimitsFromEnv } from '../../api/body-limits';
+import { BodyLimits, bodyLimitsFromEnv } from '../../api/body-limits';
 import { createApiMetrics } from '../../api/metrics';
 import { JobService } from '../../api/services/jobs';
 import { DatasetLimits, limitsFromEnv } from '../../datasets/limits';
@@ -13,14 +13,18 @@ export interface TestApi {
 }
 
 /** The real Koa app on a free loopback port, wired to the test stack's Temporal and Postgres. */
-export async function startTestApi(stack: TestStack, limits: Partial<DatasetLimits> = {}): Promise<TestApi> {
+export async function startTestApi(
+  stack: TestStack,
+  limits: Partial<DatasetLimits> = {},
+  bodyLimits: Partial<BodyLimits> = {},
+): Promise<TestApi> {
   const app = createApp({
     pool: stack.pool,
     temporal: stack.env.client,
     jobs: new JobService(stack.env.client),
     metrics: createApiMetrics(),
     limits: { ...limitsFromEnv({}), ...limits },
-    bodyLimits: bodyLimitsFromEnv({}),
+    bodyLimits: { ...bodyLimitsFromEnv({}), ...bodyLimits },
     namespace: stack.env.namespace ?? 'default',
   });
   const server: Server = await new Promise((resolve) => {

@@ -2,7 +2,7 @@ import { positiveIntegersFromEnv } from '../common/env-integers';
 
 /**
  * Explicit size limits for datasets, checked while a dataset is read so that an oversized upload is refused as soon as
- * it crosses one (413), never buffered first.
+ * it crosses one (PayloadTooLargeError), never buffered first.
  */
 
 export interface DatasetLimits {

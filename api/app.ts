@@ -19,16 +19,10 @@ import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
 
 /**
- * The Koa app: the request id outermost (every response carries it), then metrics (so they see the final status), then
- * the error mapper, then the routers.
+ * Every route the API serves, as the three top-level routers mounted at the root: `/api/v1`, the seed services'
+ * `/api`, and /health, /ready, /metrics. The OpenAPI document is tested against their layers.
  */
-export function createApp(deps: ApiDeps): Koa {
-  const app = new Koa();
-  const log = deps.log ?? rootLogger();
-  app.use(requestId(log));
-  app.use(httpMetrics(deps.metrics));
-  app.use(errorHandler(log));
-
+export function apiRouters(deps: ApiDeps): Router[] {
   const v1 = new Router({ prefix: '/api/v1' });
   for (const router of [
     datasetsRouter(deps),
@@ -51,9 +45,20 @@ export function createApp(deps: ApiDeps): Koa {
   seed.use(seedRoutes.routes(), seedRoutes.allowedMethods({ throw: true }));
   const gpuSeed = gpuSeedRouter(deps);
   seed.use(gpuSeed.routes(), gpuSeed.allowedMethods({ throw: true }));
-  const health = healthRouter(deps);
+  return [v1, seed, healthRouter(deps)];
+}
 
-  for (const router of [v1, seed, health]) {
+/**
+ * The Koa app: the request id outermost (every response carries it), then metrics (so they see the final status), then
+ * the error mapper, then the routers.
+ */
+export function createApp(deps: ApiDeps): Koa {
+  const app = new Koa();
+  const log = deps.log ?? rootLogger();
+  app.use(requestId(log));
+  app.use(httpMetrics(deps.metrics));
+  app.use(errorHandler(log));
+  for (const router of apiRouters(deps)) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -2,16 +2,24 @@ import { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import type { Logger } from '../common/logger';
 import { DatasetLimits } from '../datasets/limits';
+import { BodyLimits } from '../common/body-limits';
 import { ApiMetrics } from './metrics';
 import { JobService } from './services/jobs';
 
-/** What the routers need, handed in by createApp (tests build it from their own servers). */
+/**
+ * What the routers need, handed in by createApp (tests build it from their own servers). Services never import it:
+ * each declares the narrow dependencies it reads (submit-job.ts SubmitDeps, compute-placement, queue-backlog), which
+ * ApiDeps satisfies.
+ */
 export interface ApiDeps {
   pool: Pool;
   temporal: Client;
   jobs: JobService;
   metrics: ApiMetrics;
+  /** Dataset limits; `maxBodyBytes` bounds every request body. */
   limits: DatasetLimits;
+  /** Byte limits of the JSON bodies that are not datasets (training, predict, batch predict, registry). */
+  bodyLimits: BodyLimits;
   /** Where operators watch jobs (links in responses); absent when unknown. */
   temporalUiUrl?: string;
   namespace: string;

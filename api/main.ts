@@ -30,6 +30,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     jobs: new JobService(temporal),
     metrics: createApiMetrics(),
     limits: config.api.limits,
+    bodyLimits: config.api.bodyLimits,
     ...(config.api.temporalUiUrl !== undefined ? { temporalUiUrl: config.api.temporalUiUrl } : {}),
     namespace: config.temporal.namespace,
     gpuFallbackSeconds: config.api.gpuFallbackSeconds,

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { DatasetLimits } from '../datasets/limits';
 import { clusteringRequest, jobAccepted } from './schemas/clustering';
 import { errorBody, MODEL_NAME_PATTERN } from './schemas/common';
+import { batchPredictRequest, predictRequest } from './schemas/predict';
+import { seedClusterRequest } from './schemas/seed';
 import { trainingRequest } from './schemas/training';
 import {
   ALIAS_PATTERN,
@@ -118,15 +120,17 @@ export function openApiDocument(limits: DatasetLimits) {
       '/api/v1/models/{name}/predict': {
         post: {
           summary: 'Online prediction with a registered model',
-          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+          requestBody: { content: { 'application/json': { schema: schema(predictRequest) } } },
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 413, 415) },
         },
       },
       '/api/v1/models/{name}/batch-predict': {
         post: {
           summary: 'Batch prediction over a stored dataset (a job)',
+          requestBody: { content: { 'application/json': { schema: schema(batchPredictRequest) } } },
           responses: {
             '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
-            ...errors(400, 404, 422),
+            ...errors(400, 404, 413, 415, 422),
           },
         },
       },
@@ -299,6 +303,45 @@ export function openApiDocument(limits: DatasetLimits) {
       '/api/v1/algorithms': {
         get: {
           summary: 'Algorithms with parameter schemas, defaults and limits',
+          responses: { '200': { description: 'OK' } },
+        },
+      },
+      '/api/v1/openapi.json': {
+        get: { summary: 'This document (OpenAPI 3.1)', responses: { '200': { description: 'OK' } } },
+      },
+      '/api/cluster/{algorithm}': {
+        post: {
+          summary:
+            "Seed-compatible clustering of inline rows: a durable job like POST /api/v1/clustering, answered with its full result when it completes within ?wait= seconds, else 202 with the job's links",
+          parameters: [
+            {
+              name: 'algorithm',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', enum: Object.keys(ALGORITHMS) },
+            },
+            { name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: 60, default: 30 } },
+          ],
+          requestBody: { content: { 'application/json': { schema: schema(seedClusterRequest) } } },
+          responses: {
+            '200': { description: 'The completed result, as GET /api/v1/jobs/{jobId}/result' },
+            '202': {
+              description: 'Still running',
+              content: {
+                'application/json': {
+                  schema: schema(
+                    jobAccepted.pick({ jobId: true, kind: true, status: true, datasetId: true, links: true }),
+                  ),
+                },
+              },
+            },
+            ...errors(400, 409, 413, 415, 422),
+          },
+        },
+      },
+      '/api/algorithms': {
+        get: {
+          summary: 'Seed-compatible alias of GET /api/v1/algorithms',
           responses: { '200': { description: 'OK' } },
         },
       },

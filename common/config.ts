@@ -13,6 +13,7 @@ import type { TLSConfig } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { BACKEND_NAMES, BackendName } from './backend-name';
+import { BodyLimits, DEFAULT_BODY_LIMITS } from './body-limits';
 import { DatasetLimits, DEFAULT_LIMITS } from './dataset-limits';
 import { repoRoot } from './paths';
 import { PoolName, TASK_QUEUES } from './task-queues';
@@ -111,6 +112,10 @@ export const ENV_SCHEMA = z.object({
   KILN_MAX_COLUMNS: integer(1).default(DEFAULT_LIMITS.maxColumns),
   KILN_MAX_CELLS: integer(1).default(DEFAULT_LIMITS.maxCells),
   KILN_MAX_LEVELS: integer(1).default(DEFAULT_LIMITS.maxLevels),
+  KILN_MAX_TRAINING_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxTrainingBodyBytes),
+  KILN_MAX_PREDICT_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxPredictBodyBytes),
+  KILN_MAX_BATCH_PREDICT_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxBatchPredictBodyBytes),
+  KILN_MAX_REGISTRY_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxRegistryBodyBytes),
 
   // --- API and workers: the servers ---
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/kiln').optional(),
@@ -200,6 +205,8 @@ export interface ApiConfig {
   /** Seconds an `any` job waits for a GPU worker before running on the CPU pool. */
   gpuFallbackSeconds: number;
   limits: DatasetLimits;
+  /** Byte limits of the JSON bodies that are not datasets. */
+  bodyLimits: BodyLimits;
 }
 
 /** A worker's settings from the environment; its flags (workers/worker-flags.ts) win over them. */
@@ -361,6 +368,12 @@ export function loadConfig(env: Env): KilnConfig {
         maxColumns: parsed.KILN_MAX_COLUMNS,
         maxCells: parsed.KILN_MAX_CELLS,
         maxLevels: parsed.KILN_MAX_LEVELS,
+      },
+      bodyLimits: {
+        maxTrainingBodyBytes: parsed.KILN_MAX_TRAINING_BODY_BYTES,
+        maxPredictBodyBytes: parsed.KILN_MAX_PREDICT_BODY_BYTES,
+        maxBatchPredictBodyBytes: parsed.KILN_MAX_BATCH_PREDICT_BODY_BYTES,
+        maxRegistryBodyBytes: parsed.KILN_MAX_REGISTRY_BODY_BYTES,
       },
     },
     worker: {

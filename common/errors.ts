@@ -1,61 +1,61 @@
 /**
- * Typed errors that the API's error middleware maps to JSON. Anything the client got wrong is an AppError with a 4xx
- * status; everything else is a 500 that is logged and counted, never shown in detail.
+ * Domain errors: what went wrong with a caller's input or with the state it refers to, as a stable `code`, a
+ * message for people and the `field` it concerns. They carry no transport status: the API's one error middleware
+ * (api/middleware/error-handler.ts) maps each class to its HTTP status; any other error is a 500 there, logged and
+ * counted, never shown in detail.
  */
-export class AppError extends Error {
+export abstract class DomainError extends Error {
   constructor(
-    readonly status: number,
     readonly code: string,
     message: string,
     readonly field?: string,
   ) {
     super(message);
-    this.name = 'AppError';
-  }
-
-  toJSON(): { error: { code: string; message: string; field?: string } } {
-    return {
-      error: { code: this.code, message: this.message, ...(this.field !== undefined ? { field: this.field } : {}) },
-    };
+    this.name = new.target.name;
   }
 }
 
-/** 400: the request is malformed or a field has the wrong type or value. */
-export class ValidationError extends AppError {
+/** Malformed input: a missing, mistyped or out-of-range field, bad JSON, an unknown name (HTTP 400). */
+export class ValidationError extends DomainError {
   constructor(message: string, field?: string, code = 'invalid_request') {
-    super(400, code, message, field);
+    super(code, message, field);
   }
 }
 
-/** 413: the body, or the table in it, exceeds a documented limit. */
-export class PayloadTooLargeError extends AppError {
+/** The input, or the table in it, exceeds a documented limit (HTTP 413). */
+export class PayloadTooLargeError extends DomainError {
   constructor(message: string, field?: string) {
-    super(413, 'payload_too_large', message, field);
+    super('payload_too_large', message, field);
   }
 }
 
-/** 415: a content type this endpoint does not accept. */
-export class UnsupportedMediaTypeError extends AppError {
+/** A content type the operation does not read (HTTP 415); the field is always `content-type`. */
+export class UnsupportedMediaTypeError extends DomainError {
   constructor(message: string) {
-    super(415, 'unsupported_media_type', message, 'content-type');
+    super('unsupported_media_type', message, 'content-type');
   }
 }
 
-/** 422: well-formed, but inconsistent with stored state (k larger than the dataset's rows, a text column...). */
-export class UnprocessableError extends AppError {
-  constructor(message: string, field?: string) {
-    super(422, 'unprocessable', message, field);
+/**
+ * Well-formed, but inconsistent with stored state or with what can run it: a text column where numbers are needed,
+ * more points than an algorithm accepts, more GPU memory than any device has (HTTP 422).
+ */
+export class UnprocessableError extends DomainError {
+  constructor(message: string, field?: string, code = 'unprocessable') {
+    super(code, message, field);
   }
 }
 
-export class NotFoundError extends AppError {
+/** The thing a request names does not exist; the message says `<what> "<id>" does not exist` (HTTP 404). */
+export class NotFoundError extends DomainError {
   constructor(what: string, id: string, field?: string) {
-    super(404, 'not_found', `${what} ${JSON.stringify(id)} does not exist`, field);
+    super('not_found', `${what} ${JSON.stringify(id)} does not exist`, field);
   }
 }
 
-export class ConflictError extends AppError {
-  constructor(message: string, code = 'conflict') {
-    super(409, code, message);
+/** The request contradicts the current state: a taken name, a job that is not running or has no result (HTTP 409). */
+export class ConflictError extends DomainError {
+  constructor(message: string, code = 'conflict', field?: string) {
+    super(code, message, field);
   }
 }

@@ -117,8 +117,8 @@ export function decodeTable(buf: Uint8Array): Table {
 /**
  * The requested columns (default: all, in table order) as a row-major Float32Array of n rows × d columns, for the ML
  * code. A requested column that does not exist or is a string column, or a value outside the float32 range, is an
- * UnprocessableError (422) whose message names the column; its field is `columns[i]` for an explicitly requested
- * column, `column "x"` otherwise. An empty or repeating `columns` list is a ValidationError (400, field `columns`).
+ * UnprocessableError whose message names the column; its field is `columns[i]` for an explicitly requested
+ * column, `column "x"` otherwise. An empty or repeating `columns` list is a ValidationError (field `columns`).
  */
 export function numericMatrix(table: Table, columns?: string[]): { values: Float32Array; n: number; d: number } {
   checkShape(table);

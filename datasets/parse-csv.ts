@@ -100,8 +100,8 @@ function syntaxError(err: unknown, row: number): Error {
 
 /**
  * Parses a CSV body into a Table, streaming: memory holds the table being built and one chunk (or one record), and a
- * limit stops the read at the first row or byte past it (PayloadTooLargeError, 413). Malformed data: ValidationError
- * (400) naming the row, cell or column; an empty body, or a header without data rows, names `body`.
+ * limit stops the read at the first row or byte past it (PayloadTooLargeError). Malformed data: ValidationError
+ * naming the row, cell or column; an empty body, or a header without data rows, names `body`.
  */
 export async function parseCsv(stream: ByteSource, limits: DatasetLimits): Promise<Table> {
   const builder = new TableBuilder(limits, { namer: CSV_FIELDS, field: BODY_FIELD });

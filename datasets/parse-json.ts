@@ -227,8 +227,8 @@ class JsonBodyReader implements JsonHandler {
 /**
  * Reads and validates a JSON dataset upload, `{"name"?: string, "data": rows}`, streaming: the body is parsed as its
  * chunks arrive and each row is added to the table as soon as it is complete, so no more than the current row and the
- * table is held. Over maxBodyBytes: PayloadTooLargeError (413, field `body`) as soon as the limit is crossed; more
- * rows than maxRows: 413 (field `data`) when row maxRows + 1 starts; columns, cells, levels: see TableBuilder. Empty
+ * table is held. Over maxBodyBytes: PayloadTooLargeError (field `body`) as soon as the limit is crossed; more
+ * rows than maxRows: PayloadTooLargeError (field `data`) when row maxRows + 1 starts; columns, cells, levels: see TableBuilder. Empty
  * or invalid JSON (truncated, trailing garbage...): ValidationError code `invalid_json` (field `body`) with the byte
  * offset. Not an object, an unknown field, a bad `name` or `data`: ValidationError naming the field, as soon as it is
  * read; a row or cell: see tableFromRows. Since the body is checked as it arrives, the first problem in the body is

@@ -11,8 +11,8 @@ import { Table } from './table';
 import { NDJSON_FIELDS, TableBuilder } from './table-builder';
 
 /**
- * Parses an NDJSON body into a Table, streaming; a limit stops the read at the first row or byte past it (413). A line
- * that is not JSON: ValidationError code `invalid_json`, field `line N`; other problems: ValidationError (400) naming
+ * Parses an NDJSON body into a Table, streaming; a limit stops the read at the first row or byte past it (PayloadTooLargeError). A line
+ * that is not JSON: ValidationError code `invalid_json`, field `line N`; other problems: ValidationError naming
  * the line, cell or column.
  */
 export async function parseNdjson(stream: ByteSource, limits: DatasetLimits): Promise<Table> {

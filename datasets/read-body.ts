@@ -1,6 +1,6 @@
 /**
  * Reading a request body (or any byte stream) with a byte limit enforced while reading: the limit is checked on every
- * chunk, and the read stops with a 413 as soon as it is crossed, before the over-limit chunk is used.
+ * chunk, and the read stops with a PayloadTooLargeError as soon as it is crossed, before the over-limit chunk is used.
  *
  * Stopping early (over the limit, or because a parser rejected the data) does not destroy a Node stream source: for an
  * HTTP request, destroying it would reset the socket and the client would never see the 413/400. The request is left
@@ -42,7 +42,7 @@ function iteratorOf(source: ByteSource): AsyncIterator<Uint8Array | string> {
 }
 
 /**
- * Passes `source`'s chunks through as Buffers (strings are UTF-8 encoded) and throws PayloadTooLargeError (413, field
+ * Passes `source`'s chunks through as Buffers (strings are UTF-8 encoded) and throws PayloadTooLargeError (field
  * `body`) as soon as more than `maxBytes` bytes in total have arrived; the chunk that crossed the limit is not
  * yielded. If the source is an HTTP request whose Content-Length already exceeds the limit, it throws before reading.
  */
@@ -68,7 +68,7 @@ export async function* limitedStream(source: ByteSource, maxBytes: number): Asyn
   }
 }
 
-/** The whole body as one Buffer, refusing (413, field `body`) as soon as it grows past `maxBytes`. */
+/** The whole body as one Buffer, refusing (PayloadTooLargeError, field `body`) as soon as it grows past `maxBytes`. */
 export async function readBodyLimited(source: ByteSource, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;

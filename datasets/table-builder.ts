@@ -163,8 +163,8 @@ function quote(s: string): string {
  *   a later cell of the other type is an error naming the column. Numbers must be finite; -0 is stored as 0.
  * - Levels of a string column are its distinct strings in order of first appearance.
  * - Limits: maxColumns when the columns are known, maxRows / maxCells at the first row past them, maxLevels at the
- *   first new string past it: PayloadTooLargeError (413) naming the limit.
- * - Other problems are ValidationError (400) whose field names the row or cell (see FieldNamer) or column.
+ *   first new string past it: PayloadTooLargeError naming the limit.
+ * - Other problems are ValidationError whose field names the row or cell (see FieldNamer) or column.
  *
  * A builder that threw is not usable again.
  */

@@ -1,5 +1,5 @@
 import { Pool, PoolClient } from 'pg';
-import { AppError, NotFoundError, ValidationError } from '../common/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../common/errors';
 import { inTransaction, Queryable } from './pool';
 import { ModelVersion, VERSION_COLUMNS } from './registry';
 
@@ -70,7 +70,7 @@ async function audit(
   );
 }
 
-/** Locks the model row for the rest of the transaction; 404 (field `name`) when there is none. */
+/** Locks the model row for the rest of the transaction; NotFoundError (field `name`) when there is none. */
 async function lockModel(
   client: PoolClient,
   tenantId: string,
@@ -143,7 +143,7 @@ export interface NewModel {
   actor: string;
 }
 
-/** Creates a model; 409 `model_exists` (field `name`) when the name is taken, also by a concurrent create. */
+/** Creates a model; ConflictError `model_exists` (field `name`) when the name is taken, also by a concurrent create. */
 export async function createModel(pool: Pool, input: NewModel): Promise<RegisteredModel> {
   return inTransaction(pool, async (client) => {
     const inserted = await client.query<{ id: string }>(
@@ -152,7 +152,7 @@ export async function createModel(pool: Pool, input: NewModel): Promise<Register
       [input.tenantId, input.name, input.description ?? null, JSON.stringify(input.tags ?? {})],
     );
     if (!inserted.rows[0])
-      throw new AppError(409, 'model_exists', `model ${JSON.stringify(input.name)} already exists`, 'name');
+      throw new ConflictError(`model ${JSON.stringify(input.name)} already exists`, 'model_exists', 'name');
     await audit(client, input.tenantId, input.name, 'created', input.actor, {
       modelId: inserted.rows[0].id,
       ...(input.description !== undefined ? { description: input.description } : {}),
@@ -252,7 +252,7 @@ export async function listVersionDetails(
   return rows;
 }
 
-/** One version; 404 naming `name` (no such model) or `version`. */
+/** One version; NotFoundError naming `name` (no such model) or `version`. */
 export async function getVersionDetail(
   db: Queryable,
   tenantId: string,
@@ -369,7 +369,7 @@ export async function setAlias(
   });
 }
 
-/** The version an alias points at; 404 naming `name` or `alias`. */
+/** The version an alias points at; NotFoundError naming `name` or `alias`. */
 export async function resolveAlias(
   db: Queryable,
   tenantId: string,
@@ -386,7 +386,7 @@ export async function resolveAlias(
   throw new NotFoundError(`alias of model ${JSON.stringify(name)}`, alias, 'alias');
 }
 
-/** The highest version number (MLflow's `latest`); 404 naming `version` when the model has none. */
+/** The highest version number (MLflow's `latest`); NotFoundError naming `version` when the model has none. */
 export async function latestVersion(db: Queryable, tenantId: string, name: string): Promise<ModelVersionDetail> {
   const { rows } = await db.query<ModelVersionDetail>(
     `SELECT ${DETAIL_COLUMNS} FROM ${DETAIL_FROM} WHERE m.tenant_id = $1 AND m.name = $2 ORDER BY v.version DESC LIMIT 1`,
@@ -419,7 +419,7 @@ export async function deleteAlias(
 
 /**
  * The audit trail of a model name, oldest first, after event id `after`. Includes the events of an earlier model of
- * the same name that was deleted; 404 only when the name has neither a model nor any event.
+ * the same name that was deleted; NotFoundError only when the name has neither a model nor any event.
  */
 export async function listModelEvents(
   db: Queryable,

@@ -1,5 +1,13 @@
 import { Middleware } from 'koa';
-import { AppError } from '../../common/errors';
+import {
+  ConflictError,
+  DomainError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnprocessableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { RequestLogState } from './request-id';
 
@@ -10,21 +18,47 @@ interface HttpErrorLike {
   headers?: Record<string, string>;
 }
 
+/** The one place a domain error class becomes an HTTP status. */
+const STATUS_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => DomainError, number]> = [
+  [ValidationError, 400],
+  [NotFoundError, 404],
+  [ConflictError, 409],
+  [PayloadTooLargeError, 413],
+  [UnsupportedMediaTypeError, 415],
+  [UnprocessableError, 422],
+];
+
 /**
- * Maps typed errors to `{ error: { code, message, field? } }`. Client errors keep their 4xx; anything unexpected
- * becomes a 500 without internals and is logged with its stack through the request's logger (ctx.state.log from
- * requestId(), so the line carries the request id the client saw), else through `log`.
+ * The HTTP status of a domain error: 400 validation, 404 not found, 409 conflict, 413 too large, 415 unsupported media
+ * type, 422 unprocessable; undefined for a DomainError subclass missing from the table (a programming error, which
+ * the handler answers as a 500).
+ */
+export function httpStatusOf(err: DomainError): number | undefined {
+  return STATUS_OF.find(([type]) => err instanceof type)?.[1];
+}
+
+/** `{ error: { code, message, field? } }`: the body of every error answer. */
+export function errorBody(err: DomainError): { error: { code: string; message: string; field?: string } } {
+  return { error: { code: err.code, message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) } };
+}
+
+/**
+ * First in the chain: maps domain errors to their status and `{ error: { code, message, field? } }`. Koa's own 4xx
+ * (405, 501 from allowedMethods) keep theirs; anything unexpected becomes a 500 without internals and is logged with
+ * its stack through the request's logger (ctx.state.log from requestId(), so the line carries the request id the client
+ * saw), else through `log`.
  */
 export function errorHandler(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (err) {
-      if (err instanceof AppError) {
-        ctx.status = err.status;
-        ctx.body = err.toJSON();
+      const status = err instanceof DomainError ? httpStatusOf(err) : undefined;
+      if (err instanceof DomainError && status !== undefined) {
+        ctx.status = status;
+        ctx.body = errorBody(err);
         // The rest of an oversized body was never read; closing spares draining it.
-        if (err.status === 413) ctx.set('Connection', 'close');
+        if (status === 413) ctx.set('Connection', 'close');
         return;
       }
       const httpError = err as HttpErrorLike;

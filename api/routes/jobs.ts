@@ -7,7 +7,7 @@ import { clusteringResultView } from '../services/clustering-result';
 import { trainingResultView } from '../services/training-result';
 import { JOB_KINDS, JOB_STATUSES } from '../services/jobs';
 import { parseWith } from '../schemas/validate';
-import { jobLinks } from './clustering';
+import { jobLinks } from '../services/accepted';
 
 const listQuery = z.object({
   kind: z.enum(JOB_KINDS as [string, ...string[]]).optional(),

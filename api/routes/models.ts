@@ -73,9 +73,9 @@ function versionView(v: ModelVersionDetail) {
   };
 }
 
-/** Registry request bodies: JSON objects of a few KiB (413 past MODEL_LIMITS.maxBodyBytes). */
+/** Registry request bodies: JSON objects of a few KiB (413 past BodyLimits.maxRegistryBodyBytes or the global limit). */
 async function readBody(ctx: Context, deps: ApiDeps): Promise<unknown> {
-  const body = await readJsonBody(ctx, Math.min(deps.limits.maxBodyBytes, MODEL_LIMITS.maxBodyBytes));
+  const body = await readJsonBody(ctx, Math.min(deps.limits.maxBodyBytes, deps.bodyLimits.maxRegistryBodyBytes));
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new ValidationError('the body must be a JSON object', 'body');
   checkTagKeys(body);

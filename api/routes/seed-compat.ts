@@ -1,16 +1,13 @@
 import Router from '@koa/router';
-import { z } from 'zod';
 import { ClusteringJobResult } from '../../common/jobs';
 import { ApiDeps } from '../context';
 import { readJsonBody } from '../body';
+import { seedAcceptedBody } from '../services/accepted';
 import { clusteringResultView } from '../services/clustering-result';
 import { submitClustering } from '../services/submit-clustering';
+import { seedClusterRequest, seedWaitQuery } from '../schemas/seed';
 import { parseWith } from '../schemas/validate';
 import { algorithmCatalog } from './algorithms';
-import { jobLinks } from './clustering';
-
-const legacyBody = z.looseObject({ data: z.array(z.unknown()), params: z.record(z.string(), z.unknown()).default({}) });
-const waitQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(30) });
 
 /**
  * The seed services' synchronous shape, kept for their clients: `POST /api/cluster/{algorithm}` with `{ data, params }`
@@ -25,8 +22,8 @@ export function seedCompatRouter(deps: ApiDeps): Router {
   });
 
   router.post('/cluster/:algorithm', async (ctx) => {
-    const { wait } = parseWith(waitQuery, ctx.query, 'query');
-    const body = parseWith(legacyBody, await readJsonBody(ctx, deps.limits.maxBodyBytes));
+    const { wait } = parseWith(seedWaitQuery, ctx.query, 'query');
+    const body = parseWith(seedClusterRequest, await readJsonBody(ctx, deps.limits.maxBodyBytes));
     const job = await submitClustering(deps, { algorithm: ctx.params.algorithm, params: body.params, data: body.data });
     try {
       const { result } = await deps.jobs.completedResult(job.jobId, wait * 1000);
@@ -34,13 +31,7 @@ export function seedCompatRouter(deps: ApiDeps): Router {
     } catch (err) {
       if ((err as { code?: string }).code !== 'job_running') throw err;
       ctx.status = 202;
-      ctx.body = {
-        jobId: job.jobId,
-        kind: 'clustering',
-        status: 'RUNNING',
-        datasetId: job.datasetId,
-        links: jobLinks(job.jobId),
-      };
+      ctx.body = seedAcceptedBody(job);
     }
   });
 

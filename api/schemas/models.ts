@@ -10,8 +10,6 @@ export const MODEL_LIMITS = {
   maxDescriptionLength: 5000,
   maxListLimit: 500,
   maxEventsLimit: 1000,
-  /** Registry request bodies are small metadata; anything larger is a 413. */
-  maxBodyBytes: 256 * 1024,
 } as const;
 
 /** Postgres `integer`: a version number past it cannot name a row (and must not reach Postgres as a range error). */

@@ -1,9 +1,9 @@
-import { AppError } from '../../common/errors';
+import { UnprocessableError } from '../../common/errors';
+import type { Pool } from 'pg';
 import type { ComputeRoute } from '../../common/jobs';
 import { TASK_QUEUES } from '../../common/task-queues';
 import { OnlineGpu, onlineGpus } from '../../db/gpus';
 import { gpuClassQueue, gpuFitQueue } from '../../gpu/gpu-class';
-import { ApiDeps } from '../context';
 
 /** A GPU worker counts as online when its telemetry is at most this old (it records every 5 s by default). */
 export const GPU_WORKER_FRESH_SECONDS = 30;
@@ -49,12 +49,12 @@ function gpuQueueFor(devices: OnlineGpu[], needMb: number, gpuClass: string | un
  * Decides where a job runs from its resources and its memory need (requested gpuMemoryMb, else `estimateMb()`):
  * - `cpu`: the CPU pool.
  * - `gpu` (+ gpuClass): a GPU queue, waiting there for a worker; never falls back. A need above every online device's
- *   budget is a 422 naming the largest budget (with no device online the job waits: one may come).
+ *   budget is an UnprocessableError (exceeds_gpu_memory) naming the largest budget (with no device online the job waits: one may come).
  * - `any` (the default): GPU first, with the fallback bound, when a device that can hold it is online; else the CPU
  *   pool at once.
  */
 export async function placeCompute(
-  deps: ApiDeps,
+  { pool, gpuFallbackSeconds }: { pool: Pool; gpuFallbackSeconds: number },
   resources: ResourcesRequest | undefined,
   estimateMb: () => number,
 ): Promise<ComputePlacement> {
@@ -74,16 +74,15 @@ export async function placeCompute(
     };
   };
   if (accelerator === 'cpu') return placed();
-  const devices = await onlineGpus(deps.pool, gpuClass, GPU_WORKER_FRESH_SECONDS);
+  const devices = await onlineGpus(pool, gpuClass, GPU_WORKER_FRESH_SECONDS);
   const largest = devices.length > 0 ? devices[devices.length - 1].budgetMb : undefined;
   if (accelerator === 'gpu') {
     if (largest !== undefined && gpuMemoryMb > largest) {
-      throw new AppError(
-        422,
-        'exceeds_gpu_memory',
+      throw new UnprocessableError(
         `the job needs ${gpuMemoryMb} MiB of GPU memory${gpuMemoryEstimated ? ' (estimated)' : ''}; the largest online ` +
           `${gpuClass ? `${gpuClass} ` : ''}device has ${largest} MiB`,
         'resources.gpuMemoryMb',
+        'exceeds_gpu_memory',
       );
     }
     return placed({ taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass) });
@@ -91,6 +90,6 @@ export async function placeCompute(
   if (largest === undefined || gpuMemoryMb > largest) return placed();
   return placed({
     taskQueue: gpuQueueFor(devices, gpuMemoryMb, gpuClass),
-    fallback: { taskQueue: TASK_QUEUES.cpu, afterSeconds: deps.gpuFallbackSeconds },
+    fallback: { taskQueue: TASK_QUEUES.cpu, afterSeconds: gpuFallbackSeconds },
   });
 }

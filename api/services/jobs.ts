@@ -174,7 +174,7 @@ export class JobService {
     return view;
   }
 
-  /** The workflow's result once completed, waiting up to waitMs for it; 409 while it runs or when it did not complete. */
+  /** The workflow's result once completed, waiting up to waitMs for it; ConflictError while it runs or when it did not complete. */
   async completedResult(jobId: string, waitMs: number): Promise<{ kind: string | undefined; result: unknown }> {
     const { handle, description } = await this.describeOr404(jobId);
     let status = toJobStatus(description.status.name);

@@ -1,5 +1,5 @@
 import { temporal } from '@temporalio/proto';
-import { ApiDeps } from '../context';
+import type { Client } from '@temporalio/client';
 
 /** Tasks waiting in one task queue for a worker to take them (Temporal's approximate backlog counts). */
 export interface QueueBacklog {
@@ -7,9 +7,19 @@ export interface QueueBacklog {
   activityTasks: number;
 }
 
+/** The Temporal client and the namespace whose task queues are described. */
+export interface TemporalNamespace {
+  temporal: Client;
+  namespace: string;
+}
+
 const { TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY } = temporal.api.enums.v1.TaskQueueType;
 
-async function backlogOf(deps: ApiDeps, name: string, type: temporal.api.enums.v1.TaskQueueType): Promise<number> {
+async function backlogOf(
+  deps: TemporalNamespace,
+  name: string,
+  type: temporal.api.enums.v1.TaskQueueType,
+): Promise<number> {
   const res = await deps.temporal.workflowService.describeTaskQueue({
     namespace: deps.namespace,
     taskQueue: { name, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
@@ -23,7 +33,10 @@ async function backlogOf(deps: ApiDeps, name: string, type: temporal.api.enums.v
  * The backlog of each queue, asked of Temporal in parallel; a queue Temporal cannot describe right now is null (the
  * status endpoint still answers from Postgres).
  */
-export async function queueBacklogs(deps: ApiDeps, queues: string[]): Promise<Record<string, QueueBacklog | null>> {
+export async function queueBacklogs(
+  deps: TemporalNamespace,
+  queues: string[],
+): Promise<Record<string, QueueBacklog | null>> {
   const entries = await Promise.all(
     queues.map(async (name) => {
       try {

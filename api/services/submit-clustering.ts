@@ -1,30 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { AppError, NotFoundError, ValidationError } from '../../common/errors';
+import { NotFoundError, UnprocessableError, ValidationError } from '../../common/errors';
 import { ClusteringJobInput } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
+import { DatasetLimits } from '../../datasets/limits';
 import { createDataset, DatasetMeta, getDataset } from '../../db/datasets';
 import { estimateClusteringMemoryMb } from '../../gpu/memory-estimate';
-import { ApiDeps } from '../context';
-import { placeCompute } from './compute-placement';
 import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clustering';
 import { parseWith } from '../schemas/validate';
+import { placeCompute } from './compute-placement';
+import { SubmitDeps, SubmittedJob } from './submit-job';
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 
-export interface SubmittedJob {
-  jobId: string;
-  datasetId: string;
-  taskQueue: string;
-  computeQueue: string;
+/** Clustering also stores inline `data` as a dataset, under the dataset limits. */
+export interface ClusteringDeps extends SubmitDeps {
+  limits: DatasetLimits;
 }
 
 /**
- * Validates a clustering request against its algorithm and its dataset, stores inline data as a dataset, and starts
- * the workflow with the dataset's id (never the data). Shared by /api/v1/clustering and the seed-compatible alias.
+ * Starts a clustering job from a POST /api/v1/clustering body (the submit-job.ts shape): validates the request
+ * against its algorithm and its dataset, stores inline data as a dataset, and starts the workflow with the dataset's
+ * id (never the data). ValidationError naming the field, NotFoundError for the dataset, PayloadTooLargeError for
+ * inline data past the limits, UnprocessableError for more points than the algorithm takes or more GPU memory than
+ * any online device has. Shared by /api/v1/clustering and the seed-compatible alias.
  */
-export async function submitClustering(deps: ApiDeps, body: unknown): Promise<SubmittedJob> {
+export async function submitClustering(deps: ClusteringDeps, body: unknown): Promise<SubmittedJob> {
   const request = parseWith(clusteringRequest, body);
   if (!isAlgorithmName(request.algorithm)) {
     throw new ValidationError(
@@ -51,12 +53,11 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
   const dataset = await resolveDataset(deps, request);
   const limit = spec.limit?.(params);
   if (limit && dataset.rows > limit.maxPoints) {
-    throw new AppError(
-      422,
-      'too_many_points',
+    throw new UnprocessableError(
       `${request.algorithm} accepts at most ${limit.maxPoints} points (${limit.why}); this dataset has ${dataset.rows}` +
         (limit.alternative ? `. For larger inputs use ${limit.alternative}` : ''),
       request.data ? 'data' : 'datasetId',
+      'too_many_points',
     );
   }
   if (request.labelsColumn && !dataset.columnSpecs.some((c) => c.name === request.labelsColumn)) {
@@ -121,10 +122,10 @@ export async function submitClustering(deps: ApiDeps, body: unknown): Promise<Su
     ...(request.register ? { register: request.register.name } : {}),
   });
   deps.metrics.jobsStarted.inc({ kind: 'clustering', algorithm: request.algorithm });
-  return { jobId, datasetId: dataset.id, taskQueue, computeQueue: placement.computeQueue };
+  return { jobId, kind: 'clustering', datasetId: dataset.id, taskQueue, computeQueue: placement.computeQueue };
 }
 
-async function resolveDataset(deps: ApiDeps, request: ClusteringRequest): Promise<DatasetMeta> {
+async function resolveDataset(deps: ClusteringDeps, request: ClusteringRequest): Promise<DatasetMeta> {
   if (request.datasetId) {
     const dataset = await getDataset(deps.pool, DEFAULT_TENANT, request.datasetId);
     if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');

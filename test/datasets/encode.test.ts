@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AppError, UnprocessableError, ValidationError } from '../../common/errors';
+import { DomainError, UnprocessableError, ValidationError } from '../../common/errors';
+import { httpStatusOf } from '../../api/middleware/error-handler';
 import { decodeTable, encodeTable, numericMatrix, tableSha256 } from '../../datasets/encode';
 import { DEFAULT_LIMITS } from '../../datasets/limits';
 import { parseCsv } from '../../datasets/parse-csv';
@@ -14,11 +15,11 @@ async function* chunks(...parts: Array<string | Uint8Array>): AsyncGenerator<str
   for (const part of parts) yield part;
 }
 
-function thrown(fn: () => unknown): AppError {
+function thrown(fn: () => unknown): DomainError {
   try {
     fn();
   } catch (err) {
-    if (err instanceof AppError) return err;
+    if (err instanceof DomainError) return err;
     throw err;
   }
   throw new Error('expected an error, but none was thrown');
@@ -160,22 +161,22 @@ describe('datasets/encode', () => {
     it('refuses a string column with 422, naming it', () => {
       const err = thrown(() => numericMatrix(t, ['a', 's']));
       expect(err).to.be.instanceOf(UnprocessableError);
-      expect(err.status).to.equal(422);
+      expect(httpStatusOf(err)).to.equal(422);
       expect(err.field).to.equal('columns[1]');
       expect(err.message).to.match(/column "s" is a string/);
       const all = thrown(() => numericMatrix(t));
-      expect([all.status, all.field]).to.deep.equal([422, 'column "s"']);
+      expect([httpStatusOf(all), all.field]).to.deep.equal([422, 'column "s"']);
     });
 
     it('refuses an unknown column with 422, naming it and listing the columns', () => {
       const err = thrown(() => numericMatrix(t, ['a', 'nope']));
-      expect([err.status, err.field]).to.deep.equal([422, 'columns[1]']);
+      expect([httpStatusOf(err), err.field]).to.deep.equal([422, 'columns[1]']);
       expect(err.message).to.match(/column "nope" does not exist; the dataset's columns are "a", "s", "b"/);
     });
 
     it('refuses values outside the float32 range', () => {
       const err = thrown(() => numericMatrix(mixed, ['id', 'width']));
-      expect([err.status, err.field]).to.deep.equal([422, 'columns[1]']);
+      expect([httpStatusOf(err), err.field]).to.deep.equal([422, 'columns[1]']);
       expect(err.message).to.match(/column "width" has a value outside the float32 range \(1e\+300 in row 3\)/);
     });
 
@@ -184,7 +185,7 @@ describe('datasets/encode', () => {
       expect(empty).to.be.instanceOf(ValidationError);
       expect(empty.field).to.equal('columns');
       const twice = thrown(() => numericMatrix(t, ['a', 'b', 'a']));
-      expect([twice.status, twice.field]).to.deep.equal([400, 'columns[2]']);
+      expect([httpStatusOf(twice), twice.field]).to.deep.equal([400, 'columns[2]']);
     });
   });
 });

@@ -1,4 +1,5 @@
-import { AppError, PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { DomainError, PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { httpStatusOf } from '../../api/middleware/error-handler';
 import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
 import { parseCsv } from '../../datasets/parse-csv';
 import { Table } from '../../datasets/table';
@@ -14,20 +15,20 @@ function csv(text: string, limits: Partial<DatasetLimits> = {}): Promise<Table> 
   return parseCsv(chunks(text), { ...DEFAULT_LIMITS, ...limits });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
+async function rejection(promise: Promise<unknown>): Promise<DomainError> {
   try {
     await promise;
   } catch (err) {
-    if (err instanceof AppError) return err;
+    if (err instanceof DomainError) return err;
     throw err;
   }
   throw new Error('expected a rejection, but it resolved');
 }
 
-async function expect400(promise: Promise<unknown>, field: string, message?: RegExp): Promise<AppError> {
+async function expect400(promise: Promise<unknown>, field: string, message?: RegExp): Promise<DomainError> {
   const err = await rejection(promise);
   expect(err).to.be.instanceOf(ValidationError);
-  expect(err.status).to.equal(400);
+  expect(httpStatusOf(err)).to.equal(400);
   expect(err.field).to.equal(field);
   if (message) expect(err.message).to.match(message);
   return err;
@@ -211,7 +212,7 @@ describe('datasets/parse-csv', () => {
         }
       }
       const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxRows: 1000 }));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('row 1002');
       expect(err.message).to.match(/limit of 1,000 rows/);
       expect(pulled).to.equal(1001);
@@ -225,7 +226,7 @@ describe('datasets/parse-csv', () => {
       const err = await rejection(
         parseCsv(endless(), { ...DEFAULT_LIMITS, maxRows: 1e9, maxCells: 1e12, maxBodyBytes: 1 << 20 }),
       );
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('body');
       expect(err.message).to.contain('1,048,576 bytes (1 MiB)');
     });
@@ -235,7 +236,7 @@ describe('datasets/parse-csv', () => {
         for (;;) yield 'x'.repeat(64 * 1024);
       }
       const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxBodyBytes: 4 << 20 }));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('body');
     });
 
@@ -245,7 +246,7 @@ describe('datasets/parse-csv', () => {
         for (;;) yield 'line\n';
       }
       const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxBodyBytes: 1 << 20 }));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
     });
 
     it('stops at maxCells reading no further, when each row ends a chunk', async () => {
@@ -258,7 +259,7 @@ describe('datasets/parse-csv', () => {
         }
       }
       const err = await rejection(parseCsv(endless(), { ...DEFAULT_LIMITS, maxCells: 10 }));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('row 7');
       expect(err.message).to.match(/limit of 10 cells/);
       expect(pulled).to.equal(6);
@@ -296,14 +297,14 @@ describe('datasets/parse-csv', () => {
 
     it('stops at maxCells', async () => {
       const err = await rejection(csv('a,b,c\n1,2,3\n4,5,6\n7,8,9\n', { maxCells: 8 }));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('row 4');
       expect(err.message).to.match(/limit of 8 cells/);
     });
 
     it('stops at maxLevels', async () => {
       const err = await rejection(csv('s\na\nb\nc\n', { maxLevels: 2 }));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('column "s"');
     });
   });

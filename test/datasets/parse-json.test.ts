@@ -1,4 +1,5 @@
-import { AppError, PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { DomainError, PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { httpStatusOf } from '../../api/middleware/error-handler';
 import { tableSha256 } from '../../datasets/encode';
 import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
 import { JsonDatasetBody, parseJsonBody, tableFromRows } from '../../datasets/parse-json';
@@ -17,11 +18,11 @@ function body(value: unknown, limits: Partial<DatasetLimits> = {}): Promise<Json
   return parseJsonBody(chunks(text), { ...DEFAULT_LIMITS, ...limits });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
+async function rejection(promise: Promise<unknown>): Promise<DomainError> {
   try {
     await promise;
   } catch (err) {
-    if (err instanceof AppError) return err;
+    if (err instanceof DomainError) return err;
     throw err;
   }
   throw new Error('expected a rejection, but it resolved');
@@ -32,10 +33,10 @@ async function expect400(
   field: string,
   message?: RegExp,
   code = 'invalid_request',
-): Promise<AppError> {
+): Promise<DomainError> {
   const err = await rejection(promise);
   expect(err).to.be.instanceOf(ValidationError);
-  expect(err.status).to.equal(400);
+  expect(httpStatusOf(err)).to.equal(400);
   expect(err.code).to.equal(code);
   expect(err.field).to.equal(field);
   if (message) expect(err.message).to.match(message);
@@ -170,14 +171,14 @@ describe('datasets/parse-json', () => {
 
     it('refuses more rows than maxRows before building anything', async () => {
       const err = await rejection(body({ data: [[1], [2], [3]] }, { maxRows: 2 }));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('data');
       expect(err.message).to.match(/3 rows, more than the limit of 2 rows/);
     });
 
     it('refuses more columns, cells or levels than the limits', async () => {
       const columns = await rejection(body({ data: [[1, 2, 3]] }, { maxColumns: 2 }));
-      expect([columns.status, columns.field]).to.deep.equal([413, 'data[0]']);
+      expect([httpStatusOf(columns), columns.field]).to.deep.equal([413, 'data[0]']);
       const cells = await rejection(
         body(
           {
@@ -189,9 +190,9 @@ describe('datasets/parse-json', () => {
           { maxCells: 3 },
         ),
       );
-      expect([cells.status, cells.field]).to.deep.equal([413, 'data[1]']);
+      expect([httpStatusOf(cells), cells.field]).to.deep.equal([413, 'data[1]']);
       const levels = await rejection(body({ data: [['a'], ['b'], ['c']] }, { maxLevels: 2 }));
-      expect([levels.status, levels.field]).to.deep.equal([413, 'column "x0"']);
+      expect([httpStatusOf(levels), levels.field]).to.deep.equal([413, 'column "x0"']);
     });
   });
 
@@ -209,11 +210,11 @@ describe('datasets/parse-json', () => {
     });
 
     it('names errors after the given field', () => {
-      const run = (data: unknown): AppError => {
+      const run = (data: unknown): DomainError => {
         try {
           tableFromRows(data, DEFAULT_LIMITS, 'points');
         } catch (err) {
-          return err as AppError;
+          return err as DomainError;
         }
         throw new Error('expected an error');
       };
@@ -231,31 +232,31 @@ describe('datasets/parse-json', () => {
     const jsonOf = (text: string): any => JSON.parse(text.replace(/^\ufeff/, ''));
 
     /** What the JSON.parse path makes of the body's rows: the table, or the error. */
-    function reference(text: string, limits: DatasetLimits = DEFAULT_LIMITS): Table | AppError {
+    function reference(text: string, limits: DatasetLimits = DEFAULT_LIMITS): Table | DomainError {
       try {
         return tableFromRows(jsonOf(text).data, limits, 'data');
       } catch (err) {
-        if (err instanceof AppError) return err;
+        if (err instanceof DomainError) return err;
         throw err;
       }
     }
 
     function expectSameTable(got: Table, text: string): void {
       const want = reference(text);
-      if (want instanceof AppError) throw want;
+      if (want instanceof DomainError) throw want;
       expect(got).to.deep.equal(want);
       expect(tableSha256(got)).to.equal(tableSha256(want));
     }
 
-    async function expectSameError(text: string, pieces: Buffer[] = [Buffer.from(text)]): Promise<AppError> {
+    async function expectSameError(text: string, pieces: Buffer[] = [Buffer.from(text)]): Promise<DomainError> {
       const want = reference(text);
-      expect(want).to.be.instanceOf(AppError);
+      expect(want).to.be.instanceOf(DomainError);
       const err = await rejection(parseJsonBody(chunks(...pieces), DEFAULT_LIMITS));
-      expect([err.status, err.code, err.field, err.message], text.slice(0, 200)).to.deep.equal([
-        (want as AppError).status,
-        (want as AppError).code,
-        (want as AppError).field,
-        (want as AppError).message,
+      expect([httpStatusOf(err), err.code, err.field, err.message], text.slice(0, 200)).to.deep.equal([
+        httpStatusOf(want as DomainError),
+        (want as DomainError).code,
+        (want as DomainError).field,
+        (want as DomainError).message,
       ]);
       return err;
     }
@@ -457,7 +458,7 @@ describe('datasets/parse-json', () => {
       it('stops an endless body at row maxRows + 1, having read no further', async () => {
         const { state, source } = endless((i) => `[${i}, ${i + 0.5}]`);
         const err = await rejection(parseJsonBody(source, { ...unbounded, maxRows: 1000 }));
-        expect([err.status, err.code, err.field]).to.deep.equal([413, 'payload_too_large', 'data']);
+        expect([httpStatusOf(err), err.code, err.field]).to.deep.equal([413, 'payload_too_large', 'data']);
         expect(err.message).to.equal('data has at least 1,001 rows, more than the limit of 1,000 rows');
         expect(state.pulled).to.equal(1001);
         expect(state.closed).to.equal(true);
@@ -466,25 +467,25 @@ describe('datasets/parse-json', () => {
       it('stops an endless body of object rows at maxRows + 1', async () => {
         const { state, source } = endless((i) => `{"a": ${i}, "b": "s${i % 3}"}`);
         const err = await rejection(parseJsonBody(source, { ...unbounded, maxRows: 50 }));
-        expect([err.status, err.field]).to.deep.equal([413, 'data']);
+        expect([httpStatusOf(err), err.field]).to.deep.equal([413, 'data']);
         expect(state.pulled).to.equal(51);
       });
 
       it('stops an endless body at maxCells and maxLevels', async () => {
         const cells = endless((i) => `[${i}, ${i}]`);
         const tooManyCells = await rejection(parseJsonBody(cells.source, { ...unbounded, maxCells: 2001 }));
-        expect([tooManyCells.status, tooManyCells.field]).to.deep.equal([413, 'data[1000]']);
+        expect([httpStatusOf(tooManyCells), tooManyCells.field]).to.deep.equal([413, 'data[1000]']);
         expect(cells.state.pulled).to.equal(1001);
         const levels = endless((i) => `["s${i}"]`);
         const tooManyLevels = await rejection(parseJsonBody(levels.source, { ...unbounded, maxLevels: 100 }));
-        expect([tooManyLevels.status, tooManyLevels.field]).to.deep.equal([413, 'column "x0"']);
+        expect([httpStatusOf(tooManyLevels), tooManyLevels.field]).to.deep.equal([413, 'column "x0"']);
         expect(levels.state.pulled).to.equal(101);
       });
 
       it('stops an endless body at maxBodyBytes in the middle of a row', async () => {
         const { state, source } = endless(() => `[${'1,'.repeat(500)}1]`);
         const err = await rejection(parseJsonBody(source, { ...DEFAULT_LIMITS, maxBodyBytes: 100_000 }));
-        expect([err.status, err.field]).to.deep.equal([413, 'body']);
+        expect([httpStatusOf(err), err.field]).to.deep.equal([413, 'body']);
         expect(state.pulled).to.be.at.most(100);
         expect(state.closed).to.equal(true);
       });

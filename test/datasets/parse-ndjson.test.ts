@@ -1,4 +1,5 @@
-import { AppError, ValidationError } from '../../common/errors';
+import { DomainError, ValidationError } from '../../common/errors';
+import { httpStatusOf } from '../../api/middleware/error-handler';
 import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
 import { parseNdjson } from '../../datasets/parse-ndjson';
 import { Table } from '../../datasets/table';
@@ -14,11 +15,11 @@ function ndjson(text: string, limits: Partial<DatasetLimits> = {}): Promise<Tabl
   return parseNdjson(chunks(text), { ...DEFAULT_LIMITS, ...limits });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
+async function rejection(promise: Promise<unknown>): Promise<DomainError> {
   try {
     await promise;
   } catch (err) {
-    if (err instanceof AppError) return err;
+    if (err instanceof DomainError) return err;
     throw err;
   }
   throw new Error('expected a rejection, but it resolved');
@@ -29,10 +30,10 @@ async function expect400(
   field: string,
   message?: RegExp,
   code = 'invalid_request',
-): Promise<AppError> {
+): Promise<DomainError> {
   const err = await rejection(promise);
   expect(err).to.be.instanceOf(ValidationError);
-  expect(err.status).to.equal(400);
+  expect(httpStatusOf(err)).to.equal(400);
   expect(err.code).to.equal(code);
   expect(err.field).to.equal(field);
   if (message) expect(err.message).to.match(message);
@@ -117,7 +118,7 @@ describe('datasets/parse-ndjson', () => {
         }
       }
       const err = await rejection(parseNdjson(endless(), { ...DEFAULT_LIMITS, maxRows: 500 }));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('line 501');
       expect(pulled).to.equal(501);
     });
@@ -129,15 +130,15 @@ describe('datasets/parse-ndjson', () => {
       const err = await rejection(
         parseNdjson(endless(), { ...DEFAULT_LIMITS, maxRows: 1e9, maxCells: 1e12, maxBodyBytes: 1 << 20 }),
       );
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('body');
     });
 
     it('stops at maxCells and maxColumns', async () => {
       const cells = await rejection(ndjson('[1,2]\n[3,4]\n[5,6]\n', { maxCells: 5 }));
-      expect([cells.status, cells.field]).to.deep.equal([413, 'line 3']);
+      expect([httpStatusOf(cells), cells.field]).to.deep.equal([413, 'line 3']);
       const columns = await rejection(ndjson('[1,2,3]\n', { maxColumns: 2 }));
-      expect([columns.status, columns.field]).to.deep.equal([413, 'line 1']);
+      expect([httpStatusOf(columns), columns.field]).to.deep.equal([413, 'line 1']);
     });
   });
 });

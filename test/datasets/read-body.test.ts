@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { AppError, PayloadTooLargeError } from '../../common/errors';
+import { DomainError, PayloadTooLargeError } from '../../common/errors';
+import { httpStatusOf } from '../../api/middleware/error-handler';
 import { limitedStream, readBodyLimited, readLines } from '../../datasets/read-body';
 
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
@@ -9,11 +10,11 @@ async function* chunks(...parts: Array<string | Uint8Array>): AsyncGenerator<str
   for (const part of parts) yield part;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
+async function rejection(promise: Promise<unknown>): Promise<DomainError> {
   try {
     await promise;
   } catch (err) {
-    if (err instanceof AppError) return err;
+    if (err instanceof DomainError) return err;
     throw err;
   }
   throw new Error('expected a rejection, but it resolved');
@@ -40,14 +41,14 @@ describe('datasets/read-body', () => {
     it('refuses one byte more with 413, naming the body and the limit', async () => {
       const err = await rejection(readBodyLimited(chunks('12345', '678901'), 10));
       expect(err).to.be.instanceOf(PayloadTooLargeError);
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('body');
       expect(err.message).to.contain('10 bytes');
     });
 
     it('counts bytes, not characters', async () => {
       const err = await rejection(readBodyLimited(chunks('éééé'), 6)); // 8 bytes
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
     });
 
     it('stops an endless source as soon as the limit is crossed, and closes it', async () => {
@@ -64,7 +65,7 @@ describe('datasets/read-body', () => {
         }
       }
       const err = await rejection(readBodyLimited(endless(), 64 * 1024));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(pulled).to.equal(65);
       expect(closed).to.equal(true);
     });
@@ -79,7 +80,7 @@ describe('datasets/read-body', () => {
         },
       };
       const err = await rejection(readBodyLimited(request, 1000));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(read).to.equal(false);
     });
 
@@ -88,7 +89,7 @@ describe('datasets/read-body', () => {
       stream.push(Buffer.alloc(600));
       stream.push(Buffer.alloc(600));
       const err = await rejection(readBodyLimited(stream, 1000));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(stream.destroyed).to.equal(false);
       stream.destroy();
     });
@@ -114,7 +115,7 @@ describe('datasets/read-body', () => {
           for await (const chunk of limitedStream(chunks('aaa', 'bbb', 'ccc'), 7)) seen.push(chunk.toString());
         })(),
       );
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(seen).to.deep.equal(['aaa', 'bbb']);
     });
   });
@@ -144,7 +145,7 @@ describe('datasets/read-body', () => {
 
     it('enforces the byte limit', async () => {
       const err = await rejection(allLines(chunks('a\n', 'b'.repeat(100)), 50));
-      expect(err.status).to.equal(413);
+      expect(httpStatusOf(err)).to.equal(413);
       expect(err.field).to.equal('body');
     });
   });

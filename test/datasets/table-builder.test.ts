@@ -1,15 +1,16 @@
-import { AppError, PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { DomainError, PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { errorBody, httpStatusOf } from '../../api/middleware/error-handler';
 import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
 import { CSV_FIELDS, keyPath, parseTextNumber, TableBuilder } from '../../datasets/table-builder';
 
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
 const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
 
-function thrown(fn: () => unknown): AppError {
+function thrown(fn: () => unknown): DomainError {
   try {
     fn();
   } catch (err) {
-    if (err instanceof AppError) return err;
+    if (err instanceof DomainError) return err;
     throw err;
   }
   throw new Error('expected an error, but none was thrown');
@@ -21,19 +22,19 @@ function build(rows: unknown[], limits: Partial<DatasetLimits> = {}): ReturnType
   return b.finish();
 }
 
-function expect400(fn: () => unknown, field: string, message?: RegExp): AppError {
+function expect400(fn: () => unknown, field: string, message?: RegExp): DomainError {
   const err = thrown(fn);
   expect(err).to.be.instanceOf(ValidationError);
-  expect(err.status).to.equal(400);
+  expect(httpStatusOf(err)).to.equal(400);
   expect(err.field).to.equal(field);
   if (message) expect(err.message).to.match(message);
   return err;
 }
 
-function expect413(fn: () => unknown, field: string, message: RegExp): AppError {
+function expect413(fn: () => unknown, field: string, message: RegExp): DomainError {
   const err = thrown(fn);
   expect(err).to.be.instanceOf(PayloadTooLargeError);
-  expect(err.status).to.equal(413);
+  expect(httpStatusOf(err)).to.equal(413);
   expect(err.field).to.equal(field);
   expect(err.message).to.match(message);
   return err;
@@ -294,7 +295,7 @@ describe('datasets/table-builder', () => {
         b.addTextRow(['1', '2', 'x'], 2);
         const viaSplitError = thrown(() => a.addTextRow(line.split(','), 3));
         const inPlaceError = thrown(() => b.addUnquotedLine(line, 3));
-        expect(inPlaceError.toJSON(), line).to.deep.equal(viaSplitError.toJSON());
+        expect(errorBody(inPlaceError), line).to.deep.equal(errorBody(viaSplitError));
       }
       const ragged = new TableBuilder(limits, { namer: CSV_FIELDS });
       ragged.addTextRow(['1', '2'], 2);

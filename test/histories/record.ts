@@ -27,7 +27,7 @@ function replayGpuWorker(stack: TestStack) {
 
 async function record(): Promise<void> {
   const stack = await getTestStack();
-  const api = await startTestApi(stack, {}, { gpuFallbackSeconds: 1 });
+  const api = await startTestApi(stack, {}, {}, { gpuFallbackSeconds: 1 });
   const blobs = makeBlobs(30, [[0, 0], [6, 6]], 0.5, 3);
   const upload = await request(api, 'POST', '/api/v1/datasets', {
     data: blobs.points.map(([x, y], i) => ({ x, y, label: blobs.labels[i] === 0 ? 'a' : 'b' })),

@@ -24,7 +24,11 @@ describe('bad input gets a clear 4xx JSON error naming the field', function () {
     this.timeout(300_000);
     const stack = await getTestStack();
     // Small limits so the oversize cases are cheap; the defaults are documented in the README.
-    api = await startTestApi(stack, { maxBodyBytes: 8192, maxRows: 50, maxColumns: 4, maxCells: 150 });
+    api = await startTestApi(
+      stack,
+      { maxBodyBytes: 8192, maxRows: 50, maxColumns: 4, maxCells: 150 },
+      { maxTrainingBodyBytes: 2048, maxPredictBodyBytes: 2048, maxBatchPredictBodyBytes: 1024 },
+    );
     const upload = await request(api, 'POST', '/api/v1/datasets', {
       name: 'errors',
       data: [
@@ -211,6 +215,15 @@ describe('bad input gets a clear 4xx JSON error naming the field', function () {
       expectError(await request(api, 'GET', '/api/v1/datasets/00000000-0000-4000-8000-000000000000'), 404, 'id'));
     it('malformed dataset id', async () =>
       expectError(await request(api, 'GET', '/api/v1/datasets/not-an-id'), 404, 'id'));
+  });
+
+  describe('JSON bodies past their configured limits', () => {
+    const pad = 'x'.repeat(4096);
+    it('training', async () => expectError(await request(api, 'POST', '/api/v1/training', { pad }), 413, 'body'));
+    it('online predict', async () =>
+      expectError(await request(api, 'POST', '/api/v1/models/any/predict', { inputs: [[1]], pad }), 413, 'body'));
+    it('batch predict', async () =>
+      expectError(await request(api, 'POST', '/api/v1/models/any/batch-predict', { datasetId, pad }), 413, 'body'));
   });
 
   describe('jobs, artifacts and routing', () => {

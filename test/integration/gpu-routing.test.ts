@@ -99,7 +99,7 @@ describe('GPU-tagged pools: routing by accelerator and class', function () {
   it('any: GPU first when a GPU worker is online, the CPU pool after the bound when none takes it', async function () {
     this.timeout(120_000);
     // An API whose `any` jobs wait only 2 s for a GPU worker (KILN_GPU_FALLBACK_SECONDS=2).
-    const quick = await startTestApi(stack, {}, { gpuFallbackSeconds: 2 });
+    const quick = await startTestApi(stack, {}, {}, { gpuFallbackSeconds: 2 });
     const device = (id: string, gpuClass: string) =>
       upsertDevice(stack.pool, {
         id,

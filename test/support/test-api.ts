@@ -4,6 +4,7 @@ import { createApp } from '../../api/app';
 import { ApiDeps } from '../../api/context';
 import { createApiMetrics } from '../../api/metrics';
 import { JobService } from '../../api/services/jobs';
+import { BodyLimits } from '../../common/body-limits';
 import { loadConfig } from '../../common/config';
 import { DatasetLimits } from '../../datasets/limits';
 import { TestStack } from './test-stack';
@@ -15,11 +16,12 @@ export interface TestApi {
 
 /**
  * The real Koa app on a free loopback port, wired to the test stack's Temporal and Postgres, with the default
- * configuration (an empty environment) except for `limits` and `settings`.
+ * configuration (an empty environment) except for `limits`, body limits and `settings`.
  */
 export async function startTestApi(
   stack: TestStack,
   limits: Partial<DatasetLimits> = {},
+  bodyLimits: Partial<BodyLimits> = {},
   settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds'>> = {},
 ): Promise<TestApi> {
   const defaults = loadConfig({}).api;
@@ -29,6 +31,7 @@ export async function startTestApi(
     jobs: new JobService(stack.env.client),
     metrics: createApiMetrics(),
     limits: { ...defaults.limits, ...limits },
+    bodyLimits: { ...defaults.bodyLimits, ...bodyLimits },
     namespace: stack.env.namespace ?? 'default',
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
   });

@@ -1,0 +1,121 @@
+import { AddressInfo } from 'node:net';
+import { Server } from 'node:http';
+import Koa from 'koa';
+import * as errors from '../../common/errors';
+import { createLogger } from '../../common/logger';
+import {
+  ConflictError,
+  DomainError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnprocessableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../../common/errors';
+import { errorHandler, httpStatusOf } from '../../api/middleware/error-handler';
+
+// chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
+const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
+
+/** Answers one request with the error handler in front of a handler that throws `err`. */
+async function answer(err: unknown): Promise<{ status: number; body: unknown; connection: string | null }> {
+  const app = new Koa();
+  app.silent = true;
+  app.use(errorHandler(createLogger({ level: 'silent' })));
+  app.use(() => {
+    throw err;
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    return { status: res.status, body: await res.json(), connection: res.headers.get('connection') };
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+describe('api/middleware/error-handler', () => {
+  const cases: Array<[DomainError, number, unknown]> = [
+    [
+      new ValidationError('k: too small', 'params.k'),
+      400,
+      { error: { code: 'invalid_request', message: 'k: too small', field: 'params.k' } },
+    ],
+    [
+      new ValidationError('bad JSON', 'body', 'invalid_json'),
+      400,
+      { error: { code: 'invalid_json', message: 'bad JSON', field: 'body' } },
+    ],
+    [
+      new NotFoundError('dataset', 'x', 'datasetId'),
+      404,
+      { error: { code: 'not_found', message: 'dataset "x" does not exist', field: 'datasetId' } },
+    ],
+    [
+      new ConflictError('job j already ended COMPLETED', 'job_not_running'),
+      409,
+      { error: { code: 'job_not_running', message: 'job j already ended COMPLETED' } },
+    ],
+    [
+      new ConflictError('model "m" already exists', 'model_exists', 'name'),
+      409,
+      { error: { code: 'model_exists', message: 'model "m" already exists', field: 'name' } },
+    ],
+    [
+      new PayloadTooLargeError('too big', 'body'),
+      413,
+      { error: { code: 'payload_too_large', message: 'too big', field: 'body' } },
+    ],
+    [
+      new UnsupportedMediaTypeError('expected JSON'),
+      415,
+      { error: { code: 'unsupported_media_type', message: 'expected JSON', field: 'content-type' } },
+    ],
+    [
+      new UnprocessableError('text column', 'columns[0]'),
+      422,
+      { error: { code: 'unprocessable', message: 'text column', field: 'columns[0]' } },
+    ],
+    [
+      new UnprocessableError('needs 9 GiB', 'resources.gpuMemoryMb', 'exceeds_gpu_memory'),
+      422,
+      { error: { code: 'exceeds_gpu_memory', message: 'needs 9 GiB', field: 'resources.gpuMemoryMb' } },
+    ],
+  ];
+
+  for (const [err, status, body] of cases) {
+    it(`answers ${err.name} (${err.code}) with ${status} and the error body`, async () => {
+      const res = await answer(err);
+      expect([res.status, res.body]).to.deep.equal([status, body]);
+      expect(res.connection).to.equal(status === 413 ? 'close' : 'keep-alive');
+    });
+  }
+
+  it('maps every domain error class the domain exports to a 4xx status', () => {
+    const classes = (Object.values(errors) as unknown[]).filter(
+      (value): value is new (a: string, b: string) => DomainError =>
+        typeof value === 'function' && value.prototype instanceof DomainError,
+    );
+    expect(classes.map((c) => c.name).sort()).to.deep.equal(
+      [...new Set(cases.map(([err]) => err.constructor.name))].sort(),
+    );
+    for (const type of classes) {
+      const status = httpStatusOf(new type('message', 'id'));
+      expect(status, type.name).to.be.within(400, 499);
+    }
+  });
+
+  it('answers an unexpected error with a 500 that shows no internals', async () => {
+    const res = await answer(new Error('connection refused to 10.0.0.7'));
+    expect([res.status, res.body]).to.deep.equal([
+      500,
+      { error: { code: 'internal', message: 'internal error; see the API log' } },
+    ]);
+  });
+
+  it('carries no HTTP status on domain errors', () => {
+    expect(new NotFoundError('model', 'm')).not.to.have.property('status');
+  });
+});

@@ -29,7 +29,13 @@ describe('common/config', () => {
     // HOME points at an empty folder so that no temporal.toml of the machine's user is read.
     const config = loadConfig({ HOME: root });
     expect(config.databaseUrl).to.equal(undefined);
-    expect(config.api).to.deep.equal({ port: 3000, host: '127.0.0.1', gpuFallbackSeconds: 30, limits: DEFAULT_LIMITS });
+    expect(config.api).to.deep.equal({
+      port: 3000,
+      host: '127.0.0.1',
+      gpuFallbackSeconds: 30,
+      limits: DEFAULT_LIMITS,
+      bodyLimits: DEFAULT_BODY_LIMITS,
+    });
     expect(config.temporal).to.deep.equal({
       address: '127.0.0.1:7233',
       addressFromEnv: false,

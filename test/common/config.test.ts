@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, ENV_NAMES, loadConfig, parseEnv, requireDatabaseUrl } from '../../common/config';
+import { DEFAULT_BODY_LIMITS } from '../../common/body-limits';
 import { DEFAULT_LIMITS } from '../../common/dataset-limits';
 import { describeFlags, FlagError, parseFlags } from '../../common/flags';
 import { repoRoot } from '../../common/paths';

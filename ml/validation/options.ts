@@ -150,10 +150,10 @@ const COUNTS = [
 ] as const;
 
 /**
- * The defaults with `overrides` applied. Throws RangeError naming the field when an override is out of range: rates
- * in [0, 1], counts non-negative safe integers (minRows ≤ maxRows, minClasses ≤ maxClasses), psiBins an integer in
- * 2..1000, psiEpsilon in (0, 0.1], 0 ≤ psiModerate ≤ psiSignificant, rangeMargin ≥ 0, quantiles in [0, 1], severities
- * 'error' or 'warn' for known check names.
+ * The defaults with `overrides` applied. Throws RangeError on an unknown option name, and naming the field when an
+ * override is out of range: rates in [0, 1], counts non-negative safe integers (minRows ≤ maxRows, minClasses ≤
+ * maxClasses), psiBins an integer in 2..1000, psiEpsilon in (0, 0.1], 0 ≤ psiModerate ≤ psiSignificant,
+ * rangeMargin ≥ 0, quantiles in [0, 1], severities 'error' or 'warn' for known check names.
  */
 export function resolveOptions(overrides: ValidationOverrides = {}): ValidationOptions {
   const severities = { ...DEFAULT_SEVERITIES };
@@ -165,6 +165,10 @@ export function resolveOptions(overrides: ValidationOverrides = {}): ValidationO
       throw new RangeError(`severities.${name} must be 'error' or 'warn', got ${String(severity)}`);
     }
     severities[name as CheckName] = severity;
+  }
+  for (const key of Object.keys(overrides)) {
+    if (!Object.prototype.hasOwnProperty.call(VALIDATION_DEFAULTS, key))
+      throw new RangeError(`unknown option '${key}'`);
   }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const o: ValidationOptions = {

@@ -172,6 +172,7 @@ describe('ml/validation statistics', () => {
       expect(() => resolveOptions({ psiModerate: 0.3, psiSignificant: 0.2 })).to.throw(RangeError, /psiSignificant/);
       expect(() => resolveOptions({ profileQuantiles: [2] })).to.throw(RangeError, /profileQuantiles/);
       expect(() => resolveOptions({ severities: { nope: 'warn' } as never })).to.throw(RangeError, /unknown check/);
+      expect(() => resolveOptions({ psiBin: 5 } as never)).to.throw(RangeError, /unknown option 'psiBin'/);
       expect(() => resolveOptions({ severities: { drift: 'fatal' } as never })).to.throw(RangeError, /drift/);
     });
   });

@@ -5,7 +5,8 @@
  * carrying the low words along), and the rare runs that share a high word are finished on the low word.
  *
  * The scratch buffers (four 32-bit words per value) are kept between calls so that sorting column after column does
- * not allocate. Not for NaN (callers sort finite values only); -0 sorts before +0.
+ * not allocate. Not for NaN (callers sort finite values only); -0 sorts before +0. The 32-bit view of the float64
+ * buffer assumes a little-endian platform, as every platform Node.js ships for (x64, arm64) is.
  */
 export class FloatSorter {
   private hi = new Uint32Array(0);

@@ -7,7 +7,7 @@ import { kolmogorovSf } from './kolmogorov';
  * side='right'), so ties are counted on both sides at once.
  *
  * p-value, chosen as scipy does:
- * - 'exact' when max(n_a, n_b) ≤ 10000: the probability that a lattice path from (0, 0) to (n_a, n_b) leaves the band
+ * - 'exact' when max(n_a, n_b) ≤ 10000 (the `exactMaxN` argument; options.ksExactMaxN): the probability that a lattice path from (0, 0) to (n_a, n_b) leaves the band
  *   |x/n_a − y/n_b| < D, counted exactly. D is first snapped to h / lcm(n_a, n_b), h = round(D·lcm), and that snapped
  *   value is the reported statistic, as in scipy. Equal sizes use the alternating-sum (reflection) formula evaluated
  *   Horner-style; unequal sizes Hodges' (1958) "inside" recursion in Viehmann's (2021, arXiv:2102.08037) form, which

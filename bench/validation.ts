@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cacheDir, repoRoot } from '../common/paths';
+import { loadConfig } from '../common/config';
+import { repoRoot } from '../common/paths';
 import { Table } from '../datasets/table';
 import { Random } from '../ml/random';
 import { validateTable } from '../ml/validation/validate';
@@ -23,7 +24,7 @@ import { validateTable } from '../ml/validation/validate';
  */
 function python(): string {
   if (process.env.KILN_VALIDATION_PYTHON) return process.env.KILN_VALIDATION_PYTHON;
-  const venv = path.join(cacheDir(), 'validation-venv');
+  const venv = path.join(loadConfig(process.env).launcher.cacheDir, 'validation-venv');
   const bin = path.join(venv, 'bin', 'python');
   if (!fs.existsSync(bin)) {
     console.error(`[bench] creating ${venv} with numpy, scipy and pandas (once)`);

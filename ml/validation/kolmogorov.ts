@@ -64,10 +64,9 @@ function ldexp(x: number, e: number): number {
 
 /** ln(n! / n^n) by Stirling's series (used for n > 140, where the product would underflow). */
 function logFactorialOverPower(n: number): number {
-  const coeffs = [
-    -2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3, 8.4175084175084175084e-4,
-    -5.952380952380952381e-4, 7.9365079365079365079e-4, -2.7777777777777777778e-3, 8.3333333333333333333e-2,
-  ];
+  // Stirling's series: B(2k) / (2k(2k-1)) for k = 8..1, as exact fractions (a decimal literal of these carries more
+  // digits than a double holds).
+  const coeffs = [-3617 / 122400, 1 / 156, -691 / 360360, 1 / 1188, -1 / 1680, 1 / 1260, -1 / 360, 1 / 12];
   const rn = 1 / n;
   const u = rn / n;
   let poly = 0;
@@ -202,7 +201,8 @@ function pomeranzCdf(n: number, x: number): number {
   let V0s = 0;
   let V1s = 0;
   let exponent = 0;
-  let [j1, j2] = pomeranzBounds(0, n, ll, ceilf, roundf);
+  let [j1] = pomeranzBounds(0, n, ll, ceilf, roundf);
+  let j2: number;
   for (let i = 1; i < 2 * n + 2; i++) {
     const k1 = j1;
     [V0, V1] = [V1, V0];

@@ -12,6 +12,7 @@ import { gpuSeedRouter, gpusRouter } from './routes/gpus';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { modelsRouter } from './routes/models';
+import { pipelinesRouter } from './routes/pipelines';
 import { predictRouter } from './routes/predict';
 import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
@@ -27,6 +28,7 @@ export function createApp(deps: ApiDeps): Koa {
     datasetsRouter(deps),
     clusteringRouter(deps),
     trainingRouter(deps),
+    pipelinesRouter(deps),
     jobsRouter(deps),
     artifactsRouter(deps),
     modelsRouter(deps),

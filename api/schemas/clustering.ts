@@ -56,15 +56,9 @@ export const minibatchKmeansParams = z.strictObject({
 
 export const dbscanParams = z.strictObject({
   eps: z.number().positive().max(1e12).meta({ description: 'Neighbourhood radius (euclidean, or 1 − cos for cosine)' }),
-  minPoints: z
-    .number()
-    .int()
-    .min(1)
-    .max(100_000)
-    .default(5)
-    .meta({
-      description: "Neighbours, the point itself included, that make a core point (scikit-learn's min_samples)",
-    }),
+  minPoints: z.number().int().min(1).max(100_000).default(5).meta({
+    description: "Neighbours, the point itself included, that make a core point (scikit-learn's min_samples)",
+  }),
   metric: z.enum(['euclidean', 'cosine']).default('euclidean'),
 });
 
@@ -224,11 +218,9 @@ export const jobAccepted = z.object({
   status: z.literal('RUNNING'),
   datasetId: z.string(),
   taskQueue: z.string().meta({ description: "The workflow's task queue: always the CPU pool, which orchestrates" }),
-  computeQueue: z
-    .string()
-    .meta({
-      description:
-        'Where the compute goes first: a GPU queue (kiln-gpu, kiln-gpu-<class>, kiln-gpu-<class>-<budget>mb) or kiln-cpu',
-    }),
+  computeQueue: z.string().meta({
+    description:
+      'Where the compute goes first: a GPU queue (kiln-gpu, kiln-gpu-<class>, kiln-gpu-<class>-<budget>mb) or kiln-cpu',
+  }),
   links: z.object({ self: z.string(), result: z.string(), cancel: z.string() }),
 });

@@ -43,7 +43,7 @@ export async function describePipeline(deps: ApiDeps, id: string) {
   const temporalStatus = description.status.name;
   const stage = description.typedSearchAttributes.get(KilnStage) ?? (memo.stage as string | undefined);
   let status: string;
-  let facts: Record<string, unknown> = {};
+  let facts: Record<string, unknown>;
   let error: { message: string; type?: string } | undefined;
   if (temporalStatus === 'RUNNING') {
     status = stage === 'awaiting-approval' ? 'AWAITING_APPROVAL' : 'RUNNING';

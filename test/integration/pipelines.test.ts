@@ -271,6 +271,14 @@ describe('validation pipelines through the API (real Temporal and Postgres)', fu
     expect(res.body.jobs.every((j: any) => j.kind === 'pipeline')).to.equal(true);
   });
 
+  it('documents the pipeline routes in the OpenAPI document', async () => {
+    const doc = (await request(api, 'GET', '/api/v1/openapi.json')).body;
+    for (const route of ['validation', 'full', '{id}', '{id}/report', '{id}/decision'])
+      expect(doc.paths).to.have.property(`/api/v1/pipelines/${route}`);
+    const body = doc.paths['/api/v1/pipelines/full'].post.requestBody.content['application/json'].schema;
+    expect(body.required).to.include.members(['model', 'datasetId', 'holdout', 'training', 'gate', 'promote']);
+  });
+
   it('rejects bad bodies with a 400 naming the field', async () => {
     const post = (body: unknown, kind = 'full') => request(api, 'POST', `/api/v1/pipelines/${kind}`, body);
     const unknownDataset = '00000000-0000-4000-8000-000000000000';

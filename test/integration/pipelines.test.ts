@@ -222,6 +222,9 @@ describe('validation pipelines through the API (real Temporal and Postgres)', fu
         stage: 'awaiting-approval',
       });
       expect((await request(api, 'GET', `/api/v1/jobs/${approved}`)).body.status).to.equal('AWAITING_APPROVAL');
+      const runningList = await request(api, 'GET', '/api/v1/jobs?kind=pipeline&status=RUNNING&limit=100');
+      expect(runningList.status, JSON.stringify(runningList.body)).to.equal(200);
+      expect(runningList.body.jobs.map((j: any) => j.jobId)).to.not.include(approved);
       const decided = await request(api, 'POST', `/api/v1/pipelines/${approved}/decision`, {
         decision: 'approve',
         comment: 'looks good',

@@ -1,5 +1,6 @@
 import { createBatchPredictActivities } from './batch-predict';
 import { createClusteringActivities } from './clustering';
+import { createPipelineActivities } from './pipelines';
 import type { ActivityDeps } from './deps';
 import { createTrainingActivities } from './training';
 
@@ -11,5 +12,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createClusteringActivities(deps),
     ...createTrainingActivities(deps),
     ...createBatchPredictActivities(deps),
+    ...createPipelineActivities(deps),
   };
 }

@@ -14,6 +14,7 @@ import { gpuSeedRouter, gpusRouter } from './routes/gpus';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { modelsRouter } from './routes/models';
+import { pipelinesRouter } from './routes/pipelines';
 import { predictRouter } from './routes/predict';
 import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
@@ -28,6 +29,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
     datasetsRouter(deps),
     clusteringRouter(deps),
     trainingRouter(deps),
+    pipelinesRouter(deps),
     jobsRouter(deps),
     artifactsRouter(deps),
     modelsRouter(deps),

@@ -5,6 +5,7 @@ import { errorBody, MODEL_NAME_PATTERN } from './schemas/common';
 import { batchPredictRequest, predictRequest } from './schemas/predict';
 import { seedClusterRequest } from './schemas/seed';
 import { trainingRequest } from './schemas/training';
+import { decisionRequest, fullPipelineRequest, validationPipelineRequest } from './schemas/pipelines';
 import {
   ALIAS_PATTERN,
   createModelRequest,
@@ -36,6 +37,12 @@ const versionPathParam = {
   in: 'path',
   required: true,
   schema: { type: 'integer', minimum: 1, maximum: 2147483647 },
+};
+const pipelineIdParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^pipeline-(validation|full)-[0-9a-f-]{36}$' },
 };
 const aliasPathParam = {
   name: 'alias',
@@ -111,6 +118,47 @@ export function openApiDocument(limits: DatasetLimits) {
           },
         },
       },
+      '/api/v1/pipelines/validation': {
+        post: {
+          summary:
+            'Start a validation pipeline: data checks (schema, missing, non-finite, constant, duplicates, ranges, levels, target, drift against referenceDatasetId) stored as a report; kind `pipeline` in GET /api/v1/jobs',
+          requestBody: { content: { 'application/json': { schema: schema(validationPipelineRequest) } } },
+          responses: { '202': { description: 'Started: {pipelineId, links}' }, ...errors(400, 404, 413, 415) },
+        },
+      },
+      '/api/v1/pipelines/full': {
+        post: {
+          summary:
+            'Start a full pipeline: validate → train (child job) → evaluate candidate and alias holder on one holdout → gate → approval (optional) → register (READY or FAILED_VALIDATION) → promote (previous holder kept as previous-<alias>)',
+          requestBody: { content: { 'application/json': { schema: schema(fullPipelineRequest) } } },
+          responses: { '202': { description: 'Started: {pipelineId, links}' }, ...errors(400, 404, 413, 415, 422) },
+        },
+      },
+      '/api/v1/pipelines/{id}': {
+        parameters: [pipelineIdParam],
+        get: {
+          summary:
+            'Status (RUNNING, AWAITING_APPROVAL, PASSED, FAILED_VALIDATION, GATE_FAILED, REJECTED, PROMOTED, FAILED, CANCELED), stage, counts, metrics, gate, decision, registered version, promotion, links',
+          responses: { '200': { description: 'OK' }, ...errors(404) },
+        },
+      },
+      '/api/v1/pipelines/{id}/report': {
+        parameters: [pipelineIdParam],
+        get: {
+          summary:
+            'The data-validation report ({checks, summary, profile, drift}) and, past evaluation, the evaluation table with the gate verdict; 409 before the report exists',
+          responses: { '200': { description: 'OK' }, ...errors(404, 409) },
+        },
+      },
+      '/api/v1/pipelines/{id}/decision': {
+        parameters: [pipelineIdParam],
+        post: {
+          summary:
+            'Approve or reject a pipeline waiting for approval (a Temporal Update): answers with the outcome (registered version, promotion); 409 when the run is not waiting',
+          requestBody: { content: { 'application/json': { schema: schema(decisionRequest) } } },
+          responses: { '200': { description: 'Decided' }, ...errors(400, 404, 409, 415) },
+        },
+      },
       '/api/v1/jobs/{jobId}/stop': {
         post: {
           summary: 'Training: finish after the current epoch and register',
@@ -136,7 +184,8 @@ export function openApiDocument(limits: DatasetLimits) {
       },
       '/api/v1/jobs': {
         get: {
-          summary: 'Recent jobs (filter: kind, status, limit)',
+          summary:
+            'Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, limit)',
           responses: { '200': { description: 'OK' }, ...errors(400) },
         },
       },

@@ -4,7 +4,7 @@
  */
 import type { BackendName } from './backend-name';
 
-export type JobKind = 'clustering' | 'training' | 'batch-predict';
+export type JobKind = 'clustering' | 'training' | 'batch-predict' | 'pipeline';
 export const CLUSTERING_ALGORITHMS = [
   'kmeans',
   'minibatch-kmeans',
@@ -151,6 +151,12 @@ export interface TrainingJobInput {
   /** As for clustering: `any` tries the GPU pool first. Absent on jobs from before routing (their histories replay). */
   route?: ComputeRoute;
   gpuMemoryMb?: number;
+  /**
+   * True when a validation pipeline runs this job as its child: the pipeline registers the candidate itself (keyed by
+   * its own workflow id, with the gate's verdict), so the job returns without registering. Absent on every job started
+   * before pipelines (their histories replay) and on every job started through POST /api/v1/training.
+   */
+  skipRegistration?: boolean;
 }
 
 /** One activity attempt of a training job and the epoch it resumed from (0 = from scratch). */
@@ -190,7 +196,8 @@ export interface TrainingSummary {
 }
 
 export interface TrainingJobResult extends TrainingSummary {
-  registered: RegisteredVersionRef;
+  /** Absent only when the input said skipRegistration (a pipeline's child). */
+  registered?: RegisteredVersionRef;
   /** Set when the job asked for any accelerator and no GPU worker took it within the bound. */
   fellBackToCpu?: boolean;
 }

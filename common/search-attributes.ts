@@ -1,4 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { KilnStage } from './messages/pipeline';
 
 /**
  * Custom search attributes Kiln sets on every job so operators can filter in the Temporal UI
@@ -10,7 +11,10 @@ export const KilnDatasetId = defineSearchAttributeKey('KilnDatasetId', SearchAtt
 export const KilnTenant = defineSearchAttributeKey('KilnTenant', SearchAttributeType.KEYWORD);
 export const KilnModelName = defineSearchAttributeKey('KilnModelName', SearchAttributeType.KEYWORD);
 
-export const KILN_SEARCH_ATTRIBUTES = [KilnKind, KilnAlgorithm, KilnDatasetId, KilnTenant, KilnModelName];
+/** A pipeline's stage (common/messages/pipeline.ts, where workflows can reach it). */
+export { KilnStage };
+
+export const KILN_SEARCH_ATTRIBUTES = [KilnKind, KilnAlgorithm, KilnDatasetId, KilnTenant, KilnModelName, KilnStage];
 
 /** `--search-attribute` arguments for `temporal server start-dev`. */
 export function searchAttributeFlags(): string[] {

@@ -33,6 +33,8 @@ export interface NewModelVersion {
   sourceRunId: string;
   backend: string;
   actor: string;
+  /** Default READY; a pipeline registers a candidate its gate or reviewer refused as FAILED_VALIDATION. */
+  status?: ModelVersion['status'];
 }
 
 /** The columns of a ModelVersion, for queries over `model_versions v JOIN models m` (db/models.ts reuses them). */
@@ -77,8 +79,8 @@ export async function registerModelVersion(
     const version = next.rows[0].next;
     await client.query(
       `INSERT INTO model_versions (tenant_id, model_id, version, flavor, params, metrics, artifact_id, dataset_id,
-         dataset_sha256, source_workflow_id, source_run_id, backend)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+         dataset_sha256, source_workflow_id, source_run_id, backend, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       [
         input.tenantId,
         modelId,
@@ -92,6 +94,7 @@ export async function registerModelVersion(
         input.sourceWorkflowId,
         input.sourceRunId,
         input.backend,
+        input.status ?? 'READY',
       ],
     );
     await client.query(`UPDATE models SET updated_at = now() WHERE id = $1`, [modelId]);
@@ -106,6 +109,7 @@ export async function registerModelVersion(
           version,
           sourceWorkflowId: input.sourceWorkflowId,
           sourceRunId: input.sourceRunId,
+          ...(input.status && input.status !== 'READY' ? { status: input.status } : {}),
           // The first registration of a name creates the model; its trail records that here (no separate event).
           ...(modelCreated ? { modelCreated: true, modelId } : {}),
         }),

@@ -2,3 +2,5 @@
 export { clusteringWorkflow } from './clustering';
 export { trainingWorkflow } from './training';
 export { batchPredictWorkflow } from './batch-predict';
+export { validationPipelineWorkflow } from './validation-pipeline';
+export { fullPipelineWorkflow } from './full-pipeline';

@@ -25,7 +25,10 @@ const { registerTrainedModel } = proxyActivities<ReturnType<typeof createTrainin
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
-/** A durable training job: train with checkpoints (resumable after a crash), then register exactly one version. */
+/**
+ * A durable training job: train with checkpoints (resumable after a crash), then register exactly one version (none
+ * when a pipeline runs it with skipRegistration; the pipeline registers).
+ */
 export async function trainingWorkflow(input: TrainingJobInput): Promise<TrainingJobResult> {
   let stopRequested = false;
   setHandler(stopSignal, () => {
@@ -37,6 +40,8 @@ export async function trainingWorkflow(input: TrainingJobInput): Promise<Trainin
   const { value: summary, fellBack } = input.route
     ? await runRouted(input.route, trainingOn, input)
     : { value: await trainModel(input), fellBack: false };
+  // A pipeline's child: the pipeline registers the candidate once it has been judged.
+  if (input.skipRegistration) return { ...summary, ...(fellBack ? { fellBackToCpu: true } : {}) };
   const registered = await registerTrainedModel({
     tenantId: input.tenantId,
     modelName: input.model.name,

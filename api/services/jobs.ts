@@ -1,11 +1,22 @@
 import { Client, WorkflowExecutionStatusName, WorkflowFailedError } from '@temporalio/client';
+import type { TypedSearchAttributes } from '@temporalio/common';
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError } from '../../common/errors';
 import { BatchPredictJobInput, ClusteringJobInput, JobKind, TrainingJobInput } from '../../common/jobs';
 import { ROUTED_ACTIVITIES } from '../../activities/routed';
 import { isGpuQueue } from '../../gpu/gpu-class';
-import { KilnAlgorithm, KilnDatasetId, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
+import {
+  KilnAlgorithm,
+  KilnDatasetId,
+  KilnKind,
+  KilnModelName,
+  KilnStage,
+  KilnTenant,
+} from '../../common/search-attributes';
+import type { FullPipelineInput, ValidationPipelineInput } from '../../common/pipelines';
+import { fullPipelineWorkflow } from '../../workflows/full-pipeline';
+import { validationPipelineWorkflow } from '../../workflows/validation-pipeline';
 import { clusteringWorkflow } from '../../workflows/clustering';
 import { batchPredictWorkflow } from '../../workflows/batch-predict';
 import { trainingWorkflow } from '../../workflows/training';
@@ -13,10 +24,32 @@ import { stopSignal } from '../../common/messages/training';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
 export type JobStatus =
-  'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' | 'UNKNOWN';
+  | 'RUNNING'
+  | 'AWAITING_APPROVAL'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'CANCELED'
+  | 'TERMINATED'
+  | 'TIMED_OUT'
+  | 'CONTINUED_AS_NEW'
+  | 'UNKNOWN';
 
-export const JOB_STATUSES: JobStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'];
-export const JOB_KINDS: JobKind[] = ['clustering', 'training', 'batch-predict'];
+export const JOB_STATUSES: JobStatus[] = [
+  'RUNNING',
+  'AWAITING_APPROVAL',
+  'COMPLETED',
+  'FAILED',
+  'CANCELED',
+  'TERMINATED',
+  'TIMED_OUT',
+];
+export const JOB_KINDS: JobKind[] = ['clustering', 'training', 'batch-predict', 'pipeline'];
+
+/** A running pipeline waiting for a reviewer reports AWAITING_APPROVAL (its KilnStage) instead of RUNNING. */
+function statusOf(name: WorkflowExecutionStatusName, attributes: TypedSearchAttributes): JobStatus {
+  const status = toJobStatus(name);
+  return status === 'RUNNING' && attributes.get(KilnStage) === 'awaiting-approval' ? 'AWAITING_APPROVAL' : status;
+}
 
 // Job ids are workflow ids Kiln made: `<kind>-<uuid>`. Anything else cannot be a job.
 const JOB_ID = /^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -31,6 +64,7 @@ function toJobStatus(name: WorkflowExecutionStatusName): JobStatus {
 
 const VISIBILITY_STATUS: Record<string, string> = {
   RUNNING: 'Running',
+  AWAITING_APPROVAL: 'Running',
   COMPLETED: 'Completed',
   FAILED: 'Failed',
   CANCELED: 'Canceled',
@@ -62,14 +96,24 @@ export class JobService {
     input: A,
     taskQueue: string,
     memo: Record<string, unknown>,
-    attributes: { kind: JobKind; tenantId: string; datasetId: string; algorithm?: string; modelName?: string },
+    attributes: {
+      kind: JobKind;
+      tenantId: string;
+      datasetId: string;
+      algorithm?: string;
+      modelName?: string;
+      stage?: string;
+    },
+    priorityKey?: number,
   ): Promise<void> {
     await this.client.workflow.start(workflow, {
       workflowId: jobId,
       taskQueue,
       args: [input],
       memo,
+      ...(priorityKey !== undefined ? { priority: { priorityKey } } : {}),
       typedSearchAttributes: [
+        ...(attributes.stage ? [{ key: KilnStage, value: attributes.stage }] : []),
         { key: KilnKind, value: attributes.kind },
         { key: KilnDatasetId, value: attributes.datasetId },
         { key: KilnTenant, value: attributes.tenantId },
@@ -122,6 +166,57 @@ export class JobService {
     });
   }
 
+  /** A validation pipeline (kind `pipeline`, KilnAlgorithm `validation`). */
+  startValidationPipeline(
+    pipelineId: string,
+    input: ValidationPipelineInput,
+    taskQueue: string,
+    memo: Record<string, unknown>,
+    priorityKey?: number,
+  ): Promise<void> {
+    return this.start(
+      validationPipelineWorkflow,
+      pipelineId,
+      input,
+      taskQueue,
+      memo,
+      {
+        kind: 'pipeline',
+        tenantId: input.tenantId,
+        datasetId: input.datasetId,
+        algorithm: 'validation',
+        stage: 'validating',
+      },
+      priorityKey,
+    );
+  }
+
+  /** A full pipeline (kind `pipeline`, KilnAlgorithm `full`, KilnModelName the candidate's model). */
+  startFullPipeline(
+    pipelineId: string,
+    input: FullPipelineInput,
+    taskQueue: string,
+    memo: Record<string, unknown>,
+    priorityKey?: number,
+  ): Promise<void> {
+    return this.start(
+      fullPipelineWorkflow,
+      pipelineId,
+      input,
+      taskQueue,
+      memo,
+      {
+        kind: 'pipeline',
+        tenantId: input.tenantId,
+        datasetId: input.datasetId,
+        algorithm: 'full',
+        modelName: input.modelName,
+        stage: 'validating',
+      },
+      priorityKey,
+    );
+  }
+
   /** Asks a running training job to finish after its current epoch (a signal the workflow records). */
   async stop(jobId: string): Promise<void> {
     const { handle, description } = await this.describeOr404(jobId);
@@ -141,7 +236,8 @@ export class JobService {
     return this.client.workflow.getHandle(jobId);
   }
 
-  private async describeOr404(jobId: string) {
+  /** The job's handle and description; 404 (field `jobId`) for an id that is not a job or does not exist. */
+  async describeOr404(jobId: string) {
     const handle = this.handle(jobId);
     try {
       return { handle, description: await handle.describe() };
@@ -154,7 +250,7 @@ export class JobService {
   /** Status, progress (the running activity's last heartbeat), and the summary or error once closed. */
   async describe(jobId: string): Promise<JobView> {
     const { handle, description } = await this.describeOr404(jobId);
-    const status = toJobStatus(description.status.name);
+    const status = statusOf(description.status.name, description.typedSearchAttributes);
     const view: JobView = {
       jobId,
       runId: description.runId,
@@ -165,7 +261,7 @@ export class JobService {
       ...(description.closeTime ? { closeTime: description.closeTime.toISOString() } : {}),
       memo: description.memo,
     };
-    if (status === 'RUNNING')
+    if (status === 'RUNNING' || status === 'AWAITING_APPROVAL')
       view.progress = progressOf(description.raw, description.taskQueue, gpuAsked(description.memo));
     if (status === 'COMPLETED') view.result = await handle.result();
     if (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED' || status === 'CANCELED') {
@@ -208,7 +304,11 @@ export class JobService {
     const clauses = [`${KilnTenant.name} = '${filter.tenantId}'`];
     // Values come from validated enums, never from free text.
     if (filter.kind) clauses.push(`${KilnKind.name} = '${filter.kind}'`);
+    if (filter.status === 'AWAITING_APPROVAL') clauses.push(`${KilnStage.name} = 'awaiting-approval'`);
     if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
+    // A RUNNING filter leaves out the runs that wait for approval (they list as AWAITING_APPROVAL).
+    if (filter.status === 'RUNNING')
+      clauses.push(`(${KilnStage.name} IS NULL OR ${KilnStage.name} != 'awaiting-approval')`);
     const jobs: Array<Record<string, unknown>> = [];
     for await (const execution of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
       jobs.push({
@@ -216,7 +316,10 @@ export class JobService {
         runId: execution.runId,
         kind: execution.typedSearchAttributes.get(KilnKind),
         algorithm: execution.typedSearchAttributes.get(KilnAlgorithm),
-        status: toJobStatus(execution.status.name),
+        status: statusOf(execution.status.name, execution.typedSearchAttributes),
+        ...(execution.typedSearchAttributes.get(KilnStage)
+          ? { stage: execution.typedSearchAttributes.get(KilnStage) }
+          : {}),
         startTime: execution.startTime.toISOString(),
         ...(execution.closeTime ? { closeTime: execution.closeTime.toISOString() } : {}),
         links: { self: `/api/v1/jobs/${execution.workflowId}` },

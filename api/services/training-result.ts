@@ -14,7 +14,9 @@ export async function trainingResultView(pool: Pool, jobId: string, summary: Tra
     links: {
       job: `/api/v1/jobs/${jobId}`,
       modelArtifact: `/api/v1/artifacts/${summary.modelArtifactId}`,
-      modelVersion: `/api/v1/models/${summary.registered.modelName}/versions/${summary.registered.version}`,
+      ...(summary.registered
+        ? { modelVersion: `/api/v1/models/${summary.registered.modelName}/versions/${summary.registered.version}` }
+        : {}),
     },
   };
 }

@@ -5,6 +5,8 @@ import { repoRoot } from '../../common/paths';
 import { upsertDevice } from '../../db/gpus';
 import { gpuClassQueue } from '../../gpu/gpu-class';
 import { makeBlobs } from '../support/blobs';
+import { blobRows, pipelineEnd, trainingBody, upload } from '../support/pipeline-data';
+import { eventually, TestApi } from '../support/test-api';
 import { request, startTestApi } from '../support/test-api';
 import { getTestStack, stopTestStack, TestStack } from '../support/test-stack';
 import { createTestWorker, withWorker } from '../support/with-worker';
@@ -86,10 +88,119 @@ async function record(): Promise<void> {
         fs.writeFileSync(path.join(HISTORIES_DIR, file), JSON.stringify(JSON.parse(historyToJSON(history)), null, 1) + '\n');
         console.log(`recorded ${file} (${history.events?.length} events)`);
       }
+      await recordPipelines(stack, api, force);
     });
   } finally {
     await api.close();
     await stopTestStack();
+  }
+}
+
+/** Writes a workflow's history in the JSON form the Temporal CLI and UI export. */
+async function save(stack: TestStack, file: string, workflowId: string): Promise<void> {
+  const history = await stack.env.client.workflow.getHandle(workflowId).fetchHistory();
+  fs.writeFileSync(path.join(HISTORIES_DIR, file), JSON.stringify(JSON.parse(historyToJSON(history)), null, 1) + '\n');
+  console.log(`recorded ${file} (${history.events?.length} events)`);
+}
+
+/**
+ * One history per branch of the pipeline workflows. Each case runs whole; `before` sets up what it needs (a champion
+ * for the gate cases) whether or not its own history is recorded this time.
+ */
+async function recordPipelines(stack: TestStack, api: TestApi, force: boolean): Promise<void> {
+  const clean = await upload(api, 'replay-blobs', blobRows(13));
+  const drifted = await upload(api, 'replay-blobs-shifted', blobRows(15, 5));
+  const full = (model: string, extra: Record<string, unknown> = {}) => ({
+    model: { name: model },
+    datasetId: clean,
+    holdout: { fraction: 0.25, seed: 1 },
+    training: trainingBody('label', true, { training: { epochs: 5, batchSize: 16, learningRate: 0.05, seed: 1 } }),
+    gate: { thresholds: [{ metric: 'accuracy', threshold: 0.5 }], noChampion: 'absolute-only' },
+    promote: { alias: 'champion' },
+    ...extra,
+  });
+  const approval = (onTimeout: string, timeout = '1h') => ({ approval: { required: true, timeout, onTimeout } });
+  const start = async (kind: string, body: unknown): Promise<string> => {
+    const res = await request(api, 'POST', `/api/v1/pipelines/${kind}`, body);
+    if (res.status !== 202) throw new Error(`start failed: ${JSON.stringify(res.body)}`);
+    return res.body.pipelineId as string;
+  };
+  const waitFor = (id: string, status: string) =>
+    eventually(() => request(api, 'GET', `/api/v1/pipelines/${id}`), (r) => r.body.status === status, 120_000);
+  const decide = async (id: string, decision: string) => {
+    await waitFor(id, 'AWAITING_APPROVAL');
+    await request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision });
+  };
+  const cases: Array<[string, () => Promise<string>]> = [
+    ['pipeline-validation-pass.json', () => start('validation', { datasetId: clean, referenceDatasetId: clean, target: 'label' })],
+    ['pipeline-validation-fail.json', () => start('validation', { datasetId: drifted, referenceDatasetId: clean })],
+    ['pipeline-full-no-champion.json', () => start('full', full('replay-pipe'))],
+    [
+      'pipeline-full-pass.json',
+      () => start('full', full('replay-pipe', { gate: { thresholds: [{ metric: 'accuracy', minAbsoluteChange: 0 }], noChampion: 'fail' } })),
+    ],
+    [
+      'pipeline-full-gate-fail.json',
+      () =>
+        start(
+          'full',
+          full('replay-pipe', {
+            training: trainingBody('label', false),
+            gate: { thresholds: [{ metric: 'accuracy', minAbsoluteChange: 0 }], noChampion: 'fail' },
+          }),
+        ),
+    ],
+    ['pipeline-full-data-fail.json', () => start('full', full('replay-drift', { datasetId: drifted, referenceDatasetId: clean }))],
+    [
+      'pipeline-full-approve.json',
+      async () => {
+        const id = await start('full', full('replay-approve', approval('reject')));
+        await decide(id, 'approve');
+        return id;
+      },
+    ],
+    [
+      'pipeline-full-reject.json',
+      async () => {
+        const id = await start('full', full('replay-reject', approval('approve')));
+        await decide(id, 'reject');
+        return id;
+      },
+    ],
+    ['pipeline-full-timeout.json', () => start('full', full('replay-timeout', approval('reject', '2s')))],
+    [
+      'pipeline-full-cancel.json',
+      async () => {
+        const id = await start(
+          'full',
+          full('replay-cancel', {
+            training: trainingBody('label', true, { training: { epochs: 10_000, batchSize: 4, learningRate: 0.05 } }),
+          }),
+        );
+        const training = await eventually(
+          () => request(api, 'GET', `/api/v1/pipelines/${id}`),
+          (r) => typeof r.body.trainingJobId === 'string',
+          120_000,
+        );
+        await eventually(
+          () => request(api, 'GET', `/api/v1/jobs/${training.body.trainingJobId}`),
+          (r) => (r.body.progress?.epoch ?? 0) >= 1,
+          120_000,
+        );
+        await request(api, 'POST', `/api/v1/jobs/${id}/cancel`);
+        return id;
+      },
+    ],
+  ];
+  // The no-champion and pass cases set up the champion the gate cases compare with: always run them.
+  const setup = new Set(['pipeline-full-no-champion.json', 'pipeline-full-pass.json']);
+  for (const [file, run] of cases) {
+    const exists = fs.existsSync(path.join(HISTORIES_DIR, file));
+    if (!force && exists && !setup.has(file)) continue;
+    const id = await run();
+    const view = await pipelineEnd(api, id, 180_000);
+    console.log(`${file}: ${view.status}`);
+    if (force || !exists) await save(stack, file, id);
   }
 }
 

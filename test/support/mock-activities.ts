@@ -12,6 +12,8 @@ import type {
   TrainingJobInput,
   TrainingSummary,
 } from '../../common/jobs';
+import type { EvaluateInput, EvaluateResult, ValidateDataInput, ValidateDataResult } from '../../common/pipelines';
+import { evaluateGate } from '../../ml/evaluation/gate';
 import { TestTemporal } from './test-temporal';
 
 /**
@@ -115,6 +117,32 @@ export function registeredFor(modelName: string): RegisteredVersionRef {
   return { modelName, version: 1, versionId: `version-${modelName}` };
 }
 
+/** What the mock validation returns: a clean report; a fractional holdout splits into `<id>-train` and `<id>-holdout`. */
+export function validateDataResultFor(input: ValidateDataInput): ValidateDataResult {
+  const holdoutDatasetId = input.holdout
+    ? 'datasetId' in input.holdout
+      ? input.holdout.datasetId
+      : `${input.datasetId}-holdout`
+    : undefined;
+  return {
+    reportId: `report-${input.datasetId}`,
+    passed: true,
+    counts: { checks: 12, failed: 0, errors: 0, warnings: 0 },
+    blocking: [],
+    trainDatasetId: input.holdout && !('datasetId' in input.holdout) ? `${input.datasetId}-train` : input.datasetId,
+    ...(holdoutDatasetId ? { holdoutDatasetId, holdoutRows: 10 } : {}),
+  };
+}
+
+/** What the mock evaluation returns: a candidate with accuracy 0.9 and no champion. */
+export function evaluateResultFor(input: EvaluateInput): EvaluateResult {
+  return {
+    evaluationId: `evaluation-${input.candidateArtifactId}`,
+    holdoutRows: 10,
+    candidate: { accuracy: 0.9, precision: 0.9, recall: 0.9, f1: 0.9, logLoss: 0.3 },
+  };
+}
+
 /** Every Kiln activity as a recording mock; `overrides` replace single ones (their calls are theirs to record). */
 export function mockActivities(recorder: ActivityRecorder, overrides: Partial<KilnActivities> = {}): KilnActivities {
   return {
@@ -134,6 +162,42 @@ export function mockActivities(recorder: ActivityRecorder, overrides: Partial<Ki
     },
     async predictDataset(input) {
       return batchPredictResultFor(input, recorder.record('predictDataset', input).taskQueue);
+    },
+    async validateData(input) {
+      recorder.record('validateData', input);
+      return validateDataResultFor(input);
+    },
+    async evaluateCandidate(input) {
+      recorder.record('evaluateCandidate', input);
+      return evaluateResultFor(input);
+    },
+    // The real gate (pure): the workflow's branches follow from the metrics the evaluation mock returned.
+    async gateCandidate(input) {
+      recorder.record('gateCandidate', input);
+      const gate = evaluateGate(input.gate.thresholds, input.candidate, input.champion, input.gate.noChampion);
+      return {
+        passed: gate.passed,
+        hasChampion: gate.hasChampion,
+        results: gate.results.map((r) => ({
+          metric: r.metric,
+          greaterIsBetter: r.greaterIsBetter,
+          value: r.value,
+          championValue: r.championValue,
+          delta: r.delta,
+          relativeDelta: r.relativeDelta,
+          passed: r.passed,
+          ...(r.reason ? { reason: r.reason } : {}),
+        })),
+        ...(gate.reason ? { reason: gate.reason } : {}),
+      };
+    },
+    async registerCandidate(input) {
+      recorder.record('registerCandidate', input);
+      return registeredFor(input.modelName);
+    },
+    async promoteCandidate(input) {
+      recorder.record('promoteCandidate', input);
+      return { alias: input.alias, version: input.version };
     },
     ...overrides,
   };

@@ -1,0 +1,43 @@
+import Router from '@koa/router';
+import { readJsonBody } from '../body';
+import { ApiDeps } from '../context';
+import { decidePipeline, describePipeline, pipelineReport } from '../services/pipelines';
+import { pipelineLinks, submitFullPipeline, submitValidationPipeline } from '../services/submit-pipeline';
+
+/** Validation pipelines: start (validation only, or validate → train → evaluate → gate → approve → register → promote), read, decide. */
+export function pipelinesRouter(deps: ApiDeps): Router {
+  const router = new Router();
+
+  router.post('/pipelines/validation', async (ctx) => {
+    const run = await submitValidationPipeline(deps, await readJsonBody(ctx, 1024 * 1024));
+    ctx.status = 202;
+    ctx.set('Location', `/api/v1/pipelines/${run.pipelineId}`);
+    ctx.body = { ...run, status: 'RUNNING', links: pipelineLinks(run.pipelineId) };
+  });
+
+  router.post('/pipelines/full', async (ctx) => {
+    const run = await submitFullPipeline(deps, await readJsonBody(ctx, 1024 * 1024));
+    ctx.status = 202;
+    ctx.set('Location', `/api/v1/pipelines/${run.pipelineId}`);
+    ctx.body = {
+      ...run,
+      status: 'RUNNING',
+      links: { ...pipelineLinks(run.pipelineId), decision: `/api/v1/pipelines/${run.pipelineId}/decision` },
+    };
+  });
+
+  router.get('/pipelines/:id', async (ctx) => {
+    ctx.body = await describePipeline(deps, ctx.params.id);
+  });
+
+  router.get('/pipelines/:id/report', async (ctx) => {
+    ctx.body = await pipelineReport(deps, ctx.params.id);
+  });
+
+  router.post('/pipelines/:id/decision', async (ctx) => {
+    const outcome = await decidePipeline(deps, ctx.params.id, await readJsonBody(ctx, 64 * 1024));
+    ctx.body = { pipelineId: ctx.params.id, ...outcome, links: pipelineLinks(ctx.params.id) };
+  });
+
+  return router;
+}

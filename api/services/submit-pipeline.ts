@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '../../common/errors';
+import type { TrainingJobInput } from '../../common/jobs';
+import type { FullPipelineInput, PipelineThreshold, ValidationPipelineInput } from '../../common/pipelines';
+import { TASK_QUEUES } from '../../common/task-queues';
+import { DEFAULT_TENANT } from '../../common/tenant';
+import { DatasetMeta, getDataset, loadDatasetTable } from '../../db/datasets';
+import { holdoutRowCount } from '../../ml/evaluation/holdout';
+import { ALL_METRICS, metricInfo, TASK_METRICS } from '../../ml/evaluation/metrics';
+import { trainingMemoryNeedMb } from '../../ml/training/memory-need';
+import { TrainingOptions, TrainingSpec, validateTrainingRequest } from '../../ml/training/spec';
+import { resolveOptions, VALIDATION_DEFAULTS } from '../../ml/validation/options';
+import { ApiDeps } from '../context';
+import { durationMs, fullPipelineRequest, validationPipelineRequest } from '../schemas/pipelines';
+import { parseWith } from '../schemas/validate';
+import { placeCompute } from './compute-placement';
+
+export interface SubmittedPipeline {
+  pipelineId: string;
+  kind: 'validation' | 'full';
+  datasetId: string;
+  taskQueue: string;
+  computeQueue?: string;
+}
+
+/** Links every pipeline answer carries. */
+export function pipelineLinks(pipelineId: string) {
+  return {
+    self: `/api/v1/pipelines/${pipelineId}`,
+    report: `/api/v1/pipelines/${pipelineId}/report`,
+    job: `/api/v1/jobs/${pipelineId}`,
+    cancel: `/api/v1/jobs/${pipelineId}/cancel`,
+  };
+}
+
+async function datasetOr404(deps: ApiDeps, id: string, field: string): Promise<DatasetMeta> {
+  const dataset = await getDataset(deps.pool, DEFAULT_TENANT, id);
+  if (!dataset) throw new NotFoundError('dataset', id, field);
+  return dataset;
+}
+
+/**
+ * The data-check overrides, checked here so that a bad one is a 400 naming `checks.<field>` and not a failed run:
+ * every key must be a ValidationOptions field, and the whole must pass ml/validation's resolveOptions.
+ */
+function checkOverrides(checks: Record<string, unknown> | undefined): void {
+  if (!checks) return;
+  for (const key of Object.keys(checks)) {
+    if (!Object.prototype.hasOwnProperty.call(VALIDATION_DEFAULTS, key)) {
+      throw new ValidationError(
+        `checks.${key}: unknown setting; known: ${Object.keys(VALIDATION_DEFAULTS).join(', ')}`,
+        `checks.${key}`,
+        'unknown_field',
+      );
+    }
+  }
+  try {
+    resolveOptions(checks as Parameters<typeof resolveOptions>[0]);
+  } catch (err) {
+    const message = (err as Error).message;
+    // resolveOptions names the field first ("psiBins must be in 2..1000", "severities.drift must be ...").
+    const field = /^([A-Za-z.]+?)(?::| must| should)/.exec(message)?.[1] ?? Object.keys(checks)[0];
+    throw new ValidationError(`checks.${message}`, `checks.${field}`);
+  }
+}
+
+/** POST /api/v1/pipelines/validation: checks the datasets exist and the overrides are valid, then starts the run. */
+export async function submitValidationPipeline(deps: ApiDeps, body: unknown): Promise<SubmittedPipeline> {
+  const request = parseWith(validationPipelineRequest, body);
+  const dataset = await datasetOr404(deps, request.datasetId, 'datasetId');
+  const reference = request.referenceDatasetId
+    ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
+    : undefined;
+  checkOverrides(request.checks);
+  const target = request.target;
+  const targetSpec = target !== undefined ? dataset.columnSpecs.find((c) => c.name === target) : undefined;
+  const pipelineId = `pipeline-validation-${randomUUID()}`;
+  const input: ValidationPipelineInput = {
+    tenantId: DEFAULT_TENANT,
+    datasetId: dataset.id,
+    ...(reference ? { referenceDatasetId: reference.id } : {}),
+    ...(target !== undefined ? { target } : {}),
+    ...(targetSpec ? { task: targetSpec.type === 'string' ? 'classification' : 'regression' } : {}),
+    ...(request.checks ? { checks: request.checks } : {}),
+  };
+  await deps.jobs.startValidationPipeline(
+    pipelineId,
+    input,
+    TASK_QUEUES.cpu,
+    {
+      kind: 'pipeline',
+      pipeline: 'validation',
+      dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows },
+      ...(reference ? { referenceDataset: { id: reference.id, name: reference.name, rows: reference.rows } } : {}),
+      ...(target !== undefined ? { target } : {}),
+    },
+    request.priority,
+  );
+  deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'validation' });
+  return { pipelineId, kind: 'validation', datasetId: dataset.id, taskQueue: TASK_QUEUES.cpu };
+}
+
+type FullRequest = z.infer<typeof fullPipelineRequest>;
+
+/** Every threshold's metric must exist and be one the task produces; greaterIsBetter defaults from the metric. */
+function resolveThresholds(request: FullRequest): PipelineThreshold[] {
+  const task = request.training.spec.task;
+  return request.gate.thresholds.map((t, i) => {
+    const field = `gate.thresholds[${i}].metric`;
+    if (!ALL_METRICS.includes(t.metric))
+      throw new ValidationError(
+        `${field}: unknown metric ${JSON.stringify(t.metric)}; known: ${ALL_METRICS.join(', ')}`,
+        field,
+      );
+    const info = metricInfo(task, t.metric);
+    if (!info) {
+      throw new ValidationError(
+        `${field}: a ${task} model does not produce ${t.metric}; it produces ${Object.keys(TASK_METRICS[task]).join(', ')}`,
+        field,
+      );
+    }
+    return {
+      metric: t.metric,
+      ...(t.threshold !== undefined ? { threshold: t.threshold } : {}),
+      ...(t.minAbsoluteChange !== undefined ? { minAbsoluteChange: t.minAbsoluteChange } : {}),
+      ...(t.minRelativeChange !== undefined ? { minRelativeChange: t.minRelativeChange } : {}),
+      greaterIsBetter: t.greaterIsBetter ?? info.greaterIsBetter,
+    };
+  });
+}
+
+/**
+ * POST /api/v1/pipelines/full: everything that can be checked before a run is checked here and answered with a 400
+ * (404 for unknown datasets) naming the field: the training request against the dataset (as POST /api/v1/training
+ * does), the holdout (its dataset's columns, or a fraction that holds out at least one row and leaves one), the
+ * thresholds' metrics against the task, the approval timeout, the alias and the check overrides.
+ */
+export async function submitFullPipeline(deps: ApiDeps, body: unknown): Promise<SubmittedPipeline> {
+  const request = parseWith(fullPipelineRequest, body);
+  const { training } = request;
+  if (training.datasetId !== undefined && training.datasetId !== request.datasetId)
+    throw new ValidationError('training.datasetId: must be the pipeline datasetId (or left out)', 'training.datasetId');
+  if (training.model !== undefined && training.model.name !== request.model.name)
+    throw new ValidationError(
+      'training.model.name: must be the pipeline model.name (or left out)',
+      'training.model.name',
+    );
+  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, request.datasetId);
+  if (!loaded) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
+  const reference = request.referenceDatasetId
+    ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
+    : undefined;
+  checkOverrides(request.checks);
+
+  const verdict = validateTrainingRequest(
+    loaded.table,
+    training.target,
+    training.features,
+    training.spec as TrainingSpec,
+    training.training as TrainingOptions,
+  );
+  if (!verdict.ok) {
+    const [first] = verdict.problems;
+    throw new ValidationError(`training.${first.field}: ${first.message}`, `training.${first.field}`);
+  }
+  const features = verdict.features;
+
+  if ('datasetId' in request.holdout) {
+    const holdout = await datasetOr404(deps, request.holdout.datasetId, 'holdout.datasetId');
+    for (const column of [...features, training.target]) {
+      const spec = holdout.columnSpecs.find((c) => c.name === column);
+      const wanted = loaded.table.columns.find((c) => c.name === column)!.type;
+      if (!spec || spec.type !== wanted) {
+        throw new ValidationError(
+          `holdout.datasetId: dataset ${holdout.id} ${spec ? `holds ${spec.type}s in column` : 'has no column'} ` +
+            `${JSON.stringify(column)}; the model needs ${wanted}s there`,
+          'holdout.datasetId',
+        );
+      }
+    }
+  } else {
+    const held = holdoutRowCount(loaded.table.rows, request.holdout.fraction);
+    if (held < 1)
+      throw new ValidationError(
+        `holdout.fraction: ${request.holdout.fraction} of ${loaded.table.rows} rows holds out no row`,
+        'holdout.fraction',
+      );
+    if (held >= loaded.table.rows)
+      throw new ValidationError('holdout.fraction: leaves no row to train on', 'holdout.fraction');
+  }
+  const thresholds = resolveThresholds(request);
+  const approval =
+    request.approval?.required === true
+      ? {
+          timeout: request.approval.timeout,
+          timeoutMs: durationMs(request.approval.timeout)!,
+          onTimeout: request.approval.onTimeout,
+        }
+      : undefined;
+
+  const placement = await placeCompute(deps, training.resources, () =>
+    trainingMemoryNeedMb(loaded.table, {
+      target: training.target,
+      features,
+      spec: training.spec,
+      training: training.training as TrainingJobInput['training'],
+    }),
+  );
+  const trainingInput: TrainingJobInput = {
+    tenantId: DEFAULT_TENANT,
+    datasetId: request.datasetId,
+    target: training.target,
+    features,
+    model: request.model,
+    spec: training.spec,
+    training: training.training as TrainingJobInput['training'],
+    ...(placement.route ? { route: placement.route } : {}),
+    gpuMemoryMb: placement.gpuMemoryMb,
+  };
+  const pipelineId = `pipeline-full-${randomUUID()}`;
+  const input: FullPipelineInput = {
+    tenantId: DEFAULT_TENANT,
+    modelName: request.model.name,
+    datasetId: request.datasetId,
+    holdout: request.holdout,
+    ...(reference ? { referenceDatasetId: reference.id } : {}),
+    ...(request.checks ? { checks: request.checks } : {}),
+    training: trainingInput,
+    gate: { thresholds, noChampion: request.gate.noChampion },
+    ...(approval ? { approval } : {}),
+    promote: request.promote,
+  };
+  await deps.jobs.startFullPipeline(
+    pipelineId,
+    input,
+    placement.taskQueue,
+    {
+      kind: 'pipeline',
+      pipeline: 'full',
+      model: request.model.name,
+      task: training.spec.task,
+      dataset: { id: loaded.meta.id, name: loaded.meta.name, rows: loaded.meta.rows },
+      holdout: request.holdout,
+      alias: request.promote.alias,
+      approvalRequired: approval !== undefined,
+      resources: placement.memo,
+    },
+    request.priority,
+  );
+  deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'full' });
+  return {
+    pipelineId,
+    kind: 'full',
+    datasetId: request.datasetId,
+    taskQueue: placement.taskQueue,
+    computeQueue: placement.computeQueue,
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The holdout of a validation pipeline when it is given as a fraction of the dataset's rows: a deterministic, seeded
+ * split. holdoutRows = floor(rows × fraction); the rows are shuffled by a Fisher–Yates permutation drawn from
+ * mulberry32(seed) (ml/random.ts) and the first holdoutRows of it are held out (ml/training/split.ts
+ * trainValidationSplit, the split training itself uses). Both parts keep the original row order. The same dataset,
+ * fraction and seed give the same two tables on every machine, so a retried activity stores the same two datasets.
+ */
+import { Table } from '../../datasets/table';
+import { trainValidationSplit } from '../training/split';
+
+/** Rows held out of `rows` for `fraction`: floor(rows × fraction). */
+export function holdoutRowCount(rows: number, fraction: number): number {
+  return Math.floor(rows * fraction);
+}
+
+/** The rows `rows` (indices, any order) of `table` as a new table with the same columns and levels. */
+export function subsetTable(table: Table, rows: ArrayLike<number>): Table {
+  const c = table.columns.length;
+  const values = new Float64Array(rows.length * c);
+  for (let i = 0; i < rows.length; i++) values.set(table.values.subarray(rows[i] * c, (rows[i] + 1) * c), i * c);
+  return { columns: table.columns.map((col) => ({ ...col })), rows: rows.length, values };
+}
+
+/**
+ * Splits `table` into a training part and a holdout of floor(rows × fraction) rows (see the module comment). Throws
+ * RangeError when either part would be empty.
+ */
+export function splitHoldout(table: Table, fraction: number, seed: number): { train: Table; holdout: Table } {
+  const held = holdoutRowCount(table.rows, fraction);
+  if (held < 1) throw new RangeError(`a holdout fraction of ${fraction} of ${table.rows} rows holds out no row`);
+  if (held >= table.rows) throw new RangeError(`a holdout fraction of ${fraction} leaves no row to train on`);
+  const split = trainValidationSplit(table.rows, held, seed);
+  return { train: subsetTable(table, split.train), holdout: subsetTable(table, split.validation) };
+}

@@ -9,4 +9,6 @@ export interface ActivityDeps {
   placement: { pool: string; device?: Placement['device'] };
   /** A GPU worker's admission by device memory; compute activities hold their need while they run. */
   admission?: DeviceAdmission;
+  /** Test hook (KILN_TEST_EVALUATION_DELAY_MS): a pipeline's evaluation waits this long before it computes. */
+  evaluationDelayMs?: number;
 }

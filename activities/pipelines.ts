@@ -32,12 +32,6 @@ export const EVALUATION_FAILED = 'EvaluationFailed';
 /** Error type of a promotion refused because the alias moved after the evaluation; not retried. */
 export const ALIAS_MOVED = 'AliasMoved';
 
-/**
- * Test hook: the evaluation waits this long (heartbeating) before it computes, so a test can kill its worker while it
- * runs (test/integration/pipelines-crash.test.ts). Unset in production.
- */
-const EVALUATION_DELAY_ENV = 'KILN_TEST_EVALUATION_DELAY_MS';
-
 function pipelineIdOf(ctx: Context, activity: string): string {
   const execution = ctx.info.workflowExecution;
   if (!execution) throw ApplicationFailure.nonRetryable(`${activity} runs only inside a pipeline`, INVALID_JOB_INPUT);
@@ -148,7 +142,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const pipelineId = pipelineIdOf(ctx, 'evaluateCandidate');
       ctx.heartbeat({ stage: 'evaluating', step: 'loading' });
-      const delayMs = Number(process.env[EVALUATION_DELAY_ENV] ?? 0);
+      // Test hook (deps.evaluationDelayMs): wait, heartbeating, so a test can kill the worker mid-stage.
+      const delayMs = deps.evaluationDelayMs ?? 0;
       for (let waited = 0; delayMs > 0 && waited < delayMs; waited += 500) {
         await sleep(500);
         ctx.heartbeat({ stage: 'evaluating', step: 'loading' });

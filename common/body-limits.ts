@@ -15,14 +15,20 @@ export interface BodyLimits {
    * DatasetLimits.maxBodyBytes, the limit on any request body.
    */
   maxRegistryBodyBytes: number;
+  /** POST /api/v1/pipelines/{validation,full} and a pipeline's decision (KILN_MAX_PIPELINE_BODY_BYTES). */
+  maxPipelineBodyBytes: number;
 }
 
-/** The defaults: 1 MiB for training, 8 MiB for online predict, 64 KiB for batch predict, 256 KiB for the registry. */
+/**
+ * The defaults: 1 MiB for training, 8 MiB for online predict, 64 KiB for batch predict, 256 KiB for the registry, 1 MiB
+ * for pipelines (a training body and its gate).
+ */
 export const DEFAULT_BODY_LIMITS: Readonly<BodyLimits> = Object.freeze({
   maxTrainingBodyBytes: 1024 * 1024,
   maxPredictBodyBytes: 8 * 1024 * 1024,
   maxBatchPredictBodyBytes: 64 * 1024,
   maxRegistryBodyBytes: 256 * 1024,
+  maxPipelineBodyBytes: 1024 * 1024,
 });
 
 /** The environment variable that sets each limit (common/config.ts). */
@@ -31,4 +37,5 @@ export const BODY_LIMIT_ENV_VARS: Readonly<Record<keyof BodyLimits, string>> = O
   maxPredictBodyBytes: 'KILN_MAX_PREDICT_BODY_BYTES',
   maxBatchPredictBodyBytes: 'KILN_MAX_BATCH_PREDICT_BODY_BYTES',
   maxRegistryBodyBytes: 'KILN_MAX_REGISTRY_BODY_BYTES',
+  maxPipelineBodyBytes: 'KILN_MAX_PIPELINE_BODY_BYTES',
 });

@@ -116,6 +116,7 @@ export const ENV_SCHEMA = z.object({
   KILN_MAX_PREDICT_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxPredictBodyBytes),
   KILN_MAX_BATCH_PREDICT_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxBatchPredictBodyBytes),
   KILN_MAX_REGISTRY_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxRegistryBodyBytes),
+  KILN_MAX_PIPELINE_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxPipelineBodyBytes),
 
   // --- API and workers: the servers ---
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/kiln').optional(),
@@ -146,6 +147,7 @@ export const ENV_SCHEMA = z.object({
   KILN_GPU_MEMORY_BUDGET_MB: integer(1).optional(),
   KILN_WORKER_CONCURRENCY: integer(1).optional(),
   KILN_TELEMETRY_INTERVAL_MS: integer(1).default(5_000),
+  KILN_TEST_EVALUATION_DELAY_MS: integer(0).optional(),
   KILN_WORKER_METRICS_PORT: port(true).optional(),
   KILN_DECLARED_GPUS: z.string().optional(),
 
@@ -217,6 +219,8 @@ export interface WorkerEnvConfig {
   /** Absent: the pool's default. */
   concurrency?: number;
   telemetryIntervalMs: number;
+  /** Test hook: a pipeline's evaluation waits this long first, so a test can kill its worker mid-stage. */
+  testEvaluationDelayMs?: number;
   /** Port of the worker's Prometheus /metrics; absent or 0 serves none (npm start sets one per worker). */
   metricsPort?: number;
 }
@@ -374,6 +378,7 @@ export function loadConfig(env: Env): KilnConfig {
         maxPredictBodyBytes: parsed.KILN_MAX_PREDICT_BODY_BYTES,
         maxBatchPredictBodyBytes: parsed.KILN_MAX_BATCH_PREDICT_BODY_BYTES,
         maxRegistryBodyBytes: parsed.KILN_MAX_REGISTRY_BODY_BYTES,
+        maxPipelineBodyBytes: parsed.KILN_MAX_PIPELINE_BODY_BYTES,
       },
     },
     worker: {
@@ -382,6 +387,9 @@ export function loadConfig(env: Env): KilnConfig {
       ...(parsed.KILN_GPU_MEMORY_BUDGET_MB !== undefined ? { memoryBudgetMb: parsed.KILN_GPU_MEMORY_BUDGET_MB } : {}),
       ...(parsed.KILN_WORKER_CONCURRENCY !== undefined ? { concurrency: parsed.KILN_WORKER_CONCURRENCY } : {}),
       telemetryIntervalMs: parsed.KILN_TELEMETRY_INTERVAL_MS,
+      ...(parsed.KILN_TEST_EVALUATION_DELAY_MS !== undefined
+        ? { testEvaluationDelayMs: parsed.KILN_TEST_EVALUATION_DELAY_MS }
+        : {}),
       ...(parsed.KILN_WORKER_METRICS_PORT !== undefined ? { metricsPort: parsed.KILN_WORKER_METRICS_PORT } : {}),
     },
     ...(parsed.KILN_DECLARED_GPUS !== undefined ? { declaredGpus: parsed.KILN_DECLARED_GPUS } : {}),

@@ -23,6 +23,8 @@ export interface KilnWorkerOptions {
    * compute activities hold their memory need against its budget. Shared by every Worker of the device.
    */
   admission?: DeviceAdmission;
+  /** Test hook passed to the activities (ActivityDeps.evaluationDelayMs). */
+  evaluationDelayMs?: number;
   /** Sees every activity's duration and outcome, and fallbacks (Prometheus). */
   observer?: ActivityObserver;
 }
@@ -36,6 +38,7 @@ export function createKilnWorker(opts: KilnWorkerOptions): Promise<Worker> {
     pool: opts.pool,
     placement: { pool: opts.workerPool, ...(opts.device ? { device: opts.device } : {}) },
     ...(opts.admission ? { admission: opts.admission } : {}),
+    ...(opts.evaluationDelayMs !== undefined ? { evaluationDelayMs: opts.evaluationDelayMs } : {}),
   });
   return Worker.create({
     connection: opts.connection,

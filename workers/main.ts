@@ -94,6 +94,9 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
           maxConcurrentActivities: flags.concurrency,
           observer: metrics.observer,
           ...(admission ? { admission } : {}),
+          ...(config.worker.testEvaluationDelayMs !== undefined
+            ? { evaluationDelayMs: config.worker.testEvaluationDelayMs }
+            : {}),
         }),
       ),
     );

@@ -2,21 +2,22 @@ import Router from '@koa/router';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
 import { decidePipeline, describePipeline, pipelineReport } from '../services/pipelines';
-import { pipelineLinks, submitFullPipeline, submitValidationPipeline } from '../services/submit-pipeline';
+import { pipelineLinks } from '../services/accepted';
+import { submitFullPipeline, submitValidationPipeline } from '../services/submit-pipeline';
 
 /** Validation pipelines: start (validation only, or validate → train → evaluate → gate → approve → register → promote), read, decide. */
 export function pipelinesRouter(deps: ApiDeps): Router {
   const router = new Router();
 
   router.post('/pipelines/validation', async (ctx) => {
-    const run = await submitValidationPipeline(deps, await readJsonBody(ctx, 1024 * 1024));
+    const run = await submitValidationPipeline(deps, await readJsonBody(ctx, deps.bodyLimits.maxPipelineBodyBytes));
     ctx.status = 202;
     ctx.set('Location', `/api/v1/pipelines/${run.pipelineId}`);
     ctx.body = { ...run, status: 'RUNNING', links: pipelineLinks(run.pipelineId) };
   });
 
   router.post('/pipelines/full', async (ctx) => {
-    const run = await submitFullPipeline(deps, await readJsonBody(ctx, 1024 * 1024));
+    const run = await submitFullPipeline(deps, await readJsonBody(ctx, deps.bodyLimits.maxPipelineBodyBytes));
     ctx.status = 202;
     ctx.set('Location', `/api/v1/pipelines/${run.pipelineId}`);
     ctx.body = {
@@ -35,7 +36,11 @@ export function pipelinesRouter(deps: ApiDeps): Router {
   });
 
   router.post('/pipelines/:id/decision', async (ctx) => {
-    const outcome = await decidePipeline(deps, ctx.params.id, await readJsonBody(ctx, 64 * 1024));
+    const outcome = await decidePipeline(
+      deps,
+      ctx.params.id,
+      await readJsonBody(ctx, deps.bodyLimits.maxPipelineBodyBytes),
+    );
     ctx.body = { pipelineId: ctx.params.id, ...outcome, links: pipelineLinks(ctx.params.id) };
   });
 

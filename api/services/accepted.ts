@@ -20,6 +20,16 @@ export function jobLinks(jobId: string): JobLinks {
   };
 }
 
+/** Links every pipeline answer carries. */
+export function pipelineLinks(pipelineId: string) {
+  return {
+    self: `/api/v1/pipelines/${pipelineId}`,
+    report: `/api/v1/pipelines/${pipelineId}/report`,
+    job: `/api/v1/jobs/${pipelineId}`,
+    cancel: `/api/v1/jobs/${pipelineId}/cancel`,
+  };
+}
+
 /** Where operators watch workflows; no link without a URL (KILN_TEMPORAL_UI_URL). */
 export interface TemporalUi {
   temporalUiUrl?: string;

@@ -1,4 +1,5 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Pool } from 'pg';
 import { ConflictError, NotFoundError } from '../../common/errors';
 import { decisionUpdate } from '../../common/messages/pipeline';
 import type { DecisionOutcome, FullPipelineResult, ValidationPipelineResult } from '../../common/pipelines';
@@ -7,10 +8,10 @@ import { DEFAULT_TENANT } from '../../common/tenant';
 import { getEvaluation, getValidationReport } from '../../db/pipelines';
 import { TASK_METRICS } from '../../ml/evaluation/metrics';
 import type { Task } from '../../ml/training/spec';
-import { ApiDeps } from '../context';
+import type { JobService } from './jobs';
 import { decisionRequest } from '../schemas/pipelines';
 import { parseWith } from '../schemas/validate';
-import { pipelineLinks } from './submit-pipeline';
+import { pipelineLinks, TemporalUi } from './accepted';
 
 /** The metrics of `values` in TASK_METRICS order, any others after them. */
 function metricOrder(task: string, values: Record<string, number>): string[] {
@@ -19,8 +20,14 @@ function metricOrder(task: string, values: Record<string, number>): string[] {
 }
 
 /** The pipeline run behind an id: 404 (field `id`) unless it is a pipeline Kiln started. */
-async function findPipeline(deps: ApiDeps, id: string) {
-  let found: Awaited<ReturnType<ApiDeps['jobs']['describeOr404']>>;
+/** What the pipeline read and decision services use (the routers' ApiDeps satisfies it). */
+export interface PipelineDeps extends TemporalUi {
+  pool: Pool;
+  jobs: JobService;
+}
+
+async function findPipeline(deps: PipelineDeps, id: string) {
+  let found: Awaited<ReturnType<JobService['describeOr404']>>;
   try {
     found = await deps.jobs.describeOr404(id);
   } catch (err) {
@@ -37,7 +44,7 @@ async function findPipeline(deps: ApiDeps, id: string) {
  * FAILED_VALIDATION, GATE_FAILED, REJECTED, PROMOTED; or FAILED, CANCELED, TERMINATED, TIMED_OUT), stage, the ids,
  * counts and metrics of the stages done so far (from the memo while it runs, from the result once completed), links.
  */
-export async function describePipeline(deps: ApiDeps, id: string) {
+export async function describePipeline(deps: PipelineDeps, id: string) {
   const { handle, description } = await findPipeline(deps, id);
   const memo = (description.memo ?? {}) as Record<string, unknown>;
   const temporalStatus = description.status.name;
@@ -90,7 +97,7 @@ export async function describePipeline(deps: ApiDeps, id: string) {
  * GET /api/v1/pipelines/:id/report: the stored data-validation report (checks, summary, profile, drift) and, for full
  * pipelines past evaluation, the evaluation table with the gate's verdict. 409 while the validation stage runs.
  */
-export async function pipelineReport(deps: ApiDeps, id: string) {
+export async function pipelineReport(deps: PipelineDeps, id: string) {
   await findPipeline(deps, id);
   const report = await getValidationReport(deps.pool, DEFAULT_TENANT, id);
   if (!report)
@@ -137,7 +144,7 @@ export async function pipelineReport(deps: ApiDeps, id: string) {
  * POST /api/v1/pipelines/:id/decision: the reviewer's decision, delivered as the workflow's `decision` Update; answers
  * with what followed (registered version, promotion). 409 when the run is not waiting for approval.
  */
-export async function decidePipeline(deps: ApiDeps, id: string, body: unknown): Promise<DecisionOutcome> {
+export async function decidePipeline(deps: PipelineDeps, id: string, body: unknown): Promise<DecisionOutcome> {
   const request = parseWith(decisionRequest, body);
   const { handle, description } = await findPipeline(deps, id);
   if (description.status.name !== 'RUNNING')

@@ -11,10 +11,10 @@ import { ALL_METRICS, metricInfo, TASK_METRICS } from '../../ml/evaluation/metri
 import { trainingMemoryNeedMb } from '../../ml/training/memory-need';
 import { TrainingOptions, TrainingSpec, validateTrainingRequest } from '../../ml/training/spec';
 import { resolveOptions, VALIDATION_DEFAULTS } from '../../ml/validation/options';
-import { ApiDeps } from '../context';
 import { durationMs, fullPipelineRequest, validationPipelineRequest } from '../schemas/pipelines';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
+import type { SubmitDeps } from './submit-job';
 
 export interface SubmittedPipeline {
   pipelineId: string;
@@ -24,17 +24,7 @@ export interface SubmittedPipeline {
   computeQueue?: string;
 }
 
-/** Links every pipeline answer carries. */
-export function pipelineLinks(pipelineId: string) {
-  return {
-    self: `/api/v1/pipelines/${pipelineId}`,
-    report: `/api/v1/pipelines/${pipelineId}/report`,
-    job: `/api/v1/jobs/${pipelineId}`,
-    cancel: `/api/v1/jobs/${pipelineId}/cancel`,
-  };
-}
-
-async function datasetOr404(deps: ApiDeps, id: string, field: string): Promise<DatasetMeta> {
+async function datasetOr404(deps: SubmitDeps, id: string, field: string): Promise<DatasetMeta> {
   const dataset = await getDataset(deps.pool, DEFAULT_TENANT, id);
   if (!dataset) throw new NotFoundError('dataset', id, field);
   return dataset;
@@ -66,7 +56,7 @@ function checkOverrides(checks: Record<string, unknown> | undefined): void {
 }
 
 /** POST /api/v1/pipelines/validation: checks the datasets exist and the overrides are valid, then starts the run. */
-export async function submitValidationPipeline(deps: ApiDeps, body: unknown): Promise<SubmittedPipeline> {
+export async function submitValidationPipeline(deps: SubmitDeps, body: unknown): Promise<SubmittedPipeline> {
   const request = parseWith(validationPipelineRequest, body);
   const dataset = await datasetOr404(deps, request.datasetId, 'datasetId');
   const reference = request.referenceDatasetId
@@ -136,7 +126,7 @@ function resolveThresholds(request: FullRequest): PipelineThreshold[] {
  * does), the holdout (its dataset's columns, or a fraction that holds out at least one row and leaves one), the
  * thresholds' metrics against the task, the approval timeout, the alias and the check overrides.
  */
-export async function submitFullPipeline(deps: ApiDeps, body: unknown): Promise<SubmittedPipeline> {
+export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promise<SubmittedPipeline> {
   const request = parseWith(fullPipelineRequest, body);
   const { training } = request;
   if (training.datasetId !== undefined && training.datasetId !== request.datasetId)

@@ -6,3 +6,6 @@ export const INVALID_JOB_INPUT = 'InvalidJobInput';
  * same input fails the same way.
  */
 export const NON_FINITE_RESULT = 'NonFiniteResult';
+
+/** Error type for a training run whose loss became NaN or ±Infinity (ml/training/diverged.ts); not retried. */
+export const TRAINING_DIVERGED = 'TrainingDiverged';

@@ -65,8 +65,8 @@ export const MINIBATCH_KMEANS_DEFAULTS = {
 export interface MiniBatchKMeansProgress {
   step: number;
   maxSteps: number;
-  /** Smoothed per-point batch inertia (what early stopping watches). */
-  ewaInertia: number;
+  /** Smoothed per-point batch inertia (what early stopping watches); absent until the second step (no NaN in a heartbeat). */
+  ewaInertia?: number;
   /** Passes over the data so far (may be fractional). */
   epochs: number;
 }
@@ -161,7 +161,8 @@ export async function miniBatchKMeans(
     const sq = scale * scale;
     const r = await miniBatchKMeans(scaledPoints(points, scale), n, d, params, {
       signal: hooks.signal,
-      onProgress: (pr) => hooks.onProgress?.({ ...pr, ewaInertia: pr.ewaInertia * sq }),
+      onProgress: (pr) =>
+        hooks.onProgress?.({ ...pr, ...(pr.ewaInertia !== undefined ? { ewaInertia: pr.ewaInertia * sq } : {}) }),
     });
     const centroids = scaleRows(r.centroids, scale);
     return { ...r, centroids, inertia: inertiaToCentres(points, n, d, r.labels, flatCentres(centroids, d), p.k) };
@@ -290,13 +291,23 @@ export async function miniBatchKMeans(
       }
     }
     if (Date.now() - lastYield >= YIELD_EVERY_MS) {
-      await hooks.onProgress?.({ step: steps, maxSteps, ewaInertia: ewa ?? NaN, epochs: (steps * B) / n });
+      await hooks.onProgress?.({
+        step: steps,
+        maxSteps,
+        ...(ewa !== undefined ? { ewaInertia: ewa } : {}),
+        epochs: (steps * B) / n,
+      });
       await new Promise<void>((resolve) => setImmediate(resolve));
       lastYield = Date.now();
     }
   }
   throwIfAborted(hooks.signal, WHAT);
-  await hooks.onProgress?.({ step: steps, maxSteps, ewaInertia: ewa ?? NaN, epochs: (steps * B) / n });
+  await hooks.onProgress?.({
+    step: steps,
+    maxSteps,
+    ...(ewa !== undefined ? { ewaInertia: ewa } : {}),
+    epochs: (steps * B) / n,
+  });
 
   const final = await nearestCentres(points, n, d, c, k, { shift, signal: hooks.signal, what: WHAT });
   const clusterSizes = new Array<number>(k).fill(0);

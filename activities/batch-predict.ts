@@ -4,8 +4,8 @@ import { numericMatrix } from '../datasets/encode';
 import { getArtifactContent, putArtifact } from '../db/artifacts';
 import { loadDatasetTable } from '../db/datasets';
 import { initComputeBackend } from '../ml/backend';
-import { loadPredictor } from '../ml/serving/predictor';
-import { INVALID_JOB_INPUT } from './errors';
+import { NonFinitePredictionError, loadPredictor } from '../ml/serving/predictor';
+import { INVALID_JOB_INPUT, NON_FINITE_RESULT } from './errors';
 import { estimateBatchPredictMemoryMb } from '../gpu/memory-estimate';
 import { TRAINING_LIMITS } from '../ml/training/spec';
 import { holdDeviceMemory, ranOn } from './gpu-admission';
@@ -13,6 +13,13 @@ import type { ActivityDeps } from './deps';
 
 /** Rows predicted between heartbeats (and abort checks). */
 export const BATCH_PREDICT_CHUNK_ROWS = 10_000;
+
+/** A non-finite prediction fails the job without retries: the same model and rows give the same NaN. */
+function nonFiniteAsFailure(err: unknown): unknown {
+  return err instanceof NonFinitePredictionError
+    ? ApplicationFailure.nonRetryable(err.message, NON_FINITE_RESULT)
+    : err;
+}
 
 export function createBatchPredictActivities({ pool, placement, admission }: ActivityDeps) {
   return {
@@ -42,7 +49,7 @@ export function createBatchPredictActivities({ pool, placement, admission }: Act
       const hold = await holdDeviceMemory(admission, need);
       const predictor = await loadPredictor(input.flavor, content).catch((err: unknown) => {
         hold.release();
-        throw err;
+        throw nonFiniteAsFailure(err);
       });
       try {
         let matrix: ReturnType<typeof numericMatrix>;
@@ -56,7 +63,11 @@ export function createBatchPredictActivities({ pool, placement, admission }: Act
         for (let start = 0; start < n; start += BATCH_PREDICT_CHUNK_ROWS) {
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
           const rows = Math.min(BATCH_PREDICT_CHUNK_ROWS, n - start);
-          parts.push(await predictor.predict(values.subarray(start * d, (start + rows) * d), rows));
+          parts.push(
+            await predictor.predict(values.subarray(start * d, (start + rows) * d), rows).catch((err: unknown) => {
+              throw nonFiniteAsFailure(err);
+            }),
+          );
           ctx.heartbeat({ stage: 'predicting', rowsDone: start + rows, rows: n });
         }
         // Concatenate the per-chunk arrays field by field (labels, probabilities, values, cells).

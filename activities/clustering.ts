@@ -18,7 +18,8 @@ import { CLUSTERING_RUNNERS } from '../ml/clustering/runners';
 import { estimateClusteringMemoryMb } from '../gpu/memory-estimate';
 import { DeviceHold, holdDeviceMemory, ranOn } from './gpu-admission';
 import type { ActivityDeps } from './deps';
-import { INVALID_JOB_INPUT } from './errors';
+import { INVALID_JOB_INPUT, NON_FINITE_RESULT } from './errors';
+import { NonFiniteResultError, assertFiniteResult } from '../ml/finite-guard';
 
 /** The full result, stored as an artifact (labels can be millions long; history only sees the summary). */
 export interface ClusteringResultDocument {
@@ -76,6 +77,24 @@ function sizesOf(labels: Int32Array, clusters: number): { sizes: number[]; noise
   return { sizes, noise };
 }
 
+/**
+ * How a clustering or scoring error fails the job: an input the algorithm refuses (RangeError, which says why) and a
+ * non-finite result are non-retryable (the same input fails the same way every time); anything else is retried.
+ */
+function asJobFailure(err: unknown): unknown {
+  if (err instanceof NonFiniteResultError) return ApplicationFailure.nonRetryable(err.message, NON_FINITE_RESULT);
+  if (err instanceof RangeError) return ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
+  return err;
+}
+
+function guardFinite(what: string, value: unknown): void {
+  try {
+    assertFiniteResult(what, value);
+  } catch (err) {
+    throw asJobFailure(err);
+  }
+}
+
 export function createClusteringActivities({ pool, placement, admission }: ActivityDeps) {
   return {
     /**
@@ -119,8 +138,7 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         }).catch((err: unknown) => {
           // Report a cancellation as such (its reason is the SDK's CancelledFailure), not as a failed attempt.
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-          if (err instanceof RangeError) throw ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
-          throw err;
+          throw asJobFailure(err);
         });
         const computeMs = Date.now() - t1;
 
@@ -128,7 +146,10 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         ctx.heartbeat({ stage: 'scoring', algorithm: input.algorithm, n, d });
         const quality = await clusteringQuality(matrix.values, n, d, output.labels, {
           ...(truth ? { truth } : {}),
+          ...(output.centres ? { centres: output.centres } : {}),
           seed: typeof input.params.seed === 'number' ? input.params.seed : 0,
+        }).catch((err: unknown) => {
+          throw asJobFailure(err);
         });
         const qualityMs = Date.now() - t2;
 
@@ -154,6 +175,8 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
           extras: output.extras,
           backend: backend.name,
         };
+        // The last guard: nothing non-finite is stored or returned (JSON would write it as null).
+        guardFinite(`${input.algorithm} result`, document);
         const resultArtifact = await putArtifact(pool, {
           tenantId: input.tenantId,
           kind: 'clustering-result',
@@ -171,7 +194,7 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
           : undefined;
         const storeMs = Date.now() - t3;
 
-        return {
+        const summary: ClusteringSummary = {
           algorithm: input.algorithm,
           datasetId: input.datasetId,
           datasetSha256: loaded.meta.sha256,
@@ -192,6 +215,8 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
           resultArtifactId: resultArtifact.id,
           ...(modelArtifact ? { modelArtifactId: modelArtifact.id } : {}),
         };
+        guardFinite(`${input.algorithm} summary`, summary);
+        return summary;
       } finally {
         hold?.release();
       }

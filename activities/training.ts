@@ -12,8 +12,9 @@ import { registerModelVersion } from '../db/registry';
 import { initComputeBackend } from '../ml/backend';
 import { TrainingOptions, TrainingSpec, TrainingValidationError } from '../ml/training/spec';
 import { train } from '../ml/training/train';
+import { TrainingDivergedError } from '../ml/training/diverged';
 import { stopRequestedQuery } from '../common/messages/training';
-import { INVALID_JOB_INPUT } from './errors';
+import { INVALID_JOB_INPUT, TRAINING_DIVERGED } from './errors';
 import { trainingMemoryNeedMb } from '../ml/training/memory-need';
 import { holdDeviceMemory, ranOn } from './gpu-admission';
 import type { ActivityDeps } from './deps';
@@ -117,6 +118,9 @@ export function createTrainingActivities({ pool, placement, admission }: Activit
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
           if (err instanceof TrainingValidationError)
             throw ApplicationFailure.nonRetryable(err.message, INVALID_JOB_INPUT);
+          // Diverged (non-finite loss): the job fails, unretried, and registers nothing (README, Training).
+          if (err instanceof TrainingDivergedError)
+            throw ApplicationFailure.nonRetryable(err.message, TRAINING_DIVERGED);
           throw err;
         });
 

@@ -7,13 +7,16 @@
  * from the origin, and one matMul of [x | 1] with [−2c ; ‖c‖²] gives the scores. A block never materialises more than
  * MAX_DISTANCE_CELLS_PER_BLOCK (rows × centres) cells, whatever n is; the data stays on the host and only one block is
  * on the device at a time. Distances that are returned (inertia, quantization error) are recomputed exactly on the
- * host in float64 against the chosen centre, O(n·d).
+ * host in float64 against the chosen centre, O(n·d). Shifted rows and centres are also divided by a power of two
+ * (../scale.ts) when their magnitude is far from 1, so that float32 squares of centres near 1e20 (or 1e-25) neither
+ * overflow nor underflow; that changes no argmin.
  *
  * Gaussian-mixture prediction (predictGmm) lives in ./gmm, next to the E-step it reuses.
  */
 import * as tf from '@tensorflow/tfjs';
 import { MAX_DISTANCE_CELLS_PER_BLOCK } from './block-size';
 import { throwIfAborted } from '../abort';
+import { magnitudeScale } from './scale';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared argument checks
@@ -75,15 +78,23 @@ export function flattenCentres(centres: ArrayLike<ArrayLike<number>>, d: number,
 // Blocked nearest-centre pass
 
 /**
- * Centres (m×d, float64, absolute) as the float32 matrix [−2(c − shift) ; ‖c − shift‖²] of shape (d+1)×m, so that
- * [x − shift | 1] · it = ‖c‖² − 2x·c in shifted coordinates: add ‖x‖² for the squared distance.
+ * Centres (m×d, float64, absolute) as the float32 matrix [−2(c − shift)/scale ; ‖c − shift‖²/scale²] of shape
+ * (d+1)×m, so that [(x − shift)/scale | 1] · it = ‖c‖² − 2x·c in shifted, scaled coordinates: add ‖x‖² for the squared
+ * distance. scale (default 1) is a power of two, see frameScale.
  */
-export function centreScoreMatrix(centres: Float64Array, m: number, d: number, shift: Float64Array): tf.Tensor2D {
+export function centreScoreMatrix(
+  centres: Float64Array,
+  m: number,
+  d: number,
+  shift: Float64Array,
+  scale = 1,
+): tf.Tensor2D {
+  const inv = 1 / scale;
   const buf = new Float32Array((d + 1) * m);
   for (let c = 0; c < m; c++) {
     let norm = 0;
     for (let j = 0; j < d; j++) {
-      const v = Math.fround(centres[c * d + j] - shift[j]);
+      const v = Math.fround((centres[c * d + j] - shift[j]) * inv);
       buf[j * m + c] = -2 * v;
       norm += v * v;
     }
@@ -92,7 +103,7 @@ export function centreScoreMatrix(centres: Float64Array, m: number, d: number, s
   return tf.tensor2d(buf, [d + 1, m]);
 }
 
-/** Rows [start, start+rows) shifted, as float32 [x − shift | 1] (rows×(d+1)), written into buf. */
+/** Rows [start, start+rows) shifted and scaled, as float32 [(x − shift)/scale | 1] (rows×(d+1)), written into buf. */
 export function shiftedRows(
   points: Float32Array,
   start: number,
@@ -100,13 +111,33 @@ export function shiftedRows(
   d: number,
   shift: Float64Array,
   buf: Float32Array,
+  scale = 1,
 ): void {
+  const inv = 1 / scale;
   for (let r = 0; r < rows; r++) {
     const src = (start + r) * d;
     const dst = r * (d + 1);
-    for (let j = 0; j < d; j++) buf[dst + j] = points[src + j] - shift[j];
+    for (let j = 0; j < d; j++) buf[dst + j] = (points[src + j] - shift[j]) * inv;
     buf[dst + d] = 1;
   }
+}
+
+/**
+ * The power of two that shifted points and centres are divided by on the device (1 for moderate magnitudes): from the
+ * largest |x − shift| and |c − shift|, as ../scale.ts chooses it.
+ */
+export function frameScale(
+  points: Float32Array,
+  n: number,
+  d: number,
+  centres: Float64Array,
+  m: number,
+  shift: Float64Array,
+): number {
+  let max = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) max = Math.max(max, Math.abs(points[i * d + j] - shift[j]));
+  for (let c = 0; c < m; c++) for (let j = 0; j < d; j++) max = Math.max(max, Math.abs(centres[c * d + j] - shift[j]));
+  return magnitudeScale([max]);
 }
 
 /** Rows per block so that rows × m score cells stay within MAX_DISTANCE_CELLS_PER_BLOCK (and 4 float32 per cell fit). */
@@ -202,12 +233,13 @@ export async function nearestCentres(
   if (two) out.second = new Int32Array(n);
   const blockRows = Math.min(n, blockRowsFor(m));
   const buf = new Float32Array(blockRows * (d + 1));
-  const scoreT = centreScoreMatrix(centres, m, d, shift);
+  const scale = frameScale(points, n, d, centres, m, shift);
+  const scoreT = centreScoreMatrix(centres, m, d, shift, scale);
   try {
     for (let start = 0; start < n; start += blockRows) {
       throwIfAborted(opts.signal, opts.what ?? 'assignment');
       const rows = Math.min(blockRows, n - start);
-      shiftedRows(points, start, rows, d, shift, buf);
+      shiftedRows(points, start, rows, d, shift, buf, scale);
       const xAug = tf.tensor2d(rows === blockRows ? buf : buf.subarray(0, rows * (d + 1)), [rows, d + 1]);
       let result: tf.Tensor[];
       try {
@@ -246,11 +278,12 @@ export function nearestCentresSync(
   if (two) out.second = new Int32Array(n);
   const blockRows = Math.min(n, blockRowsFor(m));
   const buf = new Float32Array(blockRows * (d + 1));
-  const scoreT = centreScoreMatrix(centres, m, d, shift);
+  const scale = frameScale(points, n, d, centres, m, shift);
+  const scoreT = centreScoreMatrix(centres, m, d, shift, scale);
   try {
     for (let start = 0; start < n; start += blockRows) {
       const rows = Math.min(blockRows, n - start);
-      shiftedRows(points, start, rows, d, shift, buf);
+      shiftedRows(points, start, rows, d, shift, buf, scale);
       const result = tf.tidy(() =>
         blockTensors(tf.tensor2d(buf.subarray(0, rows * (d + 1)), [rows, d + 1]), scoreT, m, two),
       );

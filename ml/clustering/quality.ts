@@ -4,25 +4,34 @@
  *                     there are more (scikit-learn's sample_size; silhouetteSampled says which happened);
  *   daviesBouldin     davies_bouldin_score;
  *   calinskiHarabasz  calinski_harabasz_score;
- *   inertia           Σ squared distance of each point to its cluster's mean (the within-cluster sum of squares);
+ *   inertia           Σ squared distance of each point to its cluster's centre (inertia.ts): the algorithm's centres
+ *                     when given (k-means, mini-batch, SOM: each point's closest, so scikit-learn's inertia_ and the
+ *                     very number the algorithm reports), else the cluster's mean (the within-cluster sum of squares);
  *   ari, nmi          adjusted_rand_score and normalized_mutual_info_score (arithmetic) against `truth`, if given.
  *
  * Noise: points labelled −1 (DBSCAN-style results) are left out of EVERY metric, including ari and nmi, which are
  * computed on the remaining points only; excludedNoise says how many were left out (present only when > 0).
  * A metric that is undefined for the input (one cluster, as many clusters as points, nothing left after noise)
- * is absent from the result, never NaN and never an exception.
+ * is absent from the result, never NaN and never an exception; a metric that comes out non-finite anyway is an error
+ * (NonFiniteResultError), never a value.
+ *
+ * Precision: everything but the silhouette's pairwise distances is float64 on the host, which holds the squares of
+ * any float32 input. Davies–Bouldin's "all distances are 0" test (scikit-learn's np.allclose(x, 0), |x| ≤ 1e-8) is
+ * taken relative to the data's spread (1e-8 × its RMS distance to the mean), so that the score does not depend on
+ * the data's units (at 1e-25 scale every distance is below 1e-8, which scikit-learn would score 0). The silhouette's
+ * distances are exact to ~1e-7 however close the clusters are and however far from the data mean (silhouette.ts).
  *
  * Cost: Davies–Bouldin, Calinski–Harabasz and inertia need only the cluster means: two O(n·d) host passes in float64.
- * The silhouette needs all pairwise distances within the sample, s² of them (s ≤ SILHOUETTE_SAMPLE_SIZE); they are
- * computed on the device in row blocks of at most MAX_DISTANCE_CELLS_PER_BLOCK cells, and summed per cluster on the
- * host in float64.
+ * The silhouette needs all pairwise distances within the sample, s² of them (s ≤ SILHOUETTE_SAMPLE_SIZE): float32
+ * blocks of at most MAX_DISTANCE_CELLS_PER_BLOCK cells on the device, each about its own origin, summed per cluster on
+ * the host in float64, with the few cells too close to call recomputed exactly (silhouette.ts).
  */
-import * as tf from '@tensorflow/tfjs';
-import { initComputeBackend } from '../backend';
-import { MAX_DISTANCE_CELLS_PER_BLOCK } from './block-size';
+import { assertFiniteResult } from '../finite-guard';
 import { adjustedRandIndex, normalizedMutualInfo } from './agreement';
+import { flatCentres, inertiaToCentres } from './inertia';
 import { Random } from '../random';
 import { throwIfAborted, validatePoints } from './predict';
+import { meanSilhouette } from './silhouette';
 
 /**
  * Default silhouette sample size: 10,000 points, i.e. 10⁸ pairwise distances (about a second on the wasm backend),
@@ -36,6 +45,11 @@ export interface QualityOptions {
   silhouetteSampleSize?: number;
   /** Seed of the silhouette sample. */
   seed?: number;
+  /**
+   * The algorithm's centres, indexed by label (k rows of d numbers), for algorithms whose labels are each point's
+   * closest centre: inertia is then measured against them instead of the cluster means.
+   */
+  centres?: ArrayLike<ArrayLike<number>>;
   signal?: AbortSignal;
 }
 
@@ -55,7 +69,8 @@ const WHAT = 'clustering quality';
 
 /**
  * Quality metrics of a clustering of n row-major d-dimensional points. Invalid arguments (shapes, non-finite values,
- * labels below −1) reject with a RangeError; undefined metrics are simply absent. No tensors outlive the call.
+ * labels below −1, centres that do not cover the labels) reject with a RangeError; undefined metrics are simply
+ * absent; a metric that is not finite rejects with NonFiniteResultError. No tensors outlive the call.
  */
 export async function clusteringQuality(
   points: Float32Array,
@@ -125,7 +140,7 @@ export async function clusteringQuality(
     dist[c] += Math.sqrt(s);
   }
   const inertia = sq.reduce((a, b) => a + b, 0);
-  result.inertia = inertia;
+  result.inertia = opts.centres ? centresInertia(points, n, d, labels, opts.centres) : inertia;
 
   // scikit-learn's check_number_of_labels: 1 < K < number of samples.
   if (K > 1 && K < m) {
@@ -136,7 +151,8 @@ export async function clusteringQuality(
       extra += counts[c] * s;
     }
     result.calinskiHarabasz = inertia === 0 ? 1 : (extra * (m - K)) / (inertia * (K - 1));
-    result.daviesBouldin = daviesBouldin(means, counts, dist, K, d);
+    // The data's RMS distance to its mean: what "zero" is relative to in Davies–Bouldin.
+    result.daviesBouldin = daviesBouldin(means, counts, dist, K, d, Math.sqrt((inertia + extra) / m));
   }
 
   throwIfAborted(opts.signal, WHAT);
@@ -148,17 +164,36 @@ export async function clusteringQuality(
   const sampleLabels = Int32Array.from(rows, (r) => compact[r]);
   const sampleK = new Set(sampleLabels).size;
   if (sampleK >= 2 && sampleK <= s - 1) {
-    result.silhouette = await silhouette(
+    result.silhouette = await meanSilhouette(
       points,
       d,
       rows.map((r) => kept[r]),
       sampleLabels,
       K,
       opts.signal,
+      WHAT,
     );
     result.silhouetteSampled = sampled;
   }
+  assertFiniteResult(WHAT, result);
   return result;
+}
+
+/** inertiaToCentres against the given centres, which must cover every label; RangeError otherwise. */
+function centresInertia(
+  points: Float32Array,
+  n: number,
+  d: number,
+  labels: Int32Array,
+  centres: ArrayLike<ArrayLike<number>>,
+): number {
+  if (!centres || typeof centres.length !== 'number' || centres.length < 1)
+    throw new RangeError('centres must be a non-empty array of rows');
+  for (let c = 0; c < centres.length; c++) {
+    const row = centres[c];
+    if (!row || row.length !== d) throw new RangeError(`centres row ${c} must have d = ${d} numbers`);
+  }
+  return inertiaToCentres(points, n, d, labels, flatCentres(centres, d), centres.length);
 }
 
 function clusterMeans(
@@ -185,8 +220,18 @@ function clusterMeans(
   return { means, counts, overallMean };
 }
 
-/** scikit-learn's davies_bouldin_score from the cluster means and per-cluster Σ distance to the mean. */
-function daviesBouldin(means: Float64Array, counts: Float64Array, dist: Float64Array, K: number, d: number): number {
+/**
+ * scikit-learn's davies_bouldin_score from the cluster means and per-cluster Σ distance to the mean; its all-zero test
+ * is relative to `spread` (the data's RMS distance to its mean) rather than absolute, see the header.
+ */
+function daviesBouldin(
+  means: Float64Array,
+  counts: Float64Array,
+  dist: Float64Array,
+  K: number,
+  d: number,
+  spread: number,
+): number {
   const intra = Float64Array.from({ length: K }, (_, c) => dist[c] / counts[c]);
   const centroidDist = new Float64Array(K * K);
   for (let a = 0; a < K; a++) {
@@ -196,8 +241,9 @@ function daviesBouldin(means: Float64Array, counts: Float64Array, dist: Float64A
       centroidDist[a * K + b] = Math.sqrt(s);
     }
   }
-  // np.allclose(x, 0): every |x| ≤ 1e-8.
-  if (intra.every((v) => Math.abs(v) <= 1e-8) || centroidDist.every((v) => Math.abs(v) <= 1e-8)) return 0;
+  // np.allclose(x, 0), every |x| ≤ 1e-8, in units of the data's spread.
+  const zero = 1e-8 * spread;
+  if (intra.every((v) => Math.abs(v) <= zero) || centroidDist.every((v) => Math.abs(v) <= zero)) return 0;
   let total = 0;
   for (let a = 0; a < K; a++) {
     let worst = 0;
@@ -209,86 +255,4 @@ function daviesBouldin(means: Float64Array, counts: Float64Array, dist: Float64A
     total += worst;
   }
   return total / K;
-}
-
-/**
- * Mean silhouette of the sample (rows `idx` of points, labels 0..K−1), scikit-learn's silhouette_samples averaged:
- * a = mean distance to the rest of its own cluster, b = smallest mean distance to another cluster,
- * s = (b − a) / max(a, b), and 0 for points alone in their cluster.
- *
- * Distances: the sample is shifted by its mean and D² = ‖x‖² + ‖y‖² − 2x·y is one matMul per block of rows. Values
- * below 10⁻⁶(‖x‖² + ‖y‖²) are float32 round-off of that expansion (about 8 ulps) and are set to 0, so that duplicates
- * and each point and itself are exactly 0 apart.
- */
-async function silhouette(
-  points: Float32Array,
-  d: number,
-  idx: number[],
-  labels: Int32Array,
-  K: number,
-  signal: AbortSignal | undefined,
-): Promise<number> {
-  await initComputeBackend();
-  const s = idx.length;
-  const mean = new Float64Array(d);
-  for (const i of idx) for (let j = 0; j < d; j++) mean[j] += points[i * d + j] / s;
-  // A: [x | ‖x‖² | 1] (s × (d+2)); B: [−2y ; 1 ; ‖y‖²] ((d+2) × s); norms: ‖x‖² as a row [1, s].
-  const A = new Float32Array(s * (d + 2));
-  const B = new Float32Array((d + 2) * s);
-  const norms = new Float32Array(s);
-  for (let r = 0; r < s; r++) {
-    const i = idx[r];
-    let norm = 0;
-    for (let j = 0; j < d; j++) {
-      const v = Math.fround(points[i * d + j] - mean[j]);
-      A[r * (d + 2) + j] = v;
-      B[j * s + r] = -2 * v;
-      norm += v * v;
-    }
-    norms[r] = norm;
-    A[r * (d + 2) + d] = norm;
-    A[r * (d + 2) + d + 1] = 1;
-    B[d * s + r] = 1;
-    B[(d + 1) * s + r] = norm;
-  }
-  const counts = new Float64Array(K);
-  for (let r = 0; r < s; r++) counts[labels[r]]++;
-  const blockRows = Math.max(1, Math.min(s, Math.floor(MAX_DISTANCE_CELLS_PER_BLOCK / s)));
-  const Bt = tf.tensor2d(B, [d + 2, s]);
-  const normRow = tf.tensor2d(norms, [1, s]);
-  const sums = new Float64Array(blockRows * K);
-  let total = 0;
-  try {
-    for (let start = 0; start < s; start += blockRows) {
-      throwIfAborted(signal, WHAT);
-      const rows = Math.min(blockRows, s - start);
-      const distT = tf.tidy(() => {
-        const a = tf.tensor2d(A.subarray(start * (d + 2), (start + rows) * (d + 2)), [rows, d + 2]);
-        const d2 = tf.matMul(a, Bt);
-        const scale = tf.add(tf.tensor2d(norms.subarray(start, start + rows), [rows, 1]), normRow);
-        return tf.sqrt(tf.where(tf.less(d2, tf.mul(scale, 1e-6)), tf.zerosLike(d2), d2));
-      });
-      const values = await distT.data().finally(() => distT.dispose());
-      // Per-cluster sums of distances on the host, float64 (no K-wide one-hot on the device, whatever K is).
-      sums.fill(0);
-      for (let r = 0; r < rows; r++) {
-        const base = r * s;
-        const out = r * K;
-        for (let c = 0; c < s; c++) sums[out + labels[c]] += values[base + c];
-      }
-      for (let r = 0; r < rows; r++) {
-        const own = labels[start + r];
-        if (counts[own] <= 1) continue; // alone in its cluster: s = 0
-        const a = sums[r * K + own] / (counts[own] - 1);
-        let b = Infinity;
-        for (let c = 0; c < K; c++) if (c !== own && counts[c] > 0) b = Math.min(b, sums[r * K + c] / counts[c]);
-        const denom = Math.max(a, b);
-        if (denom > 0 && Number.isFinite(b)) total += (b - a) / denom;
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  } finally {
-    tf.dispose([Bt, normRow]);
-  }
-  return total / s;
 }

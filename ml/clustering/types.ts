@@ -14,7 +14,7 @@ export interface ClusteringOutput {
   labels: Int32Array;
   /** Number of clusters found (excluding noise). */
   clusters: number;
-  /** Sum of squared distances to assigned centroids, where the algorithm defines centroids. */
+  /** scikit-learn's inertia_ (inertia.ts): Σ squared distance to the closest of `centres`, where there are centres. */
   inertia?: number;
   iterations?: number;
   converged?: boolean;
@@ -22,6 +22,12 @@ export interface ClusteringOutput {
   method?: string;
   /** Algorithm-specific results returned to the user: centroids, merge tree, codebook, cells, probabilities... */
   extras: Record<string, unknown>;
+  /**
+   * The centres that the labels index, each point labelled with its closest one (k-means and mini-batch centroids, SOM
+   * units), k rows of d numbers: the quality metrics' inertia is measured against them (inertia.ts), as `inertia`
+   * is. Absent for algorithms without such centres (their quality inertia is about the cluster means).
+   */
+  centres?: number[][];
   /** Present for algorithms that can assign new points: what the model registry stores (centroids, codebook, ...). */
   model?: { flavor: string } & Record<string, unknown>;
 }

@@ -1,3 +1,5 @@
+import { UnprocessableError } from '../../common/errors';
+import { assertFiniteResult, NonFiniteResultError } from '../finite-guard';
 import { GmmModel, predictGmm } from '../clustering/gmm/gmm';
 import { predictNearestCentroid, predictSomCells, SomModelLike } from '../clustering/predict';
 import { loadTrainedModel, predictTrained } from '../training/predict';
@@ -31,10 +33,57 @@ export class UnsupportedFlavorError extends Error {
   }
 }
 
-/** Builds the predictor for a model version's flavor from its artifact bytes. */
+/**
+ * A prediction that would hold NaN or ±Infinity (the model's weights are not finite, or the input drives it out of
+ * floating-point range): an error instead of a response with `null` in it. A 422 where the API maps it.
+ */
+export class NonFinitePredictionError extends UnprocessableError {
+  constructor(flavor: string, detail: string) {
+    super(
+      `the ${flavor} model cannot give a finite prediction: ${detail}. Nothing is returned rather than NaN ` +
+        '(a model whose training diverged, or inputs far outside the range it was fitted on)',
+    );
+    this.name = 'NonFinitePredictionError';
+  }
+}
+
+/**
+ * Builds the predictor for a model version's flavor from its artifact bytes. Every prediction it returns is checked:
+ * a non-finite number rejects with NonFinitePredictionError, as does loading an MLP whose weights are not finite.
+ */
 export async function loadPredictor(flavor: string, content: Buffer): Promise<Predictor> {
+  return guarded(await unguardedPredictor(flavor, content));
+}
+
+/** The predictor with the finite guard on its output. */
+function guarded(predictor: Predictor): Predictor {
+  return {
+    ...predictor,
+    predict: async (points, n) => {
+      const out = await predictor.predict(points, n);
+      try {
+        assertFiniteResult('prediction', out);
+      } catch (err) {
+        if (err instanceof NonFiniteResultError)
+          throw new NonFinitePredictionError(predictor.flavor, `${err.path} is ${err.value}`);
+        throw err;
+      }
+      return out;
+    },
+  };
+}
+
+async function unguardedPredictor(flavor: string, content: Buffer): Promise<Predictor> {
   if (flavor.startsWith('mlp-')) {
     const trained = await loadTrainedModel(content);
+    const weights = trained.model.getWeights();
+    for (let i = 0; i < weights.length; i++) {
+      const values = weights[i].dataSync();
+      if (values.some((v) => !Number.isFinite(v))) {
+        trained.dispose();
+        throw new NonFinitePredictionError(flavor, `its weights (array ${i} of ${weights.length}) are not finite`);
+      }
+    }
     return {
       flavor,
       columns: trained.features,

@@ -9,6 +9,10 @@
  *
  * Epoch numbers count from 1: onEpoch's `epoch` is the epoch just finished, onCheckpoint's the number of completed
  * epochs (what a resumed run reports as resumedFromEpoch). history and epochsRun include the epochs before a resume.
+ *
+ * Divergence: a batch loss, validation loss or final metric that is not a finite number ends the run with
+ * TrainingDivergedError (diverged.ts) naming the epoch, before that epoch is reported or checkpointed; no model is
+ * returned, so a diverged run can never be registered or served.
  */
 import * as tf from '@tensorflow/tfjs';
 import { tableSha256 } from '../../datasets/encode';
@@ -24,6 +28,7 @@ import {
   restoreCheckpoint,
   saveCheckpoint,
 } from './checkpoint';
+import { TrainingDivergedError } from './diverged';
 import { buildModel, disposeModel } from './model';
 import { argmax, modelOutputs, saveTrainedModel } from './predict';
 import {
@@ -73,10 +78,15 @@ export type ClassificationMetrics = {
   evaluatedOn: 'validation' | 'training';
   rows: number;
   accuracy: number;
-  /** Macro averages over the classes present in the true or predicted labels; 0 where undefined (no predictions). */
-  precision: number;
-  recall: number;
-  f1: number;
+  /**
+   * Macro averages over the classes present in the true or predicted labels (a class's precision with no predictions
+   * of it, or recall with no rows of it, counts 0: scikit-learn's zero_division default). Absent when fewer than two
+   * classes are present: a one-class evaluation measures no discrimination between classes, and scikit-learn's
+   * binary precision/F1 are ill-defined there.
+   */
+  precision?: number;
+  recall?: number;
+  f1?: number;
   /** confusionMatrix[true][predicted], indexed like `classes`. */
   confusionMatrix: number[][];
   classes: string[];
@@ -89,7 +99,11 @@ export type RegressionMetrics = {
   /** On the target's original scale. */
   mse: number;
   mae: number;
-  r2: number;
+  /**
+   * 1 − SS_res / SS_tot. Absent where undefined: fewer than two rows (scikit-learn warns and returns nan) or a constant
+   * target (SS_tot = 0; scikit-learn's force_finite would substitute 1 or 0, a number that measures nothing).
+   */
+  r2?: number;
 };
 
 export interface TrainingResult {
@@ -200,6 +214,10 @@ export async function train(input: TrainingInput, hooks: TrainingHooks = {}): Pr
         const ys = tf.tensor2d(yb, [size, k]);
         try {
           const out = (await built.model.trainOnBatch(xs, ys)) as number[];
+          if (!Number.isFinite(out[0])) {
+            const at = `batch ${b / o.batchSize + 1} of ${Math.ceil(trainSet.n / o.batchSize)}`;
+            throw new TrainingDivergedError(epoch + 1, at, out[0], o);
+          }
           lossSum += out[0] * size;
           metricSum += out[1] * size;
         } finally {
@@ -221,6 +239,7 @@ export async function train(input: TrainingInput, hooks: TrainingHooks = {}): Pr
       };
       if (valSet) {
         const [valLoss, valMetric] = await evaluate(built.model, valTensors[0], valTensors[1]);
+        if (!Number.isFinite(valLoss)) throw new TrainingDivergedError(epoch + 1, 'validation loss', valLoss, o);
         record.valLoss = valLoss;
         record.metrics[valMetricName] = valMetric;
       }
@@ -267,6 +286,8 @@ export async function train(input: TrainingInput, hooks: TrainingHooks = {}): Pr
       spec.task === 'classification'
         ? classificationMetrics(evalSet.labels as Int32Array, values, k, pre.classes ?? [], evaluatedOn)
         : regressionMetrics(decodeTargets(pre, evalSet.y), decodeTargets(pre, values), evaluatedOn);
+    const bad = Object.entries(finalMetrics).find(([, v]) => typeof v === 'number' && !Number.isFinite(v));
+    if (bad) throw new TrainingDivergedError(completed, `final metric ${bad[0]}`, bad[1] as number, o);
     const model = await saveTrainedModel(built.model, pre, spec);
     return {
       epochsRun: completed,
@@ -313,6 +334,10 @@ async function evaluate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): Prom
   }
 }
 
+/**
+ * Accuracy, macro precision / recall / F1 (over the classes present; absent with fewer than two, see
+ * ClassificationMetrics) and the confusion matrix, from true class indices and n×k row-major class probabilities.
+ */
 export function classificationMetrics(
   labels: ArrayLike<number>,
   probabilities: ArrayLike<number>,
@@ -346,20 +371,18 @@ export function classificationMetrics(
     recall += r;
     f1 += p + r > 0 ? (2 * p * r) / (p + r) : 0;
   }
-  const macro = (v: number): number => (present > 0 ? v / present : 0);
   return {
     task: 'classification',
     evaluatedOn,
     rows: n,
     accuracy: n > 0 ? correct / n : 0,
-    precision: macro(precision),
-    recall: macro(recall),
-    f1: macro(f1),
+    ...(present >= 2 ? { precision: precision / present, recall: recall / present, f1: f1 / present } : {}),
     confusionMatrix: cm,
     classes: classes.slice(),
   };
 }
 
+/** MSE, MAE and R² (absent for fewer than two rows or a constant target) of predictions on the original scale. */
 export function regressionMetrics(
   actual: number[],
   predicted: number[],
@@ -372,12 +395,20 @@ export function regressionMetrics(
   for (let i = 0; i < n; i++) mean += actual[i];
   mean /= n;
   let ss = 0;
+  // Exactly equal targets are constant even when their float64 mean is off by an ulp (SS_tot ~1e-32, not 0).
+  const constant = actual.every((v) => v === actual[0]);
   for (let i = 0; i < n; i++) {
     const e = predicted[i] - actual[i];
     se += e * e;
     ae += Math.abs(e);
     ss += (actual[i] - mean) ** 2;
   }
-  const r2 = ss > 0 ? 1 - se / ss : se === 0 ? 1 : 0;
-  return { task: 'regression', evaluatedOn, rows: n, mse: se / n, mae: ae / n, r2 };
+  return {
+    task: 'regression',
+    evaluatedOn,
+    rows: n,
+    mse: se / n,
+    mae: ae / n,
+    ...(n >= 2 && ss > 0 && !constant ? { r2: 1 - se / ss } : {}),
+  };
 }

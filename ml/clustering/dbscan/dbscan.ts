@@ -29,6 +29,9 @@
  *
  * cosine: distance 1 − cos(a, b). Rows are normalised (in float64) and, since ‖a − b‖² = 2 − 2·cos for unit vectors,
  * cosine distance ≤ eps exactly when the euclidean distance between the normalised rows is ≤ √(2·eps).
+ *
+ * Magnitude (euclidean): points and eps are divided by the same power of two (../scale.ts) when the largest
+ * |coordinate| is far from 1, which changes no comparison but keeps the tensor method's float32 squares in range.
  */
 import { BackendName, initComputeBackend } from '../../backend';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from '../types';
@@ -36,6 +39,7 @@ import { KdTreeEngine } from './kdtree-engine';
 import { NeighbourEngine, throwIfAborted } from './neighbour-engine';
 import { TensorEngine } from './tensor-engine';
 import { UnionFind } from './union-find';
+import { magnitudeScale, scaledPoints } from '../scale';
 
 export interface DbscanParams {
   /** Neighbourhood radius (> 0): euclidean distance, or cosine distance 1 − cos for metric 'cosine'. */
@@ -148,9 +152,10 @@ async function run(
   const metric = params.metric ?? 'euclidean';
   throwIfAborted(hooks.signal);
   const backend = await initComputeBackend();
-  const data = metric === 'cosine' ? normaliseRows(points, n, d) : points;
+  const scale = metric === 'cosine' ? 1 : magnitudeScale(points);
+  const data = metric === 'cosine' ? normaliseRows(points, n, d) : scaledPoints(points, scale);
   // Cosine distance ≤ eps ⟺ ‖â − b̂‖² ≤ 2·eps for the normalised rows â, b̂.
-  const eps2 = metric === 'cosine' ? 2 * params.eps : params.eps * params.eps;
+  const eps2 = metric === 'cosine' ? 2 * params.eps : (params.eps / scale) ** 2;
   const minPoints = params.minPoints;
   const engine: NeighbourEngine =
     method === 'kd-tree'

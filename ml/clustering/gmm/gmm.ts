@@ -17,6 +17,12 @@
  * dimensions) relies on regCovar alone to stay positive definite, and the default 1e-6 can be below float32 round-off
  * there: the fit then rejects with a RangeError suggesting a larger regCovar (scikit-learn raises the same).
  *
+ * Magnitude: inputs whose largest |coordinate| is far from 1 are fitted on points / S (S a power of two, exact;
+ * ../scale.ts) with regCovar / S², and means, covariances and log-likelihoods are scaled back, so float32 squares
+ * stay in range. regCovar is absolute (as scikit-learn's reg_covar): one at least as large as every feature's variance
+ * would swamp the data (every component the same broad Gaussian, one cluster), so it is refused with a RangeError
+ * saying so rather than fitted.
+ *
  * Scale: one pass over the data per iteration; the data stays on the host and is streamed in blocks whose
  * k × d × rows intermediates stay within MAX_DISTANCE_CELLS_PER_BLOCK cells. Host work per iteration is O(k·d³) for
  * the Cholesky factors ('full') plus O(n·d) to stage blocks.
@@ -27,6 +33,7 @@ import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../block-size';
 import { kmeans } from '../kmeans/kmeans';
 import { featureMean, throwIfAborted, validatePoints } from '../predict';
 import { ClusteringHooks, ClusteringOutput } from '../types';
+import { magnitudeScale, scaledPoints } from '../scale';
 
 export type CovarianceType = 'full' | 'diag';
 export const COVARIANCE_TYPES: readonly CovarianceType[] = ['full', 'diag'];
@@ -568,6 +575,20 @@ export async function gmm(
 ): Promise<GmmResult> {
   validatePoints(points, n, d);
   const r = resolveParams(n, params);
+  checkRegCovar(points, n, d, r.regCovar);
+  const scale = magnitudeScale(points);
+  if (scale !== 1) {
+    // The same fit on points / scale (exact) with regCovar in those units, results scaled back: see ../scale.ts.
+    const logScale = d * Math.log(scale);
+    const fit = await gmm(
+      scaledPoints(points, scale),
+      n,
+      d,
+      { ...r, regCovar: r.regCovar / (scale * scale) },
+      { signal: hooks.signal, onProgress: (pr) => hooks.onProgress?.({ ...pr, lowerBound: pr.lowerBound - logScale }) },
+    );
+    return rescaleResult(fit, scale, d);
+  }
   throwIfAborted(hooks.signal, WHAT);
   await initComputeBackend();
   const shift = featureMean(points, n, d);
@@ -600,6 +621,50 @@ export async function gmm(
     converged: fit.converged,
     model,
   };
+}
+
+/**
+ * A fit of points / scale back in the points' units: means × scale, covariances × scale², and per-point log-densities
+ * − d·ln(scale) (a density in d dimensions scales by scale^−d).
+ */
+function rescaleResult(r: GmmResult, scale: number, d: number): GmmResult {
+  const sq = scale * scale;
+  const logScale = d * Math.log(scale);
+  const means = r.means.map((row) => row.map((v) => v * scale));
+  const covariances =
+    r.model.covarianceType === 'full'
+      ? (r.covariances as number[][][]).map((m) => m.map((row) => row.map((v) => v * sq)))
+      : (r.covariances as number[][]).map((row) => row.map((v) => v * sq));
+  return {
+    ...r,
+    means,
+    covariances,
+    lowerBound: r.lowerBound - logScale,
+    logLikelihood: r.logLikelihood - logScale,
+    model: { ...r.model, means, covariances },
+  };
+}
+
+/**
+ * regCovar is added to every covariance diagonal in the data's units. At or above the largest per-feature variance it
+ * dominates every component's covariance, so the mixture cannot separate anything (at 1e-25-scale data the default
+ * 1e-6 is 1e44 times the variance): a RangeError that says so, instead of a one-cluster answer. All-identical points
+ * (zero variance) are left to the fit, which handles them as scikit-learn does.
+ */
+function checkRegCovar(points: Float32Array, n: number, d: number, regCovar: number): void {
+  const mean = featureMean(points, n, d);
+  const variance = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) variance[j] += (points[i * d + j] - mean[j]) ** 2 / n;
+  let largest = 0;
+  for (let j = 0; j < d; j++) largest = Math.max(largest, variance[j]);
+  if (largest > 0 && regCovar >= largest) {
+    throw new RangeError(
+      `regCovar = ${regCovar} is not small next to the data: the largest per-feature variance is ` +
+        `${largest.toPrecision(3)}, so the regularisation added to every covariance would swamp the data and every ` +
+        `component would be the same. regCovar is absolute (in squared data units, as scikit-learn's reg_covar): ` +
+        `use one well below the variance, e.g. ${(largest * 1e-6).toPrecision(1)}, or rescale the data`,
+    );
+  }
 }
 
 function toRows(values: Float32Array | Float64Array, n: number, k: number): number[][] {
@@ -700,7 +765,9 @@ export function predictGmm(
       stage(points, start, rows, d, shift, xBuf, undefined);
       const [labelT, respT] = tf.tidy(() => {
         const wlp = weightedLogProb(tf.tensor2d(xBuf.subarray(0, rows * (d + 1)), [rows, d + 1]), dp);
-        return [tf.argMax(wlp, 1), tf.exp(tf.sub(wlp, tf.logSumExp(wlp, 1, true)))];
+        // softmax (exp(x − max) / Σ) rather than exp(x − logSumExp): for a point so far out that its log-probabilities
+        // are ~1e23, float32 loses the log-sum's ln 2 and exp(x − lse) would give every component probability 1.
+        return [tf.argMax(wlp, 1), tf.softmax(wlp)];
       });
       const lab = labelT.dataSync();
       const resp = respT.dataSync();

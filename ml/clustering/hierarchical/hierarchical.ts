@@ -33,6 +33,7 @@ import { BackendName, initComputeBackend } from '../../backend';
 import { pdistTensor, primMstTensor, wardNnChainTensor } from './tensor-path';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from '../types';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
+import { magnitudeScale, scaledPoints } from '../scale';
 
 export type Linkage = 'ward' | 'complete' | 'average' | 'single';
 
@@ -155,6 +156,10 @@ async function run(
   hooks: ClusteringHooks,
 ): Promise<HierarchicalResult> {
   throwIfAborted(hooks.signal);
+  // Far from magnitude 1, distances are computed on points / scale (exact, ../scale.ts) and scaled back below, so the
+  // float32 tensor path's squares stay in range; the float64 host path gives the same tree either way.
+  const scale = magnitudeScale(points);
+  const data = scaledPoints(points, scale);
   const pacer = new Pacer(hooks, n);
   const tensor = path === 'tensor';
   const on = tensor ? ` on ${tf.getBackend()}` : '';
@@ -163,24 +168,24 @@ async function run(
   switch (p.linkage) {
     case 'ward':
       if (tensor) {
-        merges = await wardNnChainTensor(points, n, d, pacer);
+        merges = await wardNnChainTensor(data, n, d, pacer);
         method = `nearest-neighbour chain on centroids, float32 tensor nearest-neighbour search per step${on} (O(n·d) memory)`;
       } else {
-        merges = await wardNnChain(points, n, d, pacer);
+        merges = await wardNnChain(data, n, d, pacer);
         method = 'nearest-neighbour chain on centroids, on-the-fly float64 distances (host, O(n·d) memory)';
       }
       break;
     case 'single':
       if (tensor) {
-        merges = await primMstTensor(points, n, d, pacer);
+        merges = await primMstTensor(data, n, d, pacer);
         method = `Prim's minimum spanning tree, float32 tensor distances and argMin per step${on} (O(n·d) memory)`;
       } else {
-        merges = await primMst(points, n, d, pacer);
+        merges = await primMst(data, n, d, pacer);
         method = "Prim's minimum spanning tree, on-the-fly float64 distances (host, O(n) memory)";
       }
       break;
     default: {
-      const condensed = tensor ? await pdistTensor(points, n, d, pacer) : await pdist(points, n, d, pacer);
+      const condensed = tensor ? await pdistTensor(data, n, d, pacer) : await pdist(data, n, d, pacer);
       merges = await matrixNnChain(condensed, n, p.linkage, pacer);
       const mib = Math.round((condensed.byteLength / 2 ** 20) * 10) / 10;
       method = tensor
@@ -190,6 +195,7 @@ async function run(
   }
   throwIfAborted(hooks.signal);
   const mergeTree = labelMerges(merges, n, p.linkage === 'single');
+  if (scale !== 1) mergeTree.distances = mergeTree.distances.map((dist) => dist * scale);
   const clusters =
     p.k !== undefined
       ? p.k

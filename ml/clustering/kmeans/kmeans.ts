@@ -10,6 +10,10 @@
  * On the wasm backend, large inputs (n·k·d ≥ KMEANS_PARALLEL.minWork) are split by whole blocks between the main
  * thread and worker threads (pool.ts), each with its own engine; see there. Labels, farthest points, inertia
  * and k-means++ seeding do not depend on the split; only the float64 per-cluster sums are added in another order.
+ *
+ * Magnitude: inputs whose largest |coordinate| is far from 1 (1e20, 1e-25) are divided by a power of two first
+ * (../scale.ts), so that float32 squares neither overflow nor underflow; centroids and inertia are scaled back in
+ * float64. The returned inertia is scikit-learn's inertia_, computed on the host in float64 (../inertia.ts).
  */
 import { initComputeBackend } from '../../backend';
 import { KMEANS_PARALLEL, LocalShard, RemoteShard, ShardHandle, kmeansThreads } from './pool';
@@ -17,6 +21,8 @@ import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../block-size';
 import { FarPoint, Shard } from './shard';
 import { Random, cumulativeSum, sampleWeighted } from '../../random';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
+import { flatCentres, inertiaToCentres } from '../inertia';
+import { magnitudeScale, scaleRows, scaledPoints } from '../scale';
 
 export { KMEANS_PARALLEL };
 
@@ -69,6 +75,23 @@ export async function kmeans(
 ): Promise<KMeansResult> {
   const p = resolveParams(points, n, d, params);
   const { mean, meanVariance } = featureStats(points, n, d);
+  const scale = magnitudeScale(points);
+  if (scale !== 1) {
+    // The same run on points / scale (exact), lengths scaled back: see ../scale.ts.
+    const sq = scale * scale;
+    const r = await kmeans(
+      scaledPoints(points, scale),
+      n,
+      d,
+      { ...p, init: Array.isArray(p.init) ? scaleRows(p.init, 1 / scale) : p.init },
+      {
+        signal: hooks.signal,
+        onIteration: (it) => hooks.onIteration?.({ ...it, inertia: it.inertia * sq, shift: it.shift * sq }),
+      },
+    );
+    const centroids = scaleRows(r.centroids, scale);
+    return { ...r, centroids, inertia: inertiaToCentres(points, n, d, r.labels, flatCentres(centroids, d), p.k) };
+  }
   throwIfAborted(hooks.signal);
   const backend = await initComputeBackend();
 
@@ -114,13 +137,14 @@ export async function kmeans(
     throwIfAborted(hooks.signal);
 
     // Labels and inertia always come from one final assignment against the returned centroids, so the three agree.
-    const { labels, inertia } = await finalAssignment(shards, centroids, p.k, n);
+    const labels = await finalAssignment(shards, centroids, p.k, n);
     const clusterSizes = new Array<number>(p.k).fill(0);
     for (let i = 0; i < n; i++) clusterSizes[labels[i]]++;
+    const returned = uncentre(centroids, mean, p.k, d);
     return {
       labels,
-      centroids: uncentre(centroids, mean, p.k, d),
-      inertia,
+      centroids: returned,
+      inertia: inertiaToCentres(points, n, d, labels, flatCentres(returned, d), p.k),
       iterations,
       converged,
       clusterSizes,
@@ -457,21 +481,17 @@ function squaredDistanceSum(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-/** Labels against the final centroids and exact inertia (Shard.final), from all shards at once. */
+/** Labels against the final centroids (Shard.final), from all shards at once. */
 async function finalAssignment(
   shards: OpenShard[],
   centroids: Float64Array,
   k: number,
   n: number,
-): Promise<{ labels: Int32Array; inertia: number }> {
+): Promise<Int32Array> {
   const labels = new Int32Array(n);
-  let inertia = 0;
   const parts = await Promise.all(shards.map((s) => s.handle.final(centroids, k)));
-  parts.forEach((part, i) => {
-    labels.set(part.labels, shards[i].offset);
-    for (const v of part.blockInertia) inertia += v;
-  });
-  return { labels, inertia };
+  parts.forEach((part, i) => labels.set(part.labels, shards[i].offset));
+  return labels;
 }
 
 function uncentre(centroids: Float64Array, mean: Float64Array, k: number, d: number): number[][] {

@@ -30,7 +30,7 @@ export interface ShardHandle {
   readonly blockCount: number;
   assign(centroids: Float64Array, k: number): Promise<ShardStep>;
   farthest(centroids: Float64Array, k: number, m: number): Promise<FarPoint[]>;
-  final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array; blockInertia: Float64Array }>;
+  final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array }>;
   updateClosest(row: Float32Array, first: boolean): Promise<void>;
   closestDistances(): Promise<Float32Array>;
   candidateGains(candidates: Float64Array, count: number): Promise<Float32Array>;
@@ -49,7 +49,7 @@ export class LocalShard implements ShardHandle {
   farthest(centroids: Float64Array, k: number, m: number): Promise<FarPoint[]> {
     return this.shard.farthest(centroids, k, m);
   }
-  final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array; blockInertia: Float64Array }> {
+  final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array }> {
     return this.shard.final(centroids, k);
   }
   async updateClosest(row: Float32Array, first: boolean): Promise<void> {
@@ -160,7 +160,7 @@ export class RemoteShard implements ShardHandle {
   farthest(centroids: Float64Array, k: number, m: number): Promise<FarPoint[]> {
     return this.call('farthest', [centroids, k, m]);
   }
-  final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array; blockInertia: Float64Array }> {
+  final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array }> {
     return this.call('final', [centroids, k]);
   }
   updateClosest(row: Float32Array, first: boolean): Promise<void> {

@@ -40,5 +40,6 @@ export async function runKmeans(
     method: `Lloyd, blocked tensor distances, ${chosen.threads} thread${chosen.threads === 1 ? '' : 's'}`,
     extras: { centroids: chosen.centroids, clusterSizes: chosen.clusterSizes },
     model: { flavor: 'kmeans', centroids: chosen.centroids },
+    centres: chosen.centroids,
   };
 }

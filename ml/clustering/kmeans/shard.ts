@@ -150,42 +150,22 @@ export class Shard {
   }
 
   /**
-   * Labels against the final centroids, and per-block inertia computed exactly as Σ‖x − c_label‖² (not via the norm
-   * expansion, whose float32 cancellation would make a perfect fit report a small positive inertia).
+   * Labels against the final centroids. Their inertia is computed by the caller on the host, in float64 against the
+   * returned centroids (clustering/inertia.ts), so that it is the very number the quality metrics report.
    */
-  async final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array; blockInertia: Float64Array }> {
-    const d = this.d;
+  async final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array }> {
     const labels = new Int32Array(this.rows);
-    const blockInertia = new Float64Array(this.blocks.length);
-    const scoreMat = scoreMatrix(centroids, k, d, 'centroid-columns');
-    // Rows [c | 1], so that subtracting from [x | 1] leaves [x − c | 0]; padded to a one-hot depth ≥ 2 with a zero
-    // row that is never picked.
-    const depth = Math.max(k, 2);
-    const aug = new Float32Array(depth * (d + 1));
-    for (let c = 0; c < k; c++) {
-      for (let j = 0; j < d; j++) aug[c * (d + 1) + j] = centroids[c * d + j];
-      aug[c * (d + 1) + d] = 1;
-    }
-    const centroidsAug = tf.tensor2d(aug, [depth, d + 1]);
+    const scoreMat = scoreMatrix(centroids, k, this.d, 'centroid-columns');
     try {
-      for (let bi = 0; bi < this.blocks.length; bi++) {
-        const b = this.blocks[bi];
-        const [blockLabels, inertia] = tf.tidy(() => {
-          const assigned = tf.argMin(tf.matMul(b.xAug, scoreMat), 1);
-          // One-hot matMul rather than tf.gather, which is ~4× slower on wasm; picking by 1·c + 0·others is exact.
-          const picked = tf.matMul(tf.oneHot(assigned, depth).cast('float32'), centroidsAug);
-          const diff = tf.squaredDifference(b.xAug, picked);
-          return [assigned, tf.sum(diff, 1)];
-        });
-        const [lab, inert] = await Promise.all([blockLabels.data(), inertia.data()]);
-        tf.dispose([blockLabels, inertia]);
+      for (const b of this.blocks) {
+        const assigned = tf.tidy(() => tf.argMin(tf.matMul(b.xAug, scoreMat), 1));
+        const lab = await assigned.data().finally(() => assigned.dispose());
         labels.set(lab, b.start);
-        blockInertia[bi] = sumFloat64(inert);
       }
     } finally {
-      tf.dispose([scoreMat, centroidsAug]);
+      scoreMat.dispose();
     }
-    return { labels, blockInertia };
+    return { labels };
   }
 
   /**

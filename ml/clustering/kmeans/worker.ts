@@ -38,7 +38,7 @@ async function handle(op: string, args: unknown[]): Promise<{ result: unknown; t
       return { result: await shard.farthest(a[0], a[1], a[2]), transfer: [] };
     case 'final': {
       const r = await shard.final(a[0], a[1]);
-      return { result: r, transfer: [r.labels.buffer, r.blockInertia.buffer] as ArrayBuffer[] };
+      return { result: r, transfer: [r.labels.buffer] as ArrayBuffer[] };
     }
     case 'updateClosest':
       shard.updateClosest(a[0], a[1]);

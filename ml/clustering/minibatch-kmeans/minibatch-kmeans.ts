@@ -13,7 +13,12 @@
  *     tolerance × the mean per-feature variance; otherwise maxIterations passes over the data (maxIterations·n/batchSize
  *     steps).
  * Labels and inertia are then computed over all points against the final centres in one blocked pass, as
- * scikit-learn's compute_labels=True does.
+ * scikit-learn's compute_labels=True does: inertia is scikit-learn's inertia_, the sum over ALL points of the squared
+ * distance to their closest centre on the final centres (../inertia.ts), the same number as the quality metrics'
+ * inertia. (The per-batch inertia that early stopping watches is only a running estimate and is never reported.)
+ *
+ * Magnitude: inputs whose largest |coordinate| is far from 1 are divided by a power of two first (../scale.ts) and
+ * the centres scaled back, so float32 squares neither overflow nor underflow.
  *
  * Scale: the data never goes to the device as a whole. A step uploads one batch (batchSize×(d+1) floats) and
  * computes a batchSize×k score matrix, so memory per step is O(batchSize·k) on top of the k×d centres; the final pass
@@ -25,6 +30,8 @@ import { initComputeBackend } from '../../backend';
 import { Random, cumulativeSum, sampleWeighted } from '../../random';
 import { centreScoreMatrix, nearestCentres, throwIfAborted, validatePoints } from '../predict';
 import { ClusteringHooks, ClusteringOutput } from '../types';
+import { flatCentres, inertiaToCentres } from '../inertia';
+import { magnitudeScale, scaleRows, scaledPoints } from '../scale';
 
 export interface MiniBatchKMeansParams {
   k: number;
@@ -58,8 +65,8 @@ export const MINIBATCH_KMEANS_DEFAULTS = {
 export interface MiniBatchKMeansProgress {
   step: number;
   maxSteps: number;
-  /** Smoothed per-point batch inertia (what early stopping watches). */
-  ewaInertia: number;
+  /** Smoothed per-point batch inertia (what early stopping watches); absent until the second step (no NaN in a heartbeat). */
+  ewaInertia?: number;
   /** Passes over the data so far (may be fractional). */
   epochs: number;
 }
@@ -67,7 +74,7 @@ export interface MiniBatchKMeansProgress {
 export interface MiniBatchKMeansResult {
   labels: Int32Array;
   centroids: number[][];
-  /** Σ over all points of the squared distance to the assigned centroid (float64, exact). */
+  /** scikit-learn's inertia_: Σ over all points of the squared distance to their closest final centre (float64). */
   inertia: number;
   /** Passes over the data, rounded up (scikit-learn n_iter_). */
   iterations: number;
@@ -148,6 +155,18 @@ export async function miniBatchKMeans(
 ): Promise<MiniBatchKMeansResult> {
   validatePoints(points, n, d);
   const p = resolveParams(n, params);
+  const scale = magnitudeScale(points);
+  if (scale !== 1) {
+    // The same run on points / scale (exact), centres scaled back: see ../scale.ts.
+    const sq = scale * scale;
+    const r = await miniBatchKMeans(scaledPoints(points, scale), n, d, params, {
+      signal: hooks.signal,
+      onProgress: (pr) =>
+        hooks.onProgress?.({ ...pr, ...(pr.ewaInertia !== undefined ? { ewaInertia: pr.ewaInertia * sq } : {}) }),
+    });
+    const centroids = scaleRows(r.centroids, scale);
+    return { ...r, centroids, inertia: inertiaToCentres(points, n, d, r.labels, flatCentres(centroids, d), p.k) };
+  }
   throwIfAborted(hooks.signal, WHAT);
   await initComputeBackend();
   const { k, batchSize: B } = p;
@@ -272,22 +291,32 @@ export async function miniBatchKMeans(
       }
     }
     if (Date.now() - lastYield >= YIELD_EVERY_MS) {
-      await hooks.onProgress?.({ step: steps, maxSteps, ewaInertia: ewa ?? NaN, epochs: (steps * B) / n });
+      await hooks.onProgress?.({
+        step: steps,
+        maxSteps,
+        ...(ewa !== undefined ? { ewaInertia: ewa } : {}),
+        epochs: (steps * B) / n,
+      });
       await new Promise<void>((resolve) => setImmediate(resolve));
       lastYield = Date.now();
     }
   }
   throwIfAborted(hooks.signal, WHAT);
-  await hooks.onProgress?.({ step: steps, maxSteps, ewaInertia: ewa ?? NaN, epochs: (steps * B) / n });
+  await hooks.onProgress?.({
+    step: steps,
+    maxSteps,
+    ...(ewa !== undefined ? { ewaInertia: ewa } : {}),
+    epochs: (steps * B) / n,
+  });
 
-  const final = await nearestCentres(points, n, d, c, k, { shift, distances: true, signal: hooks.signal, what: WHAT });
+  const final = await nearestCentres(points, n, d, c, k, { shift, signal: hooks.signal, what: WHAT });
   const clusterSizes = new Array<number>(k).fill(0);
   for (let i = 0; i < n; i++) clusterSizes[final.labels[i]]++;
   const centroids = Array.from({ length: k }, (_, cl) => Array.from(c.subarray(cl * d, (cl + 1) * d)));
   return {
     labels: final.labels,
     centroids,
-    inertia: final.sumSquared,
+    inertia: inertiaToCentres(points, n, d, final.labels, c, k),
     iterations: Math.ceil((steps * B) / n),
     steps,
     converged,
@@ -457,5 +486,6 @@ export async function runMiniBatchKmeans(
     method: `mini-batch k-means, ${r.steps} steps of ${Math.min(n, params.batchSize ?? MINIBATCH_KMEANS_DEFAULTS.batchSize)} rows`,
     extras: { centroids: r.centroids, clusterSizes: r.clusterSizes, steps: r.steps },
     model: { flavor: 'minibatch-kmeans', centroids: r.centroids },
+    centres: r.centroids,
   };
 }

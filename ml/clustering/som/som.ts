@@ -17,6 +17,9 @@
  *
  * Init: the codebook starts as distinct random data rows (seeded). Results are deterministic for a seed and backend.
  *
+ * Magnitude: inputs whose largest |coordinate| is far from 1 are divided by a power of two first (../scale.ts); the
+ * codebook and quantization errors are scaled back, so float32 squares neither overflow nor underflow.
+ *
  * Scale: the data stays on the host; a step uploads one batch and builds a batchSize × units score matrix (≤
  * MAX_DISTANCE_CELLS_PER_BLOCK cells; batches are shrunk to fit), the final assignment is blocked the same way, and the
  * neighbourhood smoothing is separable (O(units·(rows+cols)·d) per step). Memory is O(batchSize·units) on the device.
@@ -33,6 +36,7 @@ import {
   validatePoints,
 } from '../predict';
 import { ClusteringHooks, ClusteringOutput } from '../types';
+import { magnitudeScale, scaledPoints } from '../scale';
 
 export interface SomParams {
   rows: number;
@@ -155,6 +159,19 @@ export async function som(
 ): Promise<SomResult> {
   validatePoints(points, n, d);
   const p = resolveParams(n, params);
+  const scale = magnitudeScale(points);
+  if (scale !== 1) {
+    // The same run on points / scale (exact), lengths scaled back: see ../scale.ts.
+    const r = await som(scaledPoints(points, scale), n, d, params, {
+      signal: hooks.signal,
+      onProgress: (pr) => hooks.onProgress?.({ ...pr, epochQuantizationError: pr.epochQuantizationError * scale }),
+    });
+    return {
+      ...r,
+      codebook: r.codebook.map((row) => row.map((unit) => unit.map((v) => v * scale))),
+      quantizationError: r.quantizationError * scale,
+    };
+  }
   throwIfAborted(hooks.signal, WHAT);
   await initComputeBackend();
   const { rows, cols, batchSize: B } = p;
@@ -371,5 +388,6 @@ export async function runSom(
       ...(cells ? { cells } : {}),
     },
     model: { flavor: 'som', rows: r.rows, cols: r.cols, codebook: r.codebook },
+    centres: r.codebook.flat(),
   };
 }

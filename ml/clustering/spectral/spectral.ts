@@ -17,6 +17,12 @@
  * scikit-learn instead builds the dense n×n rbf matrix in float64 (8n² bytes: 3.2 GB at n = 20,000) and factorises
  * it for ARPACK's shift-invert mode.
  *
+ * Magnitude: coordinates are centred in float64, then multiplied by √γ (rbf) or divided by a power of two that brings
+ * the largest |coordinate| near 1 (nearest-neighbors, which is scale-free), so float32 squares stay in range. An rbf
+ * gamma that makes the affinity meaningless in float32 is refused with a RangeError that says why and suggests a
+ * gamma: every affinity rounding to 1 (γ·‖x − y‖² below ~1e-6 for every pair), every affinity between distinct points
+ * underflowing to 0 (no edges at all), or exponents beyond float32's range.
+ *
  * Differences from scikit-learn that can change labels: eigenvectors are accurate to `eigenTolerance` rather than to
  * machine precision, a basis of a repeated eigenvalue (e.g. one per connected component) is arbitrary in both, the
  * rbf kernel is evaluated in float32, neighbour ties may be broken differently, and k-means uses Kiln's seeded PRNG,
@@ -37,6 +43,7 @@ import { TensorGraphOperator } from './tensor-graph';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from '../types';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
 import { featureMean, validatePoints } from '../predict';
+import { magnitudeScale } from '../scale';
 
 export type SpectralAffinity = 'rbf' | 'nearest-neighbors';
 
@@ -225,7 +232,9 @@ async function run(
   const backend = await initComputeBackend();
 
   // Centred (and for rbf √γ-scaled) coordinates in float64: distances in float32 lose precision far from the origin.
-  const scale = p.affinity === 'rbf' ? Math.sqrt(p.gamma) : 1;
+  const spread = spreadAbout(points, n, d, mean);
+  if (p.affinity === 'rbf') checkRbfGamma(p.gamma, spread);
+  const scale = p.affinity === 'rbf' ? Math.sqrt(p.gamma) : 1 / magnitudeScale([spread.maxAbs]);
   const coords = new Float64Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) coords[i * d + j] = (points[i * d + j] - mean[j]) * scale;
 
@@ -291,6 +300,14 @@ async function run(
     const op = await RbfKernelOperator.create(coords, n, d, checkpoint);
     try {
       degrees = op.degrees;
+      if (op.isolated === n) {
+        throw new RangeError(
+          `rbf affinity with gamma = ${p.gamma} has no edges on this data: exp(−γ‖x − y‖²) underflows to 0 for every ` +
+            `pair of distinct points (γ·‖x − y‖² above ~87 everywhere), so every point is isolated and any labelling ` +
+            `is arbitrary. Use a smaller gamma, about ${suggestedGamma(spread)} (1 / the mean squared distance to the ` +
+            `mean), or affinity 'nearest-neighbors'`,
+        );
+      }
       eig = await largestEigenpairs(op, {
         k: p.k,
         blockSize,
@@ -486,6 +503,66 @@ async function closedFormEigenpairs(
     converged: true,
   };
 }
+
+interface Spread {
+  /** Largest |x_ij − mean_j|. */
+  maxAbs: number;
+  /** Largest ‖x_i − mean‖², and the mean of ‖x_i − mean‖², float64. */
+  maxSq: number;
+  meanSq: number;
+}
+
+function spreadAbout(points: Float32Array, n: number, d: number, mean: Float64Array): Spread {
+  let maxAbs = 0;
+  let maxSq = 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const v = points[i * d + j] - mean[j];
+      maxAbs = Math.max(maxAbs, Math.abs(v));
+      s += v * v;
+    }
+    maxSq = Math.max(maxSq, s);
+    sum += s;
+  }
+  return { maxAbs, maxSq, meanSq: sum / n };
+}
+
+/** A gamma of the data's own scale, for messages: 1 / the mean squared distance to the mean, 3 significant digits. */
+function suggestedGamma(spread: Spread): string {
+  return spread.meanSq > 0 ? (1 / spread.meanSq).toPrecision(3) : '(none: all points are identical)';
+}
+
+/**
+ * Float32 exponents γ(2p·q − ‖p‖² − ‖q‖²) with p, q centred: every pair's γ‖x − y‖² lies between γ·maxSq and
+ * 4γ·maxSq. Refuses a gamma for which the kernel carries no information in float32: all exponents so close to 0
+ * that exp rounds every affinity to 1 (4γ·maxSq < RBF_MIN_EXPONENT), or exponents whose terms overflow float32.
+ */
+function checkRbfGamma(gamma: number, spread: Spread): void {
+  if (spread.maxSq === 0) return; // all points identical: every affinity is 1 whatever gamma is, and so is the answer
+  const widest = 4 * gamma * spread.maxSq;
+  if (widest < RBF_MIN_EXPONENT) {
+    throw new RangeError(
+      `rbf affinity with gamma = ${gamma} is constant on this data: γ·‖x − y‖² ≤ ${widest.toPrecision(3)} for every ` +
+        'pair, so every affinity exp(−γ‖x − y‖²) rounds to 1 in float32 and the graph has no structure. Use a larger ' +
+        `gamma, about ${suggestedGamma(spread)} (1 / the mean squared distance to the mean), or affinity 'nearest-neighbors'`,
+    );
+  }
+  if (gamma * spread.maxSq > RBF_MAX_EXPONENT) {
+    throw new RangeError(
+      `rbf affinity with gamma = ${gamma} is beyond float32 range on this data: γ·‖x − mean‖² reaches ` +
+        `${(gamma * spread.maxSq).toPrecision(3)} (float32 holds up to ~3.4e38), so every affinity between distinct ` +
+        `points is 0. Use a smaller gamma, about ${suggestedGamma(spread)} (1 / the mean squared distance to the mean), ` +
+        "or affinity 'nearest-neighbors'",
+    );
+  }
+}
+
+/** Below this largest exponent every float32 affinity is within ~8 ulps of 1: no structure survives. */
+const RBF_MIN_EXPONENT = 1e-6;
+/** Above this γ·max‖x − mean‖², 2p·q − ‖p‖² − ‖q‖² can overflow float32 (4 × 1e37 < 3.4e38 with margin). */
+const RBF_MAX_EXPONENT = 1e37;
 
 function max(values: Float64Array): number {
   let m = 0;

@@ -21,10 +21,18 @@ export class EvaluationError extends Error {
 export interface ModelEvaluation {
   task: Task;
   rows: number;
-  /** Metric name → finite value (TASK_METRICS[task]). */
+  /** Metric name → finite value (TASK_METRICS[task]; one undefined on this holdout is absent). */
   metrics: Record<string, number>;
   /** Classification: confusionMatrix[true][predicted] over `classes` (holdout classes the model lacks appended). */
   details: Record<string, unknown>;
+}
+
+/**
+ * The metrics that are defined on this holdout: one that is undefined for it (precision with one class present, R² of
+ * a constant target; ml/training/metrics.ts) is absent, and a gate on it fails naming the metric.
+ */
+function definedMetrics(metrics: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter((e): e is [string, number] => e[1] !== undefined));
 }
 
 /** scikit-learn's log_loss clipping. */
@@ -90,13 +98,13 @@ export async function evaluateTrainedModel(artifact: Buffer, holdout: Table, who
       evaluation = {
         task: 'classification',
         rows: holdout.rows,
-        metrics: {
+        metrics: definedMetrics({
           accuracy: m.accuracy,
           precision: m.precision,
           recall: m.recall,
           f1: m.f1,
           logLoss: holdout.rows > 0 ? logLoss / holdout.rows : NaN,
-        },
+        }),
         details: { classes: m.classes, confusionMatrix: m.confusionMatrix },
       };
     } else {
@@ -109,7 +117,7 @@ export async function evaluateTrainedModel(artifact: Buffer, holdout: Table, who
       evaluation = {
         task: 'regression',
         rows: holdout.rows,
-        metrics: { mse: m.mse, rmse: Math.sqrt(m.mse), mae: m.mae, r2: m.r2 },
+        metrics: definedMetrics({ mse: m.mse, rmse: Math.sqrt(m.mse), mae: m.mae, r2: m.r2 }),
         details: {},
       };
     }

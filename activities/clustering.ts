@@ -19,6 +19,7 @@ import { estimateClusteringMemoryMb } from '../gpu/memory-estimate';
 import { DeviceHold, holdDeviceMemory, ranOn } from './gpu-admission';
 import type { ActivityDeps } from './deps';
 import { INVALID_JOB_INPUT, NON_FINITE_RESULT } from './errors';
+import { resolveInit } from './clustering-init';
 import { NonFiniteResultError, assertFiniteResult } from '../ml/finite-guard';
 
 /** The full result, stored as an artifact (labels can be millions long; history only sees the summary). */
@@ -110,6 +111,8 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         input.gpuMemoryMb !== undefined ? await holdDeviceMemory(admission, input.gpuMemoryMb) : undefined;
       try {
         const t0 = Date.now();
+        // Centroids given as init come from their artifact; the stored result and the registry keep the reference.
+        const params = await resolveInit(pool, input.tenantId, input.params);
         const loaded = await loadDatasetTable(pool, input.tenantId, input.datasetId);
         if (!loaded)
           throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} does not exist`, INVALID_JOB_INPUT);
@@ -124,15 +127,12 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         const truth = input.labelsColumn ? truthColumn(loaded.table, input.labelsColumn) : undefined;
         const { n, d } = matrix;
         const loadMs = Date.now() - t0;
-        hold ??= await holdDeviceMemory(
-          admission,
-          estimateClusteringMemoryMb(input.algorithm, { n, d, params: input.params }),
-        );
+        hold ??= await holdDeviceMemory(admission, estimateClusteringMemoryMb(input.algorithm, { n, d, params }));
 
         const t1 = Date.now();
         ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
         const runner = CLUSTERING_RUNNERS[input.algorithm];
-        const output = await runner(matrix.values, n, d, input.params as never, {
+        const output = await runner(matrix.values, n, d, params as never, {
           signal: ctx.cancellationSignal,
           onProgress: (p) => ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p }),
         }).catch((err: unknown) => {

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { rootLogger } from '../common/logger';
 import { ApiDeps } from './context';
+import { browserGuard } from './middleware/browser-guard';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
 import { RequestLogState, requestId } from './middleware/request-id';
@@ -52,7 +53,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
 
 /**
  * The Koa app: the request id outermost (every response carries it), then metrics (so they see the final status), then
- * the error mapper, then the routers.
+ * the error mapper, then the Host and Origin checks (browserGuard: before any route reads a body), then the routers.
  */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
@@ -60,6 +61,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(requestId(log));
   app.use(httpMetrics(deps.metrics));
   app.use(errorHandler(log));
+  app.use(browserGuard(deps.browser));
   for (const router of apiRouters(deps)) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import type { Logger } from '../common/logger';
 import { DatasetLimits } from '../datasets/limits';
 import { BodyLimits } from '../common/body-limits';
+import type { BrowserPolicy } from '../common/config';
 import { ApiMetrics } from './metrics';
 import { JobService } from './services/jobs';
 
@@ -27,4 +28,6 @@ export interface ApiDeps {
   gpuFallbackSeconds: number;
   /** The API's logger; each request logs through a child carrying its request id. Default: the process's logger. */
   log?: Logger;
+  /** Host names the API answers to and origins allowed to call it from a browser (KILN_ALLOWED_HOSTS, KILN_CORS_ORIGINS). */
+  browser: BrowserPolicy;
 }

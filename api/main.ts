@@ -8,6 +8,7 @@ import { createPool } from '../db/pool';
 import { migrate } from '../migrations/migrator';
 import { applyComputeConfig } from '../ml/compute-config';
 import { createApp } from './app';
+import { apiConnectionOptions } from './temporal-connection';
 import { createApiMetrics } from './metrics';
 import { JobService } from './services/jobs';
 
@@ -19,10 +20,16 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   parseFlags(argv, {});
   const databaseUrl = requireDatabaseUrl(config);
   applyComputeConfig(config.compute);
-  const pool = createPool(databaseUrl, 10, log);
-  const applied = await migrate(pool);
+  // Migrations may take as long as they need; requests then run under the API's deadlines (503 past them).
+  const migrationPool = createPool(databaseUrl, 1, log);
+  const applied = await migrate(migrationPool).finally(() => migrationPool.end());
   if (applied.length) log.info({ migrations: applied }, `applied migrations ${applied.join(', ')}`);
-  const connection = await Connection.connect(config.temporal.connection);
+  const { timeouts } = config.api;
+  const pool = createPool(databaseUrl, 10, log, {
+    connectMs: timeouts.postgresConnectMs,
+    queryMs: timeouts.postgresQueryMs,
+  });
+  const connection = await Connection.connect(apiConnectionOptions(config.temporal.connection, timeouts.temporalRpcMs));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const app = createApp({
     pool,
@@ -35,6 +42,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     namespace: config.temporal.namespace,
     gpuFallbackSeconds: config.api.gpuFallbackSeconds,
     log,
+    browser: config.api.browser,
   });
   const { host, port } = config.api;
   const server = app.listen(port, host, () => {

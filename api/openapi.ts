@@ -44,6 +44,34 @@ const pipelineIdParam = {
   required: true,
   schema: { type: 'string', pattern: '^pipeline-(validation|full)-[0-9a-f-]{36}$' },
 };
+const idPathParam = (description: string) => ({
+  name: 'id',
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string' },
+});
+const jobIdParam = {
+  name: 'jobId',
+  in: 'path',
+  required: true,
+  description: '`<kind>-<uuid>`, as a job start answered',
+  schema: {
+    type: 'string',
+    pattern: '^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+  },
+};
+/** The header that makes a job start idempotent (api/services/idempotency.ts). */
+const idempotencyKeyParam = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Makes the start idempotent: every request with the same key (per tenant and route) names the same job while ' +
+    'Temporal keeps it (it runs, then the namespace retention period). A repeat answers 200 with the same job and ' +
+    '`Idempotent-Replayed: true`; the same key with a different body (or path) is 409 `idempotency_key_reused`.',
+  schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+};
 const aliasPathParam = {
   name: 'alias',
   in: 'path',
@@ -51,6 +79,13 @@ const aliasPathParam = {
   schema: { type: 'string', pattern: ALIAS_PATTERN.source },
   description: '`latest` and `v<number>` are reserved (GET of `latest` resolves to the highest version)',
 };
+
+/** The answers of a job start: 202 started, 200 an Idempotency-Key's job already started (same body). */
+const startResponses = (body: Record<string, unknown>, ...codes: number[]) => ({
+  '202': { description: 'Started', ...body },
+  '200': { description: 'Replayed: the Idempotency-Key names a job an earlier request started', ...body },
+  ...errors(...codes),
+});
 
 /** The OpenAPI 3.1 document, generated from the zod schemas the API validates with, so the two cannot drift. */
 export function openApiDocument(limits: DatasetLimits) {
@@ -66,6 +101,7 @@ export function openApiDocument(limits: DatasetLimits) {
     paths: {
       '/api/v1/datasets': {
         post: {
+          operationId: 'uploadDataset',
           summary: 'Upload a dataset (JSON, CSV or NDJSON); identical content returns the stored dataset',
           parameters: [{ name: 'name', in: 'query', schema: { type: 'string', maxLength: 200 } }],
           requestBody: {
@@ -90,125 +126,205 @@ export function openApiDocument(limits: DatasetLimits) {
           responses: {
             '201': { description: 'Stored' },
             '200': { description: 'Already stored' },
-            ...errors(400, 413, 415),
+            ...errors(400, 403, 413, 415, 503),
           },
         },
-        get: { summary: 'Recent datasets', responses: { '200': { description: 'OK' } } },
+        get: {
+          operationId: 'listDatasets',
+          summary: 'Recent datasets',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400, 503) },
+        },
       },
       '/api/v1/datasets/{id}': {
-        get: { summary: 'Dataset metadata', responses: { '200': { description: 'OK' }, ...errors(404) } },
+        parameters: [idPathParam('Dataset id (a UUID)')],
+        get: {
+          operationId: 'getDataset',
+          summary: 'Dataset metadata',
+          responses: { '200': { description: 'OK' }, ...errors(404, 503) },
+        },
       },
       '/api/v1/clustering': {
         post: {
-          summary: 'Start a clustering job',
+          operationId: 'startClustering',
+          summary:
+            'Start a clustering job; the body streams through the dataset parser, so inline `data` meets the dataset limits as it arrives',
+          parameters: [idempotencyKeyParam],
           requestBody: { content: { 'application/json': { schema: schema(clusteringRequest) } } },
-          responses: {
-            '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
-            ...errors(400, 404, 413, 415, 422),
-          },
+          responses: startResponses(
+            { content: { 'application/json': { schema: schema(jobAccepted) } } },
+            400,
+            403,
+            404,
+            409,
+            413,
+            415,
+            422,
+            503,
+          ),
         },
       },
       '/api/v1/training': {
         post: {
+          operationId: 'startTraining',
           summary: 'Start a durable training job (checkpoints, resume after a crash, one registered version)',
+          parameters: [idempotencyKeyParam],
           requestBody: { content: { 'application/json': { schema: schema(trainingRequest) } } },
-          responses: {
-            '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
-            ...errors(400, 404, 413, 415, 422),
-          },
+          responses: startResponses(
+            { content: { 'application/json': { schema: schema(jobAccepted) } } },
+            400,
+            403,
+            404,
+            409,
+            413,
+            415,
+            422,
+            503,
+          ),
         },
       },
       '/api/v1/pipelines/validation': {
         post: {
+          operationId: 'startValidationPipeline',
+          parameters: [idempotencyKeyParam],
           summary:
             'Start a validation pipeline: data checks (schema, missing, non-finite, constant, duplicates, ranges, levels, target, drift against referenceDatasetId) stored as a report; kind `pipeline` in GET /api/v1/jobs',
           requestBody: { content: { 'application/json': { schema: schema(validationPipelineRequest) } } },
-          responses: { '202': { description: 'Started: {pipelineId, links}' }, ...errors(400, 404, 413, 415) },
+          responses: startResponses({}, 400, 403, 404, 409, 413, 415, 503),
         },
       },
       '/api/v1/pipelines/full': {
         post: {
+          operationId: 'startFullPipeline',
+          parameters: [idempotencyKeyParam],
           summary:
             'Start a full pipeline: validate → train (child job) → evaluate candidate and alias holder on one holdout → gate → approval (optional) → register (READY or FAILED_VALIDATION) → promote (previous holder kept as previous-<alias>)',
           requestBody: { content: { 'application/json': { schema: schema(fullPipelineRequest) } } },
-          responses: { '202': { description: 'Started: {pipelineId, links}' }, ...errors(400, 404, 413, 415, 422) },
+          responses: startResponses({}, 400, 403, 404, 409, 413, 415, 422, 503),
         },
       },
       '/api/v1/pipelines/{id}': {
         parameters: [pipelineIdParam],
         get: {
+          operationId: 'getPipeline',
           summary:
             'Status (RUNNING, AWAITING_APPROVAL, PASSED, FAILED_VALIDATION, GATE_FAILED, REJECTED, PROMOTED, FAILED, CANCELED), stage, counts, metrics, gate, decision, registered version, promotion, links',
-          responses: { '200': { description: 'OK' }, ...errors(404) },
+          responses: { '200': { description: 'OK' }, ...errors(404, 503) },
         },
       },
       '/api/v1/pipelines/{id}/report': {
         parameters: [pipelineIdParam],
         get: {
+          operationId: 'getPipelineReport',
           summary:
             'The data-validation report ({checks, summary, profile, drift}) and, past evaluation, the evaluation table with the gate verdict; 409 before the report exists',
-          responses: { '200': { description: 'OK' }, ...errors(404, 409) },
+          responses: { '200': { description: 'OK' }, ...errors(404, 409, 503) },
         },
       },
       '/api/v1/pipelines/{id}/decision': {
         parameters: [pipelineIdParam],
         post: {
+          operationId: 'decidePipeline',
           summary:
             'Approve or reject a pipeline waiting for approval (a Temporal Update): answers with the outcome (registered version, promotion); 409 when the run is not waiting',
           requestBody: { content: { 'application/json': { schema: schema(decisionRequest) } } },
-          responses: { '200': { description: 'Decided' }, ...errors(400, 404, 409, 415) },
+          responses: { '200': { description: 'Decided' }, ...errors(400, 403, 404, 409, 415, 503) },
         },
       },
       '/api/v1/jobs/{jobId}/stop': {
+        parameters: [jobIdParam],
         post: {
+          operationId: 'stopJob',
           summary: 'Training: finish after the current epoch and register',
-          responses: { '202': { description: 'Requested' }, ...errors(404, 409) },
+          responses: { '202': { description: 'Requested' }, ...errors(403, 404, 409, 503) },
         },
       },
       '/api/v1/models/{name}/predict': {
+        parameters: [modelNameParam],
         post: {
-          summary: 'Online prediction with a registered model',
+          operationId: 'predict',
+          summary:
+            'Online prediction with a registered model; an object row key that is not a model column is a 400 unless ignoreExtraColumns',
           requestBody: { content: { 'application/json': { schema: schema(predictRequest) } } },
-          responses: { '200': { description: 'OK' }, ...errors(400, 404, 413, 415) },
+          responses: { '200': { description: 'OK' }, ...errors(400, 403, 404, 413, 415, 422, 503) },
         },
       },
       '/api/v1/models/{name}/batch-predict': {
+        parameters: [modelNameParam],
         post: {
-          summary: 'Batch prediction over a stored dataset (a job)',
+          operationId: 'startBatchPredict',
+          summary:
+            "Batch prediction over a stored dataset (a job); 400 `dataset_columns_mismatch` when the dataset lacks the model's number columns",
+          parameters: [idempotencyKeyParam],
           requestBody: { content: { 'application/json': { schema: schema(batchPredictRequest) } } },
-          responses: {
-            '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
-            ...errors(400, 404, 413, 415, 422),
-          },
+          responses: startResponses(
+            { content: { 'application/json': { schema: schema(jobAccepted) } } },
+            400,
+            403,
+            404,
+            409,
+            413,
+            415,
+            422,
+            503,
+          ),
         },
       },
       '/api/v1/jobs': {
         get: {
+          operationId: 'listJobs',
           summary:
             'Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, limit)',
-          responses: { '200': { description: 'OK' }, ...errors(400) },
+          parameters: [
+            {
+              name: 'kind',
+              in: 'query',
+              schema: { type: 'string', enum: ['clustering', 'training', 'batch-predict', 'pipeline'] },
+            },
+            {
+              name: 'status',
+              in: 'query',
+              schema: {
+                type: 'string',
+                enum: ['RUNNING', 'AWAITING_APPROVAL', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'],
+              },
+            },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400, 503) },
         },
       },
       '/api/v1/jobs/{jobId}': {
+        parameters: [jobIdParam],
         get: {
-          summary: 'Status, progress, summary or error',
-          responses: { '200': { description: 'OK' }, ...errors(404) },
+          operationId: 'getJob',
+          summary:
+            'Status, progress (a training job lists every attempt, those without a heartbeat too), summary or error',
+          responses: { '200': { description: 'OK' }, ...errors(404, 503) },
         },
       },
       '/api/v1/jobs/{jobId}/result': {
+        parameters: [jobIdParam],
         get: {
+          operationId: 'getJobResult',
           summary: 'Full result (wait up to ?wait= seconds)',
-          responses: { '200': { description: 'OK' }, ...errors(404, 409) },
+          parameters: [{ name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: 60, default: 0 } }],
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 409, 503) },
         },
       },
       '/api/v1/jobs/{jobId}/cancel': {
+        parameters: [jobIdParam],
         post: {
+          operationId: 'cancelJob',
           summary: 'Request cancellation',
-          responses: { '202': { description: 'Requested' }, ...errors(404, 409) },
+          responses: { '202': { description: 'Requested' }, ...errors(403, 404, 409, 503) },
         },
       },
       '/api/v1/models': {
         get: {
+          operationId: 'listModels',
           summary: 'Registered models, most recently changed first',
           parameters: [
             {
@@ -217,69 +333,82 @@ export function openApiDocument(limits: DatasetLimits) {
               schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxListLimit, default: 50 },
             },
           ],
-          responses: { '200': { description: 'OK' }, ...errors(400) },
+          responses: { '200': { description: 'OK' }, ...errors(400, 503) },
         },
         post: {
+          operationId: 'createModel',
           summary: 'Register a model name with description and tags',
           requestBody: { content: { 'application/json': { schema: schema(createModelRequest) } } },
-          responses: { '201': { description: 'Created' }, ...errors(400, 409, 413, 415) },
+          responses: { '201': { description: 'Created' }, ...errors(400, 403, 409, 413, 415, 503) },
         },
       },
       '/api/v1/models/{name}': {
         parameters: [modelNameParam],
         get: {
+          operationId: 'getModel',
           summary: 'A model with its latest version number and aliases',
-          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
         },
         patch: {
-          summary: 'Change the description and/or merge tags (null removes a tag); audited',
+          operationId: 'updateModel',
+          summary:
+            'Change the description and/or merge tags (null removes a tag); audited. An unknown key is a 400 naming it',
           requestBody: { content: { 'application/json': { schema: schema(updateModelRequest) } } },
-          responses: { '200': { description: 'Updated model' }, ...errors(400, 404, 413, 415) },
+          responses: { '200': { description: 'Updated model' }, ...errors(400, 403, 404, 413, 415, 503) },
         },
         delete: {
+          operationId: 'deleteModel',
           summary:
             'Delete the model, its versions and aliases (artifacts stay: content addressed, maybe shared); audited',
-          responses: { '204': { description: 'Deleted' }, ...errors(400, 404) },
+          responses: { '204': { description: 'Deleted' }, ...errors(400, 403, 404, 503) },
         },
       },
       '/api/v1/models/{name}/versions': {
         parameters: [modelNameParam],
         get: {
+          operationId: 'listModelVersions',
           summary: 'Versions of a registered model, with aliases and artifact links',
-          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
         },
       },
       '/api/v1/models/{name}/versions/{version}': {
         parameters: [modelNameParam, versionPathParam],
         get: {
+          operationId: 'getModelVersion',
           summary: 'One model version with params, metrics, lineage, aliases and artifact',
-          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
         },
         patch: {
-          summary: "Change a version's description, tags (merged) and/or status; audited",
+          operationId: 'updateModelVersion',
+          summary:
+            "Change a version's description, tags (merged) and/or status; audited. An unknown key is a 400 naming it",
           requestBody: { content: { 'application/json': { schema: schema(updateVersionRequest) } } },
-          responses: { '200': { description: 'Updated version' }, ...errors(400, 404, 413, 415) },
+          responses: { '200': { description: 'Updated version' }, ...errors(400, 403, 404, 413, 415, 503) },
         },
       },
       '/api/v1/models/{name}/aliases/{alias}': {
         parameters: [modelNameParam, aliasPathParam],
         get: {
+          operationId: 'getAlias',
           summary: 'The version the alias points at (`latest`: the highest version)',
-          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
         },
         put: {
+          operationId: 'setAlias',
           summary: 'Create or move the alias atomically; answers {alias, version, previousVersion?}; audited',
           requestBody: { content: { 'application/json': { schema: schema(setAliasRequest) } } },
-          responses: { '200': { description: 'Set' }, ...errors(400, 404, 413, 415) },
+          responses: { '200': { description: 'Set' }, ...errors(400, 403, 404, 413, 415, 503) },
         },
         delete: {
+          operationId: 'deleteAlias',
           summary: 'Remove the alias; audited',
-          responses: { '204': { description: 'Deleted' }, ...errors(400, 404) },
+          responses: { '204': { description: 'Deleted' }, ...errors(400, 403, 404, 503) },
         },
       },
       '/api/v1/models/{name}/events': {
         parameters: [modelNameParam],
         get: {
+          operationId: 'listModelEvents',
           summary:
             'Audit trail of the model name, oldest first (created, updated, version_registered, version_updated, alias_set, alias_deleted, deleted)',
           parameters: [
@@ -295,20 +424,27 @@ export function openApiDocument(limits: DatasetLimits) {
               schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxEventsLimit, default: 100 },
             },
           ],
-          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
         },
       },
       '/api/v1/artifacts/{id}': {
-        get: { summary: 'Artifact bytes', responses: { '200': { description: 'OK' }, ...errors(404) } },
+        parameters: [idPathParam('Artifact id (a UUID)')],
+        get: {
+          operationId: 'getArtifact',
+          summary: 'Artifact bytes',
+          responses: { '200': { description: 'OK' }, ...errors(404, 503) },
+        },
       },
       '/api/v1/gpus': {
         get: {
+          operationId: 'listGpus',
           summary: 'GPU devices (discovered or declared) with pool, worker, host, state and latest sample',
-          responses: { '200': { description: 'OK' } },
+          responses: { '200': { description: 'OK' }, ...errors(503) },
         },
       },
       '/api/v1/gpus/{id}/telemetry': {
         get: {
+          operationId: 'getGpuTelemetry',
           summary:
             'Samples of one device with start_time ≤ recordedAt ≤ end_time, oldest first (at most 10,000; `truncated` says when more exist)',
           parameters: [
@@ -332,34 +468,42 @@ export function openApiDocument(limits: DatasetLimits) {
               description: 'ISO-8601 with a zone, or epoch ms; default now; the window spans at most 7 days',
             },
           ],
-          responses: { '200': { description: 'OK' }, ...errors(400, 404) },
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
         },
       },
       '/api/v1/resources/status': {
         get: {
+          operationId: 'getResourceStatus',
           summary:
             'Worker pools: task queues, workers, devices, slots used/free, jobs running and waiting for GPU memory, memory budget/reserved, from the latest samples',
-          responses: { '200': { description: 'OK' } },
+          responses: { '200': { description: 'OK' }, ...errors(503) },
         },
       },
       '/api/gpu/status': {
         get: {
+          operationId: 'getSeedGpuStatus',
           summary:
             'Seed-compatible GPU summary: {gpus: [{id, name, memoryUsedMb, memoryTotalMb, memoryBudgetMb, memoryReservedMb, jobsWaiting, utilizationPct, state}], available}',
-          responses: { '200': { description: 'OK' } },
+          responses: { '200': { description: 'OK' }, ...errors(503) },
         },
       },
       '/api/v1/algorithms': {
         get: {
+          operationId: 'listAlgorithms',
           summary: 'Algorithms with parameter schemas, defaults and limits',
           responses: { '200': { description: 'OK' } },
         },
       },
       '/api/v1/openapi.json': {
-        get: { summary: 'This document (OpenAPI 3.1)', responses: { '200': { description: 'OK' } } },
+        get: {
+          operationId: 'getOpenApiDocument',
+          summary: 'This document (OpenAPI 3.1)',
+          responses: { '200': { description: 'OK' } },
+        },
       },
       '/api/cluster/{algorithm}': {
         post: {
+          operationId: 'seedCluster',
           summary:
             "Seed-compatible clustering of inline rows: a durable job like POST /api/v1/clustering, answered with its full result when it completes within ?wait= seconds, else 202 with the job's links",
           parameters: [
@@ -370,6 +514,7 @@ export function openApiDocument(limits: DatasetLimits) {
               schema: { type: 'string', enum: Object.keys(ALGORITHMS) },
             },
             { name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: 60, default: 30 } },
+            idempotencyKeyParam,
           ],
           requestBody: { content: { 'application/json': { schema: schema(seedClusterRequest) } } },
           responses: {
@@ -384,24 +529,28 @@ export function openApiDocument(limits: DatasetLimits) {
                 },
               },
             },
-            ...errors(400, 409, 413, 415, 422),
+            ...errors(400, 403, 409, 413, 415, 422, 503),
           },
         },
       },
       '/api/algorithms': {
         get: {
+          operationId: 'listSeedAlgorithms',
           summary: 'Seed-compatible alias of GET /api/v1/algorithms',
           responses: { '200': { description: 'OK' } },
         },
       },
-      '/health': { get: { summary: 'Alive', responses: { '200': { description: 'OK' } } } },
+      '/health': { get: { operationId: 'getHealth', summary: 'Alive', responses: { '200': { description: 'OK' } } } },
       '/ready': {
         get: {
+          operationId: 'getReady',
           summary: 'Postgres and Temporal reachable',
           responses: { '200': { description: 'OK' }, '503': { description: 'Degraded' } },
         },
       },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'OK' } } } },
+      '/metrics': {
+        get: { operationId: 'getMetrics', summary: 'Prometheus metrics', responses: { '200': { description: 'OK' } } },
+      },
     },
     components: {
       schemas: Object.fromEntries(Object.entries(ALGORITHMS).map(([name, a]) => [`${name}Params`, schema(a.params)])),

@@ -117,6 +117,11 @@ export const ENV_SCHEMA = z.object({
   KILN_MAX_BATCH_PREDICT_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxBatchPredictBodyBytes),
   KILN_MAX_REGISTRY_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxRegistryBodyBytes),
   KILN_MAX_PIPELINE_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxPipelineBodyBytes),
+  KILN_ALLOWED_HOSTS: z.string().optional(),
+  KILN_CORS_ORIGINS: z.string().optional(),
+  KILN_TEMPORAL_RPC_TIMEOUT_MS: integer(1).default(5_000),
+  KILN_PG_CONNECT_TIMEOUT_MS: integer(1).default(2_000),
+  KILN_PG_QUERY_TIMEOUT_MS: integer(1).default(5_000),
 
   // --- API and workers: the servers ---
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/kiln').optional(),
@@ -209,6 +214,35 @@ export interface ApiConfig {
   limits: DatasetLimits;
   /** Byte limits of the JSON bodies that are not datasets. */
   bodyLimits: BodyLimits;
+  /** Who may call the API from a browser, and by which Host names it is reached (api/middleware/browser-guard.ts). */
+  browser: BrowserPolicy;
+  /** How long the API waits for its dependencies before answering 503 `dependency_unavailable`. */
+  timeouts: DependencyTimeouts;
+}
+
+/**
+ * Host names the API answers to (anything else is 403: a DNS-rebound name) and origins whose browser pages may call
+ * it (CORS). Lower-case; hosts without their port (`[::1]` for IPv6); origins as browsers send them
+ * (`https://ui.example.com:8443`).
+ */
+export interface BrowserPolicy {
+  /** KILN_ALLOWED_HOSTS, else localhost, 127.0.0.1, [::1] and the HOST the API binds (unless a wildcard). `*`: any. */
+  allowedHosts: string[];
+  /** KILN_CORS_ORIGINS; empty: no cross-origin page may call the API. */
+  corsOrigins: string[];
+}
+
+/** Deadlines on the API's calls to Postgres and Temporal (milliseconds). */
+export interface DependencyTimeouts {
+  /** A Temporal client call (the SDK's retries included) without a deadline of its own (KILN_TEMPORAL_RPC_TIMEOUT_MS). */
+  temporalRpcMs: number;
+  /** Connecting to Postgres, and waiting for a free pooled connection (KILN_PG_CONNECT_TIMEOUT_MS). */
+  postgresConnectMs: number;
+  /**
+   * An answer to a query (KILN_PG_QUERY_TIMEOUT_MS); queries that move large contents (datasets, artifacts) get one
+   * second more per 8 MiB.
+   */
+  postgresQueryMs: number;
 }
 
 /** A worker's settings from the environment; its flags (workers/worker-flags.ts) win over them. */
@@ -345,6 +379,38 @@ function temporalConfig(env: Env, parsed: ParsedEnv): TemporalConfig {
   };
 }
 
+/** A comma-separated list, trimmed, blanks dropped. */
+function listOf(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/** A host name as the Host header carries it, lower-case, without a port; IPv6 in brackets (`[::1]`). */
+export function normalizeHost(host: string): string {
+  const lower = host.trim().toLowerCase();
+  if (lower.includes(':') && !lower.startsWith('[')) return `[${lower}]`;
+  return lower;
+}
+
+/** An origin as browsers send it: scheme://host[:port], lower-case, no trailing slash (`null` stays `null`). */
+function normalizeOrigin(origin: string): string {
+  return origin.toLowerCase().replace(/\/+$/, '');
+}
+
+/** The loopback names every local API answers to. */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/** KILN_ALLOWED_HOSTS, else the loopback names plus the bind host (a wildcard bind adds nothing: name the hosts). */
+function allowedHosts(raw: string | undefined, bindHost: string): string[] {
+  const listed = listOf(raw);
+  if (listed.length > 0) return listed.map(normalizeHost);
+  const bind = normalizeHost(bindHost);
+  const wildcard = bind === '0.0.0.0' || bind === '[::]' || bind === '';
+  return [...new Set([...LOOPBACK_HOSTS, ...(wildcard ? [] : [bind])])];
+}
+
 /** The default cache: $XDG_CACHE_HOME/kiln, else ~/.cache/kiln (outside the repository, so every clone shares it). */
 function defaultCacheDir(env: Env): string {
   const xdg = env.XDG_CACHE_HOME?.trim();
@@ -379,6 +445,15 @@ export function loadConfig(env: Env): KilnConfig {
         maxBatchPredictBodyBytes: parsed.KILN_MAX_BATCH_PREDICT_BODY_BYTES,
         maxRegistryBodyBytes: parsed.KILN_MAX_REGISTRY_BODY_BYTES,
         maxPipelineBodyBytes: parsed.KILN_MAX_PIPELINE_BODY_BYTES,
+      },
+      browser: {
+        allowedHosts: allowedHosts(parsed.KILN_ALLOWED_HOSTS, parsed.HOST),
+        corsOrigins: listOf(parsed.KILN_CORS_ORIGINS).map(normalizeOrigin),
+      },
+      timeouts: {
+        temporalRpcMs: parsed.KILN_TEMPORAL_RPC_TIMEOUT_MS,
+        postgresConnectMs: parsed.KILN_PG_CONNECT_TIMEOUT_MS,
+        postgresQueryMs: parsed.KILN_PG_QUERY_TIMEOUT_MS,
       },
     },
     worker: {

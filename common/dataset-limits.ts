@@ -27,3 +27,12 @@ export const DEFAULT_LIMITS: Readonly<DatasetLimits> = Object.freeze({
   maxCells: 10_000_000,
   maxLevels: 100_000,
 });
+
+/**
+ * Bytes a table's column names may take together, written as a JSON array (UTF-8, quotes and escapes included): 64
+ * KiB, with the default 1,024 columns about 60 characters each. Not configurable: column names travel in job inputs
+ * (training features, clustering columns, targets), which Temporal keeps in every job's history, and this bound keeps
+ * any list of a table's columns well under the bound on a workflow start (api/services/jobs.ts
+ * MAX_WORKFLOW_START_BYTES, 256 KiB). An upload past it is refused (413).
+ */
+export const MAX_COLUMN_NAMES_BYTES = 64 * 1024;

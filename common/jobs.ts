@@ -16,8 +16,30 @@ export const CLUSTERING_ALGORITHMS = [
 ] as const;
 export type ClusteringAlgorithm = (typeof CLUSTERING_ALGORITHMS)[number];
 
-/** An algorithm's parameters, already validated (and defaulted) by the API against that algorithm's schema. */
+/**
+ * An algorithm's parameters, already validated (and defaulted) by the API against that algorithm's schema. k-means
+ * centroids given as `init` (k × d numbers, growing with the data) are not here but in an artifact: `init` holds a
+ * ClusteringInitRef, which the activity loads. Jobs started before that hold the centroids inline (they still run).
+ */
 export type ClusteringParams = Record<string, unknown>;
+
+/** `params.init` of a k-means job whose initial centroids are stored as an artifact (JSON number[k][d]). */
+export interface ClusteringInitRef {
+  artifactId: string;
+  /** Centroids (rows) and numbers per centroid (columns), for people reading the job's input or memo. */
+  k: number;
+  d: number;
+}
+
+/** Whether a `params.init` value is a ClusteringInitRef (not a method name, not inline centroids). */
+export function isInitRef(value: unknown): value is ClusteringInitRef {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    typeof (value as { artifactId?: unknown }).artifactId === 'string'
+  );
+}
 
 export interface ClusteringJobInput {
   tenantId: string;

@@ -2,6 +2,7 @@
  * Builds the canonical Table one row at a time, for every format: infers column types, checks shape and limits as
  * each row arrives (so an oversized upload stops at the first row past a limit), and grows its storage geometrically.
  */
+import { MAX_COLUMN_NAMES_BYTES } from '../common/dataset-limits';
 import { PayloadTooLargeError, ValidationError } from '../common/errors';
 import { DatasetLimits, formatCount } from './limits';
 import { ColumnSpec, Table } from './table';
@@ -247,6 +248,7 @@ export class TableBuilder {
       }
       seen.set(name, j);
     });
+    this.checkColumnNames(names, field);
     this.defineColumns([...names]);
   }
 
@@ -417,6 +419,7 @@ export class TableBuilder {
       for (const key of keys) {
         if (key.trim().length === 0) throw new ValidationError('column names must not be empty', keyPath(where, key));
       }
+      this.checkColumnNames(keys, where);
       this.defineColumns(keys);
     } else {
       this.defineColumns(Array.from({ length: n }, (_, j) => `x${j}`));
@@ -427,6 +430,17 @@ export class TableBuilder {
     if (n > this.limits.maxColumns) {
       throw new PayloadTooLargeError(
         `too many columns: ${what} ${formatCount(n)} columns, over the limit of ${formatCount(this.limits.maxColumns)}`,
+        field,
+      );
+    }
+  }
+
+  /** The names of a table's columns take at most MAX_COLUMN_NAMES_BYTES as JSON (413 past it). */
+  private checkColumnNames(names: readonly string[], field: string): void {
+    const bytes = Buffer.byteLength(JSON.stringify(names), 'utf8');
+    if (bytes > MAX_COLUMN_NAMES_BYTES) {
+      throw new PayloadTooLargeError(
+        `the column names take ${formatCount(bytes)} bytes as JSON, over the limit of ${formatCount(MAX_COLUMN_NAMES_BYTES)} bytes for all of a table's names; use shorter names`,
         field,
       );
     }

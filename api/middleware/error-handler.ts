@@ -1,7 +1,9 @@
 import { Middleware } from 'koa';
 import {
   ConflictError,
+  DependencyUnavailableError,
   DomainError,
+  ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   UnprocessableError,
@@ -9,6 +11,8 @@ import {
   ValidationError,
 } from '../../common/errors';
 import type { Logger } from '../../common/logger';
+import { postgresUnavailable } from '../../db/unavailable';
+import { temporalUnavailable } from '../services/temporal-unavailable';
 import { RequestLogState } from './request-id';
 
 interface HttpErrorLike {
@@ -21,29 +25,54 @@ interface HttpErrorLike {
 /** The one place a domain error class becomes an HTTP status. */
 const STATUS_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => DomainError, number]> = [
   [ValidationError, 400],
+  [ForbiddenError, 403],
   [NotFoundError, 404],
   [ConflictError, 409],
   [PayloadTooLargeError, 413],
   [UnsupportedMediaTypeError, 415],
   [UnprocessableError, 422],
+  [DependencyUnavailableError, 503],
 ];
 
+/** Seconds a client is told to wait before retrying a 503 (Retry-After). */
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
 /**
- * The HTTP status of a domain error: 400 validation, 404 not found, 409 conflict, 413 too large, 415 unsupported media
- * type, 422 unprocessable; undefined for a DomainError subclass missing from the table (a programming error, which
+ * The HTTP status of a domain error: 400 validation, 403 forbidden, 404 not found, 409 conflict, 413 too large, 415
+ * unsupported media type, 422 unprocessable, 503 dependency unavailable; undefined for a DomainError subclass missing from the table (a programming error, which
  * the handler answers as a 500).
  */
 export function httpStatusOf(err: DomainError): number | undefined {
   return STATUS_OF.find(([type]) => err instanceof type)?.[1];
 }
 
-/** `{ error: { code, message, field? } }`: the body of every error answer. */
-export function errorBody(err: DomainError): { error: { code: string; message: string; field?: string } } {
-  return { error: { code: err.code, message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) } };
+/** `{ error: { code, message, field?, dependency? } }`: the body of every error answer (`dependency` on a 503). */
+export function errorBody(err: DomainError): {
+  error: { code: string; message: string; field?: string; dependency?: string };
+} {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.field !== undefined ? { field: err.field } : {}),
+      ...(err instanceof DependencyUnavailableError ? { dependency: err.dependency } : {}),
+    },
+  };
 }
 
 /**
- * First in the chain: maps domain errors to their status and `{ error: { code, message, field? } }`. Koa's own 4xx
+ * The domain error an error stands for: itself, or DependencyUnavailableError for what node-postgres or the Temporal
+ * client raise when their server is down or too slow (whichever layer let it through); undefined for anything else.
+ */
+function asDomainError(err: unknown): DomainError | undefined {
+  if (err instanceof DomainError) return err;
+  return postgresUnavailable(err) ?? temporalUnavailable(err);
+}
+
+/**
+ * First in the chain: maps domain errors to their status and `{ error: { code, message, field? } }`, and Postgres or
+ * Temporal being down or too slow (raw driver errors included) to 503 `dependency_unavailable` naming which, with
+ * Retry-After. Koa's own 4xx
  * (405, 501 from allowedMethods) keep theirs; anything unexpected becomes a 500 without internals and is logged with
  * its stack through the request's logger (ctx.state.log from requestId(), so the line carries the request id the client
  * saw), else through `log`.
@@ -53,12 +82,18 @@ export function errorHandler(log: Logger): Middleware {
     try {
       await next();
     } catch (err) {
-      const status = err instanceof DomainError ? httpStatusOf(err) : undefined;
-      if (err instanceof DomainError && status !== undefined) {
+      const domain = asDomainError(err);
+      const status = domain ? httpStatusOf(domain) : undefined;
+      if (domain && status !== undefined) {
         ctx.status = status;
-        ctx.body = errorBody(err);
+        ctx.body = errorBody(domain);
         // The rest of an oversized body was never read; closing spares draining it.
         if (status === 413) ctx.set('Connection', 'close');
+        if (domain instanceof DependencyUnavailableError) {
+          ctx.set('Retry-After', String(DEPENDENCY_RETRY_AFTER_SECONDS));
+          const requestLog = (ctx.state as Partial<RequestLogState>).log ?? log;
+          requestLog.warn({ err, dependency: domain.dependency, method: ctx.method, path: ctx.path }, domain.message);
+        }
         return;
       }
       const httpError = err as HttpErrorLike;

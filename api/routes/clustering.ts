@@ -1,19 +1,28 @@
+import { createHash } from 'node:crypto';
 import Router from '@koa/router';
+import { parseJsonEnvelope } from '../../datasets/parse-json';
+import { requireJson } from '../body';
 import { ApiDeps } from '../context';
-import { readJsonBody } from '../body';
+import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { acceptedBody } from '../services/accepted';
 import { submitClustering } from '../services/submit-clustering';
 
-/** POST /api/v1/clustering: a clustering job (services/submit-clustering.ts); inline data is a dataset upload. */
+/**
+ * POST /api/v1/clustering: a clustering job (services/submit-clustering.ts). The body streams through the dataset
+ * parser (parseJsonEnvelope), so inline `data` meets the dataset limits row by row as it arrives and is never held
+ * whole; an Idempotency-Key makes the start idempotent.
+ */
 export function clusteringRouter(deps: ApiDeps): Router {
   const router = new Router();
 
   router.post('/clustering', async (ctx) => {
-    const job = await submitClustering(deps, await readJsonBody(ctx, deps.limits.maxBodyBytes));
+    requireJson(ctx);
+    const hash = createHash('sha256');
+    const { fields, table } = await parseJsonEnvelope(ctx.req, deps.limits, (chunk) => hash.update(chunk));
+    const idempotency = requestIdempotency(ctx, 'POST /api/v1/clustering', hash.digest('hex'));
+    const job = await submitClustering(deps, fields, { ...(table ? { table } : {}), idempotency });
     const body = acceptedBody(job, deps);
-    ctx.status = 202;
-    ctx.set('Location', body.links.self);
-    ctx.body = body;
+    sendAccepted(ctx, job.replayed, body.links.self, body);
   });
 
   return router;

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
-import { readJsonBody } from '../body';
+import { readJsonBody, readJsonRequest } from '../body';
 import { ApiDeps } from '../context';
+import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { decidePipeline, describePipeline, pipelineReport } from '../services/pipelines';
 import { pipelineLinks } from '../services/accepted';
 import { submitFullPipeline, submitValidationPipeline } from '../services/submit-pipeline';
@@ -10,21 +11,27 @@ export function pipelinesRouter(deps: ApiDeps): Router {
   const router = new Router();
 
   router.post('/pipelines/validation', async (ctx) => {
-    const run = await submitValidationPipeline(deps, await readJsonBody(ctx, deps.bodyLimits.maxPipelineBodyBytes));
-    ctx.status = 202;
-    ctx.set('Location', `/api/v1/pipelines/${run.pipelineId}`);
-    ctx.body = { ...run, status: 'RUNNING', links: pipelineLinks(run.pipelineId) };
+    const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
+    const { replayed, status, ...run } = await submitValidationPipeline(deps, body, {
+      idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/validation', sha256),
+    });
+    sendAccepted(ctx, replayed, `/api/v1/pipelines/${run.pipelineId}`, {
+      ...run,
+      status: status ?? 'RUNNING',
+      links: pipelineLinks(run.pipelineId),
+    });
   });
 
   router.post('/pipelines/full', async (ctx) => {
-    const run = await submitFullPipeline(deps, await readJsonBody(ctx, deps.bodyLimits.maxPipelineBodyBytes));
-    ctx.status = 202;
-    ctx.set('Location', `/api/v1/pipelines/${run.pipelineId}`);
-    ctx.body = {
+    const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
+    const { replayed, status, ...run } = await submitFullPipeline(deps, body, {
+      idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/full', sha256),
+    });
+    sendAccepted(ctx, replayed, `/api/v1/pipelines/${run.pipelineId}`, {
       ...run,
-      status: 'RUNNING',
+      status: status ?? 'RUNNING',
       links: { ...pipelineLinks(run.pipelineId), decision: `/api/v1/pipelines/${run.pipelineId}/decision` },
-    };
+    });
   });
 
   router.get('/pipelines/:id', async (ctx) => {

@@ -5,8 +5,9 @@ import { getArtifactContent } from '../../db/artifacts';
 import { ModelVersionDetail } from '../../db/models';
 import { initComputeBackend } from '../../ml/backend';
 import { loadPredictor, Predictor, UnsupportedFlavorError } from '../../ml/serving/predictor';
-import { readJsonBody } from '../body';
+import { readJsonBody, readJsonRequest } from '../body';
 import { ApiDeps } from '../context';
+import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { modelName } from '../schemas/common';
 import { PREDICT_LIMITS, predictRequest } from '../schemas/predict';
 import { parseWith } from '../schemas/validate';
@@ -47,17 +48,21 @@ export function predictRouter(deps: ApiDeps): Router {
       version: version.version,
       flavor: version.flavor,
       columns: predictor.columns,
-      ...(await predictor.predict(inputMatrix(request.inputs, predictor.columns), request.inputs.length)),
+      ...(await predictor.predict(
+        inputMatrix(request.inputs, predictor.columns, request.ignoreExtraColumns),
+        request.inputs.length,
+      )),
     }));
   });
 
   router.post('/models/:name/batch-predict', async (ctx) => {
     const name = parseWith(modelName, ctx.params.name, 'name');
-    const job = await submitBatchPredict(deps, name, await readJsonBody(ctx, deps.bodyLimits.maxBatchPredictBodyBytes));
+    const { body: request, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxBatchPredictBodyBytes);
+    const job = await submitBatchPredict(deps, name, request, {
+      idempotency: requestIdempotency(ctx, 'POST /api/v1/models/:name/batch-predict', sha256, { name }),
+    });
     const body = acceptedBody(job);
-    ctx.status = 202;
-    ctx.set('Location', body.links.self);
-    ctx.body = body;
+    sendAccepted(ctx, job.replayed, body.links.self, body);
   });
 
   return router;

@@ -1,11 +1,15 @@
+import { createHash } from 'node:crypto';
 import Router from '@koa/router';
+import { ValidationError } from '../../common/errors';
 import { ClusteringJobResult } from '../../common/jobs';
+import { parseJsonEnvelope } from '../../datasets/parse-json';
 import { ApiDeps } from '../context';
-import { readJsonBody } from '../body';
+import { requireJson } from '../body';
+import { requestIdempotency } from '../send-accepted';
 import { seedAcceptedBody } from '../services/accepted';
 import { clusteringResultView } from '../services/clustering-result';
 import { submitClustering } from '../services/submit-clustering';
-import { seedClusterRequest, seedWaitQuery } from '../schemas/seed';
+import { seedClusterFields, seedWaitQuery } from '../schemas/seed';
 import { parseWith } from '../schemas/validate';
 import { algorithmCatalog } from './algorithms';
 
@@ -21,10 +25,21 @@ export function seedCompatRouter(deps: ApiDeps): Router {
     ctx.body = { algorithms: algorithmCatalog() };
   });
 
+  // The body streams through the dataset parser as /api/v1/clustering's does: `data` meets the limits as it arrives.
   router.post('/cluster/:algorithm', async (ctx) => {
     const { wait } = parseWith(seedWaitQuery, ctx.query, 'query');
-    const body = parseWith(seedClusterRequest, await readJsonBody(ctx, deps.limits.maxBodyBytes));
-    const job = await submitClustering(deps, { algorithm: ctx.params.algorithm, params: body.params, data: body.data });
+    requireJson(ctx);
+    const hash = createHash('sha256');
+    const { fields, table } = await parseJsonEnvelope(ctx.req, deps.limits, (chunk) => hash.update(chunk));
+    const body = parseWith(seedClusterFields, fields);
+    if (!table)
+      throw new ValidationError(
+        'data is required: an array of rows (arrays of cells, or objects keyed by column name)',
+        'data',
+      );
+    const { algorithm } = ctx.params;
+    const idempotency = requestIdempotency(ctx, 'POST /api/cluster/:algorithm', hash.digest('hex'), { algorithm });
+    const job = await submitClustering(deps, { algorithm, params: body.params }, { table, idempotency });
     try {
       const { result } = await deps.jobs.completedResult(job.jobId, wait * 1000);
       ctx.body = await clusteringResultView(deps.pool, job.jobId, result as ClusteringJobResult);

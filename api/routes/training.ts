@@ -1,19 +1,21 @@
 import Router from '@koa/router';
-import { readJsonBody } from '../body';
+import { readJsonRequest } from '../body';
 import { ApiDeps } from '../context';
+import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { acceptedBody } from '../services/accepted';
 import { submitTraining } from '../services/submit-training';
 
-/** POST /api/v1/training: a durable training job (services/submit-training.ts). */
+/** POST /api/v1/training: a durable training job (services/submit-training.ts); idempotent with an Idempotency-Key. */
 export function trainingRouter(deps: ApiDeps): Router {
   const router = new Router();
 
   router.post('/training', async (ctx) => {
-    const job = await submitTraining(deps, await readJsonBody(ctx, deps.bodyLimits.maxTrainingBodyBytes));
+    const { body: request, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxTrainingBodyBytes);
+    const job = await submitTraining(deps, request, {
+      idempotency: requestIdempotency(ctx, 'POST /api/v1/training', sha256),
+    });
     const body = acceptedBody(job);
-    ctx.status = 202;
-    ctx.set('Location', body.links.self);
-    ctx.body = body;
+    sendAccepted(ctx, job.replayed, body.links.self, body);
   });
 
   return router;

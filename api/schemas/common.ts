@@ -30,5 +30,13 @@ export const resources = z
   });
 
 export const errorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+    dependency: z
+      .enum(['postgres', 'temporal'])
+      .optional()
+      .meta({ description: 'On a 503 `dependency_unavailable`: the dependency that did not answer' }),
+  }),
 });

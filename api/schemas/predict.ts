@@ -17,6 +17,10 @@ export const predictRequest = z
     inputs: z.array(z.unknown()).min(1).max(PREDICT_LIMITS.maxRows),
     version: versionNumber.optional(),
     alias: aliasParam.optional(),
+    ignoreExtraColumns: z.boolean().default(false).meta({
+      description:
+        "Object rows may carry keys that are not the model's columns (ignored); by default such a key is a 400 naming it",
+    }),
   })
   .refine((r) => r.version === undefined || r.alias === undefined, versionOrAlias);
 

@@ -1,4 +1,5 @@
 import type { JobKind } from '../../common/jobs';
+import type { JobStatus } from './jobs';
 import type { SubmittedJob } from './submit-job';
 
 /** A job's own resources: its view, its result and its cancellation. */
@@ -36,11 +37,11 @@ export interface TemporalUi {
   namespace: string;
 }
 
-/** The 202 body of a started job (OpenAPI `jobAccepted`). */
+/** The 202 body of a started job (OpenAPI `jobAccepted`); a replayed Idempotency-Key's 200 has the job's status now. */
 export interface AcceptedBody {
   jobId: string;
   kind: JobKind;
-  status: 'RUNNING';
+  status: JobStatus;
   datasetId: string;
   taskQueue: string;
   computeQueue: string;
@@ -51,13 +52,14 @@ export interface AcceptedBody {
 /**
  * The answer to every job submission: `{jobId, kind, status: 'RUNNING', ...details, datasetId, taskQueue,
  * computeQueue, links}`, where links are self/result/cancel, `stop` for stoppable kinds and, given `ui` with a URL,
- * `temporalUi` (the workflow in the Temporal UI). The route sends it with status 202 and `Location: links.self`.
+ * `temporalUi` (the workflow in the Temporal UI). The route sends it with status 202 (200 and the job's current status
+ * for a replayed Idempotency-Key) and `Location: links.self`.
  */
 export function acceptedBody(job: SubmittedJob, ui?: TemporalUi): AcceptedBody {
   return {
     jobId: job.jobId,
     kind: job.kind,
-    status: 'RUNNING',
+    status: job.status ?? 'RUNNING',
     ...job.details,
     datasetId: job.datasetId,
     taskQueue: job.taskQueue,
@@ -79,5 +81,11 @@ export function acceptedBody(job: SubmittedJob, ui?: TemporalUi): AcceptedBody {
 export function seedAcceptedBody(job: SubmittedJob): Pick<AcceptedBody, 'jobId' | 'kind' | 'status' | 'datasetId'> & {
   links: JobLinks;
 } {
-  return { jobId: job.jobId, kind: job.kind, status: 'RUNNING', datasetId: job.datasetId, links: jobLinks(job.jobId) };
+  return {
+    jobId: job.jobId,
+    kind: job.kind,
+    status: job.status ?? 'RUNNING',
+    datasetId: job.datasetId,
+    links: jobLinks(job.jobId),
+  };
 }

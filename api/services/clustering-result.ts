@@ -7,8 +7,9 @@ import { CLUSTERING_LIMITS } from '../schemas/clustering';
 
 /**
  * The full result of a completed clustering job: the summary from workflow history plus labels and the algorithm's
- * own outputs (centroids, merge tree, codebook, probabilities...) from the result artifact. Labels come inline up to
- * CLUSTERING_LIMITS.inlineLabels points; past that, as an artifact link.
+ * own outputs (centroids, merge tree, codebook, probabilities...) from the result artifact, and where it ran (`ranOn`,
+ * `fellBackToCpu`) as the job summary says. Labels come inline up to CLUSTERING_LIMITS.inlineLabels points; past that,
+ * as an artifact link.
  */
 export async function clusteringResultView(pool: Pool, jobId: string, summary: ClusteringJobResult) {
   const content = await getArtifactContent(pool, DEFAULT_TENANT, summary.resultArtifactId);
@@ -42,6 +43,9 @@ export async function clusteringResultView(pool: Pool, jobId: string, summary: C
     ...(document.method ? { method: document.method } : {}),
     quality: document.quality,
     backend: summary.backend,
+    // Where it ran, as in the job's summary: the pool, queue and device, and whether an `any` job fell back to CPU.
+    ranOn: summary.ranOn,
+    fellBackToCpu: summary.fellBackToCpu === true,
     timings: summary.timings,
     ...(summary.registered ? { registered: summary.registered } : {}),
     links: {

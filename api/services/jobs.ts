@@ -1,9 +1,20 @@
+import { randomUUID } from 'node:crypto';
 import { Client, WorkflowExecutionStatusName, WorkflowFailedError } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
-import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  defaultPayloadConverter,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { ConflictError, NotFoundError } from '../../common/errors';
-import { BatchPredictJobInput, ClusteringJobInput, JobKind, TrainingJobInput } from '../../common/jobs';
+import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../common/errors';
+import {
+  BatchPredictJobInput,
+  ClusteringJobInput,
+  JobKind,
+  TrainingAttempt,
+  TrainingJobInput,
+} from '../../common/jobs';
 import { ROUTED_ACTIVITIES } from '../../activities/routed';
 import { isGpuQueue } from '../../gpu/gpu-class';
 import {
@@ -21,6 +32,8 @@ import { clusteringWorkflow } from '../../workflows/clustering';
 import { batchPredictWorkflow } from '../../workflows/batch-predict';
 import { trainingWorkflow } from '../../workflows/training';
 import { stopSignal } from '../../common/messages/training';
+import { formatBytes } from '../../datasets/limits';
+import { completeAttempts, withAllAttempts } from './training-attempts';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
 export type JobStatus =
@@ -86,10 +99,69 @@ export interface JobView {
   error?: { message: string; type?: string };
 }
 
+/**
+ * The most a workflow start may carry: its input and memo serialized as Temporal's JSON payloads (UTF-8 bytes). Temporal
+ * writes both into the job's history for good, warns past 512 KiB and refuses a gRPC message past 4 MiB; Kiln's
+ * documented limits keep every start far below this bound (test/faults/workflow-start-size.test.ts walks them), and
+ * inputs that grow with the data (k-means `init` centroids) travel as artifacts.
+ */
+export const MAX_WORKFLOW_START_BYTES = 256 * 1024;
+
+/** Serialized bytes of a value as Temporal's JSON payload converter writes it. */
+function payloadBytes(value: unknown): number {
+  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+/**
+ * Refuses a workflow start whose input and memo together serialize to more than MAX_WORKFLOW_START_BYTES: a
+ * PayloadTooLargeError (413) saying how large it is, instead of a gRPC error after the SDK's retries.
+ */
+export function checkWorkflowStartSize(kind: JobKind, input: unknown, memo: Record<string, unknown>): void {
+  const bytes = payloadBytes(input) + payloadBytes(memo);
+  if (bytes > MAX_WORKFLOW_START_BYTES) {
+    throw new PayloadTooLargeError(
+      `the ${kind} job's workflow input and memo take ${formatBytes(bytes)}, more than the ${formatBytes(MAX_WORKFLOW_START_BYTES)} ` +
+        'a workflow start may carry (Temporal keeps it in the job history); send fewer or shorter column names, or ' +
+        'report the request: inputs that grow with the data must travel as artifacts',
+      'body',
+    );
+  }
+}
+
+/**
+ * An idempotent start: the job id is derived from the caller's Idempotency-Key (services/idempotency.ts), and
+ * `requestSha256` identifies the request it was first used with.
+ */
+export interface StartIdempotency {
+  requestSha256: string;
+}
+
+/** What a start did: started the workflow (`created`), or found the one an earlier request with the same key started. */
+export interface StartOutcome {
+  created: boolean;
+  /** The job's status now (RUNNING for a new one). */
+  status: JobStatus;
+  /** The job's memo as stored (the first request's, for a replay). */
+  memo: Record<string, unknown>;
+}
+
+/** How long a pipeline decision (an Update that registers and promotes) may take before the API gives up waiting. */
+export const DECISION_WAIT_MS = 60_000;
+
 export class JobService {
   constructor(private readonly client: Client) {}
 
-  /** Every job starts the same way: its id as workflow id, the input, a memo, and Kiln's search attributes. */
+  /** Runs `fn`'s Temporal calls under one deadline `ms` from now, for calls meant to wait longer than the default. */
+  withWait<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + ms, fn);
+  }
+
+  /**
+   * Every job starts the same way: its id as workflow id, the input, a memo, and Kiln's search attributes; refused
+   * (413) when input and memo exceed MAX_WORKFLOW_START_BYTES. With `idempotency`, a job with this id that runs or is
+   * still retained is not started again (Temporal's USE_EXISTING conflict and REJECT_DUPLICATE reuse policies): the
+   * outcome says so, and a key first used with another request (a different `requestSha256`) is a 409.
+   */
   private async start<A>(
     workflow: (input: A) => Promise<unknown>,
     jobId: string,
@@ -105,22 +177,50 @@ export class JobService {
       stage?: string;
     },
     priorityKey?: number,
-  ): Promise<void> {
-    await this.client.workflow.start(workflow, {
-      workflowId: jobId,
-      taskQueue,
-      args: [input],
-      memo,
-      ...(priorityKey !== undefined ? { priority: { priorityKey } } : {}),
-      typedSearchAttributes: [
-        ...(attributes.stage ? [{ key: KilnStage, value: attributes.stage }] : []),
-        { key: KilnKind, value: attributes.kind },
-        { key: KilnDatasetId, value: attributes.datasetId },
-        { key: KilnTenant, value: attributes.tenantId },
-        ...(attributes.algorithm ? [{ key: KilnAlgorithm, value: attributes.algorithm }] : []),
-        ...(attributes.modelName ? [{ key: KilnModelName, value: attributes.modelName }] : []),
-      ],
-    });
+    idempotency?: StartIdempotency,
+  ): Promise<StartOutcome> {
+    // A random id per request tells the request that started the job from the ones that found it.
+    const requestId = randomUUID();
+    const fullMemo = idempotency
+      ? { ...memo, idempotency: { requestSha256: idempotency.requestSha256, requestId } }
+      : memo;
+    checkWorkflowStartSize(attributes.kind, input, fullMemo);
+    try {
+      await this.client.workflow.start(workflow, {
+        workflowId: jobId,
+        taskQueue,
+        args: [input],
+        memo: fullMemo,
+        ...(idempotency ? { workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE' } : {}),
+        ...(priorityKey !== undefined ? { priority: { priorityKey } } : {}),
+        typedSearchAttributes: [
+          ...(attributes.stage ? [{ key: KilnStage, value: attributes.stage }] : []),
+          { key: KilnKind, value: attributes.kind },
+          { key: KilnDatasetId, value: attributes.datasetId },
+          { key: KilnTenant, value: attributes.tenantId },
+          ...(attributes.algorithm ? [{ key: KilnAlgorithm, value: attributes.algorithm }] : []),
+          ...(attributes.modelName ? [{ key: KilnModelName, value: attributes.modelName }] : []),
+        ],
+      });
+    } catch (err) {
+      // A closed job with this id (REJECT_DUPLICATE): the key's job, looked at below.
+      if (!(idempotency && err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    if (!idempotency) return { created: true, status: 'RUNNING', memo: fullMemo };
+    const description = await this.client.workflow.getHandle(jobId).describe();
+    const stored = (description.memo?.idempotency ?? {}) as { requestSha256?: string; requestId?: string };
+    if (stored.requestSha256 !== idempotency.requestSha256) {
+      throw new ConflictError(
+        `Idempotency-Key was first used with a different request (job ${jobId}); use a new key for a new request`,
+        'idempotency_key_reused',
+        'Idempotency-Key',
+      );
+    }
+    return {
+      created: stored.requestId === requestId,
+      status: statusOf(description.status.name, description.typedSearchAttributes),
+      memo: description.memo ?? {},
+    };
   }
 
   startClustering(
@@ -128,14 +228,24 @@ export class JobService {
     input: ClusteringJobInput,
     taskQueue: string,
     memo: Record<string, unknown>,
-  ): Promise<void> {
-    return this.start(clusteringWorkflow, jobId, input, taskQueue, memo, {
-      kind: 'clustering',
-      tenantId: input.tenantId,
-      datasetId: input.datasetId,
-      algorithm: input.algorithm,
-      modelName: input.register?.name,
-    });
+    idempotency?: StartIdempotency,
+  ): Promise<StartOutcome> {
+    return this.start(
+      clusteringWorkflow,
+      jobId,
+      input,
+      taskQueue,
+      memo,
+      {
+        kind: 'clustering',
+        tenantId: input.tenantId,
+        datasetId: input.datasetId,
+        algorithm: input.algorithm,
+        modelName: input.register?.name,
+      },
+      undefined,
+      idempotency,
+    );
   }
 
   startTraining(
@@ -143,13 +253,18 @@ export class JobService {
     input: TrainingJobInput,
     taskQueue: string,
     memo: Record<string, unknown>,
-  ): Promise<void> {
-    return this.start(trainingWorkflow, jobId, input, taskQueue, memo, {
-      kind: 'training',
-      tenantId: input.tenantId,
-      datasetId: input.datasetId,
-      modelName: input.model.name,
-    });
+    idempotency?: StartIdempotency,
+  ): Promise<StartOutcome> {
+    return this.start(
+      trainingWorkflow,
+      jobId,
+      input,
+      taskQueue,
+      memo,
+      { kind: 'training', tenantId: input.tenantId, datasetId: input.datasetId, modelName: input.model.name },
+      undefined,
+      idempotency,
+    );
   }
 
   startBatchPredict(
@@ -157,13 +272,18 @@ export class JobService {
     input: BatchPredictJobInput,
     taskQueue: string,
     memo: Record<string, unknown>,
-  ): Promise<void> {
-    return this.start(batchPredictWorkflow, jobId, input, taskQueue, memo, {
-      kind: 'batch-predict',
-      tenantId: input.tenantId,
-      datasetId: input.datasetId,
-      modelName: input.modelName,
-    });
+    idempotency?: StartIdempotency,
+  ): Promise<StartOutcome> {
+    return this.start(
+      batchPredictWorkflow,
+      jobId,
+      input,
+      taskQueue,
+      memo,
+      { kind: 'batch-predict', tenantId: input.tenantId, datasetId: input.datasetId, modelName: input.modelName },
+      undefined,
+      idempotency,
+    );
   }
 
   /** A validation pipeline (kind `pipeline`, KilnAlgorithm `validation`). */
@@ -173,7 +293,8 @@ export class JobService {
     taskQueue: string,
     memo: Record<string, unknown>,
     priorityKey?: number,
-  ): Promise<void> {
+    idempotency?: StartIdempotency,
+  ): Promise<StartOutcome> {
     return this.start(
       validationPipelineWorkflow,
       pipelineId,
@@ -188,6 +309,7 @@ export class JobService {
         stage: 'validating',
       },
       priorityKey,
+      idempotency,
     );
   }
 
@@ -198,7 +320,8 @@ export class JobService {
     taskQueue: string,
     memo: Record<string, unknown>,
     priorityKey?: number,
-  ): Promise<void> {
+    idempotency?: StartIdempotency,
+  ): Promise<StartOutcome> {
     return this.start(
       fullPipelineWorkflow,
       pipelineId,
@@ -214,6 +337,7 @@ export class JobService {
         stage: 'validating',
       },
       priorityKey,
+      idempotency,
     );
   }
 
@@ -263,7 +387,10 @@ export class JobService {
     };
     if (status === 'RUNNING' || status === 'AWAITING_APPROVAL')
       view.progress = progressOf(description.raw, description.taskQueue, gpuAsked(description.memo));
-    if (status === 'COMPLETED') view.result = await handle.result();
+    if (status === 'COMPLETED') {
+      const result = await handle.result();
+      view.result = view.kind === 'training' ? withAllAttempts(result as { attempts?: TrainingAttempt[] }) : result;
+    }
     if (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED' || status === 'CANCELED') {
       view.error = await failureOf(handle);
     }
@@ -275,14 +402,10 @@ export class JobService {
     const { handle, description } = await this.describeOr404(jobId);
     let status = toJobStatus(description.status.name);
     if (status === 'RUNNING' && waitMs > 0) {
-      const outcome = await Promise.race([
-        handle.result().then(
-          () => 'closed',
-          () => 'closed',
-        ),
-        new Promise<string>((resolve) => setTimeout(resolve, waitMs, 'waiting')),
-      ]);
-      if (outcome === 'closed') status = toJobStatus((await handle.describe()).status.name);
+      // The long poll for the result ends at the wait's deadline whatever happens (closed, failed or still running);
+      // the status says which.
+      await this.withWait(waitMs, () => handle.result()).catch(() => undefined);
+      status = toJobStatus((await handle.describe()).status.name);
     }
     if (status === 'RUNNING')
       throw new ConflictError(`job ${jobId} is still running; poll GET /api/v1/jobs/${jobId}`, 'job_running');
@@ -375,16 +498,23 @@ function progressOf(
   const name = activity.activityType?.name ?? 'unknown';
   const waiting =
     gpu && (ROUTED_ACTIVITIES.has(name) || isGpuQueue(workflowQueue)) ? waitingForGpu : { state: 'waiting-for-worker' };
+  const attempt = activity.attempt ?? 1;
+  // A training heartbeat lists the attempts that reached their first heartbeat; Temporal's count adds the others.
+  if (name === TRAINING_ACTIVITY || Array.isArray(details.attempts))
+    details = { ...details, attempts: completeAttempts(details.attempts as TrainingAttempt[] | undefined, attempt) };
   return {
     stage: started ? 'starting' : 'queued',
     activity: name,
     ...(started ? { state: 'running' } : waiting),
-    attempt: activity.attempt ?? 1,
+    attempt,
     ...(activity.lastFailure?.message ? { lastFailure: activity.lastFailure.message } : {}),
     // The activity's last heartbeat (stage, iteration, inertia...) refines the above.
     ...details,
   };
 }
+
+/** The activity that trains (workflows/training.ts), whose heartbeats carry `attempts`. */
+const TRAINING_ACTIVITY = 'trainModel';
 
 async function failureOf(handle: { result(): Promise<unknown> }): Promise<{ message: string; type?: string }> {
   try {

@@ -8,7 +8,7 @@ import { DEFAULT_TENANT } from '../../common/tenant';
 import { getEvaluation, getValidationReport } from '../../db/pipelines';
 import { TASK_METRICS } from '../../ml/evaluation/metrics';
 import type { Task } from '../../ml/training/spec';
-import type { JobService } from './jobs';
+import { DECISION_WAIT_MS, type JobService } from './jobs';
 import { decisionRequest } from '../schemas/pipelines';
 import { parseWith } from '../schemas/validate';
 import { pipelineLinks, TemporalUi } from './accepted';
@@ -153,7 +153,8 @@ export async function decidePipeline(deps: PipelineDeps, id: string, body: unkno
       'not_awaiting_approval',
     );
   try {
-    return await handle.executeUpdate(decisionUpdate, { args: [request] });
+    // The Update returns once the run has registered (and promoted): longer than a plain call's default deadline.
+    return await deps.jobs.withWait(DECISION_WAIT_MS, () => handle.executeUpdate(decisionUpdate, { args: [request] }));
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError)
       throw new ConflictError(err.cause?.message ?? err.message, 'not_awaiting_approval');

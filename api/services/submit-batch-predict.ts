@@ -1,24 +1,76 @@
-import { randomUUID } from 'node:crypto';
-import { NotFoundError } from '../../common/errors';
+import { NotFoundError, ValidationError } from '../../common/errors';
 import { DEFAULT_TENANT } from '../../common/tenant';
-import { getArtifactMeta } from '../../db/artifacts';
-import { getDataset } from '../../db/datasets';
+import { ArtifactMeta, getArtifactContent, getArtifactMeta, getArtifactRange } from '../../db/artifacts';
+import { DatasetMeta, getDataset } from '../../db/datasets';
+import { MODEL_PREFIX_BYTES, modelHeaderLength, modelInputColumns } from '../../ml/serving/model-columns';
 import { estimateBatchPredictMemoryMb } from '../../gpu/memory-estimate';
 import { TRAINING_LIMITS } from '../../ml/training/spec';
 import { batchPredictRequest } from '../schemas/predict';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
 import { resolvePredictVersion } from './model-version';
-import { SubmitDeps, SubmittedJob } from './submit-job';
+import { jobIdFor, startFacts, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
+
+/**
+ * The model's input columns, read from its artifact: a trained MLP's header only (its weights may be large), a
+ * clustering model's JSON whole. Undefined when the artifact cannot be read as a model (the job reports that).
+ */
+async function modelColumns(deps: SubmitDeps, flavor: string, artifact: ArtifactMeta): Promise<string[] | undefined> {
+  let content: Buffer | undefined;
+  if (flavor.startsWith('mlp-')) {
+    const prefix = await getArtifactRange(deps.pool, DEFAULT_TENANT, artifact.id, 0, MODEL_PREFIX_BYTES);
+    const headerLength = prefix ? modelHeaderLength(prefix) : 0;
+    content = await getArtifactRange(deps.pool, DEFAULT_TENANT, artifact.id, 0, MODEL_PREFIX_BYTES + headerLength);
+  } else {
+    content = await getArtifactContent(deps.pool, DEFAULT_TENANT, artifact.id);
+  }
+  if (!content) return undefined;
+  try {
+    return modelInputColumns(flavor, content);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every input column of the model must be a number column of the dataset, or the job could only fail: a 400 (field
+ * `datasetId`) naming the columns it lacks or holds as text, before anything starts.
+ */
+function checkDatasetColumns(dataset: DatasetMeta, columns: string[], model: string): void {
+  const specs = new Map(dataset.columnSpecs.map((c) => [c.name, c.type]));
+  const missing = columns.filter((c) => !specs.has(c));
+  const text = columns.filter((c) => specs.has(c) && specs.get(c) !== 'number');
+  if (missing.length === 0 && text.length === 0) return;
+  const list = (names: string[]) =>
+    names
+      .slice(0, 20)
+      .map((n) => JSON.stringify(n))
+      .join(', ') + (names.length > 20 ? `, ... (${names.length} in all)` : '');
+  const problems = [
+    ...(missing.length ? [`has no column ${list(missing)}`] : []),
+    ...(text.length ? [`holds text in ${list(text)}`] : []),
+  ];
+  throw new ValidationError(
+    `dataset ${dataset.id} ${problems.join(' and ')}; model ${model} predicts from the number columns ${list(columns)}`,
+    'datasetId',
+    'dataset_columns_mismatch',
+  );
+}
 
 /**
  * Starts a durable batch prediction of model `name` (already validated) over a stored dataset from a POST
  * /api/v1/models/:name/batch-predict body (the submit-job.ts shape). The version is resolved now, so the job keeps
  * predicting with it even if an alias moves while it runs. NotFoundError for the dataset, the model, its version or
- * alias, or a version without an artifact; UnprocessableError when the memory need exceeds every online GPU of a
- * `gpu` request. The 202 also names the model and the version.
+ * alias, or a version without an artifact; ValidationError (field `datasetId`) when the dataset lacks a column the model
+ * predicts from or holds text there; UnprocessableError when the memory need exceeds every online GPU of a `gpu`
+ * request. The 202 also names the model and the version.
  */
-export async function submitBatchPredict(deps: SubmitDeps, name: string, body: unknown): Promise<SubmittedJob> {
+export async function submitBatchPredict(
+  deps: SubmitDeps,
+  name: string,
+  body: unknown,
+  options: SubmitOptions = {},
+): Promise<SubmittedJob> {
   const request = parseWith(batchPredictRequest, body);
   const dataset = await getDataset(deps.pool, DEFAULT_TENANT, request.datasetId);
   if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
@@ -28,6 +80,8 @@ export async function submitBatchPredict(deps: SubmitDeps, name: string, body: u
     : undefined;
   if (!version.artifactId || !artifact)
     throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
+  const columns = await modelColumns(deps, version.flavor, artifact);
+  if (columns) checkDatasetColumns(dataset, columns, `${name} v${version.version}`);
 
   // Where it runs and the device memory it needs (requested, else estimated from the model and the dataset).
   const placement = await placeCompute(deps, request.resources, () =>
@@ -38,8 +92,8 @@ export async function submitBatchPredict(deps: SubmitDeps, name: string, body: u
       maxLayerUnits: TRAINING_LIMITS.maxUnits,
     }),
   );
-  const jobId = `batch-predict-${randomUUID()}`;
-  await deps.jobs.startBatchPredict(
+  const jobId = jobIdFor('batch-predict', options);
+  const outcome = await deps.jobs.startBatchPredict(
     jobId,
     {
       tenantId: DEFAULT_TENANT,
@@ -59,14 +113,15 @@ export async function submitBatchPredict(deps: SubmitDeps, name: string, body: u
       dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows },
       resources: placement.memo,
     },
+    options.idempotency,
   );
-  deps.metrics.jobsStarted.inc({ kind: 'batch-predict', algorithm: version.flavor });
+  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'batch-predict', algorithm: version.flavor });
   return {
     jobId,
     kind: 'batch-predict',
     datasetId: dataset.id,
     taskQueue: placement.taskQueue,
-    computeQueue: placement.computeQueue,
+    ...startFacts(outcome, placement.computeQueue),
     details: { model: name, version: version.version },
   };
 }

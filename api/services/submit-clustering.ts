@@ -1,16 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { NotFoundError, UnprocessableError, ValidationError } from '../../common/errors';
-import { ClusteringJobInput } from '../../common/jobs';
+import { ClusteringInitRef, ClusteringJobInput, ClusteringParams } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
 import { DatasetLimits } from '../../datasets/limits';
+import { Table } from '../../datasets/table';
+import { putArtifact } from '../../db/artifacts';
 import { createDataset, DatasetMeta, getDataset } from '../../db/datasets';
 import { estimateClusteringMemoryMb } from '../../gpu/memory-estimate';
 import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clustering';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
-import { SubmitDeps, SubmittedJob } from './submit-job';
+import { jobIdFor, startFacts, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 
@@ -19,15 +20,45 @@ export interface ClusteringDeps extends SubmitDeps {
   limits: DatasetLimits;
 }
 
+/** Options of a clustering submission: inline rows already read into a table as the body streamed in. */
+export interface ClusteringSubmitOptions extends SubmitOptions {
+  /** The body's `data`, parsed by parseJsonEnvelope (the body passed then has no `data` field). */
+  table?: Table;
+}
+
+/**
+ * Stores k-means centroids given as `init` (k × d numbers: they grow with the data) as an artifact and returns the
+ * params with a ClusteringInitRef in their place, so that neither the workflow input nor the memo carries them.
+ */
+async function storeInit(deps: SubmitDeps, params: ClusteringParams): Promise<ClusteringParams> {
+  if (!Array.isArray(params.init)) return params;
+  const init = params.init as number[][];
+  const artifact = await putArtifact(deps.pool, {
+    tenantId: DEFAULT_TENANT,
+    kind: 'clustering-init',
+    mediaType: 'application/json',
+    content: Buffer.from(JSON.stringify(init)),
+  });
+  const ref: ClusteringInitRef = { artifactId: artifact.id, k: init.length, d: init[0]?.length ?? 0 };
+  return { ...params, init: ref };
+}
+
 /**
  * Starts a clustering job from a POST /api/v1/clustering body (the submit-job.ts shape): validates the request
  * against its algorithm and its dataset, stores inline data as a dataset, and starts the workflow with the dataset's
  * id (never the data). ValidationError naming the field, NotFoundError for the dataset, PayloadTooLargeError for
  * inline data past the limits, UnprocessableError for more points than the algorithm takes or more GPU memory than
- * any online device has. Shared by /api/v1/clustering and the seed-compatible alias.
+ * any online device has. Shared by /api/v1/clustering and the seed-compatible alias. k-means `init` centroids are
+ * stored as an artifact (the job carries its id). With `options.table`, the inline rows were read as the body streamed
+ * in (parseJsonEnvelope) and `body` has no `data`.
  */
-export async function submitClustering(deps: ClusteringDeps, body: unknown): Promise<SubmittedJob> {
+export async function submitClustering(
+  deps: ClusteringDeps,
+  body: unknown,
+  options: ClusteringSubmitOptions = {},
+): Promise<SubmittedJob> {
   const request = parseWith(clusteringRequest, body);
+  const inline = request.data !== undefined || options.table !== undefined;
   if (!isAlgorithmName(request.algorithm)) {
     throw new ValidationError(
       `unknown algorithm ${JSON.stringify(request.algorithm)}; available: ${Object.keys(ALGORITHMS).join(', ')}`,
@@ -43,20 +74,20 @@ export async function submitClustering(deps: ClusteringDeps, body: unknown): Pro
       'register',
     );
   }
-  if ((request.datasetId === undefined) === (request.data === undefined)) {
+  if ((request.datasetId === undefined) === !inline) {
     throw new ValidationError(
       'give exactly one of datasetId (a stored dataset) or data (inline rows)',
-      request.data ? 'data' : 'datasetId',
+      inline ? 'data' : 'datasetId',
     );
   }
 
-  const dataset = await resolveDataset(deps, request);
+  const dataset = await resolveDataset(deps, request, options.table);
   const limit = spec.limit?.(params);
   if (limit && dataset.rows > limit.maxPoints) {
     throw new UnprocessableError(
       `${request.algorithm} accepts at most ${limit.maxPoints} points (${limit.why}); this dataset has ${dataset.rows}` +
         (limit.alternative ? `. For larger inputs use ${limit.alternative}` : ''),
-      request.data ? 'data' : 'datasetId',
+      inline ? 'data' : 'datasetId',
       'too_many_points',
     );
   }
@@ -69,14 +100,19 @@ export async function submitClustering(deps: ClusteringDeps, body: unknown): Pro
   const columns =
     request.columns ?? dataset.columnSpecs.map((c) => c.name).filter((name) => name !== request.labelsColumn);
   if (columns.length === 0) throw new ValidationError('no columns left to cluster on besides labelsColumn', 'columns');
+  const seen = new Set<string>();
   for (const [i, column] of columns.entries()) {
+    // Each column once: a repeated name would only grow the job's input (the activity refuses it anyway).
+    if (seen.has(column))
+      throw new ValidationError(`columns names ${JSON.stringify(column)} more than once`, `columns[${i}]`);
+    seen.add(column);
     const spec = dataset.columnSpecs.find((c) => c.name === column);
     if (!spec)
       throw new ValidationError(`dataset ${dataset.id} has no column ${JSON.stringify(column)}`, `columns[${i}]`);
     if (spec.type !== 'number') {
       throw new ValidationError(
         `column ${JSON.stringify(column)} holds text; clustering needs numeric columns (choose them with "columns")`,
-        request.columns ? `columns[${i}]` : request.data ? 'data' : 'columns',
+        request.columns ? `columns[${i}]` : inline ? 'data' : 'columns',
       );
     }
   }
@@ -101,37 +137,54 @@ export async function submitClustering(deps: ClusteringDeps, body: unknown): Pro
     estimateClusteringMemoryMb(algorithm, { n: dataset.rows, d: columns.length, params }),
   );
   const taskQueue = placement.taskQueue;
-  const jobId = `clustering-${randomUUID()}`;
+  const jobId = jobIdFor('clustering', options);
+  const stored = await storeInit(deps, params);
   const input: ClusteringJobInput = {
     tenantId: DEFAULT_TENANT,
     datasetId: dataset.id,
     algorithm: request.algorithm,
-    params,
+    params: stored,
     ...(request.columns ? { columns: request.columns } : {}),
     ...(request.labelsColumn ? { labelsColumn: request.labelsColumn } : {}),
     ...(request.register ? { register: request.register } : {}),
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
   };
-  await deps.jobs.startClustering(jobId, input, taskQueue, {
+  const outcome = await deps.jobs.startClustering(
+    jobId,
+    input,
+    taskQueue,
+    {
+      kind: 'clustering',
+      algorithm: request.algorithm,
+      params: stored,
+      dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows, columns: columns.length },
+      resources: placement.memo,
+      ...(request.register ? { register: request.register.name } : {}),
+    },
+    options.idempotency,
+  );
+  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'clustering', algorithm: request.algorithm });
+  return {
+    jobId,
     kind: 'clustering',
-    algorithm: request.algorithm,
-    params,
-    dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows, columns: columns.length },
-    resources: placement.memo,
-    ...(request.register ? { register: request.register.name } : {}),
-  });
-  deps.metrics.jobsStarted.inc({ kind: 'clustering', algorithm: request.algorithm });
-  return { jobId, kind: 'clustering', datasetId: dataset.id, taskQueue, computeQueue: placement.computeQueue };
+    datasetId: dataset.id,
+    taskQueue,
+    ...startFacts(outcome, placement.computeQueue),
+  };
 }
 
-async function resolveDataset(deps: ClusteringDeps, request: ClusteringRequest): Promise<DatasetMeta> {
+async function resolveDataset(
+  deps: ClusteringDeps,
+  request: ClusteringRequest,
+  streamed?: Table,
+): Promise<DatasetMeta> {
   if (request.datasetId) {
     const dataset = await getDataset(deps.pool, DEFAULT_TENANT, request.datasetId);
     if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
     return dataset;
   }
-  const table = tableFromRows(request.data, deps.limits, 'data');
+  const table = streamed ?? tableFromRows(request.data, deps.limits, 'data');
   const { dataset } = await createDataset(deps.pool, {
     tenantId: DEFAULT_TENANT,
     name: `inline-${new Date().toISOString()}`,

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { JobKind } from '../../common/jobs';
 import type { ApiMetrics } from '../metrics';
-import type { JobService } from './jobs';
+import type { IdempotentStart } from './idempotency';
+import type { JobService, JobStatus, StartOutcome } from './jobs';
 
 /**
  * The shape of every `submit-<kind>.ts` service (clustering, training, batch predict; pipelines and schedules next):
@@ -11,8 +13,10 @@ import type { JobService } from './jobs';
  * 1. validate: parse the raw input with the kind's zod schema, then check it against stored state (the dataset, the
  *    model version), throwing domain errors (common/errors.ts) that name the field;
  * 2. place: `placeCompute` (compute-placement.ts) picks the queues and the memory need;
- * 3. start: `deps.jobs.start<Kind>(jobId, input, taskQueue, memo)`, then count it in `deps.metrics.jobsStarted`;
- * 4. return the SubmittedJob; the route answers 202 with `acceptedBody(job)` (accepted.ts) and knows nothing else.
+ * 3. start: `deps.jobs.start<Kind>(jobId, input, taskQueue, memo, options.idempotency)` with
+ *    `jobId = jobIdFor(kind, options)`, then count it in `deps.metrics.jobsStarted` unless it was a replay;
+ * 4. return the SubmittedJob (`replayed` for a repeated Idempotency-Key); the route answers 202 (200 for a replay)
+ *    with `acceptedBody(job)` (accepted.ts) and knows nothing else.
  *
  * Services take these narrow dependencies, never the routers' ApiDeps (which satisfies them), so api/context.ts can
  * depend on services without services depending back on it.
@@ -24,6 +28,34 @@ export interface SubmitDeps {
   gpuFallbackSeconds: number;
   jobs: JobService;
   metrics: Pick<ApiMetrics, 'jobsStarted'>;
+}
+
+/** What a submission may carry besides its body. */
+export interface SubmitOptions {
+  /** From the request's Idempotency-Key header (idempotency.ts): the job id comes from it. */
+  idempotency?: IdempotentStart;
+}
+
+/** `<prefix>-<uuid>`: the key's UUID for an idempotent start, else a random one. */
+export function jobIdFor(prefix: string, options: SubmitOptions | undefined): string {
+  return `${prefix}-${options?.idempotency?.jobUuid ?? randomUUID()}`;
+}
+
+/**
+ * What a submission tells its route about a start: for a replay (the key's job already existed), that it is one, the
+ * job's current status, and the compute queue the first request chose (its memo's `resources.computeQueue`).
+ */
+export function startFacts(
+  outcome: StartOutcome,
+  computeQueue: string,
+): Pick<SubmittedJob, 'replayed' | 'status' | 'computeQueue'> {
+  if (outcome.created) return { computeQueue };
+  const resources = outcome.memo.resources as { computeQueue?: unknown } | undefined;
+  return {
+    replayed: true,
+    status: outcome.status,
+    computeQueue: typeof resources?.computeQueue === 'string' ? resources.computeQueue : computeQueue,
+  };
 }
 
 /** A job whose workflow has started: what its 202 answer says about it. */
@@ -38,4 +70,8 @@ export interface SubmittedJob {
   computeQueue: string;
   /** Fields of this kind's 202 beyond the common ones, in order (batch predict: model, version). */
   details?: Record<string, unknown>;
+  /** True when an earlier request with the same Idempotency-Key started the job (the route answers 200). */
+  replayed?: boolean;
+  /** The job's status when it is a replay (a new job is RUNNING). */
+  status?: JobStatus;
 }

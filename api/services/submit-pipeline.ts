@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import type { TrainingJobInput } from '../../common/jobs';
@@ -14,7 +13,8 @@ import { resolveOptions, VALIDATION_DEFAULTS } from '../../ml/validation/options
 import { durationMs, fullPipelineRequest, validationPipelineRequest } from '../schemas/pipelines';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
-import type { SubmitDeps } from './submit-job';
+import type { JobStatus } from './jobs';
+import { jobIdFor, SubmitDeps, SubmitOptions } from './submit-job';
 
 export interface SubmittedPipeline {
   pipelineId: string;
@@ -22,6 +22,10 @@ export interface SubmittedPipeline {
   datasetId: string;
   taskQueue: string;
   computeQueue?: string;
+  /** True when an earlier request with the same Idempotency-Key started the run (the route answers 200). */
+  replayed?: boolean;
+  /** The run's status when it is a replay. */
+  status?: JobStatus;
 }
 
 async function datasetOr404(deps: SubmitDeps, id: string, field: string): Promise<DatasetMeta> {
@@ -30,19 +34,36 @@ async function datasetOr404(deps: SubmitDeps, id: string, field: string): Promis
   return dataset;
 }
 
+/** Most quantiles `checks.profileQuantiles` may list (README: Limits): every percentile and the median twice over. */
+export const MAX_PROFILE_QUANTILES = 101;
+
 /**
  * The data-check overrides, checked here so that a bad one is a 400 naming `checks.<field>` and not a failed run:
- * every key must be a ValidationOptions field, and the whole must pass ml/validation's resolveOptions.
+ * every key must be a ValidationOptions field holding a number (`profileQuantiles`: at most MAX_PROFILE_QUANTILES
+ * numbers; `severities`: an object), and the whole must pass ml/validation's resolveOptions. So the overrides a run
+ * carries in its input stay a few KiB.
  */
 function checkOverrides(checks: Record<string, unknown> | undefined): void {
   if (!checks) return;
-  for (const key of Object.keys(checks)) {
+  for (const [key, value] of Object.entries(checks)) {
+    const field = `checks.${key}`;
     if (!Object.prototype.hasOwnProperty.call(VALIDATION_DEFAULTS, key)) {
       throw new ValidationError(
-        `checks.${key}: unknown setting; known: ${Object.keys(VALIDATION_DEFAULTS).join(', ')}`,
-        `checks.${key}`,
+        `${field}: unknown setting; known: ${Object.keys(VALIDATION_DEFAULTS).join(', ')}`,
+        field,
         'unknown_field',
       );
+    }
+    if (key === 'profileQuantiles') {
+      if (!Array.isArray(value) || value.some((q) => typeof q !== 'number'))
+        throw new ValidationError(`${field}: must be an array of numbers in [0, 1]`, field);
+      if (value.length > MAX_PROFILE_QUANTILES)
+        throw new ValidationError(`${field}: at most ${MAX_PROFILE_QUANTILES} quantiles, got ${value.length}`, field);
+    } else if (key === 'severities') {
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        throw new ValidationError(`${field}: must be an object of check names to "error" or "warn"`, field);
+    } else if (typeof value !== 'number') {
+      throw new ValidationError(`${field}: must be a number, got ${JSON.stringify(value)?.slice(0, 40)}`, field);
     }
   }
   try {
@@ -56,7 +77,11 @@ function checkOverrides(checks: Record<string, unknown> | undefined): void {
 }
 
 /** POST /api/v1/pipelines/validation: checks the datasets exist and the overrides are valid, then starts the run. */
-export async function submitValidationPipeline(deps: SubmitDeps, body: unknown): Promise<SubmittedPipeline> {
+export async function submitValidationPipeline(
+  deps: SubmitDeps,
+  body: unknown,
+  options: SubmitOptions = {},
+): Promise<SubmittedPipeline> {
   const request = parseWith(validationPipelineRequest, body);
   const dataset = await datasetOr404(deps, request.datasetId, 'datasetId');
   const reference = request.referenceDatasetId
@@ -65,7 +90,7 @@ export async function submitValidationPipeline(deps: SubmitDeps, body: unknown):
   checkOverrides(request.checks);
   const target = request.target;
   const targetSpec = target !== undefined ? dataset.columnSpecs.find((c) => c.name === target) : undefined;
-  const pipelineId = `pipeline-validation-${randomUUID()}`;
+  const pipelineId = jobIdFor('pipeline-validation', options);
   const input: ValidationPipelineInput = {
     tenantId: DEFAULT_TENANT,
     datasetId: dataset.id,
@@ -74,7 +99,7 @@ export async function submitValidationPipeline(deps: SubmitDeps, body: unknown):
     ...(targetSpec ? { task: targetSpec.type === 'string' ? 'classification' : 'regression' } : {}),
     ...(request.checks ? { checks: request.checks } : {}),
   };
-  await deps.jobs.startValidationPipeline(
+  const outcome = await deps.jobs.startValidationPipeline(
     pipelineId,
     input,
     TASK_QUEUES.cpu,
@@ -86,9 +111,16 @@ export async function submitValidationPipeline(deps: SubmitDeps, body: unknown):
       ...(target !== undefined ? { target } : {}),
     },
     request.priority,
+    options.idempotency,
   );
-  deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'validation' });
-  return { pipelineId, kind: 'validation', datasetId: dataset.id, taskQueue: TASK_QUEUES.cpu };
+  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'validation' });
+  return {
+    pipelineId,
+    kind: 'validation',
+    datasetId: dataset.id,
+    taskQueue: TASK_QUEUES.cpu,
+    ...(outcome.created ? {} : { replayed: true, status: outcome.status }),
+  };
 }
 
 type FullRequest = z.infer<typeof fullPipelineRequest>;
@@ -126,7 +158,11 @@ function resolveThresholds(request: FullRequest): PipelineThreshold[] {
  * does), the holdout (its dataset's columns, or a fraction that holds out at least one row and leaves one), the
  * thresholds' metrics against the task, the approval timeout, the alias and the check overrides.
  */
-export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promise<SubmittedPipeline> {
+export async function submitFullPipeline(
+  deps: SubmitDeps,
+  body: unknown,
+  options: SubmitOptions = {},
+): Promise<SubmittedPipeline> {
   const request = parseWith(fullPipelineRequest, body);
   const { training } = request;
   if (training.datasetId !== undefined && training.datasetId !== request.datasetId)
@@ -208,7 +244,7 @@ export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promi
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
   };
-  const pipelineId = `pipeline-full-${randomUUID()}`;
+  const pipelineId = jobIdFor('pipeline-full', options);
   const input: FullPipelineInput = {
     tenantId: DEFAULT_TENANT,
     modelName: request.model.name,
@@ -221,7 +257,7 @@ export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promi
     ...(approval ? { approval } : {}),
     promote: request.promote,
   };
-  await deps.jobs.startFullPipeline(
+  const outcome = await deps.jobs.startFullPipeline(
     pipelineId,
     input,
     placement.taskQueue,
@@ -237,13 +273,16 @@ export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promi
       resources: placement.memo,
     },
     request.priority,
+    options.idempotency,
   );
-  deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'full' });
+  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'full' });
+  const resources = outcome.memo.resources as { computeQueue?: string } | undefined;
   return {
     pipelineId,
     kind: 'full',
     datasetId: request.datasetId,
     taskQueue: placement.taskQueue,
-    computeQueue: placement.computeQueue,
+    computeQueue: (outcome.created ? undefined : resources?.computeQueue) ?? placement.computeQueue,
+    ...(outcome.created ? {} : { replayed: true, status: outcome.status }),
   };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import { TrainingJobInput } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
@@ -8,7 +7,7 @@ import { TrainingOptions, TrainingSpec, validateTrainingRequest } from '../../ml
 import { trainingRequest } from '../schemas/training';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
-import { SubmitDeps, SubmittedJob } from './submit-job';
+import { jobIdFor, startFacts, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
 
 /**
  * Starts a durable training job from a POST /api/v1/training body (the submit-job.ts shape): the request's shape,
@@ -16,7 +15,11 @@ import { SubmitDeps, SubmittedJob } from './submit-job';
  * ValidationError naming the field (or NotFoundError for the dataset) instead of a failed job; then placement and the
  * workflow. UnprocessableError when the memory need exceeds every online GPU of a `gpu` request.
  */
-export async function submitTraining(deps: SubmitDeps, body: unknown): Promise<SubmittedJob> {
+export async function submitTraining(
+  deps: SubmitDeps,
+  body: unknown,
+  options: SubmitOptions = {},
+): Promise<SubmittedJob> {
   const request = parseWith(trainingRequest, body);
   const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, request.datasetId);
   if (!loaded) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
@@ -38,7 +41,7 @@ export async function submitTraining(deps: SubmitDeps, body: unknown): Promise<S
   const placement = await placeCompute(deps, request.resources, () =>
     trainingMemoryNeedMb(loaded.table, { target: request.target, features, spec: request.spec, training }),
   );
-  const jobId = `training-${randomUUID()}`;
+  const jobId = jobIdFor('training', options);
   const input: TrainingJobInput = {
     tenantId: DEFAULT_TENANT,
     datasetId: request.datasetId,
@@ -50,22 +53,28 @@ export async function submitTraining(deps: SubmitDeps, body: unknown): Promise<S
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
   };
-  await deps.jobs.startTraining(jobId, input, placement.taskQueue, {
-    kind: 'training',
-    model: request.model.name,
-    task: request.spec.task,
-    dataset: { id: loaded.meta.id, name: loaded.meta.name, rows: loaded.meta.rows },
-    target: request.target,
-    features: features.length,
-    epochs: request.training.epochs,
-    resources: placement.memo,
-  });
-  deps.metrics.jobsStarted.inc({ kind: 'training', algorithm: request.spec.task });
+  const outcome = await deps.jobs.startTraining(
+    jobId,
+    input,
+    placement.taskQueue,
+    {
+      kind: 'training',
+      model: request.model.name,
+      task: request.spec.task,
+      dataset: { id: loaded.meta.id, name: loaded.meta.name, rows: loaded.meta.rows },
+      target: request.target,
+      features: features.length,
+      epochs: request.training.epochs,
+      resources: placement.memo,
+    },
+    options.idempotency,
+  );
+  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'training', algorithm: request.spec.task });
   return {
     jobId,
     kind: 'training',
     datasetId: request.datasetId,
     taskQueue: placement.taskQueue,
-    computeQueue: placement.computeQueue,
+    ...startFacts(outcome, placement.computeQueue),
   };
 }

@@ -2,14 +2,19 @@ import { Pool } from 'pg';
 import { TrainingJobResult } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent } from '../../db/artifacts';
+import { withAllAttempts } from './training-attempts';
 
-/** A completed training job: the summary from history plus the per-epoch history from its artifact. */
+/**
+ * A completed training job: the summary from history (every activity attempt listed) plus the per-epoch history from
+ * its artifact.
+ */
 export async function trainingResultView(pool: Pool, jobId: string, summary: TrainingJobResult) {
   const content = await getArtifactContent(pool, DEFAULT_TENANT, summary.historyArtifactId);
   if (!content) throw new Error(`job ${jobId}: history artifact ${summary.historyArtifactId} is missing`);
   return {
     jobId,
-    ...summary,
+    // Attempts that failed before their first heartbeat are listed too (they left no record in the summary).
+    ...withAllAttempts(summary),
     history: JSON.parse(content.toString('utf8')) as unknown,
     links: {
       job: `/api/v1/jobs/${jobId}`,

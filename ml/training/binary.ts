@@ -55,22 +55,27 @@ export function pack(magic: string, header: Record<string, unknown>, arrays: Nam
   return Buffer.concat([prefix, headerBytes, data]);
 }
 
-export function unpack(
-  buf: Buffer,
-  magic: string,
-  what: string,
-): { header: Record<string, unknown>; arrays: NamedArray[] } {
+/** The JSON header of a file in this layout, without reading its arrays; TrainingFormatError for a malformed one. */
+export function unpackHeader(buf: Buffer, magic: string, what: string): Record<string, unknown> {
   if (!Buffer.isBuffer(buf) || buf.length < 8 || buf.toString('ascii', 0, 4) !== magic) {
     throw new TrainingFormatError(`not a ${what} (bad magic)`);
   }
   const headerLength = buf.readUInt32LE(4);
   if (8 + headerLength > buf.length) throw new TrainingFormatError(`truncated ${what} header`);
-  let header: Record<string, unknown>;
   try {
-    header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Record<string, unknown>;
+    return JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Record<string, unknown>;
   } catch {
     throw new TrainingFormatError(`${what} header is not JSON`);
   }
+}
+
+export function unpack(
+  buf: Buffer,
+  magic: string,
+  what: string,
+): { header: Record<string, unknown>; arrays: NamedArray[] } {
+  const header = unpackHeader(buf, magic, what);
+  const headerLength = buf.readUInt32LE(4);
   const dataStart = 8 + headerLength;
   const count = (buf.length - dataStart) / 4;
   const entries = header.tensors as TensorEntry[] | undefined;

@@ -5,7 +5,9 @@ import * as errors from '../../common/errors';
 import { createLogger } from '../../common/logger';
 import {
   ConflictError,
+  DependencyUnavailableError,
   DomainError,
+  ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   UnprocessableError,
@@ -83,6 +85,22 @@ describe('api/middleware/error-handler', () => {
       422,
       { error: { code: 'exceeds_gpu_memory', message: 'needs 9 GiB', field: 'resources.gpuMemoryMb' } },
     ],
+    [
+      new ForbiddenError('not this host', 'host_not_allowed', 'host'),
+      403,
+      { error: { code: 'host_not_allowed', message: 'not this host', field: 'host' } },
+    ],
+    [
+      new DependencyUnavailableError('postgres', 'Query read timeout'),
+      503,
+      {
+        error: {
+          code: 'dependency_unavailable',
+          message: 'PostgreSQL is unavailable: Query read timeout; retry later',
+          dependency: 'postgres',
+        },
+      },
+    ],
   ];
 
   for (const [err, status, body] of cases) {
@@ -93,7 +111,7 @@ describe('api/middleware/error-handler', () => {
     });
   }
 
-  it('maps every domain error class the domain exports to a 4xx status', () => {
+  it('maps every domain error class the domain exports to a 4xx status (503 for an unavailable dependency)', () => {
     const classes = (Object.values(errors) as unknown[]).filter(
       (value): value is new (a: string, b: string) => DomainError =>
         typeof value === 'function' && value.prototype instanceof DomainError,
@@ -103,7 +121,8 @@ describe('api/middleware/error-handler', () => {
     );
     for (const type of classes) {
       const status = httpStatusOf(new type('message', 'id'));
-      expect(status, type.name).to.be.within(400, 499);
+      if (type === (DependencyUnavailableError as unknown)) expect(status, type.name).to.equal(503);
+      else expect(status, type.name).to.be.within(400, 499);
     }
   });
 

@@ -36,6 +36,8 @@ describe('common/config', () => {
       gpuFallbackSeconds: 30,
       limits: DEFAULT_LIMITS,
       bodyLimits: DEFAULT_BODY_LIMITS,
+      browser: { allowedHosts: ['localhost', '127.0.0.1', '[::1]'], corsOrigins: [] },
+      timeouts: { temporalRpcMs: 5000, postgresConnectMs: 2000, postgresQueryMs: 5000 },
     });
     expect(config.temporal).to.deep.equal({
       address: '127.0.0.1:7233',
@@ -53,6 +55,32 @@ describe('common/config', () => {
       temporalPort: 7233,
       temporalUiPort: 8233,
     });
+  });
+
+  it('reads the browser policy: allowed hosts (default loopback plus the bind host) and CORS origins', () => {
+    const api = (env: Record<string, string>) => loadConfig({ HOME: root, ...env }).api;
+    expect(api({ HOST: 'kiln.lan' }).browser.allowedHosts).to.deep.equal([
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+      'kiln.lan',
+    ]);
+    expect(api({ HOST: '0.0.0.0' }).browser.allowedHosts).to.deep.equal(['localhost', '127.0.0.1', '[::1]']);
+    expect(api({ HOST: '::' }).browser.allowedHosts).to.deep.equal(['localhost', '127.0.0.1', '[::1]']);
+    expect(api({ KILN_ALLOWED_HOSTS: ' Kiln.Example.com, ::1 ,,' }).browser.allowedHosts).to.deep.equal([
+      'kiln.example.com',
+      '[::1]',
+    ]);
+    expect(
+      api({ KILN_CORS_ORIGINS: 'https://UI.example.com/, http://localhost:5173' }).browser.corsOrigins,
+    ).to.deep.equal(['https://ui.example.com', 'http://localhost:5173']);
+    expect(
+      api({ KILN_TEMPORAL_RPC_TIMEOUT_MS: '750', KILN_PG_CONNECT_TIMEOUT_MS: '300', KILN_PG_QUERY_TIMEOUT_MS: '900' })
+        .timeouts,
+    ).to.deep.equal({ temporalRpcMs: 750, postgresConnectMs: 300, postgresQueryMs: 900 });
+    expect(() => api({ KILN_PG_QUERY_TIMEOUT_MS: '0' })).to.throw(
+      /KILN_PG_QUERY_TIMEOUT_MS must be a positive integer/,
+    );
   });
 
   it('reads every kind of value, trimming and treating blank as unset', () => {

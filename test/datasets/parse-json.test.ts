@@ -429,9 +429,11 @@ describe('datasets/parse-json', () => {
       await expect400(body('{"data": 5, "name": "x"}'), 'data', /must be an array of rows/);
       await expect400(body('{}'), 'data', /data is required/);
       await expect400(body('{"data": [[1]], "extra": 1}'), 'extra', /unknown field "extra"/);
-      // The first problem in the body is the one reported, even if the JSON goes wrong later.
-      await expect400(body('{"nmae": "x", garbage'), 'nmae', /unknown field/);
-      await expect400(body('{"data": [[1], [null]], garbage'), 'data[1][0]', /null/);
+      // A body that is not JSON is invalid JSON, whatever field or row came first; of a valid body, the first problem.
+      await expect400(body('{"nmae": "x", garbage'), 'body', /not valid JSON/, 'invalid_json');
+      await expect400(body('{"data": [[1], [null]], garbage'), 'body', /not valid JSON/, 'invalid_json');
+      await expect400(body('{"a":'), 'body', /not valid JSON/, 'invalid_json');
+      await expect400(body('{"data": [[1], [null], [2, 3]]}'), 'data[1][0]', /null/);
       await expect400(body('true'), 'body', /must be a JSON object/);
       await expect400(body('\ufeff'), 'body', /empty/, 'invalid_json');
       await expect400(body(' \n\t\r '), 'body', /empty/, 'invalid_json');

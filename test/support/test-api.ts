@@ -15,14 +15,15 @@ export interface TestApi {
 }
 
 /**
- * The real Koa app on a free loopback port, wired to the test stack's Temporal and Postgres, with the default
- * configuration (an empty environment) except for `limits`, body limits and `settings`.
+ * The real Koa app on a free loopback port, wired to the test stack's Temporal and Postgres (or any pool and client
+ * given in their place: a stopped Postgres, an unreachable Temporal), with the default configuration (an empty
+ * environment) except for `limits`, body limits and `settings`.
  */
 export async function startTestApi(
-  stack: TestStack,
+  stack: Pick<TestStack, 'pool'> & { env: Pick<TestStack['env'], 'client' | 'namespace'> },
   limits: Partial<DatasetLimits> = {},
   bodyLimits: Partial<BodyLimits> = {},
-  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds'>> = {},
+  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser'>> = {},
 ): Promise<TestApi> {
   const defaults = loadConfig({}).api;
   const app = createApp({
@@ -34,6 +35,7 @@ export async function startTestApi(
     bodyLimits: { ...defaults.bodyLimits, ...bodyLimits },
     namespace: stack.env.namespace ?? 'default',
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
+    browser: settings.browser ?? defaults.browser,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -39,15 +39,13 @@ export async function queueBacklogs(
 ): Promise<Record<string, QueueBacklog | null>> {
   const entries = await Promise.all(
     queues.map(async (name) => {
-      try {
-        const [workflowTasks, activityTasks] = await Promise.all([
-          backlogOf(deps, name, TASK_QUEUE_TYPE_WORKFLOW),
-          backlogOf(deps, name, TASK_QUEUE_TYPE_ACTIVITY),
-        ]);
-        return [name, { workflowTasks, activityTasks }] as const;
-      } catch {
-        return [name, null] as const;
-      }
+      // Both calls settle before the answer (no call of a finished request left retrying in the background).
+      const [workflowTasks, activityTasks] = await Promise.allSettled([
+        backlogOf(deps, name, TASK_QUEUE_TYPE_WORKFLOW),
+        backlogOf(deps, name, TASK_QUEUE_TYPE_ACTIVITY),
+      ]);
+      if (workflowTasks.status === 'rejected' || activityTasks.status === 'rejected') return [name, null] as const;
+      return [name, { workflowTasks: workflowTasks.value, activityTasks: activityTasks.value }] as const;
     }),
   );
   return Object.fromEntries(entries);

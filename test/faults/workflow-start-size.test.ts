@@ -81,9 +81,9 @@ describe('faults: workflow starts stay small whatever the request (item 4)', fun
         .to.throw(PayloadTooLargeError)
         .with.property('message')
         .that.matches(/training job's workflow input and memo take .* more than the 262,144 bytes \(256 KiB\)/);
-      expect(() => checkWorkflowStartSize('clustering', { a: 1 }, { memo: 'x'.repeat(MAX_WORKFLOW_START_BYTES) })).to.throw(
-        PayloadTooLargeError,
-      );
+      expect(() =>
+        checkWorkflowStartSize('clustering', { a: 1 }, { memo: 'x'.repeat(MAX_WORKFLOW_START_BYTES) }),
+      ).to.throw(PayloadTooLargeError);
       expect(() => checkWorkflowStartSize('clustering', { a: 'x'.repeat(200_000) }, { b: 1 })).to.not.throw();
     });
 
@@ -155,7 +155,13 @@ describe('faults: workflow starts stay small whatever the request (item 4)', fun
     });
 
     const maximalParams: Record<string, Record<string, unknown>> = {
-      kmeans: { k: 2, init: 'k-means++', nInit: 100, maxIterations: CLUSTERING_LIMITS.maxIterations, seed: 2 ** 32 - 1 },
+      kmeans: {
+        k: 2,
+        init: 'k-means++',
+        nInit: 100,
+        maxIterations: CLUSTERING_LIMITS.maxIterations,
+        seed: 2 ** 32 - 1,
+      },
       'minibatch-kmeans': { k: 2, batchSize: 1_000_000, maxNoImprovement: 10_000, nInit: 100 },
       dbscan: { eps: 1e12, minPoints: 100_000, metric: 'cosine' },
       hierarchical: { k: 2, linkage: 'average' },

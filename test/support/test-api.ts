@@ -23,7 +23,7 @@ export async function startTestApi(
   stack: Pick<TestStack, 'pool'> & { env: Pick<TestStack['env'], 'client' | 'namespace'> },
   limits: Partial<DatasetLimits> = {},
   bodyLimits: Partial<BodyLimits> = {},
-  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser'>> = {},
+  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser' | 'log'>> = {},
 ): Promise<TestApi> {
   const defaults = loadConfig({}).api;
   const app = createApp({
@@ -36,6 +36,7 @@ export async function startTestApi(
     namespace: stack.env.namespace ?? 'default',
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
     browser: settings.browser ?? defaults.browser,
+    ...(settings.log ? { log: settings.log } : {}),
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -5,7 +5,7 @@ import { ClusteringJobResult } from '../../common/jobs';
 import { parseJsonEnvelope } from '../../datasets/parse-json';
 import { ApiDeps } from '../context';
 import { requireJson } from '../body';
-import { requestIdempotency } from '../send-accepted';
+import { REPLAYED_HEADER, requestIdempotency } from '../send-accepted';
 import { seedAcceptedBody } from '../services/accepted';
 import { clusteringResultView } from '../services/clustering-result';
 import { submitClustering } from '../services/submit-clustering';
@@ -40,6 +40,8 @@ export function seedCompatRouter(deps: ApiDeps): Router {
     const { algorithm } = ctx.params;
     const idempotency = requestIdempotency(ctx, 'POST /api/cluster/:algorithm', hash.digest('hex'), { algorithm });
     const job = await submitClustering(deps, { algorithm, params: body.params }, { table, idempotency });
+    // The seed shape keeps its statuses (200 result, 202 still running); a repeated key's job says it is one.
+    if (job.replayed) ctx.set(REPLAYED_HEADER, 'true');
     try {
       const { result } = await deps.jobs.completedResult(job.jobId, wait * 1000);
       ctx.body = await clusteringResultView(deps.pool, job.jobId, result as ClusteringJobResult);

@@ -131,6 +131,9 @@ class DeferValidation implements JsonHandler {
   }
 }
 
+/** Longest stretch (ms) a body is parsed without letting the event loop run anything else. */
+const YIELD_EVERY_MS = 10;
+
 /**
  * Feeds the byte stream to `reader` through a tokenizer (DeferValidation around it), with the byte limit and the
  * error order of every JSON body: PayloadTooLargeError as soon as a limit is passed; then invalid JSON (empty,
@@ -145,10 +148,17 @@ async function readJson(
 ): Promise<void> {
   const deferred = new DeferValidation(reader);
   const tokenizer = new JsonTokenizer(deferred);
+  let since = performance.now();
   try {
     for await (const chunk of limitedStream(stream, maxBytes)) {
       onChunk?.(chunk);
       tokenizer.write(chunk);
+      // Chunks already buffered resolve the loop's awaits as microtasks, which never let timers or other sockets
+      // run: give the event loop a turn every YIELD_EVERY_MS of parsing, so that concurrent uploads share it.
+      if (performance.now() - since > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        since = performance.now();
+      }
     }
     if (!tokenizer.started) throw new ValidationError('the request body is empty', BODY_FIELD, 'invalid_json');
     tokenizer.end();

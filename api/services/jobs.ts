@@ -389,7 +389,11 @@ export class JobService {
       view.progress = progressOf(description.raw, description.taskQueue, gpuAsked(description.memo));
     if (status === 'COMPLETED') {
       const result = await handle.result();
-      view.result = view.kind === 'training' ? withAllAttempts(result as { attempts?: TrainingAttempt[] }) : result;
+      // Training summaries list their attempts: every one of them (withAllAttempts); other results pass as they are.
+      view.result =
+        result !== null && typeof result === 'object'
+          ? withAllAttempts(result as { attempts?: TrainingAttempt[] })
+          : result;
     }
     if (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED' || status === 'CANCELED') {
       view.error = await failureOf(handle);

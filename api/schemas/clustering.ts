@@ -215,7 +215,9 @@ export const clusteringRequest = z
 export const jobAccepted = z.object({
   jobId: z.string(),
   kind: z.string(),
-  status: z.literal('RUNNING'),
+  status: z.string().meta({
+    description: "RUNNING for a new job (202); the job's current status when an Idempotency-Key replays it (200)",
+  }),
   datasetId: z.string(),
   taskQueue: z.string().meta({ description: "The workflow's task queue: always the CPU pool, which orchestrates" }),
   computeQueue: z.string().meta({

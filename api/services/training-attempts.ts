@@ -31,8 +31,10 @@ export function completeAttempts(recorded: readonly TrainingAttempt[] | undefine
 }
 
 /** A closed training job's summary with every attempt listed (completeAttempts up to the last one recorded). */
-export function withAllAttempts<T extends { attempts?: TrainingAttempt[] }>(summary: T): T {
+export function withAllAttempts<T extends { attempts?: TrainingAttempt[] }>(
+  summary: T,
+): Omit<T, 'attempts'> & { attempts?: AttemptView[] } {
   if (!Array.isArray(summary.attempts) || summary.attempts.length === 0) return summary;
   const last = Math.max(...summary.attempts.map((a) => a.attempt));
-  return { ...summary, attempts: completeAttempts(summary.attempts, last) as TrainingAttempt[] };
+  return { ...summary, attempts: completeAttempts(summary.attempts, last) };
 }

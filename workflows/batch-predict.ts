@@ -2,12 +2,13 @@ import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow'
 import type { createBatchPredictActivities } from '../activities/batch-predict';
 import type { BatchPredictJobInput, BatchPredictResult } from '../common/jobs';
 import { activityOnQueue, runRouted } from './compute-route';
+import { ACTIVITY_RETRY } from './retry-policies';
 
 const PREDICT_ACTIVITY = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  retry: ACTIVITY_RETRY,
 } as const;
 const { predictDataset } = proxyActivities<ReturnType<typeof createBatchPredictActivities>>(PREDICT_ACTIVITY);
 

@@ -2,6 +2,7 @@ import { ActivityCancellationType, defineQuery, proxyActivities, setHandler } fr
 import type { createClusteringActivities } from '../activities/clustering';
 import type { ClusteringJobInput, ClusteringJobResult, JobStage } from '../common/jobs';
 import { activityOnQueue, runRouted } from './compute-route';
+import { ACTIVITY_RETRY } from './retry-policies';
 
 export const stageQuery = defineQuery<JobStage>('stage');
 
@@ -12,7 +13,7 @@ const CLUSTERING_ACTIVITY = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  retry: ACTIVITY_RETRY,
 } as const;
 const { runClustering } = proxyActivities<ReturnType<typeof createClusteringActivities>>(CLUSTERING_ACTIVITY);
 
@@ -24,7 +25,7 @@ const clusteringOn = activityOnQueue<ReturnType<typeof createClusteringActivitie
 
 const { registerClusteringModel } = proxyActivities<ReturnType<typeof createClusteringActivities>>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: ACTIVITY_RETRY,
 });
 
 /** A clustering job: compute on a stored dataset, store the result as artifacts, optionally register a model version. */

@@ -2,6 +2,7 @@ import { ActivityCancellationType, proxyActivities, setHandler } from '@temporal
 import type { createTrainingActivities } from '../activities/training';
 import type { TrainingJobInput, TrainingJobResult } from '../common/jobs';
 import { activityOnQueue, runRouted } from './compute-route';
+import { ACTIVITY_RETRY } from './retry-policies';
 import { stopRequestedQuery, stopSignal } from '../common/messages/training';
 
 // Training runs for as long as it needs; liveness is the per-epoch heartbeat. A worker that dies is noticed when the
@@ -10,7 +11,7 @@ const TRAIN_ACTIVITY = {
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: ACTIVITY_RETRY,
 } as const;
 const { trainModel } = proxyActivities<ReturnType<typeof createTrainingActivities>>(TRAIN_ACTIVITY);
 
@@ -22,7 +23,7 @@ const trainingOn = activityOnQueue<ReturnType<typeof createTrainingActivities>, 
 
 const { registerTrainedModel } = proxyActivities<ReturnType<typeof createTrainingActivities>>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: ACTIVITY_RETRY,
 });
 
 /**

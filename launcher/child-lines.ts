@@ -7,8 +7,3 @@ export function forwardLines(child: ChildProcess, onLine: (line: string) => void
     if (stream) readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
   }
 }
-
-/** True once the process has exited or was killed (a readiness probe stops polling a process that is gone). */
-export function hasEnded(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}

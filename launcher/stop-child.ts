@@ -14,7 +14,7 @@ export function stopChild(
   child: ChildProcess,
   policy: StopPolicy = { signal: 'SIGTERM', graceMs: 10_000 },
 ): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (child.pid === undefined || hasEnded(child)) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), policy.graceMs);
     child.once('exit', () => {
@@ -23,4 +23,9 @@ export function stopChild(
     });
     child.kill(policy.signal);
   });
+}
+
+/** True once the process has exited or was killed (a readiness probe stops polling a process that is gone). */
+export function hasEnded(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
 }

@@ -106,7 +106,7 @@ export class SupervisedProcess {
       });
       if (this.stopping) break;
       if (!wasReady && this.opts.failFast) {
-        reject(new Error(`${name} did not start: ${ending.reason}`));
+        reject(new Error(`${name} ${ending.reason}`));
         return;
       }
       const delay = this.backoff.next(Date.now() - startedAt);

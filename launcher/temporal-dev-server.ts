@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributeFlags } from '../common/search-attributes';
-import { forwardLines, hasEnded } from './child-lines';
+import { forwardLines } from './child-lines';
 import { isPortOpen } from './free-port';
-import { StopPolicy } from './stop-child';
+import { hasEnded, StopPolicy } from './stop-child';
 import { dynamicConfigFlags } from './temporal-dynamic-config';
 
 export interface TemporalDevServerOptions {
@@ -37,6 +37,7 @@ export interface TemporalDevServer {
 /** How long a freshly spawned server gets to serve its namespace. */
 const READY_TIMEOUT_MS = 60_000;
 
+/** The dev server for `opts` (nothing is spawned yet): `--log-level warn`, Kiln's search attributes and dynamic config. */
 export function temporalDevServer(opts: TemporalDevServerOptions): TemporalDevServer {
   const ip = opts.ip ?? '127.0.0.1';
   const namespace = opts.namespace ?? 'default';

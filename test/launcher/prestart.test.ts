@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -41,6 +41,8 @@ function prestart(cwd: string): Promise<{ code: number | null; wallMs: number; c
  * its 9-11 s in a full `tsc` pass; it must now see that the build is up to date and skip it, while a changed source is
  * still compiled. Runs on a copy of the product sources (same package.json and tsconfigs), not on this checkout.
  */
+const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+
 describe('npm start: the prestart build', function () {
   this.timeout(180_000);
   let copy: string;
@@ -63,10 +65,14 @@ describe('npm start: the prestart build', function () {
 
     const warm = await prestart(copy);
     expect(warm.code, warm.output).to.equal(0);
-    // A type-checking pass (the old prestart) costs a third or more of the full build's CPU time; an up-to-date check
-    // a small fraction.
-    const times = `warm: ${warm.cpuMs} ms CPU (${warm.wallMs} ms wall); cold build: ${cold.cpuMs} ms CPU (${cold.wallMs} ms wall)`;
-    expect(warm.cpuMs, times).to.be.below(cold.cpuMs / 5);
+    // The prestart build must know the build is current without a type-checking pass (the old `tsc -p` re-checked
+    // every file): `tsc -b` decides from its build info, and says so. No timing is asserted; the note has the figures.
+    const check = spawnSync(process.execPath, [tsc, '-b', 'tsconfig.json', '--verbose', '--dry'], {
+      cwd: copy,
+      encoding: 'utf8',
+    });
+    expect(check.stdout, check.stdout).to.match(/is up to date/);
+    expect(check.stdout, check.stdout).not.to.match(/would build project/i);
     expect(fs.statSync(entry).mtimeMs, 'nothing re-emitted').to.equal(builtAt);
 
     const source = path.join(copy, 'launcher', 'free-port.ts');

@@ -78,6 +78,25 @@ function serverUser(): { uid: number; gid: number } | undefined {
 }
 
 /**
+ * As root, initdb and the server run as the `postgres` user, who must be able to reach the data directory: every
+ * folder above it needs the execute (search) bit for others. A folder from `mktemp -d` (mode 0700) has none, and
+ * initdb then fails with a bare "Permission denied". Adds o+x (traversal only: no listing, no reading) where it is
+ * missing, and says so.
+ */
+function makeTraversable(dir: string, log: (line: string) => void): void {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    const mode = fs.statSync(at).mode;
+    if ((mode & 0o001) === 0) {
+      fs.chmodSync(at, (mode & 0o7777) | 0o001);
+      log(
+        `made ${at} traversable (o+x) for the postgres user: as root, PostgreSQL runs as postgres and must reach its data`,
+      );
+    }
+    if (path.dirname(at) === at) return;
+  }
+}
+
+/**
  * Real PostgreSQL binaries from npm. Initialises the cluster in `dataDir` when it has none (initdb; as root also the
  * `postgres` user, who gets the data directory: its parent must be traversable by that user) and returns how to run
  * its server on 127.0.0.1:`port` (TCP only: the default unix socket directory may not exist or be writable).
@@ -93,6 +112,7 @@ export async function initEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promi
   };
 
   fs.mkdirSync(path.dirname(opts.dataDir), { recursive: true });
+  if (isRoot) makeTraversable(path.dirname(opts.dataDir), log);
   if (!fs.existsSync(path.join(opts.dataDir, 'PG_VERSION'))) {
     const EmbeddedPostgres = loadEmbeddedPostgres();
     const pg = new EmbeddedPostgres({

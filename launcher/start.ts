@@ -12,6 +12,7 @@ import { migrate } from '../migrations/migrator';
 import { childOutput } from './child-output';
 import { initEmbeddedPostgres } from './embedded-postgres';
 import { LauncherPids } from './launcher-pids';
+import { assertPortsFree } from './port-check';
 import { readyMessage, spawnNodeChild } from './node-child';
 import { watchParent } from './parent-watch';
 import { StopPolicy } from './stop-child';
@@ -22,6 +23,7 @@ import { waitForHttp } from './wait-for-http';
 
 /** Worker metrics ports under `npm start` when KILN_WORKER_METRICS_PORT is unset (README: Configuration). */
 const DEFAULT_WORKER_METRICS_PORT = 9464;
+const LOOPBACK = '127.0.0.1';
 
 /** The API stops accepting, finishes what it serves and exits within 5 s by itself (api/main.ts). */
 const API_STOP: StopPolicy = { signal: 'SIGTERM', graceMs: 10_000 };
@@ -88,6 +90,21 @@ async function run(config: KilnConfig, log: Logger, show: ShowChild): Promise<vo
   await pids.claim();
   stack.pids = pids;
   if (stopping) return;
+  // After claim(): a previous launcher's orphans, stopped there, no longer hold their ports.
+  const metricsPort = config.worker.metricsPort ?? DEFAULT_WORKER_METRICS_PORT;
+  await assertPortsFree([
+    ...(config.databaseUrl
+      ? []
+      : [{ setting: 'KILN_POSTGRES_PORT', port: config.launcher.postgresPort, host: LOOPBACK }]),
+    ...(config.temporal.addressFromEnv
+      ? []
+      : [
+          { setting: 'KILN_TEMPORAL_PORT', port: config.launcher.temporalPort, host: LOOPBACK },
+          { setting: 'KILN_TEMPORAL_UI_PORT', port: config.launcher.temporalUiPort, host: LOOPBACK },
+        ]),
+    { setting: 'PORT', port: config.api.port, host: config.api.host },
+    { setting: 'KILN_WORKER_METRICS_PORT', port: metricsPort, host: LOOPBACK },
+  ]);
   /** Supervises `opts`, recording each incarnation's pid under its name, stop tier and signal. */
   const supervise = (opts: Omit<SupervisedOptions, 'log' | 'onPid'>, tier: number) =>
     new SupervisedProcess({
@@ -179,7 +196,7 @@ async function run(config: KilnConfig, log: Logger, show: ShowChild): Promise<vo
     TIER.app,
   );
   // Each worker serves Prometheus metrics on its own port: the CPU worker on the base, GPU worker i on base + 1 + i.
-  const metricsBase = config.worker.metricsPort ?? DEFAULT_WORKER_METRICS_PORT;
+  const metricsBase = metricsPort;
   const worker = (name: string, args: string[], extraEnv: NodeJS.ProcessEnv, offset: number) =>
     supervise(
       {

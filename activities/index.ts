@@ -1,5 +1,6 @@
 import { createBatchPredictActivities } from './batch-predict';
 import { createClusteringActivities } from './clustering';
+import { createDatasetRefActivities } from './dataset-ref';
 import { createPipelineActivities } from './pipelines';
 import type { ActivityDeps } from './deps';
 import { createTrainingActivities } from './training';
@@ -13,5 +14,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainingActivities(deps),
     ...createBatchPredictActivities(deps),
     ...createPipelineActivities(deps),
+    ...createDatasetRefActivities(deps),
   };
 }

@@ -3,7 +3,8 @@ import type { TypedSearchAttributes } from '@temporalio/common';
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError } from '../../common/errors';
-import { BatchPredictJobInput, ClusteringJobInput, JobKind, TrainingJobInput } from '../../common/jobs';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { JobKind } from '../../common/jobs';
 import { ROUTED_ACTIVITIES } from '../../activities/routed';
 import { isGpuQueue } from '../../gpu/gpu-class';
 import {
@@ -14,12 +15,7 @@ import {
   KilnStage,
   KilnTenant,
 } from '../../common/search-attributes';
-import type { FullPipelineInput, ValidationPipelineInput } from '../../common/pipelines';
-import { fullPipelineWorkflow } from '../../workflows/full-pipeline';
-import { validationPipelineWorkflow } from '../../workflows/validation-pipeline';
-import { clusteringWorkflow } from '../../workflows/clustering';
-import { batchPredictWorkflow } from '../../workflows/batch-predict';
-import { trainingWorkflow } from '../../workflows/training';
+import type * as workflows from '../../workflows';
 import { stopSignal } from '../../common/messages/training';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
@@ -86,135 +82,61 @@ export interface JobView {
   error?: { message: string; type?: string };
 }
 
+/** Every workflow Kiln exports, by name (a job's workflow type). */
+export type KilnWorkflowType = keyof typeof workflows;
+
+/** Kiln's search attributes of a job (common/search-attributes.ts). */
+export interface JobAttributes {
+  kind: JobKind;
+  tenantId: string;
+  /** Absent when the job names its dataset by series: the run sets it once resolved. */
+  datasetId?: string;
+  algorithm?: string;
+  modelName?: string;
+  stage?: string;
+}
+
+/** What starting a job takes (submit-job.ts PreparedJob has it all). */
+export interface StartableJob {
+  workflowType: KilnWorkflowType;
+  input: unknown;
+  taskQueue: string;
+  memo: Record<string, unknown>;
+  attributes: JobAttributes;
+  priorityKey?: number;
+}
+
 export class JobService {
   constructor(private readonly client: Client) {}
 
-  /** Every job starts the same way: its id as workflow id, the input, a memo, and Kiln's search attributes. */
-  private async start<A>(
-    workflow: (input: A) => Promise<unknown>,
-    jobId: string,
-    input: A,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    attributes: {
-      kind: JobKind;
-      tenantId: string;
-      datasetId: string;
-      algorithm?: string;
-      modelName?: string;
-      stage?: string;
-    },
-    priorityKey?: number,
-  ): Promise<void> {
-    await this.client.workflow.start(workflow, {
-      workflowId: jobId,
-      taskQueue,
-      args: [input],
-      memo,
-      ...(priorityKey !== undefined ? { priority: { priorityKey } } : {}),
+  /**
+   * What every start of a job shares, for client.workflow.start and a schedule's action alike: the workflow type, its
+   * task queue, the input, the memo, Kiln's search attributes and the priority.
+   */
+  startOptions(job: StartableJob) {
+    const a = job.attributes;
+    return {
+      workflowType: job.workflowType,
+      taskQueue: job.taskQueue,
+      args: [job.input],
+      memo: job.memo,
+      ...(job.priorityKey !== undefined ? { priority: { priorityKey: job.priorityKey } } : {}),
       typedSearchAttributes: [
-        ...(attributes.stage ? [{ key: KilnStage, value: attributes.stage }] : []),
-        { key: KilnKind, value: attributes.kind },
-        { key: KilnDatasetId, value: attributes.datasetId },
-        { key: KilnTenant, value: attributes.tenantId },
-        ...(attributes.algorithm ? [{ key: KilnAlgorithm, value: attributes.algorithm }] : []),
-        ...(attributes.modelName ? [{ key: KilnModelName, value: attributes.modelName }] : []),
-      ],
-    });
+        ...(a.stage ? [{ key: KilnStage, value: a.stage }] : []),
+        { key: KilnKind, value: a.kind },
+        // A job naming its dataset by series sets KilnDatasetId once it has resolved it.
+        ...(a.datasetId ? [{ key: KilnDatasetId, value: a.datasetId }] : []),
+        { key: KilnTenant, value: a.tenantId },
+        ...(a.algorithm ? [{ key: KilnAlgorithm, value: a.algorithm }] : []),
+        ...(a.modelName ? [{ key: KilnModelName, value: a.modelName }] : []),
+      ] as SearchAttributePair[],
+    };
   }
 
-  startClustering(
-    jobId: string,
-    input: ClusteringJobInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-  ): Promise<void> {
-    return this.start(clusteringWorkflow, jobId, input, taskQueue, memo, {
-      kind: 'clustering',
-      tenantId: input.tenantId,
-      datasetId: input.datasetId,
-      algorithm: input.algorithm,
-      modelName: input.register?.name,
-    });
-  }
-
-  startTraining(
-    jobId: string,
-    input: TrainingJobInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-  ): Promise<void> {
-    return this.start(trainingWorkflow, jobId, input, taskQueue, memo, {
-      kind: 'training',
-      tenantId: input.tenantId,
-      datasetId: input.datasetId,
-      modelName: input.model.name,
-    });
-  }
-
-  startBatchPredict(
-    jobId: string,
-    input: BatchPredictJobInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-  ): Promise<void> {
-    return this.start(batchPredictWorkflow, jobId, input, taskQueue, memo, {
-      kind: 'batch-predict',
-      tenantId: input.tenantId,
-      datasetId: input.datasetId,
-      modelName: input.modelName,
-    });
-  }
-
-  /** A validation pipeline (kind `pipeline`, KilnAlgorithm `validation`). */
-  startValidationPipeline(
-    pipelineId: string,
-    input: ValidationPipelineInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    priorityKey?: number,
-  ): Promise<void> {
-    return this.start(
-      validationPipelineWorkflow,
-      pipelineId,
-      input,
-      taskQueue,
-      memo,
-      {
-        kind: 'pipeline',
-        tenantId: input.tenantId,
-        datasetId: input.datasetId,
-        algorithm: 'validation',
-        stage: 'validating',
-      },
-      priorityKey,
-    );
-  }
-
-  /** A full pipeline (kind `pipeline`, KilnAlgorithm `full`, KilnModelName the candidate's model). */
-  startFullPipeline(
-    pipelineId: string,
-    input: FullPipelineInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    priorityKey?: number,
-  ): Promise<void> {
-    return this.start(
-      fullPipelineWorkflow,
-      pipelineId,
-      input,
-      taskQueue,
-      memo,
-      {
-        kind: 'pipeline',
-        tenantId: input.tenantId,
-        datasetId: input.datasetId,
-        algorithm: 'full',
-        modelName: input.modelName,
-        stage: 'validating',
-      },
-      priorityKey,
-    );
+  /** Starts a job: its id as workflow id, then startOptions. */
+  async startJob(jobId: string, job: StartableJob): Promise<void> {
+    const { workflowType, ...options } = this.startOptions(job);
+    await this.client.workflow.start(workflowType, { workflowId: jobId, ...options });
   }
 
   /** Asks a running training job to finish after its current epoch (a signal the workflow records). */

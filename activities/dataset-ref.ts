@@ -25,7 +25,7 @@ export function createDatasetRefActivities({ pool }: ActivityDeps) {
         const which =
           typeof ref.version === 'number'
             ? `version ${ref.version}`
-            : `a version uploaded at or before ${ref.version === 'latest' ? input.asOf : ref.version.asOf}`;
+            : `version uploaded at or before ${ref.version === 'latest' ? input.asOf : ref.version.asOf}`;
         throw ApplicationFailure.nonRetryable(
           `dataset series ${JSON.stringify(ref.name)} has no ${which}`,
           DATASET_NOT_FOUND,

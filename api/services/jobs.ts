@@ -14,6 +14,8 @@ import {
   KilnModelName,
   KilnStage,
   KilnTenant,
+  TemporalScheduledById,
+  TemporalScheduledStartTime,
 } from '../../common/search-attributes';
 import type * as workflows from '../../workflows';
 import { stopSignal } from '../../common/messages/training';
@@ -47,8 +49,10 @@ function statusOf(name: WorkflowExecutionStatusName, attributes: TypedSearchAttr
   return status === 'RUNNING' && attributes.get(KilnStage) === 'awaiting-approval' ? 'AWAITING_APPROVAL' : status;
 }
 
-// Job ids are workflow ids Kiln made: `<kind>-<uuid>`. Anything else cannot be a job.
-const JOB_ID = /^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Job ids are workflow ids Kiln made: `<kind>-<uuid>`, and for a schedule's runs `<kind>-<uuid>-<scheduled time>`
+// (Temporal appends the scheduled time in RFC 3339, UTC, to the action's id). Anything else cannot be a job.
+const JOB_ID =
+  /^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$/;
 
 export function isJobId(value: string): boolean {
   return JOB_ID.test(value);
@@ -73,6 +77,9 @@ export interface JobView {
   runId: string;
   kind: string | undefined;
   status: JobStatus;
+  /** Runs a schedule started: the schedule and the run's scheduled (logical) time, ISO. */
+  scheduleId?: string;
+  scheduledTime?: string;
   taskQueue: string;
   startTime: string;
   closeTime?: string;
@@ -178,6 +185,7 @@ export class JobService {
       runId: description.runId,
       kind: description.typedSearchAttributes.get(KilnKind),
       status,
+      ...scheduledBy(description.typedSearchAttributes),
       taskQueue: description.taskQueue,
       startTime: description.startTime.toISOString(),
       ...(description.closeTime ? { closeTime: description.closeTime.toISOString() } : {}),
@@ -221,11 +229,26 @@ export class JobService {
     return status;
   }
 
-  /** Recent jobs from Temporal's visibility store (eventually consistent: a job started a moment ago may lag). */
-  async list(filter: { kind?: string; status?: JobStatus; tenantId: string; limit: number }) {
+  /** A job's status now (AWAITING_APPROVAL for a pipeline waiting for a reviewer); undefined when it does not exist. */
+  async statusOf(jobId: string): Promise<JobStatus | undefined> {
+    try {
+      const description = await this.client.workflow.getHandle(jobId).describe();
+      return statusOf(description.status.name, description.typedSearchAttributes);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Recent jobs from Temporal's visibility store (eventually consistent: a job started a moment ago may lag), newest
+   * first; `scheduleId` keeps the runs of one schedule.
+   */
+  async list(filter: { kind?: string; status?: JobStatus; scheduleId?: string; tenantId: string; limit: number }) {
     const clauses = [`${KilnTenant.name} = '${filter.tenantId}'`];
-    // Values come from validated enums, never from free text.
+    // Values come from validated enums and patterns (a schedule id has no quote), never from free text.
     if (filter.kind) clauses.push(`${KilnKind.name} = '${filter.kind}'`);
+    if (filter.scheduleId) clauses.push(`${TemporalScheduledById.name} = '${filter.scheduleId}'`);
     if (filter.status === 'AWAITING_APPROVAL') clauses.push(`${KilnStage.name} = 'awaiting-approval'`);
     if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
     // A RUNNING filter leaves out the runs that wait for approval (they list as AWAITING_APPROVAL).
@@ -239,6 +262,7 @@ export class JobService {
         kind: execution.typedSearchAttributes.get(KilnKind),
         algorithm: execution.typedSearchAttributes.get(KilnAlgorithm),
         status: statusOf(execution.status.name, execution.typedSearchAttributes),
+        ...scheduledBy(execution.typedSearchAttributes),
         ...(execution.typedSearchAttributes.get(KilnStage)
           ? { stage: execution.typedSearchAttributes.get(KilnStage) }
           : {}),
@@ -250,6 +274,14 @@ export class JobService {
     }
     return jobs;
   }
+}
+
+/** `{scheduleId, scheduledTime}` of a run a schedule started (Temporal's search attributes), else nothing. */
+function scheduledBy(attributes: TypedSearchAttributes): { scheduleId?: string; scheduledTime?: string } {
+  const scheduleId = attributes.get(TemporalScheduledById);
+  if (!scheduleId) return {};
+  const scheduledTime = attributes.get(TemporalScheduledStartTime);
+  return { scheduleId, ...(scheduledTime ? { scheduledTime: scheduledTime.toISOString() } : {}) };
 }
 
 type RawDescription = temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse;

@@ -6,7 +6,7 @@ import { getTestStack, TestStack } from '../support/test-stack';
 import { withWorker } from '../support/with-worker';
 
 /** Rows of two blobs, `n` per blob: each seed gives other content, so another dataset. */
-function blobs(seed: number, n = 10): number[][] {
+function blobs(seed: number, n = 12): number[][] {
   return makeBlobs(
     n,
     [

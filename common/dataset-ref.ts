@@ -5,8 +5,8 @@
  */
 
 /**
- * Which version of the series: `latest` (the newest created at or before the run's scheduled time, or its start when
- * it was not scheduled), a version number, or the version current at an ISO-8601 instant.
+ * Which version of the series: `latest` (the newest uploaded by the end of the run's scheduled second, or by its start
+ * when it was not scheduled), a version number, or the version current at an ISO-8601 instant.
  */
 export type DatasetVersionSelector = 'latest' | number | { asOf: string };
 

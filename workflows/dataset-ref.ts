@@ -10,16 +10,18 @@ const { resolveDatasetRef } = proxyActivities<ReturnType<typeof createDatasetRef
 });
 
 /**
- * The instant `latest` means for this run: its scheduled (logical) time when a schedule started it (Temporal's
- * TemporalScheduledStartTime, also for backfills), else the time the workflow started.
+ * The instant `latest` means for this run. A run a schedule started: the end of its scheduled (logical) second, from
+ * Temporal's TemporalScheduledStartTime (also set on backfills and triggers). Temporal keeps whole seconds there, a
+ * trigger's being the second it came in, so an upload a moment before a trigger in the same second still counts.
+ * Any other run: the time its workflow started.
  */
 function runAsOf(): Date {
   const info = workflowInfo();
   const typed = info.typedSearchAttributes.get(TemporalScheduledStartTime);
-  if (typed) return typed;
   // Older servers attach it without a type: read the untyped form.
   const untyped = info.searchAttributes?.[TemporalScheduledStartTime.name]?.[0];
-  return untyped instanceof Date || typeof untyped === 'string' ? new Date(untyped) : info.startTime;
+  const scheduled = typed ?? (untyped instanceof Date || typeof untyped === 'string' ? new Date(untyped) : undefined);
+  return scheduled ? new Date(Math.floor(scheduled.getTime() / 1000) * 1000 + 999) : info.startTime;
 }
 
 /**

@@ -25,8 +25,8 @@ export const datasetRef = z
       .default('latest')
       .meta({
         description:
-          "`latest` (default): the newest version uploaded at or before the run's scheduled time (its start when not " +
-          'scheduled); a version number; or `{asOf}`: the newest uploaded at or before that instant',
+          "`latest` (default): the newest version uploaded by the end of the run's scheduled second (its start when " +
+          'not scheduled); a version number; or `{asOf}`: the newest uploaded at or before that instant',
       }),
   })
   .meta({ description: 'A version of a named dataset series instead of a datasetId; resolved when the run starts' });

@@ -14,6 +14,8 @@ import { createTestWorker } from '../support/with-worker';
  * run stays RUNNING, which is all the overlap policies see.
  */
 
+/** `latest` for a scheduled run: as of the end of its scheduled second. */
+const endOfSecond = (iso: string) => new Date(Date.parse(iso) + 999).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rows(seed: number): number[][] {
@@ -190,7 +192,7 @@ describe('scheduled recurring jobs (Temporal Schedules)', function () {
         const job = await request(api, 'GET', `/api/v1/jobs/${run.jobId}`);
         expect(job.body).to.include({ status: 'COMPLETED', scheduleId: id, scheduledTime: run.scheduledTime });
         expect(job.body.result.dataset).to.include({ name: series, version: 1 });
-        expect(job.body.result.dataset.asOf).to.equal(run.scheduledTime);
+        expect(job.body.result.dataset.asOf).to.equal(endOfSecond(run.scheduledTime!));
       }
       await sleep(4500); // two more intervals: the limit holds
       const view = (await describe_(id)).body;
@@ -214,6 +216,9 @@ describe('scheduled recurring jobs (Temporal Schedules)', function () {
       const id = res.body.scheduleId as string;
       for (const t of res.body.nextFireTimes) expect(t.utc).to.match(/T03:00:00\.000Z$/);
 
+      // New data just before the trigger: the run takes it (a trigger's scheduled time is its whole second).
+      const v2 = await request(api, 'POST', '/api/v1/datasets', { name: series, data: rows(4) });
+      expect(v2.body.series.version).to.equal(2);
       const before = Date.now();
       const triggered = await request(api, 'POST', `/api/v1/schedules/${id}/trigger`);
       expect(triggered.status).to.equal(202);
@@ -221,6 +226,7 @@ describe('scheduled recurring jobs (Temporal Schedules)', function () {
       const result = await request(api, 'GET', `/api/v1/jobs/${triggered.body.jobId}/result?wait=20`);
       expect(result.status).to.equal(200);
       expect(Date.now() - before).to.be.below(15_000);
+      expect(result.body.datasetId).to.equal(v2.body.id);
 
       const patched = await request(api, 'PATCH', `/api/v1/schedules/${id}`, {
         spec: { cron: ['30 4 * * *'], timezone: 'America/Los_Angeles' },
@@ -289,17 +295,17 @@ describe('scheduled recurring jobs (Temporal Schedules)', function () {
       const versions = new Set<number>();
       for (const run of runs) {
         const job = (await request(api, 'GET', `/api/v1/jobs/${run.jobId}`)).body;
-        const expected = Date.parse(run.scheduledTime!) >= t2 ? v2.body : v1.body;
+        const expected = Date.parse(endOfSecond(run.scheduledTime!)) >= t2 ? v2.body : v1.body;
         expect(job.result.dataset).to.include({ name, datasetId: expected.id, sha256: expected.sha256 });
-        expect(job.result.dataset.asOf).to.equal(run.scheduledTime);
+        expect(job.result.dataset.asOf).to.equal(endOfSecond(run.scheduledTime!));
         versions.add(job.result.dataset.version);
       }
       expect([...versions].sort()).to.deep.equal([1, 2]);
 
       // One fire time before the first upload: that run fails, saying why; the schedule carries on.
       const early = await request(api, 'POST', `/api/v1/schedules/${id}/backfill`, {
-        start: new Date(s1 - 2000).toISOString(),
-        end: new Date(s1 - 1000).toISOString(),
+        start: new Date(s1 - 4000).toISOString(),
+        end: new Date(s1 - 3000).toISOString(),
       });
       expect(early.body.runs).to.equal(1);
       const failed = await eventually(

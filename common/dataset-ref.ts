@@ -10,6 +10,7 @@
  */
 export type DatasetVersionSelector = 'latest' | number | { asOf: string };
 
+/** A series and which of its versions. */
 export interface DatasetRef {
   /** The series: the name datasets were uploaded under. */
   name: string;

@@ -9,6 +9,7 @@ export const SCHEDULE_ACTION_KINDS = [
   'clustering',
   'batch-predict',
 ] as const;
+/** One of SCHEDULE_ACTION_KINDS. */
 export type ScheduleActionKind = (typeof SCHEDULE_ACTION_KINDS)[number];
 
 /** Overlap policies (Temporal's, in the API's spelling). */
@@ -20,6 +21,7 @@ export const OVERLAP_POLICIES = [
   'terminate-other',
   'allow-all',
 ] as const;
+/** One of OVERLAP_POLICIES. */
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 /** Documented defaults and bounds (README: Schedules). */
@@ -29,6 +31,7 @@ export const SCHEDULE_DEFAULTS = {
   catchupWindow: '10m',
   pauseOnFailure: false,
 } as const;
+/** Bounds a schedule request is checked against (durations in ms). */
 export const SCHEDULE_LIMITS = {
   /** Temporal's own floor: a shorter window is raised to 10 s by the server. */
   minCatchupWindowMs: 10_000,
@@ -45,6 +48,7 @@ export const SCHEDULE_LIMITS = {
 
 /** Schedule ids: letters, digits, `.`, `_`, `-`; safe in URLs and in a visibility query. */
 export const SCHEDULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+/** A schedule id in a body, a path or a query. */
 export const scheduleId = z
   .string()
   .regex(SCHEDULE_ID_PATTERN, 'must be 1-200 letters, digits, ".", "_" or "-", starting with a letter or digit');
@@ -53,6 +57,7 @@ const isoTime = z.iso.datetime({ offset: true }).meta({ description: 'ISO-8601 i
 const duration = z.string().min(1).max(40).meta({ description: 'A duration such as "90s", "10m", "1h30m", "1d"' });
 const calendarField = z.union([z.string().min(1).max(200), z.number().int()]);
 
+/** What each run starts: a job kind and its route's body (checked by that route's prepare half). */
 export const scheduleAction = z.strictObject({
   kind: z.enum(SCHEDULE_ACTION_KINDS),
   model: modelName
@@ -64,6 +69,7 @@ export const scheduleAction = z.strictObject({
   }),
 });
 
+/** When runs are due (the shape; services/schedule-spec.ts checks the content). */
 export const scheduleSpec = z
   .strictObject({
     cron: z
@@ -106,6 +112,7 @@ export const scheduleSpec = z
   })
   .meta({ description: 'When it runs: the union of cron, intervals and calendars, between startAt and endAt' });
 
+/** Overlap, catch-up and failure policy, with Kiln's defaults. */
 export const schedulePolicy = z.strictObject({
   overlap: z.enum(OVERLAP_POLICIES).default(SCHEDULE_DEFAULTS.overlap).meta({
     description: 'When a run is due while the previous one still runs (default skip)',

@@ -13,7 +13,9 @@ import type { FireSpec } from '../../common/schedule/fire-times';
 import { isTimeZone } from '../../common/schedule/time-zone';
 import { OverlapPolicy, SCHEDULE_LIMITS, schedulePolicy, scheduleSpec } from '../schemas/schedules';
 
+/** A request's spec as zod parsed it. */
 export type ScheduleSpecRequest = z.infer<typeof scheduleSpec>;
+/** A request's policy as zod parsed it (defaults filled in). */
 export type SchedulePolicyRequest = z.infer<typeof schedulePolicy>;
 
 /** A request's spec checked and in both forms: Temporal's (what the schedule runs) and the preview's (fire-times.ts). */

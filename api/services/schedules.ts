@@ -255,6 +255,7 @@ async function scheduleView(
   };
 }
 
+/** The answer of GET /api/v1/schedules/:id (and of create, update, pause, unpause). */
 export type ScheduleView = Awaited<ReturnType<typeof describeSchedule>>;
 
 /**

@@ -43,6 +43,7 @@ export interface CalendarFields {
   year?: string | number;
 }
 
+/** The name of a calendar field. */
 export type CalendarField = keyof StructuredCalendar;
 
 /** Field bounds and the default of an absent field (Temporal's: second, minute, hour 0; the others every value). */

@@ -1,5 +1,6 @@
 import { createBatchPredictActivities } from './batch-predict';
 import { createClusteringActivities } from './clustering';
+import { createDatasetRefActivities } from './dataset-ref';
 import { withFailureClasses } from './failure-classes';
 import { createPipelineActivities } from './pipelines';
 import type { ActivityDeps } from './deps';
@@ -17,5 +18,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainingActivities(deps),
     ...createBatchPredictActivities(deps),
     ...createPipelineActivities(deps),
+    ...createDatasetRefActivities(deps),
   });
 }

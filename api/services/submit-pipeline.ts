@@ -1,8 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import type { TrainingJobInput } from '../../common/jobs';
-import type { FullPipelineInput, PipelineThreshold, ValidationPipelineInput } from '../../common/pipelines';
+import type { ByDatasetRef } from '../../common/dataset-ref';
+import type {
+  FullPipelineInput,
+  FullPipelineRefInput,
+  PipelineThreshold,
+  ValidationPipelineInput,
+} from '../../common/pipelines';
 import { TASK_QUEUES } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { DatasetMeta, getDataset, loadDatasetTable } from '../../db/datasets';
@@ -14,7 +19,8 @@ import { resolveOptions, VALIDATION_DEFAULTS } from '../../ml/validation/options
 import { durationMs, fullPipelineRequest, validationPipelineRequest } from '../schemas/pipelines';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
-import type { SubmitDeps } from './submit-job';
+import { datasetMemo, requestDataset } from './request-dataset';
+import { PreparedJob, startPreparedJob, SubmitDeps } from './submit-job';
 
 export interface SubmittedPipeline {
   pipelineId: string;
@@ -55,40 +61,68 @@ function checkOverrides(checks: Record<string, unknown> | undefined): void {
   }
 }
 
-/** POST /api/v1/pipelines/validation: checks the datasets exist and the overrides are valid, then starts the run. */
+/** Starts a prepared pipeline; its 202 names it `pipelineId`. */
+async function startPipeline(deps: SubmitDeps, prepared: PreparedJob): Promise<SubmittedPipeline> {
+  const job = await startPreparedJob(deps, prepared);
+  return {
+    pipelineId: job.jobId,
+    kind: prepared.metric.algorithm as SubmittedPipeline['kind'],
+    datasetId: job.datasetId,
+    taskQueue: job.taskQueue,
+    ...(prepared.computeQueue ? { computeQueue: prepared.computeQueue } : {}),
+    ...(prepared.details ?? {}),
+  };
+}
+
+/** POST /api/v1/pipelines/validation: validates (preparePipelineValidation), then starts the run. */
 export async function submitValidationPipeline(deps: SubmitDeps, body: unknown): Promise<SubmittedPipeline> {
+  return startPipeline(deps, await prepareValidationPipeline(deps, body));
+}
+
+/** A POST /api/v1/pipelines/validation body checked: the datasets exist and the overrides are valid. */
+export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
   const request = parseWith(validationPipelineRequest, body);
-  const dataset = await datasetOr404(deps, request.datasetId, 'datasetId');
+  const source = await requestDataset(deps.pool, request);
+  const dataset = source.meta;
   const reference = request.referenceDatasetId
     ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
     : undefined;
   checkOverrides(request.checks);
   const target = request.target;
   const targetSpec = target !== undefined ? dataset.columnSpecs.find((c) => c.name === target) : undefined;
-  const pipelineId = `pipeline-validation-${randomUUID()}`;
-  const input: ValidationPipelineInput = {
+  const input: ValidationPipelineInput | ByDatasetRef<ValidationPipelineInput> = {
     tenantId: DEFAULT_TENANT,
-    datasetId: dataset.id,
+    ...(source.ref ? { dataset: source.ref } : { datasetId: dataset.id }),
     ...(reference ? { referenceDatasetId: reference.id } : {}),
     ...(target !== undefined ? { target } : {}),
     ...(targetSpec ? { task: targetSpec.type === 'string' ? 'classification' : 'regression' } : {}),
     ...(request.checks ? { checks: request.checks } : {}),
   };
-  await deps.jobs.startValidationPipeline(
-    pipelineId,
+  return {
+    kind: 'pipeline',
+    idPrefix: 'pipeline-validation',
+    workflowType: 'validationPipelineWorkflow',
     input,
-    TASK_QUEUES.cpu,
-    {
+    taskQueue: TASK_QUEUES.cpu,
+    memo: {
       kind: 'pipeline',
       pipeline: 'validation',
-      dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows },
+      dataset: datasetMemo(source),
       ...(reference ? { referenceDataset: { id: reference.id, name: reference.name, rows: reference.rows } } : {}),
       ...(target !== undefined ? { target } : {}),
     },
-    request.priority,
-  );
-  deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'validation' });
-  return { pipelineId, kind: 'validation', datasetId: dataset.id, taskQueue: TASK_QUEUES.cpu };
+    attributes: {
+      kind: 'pipeline',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: dataset.id }),
+      algorithm: 'validation',
+      stage: 'validating',
+    },
+    ...(request.priority !== undefined ? { priorityKey: request.priority } : {}),
+    datasetId: dataset.id,
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'pipeline', algorithm: 'validation' },
+  };
 }
 
 type FullRequest = z.infer<typeof fullPipelineRequest>;
@@ -120,15 +154,25 @@ function resolveThresholds(request: FullRequest): PipelineThreshold[] {
   });
 }
 
-/**
- * POST /api/v1/pipelines/full: everything that can be checked before a run is checked here and answered with a 400
- * (404 for unknown datasets) naming the field: the training request against the dataset (as POST /api/v1/training
- * does), the holdout (its dataset's columns, or a fraction that holds out at least one row and leaves one), the
- * thresholds' metrics against the task, the approval timeout, the alias and the check overrides.
- */
+/** POST /api/v1/pipelines/full: validates (prepareFullPipeline), then starts the run. */
 export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promise<SubmittedPipeline> {
+  return startPipeline(deps, await prepareFullPipeline(deps, body));
+}
+
+/**
+ * A POST /api/v1/pipelines/full body checked: everything that can be checked before a run is checked here and
+ * answered with a 400 (404 for unknown datasets) naming the field: the training request against the dataset (as POST
+ * /api/v1/training does), the holdout (its dataset's columns, or a fraction that holds out at least one row and
+ * leaves one), the thresholds' metrics against the task, the approval timeout, the alias and the check overrides.
+ */
+export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
   const request = parseWith(fullPipelineRequest, body);
   const { training } = request;
+  if (training.dataset !== undefined)
+    throw new ValidationError(
+      'training.dataset: the pipeline trains on its own dataset; leave it out',
+      'training.dataset',
+    );
   if (training.datasetId !== undefined && training.datasetId !== request.datasetId)
     throw new ValidationError('training.datasetId: must be the pipeline datasetId (or left out)', 'training.datasetId');
   if (training.model !== undefined && training.model.name !== request.model.name)
@@ -136,8 +180,9 @@ export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promi
       'training.model.name: must be the pipeline model.name (or left out)',
       'training.model.name',
     );
-  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, request.datasetId);
-  if (!loaded) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
+  const source = await requestDataset(deps.pool, request);
+  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, source.meta.id);
+  if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);
   const reference = request.referenceDatasetId
     ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
     : undefined;
@@ -197,9 +242,8 @@ export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promi
       training: training.training as TrainingJobInput['training'],
     }),
   );
-  const trainingInput: TrainingJobInput = {
+  const trainingInput: Omit<TrainingJobInput, 'datasetId'> = {
     tenantId: DEFAULT_TENANT,
-    datasetId: request.datasetId,
     target: training.target,
     features,
     model: request.model,
@@ -208,42 +252,48 @@ export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promi
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
   };
-  const pipelineId = `pipeline-full-${randomUUID()}`;
-  const input: FullPipelineInput = {
+  const common = {
     tenantId: DEFAULT_TENANT,
     modelName: request.model.name,
-    datasetId: request.datasetId,
     holdout: request.holdout,
     ...(reference ? { referenceDatasetId: reference.id } : {}),
     ...(request.checks ? { checks: request.checks } : {}),
-    training: trainingInput,
     gate: { thresholds, noChampion: request.gate.noChampion },
     ...(approval ? { approval } : {}),
     promote: request.promote,
   };
-  await deps.jobs.startFullPipeline(
-    pipelineId,
+  const input: FullPipelineInput | FullPipelineRefInput = source.ref
+    ? { ...common, dataset: source.ref, training: trainingInput }
+    : { ...common, datasetId: source.meta.id, training: { ...trainingInput, datasetId: source.meta.id } };
+  return {
+    kind: 'pipeline',
+    idPrefix: 'pipeline-full',
+    workflowType: 'fullPipelineWorkflow',
     input,
-    placement.taskQueue,
-    {
+    taskQueue: placement.taskQueue,
+    computeQueue: placement.computeQueue,
+    memo: {
       kind: 'pipeline',
       pipeline: 'full',
       model: request.model.name,
       task: training.spec.task,
-      dataset: { id: loaded.meta.id, name: loaded.meta.name, rows: loaded.meta.rows },
+      dataset: datasetMemo(source),
       holdout: request.holdout,
       alias: request.promote.alias,
       approvalRequired: approval !== undefined,
       resources: placement.memo,
     },
-    request.priority,
-  );
-  deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'full' });
-  return {
-    pipelineId,
-    kind: 'full',
-    datasetId: request.datasetId,
-    taskQueue: placement.taskQueue,
-    computeQueue: placement.computeQueue,
+    attributes: {
+      kind: 'pipeline',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: source.meta.id }),
+      algorithm: 'full',
+      modelName: request.model.name,
+      stage: 'validating',
+    },
+    ...(request.priority !== undefined ? { priorityKey: request.priority } : {}),
+    datasetId: source.meta.id,
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'pipeline', algorithm: 'full' },
   };
 }

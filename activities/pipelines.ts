@@ -150,7 +150,11 @@ export function createPipelineActivities(deps: ActivityDeps) {
       }
       const holdout = await loadOrFail(deps, input.tenantId, input.holdoutDatasetId, 'holdout');
       const candidateModel = await getArtifactContent(pool, input.tenantId, input.candidateArtifactId);
-      if (!candidateModel) throw new Error(`candidate model artifact ${input.candidateArtifactId} is missing`);
+      if (!candidateModel)
+        throw ApplicationFailure.nonRetryable(
+          `candidate model artifact ${input.candidateArtifactId} is missing`,
+          INVALID_JOB_INPUT,
+        );
       const holder = await resolveAlias(pool, input.tenantId, input.modelName, input.alias).catch((err: unknown) => {
         if (err instanceof NotFoundError) return undefined;
         throw err;
@@ -164,7 +168,11 @@ export function createPipelineActivities(deps: ActivityDeps) {
           if (holder.flavor !== `mlp-${input.task}` || !holder.artifactId)
             throw new EvaluationError(`${who} is a ${holder.flavor} model; the candidate is mlp-${input.task}`);
           const championModel = await getArtifactContent(pool, input.tenantId, holder.artifactId);
-          if (!championModel) throw new Error(`${who}: model artifact ${holder.artifactId} is missing`);
+          if (!championModel)
+            throw ApplicationFailure.nonRetryable(
+              `${who}: model artifact ${holder.artifactId} is missing`,
+              INVALID_JOB_INPUT,
+            );
           ctx.heartbeat({ stage: 'evaluating', step: 'champion' });
           champion = await evaluateTrainedModel(championModel, holdout.table, who);
         }

@@ -15,8 +15,26 @@ import {
   updateVersionRequest,
 } from './schemas/models';
 import { ALGORITHMS } from './schemas/clustering';
+import {
+  backfillRequest,
+  createScheduleRequest,
+  OVERLAP_POLICIES,
+  pauseRequest,
+  previewRequest,
+  SCHEDULE_ACTION_KINDS,
+  SCHEDULE_DEFAULTS,
+  SCHEDULE_ID_PATTERN,
+  triggerRequest,
+  updateScheduleRequest,
+} from './schemas/schedules';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+/** A body that takes its dataset as `datasetId` or `dataset` (a series version), or `data` where inline rows go: exactly one. */
+const oneDataset = (body: Record<string, unknown>, more: string[] = []) => ({
+  ...body,
+  oneOf: ['datasetId', 'dataset', ...more].map((key) => ({ required: [key] })),
+});
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(
@@ -42,7 +60,21 @@ const pipelineIdParam = {
   name: 'id',
   in: 'path',
   required: true,
-  schema: { type: 'string', pattern: '^pipeline-(validation|full)-[0-9a-f-]{36}$' },
+  schema: {
+    type: 'string',
+    pattern: '^pipeline-(validation|full)-[0-9a-f-]{36}(-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$',
+  },
+  description: "A scheduled run's id ends in its scheduled time",
+};
+const scheduleIdParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: SCHEDULE_ID_PATTERN.source },
+};
+const scheduleView = {
+  description:
+    "The schedule: action {kind, model?, request as given}, spec as written, policy {overlap, catchupWindow, pauseOnFailure}, paused, note, remainingRuns, timezone, nextFireTimes [{utc, local}] (Temporal's next 10, jitter included), counts {runs, skippedByOverlap, missedCatchupWindow}, running job ids, recentRuns [{jobId, scheduledTime, startedAt, status, links}] newest first, createdAt, updatedAt, links",
 };
 const idPathParam = (description: string) => ({
   name: 'id',
@@ -55,10 +87,11 @@ const jobIdParam = {
   name: 'jobId',
   in: 'path',
   required: true,
-  description: '`<kind>-<uuid>`, as a job start answered',
+  description: "`<kind>-<uuid>`, as a job start answered; a schedule's run adds `-<scheduled time>` (RFC 3339, UTC)",
   schema: {
     type: 'string',
-    pattern: '^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+    pattern:
+      '^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$',
   },
 };
 /** The header that makes a job start idempotent (api/services/idempotency.ts). */
@@ -102,7 +135,8 @@ export function openApiDocument(limits: DatasetLimits) {
       '/api/v1/datasets': {
         post: {
           operationId: 'uploadDataset',
-          summary: 'Upload a dataset (JSON, CSV or NDJSON); identical content returns the stored dataset',
+          summary:
+            'Upload a dataset (JSON, CSV or NDJSON); identical content returns the stored dataset. A named upload (?name= or JSON name) becomes the newest version of that name: `series: {name, version, added, createdAt}` (added false when it already is the newest)',
           parameters: [{ name: 'name', in: 'query', schema: { type: 'string', maxLength: 200 } }],
           requestBody: {
             content: {
@@ -131,8 +165,10 @@ export function openApiDocument(limits: DatasetLimits) {
         },
         get: {
           operationId: 'listDatasets',
-          summary: 'Recent datasets',
+          summary:
+            'Recent datasets, or with ?name= the versions of that named series, newest first ({name, versions: [{name, version, createdAt, dataset}]})',
           parameters: [
+            { name: 'name', in: 'query', schema: { type: 'string', maxLength: 200 } },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
           ],
           responses: { '200': { description: 'OK' }, ...errors(400, 503) },
@@ -152,7 +188,7 @@ export function openApiDocument(limits: DatasetLimits) {
           summary:
             'Start a clustering job; the body streams through the dataset parser, so inline `data` meets the dataset limits as it arrives',
           parameters: [idempotencyKeyParam],
-          requestBody: { content: { 'application/json': { schema: schema(clusteringRequest) } } },
+          requestBody: { content: { 'application/json': { schema: oneDataset(schema(clusteringRequest), ['data']) } } },
           responses: startResponses(
             { content: { 'application/json': { schema: schema(jobAccepted) } } },
             400,
@@ -171,7 +207,7 @@ export function openApiDocument(limits: DatasetLimits) {
           operationId: 'startTraining',
           summary: 'Start a durable training job (checkpoints, resume after a crash, one registered version)',
           parameters: [idempotencyKeyParam],
-          requestBody: { content: { 'application/json': { schema: schema(trainingRequest) } } },
+          requestBody: { content: { 'application/json': { schema: oneDataset(schema(trainingRequest)) } } },
           responses: startResponses(
             { content: { 'application/json': { schema: schema(jobAccepted) } } },
             400,
@@ -191,7 +227,7 @@ export function openApiDocument(limits: DatasetLimits) {
           parameters: [idempotencyKeyParam],
           summary:
             'Start a validation pipeline: data checks (schema, missing, non-finite, constant, duplicates, ranges, levels, target, drift against referenceDatasetId) stored as a report; kind `pipeline` in GET /api/v1/jobs',
-          requestBody: { content: { 'application/json': { schema: schema(validationPipelineRequest) } } },
+          requestBody: { content: { 'application/json': { schema: oneDataset(schema(validationPipelineRequest)) } } },
           responses: startResponses({}, 400, 403, 404, 409, 413, 415, 503),
         },
       },
@@ -201,7 +237,7 @@ export function openApiDocument(limits: DatasetLimits) {
           parameters: [idempotencyKeyParam],
           summary:
             'Start a full pipeline: validate → train (child job) → evaluate candidate and alias holder on one holdout → gate → approval (optional) → register (READY or FAILED_VALIDATION) → promote (previous holder kept as previous-<alias>)',
-          requestBody: { content: { 'application/json': { schema: schema(fullPipelineRequest) } } },
+          requestBody: { content: { 'application/json': { schema: oneDataset(schema(fullPipelineRequest)) } } },
           responses: startResponses({}, 400, 403, 404, 409, 413, 415, 422, 503),
         },
       },
@@ -258,7 +294,7 @@ export function openApiDocument(limits: DatasetLimits) {
           summary:
             "Batch prediction over a stored dataset (a job); 400 `dataset_columns_mismatch` when the dataset lacks the model's number columns",
           parameters: [idempotencyKeyParam],
-          requestBody: { content: { 'application/json': { schema: schema(batchPredictRequest) } } },
+          requestBody: { content: { 'application/json': { schema: oneDataset(schema(batchPredictRequest)) } } },
           responses: startResponses(
             { content: { 'application/json': { schema: schema(jobAccepted) } } },
             400,
@@ -276,7 +312,7 @@ export function openApiDocument(limits: DatasetLimits) {
         get: {
           operationId: 'listJobs',
           summary:
-            'Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, limit)',
+            "Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, scheduleId, limit); a schedule's runs carry scheduleId and scheduledTime",
           parameters: [
             {
               name: 'kind',
@@ -291,9 +327,99 @@ export function openApiDocument(limits: DatasetLimits) {
                 enum: ['RUNNING', 'AWAITING_APPROVAL', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'],
               },
             },
+            { name: 'scheduleId', in: 'query', schema: { type: 'string', pattern: SCHEDULE_ID_PATTERN.source } },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
           ],
           responses: { '200': { description: 'OK' }, ...errors(400, 503) },
+        },
+      },
+      '/api/v1/schedules': {
+        post: {
+          operationId: 'createSchedule',
+          summary: `Create a recurring job on a Temporal Schedule: action.kind ${SCHEDULE_ACTION_KINDS.join('|')} with that route's body as action.request (validated as the route does; batch-predict names action.model), spec (cron, intervals, calendars; timezone required with cron or calendars), policy (overlap ${OVERLAP_POLICIES.join('|')}, default ${SCHEDULE_DEFAULTS.overlap}; catchupWindow 10s-365d, default ${SCHEDULE_DEFAULTS.catchupWindow}; pauseOnFailure), paused, note, remainingRuns. Every run is an ordinary job`,
+          requestBody: { content: { 'application/json': { schema: schema(createScheduleRequest) } } },
+          responses: { '201': { ...scheduleView }, ...errors(400, 403, 404, 409, 413, 415, 422, 503) },
+        },
+        get: {
+          operationId: 'listSchedules',
+          summary:
+            "Kiln's schedules (eventually consistent), a page at a time: [{scheduleId, kind, model?, paused, note, nextFireTimes, lastRun?, links}], nextPageToken",
+          parameters: [
+            { name: 'kind', in: 'query', schema: { type: 'string', enum: [...SCHEDULE_ACTION_KINDS] } },
+            { name: 'paused', in: 'query', schema: { type: 'string', enum: ['true', 'false'] } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+            { name: 'pageToken', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400, 503) },
+        },
+      },
+      '/api/v1/schedules/preview': {
+        post: {
+          operationId: 'previewSchedule',
+          summary:
+            'The next `count` fire times of a spec after `from` (default now), in UTC and in its zone, and a warning for each local time of a cron or calendar in a DST gap (no run) or repeat (a run each time)',
+          requestBody: { content: { 'application/json': { schema: schema(previewRequest) } } },
+          responses: {
+            '200': { description: '{timezone, from, fireTimes: [{utc, local}], warnings}' },
+            ...errors(400, 403),
+          },
+        },
+      },
+      '/api/v1/schedules/{id}': {
+        parameters: [scheduleIdParam],
+        get: {
+          operationId: 'getSchedule',
+          summary: 'A schedule with its next fire times, recent runs and counts',
+          responses: { '200': scheduleView, ...errors(404, 503) },
+        },
+        patch: {
+          operationId: 'updateSchedule',
+          summary:
+            'Change any part (what is given replaces what was; policy field by field; remainingRuns null lifts the limit); the run history and counts stay',
+          requestBody: { content: { 'application/json': { schema: schema(updateScheduleRequest) } } },
+          responses: { '200': scheduleView, ...errors(400, 403, 404, 413, 415, 422, 503) },
+        },
+        delete: {
+          operationId: 'deleteSchedule',
+          summary: 'Delete the schedule from Temporal; runs already started go on',
+          responses: { '204': { description: 'Deleted' }, ...errors(403, 404, 503) },
+        },
+      },
+      '/api/v1/schedules/{id}/pause': {
+        parameters: [scheduleIdParam],
+        post: {
+          operationId: 'pauseSchedule',
+          summary: 'Pause, with an optional note (fire times while paused are not made up later)',
+          requestBody: { content: { 'application/json': { schema: schema(pauseRequest) } } },
+          responses: { '200': scheduleView, ...errors(400, 403, 404, 415, 503) },
+        },
+      },
+      '/api/v1/schedules/{id}/unpause': {
+        parameters: [scheduleIdParam],
+        post: {
+          operationId: 'unpauseSchedule',
+          summary: 'Unpause, with an optional note',
+          requestBody: { content: { 'application/json': { schema: schema(pauseRequest) } } },
+          responses: { '200': scheduleView, ...errors(400, 403, 404, 415, 503) },
+        },
+      },
+      '/api/v1/schedules/{id}/trigger': {
+        parameters: [scheduleIdParam],
+        post: {
+          operationId: 'triggerSchedule',
+          summary: 'One run now (overlap default allow-all); answers {scheduleId, overlap, jobId?, links}',
+          requestBody: { content: { 'application/json': { schema: schema(triggerRequest) } } },
+          responses: { '202': { description: 'Triggered' }, ...errors(400, 403, 404, 415, 503) },
+        },
+      },
+      '/api/v1/schedules/{id}/backfill': {
+        parameters: [scheduleIdParam],
+        post: {
+          operationId: 'backfillSchedule',
+          summary:
+            'Runs for every fire time in [start, end] (inclusive) as if that time passed now, each with its fire time as scheduled time (overlap default buffer-all; at most 1000 runs); answers {runs, scheduledTimes}',
+          requestBody: { content: { 'application/json': { schema: schema(backfillRequest) } } },
+          responses: { '202': { description: 'Backfill started' }, ...errors(400, 403, 404, 415, 503) },
         },
       },
       '/api/v1/jobs/{jobId}': {

@@ -3,6 +3,7 @@
  * data travels by id: the report, the evaluation table and the model live in Postgres; workflow history holds ids,
  * counts and metric numbers only.
  */
+import type { DatasetRef, ResolvedDataset } from './dataset-ref';
 import type { RegisteredVersionRef, TrainingJobInput, TrainingSummary } from './jobs';
 
 export type PipelineKind = 'validation' | 'full';
@@ -76,6 +77,8 @@ export interface ValidationPipelineResult {
   reportId: string;
   counts: ValidationCounts;
   blocking: string[];
+  /** The series version a run that named its dataset by series validated. */
+  dataset?: ResolvedDataset;
 }
 
 /** A gate threshold with greaterIsBetter resolved (the API fills in the metric's default). */
@@ -112,6 +115,13 @@ export interface FullPipelineInput {
   approval?: ApprovalSpec;
   promote: { alias: string };
 }
+
+/** A full pipeline naming its dataset by series: resolved when the run starts, for itself and its training job. */
+export type FullPipelineRefInput = Omit<FullPipelineInput, 'datasetId' | 'training'> & {
+  datasetId?: undefined;
+  dataset: DatasetRef;
+  training: Omit<TrainingJobInput, 'datasetId'>;
+};
 
 export interface EvaluateInput {
   tenantId: string;
@@ -212,6 +222,8 @@ export interface FullPipelineResult {
   decision?: Decision;
   registered?: RegisteredVersionRef & { status: 'READY' | 'FAILED_VALIDATION' };
   promotion?: PromotionRef;
+  /** The series version a run that named its dataset by series ran on. */
+  dataset?: ResolvedDataset;
 }
 
 /** What the `decision` update answers: the decision taken and what followed from it. */

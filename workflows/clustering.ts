@@ -1,7 +1,10 @@
 import { ActivityCancellationType, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createClusteringActivities } from '../activities/clustering';
+import type { ByDatasetRef } from '../common/dataset-ref';
 import type { ClusteringJobInput, ClusteringJobResult, JobStage } from '../common/jobs';
 import { activityOnQueue, runRouted } from './compute-route';
+import { bindDataset } from './dataset-ref';
+import { ACTIVITY_RETRY } from './retry-policies';
 
 export const stageQuery = defineQuery<JobStage>('stage');
 
@@ -12,7 +15,7 @@ const CLUSTERING_ACTIVITY = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  retry: ACTIVITY_RETRY,
 } as const;
 const { runClustering } = proxyActivities<ReturnType<typeof createClusteringActivities>>(CLUSTERING_ACTIVITY);
 
@@ -24,19 +27,26 @@ const clusteringOn = activityOnQueue<ReturnType<typeof createClusteringActivitie
 
 const { registerClusteringModel } = proxyActivities<ReturnType<typeof createClusteringActivities>>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: ACTIVITY_RETRY,
 });
 
-/** A clustering job: compute on a stored dataset, store the result as artifacts, optionally register a model version. */
-export async function clusteringWorkflow(input: ClusteringJobInput): Promise<ClusteringJobResult> {
+/**
+ * A clustering job: compute on a stored dataset, store the result as artifacts, optionally register a model version.
+ * A dataset named by series is resolved first (workflows/dataset-ref.ts) and reported as the result's `dataset`.
+ */
+export async function clusteringWorkflow(
+  request: ClusteringJobInput | ByDatasetRef<ClusteringJobInput>,
+): Promise<ClusteringJobResult> {
   let stage: JobStage = 'clustering';
   setHandler(stageQuery, () => stage);
+  const { job: input, dataset } = await bindDataset(request);
+  const resolved = dataset ? { dataset } : {};
 
   // Jobs without a route (all before `any` routing existed) take the original path, so their histories replay.
   const { value: summary, fellBack } = input.route
     ? await runRouted(input.route, clusteringOn, input)
     : { value: await runClustering(input), fellBack: false };
-  const extra = fellBack ? { fellBackToCpu: true } : {};
+  const extra = { ...(fellBack ? { fellBackToCpu: true } : {}), ...resolved };
   if (!input.register) {
     stage = 'completed';
     return { ...summary, ...extra };

@@ -9,10 +9,12 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { RegisteredVersionRef } from '../common/jobs';
+import type { ResolvedDataset } from '../common/dataset-ref';
 import type {
   Decision,
   DecisionOutcome,
   FullPipelineInput,
+  FullPipelineRefInput,
   FullPipelineResult,
   GateOutcome,
   PromotionRef,
@@ -25,6 +27,7 @@ import {
   registerCandidate,
   validateData,
 } from './pipeline-activities';
+import { resolveRunDataset } from './dataset-ref';
 import { StageTracker } from './pipeline-stage';
 import { trainingWorkflow } from './training';
 
@@ -57,9 +60,12 @@ function gateMemo(gate: GateOutcome) {
  *    or the reviewer said no; keyed by this workflow's id.
  * 7. promoting: the alias moves, its previous holder keeps `previous-<alias>`; keyed by this workflow's id.
  *
- * Cancelling stops the run where it is (a training child is cancelled with it) and promotes nothing.
+ * Cancelling stops the run where it is (a training child is cancelled with it) and promotes nothing. A dataset named by
+ * series is resolved before validating (workflows/dataset-ref.ts), for the pipeline and its training job alike.
  */
-export async function fullPipelineWorkflow(input: FullPipelineInput): Promise<FullPipelineResult> {
+export async function fullPipelineWorkflow(
+  request: FullPipelineInput | FullPipelineRefInput,
+): Promise<FullPipelineResult> {
   const stages = new StageTracker('validating');
   let decision: Decision | undefined;
   let finished: DecisionOutcome | undefined;
@@ -91,6 +97,16 @@ export async function fullPipelineWorkflow(input: FullPipelineInput): Promise<Fu
     },
   );
 
+  let input: FullPipelineInput;
+  let dataset: ResolvedDataset | undefined;
+  if (request.datasetId !== undefined) input = request;
+  else {
+    const { dataset: ref, training, ...rest } = request;
+    dataset = await resolveRunDataset(request.tenantId, ref);
+    input = { ...rest, datasetId: dataset.datasetId, training: { ...training, datasetId: dataset.datasetId } };
+  }
+  const resolved = dataset ? { dataset } : {};
+
   const validated = await validateData({
     tenantId: input.tenantId,
     datasetId: input.datasetId,
@@ -105,6 +121,7 @@ export async function fullPipelineWorkflow(input: FullPipelineInput): Promise<Fu
     reportId: validated.reportId,
     counts: validated.counts,
     blocking: validated.blocking,
+    ...resolved,
   };
   if (!validated.passed) {
     stages.enter('completed', { status: 'FAILED_VALIDATION', reportId: validated.reportId, counts: validated.counts });

@@ -1,14 +1,8 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { createPipelineActivities } from '../activities/pipelines';
+import { ACTIVITY_RETRY } from './retry-policies';
 
 type PipelineActivities = ReturnType<typeof createPipelineActivities>;
-
-const RETRY = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 10,
-} as const;
 
 /**
  * Validation and evaluation read whole datasets and compute: liveness is the heartbeat (a dead worker is noticed within
@@ -18,11 +12,11 @@ export const { validateData, evaluateCandidate } = proxyActivities<PipelineActiv
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: RETRY,
+  retry: ACTIVITY_RETRY,
 });
 
 /** Registry writes: short, idempotent by the pipeline id, retried. */
 export const { gateCandidate, registerCandidate, promoteCandidate } = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '1 minute',
-  retry: RETRY,
+  retry: ACTIVITY_RETRY,
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALL_METRICS } from '../../ml/evaluation/metrics';
 import { modelName, uuid } from './common';
+import { datasetRef } from './dataset-ref';
 import { ALIAS_PATTERN } from './models';
 import { trainingRequest } from './training';
 
@@ -14,7 +15,8 @@ const priority = z.number().int().min(1).max(5).meta({ description: 'Temporal pr
 
 /** POST /api/v1/pipelines/validation */
 export const validationPipelineRequest = z.strictObject({
-  datasetId: uuid,
+  datasetId: uuid.optional().meta({ description: 'The dataset; or give `dataset` (exactly one of them)' }),
+  dataset: datasetRef.optional(),
   referenceDatasetId: uuid.optional().meta({ description: 'Expected schema, ranges, levels and the drift baseline' }),
   target: z
     .string()
@@ -67,7 +69,8 @@ export function durationMs(text: string): number | undefined {
 /** POST /api/v1/pipelines/full */
 export const fullPipelineRequest = z.strictObject({
   model: z.strictObject({ name: modelName }),
-  datasetId: uuid,
+  datasetId: uuid.optional().meta({ description: 'The dataset; or give `dataset` (exactly one of them)' }),
+  dataset: datasetRef.optional(),
   holdout: z.union([
     z.strictObject({ datasetId: uuid }),
     z.strictObject({
@@ -83,6 +86,7 @@ export const fullPipelineRequest = z.strictObject({
   checks: checks.optional(),
   training: trainingRequest.extend({
     datasetId: uuid.optional().meta({ description: 'Defaults to the pipeline datasetId (must match it if given)' }),
+    dataset: datasetRef.optional().meta({ description: 'Not accepted here: the pipeline trains on its own dataset' }),
     model: z.strictObject({ name: modelName }).optional().meta({ description: 'Defaults to the pipeline model' }),
   }),
   gate: z.strictObject({

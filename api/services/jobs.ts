@@ -8,13 +8,8 @@ import {
 } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../common/errors';
-import {
-  BatchPredictJobInput,
-  ClusteringJobInput,
-  JobKind,
-  TrainingAttempt,
-  TrainingJobInput,
-} from '../../common/jobs';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { JobKind, TrainingAttempt } from '../../common/jobs';
 import { ROUTED_ACTIVITIES } from '../../activities/routed';
 import { isGpuQueue } from '../../gpu/gpu-class';
 import {
@@ -24,13 +19,10 @@ import {
   KilnModelName,
   KilnStage,
   KilnTenant,
+  TemporalScheduledById,
+  TemporalScheduledStartTime,
 } from '../../common/search-attributes';
-import type { FullPipelineInput, ValidationPipelineInput } from '../../common/pipelines';
-import { fullPipelineWorkflow } from '../../workflows/full-pipeline';
-import { validationPipelineWorkflow } from '../../workflows/validation-pipeline';
-import { clusteringWorkflow } from '../../workflows/clustering';
-import { batchPredictWorkflow } from '../../workflows/batch-predict';
-import { trainingWorkflow } from '../../workflows/training';
+import type * as workflows from '../../workflows';
 import { stopSignal } from '../../common/messages/training';
 import { formatBytes } from '../../datasets/limits';
 import { completeAttempts, withAllAttempts } from './training-attempts';
@@ -64,8 +56,10 @@ function statusOf(name: WorkflowExecutionStatusName, attributes: TypedSearchAttr
   return status === 'RUNNING' && attributes.get(KilnStage) === 'awaiting-approval' ? 'AWAITING_APPROVAL' : status;
 }
 
-// Job ids are workflow ids Kiln made: `<kind>-<uuid>`. Anything else cannot be a job.
-const JOB_ID = /^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Job ids are workflow ids Kiln made: `<kind>-<uuid>`, and for a schedule's runs `<kind>-<uuid>-<scheduled time>`
+// (Temporal appends the scheduled time in RFC 3339, UTC, to the action's id). Anything else cannot be a job.
+const JOB_ID =
+  /^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$/;
 
 export function isJobId(value: string): boolean {
   return JOB_ID.test(value);
@@ -90,6 +84,9 @@ export interface JobView {
   runId: string;
   kind: string | undefined;
   status: JobStatus;
+  /** Runs a schedule started: the schedule and the run's scheduled (logical) time, ISO. */
+  scheduleId?: string;
+  scheduledTime?: string;
   taskQueue: string;
   startTime: string;
   closeTime?: string;
@@ -148,6 +145,30 @@ export interface StartOutcome {
 /** How long a pipeline decision (an Update that registers and promotes) may take before the API gives up waiting. */
 export const DECISION_WAIT_MS = 60_000;
 
+/** Every workflow Kiln exports, by name (a job's workflow type). */
+export type KilnWorkflowType = keyof typeof workflows;
+
+/** Kiln's search attributes of a job (common/search-attributes.ts). */
+export interface JobAttributes {
+  kind: JobKind;
+  tenantId: string;
+  /** Absent when the job names its dataset by series: the run sets it once resolved. */
+  datasetId?: string;
+  algorithm?: string;
+  modelName?: string;
+  stage?: string;
+}
+
+/** What starting a job takes (submit-job.ts PreparedJob has it all). */
+export interface StartableJob {
+  workflowType: KilnWorkflowType;
+  input: unknown;
+  taskQueue: string;
+  memo: Record<string, unknown>;
+  attributes: JobAttributes;
+  priorityKey?: number;
+}
+
 export class JobService {
   constructor(private readonly client: Client) {}
 
@@ -157,56 +178,54 @@ export class JobService {
   }
 
   /**
-   * Every job starts the same way: its id as workflow id, the input, a memo, and Kiln's search attributes; refused
-   * (413) when input and memo exceed MAX_WORKFLOW_START_BYTES. With `idempotency`, a job with this id that runs or is
-   * still retained is not started again (Temporal's USE_EXISTING conflict and REJECT_DUPLICATE reuse policies): the
-   * outcome says so, and a key first used with another request (a different `requestSha256`) is a 409.
+   * What every start of a job shares, for client.workflow.start and a schedule's action alike: the workflow type, its
+   * task queue, the input, the memo, Kiln's search attributes and the priority.
    */
-  private async start<A>(
-    workflow: (input: A) => Promise<unknown>,
-    jobId: string,
-    input: A,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    attributes: {
-      kind: JobKind;
-      tenantId: string;
-      datasetId: string;
-      algorithm?: string;
-      modelName?: string;
-      stage?: string;
-    },
-    priorityKey?: number,
-    idempotency?: StartIdempotency,
-  ): Promise<StartOutcome> {
+  startOptions(job: StartableJob) {
+    const a = job.attributes;
+    return {
+      workflowType: job.workflowType,
+      taskQueue: job.taskQueue,
+      args: [job.input],
+      memo: job.memo,
+      ...(job.priorityKey !== undefined ? { priority: { priorityKey: job.priorityKey } } : {}),
+      typedSearchAttributes: [
+        ...(a.stage ? [{ key: KilnStage, value: a.stage }] : []),
+        { key: KilnKind, value: a.kind },
+        // A job naming its dataset by series sets KilnDatasetId once it has resolved it.
+        ...(a.datasetId ? [{ key: KilnDatasetId, value: a.datasetId }] : []),
+        { key: KilnTenant, value: a.tenantId },
+        ...(a.algorithm ? [{ key: KilnAlgorithm, value: a.algorithm }] : []),
+        ...(a.modelName ? [{ key: KilnModelName, value: a.modelName }] : []),
+      ] as SearchAttributePair[],
+    };
+  }
+
+  /**
+   * Starts a job: its id as workflow id, then startOptions; refused (413) when input and memo exceed
+   * MAX_WORKFLOW_START_BYTES. With `idempotency`, a job with this id that runs or is still retained is not started
+   * again (Temporal's USE_EXISTING conflict and REJECT_DUPLICATE reuse policies): the outcome says so, and a key first
+   * used with another request (a different `requestSha256`) is a 409.
+   */
+  async startJob(jobId: string, job: StartableJob, idempotency?: StartIdempotency): Promise<StartOutcome> {
     // A random id per request tells the request that started the job from the ones that found it.
     const requestId = randomUUID();
-    const fullMemo = idempotency
-      ? { ...memo, idempotency: { requestSha256: idempotency.requestSha256, requestId } }
-      : memo;
-    checkWorkflowStartSize(attributes.kind, input, fullMemo);
+    const memo = idempotency
+      ? { ...job.memo, idempotency: { requestSha256: idempotency.requestSha256, requestId } }
+      : job.memo;
+    checkWorkflowStartSize(job.attributes.kind, job.input, memo);
+    const { workflowType, ...options } = this.startOptions({ ...job, memo });
     try {
-      await this.client.workflow.start(workflow, {
+      await this.client.workflow.start(workflowType, {
         workflowId: jobId,
-        taskQueue,
-        args: [input],
-        memo: fullMemo,
+        ...options,
         ...(idempotency ? { workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE' } : {}),
-        ...(priorityKey !== undefined ? { priority: { priorityKey } } : {}),
-        typedSearchAttributes: [
-          ...(attributes.stage ? [{ key: KilnStage, value: attributes.stage }] : []),
-          { key: KilnKind, value: attributes.kind },
-          { key: KilnDatasetId, value: attributes.datasetId },
-          { key: KilnTenant, value: attributes.tenantId },
-          ...(attributes.algorithm ? [{ key: KilnAlgorithm, value: attributes.algorithm }] : []),
-          ...(attributes.modelName ? [{ key: KilnModelName, value: attributes.modelName }] : []),
-        ],
       });
     } catch (err) {
       // A closed job with this id (REJECT_DUPLICATE): the key's job, looked at below.
       if (!(idempotency && err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    if (!idempotency) return { created: true, status: 'RUNNING', memo: fullMemo };
+    if (!idempotency) return { created: true, status: 'RUNNING', memo };
     const description = await this.client.workflow.getHandle(jobId).describe();
     const stored = (description.memo?.idempotency ?? {}) as { requestSha256?: string; requestId?: string };
     if (stored.requestSha256 !== idempotency.requestSha256) {
@@ -221,124 +240,6 @@ export class JobService {
       status: statusOf(description.status.name, description.typedSearchAttributes),
       memo: description.memo ?? {},
     };
-  }
-
-  startClustering(
-    jobId: string,
-    input: ClusteringJobInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    idempotency?: StartIdempotency,
-  ): Promise<StartOutcome> {
-    return this.start(
-      clusteringWorkflow,
-      jobId,
-      input,
-      taskQueue,
-      memo,
-      {
-        kind: 'clustering',
-        tenantId: input.tenantId,
-        datasetId: input.datasetId,
-        algorithm: input.algorithm,
-        modelName: input.register?.name,
-      },
-      undefined,
-      idempotency,
-    );
-  }
-
-  startTraining(
-    jobId: string,
-    input: TrainingJobInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    idempotency?: StartIdempotency,
-  ): Promise<StartOutcome> {
-    return this.start(
-      trainingWorkflow,
-      jobId,
-      input,
-      taskQueue,
-      memo,
-      { kind: 'training', tenantId: input.tenantId, datasetId: input.datasetId, modelName: input.model.name },
-      undefined,
-      idempotency,
-    );
-  }
-
-  startBatchPredict(
-    jobId: string,
-    input: BatchPredictJobInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    idempotency?: StartIdempotency,
-  ): Promise<StartOutcome> {
-    return this.start(
-      batchPredictWorkflow,
-      jobId,
-      input,
-      taskQueue,
-      memo,
-      { kind: 'batch-predict', tenantId: input.tenantId, datasetId: input.datasetId, modelName: input.modelName },
-      undefined,
-      idempotency,
-    );
-  }
-
-  /** A validation pipeline (kind `pipeline`, KilnAlgorithm `validation`). */
-  startValidationPipeline(
-    pipelineId: string,
-    input: ValidationPipelineInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    priorityKey?: number,
-    idempotency?: StartIdempotency,
-  ): Promise<StartOutcome> {
-    return this.start(
-      validationPipelineWorkflow,
-      pipelineId,
-      input,
-      taskQueue,
-      memo,
-      {
-        kind: 'pipeline',
-        tenantId: input.tenantId,
-        datasetId: input.datasetId,
-        algorithm: 'validation',
-        stage: 'validating',
-      },
-      priorityKey,
-      idempotency,
-    );
-  }
-
-  /** A full pipeline (kind `pipeline`, KilnAlgorithm `full`, KilnModelName the candidate's model). */
-  startFullPipeline(
-    pipelineId: string,
-    input: FullPipelineInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    priorityKey?: number,
-    idempotency?: StartIdempotency,
-  ): Promise<StartOutcome> {
-    return this.start(
-      fullPipelineWorkflow,
-      pipelineId,
-      input,
-      taskQueue,
-      memo,
-      {
-        kind: 'pipeline',
-        tenantId: input.tenantId,
-        datasetId: input.datasetId,
-        algorithm: 'full',
-        modelName: input.modelName,
-        stage: 'validating',
-      },
-      priorityKey,
-      idempotency,
-    );
   }
 
   /** Asks a running training job to finish after its current epoch (a signal the workflow records). */
@@ -380,6 +281,7 @@ export class JobService {
       runId: description.runId,
       kind: description.typedSearchAttributes.get(KilnKind),
       status,
+      ...scheduledBy(description.typedSearchAttributes),
       taskQueue: description.taskQueue,
       startTime: description.startTime.toISOString(),
       ...(description.closeTime ? { closeTime: description.closeTime.toISOString() } : {}),
@@ -426,11 +328,26 @@ export class JobService {
     return status;
   }
 
-  /** Recent jobs from Temporal's visibility store (eventually consistent: a job started a moment ago may lag). */
-  async list(filter: { kind?: string; status?: JobStatus; tenantId: string; limit: number }) {
+  /** A job's status now (AWAITING_APPROVAL for a pipeline waiting for a reviewer); undefined when it does not exist. */
+  async statusOf(jobId: string): Promise<JobStatus | undefined> {
+    try {
+      const description = await this.client.workflow.getHandle(jobId).describe();
+      return statusOf(description.status.name, description.typedSearchAttributes);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Recent jobs from Temporal's visibility store (eventually consistent: a job started a moment ago may lag), newest
+   * first; `scheduleId` keeps the runs of one schedule.
+   */
+  async list(filter: { kind?: string; status?: JobStatus; scheduleId?: string; tenantId: string; limit: number }) {
     const clauses = [`${KilnTenant.name} = '${filter.tenantId}'`];
-    // Values come from validated enums, never from free text.
+    // Values come from validated enums and patterns (a schedule id has no quote), never from free text.
     if (filter.kind) clauses.push(`${KilnKind.name} = '${filter.kind}'`);
+    if (filter.scheduleId) clauses.push(`${TemporalScheduledById.name} = '${filter.scheduleId}'`);
     if (filter.status === 'AWAITING_APPROVAL') clauses.push(`${KilnStage.name} = 'awaiting-approval'`);
     if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
     // A RUNNING filter leaves out the runs that wait for approval (they list as AWAITING_APPROVAL).
@@ -444,6 +361,7 @@ export class JobService {
         kind: execution.typedSearchAttributes.get(KilnKind),
         algorithm: execution.typedSearchAttributes.get(KilnAlgorithm),
         status: statusOf(execution.status.name, execution.typedSearchAttributes),
+        ...scheduledBy(execution.typedSearchAttributes),
         ...(execution.typedSearchAttributes.get(KilnStage)
           ? { stage: execution.typedSearchAttributes.get(KilnStage) }
           : {}),
@@ -455,6 +373,14 @@ export class JobService {
     }
     return jobs;
   }
+}
+
+/** `{scheduleId, scheduledTime}` of a run a schedule started (Temporal's search attributes), else nothing. */
+function scheduledBy(attributes: TypedSearchAttributes): { scheduleId?: string; scheduledTime?: string } {
+  const scheduleId = attributes.get(TemporalScheduledById);
+  if (!scheduleId) return {};
+  const scheduledTime = attributes.get(TemporalScheduledStartTime);
+  return { scheduleId, ...(scheduledTime ? { scheduledTime: scheduledTime.toISOString() } : {}) };
 }
 
 type RawDescription = temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse;

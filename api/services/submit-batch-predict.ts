@@ -1,7 +1,9 @@
 import { NotFoundError, ValidationError } from '../../common/errors';
+import type { ByDatasetRef } from '../../common/dataset-ref';
+import type { BatchPredictJobInput } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { ArtifactMeta, getArtifactContent, getArtifactMeta, getArtifactRange } from '../../db/artifacts';
-import { DatasetMeta, getDataset } from '../../db/datasets';
+import { DatasetMeta } from '../../db/datasets';
 import { MODEL_PREFIX_BYTES, modelHeaderLength, modelInputColumns } from '../../ml/serving/model-columns';
 import { estimateBatchPredictMemoryMb } from '../../gpu/memory-estimate';
 import { TRAINING_LIMITS } from '../../ml/training/spec';
@@ -9,7 +11,8 @@ import { batchPredictRequest } from '../schemas/predict';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
 import { resolvePredictVersion } from './model-version';
-import { jobIdFor, startFacts, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
+import { datasetInput, datasetMemo, requestDataset } from './request-dataset';
+import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
 
 /**
  * The model's input columns, read from its artifact: a trained MLP's header only (its weights may be large), a
@@ -34,9 +37,10 @@ async function modelColumns(deps: SubmitDeps, flavor: string, artifact: Artifact
 
 /**
  * Every input column of the model must be a number column of the dataset, or the job could only fail: a 400 (field
- * `datasetId`) naming the columns it lacks or holds as text, before anything starts.
+ * `field`: `datasetId`, or `dataset` for a series version) naming the columns it lacks or holds as text, before
+ * anything starts.
  */
-function checkDatasetColumns(dataset: DatasetMeta, columns: string[], model: string): void {
+function checkDatasetColumns(dataset: DatasetMeta, columns: string[], model: string, field: string): void {
   const specs = new Map(dataset.columnSpecs.map((c) => [c.name, c.type]));
   const missing = columns.filter((c) => !specs.has(c));
   const text = columns.filter((c) => specs.has(c) && specs.get(c) !== 'number');
@@ -52,18 +56,15 @@ function checkDatasetColumns(dataset: DatasetMeta, columns: string[], model: str
   ];
   throw new ValidationError(
     `dataset ${dataset.id} ${problems.join(' and ')}; model ${model} predicts from the number columns ${list(columns)}`,
-    'datasetId',
+    field,
     'dataset_columns_mismatch',
   );
 }
 
 /**
- * Starts a durable batch prediction of model `name` (already validated) over a stored dataset from a POST
- * /api/v1/models/:name/batch-predict body (the submit-job.ts shape). The version is resolved now, so the job keeps
- * predicting with it even if an alias moves while it runs. NotFoundError for the dataset, the model, its version or
- * alias, or a version without an artifact; ValidationError (field `datasetId`) when the dataset lacks a column the model
- * predicts from or holds text there; UnprocessableError when the memory need exceeds every online GPU of a `gpu`
- * request. The 202 also names the model and the version.
+ * Starts a durable batch prediction of model `name` (already validated) from a POST
+ * /api/v1/models/:name/batch-predict body (the submit-job.ts shape). The 202 also names the model and the version.
+ * With `options.idempotency`, the job id comes from the Idempotency-Key (a replay finds the key's job).
  */
 export async function submitBatchPredict(
   deps: SubmitDeps,
@@ -71,9 +72,21 @@ export async function submitBatchPredict(
   body: unknown,
   options: SubmitOptions = {},
 ): Promise<SubmittedJob> {
+  return startPreparedJob(deps, await prepareBatchPredict(deps, name, body), options);
+}
+
+/**
+ * Validates a batch prediction of model `name` (already validated) over a stored dataset or a series version. The
+ * model version is resolved now, so the job keeps predicting with it even if an alias moves while it runs (and every
+ * run of a schedule predicts with the version resolved when the schedule was created or last changed). NotFoundError
+ * for the dataset, the model, its version or alias, or a version without an artifact; ValidationError (field
+ * `datasetId` or `dataset`) when the dataset lacks a column the model predicts from or holds text there;
+ * UnprocessableError when the memory need exceeds every online GPU of a `gpu` request.
+ */
+export async function prepareBatchPredict(deps: SubmitDeps, name: string, body: unknown): Promise<PreparedJob> {
   const request = parseWith(batchPredictRequest, body);
-  const dataset = await getDataset(deps.pool, DEFAULT_TENANT, request.datasetId);
-  if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
+  const source = await requestDataset(deps.pool, request);
+  const dataset = source.meta;
   const version = await resolvePredictVersion(deps.pool, name, request.version, request.alias);
   const artifact = version.artifactId
     ? await getArtifactMeta(deps.pool, DEFAULT_TENANT, version.artifactId)
@@ -81,7 +94,8 @@ export async function submitBatchPredict(
   if (!version.artifactId || !artifact)
     throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
   const columns = await modelColumns(deps, version.flavor, artifact);
-  if (columns) checkDatasetColumns(dataset, columns, `${name} v${version.version}`);
+  if (columns)
+    checkDatasetColumns(dataset, columns, `${name} v${version.version}`, source.ref ? 'dataset' : 'datasetId');
 
   // Where it runs and the device memory it needs (requested, else estimated from the model and the dataset).
   const placement = await placeCompute(deps, request.resources, () =>
@@ -92,36 +106,38 @@ export async function submitBatchPredict(
       maxLayerUnits: TRAINING_LIMITS.maxUnits,
     }),
   );
-  const jobId = jobIdFor('batch-predict', options);
-  const outcome = await deps.jobs.startBatchPredict(
-    jobId,
-    {
-      tenantId: DEFAULT_TENANT,
-      modelName: name,
-      version: version.version,
-      flavor: version.flavor,
-      artifactId: version.artifactId,
-      datasetId: dataset.id,
-      ...(placement.route ? { route: placement.route } : {}),
-      gpuMemoryMb: placement.gpuMemoryMb,
-    },
-    placement.taskQueue,
-    {
+  const input: BatchPredictJobInput | ByDatasetRef<BatchPredictJobInput> = {
+    tenantId: DEFAULT_TENANT,
+    modelName: name,
+    version: version.version,
+    flavor: version.flavor,
+    artifactId: version.artifactId,
+    ...datasetInput(source),
+    ...(placement.route ? { route: placement.route } : {}),
+    gpuMemoryMb: placement.gpuMemoryMb,
+  };
+  return {
+    kind: 'batch-predict',
+    idPrefix: 'batch-predict',
+    workflowType: 'batchPredictWorkflow',
+    input,
+    taskQueue: placement.taskQueue,
+    computeQueue: placement.computeQueue,
+    memo: {
       kind: 'batch-predict',
       model: name,
       version: version.version,
-      dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows },
+      dataset: datasetMemo(source),
       resources: placement.memo,
     },
-    options.idempotency,
-  );
-  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'batch-predict', algorithm: version.flavor });
-  return {
-    jobId,
-    kind: 'batch-predict',
+    attributes: {
+      kind: 'batch-predict',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: dataset.id }),
+      modelName: name,
+    },
     datasetId: dataset.id,
-    taskQueue: placement.taskQueue,
-    ...startFacts(outcome, placement.computeQueue),
-    details: { model: name, version: version.version },
+    details: { model: name, version: version.version, ...(source.ref ? { dataset: source.ref } : {}) },
+    metric: { kind: 'batch-predict', algorithm: version.flavor },
   };
 }

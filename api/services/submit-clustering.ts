@@ -1,17 +1,19 @@
 import { z } from 'zod';
-import { NotFoundError, UnprocessableError, ValidationError } from '../../common/errors';
+import { UnprocessableError, ValidationError } from '../../common/errors';
+import type { ByDatasetRef } from '../../common/dataset-ref';
 import { ClusteringInitRef, ClusteringJobInput, ClusteringParams } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
 import { DatasetLimits } from '../../datasets/limits';
 import { Table } from '../../datasets/table';
 import { putArtifact } from '../../db/artifacts';
-import { createDataset, DatasetMeta, getDataset } from '../../db/datasets';
+import { createDataset } from '../../db/datasets';
 import { estimateClusteringMemoryMb } from '../../gpu/memory-estimate';
 import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clustering';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
-import { jobIdFor, startFacts, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
+import { datasetInput, datasetMemo, RequestDataset, requestDataset } from './request-dataset';
+import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 
@@ -44,19 +46,33 @@ async function storeInit(deps: SubmitDeps, params: ClusteringParams): Promise<Cl
 }
 
 /**
- * Starts a clustering job from a POST /api/v1/clustering body (the submit-job.ts shape): validates the request
- * against its algorithm and its dataset, stores inline data as a dataset, and starts the workflow with the dataset's
- * id (never the data). ValidationError naming the field, NotFoundError for the dataset, PayloadTooLargeError for
- * inline data past the limits, UnprocessableError for more points than the algorithm takes or more GPU memory than
- * any online device has. Shared by /api/v1/clustering and the seed-compatible alias. k-means `init` centroids are
- * stored as an artifact (the job carries its id). With `options.table`, the inline rows were read as the body streamed
- * in (parseJsonEnvelope) and `body` has no `data`.
+ * Starts a clustering job from a POST /api/v1/clustering body (the submit-job.ts shape). Shared by /api/v1/clustering
+ * and the seed-compatible alias. With `options.idempotency`, the job id comes from the Idempotency-Key (a replay finds
+ * the key's job).
  */
 export async function submitClustering(
   deps: ClusteringDeps,
   body: unknown,
   options: ClusteringSubmitOptions = {},
 ): Promise<SubmittedJob> {
+  const prepared = await prepareClustering(deps, body, options.table ? { table: options.table } : {});
+  return startPreparedJob(deps, prepared, options);
+}
+
+/**
+ * Validates a POST /api/v1/clustering body against its algorithm and its dataset (a stored one, a series version, or
+ * inline data, which is stored as a dataset unless `inlineData` is false) and builds the workflow start with the
+ * dataset's id or series reference (never the data). ValidationError naming the field, NotFoundError for the dataset,
+ * PayloadTooLargeError for inline data past the limits, UnprocessableError for more points than the algorithm takes or
+ * more GPU memory than any online device has. k-means `init` centroids are stored as an artifact (the job carries its
+ * id). With `options.table`, the inline rows were read as the body streamed in (parseJsonEnvelope) and `body` has no
+ * `data`.
+ */
+export async function prepareClustering(
+  deps: ClusteringDeps,
+  body: unknown,
+  options: { inlineData?: boolean; table?: Table } = {},
+): Promise<PreparedJob> {
   const request = parseWith(clusteringRequest, body);
   const inline = request.data !== undefined || options.table !== undefined;
   if (!isAlgorithmName(request.algorithm)) {
@@ -74,14 +90,22 @@ export async function submitClustering(
       'register',
     );
   }
-  if ((request.datasetId === undefined) === !inline) {
+  const given = [request.datasetId, request.dataset, inline ? true : undefined].filter((v) => v !== undefined).length;
+  if (given !== 1) {
     throw new ValidationError(
-      'give exactly one of datasetId (a stored dataset) or data (inline rows)',
-      inline ? 'data' : 'datasetId',
+      'give exactly one of datasetId (a stored dataset), dataset (a version of a named series) or data (inline rows)',
+      inline ? 'data' : request.dataset ? 'dataset' : 'datasetId',
+    );
+  }
+  if (inline && options.inlineData === false) {
+    throw new ValidationError(
+      'inline data cannot be scheduled: upload it as a dataset series and give "dataset": {"name": ...}',
+      'data',
     );
   }
 
-  const dataset = await resolveDataset(deps, request, options.table);
+  const source = await resolveDataset(deps, request, options.table);
+  const dataset = source.meta;
   const limit = spec.limit?.(params);
   if (limit && dataset.rows > limit.maxPoints) {
     throw new UnprocessableError(
@@ -136,12 +160,10 @@ export async function submitClustering(
   const placement = await placeCompute(deps, request.resources, () =>
     estimateClusteringMemoryMb(algorithm, { n: dataset.rows, d: columns.length, params }),
   );
-  const taskQueue = placement.taskQueue;
-  const jobId = jobIdFor('clustering', options);
   const stored = await storeInit(deps, params);
-  const input: ClusteringJobInput = {
+  const input: ClusteringJobInput | ByDatasetRef<ClusteringJobInput> = {
     tenantId: DEFAULT_TENANT,
-    datasetId: dataset.id,
+    ...datasetInput(source),
     algorithm: request.algorithm,
     params: stored,
     ...(request.columns ? { columns: request.columns } : {}),
@@ -150,27 +172,31 @@ export async function submitClustering(
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
   };
-  const outcome = await deps.jobs.startClustering(
-    jobId,
+  return {
+    kind: 'clustering',
+    idPrefix: 'clustering',
+    workflowType: 'clusteringWorkflow',
     input,
-    taskQueue,
-    {
+    taskQueue: placement.taskQueue,
+    computeQueue: placement.computeQueue,
+    memo: {
       kind: 'clustering',
       algorithm: request.algorithm,
       params: stored,
-      dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows, columns: columns.length },
+      dataset: datasetMemo(source, { columns: columns.length }),
       resources: placement.memo,
       ...(request.register ? { register: request.register.name } : {}),
     },
-    options.idempotency,
-  );
-  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'clustering', algorithm: request.algorithm });
-  return {
-    jobId,
-    kind: 'clustering',
+    attributes: {
+      kind: 'clustering',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: dataset.id }),
+      algorithm: request.algorithm,
+      ...(request.register ? { modelName: request.register.name } : {}),
+    },
     datasetId: dataset.id,
-    taskQueue,
-    ...startFacts(outcome, placement.computeQueue),
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'clustering', algorithm: request.algorithm },
   };
 }
 
@@ -178,12 +204,8 @@ async function resolveDataset(
   deps: ClusteringDeps,
   request: ClusteringRequest,
   streamed?: Table,
-): Promise<DatasetMeta> {
-  if (request.datasetId) {
-    const dataset = await getDataset(deps.pool, DEFAULT_TENANT, request.datasetId);
-    if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
-    return dataset;
-  }
+): Promise<RequestDataset> {
+  if (request.data === undefined && streamed === undefined) return requestDataset(deps.pool, request);
   const table = streamed ?? tableFromRows(request.data, deps.limits, 'data');
   const { dataset } = await createDataset(deps.pool, {
     tenantId: DEFAULT_TENANT,
@@ -191,5 +213,5 @@ async function resolveDataset(
     sourceFormat: 'json',
     table,
   });
-  return dataset;
+  return { meta: dataset };
 }

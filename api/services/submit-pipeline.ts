@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import type { TrainingJobInput } from '../../common/jobs';
-import type { FullPipelineInput, PipelineThreshold, ValidationPipelineInput } from '../../common/pipelines';
+import type { ByDatasetRef } from '../../common/dataset-ref';
+import type {
+  FullPipelineInput,
+  FullPipelineRefInput,
+  PipelineThreshold,
+  ValidationPipelineInput,
+} from '../../common/pipelines';
 import { TASK_QUEUES } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { DatasetMeta, getDataset, loadDatasetTable } from '../../db/datasets';
@@ -14,7 +20,8 @@ import { durationMs, fullPipelineRequest, validationPipelineRequest } from '../s
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
 import type { JobStatus } from './jobs';
-import { jobIdFor, SubmitDeps, SubmitOptions } from './submit-job';
+import { datasetMemo, requestDataset } from './request-dataset';
+import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions } from './submit-job';
 
 export interface SubmittedPipeline {
   pipelineId: string;
@@ -76,50 +83,80 @@ function checkOverrides(checks: Record<string, unknown> | undefined): void {
   }
 }
 
-/** POST /api/v1/pipelines/validation: checks the datasets exist and the overrides are valid, then starts the run. */
+/**
+ * Starts a prepared pipeline (idempotently with `options.idempotency`); its 202 names it `pipelineId`, and a replay
+ * says so with the run's status.
+ */
+async function startPipeline(
+  deps: SubmitDeps,
+  prepared: PreparedJob,
+  options?: SubmitOptions,
+): Promise<SubmittedPipeline> {
+  const job = await startPreparedJob(deps, prepared, options);
+  return {
+    pipelineId: job.jobId,
+    kind: prepared.metric.algorithm as SubmittedPipeline['kind'],
+    datasetId: job.datasetId,
+    taskQueue: job.taskQueue,
+    // A replay's compute queue is the one the first request chose (startFacts).
+    ...(prepared.computeQueue ? { computeQueue: job.computeQueue } : {}),
+    ...(job.replayed ? { replayed: true, status: job.status } : {}),
+    ...(prepared.details ?? {}),
+  };
+}
+
+/** POST /api/v1/pipelines/validation: validates (prepareValidationPipeline), then starts the run. */
 export async function submitValidationPipeline(
   deps: SubmitDeps,
   body: unknown,
   options: SubmitOptions = {},
 ): Promise<SubmittedPipeline> {
+  return startPipeline(deps, await prepareValidationPipeline(deps, body), options);
+}
+
+/** A POST /api/v1/pipelines/validation body checked: the datasets exist and the overrides are valid. */
+export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
   const request = parseWith(validationPipelineRequest, body);
-  const dataset = await datasetOr404(deps, request.datasetId, 'datasetId');
+  const source = await requestDataset(deps.pool, request);
+  const dataset = source.meta;
   const reference = request.referenceDatasetId
     ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
     : undefined;
   checkOverrides(request.checks);
   const target = request.target;
   const targetSpec = target !== undefined ? dataset.columnSpecs.find((c) => c.name === target) : undefined;
-  const pipelineId = jobIdFor('pipeline-validation', options);
-  const input: ValidationPipelineInput = {
+  const input: ValidationPipelineInput | ByDatasetRef<ValidationPipelineInput> = {
     tenantId: DEFAULT_TENANT,
-    datasetId: dataset.id,
+    ...(source.ref ? { dataset: source.ref } : { datasetId: dataset.id }),
     ...(reference ? { referenceDatasetId: reference.id } : {}),
     ...(target !== undefined ? { target } : {}),
     ...(targetSpec ? { task: targetSpec.type === 'string' ? 'classification' : 'regression' } : {}),
     ...(request.checks ? { checks: request.checks } : {}),
   };
-  const outcome = await deps.jobs.startValidationPipeline(
-    pipelineId,
+  return {
+    kind: 'pipeline',
+    idPrefix: 'pipeline-validation',
+    workflowType: 'validationPipelineWorkflow',
     input,
-    TASK_QUEUES.cpu,
-    {
+    taskQueue: TASK_QUEUES.cpu,
+    memo: {
       kind: 'pipeline',
       pipeline: 'validation',
-      dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows },
+      dataset: datasetMemo(source),
       ...(reference ? { referenceDataset: { id: reference.id, name: reference.name, rows: reference.rows } } : {}),
       ...(target !== undefined ? { target } : {}),
     },
-    request.priority,
-    options.idempotency,
-  );
-  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'validation' });
-  return {
-    pipelineId,
-    kind: 'validation',
+    attributes: {
+      kind: 'pipeline',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: dataset.id }),
+      algorithm: 'validation',
+      stage: 'validating',
+    },
+    ...(request.priority !== undefined ? { priorityKey: request.priority } : {}),
     datasetId: dataset.id,
-    taskQueue: TASK_QUEUES.cpu,
-    ...(outcome.created ? {} : { replayed: true, status: outcome.status }),
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'pipeline', algorithm: 'validation' },
   };
 }
 
@@ -152,19 +189,29 @@ function resolveThresholds(request: FullRequest): PipelineThreshold[] {
   });
 }
 
-/**
- * POST /api/v1/pipelines/full: everything that can be checked before a run is checked here and answered with a 400
- * (404 for unknown datasets) naming the field: the training request against the dataset (as POST /api/v1/training
- * does), the holdout (its dataset's columns, or a fraction that holds out at least one row and leaves one), the
- * thresholds' metrics against the task, the approval timeout, the alias and the check overrides.
- */
+/** POST /api/v1/pipelines/full: validates (prepareFullPipeline), then starts the run. */
 export async function submitFullPipeline(
   deps: SubmitDeps,
   body: unknown,
   options: SubmitOptions = {},
 ): Promise<SubmittedPipeline> {
+  return startPipeline(deps, await prepareFullPipeline(deps, body), options);
+}
+
+/**
+ * A POST /api/v1/pipelines/full body checked: everything that can be checked before a run is checked here and
+ * answered with a 400 (404 for unknown datasets) naming the field: the training request against the dataset (as POST
+ * /api/v1/training does), the holdout (its dataset's columns, or a fraction that holds out at least one row and
+ * leaves one), the thresholds' metrics against the task, the approval timeout, the alias and the check overrides.
+ */
+export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
   const request = parseWith(fullPipelineRequest, body);
   const { training } = request;
+  if (training.dataset !== undefined)
+    throw new ValidationError(
+      'training.dataset: the pipeline trains on its own dataset; leave it out',
+      'training.dataset',
+    );
   if (training.datasetId !== undefined && training.datasetId !== request.datasetId)
     throw new ValidationError('training.datasetId: must be the pipeline datasetId (or left out)', 'training.datasetId');
   if (training.model !== undefined && training.model.name !== request.model.name)
@@ -172,8 +219,9 @@ export async function submitFullPipeline(
       'training.model.name: must be the pipeline model.name (or left out)',
       'training.model.name',
     );
-  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, request.datasetId);
-  if (!loaded) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
+  const source = await requestDataset(deps.pool, request);
+  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, source.meta.id);
+  if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);
   const reference = request.referenceDatasetId
     ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
     : undefined;
@@ -233,9 +281,8 @@ export async function submitFullPipeline(
       training: training.training as TrainingJobInput['training'],
     }),
   );
-  const trainingInput: TrainingJobInput = {
+  const trainingInput: Omit<TrainingJobInput, 'datasetId'> = {
     tenantId: DEFAULT_TENANT,
-    datasetId: request.datasetId,
     target: training.target,
     features,
     model: request.model,
@@ -244,45 +291,48 @@ export async function submitFullPipeline(
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
   };
-  const pipelineId = jobIdFor('pipeline-full', options);
-  const input: FullPipelineInput = {
+  const common = {
     tenantId: DEFAULT_TENANT,
     modelName: request.model.name,
-    datasetId: request.datasetId,
     holdout: request.holdout,
     ...(reference ? { referenceDatasetId: reference.id } : {}),
     ...(request.checks ? { checks: request.checks } : {}),
-    training: trainingInput,
     gate: { thresholds, noChampion: request.gate.noChampion },
     ...(approval ? { approval } : {}),
     promote: request.promote,
   };
-  const outcome = await deps.jobs.startFullPipeline(
-    pipelineId,
+  const input: FullPipelineInput | FullPipelineRefInput = source.ref
+    ? { ...common, dataset: source.ref, training: trainingInput }
+    : { ...common, datasetId: source.meta.id, training: { ...trainingInput, datasetId: source.meta.id } };
+  return {
+    kind: 'pipeline',
+    idPrefix: 'pipeline-full',
+    workflowType: 'fullPipelineWorkflow',
     input,
-    placement.taskQueue,
-    {
+    taskQueue: placement.taskQueue,
+    computeQueue: placement.computeQueue,
+    memo: {
       kind: 'pipeline',
       pipeline: 'full',
       model: request.model.name,
       task: training.spec.task,
-      dataset: { id: loaded.meta.id, name: loaded.meta.name, rows: loaded.meta.rows },
+      dataset: datasetMemo(source),
       holdout: request.holdout,
       alias: request.promote.alias,
       approvalRequired: approval !== undefined,
       resources: placement.memo,
     },
-    request.priority,
-    options.idempotency,
-  );
-  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'full' });
-  const resources = outcome.memo.resources as { computeQueue?: string } | undefined;
-  return {
-    pipelineId,
-    kind: 'full',
-    datasetId: request.datasetId,
-    taskQueue: placement.taskQueue,
-    computeQueue: (outcome.created ? undefined : resources?.computeQueue) ?? placement.computeQueue,
-    ...(outcome.created ? {} : { replayed: true, status: outcome.status }),
+    attributes: {
+      kind: 'pipeline',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: source.meta.id }),
+      algorithm: 'full',
+      modelName: request.model.name,
+      stage: 'validating',
+    },
+    ...(request.priority !== undefined ? { priorityKey: request.priority } : {}),
+    datasetId: source.meta.id,
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'pipeline', algorithm: 'full' },
   };
 }

@@ -1,4 +1,5 @@
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { ValidationError } from '../../common/errors';
+import type { ByDatasetRef } from '../../common/dataset-ref';
 import { TrainingJobInput } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { loadDatasetTable } from '../../db/datasets';
@@ -7,22 +8,32 @@ import { TrainingOptions, TrainingSpec, validateTrainingRequest } from '../../ml
 import { trainingRequest } from '../schemas/training';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
-import { jobIdFor, startFacts, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
+import { datasetInput, datasetMemo, requestDataset } from './request-dataset';
+import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
 
 /**
- * Starts a durable training job from a POST /api/v1/training body (the submit-job.ts shape): the request's shape,
- * then its columns, their types and the target's classes against the dataset, so a request that cannot train is a
- * ValidationError naming the field (or NotFoundError for the dataset) instead of a failed job; then placement and the
- * workflow. UnprocessableError when the memory need exceeds every online GPU of a `gpu` request.
+ * Starts a durable training job from a POST /api/v1/training body (the submit-job.ts shape); with
+ * `options.idempotency`, the job id comes from the Idempotency-Key (a replay finds the key's job).
  */
 export async function submitTraining(
   deps: SubmitDeps,
   body: unknown,
   options: SubmitOptions = {},
 ): Promise<SubmittedJob> {
+  return startPreparedJob(deps, await prepareTraining(deps, body), options);
+}
+
+/**
+ * Validates a POST /api/v1/training body: the request's shape, then its columns, their types and the target's classes
+ * against the dataset (by id, or the series version current now), so a request that cannot train is a ValidationError
+ * naming the field (or NotFoundError for the dataset) instead of a failed job; then placement and the workflow start.
+ * UnprocessableError when the memory need exceeds every online GPU of a `gpu` request.
+ */
+export async function prepareTraining(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
   const request = parseWith(trainingRequest, body);
-  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, request.datasetId);
-  if (!loaded) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
+  const source = await requestDataset(deps.pool, request);
+  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, source.meta.id);
+  if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);
   const verdict = validateTrainingRequest(
     loaded.table,
     request.target,
@@ -41,10 +52,9 @@ export async function submitTraining(
   const placement = await placeCompute(deps, request.resources, () =>
     trainingMemoryNeedMb(loaded.table, { target: request.target, features, spec: request.spec, training }),
   );
-  const jobId = jobIdFor('training', options);
-  const input: TrainingJobInput = {
+  const input: TrainingJobInput | ByDatasetRef<TrainingJobInput> = {
     tenantId: DEFAULT_TENANT,
-    datasetId: request.datasetId,
+    ...datasetInput(source),
     target: request.target,
     features,
     model: request.model,
@@ -53,28 +63,31 @@ export async function submitTraining(
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
   };
-  const outcome = await deps.jobs.startTraining(
-    jobId,
+  return {
+    kind: 'training',
+    idPrefix: 'training',
+    workflowType: 'trainingWorkflow',
     input,
-    placement.taskQueue,
-    {
+    taskQueue: placement.taskQueue,
+    computeQueue: placement.computeQueue,
+    memo: {
       kind: 'training',
       model: request.model.name,
       task: request.spec.task,
-      dataset: { id: loaded.meta.id, name: loaded.meta.name, rows: loaded.meta.rows },
+      dataset: datasetMemo(source),
       target: request.target,
       features: features.length,
       epochs: request.training.epochs,
       resources: placement.memo,
     },
-    options.idempotency,
-  );
-  if (outcome.created) deps.metrics.jobsStarted.inc({ kind: 'training', algorithm: request.spec.task });
-  return {
-    jobId,
-    kind: 'training',
-    datasetId: request.datasetId,
-    taskQueue: placement.taskQueue,
-    ...startFacts(outcome, placement.computeQueue),
+    attributes: {
+      kind: 'training',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: source.meta.id }),
+      modelName: request.model.name,
+    },
+    datasetId: source.meta.id,
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'training', algorithm: request.spec.task },
   };
 }

@@ -11,6 +11,7 @@ describe('common/body-limits (through the configuration)', () => {
       maxPredictBodyBytes: 8 * 1024 * 1024,
       maxBatchPredictBodyBytes: 64 * 1024,
       maxRegistryBodyBytes: 256 * 1024,
+      maxPipelineBodyBytes: 1024 * 1024,
     });
     expect(bodyLimitsFromEnv({})).to.deep.equal(DEFAULT_BODY_LIMITS);
   });
@@ -22,12 +23,14 @@ describe('common/body-limits (through the configuration)', () => {
         KILN_MAX_PREDICT_BODY_BYTES: ' 4096 ',
         KILN_MAX_BATCH_PREDICT_BODY_BYTES: '512',
         KILN_MAX_REGISTRY_BODY_BYTES: '1024',
+        KILN_MAX_PIPELINE_BODY_BYTES: '4_096',
       }),
     ).to.deep.equal({
       maxTrainingBodyBytes: 2048,
       maxPredictBodyBytes: 4096,
       maxBatchPredictBodyBytes: 512,
       maxRegistryBodyBytes: 1024,
+      maxPipelineBodyBytes: 4096,
     });
   });
 

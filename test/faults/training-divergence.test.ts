@@ -7,6 +7,8 @@ import { loadTrainedModel, saveTrainedModel } from '../../ml/training/predict';
 import { train, TrainingResult } from '../../ml/training/train';
 import { Random } from '../../ml/random';
 import { expectRejects } from '../support/expect-rejects';
+import { httpStatusOf } from '../../api/middleware/error-handler';
+import { DomainError } from '../../common/errors';
 
 /**
  * Fault class: a diverged training run was served. A small regression with targets in the hundreds, trained with sgd
@@ -109,7 +111,7 @@ describe('fault: a diverged training run must fail, and predict must never retur
       const content = await modelArtifact((weights) => weights.map((w) => tf.fill(w.shape, NaN)));
       await expectRejects(loadPredictor('mlp-regression', content), (err) => {
         expect(err.name).to.equal('NonFinitePredictionError');
-        expect((err as unknown as { status: number }).status).to.equal(422);
+        expect(httpStatusOf(err as DomainError)).to.equal(422);
         expect(err.message).to.match(/weights .* not finite/);
       });
     });

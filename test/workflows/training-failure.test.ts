@@ -94,7 +94,7 @@ describe('training workflow: input the job cannot use fails it at once, with the
         },
       ),
     );
-    // One attempt (the retry policy would allow 10), and nothing registered.
+    // One attempt (the retry policy would allow 126, workflows/retry-policies.ts), and nothing registered.
     expect(recorder.calls).to.deep.equal([{ activity: 'trainModel', taskQueue: queue, attempt: 1, input: job }]);
   });
 });

@@ -70,12 +70,15 @@ export function url(protocols: readonly string[], example: string) {
   );
 }
 
-/** Whether `raw` is a DNS host name (RFC 1123 labels; the last one not all digits, so `999.1.1.1` is not one). */
+/**
+ * Whether `raw` is a host name: RFC 1123 labels, with `_` allowed as container networks use it (`kiln_db`), the last
+ * label not all digits, so that `999.1.1.1` is not taken for one.
+ */
 function isHostName(raw: string): boolean {
   const labels = raw.replace(/\.$/, '').split('.');
   return (
     raw.length <= 253 &&
-    labels.every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)) &&
+    labels.every((label) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)) &&
     !/^\d+$/.test(labels[labels.length - 1]!)
   );
 }

@@ -360,6 +360,17 @@ describe('common/config', () => {
       });
     }
 
+    it('accepts the usual listen hosts and Temporal addresses', () => {
+      for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'api.internal', 'kiln_api'])
+        expect(loadConfig({ HOME: root, HOST: host }).api.host).to.equal(host);
+      for (const address of ['temporal:7233', 'ns.acct.tmprl.cloud:7233', '10.0.0.5:7233', '[::1]:7233', 'kiln_t:7233'])
+        expect(loadConfig({ HOME: root, TEMPORAL_ADDRESS: address }).temporal.address).to.equal(address);
+      expect(configError({ HOME: root, TEMPORAL_ADDRESS: 'temporal:0' }).problems[0]).to.match(
+        /^TEMPORAL_ADDRESS must/,
+      );
+      expect(configError({ HOME: root, HOST: '[::1]' }).problems[0]).to.match(/^HOST must be an IP address/);
+    });
+
     it('quotes at most 60 characters of a value', () => {
       const long = `not a pem ${'A'.repeat(500)}`;
       const [problem] = configError({ HOME: root, TEMPORAL_TLS_CLIENT_CERT_DATA: long }).problems;

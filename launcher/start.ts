@@ -5,18 +5,19 @@ import { KilnConfig, loadConfig } from '../common/config';
 import { parseFlags } from '../common/flags';
 import { DestinationStream, initLogging, Logger, resolveLogFormat, stdoutDestination } from '../common/logger';
 import { redactUrl } from '../common/redact';
-import { logFatal } from '../common/run-main';
+import { EXIT_CONFIG } from '../common/exit-codes';
+import { exitCodeFor, logFatal } from '../common/run-main';
 import { createPool } from '../db/pool';
 import { loadDevices } from '../gpu/declared-inventory';
 import { migrate } from '../migrations/migrator';
 import { childOutput } from './child-output';
 import { initEmbeddedPostgres } from './embedded-postgres';
 import { LauncherPids } from './launcher-pids';
-import { assertPortsFree } from './port-check';
+import { assertPortsFree, PortsUnavailableError } from './port-check';
 import { readyMessage, spawnNodeChild } from './node-child';
 import { watchParent } from './parent-watch';
 import { StopPolicy } from './stop-child';
-import { SupervisedOptions, SupervisedProcess } from './supervised-process';
+import { NotRestartedError, SupervisedOptions, SupervisedProcess } from './supervised-process';
 import { cliSearch, resolveTemporalCli } from './temporal-cli';
 import { temporalDevServer } from './temporal-dev-server';
 import { waitForHttp } from './wait-for-http';
@@ -263,6 +264,13 @@ function launcherOutput(): DestinationStream {
   return out;
 }
 
+/** The launcher's exit status for a failed start: 78 for taken ports and children that exited 78, 2 for flags, else 1. */
+function launcherExitCode(err: unknown): number {
+  if (err instanceof PortsUnavailableError) return EXIT_CONFIG;
+  if (err instanceof NotRestartedError) return err.exitCode;
+  return exitCodeFor(err);
+}
+
 /** Loads the configuration and the logger, then runs; a failure is logged and stops whatever had started. */
 function main(): void {
   try {
@@ -282,11 +290,11 @@ function main(): void {
     run(config, launcherLog, show).catch((err: unknown) => {
       if (stopping) return; // a start step cut short by the shutdown itself
       logFatal(err, 'start failed');
-      void shutdown(launcherLog, 'start failed', 1);
+      void shutdown(launcherLog, 'start failed', launcherExitCode(err));
     });
   } catch (err) {
     logFatal(err, 'start failed');
-    process.exit(1);
+    process.exit(launcherExitCode(err));
   }
 }
 

@@ -1,5 +1,6 @@
 import { ChildProcess } from 'node:child_process';
 import type { Logger } from '../common/logger';
+import { NO_RESTART_EXIT_CODES } from '../common/exit-codes';
 import { RestartBackoff } from './restart-backoff';
 import { StopPolicy, stopChild } from './stop-child';
 
@@ -30,6 +31,17 @@ export interface SupervisedOptions {
   log: Logger;
   /** Told each incarnation's pid once it is spawned, and `undefined` once it has ended (the launcher's pid file). */
   onPid?: (pid: number | undefined) => void;
+}
+
+/** A child that exited with a status a restart would only repeat (common/exit-codes.ts); the launcher exits with it. */
+export class NotRestartedError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'NotRestartedError';
+  }
 }
 
 /** How one incarnation ended: whether it had been ready, and why it ended, for the restart line. */
@@ -105,6 +117,13 @@ export class SupervisedProcess {
         wasReady = true;
       });
       if (this.stopping) break;
+      if (ending.code != null && NO_RESTART_EXIT_CODES.has(ending.code)) {
+        // A bad configuration or command line (common/exit-codes.ts): another start would only repeat it.
+        const why = `${name} ${ending.reason}: a configuration or command-line error (see its last line); not restarting`;
+        log.error({ process: name, code: ending.code }, why);
+        if (!wasReady) reject(new NotRestartedError(why, ending.code));
+        return;
+      }
       if (!wasReady && this.opts.failFast) {
         reject(new Error(`${name} ${ending.reason}`));
         return;

@@ -103,6 +103,54 @@ export function hostPort(example: string) {
   );
 }
 
+/** The items of a comma-separated list, trimmed, empty ones dropped (`a, b,,` is `a`, `b`). */
+function items(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/**
+ * A comma-separated list of the host names a server answers to: each a host name, an IPv4 address, an IPv6 address
+ * (bracketed or not), or `*` for any; no scheme and no port (a Host header's port is ignored).
+ */
+export function hostList() {
+  return z.string().refine(
+    (raw) =>
+      items(raw).every((item) => {
+        const bare = item.startsWith('[') && item.endsWith(']') ? item.slice(1, -1) : item;
+        return item === '*' || net.isIP(bare) !== 0 || isHostName(item);
+      }),
+    {
+      message:
+        'must be a comma-separated list of host names or addresses without scheme or port (or *), e.g. localhost,kiln.example.com',
+    },
+  );
+}
+
+/**
+ * A comma-separated list of browser origins: each `http(s)://host[:port]` with no path, query or fragment (a trailing
+ * `/` is tolerated), `null` (pages from files), or `*` for any.
+ */
+export function originList() {
+  return z
+    .string()
+    .refine(
+      (raw) =>
+        items(raw).every(
+          (item) =>
+            item === '*' ||
+            item === 'null' ||
+            /^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?\/*$/.test(item),
+        ),
+      {
+        message:
+          'must be a comma-separated list of origins like https://ui.example.com or http://localhost:5173 (or *)',
+      },
+    );
+}
+
 /** A name or key without whitespace (namespaces, profiles, API keys: a space or line break in one is a paste error). */
 export function token(what: string) {
   return z.string().regex(/^\S+$/, { message: `must be ${what} without spaces or line breaks` });

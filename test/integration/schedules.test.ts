@@ -397,7 +397,7 @@ describe('scheduled recurring jobs (Temporal Schedules)', function () {
         ['unknown overlap', { policy: { overlap: 'sometimes' } }, 'policy.overlap'],
         ['unknown action kind', { action: { kind: 'retraining', request: {} } }, 'action.kind'],
         ['invalid inner request', { action: clustering({ params: { k: 0 } }) }, 'action.request.params.k'],
-        ['inner request unknown field', { action: clustering({ colour: 'red' }) }, 'action.request'],
+        ['inner request unknown field', { action: clustering({ colour: 'red' }) }, 'action.request.colour'],
         ['inline data', { action: clustering({ dataset: undefined, data: rows(1) }) }, 'action.request.data'],
         ['batch predict without a model', { action: { kind: 'batch-predict', request: {} } }, 'action.model'],
         ['bad id', { id: 'no spaces please' }, 'id'],

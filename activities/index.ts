@@ -1,6 +1,7 @@
 import { createBatchPredictActivities } from './batch-predict';
 import { createClusteringActivities } from './clustering';
 import { withFailureClasses } from './failure-classes';
+import { createClusteringPipelineActivities } from './pipeline-clustering';
 import { createPipelineActivities } from './pipelines';
 import type { ActivityDeps } from './deps';
 import { createTrainingActivities } from './training';
@@ -17,5 +18,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainingActivities(deps),
     ...createBatchPredictActivities(deps),
     ...createPipelineActivities(deps),
+    ...createClusteringPipelineActivities(deps),
   });
 }

@@ -8,6 +8,15 @@
 import { Table } from '../../datasets/table';
 import { trainValidationSplit } from '../training/split';
 
+/**
+ * Fewest rows a pipeline's holdout may have: below it one row more or less moves accuracy by 10 points or more, and a
+ * 1-row holdout scores 0 or 1 (README: Validation pipelines). The API refuses smaller holdouts at submit.
+ */
+export const MIN_HOLDOUT_ROWS = 10;
+
+/** Fewest rows a fractional holdout must leave to train on (the same bound, for the same reason). */
+export const MIN_TRAINING_ROWS = 10;
+
 /** Rows held out of `rows` for `fraction`: floor(rows × fraction). */
 export function holdoutRowCount(rows: number, fraction: number): number {
   return Math.floor(rows * fraction);

@@ -129,8 +129,17 @@ export function openApiDocument(limits: DatasetLimits) {
       '/api/v1/pipelines/full': {
         post: {
           summary:
-            'Start a full pipeline: validate → train (child job) → evaluate candidate and alias holder on one holdout → gate → approval (optional) → register (READY or FAILED_VALIDATION) → promote (previous holder kept as previous-<alias>)',
-          requestBody: { content: { 'application/json': { schema: schema(fullPipelineRequest) } } },
+            'Start a full pipeline: validate → train (child job: `training` an MLP, or `clustering` a clustering model) → evaluate candidate and alias holder on one holdout (holdout metrics, or quality metrics of each clustering of the holdout rows) → gate → approval (optional) → register (READY or FAILED_VALIDATION) → promote (previous holder kept as previous-<alias>); 422 when the alias holder cannot be compared with the candidate',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  ...schema(fullPipelineRequest),
+                  oneOf: [{ required: ['training'] }, { required: ['clustering'] }],
+                },
+              },
+            },
+          },
           responses: { '202': { description: 'Started: {pipelineId, links}' }, ...errors(400, 404, 413, 415, 422) },
         },
       },
@@ -154,9 +163,9 @@ export function openApiDocument(limits: DatasetLimits) {
         parameters: [pipelineIdParam],
         post: {
           summary:
-            'Approve or reject a pipeline waiting for approval (a Temporal Update): answers with the outcome (registered version, promotion); 409 when the run is not waiting',
+            "Approve or reject a pipeline waiting for approval (a Temporal Update): answers with the outcome (registered version, promotion; status FAILED with the failure's message and type when registering or promoting failed). The same decision sent again answers the recorded outcome, also after the run ended; 409 for another decision or a run not waiting; 503 (dependency_unavailable) when the run's worker does not accept it within 10 s",
           requestBody: { content: { 'application/json': { schema: schema(decisionRequest) } } },
-          responses: { '200': { description: 'Decided' }, ...errors(400, 404, 409, 415) },
+          responses: { '200': { description: 'Decided' }, ...errors(400, 404, 409, 413, 415, 503) },
         },
       },
       '/api/v1/jobs/{jobId}/stop': {

@@ -59,3 +59,26 @@ export class ConflictError extends DomainError {
     super(code, message, field);
   }
 }
+
+/** A service Kiln depends on: Postgres, the Temporal frontend, or the worker that runs a workflow. */
+export type Dependency = 'postgres' | 'temporal' | 'worker';
+
+const DEPENDENCY_NAMES: Readonly<Record<Dependency, string>> = {
+  postgres: 'PostgreSQL',
+  temporal: 'Temporal',
+  worker: "the run's worker",
+};
+
+/**
+ * A dependency did not answer in time or refused (Postgres or the Temporal frontend down, no worker taking a run's
+ * workflow task): the request may succeed later unchanged (HTTP 503, code `dependency_unavailable`). The message names
+ * the dependency and says what became of the request; `dependency` says which, for clients and logs.
+ */
+export class DependencyUnavailableError extends DomainError {
+  constructor(
+    readonly dependency: Dependency,
+    detail: string,
+  ) {
+    super('dependency_unavailable', `${DEPENDENCY_NAMES[dependency]} is unavailable: ${detail}; retry later`);
+  }
+}

@@ -1,6 +1,7 @@
 import { Middleware } from 'koa';
 import {
   ConflictError,
+  DependencyUnavailableError,
   DomainError,
   NotFoundError,
   PayloadTooLargeError,
@@ -26,20 +27,30 @@ const STATUS_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => Doma
   [PayloadTooLargeError, 413],
   [UnsupportedMediaTypeError, 415],
   [UnprocessableError, 422],
+  [DependencyUnavailableError, 503],
 ];
 
 /**
  * The HTTP status of a domain error: 400 validation, 404 not found, 409 conflict, 413 too large, 415 unsupported media
- * type, 422 unprocessable; undefined for a DomainError subclass missing from the table (a programming error, which
+ * type, 422 unprocessable, 503 dependency unavailable; undefined for a DomainError subclass missing from the table (a programming error, which
  * the handler answers as a 500).
  */
 export function httpStatusOf(err: DomainError): number | undefined {
   return STATUS_OF.find(([type]) => err instanceof type)?.[1];
 }
 
-/** `{ error: { code, message, field? } }`: the body of every error answer. */
-export function errorBody(err: DomainError): { error: { code: string; message: string; field?: string } } {
-  return { error: { code: err.code, message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) } };
+/** `{ error: { code, message, field?, dependency? } }`: the body of every error answer (`dependency` on a 503). */
+export function errorBody(err: DomainError): {
+  error: { code: string; message: string; field?: string; dependency?: string };
+} {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.field !== undefined ? { field: err.field } : {}),
+      ...(err instanceof DependencyUnavailableError ? { dependency: err.dependency } : {}),
+    },
+  };
 }
 
 /**

@@ -41,3 +41,23 @@ export function splitHoldout(table: Table, fraction: number, seed: number): { tr
   const split = trainValidationSplit(table.rows, held, seed);
   return { train: subsetTable(table, split.train), holdout: subsetTable(table, split.validation) };
 }
+
+/**
+ * What a holdout's target allows to measure: its rows, the distinct classes (distinct non-missing values: level codes
+ * of a text column, numbers of a numeric one) and whether it is constant (at most one distinct value). Undefined when
+ * the table has no such column.
+ */
+export function holdoutTargetFacts(
+  table: Table,
+  target: string,
+): { rows: number; classes: number; constant: boolean } | undefined {
+  const index = table.columns.findIndex((c) => c.name === target);
+  if (index < 0) return undefined;
+  const c = table.columns.length;
+  const distinct = new Set<number>();
+  for (let r = 0; r < table.rows; r++) {
+    const v = table.values[r * c + index];
+    if (Number.isFinite(v)) distinct.add(v);
+  }
+  return { rows: table.rows, classes: distinct.size, constant: distinct.size <= 1 };
+}

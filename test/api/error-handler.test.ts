@@ -5,6 +5,7 @@ import * as errors from '../../common/errors';
 import { createLogger } from '../../common/logger';
 import {
   ConflictError,
+  DependencyUnavailableError,
   DomainError,
   NotFoundError,
   PayloadTooLargeError,
@@ -83,6 +84,17 @@ describe('api/middleware/error-handler', () => {
       422,
       { error: { code: 'exceeds_gpu_memory', message: 'needs 9 GiB', field: 'resources.gpuMemoryMb' } },
     ],
+    [
+      new DependencyUnavailableError('postgres', 'Query read timeout'),
+      503,
+      {
+        error: {
+          code: 'dependency_unavailable',
+          message: 'PostgreSQL is unavailable: Query read timeout; retry later',
+          dependency: 'postgres',
+        },
+      },
+    ],
   ];
 
   for (const [err, status, body] of cases) {
@@ -93,7 +105,7 @@ describe('api/middleware/error-handler', () => {
     });
   }
 
-  it('maps every domain error class the domain exports to a 4xx status', () => {
+  it('maps every domain error class the domain exports to a 4xx status (503 for an unavailable dependency)', () => {
     const classes = (Object.values(errors) as unknown[]).filter(
       (value): value is new (a: string, b: string) => DomainError =>
         typeof value === 'function' && value.prototype instanceof DomainError,
@@ -103,7 +115,8 @@ describe('api/middleware/error-handler', () => {
     );
     for (const type of classes) {
       const status = httpStatusOf(new type('message', 'id'));
-      expect(status, type.name).to.be.within(400, 499);
+      if (type === (DependencyUnavailableError as unknown)) expect(status, type.name).to.equal(503);
+      else expect(status, type.name).to.be.within(400, 499);
     }
   });
 

@@ -279,7 +279,9 @@ describe('validation pipelines through the API (real Temporal and Postgres)', fu
     for (const route of ['validation', 'full', '{id}', '{id}/report', '{id}/decision'])
       expect(doc.paths).to.have.property(`/api/v1/pipelines/${route}`);
     const body = doc.paths['/api/v1/pipelines/full'].post.requestBody.content['application/json'].schema;
-    expect(body.required).to.include.members(['model', 'datasetId', 'holdout', 'training', 'gate', 'promote']);
+    expect(body.required).to.include.members(['model', 'datasetId', 'holdout', 'gate', 'promote']);
+    // The candidate: exactly one of an MLP (training) and a clustering model (clustering).
+    expect(body.oneOf).to.deep.equal([{ required: ['training'] }, { required: ['clustering'] }]);
   });
 
   it('rejects bad bodies with a 400 naming the field', async () => {

@@ -276,9 +276,9 @@ export async function decidePipeline(deps: PipelineDeps, id: string, body: unkno
       throw new DependencyUnavailableError(
         'worker',
         `no worker accepted the decision within ${DECISION_ACCEPT_MS / 1000} s (the run's workers are stopped, paused ` +
-          'or overloaded), so it was not confirmed. Send the same decision again: if it was applied meanwhile the ' +
-          'answer is its outcome, and GET /api/v1/pipelines/' +
-          `${id} shows whether the run still awaits approval`,
+          'or overloaded). It is not recorded: Temporal may still hand it to a worker that takes the run later, but ' +
+          'keeps it durably only once a worker accepts it. Send the same decision again (a decision already applied ' +
+          `answers with its outcome); GET /api/v1/pipelines/${id} shows whether the run still awaits approval`,
       );
     const grpc = grpcCodeOf(err);
     if (grpc?.code === GRPC_FAILED_PRECONDITION)

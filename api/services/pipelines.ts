@@ -292,6 +292,9 @@ export async function decidePipeline(deps: PipelineDeps, id: string, body: unkno
   try {
     return normalised(await handle.client.withDeadline(Date.now() + DECISION_OUTCOME_MS, () => update.result()));
   } catch (err) {
+    // A decision the validator refused comes back as the Update's outcome, read here.
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new ConflictError(err.cause?.message ?? err.message, 'not_awaiting_approval');
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
       throw new DependencyUnavailableError(
         'worker',

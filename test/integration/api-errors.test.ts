@@ -73,7 +73,7 @@ describe('bad input gets a clear 4xx JSON error naming the field', function () {
       expectError(
         await post({ algorithm: 'kmeans', params: { k: 2, eps: 1 }, data: POINTS }),
         400,
-        'params',
+        'params.eps',
         'unknown_field',
       ));
     it('maxIterations out of range', async () =>

@@ -431,7 +431,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       it('invalid name', async () => expectError(await post({ name: '../etc' }), 400, 'name'));
       it('name too long', async () => expectError(await post({ name: 'm'.repeat(129) }), 400, 'name'));
       it('unknown field', async () =>
-        expectError(await post({ name: 'mapi-x', owner: 'me' }), 400, undefined, 'unknown_field'));
+        expectError(await post({ name: 'mapi-x', owner: 'me' }), 400, 'owner', 'unknown_field'));
       it('description not a string', async () =>
         expectError(await post({ name: 'mapi-x', description: 5 }), 400, 'description'));
       it('description too long', async () =>
@@ -487,7 +487,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
         expectError(
           await request(api, 'PATCH', '/api/v1/models/mapi-bad', { name: 'other' }),
           400,
-          undefined,
+          'name',
           'unknown_field',
         ));
       it('PATCH with a bad tag key', async () =>
@@ -545,7 +545,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
         expectError(
           await request(api, 'PATCH', '/api/v1/models/mapi-bad/versions/1', { metrics: {} }),
           400,
-          undefined,
+          'metrics',
           'unknown_field',
         ));
       it('PATCH tags that are not strings', async () =>
@@ -571,7 +571,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       it('version not a number', async () => expectError(await put('prod', { version: 'one' }), 400, 'version'));
       it('version too large', async () => expectError(await put('prod', { version: 2 ** 40 }), 400, 'version'));
       it('unknown field', async () =>
-        expectError(await put('prod', { version: 1, force: true }), 400, undefined, 'unknown_field'));
+        expectError(await put('prod', { version: 1, force: true }), 400, 'force', 'unknown_field'));
       it('wrong content type', async () =>
         expectError(
           await request(api, 'PUT', '/api/v1/models/mapi-bad/aliases/prod', 'version=1', {

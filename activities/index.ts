@@ -1,5 +1,6 @@
 import { createBatchPredictActivities } from './batch-predict';
 import { createClusteringActivities } from './clustering';
+import { createDatasetRefActivities } from './dataset-ref';
 import { withFailureClasses } from './failure-classes';
 import { createClusteringPipelineActivities } from './pipeline-clustering';
 import { createPipelineActivities } from './pipelines';
@@ -19,5 +20,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createBatchPredictActivities(deps),
     ...createPipelineActivities(deps),
     ...createClusteringPipelineActivities(deps),
+    ...createDatasetRefActivities(deps),
   });
 }

@@ -16,6 +16,7 @@ import { jobsRouter } from './routes/jobs';
 import { modelsRouter } from './routes/models';
 import { pipelinesRouter } from './routes/pipelines';
 import { predictRouter } from './routes/predict';
+import { schedulesRouter } from './routes/schedules';
 import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
 
@@ -30,6 +31,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
     clusteringRouter(deps),
     trainingRouter(deps),
     pipelinesRouter(deps),
+    schedulesRouter(deps),
     jobsRouter(deps),
     artifactsRouter(deps),
     modelsRouter(deps),

@@ -1,7 +1,10 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { exitWithParent } from '../common/exit-with-parent';
 import { loadConfig, requireDatabaseUrl } from '../common/config';
-import { parseFlags } from '../common/flags';
+import { CommandHelp, parseFlags } from '../common/flags';
+import { listenOn } from '../common/listen';
 import { initLogging } from '../common/logger';
 import { runMain } from '../common/run-main';
 import { createPool } from '../db/pool';
@@ -11,12 +14,24 @@ import { createApp } from './app';
 import { createApiMetrics } from './metrics';
 import { JobService } from './services/jobs';
 
-/** `npm run api`: the REST API against DATABASE_URL and Temporal (README: Configuration). It takes no flags. */
+/** What `npm run api -- --help` says. */
+const API_COMMAND: CommandHelp = {
+  usage: 'npm run api --',
+  summary:
+    'The Kiln REST API on HOST:PORT (default 127.0.0.1:3000). It needs DATABASE_URL and a Temporal server ' +
+    '(TEMPORAL_ADDRESS, default 127.0.0.1:7233).',
+};
+
+/**
+ * `npm run api`: the REST API against DATABASE_URL and Temporal (README: Configuration). It takes no flags but
+ * `--help`. A port in use or a host that is not this machine's stops it with one line naming PORT or HOST, and exit
+ * status 78 (common/exit-codes.ts).
+ */
 async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   exitWithParent();
+  parseFlags(argv, {}, { command: API_COMMAND });
   const config = loadConfig(env);
   const log = initLogging(config.log, { component: 'api' });
-  parseFlags(argv, {});
   const databaseUrl = requireDatabaseUrl(config);
   applyComputeConfig(config.compute);
   const pool = createPool(databaseUrl, 10, log);
@@ -37,12 +52,18 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     log,
   });
   const { host, port } = config.api;
-  const server = app.listen(port, host, () => {
-    log.info(
-      { url: `http://${host}:${port}`, temporal: config.temporal.address, namespace: config.temporal.namespace },
-      `api listening on http://${host}:${port} pid=${process.pid}`,
-    );
-  });
+  // Koa's handler settles its own errors (its error handler answers and logs them): nothing is left to await here.
+  const handle = app.callback();
+  const server = http.createServer((req, res) => void handle(req, res));
+  await listenOn(server, { port, host, portVariable: 'PORT', hostVariable: 'HOST' }, (err) =>
+    log.error({ err }, `api server error: ${err.message}`),
+  );
+  // PORT=0 lets the OS choose: say the port it chose.
+  const listening = (server.address() as AddressInfo).port;
+  log.info(
+    { url: `http://${host}:${listening}`, temporal: config.temporal.address, namespace: config.temporal.namespace },
+    `api listening on http://${host}:${listening} pid=${process.pid}`,
+  );
 
   const shutdown = () => {
     server.close(() => {

@@ -15,8 +15,26 @@ import {
   updateVersionRequest,
 } from './schemas/models';
 import { ALGORITHMS } from './schemas/clustering';
+import {
+  backfillRequest,
+  createScheduleRequest,
+  OVERLAP_POLICIES,
+  pauseRequest,
+  previewRequest,
+  SCHEDULE_ACTION_KINDS,
+  SCHEDULE_DEFAULTS,
+  SCHEDULE_ID_PATTERN,
+  triggerRequest,
+  updateScheduleRequest,
+} from './schemas/schedules';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+/** A body that takes its dataset as `datasetId` or `dataset` (a series version), or `data` where inline rows go: exactly one. */
+const oneDataset = (body: Record<string, unknown>, more: string[] = []) => ({
+  ...body,
+  oneOf: ['datasetId', 'dataset', ...more].map((key) => ({ required: [key] })),
+});
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(
@@ -42,7 +60,21 @@ const pipelineIdParam = {
   name: 'id',
   in: 'path',
   required: true,
-  schema: { type: 'string', pattern: '^pipeline-(validation|full)-[0-9a-f-]{36}$' },
+  schema: {
+    type: 'string',
+    pattern: '^pipeline-(validation|full)-[0-9a-f-]{36}(-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$',
+  },
+  description: "A scheduled run's id ends in its scheduled time",
+};
+const scheduleIdParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: SCHEDULE_ID_PATTERN.source },
+};
+const scheduleView = {
+  description:
+    "The schedule: action {kind, model?, request as given}, spec as written, policy {overlap, catchupWindow, pauseOnFailure}, paused, note, remainingRuns, timezone, nextFireTimes [{utc, local}] (Temporal's next 10, jitter included), counts {runs, skippedByOverlap, missedCatchupWindow}, running job ids, recentRuns [{jobId, scheduledTime, startedAt, status, links}] newest first, createdAt, updatedAt, links",
 };
 const aliasPathParam = {
   name: 'alias',
@@ -66,7 +98,8 @@ export function openApiDocument(limits: DatasetLimits) {
     paths: {
       '/api/v1/datasets': {
         post: {
-          summary: 'Upload a dataset (JSON, CSV or NDJSON); identical content returns the stored dataset',
+          summary:
+            'Upload a dataset (JSON, CSV or NDJSON); identical content returns the stored dataset. A named upload (?name= or JSON name) becomes the newest version of that name: `series: {name, version, added, createdAt}` (added false when it already is the newest)',
           parameters: [{ name: 'name', in: 'query', schema: { type: 'string', maxLength: 200 } }],
           requestBody: {
             content: {
@@ -93,7 +126,15 @@ export function openApiDocument(limits: DatasetLimits) {
             ...errors(400, 413, 415),
           },
         },
-        get: { summary: 'Recent datasets', responses: { '200': { description: 'OK' } } },
+        get: {
+          summary:
+            'Recent datasets, or with ?name= the versions of that named series, newest first ({name, versions: [{name, version, createdAt, dataset}]})',
+          parameters: [
+            { name: 'name', in: 'query', schema: { type: 'string', maxLength: 200 } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400) },
+        },
       },
       '/api/v1/datasets/{id}': {
         get: { summary: 'Dataset metadata', responses: { '200': { description: 'OK' }, ...errors(404) } },
@@ -101,7 +142,7 @@ export function openApiDocument(limits: DatasetLimits) {
       '/api/v1/clustering': {
         post: {
           summary: 'Start a clustering job',
-          requestBody: { content: { 'application/json': { schema: schema(clusteringRequest) } } },
+          requestBody: { content: { 'application/json': { schema: oneDataset(schema(clusteringRequest), ['data']) } } },
           responses: {
             '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
             ...errors(400, 404, 413, 415, 422),
@@ -111,7 +152,7 @@ export function openApiDocument(limits: DatasetLimits) {
       '/api/v1/training': {
         post: {
           summary: 'Start a durable training job (checkpoints, resume after a crash, one registered version)',
-          requestBody: { content: { 'application/json': { schema: schema(trainingRequest) } } },
+          requestBody: { content: { 'application/json': { schema: oneDataset(schema(trainingRequest)) } } },
           responses: {
             '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
             ...errors(400, 404, 413, 415, 422),
@@ -122,7 +163,7 @@ export function openApiDocument(limits: DatasetLimits) {
         post: {
           summary:
             'Start a validation pipeline: data checks (schema, missing, non-finite, constant, duplicates, ranges, levels, target, drift against referenceDatasetId) stored as a report; kind `pipeline` in GET /api/v1/jobs',
-          requestBody: { content: { 'application/json': { schema: schema(validationPipelineRequest) } } },
+          requestBody: { content: { 'application/json': { schema: oneDataset(schema(validationPipelineRequest)) } } },
           responses: { '202': { description: 'Started: {pipelineId, links}' }, ...errors(400, 404, 413, 415) },
         },
       },
@@ -135,7 +176,11 @@ export function openApiDocument(limits: DatasetLimits) {
               'application/json': {
                 schema: {
                   ...schema(fullPipelineRequest),
-                  oneOf: [{ required: ['training'] }, { required: ['clustering'] }],
+                  // Two independent choices: the dataset (by id or by series) and the candidate (MLP or clustering).
+                  allOf: [
+                    { oneOf: [{ required: ['datasetId'] }, { required: ['dataset'] }] },
+                    { oneOf: [{ required: ['training'] }, { required: ['clustering'] }] },
+                  ],
                 },
               },
             },
@@ -184,7 +229,7 @@ export function openApiDocument(limits: DatasetLimits) {
       '/api/v1/models/{name}/batch-predict': {
         post: {
           summary: 'Batch prediction over a stored dataset (a job)',
-          requestBody: { content: { 'application/json': { schema: schema(batchPredictRequest) } } },
+          requestBody: { content: { 'application/json': { schema: oneDataset(schema(batchPredictRequest)) } } },
           responses: {
             '202': { description: 'Started', content: { 'application/json': { schema: schema(jobAccepted) } } },
             ...errors(400, 404, 413, 415, 422),
@@ -194,8 +239,93 @@ export function openApiDocument(limits: DatasetLimits) {
       '/api/v1/jobs': {
         get: {
           summary:
-            'Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, limit)',
+            "Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, scheduleId, limit); a schedule's runs carry scheduleId and scheduledTime",
+          parameters: [
+            { name: 'kind', in: 'query', schema: { type: 'string' } },
+            { name: 'status', in: 'query', schema: { type: 'string' } },
+            { name: 'scheduleId', in: 'query', schema: { type: 'string', pattern: SCHEDULE_ID_PATTERN.source } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+          ],
           responses: { '200': { description: 'OK' }, ...errors(400) },
+        },
+      },
+      '/api/v1/schedules': {
+        post: {
+          summary: `Create a recurring job on a Temporal Schedule: action.kind ${SCHEDULE_ACTION_KINDS.join('|')} with that route's body as action.request (validated as the route does; batch-predict names action.model), spec (cron, intervals, calendars; timezone required with cron or calendars), policy (overlap ${OVERLAP_POLICIES.join('|')}, default ${SCHEDULE_DEFAULTS.overlap}; catchupWindow 10s-365d, default ${SCHEDULE_DEFAULTS.catchupWindow}; pauseOnFailure), paused, note, remainingRuns. Every run is an ordinary job`,
+          requestBody: { content: { 'application/json': { schema: schema(createScheduleRequest) } } },
+          responses: { '201': { ...scheduleView }, ...errors(400, 404, 409, 413, 415, 422) },
+        },
+        get: {
+          summary:
+            "Kiln's schedules (eventually consistent), a page at a time: [{scheduleId, kind, model?, paused, note, nextFireTimes, lastRun?, links}], nextPageToken",
+          parameters: [
+            { name: 'kind', in: 'query', schema: { type: 'string', enum: [...SCHEDULE_ACTION_KINDS] } },
+            { name: 'paused', in: 'query', schema: { type: 'string', enum: ['true', 'false'] } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+            { name: 'pageToken', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400) },
+        },
+      },
+      '/api/v1/schedules/preview': {
+        post: {
+          summary:
+            'The next `count` fire times of a spec after `from` (default now), in UTC and in its zone, and a warning for each local time of a cron or calendar in a DST gap (no run) or repeat (a run each time)',
+          requestBody: { content: { 'application/json': { schema: schema(previewRequest) } } },
+          responses: {
+            '200': { description: '{timezone, from, fireTimes: [{utc, local}], warnings}' },
+            ...errors(400),
+          },
+        },
+      },
+      '/api/v1/schedules/{id}': {
+        parameters: [scheduleIdParam],
+        get: {
+          summary: 'A schedule with its next fire times, recent runs and counts',
+          responses: { '200': scheduleView, ...errors(404) },
+        },
+        patch: {
+          summary:
+            'Change any part (what is given replaces what was; policy field by field; remainingRuns null lifts the limit); the run history and counts stay',
+          requestBody: { content: { 'application/json': { schema: schema(updateScheduleRequest) } } },
+          responses: { '200': scheduleView, ...errors(400, 404, 413, 415, 422) },
+        },
+        delete: {
+          summary: 'Delete the schedule from Temporal; runs already started go on',
+          responses: { '204': { description: 'Deleted' }, ...errors(404) },
+        },
+      },
+      '/api/v1/schedules/{id}/pause': {
+        parameters: [scheduleIdParam],
+        post: {
+          summary: 'Pause, with an optional note (fire times while paused are not made up later)',
+          requestBody: { content: { 'application/json': { schema: schema(pauseRequest) } } },
+          responses: { '200': scheduleView, ...errors(400, 404, 415) },
+        },
+      },
+      '/api/v1/schedules/{id}/unpause': {
+        parameters: [scheduleIdParam],
+        post: {
+          summary: 'Unpause, with an optional note',
+          requestBody: { content: { 'application/json': { schema: schema(pauseRequest) } } },
+          responses: { '200': scheduleView, ...errors(400, 404, 415) },
+        },
+      },
+      '/api/v1/schedules/{id}/trigger': {
+        parameters: [scheduleIdParam],
+        post: {
+          summary: 'One run now (overlap default allow-all); answers {scheduleId, overlap, jobId?, links}',
+          requestBody: { content: { 'application/json': { schema: schema(triggerRequest) } } },
+          responses: { '202': { description: 'Triggered' }, ...errors(400, 404, 415) },
+        },
+      },
+      '/api/v1/schedules/{id}/backfill': {
+        parameters: [scheduleIdParam],
+        post: {
+          summary:
+            'Runs for every fire time in [start, end] (inclusive) as if that time passed now, each with its fire time as scheduled time (overlap default buffer-all; at most 1000 runs); answers {runs, scheduledTimes}',
+          requestBody: { content: { 'application/json': { schema: schema(backfillRequest) } } },
+          responses: { '202': { description: 'Backfill started' }, ...errors(400, 404, 415) },
         },
       },
       '/api/v1/jobs/{jobId}': {

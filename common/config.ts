@@ -14,87 +14,48 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { BACKEND_NAMES, BackendName } from './backend-name';
 import { BodyLimits, DEFAULT_BODY_LIMITS } from './body-limits';
+import { ConfigError } from './config-error';
 import { DatasetLimits, DEFAULT_LIMITS } from './dataset-limits';
+import { DeclaredGpu, DeclaredInventoryError, readDeclaredGpus } from './declared-gpus';
+import {
+  directory,
+  executableFile,
+  host,
+  hostPort,
+  integer,
+  oneOf,
+  pem,
+  port,
+  positiveNumber,
+  readableFile,
+  token,
+  url,
+} from './env-values';
 import { repoRoot } from './paths';
 import { PoolName, TASK_QUEUES } from './task-queues';
 
-/** A configuration mistake; the message names every offending variable and says what was wrong with it. */
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    /** One line per problem, each starting with the variable's name. */
-    readonly problems: string[] = [message],
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-const MAX_INT = Number.MAX_SAFE_INTEGER;
-
-/** A whole number of decimal digits in [min, max]; `_` separators allowed (`1_000_000`). */
-function integer(min: number, max = MAX_INT) {
-  const expected =
-    max === MAX_INT
-      ? min === 1
-        ? 'a positive integer'
-        : min === 0
-          ? 'a non-negative integer'
-          : `an integer ≥ ${min}`
-      : `an integer from ${min} to ${max}`;
-  return z.string().transform((raw, ctx) => {
-    const value = /^\d+(_\d+)*$/.test(raw) ? Number(raw.replace(/_/g, '')) : NaN;
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      ctx.addIssue({ code: 'custom', message: `must be ${expected}` });
-      return z.NEVER;
-    }
-    return value;
-  });
-}
-
-/** A TCP port; 0 only where it means something (the OS picks one, or "off"). */
-const port = (allowZero = false) => integer(allowZero ? 0 : 1, 65_535);
-
-/** A finite number > 0 (decimals allowed). */
-function positiveNumber() {
-  return z.string().transform((raw, ctx) => {
-    const value = Number(raw);
-    if (!/^[0-9.]+$/.test(raw) || !Number.isFinite(value) || value <= 0) {
-      ctx.addIssue({ code: 'custom', message: 'must be a positive number' });
-      return z.NEVER;
-    }
-    return value;
-  });
-}
-
-/** One of a fixed set of words. */
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.string().transform((raw, ctx) => {
-    if (!(values as readonly string[]).includes(raw)) {
-      ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')}` });
-      return z.NEVER;
-    }
-    return raw as T[number];
-  });
-}
-
-/** A URL with one of the given schemes (`postgres:`, `http:` ...). */
-function url(protocols: readonly string[], example: string) {
-  return z.string().refine(
-    (raw) => {
-      try {
-        return protocols.includes(new URL(raw).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { message: `must be a URL like ${example}` },
-  );
-}
+export { ConfigError };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 const BOOLEAN_WORDS = ['true', 'false', '1', '0'] as const;
+
+/**
+ * KILN_DECLARED_GPUS: its text (inline JSON or `@file`) and the devices it declares, read and checked now
+ * (common/declared-gpus.ts), so that a malformed declaration stops a process before it starts anything. A problem's
+ * message names its place itself (`KILN_DECLARED_GPUS[1]: memoryTotalMb must be ...`).
+ */
+function declaredGpus() {
+  return z.string().transform((raw, ctx) => {
+    try {
+      return { text: raw, devices: readDeclaredGpus(raw) ?? [] };
+    } catch (err) {
+      if (!(err instanceof DeclaredInventoryError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message, params: { placed: true } });
+      return z.NEVER;
+    }
+  });
+}
 
 /**
  * Every variable, by its name. A variable without `.default()` is optional; where its default depends on context
@@ -104,7 +65,9 @@ const BOOLEAN_WORDS = ['true', 'false', '1', '0'] as const;
 export const ENV_SCHEMA = z.object({
   // --- API ---
   PORT: port(true).default(3000),
-  HOST: z.string().default('127.0.0.1'),
+  HOST: host('an IP address or a host name of this machine, e.g. 127.0.0.1, 0.0.0.0, :: or localhost').default(
+    '127.0.0.1',
+  ),
   KILN_TEMPORAL_UI_URL: url(['http:', 'https:'], 'http://127.0.0.1:8233').optional(),
   KILN_GPU_FALLBACK_SECONDS: positiveNumber().default(30),
   KILN_MAX_BODY_BYTES: integer(1).default(DEFAULT_LIMITS.maxBodyBytes),
@@ -120,22 +83,19 @@ export const ENV_SCHEMA = z.object({
 
   // --- API and workers: the servers ---
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/kiln').optional(),
-  TEMPORAL_ADDRESS: z
-    .string()
-    .regex(/^\S+$/, { message: 'must be host:port (no spaces), e.g. 127.0.0.1:7233' })
-    .optional(),
-  TEMPORAL_NAMESPACE: z.string().optional(),
-  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_ADDRESS: hostPort('127.0.0.1:7233').optional(),
+  TEMPORAL_NAMESPACE: token('a namespace name').optional(),
+  TEMPORAL_API_KEY: token('an API key').optional(),
   TEMPORAL_TLS: oneOf(BOOLEAN_WORDS).optional(),
-  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().optional(),
-  TEMPORAL_TLS_CLIENT_CERT_DATA: z.string().optional(),
-  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional(),
-  TEMPORAL_TLS_CLIENT_KEY_DATA: z.string().optional(),
-  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().optional(),
-  TEMPORAL_TLS_SERVER_CA_CERT_DATA: z.string().optional(),
-  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
-  TEMPORAL_CONFIG_FILE: z.string().optional(),
-  TEMPORAL_PROFILE: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: readableFile('a PEM certificate').optional(),
+  TEMPORAL_TLS_CLIENT_CERT_DATA: pem('CERTIFICATE').optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: readableFile('a PEM private key').optional(),
+  TEMPORAL_TLS_CLIENT_KEY_DATA: pem('PRIVATE KEY').optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: readableFile('a PEM CA certificate').optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: pem('CERTIFICATE').optional(),
+  TEMPORAL_TLS_SERVER_NAME: host("a host name (the one in the server's certificate)").optional(),
+  TEMPORAL_CONFIG_FILE: readableFile('a temporal.toml').optional(),
+  TEMPORAL_PROFILE: token('a profile name').optional(),
 
   // --- Logging (every process) ---
   KILN_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
@@ -149,19 +109,19 @@ export const ENV_SCHEMA = z.object({
   KILN_TELEMETRY_INTERVAL_MS: integer(1).default(5_000),
   KILN_TEST_EVALUATION_DELAY_MS: integer(0).optional(),
   KILN_WORKER_METRICS_PORT: port(true).optional(),
-  KILN_DECLARED_GPUS: z.string().optional(),
+  KILN_DECLARED_GPUS: declaredGpus().optional(),
 
   // --- Compute (workers, and the API's online prediction) ---
   KILN_BACKEND: oneOf(BACKEND_NAMES as [BackendName, ...BackendName[]]).optional(),
   KILN_KMEANS_THREADS: integer(1).optional(),
 
   // --- npm start (the launcher) ---
-  KILN_DATA_DIR: z.string().optional(),
-  KILN_CACHE_DIR: z.string().optional(),
+  KILN_DATA_DIR: directory().optional(),
+  KILN_CACHE_DIR: directory().optional(),
   KILN_POSTGRES_PORT: port().default(55_432),
   KILN_TEMPORAL_PORT: port().default(7_233),
   KILN_TEMPORAL_UI_PORT: port().default(8_233),
-  TEMPORAL_CLI: z.string().optional(),
+  TEMPORAL_CLI: executableFile('the Temporal CLI').optional(),
 });
 
 export type EnvName = keyof typeof ENV_SCHEMA.shape;
@@ -256,8 +216,10 @@ export interface KilnConfig {
   temporal: TemporalConfig;
   api: ApiConfig;
   worker: WorkerEnvConfig;
-  /** KILN_DECLARED_GPUS as written (JSON or `@file`), parsed by gpu/declared-inventory.ts. */
+  /** KILN_DECLARED_GPUS as written (JSON or `@file`); what it declares is declaredDevices. */
   declaredGpus?: string;
+  /** The devices KILN_DECLARED_GPUS declares, checked (gpu/declared-inventory.ts makes devices of them). */
+  declaredDevices?: DeclaredGpu[];
   compute: ComputeConfig;
   launcher: LauncherConfig;
   log: LogConfig;
@@ -275,11 +237,34 @@ function schemaInput(env: Env): Partial<Record<EnvName, string>> {
   return input;
 }
 
+/** Longest value a message quotes: a PEM or a JSON declaration would bury the line. */
+const SHOWN_CHARS = 60;
+
+/** `, got "value"` (cut to SHOWN_CHARS), or nothing for a secret or an unset variable. */
+function shownValue(name: EnvName, raw: string | undefined): string {
+  if (raw === undefined || SECRET_ENV_NAMES.has(name)) return '';
+  return `, got ${JSON.stringify(raw.length > SHOWN_CHARS ? `${raw.slice(0, SHOWN_CHARS)}…` : raw)}`;
+}
+
 function describeProblem(issue: z.ZodError['issues'][number], input: Partial<Record<EnvName, string>>): string {
   const name = String(issue.path[0] ?? '(environment)') as EnvName;
-  const raw = input[name];
-  const shown = raw === undefined || SECRET_ENV_NAMES.has(name) ? '' : `, got ${JSON.stringify(raw)}`;
-  return `${name} ${issue.message}${shown}`;
+  // KILN_DECLARED_GPUS's messages say where in the declaration the problem is, the variable's name first.
+  if (issue.code === 'custom' && (issue.params as { placed?: boolean } | undefined)?.placed) return issue.message;
+  return `${name} ${issue.message}${shownValue(name, input[name])}`;
+}
+
+/** TLS material the SDK takes as a file or as inline PEM: setting both is a mistake the SDK reports without naming. */
+const PATH_OR_DATA: ReadonlyArray<readonly [EnvName, EnvName]> = [
+  ['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_DATA'],
+  ['TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_CLIENT_KEY_DATA'],
+  ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_DATA'],
+];
+
+/** Problems between variables, each valid alone. */
+function combinationProblems(input: Partial<Record<EnvName, string>>): string[] {
+  return PATH_OR_DATA.filter(([file, data]) => input[file] !== undefined && input[data] !== undefined).map(
+    ([file, data]) => `${file} and ${data} are both set: set one (a file, or the PEM itself)`,
+  );
 }
 
 /**
@@ -289,10 +274,12 @@ function describeProblem(issue: z.ZodError['issues'][number], input: Partial<Rec
 export function parseEnv(env: Env): ParsedEnv {
   const input = schemaInput(env);
   const result = ENV_SCHEMA.safeParse(input);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => describeProblem(issue, input));
+  const problems = [
+    ...(result.success ? [] : result.error.issues.map((issue) => describeProblem(issue, input))),
+    ...combinationProblems(input),
+  ];
+  if (problems.length > 0 || !result.success)
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
-  }
   return result.data;
 }
 
@@ -329,6 +316,18 @@ function temporalConfig(env: Env, parsed: ParsedEnv): TemporalConfig {
     throw new ConfigError(`invalid configuration:\n  ${problem}`, [problem]);
   }
   const options = loaded.connectionOptions;
+  // The SDK drops a client certificate without its key (and a key without its certificate) without a word: the
+  // connection would then go out without mTLS and fail at the server, far from the cause.
+  const pairLoaded =
+    typeof options.tls === 'object' && options.tls !== null && options.tls.clientCertPair !== undefined;
+  const cert = (['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_DATA'] as const).find((n) => input[n]);
+  const key = (['TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_CLIENT_KEY_DATA'] as const).find((n) => input[n]);
+  if ((cert || key) && !pairLoaded) {
+    const problem = cert
+      ? `${cert} is set without TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_CLIENT_KEY_DATA: mTLS needs both`
+      : `${key} is set without TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CLIENT_CERT_DATA: mTLS needs both`;
+    throw new ConfigError(`invalid configuration:\n  ${problem}`, [problem]);
+  }
   const address = options.address ?? '127.0.0.1:7233';
   const connection: TemporalConnectionOptions = { address };
   if (options.tls !== undefined && options.tls !== null) connection.tls = options.tls;
@@ -392,7 +391,9 @@ export function loadConfig(env: Env): KilnConfig {
         : {}),
       ...(parsed.KILN_WORKER_METRICS_PORT !== undefined ? { metricsPort: parsed.KILN_WORKER_METRICS_PORT } : {}),
     },
-    ...(parsed.KILN_DECLARED_GPUS !== undefined ? { declaredGpus: parsed.KILN_DECLARED_GPUS } : {}),
+    ...(parsed.KILN_DECLARED_GPUS !== undefined
+      ? { declaredGpus: parsed.KILN_DECLARED_GPUS.text, declaredDevices: parsed.KILN_DECLARED_GPUS.devices }
+      : {}),
     compute: {
       ...(parsed.KILN_BACKEND !== undefined ? { backend: parsed.KILN_BACKEND } : {}),
       ...(parsed.KILN_KMEANS_THREADS !== undefined ? { kmeansThreads: parsed.KILN_KMEANS_THREADS } : {}),

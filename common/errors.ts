@@ -82,3 +82,28 @@ export class DependencyUnavailableError extends DomainError {
     super('dependency_unavailable', `${DEPENDENCY_NAMES[dependency]} is unavailable: ${detail}; retry later`);
   }
 }
+
+/**
+ * The same error about another field: `field` replaces the error's field, and the field its message starts with (or
+ * prefixes the message). Same class, code and status. A nested request's errors named from the outer request.
+ */
+export function withField<E extends DomainError>(err: E, field: string): E {
+  const message =
+    err.field && err.message.startsWith(err.field)
+      ? `${field}${err.message.slice(err.field.length)}`
+      : `${field}: ${err.message}`;
+  const copy = Object.create(Object.getPrototypeOf(err) as object) as E;
+  Object.defineProperties(copy, {
+    code: { value: err.code, enumerable: true },
+    field: { value: field, enumerable: true },
+    message: { value: message, writable: true, configurable: true },
+    name: { value: err.name, writable: true, configurable: true },
+    stack: { value: err.stack, writable: true, configurable: true },
+  });
+  return copy;
+}
+
+/** withField under `prefix`: `params.k` becomes `action.request.params.k` (no field: `prefix` itself). */
+export function prefixField<E extends DomainError>(err: E, prefix: string): E {
+  return withField(err, err.field ? `${prefix}.${err.field}` : prefix);
+}

@@ -3,6 +3,7 @@
  * arrays (Temporal writes every argument and result into history forever).
  */
 import type { BackendName } from './backend-name';
+import type { ResolvedDataset } from './dataset-ref';
 
 export type JobKind = 'clustering' | 'training' | 'batch-predict' | 'pipeline';
 export const CLUSTERING_ALGORITHMS = [
@@ -115,6 +116,8 @@ export interface RegisteredVersionRef {
 
 export interface ClusteringJobResult extends ClusteringSummary {
   registered?: RegisteredVersionRef;
+  /** The series version a job that named its dataset by series ran on. */
+  dataset?: ResolvedDataset;
   /** Set when the job asked for any accelerator and no GPU worker took it within the bound. */
   fellBackToCpu?: boolean;
 }
@@ -198,6 +201,8 @@ export interface TrainingSummary {
 export interface TrainingJobResult extends TrainingSummary {
   /** Absent only when the input said skipRegistration (a pipeline's child). */
   registered?: RegisteredVersionRef;
+  /** The series version a job that named its dataset by series ran on. */
+  dataset?: ResolvedDataset;
   /** Set when the job asked for any accelerator and no GPU worker took it within the bound. */
   fellBackToCpu?: boolean;
 }
@@ -224,4 +229,6 @@ export interface BatchPredictResult {
   ranOn: Placement;
   durationMs: number;
   fellBackToCpu?: boolean;
+  /** The series version a job that named its dataset by series ran on. */
+  dataset?: ResolvedDataset;
 }

@@ -3,6 +3,7 @@
  * data travels by id: the report, the evaluation table and the model live in Postgres; workflow history holds ids,
  * counts and metric numbers only.
  */
+import type { DatasetRef, ResolvedDataset } from './dataset-ref';
 import type {
   ClusteringJobInput,
   ClusteringSummary,
@@ -82,6 +83,8 @@ export interface ValidationPipelineResult {
   reportId: string;
   counts: ValidationCounts;
   blocking: string[];
+  /** The series version a run that named its dataset by series validated. */
+  dataset?: ResolvedDataset;
 }
 
 /** A gate threshold with greaterIsBetter resolved (the API fills in the metric's default). */
@@ -127,6 +130,17 @@ export interface FullPipelineInput {
   approval?: ApprovalSpec;
   promote: { alias: string };
 }
+
+/**
+ * A full pipeline naming its dataset by series: resolved when the run starts, for itself and its candidate's job
+ * (exactly one of `training` and `clustering`, as in FullPipelineInput).
+ */
+export type FullPipelineRefInput = Omit<FullPipelineInput, 'datasetId' | 'training' | 'clustering'> & {
+  datasetId?: undefined;
+  dataset: DatasetRef;
+  training?: Omit<TrainingJobInput, 'datasetId'>;
+  clustering?: Omit<ClusteringJobInput, 'datasetId'> & { columns: string[] };
+};
 
 export interface EvaluateInput {
   tenantId: string;
@@ -257,6 +271,8 @@ export interface FullPipelineResult {
   decision?: Decision;
   registered?: RegisteredVersionRef & { status: 'READY' | 'FAILED_VALIDATION' };
   promotion?: PromotionRef;
+  /** The series version a run that named its dataset by series ran on. */
+  dataset?: ResolvedDataset;
 }
 
 /**

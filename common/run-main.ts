@@ -1,4 +1,5 @@
-import { ConfigError } from './config';
+import { ConfigError } from './config-error';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes';
 import { FlagError } from './flags';
 import { rootLogger } from './logger';
 
@@ -16,17 +17,28 @@ export function logFatal(err: unknown, context = 'failed'): void {
 }
 
 /**
- * Runs an entry point's `main`. A rejection is logged (logFatal) and exits with status 1; with `exitWhenDone`, so does
- * a resolution, with status 0 (a worker ends when its Temporal workers have shut down; the API keeps serving instead).
+ * The exit status for a failure (common/exit-codes.ts): EXIT_USAGE (2) for a FlagError, EXIT_CONFIG (78) for a
+ * ConfigError, EXIT_FAILURE (1) for anything else.
+ */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof FlagError) return EXIT_USAGE;
+  if (err instanceof ConfigError) return EXIT_CONFIG;
+  return EXIT_FAILURE;
+}
+
+/**
+ * Runs an entry point's `main`. A rejection is logged (logFatal) and exits with exitCodeFor(err): 2 for a bad command
+ * line, 78 for a bad configuration, 1 otherwise. With `exitWhenDone` a resolution exits with 0 (a worker ends when
+ * its Temporal workers have shut down; the API keeps serving instead).
  */
 export function runMain(main: () => Promise<void>, options: { exitWhenDone?: boolean } = {}): void {
   main().then(
     () => {
-      if (options.exitWhenDone) process.exit(0);
+      if (options.exitWhenDone) process.exit(EXIT_OK);
     },
     (err: unknown) => {
       logFatal(err);
-      process.exit(1);
+      process.exit(exitCodeFor(err));
     },
   );
 }

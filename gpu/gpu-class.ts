@@ -3,10 +3,10 @@
  * listens on the shared GPU queue (TASK_QUEUES.gpu, any GPU will do) and on a class queue (`kiln-gpu-<class>`) for
  * requests that need one model in particular.
  */
+import { GPU_CLASS_MAX_LENGTH, isGpuClass } from '../common/gpu-class-name';
 import { TASK_QUEUES } from '../common/task-queues';
 
-/** Longest class name: unknown models become a slug of their name cut to this many characters. */
-export const GPU_CLASS_MAX_LENGTH = 32;
+export { GPU_CLASS_MAX_LENGTH, isGpuClass };
 
 /**
  * Known models, most specific first (an 'L40S' must not read as 'L4', an 'RTX 4090 D' is still an rtx4090). Matched
@@ -49,11 +49,6 @@ export function gpuClassSlug(name: string): string {
     .slice(0, GPU_CLASS_MAX_LENGTH)
     .replace(/-+$/, '');
   return slug || 'unknown';
-}
-
-/** Whether `value` is a usable class name (what gpuClassOf returns: lowercase [a-z0-9-], 1–32 chars). */
-export function isGpuClass(value: string): boolean {
-  return value.length >= 1 && value.length <= GPU_CLASS_MAX_LENGTH && /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(value);
 }
 
 /** The class-specific task queue, e.g. 'kiln-gpu-h100'. */

@@ -31,11 +31,21 @@ function jsonObject(line: string): Record<string, unknown> | undefined {
 }
 
 /**
+ * The level of a plain text line from Postgres (`FATAL:`, `PANIC:`, `ERROR:`, `WARNING:`), the Temporal dev server
+ * (`level=ERROR`, `level=WARN`) or a crash trace (`Error:`, `Unhandled`): a problem must not read as info.
+ */
+export function textLineLevel(line: string): 'error' | 'warn' | 'info' {
+  if (/\b(FATAL|PANIC|ERROR):|level=(ERROR|FATAL|DPANIC|PANIC)\b|^\s*(\w*Error|Unhandled)\b/.test(line)) return 'error';
+  if (/\bWARNING:|level=WARN\b/.test(line)) return 'warn';
+  return 'info';
+}
+
+/**
  * A writer for one child's output lines (`name`: postgres, temporal, api, worker:cpu ...). The launcher's children log
  * JSON (it sets their KILN_LOG_FORMAT=json); their output then appears as follows.
  * - JSON mode: a JSON line passes through unchanged (it already names its component, pool and pid); any other line
- *   (Postgres, the Temporal dev server, a crash trace) becomes a launcher log line with `process: name`, so that the
- *   whole output stays one JSON object per line.
+ *   (Postgres, the Temporal dev server, a crash trace) becomes a launcher log line with `process: name` at the level
+ *   the line states (textLineLevel), so that the whole output stays one JSON object per line.
  * - Pretty mode (a terminal): every line is prefixed with `[name]`, JSON lines rendered human-readable first.
  */
 export function childOutput(name: string, options: ChildOutputOptions): (line: string) => void {
@@ -44,7 +54,7 @@ export function childOutput(name: string, options: ChildOutputOptions): (line: s
     const log = options.log.child({ process: name });
     return (line) => {
       if (parse(line)) options.out.write(`${line}\n`);
-      else log.info(line);
+      else log[textLineLevel(line)](line);
     };
   }
   const prefix = `[${name}]`.padEnd(14);

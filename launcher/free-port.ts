@@ -28,12 +28,3 @@ export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): P
     socket.once('error', () => done(false));
   });
 }
-
-export async function waitForPort(port: number, host: string, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await isPortOpen(port, host)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not open ${host}:${port} within ${timeoutMs} ms`);
-}

@@ -3,12 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributeFlags } from '../common/search-attributes';
-import { waitForPort } from './free-port';
+import { forwardLines } from './child-lines';
+import { isPortOpen } from './free-port';
+import { hasEnded, StopPolicy } from './stop-child';
 import { dynamicConfigFlags } from './temporal-dynamic-config';
 
 export interface TemporalDevServerOptions {
   cli: string;
-  /** SQLite file: workflow history survives restarts. */
+  /** SQLite file: workflow history survives restarts (of the launcher, and of the server under it). */
   dbFile: string;
   ip?: string;
   port: number;
@@ -17,22 +19,29 @@ export interface TemporalDevServerOptions {
   log?: (line: string) => void;
 }
 
-export interface RunningTemporal {
+/**
+ * How to run `temporal server start-dev` with Kiln's search attributes registered: the launcher supervises it
+ * (launcher/supervised-process.ts), spawning it again on the same SQLite file and ports when it dies.
+ */
+export interface TemporalDevServer {
+  /** host:port of the frontend (gRPC). */
   address: string;
   uiUrl: string;
-  process: ChildProcess;
-  stop(): Promise<void>;
+  /** Spawns the server in its own process group (a terminal's Ctrl-C must not stop it before the workers). */
+  spawn(): ChildProcess;
+  /** Resolves once the frontend answers gRPC for the namespace (workers must not poll a namespace not there yet). */
+  ready(child: ChildProcess): Promise<void>;
+  stopPolicy: StopPolicy;
 }
 
-/**
- * Starts `temporal server start-dev` as a child process with Kiln's search attributes registered, and resolves once
- * the frontend answers gRPC (not merely when the port opens: the namespace must exist before workers poll it).
- */
-export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<RunningTemporal> {
+/** How long a freshly spawned server gets to serve its namespace. */
+const READY_TIMEOUT_MS = 60_000;
+
+/** The dev server for `opts` (nothing is spawned yet): `--log-level warn`, Kiln's search attributes and dynamic config. */
+export function temporalDevServer(opts: TemporalDevServerOptions): TemporalDevServer {
   const ip = opts.ip ?? '127.0.0.1';
   const namespace = opts.namespace ?? 'default';
   const log = opts.log ?? (() => undefined);
-  fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
   const args = [
     'server',
     'start-dev',
@@ -50,61 +59,44 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     ...searchAttributeFlags(),
     ...dynamicConfigFlags(),
   ];
-  // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops the server after the workers.
-  const child = spawn(opts.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const forward = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) log(line);
-  };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code, signal) =>
-      reject(new Error(`temporal server exited early (code ${code}, signal ${signal})`)),
-    ),
-  );
-  exited.catch(() => undefined);
-
   const address = `${ip}:${opts.port}`;
-  await Promise.race([waitForPort(opts.port, ip, 60_000, 'Temporal dev server'), exited]);
-  await Promise.race([waitForNamespace(address, namespace), exited]);
-
   return {
     address,
     uiUrl: `http://${ip}:${opts.uiPort}`,
-    process: child,
-    stop: () => stopChild(child, 10_000),
+    spawn: () => {
+      fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+      const child = spawn(opts.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      forwardLines(child, (line) => line.trim() && log(line));
+      return child;
+    },
+    ready: (child) => waitForNamespace(child, ip, opts.port, namespace),
+    stopPolicy: { signal: 'SIGTERM', graceMs: 10_000 },
   };
 }
 
-async function waitForNamespace(address: string, namespace: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+/** Polls until the port opens, then until the namespace can be described; gives up when the server exits. */
+async function waitForNamespace(child: ChildProcess, ip: string, port: number, namespace: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const address = `${ip}:${port}`;
+  let lastError: unknown = `nothing listens on ${address}`;
+  while (!hasEnded(child) && Date.now() < deadline) {
+    if (await isPortOpen(port, ip)) {
       try {
-        await connection.workflowService.describeNamespace({ namespace });
-        return;
-      } finally {
-        await connection.close();
+        const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+        try {
+          await connection.workflowService.describeNamespace({ namespace });
+          return;
+        } finally {
+          await connection.close();
+        }
+      } catch (err) {
+        lastError = err;
       }
-    } catch (err) {
-      lastError = err;
-      await new Promise((r) => setTimeout(r, 200));
     }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (hasEnded(child)) {
+    throw new Error(`temporal server exited early (code ${child.exitCode}, signal ${child.signalCode})`);
   }
   throw new Error(`Temporal namespace ${namespace} not ready at ${address}: ${String(lastError)}`);
-}
-
-/** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
-export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }

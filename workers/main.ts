@@ -1,7 +1,8 @@
 import * as os from 'node:os';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { exitWithParent } from '../common/exit-with-parent';
-import { loadConfig, requireDatabaseUrl } from '../common/config';
+import { ConfigError, loadConfig, requireDatabaseUrl } from '../common/config';
+import type { DeclaredGpu } from '../common/declared-gpus';
 import { Placement } from '../common/jobs';
 import { initLogging, Logger } from '../common/logger';
 import { runMain } from '../common/run-main';
@@ -18,16 +19,27 @@ import { createKilnWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { DeviceSample, startTelemetryRecorder, TelemetryRecorder } from './telemetry-recorder';
 import { temporalLogger } from './temporal-logger';
-import { workerFlags } from './worker-flags';
+import { readWorkerFlags, resolveWorkerFlags } from './worker-flags';
 import { bundleKilnWorkflows } from './workflow-bundle';
 
 /** The device this GPU worker is pinned to (discovered by nvidia-smi, or declared with KILN_DECLARED_GPUS). */
-async function pinnedDevice(index: number, declared: string | undefined, log: Logger): Promise<DiscoveredDevice> {
+async function pinnedDevice(
+  index: number,
+  declared: readonly DeclaredGpu[] | undefined,
+  log: Logger,
+): Promise<DiscoveredDevice> {
   const devices = await loadDevices({ declared, log: (m) => log.warn(m) });
   const device = devices.find((d) => d.index === index);
   if (!device) {
+    const found = `found: ${devices.map((d) => `${d.index} ${d.name}`).join(', ') || 'none'}`;
+    // A declaration settles the devices, so a missing one is a configuration mistake (exit status 78); nvidia-smi
+    // finding none may be a driver that comes back, so that stays a failure a supervisor may retry.
+    if (declared !== undefined)
+      throw new ConfigError(
+        `--device / KILN_GPU_DEVICE ${index} is not a device KILN_DECLARED_GPUS declares (${found})`,
+      );
     throw new Error(
-      `no GPU device ${index} (found: ${devices.map((d) => `${d.index} ${d.name}`).join(', ') || 'none'}); ` +
+      `no GPU device ${index} (${found}); ` +
         'on a machine without a GPU, declare devices with KILN_DECLARED_GPUS to test routing',
     );
   }
@@ -38,13 +50,15 @@ async function pinnedDevice(index: number, declared: string | undefined, log: Lo
  * `npm run worker [-- --pool cpu|gpu [--device N] [--memory-budget-mb MB] [--concurrency N]]` (workers/worker-flags.ts):
  * one worker process for one pool. A CPU worker polls kiln-cpu. A GPU worker is pinned to one device, polls kiln-gpu,
  * kiln-gpu-<class> and kiln-gpu-<class>-<budget>mb, admits activities by the device's memory budget (gpu/admission.ts)
- * and records the device's telemetry.
+ * and records the device's telemetry. Its mistakes stop it before it connects to anything: the flags (exit status 2),
+ * then the configuration, the pinned device and the metrics port (exit status 78; common/exit-codes.ts).
  */
 async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   exitWithParent();
+  const given = readWorkerFlags(argv);
   const config = loadConfig(env);
   const processLog = initLogging(config.log, { component: 'worker' });
-  const flags = workerFlags(argv, config.worker);
+  const flags = resolveWorkerFlags(given, config.worker);
   const databaseUrl = requireDatabaseUrl(config);
   const workerPool = flags.pool;
   const log = processLog.child({ pool: workerPool, ...(workerPool === 'gpu' ? { device: flags.device } : {}) });
@@ -54,10 +68,8 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
   applyComputeConfig(config.compute);
-  const pool = createPool(databaseUrl, 4, log);
-  await migrate(pool);
   const backend = await initComputeBackend();
-  const device = workerPool === 'gpu' ? await pinnedDevice(flags.device, config.declaredGpus, log) : undefined;
+  const device = workerPool === 'gpu' ? await pinnedDevice(flags.device, config.declaredDevices, log) : undefined;
   const placementDevice: Placement['device'] | undefined = device
     ? { id: device.uuid, name: device.name, gpuClass: device.gpuClass, source: device.source }
     : undefined;
@@ -68,19 +80,24 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
       })
     : undefined;
   const queues = device && admission ? gpuQueues(device.gpuClass, admission.budgetMb) : [TASK_QUEUES.cpu];
+  let workers: Worker[] = [];
+  let latestSample: DeviceSample | undefined;
+  const metrics = createWorkerMetrics({
+    pool: workerPool,
+    workers: () => workers,
+    latestSample: () => latestSample,
+    maxConcurrent: flags.concurrency,
+    ...(admission ? { admission, deviceId: device?.uuid } : {}),
+  });
+  // Before any server is touched: a port in use stops the worker here (exit status 78), not after it has connected.
+  const metricsPort = config.worker.metricsPort ?? 0;
+  if (metricsPort > 0) await serveMetrics(metrics.registry, metricsPort, (line) => log.error(line));
+  const pool = createPool(databaseUrl, 4, log);
+  await migrate(pool);
   const connection = await NativeConnection.connect(config.temporal.connection);
   let recorder: TelemetryRecorder | undefined;
   try {
     const workflowBundle = await bundleKilnWorkflows(log);
-    let workers: Worker[] = [];
-    let latestSample: DeviceSample | undefined;
-    const metrics = createWorkerMetrics({
-      pool: workerPool,
-      workers: () => workers,
-      latestSample: () => latestSample,
-      maxConcurrent: flags.concurrency,
-      ...(admission ? { admission, deviceId: device?.uuid } : {}),
-    });
     workers = await Promise.all(
       queues.map((taskQueue) =>
         createKilnWorker({
@@ -101,8 +118,6 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
       ),
     );
     const workerId = `${os.hostname()}:${process.pid}:${workerPool}${device ? `:${device.index}` : ''}`;
-    const metricsPort = config.worker.metricsPort ?? 0;
-    if (metricsPort > 0) serveMetrics(metrics.registry, metricsPort, (line) => log.error(line));
     const jobsRunning = () => workers.reduce((sum, w) => sum + w.getStatus().numInFlightActivities, 0);
     // Every worker heartbeats its slots (GET /api/v1/resources/status); a GPU worker also samples its device.
     recorder = startTelemetryRecorder({

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import { Worker } from '@temporalio/worker';
 import * as tf from '@tensorflow/tfjs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { listenOn } from '../common/listen';
 import type { DeviceAdmission } from '../gpu/admission';
 import { ActivityObserver } from './instrument-activities';
 import { DeviceSample } from './telemetry-recorder';
@@ -161,8 +162,16 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions): { registry: Reg
   };
 }
 
-/** Serves GET /metrics on 127.0.0.1:port. A port already taken is logged, not fatal: metrics never stop a worker. */
-export function serveMetrics(registry: Registry, port: number, log: (line: string) => void): http.Server {
+/**
+ * Serves GET /metrics on 127.0.0.1:port and resolves once it listens. A port in use (or one below 1024 without the
+ * privilege) rejects with a ConfigError naming KILN_WORKER_METRICS_PORT (common/listen.ts): the worker then stops with
+ * exit status 78 instead of running unobserved; an error after it listens is logged.
+ */
+export async function serveMetrics(
+  registry: Registry,
+  port: number,
+  log: (line: string) => void,
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res
@@ -175,8 +184,9 @@ export function serveMetrics(registry: Registry, port: number, log: (line: strin
       (err: Error) => res.writeHead(500).end(err.message),
     );
   });
-  server.on('error', (err) => log(`metrics server on port ${port} not started: ${err.message}`));
-  server.listen(port, '127.0.0.1');
+  await listenOn(server, { port, host: '127.0.0.1', portVariable: 'KILN_WORKER_METRICS_PORT' }, (err) =>
+    log(`metrics server on port ${port}: ${err.message}`),
+  );
   server.unref();
   return server;
 }

@@ -1,7 +1,9 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { createBatchPredictActivities } from '../activities/batch-predict';
+import type { ByDatasetRef } from '../common/dataset-ref';
 import type { BatchPredictJobInput, BatchPredictResult } from '../common/jobs';
 import { activityOnQueue, runRouted } from './compute-route';
+import { bindDataset } from './dataset-ref';
 import { ACTIVITY_RETRY } from './retry-policies';
 
 const PREDICT_ACTIVITY = {
@@ -18,10 +20,17 @@ const predictingOn = activityOnQueue<ReturnType<typeof createBatchPredictActivit
   'predictDataset',
 );
 
-/** Predicts every row of a dataset with a registered model version and stores the predictions as an artifact. */
-export async function batchPredictWorkflow(input: BatchPredictJobInput): Promise<BatchPredictResult> {
+/**
+ * Predicts every row of a dataset with a registered model version and stores the predictions as an artifact. A
+ * dataset named by series is resolved first (workflows/dataset-ref.ts) and reported as the result's `dataset`.
+ */
+export async function batchPredictWorkflow(
+  request: BatchPredictJobInput | ByDatasetRef<BatchPredictJobInput>,
+): Promise<BatchPredictResult> {
+  const { job: input, dataset } = await bindDataset(request);
+  const resolved = dataset ? { dataset } : {};
   // Jobs without a route (all before `any` routing existed) take the original path, so their histories replay.
-  if (!input.route) return predictDataset(input);
+  if (!input.route) return dataset ? { ...(await predictDataset(input)), ...resolved } : predictDataset(input);
   const { value, fellBack } = await runRouted(input.route, predictingOn, input);
-  return fellBack ? { ...value, fellBackToCpu: true } : value;
+  return fellBack ? { ...value, fellBackToCpu: true, ...resolved } : { ...value, ...resolved };
 }

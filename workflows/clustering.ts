@@ -1,7 +1,9 @@
 import { ActivityCancellationType, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createClusteringActivities } from '../activities/clustering';
+import type { ByDatasetRef } from '../common/dataset-ref';
 import type { ClusteringJobInput, ClusteringJobResult, JobStage } from '../common/jobs';
 import { activityOnQueue, runRouted } from './compute-route';
+import { bindDataset } from './dataset-ref';
 import { ACTIVITY_RETRY } from './retry-policies';
 
 export const stageQuery = defineQuery<JobStage>('stage');
@@ -28,16 +30,23 @@ const { registerClusteringModel } = proxyActivities<ReturnType<typeof createClus
   retry: ACTIVITY_RETRY,
 });
 
-/** A clustering job: compute on a stored dataset, store the result as artifacts, optionally register a model version. */
-export async function clusteringWorkflow(input: ClusteringJobInput): Promise<ClusteringJobResult> {
+/**
+ * A clustering job: compute on a stored dataset, store the result as artifacts, optionally register a model version.
+ * A dataset named by series is resolved first (workflows/dataset-ref.ts) and reported as the result's `dataset`.
+ */
+export async function clusteringWorkflow(
+  request: ClusteringJobInput | ByDatasetRef<ClusteringJobInput>,
+): Promise<ClusteringJobResult> {
   let stage: JobStage = 'clustering';
   setHandler(stageQuery, () => stage);
+  const { job: input, dataset } = await bindDataset(request);
+  const resolved = dataset ? { dataset } : {};
 
   // Jobs without a route (all before `any` routing existed) take the original path, so their histories replay.
   const { value: summary, fellBack } = input.route
     ? await runRouted(input.route, clusteringOn, input)
     : { value: await runClustering(input), fellBack: false };
-  const extra = fellBack ? { fellBackToCpu: true } : {};
+  const extra = { ...(fellBack ? { fellBackToCpu: true } : {}), ...resolved };
   if (!input.register) {
     stage = 'completed';
     return { ...summary, ...extra };

@@ -9,12 +9,14 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { RegisteredVersionRef } from '../common/jobs';
+import type { ResolvedDataset } from '../common/dataset-ref';
 import type {
   CandidateRecord,
   Decision,
   DecisionOutcome,
   EvaluateResult,
   FullPipelineInput,
+  FullPipelineRefInput,
   FullPipelineResult,
   GateOutcome,
   PromotionRef,
@@ -31,6 +33,7 @@ import {
   registerClusteringCandidate,
   validateData,
 } from './pipeline-activities';
+import { resolveRunDataset } from './dataset-ref';
 import { StageTracker } from './pipeline-stage';
 import { trainingWorkflow } from './training';
 
@@ -206,9 +209,12 @@ async function fitClusteringCandidate(
  * 7. promoting: the alias moves, its previous holder keeps `previous-<alias>`; keyed by this workflow's id. Refused
  *    (AliasMoved) when the alias moved since the evaluation: the run fails, the version stays READY, unpromoted.
  *
- * Cancelling stops the run where it is (a child job is cancelled with it) and promotes nothing.
+ * Cancelling stops the run where it is (a child job is cancelled with it) and promotes nothing. A dataset named by
+ * series is resolved before validating (workflows/dataset-ref.ts), for the pipeline and its candidate's job alike.
  */
-export async function fullPipelineWorkflow(input: FullPipelineInput): Promise<FullPipelineResult> {
+export async function fullPipelineWorkflow(
+  request: FullPipelineInput | FullPipelineRefInput,
+): Promise<FullPipelineResult> {
   const stages = new StageTracker('validating');
   let decision: Decision | undefined;
   let finished: DecisionOutcome | undefined;
@@ -245,6 +251,22 @@ export async function fullPipelineWorkflow(input: FullPipelineInput): Promise<Fu
     },
   );
 
+  let input: FullPipelineInput;
+  let dataset: ResolvedDataset | undefined;
+  if (request.datasetId !== undefined) input = request;
+  else {
+    const { dataset: ref, training, clustering, ...rest } = request;
+    dataset = await resolveRunDataset(request.tenantId, ref);
+    const datasetId = dataset.datasetId;
+    input = {
+      ...rest,
+      datasetId,
+      ...(training ? { training: { ...training, datasetId } } : {}),
+      ...(clustering ? { clustering: { ...clustering, datasetId } } : {}),
+    };
+  }
+  const resolved = dataset ? { dataset } : {};
+
   const target = input.training?.target;
   const validated = await validateData({
     tenantId: input.tenantId,
@@ -260,6 +282,7 @@ export async function fullPipelineWorkflow(input: FullPipelineInput): Promise<Fu
     reportId: validated.reportId,
     counts: validated.counts,
     blocking: validated.blocking,
+    ...resolved,
   };
   if (!validated.passed) {
     stages.enter('completed', { status: 'FAILED_VALIDATION', reportId: validated.reportId, counts: validated.counts });

@@ -8,12 +8,16 @@ import { parseJsonBody } from '../../datasets/parse-json';
 import { parseNdjson } from '../../datasets/parse-ndjson';
 import { Table } from '../../datasets/table';
 import { createDataset, DatasetMeta, getDataset, listDatasets } from '../../db/datasets';
+import { createSeriesVersion, DatasetVersion, listSeriesVersions } from '../../db/dataset-series';
 import { ApiDeps } from '../context';
 import { parseWith } from '../schemas/validate';
 
 export const datasetName = z.string().min(1).max(200);
 const uploadQuery = z.object({ name: datasetName.optional() });
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  name: datasetName.optional(),
+});
 
 export function datasetView(d: DatasetMeta) {
   return {
@@ -30,11 +34,17 @@ export function datasetView(d: DatasetMeta) {
   };
 }
 
+/** One version of a named series: its number, when it was added, and the dataset it points at. */
+export function datasetVersionView(v: DatasetVersion) {
+  return { name: v.name, version: v.version, createdAt: v.createdAt, dataset: datasetView(v.dataset) };
+}
+
 export function datasetsRouter(deps: ApiDeps): Router {
   const router = new Router();
 
   // JSON, CSV or NDJSON; CSV and NDJSON are parsed as they stream in, and every limit stops the upload the moment it
-  // is passed. A table already stored (same canonical content) is returned with 200 instead of stored twice.
+  // is passed. A table already stored (same canonical content) is returned with 200 instead of stored twice. A named
+  // upload also becomes the newest version of its name (`series`), unless it already is the newest.
   router.post('/datasets', async (ctx) => {
     const query = parseWith(uploadQuery, ctx.query, 'query');
     let table: Table;
@@ -56,19 +66,41 @@ export function datasetsRouter(deps: ApiDeps): Router {
         `expected Content-Type application/json, text/csv or application/x-ndjson, got ${ctx.get('content-type') || 'none'}`,
       );
     }
-    const { dataset, created } = await createDataset(deps.pool, {
+    if (name === undefined) {
+      const { dataset, created } = await createDataset(deps.pool, {
+        tenantId: DEFAULT_TENANT,
+        name: `dataset-${new Date().toISOString()}`,
+        sourceFormat: format,
+        table,
+      });
+      ctx.status = created ? 201 : 200;
+      ctx.set('Location', `/api/v1/datasets/${dataset.id}`);
+      ctx.body = { ...datasetView(dataset), created };
+      return;
+    }
+    const stored = await createSeriesVersion(deps.pool, {
       tenantId: DEFAULT_TENANT,
-      name: name ?? `dataset-${new Date().toISOString()}`,
+      name,
       sourceFormat: format,
       table,
     });
-    ctx.status = created ? 201 : 200;
-    ctx.set('Location', `/api/v1/datasets/${dataset.id}`);
-    ctx.body = { ...datasetView(dataset), created };
+    ctx.status = stored.created ? 201 : 200;
+    ctx.set('Location', `/api/v1/datasets/${stored.dataset.id}`);
+    ctx.body = {
+      ...datasetView(stored.dataset),
+      created: stored.created,
+      series: { name, version: stored.version, added: stored.added, createdAt: stored.versionCreatedAt },
+    };
   });
 
+  // `?name=`: the versions of that series, newest first; otherwise recent datasets.
   router.get('/datasets', async (ctx) => {
-    const { limit } = parseWith(listQuery, ctx.query, 'query');
+    const { limit, name } = parseWith(listQuery, ctx.query, 'query');
+    if (name !== undefined) {
+      const versions = await listSeriesVersions(deps.pool, DEFAULT_TENANT, name, limit);
+      ctx.body = { name, versions: versions.map(datasetVersionView) };
+      return;
+    }
     ctx.body = { datasets: (await listDatasets(deps.pool, DEFAULT_TENANT, limit)).map(datasetView) };
   });
 

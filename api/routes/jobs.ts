@@ -8,10 +8,12 @@ import { trainingResultView } from '../services/training-result';
 import { JOB_KINDS, JOB_STATUSES } from '../services/jobs';
 import { parseWith } from '../schemas/validate';
 import { jobLinks } from '../services/accepted';
+import { scheduleId } from '../schemas/schedules';
 
 const listQuery = z.object({
   kind: z.enum(JOB_KINDS as [string, ...string[]]).optional(),
   status: z.enum(JOB_STATUSES as [string, ...string[]]).optional(),
+  scheduleId: scheduleId.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
@@ -27,6 +29,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     const jobs = await deps.jobs.list({
       kind: query.kind,
       status: query.status as never,
+      scheduleId: query.scheduleId,
       tenantId: DEFAULT_TENANT,
       limit: query.limit,
     });

@@ -6,6 +6,7 @@ import { SOM_MAX_UNITS } from '../../ml/clustering/som/som';
 import { SPECTRAL_LIMITS, SPECTRAL_MAX_K, SpectralAffinity } from '../../ml/clustering/spectral/spectral';
 import { AlgorithmLimit } from '../../ml/clustering/types';
 import { modelName, resources, uuid } from './common';
+import { datasetRef } from './dataset-ref';
 
 /** Documented limits on a clustering request (README: Limits). */
 export const CLUSTERING_LIMITS = {
@@ -191,6 +192,7 @@ export const clusteringRequest = z
     algorithm: z.string().meta({ description: `One of: ${CLUSTERING_ALGORITHMS.join(', ')}` }),
     params: z.record(z.string(), z.unknown()),
     datasetId: uuid.optional(),
+    dataset: datasetRef.optional(),
     data: z
       .array(z.unknown())
       .optional()
@@ -209,7 +211,8 @@ export const clusteringRequest = z
     register: z.strictObject({ name: modelName }).optional(),
   })
   .meta({
-    description: 'Start a clustering job on a stored dataset (datasetId) or inline data (data): exactly one of them',
+    description:
+      'Start a clustering job on a stored dataset (datasetId), a version of a named series (dataset) or inline data (data): exactly one of them',
   });
 
 export const jobAccepted = z.object({

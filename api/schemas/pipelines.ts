@@ -4,6 +4,7 @@ import { MIN_HOLDOUT_ROWS, MIN_TRAINING_ROWS } from '../../ml/evaluation/holdout
 import { DEFAULT_SEVERITIES, VALIDATION_DEFAULTS } from '../../ml/validation/options';
 import { clusteringRequest } from './clustering';
 import { modelName, uuid } from './common';
+import { datasetRef } from './dataset-ref';
 import { ALIAS_PATTERN } from './models';
 import { trainingRequest } from './training';
 
@@ -45,7 +46,8 @@ const priority = z.number().int().min(1).max(5).meta({ description: 'Temporal pr
 
 /** POST /api/v1/pipelines/validation */
 export const validationPipelineRequest = z.strictObject({
-  datasetId: uuid,
+  datasetId: uuid.optional().meta({ description: 'The dataset; or give `dataset` (exactly one of them)' }),
+  dataset: datasetRef.optional(),
   referenceDatasetId: uuid.optional().meta({ description: 'Expected schema, ranges, levels and the drift baseline' }),
   target: z
     .string()
@@ -161,13 +163,15 @@ export function durationMs(text: string): number | undefined {
 /** POST /api/v1/pipelines/full */
 export const fullPipelineRequest = z.strictObject({
   model: z.strictObject({ name: modelName }),
-  datasetId: uuid,
+  datasetId: uuid.optional().meta({ description: 'The dataset; or give `dataset` (exactly one of them)' }),
+  dataset: datasetRef.optional(),
   holdout,
   referenceDatasetId: uuid.optional(),
   checks: checks.optional(),
   training: trainingRequest
     .extend({
       datasetId: uuid.optional().meta({ description: 'Defaults to the pipeline datasetId (must match it if given)' }),
+      dataset: datasetRef.optional().meta({ description: 'Not accepted here: the pipeline trains on its own dataset' }),
       model: z.strictObject({ name: modelName }).optional().meta({ description: 'Defaults to the pipeline model' }),
     })
     .optional()
@@ -175,6 +179,7 @@ export const fullPipelineRequest = z.strictObject({
   clustering: clusteringRequest
     .extend({
       datasetId: uuid.optional().meta({ description: 'Defaults to the pipeline datasetId (must match it if given)' }),
+      dataset: datasetRef.optional().meta({ description: 'Not accepted here: the pipeline fits on its own dataset' }),
       register: z
         .strictObject({ name: modelName })
         .optional()

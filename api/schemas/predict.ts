@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resources, uuid } from './common';
+import { datasetRef } from './dataset-ref';
 import { aliasParam } from './models';
 
 /** Documented limits of online prediction (README: Limits); its body limit is BodyLimits.maxPredictBodyBytes. */
@@ -23,7 +24,8 @@ export const predictRequest = z
 /** POST /api/v1/models/:name/batch-predict: a stored dataset, where to run, and the model version. */
 export const batchPredictRequest = z
   .strictObject({
-    datasetId: uuid,
+    datasetId: uuid.optional().meta({ description: 'The dataset; or give `dataset` (exactly one of them)' }),
+    dataset: datasetRef.optional(),
     resources: resources.optional(),
     version: versionNumber.optional(),
     alias: aliasParam.optional(),

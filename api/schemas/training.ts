@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { ACTIVATIONS, OPTIMIZERS, TRAINING_LIMITS } from '../../ml/training/spec';
 import { modelName, resources, uuid } from './common';
+import { datasetRef } from './dataset-ref';
 
 const L = TRAINING_LIMITS;
 
 /** POST /api/v1/training: shape and ranges here; what depends on the dataset (columns, classes) is checked against it. */
 export const trainingRequest = z.strictObject({
-  datasetId: uuid,
+  datasetId: uuid.optional().meta({ description: 'The dataset; or give `dataset` (exactly one of them)' }),
+  dataset: datasetRef.optional(),
   target: z.string().min(1).meta({ description: 'Column to predict' }),
   features: z
     .array(z.string().min(1))

@@ -3,7 +3,8 @@ import type { TypedSearchAttributes } from '@temporalio/common';
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError } from '../../common/errors';
-import { BatchPredictJobInput, ClusteringJobInput, JobKind, TrainingJobInput } from '../../common/jobs';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { JobKind } from '../../common/jobs';
 import { ROUTED_ACTIVITIES } from '../../activities/routed';
 import { isGpuQueue } from '../../gpu/gpu-class';
 import {
@@ -13,13 +14,10 @@ import {
   KilnModelName,
   KilnStage,
   KilnTenant,
+  TemporalScheduledById,
+  TemporalScheduledStartTime,
 } from '../../common/search-attributes';
-import type { FullPipelineInput, ValidationPipelineInput } from '../../common/pipelines';
-import { fullPipelineWorkflow } from '../../workflows/full-pipeline';
-import { validationPipelineWorkflow } from '../../workflows/validation-pipeline';
-import { clusteringWorkflow } from '../../workflows/clustering';
-import { batchPredictWorkflow } from '../../workflows/batch-predict';
-import { trainingWorkflow } from '../../workflows/training';
+import type * as workflows from '../../workflows';
 import { stopSignal } from '../../common/messages/training';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
@@ -51,8 +49,10 @@ function statusOf(name: WorkflowExecutionStatusName, attributes: TypedSearchAttr
   return status === 'RUNNING' && attributes.get(KilnStage) === 'awaiting-approval' ? 'AWAITING_APPROVAL' : status;
 }
 
-// Job ids are workflow ids Kiln made: `<kind>-<uuid>`. Anything else cannot be a job.
-const JOB_ID = /^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Job ids are workflow ids Kiln made: `<kind>-<uuid>`, and for a schedule's runs `<kind>-<uuid>-<scheduled time>`
+// (Temporal appends the scheduled time in RFC 3339, UTC, to the action's id). Anything else cannot be a job.
+const JOB_ID =
+  /^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$/;
 
 export function isJobId(value: string): boolean {
   return JOB_ID.test(value);
@@ -77,6 +77,9 @@ export interface JobView {
   runId: string;
   kind: string | undefined;
   status: JobStatus;
+  /** Runs a schedule started: the schedule and the run's scheduled (logical) time, ISO. */
+  scheduleId?: string;
+  scheduledTime?: string;
   taskQueue: string;
   startTime: string;
   closeTime?: string;
@@ -86,135 +89,61 @@ export interface JobView {
   error?: { message: string; type?: string };
 }
 
+/** Every workflow Kiln exports, by name (a job's workflow type). */
+export type KilnWorkflowType = keyof typeof workflows;
+
+/** Kiln's search attributes of a job (common/search-attributes.ts). */
+export interface JobAttributes {
+  kind: JobKind;
+  tenantId: string;
+  /** Absent when the job names its dataset by series: the run sets it once resolved. */
+  datasetId?: string;
+  algorithm?: string;
+  modelName?: string;
+  stage?: string;
+}
+
+/** What starting a job takes (submit-job.ts PreparedJob has it all). */
+export interface StartableJob {
+  workflowType: KilnWorkflowType;
+  input: unknown;
+  taskQueue: string;
+  memo: Record<string, unknown>;
+  attributes: JobAttributes;
+  priorityKey?: number;
+}
+
 export class JobService {
   constructor(private readonly client: Client) {}
 
-  /** Every job starts the same way: its id as workflow id, the input, a memo, and Kiln's search attributes. */
-  private async start<A>(
-    workflow: (input: A) => Promise<unknown>,
-    jobId: string,
-    input: A,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    attributes: {
-      kind: JobKind;
-      tenantId: string;
-      datasetId: string;
-      algorithm?: string;
-      modelName?: string;
-      stage?: string;
-    },
-    priorityKey?: number,
-  ): Promise<void> {
-    await this.client.workflow.start(workflow, {
-      workflowId: jobId,
-      taskQueue,
-      args: [input],
-      memo,
-      ...(priorityKey !== undefined ? { priority: { priorityKey } } : {}),
+  /**
+   * What every start of a job shares, for client.workflow.start and a schedule's action alike: the workflow type, its
+   * task queue, the input, the memo, Kiln's search attributes and the priority.
+   */
+  startOptions(job: StartableJob) {
+    const a = job.attributes;
+    return {
+      workflowType: job.workflowType,
+      taskQueue: job.taskQueue,
+      args: [job.input],
+      memo: job.memo,
+      ...(job.priorityKey !== undefined ? { priority: { priorityKey: job.priorityKey } } : {}),
       typedSearchAttributes: [
-        ...(attributes.stage ? [{ key: KilnStage, value: attributes.stage }] : []),
-        { key: KilnKind, value: attributes.kind },
-        { key: KilnDatasetId, value: attributes.datasetId },
-        { key: KilnTenant, value: attributes.tenantId },
-        ...(attributes.algorithm ? [{ key: KilnAlgorithm, value: attributes.algorithm }] : []),
-        ...(attributes.modelName ? [{ key: KilnModelName, value: attributes.modelName }] : []),
-      ],
-    });
+        ...(a.stage ? [{ key: KilnStage, value: a.stage }] : []),
+        { key: KilnKind, value: a.kind },
+        // A job naming its dataset by series sets KilnDatasetId once it has resolved it.
+        ...(a.datasetId ? [{ key: KilnDatasetId, value: a.datasetId }] : []),
+        { key: KilnTenant, value: a.tenantId },
+        ...(a.algorithm ? [{ key: KilnAlgorithm, value: a.algorithm }] : []),
+        ...(a.modelName ? [{ key: KilnModelName, value: a.modelName }] : []),
+      ] as SearchAttributePair[],
+    };
   }
 
-  startClustering(
-    jobId: string,
-    input: ClusteringJobInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-  ): Promise<void> {
-    return this.start(clusteringWorkflow, jobId, input, taskQueue, memo, {
-      kind: 'clustering',
-      tenantId: input.tenantId,
-      datasetId: input.datasetId,
-      algorithm: input.algorithm,
-      modelName: input.register?.name,
-    });
-  }
-
-  startTraining(
-    jobId: string,
-    input: TrainingJobInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-  ): Promise<void> {
-    return this.start(trainingWorkflow, jobId, input, taskQueue, memo, {
-      kind: 'training',
-      tenantId: input.tenantId,
-      datasetId: input.datasetId,
-      modelName: input.model.name,
-    });
-  }
-
-  startBatchPredict(
-    jobId: string,
-    input: BatchPredictJobInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-  ): Promise<void> {
-    return this.start(batchPredictWorkflow, jobId, input, taskQueue, memo, {
-      kind: 'batch-predict',
-      tenantId: input.tenantId,
-      datasetId: input.datasetId,
-      modelName: input.modelName,
-    });
-  }
-
-  /** A validation pipeline (kind `pipeline`, KilnAlgorithm `validation`). */
-  startValidationPipeline(
-    pipelineId: string,
-    input: ValidationPipelineInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    priorityKey?: number,
-  ): Promise<void> {
-    return this.start(
-      validationPipelineWorkflow,
-      pipelineId,
-      input,
-      taskQueue,
-      memo,
-      {
-        kind: 'pipeline',
-        tenantId: input.tenantId,
-        datasetId: input.datasetId,
-        algorithm: 'validation',
-        stage: 'validating',
-      },
-      priorityKey,
-    );
-  }
-
-  /** A full pipeline (kind `pipeline`, KilnAlgorithm `full`, KilnModelName the candidate's model). */
-  startFullPipeline(
-    pipelineId: string,
-    input: FullPipelineInput,
-    taskQueue: string,
-    memo: Record<string, unknown>,
-    priorityKey?: number,
-  ): Promise<void> {
-    return this.start(
-      fullPipelineWorkflow,
-      pipelineId,
-      input,
-      taskQueue,
-      memo,
-      {
-        kind: 'pipeline',
-        tenantId: input.tenantId,
-        datasetId: input.datasetId,
-        algorithm: 'full',
-        modelName: input.modelName,
-        stage: 'validating',
-      },
-      priorityKey,
-    );
+  /** Starts a job: its id as workflow id, then startOptions. */
+  async startJob(jobId: string, job: StartableJob): Promise<void> {
+    const { workflowType, ...options } = this.startOptions(job);
+    await this.client.workflow.start(workflowType, { workflowId: jobId, ...options });
   }
 
   /** Asks a running training job to finish after its current epoch (a signal the workflow records). */
@@ -256,6 +185,7 @@ export class JobService {
       runId: description.runId,
       kind: description.typedSearchAttributes.get(KilnKind),
       status,
+      ...scheduledBy(description.typedSearchAttributes),
       taskQueue: description.taskQueue,
       startTime: description.startTime.toISOString(),
       ...(description.closeTime ? { closeTime: description.closeTime.toISOString() } : {}),
@@ -299,11 +229,26 @@ export class JobService {
     return status;
   }
 
-  /** Recent jobs from Temporal's visibility store (eventually consistent: a job started a moment ago may lag). */
-  async list(filter: { kind?: string; status?: JobStatus; tenantId: string; limit: number }) {
+  /** A job's status now (AWAITING_APPROVAL for a pipeline waiting for a reviewer); undefined when it does not exist. */
+  async statusOf(jobId: string): Promise<JobStatus | undefined> {
+    try {
+      const description = await this.client.workflow.getHandle(jobId).describe();
+      return statusOf(description.status.name, description.typedSearchAttributes);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Recent jobs from Temporal's visibility store (eventually consistent: a job started a moment ago may lag), newest
+   * first; `scheduleId` keeps the runs of one schedule.
+   */
+  async list(filter: { kind?: string; status?: JobStatus; scheduleId?: string; tenantId: string; limit: number }) {
     const clauses = [`${KilnTenant.name} = '${filter.tenantId}'`];
-    // Values come from validated enums, never from free text.
+    // Values come from validated enums and patterns (a schedule id has no quote), never from free text.
     if (filter.kind) clauses.push(`${KilnKind.name} = '${filter.kind}'`);
+    if (filter.scheduleId) clauses.push(`${TemporalScheduledById.name} = '${filter.scheduleId}'`);
     if (filter.status === 'AWAITING_APPROVAL') clauses.push(`${KilnStage.name} = 'awaiting-approval'`);
     if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
     // A RUNNING filter leaves out the runs that wait for approval (they list as AWAITING_APPROVAL).
@@ -317,6 +262,7 @@ export class JobService {
         kind: execution.typedSearchAttributes.get(KilnKind),
         algorithm: execution.typedSearchAttributes.get(KilnAlgorithm),
         status: statusOf(execution.status.name, execution.typedSearchAttributes),
+        ...scheduledBy(execution.typedSearchAttributes),
         ...(execution.typedSearchAttributes.get(KilnStage)
           ? { stage: execution.typedSearchAttributes.get(KilnStage) }
           : {}),
@@ -328,6 +274,14 @@ export class JobService {
     }
     return jobs;
   }
+}
+
+/** `{scheduleId, scheduledTime}` of a run a schedule started (Temporal's search attributes), else nothing. */
+function scheduledBy(attributes: TypedSearchAttributes): { scheduleId?: string; scheduledTime?: string } {
+  const scheduleId = attributes.get(TemporalScheduledById);
+  if (!scheduleId) return {};
+  const scheduledTime = attributes.get(TemporalScheduledStartTime);
+  return { scheduleId, ...(scheduledTime ? { scheduledTime: scheduledTime.toISOString() } : {}) };
 }
 
 type RawDescription = temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse;

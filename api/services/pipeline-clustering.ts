@@ -12,9 +12,9 @@ import type { SubmitDeps } from './submit-job';
 
 type ClusteringBody = NonNullable<z.infer<typeof fullPipelineRequest>['clustering']>;
 
-/** The clustering job a full pipeline runs for its candidate, and where it runs. */
+/** The clustering job a full pipeline runs for its candidate (its datasetId is the pipeline's), and where it runs. */
 export interface PipelineClustering {
-  job: ClusteringJobInput & { columns: string[] };
+  job: Omit<ClusteringJobInput, 'datasetId'> & { columns: string[] };
   placement: ComputePlacement;
 }
 
@@ -22,14 +22,15 @@ export interface PipelineClustering {
  * Checks a full pipeline's `clustering` body (a POST /api/v1/clustering body) against the pipeline and its dataset, as
  * POST /api/v1/clustering checks its own, each error a ValidationError naming `clustering.<field>`: a known algorithm
  * that can assign new points (the candidate and the champion label the holdout rows), its params, the pipeline's own
- * dataset (no inline `data`; `datasetId` and `register.name`, if given, equal to the pipeline's), numeric `columns`
+ * dataset (no inline `data` nor series `dataset`; `datasetId` and `register.name`, if given, equal to the pipeline's:
+ * a pipeline naming its dataset by series, `pipeline.datasetId` absent, takes no `datasetId`), numeric `columns`
  * (default: every column but `labelsColumn`), initial centroids of the right shape, and k at most the rows it trains
  * on (`trainRows`). Returns the job (no `register`: the pipeline registers) and its placement.
  */
 export async function checkClusteringCandidate(
   deps: SubmitDeps,
   body: ClusteringBody,
-  pipeline: { datasetId: string; modelName: string; table: Table; trainRows: number },
+  pipeline: { datasetId?: string; modelName: string; table: Table; trainRows: number },
 ): Promise<PipelineClustering> {
   const field = (name: string) => `clustering.${name}`;
   if (!isAlgorithmName(body.algorithm))
@@ -54,6 +55,11 @@ export async function checkClusteringCandidate(
     throw new ValidationError(
       `${field('data')}: a pipeline clusters its own datasetId; upload the rows as a dataset`,
       field('data'),
+    );
+  if (body.dataset !== undefined)
+    throw new ValidationError(
+      `${field('dataset')}: the pipeline fits the candidate on its own dataset; leave it out`,
+      field('dataset'),
     );
   if (body.datasetId !== undefined && body.datasetId !== pipeline.datasetId)
     throw new ValidationError(
@@ -111,7 +117,6 @@ export async function checkClusteringCandidate(
   return {
     job: {
       tenantId: DEFAULT_TENANT,
-      datasetId: pipeline.datasetId,
       algorithm,
       params,
       columns,

@@ -1,16 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { NotFoundError, UnprocessableError, ValidationError } from '../../common/errors';
+import { UnprocessableError, ValidationError } from '../../common/errors';
+import type { ByDatasetRef } from '../../common/dataset-ref';
 import { ClusteringJobInput } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
 import { DatasetLimits } from '../../datasets/limits';
-import { createDataset, DatasetMeta, getDataset } from '../../db/datasets';
+import { createDataset } from '../../db/datasets';
 import { estimateClusteringMemoryMb } from '../../gpu/memory-estimate';
 import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clustering';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
-import { SubmitDeps, SubmittedJob } from './submit-job';
+import { datasetInput, datasetMemo, RequestDataset, requestDataset } from './request-dataset';
+import { PreparedJob, startPreparedJob, SubmitDeps, SubmittedJob } from './submit-job';
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 
@@ -20,13 +21,25 @@ export interface ClusteringDeps extends SubmitDeps {
 }
 
 /**
- * Starts a clustering job from a POST /api/v1/clustering body (the submit-job.ts shape): validates the request
- * against its algorithm and its dataset, stores inline data as a dataset, and starts the workflow with the dataset's
- * id (never the data). ValidationError naming the field, NotFoundError for the dataset, PayloadTooLargeError for
- * inline data past the limits, UnprocessableError for more points than the algorithm takes or more GPU memory than
- * any online device has. Shared by /api/v1/clustering and the seed-compatible alias.
+ * Starts a clustering job from a POST /api/v1/clustering body (the submit-job.ts shape). Shared by /api/v1/clustering
+ * and the seed-compatible alias.
  */
 export async function submitClustering(deps: ClusteringDeps, body: unknown): Promise<SubmittedJob> {
+  return startPreparedJob(deps, await prepareClustering(deps, body));
+}
+
+/**
+ * Validates a POST /api/v1/clustering body against its algorithm and its dataset (a stored one, a series version, or
+ * inline data, which is stored as a dataset unless `inlineData` is false) and builds the workflow start with the
+ * dataset's id or series reference (never the data). ValidationError naming the field, NotFoundError for the dataset,
+ * PayloadTooLargeError for inline data past the limits, UnprocessableError for more points than the algorithm takes or
+ * more GPU memory than any online device has.
+ */
+export async function prepareClustering(
+  deps: ClusteringDeps,
+  body: unknown,
+  options: { inlineData?: boolean } = {},
+): Promise<PreparedJob> {
   const request = parseWith(clusteringRequest, body);
   if (!isAlgorithmName(request.algorithm)) {
     throw new ValidationError(
@@ -43,14 +56,22 @@ export async function submitClustering(deps: ClusteringDeps, body: unknown): Pro
       'register',
     );
   }
-  if ((request.datasetId === undefined) === (request.data === undefined)) {
+  const given = [request.datasetId, request.dataset, request.data].filter((v) => v !== undefined).length;
+  if (given !== 1) {
     throw new ValidationError(
-      'give exactly one of datasetId (a stored dataset) or data (inline rows)',
-      request.data ? 'data' : 'datasetId',
+      'give exactly one of datasetId (a stored dataset), dataset (a version of a named series) or data (inline rows)',
+      request.data ? 'data' : request.dataset ? 'dataset' : 'datasetId',
+    );
+  }
+  if (request.data !== undefined && options.inlineData === false) {
+    throw new ValidationError(
+      'inline data cannot be scheduled: upload it as a dataset series and give "dataset": {"name": ...}',
+      'data',
     );
   }
 
-  const dataset = await resolveDataset(deps, request);
+  const source = await resolveDataset(deps, request);
+  const dataset = source.meta;
   const limit = spec.limit?.(params);
   if (limit && dataset.rows > limit.maxPoints) {
     throw new UnprocessableError(
@@ -100,11 +121,9 @@ export async function submitClustering(deps: ClusteringDeps, body: unknown): Pro
   const placement = await placeCompute(deps, request.resources, () =>
     estimateClusteringMemoryMb(algorithm, { n: dataset.rows, d: columns.length, params }),
   );
-  const taskQueue = placement.taskQueue;
-  const jobId = `clustering-${randomUUID()}`;
-  const input: ClusteringJobInput = {
+  const input: ClusteringJobInput | ByDatasetRef<ClusteringJobInput> = {
     tenantId: DEFAULT_TENANT,
-    datasetId: dataset.id,
+    ...datasetInput(source),
     algorithm: request.algorithm,
     params,
     ...(request.columns ? { columns: request.columns } : {}),
@@ -113,24 +132,36 @@ export async function submitClustering(deps: ClusteringDeps, body: unknown): Pro
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
   };
-  await deps.jobs.startClustering(jobId, input, taskQueue, {
+  return {
     kind: 'clustering',
-    algorithm: request.algorithm,
-    params,
-    dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows, columns: columns.length },
-    resources: placement.memo,
-    ...(request.register ? { register: request.register.name } : {}),
-  });
-  deps.metrics.jobsStarted.inc({ kind: 'clustering', algorithm: request.algorithm });
-  return { jobId, kind: 'clustering', datasetId: dataset.id, taskQueue, computeQueue: placement.computeQueue };
+    idPrefix: 'clustering',
+    workflowType: 'clusteringWorkflow',
+    input,
+    taskQueue: placement.taskQueue,
+    computeQueue: placement.computeQueue,
+    memo: {
+      kind: 'clustering',
+      algorithm: request.algorithm,
+      params,
+      dataset: datasetMemo(source, { columns: columns.length }),
+      resources: placement.memo,
+      ...(request.register ? { register: request.register.name } : {}),
+    },
+    attributes: {
+      kind: 'clustering',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: dataset.id }),
+      algorithm: request.algorithm,
+      ...(request.register ? { modelName: request.register.name } : {}),
+    },
+    datasetId: dataset.id,
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'clustering', algorithm: request.algorithm },
+  };
 }
 
-async function resolveDataset(deps: ClusteringDeps, request: ClusteringRequest): Promise<DatasetMeta> {
-  if (request.datasetId) {
-    const dataset = await getDataset(deps.pool, DEFAULT_TENANT, request.datasetId);
-    if (!dataset) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
-    return dataset;
-  }
+async function resolveDataset(deps: ClusteringDeps, request: ClusteringRequest): Promise<RequestDataset> {
+  if (request.data === undefined) return requestDataset(deps.pool, request);
   const table = tableFromRows(request.data, deps.limits, 'data');
   const { dataset } = await createDataset(deps.pool, {
     tenantId: DEFAULT_TENANT,
@@ -138,5 +169,5 @@ async function resolveDataset(deps: ClusteringDeps, request: ClusteringRequest):
     sourceFormat: 'json',
     table,
   });
-  return dataset;
+  return { meta: dataset };
 }

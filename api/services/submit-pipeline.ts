@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import type { TrainingJobInput } from '../../common/jobs';
+import type { ByDatasetRef } from '../../common/dataset-ref';
 import type {
   FullPipelineInput,
+  FullPipelineRefInput,
   HoldoutSpec,
   PipelineThreshold,
   ValidationPipelineInput,
@@ -30,7 +31,8 @@ import { parseWith } from '../schemas/validate';
 import { ComputePlacement, placeCompute } from './compute-placement';
 import { checkChampion, PipelineCandidate } from './pipeline-champion';
 import { checkClusteringCandidate } from './pipeline-clustering';
-import type { SubmitDeps } from './submit-job';
+import { datasetMemo, RequestDataset, requestDataset } from './request-dataset';
+import { PreparedJob, startPreparedJob, SubmitDeps } from './submit-job';
 
 export interface SubmittedPipeline {
   pipelineId: string;
@@ -71,14 +73,32 @@ function checkOverrides(checks: Record<string, unknown> | undefined): void {
   }
 }
 
-/**
- * POST /api/v1/pipelines/validation: checks the datasets exist, the target is one of the dataset's columns (as the
- * full pipeline does: 400 naming `target`, not a run that fails validation) and the overrides are valid, then starts
- * the run.
- */
+/** Starts a prepared pipeline; its 202 names it `pipelineId`. */
+async function startPipeline(deps: SubmitDeps, prepared: PreparedJob): Promise<SubmittedPipeline> {
+  const job = await startPreparedJob(deps, prepared);
+  return {
+    pipelineId: job.jobId,
+    kind: prepared.metric.algorithm as SubmittedPipeline['kind'],
+    datasetId: job.datasetId,
+    taskQueue: job.taskQueue,
+    ...(prepared.computeQueue ? { computeQueue: prepared.computeQueue } : {}),
+    ...(prepared.details ?? {}),
+  };
+}
+
+/** POST /api/v1/pipelines/validation: validates (prepareValidationPipeline), then starts the run. */
 export async function submitValidationPipeline(deps: SubmitDeps, body: unknown): Promise<SubmittedPipeline> {
+  return startPipeline(deps, await prepareValidationPipeline(deps, body));
+}
+
+/**
+ * A POST /api/v1/pipelines/validation body checked: the datasets exist, the target is one of the dataset's columns
+ * (as the full pipeline does: 400 naming `target`, not a run that fails validation) and the overrides are valid.
+ */
+export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
   const request = parseWith(validationPipelineRequest, body);
-  const dataset = await datasetOr404(deps, request.datasetId, 'datasetId');
+  const source = await requestDataset(deps.pool, request);
+  const dataset = source.meta;
   const reference = request.referenceDatasetId
     ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
     : undefined;
@@ -94,30 +114,39 @@ export async function submitValidationPipeline(deps: SubmitDeps, body: unknown):
           .join(', '),
       'target',
     );
-  const pipelineId = `pipeline-validation-${randomUUID()}`;
-  const input: ValidationPipelineInput = {
+  const input: ValidationPipelineInput | ByDatasetRef<ValidationPipelineInput> = {
     tenantId: DEFAULT_TENANT,
-    datasetId: dataset.id,
+    ...(source.ref ? { dataset: source.ref } : { datasetId: dataset.id }),
     ...(reference ? { referenceDatasetId: reference.id } : {}),
     ...(target !== undefined ? { target } : {}),
     ...(targetSpec ? { task: targetSpec.type === 'string' ? 'classification' : 'regression' } : {}),
     ...(request.checks ? { checks: request.checks } : {}),
   };
-  await deps.jobs.startValidationPipeline(
-    pipelineId,
+  return {
+    kind: 'pipeline',
+    idPrefix: 'pipeline-validation',
+    workflowType: 'validationPipelineWorkflow',
     input,
-    TASK_QUEUES.cpu,
-    {
+    taskQueue: TASK_QUEUES.cpu,
+    memo: {
       kind: 'pipeline',
       pipeline: 'validation',
-      dataset: { id: dataset.id, name: dataset.name, rows: dataset.rows },
+      dataset: datasetMemo(source),
       ...(reference ? { referenceDataset: { id: reference.id, name: reference.name, rows: reference.rows } } : {}),
       ...(target !== undefined ? { target } : {}),
     },
-    request.priority,
-  );
-  deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'validation' });
-  return { pipelineId, kind: 'validation', datasetId: dataset.id, taskQueue: TASK_QUEUES.cpu };
+    attributes: {
+      kind: 'pipeline',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: dataset.id }),
+      algorithm: 'validation',
+      stage: 'validating',
+    },
+    ...(request.priority !== undefined ? { priorityKey: request.priority } : {}),
+    datasetId: dataset.id,
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'pipeline', algorithm: 'validation' },
+  };
 }
 
 type FullRequest = z.infer<typeof fullPipelineRequest>;
@@ -197,13 +226,21 @@ interface CheckedHoldout {
  * least MIN_HOLDOUT_ROWS rows, or a fraction holding out at least MIN_HOLDOUT_ROWS rows and leaving at least
  * MIN_TRAINING_ROWS to train on. 400 naming `holdout.datasetId` or `holdout.fraction`, 404 for an unknown dataset.
  */
-async function checkHoldout(deps: SubmitDeps, request: FullRequest, rows: number): Promise<CheckedHoldout> {
+async function checkHoldout(
+  deps: SubmitDeps,
+  request: FullRequest,
+  source: RequestDataset,
+  rows: number,
+): Promise<CheckedHoldout> {
   const h = request.holdout;
   if (h.datasetId !== undefined) {
-    if (h.datasetId === request.datasetId)
+    if (h.datasetId === source.meta.id)
       throw new ValidationError(
-        "holdout.datasetId: is the pipeline's datasetId: the candidate would be evaluated on the rows it trained on; " +
-          'give another dataset, or a fraction of this one',
+        source.ref
+          ? `holdout.datasetId: is the version of dataset series ${JSON.stringify(source.ref.name)} the pipeline ` +
+              'would train on: the candidate would be evaluated on the rows it trained on; give another dataset, or a fraction'
+          : "holdout.datasetId: is the pipeline's datasetId: the candidate would be evaluated on the rows it trained on; " +
+              'give another dataset, or a fraction of this one',
         'holdout.datasetId',
       );
     const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, h.datasetId);
@@ -249,12 +286,20 @@ function checkHoldoutColumns(holdout: CheckedHoldout, table: Table, columns: str
   }
 }
 
-/** The candidate's job, checked: an MLP training job, or a clustering job. */
+/**
+ * The candidate's job, checked: an MLP training job, or a clustering job; without its datasetId, which is the
+ * pipeline's (given, or resolved from a series when the run starts).
+ */
 type CheckedCandidate =
-  | { kind: 'training'; job: TrainingJobInput; placement: ComputePlacement; champion: PipelineCandidate }
+  | {
+      kind: 'training';
+      job: Omit<TrainingJobInput, 'datasetId'>;
+      placement: ComputePlacement;
+      champion: PipelineCandidate;
+    }
   | {
       kind: 'clustering';
-      job: NonNullable<FullPipelineInput['clustering']>;
+      job: NonNullable<FullPipelineRefInput['clustering']>;
       placement: ComputePlacement;
       champion: PipelineCandidate;
     };
@@ -267,6 +312,11 @@ async function checkTrainingCandidate(
   holdout: CheckedHoldout,
 ): Promise<CheckedCandidate> {
   const training = request.training!;
+  if (training.dataset !== undefined)
+    throw new ValidationError(
+      'training.dataset: the pipeline trains on its own dataset; leave it out',
+      'training.dataset',
+    );
   if (training.datasetId !== undefined && training.datasetId !== request.datasetId)
     throw new ValidationError('training.datasetId: must be the pipeline datasetId (or left out)', 'training.datasetId');
   if (training.model !== undefined && training.model.name !== request.model.name)
@@ -299,7 +349,6 @@ async function checkTrainingCandidate(
     kind: 'training',
     job: {
       tenantId: DEFAULT_TENANT,
-      datasetId: request.datasetId,
       target: training.target,
       features,
       model: request.model,
@@ -318,16 +367,23 @@ async function checkTrainingCandidate(
   };
 }
 
+/** POST /api/v1/pipelines/full: validates (prepareFullPipeline), then starts the run. */
+export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promise<SubmittedPipeline> {
+  return startPipeline(deps, await prepareFullPipeline(deps, body));
+}
+
 /**
- * POST /api/v1/pipelines/full: everything that can be checked before a run is checked here and answered with a 400
- * (404 for unknown datasets, 422 for a champion the candidate cannot be compared with) naming the field: exactly one
+ * A POST /api/v1/pipelines/full body checked (a schedule's `pipeline-full` action is checked the same way): everything
+ * that can be checked before a run is checked here and answered with a 400 (404 for unknown datasets, 422 for a
+ * champion the candidate cannot be compared with) naming the field: the dataset (`datasetId`, or `dataset`, a series
+ * checked against the version it names now); exactly one
  * candidate, `training` (checked against the dataset as POST /api/v1/training does) or `clustering` (as POST
  * /api/v1/clustering does, of an algorithm that assigns new points); the holdout (another dataset with the model's
  * columns and at least MIN_HOLDOUT_ROWS rows, or a fraction that holds out that many and leaves MIN_TRAINING_ROWS);
  * the thresholds (metric of the task, once each, in range, defined on a holdout dataset's target); the alias holder
  * (promote.alias); the approval timeout and the check overrides.
  */
-export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promise<SubmittedPipeline> {
+export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
   const request = parseWith(fullPipelineRequest, body);
   if ((request.training === undefined) === (request.clustering === undefined))
     throw new ValidationError(
@@ -335,20 +391,21 @@ export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promi
         'clustering (a clustering candidate)',
       request.training ? 'clustering' : 'training',
     );
-  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, request.datasetId);
-  if (!loaded) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
+  const source = await requestDataset(deps.pool, request);
+  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, source.meta.id);
+  if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);
   const reference = request.referenceDatasetId
     ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
     : undefined;
   checkOverrides(request.checks);
-  const holdout = await checkHoldout(deps, request, loaded.table.rows);
+  const holdout = await checkHoldout(deps, request, source, loaded.table.rows);
 
   let candidate: CheckedCandidate;
   if (request.training) {
     candidate = await checkTrainingCandidate(deps, request, loaded.table, holdout);
   } else {
     const checked = await checkClusteringCandidate(deps, request.clustering!, {
-      datasetId: request.datasetId,
+      ...(request.datasetId !== undefined ? { datasetId: request.datasetId } : {}),
       modelName: request.model.name,
       table: loaded.table,
       trainRows: holdout.trainRows,
@@ -376,43 +433,58 @@ export async function submitFullPipeline(deps: SubmitDeps, body: unknown): Promi
       : undefined;
 
   const { placement } = candidate;
-  const pipelineId = `pipeline-full-${randomUUID()}`;
-  const input: FullPipelineInput = {
+  const common = {
     tenantId: DEFAULT_TENANT,
     modelName: request.model.name,
-    datasetId: request.datasetId,
     holdout: holdout.spec,
     ...(reference ? { referenceDatasetId: reference.id } : {}),
     ...(request.checks ? { checks: request.checks } : {}),
-    ...(candidate.kind === 'training' ? { training: candidate.job } : { clustering: candidate.job }),
     gate: { thresholds, noChampion: request.gate.noChampion },
     ...(approval ? { approval } : {}),
     promote: request.promote,
   };
-  await deps.jobs.startFullPipeline(
-    pipelineId,
+  let input: FullPipelineInput | FullPipelineRefInput;
+  if (source.ref) {
+    const job = candidate.kind === 'training' ? { training: candidate.job } : { clustering: candidate.job };
+    input = { ...common, dataset: source.ref, ...job };
+  } else {
+    const datasetId = source.meta.id;
+    const job =
+      candidate.kind === 'training'
+        ? { training: { ...candidate.job, datasetId } }
+        : { clustering: { ...candidate.job, datasetId } };
+    input = { ...common, datasetId, ...job };
+  }
+  return {
+    kind: 'pipeline',
+    idPrefix: 'pipeline-full',
+    workflowType: 'fullPipelineWorkflow',
     input,
-    placement.taskQueue,
-    {
+    taskQueue: placement.taskQueue,
+    computeQueue: placement.computeQueue,
+    memo: {
       kind: 'pipeline',
       pipeline: 'full',
       model: request.model.name,
       task,
       ...(candidate.kind === 'clustering' ? { algorithm: candidate.job.algorithm } : {}),
-      dataset: { id: loaded.meta.id, name: loaded.meta.name, rows: loaded.meta.rows },
+      dataset: datasetMemo(source),
       holdout: holdout.spec,
       alias: request.promote.alias,
       approvalRequired: approval !== undefined,
       resources: placement.memo,
     },
-    request.priority,
-  );
-  deps.metrics.jobsStarted.inc({ kind: 'pipeline', algorithm: 'full' });
-  return {
-    pipelineId,
-    kind: 'full',
-    datasetId: request.datasetId,
-    taskQueue: placement.taskQueue,
-    computeQueue: placement.computeQueue,
+    attributes: {
+      kind: 'pipeline',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: source.meta.id }),
+      algorithm: 'full',
+      modelName: request.model.name,
+      stage: 'validating',
+    },
+    ...(request.priority !== undefined ? { priorityKey: request.priority } : {}),
+    datasetId: source.meta.id,
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'pipeline', algorithm: 'full' },
   };
 }

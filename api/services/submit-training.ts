@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { ValidationError } from '../../common/errors';
+import type { ByDatasetRef } from '../../common/dataset-ref';
 import { TrainingJobInput } from '../../common/jobs';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { loadDatasetTable } from '../../db/datasets';
@@ -8,18 +8,25 @@ import { TrainingOptions, TrainingSpec, validateTrainingRequest } from '../../ml
 import { trainingRequest } from '../schemas/training';
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
-import { SubmitDeps, SubmittedJob } from './submit-job';
+import { datasetInput, datasetMemo, requestDataset } from './request-dataset';
+import { PreparedJob, startPreparedJob, SubmitDeps, SubmittedJob } from './submit-job';
+
+/** Starts a durable training job from a POST /api/v1/training body (the submit-job.ts shape). */
+export async function submitTraining(deps: SubmitDeps, body: unknown): Promise<SubmittedJob> {
+  return startPreparedJob(deps, await prepareTraining(deps, body));
+}
 
 /**
- * Starts a durable training job from a POST /api/v1/training body (the submit-job.ts shape): the request's shape,
- * then its columns, their types and the target's classes against the dataset, so a request that cannot train is a
- * ValidationError naming the field (or NotFoundError for the dataset) instead of a failed job; then placement and the
- * workflow. UnprocessableError when the memory need exceeds every online GPU of a `gpu` request.
+ * Validates a POST /api/v1/training body: the request's shape, then its columns, their types and the target's classes
+ * against the dataset (by id, or the series version current now), so a request that cannot train is a ValidationError
+ * naming the field (or NotFoundError for the dataset) instead of a failed job; then placement and the workflow start.
+ * UnprocessableError when the memory need exceeds every online GPU of a `gpu` request.
  */
-export async function submitTraining(deps: SubmitDeps, body: unknown): Promise<SubmittedJob> {
+export async function prepareTraining(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
   const request = parseWith(trainingRequest, body);
-  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, request.datasetId);
-  if (!loaded) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
+  const source = await requestDataset(deps.pool, request);
+  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, source.meta.id);
+  if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);
   const verdict = validateTrainingRequest(
     loaded.table,
     request.target,
@@ -38,10 +45,9 @@ export async function submitTraining(deps: SubmitDeps, body: unknown): Promise<S
   const placement = await placeCompute(deps, request.resources, () =>
     trainingMemoryNeedMb(loaded.table, { target: request.target, features, spec: request.spec, training }),
   );
-  const jobId = `training-${randomUUID()}`;
-  const input: TrainingJobInput = {
+  const input: TrainingJobInput | ByDatasetRef<TrainingJobInput> = {
     tenantId: DEFAULT_TENANT,
-    datasetId: request.datasetId,
+    ...datasetInput(source),
     target: request.target,
     features,
     model: request.model,
@@ -50,22 +56,31 @@ export async function submitTraining(deps: SubmitDeps, body: unknown): Promise<S
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
   };
-  await deps.jobs.startTraining(jobId, input, placement.taskQueue, {
-    kind: 'training',
-    model: request.model.name,
-    task: request.spec.task,
-    dataset: { id: loaded.meta.id, name: loaded.meta.name, rows: loaded.meta.rows },
-    target: request.target,
-    features: features.length,
-    epochs: request.training.epochs,
-    resources: placement.memo,
-  });
-  deps.metrics.jobsStarted.inc({ kind: 'training', algorithm: request.spec.task });
   return {
-    jobId,
     kind: 'training',
-    datasetId: request.datasetId,
+    idPrefix: 'training',
+    workflowType: 'trainingWorkflow',
+    input,
     taskQueue: placement.taskQueue,
     computeQueue: placement.computeQueue,
+    memo: {
+      kind: 'training',
+      model: request.model.name,
+      task: request.spec.task,
+      dataset: datasetMemo(source),
+      target: request.target,
+      features: features.length,
+      epochs: request.training.epochs,
+      resources: placement.memo,
+    },
+    attributes: {
+      kind: 'training',
+      tenantId: DEFAULT_TENANT,
+      ...(source.ref ? {} : { datasetId: source.meta.id }),
+      modelName: request.model.name,
+    },
+    datasetId: source.meta.id,
+    ...(source.ref ? { details: { dataset: source.ref } } : {}),
+    metric: { kind: 'training', algorithm: request.spec.task },
   };
 }

@@ -2,10 +2,17 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, ENV_NAMES, loadConfig, parseEnv, requireDatabaseUrl } from '../../common/config';
+import {
+  ConfigError,
+  ENV_NAMES,
+  EnvName,
+  loadConfig,
+  parseEnv,
+  requireDatabaseUrl,
+  SECRET_ENV_NAMES,
+} from '../../common/config';
 import { DEFAULT_BODY_LIMITS } from '../../common/body-limits';
 import { DEFAULT_LIMITS } from '../../common/dataset-limits';
-import { describeFlags, FlagError, parseFlags } from '../../common/flags';
 import { repoRoot } from '../../common/paths';
 
 /** The ConfigError loadConfig throws for env (fails the test when it does not throw one). */
@@ -56,6 +63,9 @@ describe('common/config', () => {
   });
 
   it('reads every kind of value, trimming and treating blank as unset', () => {
+    // TEMPORAL_CLI must name an executable that exists.
+    const cli = path.join(root, 'temporal');
+    fs.writeFileSync(cli, '#!/bin/sh\n', { mode: 0o755 });
     const config = loadConfig({
       HOME: root,
       PORT: ' 8080 ',
@@ -74,7 +84,7 @@ describe('common/config', () => {
       KILN_DATA_DIR: 'rel/data',
       KILN_CACHE_DIR: path.join(root, 'cache'),
       XDG_CACHE_HOME: '/ignored-when-KILN_CACHE_DIR-is-set',
-      TEMPORAL_CLI: '/opt/temporal',
+      TEMPORAL_CLI: cli,
     });
     expect(config.api).to.include({ port: 8080, host: '127.0.0.1', gpuFallbackSeconds: 2.5 });
     expect(config.api.limits.maxRows).to.equal(1000);
@@ -91,7 +101,7 @@ describe('common/config', () => {
     expect(config.launcher).to.include({
       dataDir: path.resolve('rel/data'),
       cacheDir: path.join(root, 'cache'),
-      temporalCli: '/opt/temporal',
+      temporalCli: cli,
     });
     expect(loadConfig({ XDG_CACHE_HOME: path.join(root, 'xdg') }).launcher.cacheDir).to.equal(
       path.join(root, 'xdg', 'kiln'),
@@ -195,31 +205,182 @@ describe('common/config', () => {
     });
   });
 
+  describe('KILN_DECLARED_GPUS, checked when the configuration loads', () => {
+    it('keeps the text and the devices it declares, inline or from @file', () => {
+      const inline = '[{"name":"NVIDIA H100 80GB HBM3","memoryTotalMb":8192},{"name":"Tesla T4","memoryTotalMb":4096}]';
+      const config = loadConfig({ HOME: root, KILN_DECLARED_GPUS: inline });
+      expect(config.declaredGpus).to.equal(inline);
+      expect(config.declaredDevices).to.deep.equal([
+        { index: 0, uuid: 'declared-0', name: 'NVIDIA H100 80GB HBM3', memoryTotalMb: 8192 },
+        { index: 1, uuid: 'declared-1', name: 'Tesla T4', memoryTotalMb: 4096 },
+      ]);
+      const file = path.join(root, 'gpus.json');
+      fs.writeFileSync(file, '[{"name":"NVIDIA L4","memoryTotalMb":1024,"gpuClass":"l4-small","index":3}]');
+      expect(loadConfig({ HOME: root, KILN_DECLARED_GPUS: `@${file}` }).declaredDevices).to.deep.equal([
+        { index: 3, uuid: 'declared-3', name: 'NVIDIA L4', memoryTotalMb: 1024, gpuClass: 'l4-small' },
+      ]);
+      expect(loadConfig({ HOME: root, KILN_DECLARED_GPUS: '[]' }).declaredDevices).to.deep.equal([]);
+      expect(loadConfig({ HOME: root })).to.not.have.property('declaredDevices');
+    });
+
+    it('refuses what is not JSON, a file it cannot read, and entries of the wrong shape, saying where', () => {
+      const problem = (value: string) => {
+        const err = configError({ HOME: root, KILN_DECLARED_GPUS: value });
+        expect(err.problems).to.have.length(1);
+        return err.problems[0]!;
+      };
+      expect(problem('not json')).to.match(/^KILN_DECLARED_GPUS: is not valid JSON .*expected e\.g\. \[\{"name"/);
+      expect(problem('@/nonexistent.json')).to.match(
+        /^KILN_DECLARED_GPUS \(\/nonexistent\.json\): cannot read the declaration file: ENOENT/,
+      );
+      expect(problem('{"name":"T4","memoryTotalMb":1}')).to.match(/^KILN_DECLARED_GPUS: expected a JSON array/);
+      expect(problem('[{"name":"T4","memoryTotalMb":-1}]')).to.equal(
+        'KILN_DECLARED_GPUS[0]: memoryTotalMb must be a positive integer (MiB), got -1',
+      );
+      // Every problem of a declaration at once, each saying where.
+      expect(problem('[{"name":"","memoryTotalMb":1,"memoryTotalMB":2},{"name":"T4","memoryTotalMb":1.5}]')).to.equal(
+        'KILN_DECLARED_GPUS[0]: name must be a non-empty string, got ""; ' +
+          'KILN_DECLARED_GPUS[0]: unknown field(s) memoryTotalMB; allowed: index, uuid, name, memoryTotalMb, ' +
+          'memoryUsedMb, utilizationPct, temperatureC, gpuClass; ' +
+          'KILN_DECLARED_GPUS[1]: memoryTotalMb must be a positive integer (MiB), got 1.5',
+      );
+      expect(problem('[{"name":"T4","memoryTotalMb":1,"gpuClass":"T4 Big"}]')).to.match(
+        /^KILN_DECLARED_GPUS\[0\]: gpuClass must be lowercase \[a-z0-9-\]/,
+      );
+    });
+  });
+
+  describe('TLS settings that are valid alone but not together', () => {
+    it('refuses a file and inline PEM for the same thing, and a client certificate without its key', () => {
+      const cert = path.join(root, 'client.pem');
+      fs.writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const pemText = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+      expect(
+        configError({ HOME: root, TEMPORAL_TLS_SERVER_CA_CERT_PATH: cert, TEMPORAL_TLS_SERVER_CA_CERT_DATA: pemText })
+          .problems,
+      ).to.deep.equal([
+        'TEMPORAL_TLS_SERVER_CA_CERT_PATH and TEMPORAL_TLS_SERVER_CA_CERT_DATA are both set: set one (a file, or the PEM itself)',
+      ]);
+      expect(configError({ HOME: root, TEMPORAL_TLS_CLIENT_CERT_PATH: cert }).problems).to.deep.equal([
+        'TEMPORAL_TLS_CLIENT_CERT_PATH is set without TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_CLIENT_KEY_DATA: mTLS needs both',
+      ]);
+      const key = '-----BEGIN PRIVATE KEY-----\nhunter2\n-----END PRIVATE KEY-----';
+      const keyOnly = configError({ HOME: root, TEMPORAL_TLS_CLIENT_KEY_DATA: key });
+      expect(keyOnly.problems[0]).to.match(/^TEMPORAL_TLS_CLIENT_KEY_DATA is set without TEMPORAL_TLS_CLIENT_CERT_/);
+      expect(keyOnly.message).to.not.contain('hunter2');
+      const tls = loadConfig({ HOME: root, TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_DATA: key })
+        .temporal.connection.tls;
+      expect(tls).to.be.an('object').that.has.property('clientCertPair');
+    });
+  });
+
+  describe('a bad value in every variable', () => {
+    // One bad value per variable and what its message must say. A variable added to the schema without a row here
+    // fails the first test, so every variable's message is looked at once.
+    const file = () => path.join(root, 'a-file');
+    const missing = () => path.join(root, 'missing', 'file.pem');
+    const cases: Record<EnvName, [() => string, RegExp]> = {
+      PORT: [() => 'http', /must be an integer from 0 to 65535/],
+      HOST: [() => '999.1.1.1', /must be an IP address or a host name of this machine, e\.g\. 127\.0\.0\.1/],
+      KILN_TEMPORAL_UI_URL: [() => 'localhost:8233', /must be a URL like http:\/\/127\.0\.0\.1:8233/],
+      KILN_GPU_FALLBACK_SECONDS: [() => '-1', /must be a positive number/],
+      KILN_MAX_BODY_BYTES: [() => '64MiB', /must be a positive integer/],
+      KILN_MAX_ROWS: [() => '1e6', /must be a positive integer/],
+      KILN_MAX_COLUMNS: [() => '0', /must be a positive integer/],
+      KILN_MAX_CELLS: [() => '-5', /must be a positive integer/],
+      KILN_MAX_LEVELS: [() => '1.5', /must be a positive integer/],
+      KILN_MAX_TRAINING_BODY_BYTES: [() => 'lots', /must be a positive integer/],
+      KILN_MAX_PREDICT_BODY_BYTES: [() => '0x10', /must be a positive integer/],
+      KILN_MAX_BATCH_PREDICT_BODY_BYTES: [() => '0', /must be a positive integer/],
+      KILN_MAX_REGISTRY_BODY_BYTES: [() => '1 000', /must be a positive integer/],
+      KILN_MAX_PIPELINE_BODY_BYTES: [() => '99999999999999999999', /must be a positive integer/],
+      DATABASE_URL: [() => 'mysql://kiln:hunter2@db/kiln', /must be a URL like postgres:\/\/user:password@host/],
+      TEMPORAL_ADDRESS: [() => 'http://temporal:7233', /must be host:port \(no scheme, no spaces\), e\.g\. 127/],
+      TEMPORAL_NAMESPACE: [() => 'my namespace', /must be a namespace name without spaces or line breaks/],
+      TEMPORAL_API_KEY: [() => 'hunter2 extra', /must be an API key without spaces or line breaks/],
+      TEMPORAL_TLS: [() => 'yes', /must be one of true, false, 1, 0/],
+      TEMPORAL_TLS_CLIENT_CERT_PATH: [
+        missing,
+        /must be the path of a readable file \(a PEM certificate\): it does not/,
+      ],
+      TEMPORAL_TLS_CLIENT_CERT_DATA: [() => 'MIIBhunter2', /must be PEM text \(-----BEGIN CERTIFICATE----- \.\.\.\)/],
+      TEMPORAL_TLS_CLIENT_KEY_PATH: [
+        () => root,
+        /must be the path of a readable file \(a PEM private key\): it is not a/,
+      ],
+      TEMPORAL_TLS_CLIENT_KEY_DATA: [() => 'hunter2', /must be PEM text \(-----BEGIN PRIVATE KEY----- \.\.\.\)/],
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: [missing, /must be the path of a readable file \(a PEM CA certificate\)/],
+      TEMPORAL_TLS_SERVER_CA_CERT_DATA: [() => 'not pem', /must be PEM text/],
+      TEMPORAL_TLS_SERVER_NAME: [() => 'tmprl cloud', /must be a host name \(the one in the server's certificate\)/],
+      TEMPORAL_CONFIG_FILE: [missing, /must be the path of a readable file \(a temporal\.toml\): it does not exist/],
+      TEMPORAL_PROFILE: [() => 'my profile', /must be a profile name without spaces or line breaks/],
+      KILN_LOG_LEVEL: [() => 'loud', /must be one of fatal, error, warn, info, debug, trace, silent/],
+      KILN_LOG_FORMAT: [() => 'xml', /must be one of auto, pretty, json/],
+      KILN_POOL: [() => 'tpu', /must be one of cpu, gpu/],
+      KILN_GPU_DEVICE: [() => '-1', /must be a non-negative integer/],
+      KILN_GPU_MEMORY_BUDGET_MB: [() => '8GB', /must be a positive integer/],
+      KILN_WORKER_CONCURRENCY: [() => '0', /must be a positive integer/],
+      KILN_TELEMETRY_INTERVAL_MS: [() => '5s', /must be a positive integer/],
+      KILN_TEST_EVALUATION_DELAY_MS: [() => '-1', /must be a non-negative integer/],
+      KILN_WORKER_METRICS_PORT: [() => '65536', /must be an integer from 0 to 65535/],
+      KILN_DECLARED_GPUS: [() => '[{"name":"T4"}]', /^KILN_DECLARED_GPUS\[0\]: memoryTotalMb must be a positive/],
+      KILN_BACKEND: [() => 'cuda', /must be one of tfjs-node-gpu, tfjs-node, wasm, cpu/],
+      KILN_KMEANS_THREADS: [() => 'all', /must be a positive integer/],
+      KILN_DATA_DIR: [file, /must be a directory \(or not exist yet\), but it is a file/],
+      KILN_CACHE_DIR: [
+        () => path.join(file(), 'sub'),
+        /must be a directory \(or not exist yet\), but a parent is a file/,
+      ],
+      KILN_POSTGRES_PORT: [() => '0', /must be an integer from 1 to 65535/],
+      KILN_TEMPORAL_PORT: [() => '70000', /must be an integer from 1 to 65535/],
+      KILN_TEMPORAL_UI_PORT: [() => 'ui', /must be an integer from 1 to 65535/],
+      TEMPORAL_CLI: [file, /must be the path of an executable \(the Temporal CLI\): permission denied/],
+    };
+
+    it('has a case for every variable of the schema', () => {
+      expect(Object.keys(cases).sort()).to.deep.equal([...ENV_NAMES].sort());
+    });
+
+    for (const name of ENV_NAMES) {
+      it(`${name}: names the variable and what it expects${SECRET_ENV_NAMES.has(name) ? ', never the secret' : ''}`, () => {
+        fs.writeFileSync(file(), 'not a program\n', { mode: 0o644 });
+        const [value, expected] = cases[name];
+        const raw = value();
+        const err = configError({ HOME: root, [name]: raw });
+        expect(err.problems).to.have.length(1);
+        const problem = err.problems[0]!;
+        expect(problem.startsWith(`${name} `) || problem.startsWith(`${name}[`), problem).to.equal(true);
+        expect(problem).to.match(expected);
+        if (SECRET_ENV_NAMES.has(name)) {
+          expect(err.message).to.not.contain('hunter2');
+          expect(problem).to.not.contain('got');
+        } else if (name !== 'KILN_DECLARED_GPUS') {
+          expect(problem.endsWith(`, got ${JSON.stringify(raw)}`), problem).to.equal(true);
+        }
+      });
+    }
+
+    it('accepts the usual listen hosts and Temporal addresses', () => {
+      for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'api.internal', 'kiln_api'])
+        expect(loadConfig({ HOME: root, HOST: host }).api.host).to.equal(host);
+      for (const address of ['temporal:7233', 'ns.acct.tmprl.cloud:7233', '10.0.0.5:7233', '[::1]:7233', 'kiln_t:7233'])
+        expect(loadConfig({ HOME: root, TEMPORAL_ADDRESS: address }).temporal.address).to.equal(address);
+      expect(configError({ HOME: root, TEMPORAL_ADDRESS: 'temporal:0' }).problems[0]).to.match(
+        /^TEMPORAL_ADDRESS must/,
+      );
+      expect(configError({ HOME: root, HOST: '[::1]' }).problems[0]).to.match(/^HOST must be an IP address/);
+    });
+
+    it('quotes at most 60 characters of a value', () => {
+      const long = `not a pem ${'A'.repeat(500)}`;
+      const [problem] = configError({ HOME: root, TEMPORAL_TLS_CLIENT_CERT_DATA: long }).problems;
+      expect(problem).to.contain(`got "${long.slice(0, 60)}…"`);
+      expect(problem!.length).to.be.below(200);
+    });
+  });
+
   it('lists every variable once', () => {
     expect(new Set(ENV_NAMES).size).to.equal(ENV_NAMES.length);
     expect(Object.keys(parseEnv({}))).to.include.members(['PORT', 'KILN_LOG_LEVEL', 'KILN_MAX_ROWS']);
-  });
-});
-
-describe('common/flags', () => {
-  const spec = { pool: 'cpu|gpu', device: 'N' } as const;
-
-  it('reads --name VALUE and --name=VALUE', () => {
-    expect(parseFlags(['--pool', 'gpu', '--device=2'], spec)).to.deep.equal({ pool: 'gpu', device: '2' });
-    expect(parseFlags([], spec)).to.deep.equal({});
-  });
-
-  it('refuses an unknown flag, listing the valid ones', () => {
-    expect(() => parseFlags(['--devcie', '1'], spec)).to.throw(
-      FlagError,
-      /^unknown flag --devcie; valid flags: --pool cpu\|gpu, --device N$/,
-    );
-    expect(() => parseFlags(['--port', '1'], {})).to.throw(FlagError, /^unknown flag --port; valid flags: none/);
-    expect(describeFlags({})).to.match(/environment variables/);
-  });
-
-  it('refuses a flag without its value and a positional argument', () => {
-    expect(() => parseFlags(['--pool'], spec)).to.throw(FlagError, /--pool.*valid flags/);
-    expect(() => parseFlags(['gpu'], spec)).to.throw(FlagError, /^unexpected argument "gpu"/);
   });
 });

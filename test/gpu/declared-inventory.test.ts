@@ -109,6 +109,58 @@ describe('declared GPU inventory', () => {
     expect(ran).to.equal(1);
   });
 
+  it('loadDevices takes the declaration the configuration checked, deriving each class from its name', async () => {
+    let ran = 0;
+    const run: CommandRunner = async () => {
+      ran++;
+      return { code: 0, stdout: H100_LINE, stderr: '' };
+    };
+    const devices = await loadDevices({
+      declared: [
+        { index: 0, uuid: 'declared-0', name: 'NVIDIA H100 80GB HBM3', memoryTotalMb: 8192 },
+        { index: 2, uuid: 'mine', name: 'Tesla T4', memoryTotalMb: 4096, gpuClass: 't4-small', memoryUsedMb: 10 },
+      ],
+      run,
+    });
+    expect(devices).to.deep.equal([
+      {
+        index: 0,
+        uuid: 'declared-0',
+        name: 'NVIDIA H100 80GB HBM3',
+        memoryTotalMb: 8192,
+        gpuClass: 'h100',
+        source: 'declared',
+      },
+      {
+        index: 2,
+        uuid: 'mine',
+        name: 'Tesla T4',
+        memoryTotalMb: 4096,
+        memoryUsedMb: 10,
+        gpuClass: 't4-small',
+        source: 'declared',
+      },
+    ]);
+    expect(await loadDevices({ declared: [], run })).to.deep.equal([]);
+    expect(ran).to.equal(0);
+  });
+
+  it('reports every problem of a declaration, each with its place', () => {
+    expect(() =>
+      readDeclaredInventory(
+        '[{"name":"T4","memoryTotalMb":1024,"uuid":"x"},{"name":"L4","memoryTotalMb":1024,"uuid":"x","index":0}]',
+      ),
+    ).to.throw(
+      DeclaredInventoryError,
+      /^KILN_DECLARED_GPUS\[1\]: index 0 is already used by KILN_DECLARED_GPUS\[0\]; KILN_DECLARED_GPUS\[1\]: uuid "x" is already used by KILN_DECLARED_GPUS\[0\]$/,
+    );
+    expect(() =>
+      readDeclaredInventory('[{"name":"T4","memoryTotalMb":1024,"utilizationPct":101,"temperatureC":-1}]'),
+    ).to.throw(
+      /^KILN_DECLARED_GPUS\[0\]: utilizationPct must be a number in \[0, 100\], got 101; KILN_DECLARED_GPUS\[0\]: temperatureC must be a non-negative number/,
+    );
+  });
+
   it('loadDevices reports no GPUs without a declaration or nvidia-smi', async () => {
     const missing: CommandRunner = async () => {
       throw Object.assign(new Error('spawn nvidia-smi ENOENT'), { code: 'ENOENT' });

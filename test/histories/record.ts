@@ -90,6 +90,7 @@ async function record(): Promise<void> {
         console.log(`recorded ${file} (${history.events?.length} events)`);
       }
       await recordPipelines(stack, api, force);
+      await recordSeries(stack, api, force, blobs.points.map(([x, y], i) => ({ x, y, label: blobs.labels[i] === 0 ? 'a' : 'b' })));
     });
   } finally {
     await api.close();
@@ -239,6 +240,103 @@ async function recordPipelines(stack: TestStack, api: TestApi, force: boolean): 
     const view = await pipelineEnd(api, id, 180_000);
     console.log(`${file}: ${view.status}`);
     if (force || !exists) await save(stack, file, id);
+  }
+}
+
+/**
+ * Jobs that name their dataset by series (a first activity resolves it), started by their routes and by a schedule
+ * (its runs carry TemporalScheduledStartTime; a backfill before the series existed fails its run).
+ */
+async function recordSeries(stack: TestStack, api: TestApi, force: boolean, rows: unknown[]): Promise<void> {
+  const series = 'replay-series';
+  await upload(api, series, rows);
+  await upload(api, 'replay-pipe-series', blobRows(13));
+  const dataset = { name: series };
+  const finish = async (jobId: string) => {
+    await eventually(
+      () => request(api, 'GET', `/api/v1/jobs/${jobId}`),
+      (r) => r.body.status !== 'RUNNING' && r.body.status !== 'AWAITING_APPROVAL',
+      180_000,
+    );
+    return jobId;
+  };
+  const start = async (route: string, body: unknown) => {
+    const res = await request(api, 'POST', route, body);
+    if (res.status !== 202) throw new Error(`start failed: ${JSON.stringify(res.body)}`);
+    return finish((res.body.jobId ?? res.body.pipelineId) as string);
+  };
+  const schedule = async (then: (id: string) => Promise<string>) => {
+    const created = await request(api, 'POST', '/api/v1/schedules', {
+      action: { kind: 'clustering', request: { algorithm: 'kmeans', params: { k: 2, seed: 1 }, labelsColumn: 'label', dataset } },
+      spec: { cron: ['0 3 1 1 *'], timezone: 'Europe/Berlin' },
+      paused: true,
+    });
+    if (created.status !== 201) throw new Error(`schedule failed: ${JSON.stringify(created.body)}`);
+    try {
+      return await then(created.body.scheduleId as string);
+    } finally {
+      await request(api, 'DELETE', `/api/v1/schedules/${created.body.scheduleId}`);
+    }
+  };
+  const cases: Array<[string, () => Promise<string>]> = [
+    ['clustering-series.json', () => start('/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, labelsColumn: 'label', dataset })],
+    [
+      'training-series.json',
+      () =>
+        start('/api/v1/training', {
+          dataset: { name: series, version: 1 },
+          target: 'label',
+          model: { name: 'replay-series-mlp' },
+          spec: { task: 'classification', layers: [{ units: 4, activation: 'relu' }] },
+          training: { epochs: 2, batchSize: 8, learningRate: 0.05 },
+        }),
+    ],
+    ['batch-predict-series.json', () => start('/api/v1/models/replay-kmeans/batch-predict', { dataset })],
+    [
+      'pipeline-validation-series.json',
+      () => start('/api/v1/pipelines/validation', { dataset: { name: 'replay-pipe-series' }, target: 'label' }),
+    ],
+    [
+      'pipeline-full-series.json',
+      () =>
+        start('/api/v1/pipelines/full', {
+          model: { name: 'replay-pipe-series' },
+          dataset: { name: 'replay-pipe-series', version: { asOf: new Date().toISOString() } },
+          holdout: { fraction: 0.25, seed: 1 },
+          training: trainingBody('label', true, { training: { epochs: 3, batchSize: 16, learningRate: 0.05, seed: 1 } }),
+          gate: { thresholds: [{ metric: 'accuracy', threshold: 0.5 }], noChampion: 'absolute-only' },
+          promote: { alias: 'champion' },
+        }),
+    ],
+    [
+      'clustering-scheduled-series.json',
+      () =>
+        schedule(async (id) => {
+          const triggered = await request(api, 'POST', `/api/v1/schedules/${id}/trigger`);
+          if (!triggered.body.jobId) throw new Error(`trigger failed: ${JSON.stringify(triggered.body)}`);
+          return finish(triggered.body.jobId as string);
+        }),
+    ],
+    [
+      'clustering-scheduled-series-missing.json',
+      () =>
+        schedule(async (id) => {
+          await request(api, 'POST', `/api/v1/schedules/${id}/backfill`, {
+            start: '2001-01-01T00:00:00Z',
+            end: '2001-01-02T00:00:00Z',
+          });
+          const runs = await eventually(
+            () => request(api, 'GET', `/api/v1/schedules/${id}`),
+            (r) => r.body.recentRuns?.length === 1,
+            30_000,
+          );
+          return finish(runs.body.recentRuns[0].jobId as string);
+        }),
+    ],
+  ];
+  for (const [file, run] of cases) {
+    if (!force && fs.existsSync(path.join(HISTORIES_DIR, file))) continue;
+    await save(stack, file, await run());
   }
 }
 

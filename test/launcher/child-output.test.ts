@@ -33,6 +33,18 @@ describe('launcher child output', () => {
     });
   });
 
+  it('JSON mode: a text line keeps the level it states (Postgres FATAL/WARNING, Temporal level=ERROR/WARN)', () => {
+    const { out, options } = launcherOutput();
+    const postgres = childOutput('postgres', { ...options, format: 'json', kilnLines: false });
+    const temporal = childOutput('temporal', { ...options, format: 'json', kilnLines: false });
+    postgres('2026-11-30 10:00:00 UTC [1] FATAL:  could not create any TCP/IP sockets');
+    postgres('2026-11-30 10:00:00 UTC [1] WARNING:  could not create listen socket for "127.0.0.1"');
+    temporal('time=2026-11-30T10:00:00 level=ERROR msg="unable to start"');
+    temporal('time=2026-11-30T10:00:00 level=WARN msg="network dial error"');
+    postgres('2026-11-30 10:00:00 UTC [1] LOG:  database system is ready to accept connections');
+    expect(out.map((line) => (JSON.parse(line) as { level: number }).level)).to.deep.equal([50, 40, 50, 40, 30]);
+  });
+
   it("JSON mode: wraps Postgres' and Temporal's lines as text even when they look like JSON", () => {
     const { out, options } = launcherOutput();
     childOutput('temporal', { ...options, format: 'json', kilnLines: false })('{"level":"warn","msg":"x"}');

@@ -218,6 +218,21 @@ export function mockActivities(recorder: ActivityRecorder, overrides: Partial<Ki
       recorder.record('registerClusteringCandidate', input);
       return registeredFor(input.modelName);
     },
+    // A series resolves to `ds-<name>-v<n>`: version numbers as asked, `latest` and `asOf` to version 1.
+    async resolveDatasetRef(input) {
+      recorder.record('resolveDatasetRef', input);
+      const version = typeof input.ref.version === 'number' ? input.ref.version : 1;
+      const datasetId = `ds-${input.ref.name}-v${version}`;
+      return {
+        name: input.ref.name,
+        version,
+        datasetId,
+        sha256: `sha-${datasetId}`,
+        rows: 40,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        ...(typeof input.ref.version === 'number' ? {} : { asOf: input.asOf }),
+      };
+    },
     async promoteCandidate(input) {
       recorder.record('promoteCandidate', input);
       return { alias: input.alias, version: input.version };

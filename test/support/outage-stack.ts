@@ -11,7 +11,8 @@ import { createPool } from '../../db/pool';
 import { RunningPostgres, startEmbeddedPostgres } from '../../launcher/embedded-postgres';
 import { freePort } from '../../launcher/free-port';
 import { cliSearch, resolveTemporalCli } from '../../launcher/temporal-cli';
-import { RunningTemporal, startTemporalDevServer, stopChild } from '../../launcher/temporal-dev-server';
+import { stopChild } from '../../launcher/stop-child';
+import { TemporalDevServer, temporalDevServer } from '../../launcher/temporal-dev-server';
 import { migrate } from '../../migrations/migrator';
 
 /**
@@ -25,7 +26,7 @@ export class OutageStack {
   client!: Client;
   private connection!: Connection;
   private postgres: RunningPostgres | undefined;
-  private temporal: RunningTemporal | undefined;
+  private temporal: { server: TemporalDevServer; child: ChildProcess } | undefined;
   private readonly workers: Array<{ child: ChildProcess; output: string[] }> = [];
 
   private constructor(
@@ -44,7 +45,7 @@ export class OutageStack {
     await Promise.all([stack.startPostgres(), stack.startTemporal()]);
     stack.db = createPool(stack.postgres!.url, 4, createLogger({ level: 'silent' }));
     await migrate(stack.db);
-    stack.connection = await Connection.connect({ address: stack.temporal!.address });
+    stack.connection = await Connection.connect({ address: stack.temporal!.server.address });
     stack.client = new Client({ connection: stack.connection });
     return stack;
   }
@@ -90,16 +91,19 @@ export class OutageStack {
   }
 
   async startTemporal(): Promise<void> {
-    this.temporal = await startTemporalDevServer({
+    const server = temporalDevServer({
       cli: this.cli,
       dbFile: path.join(this.dir, 'temporal.sqlite'),
       port: this.ports.temporal,
       uiPort: this.ports.ui,
     });
+    const child = server.spawn();
+    await server.ready(child);
+    this.temporal = { server, child };
   }
 
   async stopTemporal(): Promise<void> {
-    await this.temporal?.stop();
+    if (this.temporal) await stopChild(this.temporal.child, this.temporal.server.stopPolicy);
     this.temporal = undefined;
   }
 
@@ -112,7 +116,7 @@ export class OutageStack {
         env: {
           ...process.env,
           DATABASE_URL: this.postgres!.url,
-          TEMPORAL_ADDRESS: this.temporal!.address,
+          TEMPORAL_ADDRESS: this.temporal!.server.address,
           KILN_LOG_LEVEL: 'warn',
           KILN_LOG_FORMAT: 'json',
         },
@@ -141,7 +145,7 @@ export class OutageStack {
   }
 
   async stop(): Promise<void> {
-    for (const { child } of this.workers.splice(0)) await stopChild(child, 15_000);
+    for (const { child } of this.workers.splice(0)) await stopChild(child, { signal: 'SIGTERM', graceMs: 15_000 });
     await this.connection?.close().catch(() => undefined);
     await this.db?.end().catch(() => undefined);
     await this.stopTemporal().catch(() => undefined);

@@ -7,7 +7,7 @@ import { initComputeBackend } from '../../ml/backend';
 import { DeviceAdmission } from '../../gpu/admission';
 import { instrumentActivities } from '../../workers/instrument-activities';
 import { createWorkerMetrics } from '../../workers/metrics';
-import { workerFlags } from '../../workers/worker-flags';
+import { readWorkerFlags, resolveWorkerFlags, workerFlags } from '../../workers/worker-flags';
 
 /** The value of one Prometheus series line, e.g. `name{a="b"} 3`, or undefined when absent. */
 function seriesValue(text: string, series: string): number | undefined {
@@ -160,6 +160,45 @@ describe('worker flags', () => {
       .that.matches(valid);
     expect(() => workerFlags(['--pool'], fromEnv({}))).to.throw(FlagError, /--pool/);
     expect(() => workerFlags(['cpu'], fromEnv({}))).to.throw(FlagError, /unexpected argument "cpu"/);
+  });
+
+  it('reports every malformed flag value as a FlagError naming the flag, and a repeated flag too', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--pool', 'tpu'], /^unknown pool "tpu" for --pool: use cpu or gpu$/],
+      [['--concurrency', '0'], /^--concurrency must be a positive integer, got "0"$/],
+      [['--concurrency=-1'], /^--concurrency must be a positive integer, got "-1"$/],
+      [['--concurrency', '1.5'], /^--concurrency must be a positive integer, got "1\.5"$/],
+      [['--device', 'one'], /^--device must be a non-negative integer, got "one"$/],
+      [['--memory-budget-mb', '8GB'], /^--memory-budget-mb must be a positive integer, got "8GB"$/],
+      [['--pool', 'cpu', '--pool', 'gpu'], /^--pool is given 2 times \(cpu, gpu\); give each flag once$/],
+      [['--concurrency', '2', '--concurrency=3'], /^--concurrency is given 2 times/],
+    ];
+    for (const [argv, message] of cases) {
+      expect(() => workerFlags(argv, fromEnv({})), argv.join(' ')).to.throw(FlagError, message);
+      expect(() => readWorkerFlags(argv), argv.join(' ')).to.throw(FlagError, message);
+    }
+  });
+
+  it('answers --help with every flag, its variable and its default, before any configuration is read', () => {
+    let text = '';
+    expect(() =>
+      readWorkerFlags(['--help'], {
+        onHelp: (help) => {
+          text = help;
+          throw new Error('help');
+        },
+      }),
+    ).to.throw('help');
+    expect(text).to.match(/^Usage: npm run worker -- \[--pool cpu\|gpu\] \[--device N\] \[--memory-budget-mb MB\]/);
+    for (const flag of ['--pool cpu|gpu', '--device N', '--memory-budget-mb MB', '--concurrency N', '-h, --help'])
+      expect(text).to.contain(`  ${flag} `);
+    for (const variable of ['KILN_POOL', 'KILN_GPU_DEVICE', 'KILN_GPU_MEMORY_BUDGET_MB', 'KILN_WORKER_CONCURRENCY'])
+      expect(text).to.contain(variable);
+    expect(resolveWorkerFlags(readWorkerFlags(['--pool', 'gpu']), fromEnv({ KILN_GPU_DEVICE: '2' }))).to.deep.equal({
+      pool: 'gpu',
+      device: 2,
+      concurrency: 8,
+    });
   });
 
   it('reports a malformed environment value by its variable, not as a flag', () => {

@@ -1,0 +1,83 @@
+import Router from '@koa/router';
+import { Context } from 'koa';
+import { readJsonBody } from '../body';
+import { ApiDeps } from '../context';
+import { scheduleId } from '../schemas/schedules';
+import { parseWith } from '../schemas/validate';
+import {
+  backfillSchedule,
+  createSchedule,
+  deleteSchedule,
+  describeSchedule,
+  listSchedules,
+  previewSchedule,
+  setPaused,
+  triggerSchedule,
+  updateSchedule,
+} from '../services/schedules';
+
+/**
+ * Recurring jobs on Temporal Schedules (services/schedules.ts). Bodies are limited like a pipeline's
+ * (KILN_MAX_PIPELINE_BODY_BYTES): an action carries one job route's body, the pipeline's being the largest.
+ */
+export function schedulesRouter(deps: ApiDeps): Router {
+  const router = new Router();
+  const limit = deps.bodyLimits.maxPipelineBodyBytes;
+  const idOf = (ctx: Context) => parseWith(scheduleId, ctx.params.id, 'id');
+  // pause, unpause and trigger take an optional body: none at all is the empty object.
+  const optionalBody = async (ctx: Context) =>
+    ctx.request.length || ctx.get('transfer-encoding') ? readJsonBody(ctx, limit) : {};
+
+  router.post('/schedules', async (ctx) => {
+    const view = await createSchedule(deps, await readJsonBody(ctx, limit));
+    ctx.status = 201;
+    ctx.set('Location', view.links.self);
+    ctx.body = view;
+  });
+
+  router.get('/schedules', async (ctx) => {
+    ctx.body = await listSchedules(deps, ctx.query);
+  });
+
+  router.post('/schedules/preview', async (ctx) => {
+    ctx.body = previewSchedule(await readJsonBody(ctx, limit));
+  });
+
+  router.get('/schedules/:id', async (ctx) => {
+    ctx.body = await describeSchedule(deps, idOf(ctx));
+  });
+
+  router.patch('/schedules/:id', async (ctx) => {
+    const id = idOf(ctx);
+    ctx.body = await updateSchedule(deps, id, await readJsonBody(ctx, limit));
+  });
+
+  router.delete('/schedules/:id', async (ctx) => {
+    await deleteSchedule(deps, idOf(ctx));
+    ctx.status = 204;
+  });
+
+  router.post('/schedules/:id/pause', async (ctx) => {
+    const id = idOf(ctx);
+    ctx.body = await setPaused(deps, id, true, await optionalBody(ctx));
+  });
+
+  router.post('/schedules/:id/unpause', async (ctx) => {
+    const id = idOf(ctx);
+    ctx.body = await setPaused(deps, id, false, await optionalBody(ctx));
+  });
+
+  router.post('/schedules/:id/trigger', async (ctx) => {
+    const id = idOf(ctx);
+    ctx.status = 202;
+    ctx.body = await triggerSchedule(deps, id, await optionalBody(ctx));
+  });
+
+  router.post('/schedules/:id/backfill', async (ctx) => {
+    const id = idOf(ctx);
+    ctx.status = 202;
+    ctx.body = await backfillSchedule(deps, id, await readJsonBody(ctx, limit));
+  });
+
+  return router;
+}

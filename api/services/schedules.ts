@@ -1,0 +1,494 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Client,
+  ScheduleAlreadyRunning,
+  ScheduleDescription,
+  ScheduleHandle,
+  ScheduleNotFoundError,
+  ScheduleOptionsStartWorkflowAction,
+  ScheduleUpdateOptions,
+} from '@temporalio/client';
+import type { SearchAttributePair, Workflow } from '@temporalio/common';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { z } from 'zod';
+import {
+  ConflictError,
+  DomainError,
+  NotFoundError,
+  prefixField,
+  ValidationError,
+  withField,
+} from '../../common/errors';
+import { nextFireTimes } from '../../common/schedule/fire-times';
+import { formatDurationMs } from '../../common/schedule/duration';
+import { formatLocal } from '../../common/schedule/time-zone';
+import { KilnAlgorithm, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
+import { DEFAULT_TENANT } from '../../common/tenant';
+import {
+  backfillRequest,
+  createScheduleRequest,
+  listSchedulesQuery,
+  pauseRequest,
+  previewRequest,
+  SCHEDULE_LIMITS,
+  ScheduleActionKind,
+  scheduleAction,
+  triggerRequest,
+  updateScheduleRequest,
+} from '../schemas/schedules';
+import { parseWith } from '../schemas/validate';
+import { jobLinks, TemporalUi } from './accepted';
+import type { JobStatus } from './jobs';
+import { apiOverlap, compilePolicy, compileSpec, ScheduleSpecRequest, temporalOverlap } from './schedule-spec';
+import { ClusteringDeps, prepareClustering } from './submit-clustering';
+import { prepareBatchPredict } from './submit-batch-predict';
+import { PreparedJob } from './submit-job';
+import { prepareFullPipeline, prepareValidationPipeline } from './submit-pipeline';
+import { prepareTraining } from './submit-training';
+
+/**
+ * Kiln's recurring jobs on Temporal Schedules: the schedule is Temporal's (durable, on the Temporal UI's Schedules
+ * page, surviving restarts), and every run is an ordinary job, the same workflow with the same validated input that
+ * the kind's own POST route would start. What Kiln needs beyond Temporal's own description (the request as given, the
+ * spec as written, the description) travels in the action's memo under `schedule`, so there is one source of truth.
+ */
+
+/** What the schedule routes read: the job submit dependencies, the Temporal client, where the UI is. */
+export interface ScheduleDeps extends ClusteringDeps, TemporalUi {
+  temporal: Client;
+}
+
+type ScheduleAction = z.infer<typeof scheduleAction>;
+
+/** Kiln's part of a schedule, in its action's memo (`schedule`), hence in every run's memo too. */
+export interface ScheduleMemo {
+  action: ScheduleAction;
+  spec: ScheduleSpecRequest;
+  description?: string;
+}
+
+/** A schedule's Kiln memo, or undefined for a schedule Kiln did not create. */
+function kilnMemo(description: ScheduleDescription): ScheduleMemo | undefined {
+  const memo = description.action.memo?.schedule as ScheduleMemo | undefined;
+  return memo && typeof memo === 'object' && memo.action && memo.spec ? memo : undefined;
+}
+
+/**
+ * Validates the action's request with its route's own prepare half (services/submit-*.ts) and builds the start,
+ * touching nothing; its errors name fields from the schedule request (`action.request.params.k`, `action.model`).
+ * Inline clustering data is refused: a schedule runs on stored data.
+ */
+async function prepareAction(deps: ScheduleDeps, action: ScheduleAction): Promise<PreparedJob> {
+  if (action.model !== undefined && action.kind !== 'batch-predict')
+    throw new ValidationError('action.model: only batch-predict actions name a model', 'action.model');
+  try {
+    switch (action.kind) {
+      case 'clustering':
+        return await prepareClustering(deps, action.request, { inlineData: false });
+      case 'training':
+        return await prepareTraining(deps, action.request);
+      case 'pipeline-validation':
+        return await prepareValidationPipeline(deps, action.request);
+      case 'pipeline-full':
+        return await prepareFullPipeline(deps, action.request);
+      case 'batch-predict':
+        if (action.model === undefined)
+          throw new ValidationError(
+            'action.model: required for batch-predict (the model of POST /api/v1/models/{name}/batch-predict)',
+            'action.model',
+          );
+        return await prepareBatchPredict(deps, action.model, action.request);
+    }
+  } catch (err) {
+    if (!(err instanceof DomainError) || err.field?.startsWith('action.')) throw err;
+    // The model named in the route's path is the action's `model`.
+    if (action.kind === 'batch-predict' && err.field === 'name') throw withField(err, 'action.model');
+    throw prefixField(err, 'action.request');
+  }
+}
+
+/** The action Temporal stores: the prepared job's start, its run ids `<base>-<scheduled time>`, Kiln's memo. */
+function scheduleActionOf(
+  deps: ScheduleDeps,
+  prepared: PreparedJob,
+  workflowIdBase: string,
+  memo: ScheduleMemo,
+): ScheduleOptionsStartWorkflowAction<Workflow> {
+  const { workflowType, ...options } = deps.jobs.startOptions(prepared);
+  return {
+    type: 'startWorkflow',
+    workflowType,
+    workflowId: workflowIdBase,
+    ...options,
+    memo: { ...options.memo, schedule: memo },
+  };
+}
+
+/** The schedule's own search attributes: whose it is and what it runs (the Temporal UI and the list filter on them). */
+function scheduleAttributes(prepared: PreparedJob): SearchAttributePair[] {
+  const a = prepared.attributes;
+  return [
+    { key: KilnTenant, value: a.tenantId },
+    { key: KilnKind, value: a.kind },
+    ...(a.algorithm ? [{ key: KilnAlgorithm, value: a.algorithm }] : []),
+    ...(a.modelName ? [{ key: KilnModelName, value: a.modelName }] : []),
+  ];
+}
+
+/** The action kind of a schedule from its search attributes (the list has no memo). */
+function actionKindOf(kind: string | undefined, algorithm: string | undefined): ScheduleActionKind | undefined {
+  if (kind === 'pipeline') return algorithm === 'full' ? 'pipeline-full' : 'pipeline-validation';
+  return kind === 'clustering' || kind === 'training' || kind === 'batch-predict' ? kind : undefined;
+}
+
+function notFound(id: string): NotFoundError {
+  return new NotFoundError('schedule', id, 'id');
+}
+
+/** The handle and description of a Kiln schedule; NotFoundError (field `id`) for an unknown id or someone else's. */
+async function describeOr404(
+  deps: ScheduleDeps,
+  id: string,
+): Promise<{ handle: ScheduleHandle; description: ScheduleDescription; memo: ScheduleMemo }> {
+  const handle = deps.temporal.schedule.getHandle(id);
+  let description: ScheduleDescription;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw notFound(id);
+    throw err;
+  }
+  const memo = kilnMemo(description);
+  if (!memo || description.typedSearchAttributes.get(KilnTenant) !== DEFAULT_TENANT) throw notFound(id);
+  return { handle, description, memo };
+}
+
+/** Temporal refusing a spec Kiln's own checks let through: a 400 about the spec rather than a 500. */
+function specRefused(err: unknown): unknown {
+  if (err instanceof TypeError || (err as { code?: number }).code === 3)
+    return new ValidationError(`spec: Temporal refused it: ${(err as Error).message}`, 'spec');
+  return err;
+}
+
+/** A run of a schedule: its job, when it was due and when it started, its status now. */
+export interface ScheduleRunView {
+  jobId: string;
+  scheduledTime: string;
+  startedAt: string;
+  status: JobStatus | 'UNKNOWN';
+  links: ReturnType<typeof jobLinks> & { temporalUi?: string };
+}
+
+function timesIn(zone: string, times: Date[]) {
+  return times.map((t) => ({ utc: t.toISOString(), local: formatLocal(zone, t.getTime()) }));
+}
+
+function scheduleLinks(deps: ScheduleDeps, id: string) {
+  const self = `/api/v1/schedules/${id}`;
+  return {
+    self,
+    pause: `${self}/pause`,
+    unpause: `${self}/unpause`,
+    trigger: `${self}/trigger`,
+    backfill: `${self}/backfill`,
+    runs: `/api/v1/jobs?scheduleId=${id}`,
+    ...(deps.temporalUiUrl ? { temporalUi: `${deps.temporalUiUrl}/namespaces/${deps.namespace}/schedules/${id}` } : {}),
+  };
+}
+
+/**
+ * GET /api/v1/schedules/:id: the action (kind, model, the request as given), the spec as written, the policy, paused
+ * and its note, the runs left, the next 10 fire times (Temporal's, jitter included) in UTC and in the schedule's zone,
+ * the recent runs (newest first, at most Temporal's 10) with their job ids, status and links, and the counts of runs
+ * taken, skipped by the overlap policy and missed by the catch-up window.
+ */
+export async function describeSchedule(deps: ScheduleDeps, id: string) {
+  return scheduleView(deps, await describeOr404(deps, id));
+}
+
+async function scheduleView(
+  deps: ScheduleDeps,
+  { description: d, memo }: { description: ScheduleDescription; memo: ScheduleMemo },
+) {
+  const zone = memo.spec.timezone ?? 'UTC';
+  const recent = [...d.info.recentActions].reverse();
+  const statuses = await Promise.all(
+    recent.map((r) => deps.jobs.statusOf(r.action.workflow.workflowId).catch(() => undefined)),
+  );
+  const runs: ScheduleRunView[] = recent.map((r, i) => ({
+    jobId: r.action.workflow.workflowId,
+    scheduledTime: r.scheduledAt.toISOString(),
+    startedAt: r.takenAt.toISOString(),
+    status: statuses[i] ?? 'UNKNOWN',
+    links: {
+      ...jobLinks(r.action.workflow.workflowId),
+      ...(deps.temporalUiUrl
+        ? { temporalUi: `${deps.temporalUiUrl}/namespaces/${deps.namespace}/workflows/${r.action.workflow.workflowId}` }
+        : {}),
+    },
+  }));
+  return {
+    scheduleId: d.scheduleId,
+    ...(memo.description !== undefined ? { description: memo.description } : {}),
+    action: memo.action,
+    spec: memo.spec,
+    policy: {
+      overlap: apiOverlap(d.policies.overlap),
+      catchupWindow: formatDurationMs(d.policies.catchupWindow),
+      pauseOnFailure: d.policies.pauseOnFailure,
+    },
+    paused: d.state.paused,
+    note: d.state.note ?? '',
+    ...(d.state.remainingActions !== undefined ? { remainingRuns: d.state.remainingActions } : {}),
+    timezone: zone,
+    nextFireTimes: timesIn(zone, d.info.nextActionTimes.slice(0, 10)),
+    counts: {
+      runs: d.info.numActionsTaken,
+      skippedByOverlap: d.info.numActionsSkippedOverlap,
+      missedCatchupWindow: d.info.numActionsMissedCatchupWindow,
+    },
+    running: d.info.runningActions.map((a) => a.workflow.workflowId),
+    recentRuns: runs,
+    createdAt: d.info.createdAt.toISOString(),
+    ...(d.info.lastUpdatedAt ? { updatedAt: d.info.lastUpdatedAt.toISOString() } : {}),
+    links: scheduleLinks(deps, d.scheduleId),
+  };
+}
+
+/** The answer of GET /api/v1/schedules/:id (and of create, update, pause, unpause). */
+export type ScheduleView = Awaited<ReturnType<typeof describeSchedule>>;
+
+/**
+ * POST /api/v1/schedules: validates everything first (the spec, the policy, the action's request through its route's
+ * own checks) and only then creates the Temporal schedule. ConflictError (409, field `id`) for an id in use.
+ */
+export async function createSchedule(deps: ScheduleDeps, body: unknown): Promise<ScheduleView> {
+  const request = parseWith(createScheduleRequest, body);
+  const spec = compileSpec(request.spec);
+  const policies = compilePolicy(request.policy);
+  const prepared = await prepareAction(deps, request.action);
+  const id = request.id ?? `schedule-${randomUUID()}`;
+  const memo: ScheduleMemo = {
+    action: request.action,
+    spec: request.spec,
+    ...(request.description !== undefined ? { description: request.description } : {}),
+  };
+  try {
+    await deps.temporal.schedule.create({
+      scheduleId: id,
+      spec: spec.temporal,
+      action: scheduleActionOf(deps, prepared, `${prepared.idPrefix}-${randomUUID()}`, memo),
+      policies,
+      state: {
+        paused: request.paused,
+        ...(request.note !== undefined ? { note: request.note } : {}),
+        ...(request.remainingRuns !== undefined ? { remainingActions: request.remainingRuns } : {}),
+      },
+      typedSearchAttributes: scheduleAttributes(prepared),
+    });
+  } catch (err) {
+    if (err instanceof ScheduleAlreadyRunning)
+      throw new ConflictError(`schedule ${JSON.stringify(id)} already exists`, 'schedule_exists', 'id');
+    throw specRefused(err);
+  }
+  return describeSchedule(deps, id);
+}
+
+/**
+ * PATCH /api/v1/schedules/:id: any part; what is given replaces what was (the policy field by field), the rest
+ * stays, and so do the run history and counts (it is the same Temporal schedule). A new action is validated like a
+ * new schedule's; its runs keep their id prefix unless the kind changes. `remainingRuns: null` lifts the limit.
+ */
+export async function updateSchedule(deps: ScheduleDeps, id: string, body: unknown): Promise<ScheduleView> {
+  const request = parseWith(updateScheduleRequest, body);
+  const { handle, description: current, memo: old } = await describeOr404(deps, id);
+  const spec = request.spec ? compileSpec(request.spec) : undefined;
+  const policy = request.policy
+    ? compilePolicy({
+        overlap: request.policy.overlap ?? apiOverlap(current.policies.overlap),
+        catchupWindow: request.policy.catchupWindow ?? formatDurationMs(current.policies.catchupWindow),
+        pauseOnFailure: request.policy.pauseOnFailure ?? current.policies.pauseOnFailure,
+      })
+    : undefined;
+  const prepared = request.action ? await prepareAction(deps, request.action) : undefined;
+  const memo: ScheduleMemo = {
+    action: request.action ?? old.action,
+    spec: request.spec ?? old.spec,
+    ...(request.description === null
+      ? {}
+      : request.description !== undefined
+        ? { description: request.description }
+        : old.description !== undefined
+          ? { description: old.description }
+          : {}),
+  };
+  try {
+    await handle.update((previous): ScheduleUpdateOptions => {
+      const base = previous.action.workflowId!;
+      const action = prepared
+        ? scheduleActionOf(
+            deps,
+            prepared,
+            base.startsWith(`${prepared.idPrefix}-`) && /-[0-9a-f-]{36}$/.test(base)
+              ? base
+              : `${prepared.idPrefix}-${randomUUID()}`,
+            memo,
+          )
+        : { ...previous.action, memo: { ...previous.action.memo, schedule: memo } };
+      const remaining =
+        request.remainingRuns === null ? undefined : (request.remainingRuns ?? previous.state.remainingActions);
+      return {
+        spec: (spec ?? compileSpec(old.spec)).temporal,
+        action: action as ScheduleUpdateOptions['action'],
+        policies: policy ?? previous.policies,
+        state: {
+          paused: request.paused ?? previous.state.paused,
+          note: request.note ?? previous.state.note,
+          ...(remaining !== undefined ? { remainingActions: remaining } : {}),
+        },
+        typedSearchAttributes: prepared ? scheduleAttributes(prepared) : previous.typedSearchAttributes,
+      };
+    });
+  } catch (err) {
+    throw specRefused(err);
+  }
+  return describeSchedule(deps, id);
+}
+
+/** POST .../pause and .../unpause, with an optional note (default: says it came through Kiln's API). */
+export async function setPaused(deps: ScheduleDeps, id: string, paused: boolean, body: unknown): Promise<ScheduleView> {
+  const { note } = parseWith(pauseRequest, body ?? {});
+  const { handle } = await describeOr404(deps, id);
+  if (paused) await handle.pause(note ?? 'Paused through the Kiln API');
+  else await handle.unpause(note ?? 'Unpaused through the Kiln API');
+  return describeSchedule(deps, id);
+}
+
+/**
+ * POST .../trigger: one run now (overlap policy default allow-all, so it starts even while another runs). Answers
+ * with the run's job id once Temporal has started it (it usually has within a second), else without.
+ */
+export async function triggerSchedule(deps: ScheduleDeps, id: string, body: unknown) {
+  const { overlap } = parseWith(triggerRequest, body ?? {});
+  const { handle, description } = await describeOr404(deps, id);
+  const seen = new Set(description.info.recentActions.map((a) => a.action.workflow.workflowId));
+  await handle.trigger(temporalOverlap(overlap));
+  let jobId: string | undefined;
+  for (let i = 0; i < 20 && !jobId; i++) {
+    const recent = (await handle.describe()).info.recentActions;
+    jobId = recent.map((a) => a.action.workflow.workflowId).find((w) => !seen.has(w));
+    if (!jobId) await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    scheduleId: id,
+    overlap,
+    ...(jobId ? { jobId, links: { job: jobLinks(jobId).self, schedule: `/api/v1/schedules/${id}` } } : {}),
+  };
+}
+
+/**
+ * POST .../backfill: runs for every fire time in [start, end] (both inclusive, as Temporal counts them), as if the
+ * time passed now; each run's scheduled time is its fire time, so `latest` datasets resolve as of then. Overlap
+ * default buffer-all: every one runs, one after another. At most SCHEDULE_LIMITS.maxBackfillRuns runs.
+ */
+export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unknown) {
+  const request = parseWith(backfillRequest, body);
+  const start = new Date(request.start);
+  const end = new Date(request.end);
+  if (end.getTime() <= start.getTime()) throw new ValidationError('end: must be after start', 'end');
+  const { handle, memo } = await describeOr404(deps, id);
+  const limit = SCHEDULE_LIMITS.maxBackfillRuns;
+  const { times } = nextFireTimes(
+    { ...compileSpec(memo.spec).fire, startAt: start, endAt: end },
+    start.getTime() - 1000,
+    limit + 1,
+  );
+  if (times.length > limit)
+    throw new ValidationError(`end: the window holds more than ${limit} fire times; backfill it in parts`, 'end');
+  await handle.backfill({ start, end, overlap: temporalOverlap(request.overlap) });
+  return {
+    scheduleId: id,
+    start: start.toISOString(),
+    end: end.toISOString(),
+    overlap: request.overlap,
+    runs: times.length,
+    scheduledTimes: times.map((t) => new Date(t).toISOString()),
+    links: { schedule: `/api/v1/schedules/${id}`, runs: `/api/v1/jobs?scheduleId=${id}` },
+  };
+}
+
+/** DELETE /api/v1/schedules/:id: removes the Temporal schedule; runs already started go on. */
+export async function deleteSchedule(deps: ScheduleDeps, id: string): Promise<void> {
+  const { handle } = await describeOr404(deps, id);
+  try {
+    await handle.delete();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw notFound(id);
+    throw err;
+  }
+}
+
+/**
+ * POST /api/v1/schedules/preview: the spec checked as a schedule's would be, its next `count` fire times after
+ * `from` (default now) in UTC and in its zone, and a warning for each local time of a cron or calendar that falls into
+ * a DST gap (no run that day) or repeat (a run at each). Nominal times: jitter comes on top.
+ */
+export function previewSchedule(body: unknown) {
+  const request = parseWith(previewRequest, body);
+  const { fire } = compileSpec(request.spec);
+  const from = request.from ? Date.parse(request.from) : Date.now();
+  const { times, warnings } = nextFireTimes(fire, from, request.count);
+  return {
+    timezone: fire.timezone,
+    from: new Date(from).toISOString(),
+    fireTimes: timesIn(
+      fire.timezone,
+      times.map((t) => new Date(t)),
+    ),
+    warnings,
+  };
+}
+
+/**
+ * GET /api/v1/schedules: Kiln's schedules from Temporal's visibility (eventually consistent: one created a moment ago
+ * may lag), filtered by action kind and paused, a page at a time (`nextPageToken`).
+ */
+export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
+  const query = parseWith(listSchedulesQuery, rawQuery, 'query');
+  // Values come from enums and the tenant constant, never from free text.
+  const clauses = [`${KilnTenant.name} = '${DEFAULT_TENANT}'`];
+  if (query.kind) {
+    const [kind, algorithm] = query.kind.startsWith('pipeline-')
+      ? ['pipeline', query.kind.slice('pipeline-'.length)]
+      : [query.kind, undefined];
+    clauses.push(`${KilnKind.name} = '${kind}'`);
+    if (algorithm) clauses.push(`${KilnAlgorithm.name} = '${algorithm}'`);
+  }
+  if (query.paused) clauses.push(`TemporalSchedulePaused = ${query.paused}`);
+  const response = await deps.temporal.workflowService.listSchedules({
+    namespace: deps.namespace,
+    maximumPageSize: query.limit,
+    query: clauses.join(' AND '),
+    ...(query.pageToken ? { nextPageToken: Buffer.from(query.pageToken, 'base64url') } : {}),
+  });
+  const schedules = (response.schedules ?? []).map((raw) => {
+    const attributes = decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields);
+    const info = raw.info;
+    const last = info?.recentActions?.[info.recentActions.length - 1];
+    const lastJob = last?.startWorkflowResult?.workflowId;
+    return {
+      scheduleId: raw.scheduleId!,
+      kind: actionKindOf(attributes.get(KilnKind), attributes.get(KilnAlgorithm)),
+      ...(attributes.get(KilnModelName) ? { model: attributes.get(KilnModelName) } : {}),
+      paused: info?.paused === true,
+      note: info?.notes ?? '',
+      nextFireTimes: (info?.futureActionTimes ?? []).map((t) =>
+        new Date(Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString(),
+      ),
+      ...(lastJob ? { lastRun: { jobId: lastJob, links: jobLinks(lastJob) } } : {}),
+      links: scheduleLinks(deps, raw.scheduleId!),
+    };
+  });
+  const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
+  return { schedules, ...(token ? { nextPageToken: token } : {}) };
+}

@@ -2,6 +2,7 @@ import { createBatchPredictActivities } from './batch-predict';
 import { createClusteringActivities } from './clustering';
 import { createDatasetRefActivities } from './dataset-ref';
 import { withFailureClasses } from './failure-classes';
+import { createClusteringPipelineActivities } from './pipeline-clustering';
 import { createPipelineActivities } from './pipelines';
 import type { ActivityDeps } from './deps';
 import { createTrainingActivities } from './training';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainingActivities(deps),
     ...createBatchPredictActivities(deps),
     ...createPipelineActivities(deps),
+    ...createClusteringPipelineActivities(deps),
     ...createDatasetRefActivities(deps),
   });
 }

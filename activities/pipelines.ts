@@ -32,13 +32,15 @@ export const EVALUATION_FAILED = 'EvaluationFailed';
 /** Error type of a promotion refused because the alias moved after the evaluation; not retried. */
 export const ALIAS_MOVED = 'AliasMoved';
 
-function pipelineIdOf(ctx: Context, activity: string): string {
+/** The workflow id of the pipeline an activity runs for (its idempotency key); non-retryable outside a workflow. */
+export function pipelineIdOf(ctx: Context, activity: string): string {
   const execution = ctx.info.workflowExecution;
   if (!execution) throw ApplicationFailure.nonRetryable(`${activity} runs only inside a pipeline`, INVALID_JOB_INPUT);
   return execution.workflowId;
 }
 
-async function loadOrFail(deps: ActivityDeps, tenantId: string, datasetId: string, role: string) {
+/** A dataset's table, or a non-retryable failure naming its `role` (the, reference, holdout). */
+export async function loadOrFail(deps: ActivityDeps, tenantId: string, datasetId: string, role: string) {
   const loaded = await loadDatasetTable(deps.pool, tenantId, datasetId);
   if (!loaded) throw ApplicationFailure.nonRetryable(`${role} dataset ${datasetId} does not exist`, INVALID_JOB_INPUT);
   return loaded;
@@ -135,8 +137,9 @@ export function createPipelineActivities(deps: ActivityDeps) {
 
     /**
      * Evaluates the candidate and the version `alias` points at now on the same holdout, stores both sides' metrics as
-     * the pipeline's evaluation, and returns its id and the metric numbers. A holdout that cannot evaluate a model, or
-     * a non-finite metric, fails the stage without retries (EVALUATION_FAILED).
+     * the pipeline's evaluation, and returns its id and the metric numbers. A holdout that cannot evaluate a model, a
+     * champion of another flavor, task or target (the API refuses those at submit; this catches an alias moved since),
+     * or a non-finite metric, fails the stage without retries (EVALUATION_FAILED).
      */
     async evaluateCandidate(input: EvaluateInput): Promise<EvaluateResult> {
       const ctx = Context.current();
@@ -174,7 +177,10 @@ export function createPipelineActivities(deps: ActivityDeps) {
               INVALID_JOB_INPUT,
             );
           ctx.heartbeat({ stage: 'evaluating', step: 'champion' });
-          champion = await evaluateTrainedModel(championModel, holdout.table, who);
+          champion = await evaluateTrainedModel(championModel, holdout.table, who, {
+            task: input.task,
+            ...(input.target !== undefined ? { target: input.target } : {}),
+          });
         }
         const stored = await saveEvaluation(pool, {
           tenantId: input.tenantId,

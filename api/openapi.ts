@@ -236,8 +236,21 @@ export function openApiDocument(limits: DatasetLimits) {
           operationId: 'startFullPipeline',
           parameters: [idempotencyKeyParam],
           summary:
-            'Start a full pipeline: validate → train (child job) → evaluate candidate and alias holder on one holdout → gate → approval (optional) → register (READY or FAILED_VALIDATION) → promote (previous holder kept as previous-<alias>)',
-          requestBody: { content: { 'application/json': { schema: oneDataset(schema(fullPipelineRequest)) } } },
+            'Start a full pipeline: validate → train (child job: `training` an MLP, or `clustering` a clustering model) → evaluate candidate and alias holder on one holdout (holdout metrics, or quality metrics of each clustering of the holdout rows) → gate → approval (optional) → register (READY or FAILED_VALIDATION) → promote (previous holder kept as previous-<alias>); 422 when the alias holder cannot be compared with the candidate',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  ...schema(fullPipelineRequest),
+                  // Two independent choices: the dataset (by id or by series) and the candidate (MLP or clustering).
+                  allOf: [
+                    { oneOf: [{ required: ['datasetId'] }, { required: ['dataset'] }] },
+                    { oneOf: [{ required: ['training'] }, { required: ['clustering'] }] },
+                  ],
+                },
+              },
+            },
+          },
           responses: startResponses({}, 400, 403, 404, 409, 413, 415, 422, 503),
         },
       },
@@ -264,9 +277,9 @@ export function openApiDocument(limits: DatasetLimits) {
         post: {
           operationId: 'decidePipeline',
           summary:
-            'Approve or reject a pipeline waiting for approval (a Temporal Update): answers with the outcome (registered version, promotion); 409 when the run is not waiting',
+            "Approve or reject a pipeline waiting for approval (a Temporal Update): answers with the outcome (registered version, promotion; status FAILED with the failure's message and type when registering or promoting failed). The same decision sent again answers the recorded outcome, also after the run ended; 409 for another decision or a run not waiting; 503 (dependency_unavailable) when the run's worker does not accept it within 10 s",
           requestBody: { content: { 'application/json': { schema: schema(decisionRequest) } } },
-          responses: { '200': { description: 'Decided' }, ...errors(400, 403, 404, 409, 415, 503) },
+          responses: { '200': { description: 'Decided' }, ...errors(400, 403, 404, 409, 413, 415, 503) },
         },
       },
       '/api/v1/jobs/{jobId}/stop': {

@@ -60,6 +60,29 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** A service Kiln depends on: Postgres, the Temporal frontend, or the worker that runs a workflow. */
+export type Dependency = 'postgres' | 'temporal' | 'worker';
+
+const DEPENDENCY_NAMES: Readonly<Record<Dependency, string>> = {
+  postgres: 'PostgreSQL',
+  temporal: 'Temporal',
+  worker: "the run's worker",
+};
+
+/**
+ * A dependency did not answer in time or refused (Postgres or the Temporal frontend down, no worker taking a run's
+ * workflow task): the request may succeed later unchanged (HTTP 503, code `dependency_unavailable`). The message names
+ * the dependency and says what became of the request; `dependency` says which, for clients and logs.
+ */
+export class DependencyUnavailableError extends DomainError {
+  constructor(
+    readonly dependency: Dependency,
+    detail: string,
+  ) {
+    super('dependency_unavailable', `${DEPENDENCY_NAMES[dependency]} is unavailable: ${detail}; retry later`);
+  }
+}
+
 /**
  * The request is refused for where it comes from, not for what it says: a Host header the API does not serve (DNS
  * rebinding) or a cross-origin browser request from an origin not allowed (HTTP 403).
@@ -67,26 +90,6 @@ export class ConflictError extends DomainError {
 export class ForbiddenError extends DomainError {
   constructor(message: string, code = 'forbidden', field?: string) {
     super(code, message, field);
-  }
-}
-
-/** A service Kiln depends on. */
-export type Dependency = 'postgres' | 'temporal';
-
-/**
- * A dependency did not answer in time or refused the connection (Postgres stopped or unreachable, the Temporal
- * frontend down): the request may succeed later unchanged (HTTP 503, code `dependency_unavailable`). The message names
- * the dependency; `dependency` says which, for clients and logs.
- */
-export class DependencyUnavailableError extends DomainError {
-  constructor(
-    readonly dependency: Dependency,
-    detail: string,
-  ) {
-    super(
-      'dependency_unavailable',
-      `${dependency === 'postgres' ? 'PostgreSQL' : 'Temporal'} is unavailable: ${detail}; retry later`,
-    );
   }
 }
 

@@ -4,7 +4,13 @@
  * counts and metric numbers only.
  */
 import type { DatasetRef, ResolvedDataset } from './dataset-ref';
-import type { RegisteredVersionRef, TrainingJobInput, TrainingSummary } from './jobs';
+import type {
+  ClusteringJobInput,
+  ClusteringSummary,
+  RegisteredVersionRef,
+  TrainingJobInput,
+  TrainingSummary,
+} from './jobs';
 
 export type PipelineKind = 'validation' | 'full';
 
@@ -102,6 +108,10 @@ export interface ApprovalSpec {
   onTimeout: 'reject' | 'approve';
 }
 
+/**
+ * A full pipeline's input: exactly one of `training` (an MLP candidate, trained by trainingWorkflow) and `clustering`
+ * (a clustering candidate, fitted by clusteringWorkflow; runs recorded before clustering pipelines carry `training`).
+ */
 export interface FullPipelineInput {
   tenantId: string;
   modelName: string;
@@ -110,17 +120,26 @@ export interface FullPipelineInput {
   referenceDatasetId?: string;
   checks?: Record<string, unknown>;
   /** The training job; its datasetId is replaced by the training part when the holdout is a fraction. */
-  training: TrainingJobInput;
+  training?: TrainingJobInput;
+  /**
+   * The clustering job (never registering by itself: `register` absent); its datasetId is replaced by the training part
+   * when the holdout is a fraction, and `columns` is always set (the columns the candidate and champion are compared on).
+   */
+  clustering?: ClusteringJobInput & { columns: string[] };
   gate: GateSpec;
   approval?: ApprovalSpec;
   promote: { alias: string };
 }
 
-/** A full pipeline naming its dataset by series: resolved when the run starts, for itself and its training job. */
-export type FullPipelineRefInput = Omit<FullPipelineInput, 'datasetId' | 'training'> & {
+/**
+ * A full pipeline naming its dataset by series: resolved when the run starts, for itself and its candidate's job
+ * (exactly one of `training` and `clustering`, as in FullPipelineInput).
+ */
+export type FullPipelineRefInput = Omit<FullPipelineInput, 'datasetId' | 'training' | 'clustering'> & {
   datasetId?: undefined;
   dataset: DatasetRef;
-  training: Omit<TrainingJobInput, 'datasetId'>;
+  training?: Omit<TrainingJobInput, 'datasetId'>;
+  clustering?: Omit<ClusteringJobInput, 'datasetId'> & { columns: string[] };
 };
 
 export interface EvaluateInput {
@@ -132,6 +151,20 @@ export interface EvaluateInput {
   holdoutDatasetId: string;
   holdout: HoldoutSpec;
   candidateArtifactId: string;
+  /** The candidate's target: a champion predicting another is refused (runs from before it carry none). */
+  target?: string;
+}
+
+/** What the clustering evaluation needs: as EvaluateInput, with the columns the candidate was fitted on. */
+export interface EvaluateClusteringInput {
+  tenantId: string;
+  modelName: string;
+  /** The alias whose holder is the champion. */
+  alias: string;
+  holdoutDatasetId: string;
+  holdout: HoldoutSpec;
+  candidateArtifactId: string;
+  columns: string[];
 }
 
 export interface EvaluateResult {
@@ -152,7 +185,8 @@ export interface GateInput {
 export interface GateThresholdResult {
   metric: string;
   greaterIsBetter: boolean;
-  value: number;
+  /** Null when the metric is undefined on this holdout (the threshold failed with reason "metric undefined on this holdout"). */
+  value: number | null;
   championValue: number | null;
   delta: number | null;
   relativeDelta: number | null;
@@ -176,21 +210,34 @@ export interface Decision {
   at: string;
 }
 
+/** What a registered candidate's params record of the pipeline that made it. */
+export interface CandidateRecord {
+  reportId: string;
+  evaluationId: string;
+  holdoutDatasetId: string;
+  metrics: Record<string, number>;
+  champion?: { version: number; metrics: Record<string, number> };
+  gate: GateOutcome;
+  decision?: Decision;
+}
+
 export interface RegisterCandidateInput {
   tenantId: string;
   modelName: string;
   training: TrainingJobInput;
   summary: TrainingSummary;
   status: 'READY' | 'FAILED_VALIDATION';
-  pipeline: {
-    reportId: string;
-    evaluationId: string;
-    holdoutDatasetId: string;
-    metrics: Record<string, number>;
-    champion?: { version: number; metrics: Record<string, number> };
-    gate: GateOutcome;
-    decision?: Decision;
-  };
+  pipeline: CandidateRecord;
+}
+
+/** A clustering candidate to register (flavor: its algorithm), with the pipeline's record. */
+export interface RegisterClusteringCandidateInput {
+  tenantId: string;
+  modelName: string;
+  clustering: ClusteringJobInput & { columns: string[] };
+  summary: ClusteringSummary;
+  status: 'READY' | 'FAILED_VALIDATION';
+  pipeline: CandidateRecord;
 }
 
 export interface PromoteInput {
@@ -216,6 +263,8 @@ export interface FullPipelineResult {
   counts: ValidationCounts;
   blocking: string[];
   trainingJobId?: string;
+  /** The clustering child's job id, for a clustering candidate (in place of trainingJobId). */
+  clusteringJobId?: string;
   evaluationId?: string;
   metrics?: { candidate: Record<string, number>; champion?: { version: number; metrics: Record<string, number> } };
   gate?: GateOutcome;
@@ -226,14 +275,21 @@ export interface FullPipelineResult {
   dataset?: ResolvedDataset;
 }
 
-/** What the `decision` update answers: the decision taken and what followed from it. */
+/**
+ * What the `decision` update answers: the decision taken and what followed from it. FAILED: registering or promoting
+ * failed after the decision (the run fails with it); `registered` then says whether the version exists (a candidate
+ * registered READY whose promotion was refused stays READY, unpromoted).
+ */
 export interface DecisionOutcome {
   decision: Decision;
   status: 'PROMOTED' | 'REJECTED' | 'FAILED';
   registered?: RegisteredVersionRef & { status: 'READY' | 'FAILED_VALIDATION' };
   promotion?: PromotionRef;
-  /** Set when registering or promoting failed after the decision. */
-  error?: string;
+  /**
+   * Why it FAILED: the root ApplicationFailure's message and type (AliasMoved, ...). Runs from before this field
+   * was an object answered a bare message string.
+   */
+  error?: { message: string; type?: string } | string;
 }
 
 export interface DecisionRequest {

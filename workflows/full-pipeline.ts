@@ -11,20 +11,26 @@ import type { SearchAttributePair } from '@temporalio/common';
 import type { RegisteredVersionRef } from '../common/jobs';
 import type { ResolvedDataset } from '../common/dataset-ref';
 import type {
+  CandidateRecord,
   Decision,
   DecisionOutcome,
+  EvaluateResult,
   FullPipelineInput,
   FullPipelineRefInput,
   FullPipelineResult,
   GateOutcome,
   PromotionRef,
+  ValidateDataResult,
 } from '../common/pipelines';
 import { decisionUpdate } from '../common/messages/pipeline';
+import { clusteringWorkflow } from './clustering';
 import {
   evaluateCandidate,
+  evaluateClusteringCandidate,
   gateCandidate,
   promoteCandidate,
   registerCandidate,
+  registerClusteringCandidate,
   validateData,
 } from './pipeline-activities';
 import { resolveRunDataset } from './dataset-ref';
@@ -45,92 +51,38 @@ function gateMemo(gate: GateOutcome) {
 }
 
 /**
- * A full validation pipeline, one stage after another, each visible as the stage query, the memo and the KilnStage
- * search attribute:
- *
- * 1. validating: data checks (and the holdout split) in one activity; a failed error check ends the run
- *    FAILED_VALIDATION before anything trains.
- * 2. training: trainingWorkflow as a child (`training-<uuid>`, its checkpoint resume as is), told to skip its own
- *    registration.
- * 3. evaluating: candidate and current alias holder on the same holdout, in one activity.
- * 4. gating: every threshold judged (MLflow semantics, ml/evaluation/gate.ts).
- * 5. awaiting-approval (when required and the gate passed): waits for the `decision` update, or for the timeout, when
- *    `onTimeout` decides.
- * 6. registering: the candidate becomes a version every time, READY when promotable, FAILED_VALIDATION when the gate
- *    or the reviewer said no; keyed by this workflow's id.
- * 7. promoting: the alias moves, its previous holder keeps `previous-<alias>`; keyed by this workflow's id.
- *
- * Cancelling stops the run where it is (a training child is cancelled with it) and promotes nothing. A dataset named by
- * series is resolved before validating (workflows/dataset-ref.ts), for the pipeline and its training job alike.
+ * What a client can act on in a failure: the innermost ApplicationFailure of the cause chain (an activity's
+ * AliasMoved, not the ActivityFailure "Activity task failed" wrapping it), its message and type.
  */
-export async function fullPipelineWorkflow(
-  request: FullPipelineInput | FullPipelineRefInput,
-): Promise<FullPipelineResult> {
-  const stages = new StageTracker('validating');
-  let decision: Decision | undefined;
-  let finished: DecisionOutcome | undefined;
-  setHandler(
-    decisionUpdate,
-    async (request) => {
-      decision = {
-        decision: request.decision,
-        ...(request.comment !== undefined ? { comment: request.comment } : {}),
-        by: 'reviewer',
-        at: new Date().toISOString(),
-      };
-      await condition(() => finished !== undefined);
-      return finished!;
-    },
-    {
-      validator: (request) => {
-        if (stages.stage !== 'awaiting-approval' || decision !== undefined) {
-          throw ApplicationFailure.create({
-            type: NOT_AWAITING_APPROVAL,
-            message: `pipeline ${workflowInfo().workflowId} is not waiting for approval (stage: ${stages.stage})`,
-            nonRetryable: true,
-          });
-        }
-        if (request?.decision !== 'approve' && request?.decision !== 'reject') {
-          throw ApplicationFailure.create({ type: 'InvalidDecision', message: 'decision must be approve or reject' });
-        }
-      },
-    },
-  );
-
-  let input: FullPipelineInput;
-  let dataset: ResolvedDataset | undefined;
-  if (request.datasetId !== undefined) input = request;
-  else {
-    const { dataset: ref, training, ...rest } = request;
-    dataset = await resolveRunDataset(request.tenantId, ref);
-    input = { ...rest, datasetId: dataset.datasetId, training: { ...training, datasetId: dataset.datasetId } };
+function failureOf(err: unknown): { message: string; type?: string } {
+  let innermost: Error | undefined;
+  let application: ApplicationFailure | undefined;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 20; e = e.cause, depth++) {
+    innermost = e;
+    if (e instanceof ApplicationFailure) application = e;
   }
-  const resolved = dataset ? { dataset } : {};
+  const root = application ?? innermost;
+  if (!root) return { message: String(err) };
+  return { message: root.message, ...(application?.type ? { type: application.type } : {}) };
+}
 
-  const validated = await validateData({
-    tenantId: input.tenantId,
-    datasetId: input.datasetId,
-    ...(input.referenceDatasetId ? { referenceDatasetId: input.referenceDatasetId } : {}),
-    target: input.training.target,
-    task: input.training.spec.task,
-    ...(input.checks ? { checks: input.checks } : {}),
-    holdout: input.holdout,
-  });
-  const base = {
-    kind: 'full' as const,
-    reportId: validated.reportId,
-    counts: validated.counts,
-    blocking: validated.blocking,
-    ...resolved,
-  };
-  if (!validated.passed) {
-    stages.enter('completed', { status: 'FAILED_VALIDATION', reportId: validated.reportId, counts: validated.counts });
-    return { ...base, status: 'FAILED_VALIDATION' };
-  }
+/** A trained (or fitted) candidate, evaluated: its job, its metrics next to the champion's, and how to register it. */
+interface Candidate {
+  /** `{ trainingJobId }` or `{ clusteringJobId }`: the child job, in the memo and the result. */
+  job: { trainingJobId: string } | { clusteringJobId: string };
+  evaluation: EvaluateResult;
+  register(status: 'READY' | 'FAILED_VALIDATION', record: CandidateRecord): Promise<RegisteredVersionRef>;
+}
 
+/** Stages 2 and 3 for an MLP: trainingWorkflow as a child (told not to register), then the holdout evaluation. */
+async function trainCandidate(
+  input: FullPipelineInput,
+  validated: ValidateDataResult,
+  stages: StageTracker,
+): Promise<Candidate> {
   const trainingJobId = `training-${uuid4()}`;
   stages.enter('training', { reportId: validated.reportId, counts: validated.counts, trainingJobId });
-  const training = { ...input.training, datasetId: validated.trainDatasetId, skipRegistration: true };
+  const training = { ...input.training!, datasetId: validated.trainDatasetId, skipRegistration: true };
   const summary = await executeChild(trainingWorkflow, {
     workflowId: trainingJobId,
     args: [training],
@@ -160,7 +112,187 @@ export async function fullPipelineWorkflow(
     holdoutDatasetId: validated.holdoutDatasetId!,
     holdout: input.holdout,
     candidateArtifactId: summary.modelArtifactId,
+    target: training.target,
   });
+  return {
+    job: { trainingJobId },
+    evaluation,
+    register: (status, record) =>
+      registerCandidate({
+        tenantId: input.tenantId,
+        modelName: input.modelName,
+        training,
+        summary,
+        status,
+        pipeline: record,
+      }),
+  };
+}
+
+/**
+ * Stages 2 and 3 for a clustering model: clusteringWorkflow as a child on the training part (no `register`: the
+ * pipeline registers), then both models assign the holdout rows and the quality of each labelling is measured.
+ */
+async function fitClusteringCandidate(
+  input: FullPipelineInput,
+  validated: ValidateDataResult,
+  stages: StageTracker,
+): Promise<Candidate> {
+  const clusteringJobId = `clustering-${uuid4()}`;
+  stages.enter('training', { reportId: validated.reportId, counts: validated.counts, clusteringJobId });
+  const { register: _register, ...requested } = input.clustering!;
+  const job = { ...requested, datasetId: validated.trainDatasetId };
+  const summary = await executeChild(clusteringWorkflow, {
+    workflowId: clusteringJobId,
+    args: [job],
+    memo: {
+      kind: 'clustering',
+      pipelineId: workflowInfo().workflowId,
+      model: input.modelName,
+      algorithm: job.algorithm,
+      params: job.params,
+      dataset: { id: job.datasetId, columns: job.columns.length },
+    },
+    typedSearchAttributes: [
+      keyword('KilnKind', 'clustering'),
+      keyword('KilnTenant', input.tenantId),
+      keyword('KilnDatasetId', job.datasetId),
+      keyword('KilnAlgorithm', job.algorithm),
+      keyword('KilnModelName', input.modelName),
+    ],
+  });
+  if (!summary.modelArtifactId)
+    throw ApplicationFailure.nonRetryable(`${job.algorithm} results cannot assign new points`, 'InvalidJobInput');
+
+  stages.enter('evaluating');
+  const evaluation = await evaluateClusteringCandidate({
+    tenantId: input.tenantId,
+    modelName: input.modelName,
+    alias: input.promote.alias,
+    holdoutDatasetId: validated.holdoutDatasetId!,
+    holdout: input.holdout,
+    candidateArtifactId: summary.modelArtifactId,
+    columns: job.columns,
+  });
+  return {
+    job: { clusteringJobId },
+    evaluation,
+    register: (status, record) =>
+      registerClusteringCandidate({
+        tenantId: input.tenantId,
+        modelName: input.modelName,
+        clustering: job,
+        summary,
+        status,
+        pipeline: record,
+      }),
+  };
+}
+
+/**
+ * A full validation pipeline, one stage after another, each visible as the stage query, the memo and the KilnStage
+ * search attribute:
+ *
+ * 1. validating: data checks (and the holdout split) in one activity; a failed error check ends the run
+ *    FAILED_VALIDATION before anything trains.
+ * 2. training: the candidate's job as a child, told to skip its own registration: trainingWorkflow (`training-<uuid>`,
+ *    its checkpoint resume as is) for `input.training`, clusteringWorkflow (`clustering-<uuid>`) for `input.clustering`.
+ * 3. evaluating: candidate and current alias holder on the same holdout, in one activity: holdout metrics of an MLP,
+ *    or the quality metrics of each clustering model's labelling of the holdout rows.
+ * 4. gating: every threshold judged (MLflow semantics, ml/evaluation/gate.ts); a metric undefined on the holdout fails
+ *    its threshold.
+ * 5. awaiting-approval (when required and the gate passed): waits for the `decision` update, or for the timeout, when
+ *    `onTimeout` decides. The reviewer's decision, sent again (a client retrying after a lost answer), is answered
+ *    with the same outcome; a different one is refused.
+ * 6. registering: the candidate becomes a version every time, READY when promotable, FAILED_VALIDATION when the gate
+ *    or the reviewer said no; keyed by this workflow's id.
+ * 7. promoting: the alias moves, its previous holder keeps `previous-<alias>`; keyed by this workflow's id. Refused
+ *    (AliasMoved) when the alias moved since the evaluation: the run fails, the version stays READY, unpromoted.
+ *
+ * Cancelling stops the run where it is (a child job is cancelled with it) and promotes nothing. A dataset named by
+ * series is resolved before validating (workflows/dataset-ref.ts), for the pipeline and its candidate's job alike.
+ */
+export async function fullPipelineWorkflow(
+  request: FullPipelineInput | FullPipelineRefInput,
+): Promise<FullPipelineResult> {
+  const stages = new StageTracker('validating');
+  let decision: Decision | undefined;
+  let finished: DecisionOutcome | undefined;
+  setHandler(
+    decisionUpdate,
+    async (request) => {
+      // A repeat of the reviewer's decision (let through by the validator) waits for the same outcome.
+      decision ??= {
+        decision: request.decision,
+        ...(request.comment !== undefined ? { comment: request.comment } : {}),
+        by: 'reviewer',
+        at: new Date().toISOString(),
+      };
+      await condition(() => finished !== undefined);
+      return finished!;
+    },
+    {
+      validator: (request) => {
+        const repeat = decision?.by === 'reviewer' && request?.decision === decision.decision;
+        if (!repeat && (stages.stage !== 'awaiting-approval' || decision !== undefined)) {
+          const decided = decision
+            ? `; it was decided (${decision.decision}, by ${decision.by} at ${decision.at})`
+            : ` (stage: ${stages.stage})`;
+          throw ApplicationFailure.create({
+            type: NOT_AWAITING_APPROVAL,
+            message: `pipeline ${workflowInfo().workflowId} is not waiting for approval${decided}`,
+            nonRetryable: true,
+          });
+        }
+        if (request?.decision !== 'approve' && request?.decision !== 'reject') {
+          throw ApplicationFailure.create({ type: 'InvalidDecision', message: 'decision must be approve or reject' });
+        }
+      },
+    },
+  );
+
+  let input: FullPipelineInput;
+  let dataset: ResolvedDataset | undefined;
+  if (request.datasetId !== undefined) input = request;
+  else {
+    const { dataset: ref, training, clustering, ...rest } = request;
+    dataset = await resolveRunDataset(request.tenantId, ref);
+    const datasetId = dataset.datasetId;
+    input = {
+      ...rest,
+      datasetId,
+      ...(training ? { training: { ...training, datasetId } } : {}),
+      ...(clustering ? { clustering: { ...clustering, datasetId } } : {}),
+    };
+  }
+  const resolved = dataset ? { dataset } : {};
+
+  const target = input.training?.target;
+  const validated = await validateData({
+    tenantId: input.tenantId,
+    datasetId: input.datasetId,
+    ...(input.referenceDatasetId ? { referenceDatasetId: input.referenceDatasetId } : {}),
+    ...(target !== undefined ? { target } : {}),
+    ...(input.training ? { task: input.training.spec.task } : {}),
+    ...(input.checks ? { checks: input.checks } : {}),
+    holdout: input.holdout,
+  });
+  const base = {
+    kind: 'full' as const,
+    reportId: validated.reportId,
+    counts: validated.counts,
+    blocking: validated.blocking,
+    ...resolved,
+  };
+  if (!validated.passed) {
+    stages.enter('completed', { status: 'FAILED_VALIDATION', reportId: validated.reportId, counts: validated.counts });
+    return { ...base, status: 'FAILED_VALIDATION' };
+  }
+
+  const candidate = input.clustering
+    ? await fitClusteringCandidate(input, validated, stages)
+    : await trainCandidate(input, validated, stages);
+  const { evaluation } = candidate;
   const metrics = {
     candidate: evaluation.candidate,
     ...(evaluation.champion
@@ -193,21 +325,14 @@ export async function fullPipelineWorkflow(
   try {
     stages.enter('registering', { gate: gateMemo(gate), ...(decision ? { decision } : {}) });
     const versionStatus = promotable ? 'READY' : 'FAILED_VALIDATION';
-    const ref = await registerCandidate({
-      tenantId: input.tenantId,
-      modelName: input.modelName,
-      training,
-      summary,
-      status: versionStatus,
-      pipeline: {
-        reportId: validated.reportId,
-        evaluationId: evaluation.evaluationId,
-        holdoutDatasetId: validated.holdoutDatasetId!,
-        metrics: evaluation.candidate,
-        ...(metrics.champion ? { champion: metrics.champion } : {}),
-        gate,
-        ...(decision ? { decision } : {}),
-      },
+    const ref = await candidate.register(versionStatus, {
+      reportId: validated.reportId,
+      evaluationId: evaluation.evaluationId,
+      holdoutDatasetId: validated.holdoutDatasetId!,
+      metrics: evaluation.candidate,
+      ...(metrics.champion ? { champion: metrics.champion } : {}),
+      gate,
+      ...(decision ? { decision } : {}),
     });
     registered = { ...ref, status: versionStatus };
     if (promotable) {
@@ -221,7 +346,11 @@ export async function fullPipelineWorkflow(
       });
     }
   } catch (err) {
-    if (decision) finished = { decision, status: 'FAILED', error: (err as Error).message };
+    if (decision) {
+      finished = { decision, status: 'FAILED', ...(registered ? { registered } : {}), error: failureOf(err) };
+      // The decision's caller receives this outcome before the run fails.
+      await condition(allHandlersFinished);
+    }
     throw err;
   }
   if (decision) {
@@ -238,7 +367,7 @@ export async function fullPipelineWorkflow(
   return {
     ...base,
     status,
-    trainingJobId,
+    ...candidate.job,
     evaluationId: evaluation.evaluationId,
     metrics,
     gate,

@@ -1,31 +1,48 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  WorkflowUpdateFailedError,
+  type WorkflowUpdateHandle,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type WorkflowExecutionStatusName,
+} from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { ConflictError, NotFoundError } from '../../common/errors';
+import { ConflictError, DependencyUnavailableError, NotFoundError } from '../../common/errors';
 import { decisionUpdate } from '../../common/messages/pipeline';
-import type { DecisionOutcome, FullPipelineResult, ValidationPipelineResult } from '../../common/pipelines';
+import type {
+  Decision,
+  DecisionOutcome,
+  DecisionRequest,
+  FullPipelineResult,
+  ValidationPipelineResult,
+} from '../../common/pipelines';
 import { KilnKind, KilnStage } from '../../common/search-attributes';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { getEvaluation, getValidationReport } from '../../db/pipelines';
 import { TASK_METRICS } from '../../ml/evaluation/metrics';
-import type { Task } from '../../ml/training/spec';
-import { DECISION_WAIT_MS, type JobService } from './jobs';
+import type { EvaluationTask } from '../../ml/evaluation/metrics';
+import type { JobService } from './jobs';
 import { decisionRequest } from '../schemas/pipelines';
 import { parseWith } from '../schemas/validate';
 import { pipelineLinks, TemporalUi } from './accepted';
 
 /** The metrics of `values` in TASK_METRICS order, any others after them. */
 function metricOrder(task: string, values: Record<string, number>): string[] {
-  const known = Object.keys(TASK_METRICS[task as Task] ?? {});
+  const known = Object.keys(TASK_METRICS[task as EvaluationTask] ?? {});
   return [...known.filter((m) => m in values), ...Object.keys(values).filter((m) => !known.includes(m))];
 }
 
-/** The pipeline run behind an id: 404 (field `id`) unless it is a pipeline Kiln started. */
 /** What the pipeline read and decision services use (the routers' ApiDeps satisfies it). */
 export interface PipelineDeps extends TemporalUi {
   pool: Pool;
   jobs: JobService;
 }
 
+/** The status a client sees for a Temporal status: CANCELLED spelled CANCELED, as everywhere in the API. */
+function clientStatus(name: WorkflowExecutionStatusName): string {
+  return name === 'CANCELLED' ? 'CANCELED' : name;
+}
+
+/** The pipeline run behind an id: 404 (field `id`) unless it is a pipeline Kiln started. */
 async function findPipeline(deps: PipelineDeps, id: string) {
   let found: Awaited<ReturnType<JobService['describeOr404']>>;
   try {
@@ -62,13 +79,14 @@ export async function describePipeline(deps: PipelineDeps, id: string) {
     status = result.status;
     facts = rest;
   } else {
-    status = temporalStatus === 'CANCELLED' ? 'CANCELED' : temporalStatus;
+    status = clientStatus(temporalStatus);
     const { kind: _kind, pipeline: _pipeline, status: _status, ...rest } = memo;
     facts = rest;
     error = (await deps.jobs.describe(id)).error;
   }
   const kind = memo.pipeline as string;
   const trainingJobId = facts.trainingJobId as string | undefined;
+  const clusteringJobId = facts.clusteringJobId as string | undefined;
   const registered = facts.registered as { modelName: string; version: number } | undefined;
   return {
     pipelineId: id,
@@ -85,6 +103,7 @@ export async function describePipeline(deps: PipelineDeps, id: string) {
       ...pipelineLinks(id),
       ...(kind === 'full' ? { decision: `/api/v1/pipelines/${id}/decision` } : {}),
       ...(trainingJobId ? { trainingJob: `/api/v1/jobs/${trainingJobId}` } : {}),
+      ...(clusteringJobId ? { clusteringJob: `/api/v1/jobs/${clusteringJobId}` } : {}),
       ...(registered ? { modelVersion: `/api/v1/models/${registered.modelName}/versions/${registered.version}` } : {}),
       ...(deps.temporalUiUrl
         ? { temporalUi: `${deps.temporalUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(id)}` }
@@ -140,24 +159,149 @@ export async function pipelineReport(deps: PipelineDeps, id: string) {
   };
 }
 
+/** How long the decision waits for the run's worker to accept it (run its validator): past it, a 503. */
+export const DECISION_ACCEPT_MS = 10_000;
+/** How long an accepted decision waits for its outcome (registered, promoted) before answering 503. */
+export const DECISION_OUTCOME_MS = 60_000;
+
+/** gRPC FAILED_PRECONDITION: the server refuses an Update while the run's workflow task keeps failing. */
+const GRPC_FAILED_PRECONDITION = 9;
+
+/** The error a server call failed with on the way, found on `err` or its causes (the client wraps gRPC errors). */
+function grpcCodeOf(err: unknown): { code: number; details?: string } | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return { code, details: (e as { details?: string }).details };
+  }
+  return undefined;
+}
+
+/** An outcome in the current shape: runs from before `error` was an object answered a bare string. */
+function normalised(outcome: DecisionOutcome): DecisionOutcome {
+  return typeof outcome.error === 'string' ? { ...outcome, error: { message: outcome.error } } : outcome;
+}
+
+/** Whether `decision` is the reviewer's `request`: the same value, given through this endpoint (not by timeout). */
+function sameDecision(decision: Decision | undefined, request: DecisionRequest): decision is Decision {
+  return decision?.by === 'reviewer' && decision.decision === request.decision;
+}
+
 /**
- * POST /api/v1/pipelines/:id/decision: the reviewer's decision, delivered as the workflow's `decision` Update; answers
- * with what followed (registered version, promotion). 409 when the run is not waiting for approval.
+ * The outcome of a decision already taken by a run that has ended, for a client repeating it (its first answer lost,
+ * to a dropped connection or a restarted API): the result's decision, registered version and promotion for a
+ * completed run; the memo's decision and version, and the failure, for a run that failed after the decision. A
+ * different decision, or a run that ended without this decision, is a 409 saying how it ended.
+ */
+async function recordedOutcome(
+  deps: PipelineDeps,
+  id: string,
+  found: Awaited<ReturnType<typeof findPipeline>>,
+  request: DecisionRequest,
+): Promise<DecisionOutcome> {
+  const { handle, description } = found;
+  const status = clientStatus(description.status.name);
+  const memo = (description.memo ?? {}) as Record<string, unknown>;
+  let recorded: Decision | undefined;
+  let outcome: DecisionOutcome | undefined;
+  let ended = status;
+  if (status === 'COMPLETED') {
+    const result = (await handle.result()) as FullPipelineResult | ValidationPipelineResult;
+    ended = `COMPLETED (${result.status})`;
+    if (result.kind === 'full') {
+      recorded = result.decision;
+      if (sameDecision(recorded, request) && (result.status === 'PROMOTED' || result.status === 'REJECTED'))
+        outcome = {
+          decision: recorded,
+          status: result.status,
+          ...(result.registered ? { registered: result.registered } : {}),
+          ...(result.promotion ? { promotion: result.promotion } : {}),
+        };
+    }
+  } else if (status === 'FAILED') {
+    recorded = memo.decision as Decision | undefined;
+    if (sameDecision(recorded, request)) {
+      const registered = memo.registered as DecisionOutcome['registered'];
+      const error = (await deps.jobs.describe(id)).error;
+      outcome = {
+        decision: recorded,
+        status: 'FAILED',
+        ...(registered ? { registered } : {}),
+        ...(error ? { error } : {}),
+      };
+    }
+  } else {
+    recorded = memo.decision as Decision | undefined;
+  }
+  if (outcome) return outcome;
+  const decided = recorded ? `; it was decided ${recorded.decision} (by ${recorded.by} at ${recorded.at})` : '';
+  throw new ConflictError(
+    `pipeline ${id} is not waiting for approval: it ended ${ended}${decided}`,
+    'not_awaiting_approval',
+  );
+}
+
+/**
+ * POST /api/v1/pipelines/:id/decision: the reviewer's decision, delivered as the workflow's `decision` Update (its id
+ * `decision-<approve|reject>`, so a repeat attaches to the first); answers with what followed (registered version,
+ * promotion), or, when registering or promoting failed, status FAILED with the failure's message and type (a version
+ * registered READY whose promotion was refused stays READY, unpromoted: see `registered`).
+ *
+ * Idempotent for the same decision: repeated while the run registers, or after it ended, it answers the recorded
+ * outcome (200). A different decision, or one when the run is not waiting, is a 409. When the run's worker does not
+ * accept the decision within DECISION_ACCEPT_MS (no worker polling, or its workflow task failing), a 503
+ * (dependency_unavailable) saying the decision was not accepted; when the outcome takes longer than DECISION_OUTCOME_MS,
+ * a 503 saying it was accepted and is being applied. Either way the same decision may be sent again.
  */
 export async function decidePipeline(deps: PipelineDeps, id: string, body: unknown): Promise<DecisionOutcome> {
   const request = parseWith(decisionRequest, body);
-  const { handle, description } = await findPipeline(deps, id);
-  if (description.status.name !== 'RUNNING')
-    throw new ConflictError(
-      `pipeline ${id} is not waiting for approval: it ended ${description.status.name}`,
-      'not_awaiting_approval',
-    );
+  const found = await findPipeline(deps, id);
+  if (found.description.status.name !== 'RUNNING') return recordedOutcome(deps, id, found, request);
+  const { handle } = found;
+  let update: WorkflowUpdateHandle<DecisionOutcome>;
   try {
-    // The Update returns once the run has registered (and promoted): longer than a plain call's default deadline.
-    return await deps.jobs.withWait(DECISION_WAIT_MS, () => handle.executeUpdate(decisionUpdate, { args: [request] }));
+    update = await handle.client.withDeadline(Date.now() + DECISION_ACCEPT_MS, () =>
+      handle.startUpdate(decisionUpdate, {
+        args: [request],
+        waitForStage: 'ACCEPTED',
+        updateId: `decision-${request.decision}`,
+      }),
+    );
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError)
       throw new ConflictError(err.cause?.message ?? err.message, 'not_awaiting_approval');
+    // The run ended between the describe and the Update: answer from what it recorded.
+    if (err instanceof WorkflowNotFoundError || grpcCodeOf(err)?.details?.includes('already completed'))
+      return recordedOutcome(deps, id, await findPipeline(deps, id), request);
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
+      throw new DependencyUnavailableError(
+        'worker',
+        `no worker accepted the decision within ${DECISION_ACCEPT_MS / 1000} s (the run's workers are stopped, paused ` +
+          'or overloaded). It is not recorded: Temporal may still hand it to a worker that takes the run later, but ' +
+          'keeps it durably only once a worker accepts it. Send the same decision again (a decision already applied ' +
+          `answers with its outcome); GET /api/v1/pipelines/${id} shows whether the run still awaits approval`,
+      );
+    const grpc = grpcCodeOf(err);
+    if (grpc?.code === GRPC_FAILED_PRECONDITION)
+      throw new DependencyUnavailableError(
+        'worker',
+        `the run's workflow task is failing (${grpc.details ?? 'failed precondition'}), so no worker can take the ` +
+          'decision; it was not applied. Send it again once the workers run',
+      );
+    throw err;
+  }
+  try {
+    return normalised(await handle.client.withDeadline(Date.now() + DECISION_OUTCOME_MS, () => update.result()));
+  } catch (err) {
+    // A decision the validator refused comes back as the Update's outcome, read here.
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new ConflictError(err.cause?.message ?? err.message, 'not_awaiting_approval');
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
+      throw new DependencyUnavailableError(
+        'worker',
+        `the decision was accepted, but registering and promoting did not finish within ${DECISION_OUTCOME_MS / 1000} s; ` +
+          'the run goes on. Send the same decision again for its outcome, or GET /api/v1/pipelines/' +
+          id,
+      );
     throw err;
   }
 }

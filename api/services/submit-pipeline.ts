@@ -5,22 +5,34 @@ import type { ByDatasetRef } from '../../common/dataset-ref';
 import type {
   FullPipelineInput,
   FullPipelineRefInput,
+  HoldoutSpec,
   PipelineThreshold,
   ValidationPipelineInput,
 } from '../../common/pipelines';
 import { TASK_QUEUES } from '../../common/task-queues';
 import { DEFAULT_TENANT } from '../../common/tenant';
+import type { Table } from '../../datasets/table';
 import { DatasetMeta, getDataset, loadDatasetTable } from '../../db/datasets';
-import { holdoutRowCount } from '../../ml/evaluation/holdout';
-import { ALL_METRICS, metricInfo, TASK_METRICS } from '../../ml/evaluation/metrics';
+import { holdoutRowCount, holdoutTargetFacts, MIN_HOLDOUT_ROWS, MIN_TRAINING_ROWS } from '../../ml/evaluation/holdout';
+import {
+  ALL_METRICS,
+  EvaluationTask,
+  inMetricRange,
+  metricInfo,
+  metricRange,
+  metricUndefinedOn,
+  TASK_METRICS,
+} from '../../ml/evaluation/metrics';
 import { trainingMemoryNeedMb } from '../../ml/training/memory-need';
 import { TrainingOptions, TrainingSpec, validateTrainingRequest } from '../../ml/training/spec';
 import { resolveOptions, VALIDATION_DEFAULTS } from '../../ml/validation/options';
 import { durationMs, fullPipelineRequest, validationPipelineRequest } from '../schemas/pipelines';
 import { parseWith } from '../schemas/validate';
-import { placeCompute } from './compute-placement';
+import { ComputePlacement, placeCompute } from './compute-placement';
 import type { JobStatus } from './jobs';
-import { datasetMemo, requestDataset } from './request-dataset';
+import { checkChampion, PipelineCandidate } from './pipeline-champion';
+import { checkClusteringCandidate } from './pipeline-clustering';
+import { datasetMemo, RequestDataset, requestDataset } from './request-dataset';
 import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions } from './submit-job';
 
 export interface SubmittedPipeline {
@@ -114,7 +126,10 @@ export async function submitValidationPipeline(
   return startPipeline(deps, await prepareValidationPipeline(deps, body), options);
 }
 
-/** A POST /api/v1/pipelines/validation body checked: the datasets exist and the overrides are valid. */
+/**
+ * A POST /api/v1/pipelines/validation body checked: the datasets exist, the target is one of the dataset's columns
+ * (as the full pipeline does: 400 naming `target`, not a run that fails validation) and the overrides are valid.
+ */
 export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
   const request = parseWith(validationPipelineRequest, body);
   const source = await requestDataset(deps.pool, request);
@@ -125,6 +140,15 @@ export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown)
   checkOverrides(request.checks);
   const target = request.target;
   const targetSpec = target !== undefined ? dataset.columnSpecs.find((c) => c.name === target) : undefined;
+  if (target !== undefined && !targetSpec)
+    throw new ValidationError(
+      `target: dataset ${dataset.id} has no column ${JSON.stringify(target)}; its columns are ` +
+        dataset.columnSpecs
+          .slice(0, 20)
+          .map((c) => JSON.stringify(c.name))
+          .join(', '),
+      'target',
+    );
   const input: ValidationPipelineInput | ByDatasetRef<ValidationPipelineInput> = {
     tenantId: DEFAULT_TENANT,
     ...(source.ref ? { dataset: source.ref } : { datasetId: dataset.id }),
@@ -162,11 +186,21 @@ export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown)
 
 type FullRequest = z.infer<typeof fullPipelineRequest>;
 
-/** Every threshold's metric must exist and be one the task produces; greaterIsBetter defaults from the metric. */
-function resolveThresholds(request: FullRequest): PipelineThreshold[] {
-  const task = request.training.spec.task;
+/**
+ * Every threshold's metric must exist, be one the task produces and appear once; a `threshold` must lie in the metric's
+ * range (ml/evaluation/metrics.ts: accuracy ≥ 2 can never pass) and a `minAbsoluteChange` within its width; and a
+ * metric the known holdout cannot define (F1 of a one-class holdout) is refused. greaterIsBetter defaults from the
+ * metric.
+ */
+function resolveThresholds(
+  request: FullRequest,
+  task: EvaluationTask,
+  holdoutFacts: { rows: number; classes?: number; constant?: boolean } | undefined,
+): PipelineThreshold[] {
+  const seen = new Map<string, number>();
   return request.gate.thresholds.map((t, i) => {
-    const field = `gate.thresholds[${i}].metric`;
+    const at = `gate.thresholds[${i}]`;
+    const field = `${at}.metric`;
     if (!ALL_METRICS.includes(t.metric))
       throw new ValidationError(
         `${field}: unknown metric ${JSON.stringify(t.metric)}; known: ${ALL_METRICS.join(', ')}`,
@@ -174,11 +208,35 @@ function resolveThresholds(request: FullRequest): PipelineThreshold[] {
       );
     const info = metricInfo(task, t.metric);
     if (!info) {
+      const kind = task === 'clustering' ? 'clustering model' : `${task} model`;
       throw new ValidationError(
-        `${field}: a ${task} model does not produce ${t.metric}; it produces ${Object.keys(TASK_METRICS[task]).join(', ')}`,
+        `${field}: a ${kind} does not produce ${t.metric}; it produces ${Object.keys(TASK_METRICS[task]).join(', ')}`,
         field,
       );
     }
+    const earlier = seen.get(t.metric);
+    if (earlier !== undefined)
+      throw new ValidationError(
+        `${field}: ${t.metric} already has a threshold (gate.thresholds[${earlier}]); give each metric once, with all its criteria`,
+        field,
+      );
+    seen.set(t.metric, i);
+    if (t.threshold !== undefined && !inMetricRange(info, t.threshold))
+      throw new ValidationError(
+        `${at}.threshold: ${t.threshold} is outside the range of ${t.metric}, ${metricRange(info)}: no model can meet it`,
+        `${at}.threshold`,
+      );
+    if (t.minAbsoluteChange !== undefined && info.min !== undefined && info.max !== undefined) {
+      const width = info.max - info.min;
+      if (t.minAbsoluteChange > width)
+        throw new ValidationError(
+          `${at}.minAbsoluteChange: ${t.minAbsoluteChange} is more than ${t.metric} can change (${metricRange(info)})`,
+          `${at}.minAbsoluteChange`,
+        );
+    }
+    const undefinedWhy = holdoutFacts ? metricUndefinedOn(task, t.metric, holdoutFacts) : undefined;
+    if (undefinedWhy)
+      throw new ValidationError(`${field}: ${t.metric} is undefined on the holdout dataset: ${undefinedWhy}`, field);
     return {
       metric: t.metric,
       ...(t.threshold !== undefined ? { threshold: t.threshold } : {}),
@@ -189,24 +247,106 @@ function resolveThresholds(request: FullRequest): PipelineThreshold[] {
   });
 }
 
-/** POST /api/v1/pipelines/full: validates (prepareFullPipeline), then starts the run. */
-export async function submitFullPipeline(
-  deps: SubmitDeps,
-  body: unknown,
-  options: SubmitOptions = {},
-): Promise<SubmittedPipeline> {
-  return startPipeline(deps, await prepareFullPipeline(deps, body), options);
+/** What the holdout is and what is known of it at submit time. */
+interface CheckedHoldout {
+  spec: HoldoutSpec;
+  /** Rows the candidate trains on: the whole dataset, or what a fraction leaves. */
+  trainRows: number;
+  /** A holdout dataset's table (a fraction's part exists only once the run splits it). */
+  table?: Table;
 }
 
 /**
- * A POST /api/v1/pipelines/full body checked: everything that can be checked before a run is checked here and
- * answered with a 400 (404 for unknown datasets) naming the field: the training request against the dataset (as POST
- * /api/v1/training does), the holdout (its dataset's columns, or a fraction that holds out at least one row and
- * leaves one), the thresholds' metrics against the task, the approval timeout, the alias and the check overrides.
+ * The holdout: a stored dataset other than the pipeline's (its own rows would be evaluated on what trained) with at
+ * least MIN_HOLDOUT_ROWS rows, or a fraction holding out at least MIN_HOLDOUT_ROWS rows and leaving at least
+ * MIN_TRAINING_ROWS to train on. 400 naming `holdout.datasetId` or `holdout.fraction`, 404 for an unknown dataset.
  */
-export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
-  const request = parseWith(fullPipelineRequest, body);
-  const { training } = request;
+async function checkHoldout(
+  deps: SubmitDeps,
+  request: FullRequest,
+  source: RequestDataset,
+  rows: number,
+): Promise<CheckedHoldout> {
+  const h = request.holdout;
+  if (h.datasetId !== undefined) {
+    if (h.datasetId === source.meta.id)
+      throw new ValidationError(
+        source.ref
+          ? `holdout.datasetId: is the version of dataset series ${JSON.stringify(source.ref.name)} the pipeline ` +
+              'would train on: the candidate would be evaluated on the rows it trained on; give another dataset, or a fraction'
+          : "holdout.datasetId: is the pipeline's datasetId: the candidate would be evaluated on the rows it trained on; " +
+              'give another dataset, or a fraction of this one',
+        'holdout.datasetId',
+      );
+    const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, h.datasetId);
+    if (!loaded) throw new NotFoundError('dataset', h.datasetId, 'holdout.datasetId');
+    if (loaded.table.rows < MIN_HOLDOUT_ROWS)
+      throw new ValidationError(
+        `holdout.datasetId: dataset ${h.datasetId} has ${loaded.table.rows} rows; a holdout needs at least ` +
+          `${MIN_HOLDOUT_ROWS} (metrics on fewer rows are too coarse to gate on)`,
+        'holdout.datasetId',
+      );
+    return { spec: { datasetId: h.datasetId }, trainRows: rows, table: loaded.table };
+  }
+  const fraction = h.fraction!;
+  const held = holdoutRowCount(rows, fraction);
+  if (held < MIN_HOLDOUT_ROWS)
+    throw new ValidationError(
+      `holdout.fraction: ${fraction} of ${rows} rows holds out ${held}; a holdout needs at least ${MIN_HOLDOUT_ROWS} ` +
+        `rows (a fraction of at least ${MIN_HOLDOUT_ROWS}/${rows})`,
+      'holdout.fraction',
+    );
+  if (rows - held < MIN_TRAINING_ROWS)
+    throw new ValidationError(
+      `holdout.fraction: ${fraction} of ${rows} rows leaves ${rows - held} to train on; at least ${MIN_TRAINING_ROWS} ` +
+        'must be left',
+      'holdout.fraction',
+    );
+  return { spec: { fraction, seed: h.seed! }, trainRows: rows - held };
+}
+
+/** A holdout dataset must have each of `columns` with the type the candidate needs there (400 naming it otherwise). */
+function checkHoldoutColumns(holdout: CheckedHoldout, table: Table, columns: string[]): void {
+  if (!holdout.table || !('datasetId' in holdout.spec)) return;
+  for (const column of columns) {
+    const spec = holdout.table.columns.find((c) => c.name === column);
+    const wanted = table.columns.find((c) => c.name === column)!.type;
+    if (!spec || spec.type !== wanted) {
+      throw new ValidationError(
+        `holdout.datasetId: dataset ${holdout.spec.datasetId} ${spec ? `holds ${spec.type}s in column` : 'has no column'} ` +
+          `${JSON.stringify(column)}; the model needs ${wanted}s there`,
+        'holdout.datasetId',
+      );
+    }
+  }
+}
+
+/**
+ * The candidate's job, checked: an MLP training job, or a clustering job; without its datasetId, which is the
+ * pipeline's (given, or resolved from a series when the run starts).
+ */
+type CheckedCandidate =
+  | {
+      kind: 'training';
+      job: Omit<TrainingJobInput, 'datasetId'>;
+      placement: ComputePlacement;
+      champion: PipelineCandidate;
+    }
+  | {
+      kind: 'clustering';
+      job: NonNullable<FullPipelineRefInput['clustering']>;
+      placement: ComputePlacement;
+      champion: PipelineCandidate;
+    };
+
+/** The `training` body against the pipeline and its dataset, as POST /api/v1/training checks its own. */
+async function checkTrainingCandidate(
+  deps: SubmitDeps,
+  request: FullRequest,
+  table: Table,
+  holdout: CheckedHoldout,
+): Promise<CheckedCandidate> {
+  const training = request.training!;
   if (training.dataset !== undefined)
     throw new ValidationError(
       'training.dataset: the pipeline trains on its own dataset; leave it out',
@@ -219,16 +359,8 @@ export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Prom
       'training.model.name: must be the pipeline model.name (or left out)',
       'training.model.name',
     );
-  const source = await requestDataset(deps.pool, request);
-  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, source.meta.id);
-  if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);
-  const reference = request.referenceDatasetId
-    ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
-    : undefined;
-  checkOverrides(request.checks);
-
   const verdict = validateTrainingRequest(
-    loaded.table,
+    table,
     training.target,
     training.features,
     training.spec as TrainingSpec,
@@ -239,31 +371,97 @@ export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Prom
     throw new ValidationError(`training.${first.field}: ${first.message}`, `training.${first.field}`);
   }
   const features = verdict.features;
+  checkHoldoutColumns(holdout, table, [...features, training.target]);
+  const placement = await placeCompute(deps, training.resources, () =>
+    trainingMemoryNeedMb(table, {
+      target: training.target,
+      features,
+      spec: training.spec,
+      training: training.training as TrainingJobInput['training'],
+    }),
+  );
+  return {
+    kind: 'training',
+    job: {
+      tenantId: DEFAULT_TENANT,
+      target: training.target,
+      features,
+      model: request.model,
+      spec: training.spec,
+      training: training.training as TrainingJobInput['training'],
+      ...(placement.route ? { route: placement.route } : {}),
+      gpuMemoryMb: placement.gpuMemoryMb,
+    },
+    placement,
+    champion: {
+      kind: 'training',
+      task: training.spec.task,
+      target: training.target,
+      holdoutColumns: (holdout.table ?? table).columns.map((c) => c.name),
+    },
+  };
+}
 
-  if ('datasetId' in request.holdout) {
-    const holdout = await datasetOr404(deps, request.holdout.datasetId, 'holdout.datasetId');
-    for (const column of [...features, training.target]) {
-      const spec = holdout.columnSpecs.find((c) => c.name === column);
-      const wanted = loaded.table.columns.find((c) => c.name === column)!.type;
-      if (!spec || spec.type !== wanted) {
-        throw new ValidationError(
-          `holdout.datasetId: dataset ${holdout.id} ${spec ? `holds ${spec.type}s in column` : 'has no column'} ` +
-            `${JSON.stringify(column)}; the model needs ${wanted}s there`,
-          'holdout.datasetId',
-        );
-      }
-    }
+/** POST /api/v1/pipelines/full: validates (prepareFullPipeline), then starts the run. */
+export async function submitFullPipeline(
+  deps: SubmitDeps,
+  body: unknown,
+  options: SubmitOptions = {},
+): Promise<SubmittedPipeline> {
+  return startPipeline(deps, await prepareFullPipeline(deps, body), options);
+}
+
+/**
+ * A POST /api/v1/pipelines/full body checked (a schedule's `pipeline-full` action is checked the same way): everything
+ * that can be checked before a run is checked here and answered with a 400 (404 for unknown datasets, 422 for a
+ * champion the candidate cannot be compared with) naming the field: the dataset (`datasetId`, or `dataset`, a series
+ * checked against the version it names now); exactly one
+ * candidate, `training` (checked against the dataset as POST /api/v1/training does) or `clustering` (as POST
+ * /api/v1/clustering does, of an algorithm that assigns new points); the holdout (another dataset with the model's
+ * columns and at least MIN_HOLDOUT_ROWS rows, or a fraction that holds out that many and leaves MIN_TRAINING_ROWS);
+ * the thresholds (metric of the task, once each, in range, defined on a holdout dataset's target); the alias holder
+ * (promote.alias); the approval timeout and the check overrides.
+ */
+export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
+  const request = parseWith(fullPipelineRequest, body);
+  if ((request.training === undefined) === (request.clustering === undefined))
+    throw new ValidationError(
+      `${request.training ? 'clustering' : 'training'}: give exactly one of training (an MLP candidate) and ` +
+        'clustering (a clustering candidate)',
+      request.training ? 'clustering' : 'training',
+    );
+  const source = await requestDataset(deps.pool, request);
+  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, source.meta.id);
+  if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);
+  const reference = request.referenceDatasetId
+    ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
+    : undefined;
+  checkOverrides(request.checks);
+  const holdout = await checkHoldout(deps, request, source, loaded.table.rows);
+
+  let candidate: CheckedCandidate;
+  if (request.training) {
+    candidate = await checkTrainingCandidate(deps, request, loaded.table, holdout);
   } else {
-    const held = holdoutRowCount(loaded.table.rows, request.holdout.fraction);
-    if (held < 1)
-      throw new ValidationError(
-        `holdout.fraction: ${request.holdout.fraction} of ${loaded.table.rows} rows holds out no row`,
-        'holdout.fraction',
-      );
-    if (held >= loaded.table.rows)
-      throw new ValidationError('holdout.fraction: leaves no row to train on', 'holdout.fraction');
+    const checked = await checkClusteringCandidate(deps, request.clustering!, {
+      ...(request.datasetId !== undefined ? { datasetId: request.datasetId } : {}),
+      modelName: request.model.name,
+      table: loaded.table,
+      trainRows: holdout.trainRows,
+    });
+    checkHoldoutColumns(holdout, loaded.table, checked.job.columns);
+    candidate = {
+      kind: 'clustering',
+      job: checked.job,
+      placement: checked.placement,
+      champion: { kind: 'clustering', columns: checked.job.columns },
+    };
   }
-  const thresholds = resolveThresholds(request);
+  const task: EvaluationTask = candidate.kind === 'training' ? candidate.job.spec.task : 'clustering';
+  const target = candidate.kind === 'training' ? candidate.job.target : undefined;
+  const facts = holdout.table && target !== undefined ? holdoutTargetFacts(holdout.table, target) : undefined;
+  const thresholds = resolveThresholds(request, task, facts);
+  await checkChampion(deps.pool, request.model.name, request.promote.alias, candidate.champion);
   const approval =
     request.approval?.required === true
       ? {
@@ -273,37 +471,29 @@ export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Prom
         }
       : undefined;
 
-  const placement = await placeCompute(deps, training.resources, () =>
-    trainingMemoryNeedMb(loaded.table, {
-      target: training.target,
-      features,
-      spec: training.spec,
-      training: training.training as TrainingJobInput['training'],
-    }),
-  );
-  const trainingInput: Omit<TrainingJobInput, 'datasetId'> = {
-    tenantId: DEFAULT_TENANT,
-    target: training.target,
-    features,
-    model: request.model,
-    spec: training.spec,
-    training: training.training as TrainingJobInput['training'],
-    ...(placement.route ? { route: placement.route } : {}),
-    gpuMemoryMb: placement.gpuMemoryMb,
-  };
+  const { placement } = candidate;
   const common = {
     tenantId: DEFAULT_TENANT,
     modelName: request.model.name,
-    holdout: request.holdout,
+    holdout: holdout.spec,
     ...(reference ? { referenceDatasetId: reference.id } : {}),
     ...(request.checks ? { checks: request.checks } : {}),
     gate: { thresholds, noChampion: request.gate.noChampion },
     ...(approval ? { approval } : {}),
     promote: request.promote,
   };
-  const input: FullPipelineInput | FullPipelineRefInput = source.ref
-    ? { ...common, dataset: source.ref, training: trainingInput }
-    : { ...common, datasetId: source.meta.id, training: { ...trainingInput, datasetId: source.meta.id } };
+  let input: FullPipelineInput | FullPipelineRefInput;
+  if (source.ref) {
+    const job = candidate.kind === 'training' ? { training: candidate.job } : { clustering: candidate.job };
+    input = { ...common, dataset: source.ref, ...job };
+  } else {
+    const datasetId = source.meta.id;
+    const job =
+      candidate.kind === 'training'
+        ? { training: { ...candidate.job, datasetId } }
+        : { clustering: { ...candidate.job, datasetId } };
+    input = { ...common, datasetId, ...job };
+  }
   return {
     kind: 'pipeline',
     idPrefix: 'pipeline-full',
@@ -315,9 +505,10 @@ export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Prom
       kind: 'pipeline',
       pipeline: 'full',
       model: request.model.name,
-      task: training.spec.task,
+      task,
+      ...(candidate.kind === 'clustering' ? { algorithm: candidate.job.algorithm } : {}),
       dataset: datasetMemo(source),
-      holdout: request.holdout,
+      holdout: holdout.spec,
       alias: request.promote.alias,
       approvalRequired: approval !== undefined,
       resources: placement.memo,

@@ -23,7 +23,11 @@ export interface ModelEvaluation {
   rows: number;
   /** Metric name → finite value (TASK_METRICS[task]; one undefined on this holdout is absent). */
   metrics: Record<string, number>;
-  /** Classification: confusionMatrix[true][predicted] over `classes` (holdout classes the model lacks appended). */
+  /**
+   * Classification: confusionMatrix[true][predicted] over `classes` (holdout classes the model lacks appended), and
+   * `unseenClasses`: those appended classes with their holdout rows (classes absent from the training data, which the
+   * model can never predict; every such row counts as an error), empty when there are none.
+   */
   details: Record<string, unknown>;
 }
 
@@ -46,13 +50,25 @@ function columnOf(table: Table, name: string, who: string, purpose: string) {
 
 /**
  * Evaluates the model in `artifact` on every row of `holdout`. `who` names the model in errors ("candidate",
- * "champion version 3"). Throws EvaluationError when a feature or the target is missing or of the wrong type, or when
- * a metric is not finite; releases every tensor it creates.
+ * "champion version 3"). Throws EvaluationError when a feature or the target is missing or of the wrong type, when the
+ * model predicts another target or task than `expected` says (a champion that changed since the pipeline started),
+ * or when a metric is not finite; releases every tensor it creates.
  */
-export async function evaluateTrainedModel(artifact: Buffer, holdout: Table, who: string): Promise<ModelEvaluation> {
+export async function evaluateTrainedModel(
+  artifact: Buffer,
+  holdout: Table,
+  who: string,
+  expected: { target?: string; task?: Task } = {},
+): Promise<ModelEvaluation> {
   const trained = await loadTrainedModel(artifact);
   try {
     const p = trained.preprocessor;
+    if (expected.target !== undefined && p.target !== expected.target)
+      throw new EvaluationError(
+        `${who} predicts ${JSON.stringify(p.target)}; the candidate predicts ${JSON.stringify(expected.target)}`,
+      );
+    if (expected.task !== undefined && p.task !== expected.task)
+      throw new EvaluationError(`${who} is a ${p.task} model; the candidate is a ${expected.task} model`);
     for (const feature of p.features) {
       const { spec } = columnOf(holdout, feature, who, 'a feature of the model');
       if (spec.type !== 'number')
@@ -86,6 +102,8 @@ export async function evaluateTrainedModel(artifact: Buffer, holdout: Table, who
       }
       const k = classes.length;
       const width = prediction.classes.length;
+      const unseenRows = new Array<number>(k - width).fill(0);
+      for (let r = 0; r < holdout.rows; r++) if (labels[r] >= width) unseenRows[labels[r] - width]++;
       const probabilities = new Float64Array(holdout.rows * k);
       let logLoss = 0;
       for (let r = 0; r < holdout.rows; r++) {
@@ -105,7 +123,11 @@ export async function evaluateTrainedModel(artifact: Buffer, holdout: Table, who
           f1: m.f1,
           logLoss: holdout.rows > 0 ? logLoss / holdout.rows : NaN,
         }),
-        details: { classes: m.classes, confusionMatrix: m.confusionMatrix },
+        details: {
+          classes: m.classes,
+          confusionMatrix: m.confusionMatrix,
+          unseenClasses: unseenRows.map((rows, i) => ({ class: classes[width + i], rows })),
+        },
       };
     } else {
       if (target.spec.type !== 'number')

@@ -33,7 +33,9 @@ export interface CriterionResult {
 export interface ThresholdResult {
   metric: string;
   greaterIsBetter: boolean;
-  value: number;
+  /** The candidate's value; null when the metric is undefined on this holdout (the threshold then fails). */
+  value: number | null;
+  /** The champion's value; null without a champion or when the metric is undefined for the champion's predictions. */
   championValue: number | null;
   /** candidate − champion; null without a champion. */
   delta: number | null;
@@ -67,10 +69,15 @@ function strictlyBetter(value: number, than: number, greaterIsBetter: boolean): 
   return greaterIsBetter ? value > than : value < than;
 }
 
+/** Reason given for a threshold whose metric the holdout does not define (README: Validation pipelines). */
+export const METRIC_UNDEFINED = 'metric undefined on this holdout';
+
 /**
- * Evaluates every threshold (none is skipped when an earlier one fails). `candidate` must hold every threshold's
- * metric and `champion`, when given, too; throws RangeError naming the metric otherwise (the API refuses metrics a
- * task does not produce, so this is a programming error).
+ * Evaluates every threshold (none is skipped when an earlier one fails). A metric absent from `candidate` is undefined
+ * on this holdout (macro F1 with one class present, R² of a constant target: ml/evaluation/evaluate.ts leaves such
+ * metrics out): that threshold fails with reason METRIC_UNDEFINED, a verdict like any other. A metric absent from
+ * `champion` leaves its change criteria without a champion value: they follow `noChampion` as when there is no
+ * champion at all.
  */
 export function evaluateGate(
   thresholds: readonly ResolvedThreshold[],
@@ -79,11 +86,25 @@ export function evaluateGate(
   noChampion: NoChampionPolicy,
 ): GateResult {
   const results = thresholds.map((t): ThresholdResult => {
-    const value = candidate[t.metric];
-    if (typeof value !== 'number') throw new RangeError(`the candidate has no metric ${t.metric}`);
-    const championValue = champion ? champion[t.metric] : undefined;
-    if (champion && typeof championValue !== 'number') throw new RangeError(`the champion has no metric ${t.metric}`);
+    const own = (record: Readonly<Record<string, number>> | undefined): number | undefined => {
+      const v = record && Object.prototype.hasOwnProperty.call(record, t.metric) ? record[t.metric] : undefined;
+      return typeof v === 'number' ? v : undefined;
+    };
+    const value = own(candidate);
+    const championValue = own(champion);
     const gib = t.greaterIsBetter;
+    if (value === undefined) {
+      return {
+        metric: t.metric,
+        greaterIsBetter: gib,
+        value: null,
+        championValue: championValue ?? null,
+        delta: null,
+        relativeDelta: null,
+        passed: false,
+        reason: METRIC_UNDEFINED,
+      };
+    }
     const failures: string[] = [];
     const out: ThresholdResult = {
       metric: t.metric,
@@ -106,7 +127,12 @@ export function evaluateGate(
       if (championValue === undefined) {
         const passed = noChampion === 'absolute-only' ? null : false;
         out[kind] = { value: change, bound: null, passed };
-        if (passed === false) failures.push(`${kind} needs a champion and there is none (noChampion: fail)`);
+        if (passed === false)
+          failures.push(
+            champion
+              ? `${kind} needs the champion's ${t.metric}, which is undefined on this holdout (noChampion: fail)`
+              : `${kind} needs a champion and there is none (noChampion: fail)`,
+          );
         continue;
       }
       if (kind === 'minRelativeChange' && championValue === 0) {

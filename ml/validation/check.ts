@@ -24,6 +24,7 @@ export type CheckName =
   | 'drift'
   | 'dataset_drift'
   | 'holdout_overlap'
+  | 'holdout_unseen_target'
   | 'non_finite_result';
 
 /**

@@ -73,7 +73,7 @@ export interface ValidationOptions {
 
 /**
  * Severity of a failing check unless the request says otherwise: a broken contract (schema, row count, non-finite
- * cells, target, leakage, dataset drift) is an error; heuristics derived from a reference or a threshold of taste
+ * cells, target, leakage, holdout classes the training data lacks, dataset drift) is an error; heuristics derived from a reference or a threshold of taste
  * (missing rate, constant column, duplicates, ranges, unseen levels, one feature's drift) are warnings.
  */
 export const DEFAULT_SEVERITIES: Readonly<Record<CheckName, Severity>> = Object.freeze({
@@ -95,6 +95,7 @@ export const DEFAULT_SEVERITIES: Readonly<Record<CheckName, Severity>> = Object.
   drift: 'warn',
   dataset_drift: 'error',
   holdout_overlap: 'error',
+  holdout_unseen_target: 'error',
   non_finite_result: 'error',
 });
 

@@ -6,7 +6,7 @@ import { ValidationOptions } from './options';
 export type TargetTask = 'classification' | 'regression';
 
 /** Rows per class of a target column: level names, or for a numeric target its distinct finite values. */
-function classCounts(col: ColumnData): Map<string, number> {
+export function classCounts(col: ColumnData): Map<string, number> {
   if (col.kind === 'string') return levelCounts(col);
   const out = new Map<string, number>();
   const { sorted } = col;

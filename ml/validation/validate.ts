@@ -5,6 +5,7 @@ import { ColumnDrift, columnDrift, datasetDriftCheck, driftCheck, driftUnavailab
 import { replaceNonFinite } from './finite-guard';
 import { FloatSorter } from './float-sort';
 import { resolveOptions, ValidationOptions, ValidationOverrides } from './options';
+import { holdoutUnseenTargetCheck } from './holdout-target';
 import { holdoutOverlapCheck } from './overlap';
 import { ColumnProfile, profileColumn } from './profile';
 import { cellValidityCheck, constantColumnCheck, duplicateRowsCheck, missingRateCheck, rowCountCheck } from './quality';
@@ -21,7 +22,8 @@ import { targetChecks, TargetTask } from './target';
  * - `ranges` / `levels`: per-column allowed numeric ranges / categorical levels, overriding the reference's;
  * - `target`: target checks; the target column is left out of drift. `task` defaults to 'classification' for a
  *   categorical target and 'regression' for a numeric one;
- * - `holdout`: rows of the holdout table that also occur in `table` (train/holdout leakage);
+ * - `holdout`: rows of the holdout table that also occur in `table` (train/holdout leakage) and, for a
+ *   classification target, holdout classes `table` lacks;
  * - `options`: thresholds and severities (see ValidationOptions and VALIDATION_DEFAULTS).
  */
 export interface ValidationRequest {
@@ -147,14 +149,19 @@ export function validateTable(req: ValidationRequest): ValidationReport {
       checks.push(driftUnavailableCheck(spec.name, count(ref), count(col), options));
     }
   });
+  let task: TargetTask | undefined;
   if (target !== undefined) {
     const col = targetColumn as ColumnData | undefined;
-    const task = req.task ?? (col?.kind === 'string' ? 'classification' : 'regression');
+    task = req.task ?? (col?.kind === 'string' ? 'classification' : 'regression');
     checks.push(...targetChecks(target, col, task, options));
   }
   checks.push(duplicateRowsCheck(tableView(table), options));
   if (reference) checks.push(datasetDriftCheck(drift, options));
   if (req.holdout) checks.push(holdoutOverlapCheck(table, req.holdout, options));
+  if (req.holdout && target !== undefined && task === 'classification') {
+    const unseen = holdoutUnseenTargetCheck(table, req.holdout, target, options);
+    if (unseen) checks.push(unseen);
+  }
   return assembleReport(checks, profile, drift, table, options);
 }
 

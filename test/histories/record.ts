@@ -5,6 +5,7 @@ import { repoRoot } from '../../common/paths';
 import { upsertDevice } from '../../db/gpus';
 import { gpuClassQueue } from '../../gpu/gpu-class';
 import { makeBlobs } from '../support/blobs';
+import { decisionUpdate } from '../../common/messages/pipeline';
 import { blobRows, pipelineEnd, trainingBody, upload } from '../support/pipeline-data';
 import { eventually, TestApi } from '../support/test-api';
 import { request, startTestApi } from '../support/test-api';
@@ -121,6 +122,14 @@ async function recordPipelines(stack: TestStack, api: TestApi, force: boolean): 
     ...extra,
   });
   const approval = (onTimeout: string, timeout = '1h') => ({ approval: { required: true, timeout, onTimeout } });
+  const clusteringPipeline = (k: number, noChampion: string) => ({
+    model: { name: 'replay-clusters' },
+    datasetId: clean,
+    holdout: { fraction: 0.25, seed: 1 },
+    clustering: { algorithm: 'kmeans', params: { k, seed: 1 }, labelsColumn: 'label' },
+    gate: { thresholds: [{ metric: 'silhouette', threshold: 0.2, minAbsoluteChange: 0.05 }], noChampion },
+    promote: { alias: 'champion' },
+  });
   const start = async (kind: string, body: unknown): Promise<string> => {
     const res = await request(api, 'POST', `/api/v1/pipelines/${kind}`, body);
     if (res.status !== 202) throw new Error(`start failed: ${JSON.stringify(res.body)}`);
@@ -169,6 +178,35 @@ async function recordPipelines(stack: TestStack, api: TestApi, force: boolean): 
       },
     ],
     ['pipeline-full-timeout.json', () => start('full', full('replay-timeout', approval('reject', '2s')))],
+    // Clustering candidates: the first (k = 3) becomes champion, the second (k = 2) is worse on the holdout.
+    ['pipeline-full-clustering.json', () => start('full', clusteringPipeline(3, 'absolute-only'))],
+    ['pipeline-full-clustering-gate-fail.json', () => start('full', clusteringPipeline(2, 'fail'))],
+    [
+      // The decision twice: an Update from a client whose answer was lost, then the same decision through the API.
+      'pipeline-full-approve-repeat.json',
+      async () => {
+        const id = await start('full', full('replay-repeat', approval('reject')));
+        await waitFor(id, 'AWAITING_APPROVAL');
+        const handle = stack.env.client.workflow.getHandle(id);
+        await Promise.all([
+          handle.executeUpdate(decisionUpdate, { args: [{ decision: 'approve' }], updateId: 'lost-answer' }),
+          request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision: 'approve' }),
+        ]);
+        return id;
+      },
+    ],
+    [
+      // Approved after the alias moved: promotion refused (AliasMoved), the decision answered FAILED, the run fails.
+      'pipeline-full-alias-moved.json',
+      async () => {
+        await pipelineEnd(api, await start('full', full('replay-moved', { promote: { alias: 'other' } })), 180_000);
+        const id = await start('full', full('replay-moved', approval('reject')));
+        await waitFor(id, 'AWAITING_APPROVAL');
+        await request(api, 'PUT', '/api/v1/models/replay-moved/aliases/champion', { version: 1 });
+        await request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision: 'approve' });
+        return id;
+      },
+    ],
     [
       'pipeline-full-cancel.json',
       async () => {
@@ -194,7 +232,7 @@ async function recordPipelines(stack: TestStack, api: TestApi, force: boolean): 
     ],
   ];
   // The no-champion and pass cases set up the champion the gate cases compare with: always run them.
-  const setup = new Set(['pipeline-full-no-champion.json', 'pipeline-full-pass.json']);
+  const setup = new Set(['pipeline-full-no-champion.json', 'pipeline-full-pass.json', 'pipeline-full-clustering.json']);
   for (const [file, run] of cases) {
     const exists = fs.existsSync(path.join(HISTORIES_DIR, file));
     if (!force && exists && !setup.has(file)) continue;

@@ -279,9 +279,14 @@ describe('validation pipelines through the API (real Temporal and Postgres)', fu
     for (const route of ['validation', 'full', '{id}', '{id}/report', '{id}/decision'])
       expect(doc.paths).to.have.property(`/api/v1/pipelines/${route}`);
     const body = doc.paths['/api/v1/pipelines/full'].post.requestBody.content['application/json'].schema;
-    expect(body.required).to.include.members(['model', 'holdout', 'training', 'gate', 'promote']);
-    // The dataset: exactly one of an id and a series version.
-    expect(body.oneOf).to.deep.equal([{ required: ['datasetId'] }, { required: ['dataset'] }]);
+    expect(body.required).to.include.members(['model', 'holdout', 'gate', 'promote']);
+    for (const optional of ['datasetId', 'dataset', 'training', 'clustering'])
+      expect(body.required).to.not.include(optional);
+    // Two independent choices: the dataset (an id or a series version) and the candidate (an MLP or a clustering model).
+    expect(body.allOf).to.deep.equal([
+      { oneOf: [{ required: ['datasetId'] }, { required: ['dataset'] }] },
+      { oneOf: [{ required: ['training'] }, { required: ['clustering'] }] },
+    ]);
   });
 
   it('rejects bad bodies with a 400 naming the field', async () => {

@@ -47,6 +47,19 @@ describe('scheduled recurring jobs (Temporal Schedules)', function () {
     kind: 'clustering',
     request: { algorithm: 'kmeans', params: { k: 2, seed: 1 }, dataset: { name: series }, ...extra },
   });
+  /** A full pipeline on the series (20 rows) with a k-means candidate: valid as it stands. */
+  const fullPipeline = (extra: Record<string, unknown> = {}) => ({
+    kind: 'pipeline-full',
+    request: {
+      model: { name: `sched-blobs-${series}` },
+      dataset: { name: series },
+      holdout: { fraction: 0.5, seed: 1 },
+      clustering: { algorithm: 'kmeans', params: { k: 2, seed: 1 } },
+      gate: { thresholds: [{ metric: 'silhouette', threshold: 0.3 }], noChampion: 'absolute-only' },
+      promote: { alias: 'champion' },
+      ...extra,
+    },
+  });
   const create = async (body: Record<string, unknown>): Promise<JsonResponse> => {
     const res = await request(api, 'POST', '/api/v1/schedules', body);
     if (res.status === 201) created.push(res.body.scheduleId);
@@ -399,6 +412,35 @@ describe('scheduled recurring jobs (Temporal Schedules)', function () {
         ['invalid inner request', { action: clustering({ params: { k: 0 } }) }, 'action.request.params.k'],
         ['inner request unknown field', { action: clustering({ colour: 'red' }) }, 'action.request.colour'],
         ['inline data', { action: clustering({ dataset: undefined, data: rows(1) }) }, 'action.request.data'],
+        // A full pipeline's action is checked as POST /api/v1/pipelines/full checks its body.
+        [
+          'pipeline holdout of too few rows',
+          { action: fullPipeline({ holdout: { fraction: 0.3, seed: 1 } }) },
+          'action.request.holdout.fraction',
+        ],
+        [
+          'pipeline threshold out of range',
+          {
+            action: fullPipeline({
+              gate: { thresholds: [{ metric: 'silhouette', threshold: 2 }], noChampion: 'absolute-only' },
+            }),
+          },
+          'action.request.gate.thresholds[0].threshold',
+        ],
+        [
+          'pipeline candidate that cannot label the holdout',
+          { action: fullPipeline({ clustering: { algorithm: 'dbscan', params: { eps: 1, minPts: 3 } } }) },
+          'action.request.clustering.algorithm',
+        ],
+        [
+          'pipeline candidate naming its own series',
+          {
+            action: fullPipeline({
+              clustering: { algorithm: 'kmeans', params: { k: 2 }, dataset: { name: series } },
+            }),
+          },
+          'action.request.clustering.dataset',
+        ],
         ['batch predict without a model', { action: { kind: 'batch-predict', request: {} } }, 'action.model'],
         ['bad id', { id: 'no spaces please' }, 'id'],
       ];
@@ -411,6 +453,8 @@ describe('scheduled recurring jobs (Temporal Schedules)', function () {
         expect(res.status, `${what}: ${JSON.stringify(res.body)}`).to.equal(400);
         expect(res.body.error.field, what).to.equal(field);
       }
+      const pipeline = await create({ action: fullPipeline(), spec: { intervals: [{ every: '1h' }] }, paused: true });
+      expect(pipeline.status, JSON.stringify(pipeline.body)).to.equal(201);
       const unknown = await request(api, 'POST', '/api/v1/schedules', { ...body, id: undefined, colour: 'red' });
       expect(unknown.status).to.equal(400);
       expect(unknown.body.error).to.include({ code: 'unknown_field' });

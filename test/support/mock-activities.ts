@@ -12,7 +12,13 @@ import type {
   TrainingJobInput,
   TrainingSummary,
 } from '../../common/jobs';
-import type { EvaluateInput, EvaluateResult, ValidateDataInput, ValidateDataResult } from '../../common/pipelines';
+import type {
+  EvaluateClusteringInput,
+  EvaluateInput,
+  EvaluateResult,
+  ValidateDataInput,
+  ValidateDataResult,
+} from '../../common/pipelines';
 import { evaluateGate } from '../../ml/evaluation/gate';
 import { TestTemporal } from './test-temporal';
 
@@ -143,6 +149,15 @@ export function evaluateResultFor(input: EvaluateInput): EvaluateResult {
   };
 }
 
+/** What the mock clustering evaluation returns: a candidate with silhouette 0.6 and no champion. */
+export function evaluateClusteringResultFor(input: EvaluateClusteringInput): EvaluateResult {
+  return {
+    evaluationId: `evaluation-${input.candidateArtifactId}`,
+    holdoutRows: 10,
+    candidate: { silhouette: 0.6, daviesBouldin: 0.5, calinskiHarabasz: 120, inertia: 30 },
+  };
+}
+
 /** Every Kiln activity as a recording mock; `overrides` replace single ones (their calls are theirs to record). */
 export function mockActivities(recorder: ActivityRecorder, overrides: Partial<KilnActivities> = {}): KilnActivities {
   return {
@@ -193,6 +208,14 @@ export function mockActivities(recorder: ActivityRecorder, overrides: Partial<Ki
     },
     async registerCandidate(input) {
       recorder.record('registerCandidate', input);
+      return registeredFor(input.modelName);
+    },
+    async evaluateClusteringCandidate(input) {
+      recorder.record('evaluateClusteringCandidate', input);
+      return evaluateClusteringResultFor(input);
+    },
+    async registerClusteringCandidate(input) {
+      recorder.record('registerClusteringCandidate', input);
       return registeredFor(input.modelName);
     },
     // A series resolves to `ds-<name>-v<n>`: version numbers as asked, `latest` and `asOf` to version 1.

@@ -126,4 +126,49 @@ describe('jobs naming their dataset by series: resolved first, then the id path'
     expect(result.status).to.equal('PROMOTED');
     expect(result.dataset).to.include({ name: 'churn', version: 4, datasetId: 'ds-churn-v4' });
   });
+
+  it('full pipeline with a clustering candidate: the pipeline and its clustering job both take the resolved dataset', async () => {
+    const input: FullPipelineRefInput = {
+      tenantId: 'tenant-s',
+      modelName: 'blob-clusters',
+      dataset: { name: 'blobs', version: 2 },
+      holdout: { fraction: 0.2, seed: 7 },
+      clustering: { tenantId: 'tenant-s', algorithm: 'kmeans', params: { k: 3, seed: 1 }, columns: ['x', 'y'] },
+      gate: {
+        thresholds: [{ metric: 'silhouette', threshold: 0.3, greaterIsBetter: true }],
+        noChampion: 'absolute-only',
+      },
+      promote: { alias: 'champion' },
+    };
+    const worker = await workflowWorker(temporal, queue, mockActivities(recorder));
+    const result = await worker.runUntil(async () => {
+      const handle = await temporal.env.client.workflow.start(fullPipelineWorkflow, {
+        args: [input],
+        taskQueue: queue,
+        workflowId: `pipeline-full-${randomUUID()}`,
+      });
+      return handle.result();
+    });
+    expect(recorder.where()).to.deep.equal([
+      `resolveDatasetRef@${queue}`,
+      `validateData@${queue}`,
+      `runClustering@${queue}`,
+      `evaluateClusteringCandidate@${queue}`,
+      `gateCandidate@${queue}`,
+      `registerClusteringCandidate@${queue}`,
+      `promoteCandidate@${queue}`,
+    ]);
+    const validate = recorder.calls.find((c) => c.activity === 'validateData')!.input as { datasetId: string };
+    expect(validate.datasetId).to.equal('ds-blobs-v2');
+    // The clustering job fits the training part of the resolved dataset; nothing of the reference reaches it.
+    const fitted = recorder.calls.find((c) => c.activity === 'runClustering')!.input as ClusteringJobInput;
+    expect(fitted).to.deep.equal({ ...input.clustering, datasetId: 'ds-blobs-v2-train' });
+    const registered = recorder.calls.find((c) => c.activity === 'registerClusteringCandidate')!.input as {
+      clustering: ClusteringJobInput;
+    };
+    expect(registered.clustering.datasetId).to.equal('ds-blobs-v2-train');
+    expect(result.status).to.equal('PROMOTED');
+    expect(result).to.not.have.property('trainingJobId');
+    expect(result.dataset).to.include({ name: 'blobs', version: 2, datasetId: 'ds-blobs-v2' });
+  });
 });

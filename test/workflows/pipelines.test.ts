@@ -1,15 +1,23 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { TrainingJobInput, TrainingSummary } from '../../common/jobs';
 import { decisionUpdate, pipelineStageQuery } from '../../common/messages/pipeline';
-import type { EvaluateInput, FullPipelineInput, ValidateDataInput } from '../../common/pipelines';
+import type {
+  EvaluateClusteringInput,
+  EvaluateInput,
+  FullPipelineInput,
+  PromoteInput,
+  RegisterCandidateInput,
+  ValidateDataInput,
+} from '../../common/pipelines';
 import { fullPipelineWorkflow, validationPipelineWorkflow } from '../../workflows';
 import { expectRejects } from '../support/expect-rejects';
 import {
   ActivityRecorder,
+  evaluateClusteringResultFor,
   evaluateResultFor,
   KilnActivities,
   mockActivities,
@@ -45,6 +53,37 @@ function withChampion(recorder: ActivityRecorder, metrics: Record<string, number
       recorder.record('evaluateCandidate', input);
       return { ...evaluateResultFor(input), champion: { version: 3, versionId: 'version-3', metrics } };
     },
+  };
+}
+
+/** A clustering evaluation mock whose champion (version 3) has these metrics. */
+function withClusteringChampion(recorder: ActivityRecorder, metrics: Record<string, number>): Partial<KilnActivities> {
+  return {
+    async evaluateClusteringCandidate(input: EvaluateClusteringInput) {
+      recorder.record('evaluateClusteringCandidate', input);
+      return { ...evaluateClusteringResultFor(input), champion: { version: 3, versionId: 'version-3', metrics } };
+    },
+  };
+}
+
+/** A full pipeline whose candidate is k-means on x and y (no training), gated on the holdout silhouette. */
+function clusteringInput(extra: Partial<FullPipelineInput> = {}): FullPipelineInput {
+  const { training: _training, ...rest } = fullInput();
+  return {
+    ...rest,
+    modelName: 'blob-clusters',
+    clustering: {
+      tenantId: 'tenant-p',
+      datasetId: 'ds-full',
+      algorithm: 'kmeans',
+      params: { k: 3, seed: 1 },
+      columns: ['x', 'y'],
+    },
+    gate: {
+      thresholds: [{ metric: 'silhouette', threshold: 0.3, minAbsoluteChange: 0.05, greaterIsBetter: true }],
+      noChampion: 'absolute-only',
+    },
+    ...extra,
   };
 }
 
@@ -273,6 +312,180 @@ describe('validation pipelines: every branch of the workflows, with mocked activ
       expect(timedOutApprove.decision).to.include({ decision: 'approve', by: 'timeout' });
     });
     expect(recorder.calls.filter((c) => c.activity === 'promoteCandidate')).to.have.length(1);
+  });
+
+  it('clustering: fits a clustering child on the training part without registering, compares holdout quality, registers and promotes the better one', async () => {
+    const worker = await workflowWorker(
+      temporal,
+      queue,
+      mockActivities(recorder, withClusteringChampion(recorder, { silhouette: 0.5, inertia: 40 })),
+    );
+    const handle = await startFull(clusteringInput());
+    const result = await worker.runUntil(handle.result());
+    expect(recorder.where()).to.deep.equal([
+      `validateData@${queue}`,
+      `runClustering@${queue}`,
+      `evaluateClusteringCandidate@${queue}`,
+      `gateCandidate@${queue}`,
+      `registerClusteringCandidate@${queue}`,
+      `promoteCandidate@${queue}`,
+    ]);
+    // No target: the data checks run without target checks.
+    expect(recorder.calls[0].input).to.not.have.property('target');
+    expect(recorder.calls[1].input).to.deep.equal({ ...clusteringInput().clustering, datasetId: 'ds-full-train' });
+    expect(recorder.calls[2].input).to.deep.include({
+      holdoutDatasetId: 'ds-full-holdout',
+      alias: 'champion',
+      candidateArtifactId: 'model-ds-full-train',
+      columns: ['x', 'y'],
+    });
+    const registered = recorder.calls[4].input as { status: string; clustering: unknown };
+    expect(registered.status).to.equal('READY');
+    expect(registered.clustering).to.deep.equal({ ...clusteringInput().clustering, datasetId: 'ds-full-train' });
+    expect(result.status).to.equal('PROMOTED');
+    expect(result.gate?.results[0]).to.include({ metric: 'silhouette', value: 0.6, championValue: 0.5, passed: true });
+    expect(result.clusteringJobId).to.match(/^clustering-[0-9a-f-]{36}$/);
+    expect(result).to.not.have.property('trainingJobId');
+    const child = await temporal.env.client.workflow.getHandle(result.clusteringJobId!).result();
+    expect(child).to.not.have.property('registered');
+    expect(recorder.where().some((w) => w.startsWith('registerClusteringModel'))).to.equal(false);
+  });
+
+  it('clustering: a candidate whose holdout quality is worse than the champion is registered FAILED_VALIDATION, not promoted', async () => {
+    const worker = await workflowWorker(
+      temporal,
+      queue,
+      mockActivities(recorder, withClusteringChampion(recorder, { silhouette: 0.58, inertia: 20 })),
+    );
+    const input = clusteringInput({
+      gate: {
+        thresholds: [
+          { metric: 'silhouette', minAbsoluteChange: 0.05, greaterIsBetter: true },
+          { metric: 'inertia', minAbsoluteChange: 0, greaterIsBetter: false },
+        ],
+        noChampion: 'fail',
+      },
+    });
+    const result = await worker.runUntil((await startFull(input)).result());
+    expect(result.status).to.equal('GATE_FAILED');
+    expect(result.gate?.results.map((r) => [r.metric, r.passed])).to.deep.equal([
+      ['silhouette', false],
+      ['inertia', false],
+    ]);
+    expect(recorder.where().at(-1)).to.equal(`registerClusteringCandidate@${queue}`);
+    expect((recorder.calls.at(-1)!.input as { status: string }).status).to.equal('FAILED_VALIDATION');
+    expect(result.promotion).to.equal(undefined);
+  });
+
+  it('a threshold on a metric undefined on the holdout is a failed gate verdict, not a failed run', async () => {
+    const worker = await workflowWorker(
+      temporal,
+      queue,
+      mockActivities(recorder, {
+        // A one-class holdout: macro precision, recall and F1 are undefined, so evaluation leaves them out.
+        async evaluateCandidate(input: EvaluateInput) {
+          recorder.record('evaluateCandidate', input);
+          return { evaluationId: 'evaluation-1', holdoutRows: 10, candidate: { accuracy: 1, logLoss: 0.01 } };
+        },
+      }),
+    );
+    const input = fullInput({
+      gate: {
+        thresholds: [
+          { metric: 'f1', threshold: 0.8, greaterIsBetter: true },
+          { metric: 'accuracy', threshold: 0.8, greaterIsBetter: true },
+        ],
+        noChampion: 'absolute-only',
+      },
+    });
+    const result = await worker.runUntil((await startFull(input)).result());
+    expect(result.status).to.equal('GATE_FAILED');
+    expect(result.gate?.results[0]).to.include({
+      metric: 'f1',
+      value: null,
+      passed: false,
+      reason: 'metric undefined on this holdout',
+    });
+    expect(result.gate?.results[1]).to.include({ metric: 'accuracy', passed: true });
+    expect(result.registered?.status).to.equal('FAILED_VALIDATION');
+  });
+
+  it('approval: the same decision sent again while the run registers gets the same outcome; a different one is refused', async () => {
+    let release: () => void = () => undefined;
+    const registering = new Promise<void>((resolve) => (release = resolve));
+    const worker = await workflowWorker(
+      temporal,
+      queue,
+      mockActivities(recorder, {
+        async registerCandidate(input: RegisterCandidateInput) {
+          recorder.record('registerCandidate', input);
+          await registering;
+          return registeredFor(input.modelName);
+        },
+      }),
+    );
+    await worker.runUntil(async () => {
+      const handle = await startFull(
+        fullInput({ approval: { timeout: '1h', timeoutMs: 3_600_000, onTimeout: 'reject' } }),
+      );
+      await waitForStage(handle, 'awaiting-approval');
+      // The first answer is lost (the API died); the client sends the decision again: a new Update, same decision.
+      const first = handle.executeUpdate(decisionUpdate, { args: [{ decision: 'approve' }], updateId: 'first' });
+      await waitForStage(handle, 'registering');
+      const again = handle.executeUpdate(decisionUpdate, { args: [{ decision: 'approve' }], updateId: 'again' });
+      await expectRejects(
+        handle.executeUpdate(decisionUpdate, { args: [{ decision: 'reject' }], updateId: 'other' }),
+        (err) => {
+          expect(err).to.be.instanceOf(WorkflowUpdateFailedError);
+          expect((err as WorkflowUpdateFailedError).cause?.message).to.match(
+            /not waiting for approval; it was decided \(approve, by reviewer at /,
+          );
+        },
+      );
+      release();
+      const [a, b] = await Promise.all([first, again]);
+      expect(a).to.deep.equal(b);
+      expect(a).to.deep.include({ status: 'PROMOTED', promotion: { alias: 'champion', version: 1 } });
+      expect((await handle.result()).status).to.equal('PROMOTED');
+    });
+    expect(recorder.calls.filter((c) => c.activity === 'registerCandidate')).to.have.length(1);
+  });
+
+  it("approval: a promotion refused after the decision answers FAILED with the failure's message and type, the version READY", async () => {
+    const worker = await workflowWorker(
+      temporal,
+      queue,
+      mockActivities(recorder, {
+        async promoteCandidate(input: PromoteInput) {
+          recorder.record('promoteCandidate', input);
+          throw ApplicationFailure.nonRetryable(
+            'alias champion moved since the candidate was evaluated (it pointed at nothing, now version 1); nothing was promoted',
+            'AliasMoved',
+          );
+        },
+      }),
+    );
+    await worker.runUntil(async () => {
+      const handle = await startFull(
+        fullInput({ approval: { timeout: '1h', timeoutMs: 3_600_000, onTimeout: 'reject' } }),
+      );
+      await waitForStage(handle, 'awaiting-approval');
+      const outcome = await handle.executeUpdate(decisionUpdate, { args: [{ decision: 'approve' }] });
+      expect(outcome).to.deep.include({
+        status: 'FAILED',
+        registered: { ...registeredFor('churn-mlp'), status: 'READY' },
+        error: {
+          message:
+            'alias champion moved since the candidate was evaluated (it pointed at nothing, now version 1); nothing was promoted',
+          type: 'AliasMoved',
+        },
+      });
+      await expectRejects(handle.result(), (err) => expect(err).to.be.instanceOf(WorkflowFailedError));
+      expect((await handle.describe()).memo).to.deep.include({
+        decision: outcome.decision,
+        registered: outcome.registered,
+      });
+    });
   });
 
   it('cancel while training cancels the training child and ends CANCELED; cancel while awaiting approval registers nothing', async () => {

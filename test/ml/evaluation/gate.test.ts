@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { evaluateGate, ResolvedThreshold } from '../../../ml/evaluation/gate';
+import { evaluateGate, METRIC_UNDEFINED, ResolvedThreshold } from '../../../ml/evaluation/gate';
 import { holdoutRowCount, splitHoldout } from '../../../ml/evaluation/holdout';
 import { Table } from '../../../datasets/table';
 
@@ -83,8 +83,37 @@ describe('promotion gate (MLflow MetricThreshold semantics)', () => {
     });
   });
 
-  it('throws for a metric the candidate lacks', () => {
-    expect(() => evaluateGate([up('auc', { threshold: 0.5 })], { accuracy: 1 }, undefined, 'fail')).to.throw(/auc/);
+  it('a metric undefined on the holdout fails its threshold as a verdict, naming why, instead of throwing', () => {
+    // F1 of a one-class holdout: evaluation leaves it out; the gate says so and judges the other thresholds.
+    const gate = evaluateGate(
+      [up('f1', { threshold: 0.5 }), up('accuracy', { threshold: 0.5 })],
+      { accuracy: 1, logLoss: 0.1 },
+      undefined,
+      'absolute-only',
+    );
+    expect(gate.passed).to.equal(false);
+    expect(gate.results[0]).to.deep.equal({
+      metric: 'f1',
+      greaterIsBetter: true,
+      value: null,
+      championValue: null,
+      delta: null,
+      relativeDelta: null,
+      passed: false,
+      reason: METRIC_UNDEFINED,
+    });
+    expect(METRIC_UNDEFINED).to.equal('metric undefined on this holdout');
+    expect(gate.results[1]).to.include({ metric: 'accuracy', passed: true });
+  });
+
+  it("a metric undefined for the champion's predictions leaves its change criteria to noChampion", () => {
+    const t = [up('silhouette', { threshold: 0.2, minAbsoluteChange: 0.05 })];
+    const absolute = evaluateGate(t, { silhouette: 0.6 }, { inertia: 3 }, 'absolute-only');
+    expect(absolute.passed).to.equal(true);
+    expect(absolute.results[0].minAbsoluteChange).to.deep.equal({ value: 0.05, bound: null, passed: null });
+    const failing = evaluateGate(t, { silhouette: 0.6 }, { inertia: 3 }, 'fail');
+    expect(failing.passed).to.equal(false);
+    expect(failing.results[0].reason).to.match(/champion's silhouette, which is undefined on this holdout/);
   });
 });
 

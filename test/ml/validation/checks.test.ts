@@ -467,6 +467,53 @@ describe('ml/validation checks', () => {
     });
   });
 
+  describe('holdout classes unseen in training', () => {
+    const train = makeTable([
+      { name: 'a', values: [1, 2, 3, 4] },
+      { name: 'label', strings: ['x', 'y', 'x', 'y'] },
+    ]);
+
+    it('fails (error) naming holdout target classes the training table lacks, matched by name', () => {
+      // The holdout numbers its levels differently (y = 0) and holds z, a class training never saw, on 2 rows.
+      const holdout = makeTable([
+        { name: 'a', values: [5, 6, 7, 8] },
+        { name: 'label', levels: ['y', 'z', 'x'], codes: [0, 1, 1, 2] },
+      ]);
+      const report = validateTable({ table: train, holdout, target: 'label' });
+      expect(findCheck(report, 'holdout_unseen_target', 'label')).to.deep.equal({
+        name: 'holdout_unseen_target',
+        column: 'label',
+        severity: 'error',
+        observed: { classes: ['z'], distinct: 1, rows: 2 },
+        expected: { trainingClasses: 2, maxUnseen: 0 },
+        passed: false,
+      });
+      const same = makeTable([
+        { name: 'a', values: [5, 6] },
+        { name: 'label', strings: ['y', 'x'] },
+      ]);
+      expect(
+        findCheck(validateTable({ table: train, holdout: same, target: 'label' }), 'holdout_unseen_target', 'label'),
+      ).to.deep.include({ passed: true, observed: { classes: [], distinct: 0, rows: 0 } });
+    });
+
+    it('compares numeric classes by value; regression targets and runs without a holdout have no such check', () => {
+      const numeric = makeTable([{ name: 'k', values: [0, 1, 0, 1] }]);
+      const holdout = makeTable([{ name: 'k', values: [1, 2, 2] }]);
+      const report = validateTable({ table: numeric, holdout, target: 'k', task: 'classification' });
+      expect(findCheck(report, 'holdout_unseen_target', 'k').observed).to.deep.equal({
+        classes: ['2'],
+        distinct: 1,
+        rows: 2,
+      });
+      const regression = validateTable({ table: numeric, holdout, target: 'k', task: 'regression' });
+      expect(regression.checks.some((c) => c.name === 'holdout_unseen_target')).to.equal(false);
+      expect(validateTable({ table: train, target: 'label' }).checks.map((c) => c.name)).to.not.include(
+        'holdout_unseen_target',
+      );
+    });
+  });
+
   describe('finite results', () => {
     it('keeps every number finite for values near the limits of float64', () => {
       const huge = [-1.7e308, 1.7e308, 1.6e308, -1.6e308, 0];

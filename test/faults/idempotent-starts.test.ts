@@ -44,7 +44,7 @@ describe('faults: idempotent job starts (item 11)', function () {
     api = await startTestApi(stack);
     const upload = await request(api, 'POST', '/api/v1/datasets', {
       name: 'idempotency',
-      data: Array.from({ length: 12 }, (_, i) => ({ a: i, b: (i * 7) % 5, y: 2 * i + 1 })),
+      data: Array.from({ length: 40 }, (_, i) => ({ a: i, b: (i * 7) % 5, y: 2 * i + 1 })),
     });
     expect(upload.status).to.be.oneOf([200, 201]);
     datasetId = upload.body.id;

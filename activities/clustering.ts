@@ -120,7 +120,7 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
           input.columns ?? loaded.table.columns.map((c) => c.name).filter((name) => name !== input.labelsColumn);
         let matrix: ReturnType<typeof numericMatrix>;
         try {
-          matrix = numericMatrix(loaded.table, columns);
+          matrix = numericMatrix(loaded.table, columns, { checkResolution: true });
         } catch (err) {
           throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_INPUT);
         }

@@ -120,7 +120,11 @@ export function decodeTable(buf: Uint8Array): Table {
  * UnprocessableError whose message names the column; its field is `columns[i]` for an explicitly requested
  * column, `column "x"` otherwise. An empty or repeating `columns` list is a ValidationError (field `columns`).
  */
-export function numericMatrix(table: Table, columns?: string[]): { values: Float32Array; n: number; d: number } {
+export function numericMatrix(
+  table: Table,
+  columns?: string[],
+  options: { checkResolution?: boolean } = {},
+): { values: Float32Array; n: number; d: number } {
   checkShape(table);
   const names = columns ?? table.columns.map((c) => c.name);
   const fieldOf = (i: number): string => (columns ? `columns[${i}]` : `column ${JSON.stringify(names[i])}`);
@@ -174,5 +178,55 @@ export function numericMatrix(table: Table, columns?: string[]): { values: Float
       out[to + k] = f;
     }
   }
+  if (options.checkResolution) {
+    indexes.forEach((j, k) => assertFloat32Resolution(src, stride, j, n, names[k], fieldOf(k)));
+  }
   return { values: out, n, d };
+}
+
+/**
+ * Largest float32 rounding of a column, relative to its standard deviation, that numericMatrix's `checkResolution`
+ * accepts: 1 %. Float32 keeps 24 significant bits, so a value v is rounded by up to |v|·2^-24; a column far from zero
+ * compared with its spread (points 1 apart near 1e9, clusters 0.1 apart near 1e6) loses the very differences a
+ * clustering is about: points merge, and distances, inertia and quality metrics come out wrong without any sign.
+ */
+export const MAX_FLOAT32_ROUNDING_OF_SPREAD = 0.01;
+
+/**
+ * Refuses (UnprocessableError naming the column) a number column whose float32 rounding exceeds
+ * MAX_FLOAT32_ROUNDING_OF_SPREAD of its standard deviation (computed in float64). Constant columns pass.
+ */
+function assertFloat32Resolution(
+  values: ArrayLike<number>,
+  stride: number,
+  column: number,
+  n: number,
+  name: string,
+  field: string,
+): void {
+  let mean = 0;
+  let maxAbs = 0;
+  for (let r = 0; r < n; r++) {
+    const v = values[r * stride + column];
+    mean += v;
+    if (Math.abs(v) > maxAbs) maxAbs = Math.abs(v);
+  }
+  mean /= n;
+  let sq = 0;
+  for (let r = 0; r < n; r++) {
+    const e = values[r * stride + column] - mean;
+    sq += e * e;
+  }
+  const std = Math.sqrt(sq / n);
+  const rounding = maxAbs * 2 ** -24;
+  if (std > 0 && rounding > MAX_FLOAT32_ROUNDING_OF_SPREAD * std) {
+    throw new UnprocessableError(
+      `column ${JSON.stringify(name)} lies far from zero compared with its spread (values up to ${maxAbs.toPrecision(3)}, ` +
+        `standard deviation ${std.toPrecision(3)}): float32, which clustering computes in, rounds its values by up to ` +
+        `${rounding.toPrecision(3)}, more than ${MAX_FLOAT32_ROUNDING_OF_SPREAD * 100} % of the spread, so nearby points ` +
+        'would merge and distances and quality metrics would be wrong. Subtract an offset (e.g. the column mean) ' +
+        'before uploading',
+      field,
+    );
+  }
 }

@@ -189,3 +189,55 @@ describe('datasets/encode', () => {
     });
   });
 });
+
+describe('datasets/encode: numericMatrix refuses columns float32 cannot resolve (checkResolution)', () => {
+  const matrixOf = (rows: number[][]) =>
+    numericMatrix(tableFromRows(rows, DEFAULT_LIMITS), undefined, { checkResolution: true });
+
+  it('refuses points 1 apart near 1e9 (they merge in float32), naming the column and what to do', () => {
+    const rows = [
+      ...Array.from({ length: 5 }, () => [1e9, 1e9]),
+      ...Array.from({ length: 5 }, () => [1e9 + 1, 1e9]),
+      ...Array.from({ length: 5 }, () => [1e9, 1e9 + 1]),
+    ];
+    const err = (() => {
+      try {
+        matrixOf(rows);
+      } catch (e) {
+        return e as DomainError;
+      }
+      return undefined;
+    })();
+    expect(err).to.be.instanceOf(UnprocessableError);
+    expect(err!.field).to.equal('column "x0"');
+    expect(err!.message).to.match(/far from zero compared with its spread.*Subtract an offset/);
+  });
+
+  it('refuses clusters 0.1 apart with spread 0.01 near 1e6 (float32 spacing there is 0.0625)', () => {
+    const rows = Array.from({ length: 60 }, (_, i) => [1e6 + (i % 2) * 0.1 + ((i * 7) % 5) * 0.004, 1e6]);
+    expect(() => matrixOf(rows)).to.throw(UnprocessableError, /column "x0"/);
+  });
+
+  it('accepts ordinary data, constant columns, and coordinates far out whose spread is large enough', () => {
+    expect(
+      matrixOf([
+        [0, 5],
+        [0.01, 5],
+        [1000, 5],
+        [1000.01, 5],
+      ]).n,
+    ).to.equal(4);
+    expect(matrixOf([[1e20], [1.1e20], [5e20], [5.1e20]]).n).to.equal(4);
+    expect(
+      matrixOf([
+        [45.1, 1.7e9],
+        [45.2, 1.8e9],
+        [45.3, 1.75e9],
+      ]).n,
+    ).to.equal(3);
+  });
+
+  it('checks nothing unless asked (batch predict and evaluation convert as before)', () => {
+    expect(numericMatrix(tableFromRows([[1e9], [1e9 + 1]], DEFAULT_LIMITS)).n).to.equal(2);
+  });
+});

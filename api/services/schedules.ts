@@ -531,6 +531,12 @@ export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
     if (algorithm) clauses.push(`${KilnAlgorithm.name} = '${algorithm}'`);
   }
   if (query.paused) clauses.push(`TemporalSchedulePaused = ${query.paused}`);
+  // Temporal's visibility page tokens are JSON; anything else would come back as UNKNOWN, retried for ~20 s.
+  if (query.pageToken && !isJson(Buffer.from(query.pageToken, 'base64url').toString('utf8')))
+    throw new ValidationError(
+      'query.pageToken: not a page token this API handed out (use nextPageToken from a previous page)',
+      'query.pageToken',
+    );
   let response: Awaited<ReturnType<typeof deps.temporal.workflowService.listSchedules>>;
   try {
     response = await deps.temporal.workflowService.listSchedules({
@@ -540,8 +546,9 @@ export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
       ...(query.pageToken ? { nextPageToken: Buffer.from(query.pageToken, 'base64url') } : {}),
     });
   } catch (err) {
-    // INVALID_ARGUMENT with a token: Temporal could not decode it (the query itself is built from known values).
-    if (query.pageToken && (err as { code?: number }).code === 3)
+    // UNKNOWN or INVALID_ARGUMENT with a token: Temporal could not decode it (the query is built from known values;
+    // the dev server answers a foreign token with UNKNOWN).
+    if (query.pageToken && [2, 3].includes((err as { code?: number }).code ?? 0))
       throw new ValidationError(
         'query.pageToken: not a page token this API handed out (use nextPageToken from a previous page)',
         'query.pageToken',
@@ -568,4 +575,13 @@ export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
   });
   const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
   return { schedules, ...(token ? { nextPageToken: token } : {}) };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -5,6 +5,7 @@ import { ApiDeps } from '../context';
 import { BatchPredictResult, ClusteringJobResult, TrainingJobResult } from '../../common/jobs';
 import { clusteringResultView } from '../services/clustering-result';
 import { trainingResultView } from '../services/training-result';
+import { workflowResultView } from '../services/workflow-result';
 import { JOB_KINDS, JOB_STATUSES } from '../services/jobs';
 import { parseWith } from '../schemas/validate';
 import { jobLinks } from '../services/accepted';
@@ -56,10 +57,17 @@ export function jobsRouter(deps: ApiDeps): Router {
       };
       return;
     }
-    ctx.body =
-      kind === 'training'
-        ? await trainingResultView(deps.pool, ctx.params.jobId, result as TrainingJobResult)
-        : await clusteringResultView(deps.pool, ctx.params.jobId, result as ClusteringJobResult);
+    if (kind === 'training') {
+      ctx.body = await trainingResultView(deps.pool, ctx.params.jobId, result as TrainingJobResult);
+      return;
+    }
+    // Jobs from before the kind attribute existed were all clustering: their result names its artifact.
+    const clustering =
+      kind === 'clustering' ||
+      (kind === undefined && typeof (result as Partial<ClusteringJobResult> | null)?.resultArtifactId === 'string');
+    ctx.body = clustering
+      ? await clusteringResultView(deps.pool, ctx.params.jobId, result as ClusteringJobResult)
+      : workflowResultView(ctx.params.jobId, kind, result);
   });
 
   router.post('/jobs/:jobId/stop', async (ctx) => {

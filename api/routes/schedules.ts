@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { Context } from 'koa';
+import { ConflictError } from '../../common/errors';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
 import { scheduleId } from '../schemas/schedules';
@@ -69,8 +70,14 @@ export function schedulesRouter(deps: ApiDeps): Router {
 
   router.post('/schedules/:id/trigger', async (ctx) => {
     const id = idOf(ctx);
+    try {
+      ctx.body = await triggerSchedule(deps, id, await optionalBody(ctx));
+    } catch (err) {
+      // The collision lasts at most until the next second.
+      if (err instanceof ConflictError && err.code === 'trigger_collision') ctx.set('Retry-After', '1');
+      throw err;
+    }
     ctx.status = 202;
-    ctx.body = await triggerSchedule(deps, id, await optionalBody(ctx));
   });
 
   router.post('/schedules/:id/backfill', async (ctx) => {

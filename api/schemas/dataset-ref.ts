@@ -11,17 +11,22 @@ export const datasetRef = z
   .strictObject({
     name: z.string().min(1).max(DATASET_NAME_MAX).meta({ description: 'The name the versions were uploaded under' }),
     version: z
-      .union([
-        z.literal('latest'),
-        z
-          .number()
-          .int()
-          .min(1)
-          .max(2 ** 31 - 1),
-        z.strictObject({
-          asOf: z.iso.datetime({ offset: true }).meta({ description: 'ISO-8601 instant with a zone or Z' }),
-        }),
-      ])
+      .union(
+        [
+          z.literal('latest'),
+          z
+            .number()
+            .int()
+            .min(1)
+            .max(2 ** 31 - 1),
+          z.strictObject({
+            asOf: z.iso.datetime({ offset: true }).meta({ description: 'ISO-8601 instant with a zone or Z' }),
+          }),
+        ],
+        {
+          error: 'must be "latest", a version number (1, 2, ...) or {"asOf": "<ISO-8601 instant>"}',
+        },
+      )
       .default('latest')
       .meta({
         description:

@@ -22,6 +22,8 @@ export async function clusteringResultView(pool: Pool, jobId: string, summary: C
     algorithm: summary.algorithm,
     params: document.params,
     datasetId: summary.datasetId,
+    // The series version a job that named its dataset by series ran on ({name, version, datasetId, sha256, asOf}).
+    ...(summary.dataset ? { dataset: summary.dataset } : {}),
     columns: document.columns,
     ...(document.labelsColumn ? { labelsColumn: document.labelsColumn } : {}),
     n: summary.n,

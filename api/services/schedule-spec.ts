@@ -10,7 +10,7 @@ import {
 } from '../../common/schedule/calendar';
 import { parseDurationMs } from '../../common/schedule/duration';
 import type { FireSpec } from '../../common/schedule/fire-times';
-import { isTimeZone } from '../../common/schedule/time-zone';
+import { isTimeZone, zoneSpelling } from '../../common/schedule/time-zone';
 import { OverlapPolicy, SCHEDULE_LIMITS, schedulePolicy, scheduleSpec } from '../schemas/schedules';
 
 /** A request's spec as zod parsed it. */
@@ -42,13 +42,14 @@ function durationField(
       `${field}: ${JSON.stringify(text)} is not a duration (a positive number with ms, s, m, h or d, e.g. "10m", "1h30m")`,
       field,
     );
-  if (bounds.wholeSeconds && ms % 1000 !== 0)
-    throw new ValidationError(`${field}: must be whole seconds (Temporal schedules run on seconds)`, field);
+  // The range first: a huge duration ("99999999999999999999d") is out of range, not "not whole seconds".
   if (ms < bounds.min || ms > bounds.max)
     throw new ValidationError(
-      `${field}: must be from ${bounds.min / 1000}s to ${bounds.max / 86_400_000}d, got ${JSON.stringify(text)}`,
+      `${field}: out of range: must be from ${bounds.min / 1000}s to ${bounds.max / 86_400_000}d, got ${JSON.stringify(text)}`,
       field,
     );
+  if (bounds.wholeSeconds && ms % 1000 !== 0)
+    throw new ValidationError(`${field}: must be whole seconds (Temporal schedules run on seconds)`, field);
   return ms;
 }
 
@@ -107,11 +108,15 @@ export function compileSpec(spec: ScheduleSpecRequest, prefix = 'spec'): Compile
     fire.intervals.push({ everyMs, offsetMs });
   });
 
-  if (spec.timezone !== undefined && !isTimeZone(spec.timezone))
+  if (spec.timezone !== undefined && !isTimeZone(spec.timezone)) {
+    const spelling = zoneSpelling(spec.timezone);
     throw new ValidationError(
-      `${prefix}.timezone: ${JSON.stringify(spec.timezone)} is not an IANA time zone (e.g. Europe/Berlin, America/Los_Angeles, UTC)`,
+      spelling
+        ? `${prefix}.timezone: ${JSON.stringify(spec.timezone)} is not spelled as the IANA database spells it (Temporal matches zone names case-sensitively): did you mean ${JSON.stringify(spelling)}?`
+        : `${prefix}.timezone: ${JSON.stringify(spec.timezone)} is not an IANA time zone (e.g. Europe/Berlin, America/Los_Angeles, UTC)`,
       `${prefix}.timezone`,
     );
+  }
   if (spec.timezone === undefined && (cron.length > 0 || calendars.length > 0))
     throw new ValidationError(
       `${prefix}.timezone: required with cron or calendars (the local time they name), e.g. "Europe/Berlin" or "UTC"`,

@@ -374,51 +374,117 @@ export async function setPaused(deps: ScheduleDeps, id: string, paused: boolean,
 }
 
 /**
- * POST .../trigger: one run now (overlap policy default allow-all, so it starts even while another runs). Answers
- * with the run's job id once Temporal has started it (it usually has within a second), else without.
+ * Triggers of one schedule, one after another (the tail of each schedule's chain), and the second of each schedule's
+ * last triggered run. A run's id is the schedule's base plus its scheduled second, so two triggers in one second would
+ * name the same workflow and Temporal would drop the second one: this process waits for a new second between them.
+ */
+const triggerChains = new Map<string, Promise<unknown>>();
+const lastTriggerSecond = new Map<string, number>();
+
+/** Polls of describe() for the triggered run, and the pause between them (ms): Temporal usually starts it within 1 s. */
+const TRIGGER_POLLS = 30;
+const TRIGGER_POLL_MS = 100;
+
+/**
+ * POST .../trigger: one run now (overlap policy default allow-all, so it starts even while another runs), answered
+ * with the run's job id once Temporal has started it. Triggers of one schedule in this process are serialized and at
+ * least a wall-clock second apart (see triggerChains). ConflictError `trigger_collision` when no new run appears (its
+ * id was taken: another API process triggered the schedule, or it fired, in the same second); the route adds
+ * Retry-After.
  */
 export async function triggerSchedule(deps: ScheduleDeps, id: string, body: unknown) {
   const { overlap } = parseWith(triggerRequest, body ?? {});
+  const previous = triggerChains.get(id) ?? Promise.resolve();
+  const mine = previous.catch(() => undefined).then(() => triggerOnce(deps, id, overlap));
+  triggerChains.set(id, mine);
+  try {
+    return await mine;
+  } finally {
+    if (triggerChains.get(id) === mine) triggerChains.delete(id);
+  }
+}
+
+async function triggerOnce(deps: ScheduleDeps, id: string, overlap: z.infer<typeof triggerRequest>['overlap']) {
+  const last = lastTriggerSecond.get(id);
+  if (last !== undefined) {
+    const wait = (last + 1) * 1000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
   const { handle, description } = await describeOr404(deps, id);
   const seen = new Set(description.info.recentActions.map((a) => a.action.workflow.workflowId));
+  const triggeredAt = Date.now();
   await handle.trigger(temporalOverlap(overlap));
-  let jobId: string | undefined;
-  for (let i = 0; i < 20 && !jobId; i++) {
+  let run: { workflowId: string; scheduledAt: Date } | undefined;
+  for (let i = 0; i < TRIGGER_POLLS && !run; i++) {
     const recent = (await handle.describe()).info.recentActions;
-    jobId = recent.map((a) => a.action.workflow.workflowId).find((w) => !seen.has(w));
-    if (!jobId) await new Promise((r) => setTimeout(r, 100));
+    const found = recent.find((a) => !seen.has(a.action.workflow.workflowId));
+    if (found) run = { workflowId: found.action.workflow.workflowId, scheduledAt: found.scheduledAt };
+    else await new Promise((r) => setTimeout(r, TRIGGER_POLL_MS));
   }
+  lastTriggerSecond.set(id, Math.floor((run?.scheduledAt.getTime() ?? Math.max(triggeredAt, Date.now())) / 1000));
+  if (!run)
+    throw new ConflictError(
+      `schedule ${JSON.stringify(id)}: the triggered run did not start (its id, the schedule's plus the second, was ` +
+        'taken by another run in the same second); try again in a second',
+      'trigger_collision',
+    );
+  // The run exists under the id Temporal reported (describe throws WorkflowNotFoundError if not).
+  await deps.temporal.workflow.getHandle(run.workflowId).describe();
   return {
     scheduleId: id,
     overlap,
-    ...(jobId ? { jobId, links: { job: jobLinks(jobId).self, schedule: `/api/v1/schedules/${id}` } } : {}),
+    jobId: run.workflowId,
+    scheduledTime: run.scheduledAt.toISOString(),
+    links: { job: jobLinks(run.workflowId).self, schedule: `/api/v1/schedules/${id}` },
   };
 }
 
 /**
- * POST .../backfill: runs for every fire time in [start, end] (both inclusive, as Temporal counts them), as if the
- * time passed now; each run's scheduled time is its fire time, so `latest` datasets resolve as of then. Overlap
- * default buffer-all: every one runs, one after another. At most SCHEDULE_LIMITS.maxBackfillRuns runs.
+ * POST .../backfill: runs for every fire time in [start, end] (both inclusive, as Temporal counts them; start == end
+ * is a window of one second), as if the time passed now; each run's scheduled time is its fire time, so `latest`
+ * datasets resolve as of then. Temporal only runs fire times within the schedule's own startAt..endAt, so the answer's
+ * times are the window clipped to them (`clippedTo` says so) and a window wholly outside them is a ValidationError
+ * naming `start` (or `end`). Overlap default buffer-all: every one runs, one after another. At most
+ * SCHEDULE_LIMITS.maxBackfillRuns runs.
  */
 export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unknown) {
   const request = parseWith(backfillRequest, body);
   const start = new Date(request.start);
   const end = new Date(request.end);
-  if (end.getTime() <= start.getTime()) throw new ValidationError('end: must be after start', 'end');
+  if (end.getTime() < start.getTime()) throw new ValidationError('end: must not be before start', 'end');
   const { handle, memo } = await describeOr404(deps, id);
+  const fire = compileSpec(memo.spec).fire;
+  const from = new Date(Math.max(start.getTime(), fire.startAt?.getTime() ?? -Infinity));
+  const to = new Date(Math.min(end.getTime(), fire.endAt?.getTime() ?? Infinity));
+  if (fire.startAt && end.getTime() < fire.startAt.getTime())
+    throw new ValidationError(
+      `end: the window ends before the schedule's startAt (${fire.startAt.toISOString()}): Temporal would run nothing`,
+      'end',
+    );
+  if (fire.endAt && start.getTime() > fire.endAt.getTime())
+    throw new ValidationError(
+      `start: the window starts after the schedule's endAt (${fire.endAt.toISOString()}): Temporal would run nothing`,
+      'start',
+    );
   const limit = SCHEDULE_LIMITS.maxBackfillRuns;
-  const { times } = nextFireTimes(
-    { ...compileSpec(memo.spec).fire, startAt: start, endAt: end },
-    start.getTime() - 1000,
-    limit + 1,
-  );
+  const { times } = nextFireTimes({ ...fire, startAt: from, endAt: to }, from.getTime() - 1000, limit + 1);
   if (times.length > limit)
     throw new ValidationError(`end: the window holds more than ${limit} fire times; backfill it in parts`, 'end');
   await handle.backfill({ start, end, overlap: temporalOverlap(request.overlap) });
+  const clipped = from.getTime() !== start.getTime() || to.getTime() !== end.getTime();
   return {
     scheduleId: id,
     start: start.toISOString(),
     end: end.toISOString(),
+    ...(clipped
+      ? {
+          clippedTo: {
+            start: from.toISOString(),
+            end: to.toISOString(),
+            reason: "the schedule's spec.startAt/endAt: Temporal runs no fire time outside them",
+          },
+        }
+      : {}),
     overlap: request.overlap,
     runs: times.length,
     scheduledTimes: times.map((t) => new Date(t).toISOString()),
@@ -440,7 +506,7 @@ export async function deleteSchedule(deps: ScheduleDeps, id: string): Promise<vo
 /**
  * POST /api/v1/schedules/preview: the spec checked as a schedule's would be, its next `count` fire times after
  * `from` (default now) in UTC and in its zone, and a warning for each local time of a cron or calendar that falls into
- * a DST gap (no run that day) or repeat (a run at each). Nominal times: jitter comes on top.
+ * a DST gap (no run that day) or repeat (one run, at the instant Temporal picks). Nominal times: jitter comes on top.
  */
 export function previewSchedule(body: unknown) {
   const request = parseWith(previewRequest, body);
@@ -474,12 +540,30 @@ export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
     if (algorithm) clauses.push(`${KilnAlgorithm.name} = '${algorithm}'`);
   }
   if (query.paused) clauses.push(`TemporalSchedulePaused = ${query.paused}`);
-  const response = await deps.temporal.workflowService.listSchedules({
-    namespace: deps.namespace,
-    maximumPageSize: query.limit,
-    query: clauses.join(' AND '),
-    ...(query.pageToken ? { nextPageToken: Buffer.from(query.pageToken, 'base64url') } : {}),
-  });
+  // Temporal's visibility page tokens are JSON; anything else would come back as UNKNOWN, retried for ~20 s.
+  if (query.pageToken && !isJson(Buffer.from(query.pageToken, 'base64url').toString('utf8')))
+    throw new ValidationError(
+      'query.pageToken: not a page token this API handed out (use nextPageToken from a previous page)',
+      'query.pageToken',
+    );
+  let response: Awaited<ReturnType<typeof deps.temporal.workflowService.listSchedules>>;
+  try {
+    response = await deps.temporal.workflowService.listSchedules({
+      namespace: deps.namespace,
+      maximumPageSize: query.limit,
+      query: clauses.join(' AND '),
+      ...(query.pageToken ? { nextPageToken: Buffer.from(query.pageToken, 'base64url') } : {}),
+    });
+  } catch (err) {
+    // UNKNOWN or INVALID_ARGUMENT with a token: Temporal could not decode it (the query is built from known values;
+    // the dev server answers a foreign token with UNKNOWN).
+    if (query.pageToken && [2, 3].includes((err as { code?: number }).code ?? 0))
+      throw new ValidationError(
+        'query.pageToken: not a page token this API handed out (use nextPageToken from a previous page)',
+        'query.pageToken',
+      );
+    throw err;
+  }
   const schedules = (response.schedules ?? []).map((raw) => {
     const attributes = decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields);
     const info = raw.info;
@@ -500,4 +584,13 @@ export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
   });
   const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
   return { schedules, ...(token ? { nextPageToken: token } : {}) };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,7 +8,7 @@
  * - each field is `*`, a value, `a-b`, `a/step` (a to the field's end), `a-b/step`, `* /step`, or a comma list of
  *   these; months and days of week also by name (at least 3 and 2 letters: JAN, MON, TU);
  * - a time matches when every field matches its local wall-clock time: day of month AND day of week (not the "or" of
- *   classic cron), so a local time skipped by a DST change never fires and one repeated fires twice.
+ *   classic cron), so a local time skipped by a DST change never fires and one repeated fires once (fire-times.ts).
  *
  * Kiln refuses what Temporal would refuse or silently reinterpret: `TZ=`/`CRON_TZ=` prefixes (the zone is the
  * schedule's `timezone`), `@every` (an interval spec says it), comments, day of week 7.
@@ -131,6 +131,10 @@ export function parseCalendar(fields: CalendarFields): StructuredCalendar {
   const out = {} as StructuredCalendar;
   for (const name of Object.keys(CALENDAR_FIELDS) as CalendarField[]) {
     const value = fields[name];
+    const { min, max } = CALENDAR_FIELDS[name];
+    // A number is one value: -1 would otherwise read as the malformed range "-1".
+    if (typeof value === 'number' && (value < min || value > max))
+      throw new CalendarSyntaxError(`${name}: ${value} is out of range (${min} to ${max})`, name);
     out[name] = parseField(name, value === undefined ? CALENDAR_FIELDS[name].default : String(value));
   }
   return out;

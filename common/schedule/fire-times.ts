@@ -16,7 +16,7 @@ export interface FireSpec {
   endAt?: Date;
 }
 
-/** A local time a calendar names that the zone's clocks skip (no run) or show twice (a run at each). */
+/** A local time a calendar names that the zone's clocks skip (no run) or show twice (one run, at the instant Temporal picks: temporalRepeatChoice). */
 export interface DstWarning {
   kind: 'gap' | 'repeat';
   /** The wall time, without a zone: `2027-03-28T02:30:00`. */
@@ -85,7 +85,7 @@ function* intervalTimes(everyMs: number, phaseMs: number, after: number): Genera
 
 /**
  * The instants after `after` whose local wall time in `zone` matches the calendar, in order; a wall time in a gap
- * yields nothing and one in a repeat both instants, and each is recorded in `warnings`.
+ * yields nothing and one in a repeat the instant Temporal picks, and each is recorded in `warnings`.
  */
 function* calendarTimes(
   cal: StructuredCalendar,
@@ -102,7 +102,7 @@ function* calendarTimes(
   const seconds = fieldValues(cal.second);
   // Start a day early: the local date at `after` may be behind the wall times that follow it.
   const first = wallTimeAt(zone, after - 86_400_000);
-  let day = Date.UTC(first.year, first.month - 1, first.day);
+  let day = wallAsUtcMs({ ...first, hour: 0, minute: 0, second: 0 });
   for (;;) {
     const date = new Date(day);
     const year = date.getUTCFullYear();
@@ -124,13 +124,26 @@ function* calendarTimes(
             }
             const instants = instantsOf(zone, wall);
             if (instants.length !== 1) note(zone, wall, instants, warnings, after);
-            for (const t of instants) if (t > after) found.push(t);
+            const t = instants.length === 2 ? temporalRepeatChoice(zone, wall, instants) : instants[0];
+            if (t !== undefined && t > after) found.push(t);
           }
       // A repeated hour's second copy comes after later wall times' first: order the day by instant.
       yield* found.sort((a, b) => a - b);
     }
     day += 86_400_000;
   }
+}
+
+/**
+ * The one instant Temporal fires at for a wall time the clocks show twice: its scheduler builds the time with Go's
+ * time.Date, which takes the offset in effect at the wall time read as UTC when that offset holds at the result, else
+ * the other (go/src/time/time.go Date). East of UTC that is the second occurrence (Berlin 02:30 on the last Sunday of
+ * October: 01:30Z, not 00:30Z), west of it the first (New York 01:30 on the first Sunday of November: 05:30Z).
+ */
+function temporalRepeatChoice(zone: string, wall: WallTime, instants: number[]): number {
+  const local = wallAsUtcMs(wall);
+  const guess = local - offsetMs(zone, local);
+  return instants.includes(guess) ? guess : instants.find((t) => t !== guess)!;
 }
 
 function note(zone: string, wall: WallTime, instants: number[], warnings: Map<string, DstWarning>, after: number) {
@@ -147,10 +160,11 @@ function note(zone: string, wall: WallTime, instants: number[], warnings: Map<st
   }
   if (instants[1] <= after) return;
   const utc = instants.map((t) => new Date(t).toISOString());
+  const runsAt = new Date(temporalRepeatChoice(zone, wall, instants)).toISOString();
   warnings.set(localTime, {
     kind: 'repeat',
     localTime,
     instants: utc,
-    message: `${localTime} occurs twice in ${zone} (the clocks go back when DST ends): runs at ${utc.join(' and ')}`,
+    message: `${localTime} occurs twice in ${zone} (the clocks go back when DST ends, at ${utc.join(' and ')}): Temporal runs once, at ${runsAt}`,
   });
 }

@@ -37,15 +37,32 @@ function formatter(zone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** True for an IANA zone name the runtime knows ("Europe/Berlin", "UTC", "America/Los_Angeles"). */
+/**
+ * True for an IANA zone name spelled as the IANA database spells it ("Europe/Berlin", "UTC", "America/Los_Angeles",
+ * links such as "US/Pacific"): Temporal's server loads zones case-sensitively, while ICU would take "europe/berlin".
+ */
 export function isTimeZone(zone: string): boolean {
-  if (!ZONE_NAME.test(zone)) return false;
+  return zoneSpelling(zone) === zone;
+}
+
+/**
+ * The IANA spelling of a zone name that is one up to case ("europe/berlin" → "Europe/Berlin", "utc" → "UTC"; a link in
+ * the wrong case, "us/pacific", gives its target, "America/Los_Angeles"); the name itself when it is spelled right;
+ * undefined when it names no zone at all.
+ */
+export function zoneSpelling(zone: string): string | undefined {
+  if (!ZONE_NAME.test(zone)) return undefined;
+  let resolved: string;
   try {
-    formatter(zone);
-    return true;
+    resolved = formatter(zone).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return undefined;
   }
+  if (resolved === zone) return zone;
+  // ICU matches names case-insensitively: the same name in another case is a misspelling.
+  if (resolved.toLowerCase() === zone.toLowerCase()) return resolved;
+  // A link ICU resolved to its target (US/Pacific, GMT, Asia/Calcutta): IANA names start each part upper case.
+  return zone.split('/').every((part) => /^[A-Z]/.test(part)) ? zone : resolved;
 }
 
 /** The local wall-clock time at `instantMs` (floored to the second) in `zone`. */
@@ -64,7 +81,10 @@ export function wallTimeAt(zone: string, instantMs: number): WallTime {
 
 /** A wall time read as if it were UTC, in ms: what offsets are measured against. */
 export function wallAsUtcMs(w: WallTime): number {
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  // Date.UTC reads years 0-99 as 1900-1999: set the year apart.
+  const d = new Date(Date.UTC(2000, w.month - 1, w.day, w.hour, w.minute, w.second));
+  d.setUTCFullYear(w.year, w.month - 1, w.day);
+  return d.getTime();
 }
 
 /** The zone's offset from UTC at an instant, in ms (Berlin in summer: +7,200,000). */

@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { CalendarSyntaxError, fieldValues, parseCalendar, parseCron } from '../../common/schedule/calendar';
 import { formatDurationMs, parseDurationMs } from '../../common/schedule/duration';
 import { nextFireTimes } from '../../common/schedule/fire-times';
-import { formatLocal, instantsOf, isTimeZone, offsetMs } from '../../common/schedule/time-zone';
+import {
+  formatLocal,
+  instantsOf,
+  isTimeZone,
+  offsetMs,
+  wallAsUtcMs,
+  zoneSpelling,
+} from '../../common/schedule/time-zone';
 import { compileSpec } from '../../api/services/schedule-spec';
 import { ValidationError } from '../../common/errors';
 
@@ -77,8 +84,13 @@ describe('schedule specs (common/schedule)', () => {
   it('time zones: IANA names only; offsets, gaps and repeats from the tz database', () => {
     for (const zone of ['Europe/Berlin', 'America/Los_Angeles', 'UTC', 'US/Pacific'])
       expect(isTimeZone(zone), zone).to.be.true;
-    for (const zone of ['Mars/Olympus', '+01:00', 'Europe/Berlin ', '', 'Europe//Berlin'])
+    for (const zone of ['Mars/Olympus', '+01:00', 'Europe/Berlin ', '', 'Europe//Berlin', 'europe/berlin', 'utc'])
       expect(isTimeZone(zone), zone).to.be.false;
+    // Temporal loads zones case-sensitively: the IANA spelling is the suggestion.
+    expect(zoneSpelling('europe/berlin')).to.equal('Europe/Berlin');
+    expect(zoneSpelling('utc')).to.equal('UTC');
+    expect(zoneSpelling('us/pacific')).to.equal('America/Los_Angeles');
+    expect(zoneSpelling('Mars/Olympus')).to.equal(undefined);
     expect(offsetMs('Europe/Berlin', Date.parse('2027-07-01T00:00:00Z'))).to.equal(2 * 3_600_000);
     expect(offsetMs('Europe/Berlin', Date.parse('2027-01-01T00:00:00Z'))).to.equal(3_600_000);
     const wall = (day: number, month: number) => ({ year: 2027, month, day, hour: 2, minute: 30, second: 0 });
@@ -113,18 +125,37 @@ describe('schedule specs (common/schedule)', () => {
       expect(warnings[0]).to.include({ kind: 'gap', localTime: '2027-03-28T02:30:00' });
     });
 
-    it('fires twice at a local time the fall-back repeats, and warns', () => {
+    it('fires once, as Temporal (Go time.Date) does, at a local time the fall-back repeats, and warns', () => {
       const { times, warnings } = nextFireTimes(
         fire({ cron: ['30 2 * * *'], timezone: 'Europe/Berlin' }),
         Date.parse('2027-10-30T12:00:00Z'),
         3,
       );
+      // East of UTC the second occurrence (CET), as the tester saw Temporal fire.
       expect(times.map(iso)).to.deep.equal([
-        '2027-10-31T00:30:00.000Z',
         '2027-10-31T01:30:00.000Z',
         '2027-11-01T01:30:00.000Z',
+        '2027-11-02T01:30:00.000Z',
       ]);
       expect(warnings.map((w) => [w.kind, w.localTime])).to.deep.equal([['repeat', '2027-10-31T02:30:00']]);
+      expect(warnings[0].message).to.include('Temporal runs once, at 2027-10-31T01:30:00.000Z');
+      const ranged = nextFireTimes(
+        fire({ cron: ['15 1-3 * * *'], timezone: 'Europe/Berlin' }),
+        Date.parse('2027-10-30T22:00:00Z'),
+        3,
+      );
+      expect(ranged.times.map(iso)).to.deep.equal([
+        '2027-10-30T23:15:00.000Z',
+        '2027-10-31T01:15:00.000Z',
+        '2027-10-31T02:15:00.000Z',
+      ]);
+      // West of UTC the first (EDT): Go takes the offset at the wall time read as UTC.
+      const ny = nextFireTimes(
+        fire({ cron: ['30 1 * * *'], timezone: 'America/New_York' }),
+        Date.parse('2027-11-06T12:00:00Z'),
+        2,
+      );
+      expect(ny.times.map(iso)).to.deep.equal(['2027-11-07T05:30:00.000Z', '2027-11-08T06:30:00.000Z']);
     });
 
     it('a zone shifts calendar times by its offset; intervals count from the epoch with their offset', () => {
@@ -160,6 +191,12 @@ describe('schedule specs (common/schedule)', () => {
     });
   });
 
+  it('wall times of years 0-99 stay in their year (Date.UTC would read them as 19xx)', () => {
+    const t = wallAsUtcMs({ year: 1, month: 1, day: 2, hour: 3, minute: 4, second: 5 });
+    expect(new Date(t).toISOString()).to.equal('0001-01-02T03:04:05.000Z');
+    expect(formatLocal('Europe/Berlin', Date.parse('0050-06-01T00:00:00Z')).slice(0, 4)).to.equal('0050');
+  });
+
   it('compileSpec names the field at fault', () => {
     const cases: Array<[Parameters<typeof compileSpec>[0], string]> = [
       [{ cron: ['0 3 * * *', '99 * * * *'], timezone: 'UTC' }, 'spec.cron[1]'],
@@ -184,6 +221,17 @@ describe('schedule specs (common/schedule)', () => {
       expect(caught, JSON.stringify(spec)).to.be.instanceOf(ValidationError);
       expect((caught as ValidationError).field, JSON.stringify(spec)).to.equal(field);
     }
+    const message = (spec: Parameters<typeof compileSpec>[0]) => {
+      try {
+        compileSpec(spec);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    };
+    expect(message({ intervals: [{ every: '99999999999999999999d' }] })).to.include('out of range');
+    expect(message({ calendars: [{ hour: -1 }], timezone: 'UTC' })).to.include('-1 is out of range (0 to 23)');
+    expect(message({ cron: ['0 3 * * *'], timezone: 'europe/berlin' })).to.include('did you mean "Europe/Berlin"');
     const calendar = compileSpec({ calendars: [{ hour: 3, minute: '30', dayOfWeek: 'MON-FRI' }], timezone: 'UTC' });
     expect(calendar.temporal.cronExpressions).to.deep.equal(['0 30 3 * * MON-FRI *']);
   });

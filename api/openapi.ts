@@ -420,9 +420,11 @@ export function openApiDocument(limits: DatasetLimits) {
         parameters: [scheduleIdParam],
         post: {
           operationId: 'triggerSchedule',
-          summary: 'One run now (overlap default allow-all); answers {scheduleId, overlap, jobId?, links}',
+          summary:
+            'One run now (overlap default allow-all); answers {scheduleId, overlap, jobId, scheduledTime, links}; 409 ' +
+            'trigger_collision (Retry-After: 1) when another trigger took the same second',
           requestBody: { content: { 'application/json': { schema: schema(triggerRequest) } } },
-          responses: { '202': { description: 'Triggered' }, ...errors(400, 403, 404, 415, 503) },
+          responses: { '202': { description: 'Triggered' }, ...errors(400, 403, 404, 409, 415, 503) },
         },
       },
       '/api/v1/schedules/{id}/backfill': {

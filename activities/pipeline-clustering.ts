@@ -4,14 +4,13 @@ import type { RegisteredVersionRef } from '../common/jobs';
 import type { EvaluateClusteringInput, EvaluateResult, RegisterClusteringCandidateInput } from '../common/pipelines';
 import { getArtifactContent } from '../db/artifacts';
 import { resolveAlias } from '../db/models';
-import { saveEvaluation } from '../db/pipelines';
 import { registerModelVersion } from '../db/registry';
 import { initComputeBackend } from '../ml/backend';
 import { ASSIGNING_FLAVORS, evaluateClusteringModel } from '../ml/evaluation/clustering';
 import { EvaluationError } from '../ml/evaluation/evaluate';
 import type { ActivityDeps } from './deps';
 import { INVALID_JOB_INPUT } from './errors';
-import { EVALUATION_FAILED, loadOrFail, pipelineIdOf } from './pipelines';
+import { EVALUATION_FAILED, loadOrFail, pipelineIdOf, storeEvaluation } from './pipelines';
 
 /**
  * The two activities a full pipeline runs differently for a clustering candidate (the rest: validation, gate,
@@ -65,29 +64,13 @@ export function createClusteringPipelineActivities(deps: ActivityDeps) {
           ctx.heartbeat({ stage: 'evaluating', step: 'champion' });
           champion = await evaluateClusteringModel(championModel, holdout.table, who, { columns: input.columns });
         }
-        const stored = await saveEvaluation(pool, {
-          tenantId: input.tenantId,
-          pipelineId,
-          modelName: input.modelName,
+        return await storeEvaluation(deps, pipelineId, input, {
           task: 'clustering',
-          holdoutDatasetId: input.holdoutDatasetId,
           holdoutRows: holdout.table.rows,
-          holdout: input.holdout,
-          candidateArtifactId: input.candidateArtifactId,
-          championAlias: input.alias,
-          ...(holder ? { champion: { versionId: holder.id, version: holder.version } } : {}),
-          candidateMetrics: candidate.metrics,
-          ...(champion ? { championMetrics: champion.metrics } : {}),
-          details: { candidate: candidate.details, ...(champion ? { champion: champion.details } : {}) },
+          ...(holder ? { holder } : {}),
+          candidate,
+          ...(champion ? { champion } : {}),
         });
-        return {
-          evaluationId: stored.id,
-          holdoutRows: holdout.table.rows,
-          candidate: candidate.metrics,
-          ...(holder && champion
-            ? { champion: { version: holder.version, versionId: holder.id, metrics: champion.metrics } }
-            : {}),
-        };
       } catch (err) {
         if (err instanceof EvaluationError) throw ApplicationFailure.nonRetryable(err.message, EVALUATION_FAILED);
         throw err;

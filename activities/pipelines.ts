@@ -52,6 +52,54 @@ async function storePart(deps: ActivityDeps, tenantId: string, name: string, tab
   return dataset.id;
 }
 
+/** What an evaluation compared: the task, the holdout's size, the champion's version, and each model's numbers. */
+export interface EvaluationOutcome {
+  task: string;
+  holdoutRows: number;
+  holder?: { id: string; version: number };
+  candidate: { metrics: Record<string, number>; details: unknown };
+  champion?: { metrics: Record<string, number>; details: unknown };
+}
+
+/**
+ * Stores a pipeline's evaluation (one row per pipeline: a retry overwrites its own) and returns what the workflow
+ * carries: the row's id and the metric numbers, never the tables. Shared by the MLP and the clustering evaluations.
+ */
+export async function storeEvaluation(
+  deps: ActivityDeps,
+  pipelineId: string,
+  input: Pick<
+    EvaluateInput,
+    'tenantId' | 'modelName' | 'alias' | 'holdoutDatasetId' | 'holdout' | 'candidateArtifactId'
+  >,
+  outcome: EvaluationOutcome,
+): Promise<EvaluateResult> {
+  const { holder, candidate, champion } = outcome;
+  const stored = await saveEvaluation(deps.pool, {
+    tenantId: input.tenantId,
+    pipelineId,
+    modelName: input.modelName,
+    task: outcome.task,
+    holdoutDatasetId: input.holdoutDatasetId,
+    holdoutRows: outcome.holdoutRows,
+    holdout: input.holdout,
+    candidateArtifactId: input.candidateArtifactId,
+    championAlias: input.alias,
+    ...(holder ? { champion: { versionId: holder.id, version: holder.version } } : {}),
+    candidateMetrics: candidate.metrics,
+    ...(champion ? { championMetrics: champion.metrics } : {}),
+    details: { candidate: candidate.details, ...(champion ? { champion: champion.details } : {}) },
+  });
+  return {
+    evaluationId: stored.id,
+    holdoutRows: outcome.holdoutRows,
+    candidate: candidate.metrics,
+    ...(holder && champion
+      ? { champion: { version: holder.version, versionId: holder.id, metrics: champion.metrics } }
+      : {}),
+  };
+}
+
 /** The activities of the validation pipelines (workflows/pipelines.ts), each keyed by its pipeline's workflow id. */
 export function createPipelineActivities(deps: ActivityDeps) {
   const { pool } = deps;
@@ -182,29 +230,13 @@ export function createPipelineActivities(deps: ActivityDeps) {
             ...(input.target !== undefined ? { target: input.target } : {}),
           });
         }
-        const stored = await saveEvaluation(pool, {
-          tenantId: input.tenantId,
-          pipelineId,
-          modelName: input.modelName,
+        return await storeEvaluation(deps, pipelineId, input, {
           task: input.task,
-          holdoutDatasetId: input.holdoutDatasetId,
           holdoutRows: holdout.table.rows,
-          holdout: input.holdout,
-          candidateArtifactId: input.candidateArtifactId,
-          championAlias: input.alias,
-          ...(holder ? { champion: { versionId: holder.id, version: holder.version } } : {}),
-          candidateMetrics: candidate.metrics,
-          ...(champion ? { championMetrics: champion.metrics } : {}),
-          details: { candidate: candidate.details, ...(champion ? { champion: champion.details } : {}) },
+          ...(holder ? { holder } : {}),
+          candidate,
+          ...(champion ? { champion } : {}),
         });
-        return {
-          evaluationId: stored.id,
-          holdoutRows: holdout.table.rows,
-          candidate: candidate.metrics,
-          ...(holder && champion
-            ? { champion: { version: holder.version, versionId: holder.id, metrics: champion.metrics } }
-            : {}),
-        };
       } catch (err) {
         if (err instanceof EvaluationError) throw ApplicationFailure.nonRetryable(err.message, EVALUATION_FAILED);
         throw err;

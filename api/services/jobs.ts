@@ -142,9 +142,6 @@ export interface StartOutcome {
   memo: Record<string, unknown>;
 }
 
-/** How long a pipeline decision (an Update that registers and promotes) may take before the API gives up waiting. */
-export const DECISION_WAIT_MS = 60_000;
-
 /** Every workflow Kiln exports, by name (a job's workflow type). */
 export type KilnWorkflowType = keyof typeof workflows;
 

@@ -370,11 +370,14 @@ export function openApiDocument(limits: DatasetLimits) {
         post: {
           operationId: 'previewSchedule',
           summary:
-            'The next `count` fire times of a spec after `from` (default now), in UTC and in its zone, and a warning for each local time of a cron or calendar in a DST gap (no run) or repeat (a run each time)',
+            'The next `count` fire times of a spec after `from` (default now), as Temporal computes them (through a temporary paused schedule that never runs and is deleted at once), in UTC and in its zone, and a warning for each local time of a cron or calendar in a DST gap (no run at it) or repeat (which of its two instants Temporal runs at)',
           requestBody: { content: { 'application/json': { schema: schema(previewRequest) } } },
           responses: {
-            '200': { description: '{timezone, from, fireTimes: [{utc, local}], warnings}' },
-            ...errors(400, 403),
+            '200': {
+              description:
+                '{timezone, from, fireTimes: [{utc, local}], warnings: [{kind: gap | repeat, localTime, instants?, runsAt?, message}]}',
+            },
+            ...errors(400, 403, 503),
           },
         },
       },

@@ -41,7 +41,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   });
 
   router.post('/schedules/preview', async (ctx) => {
-    ctx.body = previewSchedule(await readJsonBody(ctx, limit));
+    ctx.body = await previewSchedule(deps, await readJsonBody(ctx, limit));
   });
 
   router.get('/schedules/:id', async (ctx) => {

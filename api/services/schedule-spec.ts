@@ -9,7 +9,7 @@ import {
   parseCron,
 } from '../../common/schedule/calendar';
 import { parseDurationMs } from '../../common/schedule/duration';
-import type { FireSpec } from '../../common/schedule/fire-times';
+import type { FireSpec } from '../../common/schedule/dst-warnings';
 import { isTimeZone, zoneSpelling } from '../../common/schedule/time-zone';
 import { OverlapPolicy, SCHEDULE_LIMITS, schedulePolicy, scheduleSpec } from '../schemas/schedules';
 
@@ -18,7 +18,7 @@ export type ScheduleSpecRequest = z.infer<typeof scheduleSpec>;
 /** A request's policy as zod parsed it (defaults filled in). */
 export type SchedulePolicyRequest = z.infer<typeof schedulePolicy>;
 
-/** A request's spec checked and in both forms: Temporal's (what the schedule runs) and the preview's (fire-times.ts). */
+/** A request's spec checked and in both forms: Temporal's (what the schedule runs) and the zone logic's (dst-warnings.ts). */
 export interface CompiledSpec {
   temporal: ScheduleSpec;
   fire: FireSpec;

@@ -20,7 +20,8 @@ import {
   ValidationError,
   withField,
 } from '../../common/errors';
-import { nextFireTimes } from '../../common/schedule/fire-times';
+import { dstWarnings } from '../../common/schedule/dst-warnings';
+import type { Logger } from '../../common/logger';
 import { formatDurationMs } from '../../common/schedule/duration';
 import { formatLocal } from '../../common/schedule/time-zone';
 import { KilnAlgorithm, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
@@ -40,6 +41,7 @@ import {
 import { parseWith } from '../schemas/validate';
 import { jobLinks, TemporalUi } from './accepted';
 import { checkWorkflowStartSize, JobStatus } from './jobs';
+import { temporalFireTimes } from './schedule-fire-times';
 import { apiOverlap, compilePolicy, compileSpec, ScheduleSpecRequest, temporalOverlap } from './schedule-spec';
 import { ClusteringDeps, prepareClustering } from './submit-clustering';
 import { prepareBatchPredict } from './submit-batch-predict';
@@ -54,9 +56,10 @@ import { prepareTraining } from './submit-training';
  * spec as written, the description) travels in the action's memo under `schedule`, so there is one source of truth.
  */
 
-/** What the schedule routes read: the job submit dependencies, the Temporal client, where the UI is. */
+/** What the schedule routes read: the job submit dependencies, the Temporal client, where the UI is, a logger. */
 export interface ScheduleDeps extends ClusteringDeps, TemporalUi {
   temporal: Client;
+  log?: Logger;
 }
 
 type ScheduleAction = z.infer<typeof scheduleAction>;
@@ -442,10 +445,11 @@ async function triggerOnce(deps: ScheduleDeps, id: string, overlap: z.infer<type
 /**
  * POST .../backfill: runs for every fire time in [start, end] (both inclusive, as Temporal counts them; start == end
  * is a window of one second), as if the time passed now; each run's scheduled time is its fire time, so `latest`
- * datasets resolve as of then. Temporal only runs fire times within the schedule's own startAt..endAt, so the answer's
- * times are the window clipped to them (`clippedTo` says so) and a window wholly outside them is a ValidationError
- * naming `start` (or `end`). Overlap default buffer-all: every one runs, one after another. At most
- * SCHEDULE_LIMITS.maxBackfillRuns runs.
+ * datasets resolve as of then. The answer's times are Temporal's own (schedule-fire-times.ts: its search from 1 ms
+ * before start, as its backfill searches), DST days included. Temporal only runs fire times within the schedule's own
+ * startAt..endAt, so the answer's times are the window clipped to them (`clippedTo` says so) and a window wholly
+ * outside them is a ValidationError naming `start` (or `end`). Overlap default buffer-all: every one runs, one after
+ * another. At most SCHEDULE_LIMITS.maxBackfillRuns runs.
  */
 export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unknown) {
   const request = parseWith(backfillRequest, body);
@@ -453,7 +457,8 @@ export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unk
   const end = new Date(request.end);
   if (end.getTime() < start.getTime()) throw new ValidationError('end: must not be before start', 'end');
   const { handle, memo } = await describeOr404(deps, id);
-  const fire = compileSpec(memo.spec).fire;
+  const spec = compileSpec(memo.spec);
+  const fire = spec.fire;
   const from = new Date(Math.max(start.getTime(), fire.startAt?.getTime() ?? -Infinity));
   const to = new Date(Math.min(end.getTime(), fire.endAt?.getTime() ?? Infinity));
   if (fire.startAt && end.getTime() < fire.startAt.getTime())
@@ -467,7 +472,7 @@ export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unk
       'start',
     );
   const limit = SCHEDULE_LIMITS.maxBackfillRuns;
-  const { times } = nextFireTimes({ ...fire, startAt: from, endAt: to }, from.getTime() - 1000, limit + 1);
+  const { times } = await temporalFireTimes(deps, spec.temporal, start.getTime() - 1, limit + 1, end.getTime());
   if (times.length > limit)
     throw new ValidationError(`end: the window holds more than ${limit} fire times; backfill it in parts`, 'end');
   await handle.backfill({ start, end, overlap: temporalOverlap(request.overlap) });
@@ -505,22 +510,32 @@ export async function deleteSchedule(deps: ScheduleDeps, id: string): Promise<vo
 
 /**
  * POST /api/v1/schedules/preview: the spec checked as a schedule's would be, its next `count` fire times after
- * `from` (default now) in UTC and in its zone, and a warning for each local time of a cron or calendar that falls into
- * a DST gap (no run that day) or repeat (one run, at the instant Temporal picks). Nominal times: jitter comes on top.
+ * `from` (default now) as Temporal computes them (schedule-fire-times.ts: a schedule created at `from` would fire
+ * exactly so), in UTC and in its zone, and a warning for each local time of a cron or calendar up to the last of them
+ * that falls into a DST gap (no run at that local time) or repeat (saying which of its two instants Temporal runs at).
+ * Nominal times: jitter comes on top. ValidationError for a bad spec (or one Temporal refuses), as create's.
  */
-export function previewSchedule(body: unknown) {
+export async function previewSchedule(deps: ScheduleDeps, body: unknown) {
   const request = parseWith(previewRequest, body);
-  const { fire } = compileSpec(request.spec);
+  const spec = compileSpec(request.spec);
   const from = request.from ? Date.parse(request.from) : Date.now();
-  const { times, warnings } = nextFireTimes(fire, from, request.count);
+  let fired: Awaited<ReturnType<typeof temporalFireTimes>>;
+  try {
+    fired = await temporalFireTimes(deps, spec.temporal, from, request.count);
+  } catch (err) {
+    throw specRefused(err);
+  }
+  const times = fired.times.slice(0, request.count);
+  const until = times.length === request.count ? times[times.length - 1] : (spec.fire.endAt?.getTime() ?? Infinity);
+  const zone = spec.fire.timezone;
   return {
-    timezone: fire.timezone,
+    timezone: zone,
     from: new Date(from).toISOString(),
     fireTimes: timesIn(
-      fire.timezone,
+      zone,
       times.map((t) => new Date(t)),
     ),
-    warnings,
+    warnings: dstWarnings(spec.fire, fired.times, { after: from, until, covered: fired.covered }),
   };
 }
 

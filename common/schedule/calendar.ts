@@ -1,14 +1,15 @@
 /**
  * Calendar specs and cron strings with the grammar and meaning of Temporal's scheduler (server
- * service/worker/scheduler/calendar.go), so what Kiln accepts is what Temporal runs, and what Kiln previews is when
- * Temporal fires:
+ * service/worker/scheduler/calendar.go), so what Kiln accepts is what Temporal runs (when it fires, Kiln asks Temporal:
+ * api/services/schedule-fire-times.ts):
  *
  * - a cron string has 5 fields (minute hour day-of-month month day-of-week), 6 (+ year) or 7 (second first, + year),
  *   or is one of @yearly @annually @monthly @weekly @daily @midnight @hourly;
  * - each field is `*`, a value, `a-b`, `a/step` (a to the field's end), `a-b/step`, `* /step`, or a comma list of
  *   these; months and days of week also by name (at least 3 and 2 letters: JAN, MON, TU);
  * - a time matches when every field matches its local wall-clock time: day of month AND day of week (not the "or" of
- *   classic cron), so a local time skipped by a DST change never fires and one repeated fires once (fire-times.ts).
+ *   classic cron), so a local time skipped by a DST change does not fire as such (dst-warnings.ts says what Temporal
+ *   does on such days).
  *
  * Kiln refuses what Temporal would refuse or silently reinterpret: `TZ=`/`CRON_TZ=` prefixes (the zone is the
  * schedule's `timezone`), `@every` (an interval spec says it), comments, day of week 7.

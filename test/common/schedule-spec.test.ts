@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { CalendarSyntaxError, fieldValues, parseCalendar, parseCron } from '../../common/schedule/calendar';
 import { formatDurationMs, parseDurationMs } from '../../common/schedule/duration';
-import { nextFireTimes } from '../../common/schedule/fire-times';
+import { dstWarnings } from '../../common/schedule/dst-warnings';
 import {
   formatLocal,
   instantsOf,
@@ -106,88 +106,92 @@ describe('schedule specs (common/schedule)', () => {
     );
   });
 
-  describe('fire times', () => {
+  describe('DST warnings, on the fire times Temporal reports (as its dev server 1.29 answered them)', () => {
     const fire = (spec: Parameters<typeof compileSpec>[0]) => compileSpec(spec).fire;
+    const at = (...times: string[]) => times.map((t) => Date.parse(t));
+    const range = (after: string, until: string, covered = Infinity) => ({
+      after: Date.parse(after),
+      until: Date.parse(until),
+      covered,
+    });
 
-    it('skips a local time in the spring-forward gap and warns about it', () => {
-      const { times, warnings } = nextFireTimes(
+    it('a local time in the spring-forward gap: reported, no run at it', () => {
+      const warnings = dstWarnings(
         fire({ cron: ['30 2 * * *'], timezone: 'Europe/Berlin' }),
-        Date.parse('2027-03-26T00:00:00Z'),
-        4,
+        at('2027-03-26T01:30:00Z', '2027-03-27T01:30:00Z', '2027-03-29T00:30:00Z', '2027-03-30T00:30:00Z'),
+        range('2027-03-26T00:00:00Z', '2027-03-30T00:30:00Z'),
       );
-      expect(times.map(iso)).to.deep.equal([
-        '2027-03-26T01:30:00.000Z',
-        '2027-03-27T01:30:00.000Z',
-        '2027-03-29T00:30:00.000Z',
-        '2027-03-30T00:30:00.000Z',
-      ]);
       expect(warnings).to.have.length(1);
       expect(warnings[0]).to.include({ kind: 'gap', localTime: '2027-03-28T02:30:00' });
+      expect(warnings[0].message).to.include('no run at that local time');
+      expect(warnings[0].message).to.not.include('instead');
     });
 
-    it('fires once, as Temporal (Go time.Date) does, at a local time the fall-back repeats, and warns', () => {
-      const { times, warnings } = nextFireTimes(
+    it('a local time the fall-back repeats: its two instants and which Temporal runs at, one, both or neither', () => {
+      const berlin = dstWarnings(
         fire({ cron: ['30 2 * * *'], timezone: 'Europe/Berlin' }),
-        Date.parse('2027-10-30T12:00:00Z'),
-        3,
+        at('2027-10-31T01:30:00Z', '2027-11-01T01:30:00Z', '2027-11-02T01:30:00Z'),
+        range('2027-10-30T12:00:00Z', '2027-11-02T01:30:00Z'),
       );
-      // East of UTC the second occurrence (CET), as the tester saw Temporal fire.
-      expect(times.map(iso)).to.deep.equal([
-        '2027-10-31T01:30:00.000Z',
-        '2027-11-01T01:30:00.000Z',
-        '2027-11-02T01:30:00.000Z',
+      expect(berlin).to.deep.equal([
+        {
+          kind: 'repeat',
+          localTime: '2027-10-31T02:30:00',
+          instants: ['2027-10-31T00:30:00.000Z', '2027-10-31T01:30:00.000Z'],
+          runsAt: ['2027-10-31T01:30:00.000Z'],
+          message:
+            '2027-10-31T02:30:00 occurs twice in Europe/Berlin (the clocks go back when DST ends, at ' +
+            '2027-10-31T00:30:00.000Z and 2027-10-31T01:30:00.000Z): Temporal runs once, at 2027-10-31T01:30:00.000Z',
+        },
       ]);
-      expect(warnings.map((w) => [w.kind, w.localTime])).to.deep.equal([['repeat', '2027-10-31T02:30:00']]);
-      expect(warnings[0].message).to.include('Temporal runs once, at 2027-10-31T01:30:00.000Z');
-      const ranged = nextFireTimes(
+      // `15 1-3`: Temporal runs the first 02:15 (CEST), unlike `30 2` above.
+      const ranged = dstWarnings(
         fire({ cron: ['15 1-3 * * *'], timezone: 'Europe/Berlin' }),
-        Date.parse('2027-10-30T22:00:00Z'),
-        3,
+        at('2027-10-30T23:15:00Z', '2027-10-31T00:15:00Z', '2027-10-31T02:15:00Z', '2027-11-01T00:15:00Z'),
+        range('2027-10-30T12:00:00Z', '2027-11-01T00:15:00Z'),
       );
-      expect(ranged.times.map(iso)).to.deep.equal([
-        '2027-10-30T23:15:00.000Z',
-        '2027-10-31T01:15:00.000Z',
-        '2027-10-31T02:15:00.000Z',
+      expect(ranged.map((w) => [w.kind, w.localTime, w.runsAt])).to.deep.equal([
+        ['repeat', '2027-10-31T02:15:00', ['2027-10-31T00:15:00.000Z']],
       ]);
-      // West of UTC the first (EDT): Go takes the offset at the wall time read as UTC.
-      const ny = nextFireTimes(
+      // New York: both 01:30s run.
+      const ny = dstWarnings(
         fire({ cron: ['30 1 * * *'], timezone: 'America/New_York' }),
-        Date.parse('2027-11-06T12:00:00Z'),
-        2,
+        at('2027-11-06T05:30:00Z', '2027-11-07T05:30:00Z', '2027-11-07T06:30:00Z', '2027-11-08T06:30:00Z'),
+        range('2027-11-06T00:00:00Z', '2027-11-08T06:30:00Z'),
       );
-      expect(ny.times.map(iso)).to.deep.equal(['2027-11-07T05:30:00.000Z', '2027-11-08T06:30:00.000Z']);
+      expect(ny.map((w) => w.runsAt)).to.deep.equal([['2027-11-07T05:30:00.000Z', '2027-11-07T06:30:00.000Z']]);
+      expect(ny[0].message).to.include('Temporal runs at both');
     });
 
-    it('a zone shifts calendar times by its offset; intervals count from the epoch with their offset', () => {
-      const after = Date.parse('2027-01-10T00:00:00Z');
-      const utc = nextFireTimes(fire({ cron: ['0 9 * * *'], timezone: 'UTC' }), after, 3).times;
-      const la = nextFireTimes(fire({ cron: ['0 9 * * *'], timezone: 'America/Los_Angeles' }), after, 3).times;
-      la.forEach((t, i) => expect(t - utc[i]).to.equal(-offsetMs('America/Los_Angeles', t)));
-      const every = nextFireTimes(fire({ intervals: [{ every: '1h', offset: '5m' }] }), after, 2).times;
-      expect(every.map(iso)).to.deep.equal(['2027-01-10T00:05:00.000Z', '2027-01-10T01:05:00.000Z']);
-    });
-
-    it('day of month AND day of week (not classic cron OR); startAt and endAt bound the times', () => {
-      const fridays13 = nextFireTimes(
-        fire({ cron: ['0 0 13 * FRI'], timezone: 'UTC' }),
-        Date.parse('2027-01-01T00:00:00Z'),
-        2,
+    it('a repeat Temporal runs at neither instant: the run it moved to an unnamed local time is named', () => {
+      // `*/30 2`: Temporal runs the second 02:00 (01:00Z), then 03:30 CET (02:30Z), which the cron does not name.
+      const warnings = dstWarnings(
+        fire({ cron: ['*/30 2 * * *'], timezone: 'Europe/Berlin' }),
+        at('2027-10-31T01:00:00Z', '2027-10-31T02:30:00Z', '2027-11-01T01:00:00Z', '2027-11-01T01:30:00Z'),
+        range('2027-10-30T12:00:00Z', '2027-11-01T01:30:00Z'),
       );
-      expect(fridays13.times.map(iso)).to.deep.equal(['2027-08-13T00:00:00.000Z', '2028-10-13T00:00:00.000Z']);
-      const bounded = nextFireTimes(
-        fire({
-          intervals: [{ every: '1d' }],
-          startAt: '2027-02-01T00:00:00Z',
-          endAt: '2027-02-03T00:00:00Z',
-        }),
-        Date.parse('2027-01-01T00:00:00Z'),
-        10,
-      );
-      expect(bounded.times.map(iso)).to.deep.equal([
-        '2027-02-01T00:00:00.000Z',
-        '2027-02-02T00:00:00.000Z',
-        '2027-02-03T00:00:00.000Z',
+      expect(warnings.map((w) => [w.localTime, w.runsAt])).to.deep.equal([
+        ['2027-10-31T02:00:00', ['2027-10-31T01:00:00.000Z']],
+        ['2027-10-31T02:30:00', []],
       ]);
+      expect(warnings[1].message).to.include(
+        'Temporal runs at neither; that day Temporal runs at 2027-10-31T03:30:00+01:00 instead, a local time the spec does not name',
+      );
+    });
+
+    it('only up to `until`; no claim about runs past what Temporal listed; none for intervals', () => {
+      const spec = fire({ cron: ['30 2 * * *'], timezone: 'Europe/Berlin' });
+      expect(dstWarnings(spec, [], range('2027-10-29T12:00:00Z', '2027-10-30T12:00:00Z'))).to.deep.equal([]);
+      const unknown = dstWarnings(
+        spec,
+        at('2027-10-30T00:30:00Z'),
+        range('2027-10-29T12:00:00Z', '2027-10-31T00:30:00Z', Date.parse('2027-10-31T01:00:00Z')),
+      );
+      expect(unknown).to.have.length(1);
+      expect(unknown[0].runsAt).to.equal(undefined);
+      expect(unknown[0].message).to.include('see the fire times');
+      const hourly = fire({ intervals: [{ every: '1h' }] });
+      expect(dstWarnings(hourly, [], range('2027-10-30T00:00:00Z', '2027-11-01T00:00:00Z'))).to.deep.equal([]);
     });
   });
 

@@ -1,12 +1,15 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
+import { Client, ScheduleClient, ScheduleNotFoundError } from '@temporalio/client';
+import { PREVIEW_SCHEDULE_PREFIX, temporalFireTimes } from '../../api/services/schedule-fire-times';
 import { makeBlobs } from '../support/blobs';
-import { request, startTestApi, TestApi } from '../support/test-api';
+import { eventually, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
 /**
  * Schedule answers that must agree with what Temporal does: page tokens, triggers in one second, backfills outside the
- * schedule's own window, zone spelling, DST repeats. No worker: runs that start stay RUNNING and are terminated.
+ * schedule's own window, zone spelling, DST gaps and repeats (previews and backfills are Temporal's own times, from a
+ * temporary paused schedule that must never run nor show). No worker: runs that start stay RUNNING and are terminated.
  */
 describe('schedules agree with Temporal (tester findings)', function () {
   let stack: TestStack;
@@ -71,17 +74,169 @@ describe('schedules agree with Temporal (tester findings)', function () {
     }
   });
 
-  it('preview agrees with Temporal on DST-repeated hours (Europe/Berlin, 2027-10-31)', async function () {
+  it('preview equals the fire times a real schedule describes on DST days (Europe/Berlin 2027-10-31 repeats, 2027-03-28 gap)', async function () {
     this.timeout(60_000);
-    // Not yet '*/30 2 * * *': Temporal fires 01:00Z then 02:30Z that day (its own search quirk), which preview does not model.
-    for (const cron of ['30 2 * * *']) {
-      const spec = { cron: [cron], timezone: 'Europe/Berlin', startAt: '2027-10-30T12:00:00Z' };
-      const preview = await request(api, 'POST', '/api/v1/schedules/preview', { spec, from: spec.startAt, count: 10 });
+    const cases: Array<[string, string]> = [
+      ['30 2 * * *', '2027-10-30T12:00:00Z'],
+      ['*/30 2 * * *', '2027-10-30T12:00:00Z'],
+      ['15 1-3 * * *', '2027-10-30T12:00:00Z'],
+      ['30 2 * * *', '2027-03-26T12:00:00Z'],
+    ];
+    for (const [cron, from] of cases) {
+      const what = `${cron} from ${from}`;
+      const spec = { cron: [cron], timezone: 'Europe/Berlin', startAt: from };
+      const preview = await request(api, 'POST', '/api/v1/schedules/preview', { spec, from, count: 10 });
       expect(preview.status, JSON.stringify(preview.body)).to.equal(200);
       const res = await create({ spec, paused: true });
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
-      expect(preview.body.fireTimes, cron).to.deep.equal(res.body.nextFireTimes);
+      const described = await stack.env.client.schedule.getHandle(res.body.scheduleId).describe();
+      const utc = (preview.body.fireTimes as Array<{ utc: string }>).map((t) => t.utc);
+      expect(utc, what).to.deep.equal(described.info.nextActionTimes.map((t) => t.toISOString()));
+      expect(preview.body.fireTimes, what).to.deep.equal(res.body.nextFireTimes);
+
+      // The warnings read those times: a repeat names the instants Temporal runs at, and only those run.
+      const warnings = preview.body.warnings as Array<{
+        kind: string;
+        localTime: string;
+        instants?: string[];
+        runsAt?: string[];
+      }>;
+      expect(warnings, what).to.have.length.greaterThan(0);
+      for (const w of warnings) {
+        expect(w.localTime.slice(0, 10), what).to.equal(from.startsWith('2027-10') ? '2027-10-31' : '2027-03-28');
+        if (w.kind === 'gap') continue;
+        expect(w.kind).to.equal('repeat');
+        for (const t of w.instants!)
+          expect(utc.includes(t), `${what} ${w.localTime} ${t}`).to.equal(w.runsAt!.includes(t));
+      }
+      if (from.startsWith('2027-03'))
+        expect(warnings.map((w) => [w.kind, w.localTime])).to.deep.equal([['gap', '2027-03-28T02:30:00']]);
     }
+  });
+
+  it("preview is Temporal's: day of month AND day of week, intervals from the epoch plus offset, startAt..endAt, Los Angeles vs UTC", async function () {
+    this.timeout(30_000);
+    const times = async (spec: Record<string, unknown>, from: string, count: number) => {
+      const res = await request(api, 'POST', '/api/v1/schedules/preview', { spec, from, count });
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      return (res.body.fireTimes as Array<{ utc: string }>).map((t) => t.utc);
+    };
+    expect(await times({ cron: ['0 0 13 * FRI'], timezone: 'UTC' }, '2027-01-01T00:00:00Z', 2)).to.deep.equal([
+      '2027-08-13T00:00:00.000Z',
+      '2028-10-13T00:00:00.000Z',
+    ]);
+    expect(await times({ intervals: [{ every: '1h', offset: '5m' }] }, '2027-01-10T00:00:00Z', 2)).to.deep.equal([
+      '2027-01-10T00:05:00.000Z',
+      '2027-01-10T01:05:00.000Z',
+    ]);
+    const bounded = { intervals: [{ every: '1d' }], startAt: '2027-02-01T00:00:00Z', endAt: '2027-02-03T00:00:00Z' };
+    expect(await times(bounded, '2027-01-01T00:00:00Z', 10)).to.deep.equal([
+      '2027-02-01T00:00:00.000Z',
+      '2027-02-02T00:00:00.000Z',
+      '2027-02-03T00:00:00.000Z',
+    ]);
+    // Across LA's spring-forward (2027-03-14): 09:00 local is 17:00Z, then 16:00Z.
+    const la = await times({ cron: ['0 9 * * *'], timezone: 'America/Los_Angeles' }, '2027-03-12T00:00:00Z', 4);
+    const utc = await times({ cron: ['0 9 * * *'], timezone: 'UTC' }, '2027-03-12T00:00:00Z', 4);
+    expect(la.map((t, i) => (Date.parse(t) - Date.parse(utc[i])) / 3_600_000)).to.deep.equal([8, 8, 7, 7]);
+    // Jitter is not in a preview: the times are when runs are due.
+    expect(await times({ intervals: [{ every: '1h' }], jitter: '10m' }, '2027-01-10T00:00:00Z', 2)).to.deep.equal([
+      '2027-01-10T01:00:00.000Z',
+      '2027-01-10T02:00:00.000Z',
+    ]);
+  });
+
+  it('the temporary schedule a preview asks Temporal through is deleted, and one left behind by a crash never runs nor shows', async function () {
+    this.timeout(30_000);
+    const namespace = stack.env.namespace ?? 'default';
+    const previews = () =>
+      stack.env.client.workflowService
+        .listSchedules({
+          namespace,
+          query: `ScheduleId STARTS_WITH '${PREVIEW_SCHEDULE_PREFIX}'`,
+        })
+        .then((r) => (r.schedules ?? []).map((x) => x.scheduleId!));
+    const preview = await request(api, 'POST', '/api/v1/schedules/preview', {
+      spec: { intervals: [{ every: '1s' }] },
+    });
+    expect(preview.status).to.equal(200);
+    expect(preview.body.fireTimes).to.have.length(10);
+    await eventually(previews, (ids) => ids.length === 0, 10_000);
+
+    // The schedule it made is gone from Temporal, not just from the list.
+    const real = stack.env.client.schedule;
+    let leftover = '';
+    /** The client with schedule.create spying on the id and, when `crash`, handles whose delete never comes. */
+    const spying = (crash: boolean) => {
+      const schedule = Object.create(real, {
+        create: {
+          value: async (options: Parameters<ScheduleClient['create']>[0]) => {
+            leftover = options.scheduleId;
+            const handle = await real.create(options);
+            return crash ? Object.create(handle, { delete: { value: async () => undefined } }) : handle;
+          },
+        },
+      }) as ScheduleClient;
+      return { temporal: Object.create(stack.env.client, { schedule: { value: schedule } }) as Client, namespace };
+    };
+    const spec = { intervals: [{ every: 1000 }] };
+    await temporalFireTimes(spying(false), spec, Date.now(), 3);
+    let caught: unknown;
+    await real
+      .getHandle(leftover)
+      .describe()
+      .catch((err: unknown) => (caught = err));
+    expect(caught, leftover).to.be.instanceOf(ScheduleNotFoundError);
+
+    // A process dying between create and delete: the delete never comes.
+    const fired = await temporalFireTimes(spying(true), spec, Date.now(), 3);
+    expect(fired.times.length).to.be.at.least(3);
+    expect(leftover.startsWith(PREVIEW_SCHEDULE_PREFIX)).to.equal(true);
+    const handle = real.getHandle(leftover);
+    try {
+      const d = await handle.describe();
+      expect(d.state.paused).to.equal(true);
+      expect(d.state.remainingActions).to.equal(0);
+      expect(d.info.nextActionTimes).to.deep.equal([]);
+      expect(d.memo).to.deep.equal({ kilnPreview: true });
+      expect((await request(api, 'GET', `/api/v1/schedules/${leftover}`)).status).to.equal(404);
+      // Once Temporal's visibility lists it, Kiln's list still does not.
+      await eventually(previews, (ids) => ids.includes(leftover), 10_000);
+      const listed = await request(api, 'GET', '/api/v1/schedules?limit=200');
+      expect(listed.body.schedules.map((x: { scheduleId: string }) => x.scheduleId)).to.not.include(leftover);
+      // Even unpaused, it has no runs left.
+      await handle.unpause('a test unpauses a leftover preview');
+      await new Promise((r) => setTimeout(r, 2500));
+      const after = await handle.describe();
+      expect(after.info.numActionsTaken).to.equal(0);
+      expect(after.info.runningActions).to.deep.equal([]);
+    } finally {
+      await handle.delete().catch(() => undefined);
+    }
+  });
+
+  it("backfill's answer is what Temporal runs on a DST day (`*/30 2 * * *`, Europe/Berlin, 2027-10-31)", async function () {
+    this.timeout(30_000);
+    const res = await create({ spec: { cron: ['*/30 2 * * *'], timezone: 'Europe/Berlin' }, paused: true });
+    const id = res.body.scheduleId as string;
+    const backfill = await request(api, 'POST', `/api/v1/schedules/${id}/backfill`, {
+      start: '2027-10-30T23:00:00Z',
+      end: '2027-10-31T03:00:00Z',
+      overlap: 'allow-all',
+    });
+    expect(backfill.status, JSON.stringify(backfill.body)).to.equal(202);
+    const ran = await eventually(
+      () => stack.env.client.schedule.getHandle(id).describe(),
+      (d) => d.info.recentActions.length >= backfill.body.runs,
+      10_000,
+    );
+    await new Promise((r) => setTimeout(r, 1000)); // nothing more comes
+    const scheduled = (await stack.env.client.schedule.getHandle(id).describe()).info.recentActions
+      .map((a) => a.scheduledAt.toISOString())
+      .sort();
+    expect(scheduled).to.have.length(ran.info.recentActions.length);
+    expect(backfill.body.scheduledTimes).to.deep.equal(scheduled);
+    expect(backfill.body.runs).to.be.at.least(1);
   });
 
   it('two triggers in one second both start a run, each answered with its own job', async function () {

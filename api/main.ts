@@ -14,6 +14,7 @@ import { createApp } from './app';
 import { apiConnectionOptions } from './temporal-connection';
 import { createApiMetrics } from './metrics';
 import { JobService } from './services/jobs';
+import { sweepPreviewSchedules } from './services/schedule-fire-times';
 
 /** What `npm run api -- --help` says. */
 const API_COMMAND: CommandHelp = {
@@ -72,6 +73,13 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     { url: `http://${host}:${listening}`, temporal: config.temporal.address, namespace: config.temporal.namespace },
     `api listening on http://${host}:${listening} pid=${process.pid}`,
   );
+
+  // Previews a process killed mid-answer left behind (inert, but listed by the Temporal UI): gone a while after start.
+  void sweepPreviewSchedules({ temporal, namespace: config.temporal.namespace, log })
+    .then((ids) => {
+      if (ids.length) log.info({ scheduleIds: ids }, `deleted ${ids.length} leftover schedule preview(s)`);
+    })
+    .catch((err: unknown) => log.warn({ err }, 'could not list leftover schedule previews'));
 
   const shutdown = () => {
     server.close(() => {

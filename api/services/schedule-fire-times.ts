@@ -114,3 +114,38 @@ function timestamp(ms: number): ReturnType<typeof msNumberToTs> {
   const seconds = Math.floor(ms / 1000);
   return { ...msNumberToTs(seconds * 1000), nanos: Math.round(ms - seconds * 1000) * 1_000_000 };
 }
+
+/** How old a preview schedule must be before a sweep deletes it: older than any preview still being answered. */
+export const PREVIEW_SWEEP_AGE_MS = 5 * 60_000;
+
+/**
+ * Deletes the temporary preview schedules (PREVIEW_SCHEDULE_PREFIX) that a process which died mid-preview left behind,
+ * once they are older than `minAgeMs` (a younger one may belong to a preview another API process is answering now).
+ * They are inert (paused, no runs left) but show on the Temporal UI's Schedules page. The API runs this once when it
+ * starts. Returns the ids deleted; throws what the Temporal client throws for the listing (a delete that fails is
+ * logged and skipped).
+ */
+export async function sweepPreviewSchedules(
+  deps: FireTimesDeps,
+  now = Date.now(),
+  minAgeMs = PREVIEW_SWEEP_AGE_MS,
+): Promise<string[]> {
+  const deleted: string[] = [];
+  for await (const summary of deps.temporal.schedule.list({
+    query: `ScheduleId STARTS_WITH '${PREVIEW_SCHEDULE_PREFIX}'`,
+  })) {
+    if (!summary.scheduleId.startsWith(PREVIEW_SCHEDULE_PREFIX)) continue;
+    const handle = deps.temporal.schedule.getHandle(summary.scheduleId);
+    try {
+      const description = await handle.describe();
+      if (description.memo?.kilnPreview !== true) continue;
+      if (now - description.info.createdAt.getTime() < minAgeMs) continue;
+      await handle.delete();
+      deleted.push(summary.scheduleId);
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) continue;
+      deps.log?.warn({ err, scheduleId: summary.scheduleId }, 'could not sweep a leftover schedule preview');
+    }
+  }
+  return deleted;
+}

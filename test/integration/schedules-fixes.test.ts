@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { Client, ScheduleClient, ScheduleNotFoundError } from '@temporalio/client';
-import { PREVIEW_SCHEDULE_PREFIX, temporalFireTimes } from '../../api/services/schedule-fire-times';
+import {
+  PREVIEW_SCHEDULE_PREFIX,
+  PREVIEW_SWEEP_AGE_MS,
+  sweepPreviewSchedules,
+  temporalFireTimes,
+} from '../../api/services/schedule-fire-times';
 import { makeBlobs } from '../support/blobs';
 import { eventually, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
@@ -210,6 +215,13 @@ describe('schedules agree with Temporal (tester findings)', function () {
       const after = await handle.describe();
       expect(after.info.numActionsTaken).to.equal(0);
       expect(after.info.runningActions).to.deep.equal([]);
+      // The sweep an API runs when it starts: a young preview may be another process's, an old one goes.
+      const deps = { temporal: stack.env.client, namespace };
+      expect(await sweepPreviewSchedules(deps)).to.not.include(leftover);
+      expect(await sweepPreviewSchedules(deps, Date.now() + PREVIEW_SWEEP_AGE_MS)).to.include(leftover);
+      let swept: unknown;
+      await handle.describe().catch((err: unknown) => (swept = err));
+      expect(swept, leftover).to.be.instanceOf(ScheduleNotFoundError);
     } finally {
       await handle.delete().catch(() => undefined);
     }

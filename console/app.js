@@ -1,7 +1,7 @@
 // The Kiln console: one page, routes in the URL's hash, data from the API under /api/v1 (lib/api.js).
 import { render } from 'preact';
 import { html } from 'htm/preact';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { href, useRoute } from './lib/route.js';
 import { JobPage, JobsPage } from './pages/jobs.js';
 import { DatasetPage, DatasetsPage } from './pages/datasets.js';
@@ -49,8 +49,14 @@ function page({ path, query }) {
 function App() {
   const route = useRoute();
   const section = route.path[0] ?? 'jobs';
-  // A new page takes the focus to its heading, so keyboard and screen-reader users land on it.
+  // A new page (not the first one: the browser starts at the top) takes the focus to its heading, so keyboard and
+  // screen-reader users land on it.
+  const first = useRef(true);
   useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
     const heading = document.querySelector('main h1');
     if (heading instanceof HTMLElement) {
       heading.tabIndex = -1;

@@ -142,7 +142,7 @@ function DriftTable({ drift }) {
   return html`<div class="table-wrap">
     <table class="list" id="drift-table">
       <caption>
-        Drift per feature against the reference (PSI bands: none < 0.1 ≤ moderate < 0.25 ≤ major)
+        ${'Drift per feature against the reference (PSI bands: none < 0.1 ≤ moderate < 0.25 ≤ major)'}
       </caption>
       <thead>
         <tr>
@@ -310,8 +310,8 @@ export function PipelinePage({ pipelineId }) {
                       ${failedChecks.map(
                         (c) =>
                           html`<li class=${c.severity === 'error' ? 'bad' : 'warn'}>
-                            <strong>${c.severity}</strong> ${c.name}${c.column ? ` (${c.column})` : ''}: observed
-                            ${JSON.stringify(c.observed)}, expected ${JSON.stringify(c.expected)}
+                            <strong>${c.severity}</strong>
+                            ${` ${c.name}${c.column ? ` (${c.column})` : ''}: observed ${JSON.stringify(c.observed)}, expected ${JSON.stringify(c.expected)}`}
                           </li>`,
                       )}
                     </ul>`

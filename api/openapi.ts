@@ -335,7 +335,7 @@ export function openApiDocument(limits: DatasetLimits) {
         get: {
           operationId: 'listJobs',
           summary:
-            "Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, scheduleId, limit); a schedule's runs carry scheduleId and scheduledTime",
+            "Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, scheduleId, limit); each with its algorithm or modelName where it has one; a schedule's runs carry scheduleId and scheduledTime",
           parameters: [
             {
               name: 'kind',

@@ -66,6 +66,7 @@ export function LineChart({ name, caption, x, series, xLabel = 'epoch', yLabel =
   const points = data.slice(1).reduce((n, vs) => n + vs.filter((v) => v !== null).length, 0);
   const options = () => ({
     scales: { x: { time: false } },
+    legend: { live: false },
     axes: [{ label: xLabel }, { label: yLabel, size: 60 }],
     series: [
       { label: xLabel },

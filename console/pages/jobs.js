@@ -105,7 +105,7 @@ export function JobsPage({ query }) {
                         <a href=${jobHref(j)}><code>${j.jobId}</code></a>
                       </td>
                       <td>${j.kind ?? '—'}</td>
-                      <td>${j.algorithm ?? j.view?.memo?.model ?? j.stage ?? ''}</td>
+                      <td>${[j.algorithm, j.modelName, j.stage].filter(Boolean).join(' · ')}</td>
                       <td><${Status} status=${j.status} /></td>
                       <td>
                         ${

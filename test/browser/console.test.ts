@@ -48,6 +48,8 @@ describe('web console in a browser', function () {
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
+  /** Requests the page sent anywhere but the API's origin (the console loads nothing from the network). */
+  const offsite: string[] = [];
   const data = blobsCsv();
   let datasetId: string;
 
@@ -60,6 +62,10 @@ describe('web console in a browser', function () {
     running = worker.run();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('request', (req) => {
+      const url = req.url();
+      if (!url.startsWith(`${api.baseUrl}/`) && !url.startsWith('data:') && url !== 'about:blank') offsite.push(url);
+    });
   });
 
   after(async () => {
@@ -73,6 +79,7 @@ describe('web console in a browser', function () {
 
   afterEach(() => {
     expect(pageErrors, 'errors thrown in the page').to.deep.equal([]);
+    expect(offsite, 'requests beyond the API (CDN, validators, fonts)').to.deep.equal([]);
   });
 
   const goto = (hash: string) => page.goto(`${api.baseUrl}/#/${hash}`);

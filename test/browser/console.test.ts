@@ -206,7 +206,9 @@ describe('web console in a browser', function () {
     await page.waitForFunction(
       () => document.querySelector('figure[data-chart="loss"]')?.getAttribute('data-points') === '80',
     );
-    expect(Math.max(...live)).to.be.lessThan(80);
+    // The curve grew while the job ran: partial curves of more than one length before the last epoch.
+    expect(Math.min(...live)).to.be.lessThan(80);
+    expect(new Set(live).size, JSON.stringify(live)).to.be.at.least(2);
     expect(await loss.innerText()).to.contain('40 epochs');
     expect(await colourPixels(page, 'figure[data-chart="loss"]', '#4e79a7', 30)).to.be.greaterThan(100);
     expect(await colourPixels(page, 'figure[data-chart="loss"]', '#f28e2b', 30)).to.be.greaterThan(50);

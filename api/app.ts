@@ -10,6 +10,7 @@ import { openApiDocument } from './openapi';
 import { algorithmsRouter } from './routes/algorithms';
 import { artifactsRouter } from './routes/artifacts';
 import { clusteringRouter } from './routes/clustering';
+import { consoleRouter } from './routes/console';
 import { datasetsRouter } from './routes/datasets';
 import { gpuSeedRouter, gpusRouter } from './routes/gpus';
 import { healthRouter } from './routes/health';
@@ -55,7 +56,8 @@ export function apiRouters(deps: ApiDeps): Router[] {
 
 /**
  * The Koa app: the request id outermost (every response carries it), then metrics (so they see the final status), then
- * the error mapper, then the Host and Origin checks (browserGuard: before any route reads a body), then the routers.
+ * the error mapper, then the Host and Origin checks (browserGuard: before any route reads a body), then the routers,
+ * the console's last.
  */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
@@ -68,6 +70,8 @@ export function createApp(deps: ApiDeps): Koa {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
+  // The web console and /docs: after the API's routers, outside /api, so an unknown /api path stays a JSON 404.
+  app.use(consoleRouter().routes());
   app.use(notFoundHandler());
 
   // What the error mapper cannot catch (a response stream failing after its headers went out) Koa reports here.

@@ -4,6 +4,7 @@ import { clusteringRequest, jobAccepted } from './schemas/clustering';
 import { errorBody, MODEL_NAME_PATTERN } from './schemas/common';
 import { batchPredictRequest, predictRequest } from './schemas/predict';
 import { seedClusterRequest } from './schemas/seed';
+import { MAX_PROJECTION_POINTS } from './services/clustering-projection';
 import { trainingRequest } from './schemas/training';
 import { decisionRequest, fullPipelineRequest, validationPipelineRequest } from './schemas/pipelines';
 import {
@@ -182,6 +183,15 @@ export function openApiDocument(limits: DatasetLimits) {
           responses: { '200': { description: 'OK' }, ...errors(404, 503) },
         },
       },
+      '/api/v1/datasets/{id}/summary': {
+        parameters: [idPathParam('Dataset id (a UUID)')],
+        get: {
+          operationId: 'getDatasetSummary',
+          summary:
+            'Per-column statistics: count, missing, distinct; for numbers mean, std, min, max, quantiles (5, 25, 50, 75, 95 %) and a 20-bin histogram {edges, counts}; for text the 20 most frequent levels and otherLevels',
+          responses: { '200': { description: 'OK' }, ...errors(404, 503) },
+        },
+      },
       '/api/v1/clustering': {
         post: {
           operationId: 'startClustering',
@@ -325,7 +335,7 @@ export function openApiDocument(limits: DatasetLimits) {
         get: {
           operationId: 'listJobs',
           summary:
-            "Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, scheduleId, limit); a schedule's runs carry scheduleId and scheduledTime",
+            "Recent jobs (filter: kind clustering|training|batch-predict|pipeline, status incl. AWAITING_APPROVAL, scheduleId, limit); each with its algorithm or modelName where it has one; a schedule's runs carry scheduleId and scheduledTime",
           parameters: [
             {
               name: 'kind',
@@ -445,7 +455,7 @@ export function openApiDocument(limits: DatasetLimits) {
         get: {
           operationId: 'getJob',
           summary:
-            'Status, progress (a training job lists every attempt, those without a heartbeat too), summary or error',
+            'Status, progress (a training job lists every attempt, those without a heartbeat too), summary or error; links (temporalUi when KILN_TEMPORAL_UI_URL is known)',
           responses: { '200': { description: 'OK' }, ...errors(404, 503) },
         },
       },
@@ -456,6 +466,23 @@ export function openApiDocument(limits: DatasetLimits) {
           summary: 'Full result (wait up to ?wait= seconds)',
           parameters: [{ name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: 60, default: 0 } }],
           responses: { '200': { description: 'OK' }, ...errors(400, 404, 409, 503) },
+        },
+      },
+      '/api/v1/jobs/{jobId}/projection': {
+        parameters: [jobIdParam],
+        get: {
+          operationId: 'getJobProjection',
+          summary:
+            "A completed clustering job's points in 2-D for a scatter plot: the columns when d ≤ 2, else the first two principal components; {n, d, sampled, method, axes, points {x, y, label}, centroids, centroidSource}",
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              description: 'Most points returned: past it, an evenly spaced sample of the rows',
+              schema: { type: 'integer', minimum: 1, maximum: MAX_PROJECTION_POINTS, default: MAX_PROJECTION_POINTS },
+            },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 409, 422, 503) },
         },
       },
       '/api/v1/jobs/{jobId}/cancel': {

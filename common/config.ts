@@ -129,6 +129,10 @@ export const ENV_SCHEMA = z.object({
   KILN_TEMPORAL_PORT: port().default(7_233),
   KILN_TEMPORAL_UI_PORT: port().default(8_233),
   TEMPORAL_CLI: executableFile('the Temporal CLI').optional(),
+
+  // --- Tests ---
+  KILN_CHROMIUM: executableFile('Chromium, for the browser tests').optional(),
+  CHROMIUM_PATH: executableFile('Chromium, for the browser tests').optional(),
 });
 
 export type EnvName = keyof typeof ENV_SCHEMA.shape;
@@ -259,6 +263,8 @@ export interface KilnConfig {
   compute: ComputeConfig;
   launcher: LauncherConfig;
   log: LogConfig;
+  /** KILN_CHROMIUM, else CHROMIUM_PATH: the browser the browser tests drive (else they look on PATH). */
+  chromium?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -484,6 +490,9 @@ export function loadConfig(env: Env): KilnConfig {
       temporalUiPort: parsed.KILN_TEMPORAL_UI_PORT,
     },
     log: { level: parsed.KILN_LOG_LEVEL, format: parsed.KILN_LOG_FORMAT },
+    ...((parsed.KILN_CHROMIUM ?? parsed.CHROMIUM_PATH) !== undefined
+      ? { chromium: parsed.KILN_CHROMIUM ?? parsed.CHROMIUM_PATH }
+      : {}),
   };
 }
 

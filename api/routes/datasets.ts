@@ -11,6 +11,7 @@ import { createDataset, DatasetMeta, getDataset, listDatasets } from '../../db/d
 import { createSeriesVersion, DatasetVersion, listSeriesVersions } from '../../db/dataset-series';
 import { ApiDeps } from '../context';
 import { parseWith } from '../schemas/validate';
+import { datasetSummary } from '../services/dataset-summary';
 
 export const datasetName = z.string().min(1).max(200);
 const uploadQuery = z.object({ name: datasetName.optional() });
@@ -109,6 +110,14 @@ export function datasetsRouter(deps: ApiDeps): Router {
     const dataset = isUuid(id) ? await getDataset(deps.pool, DEFAULT_TENANT, id) : undefined;
     if (!dataset) throw new NotFoundError('dataset', id, 'id');
     ctx.body = datasetView(dataset);
+  });
+
+  // Per-column statistics and histograms, computed from the stored table once per dataset (services/dataset-summary.ts).
+  router.get('/datasets/:id/summary', async (ctx) => {
+    ctx.body = {
+      ...(await datasetSummary(deps.pool, ctx.params.id)),
+      links: { dataset: `/api/v1/datasets/${ctx.params.id}` },
+    };
   });
 
   return router;

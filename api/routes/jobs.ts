@@ -10,6 +10,7 @@ import { JOB_KINDS, JOB_STATUSES } from '../services/jobs';
 import { parseWith } from '../schemas/validate';
 import { jobLinks } from '../services/accepted';
 import { scheduleId } from '../schemas/schedules';
+import { clusteringProjection, MAX_PROJECTION_POINTS } from '../services/clustering-projection';
 
 const listQuery = z.object({
   kind: z.enum(JOB_KINDS as [string, ...string[]]).optional(),
@@ -21,6 +22,9 @@ const listQuery = z.object({
 /** `?wait=` seconds a result request may hold the connection for a running job (bounded: the API never blocks long). */
 export const MAX_RESULT_WAIT_SECONDS = 60;
 const resultQuery = z.object({ wait: z.coerce.number().min(0).max(MAX_RESULT_WAIT_SECONDS).default(0) });
+const projectionQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PROJECTION_POINTS).default(MAX_PROJECTION_POINTS),
+});
 
 export function jobsRouter(deps: ApiDeps): Router {
   const router = new Router();
@@ -39,7 +43,10 @@ export function jobsRouter(deps: ApiDeps): Router {
 
   router.get('/jobs/:jobId', async (ctx) => {
     const view = await deps.jobs.describe(ctx.params.jobId);
-    ctx.body = { ...view, links: jobLinks(view.jobId) };
+    const temporalUi = deps.temporalUiUrl
+      ? `${deps.temporalUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(view.jobId)}`
+      : undefined;
+    ctx.body = { ...view, links: { ...jobLinks(view.jobId), ...(temporalUi ? { temporalUi } : {}) } };
   });
 
   router.get('/jobs/:jobId/result', async (ctx) => {
@@ -68,6 +75,12 @@ export function jobsRouter(deps: ApiDeps): Router {
     ctx.body = clustering
       ? await clusteringResultView(deps.pool, ctx.params.jobId, result as ClusteringJobResult)
       : workflowResultView(ctx.params.jobId, kind, result);
+  });
+
+  // A clustering job's points in two dimensions (principal components past two columns), for the console's scatter plot.
+  router.get('/jobs/:jobId/projection', async (ctx) => {
+    const { limit } = parseWith(projectionQuery, ctx.query, 'query');
+    ctx.body = await clusteringProjection(deps, ctx.params.jobId, limit);
   });
 
   router.post('/jobs/:jobId/stop', async (ctx) => {

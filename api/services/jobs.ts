@@ -357,6 +357,9 @@ export class JobService {
         runId: execution.runId,
         kind: execution.typedSearchAttributes.get(KilnKind),
         algorithm: execution.typedSearchAttributes.get(KilnAlgorithm),
+        ...(execution.typedSearchAttributes.get(KilnModelName)
+          ? { modelName: execution.typedSearchAttributes.get(KilnModelName) }
+          : {}),
         status: statusOf(execution.status.name, execution.typedSearchAttributes),
         ...scheduledBy(execution.typedSearchAttributes),
         ...(execution.typedSearchAttributes.get(KilnStage)

@@ -368,6 +368,8 @@ describe('common/config', () => {
       KILN_TEMPORAL_PORT: [() => '70000', /must be an integer from 1 to 65535/],
       KILN_TEMPORAL_UI_PORT: [() => 'ui', /must be an integer from 1 to 65535/],
       TEMPORAL_CLI: [file, /must be the path of an executable \(the Temporal CLI\): permission denied/],
+      KILN_CHROMIUM: [missing, /must be the path of an executable \(Chromium, for the browser tests\)/],
+      CHROMIUM_PATH: [file, /must be the path of an executable \(Chromium, for the browser tests\): permission denied/],
     };
 
     it('has a case for every variable of the schema', () => {

@@ -1,0 +1,68 @@
+import * as path from 'node:path';
+import Router from '@koa/router';
+import { send } from '@koa/send';
+import { Context } from 'koa';
+import { NotFoundError } from '../../common/errors';
+import { repoRoot } from '../../common/paths';
+
+/** The console's own files (HTML, CSS, ES modules): console/ at the repository top, served as they are (no build). */
+export const CONSOLE_DIR = path.join(repoRoot, 'console');
+
+/**
+ * Packages the browser loads from node_modules, by the name the console's import map and /docs use under /vendor/.
+ * Only these folders are reachable; nothing else of node_modules is served.
+ */
+const VENDOR_PACKAGES: ReadonlyMap<string, string> = new Map([
+  ['preact', 'preact'],
+  ['htm', 'htm'],
+  ['uplot', 'uplot'],
+  ['swagger-ui', 'swagger-ui-dist'],
+]);
+
+/** How long a browser may keep a vendored file without asking again (they change only with package.json). */
+const VENDOR_MAX_AGE_MS = 3600 * 1000;
+
+/** The console's files are revalidated on every load (ETag-less, by Last-Modified), so an edit shows at once. */
+function sendConsoleFile(ctx: Context, file: string): Promise<string | undefined> {
+  return send(ctx, file, {
+    root: CONSOLE_DIR,
+    index: false,
+    setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
+  });
+}
+
+/** A wildcard parameter as @koa/router hands it: the matched path, `a/b.js`. */
+function wildcard(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? value.join('/') : (value ?? '');
+}
+
+/**
+ * The web console and the interactive API docs, outside /api so that no console path can shadow a JSON route:
+ *
+ * - `GET /`: the console, one page; its own routes live in the URL's hash (`/#/jobs/<id>`), so the server sees `/`;
+ * - `GET /console/<file>`: its modules and styles (console/ at the repository top);
+ * - `GET /vendor/<package>/<file>`: preact, htm, uPlot and Swagger UI from node_modules (no CDN, no network);
+ * - `GET /docs`: Swagger UI over `GET /api/v1/openapi.json`.
+ *
+ * A missing file, or a package not in the list, is the API's JSON 404 (`send` throws a 404 the error handler maps;
+ * paths cannot leave their folder: `send` resolves them under its root and refuses `..`).
+ */
+export function consoleRouter(): Router {
+  const router = new Router();
+
+  router.get('/', (ctx) => sendConsoleFile(ctx, 'index.html'));
+  router.get('/docs', (ctx) => sendConsoleFile(ctx, 'docs.html'));
+  router.get('/console/*file', (ctx) => sendConsoleFile(ctx, wildcard(ctx.params.file)));
+
+  router.get('/vendor/:pkg/*file', async (ctx) => {
+    const pkg = VENDOR_PACKAGES.get(ctx.params.pkg);
+    if (pkg === undefined) throw new NotFoundError('vendored package', ctx.params.pkg, 'pkg');
+    await send(ctx, wildcard(ctx.params.file), {
+      root: path.join(repoRoot, 'node_modules', pkg),
+      index: false,
+      maxage: VENDOR_MAX_AGE_MS,
+    });
+  });
+
+  return router;
+}

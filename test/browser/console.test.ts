@@ -1,0 +1,374 @@
+import { expect } from 'chai';
+import { Browser, Page } from 'playwright-core';
+import { Worker } from '@temporalio/worker';
+import { makeBlobs } from '../support/blobs';
+import { colourPixels, launchChromium, screenshot } from '../support/browser';
+import { blobRows, trainingBody, upload } from '../support/pipeline-data';
+import { request, startTestApi, TestApi } from '../support/test-api';
+import { getTestStack, TestStack } from '../support/test-stack';
+import { createTestWorker } from '../support/with-worker';
+
+// Functions passed to page.evaluate run in the browser: its globals, declared for this file only (the test build has
+// no DOM library).
+declare const window: any;
+declare const document: any;
+declare const MutationObserver: any;
+declare const getComputedStyle: any;
+
+/** The console's palette (console/lib/charts.js): clusters 0, 1, 2; the first line series. */
+const CLUSTER_COLOURS = ['#4e79a7', '#f28e2b', '#e15759'];
+
+/** Three blobs in four dimensions (the scatter shows principal components) with a text label column: CSV. */
+function blobsCsv(): { csv: string; rows: number } {
+  const blobs = makeBlobs(
+    80,
+    [
+      [0, 0, 0, 0],
+      [5, 5, 1, 2],
+      [-5, 5, 3, -2],
+    ],
+    1.4,
+    11,
+  );
+  const lines = blobs.points.map((p, i) => `${p.map((v) => v.toFixed(4)).join(',')},${'xyz'[blobs.labels[i]]}`);
+  return { csv: ['a,b,c,d,kind', ...lines].join('\n'), rows: lines.length };
+}
+
+/**
+ * The web console in headless Chromium against the real stack (API, Temporal, Postgres, a CPU worker): every job
+ * starts from the console's own forms or buttons, and the assertions read what the page shows (text, the DOM, the
+ * charts' canvas pixels), not the API's answers.
+ */
+describe('web console in a browser', function () {
+  this.timeout(240_000);
+  let stack: TestStack;
+  let api: TestApi;
+  let worker: Worker;
+  let running: Promise<void>;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  /** Requests the page sent anywhere but the API's origin (the console loads nothing from the network). */
+  const offsite: string[] = [];
+  const data = blobsCsv();
+  let datasetId: string;
+
+  before(async () => {
+    // Without a browser this fails here, naming `apt-get install -y chromium` (test/support/chromium.ts).
+    browser = await launchChromium();
+    stack = await getTestStack();
+    api = await startTestApi(stack);
+    worker = await createTestWorker(stack);
+    running = worker.run();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('request', (req) => {
+      const url = req.url();
+      if (!url.startsWith(`${api.baseUrl}/`) && !url.startsWith('data:') && url !== 'about:blank') offsite.push(url);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (worker) {
+      worker.shutdown();
+      await running;
+    }
+    await api?.close();
+  });
+
+  afterEach(() => {
+    expect(pageErrors, 'errors thrown in the page').to.deep.equal([]);
+    expect(offsite, 'requests beyond the API (CDN, validators, fonts)').to.deep.equal([]);
+  });
+
+  const goto = (hash: string) => page.goto(`${api.baseUrl}/#/${hash}`);
+  /** Records every status badge the page shows from now on, and marks the window (a reload would clear both). */
+  const watchStatuses = () =>
+    page.evaluate(() => {
+      const w = window as { __statuses: string[]; __sameWindow: boolean };
+      w.__statuses = [];
+      w.__sameWindow = true;
+      const record = () => {
+        const badge = document.querySelector('.status-line [data-status]');
+        const s = badge?.getAttribute('data-status');
+        if (s && w.__statuses[w.__statuses.length - 1] !== s) w.__statuses.push(s);
+      };
+      record();
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+  const watched = () =>
+    page.evaluate(() => {
+      const w = window as { __statuses?: string[]; __sameWindow?: boolean };
+      return { statuses: w.__statuses ?? [], sameWindow: w.__sameWindow === true };
+    });
+
+  it('serves the console and Swagger UI from packages; /api paths stay JSON 404s', async () => {
+    const root = await fetch(`${api.baseUrl}/`);
+    expect(root.headers.get('content-type')).to.match(/text\/html/);
+    const unknown = await request(api, 'GET', '/api/v1/no-such-route');
+    expect(unknown.status).to.equal(404);
+    expect(unknown.body.error.code).to.equal('not_found');
+    expect((await request(api, 'GET', '/vendor/lodash/index.js')).status).to.equal(404);
+    const escape = await fetch(`${api.baseUrl}/console/..%2fpackage.json`);
+    expect(escape.status).to.be.oneOf([403, 404]);
+
+    await page.goto(`${api.baseUrl}/docs`);
+    await page.locator('.opblock').first().waitFor();
+    const operations = await page.locator('.opblock').count();
+    expect(operations, 'operations Swagger UI lists').to.be.greaterThan(40);
+    await page.getByText('/api/v1/jobs/{jobId}/projection').first().waitFor();
+    await screenshot(page, 'docs');
+  });
+
+  it('uploads a CSV from the datasets page and shows its schema, statistics and histograms', async () => {
+    await goto('datasets');
+    await page.locator('#upload-form input[name="file"]').setInputFiles({
+      name: 'blobs.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(data.csv),
+    });
+    await page.getByLabel('Series name (optional)').fill('console-blobs');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.waitForURL(/#\/datasets\/[0-9a-f-]{36}$/);
+    datasetId = page.url().split('/').pop()!;
+    await page.locator('#schema-table tbody tr').nth(4).waitFor();
+    expect(await page.locator('#schema-table tbody tr').allInnerTexts()).to.have.length(5);
+    expect(await page.locator('h1').innerText()).to.equal('Dataset console-blobs');
+    // Four number columns: a 20-bin histogram each, drawn; one text column: its three levels.
+    const histograms = page.locator('figure[data-chart^="histogram-"]');
+    await histograms.nth(3).locator('canvas').waitFor();
+    expect(await histograms.count()).to.equal(4);
+    for (let i = 0; i < 4; i++) expect(await histograms.nth(i).getAttribute('data-points')).to.equal('20');
+    expect(await colourPixels(page, 'figure[data-chart="histogram-a"]', '#4e79a7', 40)).to.be.greaterThan(200);
+    expect(await page.locator('[data-column="kind"] ul.levels li').count()).to.equal(3);
+    expect(await page.locator('[data-column="a"]').innerText()).to.contain(String(data.rows));
+    await screenshot(page, 'dataset');
+  });
+
+  it('starts a clustering job from its form, follows it to COMPLETED without a reload, and plots every point', async () => {
+    await page.getByRole('link', { name: 'Cluster it' }).click();
+    await page.waitForURL(/#\/new-clustering\?dataset=/);
+    await page.getByLabel('Clusters (k)').fill('3');
+    await page.getByLabel('Known labels', { exact: false }).selectOption('kind');
+    await page.getByLabel('Register as model', { exact: false }).fill('console-kmeans');
+    await page.getByRole('button', { name: 'Start clustering' }).click();
+    await page.waitForURL(/#\/jobs\/clustering-/);
+    await watchStatuses();
+    await page.locator('.status-line [data-status="COMPLETED"]').waitFor({ timeout: 60_000 });
+    const { statuses, sameWindow } = await watched();
+    expect(sameWindow, 'the page was not reloaded').to.equal(true);
+    expect(statuses[statuses.length - 1]).to.equal('COMPLETED');
+
+    const scatter = page.locator('figure[data-chart="scatter"]');
+    await scatter.locator('canvas').waitFor();
+    expect(await scatter.getAttribute('data-points')).to.equal(String(data.rows));
+    expect(await scatter.innerText()).to.contain('principal components of 4 columns');
+    // Every cluster painted its points in its own colour (the canvas, read back).
+    for (const colour of CLUSTER_COLOURS)
+      expect(await colourPixels(page, 'figure[data-chart="scatter"]', colour), colour).to.be.greaterThan(150);
+    const quality = await page.locator('aside[aria-label="Quality metrics"]').innerText();
+    expect(quality).to.match(/Silhouette/);
+    const ari = Number(/Adjusted Rand index vs. known labels\s+([0-9.]+)/.exec(quality)?.[1]);
+    expect(ari, 'ARI against the blobs').to.be.within(0.9, 1);
+    expect(await page.getByRole('link', { name: /Model console-kmeans version 1/ }).count()).to.equal(1);
+    await screenshot(page, 'clustering-job');
+  });
+
+  it('starts a training job from its form and draws its loss curve as epochs finish', async () => {
+    await goto(`new-training?dataset=${datasetId}`);
+    await page.getByLabel('Model name', { exact: false }).fill('console-mlp');
+    await page.getByLabel('Target column').selectOption('kind');
+    await page.getByLabel('Epochs').fill('40');
+    await page.getByLabel('Batch size').fill('16');
+    await page.getByLabel('Learning rate').fill('0.01');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(/#\/jobs\/training-/);
+    await watchStatuses();
+    // Points on the loss chart while the job runs (counted by the page as they arrive), then the whole history.
+    const seen: Array<{ status: string | null; points: number }> = [];
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const status = await page.locator('.status-line [data-status]').getAttribute('data-status');
+      const figure = page.locator('figure[data-chart="loss"]');
+      const points = (await figure.count()) ? Number(await figure.getAttribute('data-points')) : 0;
+      seen.push({ status, points });
+      if (status === 'COMPLETED' || Date.now() > deadline) break;
+      await page.waitForTimeout(150);
+    }
+    const { statuses, sameWindow } = await watched();
+    expect(sameWindow).to.equal(true);
+    expect(statuses, 'statuses shown').to.deep.equal(['RUNNING', 'COMPLETED']);
+    const live = seen.filter((s) => s.status === 'RUNNING' && s.points > 0).map((s) => s.points);
+    expect(live.length, `loss points shown while running: ${JSON.stringify(seen)}`).to.be.greaterThan(0);
+    // Loss and validation loss for each of the 40 epochs once it completed; both drawn.
+    const loss = page.locator('figure[data-chart="loss"]');
+    await page.waitForFunction(
+      () => document.querySelector('figure[data-chart="loss"]')?.getAttribute('data-points') === '80',
+    );
+    // The curve grew while the job ran: partial curves of more than one length before the last epoch.
+    expect(Math.min(...live)).to.be.lessThan(80);
+    expect(new Set(live).size, JSON.stringify(live)).to.be.at.least(2);
+    expect(await loss.innerText()).to.contain('40 epochs');
+    expect(await colourPixels(page, 'figure[data-chart="loss"]', '#4e79a7', 30)).to.be.greaterThan(100);
+    expect(await colourPixels(page, 'figure[data-chart="loss"]', '#f28e2b', 30)).to.be.greaterThan(50);
+    // The confusion matrix: three classes, its cells add up to the evaluated rows the page states.
+    const matrix = page.locator('table[data-chart="confusion"]');
+    await matrix.waitFor();
+    const cells = (await matrix.locator('tbody td').allInnerTexts()).map(Number);
+    expect(cells).to.have.length(9);
+    const heading = await page.locator('h3', { hasText: 'Final metrics' }).innerText();
+    expect(cells.reduce((a, b) => a + b, 0)).to.equal(Number(/(\d+) rows/.exec(heading)![1]));
+    await screenshot(page, 'training-job');
+  });
+
+  it('moves an alias on the model page and lists both moves in its history', async () => {
+    // A second version of the model, from the API.
+    const second = await request(api, 'POST', '/api/v1/training', {
+      datasetId,
+      target: 'kind',
+      model: { name: 'console-mlp' },
+      spec: { task: 'classification', layers: [{ units: 8, activation: 'relu' }] },
+      training: { epochs: 10, batchSize: 16, learningRate: 0.05, validationSplit: 0.2, seed: 2 },
+    });
+    expect(second.status, JSON.stringify(second.body)).to.equal(202);
+    await request(api, 'GET', `/api/v1/jobs/${second.body.jobId}/result?wait=60`);
+
+    await goto('models/console-mlp');
+    await page.locator('#versions-table tbody tr').nth(1).waitFor();
+    const move = async (version: string) => {
+      await page.getByLabel('Alias').fill('champion');
+      await page.getByLabel('to version').selectOption(version);
+      await page.getByRole('button', { name: 'Move alias' }).click();
+      await page.locator(`#aliases [data-alias="champion"]`, { hasText: `v${version}` }).waitFor();
+    };
+    await move('1');
+    await move('2');
+    expect(await page.locator('#aliases').innerText()).to.contain('champion → v2');
+    const history = await page.locator('#alias-history tbody tr').allInnerTexts();
+    expect(history).to.have.length(2);
+    expect(history[0]).to.match(/champion\s+v1 → v2\s+api/);
+    expect(history[1]).to.match(/champion\s+new → v1\s+api/);
+    // The two versions' loss curves overlaid: 40 + 10 epochs, loss and validation loss.
+    expect(await page.locator('figure[data-chart="compare"]').getAttribute('data-points')).to.equal('100');
+    await screenshot(page, 'model');
+  });
+
+  it('approves a pipeline waiting for a reviewer', async () => {
+    const train = await upload(api, 'console-pipeline', blobRows(21));
+    const reference = await upload(api, 'console-pipeline-ref', blobRows(22, 1.5));
+    const started = await request(api, 'POST', '/api/v1/pipelines/full', {
+      model: { name: 'console-pipeline' },
+      datasetId: train,
+      referenceDatasetId: reference,
+      holdout: { fraction: 0.25, seed: 1 },
+      training: trainingBody('label', true),
+      gate: { thresholds: [{ metric: 'accuracy', threshold: 0.5 }], noChampion: 'absolute-only' },
+      promote: { alias: 'champion' },
+      approval: { required: true, timeout: '1h', onTimeout: 'reject' },
+      // x drifts on purpose (one of the two features): reported per feature, a warning rather than a stop.
+      checks: { severities: { dataset_drift: 'warn' } },
+    });
+    expect(started.status, JSON.stringify(started.body)).to.equal(202);
+    const id = started.body.pipelineId as string;
+
+    await goto(`pipelines/${id}`);
+    // Waiting for the reviewer, or ended without waiting (the page then says why).
+    await page.locator('.status-line [data-status]:not([data-status="RUNNING"])').waitFor({ timeout: 120_000 });
+    const status = await page.locator('.status-line [data-status]').getAttribute('data-status');
+    expect(status, await page.locator('main').innerText()).to.equal('AWAITING_APPROVAL');
+    await page.locator('#approve').waitFor();
+    expect(await page.locator('[data-stage="awaiting-approval"]').getAttribute('data-state')).to.equal('active');
+    expect(await page.locator('[data-stage="training"]').getAttribute('data-state')).to.equal('done');
+    // The report: drift per feature (x shifted by 1.5, y not), the gate's verdict.
+    await page.locator('#drift-table').waitFor();
+    expect(await page.locator('#drift-table tr[data-feature="x"] td').last().innerText()).to.equal('yes');
+    expect(await page.locator('#drift-table tr[data-feature="y"] td').last().innerText()).to.equal('no');
+    expect(await page.locator('#gate-results li').first().innerText()).to.match(/✓ accuracy/);
+    await screenshot(page, 'pipeline-awaiting');
+
+    await page.getByLabel('Comment (optional)').fill('looks good');
+    await page.locator('#approve').click();
+    await page.locator('.status-line [data-status="PROMOTED"]').waitFor({ timeout: 60_000 });
+    const states = await page
+      .locator('ol.stages li')
+      .evaluateAll((items) => items.map((li) => li.getAttribute('data-state')));
+    expect(states).to.deep.equal(['done', 'done', 'done', 'done', 'done', 'done', 'done', 'done']);
+    expect(await page.locator('dl.facts').first().innerText()).to.match(/approve: looks good/);
+    await screenshot(page, 'pipeline-promoted');
+  });
+
+  it('lists jobs with their status, filters them, and pauses a schedule', async () => {
+    await goto('jobs?kind=training');
+    await page.locator('#jobs-table tbody tr').first().waitFor();
+    const kinds = await page.locator('#jobs-table tbody tr td:nth-child(2)').allInnerTexts();
+    expect(kinds.length).to.be.greaterThan(0);
+    expect(new Set(kinds)).to.deep.equal(new Set(['training']));
+    await screenshot(page, 'jobs');
+
+    const created = await request(api, 'POST', '/api/v1/schedules', {
+      action: {
+        kind: 'clustering',
+        request: {
+          algorithm: 'kmeans',
+          params: { k: 3, seed: 1 },
+          dataset: { name: 'console-blobs' },
+          columns: ['a', 'b', 'c', 'd'],
+        },
+      },
+      spec: { intervals: [{ every: '24h' }] },
+    });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const scheduleId = created.body.scheduleId as string;
+    try {
+      await goto(`schedules/${scheduleId}`);
+      await page.locator('#next-runs li').first().waitFor();
+      await page.getByLabel('Note').fill('data freeze');
+      await page.locator('#pause').click();
+      await page.locator('#unpause').waitFor();
+      expect(await page.locator('dl.facts').innerText()).to.match(/paused: data freeze/);
+      await screenshot(page, 'schedule');
+    } finally {
+      await request(api, 'DELETE', `/api/v1/schedules/${scheduleId}`);
+    }
+  });
+
+  it('is usable at 390 px wide and from the keyboard', async () => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    await goto('jobs');
+    await page.locator('#jobs-table').waitFor();
+    // Nothing but the tables' own scrolling boxes is wider than the screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
+    await screenshot(page, 'jobs-narrow');
+    await goto('models/console-mlp');
+    await page.locator('#versions-table').waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
+    await screenshot(page, 'model-narrow');
+
+    // Tab reaches the skip link, then the navigation; the focused link shows an outline.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto('about:blank');
+    await goto('jobs');
+    await page.locator('#jobs-table').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      return { text: el.textContent, outline: getComputedStyle(el).outlineStyle };
+    });
+    expect(focused.text).to.equal('Jobs');
+    expect(focused.outline).to.not.equal('none');
+    // Every form control on the training form has a label.
+    await goto(`new-training?dataset=${datasetId}`);
+    await page.locator('#training-form').waitFor();
+    const unlabelled = await page.evaluate(
+      () =>
+        [...document.querySelectorAll('#training-form input, #training-form select')].filter(
+          (el: any) => !el.labels?.length,
+        ).length,
+    );
+    expect(unlabelled).to.equal(0);
+  });
+});

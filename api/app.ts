@@ -13,6 +13,7 @@ import { clusteringRouter } from './routes/clustering';
 import { datasetsRouter } from './routes/datasets';
 import { gpuSeedRouter, gpusRouter } from './routes/gpus';
 import { healthRouter } from './routes/health';
+import { jobEventsRouter } from './routes/job-events';
 import { jobsRouter } from './routes/jobs';
 import { modelsRouter } from './routes/models';
 import { pipelinesRouter } from './routes/pipelines';
@@ -34,6 +35,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
     pipelinesRouter(deps),
     schedulesRouter(deps),
     jobsRouter(deps),
+    jobEventsRouter(deps),
     artifactsRouter(deps),
     modelsRouter(deps),
     predictRouter(deps),

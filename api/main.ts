@@ -13,6 +13,7 @@ import { applyComputeConfig } from '../ml/compute-config';
 import { createApp } from './app';
 import { apiConnectionOptions } from './temporal-connection';
 import { createApiMetrics } from './metrics';
+import { JobEventHub } from './services/job-event-hub';
 import { JobService } from './services/jobs';
 
 /** What `npm run api -- --help` says. */
@@ -46,10 +47,13 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   });
   const connection = await Connection.connect(apiConnectionOptions(config.temporal.connection, timeouts.temporalRpcMs));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const jobs = new JobService(temporal);
+  const events = new JobEventHub(pool, jobs, log);
   const app = createApp({
     pool,
     temporal,
-    jobs: new JobService(temporal),
+    jobs,
+    events,
     metrics: createApiMetrics(),
     limits: config.api.limits,
     bodyLimits: config.api.bodyLimits,
@@ -74,6 +78,8 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   );
 
   const shutdown = () => {
+    // Event streams end first (their clients reconnect elsewhere), so that the server can close.
+    void events.close();
     server.close(() => {
       void Promise.allSettled([connection.close(), pool.end()]).then(() => process.exit(0));
     });

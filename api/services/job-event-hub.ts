@@ -57,8 +57,13 @@ export interface EventPage {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -227,7 +232,15 @@ export class JobEventHub {
   private async watch(jobId: string, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const started = Date.now();
-      await this.jobs.waitForClose(jobId, WATCH_MS, signal);
+      // A signal per wait: the Temporal client adds an abort listener per call it makes under one and never removes it.
+      const round = new AbortController();
+      const stop = () => round.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        await this.jobs.waitForClose(jobId, WATCH_MS, round.signal);
+      } finally {
+        signal.removeEventListener('abort', stop);
+      }
       if (signal.aborted) return;
       try {
         const ending = await this.jobs.ending(jobId);

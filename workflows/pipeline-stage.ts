@@ -23,7 +23,6 @@ const EVENT_FACTS = ['trainingJobId', 'clusteringJobId', 'status', 'approval'] a
  */
 export class StageTracker {
   private current: PipelineStage;
-  private previous: PipelineStage | undefined;
 
   constructor(first: PipelineStage) {
     this.current = first;
@@ -37,15 +36,19 @@ export class StageTracker {
 
   /** Appends the first stage's event (the constructor cannot wait for an activity); call once, after the handlers. */
   async started(): Promise<void> {
-    await this.record({});
+    await this.record(this.current, undefined, {});
   }
 
-  /** Enters `stage`, recording `facts` (ids, counts, metric numbers: small) in the memo with it, and its event. */
+  /**
+   * Enters `stage`: appends its event, then records `facts` (ids, counts, metric numbers: small) in the memo with it.
+   * The event goes first so that what observers see changes in the same workflow task as what follows it: the
+   * `completed` memo with the run's close, `awaiting-approval` with the wait (no window in which the memo says a
+   * stage the run has not reached).
+   */
   async enter(stage: PipelineStage, facts: Record<string, unknown> = {}): Promise<void> {
-    this.previous = this.current;
+    await this.record(stage, this.current, facts);
     this.current = stage;
     this.publish(facts);
-    await this.record(facts);
   }
 
   /** Adds facts to the memo without changing stage. */
@@ -58,12 +61,16 @@ export class StageTracker {
     upsertSearchAttributes([{ key: KilnStage, value: this.current }]);
   }
 
-  private async record(facts: Record<string, unknown>): Promise<void> {
+  private async record(
+    stage: PipelineStage,
+    previous: PipelineStage | undefined,
+    facts: Record<string, unknown>,
+  ): Promise<void> {
     if (!patched(STAGE_EVENTS_PATCH)) return;
     const picked = Object.fromEntries(EVENT_FACTS.filter((k) => facts[k] !== undefined).map((k) => [k, facts[k]]));
     await recordPipelineStage({
-      stage: this.current,
-      ...(this.previous ? { previous: this.previous } : {}),
+      stage,
+      ...(previous ? { previous } : {}),
       ...(Object.keys(picked).length > 0 ? { facts: picked } : {}),
     });
   }

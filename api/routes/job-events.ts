@@ -17,6 +17,12 @@ export const SSE_KEEP_ALIVE_MS = 15_000;
 /** Milliseconds an EventSource waits before reconnecting (the `retry:` field sent first). */
 const SSE_RETRY_MS = 2000;
 
+/**
+ * Bytes a stream may have waiting for a client that does not read; past them the stream ends (the client reconnects
+ * with its Last-Event-ID and misses nothing) instead of the API holding a backlog in memory.
+ */
+const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+
 /** A seq: a non-negative integer, written in decimal digits only (no sign, no exponent, no fraction). */
 const SEQ = /^(0|[1-9][0-9]{0,14})$/;
 
@@ -103,7 +109,7 @@ export function jobEventsRouter(deps: ApiDeps): Router {
         if (finished || !session.isConnected) return;
         void session.batch(frameOf(event));
         deps.metrics.sseEventsSent.inc();
-        if (event.type === 'end') finish();
+        if (event.type === 'end' || ctx.res.writableLength > MAX_UNREAD_BYTES) finish();
       }
     };
 

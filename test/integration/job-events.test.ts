@@ -329,6 +329,36 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
     expect(curves.body.series.loss.map((p: any) => p.epoch)).to.deep.equal([1, 2, 3]);
   });
 
+  it("a schedule's run says which schedule started it; clustering reports its progress phases", async () => {
+    const created = await request(api, 'POST', '/api/v1/schedules', {
+      action: {
+        kind: 'clustering',
+        request: { algorithm: 'kmeans', params: { k: 3, seed: 1 }, datasetId, columns: ['x', 'y'] },
+      },
+      spec: { cron: ['0 3 * * *'], timezone: 'UTC' },
+    });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const scheduleId = created.body.scheduleId as string;
+    try {
+      const triggered = await request(api, 'POST', `/api/v1/schedules/${scheduleId}/trigger`);
+      expect(triggered.status, JSON.stringify(triggered.body)).to.equal(202);
+      const jobId = triggered.body.jobId as string;
+      const stream = await openSse(streamUrl(jobId));
+      await withWorker(stack, () => stream.closed);
+      const events = expectWellFormed(stream);
+      expect(events.map((e) => e.type).slice(0, 2)).to.deep.equal(['schedule-run', 'status']);
+      expect(events[0].data.scheduleId).to.equal(scheduleId);
+      expect(Date.parse(events[0].data.scheduledTime)).to.be.a('number').and.not.NaN;
+      const phases = events.filter((e) => e.type === 'progress').map((e) => e.data.phase);
+      expect(phases[0]).to.equal('clustering');
+      expect(phases.at(-1)).to.equal('scoring');
+      expect(events.find((e) => e.data.phase === 'scoring')!.data).to.include({ algorithm: 'kmeans', clusters: 3 });
+      expect(events.at(-1)!.data).to.deep.equal({ status: 'completed' });
+    } finally {
+      await request(api, 'DELETE', `/api/v1/schedules/${scheduleId}`);
+    }
+  });
+
   describe('killed and resumed', () => {
     const running: ChildProcess[] = [];
     const worker = (): ChildProcess => {

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -20,20 +20,25 @@ import { migrate } from '../migrations/migrator';
 
 /**
  * SSE fan-out (README: Live job events): N clients on one job's event stream (GET /api/v1/jobs/:id/events, the API
- * in a child process of its own), M events appended one after another as an activity would; the time from the first
- * append to the last event reaching the last client gives deliveries/s (N × M / seconds) and events/s per client.
+ * in a child process of its own), M events (the last `end`) appended one after another as an activity would; the time
+ * from the first append to the last event reaching the last client gives deliveries/s (N × M / seconds) and events/s
+ * per client. Each case runs RUNS times after a warm-up; the median is reported.
  *
  * Baseline, measured in the same run on the same Postgres with the same appends: `raw-notify-callback`, one LISTEN
  * connection whose notifications are handed to N in-process callbacks (no HTTP, no per-notification query, no SSE
  * framing): what LISTEN/NOTIFY itself delivers on this machine. The ratio says what the HTTP fan-out costs.
  *
- *   npm run build:test && node dist/bench/sse-fanout.js                 # 100 and 1000 clients, 500 events
- *   KILN_BENCH_CLIENTS=100,1000 KILN_BENCH_EVENTS=500 node dist/bench/sse-fanout.js
+ *   npm run build:test && node dist/bench/sse-fanout.js                 # 100 and 1000 clients, 500 events, 3 runs
+ *   KILN_BENCH_CLIENTS=100,1000 KILN_BENCH_EVENTS=500 KILN_BENCH_RUNS=3 node dist/bench/sse-fanout.js
+ *   KILN_BENCH_NOTE='what else ran' node dist/bench/sse-fanout.js        # recorded with the figures
  *
  * Needs no Temporal: the API's hub is given a job that never ends (the bench appends the `end` event itself).
  */
 const CLIENTS = (process.env.KILN_BENCH_CLIENTS ?? '100,1000').split(',').map(Number);
+/** Events per run, the terminal `end` included. */
 const EVENTS = Number(process.env.KILN_BENCH_EVENTS ?? 500);
+/** Runs per case; the median (by deliveries/s) is reported, with every run's figure. */
+const RUNS = Number(process.env.KILN_BENCH_RUNS ?? 3);
 
 /** The API for the bench: the real app and hub over DATABASE_URL, every job live until its `end` event. */
 async function serve(databaseUrl: string): Promise<void> {
@@ -72,6 +77,24 @@ async function serve(databaseUrl: string): Promise<void> {
   });
   const server = app.listen(0, '127.0.0.1', () => {
     process.send?.({ port: (server.address() as AddressInfo).port });
+  });
+  // The parent asks for the server's CPU time around each run (what the fan-out costs the API).
+  process.on('message', () => {
+    const { user, system } = process.cpuUsage();
+    process.send?.({ cpuMs: (user + system) / 1000 });
+  });
+}
+
+/** The API child's CPU milliseconds so far. */
+function serverCpuMs(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { cpuMs?: number }) => {
+      if (m.cpuMs === undefined) return;
+      child.off('message', onMessage);
+      resolve(m.cpuMs);
+    };
+    child.on('message', onMessage);
+    child.send({ cpu: true });
   });
 }
 
@@ -131,14 +154,22 @@ interface Measure {
   seconds: number;
   deliveriesPerSec: number;
   eventsPerSecPerClient: number;
+  /** CPU of the API process (SSE) or of the listening process (baseline) per 1,000 deliveries, ms. */
+  cpuMsPer1000Deliveries: number;
 }
 
-function measure(clients: number, events: number, seconds: number): Measure {
+function measure(clients: number, events: number, seconds: number, cpuMs: number): Measure {
   return {
     seconds: Number(seconds.toFixed(3)),
     deliveriesPerSec: Math.round((clients * events) / seconds),
     eventsPerSecPerClient: Math.round(events / seconds),
+    cpuMsPer1000Deliveries: Number(((cpuMs * 1000) / (clients * events)).toFixed(3)),
   };
+}
+
+function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /** The baseline: one LISTEN connection, each notification handed to `clients` callbacks in this process. */
@@ -158,25 +189,39 @@ async function rawNotify(databaseUrl: string, pool: Pool, clients: number, event
     const payload = JSON.parse(msg.payload!) as { jobId: string; seq: number };
     for (const callback of callbacks) callback(payload);
   });
-  const t0 = await appendAll(pool, jobId, events);
+  // This process also appends: its CPU bounds the baseline's from above.
+  const cpu0 = ownCpuMs();
+  const t0 = await appendAll(pool, jobId, events - 1);
+  await appendJobEvent(pool, { jobId, type: 'end', data: { status: 'completed' }, key: 'end' });
   const t1 = await done;
+  const cpu = ownCpuMs() - cpu0;
   await listener.end();
-  return measure(clients, events, (t1 - t0) / 1000);
+  return measure(clients, events, (t1 - t0) / 1000, cpu);
 }
 
-/** N streams over HTTP from the API child; appends M events and waits until every stream has them all. */
-async function sse(port: number, pool: Pool, clients: number, events: number): Promise<Measure> {
+/** N streams over HTTP from the API child; appends M - 1 events and `end`, and waits until every stream has them all. */
+async function sse(child: ChildProcess, port: number, pool: Pool, clients: number, events: number): Promise<Measure> {
   const jobId = `bench-sse-${randomUUID()}`;
   const streams: Counter[] = [];
   // Connect in batches (a thousand SYNs at once overflow a small accept backlog).
   for (let i = 0; i < clients; i += 100) {
     const batch = Math.min(100, clients - i);
-    streams.push(...(await Promise.all(Array.from({ length: batch }, () => openStream(port, jobId, events + 1)))));
+    streams.push(...(await Promise.all(Array.from({ length: batch }, () => openStream(port, jobId, events)))));
   }
-  const t0 = await appendAll(pool, jobId, events);
+  const cpu0 = await serverCpuMs(child);
+  const t0 = await appendAll(pool, jobId, events - 1);
   await appendJobEvent(pool, { jobId, type: 'end', data: { status: 'completed' }, key: 'end' });
   const arrivals = await Promise.all(streams.map((s) => s.done));
-  return measure(clients, events + 1, (Math.max(...arrivals) - t0) / 1000);
+  const cpu = (await serverCpuMs(child)) - cpu0;
+  return measure(clients, events, (Math.max(...arrivals) - t0) / 1000, cpu);
+}
+
+/** The run with the median deliveries/s of `runs` runs of `fn`, and every run's figure. */
+async function median(runs: number, fn: () => Promise<Measure>): Promise<Measure & { runs: number[] }> {
+  const measured: Measure[] = [];
+  for (let i = 0; i < runs; i++) measured.push(await fn());
+  const sorted = [...measured].sort((a, b) => a.deliveriesPerSec - b.deliveriesPerSec);
+  return { ...sorted[Math.floor(sorted.length / 2)], runs: measured.map((m) => m.deliveriesPerSec) };
 }
 
 async function main(): Promise<void> {
@@ -195,13 +240,16 @@ async function main(): Promise<void> {
     const port = await new Promise<number>((resolve) =>
       child.once('message', (m: { port: number }) => resolve(m.port)),
     );
+    // Warm-up (JIT, connections, the hub's LISTEN), not reported.
+    await rawNotify(postgres.url, pool, 10, 50);
+    await sse(child, port, pool, 10, 50);
     const cases = [];
     for (const clients of CLIENTS) {
-      const baseline = await rawNotify(postgres.url, pool, clients, EVENTS);
-      const measured = await sse(port, pool, clients, EVENTS);
+      const baseline = await median(RUNS, () => rawNotify(postgres.url, pool, clients, EVENTS));
+      const measured = await median(RUNS, () => sse(child, port, pool, clients, EVENTS));
       cases.push({
         clients,
-        events: EVENTS + 1,
+        events: EVENTS,
         sse: measured,
         baseline: { name: 'raw-notify-callback', ...baseline },
         ratio: Number((measured.deliveriesPerSec / baseline.deliveriesPerSec).toFixed(3)),
@@ -225,7 +273,9 @@ async function main(): Promise<void> {
             },
           },
           method:
-            'N SSE clients (node:http, this process) on one job of the API (child process, the real app and hub); M progress events appended one at a time, then `end`; seconds from the first append to the last event at the last client. Baseline raw-notify-callback: one LISTEN connection in this process handing each notification to N callbacks, same appends.',
+            'N SSE clients (node:http, this process) on one job of the API (child process, the real app and hub); M - 1 progress events appended one at a time, then `end`; seconds from the first append to the last event at the last client; median of RUNS runs by deliveries/s after a warm-up. Baseline raw-notify-callback: one LISTEN connection in this process handing each notification to N callbacks, same appends.',
+          ...(process.env.KILN_BENCH_NOTE ? { note: process.env.KILN_BENCH_NOTE } : {}),
+          runsPerCase: RUNS,
           cases,
         },
         null,

@@ -49,15 +49,17 @@ function wantsJson(ctx: Context): boolean {
   return ctx.query.after !== undefined || ctx.accepts('text/event-stream', 'application/json') === 'application/json';
 }
 
-// One frame per event, written to every client that gets it: serialized once, however many streams carry it.
-const frames = new WeakMap<JobEvent, EventBuffer>();
-function frameOf(event: JobEvent): EventBuffer {
-  let frame = frames.get(event);
-  if (!frame) {
-    frame = new EventBuffer().push(event, event.type, String(event.seq));
-    frames.set(event, frame);
+// The frames of a batch of events, written to every stream the hub hands the same batch: serialised once however many
+// streams carry it, and one write per stream.
+const frames = new WeakMap<readonly JobEvent[], EventBuffer>();
+function framesOf(events: readonly JobEvent[]): EventBuffer {
+  let buffer = frames.get(events);
+  if (!buffer) {
+    buffer = new EventBuffer();
+    for (const event of events) buffer.push(event, event.type, String(event.seq));
+    frames.set(events, buffer);
   }
-  return frame;
+  return buffer;
 }
 
 /**
@@ -90,6 +92,10 @@ export function jobEventsRouter(deps: ApiDeps): Router {
     });
     await once(session, 'connected');
     deps.metrics.sseClients.inc();
+    const log = (ctx.state as Partial<RequestLogState>).log ?? deps.log ?? rootLogger();
+    // A keep-alive due in the instant between our end() and the close would write after the end: an 'error' on the
+    // response, which must not go unhandled.
+    ctx.res.on('error', (err) => log.debug({ err, jobId }, 'job event stream write after close'));
 
     let subscription: Subscription | undefined;
     let finished = false;
@@ -104,13 +110,12 @@ export function jobEventsRouter(deps: ApiDeps): Router {
       deps.metrics.sseClients.dec();
       finish();
     });
+    // `end` is the log's last event: a batch holding it ends with it.
     const send = (events: JobEvent[]) => {
-      for (const event of events) {
-        if (finished || !session.isConnected) return;
-        void session.batch(frameOf(event));
-        deps.metrics.sseEventsSent.inc();
-        if (event.type === 'end' || ctx.res.writableLength > MAX_UNREAD_BYTES) finish();
-      }
+      if (finished || !session.isConnected || events.length === 0) return;
+      void session.batch(framesOf(events));
+      deps.metrics.sseEventsSent.inc(events.length);
+      if (events[events.length - 1].type === 'end' || ctx.res.writableLength > MAX_UNREAD_BYTES) finish();
     };
 
     // The headers are out: a failure from here on can only end the stream (the client reconnects with its cursor).
@@ -129,7 +134,6 @@ export function jobEventsRouter(deps: ApiDeps): Router {
       subscription = await deps.events.subscribe(jobId, cursor, send, { watch: state === 'live', onHubClose: finish });
       if (finished) subscription.close();
     } catch (err) {
-      const log = (ctx.state as Partial<RequestLogState>).log ?? deps.log ?? rootLogger();
       log.warn({ err, jobId }, 'job event stream failed');
       finish();
     }

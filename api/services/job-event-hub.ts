@@ -24,7 +24,10 @@ export interface JobEndings {
  */
 export type LogState = 'live' | 'ended' | 'expired';
 
-/** A subscriber's receiver: each call gets the next events after the last one it got, in seq order, none twice. */
+/**
+ * A subscriber's receiver: each call gets the next events after the last one it got, in seq order, none twice. The
+ * array may be shared with other subscribers: read it, do not change it.
+ */
 export type EventSink = (events: JobEvent[]) => void;
 
 export interface Subscription {
@@ -209,8 +212,9 @@ export class JobEventHub {
         const events = await listJobEvents(this.pool, jobId, from, EVENT_PAGE);
         if (events.length === EVENT_PAGE) feed.again = true;
         for (const sub of [...feed.subs]) {
-          if (sub.cursor < from || !feed.subs.has(sub)) continue;
-          const fresh = events.filter((e) => e.seq > sub.cursor);
+          if (sub.cursor < from || !feed.subs.has(sub) || events.length === 0) continue;
+          // Subscribers level with the read get the same array (the stream serialises it once for all of them).
+          const fresh = events[0].seq > sub.cursor ? events : events.filter((e) => e.seq > sub.cursor);
           if (fresh.length === 0) continue;
           sub.cursor = fresh[fresh.length - 1].seq;
           sub.sink(fresh);

@@ -10,6 +10,7 @@ import { estimateBatchPredictMemoryMb } from '../gpu/memory-estimate';
 import { TRAINING_LIMITS } from '../ml/training/spec';
 import { holdDeviceMemory, ranOn } from './gpu-admission';
 import type { ActivityDeps } from './deps';
+import { jobEventWriter } from './job-events';
 
 /** Rows predicted between heartbeats (and abort checks). */
 export const BATCH_PREDICT_CHUNK_ROWS = 10_000;
@@ -59,6 +60,7 @@ export function createBatchPredictActivities({ pool, placement, admission }: Act
           throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_INPUT);
         }
         const { n, d, values } = matrix;
+        const events = jobEventWriter(pool, ctx);
         const parts: Array<Record<string, unknown>> = [];
         for (let start = 0; start < n; start += BATCH_PREDICT_CHUNK_ROWS) {
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
@@ -69,6 +71,12 @@ export function createBatchPredictActivities({ pool, placement, admission }: Act
             }),
           );
           ctx.heartbeat({ stage: 'predicting', rowsDone: start + rows, rows: n });
+          // Chunks are fixed, so rows done names the report: a retry that starts over adds no second one.
+          await events.append(
+            'progress',
+            { phase: 'predicting', done: start + rows, total: n },
+            `progress:rows:${start + rows}`,
+          );
         }
         // Concatenate the per-chunk arrays field by field (labels, probabilities, values, cells).
         const predictions: Record<string, unknown> = {};

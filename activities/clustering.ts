@@ -20,6 +20,7 @@ import { DeviceHold, holdDeviceMemory, ranOn } from './gpu-admission';
 import type { ActivityDeps } from './deps';
 import { INVALID_JOB_INPUT, NON_FINITE_RESULT } from './errors';
 import { resolveInit } from './clustering-init';
+import { jobEventWriter, ThrottledProgress } from './job-events';
 import { NonFiniteResultError, assertFiniteResult } from '../ml/finite-guard';
 
 /** The full result, stored as an artifact (labels can be millions long; history only sees the summary). */
@@ -131,10 +132,16 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
 
         const t1 = Date.now();
         ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
+        // The event log gets the same progress, at most once a second (an iteration can take microseconds).
+        const progress = new ThrottledProgress(jobEventWriter(pool, ctx), 'clustering', ctx.info.attempt);
+        await progress.report({ phase: 'clustering', algorithm: input.algorithm, n, d });
         const runner = CLUSTERING_RUNNERS[input.algorithm];
         const output = await runner(matrix.values, n, d, params as never, {
           signal: ctx.cancellationSignal,
-          onProgress: (p) => ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p }),
+          onProgress: (p) => {
+            ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p });
+            return progress.report({ phase: 'clustering', algorithm: input.algorithm, n, d, ...p });
+          },
         }).catch((err: unknown) => {
           // Report a cancellation as such (its reason is the SDK's CancelledFailure), not as a failed attempt.
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
@@ -144,6 +151,17 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
 
         const t2 = Date.now();
         ctx.heartbeat({ stage: 'scoring', algorithm: input.algorithm, n, d });
+        await progress.report(
+          {
+            phase: 'scoring',
+            algorithm: input.algorithm,
+            n,
+            d,
+            clusters: output.clusters,
+            ...(output.iterations !== undefined ? { iterations: output.iterations } : {}),
+          },
+          true,
+        );
         const quality = await clusteringQuality(matrix.values, n, d, output.labels, {
           ...(truth ? { truth } : {}),
           ...(output.centres ? { centres: output.centres } : {}),

@@ -26,6 +26,7 @@ import { splitHoldout } from '../ml/evaluation/holdout';
 import { runDataValidation } from './data-validation';
 import type { ActivityDeps } from './deps';
 import { INVALID_JOB_INPUT } from './errors';
+import { jobEventWriter } from './job-events';
 
 /** Error type of an evaluation the holdout cannot give (missing column, non-finite metric); not retried. */
 export const EVALUATION_FAILED = 'EvaluationFailed';
@@ -169,10 +170,21 @@ export function createPipelineActivities(deps: ActivityDeps) {
         counts,
         passed,
       });
+      const named = (c: (typeof report.checks)[number]) => (c.column !== undefined ? `${c.name}(${c.column})` : c.name);
       const blocking = report.checks
         .filter((c) => !c.passed && c.severity === 'error')
-        .map((c) => (c.column !== undefined ? `${c.name}(${c.column})` : c.name))
+        .map(named)
         .slice(0, MAX_BLOCKING_NAMES);
+      const warned = report.checks.filter((c) => !c.passed && c.severity === 'warn').map(named);
+      if (warned.length > 0) {
+        const shown = warned.slice(0, MAX_BLOCKING_NAMES);
+        const more = warned.length > shown.length ? ` and ${warned.length - shown.length} more` : '';
+        await jobEventWriter(pool, ctx).append(
+          'warning',
+          { message: `data checks warned: ${shown.join(', ')}${more}`, checks: shown },
+          'warning:data-checks',
+        );
+      }
       return {
         reportId: stored.id,
         passed,
@@ -245,10 +257,11 @@ export function createPipelineActivities(deps: ActivityDeps) {
 
     /** Judges the candidate against every threshold (ml/evaluation/gate.ts) and records the verdict with the evaluation. */
     async gateCandidate(input: GateInput): Promise<GateOutcome> {
-      const pipelineId = pipelineIdOf(Context.current(), 'gateCandidate');
+      const ctx = Context.current();
+      const pipelineId = pipelineIdOf(ctx, 'gateCandidate');
       const gate = evaluateGate(input.gate.thresholds, input.candidate, input.champion, input.gate.noChampion);
       await setEvaluationGate(pool, input.tenantId, pipelineId, gate);
-      return {
+      const outcome: GateOutcome = {
         passed: gate.passed,
         hasChampion: gate.hasChampion,
         results: gate.results.map((r) => ({
@@ -263,6 +276,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
         })),
         ...(gate.reason ? { reason: gate.reason } : {}),
       };
+      await jobEventWriter(pool, ctx).append('gate', { ...outcome }, 'gate');
+      return outcome;
     },
 
     /**
@@ -301,6 +316,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
         sourceRunId: ctx.info.workflowExecution!.runId,
         backend: summary.backend,
         actor: `workflow:${pipelineId}`,
+        // The training child's events hold the curves (runs from before the id rode along have none).
+        ...(req.trainingJobId ? { trainingJobId: req.trainingJobId } : {}),
       });
       return { modelName: req.modelName, version: version.version, versionId: version.id };
     },

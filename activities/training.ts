@@ -18,6 +18,7 @@ import { INVALID_JOB_INPUT, TRAINING_DIVERGED } from './errors';
 import { trainingMemoryNeedMb } from '../ml/training/memory-need';
 import { holdDeviceMemory, ranOn } from './gpu-admission';
 import type { ActivityDeps } from './deps';
+import { jobEventWriter } from './job-events';
 
 export interface RegisterTrainedModelInput {
   tenantId: string;
@@ -68,6 +69,26 @@ export function createTrainingActivities({ pool, placement, admission }: Activit
         };
         ctx.heartbeat(beat);
 
+        // The event log: a resume says from which epoch; a retry without a checkpoint starts over, and says so.
+        const events = jobEventWriter(pool, ctx);
+        if (resumeFrom) {
+          await events.append(
+            'resumed',
+            {
+              epoch: resumedFromEpoch,
+              attempt: ctx.info.attempt,
+              checkpointArtifactId: previous!.checkpointArtifactId,
+            },
+            `resumed:a${ctx.info.attempt}`,
+          );
+        } else if (ctx.info.attempt > 1) {
+          await events.append(
+            'warning',
+            { message: `attempt ${ctx.info.attempt} starts from epoch 0: no checkpoint was recorded before` },
+            `warning:restart:a${ctx.info.attempt}`,
+          );
+        }
+
         // The stop signal lives in the workflow; asking it once per epoch keeps the activity free of any other channel.
         const execution = ctx.info.workflowExecution;
         let stopRequested = false;
@@ -111,6 +132,22 @@ export function createTrainingActivities({ pool, placement, admission }: Activit
                 metrics: e.metrics,
               };
               ctx.heartbeat(beat);
+              // Keyed by epoch: an attempt resumed from an earlier checkpoint re-runs epochs already reported, and
+              // the log keeps their first report (the series stays one value per epoch, in order).
+              await events.append(
+                'progress',
+                {
+                  phase: 'training',
+                  epoch: e.epoch,
+                  epochs: e.epochs,
+                  done: e.epoch,
+                  total: e.epochs,
+                  loss: e.loss,
+                  ...(e.valLoss !== undefined ? { valLoss: e.valLoss } : {}),
+                  metrics: e.metrics,
+                },
+                `progress:epoch:${e.epoch}`,
+              );
               await askStop();
             },
           },
@@ -183,6 +220,7 @@ export function createTrainingActivities({ pool, placement, admission }: Activit
         sourceRunId: execution.runId,
         backend: summary.backend,
         actor: `workflow:${execution.workflowId}`,
+        trainingJobId: execution.workflowId,
       });
       return { modelName: req.modelName, version: version.version, versionId: version.id };
     },

@@ -14,6 +14,7 @@ import { consoleRouter } from './routes/console';
 import { datasetsRouter } from './routes/datasets';
 import { gpuSeedRouter, gpusRouter } from './routes/gpus';
 import { healthRouter } from './routes/health';
+import { jobEventsRouter } from './routes/job-events';
 import { jobsRouter } from './routes/jobs';
 import { modelsRouter } from './routes/models';
 import { pipelinesRouter } from './routes/pipelines';
@@ -35,6 +36,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
     pipelinesRouter(deps),
     schedulesRouter(deps),
     jobsRouter(deps),
+    jobEventsRouter(deps),
     artifactsRouter(deps),
     modelsRouter(deps),
     predictRouter(deps),

@@ -5,6 +5,7 @@ import { DatasetLimits } from '../datasets/limits';
 import { BodyLimits } from '../common/body-limits';
 import type { BrowserPolicy } from '../common/config';
 import { ApiMetrics } from './metrics';
+import { JobEventHub } from './services/job-event-hub';
 import { JobService } from './services/jobs';
 
 /**
@@ -30,4 +31,8 @@ export interface ApiDeps {
   log?: Logger;
   /** Host names the API answers to and origins allowed to call it from a browser (KILN_ALLOWED_HOSTS, KILN_CORS_ORIGINS). */
   browser: BrowserPolicy;
+  /** The process's job event fan-out (one LISTEN connection); its owner closes it before the pool. */
+  events: JobEventHub;
+  /** Milliseconds between keep-alive comments on an event stream (default SSE_KEEP_ALIVE_MS, 15 s; tests shorten it). */
+  sseKeepAliveMs?: number;
 }

@@ -13,6 +13,7 @@ import { applyComputeConfig } from '../ml/compute-config';
 import { createApp } from './app';
 import { apiConnectionOptions } from './temporal-connection';
 import { createApiMetrics } from './metrics';
+import { JobEventHub } from './services/job-event-hub';
 import { JobService } from './services/jobs';
 import { sweepPreviewSchedules } from './services/schedule-fire-times';
 
@@ -47,10 +48,13 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
   });
   const connection = await Connection.connect(apiConnectionOptions(config.temporal.connection, timeouts.temporalRpcMs));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const jobs = new JobService(temporal);
+  const events = new JobEventHub(pool, jobs, log);
   const app = createApp({
     pool,
     temporal,
-    jobs: new JobService(temporal),
+    jobs,
+    events,
     metrics: createApiMetrics(),
     limits: config.api.limits,
     bodyLimits: config.api.bodyLimits,
@@ -82,6 +86,8 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     .catch((err: unknown) => log.warn({ err }, 'could not list leftover schedule previews'));
 
   const shutdown = () => {
+    // Event streams end first (their clients reconnect elsewhere), so that the server can close.
+    void events.close();
     server.close(() => {
       void Promise.allSettled([connection.close(), pool.end()]).then(() => process.exit(0));
     });

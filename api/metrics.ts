@@ -1,6 +1,9 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** The API's Prometheus registry: process defaults, HTTP traffic by route and status, jobs started by kind. */
+/**
+ * The API's Prometheus registry: process defaults, HTTP traffic by route and status, jobs started by kind, and the job
+ * event streams (clients connected, events written to them).
+ */
 export function createApiMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -23,6 +26,16 @@ export function createApiMetrics() {
       name: 'kiln_jobs_started_total',
       help: 'Jobs started by kind and algorithm',
       labelNames: ['kind', 'algorithm'] as const,
+      registers: [registry],
+    }),
+    sseClients: new Gauge({
+      name: 'kiln_sse_clients',
+      help: 'Server-Sent Events clients connected to GET /api/v1/jobs/:id/events',
+      registers: [registry],
+    }),
+    sseEventsSent: new Counter({
+      name: 'kiln_sse_events_sent_total',
+      help: 'Job events written to Server-Sent Events clients (an event sent to n clients counts n)',
       registers: [registry],
     }),
   };

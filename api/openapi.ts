@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { EPOCH_SERIES_KEYS } from '../common/epoch-metrics';
+import { JOB_EVENT_TYPES } from '../common/job-events';
 import { DatasetLimits } from '../datasets/limits';
+import { EVENT_PAGE } from './services/job-event-hub';
 import { clusteringRequest, jobAccepted } from './schemas/clustering';
 import { errorBody, MODEL_NAME_PATTERN } from './schemas/common';
 import { batchPredictRequest, predictRequest } from './schemas/predict';
@@ -94,6 +97,24 @@ const jobIdParam = {
     pattern:
       '^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$',
   },
+};
+/** One job event as the stream and the JSON pages carry it (common/job-events.ts). */
+const jobEventSchema = {
+  type: 'object',
+  required: ['seq', 'jobId', 'type', 'at', 'data'],
+  properties: {
+    seq: { type: 'integer', minimum: 1, description: 'From 1 per job, without gaps' },
+    jobId: { type: 'string' },
+    type: { type: 'string', enum: [...JOB_EVENT_TYPES] },
+    at: { type: 'string', format: 'date-time' },
+    data: { type: 'object' },
+  },
+};
+const seriesKeysParam = {
+  name: 'keys',
+  in: 'query',
+  schema: { type: 'string' },
+  description: `Comma-separated series (default: every one recorded): ${EPOCH_SERIES_KEYS.join(', ')}`,
 };
 /** The header that makes a job start idempotent (api/services/idempotency.ts). */
 const idempotencyKeyParam = {
@@ -485,6 +506,72 @@ export function openApiDocument(limits: DatasetLimits) {
           responses: { '200': { description: 'OK' }, ...errors(400, 404, 409, 422, 503) },
         },
       },
+      '/api/v1/jobs/{jobId}/events': {
+        parameters: [jobIdParam],
+        get: {
+          operationId: 'streamJobEvents',
+          summary:
+            "The job's event log (README: Live job events): `status`, `progress` (a training epoch: epoch, loss, valLoss, metrics), `stage`, `gate`, `schedule-run`, `warning`, `resumed`, then the terminal `end` ({status: completed | failed | cancelled | terminated | timed_out, error?}). As Server-Sent Events (default, `Accept: text/event-stream`): each message has `id: <seq>`, `event: <type>` and `data: {seq, jobId, type, at, data}`; replays after `Last-Event-ID` (or `?lastEventId=`), then streams live with keep-alive comments, and closes after `end`. With `?after=` or `Accept: application/json`: one JSON page `{jobId, events, next, done}`",
+          parameters: [
+            {
+              name: 'after',
+              in: 'query',
+              schema: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' },
+              description: 'JSON form: the events with a larger seq (0: from the start); `next` of a page continues it',
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: EVENT_PAGE, default: EVENT_PAGE },
+              description: 'JSON form: at most this many events',
+            },
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              schema: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' },
+              description: 'Event stream: resume after this seq (an EventSource sends it when it reconnects)',
+            },
+            {
+              name: 'lastEventId',
+              in: 'query',
+              schema: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' },
+              description: 'Event stream: as Last-Event-ID, for clients that cannot set headers',
+            },
+          ],
+          responses: {
+            '200': {
+              description:
+                'An event stream, or a page: `done` is true once `next` has reached the `end` event (nothing more will come)',
+              content: {
+                'text/event-stream': { schema: { type: 'string' } },
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['jobId', 'events', 'next', 'done'],
+                    properties: {
+                      jobId: { type: 'string' },
+                      events: { type: 'array', items: jobEventSchema },
+                      next: { type: 'integer', minimum: 0 },
+                      done: { type: 'boolean' },
+                    },
+                  },
+                },
+              },
+            },
+            ...errors(400, 404, 503),
+          },
+        },
+      },
+      '/api/v1/jobs/{jobId}/metrics': {
+        parameters: [jobIdParam],
+        get: {
+          operationId: 'getJobMetrics',
+          summary:
+            "A training job's per-epoch series from its event log: `{jobId, series: {loss: [{epoch, value}], valLoss: [...]}}`",
+          parameters: [seriesKeysParam],
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
+        },
+      },
       '/api/v1/jobs/{jobId}/cancel': {
         parameters: [jobIdParam],
         post: {
@@ -555,6 +642,16 @@ export function openApiDocument(limits: DatasetLimits) {
             "Change a version's description, tags (merged) and/or status; audited. An unknown key is a 400 naming it",
           requestBody: { content: { 'application/json': { schema: schema(updateVersionRequest) } } },
           responses: { '200': { description: 'Updated version' }, ...errors(400, 403, 404, 413, 415, 503) },
+        },
+      },
+      '/api/v1/models/{name}/versions/{version}/metrics': {
+        parameters: [modelNameParam, versionPathParam],
+        get: {
+          operationId: 'getModelVersionMetrics',
+          summary:
+            "The version's per-epoch training series, as GET /api/v1/jobs/{jobId}/metrics: `{modelName, version, jobId, source, series}`, from its training job's events (`source: events`) or, for a version trained before the event log, the history stored with it (`source: history`); empty for models without epochs",
+          parameters: [seriesKeysParam],
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
         },
       },
       '/api/v1/models/{name}/aliases/{alias}': {

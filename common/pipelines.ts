@@ -228,6 +228,8 @@ export interface RegisterCandidateInput {
   summary: TrainingSummary;
   status: 'READY' | 'FAILED_VALIDATION';
   pipeline: CandidateRecord;
+  /** The training child's job id, whose event log holds the version's per-epoch curves (absent in older runs). */
+  trainingJobId?: string;
 }
 
 /** A clustering candidate to register (flavor: its algorithm), with the pipeline's record. */

@@ -35,6 +35,8 @@ export interface NewModelVersion {
   actor: string;
   /** Default READY; a pipeline registers a candidate its gate or reviewer refused as FAILED_VALIDATION. */
   status?: ModelVersion['status'];
+  /** The training job whose event log holds the version's per-epoch curves (MLPs; absent for clustering models). */
+  trainingJobId?: string;
 }
 
 /** The columns of a ModelVersion, for queries over `model_versions v JOIN models m` (db/models.ts reuses them). */
@@ -79,8 +81,8 @@ export async function registerModelVersion(
     const version = next.rows[0].next;
     await client.query(
       `INSERT INTO model_versions (tenant_id, model_id, version, flavor, params, metrics, artifact_id, dataset_id,
-         dataset_sha256, source_workflow_id, source_run_id, backend, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+         dataset_sha256, source_workflow_id, source_run_id, backend, status, training_job_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
         input.tenantId,
         modelId,
@@ -95,6 +97,7 @@ export async function registerModelVersion(
         input.sourceRunId,
         input.backend,
         input.status ?? 'READY',
+        input.trainingJobId ?? null,
       ],
     );
     await client.query(`UPDATE models SET updated_at = now() WHERE id = $1`, [modelId]);
@@ -146,4 +149,19 @@ export async function listModelVersions(
     [tenantId, modelName],
   );
   return rows;
+}
+
+/**
+ * The training job whose events hold a version's per-epoch curves, and the version's stored `metrics.history` (the
+ * same epochs, copied at registration); undefined when the version does not exist.
+ */
+export async function versionTrainingSource(
+  db: Queryable,
+  versionId: string,
+): Promise<{ trainingJobId: string | null; history: unknown } | undefined> {
+  const { rows } = await db.query<{ trainingJobId: string | null; history: unknown }>(
+    `SELECT training_job_id AS "trainingJobId", metrics -> 'history' AS history FROM model_versions WHERE id = $1`,
+    [versionId],
+  );
+  return rows[0];
 }

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { fallbackQueueOf } from '../activities/fallback-queue';
 
 /** What a worker observes about each activity it runs (workers/metrics.ts turns these into Prometheus series). */
 export interface ActivityObserver {
@@ -10,13 +11,6 @@ export interface ActivityObserver {
   }): void;
   /** A routed `any` job ran here, on its fallback queue, because no GPU worker started it within the bound. */
   fellBack(e: { activity: string; taskQueue: string }): void;
-}
-
-/** The fallback queue a routed job's input names, if any (ClusteringJobInput / TrainingJobInput / BatchPredictJobInput). */
-function fallbackQueueOf(input: unknown): string | undefined {
-  const route = (input as { route?: { fallback?: { taskQueue?: unknown } } } | null)?.route;
-  const queue = route?.fallback?.taskQueue;
-  return typeof queue === 'string' ? queue : undefined;
 }
 
 /** Wraps every activity so its duration, outcome and (when it runs as a fallback) the fallback reach the observer. */

@@ -81,7 +81,7 @@ async function trainCandidate(
   stages: StageTracker,
 ): Promise<Candidate> {
   const trainingJobId = `training-${uuid4()}`;
-  stages.enter('training', { reportId: validated.reportId, counts: validated.counts, trainingJobId });
+  await stages.enter('training', { reportId: validated.reportId, counts: validated.counts, trainingJobId });
   const training = { ...input.training!, datasetId: validated.trainDatasetId, skipRegistration: true };
   const summary = await executeChild(trainingWorkflow, {
     workflowId: trainingJobId,
@@ -103,7 +103,7 @@ async function trainCandidate(
     ],
   });
 
-  stages.enter('evaluating');
+  await stages.enter('evaluating');
   const evaluation = await evaluateCandidate({
     tenantId: input.tenantId,
     modelName: input.modelName,
@@ -125,6 +125,7 @@ async function trainCandidate(
         summary,
         status,
         pipeline: record,
+        trainingJobId,
       }),
   };
 }
@@ -139,7 +140,7 @@ async function fitClusteringCandidate(
   stages: StageTracker,
 ): Promise<Candidate> {
   const clusteringJobId = `clustering-${uuid4()}`;
-  stages.enter('training', { reportId: validated.reportId, counts: validated.counts, clusteringJobId });
+  await stages.enter('training', { reportId: validated.reportId, counts: validated.counts, clusteringJobId });
   const { register: _register, ...requested } = input.clustering!;
   const job = { ...requested, datasetId: validated.trainDatasetId };
   const summary = await executeChild(clusteringWorkflow, {
@@ -164,7 +165,7 @@ async function fitClusteringCandidate(
   if (!summary.modelArtifactId)
     throw ApplicationFailure.nonRetryable(`${job.algorithm} results cannot assign new points`, 'InvalidJobInput');
 
-  stages.enter('evaluating');
+  await stages.enter('evaluating');
   const evaluation = await evaluateClusteringCandidate({
     tenantId: input.tenantId,
     modelName: input.modelName,
@@ -251,6 +252,8 @@ export async function fullPipelineWorkflow(
     },
   );
 
+  await stages.started();
+
   let input: FullPipelineInput;
   let dataset: ResolvedDataset | undefined;
   if (request.datasetId !== undefined) input = request;
@@ -285,7 +288,11 @@ export async function fullPipelineWorkflow(
     ...resolved,
   };
   if (!validated.passed) {
-    stages.enter('completed', { status: 'FAILED_VALIDATION', reportId: validated.reportId, counts: validated.counts });
+    await stages.enter('completed', {
+      status: 'FAILED_VALIDATION',
+      reportId: validated.reportId,
+      counts: validated.counts,
+    });
     return { ...base, status: 'FAILED_VALIDATION' };
   }
 
@@ -300,7 +307,7 @@ export async function fullPipelineWorkflow(
       : {}),
   };
 
-  stages.enter('gating', { evaluationId: evaluation.evaluationId, metrics });
+  await stages.enter('gating', { evaluationId: evaluation.evaluationId, metrics });
   const gate = await gateCandidate({
     tenantId: input.tenantId,
     gate: input.gate,
@@ -310,7 +317,7 @@ export async function fullPipelineWorkflow(
 
   if (gate.passed && input.approval) {
     const deadline = new Date(Date.now() + input.approval.timeoutMs).toISOString();
-    stages.enter('awaiting-approval', {
+    await stages.enter('awaiting-approval', {
       gate: gateMemo(gate),
       approval: { timeout: input.approval.timeout, onTimeout: input.approval.onTimeout, deadline },
     });
@@ -323,7 +330,7 @@ export async function fullPipelineWorkflow(
   let registered: (RegisteredVersionRef & { status: 'READY' | 'FAILED_VALIDATION' }) | undefined;
   let promotion: PromotionRef | undefined;
   try {
-    stages.enter('registering', { gate: gateMemo(gate), ...(decision ? { decision } : {}) });
+    await stages.enter('registering', { gate: gateMemo(gate), ...(decision ? { decision } : {}) });
     const versionStatus = promotable ? 'READY' : 'FAILED_VALIDATION';
     const ref = await candidate.register(versionStatus, {
       reportId: validated.reportId,
@@ -336,7 +343,7 @@ export async function fullPipelineWorkflow(
     });
     registered = { ...ref, status: versionStatus };
     if (promotable) {
-      stages.enter('promoting', { registered });
+      await stages.enter('promoting', { registered });
       promotion = await promoteCandidate({
         tenantId: input.tenantId,
         modelName: input.modelName,
@@ -361,7 +368,7 @@ export async function fullPipelineWorkflow(
       ...(promotion ? { promotion } : {}),
     };
   }
-  stages.enter('completed', { status, registered, ...(promotion ? { promotion } : {}) });
+  await stages.enter('completed', { status, registered, ...(promotion ? { promotion } : {}) });
   // The decision's caller waits for the outcome above; let its handler answer before the run closes.
   await condition(allHandlersFinished);
   return {

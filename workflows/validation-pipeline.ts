@@ -13,6 +13,7 @@ export async function validationPipelineWorkflow(
   request: ValidationPipelineInput | ByDatasetRef<ValidationPipelineInput>,
 ): Promise<ValidationPipelineResult> {
   const stages = new StageTracker('validating');
+  await stages.started();
   const { job: input, dataset } = await bindDataset(request);
   const validated = await validateData({
     tenantId: input.tenantId,
@@ -23,7 +24,7 @@ export async function validationPipelineWorkflow(
     ...(input.checks ? { checks: input.checks } : {}),
   });
   const status = validated.passed ? 'PASSED' : 'FAILED_VALIDATION';
-  stages.enter('completed', { status, reportId: validated.reportId, counts: validated.counts });
+  await stages.enter('completed', { status, reportId: validated.reportId, counts: validated.counts });
   return {
     kind: 'validation',
     status,

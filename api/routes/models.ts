@@ -36,6 +36,7 @@ import {
   versionParam,
 } from '../schemas/models';
 import { parseWith } from '../schemas/validate';
+import { parseSeriesKeys, versionSeries } from '../services/epoch-series';
 
 /** Who REST calls act as in the audit trail, until auth exists. */
 const ACTOR = 'api';
@@ -69,6 +70,8 @@ function versionView(v: ModelVersionDetail) {
       ...(v.artifactId ? { artifact: `/api/v1/artifacts/${v.artifactId}` } : {}),
       ...(v.datasetId ? { dataset: `/api/v1/datasets/${v.datasetId}` } : {}),
       job: `/api/v1/jobs/${v.sourceWorkflowId}`,
+      // Trained networks have per-epoch curves (loss, validation loss, a metric each side).
+      ...(v.flavor.startsWith('mlp-') ? { metrics: `${modelPath(v.modelName)}/versions/${v.version}/metrics` } : {}),
     },
   };
 }
@@ -153,6 +156,13 @@ export function modelsRouter(deps: ApiDeps): Router {
   router.get('/models/:name/versions/:version', async (ctx) => {
     const name = nameOf(ctx);
     ctx.body = versionView(await getVersionDetail(pool, DEFAULT_TENANT, name, versionOf(ctx)));
+  });
+
+  router.get('/models/:name/versions/:version/metrics', async (ctx) => {
+    const name = nameOf(ctx);
+    const version = versionOf(ctx);
+    const keys = parseSeriesKeys(ctx.query.keys);
+    ctx.body = await versionSeries(pool, DEFAULT_TENANT, name, version, keys);
   });
 
   router.patch('/models/:name/versions/:version', async (ctx) => {

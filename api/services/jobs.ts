@@ -10,6 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../common/errors';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { JobKind, TrainingAttempt } from '../../common/jobs';
+import type { JobEnd, JobEndStatus } from '../../common/job-events';
 import { ROUTED_ACTIVITIES } from '../../activities/routed';
 import { isGpuQueue } from '../../gpu/gpu-class';
 import {
@@ -68,6 +69,15 @@ export function isJobId(value: string): boolean {
 function toJobStatus(name: WorkflowExecutionStatusName): JobStatus {
   return name === 'CANCELLED' ? 'CANCELED' : (name as JobStatus);
 }
+
+/** Temporal's close statuses as an `end` event spells them; running (and continued-as-new) ones have none. */
+const END_STATUS: Partial<Record<WorkflowExecutionStatusName, JobEndStatus>> = {
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed_out',
+};
 
 const VISIBILITY_STATUS: Record<string, string> = {
   RUNNING: 'Running',
@@ -315,6 +325,29 @@ export class JobService {
     if (status !== 'COMPLETED')
       throw new ConflictError(`job ${jobId} ended ${status} and has no result`, 'job_not_completed');
     return { kind: description.typedSearchAttributes.get(KilnKind), result: await handle.result() };
+  }
+
+  /**
+   * How a job ended, as its terminal event says it (common/job-events.ts JobEnd), or undefined while it runs (or
+   * waits for approval). NotFoundError (404, field `jobId`) for an id that is not a job.
+   */
+  async ending(jobId: string): Promise<JobEnd | undefined> {
+    const { handle, description } = await this.describeOr404(jobId);
+    const status = END_STATUS[description.status.name];
+    if (!status) return undefined;
+    if (status === 'completed' || status === 'cancelled') return { status };
+    return { status, error: await failureOf(handle) };
+  }
+
+  /**
+   * Waits until the job closes, at most `ms` (a long poll on its history, as GET /jobs/:id/result?wait= does) or
+   * until `signal` aborts; resolves either way, and the caller asks ending() which it was.
+   */
+  async waitForClose(jobId: string, ms: number, signal: AbortSignal): Promise<void> {
+    const handle = this.handle(jobId);
+    await this.client
+      .withDeadline(Date.now() + ms, () => this.client.withAbortSignal(signal, () => handle.result()))
+      .catch(() => undefined);
   }
 
   async cancel(jobId: string): Promise<JobStatus> {

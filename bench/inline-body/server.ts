@@ -32,6 +32,7 @@ const app = createApp({
   pool: unused,
   temporal: unused,
   jobs: unused,
+  events: unused,
   metrics: createApiMetrics(),
   limits: api.limits,
   bodyLimits: api.bodyLimits,

@@ -15,6 +15,7 @@
  * returned, so a diverged run can never be registered or served.
  */
 import * as tf from '@tensorflow/tfjs';
+import { epochMetricNames } from '../../common/epoch-metrics';
 import { tableSha256 } from '../../datasets/encode';
 import { Table } from '../../datasets/table';
 import { throwIfAborted } from '../abort';
@@ -184,8 +185,7 @@ export async function train(input: TrainingInput, hooks: TrainingHooks = {}): Pr
     }
     if (valSet) valTensors.push(tf.tensor2d(valSet.x, [valSet.n, d]), tf.tensor2d(valSet.y, [valSet.n, k]));
 
-    const metricName = spec.task === 'classification' ? 'accuracy' : 'mae';
-    const valMetricName = spec.task === 'classification' ? 'valAccuracy' : 'valMae';
+    const { train: metricName, val: valMetricName } = epochMetricNames(spec.task);
     let stoppedBy: TrainingResult['stoppedBy'];
     let trainedSamples = 0;
     let trainingMs = 0;

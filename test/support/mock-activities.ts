@@ -237,6 +237,8 @@ export function mockActivities(recorder: ActivityRecorder, overrides: Partial<Ki
       recorder.record('promoteCandidate', input);
       return { alias: input.alias, version: input.version };
     },
+    // Stage events go to a log these tests have no database for; not recorded, so call lists show the work only.
+    async recordPipelineStage() {},
     ...overrides,
   };
 }

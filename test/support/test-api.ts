@@ -3,6 +3,7 @@ import { Server } from 'node:http';
 import { createApp } from '../../api/app';
 import { ApiDeps } from '../../api/context';
 import { createApiMetrics } from '../../api/metrics';
+import { JobEventHub } from '../../api/services/job-event-hub';
 import { JobService } from '../../api/services/jobs';
 import { BodyLimits } from '../../common/body-limits';
 import { loadConfig } from '../../common/config';
@@ -23,13 +24,16 @@ export async function startTestApi(
   stack: Pick<TestStack, 'pool'> & { env: Pick<TestStack['env'], 'client' | 'namespace'> },
   limits: Partial<DatasetLimits> = {},
   bodyLimits: Partial<BodyLimits> = {},
-  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser' | 'log'>> = {},
+  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser' | 'log' | 'sseKeepAliveMs'>> = {},
 ): Promise<TestApi> {
   const defaults = loadConfig({}).api;
+  const jobs = new JobService(stack.env.client);
+  const events = new JobEventHub(stack.pool, jobs, settings.log);
   const app = createApp({
     pool: stack.pool,
     temporal: stack.env.client,
-    jobs: new JobService(stack.env.client),
+    jobs,
+    events,
     metrics: createApiMetrics(),
     limits: { ...defaults.limits, ...limits },
     bodyLimits: { ...defaults.bodyLimits, ...bodyLimits },
@@ -37,6 +41,7 @@ export async function startTestApi(
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
     browser: settings.browser ?? defaults.browser,
     ...(settings.log ? { log: settings.log } : {}),
+    ...(settings.sseKeepAliveMs !== undefined ? { sseKeepAliveMs: settings.sseKeepAliveMs } : {}),
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -44,7 +49,8 @@ export async function startTestApi(
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // Event streams end first: the server closes once its connections have.
+    close: () => events.close().then(() => new Promise((resolve) => server.close(() => resolve()))),
   };
 }
 

@@ -1,0 +1,151 @@
+import { once } from 'node:events';
+import Router from '@koa/router';
+import { EventBuffer, Session } from 'better-sse';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { ValidationError } from '../../common/errors';
+import type { JobEvent } from '../../common/job-events';
+import { rootLogger } from '../../common/logger';
+import { ApiDeps } from '../context';
+import type { RequestLogState } from '../middleware/request-id';
+import { parseWith } from '../schemas/validate';
+import { jobHasEvents, jobSeries, parseSeriesKeys } from '../services/epoch-series';
+import { EVENT_PAGE, Subscription } from '../services/job-event-hub';
+
+/** Default milliseconds between keep-alive comments on an event stream (proxies drop connections idle for longer). */
+export const SSE_KEEP_ALIVE_MS = 15_000;
+/** Milliseconds an EventSource waits before reconnecting (the `retry:` field sent first). */
+const SSE_RETRY_MS = 2000;
+
+/**
+ * Bytes a stream may have waiting for a client that does not read; past them the stream ends (the client reconnects
+ * with its Last-Event-ID and misses nothing) instead of the API holding a backlog in memory.
+ */
+const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+
+/** A seq: a non-negative integer, written in decimal digits only (no sign, no exponent, no fraction). */
+const SEQ = /^(0|[1-9][0-9]{0,14})$/;
+
+const seq = (name: string) =>
+  z.string().regex(SEQ, `${name} must be a non-negative integer (an event's seq)`).transform(Number);
+
+const pageQuery = z.object({
+  after: seq('after').optional(),
+  limit: z.coerce.number().int().min(1).max(EVENT_PAGE).default(EVENT_PAGE),
+});
+
+/** Where a reconnecting client resumes: the Last-Event-ID header, else `?lastEventId=`; 0 (from the start) without. */
+function lastEventIdOf(ctx: Context): number {
+  const header = ctx.get('Last-Event-ID');
+  const [raw, field] = header !== '' ? [header, 'Last-Event-ID'] : [ctx.query.lastEventId, 'query.lastEventId'];
+  if (raw === undefined || raw === '') return 0;
+  if (typeof raw !== 'string' || !SEQ.test(raw.trim()))
+    throw new ValidationError(`${field} must be a non-negative integer (an event's seq)`, field);
+  return Number(raw.trim());
+}
+
+/** The JSON form answers `?after=`, and a client that prefers JSON to an event stream. */
+function wantsJson(ctx: Context): boolean {
+  return ctx.query.after !== undefined || ctx.accepts('text/event-stream', 'application/json') === 'application/json';
+}
+
+// The frames of a batch of events, written to every stream the hub hands the same batch: serialised once however many
+// streams carry it, and one write per stream.
+const frames = new WeakMap<readonly JobEvent[], EventBuffer>();
+function framesOf(events: readonly JobEvent[]): EventBuffer {
+  let buffer = frames.get(events);
+  if (!buffer) {
+    buffer = new EventBuffer();
+    for (const event of events) buffer.push(event, event.type, String(event.seq));
+    frames.set(events, buffer);
+  }
+  return buffer;
+}
+
+/**
+ * GET /api/v1/jobs/:jobId/events (README: Live job events) as Server-Sent Events, or as JSON pages, and
+ * GET /api/v1/jobs/:jobId/metrics, the per-epoch series from the same log.
+ */
+export function jobEventsRouter(deps: ApiDeps): Router {
+  const router = new Router();
+
+  router.get('/jobs/:jobId/events', async (ctx) => {
+    const jobId = ctx.params.jobId;
+    if (wantsJson(ctx)) {
+      const { after, limit } = parseWith(pageQuery, ctx.query, 'query');
+      ctx.body = await deps.events.page(jobId, after ?? 0, limit);
+      return;
+    }
+    const cursor = lastEventIdOf(ctx);
+    // Everything that can fail with a status fails before the stream's headers: 404, and 503 with Postgres down.
+    const state = await deps.events.open(jobId);
+    await deps.events.listen();
+
+    ctx.status = 200;
+    ctx.respond = false;
+    const session = new Session(ctx.req, ctx.res, {
+      keepAlive: deps.sseKeepAliveMs ?? SSE_KEEP_ALIVE_MS,
+      retry: SSE_RETRY_MS,
+      // The cursor is read (and validated) above.
+      trustClientEventId: false,
+      headers: { 'X-Accel-Buffering': 'no' },
+    });
+    await once(session, 'connected');
+    deps.metrics.sseClients.inc();
+    const log = (ctx.state as Partial<RequestLogState>).log ?? deps.log ?? rootLogger();
+    // A keep-alive due in the instant between our end() and the close would write after the end: an 'error' on the
+    // response, which must not go unhandled.
+    ctx.res.on('error', (err) => log.debug({ err, jobId }, 'job event stream write after close'));
+
+    let subscription: Subscription | undefined;
+    let finished = false;
+    // The stream ends after the terminal event (or when the API shuts down); the client's EventSource sees it close.
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      subscription?.close();
+      if (!ctx.res.writableEnded) ctx.res.end();
+    };
+    session.once('disconnected', () => {
+      deps.metrics.sseClients.dec();
+      finish();
+    });
+    // `end` is the log's last event: a batch holding it ends with it.
+    const send = (events: JobEvent[]) => {
+      if (finished || !session.isConnected || events.length === 0) return;
+      void session.batch(framesOf(events));
+      deps.metrics.sseEventsSent.inc(events.length);
+      if (events[events.length - 1].type === 'end' || ctx.res.writableLength > MAX_UNREAD_BYTES) finish();
+    };
+
+    // The headers are out: a failure from here on can only end the stream (the client reconnects with its cursor).
+    try {
+      if (state === 'expired') {
+        // Temporal no longer keeps the job and its log has no end: replay what there is, then close.
+        for (let after = cursor; !finished;) {
+          const page = await deps.events.page(jobId, after, EVENT_PAGE);
+          send(page.events);
+          after = page.next;
+          if (page.events.length < EVENT_PAGE) break;
+        }
+        finish();
+        return;
+      }
+      subscription = await deps.events.subscribe(jobId, cursor, send, { watch: state === 'live', onHubClose: finish });
+      if (finished) subscription.close();
+    } catch (err) {
+      log.warn({ err, jobId }, 'job event stream failed');
+      finish();
+    }
+  });
+
+  router.get('/jobs/:jobId/metrics', async (ctx) => {
+    const keys = parseSeriesKeys(ctx.query.keys);
+    const jobId = ctx.params.jobId;
+    // A job with events exists; one without is asked of Temporal (404 for an unknown id).
+    if (!(await jobHasEvents(deps.pool, jobId))) await deps.jobs.describeOr404(jobId);
+    ctx.body = { jobId, series: await jobSeries(deps.pool, jobId, keys) };
+  });
+
+  return router;
+}

@@ -10,13 +10,14 @@
  *   `value` (a finite decimal number, inside the range of a known DCGM field: gpu/dcgm-fields.ts).
  * - `modelName`, `Hostname` and `gpu_id` describe a device the first time the upload names its UUID (later rows do not
  *   change it); `device`, `container`, `pod`, `namespace` and `labels_raw` are read and not kept.
- * - CSV per RFC 4180 (csv-parse): quoted fields may hold commas, quotes (`""`) and line breaks; blank lines are skipped;
+ * - CSV per RFC 4180 (csv-parse): quoted fields may hold commas, quotes (`""`) and line breaks; blank lines (and lines
+ *   of spaces) are skipped;
  *   UTF-8, a byte-order mark is ignored; one record is at most MAX_RECORD_BYTES.
  * - Limits: the body's bytes while reading (datasets/read-body.ts), the rows at the first row past the limit; both are
  *   PayloadTooLargeError, raised mid-stream.
  */
 import { Readable, pipeline } from 'node:stream';
-import { CsvError, Info, parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { PayloadTooLargeError, ValidationError } from '../common/errors';
 import { DEVICE_ID } from '../common/gpu-device-id';
 import { parseTimeMs, TIME_FORMATS } from '../common/parse-time';
@@ -85,6 +86,15 @@ export interface DcgmBatch {
 // A decimal number as the exporter writes one: no hex, no `Infinity`/`NaN`, no thousands separators.
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INDEX = /^\d{1,9}$/;
+
+/** Line breaks inside a record's (quoted) fields: the record spans that many more lines. */
+function innerLineBreaks(record: string[]): number {
+  let breaks = 0;
+  for (const field of record) {
+    for (let i = field.indexOf('\n'); i !== -1; i = field.indexOf('\n', i + 1)) breaks++;
+  }
+  return breaks;
+}
 
 const cellField = (row: number, column: Column) => `row ${row}, column ${JSON.stringify(column)}`;
 const rowField = (row: number) => `row ${row}`;
@@ -168,10 +178,11 @@ export class DcgmCsvReader {
       quote: '"',
       escape: '"',
       record_delimiter: ['\r\n', '\n'],
-      skip_empty_lines: true,
+      // Blank lines come through (as one empty field) to be counted: rows are numbered by line, and csv-parse's own
+      // line numbers (`info`) cost a sixth of the parse.
+      skip_empty_lines: false,
       // Row lengths are checked here, so that the error names the row and both counts.
       relax_column_count: true,
-      info: true,
       max_record_size: MAX_RECORD_BYTES,
     });
     const input = Readable.from(limitedStream(this.source, this.limits.maxBodyBytes), { objectMode: false });
@@ -181,18 +192,16 @@ export class DcgmCsvReader {
     pipeline(input, parser, () => undefined);
 
     let columns: Record<Column, number> | undefined;
-    let prevLine = 0;
-    let prevEmpty = 0;
+    let nextLine = 1; // the line the next record starts on
     let lastTimestamp = '';
     let lastTimestampMs = NaN;
     let samples: DcgmSample[] = [];
     let newDevices: DcgmDevice[] = [];
     try {
-      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
-        // `lines` is the line a record ends on; it starts after the previous one and the blank lines skipped since.
-        const row = prevLine + 1 + (info.empty_lines - prevEmpty);
-        prevLine = info.lines;
-        prevEmpty = info.empty_lines;
+      for await (const record of parser as AsyncIterable<string[]>) {
+        const row = nextLine;
+        nextLine += 1 + innerLineBreaks(record);
+        if (record.length === 1 && record[0].trim() === '') continue; // a blank line
         if (!columns) {
           columns = columnPositions(record);
           continue;

@@ -620,7 +620,7 @@ export function openApiDocument(limits: DatasetLimits) {
             'Atomic: one transaction, so any error stores nothing. Idempotent: a sample (uuid, metric, timestamp) already stored is counted in ' +
             '`alreadyPresent` and kept as first stored. Devices not known yet are created from uuid, gpu_id, modelName and Hostname (source `dcgm`). ' +
             'Limits: KILN_MAX_TELEMETRY_BODY_BYTES (default 256 MiB) and KILN_MAX_TELEMETRY_ROWS (default 2,000,000), 413 at the first byte or row past them; ' +
-            `rows of at most 64 KiB; at most ${MAX_DEVICES_PER_UPLOAD} devices per upload.`,
+            `rows of at most 64 KiB; at most ${MAX_DEVICES_PER_UPLOAD} devices per upload. 409 upload_conflict: a concurrent upload of the same samples in another order deadlocked with this one; nothing was stored, send it again.`,
           requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
           responses: {
             '201': {
@@ -631,7 +631,7 @@ export function openApiDocument(limits: DatasetLimits) {
               description: 'Every sample was stored already',
               content: { 'application/json': { schema: telemetryUploadSchema } },
             },
-            ...errors(400, 403, 413, 415, 503),
+            ...errors(400, 403, 409, 413, 415, 503),
           },
         },
       },

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { PayloadTooLargeError } from '../../common/errors';
+import { ConflictError, PayloadTooLargeError } from '../../common/errors';
 import type { TelemetryLimits } from '../../common/telemetry-limits';
 import type { ByteSource } from '../../datasets/read-body';
 import {
@@ -8,7 +8,7 @@ import {
   insertMetricSamples,
   touchIngestedDevices,
 } from '../../db/gpu-metrics';
-import { inTransaction } from '../../db/pool';
+import { inTransaction, PG_ERROR } from '../../db/pool';
 import { DcgmBatch, DcgmCsvReader, DcgmDevice } from '../../gpu/dcgm-csv';
 import { gpuClassOf } from '../../gpu/gpu-class';
 
@@ -56,7 +56,9 @@ function asIngestedDevice(d: DcgmDevice) {
  * metric) is counted in `alreadyPresent` and left as it was.
  *
  * Throws ValidationError (400, naming `row N, column "x"`, `row N`, `header` or `body`), PayloadTooLargeError (413:
- * body bytes, rows, or more than MAX_DEVICES_PER_UPLOAD devices), or what Postgres raises (503 when it is down).
+ * body bytes, rows, or more than MAX_DEVICES_PER_UPLOAD devices), ConflictError (409 `upload_conflict`: a concurrent
+ * upload of some of the same samples in another order deadlocked with this one, which Postgres rolled back; sending it
+ * again stores what is missing), or what Postgres raises (503 when it is down or slow).
  */
 export async function ingestTelemetry(
   deps: IngestDeps,
@@ -114,6 +116,14 @@ export async function ingestTelemetry(
         devicesCreated,
       };
     });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === PG_ERROR.deadlockDetected) {
+      throw new ConflictError(
+        'a concurrent upload of some of the same samples held them; nothing of this upload was stored: send it again',
+        'upload_conflict',
+      );
+    }
+    throw err;
   } finally {
     // Stops the read (and csv-parse) when the store failed half-way; a no-op after a complete read.
     await batches.return(undefined);

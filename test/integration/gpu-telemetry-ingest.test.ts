@@ -228,6 +228,15 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
     expect(body.metricSamples).to.deep.equal([{ metric: 'DCGM_FI_DEV_GPU_UTIL', recordedAt: at(0), value: 5 }]);
   });
 
+  it('the same file uploaded twice at once: each sample stored once, neither upload fails', async () => {
+    const ids = [gpu('race-0'), gpu('race-1')];
+    const [one, two] = await Promise.all([upload(scrape(ids)), upload(scrape(ids))]);
+    expect([one.status, two.status].sort(), JSON.stringify([one.body, two.body])).to.deep.equal([200, 201]);
+    expect(one.body.inserted + two.body.inserted).to.equal(24);
+    expect(one.body.alreadyPresent + two.body.alreadyPresent).to.equal(24);
+    expect(await stored(ids[1])).to.equal(12);
+  });
+
   it('uploads the README example file as it is', async () => {
     const csv = fs.readFileSync(path.join(repoRoot, 'examples', 'dcgm-sample.csv'), 'utf8');
     const res = await upload(csv);

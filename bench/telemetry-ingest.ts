@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -11,8 +12,9 @@ import { ApiDeps } from '../api/context';
 import { createApiMetrics } from '../api/metrics';
 import { loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
-import { createPool } from '../db/pool';
-import { DCGM_CSV_COLUMNS } from '../gpu/dcgm-csv';
+import { createIngestedDevices, createMetricStaging, insertMetricSamples, MetricSample } from '../db/gpu-metrics';
+import { createPool, inTransaction } from '../db/pool';
+import { DCGM_CSV_COLUMNS, DcgmCsvReader } from '../gpu/dcgm-csv';
 import { freePort } from '../launcher/free-port';
 import { startEmbeddedPostgres } from '../launcher/embedded-postgres';
 import { migrate } from '../migrations/migrator';
@@ -33,6 +35,11 @@ import { migrate } from '../migrations/migrator';
  * - reupload: the same file again (every sample present: the idempotent path).
  * Each is run RUNS times, interleaved (baseline, ingest, reupload, ...) so that load from other processes falls on all
  * of them; medians are reported. ratio = ingest records/s ÷ baseline records/s.
+ *
+ * Where the time goes, in the same runs: `parse` (the CSV reader alone over the file: csv-parse and the row checks, no
+ * database) and the store alone for the parsed samples in 10,000-row batches in one transaction, two ways:
+ * `storeCopy` (what the API does: COPY into a staging table, INSERT ... ON CONFLICT DO NOTHING) and `storeUnnest`
+ * (batched multi-row INSERT ... SELECT FROM unnest($1::text[], ...) ON CONFLICT DO NOTHING, the alternative).
  *
  *   npm run build:test && node dist/bench/telemetry-ingest.js                 # 8 GPUs × 7,500 scrapes = 240,000 rows
  *   node dist/bench/telemetry-ingest.js --gpus 8 --scrapes 2500 --runs 3 --out bench/results/x.json
@@ -140,6 +147,62 @@ function post(baseUrl: string, file: string): Promise<{ seconds: number; status:
   });
 }
 
+const BATCH = 10_000;
+
+/** The reader alone over the file; seconds and the samples. */
+async function parseOnly(file: string): Promise<{ seconds: number; samples: MetricSample[] }> {
+  const started = process.hrtime.bigint();
+  const reader = new DcgmCsvReader(
+    fs.createReadStream(file, { highWaterMark: 256 * 1024 }),
+    loadConfig({}).api.telemetryLimits,
+  );
+  const samples: MetricSample[] = [];
+  for await (const batch of reader.batches()) for (const s of batch.samples) samples.push(s);
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, samples };
+}
+
+/** Stores `samples` into an empty gpu_metric_samples in batches, one transaction; seconds. */
+async function storeOnly(pool: Pool, samples: MetricSample[], how: 'copy' | 'unnest'): Promise<number> {
+  await pool.query(`DELETE FROM gpu_devices WHERE source = 'dcgm'`);
+  const ids = [...new Set(samples.map((s) => s.deviceId))];
+  await createIngestedDevices(
+    pool,
+    ids.map((id, index) => ({ id, index, name: 'bench', gpuClass: null, host: 'bench', lastSeen: new Date() })),
+  );
+  await pool.query('VACUUM ANALYZE gpu_metric_samples');
+  const started = process.hrtime.bigint();
+  await inTransaction(pool, async (client) => {
+    if (how === 'copy') await createMetricStaging(client);
+    for (let i = 0; i < samples.length; i += BATCH) {
+      const batch = samples.slice(i, i + BATCH);
+      if (how === 'copy') {
+        await insertMetricSamples(client, batch);
+      } else {
+        await client.query(
+          `INSERT INTO gpu_metric_samples (device_id, recorded_at, metric, value)
+           SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::float8[])
+           ON CONFLICT (device_id, recorded_at, metric) DO NOTHING`,
+          [
+            batch.map((s) => s.deviceId),
+            batch.map((s) => new Date(s.recordedAtMs)),
+            batch.map((s) => s.metric),
+            batch.map((s) => s.value),
+          ],
+        );
+      }
+    }
+  });
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
@@ -191,7 +254,14 @@ async function main(): Promise<void> {
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const { rows: pgVersion } = await pool.query<{ server_version: string }>('SHOW server_version');
 
-    const runs = { baseline: [] as number[], ingest: [] as number[], reupload: [] as number[] };
+    const runs = {
+      baseline: [] as number[],
+      ingest: [] as number[],
+      reupload: [] as number[],
+      parse: [] as number[],
+      storeCopy: [] as number[],
+      storeUnnest: [] as number[],
+    };
     const load: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       await pool.query(`DELETE FROM gpu_devices WHERE source = 'dcgm'`); // samples go with them (cascade)
@@ -207,10 +277,16 @@ async function main(): Promise<void> {
         throw new Error(`re-upload answered ${again.status}: ${JSON.stringify(again.body).slice(0, 500)}`);
       }
       runs.reupload.push(again.seconds);
+      const parsed = await parseOnly(file);
+      runs.parse.push(parsed.seconds);
+      runs.storeCopy.push(await storeOnly(pool, parsed.samples, 'copy'));
+      runs.storeUnnest.push(await storeOnly(pool, parsed.samples, 'unnest'));
       load.push(os.loadavg()[0]);
       console.error(
         `[bench] run ${r + 1}: COPY ${runs.baseline[r].toFixed(2)} s, ingest ${fresh.seconds.toFixed(2)} s, ` +
-          `re-upload ${again.seconds.toFixed(2)} s, load ${os.loadavg()[0].toFixed(2)}`,
+          `re-upload ${again.seconds.toFixed(2)} s, parse ${parsed.seconds.toFixed(2)} s, ` +
+          `store copy ${runs.storeCopy[r].toFixed(2)} s / unnest ${runs.storeUnnest[r].toFixed(2)} s, ` +
+          `load ${os.loadavg()[0].toFixed(2)}`,
       );
     }
     const summary = (seconds: number[]) => ({
@@ -224,6 +300,7 @@ async function main(): Promise<void> {
     const result = {
       bench: 'telemetry-ingest',
       date: new Date().toISOString(),
+      commit: gitCommit(),
       file: { gpus: GPUS, metrics: 4, scrapes: SCRAPES, rows, bytes, bytesPerRow: round(bytes / rows, 1) },
       runs: RUNS,
       baseline: {
@@ -238,6 +315,15 @@ async function main(): Promise<void> {
       reupload: { what: 'the same file again: every sample already present (200, inserted 0)', ...reuploadStats },
       ratio: round(ingestStats.recordsPerS / baselineStats.recordsPerS),
       reuploadRatio: round(reuploadStats.recordsPerS / baselineStats.recordsPerS),
+      stages: {
+        what: 'the same runs, stage by stage: the CSV reader alone (no database), and the store alone for the parsed samples (10,000-row batches, one transaction, empty table)',
+        parse: summary(runs.parse),
+        storeCopy: {
+          what: 'COPY into staging + INSERT ... ON CONFLICT (what the API does)',
+          ...summary(runs.storeCopy),
+        },
+        storeUnnest: { what: 'INSERT ... SELECT FROM unnest(arrays) ON CONFLICT', ...summary(runs.storeUnnest) },
+      },
       target: { recordsPerS: 10_000, met: ingestStats.recordsPerS >= 10_000 },
       machine: {
         cpus: os.cpus().length,

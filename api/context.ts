@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import type { Logger } from '../common/logger';
 import { DatasetLimits } from '../datasets/limits';
 import { BodyLimits } from '../common/body-limits';
+import { TelemetryLimits } from '../common/telemetry-limits';
 import type { BrowserPolicy } from '../common/config';
 import { ApiMetrics } from './metrics';
 import { JobEventHub } from './services/job-event-hub';
@@ -18,10 +19,12 @@ export interface ApiDeps {
   temporal: Client;
   jobs: JobService;
   metrics: ApiMetrics;
-  /** Dataset limits; `maxBodyBytes` bounds every request body. */
+  /** Dataset limits; `maxBodyBytes` bounds every request body but a telemetry upload's (telemetryLimits). */
   limits: DatasetLimits;
   /** Byte limits of the JSON bodies that are not datasets (training, predict, batch predict, registry). */
   bodyLimits: BodyLimits;
+  /** Bytes and rows of a GPU telemetry upload (KILN_MAX_TELEMETRY_BODY_BYTES, KILN_MAX_TELEMETRY_ROWS). */
+  telemetryLimits: TelemetryLimits;
   /** Where operators watch jobs (links in responses); absent when unknown. */
   temporalUiUrl?: string;
   namespace: string;

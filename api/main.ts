@@ -58,6 +58,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     metrics: createApiMetrics(),
     limits: config.api.limits,
     bodyLimits: config.api.bodyLimits,
+    telemetryLimits: config.api.telemetryLimits,
     ...(config.api.temporalUiUrl !== undefined ? { temporalUiUrl: config.api.temporalUiUrl } : {}),
     namespace: config.temporal.namespace,
     gpuFallbackSeconds: config.api.gpuFallbackSeconds,

@@ -3,6 +3,9 @@ import { EPOCH_SERIES_KEYS } from '../common/epoch-metrics';
 import { JOB_EVENT_TYPES } from '../common/job-events';
 import { DatasetLimits } from '../datasets/limits';
 import { EVENT_PAGE } from './services/job-event-hub';
+import { DCGM_CSV_COLUMNS } from '../gpu/dcgm-csv';
+import { MAX_METRIC_FILTER } from './routes/gpus';
+import { MAX_DEVICES_PER_UPLOAD } from './services/ingest-telemetry';
 import { clusteringRequest, jobAccepted } from './schemas/clustering';
 import { errorBody, MODEL_NAME_PATTERN } from './schemas/common';
 import { batchPredictRequest, predictRequest } from './schemas/predict';
@@ -33,6 +36,26 @@ import {
 } from './schemas/schedules';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+/** The answer to a telemetry upload (api/routes/gpus.ts ingestView). */
+const telemetryUploadSchema = {
+  type: 'object',
+  required: ['rows', 'inserted', 'alreadyPresent', 'startTime', 'endTime', 'devices', 'devicesCreated'],
+  properties: {
+    rows: { type: 'integer', description: 'data rows (samples) in the upload' },
+    inserted: { type: 'integer', description: 'samples this upload stored' },
+    alreadyPresent: {
+      type: 'integer',
+      description:
+        'samples stored already (an earlier upload, or repeated within this one); rows = inserted + alreadyPresent',
+    },
+    startTime: { type: 'string', format: 'date-time' },
+    endTime: { type: 'string', format: 'date-time' },
+    devices: { type: 'array', items: { type: 'string' }, description: 'device UUIDs the upload names' },
+    devicesCreated: { type: 'array', items: { type: 'string' }, description: 'those it created (source dcgm)' },
+    links: { type: 'object', properties: { telemetry: { type: 'array', items: { type: 'string' } } } },
+  },
+};
 
 /** A body that takes its dataset as `datasetId` or `dataset` (a series version), or `data` where inline rows go: exactly one. */
 const oneDataset = (body: Record<string, unknown>, more: string[] = []) => ({
@@ -706,15 +729,44 @@ export function openApiDocument(limits: DatasetLimits) {
       '/api/v1/gpus': {
         get: {
           operationId: 'listGpus',
-          summary: 'GPU devices (discovered or declared) with pool, worker, host, state and latest sample',
+          summary:
+            'GPU devices (discovered or declared by workers, or known from uploaded DCGM telemetry: source `dcgm`, with pool, workerId and memoryTotalMb null, state offline, never routed to) with pool, worker, host, state and latest sample',
           responses: { '200': { description: 'OK' }, ...errors(503) },
+        },
+      },
+      '/api/v1/gpus/telemetry': {
+        post: {
+          operationId: 'uploadGpuTelemetry',
+          summary: 'Ingest GPU telemetry: a flattened DCGM exporter scrape as CSV, one metric sample per row',
+          description:
+            `Header (any order, each column once): \`${DCGM_CSV_COLUMNS.join(',')}\`. ` +
+            'Streamed and checked row by row: a bad row is a 400 naming it (`row 17, column "value"`; the header is row 1): ' +
+            'an empty or non-ISO timestamp (ISO-8601 with a zone, or epoch milliseconds, from 2000 on), a metric name that is not a Prometheus name, ' +
+            "a gpu_id that is not a non-negative integer, an empty uuid, a value that is not a finite number or lies outside a known DCGM field's range " +
+            '(GPU_UTIL 0–100 %, FB_USED ≥ 0 MiB, POWER_USAGE ≥ 0 W, GPU_TEMP in °C). Other metric names are stored as they are. ' +
+            'Atomic: one transaction, so any error stores nothing. Idempotent: a sample (uuid, metric, timestamp) already stored is counted in ' +
+            '`alreadyPresent` and kept as first stored. Devices not known yet are created from uuid, gpu_id, modelName and Hostname (source `dcgm`). ' +
+            'Limits: KILN_MAX_TELEMETRY_BODY_BYTES (default 256 MiB) and KILN_MAX_TELEMETRY_ROWS (default 2,000,000), 413 at the first byte or row past them; ' +
+            `rows of at most 64 KiB; at most ${MAX_DEVICES_PER_UPLOAD} devices per upload. 409 upload_conflict: a concurrent upload of the same samples in another order deadlocked with this one; nothing was stored, send it again.`,
+          requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
+          responses: {
+            '201': {
+              description: 'Stored (at least one new sample)',
+              content: { 'application/json': { schema: telemetryUploadSchema } },
+            },
+            '200': {
+              description: 'Every sample was stored already',
+              content: { 'application/json': { schema: telemetryUploadSchema } },
+            },
+            ...errors(400, 403, 409, 413, 415, 503),
+          },
         },
       },
       '/api/v1/gpus/{id}/telemetry': {
         get: {
           operationId: 'getGpuTelemetry',
           summary:
-            'Samples of one device with start_time ≤ recordedAt ≤ end_time, oldest first (at most 10,000; `truncated` says when more exist)',
+            "Samples of one device with start_time ≤ recordedAt ≤ end_time, oldest first: `samples` from Kiln's own worker (at most 10,000; `truncated` says when more exist) and `metricSamples` uploaded as DCGM telemetry ({metric, recordedAt, value}, by instant then metric name, at most 10,000; `metricSamplesTruncated`; `units` names each known metric's unit)",
           parameters: [
             {
               name: 'id',
@@ -734,6 +786,12 @@ export function openApiDocument(limits: DatasetLimits) {
               in: 'query',
               schema: { type: 'string' },
               description: 'ISO-8601 with a zone, or epoch ms; default now; the window spans at most 7 days',
+            },
+            {
+              name: 'metric',
+              in: 'query',
+              schema: { type: 'string' },
+              description: `Only these uploaded metrics (comma-separated, or repeated; at most ${MAX_METRIC_FILTER}), e.g. DCGM_FI_DEV_GPU_UTIL,DCGM_FI_DEV_POWER_USAGE`,
             },
           ],
           responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },

@@ -70,6 +70,7 @@ async function serve(databaseUrl: string): Promise<void> {
     metrics: createApiMetrics(),
     limits: api.limits,
     bodyLimits: api.bodyLimits,
+    telemetryLimits: api.telemetryLimits,
     namespace: 'default',
     gpuFallbackSeconds: api.gpuFallbackSeconds,
     browser: api.browser,

@@ -35,6 +35,7 @@ import {
 } from './env-values';
 import { repoRoot } from './paths';
 import { PoolName, TASK_QUEUES } from './task-queues';
+import { DEFAULT_TELEMETRY_LIMITS, TelemetryLimits } from './telemetry-limits';
 
 export { ConfigError };
 
@@ -82,6 +83,8 @@ export const ENV_SCHEMA = z.object({
   KILN_MAX_BATCH_PREDICT_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxBatchPredictBodyBytes),
   KILN_MAX_REGISTRY_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxRegistryBodyBytes),
   KILN_MAX_PIPELINE_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxPipelineBodyBytes),
+  KILN_MAX_TELEMETRY_BODY_BYTES: integer(1).default(DEFAULT_TELEMETRY_LIMITS.maxBodyBytes),
+  KILN_MAX_TELEMETRY_ROWS: integer(1).default(DEFAULT_TELEMETRY_LIMITS.maxRows),
   KILN_ALLOWED_HOSTS: hostList().optional(),
   KILN_CORS_ORIGINS: originList().optional(),
   KILN_TEMPORAL_RPC_TIMEOUT_MS: integer(1).default(5_000),
@@ -180,6 +183,8 @@ export interface ApiConfig {
   limits: DatasetLimits;
   /** Byte limits of the JSON bodies that are not datasets. */
   bodyLimits: BodyLimits;
+  /** Bytes and rows of a GPU telemetry upload (POST /api/v1/gpus/telemetry). */
+  telemetryLimits: TelemetryLimits;
   /** Who may call the API from a browser, and by which Host names it is reached (api/middleware/browser-guard.ts). */
   browser: BrowserPolicy;
   /** How long the API waits for its dependencies before answering 503 `dependency_unavailable`. */
@@ -452,6 +457,10 @@ export function loadConfig(env: Env): KilnConfig {
         maxBatchPredictBodyBytes: parsed.KILN_MAX_BATCH_PREDICT_BODY_BYTES,
         maxRegistryBodyBytes: parsed.KILN_MAX_REGISTRY_BODY_BYTES,
         maxPipelineBodyBytes: parsed.KILN_MAX_PIPELINE_BODY_BYTES,
+      },
+      telemetryLimits: {
+        maxBodyBytes: parsed.KILN_MAX_TELEMETRY_BODY_BYTES,
+        maxRows: parsed.KILN_MAX_TELEMETRY_ROWS,
       },
       browser: {
         allowedHosts: allowedHosts(parsed.KILN_ALLOWED_HOSTS, parsed.HOST),

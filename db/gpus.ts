@@ -2,14 +2,18 @@ import { TASK_QUEUES } from '../common/task-queues';
 import { Queryable } from './pool';
 
 /**
- * GPU devices, their telemetry and worker heartbeats (migration 0002; memory budgets and admission counts, 0003). Devices are physical and shared by every
+ * GPU devices, their telemetry and worker heartbeats (migration 0002; memory budgets and admission counts, 0003;
+ * devices known from uploaded DCGM telemetry alone, 0007: db/gpu-metrics.ts). Devices are physical and shared by every
  * tenant. Bounds: samples older than TELEMETRY_RETENTION_MS (24 h) are pruned by the recorders; one telemetry read
  * returns at most TELEMETRY_MAX_ROWS rows.
  */
 export const TELEMETRY_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const TELEMETRY_MAX_ROWS = 10_000;
 
+/** How a worker knows its device. */
 export type DeviceSource = 'nvidia-smi' | 'declared';
+/** How Kiln knows a stored device: from a worker, or (`dcgm`) from uploaded telemetry alone. */
+export type StoredDeviceSource = DeviceSource | 'dcgm';
 export type DeviceState = 'online' | 'offline';
 
 export interface DeviceRecord {
@@ -61,13 +65,38 @@ export interface StoredSample {
   jobsWaiting: number;
 }
 
-export interface Device extends Required<Omit<DeviceRecord, 'gpuClass' | 'memoryBudgetMb'>> {
+/**
+ * A stored device. One known from uploaded telemetry alone (source `dcgm`) has no worker, pool or total memory
+ * (null), is `offline` (no Kiln worker serves it) and is never routed to; a worker's device has all three.
+ */
+export interface Device {
+  id: string;
+  workerId: string | null;
+  pool: string | null;
+  host: string;
+  deviceIndex: number;
+  name: string;
   gpuClass: string | null;
+  memoryTotalMb: number | null;
   memoryBudgetMb: number | null;
+  source: StoredDeviceSource;
   state: DeviceState;
   lastSeen: Date;
   updatedAt: Date;
   latest: StoredSample | null;
+}
+
+/** A device a Kiln worker reports (not one known from uploaded telemetry alone). */
+export interface WorkerDevice extends Device {
+  workerId: string;
+  pool: string;
+  memoryTotalMb: number;
+  source: DeviceSource;
+}
+
+/** Whether a worker reports the device (migration 0007's CHECK: then worker, pool and total memory are set). */
+export function isWorkerDevice(d: Device): d is WorkerDevice {
+  return d.source !== 'dcgm' && d.workerId !== null && d.pool !== null && d.memoryTotalMb !== null;
 }
 
 export interface WorkerHeartbeat {
@@ -305,7 +334,8 @@ export async function resourceStatus(db: Queryable): Promise<{ pools: PoolStatus
     p.queues = [...new Set([...p.queues, ...w.queues])].sort();
     p.workers = { online: w.online, total: w.total };
   }
-  for (const d of devices) {
+  // Devices known from uploaded telemetry alone belong to no pool.
+  for (const d of devices.filter(isWorkerDevice)) {
     const p = poolFor(d.pool);
     p.devices.push({
       id: d.id,
@@ -357,7 +387,7 @@ export async function onlineGpus(
 ): Promise<OnlineGpu[]> {
   const { rows } = await db.query<OnlineGpu>(
     `SELECT id, gpu_class AS "gpuClass", COALESCE(memory_budget_mb, memory_total_mb)::int AS "budgetMb" FROM gpu_devices
-      WHERE state = 'online' AND last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR gpu_class = $2)
+      WHERE state = 'online' AND worker_id IS NOT NULL AND last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR gpu_class = $2)
       ORDER BY 3, id`,
     [freshSeconds, gpuClass ?? null],
   );

@@ -73,6 +73,7 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
 export const PG_ERROR = {
   uniqueViolation: '23505',
   invalidTextRepresentation: '22P02',
+  deadlockDetected: '40P01',
 } as const;
 
 export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;

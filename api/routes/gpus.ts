@@ -1,16 +1,22 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../../common/errors';
+import { DEVICE_ID } from '../../common/gpu-device-id';
+import { parseTime, TIME_FORMATS } from '../../common/parse-time';
+import { METRIC_SAMPLES_MAX_ROWS, metricWindow, StoredMetricSample } from '../../db/gpu-metrics';
 import {
   Device,
   getDevice,
+  isWorkerDevice,
   listDevices,
   resourceStatus,
   StoredSample,
   TELEMETRY_MAX_ROWS,
   telemetryWindow,
 } from '../../db/gpus';
+import { METRIC_NAME, unitOf } from '../../gpu/dcgm-fields';
 import { ApiDeps } from '../context';
+import { ingestTelemetry, IngestSummary } from '../services/ingest-telemetry';
 import { queueBacklogs } from '../services/queue-backlog';
 import { parseWith } from '../schemas/validate';
 
@@ -18,18 +24,8 @@ import { parseWith } from '../schemas/validate';
 export const TELEMETRY_DEFAULT_WINDOW_MS = 60 * 60 * 1000;
 export const TELEMETRY_MAX_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 
-const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-const EPOCH_MS = /^\d{1,15}$/;
-// A date, or a date-time with an explicit zone: a time without one would depend on the server's zone.
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
-
-/** ISO-8601 (`2025-01-02T03:04:05Z`, `2025-01-02`) or epoch milliseconds; undefined when it is neither. */
-export function parseTime(value: string): Date | undefined {
-  const ms = EPOCH_MS.test(value) ? Number(value) : ISO_8601.test(value) ? Date.parse(value) : NaN;
-  if (!Number.isFinite(ms)) return undefined;
-  const date = new Date(ms);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
+/** Metric names one telemetry read may filter by. */
+export const MAX_METRIC_FILTER = 32;
 
 const timeParam = z
   .string()
@@ -37,16 +33,28 @@ const timeParam = z
   .transform((value, ctx) => {
     const date = parseTime(value);
     if (!date) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'expected an ISO-8601 time with a zone (Z or ±hh:mm) or epoch milliseconds',
-      });
+      ctx.addIssue({ code: 'custom', message: `expected ${TIME_FORMATS}` });
       return z.NEVER;
     }
     return date;
   });
 
-export const telemetryQuery = z.object({ start_time: timeParam.optional(), end_time: timeParam.optional() });
+// `metric=A,B` or `metric=A&metric=B`: the ingested metrics to return (all when absent).
+const metricParam = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()))
+  .pipe(
+    z
+      .array(z.string().regex(METRIC_NAME, 'expected metric names such as DCGM_FI_DEV_GPU_UTIL, comma-separated'))
+      .min(1)
+      .max(MAX_METRIC_FILTER, `at most ${MAX_METRIC_FILTER} metric names`),
+  );
+
+export const telemetryQuery = z.object({
+  start_time: timeParam.optional(),
+  end_time: timeParam.optional(),
+  metric: metricParam.optional(),
+});
 
 function sampleView(s: StoredSample) {
   return {
@@ -64,6 +72,29 @@ function sampleView(s: StoredSample) {
   };
 }
 
+function metricSampleView(s: StoredMetricSample) {
+  return { metric: s.metric, recordedAt: s.recordedAt.toISOString(), value: s.value };
+}
+
+/** The answer to an upload: 201 when it stored anything, 200 when every sample was there already. */
+function ingestView(s: IngestSummary) {
+  return {
+    rows: s.rows,
+    inserted: s.inserted,
+    alreadyPresent: s.alreadyPresent,
+    startTime: s.startTime.toISOString(),
+    endTime: s.endTime.toISOString(),
+    devices: s.devices,
+    devicesCreated: s.devicesCreated,
+    links: { telemetry: s.devices.map((id) => `/api/v1/gpus/${encodeURIComponent(id)}/telemetry`) },
+  };
+}
+
+/**
+ * A device as GET /api/v1/gpus lists it. `source` `dcgm`: known from uploaded telemetry alone; then `pool`,
+ * `workerId` and `memoryTotalMb` are null, `state` is `offline` (no Kiln worker serves it) and `latest` (the worker's
+ * sample) is null: its samples are the telemetry link's `metricSamples`.
+ */
 export function deviceView(d: Device) {
   return {
     id: d.id,
@@ -86,7 +117,8 @@ export function deviceView(d: Device) {
 
 /** The seed services' shape (one line per device and whether any GPU is online), plus each device's admission state. */
 export async function seedGpuStatus(deps: ApiDeps) {
-  const devices = await listDevices(deps.pool);
+  // Devices known from uploaded telemetry alone run no jobs: the seed's clients see the devices they can use.
+  const devices = (await listDevices(deps.pool)).filter(isWorkerDevice);
   return {
     gpus: devices.map((d) => ({
       id: d.id,
@@ -128,7 +160,11 @@ export function gpusRouter(deps: ApiDeps): Router {
     const { id } = ctx.params;
     const device = DEVICE_ID.test(id) ? await getDevice(deps.pool, id) : undefined;
     if (!device) throw new NotFoundError('gpu', id, 'id');
-    const { samples, truncated } = await telemetryWindow(deps.pool, id, start, end);
+    const [{ samples, truncated }, ingested] = await Promise.all([
+      telemetryWindow(deps.pool, id, start, end),
+      metricWindow(deps.pool, id, start, end, query.metric),
+    ]);
+    const metrics = [...new Set(ingested.samples.map((s) => s.metric))];
     ctx.body = {
       deviceId: id,
       startTime: start.toISOString(),
@@ -136,7 +172,22 @@ export function gpusRouter(deps: ApiDeps): Router {
       maxRows: TELEMETRY_MAX_ROWS,
       truncated,
       samples: samples.map(sampleView),
+      metricSamples: ingested.samples.map(metricSampleView),
+      metricSamplesMaxRows: METRIC_SAMPLES_MAX_ROWS,
+      metricSamplesTruncated: ingested.truncated,
+      units: Object.fromEntries(metrics.map((m) => [m, unitOf(m)])),
     };
+  });
+
+  // A flattened DCGM scrape as CSV, streamed into the store (services/ingest-telemetry.ts).
+  router.post('/gpus/telemetry', async (ctx) => {
+    // The media type itself, not ctx.is(): that answers null for an empty body, which the reader refuses by name.
+    if (ctx.request.type.trim().toLowerCase() !== 'text/csv') {
+      throw new UnsupportedMediaTypeError(`expected Content-Type text/csv, got ${ctx.get('content-type') || 'none'}`);
+    }
+    const summary = await ingestTelemetry(deps, ctx.req);
+    ctx.status = summary.inserted > 0 ? 201 : 200;
+    ctx.body = ingestView(summary);
   });
 
   router.get('/resources/status', async (ctx) => {

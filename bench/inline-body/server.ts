@@ -36,6 +36,7 @@ const app = createApp({
   metrics: createApiMetrics(),
   limits: api.limits,
   bodyLimits: api.bodyLimits,
+  telemetryLimits: api.telemetryLimits,
   namespace: 'default',
   gpuFallbackSeconds: api.gpuFallbackSeconds,
   browser: api.browser ?? { allowedHosts: ['*'], corsOrigins: [] },

@@ -13,6 +13,7 @@ import {
 } from '../../common/config';
 import { DEFAULT_BODY_LIMITS } from '../../common/body-limits';
 import { DEFAULT_LIMITS } from '../../common/dataset-limits';
+import { DEFAULT_TELEMETRY_LIMITS } from '../../common/telemetry-limits';
 import { repoRoot } from '../../common/paths';
 
 /** The ConfigError loadConfig throws for env (fails the test when it does not throw one). */
@@ -43,6 +44,7 @@ describe('common/config', () => {
       gpuFallbackSeconds: 30,
       limits: DEFAULT_LIMITS,
       bodyLimits: DEFAULT_BODY_LIMITS,
+      telemetryLimits: DEFAULT_TELEMETRY_LIMITS,
       browser: { allowedHosts: ['localhost', '127.0.0.1', '[::1]'], corsOrigins: [] },
       timeouts: { temporalRpcMs: 5000, postgresConnectMs: 2000, postgresQueryMs: 5000 },
     });
@@ -322,6 +324,8 @@ describe('common/config', () => {
       KILN_MAX_BATCH_PREDICT_BODY_BYTES: [() => '0', /must be a positive integer/],
       KILN_MAX_REGISTRY_BODY_BYTES: [() => '1 000', /must be a positive integer/],
       KILN_MAX_PIPELINE_BODY_BYTES: [() => '99999999999999999999', /must be a positive integer/],
+      KILN_MAX_TELEMETRY_BODY_BYTES: [() => '256MiB', /must be a positive integer/],
+      KILN_MAX_TELEMETRY_ROWS: [() => '2e6', /must be a positive integer/],
       KILN_ALLOWED_HOSTS: [() => 'localhost, http://kiln.lan', /must be a comma-separated list of host names/],
       KILN_CORS_ORIGINS: [() => 'https://ui.example.com/app', /must be a comma-separated list of origins like https/],
       KILN_TEMPORAL_RPC_TIMEOUT_MS: [() => '5s', /must be a positive integer/],

@@ -7,6 +7,7 @@ import { JobEventHub } from '../../api/services/job-event-hub';
 import { JobService } from '../../api/services/jobs';
 import { BodyLimits } from '../../common/body-limits';
 import { loadConfig } from '../../common/config';
+import { TelemetryLimits } from '../../common/telemetry-limits';
 import { DatasetLimits } from '../../datasets/limits';
 import { TestStack } from './test-stack';
 
@@ -18,13 +19,15 @@ export interface TestApi {
 /**
  * The real Koa app on a free loopback port, wired to the test stack's Temporal and Postgres (or any pool and client
  * given in their place: a stopped Postgres, an unreachable Temporal), with the default configuration (an empty
- * environment) except for `limits`, body limits and `settings`.
+ * environment) except for `limits`, body limits and `settings` (telemetry limits among them).
  */
 export async function startTestApi(
   stack: Pick<TestStack, 'pool'> & { env: Pick<TestStack['env'], 'client' | 'namespace'> },
   limits: Partial<DatasetLimits> = {},
   bodyLimits: Partial<BodyLimits> = {},
-  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser' | 'log' | 'sseKeepAliveMs'>> = {},
+  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser' | 'log' | 'sseKeepAliveMs'>> & {
+    telemetryLimits?: Partial<TelemetryLimits>;
+  } = {},
 ): Promise<TestApi> {
   const defaults = loadConfig({}).api;
   const jobs = new JobService(stack.env.client);
@@ -37,6 +40,7 @@ export async function startTestApi(
     metrics: createApiMetrics(),
     limits: { ...defaults.limits, ...limits },
     bodyLimits: { ...defaults.bodyLimits, ...bodyLimits },
+    telemetryLimits: { ...defaults.telemetryLimits, ...settings.telemetryLimits },
     namespace: stack.env.namespace ?? 'default',
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
     browser: settings.browser ?? defaults.browser,

@@ -25,6 +25,7 @@ import {
 import type * as workflows from '../../workflows';
 import { stopSignal } from '../../common/messages/training';
 import { formatBytes } from '../../datasets/limits';
+import { ServerTiming, timed } from './server-timing';
 import { completeAttempts, withAllAttempts } from './training-attempts';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
@@ -300,21 +301,33 @@ export class JobService {
     return view;
   }
 
-  /** The workflow's result once completed, waiting up to waitMs for it; ConflictError while it runs or when it did not complete. */
-  async completedResult(jobId: string, waitMs: number): Promise<{ kind: string | undefined; result: unknown }> {
-    const { handle, description } = await this.describeOr404(jobId);
+  /**
+   * The workflow's result once completed, waiting up to waitMs for it; ConflictError while it runs or when it did not
+   * complete. `timing` records `describe`, `wait` (the long poll) and `result`.
+   */
+  async completedResult(
+    jobId: string,
+    waitMs: number,
+    timing?: ServerTiming,
+  ): Promise<{ kind: string | undefined; result: unknown }> {
+    const { handle, description } = await timed(timing, 'describe', () => this.describeOr404(jobId));
     let status = toJobStatus(description.status.name);
     if (status === 'RUNNING' && waitMs > 0) {
       // The long poll for the result ends at the wait's deadline whatever happens (closed, failed or still running);
       // the status says which.
-      await this.withWait(waitMs, () => handle.result()).catch(() => undefined);
-      status = toJobStatus((await handle.describe()).status.name);
+      await timed(timing, 'wait', async () => {
+        await this.withWait(waitMs, () => handle.result()).catch(() => undefined);
+        status = toJobStatus((await handle.describe()).status.name);
+      });
     }
     if (status === 'RUNNING')
       throw new ConflictError(`job ${jobId} is still running; poll GET /api/v1/jobs/${jobId}`, 'job_running');
     if (status !== 'COMPLETED')
       throw new ConflictError(`job ${jobId} ended ${status} and has no result`, 'job_not_completed');
-    return { kind: description.typedSearchAttributes.get(KilnKind), result: await handle.result() };
+    return {
+      kind: description.typedSearchAttributes.get(KilnKind),
+      result: await timed(timing, 'result', () => handle.result()),
+    };
   }
 
   async cancel(jobId: string): Promise<JobStatus> {

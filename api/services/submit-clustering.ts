@@ -13,6 +13,7 @@ import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clust
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
 import { datasetInput, datasetMemo, RequestDataset, requestDataset } from './request-dataset';
+import { ServerTiming, timed } from './server-timing';
 import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
@@ -55,7 +56,12 @@ export async function submitClustering(
   body: unknown,
   options: ClusteringSubmitOptions = {},
 ): Promise<SubmittedJob> {
-  const prepared = await prepareClustering(deps, body, options.table ? { table: options.table } : {});
+  const prepared = await timed(options.timing, 'prepare', () =>
+    prepareClustering(deps, body, {
+      ...(options.table ? { table: options.table } : {}),
+      ...(options.timing ? { timing: options.timing } : {}),
+    }),
+  );
   return startPreparedJob(deps, prepared, options);
 }
 
@@ -66,12 +72,12 @@ export async function submitClustering(
  * PayloadTooLargeError for inline data past the limits, UnprocessableError for more points than the algorithm takes or
  * more GPU memory than any online device has. k-means `init` centroids are stored as an artifact (the job carries its
  * id). With `options.table`, the inline rows were read as the body streamed in (parseJsonEnvelope) and `body` has no
- * `data`.
+ * `data`; `options.timing` records the dataset's store or lookup as `dataset`.
  */
 export async function prepareClustering(
   deps: ClusteringDeps,
   body: unknown,
-  options: { inlineData?: boolean; table?: Table } = {},
+  options: { inlineData?: boolean; table?: Table; timing?: ServerTiming } = {},
 ): Promise<PreparedJob> {
   const request = parseWith(clusteringRequest, body);
   const inline = request.data !== undefined || options.table !== undefined;
@@ -104,7 +110,7 @@ export async function prepareClustering(
     );
   }
 
-  const source = await resolveDataset(deps, request, options.table);
+  const source = await timed(options.timing, 'dataset', () => resolveDataset(deps, request, options.table));
   const dataset = source.meta;
   const limit = spec.limit?.(params);
   if (limit && dataset.rows > limit.maxPoints) {

@@ -101,9 +101,14 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
     /**
      * Loads the dataset, runs the algorithm with a heartbeat at each of its checkpoints, scores the result and stores
      * it. Idempotent: result artifacts are content-addressed, so a retry computing the same result stores no copy.
+     * Also runs as a local activity for small jobs (workflows/clustering.ts), then without heartbeats.
      */
     async runClustering(input: ClusteringJobInput): Promise<ClusteringSummary> {
       const ctx = Context.current();
+      // A local activity (a small job: workflows/clustering.ts) has no heartbeat: the server never sees it running.
+      const heartbeat = (details: Record<string, unknown>) => {
+        if (!ctx.info.isLocal) ctx.heartbeat(details);
+      };
       const backend = await initComputeBackend();
       // A GPU worker admits the job by its device memory need, held until the activity ends. Jobs that carry no
       // need (submitted before needs rode along) are estimated once the dataset's shape is known.
@@ -130,11 +135,11 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         hold ??= await holdDeviceMemory(admission, estimateClusteringMemoryMb(input.algorithm, { n, d, params }));
 
         const t1 = Date.now();
-        ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
+        heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
         const runner = CLUSTERING_RUNNERS[input.algorithm];
         const output = await runner(matrix.values, n, d, params as never, {
           signal: ctx.cancellationSignal,
-          onProgress: (p) => ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p }),
+          onProgress: (p) => heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p }),
         }).catch((err: unknown) => {
           // Report a cancellation as such (its reason is the SDK's CancelledFailure), not as a failed attempt.
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
@@ -143,7 +148,7 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         const computeMs = Date.now() - t1;
 
         const t2 = Date.now();
-        ctx.heartbeat({ stage: 'scoring', algorithm: input.algorithm, n, d });
+        heartbeat({ stage: 'scoring', algorithm: input.algorithm, n, d });
         const quality = await clusteringQuality(matrix.values, n, d, output.labels, {
           ...(truth ? { truth } : {}),
           ...(output.centres ? { centres: output.centres } : {}),

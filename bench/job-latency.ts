@@ -83,11 +83,11 @@ async function run(): Promise<void> {
   const seedBase = Date.now() % 1_000_000_000;
   let seed = seedBase;
 
-  const local = await inProcess(20);
-  const temporalFloor = await temporalBaselines(config.temporal.connection, config.temporal.namespace, 30);
-
   // CPU per job of the platform's processes, from the pid file of the `npm start` under test (its KILN_DATA_DIR).
   const cpu = processCpu(path.join(config.launcher.dataDir, 'launcher.pids'));
+  const local = await inProcess(20);
+  const temporalFloor = await temporalBaselines(config.temporal.connection, config.temporal.namespace, 30, cpu);
+
   for (let i = 0; i < 2; i++) await runJob(API, body(seed++), N);
   const samples: JobSample[] = [];
   const cpuBefore = cpu.sample();
@@ -109,7 +109,8 @@ async function run(): Promise<void> {
     seed += jobs;
   }
 
-  const floor = (name: string) => temporalFloor.find((b) => b.name.startsWith(name))?.ms.p50 ?? NaN;
+  const floor = (name: string) => temporalFloor.find((b) => b.name.startsWith(name));
+  const c32 = levels.find((l) => l.concurrency === 32)?.jobsPerSecond ?? NaN;
   console.log(
     JSON.stringify({
       bench: 'job-latency',
@@ -147,8 +148,9 @@ async function run(): Promise<void> {
       ratios: {
         endToEndP50OverInProcessKmeans: ratio(endToEnd.p50, local.kmeans.p50),
         endToEndP50OverInProcessKmeansAndQuality: ratio(endToEnd.p50, local.kmeansAndQuality.p50),
-        endToEndP50OverNoopWorkflow: ratio(endToEnd.p50, floor('no-op workflow')),
-        endToEndP50OverOneActivityWorkflow: ratio(endToEnd.p50, floor('one-activity workflow')),
+        endToEndP50OverNoopWorkflow: ratio(endToEnd.p50, floor('no-op workflow')?.ms.p50 ?? NaN),
+        endToEndP50OverOneActivityWorkflow: ratio(endToEnd.p50, floor('one-activity workflow')?.ms.p50 ?? NaN),
+        throughputC32OverNoopWorkflowC32: ratio(c32, floor('no-op workflow')?.throughputC32 ?? NaN),
       },
     }),
   );

@@ -21,6 +21,24 @@ export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 /** Clustering also stores inline `data` as a dataset, under the dataset limits. */
 export interface ClusteringDeps extends SubmitDeps {
   limits: DatasetLimits;
+  /** Inputs up to this many points × columns compute as a local activity (KILN_LOCAL_COMPUTE_MAX_CELLS; 0: never). */
+  localComputeMaxCells: number;
+}
+
+/**
+ * Whether a job's compute runs as a local activity in its workflow's task (ClusteringJobInput.runLocally): only on the
+ * CPU pool that runs the workflow (no route to a GPU queue), only for a dataset known now (by id, not a series
+ * reference that a later version may grow), and only up to `maxCells` points × columns, where the compute takes
+ * milliseconds and a dispatch of its own would cost more than the work. Larger jobs keep the activity path, with its
+ * heartbeats and progress.
+ */
+export function runsLocally(
+  placement: { route?: unknown },
+  byReference: boolean,
+  cells: number,
+  maxCells: number,
+): boolean {
+  return !placement.route && !byReference && cells <= maxCells;
 }
 
 /** Options of a clustering submission: inline rows already read into a table as the body streamed in. */
@@ -177,6 +195,9 @@ export async function prepareClustering(
     ...(request.register ? { register: request.register } : {}),
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
+    ...(runsLocally(placement, source.ref !== undefined, dataset.rows * columns.length, deps.localComputeMaxCells)
+      ? { runLocally: true }
+      : {}),
   };
   return {
     kind: 'clustering',

@@ -23,7 +23,7 @@ export async function startTestApi(
   stack: Pick<TestStack, 'pool'> & { env: Pick<TestStack['env'], 'client' | 'namespace'> },
   limits: Partial<DatasetLimits> = {},
   bodyLimits: Partial<BodyLimits> = {},
-  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser' | 'log'>> = {},
+  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'localComputeMaxCells' | 'browser' | 'log'>> = {},
 ): Promise<TestApi> {
   const defaults = loadConfig({}).api;
   const app = createApp({
@@ -35,6 +35,7 @@ export async function startTestApi(
     bodyLimits: { ...defaults.bodyLimits, ...bodyLimits },
     namespace: stack.env.namespace ?? 'default',
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
+    localComputeMaxCells: settings.localComputeMaxCells ?? defaults.localComputeMaxCells,
     browser: settings.browser ?? defaults.browser,
     ...(settings.log ? { log: settings.log } : {}),
   });

@@ -88,6 +88,18 @@ function asJobFailure(err: unknown): unknown {
   return err;
 }
 
+/** Waits `ms` (the test hook), or until `signal` aborts. */
+function dawdle(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
 function guardFinite(what: string, value: unknown): void {
   try {
     assertFiniteResult(what, value);
@@ -96,7 +108,7 @@ function guardFinite(what: string, value: unknown): void {
   }
 }
 
-export function createClusteringActivities({ pool, placement, admission }: ActivityDeps) {
+export function createClusteringActivities({ pool, placement, admission, evaluationDelayMs }: ActivityDeps) {
   return {
     /**
      * Loads the dataset, runs the algorithm with a heartbeat at each of its checkpoints, scores the result and stores
@@ -115,6 +127,8 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
       let hold: DeviceHold | undefined =
         input.gpuMemoryMb !== undefined ? await holdDeviceMemory(admission, input.gpuMemoryMb) : undefined;
       try {
+        // Test hook (deps.evaluationDelayMs): a crash test kills the worker while the compute dawdles here.
+        if (evaluationDelayMs) await dawdle(evaluationDelayMs, ctx.cancellationSignal);
         const t0 = Date.now();
         // Centroids given as init come from their artifact; the stored result and the registry keep the reference.
         const params = await resolveInit(pool, input.tenantId, input.params);

@@ -221,7 +221,7 @@ export interface WorkerEnvConfig {
   /** Absent: the pool's default. */
   concurrency?: number;
   telemetryIntervalMs: number;
-  /** Test hook: a pipeline's evaluation waits this long first, so a test can kill its worker mid-stage. */
+  /** Test hook: a pipeline's evaluation and a clustering compute wait this long first, so a test can kill the worker. */
   testEvaluationDelayMs?: number;
   /** Port of the worker's Prometheus /metrics; absent or 0 serves none (npm start sets one per worker). */
   metricsPort?: number;

@@ -41,6 +41,7 @@ describe('common/config', () => {
       port: 3000,
       host: '127.0.0.1',
       gpuFallbackSeconds: 30,
+      localComputeMaxCells: 10_000,
       limits: DEFAULT_LIMITS,
       bodyLimits: DEFAULT_BODY_LIMITS,
       browser: { allowedHosts: ['localhost', '127.0.0.1', '[::1]'], corsOrigins: [] },
@@ -116,7 +117,6 @@ describe('common/config', () => {
       TEMPORAL_CLI: cli,
     });
     expect(config.api).to.include({ port: 8080, host: '127.0.0.1', gpuFallbackSeconds: 2.5, localComputeMaxCells: 0 });
-    expect(loadConfig({}).api.localComputeMaxCells).to.equal(10_000);
     expect(config.api.limits.maxRows).to.equal(1000);
     expect(requireDatabaseUrl(config)).to.equal('postgres://kiln:pw@db:5432/kiln');
     expect(config.worker).to.deep.equal({

@@ -196,21 +196,24 @@ export function createClusteringActivities({ pool, placement, admission, evaluat
         };
         // The last guard: nothing non-finite is stored or returned (JSON would write it as null).
         guardFinite(`${input.algorithm} result`, document);
-        const resultArtifact = await putArtifact(pool, {
-          tenantId: input.tenantId,
-          kind: 'clustering-result',
-          mediaType: 'application/json',
-          content: Buffer.from(JSON.stringify(document)),
-        });
-        // The model is what assigns new points (centroids, codebook, mixture): nothing per-row.
-        const modelArtifact = output.model
-          ? await putArtifact(pool, {
-              tenantId: input.tenantId,
-              kind: 'model',
-              mediaType: `application/vnd.kiln.${output.model.flavor}+json`,
-              content: Buffer.from(JSON.stringify({ ...output.model, columns })),
-            })
-          : undefined;
+        // The result and the model are independent rows: stored side by side, so their commits overlap.
+        const [resultArtifact, modelArtifact] = await Promise.all([
+          putArtifact(pool, {
+            tenantId: input.tenantId,
+            kind: 'clustering-result',
+            mediaType: 'application/json',
+            content: Buffer.from(JSON.stringify(document)),
+          }),
+          // The model is what assigns new points (centroids, codebook, mixture): nothing per-row.
+          output.model
+            ? putArtifact(pool, {
+                tenantId: input.tenantId,
+                kind: 'model',
+                mediaType: `application/vnd.kiln.${output.model.flavor}+json`,
+                content: Buffer.from(JSON.stringify({ ...output.model, columns })),
+              })
+            : undefined,
+        ]);
         const storeMs = Date.now() - t3;
 
         const summary: ClusteringSummary = {

@@ -6,8 +6,9 @@
  * times (start, each workflow task, the activity, the close, visibility). Write-ahead logging appends each commit to
  * the `-wal` file with one fsync. `synchronous=FULL` keeps SQLite's default guarantee in WAL mode too: a commit the
  * server acknowledged survives a power cut, not only a crash of the server. Measured on the 2-core development
- * machine (bench/results/job-latency-2026-11-30.json): a no-op workflow's start → result p50 went from ~120 ms to
- * ~27 ms, a one-activity workflow's from ~250 ms to ~53 ms, and the server's CPU per workflow from ~38 ms to ~22 ms.
+ * machine under load (bench/results/job-latency-2026-11-30.json, `devServerSettings`): a no-op workflow's start →
+ * result p50 went from 100-155 ms to 22-39 ms, a one-activity workflow's from 180-270 ms to 49-95 ms, and the server's
+ * CPU per workflow from 33-42 ms to 21-27 ms.
  * The test server (test/support/test-temporal.ts) keeps its history in memory, where neither applies.
  */
 export const DEV_SERVER_SQLITE_PRAGMAS: Readonly<Record<string, string>> = {

@@ -89,6 +89,18 @@ function asJobFailure(err: unknown): unknown {
   return err;
 }
 
+/** Waits `ms` (the test hook), or until `signal` aborts. */
+function dawdle(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
 function guardFinite(what: string, value: unknown): void {
   try {
     assertFiniteResult(what, value);
@@ -97,20 +109,27 @@ function guardFinite(what: string, value: unknown): void {
   }
 }
 
-export function createClusteringActivities({ pool, placement, admission }: ActivityDeps) {
+export function createClusteringActivities({ pool, placement, admission, evaluationDelayMs }: ActivityDeps) {
   return {
     /**
      * Loads the dataset, runs the algorithm with a heartbeat at each of its checkpoints, scores the result and stores
      * it. Idempotent: result artifacts are content-addressed, so a retry computing the same result stores no copy.
+     * Also runs as a local activity for small jobs (workflows/clustering.ts), then without heartbeats.
      */
     async runClustering(input: ClusteringJobInput): Promise<ClusteringSummary> {
       const ctx = Context.current();
+      // A local activity (a small job: workflows/clustering.ts) has no heartbeat: the server never sees it running.
+      const heartbeat = (details: Record<string, unknown>) => {
+        if (!ctx.info.isLocal) ctx.heartbeat(details);
+      };
       const backend = await initComputeBackend();
       // A GPU worker admits the job by its device memory need, held until the activity ends. Jobs that carry no
       // need (submitted before needs rode along) are estimated once the dataset's shape is known.
       let hold: DeviceHold | undefined =
         input.gpuMemoryMb !== undefined ? await holdDeviceMemory(admission, input.gpuMemoryMb) : undefined;
       try {
+        // Test hook (deps.evaluationDelayMs): a crash test kills the worker while the compute dawdles here.
+        if (evaluationDelayMs) await dawdle(evaluationDelayMs, ctx.cancellationSignal);
         const t0 = Date.now();
         // Centroids given as init come from their artifact; the stored result and the registry keep the reference.
         const params = await resolveInit(pool, input.tenantId, input.params);
@@ -131,16 +150,19 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         hold ??= await holdDeviceMemory(admission, estimateClusteringMemoryMb(input.algorithm, { n, d, params }));
 
         const t1 = Date.now();
-        ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
-        // The event log gets the same progress, at most once a second (an iteration can take microseconds).
-        const progress = new ThrottledProgress(jobEventWriter(pool, ctx), 'clustering', ctx.info.attempt);
-        await progress.report({ phase: 'clustering', algorithm: input.algorithm, n, d });
+        heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d });
+        // The event log gets the same progress, at most once a second (an iteration can take microseconds); a local
+        // activity (a small job, done in milliseconds) writes none, as it heartbeats none.
+        const progress = ctx.info.isLocal
+          ? undefined
+          : new ThrottledProgress(jobEventWriter(pool, ctx), 'clustering', ctx.info.attempt);
+        await progress?.report({ phase: 'clustering', algorithm: input.algorithm, n, d });
         const runner = CLUSTERING_RUNNERS[input.algorithm];
         const output = await runner(matrix.values, n, d, params as never, {
           signal: ctx.cancellationSignal,
-          onProgress: (p) => {
-            ctx.heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p });
-            return progress.report({ phase: 'clustering', algorithm: input.algorithm, n, d, ...p });
+          onProgress: async (p) => {
+            heartbeat({ stage: 'clustering', algorithm: input.algorithm, n, d, ...p });
+            await progress?.report({ phase: 'clustering', algorithm: input.algorithm, n, d, ...p });
           },
         }).catch((err: unknown) => {
           // Report a cancellation as such (its reason is the SDK's CancelledFailure), not as a failed attempt.
@@ -150,8 +172,8 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         const computeMs = Date.now() - t1;
 
         const t2 = Date.now();
-        ctx.heartbeat({ stage: 'scoring', algorithm: input.algorithm, n, d });
-        await progress.report(
+        heartbeat({ stage: 'scoring', algorithm: input.algorithm, n, d });
+        await progress?.report(
           {
             phase: 'scoring',
             algorithm: input.algorithm,
@@ -195,21 +217,24 @@ export function createClusteringActivities({ pool, placement, admission }: Activ
         };
         // The last guard: nothing non-finite is stored or returned (JSON would write it as null).
         guardFinite(`${input.algorithm} result`, document);
-        const resultArtifact = await putArtifact(pool, {
-          tenantId: input.tenantId,
-          kind: 'clustering-result',
-          mediaType: 'application/json',
-          content: Buffer.from(JSON.stringify(document)),
-        });
-        // The model is what assigns new points (centroids, codebook, mixture): nothing per-row.
-        const modelArtifact = output.model
-          ? await putArtifact(pool, {
-              tenantId: input.tenantId,
-              kind: 'model',
-              mediaType: `application/vnd.kiln.${output.model.flavor}+json`,
-              content: Buffer.from(JSON.stringify({ ...output.model, columns })),
-            })
-          : undefined;
+        // The result and the model are independent rows: stored side by side, so their commits overlap.
+        const [resultArtifact, modelArtifact] = await Promise.all([
+          putArtifact(pool, {
+            tenantId: input.tenantId,
+            kind: 'clustering-result',
+            mediaType: 'application/json',
+            content: Buffer.from(JSON.stringify(document)),
+          }),
+          // The model is what assigns new points (centroids, codebook, mixture): nothing per-row.
+          output.model
+            ? putArtifact(pool, {
+                tenantId: input.tenantId,
+                kind: 'model',
+                mediaType: `application/vnd.kiln.${output.model.flavor}+json`,
+                content: Buffer.from(JSON.stringify({ ...output.model, columns })),
+              })
+            : undefined,
+        ]);
         const storeMs = Date.now() - t3;
 
         const summary: ClusteringSummary = {

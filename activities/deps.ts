@@ -9,6 +9,9 @@ export interface ActivityDeps {
   placement: { pool: string; device?: Placement['device'] };
   /** A GPU worker's admission by device memory; compute activities hold their need while they run. */
   admission?: DeviceAdmission;
-  /** Test hook (KILN_TEST_EVALUATION_DELAY_MS): a pipeline's evaluation waits this long before it computes. */
+  /**
+   * Test hook (KILN_TEST_EVALUATION_DELAY_MS): a pipeline's evaluation and a clustering job's compute wait this long
+   * before they compute, so that a crash test can kill the worker inside them.
+   */
   evaluationDelayMs?: number;
 }

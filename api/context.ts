@@ -30,6 +30,8 @@ export interface ApiDeps {
   namespace: string;
   /** Seconds an `any` job waits for a GPU worker before the CPU pool runs it (KILN_GPU_FALLBACK_SECONDS). */
   gpuFallbackSeconds: number;
+  /** Clustering inputs up to this many cells (points × columns) compute as a local activity (KILN_LOCAL_COMPUTE_MAX_CELLS). */
+  localComputeMaxCells: number;
   /** The API's logger; each request logs through a child carrying its request id. Default: the process's logger. */
   log?: Logger;
   /** Host names the API answers to and origins allowed to call it from a browser (KILN_ALLOWED_HOSTS, KILN_CORS_ORIGINS). */

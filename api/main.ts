@@ -62,6 +62,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     ...(config.api.temporalUiUrl !== undefined ? { temporalUiUrl: config.api.temporalUiUrl } : {}),
     namespace: config.temporal.namespace,
     gpuFallbackSeconds: config.api.gpuFallbackSeconds,
+    localComputeMaxCells: config.api.localComputeMaxCells,
     log,
     browser: config.api.browser,
   });

@@ -71,6 +71,7 @@ async function serve(databaseUrl: string): Promise<void> {
     limits: api.limits,
     bodyLimits: api.bodyLimits,
     telemetryLimits: api.telemetryLimits,
+    localComputeMaxCells: api.localComputeMaxCells,
     namespace: 'default',
     gpuFallbackSeconds: api.gpuFallbackSeconds,
     browser: api.browser,

@@ -73,6 +73,7 @@ export const ENV_SCHEMA = z.object({
   ),
   KILN_TEMPORAL_UI_URL: url(['http:', 'https:'], 'http://127.0.0.1:8233').optional(),
   KILN_GPU_FALLBACK_SECONDS: positiveNumber().default(30),
+  KILN_LOCAL_COMPUTE_MAX_CELLS: integer(0).default(10_000),
   KILN_MAX_BODY_BYTES: integer(1).default(DEFAULT_LIMITS.maxBodyBytes),
   KILN_MAX_ROWS: integer(1).default(DEFAULT_LIMITS.maxRows),
   KILN_MAX_COLUMNS: integer(1).default(DEFAULT_LIMITS.maxColumns),
@@ -180,6 +181,11 @@ export interface ApiConfig {
   temporalUiUrl?: string;
   /** Seconds an `any` job waits for a GPU worker before running on the CPU pool. */
   gpuFallbackSeconds: number;
+  /**
+   * The largest clustering input (points × columns) whose compute runs as a local activity inside the job's workflow
+   * task on the CPU pool instead of as an activity of its own (KILN_LOCAL_COMPUTE_MAX_CELLS; 0: never).
+   */
+  localComputeMaxCells: number;
   limits: DatasetLimits;
   /** Byte limits of the JSON bodies that are not datasets. */
   bodyLimits: BodyLimits;
@@ -224,7 +230,7 @@ export interface WorkerEnvConfig {
   /** Absent: the pool's default. */
   concurrency?: number;
   telemetryIntervalMs: number;
-  /** Test hook: a pipeline's evaluation waits this long first, so a test can kill its worker mid-stage. */
+  /** Test hook: a pipeline's evaluation and a clustering compute wait this long first, so a test can kill the worker. */
   testEvaluationDelayMs?: number;
   /** Port of the worker's Prometheus /metrics; absent or 0 serves none (npm start sets one per worker). */
   metricsPort?: number;
@@ -444,6 +450,7 @@ export function loadConfig(env: Env): KilnConfig {
       host: parsed.HOST,
       ...(parsed.KILN_TEMPORAL_UI_URL !== undefined ? { temporalUiUrl: parsed.KILN_TEMPORAL_UI_URL } : {}),
       gpuFallbackSeconds: parsed.KILN_GPU_FALLBACK_SECONDS,
+      localComputeMaxCells: parsed.KILN_LOCAL_COMPUTE_MAX_CELLS,
       limits: {
         maxBodyBytes: parsed.KILN_MAX_BODY_BYTES,
         maxRows: parsed.KILN_MAX_ROWS,

@@ -56,6 +56,12 @@ export interface ClusteringJobInput {
   route?: ComputeRoute;
   /** Device memory (MiB) the compute needs, requested or estimated; a GPU worker admits the job against it. */
   gpuMemoryMb?: number;
+  /**
+   * A small job on the CPU pool (at most KILN_LOCAL_COMPUTE_MAX_CELLS points × columns, no route, a dataset by id):
+   * the compute runs as a local activity inside the workflow's own task, with no dispatch of its own. Never set with
+   * `route`.
+   */
+  runLocally?: boolean;
 }
 
 /** Try `taskQueue`; when no worker there starts the work within `afterSeconds`, run it on `fallback.taskQueue`. */

@@ -7,6 +7,7 @@ import { forwardLines } from './child-lines';
 import { isPortOpen } from './free-port';
 import { hasEnded, StopPolicy } from './stop-child';
 import { dynamicConfigFlags } from './temporal-dynamic-config';
+import { sqlitePragmaFlags } from './temporal-sqlite-pragmas';
 
 export interface TemporalDevServerOptions {
   cli: string;
@@ -26,6 +27,8 @@ export interface TemporalDevServerOptions {
 export interface TemporalDevServer {
   /** host:port of the frontend (gRPC). */
   address: string;
+  /** The CLI's arguments (`server start-dev ...`). */
+  args: readonly string[];
   uiUrl: string;
   /** Spawns the server in its own process group (a terminal's Ctrl-C must not stop it before the workers). */
   spawn(): ChildProcess;
@@ -37,7 +40,10 @@ export interface TemporalDevServer {
 /** How long a freshly spawned server gets to serve its namespace. */
 const READY_TIMEOUT_MS = 60_000;
 
-/** The dev server for `opts` (nothing is spawned yet): `--log-level warn`, Kiln's search attributes and dynamic config. */
+/**
+ * The dev server for `opts` (nothing is spawned yet): `--log-level warn`, Kiln's search attributes, dynamic config
+ * and SQLite pragmas (write-ahead log).
+ */
 export function temporalDevServer(opts: TemporalDevServerOptions): TemporalDevServer {
   const ip = opts.ip ?? '127.0.0.1';
   const namespace = opts.namespace ?? 'default';
@@ -58,10 +64,12 @@ export function temporalDevServer(opts: TemporalDevServerOptions): TemporalDevSe
     ...(namespace === 'default' ? [] : ['--namespace', namespace]),
     ...searchAttributeFlags(),
     ...dynamicConfigFlags(),
+    ...sqlitePragmaFlags(),
   ];
   const address = `${ip}:${opts.port}`;
   return {
     address,
+    args,
     uiUrl: `http://${ip}:${opts.uiPort}`,
     spawn: () => {
       fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });

@@ -9,15 +9,24 @@
  * it never bites there. The timer queue (activity timeouts, the `any` route's schedule-to-start fallback, sleeps),
  * the visibility queue (GET /api/v1/jobs reads visibility) and the outbound queue (Nexus, callbacks) have the same
  * limiter and the same fix. Archival is off in the dev server, so its limiter is left alone.
+ *
+ * `system.enableActivityEagerExecution` (off by default in the server): when a workflow task schedules an activity
+ * on the workflow's own task queue and the completing worker has a free activity slot, the server hands the activity
+ * task back in its answer to the workflow task's completion instead of through matching, one dispatch fewer for every
+ * CPU-pool job that runs its compute as an activity (the SDK asks for it by default; a job routed to a GPU queue is
+ * dispatched as before). The activity's history, timeouts and retries are the same either way.
  */
-export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, number | boolean>> = {
   'history.transferProcessorMaxPollRPS': 1000,
   'history.timerProcessorMaxPollRPS': 1000,
   'history.visibilityProcessorMaxPollRPS': 1000,
   'history.outboundProcessorMaxPollRPS': 1000,
+  'system.enableActivityEagerExecution': true,
 };
 
 /** `temporal server start-dev` flags for DEV_SERVER_DYNAMIC_CONFIG: `--dynamic-config-value key=value` each. */
-export function dynamicConfigFlags(config: Readonly<Record<string, number>> = DEV_SERVER_DYNAMIC_CONFIG): string[] {
+export function dynamicConfigFlags(
+  config: Readonly<Record<string, number | boolean>> = DEV_SERVER_DYNAMIC_CONFIG,
+): string[] {
   return Object.entries(config).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]);
 }

@@ -55,7 +55,11 @@ export function createKilnWorker(opts: KilnWorkerOptions): Promise<Worker> {
             nexusTaskSlotSupplier: FIXED_SLOTS,
           },
         }
-      : { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 2 }),
+      : {
+          maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 2,
+          // Small clustering jobs compute as local activities (workflows/clustering.ts): the same bound on them.
+          maxConcurrentLocalActivityExecutions: opts.maxConcurrentActivities ?? 2,
+        }),
     shutdownGraceTime: '10 seconds',
     // Heartbeats reach the server at least every 2 s (the default throttle is 80% of the heartbeat timeout), so
     // progress is fresh and a cancellation reaches a running computation within seconds.

@@ -5,6 +5,7 @@ import { ApiDeps } from '../context';
 import { BatchPredictResult, ClusteringJobResult, TrainingJobResult } from '../../common/jobs';
 import { clusteringResultView } from '../services/clustering-result';
 import { trainingResultView } from '../services/training-result';
+import { ServerTiming } from '../services/server-timing';
 import { workflowResultView } from '../services/workflow-result';
 import { JOB_KINDS, JOB_STATUSES } from '../services/jobs';
 import { parseWith } from '../schemas/validate';
@@ -25,6 +26,26 @@ const resultQuery = z.object({ wait: z.coerce.number().min(0).max(MAX_RESULT_WAI
 const projectionQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PROJECTION_POINTS).default(MAX_PROJECTION_POINTS),
 });
+
+/** A completed job's answer by its kind: the summary, plus for clustering and training what their artifacts hold. */
+async function resultView(deps: ApiDeps, jobId: string, kind: string | undefined, result: unknown): Promise<unknown> {
+  if (kind === 'batch-predict') {
+    const summary = result as BatchPredictResult;
+    return {
+      jobId,
+      ...summary,
+      links: { job: `/api/v1/jobs/${jobId}`, predictions: `/api/v1/artifacts/${summary.predictionsArtifactId}` },
+    };
+  }
+  if (kind === 'training') return trainingResultView(deps.pool, jobId, result as TrainingJobResult);
+  // Jobs from before the kind attribute existed were all clustering: their result names its artifact.
+  const clustering =
+    kind === 'clustering' ||
+    (kind === undefined && typeof (result as Partial<ClusteringJobResult> | null)?.resultArtifactId === 'string');
+  return clustering
+    ? clusteringResultView(deps.pool, jobId, result as ClusteringJobResult)
+    : workflowResultView(jobId, kind, result);
+}
 
 export function jobsRouter(deps: ApiDeps): Router {
   const router = new Router();
@@ -51,30 +72,11 @@ export function jobsRouter(deps: ApiDeps): Router {
 
   router.get('/jobs/:jobId/result', async (ctx) => {
     const { wait } = parseWith(resultQuery, ctx.query, 'query');
-    const { kind, result } = await deps.jobs.completedResult(ctx.params.jobId, wait * 1000);
-    if (kind === 'batch-predict') {
-      const summary = result as BatchPredictResult;
-      ctx.body = {
-        jobId: ctx.params.jobId,
-        ...summary,
-        links: {
-          job: `/api/v1/jobs/${ctx.params.jobId}`,
-          predictions: `/api/v1/artifacts/${summary.predictionsArtifactId}`,
-        },
-      };
-      return;
-    }
-    if (kind === 'training') {
-      ctx.body = await trainingResultView(deps.pool, ctx.params.jobId, result as TrainingJobResult);
-      return;
-    }
-    // Jobs from before the kind attribute existed were all clustering: their result names its artifact.
-    const clustering =
-      kind === 'clustering' ||
-      (kind === undefined && typeof (result as Partial<ClusteringJobResult> | null)?.resultArtifactId === 'string');
-    ctx.body = clustering
-      ? await clusteringResultView(deps.pool, ctx.params.jobId, result as ClusteringJobResult)
-      : workflowResultView(ctx.params.jobId, kind, result);
+    // Server-Timing: describe, wait (the long poll), result, then view (what the kind's artifacts add).
+    const timing = new ServerTiming();
+    const { kind, result } = await deps.jobs.completedResult(ctx.params.jobId, wait * 1000, timing);
+    ctx.body = await timing.time('view', () => resultView(deps, ctx.params.jobId, kind, result));
+    ctx.set('Server-Timing', timing.header());
   });
 
   // A clustering job's points in two dimensions (principal components past two columns), for the console's scatter plot.

@@ -26,6 +26,7 @@ import {
 import type * as workflows from '../../workflows';
 import { stopSignal } from '../../common/messages/training';
 import { formatBytes } from '../../datasets/limits';
+import { ServerTiming, timed } from './server-timing';
 import { completeAttempts, withAllAttempts } from './training-attempts';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
@@ -310,21 +311,41 @@ export class JobService {
     return view;
   }
 
-  /** The workflow's result once completed, waiting up to waitMs for it; ConflictError while it runs or when it did not complete. */
-  async completedResult(jobId: string, waitMs: number): Promise<{ kind: string | undefined; result: unknown }> {
-    const { handle, description } = await this.describeOr404(jobId);
+  /**
+   * The workflow's result once completed, waiting up to waitMs for it; NotFoundError for no such job, ConflictError while
+   * it runs or when it did not complete. With a wait, the long poll for the result starts together with the
+   * description (which says whether the job exists, its kind and its status), and its value is the answer: one
+   * round trip after the workflow closes, not a second description and a second read of its history. `timing`
+   * records `describe` and then `wait` (the rest of the long poll, or the read of a completed job's result).
+   */
+  async completedResult(
+    jobId: string,
+    waitMs: number,
+    timing?: ServerTiming,
+  ): Promise<{ kind: string | undefined; result: unknown }> {
+    const handle = this.handle(jobId);
+    // Settled, never rejected: the description decides first whether its outcome is wanted at all.
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        (value) => ({ ok: true as const, value }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
+    let outcome = waitMs > 0 ? settle(this.withWait(waitMs, () => handle.result())) : undefined;
+    const { description } = await timed(timing, 'describe', () => this.describeOr404(jobId));
+    const kind = description.typedSearchAttributes.get(KilnKind);
     let status = toJobStatus(description.status.name);
-    if (status === 'RUNNING' && waitMs > 0) {
-      // The long poll for the result ends at the wait's deadline whatever happens (closed, failed or still running);
-      // the status says which.
-      await this.withWait(waitMs, () => handle.result()).catch(() => undefined);
+    if (status === 'COMPLETED' || (status === 'RUNNING' && outcome)) {
+      outcome ??= settle(handle.result());
+      // The long poll ends at the wait's deadline whatever happens: a value means the job completed.
+      const settled = await timed(timing, 'wait', () => outcome as NonNullable<typeof outcome>);
+      if (settled.ok) return { kind, result: settled.value };
+      if (status === 'COMPLETED') throw settled.err;
+      // Failed, cancelled, terminated, timed out, or still running at the deadline: the status says which.
       status = toJobStatus((await handle.describe()).status.name);
     }
     if (status === 'RUNNING')
       throw new ConflictError(`job ${jobId} is still running; poll GET /api/v1/jobs/${jobId}`, 'job_running');
-    if (status !== 'COMPLETED')
-      throw new ConflictError(`job ${jobId} ended ${status} and has no result`, 'job_not_completed');
-    return { kind: description.typedSearchAttributes.get(KilnKind), result: await handle.result() };
+    throw new ConflictError(`job ${jobId} ended ${status} and has no result`, 'job_not_completed');
   }
 
   /**

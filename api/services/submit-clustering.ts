@@ -13,6 +13,7 @@ import { ALGORITHMS, clusteringRequest, isAlgorithmName } from '../schemas/clust
 import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
 import { datasetInput, datasetMemo, RequestDataset, requestDataset } from './request-dataset';
+import { ServerTiming, timed } from './server-timing';
 import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
@@ -20,6 +21,24 @@ export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 /** Clustering also stores inline `data` as a dataset, under the dataset limits. */
 export interface ClusteringDeps extends SubmitDeps {
   limits: DatasetLimits;
+  /** Inputs up to this many points × columns compute as a local activity (KILN_LOCAL_COMPUTE_MAX_CELLS; 0: never). */
+  localComputeMaxCells: number;
+}
+
+/**
+ * Whether a job's compute runs as a local activity in its workflow's task (ClusteringJobInput.runLocally): only on the
+ * CPU pool that runs the workflow (no route to a GPU queue), only for a dataset known now (by id, not a series
+ * reference that a later version may grow), and only up to `maxCells` points × columns, where the compute takes
+ * milliseconds and a dispatch of its own would cost more than the work. Larger jobs keep the activity path, with its
+ * heartbeats and progress.
+ */
+export function runsLocally(
+  placement: { route?: unknown },
+  byReference: boolean,
+  cells: number,
+  maxCells: number,
+): boolean {
+  return !placement.route && !byReference && cells <= maxCells;
 }
 
 /** Options of a clustering submission: inline rows already read into a table as the body streamed in. */
@@ -55,7 +74,12 @@ export async function submitClustering(
   body: unknown,
   options: ClusteringSubmitOptions = {},
 ): Promise<SubmittedJob> {
-  const prepared = await prepareClustering(deps, body, options.table ? { table: options.table } : {});
+  const prepared = await timed(options.timing, 'prepare', () =>
+    prepareClustering(deps, body, {
+      ...(options.table ? { table: options.table } : {}),
+      ...(options.timing ? { timing: options.timing } : {}),
+    }),
+  );
   return startPreparedJob(deps, prepared, options);
 }
 
@@ -66,12 +90,12 @@ export async function submitClustering(
  * PayloadTooLargeError for inline data past the limits, UnprocessableError for more points than the algorithm takes or
  * more GPU memory than any online device has. k-means `init` centroids are stored as an artifact (the job carries its
  * id). With `options.table`, the inline rows were read as the body streamed in (parseJsonEnvelope) and `body` has no
- * `data`.
+ * `data`; `options.timing` records the dataset's store or lookup as `dataset`.
  */
 export async function prepareClustering(
   deps: ClusteringDeps,
   body: unknown,
-  options: { inlineData?: boolean; table?: Table } = {},
+  options: { inlineData?: boolean; table?: Table; timing?: ServerTiming } = {},
 ): Promise<PreparedJob> {
   const request = parseWith(clusteringRequest, body);
   const inline = request.data !== undefined || options.table !== undefined;
@@ -104,7 +128,7 @@ export async function prepareClustering(
     );
   }
 
-  const source = await resolveDataset(deps, request, options.table);
+  const source = await timed(options.timing, 'dataset', () => resolveDataset(deps, request, options.table));
   const dataset = source.meta;
   const limit = spec.limit?.(params);
   if (limit && dataset.rows > limit.maxPoints) {
@@ -171,6 +195,9 @@ export async function prepareClustering(
     ...(request.register ? { register: request.register } : {}),
     ...(placement.route ? { route: placement.route } : {}),
     gpuMemoryMb: placement.gpuMemoryMb,
+    ...(runsLocally(placement, source.ref !== undefined, dataset.rows * columns.length, deps.localComputeMaxCells)
+      ? { runLocally: true }
+      : {}),
   };
   return {
     kind: 'clustering',

@@ -4,6 +4,7 @@ import type { JobKind } from '../../common/jobs';
 import type { ApiMetrics } from '../metrics';
 import type { IdempotentStart } from './idempotency';
 import type { JobAttributes, JobService, JobStatus, KilnWorkflowType, StartOutcome } from './jobs';
+import { ServerTiming, timed } from './server-timing';
 
 /**
  * The shape of every `submit-<kind>.ts` service (clustering, training, batch predict, pipelines), in two halves so a
@@ -63,6 +64,8 @@ export interface PreparedJob {
 export interface SubmitOptions {
   /** From the request's Idempotency-Key header (idempotency.ts): the job id comes from it. */
   idempotency?: IdempotentStart;
+  /** Records the submission's phases (`dataset`, `prepare`, `start`) for the answer's Server-Timing header. */
+  timing?: ServerTiming;
 }
 
 /** `<prefix>-<uuid>`: the key's UUID for an idempotent start, else a random one. */
@@ -117,7 +120,9 @@ export async function startPreparedJob(
   options?: SubmitOptions,
 ): Promise<SubmittedJob> {
   const jobId = jobIdFor(prepared.idPrefix, options);
-  const outcome = await deps.jobs.startJob(jobId, prepared, options?.idempotency);
+  const outcome = await timed(options?.timing, 'start', () =>
+    deps.jobs.startJob(jobId, prepared, options?.idempotency),
+  );
   if (outcome.created) deps.metrics.jobsStarted.inc(prepared.metric);
   return {
     jobId,

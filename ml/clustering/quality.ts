@@ -24,7 +24,8 @@
  * Cost: Davies–Bouldin, Calinski–Harabasz and inertia need only the cluster means: two O(n·d) host passes in float64.
  * The silhouette needs all pairwise distances within the sample, s² of them (s ≤ SILHOUETTE_SAMPLE_SIZE): float32
  * blocks of at most MAX_DISTANCE_CELLS_PER_BLOCK cells on the device, each about its own origin, summed per cluster on
- * the host in float64, with the few cells too close to call recomputed exactly (silhouette.ts).
+ * the host in float64, with the few cells too close to call recomputed exactly; with at most 4 dimensions, each pair's
+ * exact float64 distance once on the host, which is cheaper there (silhouette.ts).
  */
 import { assertFiniteResult } from '../finite-guard';
 import { adjustedRandIndex, normalizedMutualInfo } from './agreement';

@@ -21,6 +21,13 @@
  *     host as Σ(x − y)² in float64; duplicates come out exactly 0.
  * So every distance used is within 0.05 % of the float64 distance between the float32 points (in practice ~1e-7), at
  * the price of one (d+2)×s upload per block. Per-cluster sums are float64 on the host.
+ *
+ * Few dimensions (d ≤ HOST_SILHOUETTE_MAX_DIMENSIONS) skip the device: the host loop over every cell (a compare, a
+ * square root, a sum) is there anyway, and computing Σ(x − y)² in it costs less than the matMul, its upload and its
+ * download, so each pair's exact float64 distance is computed once on the host and added to both of its points' sums.
+ * On 1,000 two-dimensional points that is ~2-4× faster (the quality metrics of a small k-means job took longer than
+ * the k-means itself), and the silhouette is the float64 one; it differs from the device path's by ~1e-8
+ * (bench/results/job-latency-2026-11-30.json; test/ml/clustering/silhouette.test.ts compares the two).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initComputeBackend } from '../backend';
@@ -41,6 +48,15 @@ export function silhouetteRecomputeThreshold(d: number): number {
   return ((2 * (d + 2) + 3) * FLOAT32_UNIT_ROUNDOFF) / MAX_RELATIVE_ERROR;
 }
 
+/**
+ * Dimensions up to which the distances are computed on the host (exact float64, each pair once) instead of by blocked
+ * matMul on the device, as long as the s × K per-cluster sums fit in MAX_DISTANCE_CELLS_PER_BLOCK float64s.
+ */
+export const HOST_SILHOUETTE_MAX_DIMENSIONS = 4;
+
+/** Where meanSilhouette computes the distances: `auto` picks the host for few dimensions (see above). */
+export type SilhouetteMethod = 'auto' | 'host' | 'device';
+
 interface RowBlock {
   start: number;
   rows: number;
@@ -50,7 +66,9 @@ interface RowBlock {
  * Mean silhouette of the points `idx` (rows of the row-major n×d `points`) with labels 0..K−1 (one per idx entry):
  * a = mean distance to the rest of its own cluster, b = smallest mean distance to another cluster, s = (b − a) /
  * max(a, b), 0 for a point alone in its cluster or with a = b = 0 (scikit-learn's nan_to_num). The caller ensures
- * 2 ≤ clusters ≤ len(idx) − 1. An aborted signal rejects with an Error named 'AbortError'. No tensors outlive the call.
+ * 2 ≤ clusters ≤ len(idx) − 1. `method` forces the host or the device distances (tests); `auto` takes the host for
+ * d ≤ HOST_SILHOUETTE_MAX_DIMENSIONS. An aborted signal rejects with an Error named 'AbortError'. No tensors outlive
+ * the call.
  */
 export async function meanSilhouette(
   points: Float32Array,
@@ -60,8 +78,8 @@ export async function meanSilhouette(
   K: number,
   signal: AbortSignal | undefined,
   what: string,
+  method: SilhouetteMethod = 'auto',
 ): Promise<number> {
-  await initComputeBackend();
   const s = idx.length;
   // Counting sort by label: row r of the sorted sample is sample entry order[r].
   const counts = new Float64Array(K);
@@ -77,6 +95,14 @@ export async function meanSilhouette(
     lab[at] = labels[r];
   }
   const X = centredSample(points, d, idx, order);
+  const onHost = method === 'host' || (method === 'auto' && d <= HOST_SILHOUETTE_MAX_DIMENSIONS);
+  if (onHost && s * K <= MAX_DISTANCE_CELLS_PER_BLOCK) {
+    const sums = await hostDistanceSums(X, d, lab, K, signal, what);
+    let total = 0;
+    for (let r = 0; r < s; r++) total += pointSilhouette(sums, r * K, lab[r], counts, K);
+    return total / s;
+  }
+  await initComputeBackend();
   const blocks = planBlocks(first, K, Math.max(1, Math.min(s, Math.floor(MAX_DISTANCE_CELLS_PER_BLOCK / s))));
   const tau = silhouetteRecomputeThreshold(d);
 
@@ -136,18 +162,63 @@ export async function meanSilhouette(
         sums[out + lab[c]] += dist;
       }
     }
-    for (let r = 0; r < rows; r++) {
-      const own = lab[start + r];
-      if (counts[own] <= 1) continue; // alone in its cluster: s = 0
-      const a = sums[r * K + own] / (counts[own] - 1);
-      let b = Infinity;
-      for (let c = 0; c < K; c++) if (c !== own && counts[c] > 0) b = Math.min(b, sums[r * K + c] / counts[c]);
-      const denom = Math.max(a, b);
-      if (denom > 0 && Number.isFinite(b)) total += (b - a) / denom;
-    }
+    for (let r = 0; r < rows; r++) total += pointSilhouette(sums, r * K, lab[start + r], counts, K);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return total / s;
+}
+
+/**
+ * One point's silhouette from its per-cluster distance sums (sums[at + c] for c < K): (b − a) / max(a, b), 0 for a point
+ * alone in its cluster or with a = b = 0 (scikit-learn's nan_to_num).
+ */
+function pointSilhouette(sums: Float64Array, at: number, own: number, counts: Float64Array, K: number): number {
+  if (counts[own] <= 1) return 0;
+  const a = sums[at + own] / (counts[own] - 1);
+  let b = Infinity;
+  for (let c = 0; c < K; c++) if (c !== own && counts[c] > 0) b = Math.min(b, sums[at + c] / counts[c]);
+  const denom = Math.max(a, b);
+  return denom > 0 && Number.isFinite(b) ? (b - a) / denom : 0;
+}
+
+/**
+ * Σ distance from each row of X (s × d, float64) to each cluster: s × K sums, each pair's exact distance computed once
+ * and added to both rows. Yields to the event loop (and checks `signal`) about every MAX_DISTANCE_CELLS_PER_BLOCK
+ * pairs, as the device path does per block.
+ */
+async function hostDistanceSums(
+  X: Float64Array,
+  d: number,
+  lab: Int32Array,
+  K: number,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<Float64Array> {
+  const s = lab.length;
+  const sums = new Float64Array(s * K);
+  let r = 0;
+  while (r < s) {
+    throwIfAborted(signal, what);
+    for (let pairs = 0; r < s && pairs < MAX_DISTANCE_CELLS_PER_BLOCK; r++) {
+      const xr = r * d;
+      const toR = r * K;
+      const labR = lab[r];
+      for (let c = r + 1; c < s; c++) {
+        const xc = c * d;
+        let q = 0;
+        for (let j = 0; j < d; j++) {
+          const diff = X[xr + j] - X[xc + j];
+          q += diff * diff;
+        }
+        const dist = Math.sqrt(q);
+        sums[toR + lab[c]] += dist;
+        sums[c * K + labR] += dist;
+      }
+      pairs += s - r - 1;
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return sums;
 }
 
 /**

@@ -42,6 +42,7 @@ describe('common/config', () => {
       port: 3000,
       host: '127.0.0.1',
       gpuFallbackSeconds: 30,
+      localComputeMaxCells: 10_000,
       limits: DEFAULT_LIMITS,
       bodyLimits: DEFAULT_BODY_LIMITS,
       telemetryLimits: DEFAULT_TELEMETRY_LIMITS,
@@ -102,6 +103,7 @@ describe('common/config', () => {
       HOST: '',
       DATABASE_URL: 'postgres://kiln:pw@db:5432/kiln',
       KILN_GPU_FALLBACK_SECONDS: '2.5',
+      KILN_LOCAL_COMPUTE_MAX_CELLS: '0',
       KILN_MAX_ROWS: '1_000',
       KILN_POOL: 'gpu',
       KILN_GPU_DEVICE: '3',
@@ -116,7 +118,7 @@ describe('common/config', () => {
       XDG_CACHE_HOME: '/ignored-when-KILN_CACHE_DIR-is-set',
       TEMPORAL_CLI: cli,
     });
-    expect(config.api).to.include({ port: 8080, host: '127.0.0.1', gpuFallbackSeconds: 2.5 });
+    expect(config.api).to.include({ port: 8080, host: '127.0.0.1', gpuFallbackSeconds: 2.5, localComputeMaxCells: 0 });
     expect(config.api.limits.maxRows).to.equal(1000);
     expect(requireDatabaseUrl(config)).to.equal('postgres://kiln:pw@db:5432/kiln');
     expect(config.worker).to.deep.equal({
@@ -314,6 +316,7 @@ describe('common/config', () => {
       HOST: [() => '999.1.1.1', /must be an IP address or a host name of this machine, e\.g\. 127\.0\.0\.1/],
       KILN_TEMPORAL_UI_URL: [() => 'localhost:8233', /must be a URL like http:\/\/127\.0\.0\.1:8233/],
       KILN_GPU_FALLBACK_SECONDS: [() => '-1', /must be a positive number/],
+      KILN_LOCAL_COMPUTE_MAX_CELLS: [() => '10k', /must be a non-negative integer/],
       KILN_MAX_BODY_BYTES: [() => '64MiB', /must be a positive integer/],
       KILN_MAX_ROWS: [() => '1e6', /must be a positive integer/],
       KILN_MAX_COLUMNS: [() => '0', /must be a positive integer/],

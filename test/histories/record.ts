@@ -30,7 +30,10 @@ function replayGpuWorker(stack: TestStack) {
 
 async function record(): Promise<void> {
   const stack = await getTestStack();
-  const api = await startTestApi(stack, {}, {}, { gpuFallbackSeconds: 1 });
+  // Every case computes as an activity (the bound at 0) unless marked `local`: those go through `localApi`, where
+  // small jobs compute as a local activity (KILN_LOCAL_COMPUTE_MAX_CELLS's default).
+  const api = await startTestApi(stack, {}, {}, { gpuFallbackSeconds: 1, localComputeMaxCells: 0 });
+  const localApi = await startTestApi(stack, {}, {}, { gpuFallbackSeconds: 1 });
   const blobs = makeBlobs(30, [[0, 0], [6, 6]], 0.5, 3);
   const upload = await request(api, 'POST', '/api/v1/datasets', {
     data: blobs.points.map(([x, y], i) => ({ x, y, label: blobs.labels[i] === 0 ? 'a' : 'b' })),
@@ -46,7 +49,7 @@ async function record(): Promise<void> {
   // where no worker polls, so after gpuFallbackSeconds (KILN_GPU_FALLBACK_SECONDS) it falls back to kiln-cpu (both branches in one history).
   // `gpu` cases ask for a GPU class that an in-process GPU worker serves: the compute runs on its queue, the workflow and
   // the registration on kiln-cpu.
-  const cases: Array<[string, string, unknown, { routed?: boolean; gpu?: boolean }?]> = [
+  const cases: Array<[string, string, unknown, { routed?: boolean; gpu?: boolean; local?: boolean }?]> = [
     ['clustering-kmeans.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points }],
     ['clustering-kmeans-register.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: blobs.points, register: { name: 'replay-model' } }],
     ['training-classifier.json', '/api/v1/training', training],
@@ -59,6 +62,13 @@ async function record(): Promise<void> {
       '/api/v1/clustering',
       { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points, register: { name: 'replay-gpu-model' }, resources: { accelerator: 'gpu', gpuClass: 'replay' } },
       { gpu: true },
+    ],
+    ['clustering-kmeans-local.json', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2, seed: 1 }, data: blobs.points }, { local: true }],
+    [
+      'clustering-kmeans-register-local.json',
+      '/api/v1/clustering',
+      { algorithm: 'kmeans', params: { k: 2 }, data: blobs.points, register: { name: 'replay-local-model' } },
+      { local: true },
     ],
   ];
   // Existing histories are the contract with running workflows: only missing ones are recorded (--force: all).
@@ -79,7 +89,7 @@ async function record(): Promise<void> {
             memoryTotalMb: 81920, source: 'declared',
           });
         }
-        const started = await request(api, 'POST', route, body);
+        const started = await request(options?.local ? localApi : api, 'POST', route, body);
         if (started.status !== 202) throw new Error(`start failed: ${JSON.stringify(started.body)}`);
         const finish = () => request(api, 'GET', `/api/v1/jobs/${started.body.jobId}/result?wait=30`);
         const result = options?.gpu ? await (await replayGpuWorker(stack)).runUntil(finish) : await finish();
@@ -94,6 +104,7 @@ async function record(): Promise<void> {
     });
   } finally {
     await api.close();
+    await localApi.close();
     await stopTestStack();
   }
 }

@@ -11,6 +11,11 @@ describe('Temporal dev server dynamic config', () => {
     }
   });
 
+  it("lets the server hand a workflow task's activity back eagerly", () => {
+    expect(DEV_SERVER_DYNAMIC_CONFIG['system.enableActivityEagerExecution']).to.equal(true);
+    expect(dynamicConfigFlags()).to.include('system.enableActivityEagerExecution=true');
+  });
+
   it('passes each value as a --dynamic-config-value flag', () => {
     const flags = dynamicConfigFlags();
     expect(flags).to.include('history.transferProcessorMaxPollRPS=1000');

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { repoRoot } from '../../common/paths';
 import { bundleKilnWorkflows } from '../../workers/workflow-bundle';
@@ -42,5 +43,20 @@ describe('recorded workflow histories replay against the current workflow code',
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).to.deep.equal([]);
+  });
+
+  it('a small job that an older worker ran as an activity (its input asks to run locally, no patch marker) replays', async function () {
+    // A rolling upgrade: the new API asked for the local path, a worker without it scheduled the activity; the worker
+    // replaying it now must take the activity path again (patched() is false without the marker).
+    this.timeout(120_000);
+    const json = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, 'clustering-kmeans.json'), 'utf8'));
+    const payload = json.events[0].workflowExecutionStartedEventAttributes.input.payloads[0];
+    const input = JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8'));
+    expect(input.runLocally).to.equal(undefined);
+    payload.data = Buffer.from(JSON.stringify({ ...input, runLocally: true })).toString('base64');
+    const history = historyFromJSON(json);
+    const types = (history.events ?? []).map((e) => e.eventType);
+    expect(types).to.include(temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+    await Worker.runReplayHistory({ workflowBundle: await bundleKilnWorkflows() }, history, 'upgraded-mid-run');
   });
 });

@@ -25,7 +25,9 @@ export async function startTestApi(
   stack: Pick<TestStack, 'pool'> & { env: Pick<TestStack['env'], 'client' | 'namespace'> },
   limits: Partial<DatasetLimits> = {},
   bodyLimits: Partial<BodyLimits> = {},
-  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser' | 'log' | 'sseKeepAliveMs'>> & {
+  settings: Partial<
+    Pick<ApiDeps, 'gpuFallbackSeconds' | 'localComputeMaxCells' | 'browser' | 'log' | 'sseKeepAliveMs'>
+  > & {
     telemetryLimits?: Partial<TelemetryLimits>;
   } = {},
 ): Promise<TestApi> {
@@ -43,6 +45,7 @@ export async function startTestApi(
     telemetryLimits: { ...defaults.telemetryLimits, ...settings.telemetryLimits },
     namespace: stack.env.namespace ?? 'default',
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
+    localComputeMaxCells: settings.localComputeMaxCells ?? defaults.localComputeMaxCells,
     browser: settings.browser ?? defaults.browser,
     ...(settings.log ? { log: settings.log } : {}),
     ...(settings.sseKeepAliveMs !== undefined ? { sseKeepAliveMs: settings.sseKeepAliveMs } : {}),

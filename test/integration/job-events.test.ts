@@ -50,7 +50,9 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
 
   before(async () => {
     stack = await getTestStack();
-    api = await startTestApi(stack, {}, {}, { sseKeepAliveMs: 300 });
+    // Small clustering jobs run as local activities, which write no progress events (README: Small jobs); these
+    // tests follow clustering's progress phases, so every job here takes the activity path.
+    api = await startTestApi(stack, {}, {}, { sseKeepAliveMs: 300, localComputeMaxCells: 0 });
     const blobs = makeBlobs(
       60,
       [

@@ -1,9 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  ScheduleAlreadyRunning,
-  ScheduleOptionsStartWorkflowAction,
-  ScheduleUpdateOptions,
-} from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOptionsStartWorkflowAction, ScheduleUpdateOptions } from '@temporalio/client';
 import type { SearchAttributePair, Workflow } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { z } from 'zod';

@@ -223,8 +223,16 @@ export function fieldValues(ranges: FieldRange[]): number[] {
   return [...values].sort((a, b) => a - b);
 }
 
-/** Whether a calendar names a local wall-clock time, given as that wall time read as if it were UTC (ms). */
-export type WallMatcher = (wall: number) => boolean;
+/**
+ * A calendar as predicates on wall times (a local wall-clock time read as if it were UTC, ms: time-zone.ts wallAsUtcMs),
+ * on lookup tables: no time zone data, no allocation but one Date, for checks that run per second of an hour.
+ */
+export interface WallMatcher {
+  /** Whether the calendar names this second. */
+  matches(wall: number): boolean;
+  /** Whether it names any second of this wall time's hour (its date and hour match). */
+  namesHour(wall: number): boolean;
+}
 
 function table(values: number[], size: number): boolean[] {
   const out = new Array<boolean>(size).fill(false);
@@ -232,10 +240,7 @@ function table(values: number[], size: number): boolean[] {
   return out;
 }
 
-/**
- * A calendar as a predicate on wall times (lookup tables: no time zone data, no allocation but one Date), for checks
- * that run per second of an hour. The wall time is a local time read as if it were UTC (time-zone.ts wallAsUtcMs).
- */
+/** The WallMatcher of a calendar. */
 export function wallMatcher(c: StructuredCalendar): WallMatcher {
   const years = new Set(fieldValues(c.year));
   const months = table(fieldValues(c.month), 13);
@@ -244,16 +249,17 @@ export function wallMatcher(c: StructuredCalendar): WallMatcher {
   const hours = table(fieldValues(c.hour), 24);
   const minutes = table(fieldValues(c.minute), 60);
   const seconds = table(fieldValues(c.second), 60);
-  return (wall) => {
-    const d = new Date(wall);
-    return (
-      seconds[d.getUTCSeconds()] &&
-      minutes[d.getUTCMinutes()] &&
-      hours[d.getUTCHours()] &&
-      days[d.getUTCDate()] &&
-      months[d.getUTCMonth() + 1] &&
-      weekdays[d.getUTCDay()] &&
-      years.has(d.getUTCFullYear())
-    );
+  const hourOf = (d: Date) =>
+    hours[d.getUTCHours()] &&
+    days[d.getUTCDate()] &&
+    months[d.getUTCMonth() + 1] &&
+    weekdays[d.getUTCDay()] &&
+    years.has(d.getUTCFullYear());
+  return {
+    matches: (wall) => {
+      const d = new Date(wall);
+      return seconds[d.getUTCSeconds()] && minutes[d.getUTCMinutes()] && hourOf(d);
+    },
+    namesHour: (wall) => hourOf(new Date(wall)),
   };
 }

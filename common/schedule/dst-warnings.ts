@@ -10,10 +10,10 @@ import { formatLocal, OffsetChange, offsetChanges } from './time-zone';
  * `15 1-3 * * *` at the first 02:15, `0,30 2 * * *` at the second 02:00 and then at 03:30, a time it does not name;
  * New York, 2027-11-07: `30 1 * * *` runs at both 01:30s), so this module only reads them.
  *
- * Cost: the zone's offset changes are found once per zone and year (time-zone.ts offsetChanges); each change costs one
- * pass over the local seconds it skips or repeats (3,600 for an hour) for the first MAX_DST_WARNINGS changes and
- * usually far less for the rest, plus a binary search of the fire times: bounded by the number of changes, whatever
- * the number of fire times.
+ * Cost: the zone's offset changes are found once per zone and year (time-zone.ts offsetChanges); each change costs at
+ * most one pass over the local seconds it skips or repeats (3,600 for an hour; an hour whose date or hour no calendar
+ * names is skipped whole, and past MAX_DST_WARNINGS the pass stops at the first named second), plus binary searches of
+ * the fire times and a look at those of that day: bounded by the number of changes, not by the number of fire times.
  */
 
 /** A spec in the form the zone logic reads (services/schedule-spec.ts compiles it). */
@@ -73,6 +73,7 @@ export const MAX_EXAMPLES = 3;
 const FIRST_YEAR = 2000;
 const LAST_YEAR = 2100;
 const SECOND_MS = 1000;
+const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 /** `2027-03-28T02:30:00` from a wall time read as if UTC (ms). */
@@ -141,10 +142,15 @@ function namedIn(
   const gap = change.after > change.before;
   const found: Counted = { count: 0, examples: [] };
   for (let wall = start; wall < end && found.count < limit; wall += SECOND_MS) {
+    // An hour no calendar names (another date or hour): skip to the next one.
+    if (!matchers.some((m) => m.namesHour(wall))) {
+      wall = Math.floor(wall / HOUR_MS) * HOUR_MS + HOUR_MS - SECOND_MS;
+      continue;
+    }
     const first = wall - change.before;
     const second = wall - change.after;
     const inRange = gap ? first > range.after && first <= range.until : second > range.after && first <= range.until;
-    if (!inRange || !matchers.some((m) => m(wall))) continue;
+    if (!inRange || !matchers.some((m) => m.matches(wall))) continue;
     found.count++;
     if (found.examples.length < MAX_EXAMPLES) found.examples.push(wallText(wall));
   }
@@ -236,7 +242,7 @@ function movedRuns(
     const wall = t + (t < change.at ? change.before : change.after);
     if (Math.floor(wall / DAY_MS) !== day) continue;
     const named =
-      matchers.some((m) => m(wall)) ||
+      matchers.some((m) => m.matches(wall)) ||
       spec.intervals.some((v) => (((t - v.offsetMs) % v.everyMs) + v.everyMs) % v.everyMs === 0);
     if (named) continue;
     found.count++;

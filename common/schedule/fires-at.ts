@@ -20,5 +20,5 @@ export function mayFireAt(spec: FireSpec, t: number): boolean {
   const zone = spec.timezone || 'UTC';
   if (offsetMs(zone, second - DAY_MS) !== offsetMs(zone, second + DAY_MS)) return true;
   const wall = wallAsUtcMs(wallTimeAt(zone, second));
-  return spec.calendars.some((c) => wallMatcher(c)(wall));
+  return spec.calendars.some((c) => wallMatcher(c).matches(wall));
 }

@@ -38,9 +38,8 @@ export function createDatasetRefActivities({ pool }: ActivityDeps) {
         sha256: found.dataset.sha256,
         rows: found.dataset.rows,
         createdAt: found.createdAt,
-        ...(typeof ref.version === 'number'
-          ? {}
-          : { asOf: ref.version === 'latest' ? input.asOf : new Date(ref.version.asOf).toISOString() }),
+        // A pinned version records the run's resolution instant too, so every resolved dataset says when it was read.
+        asOf: typeof ref.version === 'object' ? new Date(ref.version.asOf).toISOString() : input.asOf,
       };
     },
   };

@@ -15,7 +15,7 @@ import { apiConnectionOptions } from './temporal-connection';
 import { createApiMetrics } from './metrics';
 import { JobEventHub } from './services/job-event-hub';
 import { JobService } from './services/jobs';
-import { sweepPreviewSchedules } from './services/schedule-fire-times';
+import { startPreviewSweeper } from './services/schedule-fire-times';
 
 /** What `npm run api -- --help` says. */
 const API_COMMAND: CommandHelp = {
@@ -80,14 +80,12 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     `api listening on http://${host}:${listening} pid=${process.pid}`,
   );
 
-  // Previews a process killed mid-answer left behind (inert, but listed by the Temporal UI): gone a while after start.
-  void sweepPreviewSchedules({ temporal, namespace: config.temporal.namespace, log })
-    .then((ids) => {
-      if (ids.length) log.info({ scheduleIds: ids }, `deleted ${ids.length} leftover schedule preview(s)`);
-    })
-    .catch((err: unknown) => log.warn({ err }, 'could not list leftover schedule previews'));
+  // Previews a process killed mid-answer left behind (inert, but listed by the Temporal UI): swept now and every
+  // minute, so a process restarted moments after such a kill still removes them once they are a minute old.
+  const sweeper = startPreviewSweeper({ temporal, namespace: config.temporal.namespace, log });
 
   const shutdown = () => {
+    sweeper.stop();
     // Event streams end first (their clients reconnect elsewhere), so that the server can close.
     void events.close();
     server.close(() => {

@@ -101,7 +101,7 @@ const scheduleIdParam = {
 };
 const scheduleView = {
   description:
-    "The schedule: action {kind, model?, request as given}, spec as written, policy {overlap, catchupWindow, pauseOnFailure}, paused, note, remainingRuns, timezone, nextFireTimes [{utc, local}] (Temporal's next 10, jitter included), counts {runs, skippedByOverlap, missedCatchupWindow}, running job ids, recentRuns [{jobId, scheduledTime, startedAt, status, links}] newest first, createdAt, updatedAt, links",
+    "The schedule: action {kind, model?, request as given}, spec as written, policy {overlap, catchupWindow, pauseOnFailure}, paused, note, remainingRuns (null: no limit), timezone, nextFireTimes [{utc, local}] (Temporal's next 10, jitter included; none while paused), counts {runs, skippedByOverlap, missedCatchupWindow}, running job ids, recentRuns [{jobId, scheduledTime (the run's nominal second, as its job id), startedAt, status, links}] newest first, createdAt, updatedAt, links",
 };
 const idPathParam = (description: string) => ({
   name: 'id',
@@ -405,12 +405,17 @@ export function openApiDocument(limits: DatasetLimits) {
           operationId: 'createSchedule',
           summary: `Create a recurring job on a Temporal Schedule: action.kind ${SCHEDULE_ACTION_KINDS.join('|')} with that route's body as action.request (validated as the route does; batch-predict names action.model), spec (cron, intervals, calendars; timezone required with cron or calendars), policy (overlap ${OVERLAP_POLICIES.join('|')}, default ${SCHEDULE_DEFAULTS.overlap}; catchupWindow 10s-365d, default ${SCHEDULE_DEFAULTS.catchupWindow}; pauseOnFailure), paused, note, remainingRuns. Every run is an ordinary job`,
           requestBody: { content: { 'application/json': { schema: schema(createScheduleRequest) } } },
-          responses: { '201': { ...scheduleView }, ...errors(400, 403, 404, 409, 413, 415, 422, 503) },
+          responses: {
+            '201': {
+              description: `${scheduleView.description}; warnings [{kind: never-fires | fixed-offset-zone, message}] when the spec never fires or its zone is a fixed offset`,
+            },
+            ...errors(400, 403, 404, 409, 413, 415, 422, 503),
+          },
         },
         get: {
           operationId: 'listSchedules',
           summary:
-            "Kiln's schedules (eventually consistent), a page at a time: [{scheduleId, kind, model?, paused, note, nextFireTimes, lastRun?, links}], nextPageToken",
+            "Kiln's schedules (eventually consistent), a page at a time: [{scheduleId, kind, model?, paused, note, nextFireTimes [{utc, local}] (Temporal's next 5; none while paused), lastRun?, links}], nextPageToken (for the same filters only; any other token is a 400 naming query.pageToken)",
           parameters: [
             { name: 'kind', in: 'query', schema: { type: 'string', enum: [...SCHEDULE_ACTION_KINDS] } },
             { name: 'paused', in: 'query', schema: { type: 'string', enum: ['true', 'false'] } },
@@ -424,12 +429,12 @@ export function openApiDocument(limits: DatasetLimits) {
         post: {
           operationId: 'previewSchedule',
           summary:
-            'The next `count` fire times of a spec after `from` (default now), as Temporal computes them (through a temporary paused schedule that never runs and is deleted at once), in UTC and in its zone, and a warning for each local time of a cron or calendar in a DST gap (no run at it) or repeat (which of its two instants Temporal runs at)',
+            'The next `count` fire times of a spec after `from` (default now), as Temporal computes them (through a temporary paused schedule that never runs and is deleted at once), in UTC and in its zone, and warnings: a fixed-offset zone, a spec that never fires, and one per DST change that skips or repeats local times a cron or calendar names (the interval, the named local times in it counted with examples, what Temporal runs there), at most 10 (warningsOmitted counts the rest)',
           requestBody: { content: { 'application/json': { schema: schema(previewRequest) } } },
           responses: {
             '200': {
               description:
-                '{timezone, from, fireTimes: [{utc, local}], warnings: [{kind: gap | repeat, localTime, instants?, runsAt?, message}]}',
+                '{timezone, from, fireTimes: [{utc, local}], warnings: [{kind: gap | repeat, localTime, localInterval: {start, end}, changeAt, named: {count, examples}, passes?, runs?: {firstPass, secondPass, examples}, moved?: {count, examples}, message} | {kind: never-fires | fixed-offset-zone, message}], warningsOmitted?}',
             },
             ...errors(400, 403, 503),
           },
@@ -445,9 +450,12 @@ export function openApiDocument(limits: DatasetLimits) {
         patch: {
           operationId: 'updateSchedule',
           summary:
-            'Change any part (what is given replaces what was; policy field by field; remainingRuns null lifts the limit); the run history and counts stay',
+            'Change any part (what is given replaces what was; policy field by field; remainingRuns null lifts the limit); the run history and counts stay; concurrent changes all land (409 schedule_busy if it keeps losing to them)',
           requestBody: { content: { 'application/json': { schema: schema(updateScheduleRequest) } } },
-          responses: { '200': scheduleView, ...errors(400, 403, 404, 413, 415, 422, 503) },
+          responses: {
+            '200': { description: `${scheduleView.description}; warnings as create's` },
+            ...errors(400, 403, 404, 409, 413, 415, 422, 503),
+          },
         },
         delete: {
           operationId: 'deleteSchedule',
@@ -459,7 +467,8 @@ export function openApiDocument(limits: DatasetLimits) {
         parameters: [scheduleIdParam],
         post: {
           operationId: 'pauseSchedule',
-          summary: 'Pause, with an optional note (fire times while paused are not made up later)',
+          summary:
+            'Pause, with an optional note (none or empty: "Paused through the Kiln API"; fire times while paused are not made up later)',
           requestBody: { content: { 'application/json': { schema: schema(pauseRequest) } } },
           responses: { '200': scheduleView, ...errors(400, 403, 404, 415, 503) },
         },
@@ -468,7 +477,7 @@ export function openApiDocument(limits: DatasetLimits) {
         parameters: [scheduleIdParam],
         post: {
           operationId: 'unpauseSchedule',
-          summary: 'Unpause, with an optional note',
+          summary: 'Unpause, with an optional note (none or empty: "Unpaused through the Kiln API")',
           requestBody: { content: { 'application/json': { schema: schema(pauseRequest) } } },
           responses: { '200': scheduleView, ...errors(400, 403, 404, 415, 503) },
         },
@@ -478,8 +487,10 @@ export function openApiDocument(limits: DatasetLimits) {
         post: {
           operationId: 'triggerSchedule',
           summary:
-            'One run now (overlap default allow-all); answers {scheduleId, overlap, jobId, scheduledTime, links}; 409 ' +
-            'trigger_collision (Retry-After: 1) when another trigger took the same second',
+            'One run now (overlap default allow-all; it runs even while paused or past endAt, as Temporal triggers do); ' +
+            'answers {scheduleId, overlap, jobId, scheduledTime (whole second, as the job id), links}; 409 ' +
+            'trigger_collision (Retry-After: 1) when its run cannot be told from a scheduled run in the same second or ' +
+            'Temporal dropped it, 409 trigger_queue_full (Retry-After: 1) when 10 triggers of the schedule already wait',
           requestBody: { content: { 'application/json': { schema: schema(triggerRequest) } } },
           responses: { '202': { description: 'Triggered' }, ...errors(400, 403, 404, 409, 415, 503) },
         },
@@ -489,7 +500,7 @@ export function openApiDocument(limits: DatasetLimits) {
         post: {
           operationId: 'backfillSchedule',
           summary:
-            'Runs for every fire time in [start, end] (inclusive) as if that time passed now, each with its fire time as scheduled time (overlap default buffer-all; at most 1000 runs); answers {runs, scheduledTimes}',
+            'Runs for every fire time in [start, end] (inclusive; end not in the future) as if that time passed now, each with its fire time as scheduled time (overlap default buffer-all; at most 1000 runs); answers {runs, scheduledTimes}',
           requestBody: { content: { 'application/json': { schema: schema(backfillRequest) } } },
           responses: { '202': { description: 'Backfill started' }, ...errors(400, 403, 404, 415, 503) },
         },

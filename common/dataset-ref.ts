@@ -26,7 +26,11 @@ export interface ResolvedDataset {
   rows: number;
   /** When this version was uploaded (ISO-8601). */
   createdAt: string;
-  /** The instant `latest` or `asOf` was resolved against (ISO-8601); absent for a version number. */
+  /**
+   * The instant the reference was resolved against (ISO-8601): the `asOf` asked for, else the run's (the end of its
+   * scheduled second, or its start): for a version number too, which names its version whatever the instant. Absent
+   * only from results recorded before pinned versions recorded it.
+   */
   asOf?: string;
 }
 

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { Context } from 'koa';
-import { ConflictError } from '../../common/errors';
+import { ConflictError, ValidationError } from '../../common/errors';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
 import { scheduleId } from '../schemas/schedules';
@@ -25,12 +25,22 @@ export function schedulesRouter(deps: ApiDeps): Router {
   const router = new Router();
   const limit = deps.bodyLimits.maxPipelineBodyBytes;
   const idOf = (ctx: Context) => parseWith(scheduleId, ctx.params.id, 'id');
-  // pause, unpause and trigger take an optional body: none at all is the empty object.
+  // Every body is a JSON object: `null`, an array or a number is a 400 naming `body`, on every route alike.
+  const objectBody = async (ctx: Context) => {
+    const body = await readJsonBody(ctx, limit);
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw new ValidationError(
+        `body: must be a JSON object, got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}`,
+        'body',
+      );
+    return body;
+  };
+  // pause, unpause and trigger take an optional body: none at all (no bytes) is the empty object.
   const optionalBody = async (ctx: Context) =>
-    ctx.request.length || ctx.get('transfer-encoding') ? readJsonBody(ctx, limit) : {};
+    ctx.request.length || ctx.get('transfer-encoding') ? objectBody(ctx) : {};
 
   router.post('/schedules', async (ctx) => {
-    const view = await createSchedule(deps, await readJsonBody(ctx, limit));
+    const view = await createSchedule(deps, await objectBody(ctx));
     ctx.status = 201;
     ctx.set('Location', view.links.self);
     ctx.body = view;
@@ -41,7 +51,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   });
 
   router.post('/schedules/preview', async (ctx) => {
-    ctx.body = await previewSchedule(deps, await readJsonBody(ctx, limit));
+    ctx.body = await previewSchedule(deps, await objectBody(ctx));
   });
 
   router.get('/schedules/:id', async (ctx) => {
@@ -50,7 +60,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
 
   router.patch('/schedules/:id', async (ctx) => {
     const id = idOf(ctx);
-    ctx.body = await updateSchedule(deps, id, await readJsonBody(ctx, limit));
+    ctx.body = await updateSchedule(deps, id, await objectBody(ctx));
   });
 
   router.delete('/schedules/:id', async (ctx) => {
@@ -73,8 +83,9 @@ export function schedulesRouter(deps: ApiDeps): Router {
     try {
       ctx.body = await triggerSchedule(deps, id, await optionalBody(ctx));
     } catch (err) {
-      // The collision lasts at most until the next second.
-      if (err instanceof ConflictError && err.code === 'trigger_collision') ctx.set('Retry-After', '1');
+      // The collision lasts at most until the next second; a full queue drains at one trigger a second.
+      if (err instanceof ConflictError && ['trigger_collision', 'trigger_queue_full'].includes(err.code))
+        ctx.set('Retry-After', '1');
       throw err;
     }
     ctx.status = 202;
@@ -83,7 +94,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   router.post('/schedules/:id/backfill', async (ctx) => {
     const id = idOf(ctx);
     ctx.status = 202;
-    ctx.body = await backfillSchedule(deps, id, await readJsonBody(ctx, limit));
+    ctx.body = await backfillSchedule(deps, id, await objectBody(ctx));
   });
 
   return router;

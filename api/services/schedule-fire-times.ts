@@ -115,14 +115,19 @@ function timestamp(ms: number): ReturnType<typeof msNumberToTs> {
   return { ...msNumberToTs(seconds * 1000), nanos: Math.round(ms - seconds * 1000) * 1_000_000 };
 }
 
-/** How old a preview schedule must be before a sweep deletes it: older than any preview still being answered. */
-export const PREVIEW_SWEEP_AGE_MS = 5 * 60_000;
+/**
+ * How old a preview schedule must be before a sweep deletes it: older than any preview still being answered (a preview
+ * takes a few Temporal calls, each bounded by the API's Temporal deadline, seconds).
+ */
+export const PREVIEW_SWEEP_AGE_MS = 60_000;
+/** How often the API sweeps (startPreviewSweeper). */
+export const PREVIEW_SWEEP_EVERY_MS = 60_000;
 
 /**
  * Deletes the temporary preview schedules (PREVIEW_SCHEDULE_PREFIX) that a process which died mid-preview left behind,
  * once they are older than `minAgeMs` (a younger one may belong to a preview another API process is answering now).
- * They are inert (paused, no runs left) but show on the Temporal UI's Schedules page. The API runs this once when it
- * starts. Returns the ids deleted; throws what the Temporal client throws for the listing (a delete that fails is
+ * They are inert (paused, no runs left) but show on the Temporal UI's Schedules page. The API runs this every
+ * PREVIEW_SWEEP_EVERY_MS (startPreviewSweeper), so a process killed mid-preview leaves them a minute or two. Returns the ids deleted; throws what the Temporal client throws for the listing (a delete that fails is
  * logged and skipped).
  */
 export async function sweepPreviewSchedules(
@@ -148,4 +153,38 @@ export async function sweepPreviewSchedules(
     }
   }
   return deleted;
+}
+
+/** A periodic sweep that can be stopped. */
+export interface PreviewSweeper {
+  /** Clears the timer; a sweep in progress finishes on its own. */
+  stop(): void;
+}
+
+/**
+ * Sweeps leftover previews (sweepPreviewSchedules, `minAgeMs`) now and every `everyMs` after, one sweep at a time, on a
+ * timer that does not keep the process alive. Deleted ids are logged; a sweep that fails (Temporal unreachable) is
+ * logged and the next one tries again.
+ */
+export function startPreviewSweeper(
+  deps: FireTimesDeps,
+  { everyMs = PREVIEW_SWEEP_EVERY_MS, minAgeMs = PREVIEW_SWEEP_AGE_MS } = {},
+): PreviewSweeper {
+  let sweeping = false;
+  const sweep = () => {
+    if (sweeping) return;
+    sweeping = true;
+    void sweepPreviewSchedules(deps, Date.now(), minAgeMs)
+      .then((ids) => {
+        if (ids.length) deps.log?.info({ scheduleIds: ids }, `deleted ${ids.length} leftover schedule preview(s)`);
+      })
+      .catch((err: unknown) => deps.log?.warn({ err }, 'could not list leftover schedule previews'))
+      .finally(() => {
+        sweeping = false;
+      });
+  };
+  sweep();
+  const timer = setInterval(sweep, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -8,7 +8,7 @@ import {
   parseCalendar,
   parseCron,
 } from '../../common/schedule/calendar';
-import { parseDurationMs } from '../../common/schedule/duration';
+import { readDuration } from '../../common/schedule/duration';
 import type { FireSpec } from '../../common/schedule/dst-warnings';
 import { isTimeZone, zoneSpelling } from '../../common/schedule/time-zone';
 import { OverlapPolicy, SCHEDULE_LIMITS, schedulePolicy, scheduleSpec } from '../schemas/schedules';
@@ -36,12 +36,13 @@ function durationField(
   bounds: { min: number; max: number; wholeSeconds?: boolean },
 ): number | undefined {
   if (text === undefined) return undefined;
-  const ms = parseDurationMs(text);
-  if (ms === undefined)
+  const reading = readDuration(text);
+  if ('problem' in reading)
     throw new ValidationError(
-      `${field}: ${JSON.stringify(text)} is not a duration (a positive number with ms, s, m, h or d, e.g. "10m", "1h30m")`,
+      `${field}: ${JSON.stringify(text)} is not a duration: ${reading.problem} (a positive number with ms, s, m, h or d, each unit once, e.g. "10m", "1h30m")`,
       field,
     );
+  const { ms } = reading;
   // The range first: a huge duration ("99999999999999999999d") is out of range, not "not whole seconds".
   if (ms < bounds.min || ms > bounds.max)
     throw new ValidationError(

@@ -1,13 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import {
-  Client,
-  ScheduleAlreadyRunning,
-  ScheduleDescription,
-  ScheduleHandle,
-  ScheduleNotFoundError,
-  ScheduleOptionsStartWorkflowAction,
-  ScheduleUpdateOptions,
-} from '@temporalio/client';
+import { createHash, randomUUID } from 'node:crypto';
+import { ScheduleAlreadyRunning, ScheduleOptionsStartWorkflowAction, ScheduleUpdateOptions } from '@temporalio/client';
 import type { SearchAttributePair, Workflow } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { z } from 'zod';
@@ -15,15 +7,13 @@ import {
   ConflictError,
   DependencyUnavailableError,
   DomainError,
-  NotFoundError,
   prefixField,
   ValidationError,
   withField,
 } from '../../common/errors';
-import { dstWarnings } from '../../common/schedule/dst-warnings';
-import type { Logger } from '../../common/logger';
+import { DstWarning, dstWarnings } from '../../common/schedule/dst-warnings';
 import { formatDurationMs } from '../../common/schedule/duration';
-import { formatLocal } from '../../common/schedule/time-zone';
+import { fixedOffsetWarning, formatLocal } from '../../common/schedule/time-zone';
 import { KilnAlgorithm, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import {
@@ -35,47 +25,42 @@ import {
   SCHEDULE_LIMITS,
   ScheduleActionKind,
   scheduleAction,
-  triggerRequest,
   updateScheduleRequest,
 } from '../schemas/schedules';
 import { parseWith } from '../schemas/validate';
-import { jobLinks, TemporalUi } from './accepted';
+import { jobLinks } from './accepted';
 import { checkWorkflowStartSize, JobStatus } from './jobs';
+import { KeyedQueue } from './keyed-queue';
+import { updateScheduleIfUnchanged } from './schedule-conflict-update';
 import { temporalFireTimes } from './schedule-fire-times';
-import { apiOverlap, compilePolicy, compileSpec, ScheduleSpecRequest, temporalOverlap } from './schedule-spec';
-import { ClusteringDeps, prepareClustering } from './submit-clustering';
+import {
+  describeOr404,
+  KilnSchedule,
+  MAX_REVISIONS,
+  orNotFound,
+  runSecond,
+  ScheduleDeps,
+  ScheduleMemo,
+} from './schedule-handle';
+import { apiOverlap, compilePolicy, CompiledSpec, compileSpec, temporalOverlap } from './schedule-spec';
+import { prepareClustering } from './submit-clustering';
 import { prepareBatchPredict } from './submit-batch-predict';
 import { PreparedJob } from './submit-job';
 import { prepareFullPipeline, prepareValidationPipeline } from './submit-pipeline';
 import { prepareTraining } from './submit-training';
+
+export type { ScheduleDeps, ScheduleMemo } from './schedule-handle';
+export { triggerSchedule } from './schedule-trigger';
 
 /**
  * Kiln's recurring jobs on Temporal Schedules: the schedule is Temporal's (durable, on the Temporal UI's Schedules
  * page, surviving restarts), and every run is an ordinary job, the same workflow with the same validated input that
  * the kind's own POST route would start. What Kiln needs beyond Temporal's own description (the request as given, the
  * spec as written, the description) travels in the action's memo under `schedule`, so there is one source of truth.
+ * Triggers are in schedule-trigger.ts.
  */
 
-/** What the schedule routes read: the job submit dependencies, the Temporal client, where the UI is, a logger. */
-export interface ScheduleDeps extends ClusteringDeps, TemporalUi {
-  temporal: Client;
-  log?: Logger;
-}
-
 type ScheduleAction = z.infer<typeof scheduleAction>;
-
-/** Kiln's part of a schedule, in its action's memo (`schedule`), hence in every run's memo too. */
-export interface ScheduleMemo {
-  action: ScheduleAction;
-  spec: ScheduleSpecRequest;
-  description?: string;
-}
-
-/** A schedule's Kiln memo, or undefined for a schedule Kiln did not create. */
-function kilnMemo(description: ScheduleDescription): ScheduleMemo | undefined {
-  const memo = description.action.memo?.schedule as ScheduleMemo | undefined;
-  return memo && typeof memo === 'object' && memo.action && memo.spec ? memo : undefined;
-}
 
 /**
  * Validates the action's request with its route's own prepare half (services/submit-*.ts) and builds the start,
@@ -153,28 +138,6 @@ function actionKindOf(kind: string | undefined, algorithm: string | undefined): 
   return kind === 'clustering' || kind === 'training' || kind === 'batch-predict' ? kind : undefined;
 }
 
-function notFound(id: string): NotFoundError {
-  return new NotFoundError('schedule', id, 'id');
-}
-
-/** The handle and description of a Kiln schedule; NotFoundError (field `id`) for an unknown id or someone else's. */
-async function describeOr404(
-  deps: ScheduleDeps,
-  id: string,
-): Promise<{ handle: ScheduleHandle; description: ScheduleDescription; memo: ScheduleMemo }> {
-  const handle = deps.temporal.schedule.getHandle(id);
-  let description: ScheduleDescription;
-  try {
-    description = await handle.describe();
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw notFound(id);
-    throw err;
-  }
-  const memo = kilnMemo(description);
-  if (!memo || description.typedSearchAttributes.get(KilnTenant) !== DEFAULT_TENANT) throw notFound(id);
-  return { handle, description, memo };
-}
-
 /** Temporal refusing a spec Kiln's own checks let through: a 400 about the spec rather than a 500. */
 function specRefused(err: unknown): unknown {
   if (err instanceof TypeError || (err as { code?: number }).code === 3)
@@ -182,17 +145,50 @@ function specRefused(err: unknown): unknown {
   return err;
 }
 
-/** A run of a schedule: its job, when it was due and when it started, its status now. */
+/** A run of a schedule: its job, its nominal second and when it started, its status now. */
 export interface ScheduleRunView {
   jobId: string;
+  /** The run's nominal second (ISO): the one its job id and GET /api/v1/jobs carry (a trigger's: when Temporal took it). */
   scheduledTime: string;
   startedAt: string;
   status: JobStatus | 'UNKNOWN';
   links: ReturnType<typeof jobLinks> & { temporalUi?: string };
 }
 
-function timesIn(zone: string, times: Date[]) {
+/** A fire time in UTC and in the schedule's zone. */
+export interface FireTimeView {
+  utc: string;
+  local: string;
+}
+
+function timesIn(zone: string, times: Date[]): FireTimeView[] {
   return times.map((t) => ({ utc: t.toISOString(), local: formatLocal(zone, t.getTime()) }));
+}
+
+/**
+ * Something a client should know about a spec that Kiln accepts: a DST gap or repeat (dst-warnings.ts), a spec that
+ * never fires (`never-fires`), a zone that is a fixed offset (`fixed-offset-zone`).
+ */
+export type ScheduleWarning = DstWarning | { kind: 'never-fires' | 'fixed-offset-zone'; message: string };
+
+/** The warning for a zone that is a fixed offset (EST, Etc/GMT+3), if the spec names one. */
+function zoneWarnings(spec: CompiledSpec): ScheduleWarning[] {
+  const message = spec.temporal.timezone ? fixedOffsetWarning(spec.fire.timezone) : undefined;
+  return message ? [{ kind: 'fixed-offset-zone', message }] : [];
+}
+
+/** The warning for a spec with no fire time after `after` (ms). */
+function neverFires(after: number, spec: CompiledSpec): ScheduleWarning {
+  const end =
+    spec.fire.endAt && spec.fire.endAt.getTime() <= after
+      ? ` (its endAt, ${spec.fire.endAt.toISOString()}, is past)`
+      : '';
+  return {
+    kind: 'never-fires',
+    message:
+      `the spec has no fire time after ${new Date(after).toISOString()}${end}: the schedule starts no run unless ` +
+      'triggered or backfilled',
+  };
 }
 
 function scheduleLinks(deps: ScheduleDeps, id: string) {
@@ -210,18 +206,16 @@ function scheduleLinks(deps: ScheduleDeps, id: string) {
 
 /**
  * GET /api/v1/schedules/:id: the action (kind, model, the request as given), the spec as written, the policy, paused
- * and its note, the runs left, the next 10 fire times (Temporal's, jitter included) in UTC and in the schedule's zone,
- * the recent runs (newest first, at most Temporal's 10) with their job ids, status and links, and the counts of runs
- * taken, skipped by the overlap policy and missed by the catch-up window.
+ * and its note, the runs left (null: no limit), the next 10 fire times (Temporal's, jitter included) in UTC and in the
+ * schedule's zone (none while paused: no run is due), the recent runs (newest first, at most Temporal's 10) with their
+ * job ids, nominal seconds, status and links, and the counts of runs taken, skipped by the overlap policy and missed by
+ * the catch-up window.
  */
 export async function describeSchedule(deps: ScheduleDeps, id: string) {
   return scheduleView(deps, await describeOr404(deps, id));
 }
 
-async function scheduleView(
-  deps: ScheduleDeps,
-  { description: d, memo }: { description: ScheduleDescription; memo: ScheduleMemo },
-) {
+async function scheduleView(deps: ScheduleDeps, { description: d, memo }: Pick<KilnSchedule, 'description' | 'memo'>) {
   const zone = memo.spec.timezone ?? 'UTC';
   const recent = [...d.info.recentActions].reverse();
   const statuses = await Promise.all(
@@ -229,7 +223,7 @@ async function scheduleView(
   );
   const runs: ScheduleRunView[] = recent.map((r, i) => ({
     jobId: r.action.workflow.workflowId,
-    scheduledTime: r.scheduledAt.toISOString(),
+    scheduledTime: new Date(runSecond(r.action.workflow.workflowId) ?? r.scheduledAt.getTime()).toISOString(),
     startedAt: r.takenAt.toISOString(),
     status: statuses[i] ?? 'UNKNOWN',
     links: {
@@ -251,9 +245,9 @@ async function scheduleView(
     },
     paused: d.state.paused,
     note: d.state.note ?? '',
-    ...(d.state.remainingActions !== undefined ? { remainingRuns: d.state.remainingActions } : {}),
+    remainingRuns: d.state.remainingActions ?? null,
     timezone: zone,
-    nextFireTimes: timesIn(zone, d.info.nextActionTimes.slice(0, 10)),
+    nextFireTimes: d.state.paused ? [] : timesIn(zone, d.info.nextActionTimes.slice(0, 10)),
     counts: {
       runs: d.info.numActionsTaken,
       skippedByOverlap: d.info.numActionsSkippedOverlap,
@@ -267,14 +261,30 @@ async function scheduleView(
   };
 }
 
-/** The answer of GET /api/v1/schedules/:id (and of create, update, pause, unpause). */
+/** The answer of GET /api/v1/schedules/:id (and of pause, unpause). */
 export type ScheduleView = Awaited<ReturnType<typeof describeSchedule>>;
+
+/** The answer of create and PATCH: the schedule, and warnings about its spec when there are any. */
+export type ScheduleChangeView = ScheduleView & { warnings?: ScheduleWarning[] };
+
+/** The view with the spec's warnings: a fixed-offset zone, no fire time to come (with runs left to take). */
+async function changedView(deps: ScheduleDeps, schedule: KilnSchedule): Promise<ScheduleChangeView> {
+  const view = await scheduleView(deps, schedule);
+  const spec = compileSpec(schedule.memo.spec);
+  const d = schedule.description;
+  const warnings = [
+    ...zoneWarnings(spec),
+    ...(d.info.nextActionTimes.length === 0 && d.state.remainingActions !== 0 ? [neverFires(Date.now(), spec)] : []),
+  ];
+  return warnings.length ? { ...view, warnings } : view;
+}
 
 /**
  * POST /api/v1/schedules: validates everything first (the spec, the policy, the action's request through its route's
- * own checks) and only then creates the Temporal schedule. ConflictError (409, field `id`) for an id in use.
+ * own checks) and only then creates the Temporal schedule. ConflictError (409, field `id`) for an id in use. The
+ * answer carries `warnings` for a spec that never fires or names a fixed-offset zone.
  */
-export async function createSchedule(deps: ScheduleDeps, body: unknown): Promise<ScheduleView> {
+export async function createSchedule(deps: ScheduleDeps, body: unknown): Promise<ScheduleChangeView> {
   const request = parseWith(createScheduleRequest, body);
   const spec = compileSpec(request.spec);
   const policies = compilePolicy(request.policy);
@@ -303,143 +313,128 @@ export async function createSchedule(deps: ScheduleDeps, body: unknown): Promise
       throw new ConflictError(`schedule ${JSON.stringify(id)} already exists`, 'schedule_exists', 'id');
     throw specRefused(err);
   }
-  return describeSchedule(deps, id);
+  return changedView(deps, await describeOr404(deps, id));
 }
+
+/**
+ * Changes of one schedule through this process, one at a time (PATCH, pause, unpause): an update rewrites the whole
+ * schedule, so one computed while another change lands would undo it. Across processes the conflict token guards it.
+ */
+const changes = new KeyedQueue();
+
+/** Updates of one PATCH that lost to a concurrent change and were sent again before it gives up (409 schedule_busy). */
+const UPDATE_ATTEMPTS = 8;
 
 /**
  * PATCH /api/v1/schedules/:id: any part; what is given replaces what was (the policy field by field), the rest
  * stays, and so do the run history and counts (it is the same Temporal schedule). A new action is validated like a
  * new schedule's; its runs keep their id prefix unless the kind changes. `remainingRuns: null` lifts the limit.
+ *
+ * Every part not given is taken from one description of the schedule, the same one the update is sent against with
+ * its conflict token (schedule-conflict-update.ts), so Kiln's memo always describes the action Temporal runs and a
+ * concurrent change (a PATCH of another field, a pause, from this process or another) is never undone: an update that
+ * lost to one is built again from the newer description and sent again, up to UPDATE_ATTEMPTS times, then
+ * ConflictError `schedule_busy`. NotFoundError when the schedule is gone (deleted meanwhile, too).
  */
-export async function updateSchedule(deps: ScheduleDeps, id: string, body: unknown): Promise<ScheduleView> {
+export async function updateSchedule(deps: ScheduleDeps, id: string, body: unknown): Promise<ScheduleChangeView> {
   const request = parseWith(updateScheduleRequest, body);
-  const { handle, description: current, memo: old } = await describeOr404(deps, id);
   const spec = request.spec ? compileSpec(request.spec) : undefined;
-  const policy = request.policy
-    ? compilePolicy({
-        overlap: request.policy.overlap ?? apiOverlap(current.policies.overlap),
-        catchupWindow: request.policy.catchupWindow ?? formatDurationMs(current.policies.catchupWindow),
-        pauseOnFailure: request.policy.pauseOnFailure ?? current.policies.pauseOnFailure,
-      })
-    : undefined;
+  // The new policy fields are checked now; the ones not given come from the description each attempt reads.
+  if (request.policy)
+    compilePolicy({
+      overlap: request.policy.overlap ?? 'skip',
+      catchupWindow: request.policy.catchupWindow ?? '10m',
+      pauseOnFailure: request.policy.pauseOnFailure ?? false,
+    });
+  await describeOr404(deps, id);
   const prepared = request.action ? await prepareAction(deps, request.action) : undefined;
+  return changes.run(id, async () => {
+    for (let attempt = 1; ; attempt++) {
+      const current = await describeOr404(deps, id);
+      const revision = randomUUID().slice(0, 12);
+      const updated = updatedOptions(deps, request, spec, prepared, current, revision);
+      try {
+        await orNotFound(id, updateScheduleIfUnchanged(deps.temporal, deps.namespace, current.description, updated));
+      } catch (err) {
+        throw specRefused(err);
+      }
+      const after = await describeOr404(deps, id);
+      if (after.memo.revisions?.includes(revision)) return changedView(deps, after);
+      if (attempt >= UPDATE_ATTEMPTS)
+        throw new ConflictError(
+          `schedule ${JSON.stringify(id)} changed ${UPDATE_ATTEMPTS} times while this update was being applied; try again`,
+          'schedule_busy',
+        );
+    }
+  });
+}
+
+/** The whole schedule after a PATCH: the request's parts, everything else from `current` alone. */
+function updatedOptions(
+  deps: ScheduleDeps,
+  request: z.infer<typeof updateScheduleRequest>,
+  spec: CompiledSpec | undefined,
+  prepared: PreparedJob | undefined,
+  { description: previous, memo: old }: KilnSchedule,
+  revision: string,
+): ScheduleUpdateOptions {
+  const description = request.description === null ? undefined : (request.description ?? old.description);
   const memo: ScheduleMemo = {
     action: request.action ?? old.action,
     spec: request.spec ?? old.spec,
-    ...(request.description === null
-      ? {}
-      : request.description !== undefined
-        ? { description: request.description }
-        : old.description !== undefined
-          ? { description: old.description }
-          : {}),
+    ...(description !== undefined ? { description } : {}),
+    revisions: [...(old.revisions ?? []).slice(-(MAX_REVISIONS - 1)), revision],
   };
-  try {
-    await handle.update((previous): ScheduleUpdateOptions => {
-      const base = previous.action.workflowId!;
-      const action = prepared
-        ? scheduleActionOf(
-            deps,
-            prepared,
-            base.startsWith(`${prepared.idPrefix}-`) && /-[0-9a-f-]{36}$/.test(base)
-              ? base
-              : `${prepared.idPrefix}-${randomUUID()}`,
-            memo,
-          )
-        : { ...previous.action, memo: { ...previous.action.memo, schedule: memo } };
-      const remaining =
-        request.remainingRuns === null ? undefined : (request.remainingRuns ?? previous.state.remainingActions);
-      return {
-        spec: (spec ?? compileSpec(old.spec)).temporal,
-        action: action as ScheduleUpdateOptions['action'],
-        policies: policy ?? previous.policies,
-        state: {
-          paused: request.paused ?? previous.state.paused,
-          note: request.note ?? previous.state.note,
-          ...(remaining !== undefined ? { remainingActions: remaining } : {}),
-        },
-        typedSearchAttributes: prepared ? scheduleAttributes(prepared) : previous.typedSearchAttributes,
-      };
-    });
-  } catch (err) {
-    throw specRefused(err);
-  }
-  return describeSchedule(deps, id);
-}
-
-/** POST .../pause and .../unpause, with an optional note (default: says it came through Kiln's API). */
-export async function setPaused(deps: ScheduleDeps, id: string, paused: boolean, body: unknown): Promise<ScheduleView> {
-  const { note } = parseWith(pauseRequest, body ?? {});
-  const { handle } = await describeOr404(deps, id);
-  if (paused) await handle.pause(note ?? 'Paused through the Kiln API');
-  else await handle.unpause(note ?? 'Unpaused through the Kiln API');
-  return describeSchedule(deps, id);
-}
-
-/**
- * Triggers of one schedule, one after another (the tail of each schedule's chain), and the second of each schedule's
- * last triggered run. A run's id is the schedule's base plus its scheduled second, so two triggers in one second would
- * name the same workflow and Temporal would drop the second one: this process waits for a new second between them.
- */
-const triggerChains = new Map<string, Promise<unknown>>();
-const lastTriggerSecond = new Map<string, number>();
-
-/** Polls of describe() for the triggered run, and the pause between them (ms): Temporal usually starts it within 1 s. */
-const TRIGGER_POLLS = 30;
-const TRIGGER_POLL_MS = 100;
-
-/**
- * POST .../trigger: one run now (overlap policy default allow-all, so it starts even while another runs), answered
- * with the run's job id once Temporal has started it. Triggers of one schedule in this process are serialized and at
- * least a wall-clock second apart (see triggerChains). ConflictError `trigger_collision` when no new run appears (its
- * id was taken: another API process triggered the schedule, or it fired, in the same second); the route adds
- * Retry-After.
- */
-export async function triggerSchedule(deps: ScheduleDeps, id: string, body: unknown) {
-  const { overlap } = parseWith(triggerRequest, body ?? {});
-  const previous = triggerChains.get(id) ?? Promise.resolve();
-  const mine = previous.catch(() => undefined).then(() => triggerOnce(deps, id, overlap));
-  triggerChains.set(id, mine);
-  try {
-    return await mine;
-  } finally {
-    if (triggerChains.get(id) === mine) triggerChains.delete(id);
-  }
-}
-
-async function triggerOnce(deps: ScheduleDeps, id: string, overlap: z.infer<typeof triggerRequest>['overlap']) {
-  const last = lastTriggerSecond.get(id);
-  if (last !== undefined) {
-    const wait = (last + 1) * 1000 - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
-  const { handle, description } = await describeOr404(deps, id);
-  const seen = new Set(description.info.recentActions.map((a) => a.action.workflow.workflowId));
-  const triggeredAt = Date.now();
-  await handle.trigger(temporalOverlap(overlap));
-  let run: { workflowId: string; scheduledAt: Date } | undefined;
-  for (let i = 0; i < TRIGGER_POLLS && !run; i++) {
-    const recent = (await handle.describe()).info.recentActions;
-    const found = recent.find((a) => !seen.has(a.action.workflow.workflowId));
-    if (found) run = { workflowId: found.action.workflow.workflowId, scheduledAt: found.scheduledAt };
-    else await new Promise((r) => setTimeout(r, TRIGGER_POLL_MS));
-  }
-  lastTriggerSecond.set(id, Math.floor((run?.scheduledAt.getTime() ?? Math.max(triggeredAt, Date.now())) / 1000));
-  if (!run)
-    throw new ConflictError(
-      `schedule ${JSON.stringify(id)}: the triggered run did not start (its id, the schedule's plus the second, was ` +
-        'taken by another run in the same second); try again in a second',
-      'trigger_collision',
-    );
-  // The run exists under the id Temporal reported (describe throws WorkflowNotFoundError if not).
-  await deps.temporal.workflow.getHandle(run.workflowId).describe();
+  const base = previous.action.workflowId!;
+  const action = prepared
+    ? scheduleActionOf(
+        deps,
+        prepared,
+        base.startsWith(`${prepared.idPrefix}-`) && /-[0-9a-f-]{36}$/.test(base)
+          ? base
+          : `${prepared.idPrefix}-${randomUUID()}`,
+        memo,
+      )
+    : { ...previous.action, memo: { ...previous.action.memo, schedule: memo } };
+  const policies = request.policy
+    ? compilePolicy({
+        overlap: request.policy.overlap ?? apiOverlap(previous.policies.overlap),
+        catchupWindow: request.policy.catchupWindow ?? formatDurationMs(previous.policies.catchupWindow),
+        pauseOnFailure: request.policy.pauseOnFailure ?? previous.policies.pauseOnFailure,
+      })
+    : previous.policies;
+  const remaining =
+    request.remainingRuns === null ? undefined : (request.remainingRuns ?? previous.state.remainingActions);
   return {
-    scheduleId: id,
-    overlap,
-    jobId: run.workflowId,
-    scheduledTime: run.scheduledAt.toISOString(),
-    links: { job: jobLinks(run.workflowId).self, schedule: `/api/v1/schedules/${id}` },
+    spec: (spec ?? compileSpec(old.spec)).temporal,
+    action: action as ScheduleUpdateOptions['action'],
+    policies,
+    state: {
+      paused: request.paused ?? previous.state.paused,
+      note: request.note ?? previous.state.note,
+      ...(remaining !== undefined ? { remainingActions: remaining } : {}),
+    },
+    typedSearchAttributes: prepared ? scheduleAttributes(prepared) : previous.typedSearchAttributes,
   };
+}
+
+/** The notes pause and unpause leave when the request gives none (Temporal ignores an empty one: no change at all). */
+export const DEFAULT_PAUSE_NOTE = 'Paused through the Kiln API';
+export const DEFAULT_UNPAUSE_NOTE = 'Unpaused through the Kiln API';
+
+/**
+ * POST .../pause and .../unpause, with an optional note: none or an empty one becomes DEFAULT_PAUSE_NOTE or
+ * DEFAULT_UNPAUSE_NOTE, since Temporal reads an empty note as "no pause requested". NotFoundError for an unknown
+ * schedule, or one deleted meanwhile.
+ */
+export async function setPaused(deps: ScheduleDeps, id: string, paused: boolean, body: unknown): Promise<ScheduleView> {
+  const { note } = parseWith(pauseRequest, body);
+  return changes.run(id, async () => {
+    const { handle } = await describeOr404(deps, id);
+    if (paused) await orNotFound(id, handle.pause(note || DEFAULT_PAUSE_NOTE));
+    else await orNotFound(id, handle.unpause(note || DEFAULT_UNPAUSE_NOTE));
+    return describeSchedule(deps, id);
+  });
 }
 
 /**
@@ -448,14 +443,21 @@ async function triggerOnce(deps: ScheduleDeps, id: string, overlap: z.infer<type
  * datasets resolve as of then. The answer's times are Temporal's own (schedule-fire-times.ts: its search from 1 ms
  * before start, as its backfill searches), DST days included. Temporal only runs fire times within the schedule's own
  * startAt..endAt, so the answer's times are the window clipped to them (`clippedTo` says so) and a window wholly
- * outside them is a ValidationError naming `start` (or `end`). Overlap default buffer-all: every one runs, one after
- * another. At most SCHEDULE_LIMITS.maxBackfillRuns runs.
+ * outside them is a ValidationError naming `start` (or `end`). The window must not reach into the future (end after
+ * now: a ValidationError naming `end`): Temporal would run those fire times at once, long before they are due. Overlap
+ * default buffer-all: every one runs, one after another. At most SCHEDULE_LIMITS.maxBackfillRuns runs.
  */
 export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unknown) {
   const request = parseWith(backfillRequest, body);
   const start = new Date(request.start);
   const end = new Date(request.end);
   if (end.getTime() < start.getTime()) throw new ValidationError('end: must not be before start', 'end');
+  if (end.getTime() > Date.now())
+    throw new ValidationError(
+      `end: ${end.toISOString()} is in the future: a backfill runs fire times that have passed (Temporal would start ` +
+        'later ones now, not when they are due); end it at now at the latest',
+      'end',
+    );
   const { handle, memo } = await describeOr404(deps, id);
   const spec = compileSpec(memo.spec);
   const fire = spec.fire;
@@ -475,7 +477,7 @@ export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unk
   const { times } = await temporalFireTimes(deps, spec.temporal, start.getTime() - 1, limit + 1, end.getTime());
   if (times.length > limit)
     throw new ValidationError(`end: the window holds more than ${limit} fire times; backfill it in parts`, 'end');
-  await handle.backfill({ start, end, overlap: temporalOverlap(request.overlap) });
+  await orNotFound(id, handle.backfill({ start, end, overlap: temporalOverlap(request.overlap) }));
   const clipped = from.getTime() !== start.getTime() || to.getTime() !== end.getTime();
   return {
     scheduleId: id,
@@ -500,20 +502,17 @@ export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unk
 /** DELETE /api/v1/schedules/:id: removes the Temporal schedule; runs already started go on. */
 export async function deleteSchedule(deps: ScheduleDeps, id: string): Promise<void> {
   const { handle } = await describeOr404(deps, id);
-  try {
-    await handle.delete();
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw notFound(id);
-    throw err;
-  }
+  await orNotFound(id, handle.delete());
 }
 
 /**
  * POST /api/v1/schedules/preview: the spec checked as a schedule's would be, its next `count` fire times after
  * `from` (default now) as Temporal computes them (schedule-fire-times.ts: a schedule created at `from` would fire
- * exactly so), in UTC and in its zone, and a warning for each local time of a cron or calendar up to the last of them
- * that falls into a DST gap (no run at that local time) or repeat (saying which of its two instants Temporal runs at).
- * Nominal times: jitter comes on top. ValidationError for a bad spec (or one Temporal refuses), as create's.
+ * exactly so), in UTC and in its zone, and warnings: a zone that is a fixed offset, a spec that never fires after
+ * `from`, and one per DST change up to the last of those times that skips or repeats local times a cron or calendar
+ * names (dst-warnings.ts: the interval, how many named local times fall in it, what Temporal runs there), at most
+ * MAX_DST_WARNINGS of them (`warningsOmitted` counts the rest). Nominal times: jitter comes on top. ValidationError for
+ * a bad spec (or one Temporal refuses), as create's.
  */
 export async function previewSchedule(deps: ScheduleDeps, body: unknown) {
   const request = parseWith(previewRequest, body);
@@ -528,6 +527,12 @@ export async function previewSchedule(deps: ScheduleDeps, body: unknown) {
   const times = fired.times.slice(0, request.count);
   const until = times.length === request.count ? times[times.length - 1] : (spec.fire.endAt?.getTime() ?? Infinity);
   const zone = spec.fire.timezone;
+  const dst = dstWarnings(spec.fire, fired.times, { after: from, until, covered: fired.covered });
+  const warnings: ScheduleWarning[] = [
+    ...zoneWarnings(spec),
+    ...(times.length === 0 ? [neverFires(from, spec)] : []),
+    ...dst.warnings,
+  ];
   return {
     timezone: zone,
     from: new Date(from).toISOString(),
@@ -535,13 +540,29 @@ export async function previewSchedule(deps: ScheduleDeps, body: unknown) {
       zone,
       times.map((t) => new Date(t)),
     ),
-    warnings: dstWarnings(spec.fire, fired.times, { after: from, until, covered: fired.covered }),
+    warnings,
+    ...(dst.omitted ? { warningsOmitted: dst.omitted } : {}),
   };
+}
+
+/** Bytes of the check a page token carries before Temporal's own token. */
+const PAGE_TOKEN_CHECK_BYTES = 8;
+
+/** The check of a page token: the start of a sha256 of the query it pages through and Temporal's token. */
+function pageTokenCheck(query: string, token: Uint8Array): Buffer {
+  return createHash('sha256')
+    .update(`kiln schedules page|${query}|`)
+    .update(token)
+    .digest()
+    .subarray(0, PAGE_TOKEN_CHECK_BYTES);
 }
 
 /**
  * GET /api/v1/schedules: Kiln's schedules from Temporal's visibility (eventually consistent: one created a moment ago
- * may lag), filtered by action kind and paused, a page at a time (`nextPageToken`).
+ * may lag), filtered by action kind and paused, a page at a time. `nextPageToken` is Temporal's token behind a check
+ * of it and the query's filters, so a token this API did not hand out for these filters is a 400 naming
+ * `query.pageToken` rather than an empty page. Each schedule's next fire times are `{utc, local}` in its zone, as
+ * GET /api/v1/schedules/:id gives them (none while paused).
  */
 export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
   const query = parseWith(listSchedulesQuery, rawQuery, 'query');
@@ -555,28 +576,34 @@ export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
     if (algorithm) clauses.push(`${KilnAlgorithm.name} = '${algorithm}'`);
   }
   if (query.paused) clauses.push(`TemporalSchedulePaused = ${query.paused}`);
-  // Temporal's visibility page tokens are JSON; anything else would come back as UNKNOWN, retried for ~20 s.
-  if (query.pageToken && !isJson(Buffer.from(query.pageToken, 'base64url').toString('utf8')))
-    throw new ValidationError(
-      'query.pageToken: not a page token this API handed out (use nextPageToken from a previous page)',
+  const filter = clauses.join(' AND ');
+  const foreignToken = () =>
+    new ValidationError(
+      'query.pageToken: not a page token this API handed out for these filters (use nextPageToken from the previous ' +
+        'page of the same query)',
       'query.pageToken',
     );
+  let temporalToken: Buffer | undefined;
+  if (query.pageToken) {
+    const bytes = Buffer.from(query.pageToken, 'base64url');
+    temporalToken = bytes.subarray(PAGE_TOKEN_CHECK_BYTES);
+    if (
+      temporalToken.length === 0 ||
+      !pageTokenCheck(filter, temporalToken).equals(bytes.subarray(0, PAGE_TOKEN_CHECK_BYTES))
+    )
+      throw foreignToken();
+  }
   let response: Awaited<ReturnType<typeof deps.temporal.workflowService.listSchedules>>;
   try {
     response = await deps.temporal.workflowService.listSchedules({
       namespace: deps.namespace,
       maximumPageSize: query.limit,
-      query: clauses.join(' AND '),
-      ...(query.pageToken ? { nextPageToken: Buffer.from(query.pageToken, 'base64url') } : {}),
+      query: filter,
+      ...(temporalToken ? { nextPageToken: temporalToken } : {}),
     });
   } catch (err) {
-    // UNKNOWN or INVALID_ARGUMENT with a token: Temporal could not decode it (the query is built from known values;
-    // the dev server answers a foreign token with UNKNOWN).
-    if (query.pageToken && [2, 3].includes((err as { code?: number }).code ?? 0))
-      throw new ValidationError(
-        'query.pageToken: not a page token this API handed out (use nextPageToken from a previous page)',
-        'query.pageToken',
-      );
+    // UNKNOWN or INVALID_ARGUMENT with a token that passed the check: Temporal no longer decodes it (a server reset).
+    if (temporalToken && [2, 3].includes((err as { code?: number }).code ?? 0)) throw foreignToken();
     throw err;
   }
   const schedules = (response.schedules ?? []).map((raw) => {
@@ -584,28 +611,27 @@ export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
     const info = raw.info;
     const last = info?.recentActions?.[info.recentActions.length - 1];
     const lastJob = last?.startWorkflowResult?.workflowId;
+    const zone = info?.spec?.timezoneName || 'UTC';
+    const paused = info?.paused === true;
     return {
       scheduleId: raw.scheduleId!,
       kind: actionKindOf(attributes.get(KilnKind), attributes.get(KilnAlgorithm)),
       ...(attributes.get(KilnModelName) ? { model: attributes.get(KilnModelName) } : {}),
-      paused: info?.paused === true,
+      paused,
       note: info?.notes ?? '',
-      nextFireTimes: (info?.futureActionTimes ?? []).map((t) =>
-        new Date(Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString(),
-      ),
+      nextFireTimes: paused
+        ? []
+        : timesIn(
+            zone,
+            (info?.futureActionTimes ?? []).map(
+              (t) => new Date(Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)),
+            ),
+          ),
       ...(lastJob ? { lastRun: { jobId: lastJob, links: jobLinks(lastJob) } } : {}),
       links: scheduleLinks(deps, raw.scheduleId!),
     };
   });
-  const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
+  const next = response.nextPageToken?.length ? Buffer.from(response.nextPageToken) : undefined;
+  const token = next ? Buffer.concat([pageTokenCheck(filter, next), next]).toString('base64url') : undefined;
   return { schedules, ...(token ? { nextPageToken: token } : {}) };
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -12,7 +12,8 @@
  *   does on such days).
  *
  * Kiln refuses what Temporal would refuse or silently reinterpret: `TZ=`/`CRON_TZ=` prefixes (the zone is the
- * schedule's `timezone`), `@every` (an interval spec says it), comments, day of week 7.
+ * schedule's `timezone`), `@every` (an interval spec says it), comments, steps too large for Temporal's integers. Day of
+ * week 7 is Sunday, as in Temporal (`0 3 * * 7`, `5-7`, and `1/2`, which reaches 7).
  */
 
 /** One field's range, as Temporal's structured calendar holds it: start..end inclusive, every `step`. */
@@ -74,7 +75,8 @@ export const CALENDAR_FIELDS: Record<CalendarField, { min: number; max: number; 
   },
   dayOfWeek: {
     min: 0,
-    max: 6,
+    // 7 is Sunday too (Temporal's dialect); parseCalendar folds it onto 0.
+    max: 7,
     default: '*',
     names: ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'],
   },
@@ -138,8 +140,15 @@ export function parseCalendar(fields: CalendarFields): StructuredCalendar {
       throw new CalendarSyntaxError(`${name}: ${value} is out of range (${min} to ${max})`, name);
     out[name] = parseField(name, value === undefined ? CALENDAR_FIELDS[name].default : String(value));
   }
+  // Temporal matches day of week 7 as 0 (Sunday): hold the days as single values 0-6.
+  out.dayOfWeek = [...new Set(fieldValues(out.dayOfWeek).map((v) => v % 7))]
+    .sort((a, b) => a - b)
+    .map((v) => ({ start: v, end: v, step: 1 }));
   return out;
 }
+
+/** The largest step Kiln passes on: Temporal reads steps as Go ints; any step above a field's span matches one value. */
+export const MAX_STEP = 2_147_483_647;
 
 /** One field: `*`, `v`, `a-b`, `a/s`, `a-b/s`, `* /s` or a comma list of these. */
 function parseField(name: CalendarField, text: string): FieldRange[] {
@@ -155,6 +164,11 @@ function parseField(name: CalendarField, text: string): FieldRange[] {
       if (pieces.length !== 2 || !/^[0-9]+$/.test(pieces[1]))
         throw new CalendarSyntaxError(`${name}: ${JSON.stringify(part)} is not a range with a step`, name);
       step = Number(pieces[1]);
+      if (step > MAX_STEP)
+        throw new CalendarSyntaxError(
+          `${name}: the step in ${JSON.stringify(part)} is too large (at most ${MAX_STEP}; any step above ${max - min + 1} matches only the range's start)`,
+          name,
+        );
       if (step < 1)
         throw new CalendarSyntaxError(`${name}: the step in ${JSON.stringify(part)} must be at least 1`, name);
       body = pieces[0];
@@ -207,4 +221,45 @@ export function fieldValues(ranges: FieldRange[]): number[] {
   const values = new Set<number>();
   for (const r of ranges) for (let v = r.start; v <= Math.max(r.start, r.end); v += Math.max(1, r.step)) values.add(v);
   return [...values].sort((a, b) => a - b);
+}
+
+/**
+ * A calendar as predicates on wall times (a local wall-clock time read as if it were UTC, ms: time-zone.ts wallAsUtcMs),
+ * on lookup tables: no time zone data, no allocation but one Date, for checks that run per second of an hour.
+ */
+export interface WallMatcher {
+  /** Whether the calendar names this second. */
+  matches(wall: number): boolean;
+  /** Whether it names any second of this wall time's hour (its date and hour match). */
+  namesHour(wall: number): boolean;
+}
+
+function table(values: number[], size: number): boolean[] {
+  const out = new Array<boolean>(size).fill(false);
+  for (const v of values) if (v < size) out[v] = true;
+  return out;
+}
+
+/** The WallMatcher of a calendar. */
+export function wallMatcher(c: StructuredCalendar): WallMatcher {
+  const years = new Set(fieldValues(c.year));
+  const months = table(fieldValues(c.month), 13);
+  const days = table(fieldValues(c.dayOfMonth), 32);
+  const weekdays = table(fieldValues(c.dayOfWeek), 7);
+  const hours = table(fieldValues(c.hour), 24);
+  const minutes = table(fieldValues(c.minute), 60);
+  const seconds = table(fieldValues(c.second), 60);
+  const hourOf = (d: Date) =>
+    hours[d.getUTCHours()] &&
+    days[d.getUTCDate()] &&
+    months[d.getUTCMonth() + 1] &&
+    weekdays[d.getUTCDay()] &&
+    years.has(d.getUTCFullYear());
+  return {
+    matches: (wall) => {
+      const d = new Date(wall);
+      return seconds[d.getUTCSeconds()] && minutes[d.getUTCMinutes()] && hourOf(d);
+    },
+    namesHour: (wall) => hourOf(new Date(wall)),
+  };
 }

@@ -94,6 +94,70 @@ export function offsetMs(zone: string, instantMs: number): number {
 }
 
 const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+
+/** A change of a zone's UTC offset: the first second of the new offset, and the offsets (ms) either side of it. */
+export interface OffsetChange {
+  /** ms since the epoch, a whole second: the first instant at `after`. */
+  at: number;
+  before: number;
+  after: number;
+}
+
+/** Offset changes per `zone|year`, found once: the tz rules of a year do not change while the process runs. */
+const changesByYear = new Map<string, OffsetChange[]>();
+/** Entries kept before the cache starts over (each year of one zone is one entry, a few changes long). */
+const CHANGE_CACHE_ENTRIES = 20_000;
+
+/**
+ * The offset changes of `zone` in (from, to] (ms), earliest first, from the runtime's tz data. Each calendar year is
+ * searched once per process (cached): the offset is read at weekly steps and a change is pinned to its second by
+ * bisection, so the cost is about 52 + 20 per change reads of the offset per year, whatever a caller does with them.
+ * Two changes within one week that cancel each other out (the offset the same a week apart) are not seen; no zone has
+ * had such a pair since 2000.
+ */
+export function offsetChanges(zone: string, from: number, to: number): OffsetChange[] {
+  const out: OffsetChange[] = [];
+  if (!(to > from)) return out;
+  const first = new Date(from).getUTCFullYear();
+  const last = new Date(Math.min(to, 8.64e15)).getUTCFullYear();
+  for (let year = first; year <= last; year++)
+    for (const change of changesIn(zone, year)) if (change.at > from && change.at <= to) out.push(change);
+  return out;
+}
+
+/** The changes in (start of `year`, start of the next year] (UTC). */
+function changesIn(zone: string, year: number): OffsetChange[] {
+  const key = `${zone}|${year}`;
+  const cached = changesByYear.get(key);
+  if (cached) return cached;
+  const start = Date.UTC(year, 0, 1);
+  const end = Date.UTC(year + 1, 0, 1);
+  const changes: OffsetChange[] = [];
+  let t = start;
+  let offset = offsetMs(zone, t);
+  while (t < end) {
+    const next = Math.min(t + WEEK_MS, end);
+    const nextOffset = offsetMs(zone, next);
+    if (nextOffset !== offset) {
+      // The first second in (t, next] whose offset is not `offset`; a second change before `next` is found next round.
+      let a = t / 1000;
+      let b = next / 1000;
+      while (b - a > 1) {
+        const mid = Math.floor((a + b) / 2);
+        if (offsetMs(zone, mid * 1000) === offset) a = mid;
+        else b = mid;
+      }
+      const after = offsetMs(zone, b * 1000);
+      changes.push({ at: b * 1000, before: offset, after });
+      t = b * 1000;
+      offset = after;
+    } else t = next;
+  }
+  if (changesByYear.size >= CHANGE_CACHE_ENTRIES) changesByYear.clear();
+  changesByYear.set(key, changes);
+  return changes;
+}
 
 /**
  * The instants at which `zone`'s clocks show wall time `w`, earliest first: one normally, none in a gap (clocks jump
@@ -125,4 +189,30 @@ export function formatWall(w: WallTime): string {
 
 function pad(n: number): string {
   return String(n).padStart(2, '0');
+}
+
+/** Legacy IANA names that are one offset all year, and the place people often mean by them. */
+const FIXED_ABBREVIATIONS: Record<string, string> = {
+  EST: 'America/New_York',
+  MST: 'America/Denver',
+  HST: 'Pacific/Honolulu',
+};
+
+/**
+ * A warning for a zone name that is a fixed UTC offset though it reads like a region (`EST`, `MST`, `HST`: no daylight
+ * saving time) or whose sign is the reverse of what it seems (`Etc/GMT+3` is UTC−03:00, POSIX style); undefined for
+ * any other zone (UTC and its aliases included). Temporal accepts them all; the schedule runs at that fixed offset.
+ */
+export function fixedOffsetWarning(zone: string): string | undefined {
+  const etc = /^Etc\/GMT([+-])([0-9]{1,2})$/.exec(zone);
+  const place = FIXED_ABBREVIATIONS[zone];
+  if ((!etc || Number(etc[2]) === 0) && !place) return undefined;
+  const minutes = Math.round(offsetMs(zone, 0) / 60_000);
+  const utc = `UTC${minutes < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`;
+  if (etc)
+    return (
+      `${zone} is a fixed offset, ${utc} all year (POSIX signs: ${zone} is ${etc[2]} hours ` +
+      `${etc[1] === '+' ? 'behind' : 'ahead of'} UTC), with no daylight saving time; name a place (e.g. Europe/Berlin) for a local time that follows its clocks`
+    );
+  return `${zone} is a fixed offset, ${utc} all year, with no daylight saving time: it is not the local time of a place (for that, use ${place})`;
 }

@@ -83,6 +83,9 @@ describe('named dataset series', function () {
         expect(result.body.datasetId).to.equal(id);
         const job = await request(api, 'GET', `/api/v1/jobs/${started.body.jobId}`);
         expect(job.body.result.dataset).to.include({ name, version: number, datasetId: id, sha256 });
+        // Every resolution records the instant it was made against, a pinned version's too (the run's start here).
+        expect(job.body.result.dataset.asOf, JSON.stringify(version)).to.be.a('string');
+        if (typeof version === 'object') expect(job.body.result.dataset.asOf).to.equal(between);
         expect(job.body.result.datasetSha256).to.equal(sha256);
         expect(job.body.memo.dataset).to.include({ id, version: number });
       }

@@ -1,0 +1,149 @@
+import { expect } from 'chai';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import type { ScheduleDescription, ScheduleExecutionResult } from '@temporalio/client';
+import { ConflictError, NotFoundError } from '../../common/errors';
+import { DEFAULT_TENANT } from '../../common/tenant';
+import type { ScheduleDeps } from '../../api/services/schedule-handle';
+import { MAX_WAITING_TRIGGERS, triggerSchedule } from '../../api/services/schedule-trigger';
+import { KeyedQueue } from '../../api/services/keyed-queue';
+
+const BASE = 'clustering-00000000-0000-4000-8000-000000000000';
+const runId = (second: number) => `${BASE}-${new Date(second).toISOString().replace('.000Z', 'Z')}`;
+
+/**
+ * A Temporal client that knows one schedule firing every 2 s (from the epoch: even seconds) and answers its trigger
+ * with the recent action `after(triggeredAt)` makes; `describe` can be held to keep a trigger waiting.
+ */
+function fakeDeps(after: (triggeredAt: number) => ScheduleExecutionResult[], hold?: Promise<void>) {
+  let triggeredAt: number | undefined;
+  const description = (recent: ScheduleExecutionResult[]) =>
+    ({
+      scheduleId: 'every-2s',
+      action: {
+        workflowId: BASE,
+        memo: {
+          schedule: {
+            action: { kind: 'clustering', request: {} },
+            spec: { intervals: [{ every: '2s' }] },
+          },
+        },
+      },
+      typedSearchAttributes: { get: () => DEFAULT_TENANT },
+      info: { recentActions: recent },
+    }) as unknown as ScheduleDescription;
+  const handle = {
+    describe: async () => {
+      await hold;
+      return description(triggeredAt === undefined ? [] : after(triggeredAt));
+    },
+    trigger: async () => {
+      triggeredAt = Date.now();
+    },
+  };
+  return { temporal: { schedule: { getHandle: () => handle } } } as unknown as ScheduleDeps;
+}
+
+const action = (second: number, scheduledAt: number): ScheduleExecutionResult => ({
+  scheduledAt: new Date(scheduledAt),
+  takenAt: new Date(scheduledAt + 50),
+  action: { type: 'startWorkflow', workflow: { workflowId: runId(second), firstExecutionRunId: 'run' } },
+});
+
+const floorSecond = (t: number) => Math.floor(t / 1000) * 1000;
+
+describe('schedule triggers tell their own run from scheduled ones (services/schedule-trigger.ts)', function () {
+  this.timeout(30_000);
+
+  it('triggers only in a second the schedule does not fire in, and answers with the run of that second in whole seconds', async () => {
+    let second = 0;
+    const deps = fakeDeps((t) => {
+      second = floorSecond(t);
+      return [action(second, second + 1)];
+    });
+    const view = await triggerSchedule(deps, 'dodge', {});
+    // Every 2 s from the epoch fires at even seconds: the trigger waited for an odd one.
+    expect((second / 1000) % 2).to.equal(1);
+    expect(view.jobId).to.equal(runId(second));
+    expect(view.scheduledTime).to.equal(new Date(second).toISOString());
+  });
+
+  it('a run in a second the schedule fires in, at exactly that second, is the scheduled one: 409 trigger_collision, never its id', async () => {
+    // The trigger landed (say, late) in an even second, where the scheduled run took the name; Temporal dropped it.
+    const deps = fakeDeps((t) => {
+      const even = floorSecond(t) - 1000;
+      return [action(even, even)];
+    });
+    let caught: unknown;
+    await triggerSchedule(deps, 'collides', {}).catch((err: unknown) => (caught = err));
+    expect(caught).to.be.instanceOf(ConflictError);
+    expect((caught as ConflictError).code).to.equal('trigger_collision');
+    expect((caught as ConflictError).message).to.include('may be the scheduled one');
+  });
+
+  it("a run in a fire second whose scheduled time carries milliseconds is the trigger's (a scheduled run's is its fire time)", async () => {
+    let even = 0;
+    const deps = fakeDeps((t) => {
+      even = floorSecond(t) - 1000;
+      return [action(even, even + 345)];
+    });
+    const view = await triggerSchedule(deps, 'late', {});
+    expect(view.jobId).to.equal(runId(even));
+    expect(view.scheduledTime).to.equal(new Date(even).toISOString());
+  });
+
+  it('no new run at all: 409 trigger_collision (Temporal dropped it)', async () => {
+    const deps = fakeDeps(() => []);
+    let caught: unknown;
+    await triggerSchedule(deps, 'dropped', {}).catch((err: unknown) => (caught = err));
+    expect((caught as ConflictError).code).to.equal('trigger_collision');
+  });
+
+  it(`at most ${MAX_WAITING_TRIGGERS} triggers of one schedule wait; more are 409 trigger_queue_full`, async () => {
+    // describe() hangs until the schedule "is deleted": then every trigger still queued ends with a 404.
+    let release: () => void = () => undefined;
+    const hold = new Promise<void>((_, reject) => (release = () => reject(new ScheduleNotFoundError('gone', 'busy'))));
+    const deps = fakeDeps(() => [], hold);
+    const pending = Array.from({ length: MAX_WAITING_TRIGGERS + 1 }, () =>
+      triggerSchedule(deps, 'busy', {}).catch((err: unknown) => err),
+    );
+    let caught: unknown;
+    await triggerSchedule(deps, 'busy', {}).catch((err: unknown) => (caught = err));
+    expect(caught).to.be.instanceOf(ConflictError);
+    expect((caught as ConflictError).code).to.equal('trigger_queue_full');
+    // Another schedule is not held up by this one's queue.
+    const other = fakeDeps(() => []);
+    const handle = other.temporal.schedule.getHandle('x');
+    (handle as unknown as { describe: () => Promise<never> }).describe = () =>
+      Promise.reject(new ScheduleNotFoundError('gone', 'other'));
+    let missing: unknown;
+    await triggerSchedule(other, 'other', {}).catch((err: unknown) => (missing = err));
+    expect(missing).to.be.instanceOf(NotFoundError);
+    // The schedule deleted: the held ones end, one after another, each a 404.
+    release();
+    const outcomes = await Promise.all(pending);
+    expect(outcomes.map((e) => (e as NotFoundError).field)).to.deep.equal(
+      new Array(MAX_WAITING_TRIGGERS + 1).fill('id'),
+    );
+    expect(outcomes.every((e) => e instanceof NotFoundError)).to.equal(true);
+  });
+
+  it('KeyedQueue: one call at a time per key, keys side by side, the entry gone when idle', async () => {
+    const queue = new KeyedQueue();
+    const order: string[] = [];
+    const step = (name: string, ms: number) => async () => {
+      order.push(`${name}+`);
+      await new Promise((r) => setTimeout(r, ms));
+      order.push(`${name}-`);
+      if (name === 'a1') throw new Error('a1 fails');
+      return name;
+    };
+    const a1 = queue.run('a', step('a1', 30)).catch((e: Error) => e.message);
+    const a2 = queue.run('a', step('a2', 1));
+    const b1 = queue.run('b', step('b1', 1));
+    expect(queue.size('a')).to.equal(2);
+    expect(await Promise.all([a1, a2, b1])).to.deep.equal(['a1 fails', 'a2', 'b1']);
+    expect(order.indexOf('a2+')).to.be.greaterThan(order.indexOf('a1-'));
+    expect(order.indexOf('b1-')).to.be.lessThan(order.indexOf('a1-'));
+    expect(queue.size('a')).to.equal(0);
+  });
+});

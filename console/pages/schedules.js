@@ -39,7 +39,7 @@ export function SchedulesPage() {
                       <td><a href=${href('schedules', s.scheduleId)}>${s.scheduleId}</a></td>
                       <td>${s.kind}${s.model ? ` → ${s.model}` : ''}</td>
                       <td>${s.paused ? html`<span class="badge badge-neutral">PAUSED</span> ${s.note}` : 'active'}</td>
-                      <td>${time(s.nextFireTimes[0])}</td>
+                      <td>${time(s.nextFireTimes[0]?.utc)}</td>
                       <td>
                         ${s.lastRun ? html`<a href=${href('jobs', s.lastRun.jobId)}><code>${s.lastRun.jobId}</code></a>` : '—'}
                       </td>

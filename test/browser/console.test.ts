@@ -187,12 +187,16 @@ describe('web console in a browser', function () {
     await watchStatuses();
     // Points on the loss chart while the job runs (counted by the page as they arrive), then the whole history.
     const seen: Array<{ status: string | null; points: number }> = [];
+    // How the page follows the running job: the event stream, not polling.
+    const liveModes = new Set<string>();
     const deadline = Date.now() + 90_000;
     for (;;) {
       const status = await page.locator('.status-line [data-status]').getAttribute('data-status');
       const figure = page.locator('figure[data-chart="loss"]');
       const points = (await figure.count()) ? Number(await figure.getAttribute('data-points')) : 0;
       seen.push({ status, points });
+      const mode = await page.locator('.status-line [data-live]').getAttribute('data-live');
+      if (status === 'RUNNING' && mode) liveModes.add(mode);
       if (status === 'COMPLETED' || Date.now() > deadline) break;
       await page.waitForTimeout(150);
     }
@@ -201,6 +205,7 @@ describe('web console in a browser', function () {
     expect(statuses, 'statuses shown').to.deep.equal(['RUNNING', 'COMPLETED']);
     const live = seen.filter((s) => s.status === 'RUNNING' && s.points > 0).map((s) => s.points);
     expect(live.length, `loss points shown while running: ${JSON.stringify(seen)}`).to.be.greaterThan(0);
+    expect([...liveModes], 'live updates while running').to.deep.equal(['events']);
     // Loss and validation loss for each of the 40 epochs once it completed; both drawn.
     const loss = page.locator('figure[data-chart="loss"]');
     await page.waitForFunction(

@@ -528,12 +528,13 @@ export function openApiDocument(limits: DatasetLimits) {
         get: {
           operationId: 'getJobProjection',
           summary:
-            "A completed clustering job's points in 2-D for a scatter plot: the columns when d ≤ 2, else the first two principal components; {n, d, sampled, method, axes, points {x, y, label}, centroids, centroidSource}",
+            "A completed clustering job's points in 2-D for a scatter plot: the columns when d ≤ 2, else the first two principal components; {n, d, sampled, sampling (all | per-cluster), method, axes, points {x, y, label}, centroids, centroidSource}",
           parameters: [
             {
               name: 'limit',
               in: 'query',
-              description: 'Most points returned: past it, an evenly spaced sample of the rows',
+              description:
+                'Most points returned: past it, a seeded random sample of the rows (the same for the same job), stratified by cluster so that every cluster shows in proportion',
               schema: { type: 'integer', minimum: 1, maximum: MAX_PROJECTION_POINTS, default: MAX_PROJECTION_POINTS },
             },
           ],

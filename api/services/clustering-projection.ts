@@ -9,18 +9,24 @@ import { getArtifactContent } from '../../db/artifacts';
 import { loadDatasetTable } from '../../db/datasets';
 import { pca, projectPoint } from '../../ml/projection/pca';
 import type { JobService } from './jobs';
+import { seedFromString, stratifiedSample } from './projection-sample';
 
-/** Most points a projection returns (an even sample of the rows past it). */
+/** Most points a projection returns (a sample of the rows, stratified by cluster, past it). */
 export const MAX_PROJECTION_POINTS = 5_000;
 
 /** GET /api/v1/jobs/:jobId/projection: the clustered points in two dimensions, for a scatter plot. */
 export interface ClusteringProjection {
   jobId: string;
   algorithm: string;
-  /** Rows clustered, and those returned (every row up to the limit, else an evenly spaced sample of them). */
+  /** Rows clustered, and those returned (every row up to the limit, else a sample of them). */
   n: number;
   d: number;
   sampled: number;
+  /**
+   * `all`: every row; `per-cluster`: a seeded random sample (the same for the same job), each cluster in proportion
+   * to its size and every non-empty one present (projection-sample.ts).
+   */
+  sampling: 'all' | 'per-cluster';
   /** `columns`: the two (or one) clustered columns as they are; `pca`: their first two principal components. */
   method: 'columns' | 'pca';
   axes: Array<{ label: string; varianceRatio?: number }>;
@@ -37,12 +43,6 @@ const cache = new LRUCache<string, ClusteringProjection>({ max: 32 });
 /** Six significant digits: a plot needs no more, and the answer halves. */
 const round = (v: number) => Number(v.toPrecision(6));
 
-/** Row indices of an evenly spaced sample of `limit` rows out of n (all of them when n ≤ limit). */
-function sampleRows(n: number, limit: number): number[] {
-  if (n <= limit) return Array.from({ length: n }, (_, i) => i);
-  return Array.from({ length: limit }, (_, i) => Math.floor((i * n) / limit));
-}
-
 /** The model's own cluster centres (k-means centroids, a mixture's means), when the result has them (k × d). */
 function modelCentres(document: ClusteringResultDocument, d: number): number[][] | undefined {
   const candidate = document.extras.centroids ?? document.extras.means;
@@ -56,7 +56,8 @@ function modelCentres(document: ClusteringResultDocument, d: number): number[][]
 /**
  * The points of a completed clustering job in two dimensions, coloured by its labels: the clustered columns as they
  * are when there are at most two, else their first two principal components (ml/projection/pca.ts, computed on the
- * returned sample). At most `limit` ≤ MAX_PROJECTION_POINTS points: past it, an evenly spaced sample of the rows.
+ * returned sample). At most `limit` ≤ MAX_PROJECTION_POINTS points: past it, a random sample of the rows stratified by
+ * cluster label and seeded by the job id (projection-sample.ts), so every cluster shows and a reload shows the same.
  * ConflictError while the job runs or when it did not complete (JobService.completedResult); UnprocessableError for a
  * job that is not a clustering job.
  */
@@ -82,7 +83,7 @@ export async function clusteringProjection(
   if (!loaded) throw new Error(`job ${jobId}: dataset ${document.datasetId} is missing`);
   const matrix = numericMatrix(loaded.table, document.columns);
   const { n, d } = matrix;
-  const rows = sampleRows(n, limit);
+  const rows = stratifiedSample(document.labels, limit, seedFromString(jobId));
   const m = rows.length;
   const sample = new Float64Array(m * d);
   rows.forEach((r, i) => {
@@ -131,6 +132,7 @@ export async function clusteringProjection(
     n,
     d,
     sampled: m,
+    sampling: m < n ? 'per-cluster' : 'all',
     method,
     axes: model
       ? model.varianceRatio.map((ratio, i) => ({ label: `PC${i + 1}`, varianceRatio: round(ratio) }))

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { request, startTestApi, TestApi } from '../support/test-api';
+import { interleavedBlobsCsv } from '../support/interleaved-blobs';
 import { getTestStack, TestStack } from '../support/test-stack';
 import { withWorker } from '../support/with-worker';
 
@@ -79,7 +80,15 @@ describe('console routes: dataset summaries, clustering projections, static file
       const three = await cluster({ algorithm: 'kmeans', params: { k: 2, seed: 1 }, datasetId: id });
       const pca = await request(api, 'GET', `/api/v1/jobs/${three}/projection`);
       expect(pca.status, JSON.stringify(pca.body)).to.equal(200);
-      expect(pca.body).to.include({ jobId: three, n: 40, d: 3, sampled: 40, method: 'pca', centroidSource: 'model' });
+      expect(pca.body).to.include({
+        jobId: three,
+        n: 40,
+        d: 3,
+        sampled: 40,
+        sampling: 'all',
+        method: 'pca',
+        centroidSource: 'model',
+      });
       expect(pca.body.axes.map((a: any) => a.label)).to.deep.equal(['PC1', 'PC2']);
       expect(pca.body.axes[0].varianceRatio).to.be.above(0.99);
       expect(pca.body.points.x).to.have.length(40);
@@ -95,9 +104,12 @@ describe('console routes: dataset summaries, clustering projections, static file
       expect(centroid(labels[20])).to.be.closeTo(meanX(20), 1e-3);
       expect(Math.abs(meanX(0) - meanX(20))).to.be.closeTo(Math.sqrt(6) * 10, 0.1);
 
+      // Past the limit, a sample stratified by cluster: four points of each of the two 20-point clusters.
       const sampled = await request(api, 'GET', `/api/v1/jobs/${three}/projection?limit=8`);
-      expect(sampled.body).to.include({ n: 40, sampled: 8 });
-      expect(sampled.body.points.label).to.deep.equal([0, 5, 10, 15, 20, 25, 30, 35].map((i) => labels[i]));
+      expect(sampled.body).to.include({ n: 40, sampled: 8, sampling: 'per-cluster' });
+      const sampledLabels: number[] = sampled.body.points.label;
+      expect(sampledLabels.filter((l) => l === labels[0])).to.have.length(4);
+      expect(sampledLabels.filter((l) => l === labels[20])).to.have.length(4);
 
       const two = await cluster({
         algorithm: 'dbscan',
@@ -120,6 +132,25 @@ describe('console routes: dataset summaries, clustering projections, static file
       '/api/v1/jobs/clustering-00000000-0000-4000-8000-000000000000/projection',
     );
     expect(unknown.status).to.equal(404);
+  });
+
+  it('samples rows that cycle through the clusters per cluster: all four show, in proportion', async () => {
+    const id = await uploadCsv(interleavedBlobsCsv(30_000));
+    await withWorker(stack, async () => {
+      const job = await cluster({ algorithm: 'kmeans', params: { k: 4, seed: 1 }, datasetId: id });
+      const first = await request(api, 'GET', `/api/v1/jobs/${job}/projection`);
+      expect(first.status, JSON.stringify(first.body).slice(0, 300)).to.equal(200);
+      expect(first.body).to.include({ n: 30_000, d: 4, sampled: 5_000, sampling: 'per-cluster', method: 'pca' });
+      const counts = new Map<number, number>();
+      for (const l of first.body.points.label as number[]) counts.set(l, (counts.get(l) ?? 0) + 1);
+      expect([...counts.keys()].sort()).to.deep.equal([0, 1, 2, 3]);
+      // The blobs are recovered exactly (7,500 rows each), so each cluster is a quarter of the sample.
+      for (const [label, count] of counts) expect(count, `cluster ${label}`).to.equal(1_250);
+      // A small limit still shows every cluster (seeded per job: test/api/projection-sample.test.ts).
+      const smaller = await request(api, 'GET', `/api/v1/jobs/${job}/projection?limit=400`);
+      expect(smaller.body).to.include({ sampled: 400, sampling: 'per-cluster' });
+      expect(new Set(smaller.body.points.label).size).to.equal(4);
+    });
   });
 
   it('serves the console, its vendored packages and /docs; nothing else of node_modules or the repository', async () => {

@@ -2,7 +2,7 @@
 import { render } from 'preact';
 import { html } from 'htm/preact';
 import { useEffect, useRef } from 'preact/hooks';
-import { href, useRoute } from './lib/route.js';
+import { href, isRouteHash, useRoute } from './lib/route.js';
 import { JobPage, JobsPage } from './pages/jobs.js';
 import { DatasetPage, DatasetsPage } from './pages/datasets.js';
 import { NewClusteringPage, NewTrainingPage } from './pages/forms.js';
@@ -29,7 +29,8 @@ function page({ path, query }) {
     case 'datasets':
       return id ? html`<${DatasetPage} datasetId=${id} />` : html`<${DatasetsPage} />`;
     case 'models':
-      return id ? html`<${ModelPage} name=${id} />` : html`<${ModelsPage} />`;
+      // Keyed by name: another model's page starts afresh (no alias typed, no "Moved" note from the last one).
+      return id ? html`<${ModelPage} key=${id} name=${id} />` : html`<${ModelsPage} />`;
     case 'pipelines':
       return id ? html`<${PipelinePage} pipelineId=${id} />` : html`<${PipelinesPage} />`;
     case 'schedules':
@@ -46,28 +47,39 @@ function page({ path, query }) {
   }
 }
 
+/** The document's title for a route: the section, and the item's id on an item's page. */
+function pageTitle([section = 'jobs', id]) {
+  const label = NAV.find(([key]) => key === section)?.[1] ?? 'Not found';
+  return `${label}${id ? `: ${id}` : ''} · Kiln console`;
+}
+
 function App() {
   const route = useRoute();
   const section = route.path[0] ?? 'jobs';
-  // A new page (not the first one: the browser starts at the top) takes the focus to its heading, so keyboard and
-  // screen-reader users land on it.
+  const title = pageTitle(route.path);
+  const titleRef = useRef(/** @type {HTMLParagraphElement | null} */ (null));
+  // A new page (not the first one: the browser starts at the top) takes the focus back to the top of the document,
+  // to the page's title just before the skip link: a screen reader reads the new title, and the next Tab reaches
+  // "Skip to content" as on a fresh load (focus on the page's heading sent that Tab into the page's first control).
   const first = useRef(true);
   useEffect(() => {
+    document.title = title;
     if (first.current) {
       first.current = false;
+      // Loaded at an in-page fragment (`/#main`): the element it names, once rendered, takes the focus.
+      const target = isRouteHash(window.location.hash) ? null : document.getElementById(window.location.hash.slice(1));
+      if (target instanceof HTMLElement) target.focus();
       return;
     }
-    const heading = document.querySelector('main h1');
-    if (heading instanceof HTMLElement) {
-      heading.tabIndex = -1;
-      heading.focus({ preventScroll: true });
-    }
+    titleRef.current?.focus({ preventScroll: true });
   }, [route.path.join('/')]);
   return html`
+    <p class="visually-hidden" id="page-title" tabindex="-1" ref=${titleRef}>${title}</p>
     <a
       class="skip"
       href="#main"
       onClick=${(e) => {
+        // The focus moves; the URL stays on its route (the router ignores in-page fragments such as #main anyway).
         e.preventDefault();
         document.getElementById('main')?.focus();
       }}

@@ -3,10 +3,22 @@
 import { useEffect, useState } from 'preact/hooks';
 
 /**
- * The current hash route: `#/jobs/abc?kind=training` → { path: ['jobs', 'abc'], query: URLSearchParams }.
+ * Whether a URL hash is a console route (`#/jobs`, or no hash: the default page) rather than an in-page fragment such
+ * as `#main`, the skip link's target, which names an element and must not turn into a "Not found" page.
+ * @param {string} hash  as location.hash gives it, with its `#`
+ */
+export function isRouteHash(hash) {
+  return hash === '' || hash === '#' || hash.startsWith('#/');
+}
+
+/**
+ * The current hash route: `#/jobs/abc?kind=training` → { path: ['jobs', 'abc'], query: URLSearchParams }. An
+ * in-page fragment (`#main`) is not a route: the page stays on `previous` (the default page on a first load).
+ * @param {{ path: string[], query: URLSearchParams }} [previous]
  * @returns {{ path: string[], query: URLSearchParams }}
  */
-export function currentRoute() {
+export function currentRoute(previous) {
+  if (!isRouteHash(window.location.hash)) return previous ?? { path: [], query: new URLSearchParams() };
   const hash = window.location.hash.replace(/^#\/?/, '');
   const [pathPart, queryPart = ''] = hash.split('?');
   const path = pathPart.split('/').filter(Boolean).map(decodeURIComponent);
@@ -15,9 +27,9 @@ export function currentRoute() {
 
 /** The current route, re-rendering on every hash change. */
 export function useRoute() {
-  const [route, setRoute] = useState(currentRoute);
+  const [route, setRoute] = useState(() => currentRoute());
   useEffect(() => {
-    const onChange = () => setRoute(currentRoute());
+    const onChange = () => setRoute((previous) => currentRoute(previous));
     window.addEventListener('hashchange', onChange);
     return () => window.removeEventListener('hashchange', onChange);
   }, []);

@@ -71,16 +71,19 @@ export function ProgressBar({ fraction, label, id }) {
   </span>`;
 }
 
-/** A short description of what a progress report says (stage, epoch, loss, phase...). */
+/**
+ * A short description of what a progress report says: the one current phase (an event's `phase`, which is newer than
+ * the job view's `stage`, else the stage), a wait, the epoch and loss, the iteration.
+ */
 export function progressLabel(progress) {
   if (!progress) return '';
   const parts = [];
-  if (progress.stage) parts.push(progress.stage);
+  const phase = progress.phase ?? progress.stage;
+  if (phase) parts.push(phase);
   if (progress.state === 'waiting-for-worker' || progress.state === 'waiting-for-gpu') parts.push(progress.state);
   if (progress.epoch !== undefined && progress.epochs !== undefined)
     parts.push(`epoch ${progress.epoch}/${progress.epochs}`);
   if (typeof progress.loss === 'number') parts.push(`loss ${num(progress.loss)}`);
-  if (progress.phase) parts.push(progress.phase);
   if (progress.iteration !== undefined) parts.push(`iteration ${progress.iteration}`);
   return parts.join(' · ');
 }

@@ -48,6 +48,19 @@ export function useData(load, deps, options = {}) {
 }
 
 /**
+ * A job's progress after a progress event: the event's fields over the last view's. The view names what the job does
+ * as `stage` (`starting` until the activity's first heartbeat), an event as `phase`; the event's is the newer, so the
+ * view's stage goes, else a page would show "starting · epoch 1/12 · … · training".
+ * @param {Record<string, any> | undefined} progress
+ * @param {Record<string, any>} data
+ */
+export function mergeProgress(progress, data) {
+  const { stage, phase, ...rest } = progress ?? {};
+  const current = data.phase !== undefined || data.stage !== undefined ? {} : { stage, phase };
+  return { ...rest, ...current, ...data };
+}
+
+/**
  * A job's view kept current while it runs, with the training epochs seen so far.
  *
  * Live updates come from the job's event stream (GET /api/v1/jobs/:id/events, Server-Sent Events) when the API
@@ -56,7 +69,7 @@ export function useData(load, deps, options = {}) {
  * POLL_MS and each poll's epoch joins the curve.
  *
  * @param {string} jobId
- * @returns {{ job?: any, error?: any, epochs: Array<{epoch: number, loss?: number, valLoss?: number}>, live: 'events' | 'polling' | 'idle', reload: () => void }}
+ * @returns {{ job?: any, error?: any, epochs: Array<{epoch: number, loss?: number, valLoss?: number, metrics?: Record<string, number>}>, live: 'events' | 'polling' | 'idle', reload: () => void }}
  */
 export function useJobWatch(jobId) {
   const [job, setJob] = useState(/** @type {any} */ (undefined));
@@ -72,7 +85,8 @@ export function useJobWatch(jobId) {
     let source;
     const addEpoch = (p) => {
       if (typeof p?.epoch !== 'number' || typeof p.loss !== 'number') return;
-      setEpochs((m) => new Map(m).set(p.epoch, { epoch: p.epoch, loss: p.loss, valLoss: p.valLoss }));
+      const epoch = { epoch: p.epoch, loss: p.loss, valLoss: p.valLoss, metrics: p.metrics };
+      setEpochs((m) => new Map(m).set(p.epoch, epoch));
     };
     const read = async () => {
       const view = await api(`/api/v1/jobs/${encodeURIComponent(jobId)}`);
@@ -113,7 +127,7 @@ export function useJobWatch(jobId) {
       const onProgress = (e) => {
         const event = JSON.parse(e.data);
         addEpoch(event.data);
-        setJob((j) => (j ? { ...j, progress: { ...(j.progress ?? {}), ...event.data } } : j));
+        setJob((j) => (j ? { ...j, progress: mergeProgress(j.progress, event.data) } : j));
       };
       source.addEventListener('progress', onProgress);
       for (const type of ['status', 'stage', 'gate', 'resumed', 'warning'])

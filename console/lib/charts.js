@@ -1,9 +1,9 @@
 // Charts on uPlot (served from node_modules): line charts (loss curves), scatter plots (clusters) and bar charts
 // (histograms), plus a confusion-matrix heat map as an HTML table (readable by screen readers, no canvas needed).
 // Each chart's <figure> carries data-points: the number of values it plotted, which the browser tests check against
-// what the canvas shows.
+// what the canvas shows; its plot element keeps the uPlot instance as `uplot`, so they can read the axes' ticks too.
 import { html } from 'htm/preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 
 /** Categorical colours (Tableau 10 without its grey, which marks noise): distinct for the common colour blindnesses. */
@@ -26,20 +26,42 @@ export function clusterColour(c) {
 }
 
 /**
- * A uPlot chart in a <figure>, sized to its container (and resized with it).
- * @param {{ name: string, caption: string, options: (width: number) => any, data: any[], points: number, height?: number }} props
+ * The size of a value axis: its widest tick label, the tick and the gap. uPlot's default is a fixed 50 px (and the
+ * 45 px given before clipped "1,500" to ",500"); as a function, uPlot calls it again with the labels it drew until
+ * the size settles.
  */
-function UPlotFigure({ name, caption, options, data, points, height = 280 }) {
+function fitTickLabels(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  let size = axis.ticks.size + axis.gap;
+  const longest = (values ?? []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), '');
+  if (longest) {
+    u.ctx.font = axis.font[0];
+    size += u.ctx.measureText(longest).width / (window.devicePixelRatio || 1);
+  }
+  return Math.ceil(size) + 4;
+}
+
+/** Tick steps of whole numbers only (epochs): 1, 2, 5, 10, 20, 50... (uPlot's defaults include 0.1 and 2.5). */
+const WHOLE_STEPS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6].map((p) => m * p)).sort((a, b) => a - b);
+
+/**
+ * A uPlot chart in a <figure>, sized to its container (and resized with it); `legend` (HTML, under the plot) and
+ * `controls` (above it) are optional, `rebuild` names any state besides the data that changes the options.
+ * @param {{ name: string, caption: string, options: (width: number) => any, data: any[], points: number, height?: number, legend?: any, controls?: any, rebuild?: unknown }} props
+ */
+function UPlotFigure({ name, caption, options, data, points, height = 280, legend, controls, rebuild }) {
   const host = useRef(/** @type {HTMLDivElement | null} */ (null));
   const plot = useRef(/** @type {any} */ (null));
   // Pages re-render on every poll: the chart is rebuilt only when what it plots changes.
-  const key = JSON.stringify([caption, data]);
+  const key = JSON.stringify([caption, data, rebuild ?? null]);
   useEffect(() => {
     const el = host.current;
     if (!el) return undefined;
     const width = Math.max(240, el.clientWidth);
     plot.current?.destroy();
     plot.current = new uPlot({ ...options(width), width, height }, data, el);
+    /** @type {any} */ (el).uplot = plot.current;
     const observer = new ResizeObserver(() => {
       const w = Math.max(240, el.clientWidth);
       if (plot.current && Math.abs(plot.current.width - w) > 2) plot.current.setSize({ width: w, height });
@@ -53,26 +75,38 @@ function UPlotFigure({ name, caption, options, data, points, height = 280 }) {
   }, [key, height]);
   return html`<figure class="chart" data-chart=${name} data-points=${points}>
     <figcaption>${caption}</figcaption>
+    ${controls ?? null}
     <div class="chart-host" ref=${host} role="img" aria-label=${`${caption}: ${points} values plotted`}></div>
+    ${legend ?? null}
   </figure>`;
 }
 
 /**
- * Lines over a shared x axis: `x` values and one `{ label, values }` per series (null where a series has no value).
- * @param {{ name: string, caption: string, x: number[], series: Array<{label: string, values: Array<number | null | undefined>, colour?: string, dash?: number[]}>, xLabel?: string, yLabel?: string }} props
+ * Lines over a shared x axis of whole numbers (epochs: ticks at whole values only): `x` values and one
+ * `{ label, values }` per series (null where a series has no value), each in its own colour (PALETTE in order unless
+ * given; `dash` draws it dashed as well), named in a legend under the plot. With `logToggle`, a checkbox switches the
+ * y axis to a log scale (values ≤ 0 are then left out: a log scale has no place for them).
+ * @param {{ name: string, caption: string, x: number[], series: Array<{label: string, values: Array<number | null | undefined>, colour?: string, dash?: number[]}>, xLabel?: string, yLabel?: string, logToggle?: boolean }} props
  */
-export function LineChart({ name, caption, x, series, xLabel = 'epoch', yLabel = '' }) {
-  const data = [x, ...series.map((s) => s.values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null)))];
+export function LineChart({ name, caption, x, series, xLabel = 'epoch', yLabel = '', logToggle = false }) {
+  const [log, setLog] = useState(false);
+  const useLog = logToggle && log;
+  const keep = (v) => typeof v === 'number' && Number.isFinite(v) && (!useLog || v > 0);
+  const data = [x, ...series.map((s) => s.values.map((v) => (keep(v) ? v : null)))];
   const points = data.slice(1).reduce((n, vs) => n + vs.filter((v) => v !== null).length, 0);
+  const colours = series.map((s, i) => s.colour ?? PALETTE[i % PALETTE.length]);
   const options = () => ({
-    scales: { x: { time: false } },
-    legend: { live: false },
-    axes: [{ label: xLabel }, { label: yLabel, size: 60 }],
+    scales: { x: { time: false }, y: useLog ? { distr: 3, log: 10 } : {} },
+    legend: { show: false },
+    axes: [
+      { label: xLabel, incrs: WHOLE_STEPS, values: (_u, ticks) => ticks.map((t) => t.toLocaleString('en-US')) },
+      { label: yLabel, size: fitTickLabels },
+    ],
     series: [
       { label: xLabel },
       ...series.map((s, i) => ({
         label: s.label,
-        stroke: s.colour ?? PALETTE[i % PALETTE.length],
+        stroke: colours[i],
         width: 2,
         ...(s.dash ? { dash: s.dash } : {}),
         spanGaps: true,
@@ -80,7 +114,40 @@ export function LineChart({ name, caption, x, series, xLabel = 'epoch', yLabel =
       })),
     ],
   });
-  return html`<${UPlotFigure} name=${name} caption=${caption} options=${options} data=${data} points=${points} />`;
+  const legend = html`<ul class="legend" aria-label=${`Series of the chart: ${caption}`}>
+    ${series.map(
+      (s, i) =>
+        html`<li data-series=${s.label} data-colour=${colours[i]}>
+          <span
+            class="legend-line"
+            style=${`border-top: 3px ${s.dash ? 'dashed' : 'solid'} ${colours[i]}`}
+            aria-hidden="true"
+          ></span
+          >${s.label}${s.dash ? ' (dashed)' : ''}
+        </li>`,
+    )}
+  </ul>`;
+  const controls = logToggle
+    ? html`<label class="check chart-control"
+        ><input
+          type="checkbox"
+          name=${`${name}-log`}
+          checked=${log}
+          onChange=${(e) => setLog(e.currentTarget.checked)}
+        />
+        Log scale (y axis)</label
+      >`
+    : null;
+  return html`<${UPlotFigure}
+    name=${name}
+    caption=${caption}
+    options=${options}
+    data=${data}
+    points=${points}
+    legend=${legend}
+    controls=${controls}
+    rebuild=${useLog}
+  />`;
 }
 
 /** A scale range with a margin around the data: [min − 4 %, max + 4 %] of the span (±1 for a single value). */
@@ -117,7 +184,7 @@ export function ClusterScatter({ name, caption, x, y, label, centroids, axes }) 
     mode: 2,
     // 4 % of the span on each side, so points at the extremes are not cut in half by the plot's edge.
     scales: { x: { time: false, range: padded }, y: { range: padded } },
-    axes: [{ label: axes[0] }, { label: axes[1], size: 60 }],
+    axes: [{ label: axes[0] }, { label: axes[1], size: fitTickLabels }],
     legend: { live: false },
     cursor: { drag: { x: false, y: false } },
     series: [
@@ -149,7 +216,7 @@ export function ClusterScatter({ name, caption, x, y, label, centroids, axes }) 
 }
 
 /**
- * Bars (a histogram): one bar per bin centre.
+ * Bars (a histogram): one bar per bin centre, from a count axis that starts at 0.
  * @param {{ name: string, caption: string, edges: number[], counts: number[], height?: number }} props
  */
 export function Histogram({ name, caption, edges, counts, height = 140 }) {
@@ -161,13 +228,21 @@ export function Histogram({ name, caption, edges, counts, height = 140 }) {
         time: false,
         range: [edges[0], edges[edges.length - 1] === edges[0] ? edges[0] + 1 : edges[edges.length - 1]],
       },
+      // Counts: bars stand on 0 (uPlot's automatic range starts near the smallest count), with headroom on top.
+      y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] },
     },
     legend: { show: false },
     cursor: { show: false },
-    axes: [{ size: 30 }, { size: 45 }],
+    axes: [{ size: 30 }, { size: fitTickLabels }],
     series: [
       {},
-      { label: 'rows', fill: '#4e79a7cc', stroke: '#4e79a7', paths: uPlot.paths.bars({ size: [0.95, 100] }) },
+      {
+        label: 'rows',
+        fill: '#4e79a7cc',
+        stroke: '#4e79a7',
+        paths: uPlot.paths.bars({ size: [0.95, 100] }),
+        points: { show: false },
+      },
     ],
   });
   return html`<${UPlotFigure}

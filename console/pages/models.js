@@ -59,6 +59,15 @@ function flatMetrics(metrics) {
   return out;
 }
 
+/** Metric columns first, in this order; any others follow alphabetically. */
+const METRIC_ORDER = ['loss', 'valLoss', 'accuracy', 'precision', 'recall', 'f1'];
+
+/** Metric names in a stable order: METRIC_ORDER's first, then the rest alphabetically (not as versions list them). */
+export function orderMetrics(keys) {
+  const rank = (k) => (METRIC_ORDER.includes(k) ? METRIC_ORDER.indexOf(k) : METRIC_ORDER.length);
+  return [...keys].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /** Move (or create) an alias to a version: PUT /models/:name/aliases/:alias. */
 function MoveAlias({ name, versions, aliases, onMoved }) {
   const [error, setError] = useState(undefined);
@@ -117,12 +126,15 @@ function CompareCurves({ versions }) {
   const chosen = (picked.length ? picked : defaults).map((n) => trained.find((v) => v.version === n)).filter(Boolean);
   const epochs = [...new Set(chosen.flatMap((v) => v.metrics.history.map((e) => e.epoch)))].sort((a, b) => a - b);
   const at = (v, key) => epochs.map((ep) => v.metrics.history.find((e) => e.epoch === ep)?.[key] ?? null);
-  const series = chosen.flatMap((v, i) => [
-    { label: `v${v.version} loss`, values: at(v, 'loss'), colour: PALETTE[i] },
-    ...(v.metrics.history.some((e) => typeof e.valLoss === 'number')
-      ? [{ label: `v${v.version} validation loss`, values: at(v, 'valLoss'), colour: PALETTE[i], dash: [6, 4] }]
-      : []),
-  ]);
+  // Each series its own colour (the legend names them), validation loss dashed as well.
+  const series = chosen
+    .flatMap((v) => [
+      { label: `v${v.version} loss`, values: at(v, 'loss') },
+      ...(v.metrics.history.some((e) => typeof e.valLoss === 'number')
+        ? [{ label: `v${v.version} validation loss`, values: at(v, 'valLoss'), dash: [6, 4] }]
+        : []),
+    ])
+    .map((s, i) => ({ ...s, colour: PALETTE[i % PALETTE.length] }));
   const select = (slot) =>
     html`<label
       >${slot === 0 ? 'Version' : 'against version'}
@@ -149,6 +161,7 @@ function CompareCurves({ versions }) {
       x=${epochs}
       series=${series}
       yLabel="loss"
+      logToggle=${true}
     />
   </section>`;
 }
@@ -170,8 +183,10 @@ export function ModelPage({ name }) {
       <p>Loading…</p>
     </section>`;
   const [model, { versions }, { events }] = data;
-  const metricKeys = [...new Set(versions.flatMap((v) => Object.keys(flatMetrics(v.metrics))))].filter(
-    (k) => !['durationMs', 'rows', 'n', 'd'].includes(k),
+  const metricKeys = orderMetrics(
+    [...new Set(versions.flatMap((v) => Object.keys(flatMetrics(v.metrics))))].filter(
+      (k) => !['durationMs', 'rows', 'n', 'd'].includes(k),
+    ),
   );
   const aliasEvents = events.filter((e) => e.action === 'alias_set' || e.action === 'alias_deleted').reverse();
   return html`<section>
@@ -182,7 +197,13 @@ export function ModelPage({ name }) {
       ${Object.entries(model.aliases).map(([a, v]) => html`<li class="chip" data-alias=${a}>${a} → v${v}</li>`)}
       ${Object.keys(model.aliases).length === 0 ? html`<li class="muted">none</li>` : null}
     </ul>
-    <${MoveAlias} name=${model.name} versions=${versions} aliases=${model.aliases} onMoved=${reload} />
+    <${MoveAlias}
+      key=${model.name}
+      name=${model.name}
+      versions=${versions}
+      aliases=${model.aliases}
+      onMoved=${reload}
+    />
     <h2>Versions</h2>
     <div class="table-wrap">
       <table class="list" id="versions-table">
@@ -220,7 +241,7 @@ export function ModelPage({ name }) {
         </tbody>
       </table>
     </div>
-    <${CompareCurves} versions=${versions} />
+    <${CompareCurves} key=${model.name} versions=${versions} />
     <h2>Alias history</h2>
     ${
       aliasEvents.length === 0

@@ -1,5 +1,5 @@
-// What a completed job produced: a clustering's scatter plot with its quality metrics, a training job's loss curves
-// (live while it trains), final metrics and confusion matrix.
+// What a completed job produced: a clustering's scatter plot with its quality metrics, a training job's loss and
+// accuracy (or mean absolute error) curves (live while it trains), final metrics and confusion matrix.
 import { html } from 'htm/preact';
 import { api } from '../lib/api.js';
 import { ClusterScatter, ConfusionMatrix, LineChart, clusterColour } from '../lib/charts.js';
@@ -14,6 +14,18 @@ const QUALITY_LABELS = {
   nmi: 'Normalised mutual information vs. known labels',
   excludedNoise: 'Noise points left out of the scores',
 };
+
+/** The per-epoch metric charted beside the loss, by task (common/epoch-metrics.ts): training and validation series. */
+const EPOCH_METRICS = [
+  { chart: 'accuracy', train: 'accuracy', val: 'valAccuracy', label: 'Accuracy', valLabel: 'validation accuracy' },
+  { chart: 'mae', train: 'mae', val: 'valMae', label: 'Mean absolute error', valLabel: 'validation MAE' },
+];
+
+/** An epoch's value of a metric: in its `metrics` (the stored history, progress events) or beside the loss. */
+function epochMetric(epoch, key) {
+  const v = epoch.metrics?.[key] ?? epoch[key];
+  return typeof v === 'number' ? v : undefined;
+}
 
 /** A completed clustering job: the points in 2-D coloured by cluster, centroids marked, noise grey; metrics beside. */
 export function ClusteringResult({ job }) {
@@ -31,10 +43,15 @@ export function ClusteringResult({ job }) {
   const quality = result.quality ?? {};
   const axisLabel = (a) =>
     a.varianceRatio !== undefined ? `${a.label} (${(a.varianceRatio * 100).toFixed(1)} % of variance)` : a.label;
+  // Past the API's limit the plot is a sample, drawn per cluster so that each shows in proportion: say so.
+  const shown =
+    projection.sampled < projection.n
+      ? `${num(projection.sampled)} of ${num(projection.n)} points, sampled per cluster,`
+      : `All ${num(projection.n)} points`;
   const caption =
     projection.method === 'pca'
-      ? `${projection.sampled} of ${projection.n} points on the first two principal components of ${projection.d} columns`
-      : `${projection.sampled} of ${projection.n} points`;
+      ? `${shown} on the first two principal components of ${projection.d} columns`
+      : `${shown} on the clustered columns`;
   return html`<section class="result" aria-labelledby="result-heading">
     <h2 id="result-heading">Result</h2>
     <div class="split">
@@ -85,7 +102,8 @@ export function ClusteringResult({ job }) {
 }
 
 /**
- * A training job: loss and validation-loss curves (the epochs seen live while it runs, the stored history once it
+ * A training job: loss and validation-loss curves (log scale on request), the task's metric by epoch (accuracy, or
+ * mean absolute error) when the epochs carry it (the epochs seen live while it runs, the stored history once it
  * completed), the final metrics and, for classification, the confusion matrix.
  */
 export function TrainingResult({ job, epochs }) {
@@ -97,14 +115,16 @@ export function TrainingResult({ job, epochs }) {
   );
   const history = Array.isArray(result?.history) && result.history.length ? result.history : epochs;
   const metrics = result?.finalMetrics;
+  const span = `${history.length} epoch${history.length === 1 ? '' : 's'}${done ? '' : ', live'}`;
+  const x = history.map((e) => e.epoch);
   return html`<section class="result" aria-labelledby="training-heading">
     <h2 id="training-heading">Training</h2>
     ${
       history.length
         ? html`<${LineChart}
             name="loss"
-            caption=${`Loss by epoch (${history.length} epoch${history.length === 1 ? '' : 's'}${done ? '' : ', live'})`}
-            x=${history.map((e) => e.epoch)}
+            caption=${`Loss by epoch (${span})`}
+            x=${x}
             series=${[
               { label: 'loss', values: history.map((e) => e.loss) },
               ...(history.some((e) => typeof e.valLoss === 'number')
@@ -112,9 +132,25 @@ export function TrainingResult({ job, epochs }) {
                 : []),
             ]}
             yLabel="loss"
+            logToggle=${true}
           />`
         : html`<p class="muted">No epoch finished yet.</p>`
     }
+    ${EPOCH_METRICS.filter(({ train }) => history.some((e) => typeof epochMetric(e, train) === 'number')).map(
+      ({ chart, train, val, label, valLabel }) =>
+        html`<${LineChart}
+          name=${chart}
+          caption=${`${label} by epoch (${span})`}
+          x=${x}
+          series=${[
+            { label: train, values: history.map((e) => epochMetric(e, train)) },
+            ...(history.some((e) => typeof epochMetric(e, val) === 'number')
+              ? [{ label: valLabel, values: history.map((e) => epochMetric(e, val)), dash: [6, 4] }]
+              : []),
+          ]}
+          yLabel=${train}
+        />`,
+    )}
     <${ErrorNote} error=${error} />
     ${
       metrics

@@ -6,16 +6,18 @@ import { ErrorNote } from '../lib/format.js';
 import { useData } from '../lib/live.js';
 import { href, navigate } from '../lib/route.js';
 
+/** The API's clustering algorithms (GET /api/v1/algorithms; README: Clustering), in the README's order. */
 const ALGORITHMS = [
   ['kmeans', 'k-means'],
   ['minibatch-kmeans', 'mini-batch k-means'],
-  ['gmm', 'Gaussian mixture'],
   ['dbscan', 'DBSCAN (density; finds noise)'],
   ['hierarchical', 'Hierarchical (agglomerative)'],
+  ['som', 'Self-organising map (a grid of units)'],
   ['spectral', 'Spectral'],
+  ['gmm', 'Gaussian mixture'],
 ];
-/** Algorithms whose result assigns new points, so it can be registered as a model version. */
-const REGISTRABLE = new Set(['kmeans', 'minibatch-kmeans', 'gmm']);
+/** Algorithms whose result assigns new points (`assignsNewPoints`), so it can be registered as a model version. */
+const REGISTRABLE = new Set(['kmeans', 'minibatch-kmeans', 'som', 'gmm']);
 const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'linear', 'elu', 'selu', 'softplus'];
 
 /** The dataset picker shared by both forms, and the chosen dataset's metadata (columns). */
@@ -60,6 +62,81 @@ const numberField = (form, name) => {
 const checkedValues = (form, name) =>
   [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((input) => input.value);
 
+/**
+ * The request's `params` from the form's fields for an algorithm (api/schemas/clustering.ts): the fields
+ * AlgorithmParams shows for it; an empty optional field is left out, so the API's default applies.
+ */
+function paramsOf(algorithm, form) {
+  const value = (name) => form.elements.namedItem(name)?.value;
+  const defined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  switch (algorithm) {
+    case 'dbscan':
+      return { eps: numberField(form, 'eps'), minPoints: numberField(form, 'minPoints'), metric: value('metric') };
+    case 'hierarchical':
+      return { k: numberField(form, 'k'), linkage: value('linkage') };
+    case 'som':
+      return defined({
+        rows: numberField(form, 'rows'),
+        cols: numberField(form, 'cols'),
+        iterations: numberField(form, 'iterations'),
+        learningRate: numberField(form, 'learningRate'),
+        sigma: numberField(form, 'sigma'),
+        seed: numberField(form, 'seed'),
+      });
+    default:
+      return { k: numberField(form, 'k'), seed: numberField(form, 'seed') };
+  }
+}
+
+/** The parameter fields of an algorithm (the required ones, and those a user most often sets). */
+function AlgorithmParams({ algorithm }) {
+  const seedField = html`<label>Seed <input type="number" name="seed" min="0" step="1" value="0" /></label>`;
+  if (algorithm === 'dbscan')
+    return html`<div class="row" key="dbscan">
+      <label
+        >eps (neighbourhood radius) <input type="number" name="eps" step="any" min="0" value="0.5" required
+      /></label>
+      <label>Min points <input type="number" name="minPoints" min="1" step="1" value="5" required /></label>
+      <label
+        >Metric
+        <select name="metric">
+          <option value="euclidean">euclidean</option>
+          <option value="cosine">cosine</option>
+        </select>
+      </label>
+    </div>`;
+  if (algorithm === 'som')
+    // Each unit of the rows × cols grid is a cluster (at most the API's SOM_MAX_UNITS of them).
+    return html`<div class="row" key="som">
+      <label>Grid rows <input type="number" name="rows" min="1" max="1000" step="1" value="3" required /></label>
+      <label>Grid columns <input type="number" name="cols" min="1" max="1000" step="1" value="3" required /></label>
+      <label
+        >Iterations (epochs) <input type="number" name="iterations" min="1" max="10000" step="1" value="10"
+      /></label>
+      <label
+        >Learning rate <input type="number" name="learningRate" min="0.0001" max="1" step="any" value="0.5"
+      /></label>
+      <label
+        >Neighbourhood radius (sigma, optional)
+        <input type="number" name="sigma" min="0.0001" step="any" placeholder="max(rows, cols) / 2"
+      /></label>
+      ${seedField}
+    </div>`;
+  return html`<div class="row" key="k">
+    <label>Clusters (k) <input type="number" name="k" min="1" step="1" value="3" required /></label>
+    ${
+      algorithm === 'hierarchical'
+        ? html`<label
+            >Linkage
+            <select name="linkage">
+              ${['ward', 'complete', 'average', 'single'].map((l) => html`<option value=${l}>${l}</option>`)}
+            </select>
+          </label>`
+        : seedField
+    }
+  </div>`;
+}
+
 export function NewClusteringPage({ query }) {
   const { chosen, meta, picker, empty, error } = useDatasetChoice(query.get('dataset'));
   const [algorithm, setAlgorithm] = useState('kmeans');
@@ -73,12 +150,7 @@ export function NewClusteringPage({ query }) {
     const form = e.currentTarget;
     const labelsColumn = form.elements.namedItem('labelsColumn').value;
     const columns = checkedValues(form, 'columns').filter((c) => c !== labelsColumn);
-    const params =
-      algorithm === 'dbscan'
-        ? { eps: numberField(form, 'eps'), minPoints: numberField(form, 'minPoints') }
-        : algorithm === 'hierarchical'
-          ? { k: numberField(form, 'k'), linkage: form.elements.namedItem('linkage').value }
-          : { k: numberField(form, 'k'), seed: numberField(form, 'seed') };
+    const params = paramsOf(algorithm, form);
     const register = form.elements.namedItem('register')?.value.trim();
     setBusy(true);
     setSubmitError(undefined);
@@ -116,31 +188,7 @@ export function NewClusteringPage({ query }) {
                 ${ALGORITHMS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
               </select>
             </label>
-            ${
-              algorithm === 'dbscan'
-                ? html`<div class="row">
-                    <label
-                      >eps (neighbourhood radius)
-                      <input type="number" name="eps" step="any" min="0" value="0.5" required
-                    /></label>
-                    <label
-                      >Min points <input type="number" name="minPoints" min="1" step="1" value="5" required
-                    /></label>
-                  </div>`
-                : html`<div class="row">
-                    <label>Clusters (k) <input type="number" name="k" min="1" step="1" value="3" required /></label>
-                    ${
-                      algorithm === 'hierarchical'
-                        ? html`<label
-                            >Linkage
-                            <select name="linkage">
-                              ${['ward', 'complete', 'average', 'single'].map((l) => html`<option value=${l}>${l}</option>`)}
-                            </select>
-                          </label>`
-                        : html`<label>Seed <input type="number" name="seed" min="0" step="1" value="0" /></label>`
-                    }
-                  </div>`
-            }
+            <${AlgorithmParams} algorithm=${algorithm} />
             ${
               numeric.length
                 ? html`<${ColumnChoice} legend="Columns to cluster on" name="columns" columns=${numeric} />`

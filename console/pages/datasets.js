@@ -38,7 +38,7 @@ function UploadForm() {
   return html`<form class="card form" id="upload-form" onSubmit=${submit}>
     <h2>Upload a CSV</h2>
     <p class="muted">
-      A header row, then one row per record. Number columns stay numbers; text columns become categories.
+      A header row, then one row per record. Number columns stay numbers; other columns are strings, used as categories.
     </p>
     <label>CSV file <input type="file" name="file" accept=".csv,text/csv" required /></label>
     <label>Series name (optional) <input type="text" name="name" maxlength="200" placeholder="e.g. readings" /></label>
@@ -87,12 +87,15 @@ export function DatasetsPage() {
   </section>`;
 }
 
-/** One column's card: its statistics and a histogram (numbers) or its most frequent levels (text). */
+/**
+ * One column's card: its type in the API's words (as the schema table says it), its statistics and a histogram
+ * (numbers) or its most frequent levels (strings).
+ */
 function ColumnCard({ column }) {
   const numeric = column.type === 'number';
   const q = Object.fromEntries((column.quantiles ?? []).map((x) => [x.q, x.value]));
   return html`<article class="card column" data-column=${column.column}>
-    <h3>${column.column} <span class="muted">${numeric ? 'number' : 'text'}</span></h3>
+    <h3>${column.column} <span class="muted" data-type=${column.type}>${column.type}</span></h3>
     <${Facts}
       items=${
         numeric
@@ -191,7 +194,7 @@ export function DatasetPage({ datasetId }) {
             (c) =>
               html`<tr>
                 <td>${c.name}</td>
-                <td>${c.type}</td>
+                <td data-type=${c.type}>${c.type}</td>
                 <td>${c.levels ?? ''}</td>
               </tr>`,
           )}

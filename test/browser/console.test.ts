@@ -3,6 +3,7 @@ import { Browser, Page } from 'playwright-core';
 import { Worker } from '@temporalio/worker';
 import { makeBlobs } from '../support/blobs';
 import { colourPixels, launchChromium, screenshot } from '../support/browser';
+import { interleavedBlobsCsv } from '../support/interleaved-blobs';
 import { blobRows, trainingBody, upload } from '../support/pipeline-data';
 import { request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
@@ -15,8 +16,9 @@ declare const document: any;
 declare const MutationObserver: any;
 declare const getComputedStyle: any;
 
-/** The console's palette (console/lib/charts.js): clusters 0, 1, 2; the first line series. */
+/** The console's palette (console/lib/charts.js): clusters 0, 1, 2, 3; line series in the same order. */
 const CLUSTER_COLOURS = ['#4e79a7', '#f28e2b', '#e15759'];
+const FOURTH_COLOUR = '#76b7b2';
 
 /** Three blobs in four dimensions (the scatter shows principal components) with a text label column: CSV. */
 function blobsCsv(): { csv: string; rows: number } {
@@ -103,6 +105,35 @@ describe('web console in a browser', function () {
       return { statuses: w.__statuses ?? [], sameWindow: w.__sameWindow === true };
     });
 
+  /**
+   * What a chart's uPlot instance (console/lib/charts.js keeps it on the plot element) drew on one axis: its scale's
+   * range and distribution, the tick positions and labels, the axis' size, and the width its widest label needs
+   * (text, tick and gap, as uPlot lays them out).
+   */
+  const axisOf = (chart: string, axis: number) =>
+    page.evaluate(
+      ({ chart, axis }) => {
+        const u = document.querySelector(`figure[data-chart="${chart}"] .chart-host`).uplot;
+        const a = u.axes[axis];
+        const scale = u.scales[a.scale];
+        u.ctx.font = a.font[0];
+        const widest = Math.max(
+          0,
+          ...a._values.map((v: string) => u.ctx.measureText(v).width / window.devicePixelRatio),
+        );
+        return {
+          min: scale.min as number,
+          max: scale.max as number,
+          distr: scale.distr as number,
+          splits: a._splits as number[],
+          values: a._values as string[],
+          size: a._size as number,
+          needed: widest + a.ticks.size + a.gap,
+        };
+      },
+      { chart, axis },
+    );
+
   it('serves the console and Swagger UI from packages; /api paths stay JSON 404s', async () => {
     const root = await fetch(`${api.baseUrl}/`);
     expect(root.headers.get('content-type')).to.match(/text\/html/);
@@ -113,8 +144,18 @@ describe('web console in a browser', function () {
     const escape = await fetch(`${api.baseUrl}/console/..%2fpackage.json`);
     expect(escape.status).to.be.oneOf([403, 404]);
 
+    // The docs page names its icon (an empty one, as the console's): the browser asks for no /favicon.ico.
+    const failed: string[] = [];
+    const onResponse = (res: { status(): number; url(): string }) => {
+      if (res.status() >= 400) failed.push(`${res.status()} ${res.url()}`);
+    };
+    page.on('response', onResponse);
     await page.goto(`${api.baseUrl}/docs`);
     await page.locator('.opblock').first().waitFor();
+    await page.waitForLoadState('load');
+    page.off('response', onResponse);
+    expect(failed, 'failed requests of /docs').to.deep.equal([]);
+    expect(await page.locator('head link[rel="icon"]').count()).to.equal(1);
     const operations = await page.locator('.opblock').count();
     expect(operations, 'operations Swagger UI lists').to.be.greaterThan(40);
     await page.getByText('/api/v1/jobs/{jobId}/projection').first().waitFor();
@@ -142,6 +183,11 @@ describe('web console in a browser', function () {
     for (let i = 0; i < 4; i++) expect(await histograms.nth(i).getAttribute('data-points')).to.equal('20');
     expect(await colourPixels(page, 'figure[data-chart="histogram-a"]', '#4e79a7', 40)).to.be.greaterThan(200);
     expect(await page.locator('[data-column="kind"] ul.levels li').count()).to.equal(3);
+    // One word for a column's type, the API's: the schema table's and the column card's agree.
+    const schemaTypes = await page.locator('#schema-table tbody td[data-type]').allInnerTexts();
+    expect(schemaTypes).to.deep.equal(['number', 'number', 'number', 'number', 'string']);
+    expect(await page.locator('[data-column="kind"] h3 [data-type]').innerText()).to.equal('string');
+    expect(await page.locator('[data-column="a"] h3 [data-type]').innerText()).to.equal('number');
     expect(await page.locator('[data-column="a"]').innerText()).to.contain(String(data.rows));
     await screenshot(page, 'dataset');
   });
@@ -175,6 +221,77 @@ describe('web console in a browser', function () {
     await screenshot(page, 'clustering-job');
   });
 
+  it('plots a large clustering as a sample drawn per cluster, over histograms whose counts start at 0 and show whole', async () => {
+    // 30,000 rows cycling through four blobs: an evenly spaced sample showed two of the four clusters.
+    const uploaded = await request(api, 'POST', '/api/v1/datasets?name=console-interleaved', interleavedBlobsCsv(), {
+      'content-type': 'text/csv',
+    });
+    expect(uploaded.status, JSON.stringify(uploaded.body)).to.be.oneOf([200, 201]);
+    await goto(`datasets/${uploaded.body.id}`);
+    const histogram = page.locator('figure[data-chart="histogram-a"]');
+    await histogram.locator('canvas').waitFor();
+    // Counts in the thousands: the axis is as wide as its widest label ("20,000" was clipped to ",000"); bars stand on 0.
+    const counts = await axisOf('histogram-a', 1);
+    expect(counts.min).to.equal(0);
+    expect(
+      counts.values.some((v) => /^\d{1,3},\d{3}$/.test(v)),
+      counts.values.join(' '),
+    ).to.equal(true);
+    expect(counts.size, JSON.stringify(counts)).to.be.at.least(counts.needed);
+    await screenshot(page, 'dataset-interleaved');
+
+    await page.getByRole('link', { name: 'Cluster it' }).click();
+    await page.getByLabel('Clusters (k)').fill('4');
+    await page.getByLabel('Seed').fill('1');
+    await page.getByRole('button', { name: 'Start clustering' }).click();
+    await page.waitForURL(/#\/jobs\/clustering-/);
+    await page.locator('.status-line [data-status="COMPLETED"]').waitFor({ timeout: 90_000 });
+    const scatter = page.locator('figure[data-chart="scatter"]');
+    await scatter.locator('canvas').waitFor();
+    expect(await scatter.getAttribute('data-points')).to.equal('5000');
+    expect(await scatter.locator('figcaption').innerText()).to.contain('5,000 of 30,000 points, sampled per cluster');
+    for (const colour of [...CLUSTER_COLOURS, FOURTH_COLOUR])
+      expect(await colourPixels(page, 'figure[data-chart="scatter"]', colour), colour).to.be.greaterThan(150);
+    await screenshot(page, 'clustering-sampled');
+  });
+
+  it('offers every algorithm of the API on the clustering form, and starts a self-organising map with its grid', async () => {
+    const { body } = await request(api, 'GET', '/api/v1/algorithms');
+    const algorithms = body.algorithms as Array<{ name: string; assignsNewPoints: boolean }>;
+    await goto(`new-clustering?dataset=${datasetId}`);
+    const select = page.getByLabel('Algorithm');
+    await select.waitFor();
+    const offered = await select.locator('option').evaluateAll((options) => options.map((o) => o.value));
+    expect([...offered].sort()).to.deep.equal(algorithms.map((a) => a.name).sort());
+    // "Register as model" exactly for the algorithms whose result assigns new points; every field labelled.
+    for (const algorithm of algorithms) {
+      await select.selectOption(algorithm.name);
+      expect(await page.locator('#clustering-form input[name="register"]').count(), algorithm.name).to.equal(
+        algorithm.assignsNewPoints ? 1 : 0,
+      );
+      const unlabelled = await page.evaluate(
+        () =>
+          [...document.querySelectorAll('#clustering-form input, #clustering-form select')].filter(
+            (el: any) => !el.labels?.length,
+          ).length,
+      );
+      expect(unlabelled, algorithm.name).to.equal(0);
+    }
+    await select.selectOption('som');
+    await page.getByLabel('Grid rows').fill('1');
+    await page.getByLabel('Grid columns').fill('3');
+    await page.getByLabel('Iterations (epochs)').fill('20');
+    await page.getByRole('button', { name: 'Start clustering' }).click();
+    await page.waitForURL(/#\/jobs\/clustering-/);
+    await page.locator('.status-line [data-status="COMPLETED"]').waitFor({ timeout: 60_000 });
+    const facts = await page.locator('dl.facts').nth(1).innerText();
+    expect(facts).to.match(/Algorithm\s+som/);
+    expect(facts).to.match(/rows\s+1/);
+    expect(facts).to.match(/cols\s+3/);
+    await page.locator('figure[data-chart="scatter"] canvas').waitFor();
+    expect(await page.locator('aside[aria-label="Quality metrics"]').innerText()).to.match(/Clusters\s+3/);
+  });
+
   it('starts a training job from its form and draws its loss curve as epochs finish', async () => {
     await goto(`new-training?dataset=${datasetId}`);
     await page.getByLabel('Model name', { exact: false }).fill('console-mlp');
@@ -189,6 +306,8 @@ describe('web console in a browser', function () {
     const seen: Array<{ status: string | null; points: number }> = [];
     // How the page follows the running job: the event stream, not polling.
     const liveModes = new Set<string>();
+    // The progress bar's labels while it ran.
+    const labels = new Set<string>();
     const deadline = Date.now() + 90_000;
     for (;;) {
       const status = await page.locator('.status-line [data-status]').getAttribute('data-status');
@@ -197,6 +316,8 @@ describe('web console in a browser', function () {
       seen.push({ status, points });
       const mode = await page.locator('.status-line [data-live]').getAttribute('data-live');
       if (status === 'RUNNING' && mode) liveModes.add(mode);
+      const label = page.locator('#job-progress + .progress-text');
+      if (status === 'RUNNING' && (await label.count())) labels.add(await label.innerText());
       if (status === 'COMPLETED' || Date.now() > deadline) break;
       await page.waitForTimeout(150);
     }
@@ -206,6 +327,18 @@ describe('web console in a browser', function () {
     const live = seen.filter((s) => s.status === 'RUNNING' && s.points > 0).map((s) => s.points);
     expect(live.length, `loss points shown while running: ${JSON.stringify(seen)}`).to.be.greaterThan(0);
     expect([...liveModes], 'live updates while running').to.deep.equal(['events']);
+    // One current phase in each label: not the view's stale "starting" beside the epochs, nor "training" twice.
+    const phases = ['queued', 'starting', 'orchestrating', 'training'];
+    for (const text of labels) {
+      const named = phases.filter((p) => text.includes(p));
+      expect(named.length, text).to.be.at.most(1);
+      expect(text.split('training').length, text).to.be.at.most(2);
+      if (/epoch \d+/.test(text)) expect(text, text).to.match(/· training · epoch \d+\/40( · loss |$)/);
+    }
+    expect(
+      [...labels].some((t) => /epoch \d+\/40/.test(t)),
+      [...labels].join(' | '),
+    ).to.equal(true);
     // Loss and validation loss for each of the 40 epochs once it completed; both drawn.
     const loss = page.locator('figure[data-chart="loss"]');
     await page.waitForFunction(
@@ -217,6 +350,32 @@ describe('web console in a browser', function () {
     expect(await loss.innerText()).to.contain('40 epochs');
     expect(await colourPixels(page, 'figure[data-chart="loss"]', '#4e79a7', 30)).to.be.greaterThan(100);
     expect(await colourPixels(page, 'figure[data-chart="loss"]', '#f28e2b', 30)).to.be.greaterThan(50);
+    // Epochs are whole: ticks at whole numbers only (no 0.1 steps, no 2.5).
+    const epochsAxis = await axisOf('loss', 0);
+    expect(epochsAxis.splits.length, JSON.stringify(epochsAxis.splits)).to.be.greaterThan(2);
+    for (const tick of epochsAxis.splits)
+      expect(Number.isInteger(tick), JSON.stringify(epochsAxis.splits)).to.equal(true);
+    // A labelled checkbox puts the loss on a log scale, and back.
+    const logScale = loss.getByLabel('Log scale (y axis)');
+    expect(await axisOf('loss', 1)).to.include({ distr: 1 });
+    await logScale.check();
+    await page.waitForFunction(
+      () => document.querySelector('figure[data-chart="loss"] .chart-host').uplot?.scales.y.distr === 3,
+    );
+    expect(await loss.getAttribute('data-points')).to.equal('80');
+    await logScale.uncheck();
+    await page.waitForFunction(
+      () => document.querySelector('figure[data-chart="loss"] .chart-host').uplot?.scales.y.distr === 1,
+    );
+    // Accuracy and validation accuracy by epoch, in a second chart with its legend.
+    const accuracy = page.locator('figure[data-chart="accuracy"]');
+    expect(await accuracy.getAttribute('data-points')).to.equal('80');
+    expect(await accuracy.locator('ul.legend li').allInnerTexts()).to.deep.equal([
+      'accuracy',
+      'validation accuracy (dashed)',
+    ]);
+    expect(await colourPixels(page, 'figure[data-chart="accuracy"]', '#4e79a7', 30)).to.be.greaterThan(100);
+    for (const tick of (await axisOf('accuracy', 0)).splits) expect(Number.isInteger(tick)).to.equal(true);
     // The confusion matrix: three classes, its cells add up to the evaluated rows the page states.
     const matrix = page.locator('table[data-chart="confusion"]');
     await matrix.waitFor();
@@ -254,9 +413,37 @@ describe('web console in a browser', function () {
     expect(history).to.have.length(2);
     expect(history[0]).to.match(/champion\s+v1 → v2\s+api/);
     expect(history[1]).to.match(/champion\s+new → v1\s+api/);
-    // The two versions' loss curves overlaid: 40 + 10 epochs, loss and validation loss.
-    expect(await page.locator('figure[data-chart="compare"]').getAttribute('data-points')).to.equal('100');
+    // The two versions' loss curves overlaid: 40 + 10 epochs, loss and validation loss; four colours, a legend.
+    const compare = page.locator('figure[data-chart="compare"]');
+    expect(await compare.getAttribute('data-points')).to.equal('100');
+    const legend = compare.locator('ul.legend li');
+    expect(await legend.allInnerTexts()).to.deep.equal([
+      'v1 loss',
+      'v1 validation loss (dashed)',
+      'v2 loss',
+      'v2 validation loss (dashed)',
+    ]);
+    const colours = await legend.evaluateAll((items) => items.map((li) => li.getAttribute('data-colour')));
+    expect(new Set(colours).size).to.equal(4);
+    for (const colour of colours)
+      expect(await colourPixels(page, 'figure[data-chart="compare"]', colour!, 30), colour!).to.be.greaterThan(20);
+    // Metric columns in a fixed order: loss, valLoss, accuracy, precision, recall, f1, then the rest alphabetically.
+    const headers = await page.locator('#versions-table thead th').allInnerTexts();
+    const metrics = headers.slice(headers.indexOf('Flavor') + 1, headers.indexOf('Lineage'));
+    const first = ['loss', 'valLoss', 'accuracy', 'precision', 'recall', 'f1'];
+    expect(metrics.slice(0, 4)).to.deep.equal(['accuracy', 'precision', 'recall', 'f1']);
+    expect(metrics).to.deep.equal([
+      ...first.filter((k) => metrics.includes(k)),
+      ...metrics.filter((k) => !first.includes(k)).sort(),
+    ]);
     await screenshot(page, 'model');
+
+    // Another model's page starts afresh: no alias typed, no "Moved" note from this one.
+    await goto('models/console-kmeans');
+    await page.locator('h1', { hasText: 'Model console-kmeans' }).waitFor();
+    await page.locator('#versions-table').waitFor();
+    expect(await page.getByLabel('Alias').inputValue()).to.equal('');
+    expect(await page.locator('#alias-moved').count()).to.equal(0);
   });
 
   it('approves a pipeline waiting for a reviewer', async () => {
@@ -350,10 +537,31 @@ describe('web console in a browser', function () {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
     await screenshot(page, 'model-narrow');
 
-    // Tab reaches the skip link, then the navigation; the focused link shows an outline.
+    // Tab reaches the skip link, then the navigation; the focused link shows an outline. Coming from another console
+    // page (a hash change, not a load) too: the focus starts at the top again, not in the page's first control.
     await page.setViewportSize({ width: 1280, height: 800 });
-    await page.goto('about:blank');
     await goto('jobs');
+    await page.locator('h1', { hasText: 'Jobs' }).waitFor();
+    await page.locator('#jobs-table').waitFor();
+    expect(await page.title()).to.equal('Jobs · Kiln console');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal('Skip to content');
+    // The skip link moves the focus to the content and leaves the route alone.
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('main');
+    expect(page.url()).to.equal(`${api.baseUrl}/#/jobs`);
+    // Its target as a URL is no console route: the page stays (or, loaded so, is the default one), not "Not found".
+    await page.goto(`${api.baseUrl}/#main`);
+    await page.locator('#jobs-table').waitFor();
+    expect(await page.locator('h1').innerText()).to.equal('Jobs');
+    await page.goto('about:blank');
+    await page.goto(`${api.baseUrl}/#main`);
+    await page.locator('#jobs-table').waitFor();
+    expect(await page.locator('h1').innerText()).to.equal('Jobs');
+    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('main');
+    await goto('models');
+    await page.locator('h1', { hasText: 'Models' }).waitFor();
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.locator('#jobs-table').waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal('Skip to content');

@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger';
 import { DatasetLimits } from '../datasets/limits';
 import { BodyLimits } from '../common/body-limits';
 import type { BrowserPolicy } from '../common/config';
+import type { PredictBatching } from '../common/predict-batching';
 import { ApiMetrics } from './metrics';
 import { JobService } from './services/jobs';
 
@@ -30,4 +31,6 @@ export interface ApiDeps {
   log?: Logger;
   /** Host names the API answers to and origins allowed to call it from a browser (KILN_ALLOWED_HOSTS, KILN_CORS_ORIGINS). */
   browser: BrowserPolicy;
+  /** Micro-batching of online predict (KILN_PREDICT_BATCH_WINDOW_MS, KILN_PREDICT_MAX_BATCH_ROWS); default: theirs. */
+  predictBatching?: PredictBatching;
 }

@@ -23,7 +23,7 @@ export async function startTestApi(
   stack: Pick<TestStack, 'pool'> & { env: Pick<TestStack['env'], 'client' | 'namespace'> },
   limits: Partial<DatasetLimits> = {},
   bodyLimits: Partial<BodyLimits> = {},
-  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser' | 'log'>> = {},
+  settings: Partial<Pick<ApiDeps, 'gpuFallbackSeconds' | 'browser' | 'log' | 'predictBatching'>> = {},
 ): Promise<TestApi> {
   const defaults = loadConfig({}).api;
   const app = createApp({
@@ -36,6 +36,7 @@ export async function startTestApi(
     namespace: stack.env.namespace ?? 'default',
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
     browser: settings.browser ?? defaults.browser,
+    predictBatching: settings.predictBatching ?? defaults.predictBatching,
     ...(settings.log ? { log: settings.log } : {}),
   });
   const server: Server = await new Promise((resolve) => {

@@ -1,0 +1,16 @@
+/**
+ * Dynamic micro-batching of online predict (api/services/predict-batcher.ts): requests for one loaded model version
+ * that arrive together are predicted in one call. A batch is run as soon as no other predict request is on its way
+ * (admitted, its body or model still being read), when `windowMs` has passed since its first request, or when it holds
+ * `maxRows` rows; a request is never split, and one with `maxRows` rows or more runs alone. In common/ because the
+ * configuration (common/config.ts) sets it from the environment; the API applies it.
+ */
+export interface PredictBatching {
+  /** KILN_PREDICT_BATCH_WINDOW_MS: the longest a request waits for others (0: only those of the same event-loop turn). */
+  windowMs: number;
+  /** KILN_PREDICT_MAX_BATCH_ROWS: rows in one batch at most; 1 turns batching off (each request predicts alone). */
+  maxRows: number;
+}
+
+/** The defaults of KILN_PREDICT_BATCH_WINDOW_MS and KILN_PREDICT_MAX_BATCH_ROWS (bench/predict-latency.ts measured them). */
+export const DEFAULT_PREDICT_BATCHING: Readonly<PredictBatching> = Object.freeze({ windowMs: 2, maxRows: 1024 });

@@ -13,4 +13,4 @@ export interface PredictBatching {
 }
 
 /** The defaults of KILN_PREDICT_BATCH_WINDOW_MS and KILN_PREDICT_MAX_BATCH_ROWS (bench/predict-latency.ts measured them). */
-export const DEFAULT_PREDICT_BATCHING: Readonly<PredictBatching> = Object.freeze({ windowMs: 2, maxRows: 1024 });
+export const DEFAULT_PREDICT_BATCHING: Readonly<PredictBatching> = Object.freeze({ windowMs: 1, maxRows: 256 });

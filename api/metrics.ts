@@ -1,6 +1,9 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-/** The API's Prometheus registry: process defaults, HTTP traffic by route and status, online predict batch sizes, jobs started by kind. */
+/**
+ * The API's Prometheus registry: process defaults, HTTP traffic by route and status, online predict batch sizes, jobs
+ * started by kind.
+ */
 export function createApiMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

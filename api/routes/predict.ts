@@ -23,7 +23,8 @@ import { submitBatchPredict } from '../services/submit-batch-predict';
 /**
  * `POST /models/:name/predict`: online prediction with a registered model, no workflow, from a cache of loaded
  * versions; concurrent requests share version lookups (services/coalesced-lookup.ts) and are predicted in batches per
- * loaded version (services/predict-batcher.ts, `deps.predictBatching`). `POST /models/:name/batch-predict`: a durable job over a stored dataset (services/submit-batch-predict.ts).
+ * loaded version (services/predict-batcher.ts, `deps.predictBatching`). `POST /models/:name/batch-predict`: a durable
+ * job over a stored dataset (services/submit-batch-predict.ts).
  */
 export function predictRouter(deps: ApiDeps): Router {
   const router = new Router();

@@ -16,7 +16,8 @@ export interface ServingModel {
 
 /**
  * An MLP artifact without training: seeded initial weights (buildNetwork), a standardising preprocessor, and for
- * `weightScale` ≠ 1 every weight multiplied by it (1e10: a finite model whose output overflows float32 for inputs of 1e12).
+ * `weightScale` ≠ 1 every weight multiplied by it (1e10: a finite model whose output overflows float32 for inputs of
+ * 1e12).
  */
 export async function mlpArtifact(
   task: 'classification' | 'regression',

@@ -10,7 +10,9 @@ import { freePort } from '../launcher/free-port';
 import { initComputeBackend } from '../ml/backend';
 import { applyComputeConfig } from '../ml/compute-config';
 import { Random } from '../ml/random';
+import { loadPredictor } from '../ml/serving/predictor';
 import { loadTrainedModel, predictTrained } from '../ml/training/predict';
+import { PredictBatcher } from '../api/services/predict-batcher';
 import { startTestApi, TestApi } from '../test/support/test-api';
 import { getTestStack, stopTestStack, TestStack } from '../test/support/test-stack';
 import { withWorker } from '../test/support/with-worker';
@@ -35,7 +37,9 @@ import { withWorker } from '../test/support/with-worker';
  * loadTrainedModel and called in-process with predictTrained for the same batch sizes, one call at a time (median of
  * the runs' p50s). Per case: ratioP50 = HTTP p50 / in-process p50 (what JSON, HTTP, Koa, the registry lookup and
  * queueing cost on top), throughputRatio = HTTP predictions/s / in-process predictions/s (1000 / p50 × rows).
- * `rowsPerModelCall` and `requestsPerModelCall` come from the server's kiln_predict_batch_requests histogram.
+ * `requestsPerModelCall` comes from the server's kiln_predict_batch_requests histogram. `batcherAtConcurrency1`: what
+ * the batcher adds to a lone 1-row predict, measured in process without HTTP (the HTTP figures are too noisy for a
+ * difference of microseconds on a shared machine).
  *
  *   npm run bench:predict                   # prints one JSON object
  *   KILN_BENCH_RUNS=3 KILN_BENCH_SINGLE_REQUESTS=500 KILN_BENCH_BATCH_REQUESTS=100 npm run bench:predict
@@ -242,6 +246,38 @@ async function modelCalls(target: Target): Promise<{ calls: number; requests: nu
   return { calls: read('kiln_predict_batch_requests_count'), requests: read('kiln_predict_batch_requests_sum') };
 }
 
+/**
+ * What the batcher adds to a lone request (concurrency 1), in process, without HTTP: the same guarded predictor called
+ * through PredictBatcher (admit, predict) and directly, in alternating blocks; medians of each, in microseconds.
+ */
+async function batcherOverheadAtConcurrency1(
+  content: Buffer,
+  rows: number[][],
+  batching: PredictBatching,
+): Promise<{ directUs: number; batchedUs: number; addedUs: number }> {
+  const predictor = await loadPredictor('mlp-classification', content);
+  try {
+    const batcher = new PredictBatcher(batching);
+    const points = Array.from({ length: 16 }, (_, i) => Float32Array.from(rows[i * 13]));
+    const direct: number[] = [];
+    const batched: number[] = [];
+    for (let block = 0; block < 20; block++) {
+      for (let i = 0; i < 100; i++) {
+        const t0 = performance.now();
+        await predictor.predict(points[i % 16], 1);
+        direct.push(performance.now() - t0);
+        const t1 = performance.now();
+        await batcher.admit().predict(predictor, points[i % 16], 1);
+        batched.push(performance.now() - t1);
+      }
+    }
+    const us = (ms: number[]) => round(median(ms) * 1000, 1);
+    return { directUs: us(direct), batchedUs: us(batched), addedUs: round(us(batched) - us(direct), 1) };
+  } finally {
+    predictor.dispose();
+  }
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 const round = (v: number, digits = 2) => Number(v.toFixed(digits));
 
@@ -297,7 +333,9 @@ async function run(): Promise<void> {
     const version = await json(api, 'GET', result.links.modelVersion);
     const artifact = await fetch(`${api.baseUrl}${version.body.links.artifact}`);
     if (artifact.status !== 200) throw new Error(`artifact: ${artifact.status}`);
-    const trained = await loadTrainedModel(Buffer.from(await artifact.arrayBuffer()));
+    const content = Buffer.from(await artifact.arrayBuffer());
+    const trained = await loadTrainedModel(content);
+    const overhead = await batcherOverheadAtConcurrency1(content, features, config.api.predictBatching);
 
     const measured = targets.filter((t) => t.variant !== 'setup');
     const baseline: Record<number, number> = {};
@@ -380,6 +418,10 @@ async function run(): Promise<void> {
         },
         backend,
         predictBatching: config.api.predictBatching,
+        batcherAtConcurrency1: {
+          ...overhead,
+          what: 'one 1-row predict in process: through PredictBatcher vs predictor.predict directly (medians of 2000)',
+        },
         cases,
         baseline: {
           name: 'in-process predictTrained on the same artifact (loadTrainedModel; no HTTP, JSON or registry), sequential',

@@ -66,7 +66,10 @@ export class PredictBatcher {
     this.onTheWay++;
     return {
       predict: (predictor, points, n) => {
-        if (this.settings.maxRows <= 1 || n >= this.settings.maxRows) {
+        // Alone: batching is off, the request fills a batch by itself, or nothing else is on its way or gathered for
+        // this model (concurrency 1), so it would run at once anyway: it then costs what it did before batching.
+        const lone = this.onTheWay === 1 && counted && !this.open.has(predictor);
+        if (this.settings.maxRows <= 1 || n >= this.settings.maxRows || lone) {
           leave();
           this.onBatch?.(1, n);
           return predictor.predict(points, n);

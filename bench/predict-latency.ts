@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -31,7 +32,9 @@ import { withWorker } from '../test/support/with-worker';
  *   the configured micro-batching (KILN_PREDICT_BATCH_WINDOW_MS, KILN_PREDICT_MAX_BATCH_ROWS);
  * - `unbatched`: the same with batching off (max batch rows 1), so the run shows what batching alone buys;
  * - `own-process`: `dist/api/main.js` (what `npm run api` runs) in a child process on the same Postgres and Temporal,
- *   with the configured batching: the server no longer shares an event loop with the load generator.
+ *   with the configured batching: the server no longer shares an event loop with the load generator;
+ * - `bare-http`: not Kiln but the machine's ceiling for this load generator: a plain node:http server in this process
+ *   that reads and parses each body and answers a fixed prediction of the same size (no Koa, registry or model).
  *
  * Baseline in the same run: the same model (its artifact bytes fetched via GET /api/v1/artifacts/:id) loaded with
  * loadTrainedModel and called in-process with predictTrained for the same batch sizes, one call at a time (median of
@@ -48,7 +51,9 @@ const RUNS = Number(process.env.KILN_BENCH_RUNS ?? 5);
 const SINGLE_REQUESTS = Number(process.env.KILN_BENCH_SINGLE_REQUESTS ?? 2000);
 const BATCH_REQUESTS = Number(process.env.KILN_BENCH_BATCH_REQUESTS ?? 300);
 const CASE_TIME_LIMIT_MS = Number(process.env.KILN_BENCH_CASE_SECONDS ?? 60) * 1000;
-const VARIANTS = (process.env.KILN_BENCH_VARIANTS ?? 'batched,unbatched,own-process').split(',').map((v) => v.trim());
+const VARIANTS = (process.env.KILN_BENCH_VARIANTS ?? 'batched,unbatched,own-process,bare-http')
+  .split(',')
+  .map((v) => v.trim());
 const CONCURRENCIES = [1, 16, 64];
 const ROWS = 4000;
 const D = 64;
@@ -224,6 +229,38 @@ async function ownProcessApi(stack: TestStack): Promise<TestApi> {
   }
 }
 
+/** The `bare-http` server: reads and parses the body, answers a fixed label and probabilities for each of its rows. */
+async function bareHttpApi(): Promise<TestApi> {
+  const row = { label: 'alpha', probabilities: [0.9704887270927429, 0.0047, 0.02, 0.0048112729072571] };
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'POST') {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const { inputs } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { inputs: unknown[] };
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(
+        JSON.stringify({
+          model: MODEL,
+          version: 1,
+          labels: inputs.map(() => row.label),
+          probabilities: inputs.map(() => row.probabilities),
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 async function startTarget(variant: string, stack: TestStack, batching: PredictBatching): Promise<Target> {
   switch (variant) {
     case 'batched':
@@ -232,16 +269,20 @@ async function startTarget(variant: string, stack: TestStack, batching: PredictB
       return { variant, ...(await startTestApi(stack, {}, {}, { predictBatching: { windowMs: 0, maxRows: 1 } })) };
     case 'own-process':
       return { variant, ...(await ownProcessApi(stack)) };
+    case 'bare-http':
+      return { variant, ...(await bareHttpApi()) };
     default:
       throw new Error(
-        `KILN_BENCH_VARIANTS: unknown variant ${JSON.stringify(variant)} (batched, unbatched, own-process)`,
+        `KILN_BENCH_VARIANTS: unknown variant ${JSON.stringify(variant)} (batched, unbatched, own-process, bare-http)`,
       );
   }
 }
 
-/** The server's kiln_predict_batch_requests count (model calls) and sum (requests answered). */
+/** The server's kiln_predict_batch_requests count (model calls) and sum (requests answered); zeros without one. */
 async function modelCalls(target: Target): Promise<{ calls: number; requests: number }> {
-  const text = await (await fetch(`${target.baseUrl}/metrics`)).text();
+  const res = await fetch(`${target.baseUrl}/metrics`);
+  if (!res.ok) return { calls: 0, requests: 0 };
+  const text = await res.text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return { calls: read('kiln_predict_batch_requests_count'), requests: read('kiln_predict_batch_requests_sum') };
 }
@@ -292,7 +333,8 @@ async function run(): Promise<void> {
   const targets: Target[] = [];
   try {
     for (const variant of VARIANTS) targets.push(await startTarget(variant, stack, config.api.predictBatching));
-    const api = targets.find((t) => t.variant !== 'own-process') ?? (await startTestApi(stack));
+    const api =
+      targets.find((t) => t.variant === 'batched' || t.variant === 'unbatched') ?? (await startTestApi(stack));
     if (!targets.includes(api as Target)) targets.push({ variant: 'setup', ...api });
     const upload = await json(api, 'POST', '/api/v1/datasets?name=bench-predict', csv, 'text/csv');
     if (upload.status !== 201 && upload.status !== 200)

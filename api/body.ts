@@ -20,18 +20,27 @@ export function requireJson(ctx: Context): void {
 
 /** Reads a JSON request body under a byte limit (413 past it), with 415 for other types and 400 for bad JSON. */
 export async function readJsonRequest(ctx: Context, maxBytes: number): Promise<JsonRequest> {
+  const raw = await readJsonBytes(ctx, maxBytes);
+  return { body: parseJson(raw), sha256: createHash('sha256').update(raw).digest('hex') };
+}
+
+/** readJsonRequest's body alone (without hashing it: only an Idempotency-Key needs the hash). */
+export async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
+  return parseJson(await readJsonBytes(ctx, maxBytes));
+}
+
+/** The body's bytes under the limit: 415 unless JSON, 413 past the limit, 400 when empty. */
+async function readJsonBytes(ctx: Context, maxBytes: number): Promise<Buffer> {
   requireJson(ctx);
   const raw = await readBodyLimited(ctx.req, maxBytes);
   if (raw.length === 0) throw new ValidationError('the request body is empty', 'body', 'invalid_json');
-  const sha256 = createHash('sha256').update(raw).digest('hex');
+  return raw;
+}
+
+function parseJson(raw: Buffer): unknown {
   try {
-    return { body: JSON.parse(raw.toString('utf8')) as unknown, sha256 };
+    return JSON.parse(raw.toString('utf8')) as unknown;
   } catch (err) {
     throw new ValidationError(`the body is not valid JSON: ${(err as Error).message}`, 'body', 'invalid_json');
   }
-}
-
-/** readJsonRequest's body alone. */
-export async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
-  return (await readJsonRequest(ctx, maxBytes)).body;
 }

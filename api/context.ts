@@ -5,6 +5,7 @@ import { DatasetLimits } from '../datasets/limits';
 import { BodyLimits } from '../common/body-limits';
 import { TelemetryLimits } from '../common/telemetry-limits';
 import type { BrowserPolicy } from '../common/config';
+import type { PredictBatching } from '../common/predict-batching';
 import { ApiMetrics } from './metrics';
 import { JobEventHub } from './services/job-event-hub';
 import { JobService } from './services/jobs';
@@ -40,4 +41,6 @@ export interface ApiDeps {
   events: JobEventHub;
   /** Milliseconds between keep-alive comments on an event stream (default SSE_KEEP_ALIVE_MS, 15 s; tests shorten it). */
   sseKeepAliveMs?: number;
+  /** Micro-batching of online predict (KILN_PREDICT_BATCH_WINDOW_MS, KILN_PREDICT_MAX_BATCH_ROWS); default: theirs. */
+  predictBatching?: PredictBatching;
 }

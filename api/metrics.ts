@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
- * The API's Prometheus registry: process defaults, HTTP traffic by route and status, jobs started by kind, and the job
- * event streams (clients connected, events written to them).
+ * The API's Prometheus registry: process defaults, HTTP traffic by route and status, online predict batch sizes, jobs
+ * started by kind, and the job event streams (clients connected, events written to them).
  */
 export function createApiMetrics() {
   const registry = new Registry();
@@ -20,6 +20,12 @@ export function createApiMetrics() {
       help: 'HTTP request duration by method, route template and status',
       labelNames: ['method', 'route', 'status'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    predictBatchRequests: new Histogram({
+      name: 'kiln_predict_batch_requests',
+      help: 'Online predict requests answered by one model call (dynamic batching; 1: the request ran alone)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers: [registry],
     }),
     jobsStarted: new Counter({

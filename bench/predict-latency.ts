@@ -1,31 +1,60 @@
+import { spawn } from 'node:child_process';
 import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
+import { repoRoot } from '../common/paths';
+import type { PredictBatching } from '../common/predict-batching';
+import { freePort } from '../launcher/free-port';
 import { initComputeBackend } from '../ml/backend';
 import { applyComputeConfig } from '../ml/compute-config';
 import { Random } from '../ml/random';
+import { loadPredictor } from '../ml/serving/predictor';
 import { loadTrainedModel, predictTrained } from '../ml/training/predict';
+import { PredictBatcher } from '../api/services/predict-batcher';
 import { startTestApi, TestApi } from '../test/support/test-api';
-import { getTestStack, stopTestStack } from '../test/support/test-stack';
+import { getTestStack, stopTestStack, TestStack } from '../test/support/test-stack';
 import { withWorker } from '../test/support/with-worker';
 
 /**
  * Online predict latency and throughput of a trained MLP (64 features → 128-64-32 relu → 4 classes) over HTTP on
  * loopback. Self-contained: it starts the same real stack the integration tests use (embedded PostgreSQL, the Temporal
  * dev server, the Koa app on a free port, a CPU worker for the training job), uploads a synthetic dataset, trains
- * through POST /api/v1/training, then load-tests POST /api/v1/models/:name/predict at concurrency 1 and 16 with
- * single-row and 256-row batches (a fixed number of requests per case, after a warm-up, bounded in time).
+ * through POST /api/v1/training, then load-tests POST /api/v1/models/:name/predict at concurrency 1, 16 and 64 with
+ * single-row and 256-row requests: a fixed number of requests per case after a warm-up, bounded in time, from a
+ * keep-alive http.Agent in this process (the load generator of the first round, unchanged).
+ *
+ * What is served (KILN_BENCH_VARIANTS, comma-separated; every case runs each in turn, KILN_BENCH_RUNS times, and
+ * reports the median run):
+ * - `batched`: the app in this process (sharing its event loop with the load generator, as in the first round) with
+ *   the configured micro-batching (KILN_PREDICT_BATCH_WINDOW_MS, KILN_PREDICT_MAX_BATCH_ROWS);
+ * - `unbatched`: the same with batching off (max batch rows 1), so the run shows what batching alone buys;
+ * - `own-process`: `dist/api/main.js` (what `npm run api` runs) in a child process on the same Postgres and Temporal,
+ *   with the configured batching: the server no longer shares an event loop with the load generator;
+ * - `bare-http`: not Kiln but the machine's ceiling for this load generator: a plain node:http server in this process
+ *   that reads and parses each body and answers a fixed prediction of the same size (no Koa, registry or model).
  *
  * Baseline in the same run: the same model (its artifact bytes fetched via GET /api/v1/artifacts/:id) loaded with
- * loadTrainedModel and called in-process with predictTrained for the same batch sizes, one call at a time.
- * ratio = HTTP p50 / in-process p50 (what JSON, HTTP, Koa, the registry lookup and queueing cost on top).
+ * loadTrainedModel and called in-process with predictTrained for the same batch sizes, one call at a time (median of
+ * the runs' p50s). Per case: ratioP50 = HTTP p50 / in-process p50 (what JSON, HTTP, Koa, the registry lookup and
+ * queueing cost on top), throughputRatio = HTTP predictions/s / in-process predictions/s (1000 / p50 × rows).
+ * `requestsPerModelCall` comes from the server's kiln_predict_batch_requests histogram. `batcherAtConcurrency1`: what
+ * the batcher adds to a lone 1-row predict, measured in process without HTTP (the HTTP figures are too noisy for a
+ * difference of microseconds on a shared machine).
  *
  *   npm run bench:predict                   # prints one JSON object
- *   KILN_BENCH_SINGLE_REQUESTS=500 KILN_BENCH_BATCH_REQUESTS=100 npm run bench:predict
+ *   KILN_BENCH_RUNS=3 KILN_BENCH_SINGLE_REQUESTS=500 KILN_BENCH_BATCH_REQUESTS=100 npm run bench:predict
  */
+const RUNS = Number(process.env.KILN_BENCH_RUNS ?? 5);
 const SINGLE_REQUESTS = Number(process.env.KILN_BENCH_SINGLE_REQUESTS ?? 2000);
 const BATCH_REQUESTS = Number(process.env.KILN_BENCH_BATCH_REQUESTS ?? 300);
 const CASE_TIME_LIMIT_MS = Number(process.env.KILN_BENCH_CASE_SECONDS ?? 60) * 1000;
+const VARIANTS = (process.env.KILN_BENCH_VARIANTS ?? 'batched,unbatched,own-process,bare-http')
+  .split(',')
+  .map((v) => v.trim());
+const CONCURRENCIES = [1, 16, 64];
 const ROWS = 4000;
 const D = 64;
 const CLASSES = ['alpha', 'beta', 'gamma', 'delta'];
@@ -97,19 +126,6 @@ function post(agent: http.Agent, url: URL, payload: Buffer): Promise<number> {
   });
 }
 
-interface CaseResult {
-  concurrency: number;
-  batchRows: number;
-  requests: number;
-  wallMs: number;
-  requestsPerSecond: number;
-  predictionsPerSecond: number;
-  latencyMs: ReturnType<typeof stats>;
-  baselineP50Ms: number;
-  ratio: number;
-  truncatedByTimeLimit: boolean;
-}
-
 async function loadCase(api: TestApi, rows: number[][], concurrency: number, batchRows: number, requests: number) {
   const url = new URL(`${api.baseUrl}/api/v1/models/${MODEL}/predict`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -170,14 +186,156 @@ async function inProcessP50(
   return stats(ms).p50;
 }
 
+/** A server under test: where it listens and how to stop it. */
+interface Target extends TestApi {
+  variant: string;
+}
+
+/** The configured app in a child process (dist/api/main.js, what `npm run api` runs), on the stack's servers. */
+async function ownProcessApi(stack: TestStack): Promise<TestApi> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'api', 'main.js')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: stack.databaseUrl,
+      TEMPORAL_ADDRESS: stack.env.address,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      KILN_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const api: TestApi = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the API child exited with ${child.exitCode}`);
+    const up = await fetch(`${api.baseUrl}/health`).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (up) return api;
+    if (Date.now() > deadline) {
+      await api.close();
+      throw new Error('the API child did not answer /health within 60 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The `bare-http` server: reads and parses the body, answers a fixed label and probabilities for each of its rows. */
+async function bareHttpApi(): Promise<TestApi> {
+  const row = { label: 'alpha', probabilities: [0.9704887270927429, 0.0047, 0.02, 0.0048112729072571] };
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'POST') {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const { inputs } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { inputs: unknown[] };
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(
+        JSON.stringify({
+          model: MODEL,
+          version: 1,
+          labels: inputs.map(() => row.label),
+          probabilities: inputs.map(() => row.probabilities),
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function startTarget(variant: string, stack: TestStack, batching: PredictBatching): Promise<Target> {
+  switch (variant) {
+    case 'batched':
+      return { variant, ...(await startTestApi(stack, {}, {}, { predictBatching: batching })) };
+    case 'unbatched':
+      return { variant, ...(await startTestApi(stack, {}, {}, { predictBatching: { windowMs: 0, maxRows: 1 } })) };
+    case 'own-process':
+      return { variant, ...(await ownProcessApi(stack)) };
+    case 'bare-http':
+      return { variant, ...(await bareHttpApi()) };
+    default:
+      throw new Error(
+        `KILN_BENCH_VARIANTS: unknown variant ${JSON.stringify(variant)} (batched, unbatched, own-process, bare-http)`,
+      );
+  }
+}
+
+/** The server's kiln_predict_batch_requests count (model calls) and sum (requests answered); zeros without one. */
+async function modelCalls(target: Target): Promise<{ calls: number; requests: number }> {
+  const res = await fetch(`${target.baseUrl}/metrics`);
+  if (!res.ok) return { calls: 0, requests: 0 };
+  const text = await res.text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { calls: read('kiln_predict_batch_requests_count'), requests: read('kiln_predict_batch_requests_sum') };
+}
+
+/**
+ * What the batcher adds to a lone request (concurrency 1), in process, without HTTP: the same guarded predictor called
+ * through PredictBatcher (admit, predict) and directly, in alternating blocks; medians of each, in microseconds.
+ */
+async function batcherOverheadAtConcurrency1(
+  content: Buffer,
+  rows: number[][],
+  batching: PredictBatching,
+): Promise<{ directUs: number; batchedUs: number; addedUs: number }> {
+  const predictor = await loadPredictor('mlp-classification', content);
+  try {
+    const batcher = new PredictBatcher(batching);
+    const points = Array.from({ length: 16 }, (_, i) => Float32Array.from(rows[i * 13]));
+    const direct: number[] = [];
+    const batched: number[] = [];
+    for (let block = 0; block < 20; block++) {
+      for (let i = 0; i < 100; i++) {
+        const t0 = performance.now();
+        await predictor.predict(points[i % 16], 1);
+        direct.push(performance.now() - t0);
+        const t1 = performance.now();
+        await batcher.admit().predict(predictor, points[i % 16], 1);
+        batched.push(performance.now() - t1);
+      }
+    }
+    const us = (ms: number[]) => round(median(ms) * 1000, 1);
+    return { directUs: us(direct), batchedUs: us(batched), addedUs: round(us(batched) - us(direct), 1) };
+  } finally {
+    predictor.dispose();
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+const round = (v: number, digits = 2) => Number(v.toFixed(digits));
+
 async function run(): Promise<void> {
-  applyComputeConfig(loadConfig(process.env).compute);
+  const config = loadConfig(process.env);
+  applyComputeConfig(config.compute);
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const backend = (await initComputeBackend()).name;
+  const loadBefore = os.loadavg();
   const { csv, features } = dataset();
   const stack = await getTestStack();
-  const api = await startTestApi(stack);
+  const targets: Target[] = [];
   try {
+    for (const variant of VARIANTS) targets.push(await startTarget(variant, stack, config.api.predictBatching));
+    const api =
+      targets.find((t) => t.variant === 'batched' || t.variant === 'unbatched') ?? (await startTestApi(stack));
+    if (!targets.includes(api as Target)) targets.push({ variant: 'setup', ...api });
     const upload = await json(api, 'POST', '/api/v1/datasets?name=bench-predict', csv, 'text/csv');
     if (upload.status !== 201 && upload.status !== 200)
       throw new Error(`upload: ${upload.status} ${JSON.stringify(upload.body)}`);
@@ -217,38 +375,81 @@ async function run(): Promise<void> {
     const version = await json(api, 'GET', result.links.modelVersion);
     const artifact = await fetch(`${api.baseUrl}${version.body.links.artifact}`);
     if (artifact.status !== 200) throw new Error(`artifact: ${artifact.status}`);
-    const trained = await loadTrainedModel(Buffer.from(await artifact.arrayBuffer()));
+    const content = Buffer.from(await artifact.arrayBuffer());
+    const trained = await loadTrainedModel(content);
+    const overhead = await batcherOverheadAtConcurrency1(content, features, config.api.predictBatching);
 
-    const baseline: Record<string, number> = {};
-    for (const batchRows of [1, BATCH])
-      baseline[batchRows] = await inProcessP50(trained, features, batchRows, batchRows === 1 ? 500 : 200);
-
-    const cases: CaseResult[] = [];
+    const measured = targets.filter((t) => t.variant !== 'setup');
+    const baseline: Record<number, number> = {};
+    const cases = [];
     for (const batchRows of [1, BATCH]) {
-      for (const concurrency of [1, 16]) {
+      const baselineRuns: number[] = [];
+      for (let r = 0; r < RUNS; r++)
+        baselineRuns.push(await inProcessP50(trained, features, batchRows, batchRows === 1 ? 500 : 200));
+      baseline[batchRows] = median(baselineRuns);
+      const baselinePredictionsPerSecond = (1000 / baseline[batchRows]) * batchRows;
+      for (const concurrency of CONCURRENCIES) {
         const requests = batchRows === 1 ? SINGLE_REQUESTS : BATCH_REQUESTS;
-        const { latencies, wallMs, truncated } = await loadCase(api, features, concurrency, batchRows, requests);
-        const lat = stats(latencies);
-        const rps = (latencies.length * 1000) / wallMs;
-        cases.push({
-          concurrency,
-          batchRows,
-          requests: latencies.length,
-          wallMs: Math.round(wallMs),
-          requestsPerSecond: Math.round(rps),
-          predictionsPerSecond: Math.round(rps * batchRows),
-          latencyMs: lat,
-          baselineP50Ms: Number(baseline[batchRows].toFixed(3)),
-          ratio: Number((lat.p50 / baseline[batchRows]).toFixed(2)),
-          truncatedByTimeLimit: truncated,
-        });
+        const runs = new Map<string, Array<ReturnType<typeof stats> & { rps: number; truncated: boolean }>>();
+        const calls = new Map<string, { calls: number; requests: number }>();
+        for (const target of measured) {
+          runs.set(target.variant, []);
+          calls.set(target.variant, await modelCalls(target));
+        }
+        // Variants take turns run by run, so a burst of load from elsewhere on the machine hits them alike.
+        for (let r = 0; r < RUNS; r++) {
+          for (const target of measured) {
+            const { latencies, wallMs, truncated } = await loadCase(target, features, concurrency, batchRows, requests);
+            runs.get(target.variant)!.push({
+              ...stats(latencies),
+              rps: (latencies.length * 1000) / wallMs,
+              truncated,
+            });
+          }
+        }
+        for (const target of measured) {
+          const variantRuns = runs.get(target.variant)!;
+          const before = calls.get(target.variant)!;
+          const after = await modelCalls(target);
+          const p50 = median(variantRuns.map((x) => x.p50));
+          const rps = median(variantRuns.map((x) => x.rps));
+          const callsMade = after.calls - before.calls;
+          cases.push({
+            variant: target.variant,
+            concurrency,
+            batchRows,
+            runs: variantRuns.length,
+            requestsPerRun: requests,
+            requestsPerSecond: Math.round(rps),
+            predictionsPerSecond: Math.round(rps * batchRows),
+            latencyMs: {
+              p50,
+              p95: median(variantRuns.map((x) => x.p95)),
+              p99: median(variantRuns.map((x) => x.p99)),
+            },
+            perRun: variantRuns.map((x) => ({ rps: Math.round(x.rps), p50: x.p50, p95: x.p95 })),
+            baselineP50Ms: round(baseline[batchRows], 3),
+            ratioP50: round(p50 / baseline[batchRows]),
+            throughputRatio: round((rps * batchRows) / baselinePredictionsPerSecond, 3),
+            requestsPerModelCall: callsMade > 0 ? round((after.requests - before.requests) / callsMade) : null,
+            truncatedByTimeLimit: variantRuns.some((x) => x.truncated),
+          });
+        }
       }
     }
     trained.dispose();
 
+    const loadAfter = os.loadavg();
     console.log(
       JSON.stringify({
         bench: 'predict-latency',
+        machine: {
+          cpus: os.cpus().length,
+          cpuModel: os.cpus()[0]?.model,
+          memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+          node: process.version,
+          loadAverage: { before: loadBefore.map((v) => round(v)), after: loadAfter.map((v) => round(v)) },
+        },
         model: {
           features: D,
           layers: [128, 64, 32],
@@ -258,17 +459,23 @@ async function run(): Promise<void> {
           trainingJobMs: Math.round(trainingMs),
         },
         backend,
+        predictBatching: config.api.predictBatching,
+        batcherAtConcurrency1: {
+          ...overhead,
+          what: 'one 1-row predict in process: through PredictBatcher vs predictor.predict directly (medians of 2000)',
+        },
         cases,
         baseline: {
           name: 'in-process predictTrained on the same artifact (loadTrainedModel; no HTTP, JSON or registry), sequential',
-          p50Ms: Object.fromEntries(Object.entries(baseline).map(([k, v]) => [`batch${k}`, Number(v.toFixed(3))])),
+          p50Ms: Object.fromEntries(Object.entries(baseline).map(([k, v]) => [`batch${k}`, round(v, 3)])),
         },
-        ratio: 'per case: HTTP p50 / in-process p50 for the same batch size',
-        targets: { p95Ms: 10, batchedPredictionsPerSecond: 20_000 },
+        ratio:
+          'per case: ratioP50 = HTTP p50 / in-process p50 for the same batch size; throughputRatio = HTTP predictions/s / in-process predictions/s (sequential)',
+        targets: { concurrency16SingleRow: { p95Ms: 10, requestsPerSecond: 3000 } },
       }),
     );
   } finally {
-    await api.close();
+    for (const target of targets) await target.close();
     await stopTestStack();
   }
 }

@@ -17,6 +17,7 @@ import { BodyLimits, DEFAULT_BODY_LIMITS } from './body-limits';
 import { ConfigError } from './config-error';
 import { DatasetLimits, DEFAULT_LIMITS } from './dataset-limits';
 import { DeclaredGpu, DeclaredInventoryError, readDeclaredGpus } from './declared-gpus';
+import { DEFAULT_PREDICT_BATCHING, PredictBatching } from './predict-batching';
 import {
   directory,
   executableFile,
@@ -38,6 +39,7 @@ import { PoolName, TASK_QUEUES } from './task-queues';
 import { DEFAULT_TELEMETRY_LIMITS, TelemetryLimits } from './telemetry-limits';
 
 export { ConfigError };
+export type { PredictBatching };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
@@ -74,6 +76,8 @@ export const ENV_SCHEMA = z.object({
   KILN_TEMPORAL_UI_URL: url(['http:', 'https:'], 'http://127.0.0.1:8233').optional(),
   KILN_GPU_FALLBACK_SECONDS: positiveNumber().default(30),
   KILN_LOCAL_COMPUTE_MAX_CELLS: integer(0).default(10_000),
+  KILN_PREDICT_BATCH_WINDOW_MS: integer(0, 1_000).default(DEFAULT_PREDICT_BATCHING.windowMs),
+  KILN_PREDICT_MAX_BATCH_ROWS: integer(1, 100_000).default(DEFAULT_PREDICT_BATCHING.maxRows),
   KILN_MAX_BODY_BYTES: integer(1).default(DEFAULT_LIMITS.maxBodyBytes),
   KILN_MAX_ROWS: integer(1).default(DEFAULT_LIMITS.maxRows),
   KILN_MAX_COLUMNS: integer(1).default(DEFAULT_LIMITS.maxColumns),
@@ -195,6 +199,8 @@ export interface ApiConfig {
   browser: BrowserPolicy;
   /** How long the API waits for its dependencies before answering 503 `dependency_unavailable`. */
   timeouts: DependencyTimeouts;
+  /** How online predict gathers concurrent requests for one model version into one batch. */
+  predictBatching: PredictBatching;
 }
 
 /**
@@ -477,6 +483,10 @@ export function loadConfig(env: Env): KilnConfig {
         temporalRpcMs: parsed.KILN_TEMPORAL_RPC_TIMEOUT_MS,
         postgresConnectMs: parsed.KILN_PG_CONNECT_TIMEOUT_MS,
         postgresQueryMs: parsed.KILN_PG_QUERY_TIMEOUT_MS,
+      },
+      predictBatching: {
+        windowMs: parsed.KILN_PREDICT_BATCH_WINDOW_MS,
+        maxRows: parsed.KILN_PREDICT_MAX_BATCH_ROWS,
       },
     },
     worker: {

@@ -24,17 +24,22 @@ export function requestId(log: Logger): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get(REQUEST_ID_HEADER);
     const id = ACCEPTED_ID.test(incoming) ? incoming : randomUUID();
-    const state: RequestLogState = { requestId: id, log: log.child({ requestId: id }) };
-    Object.assign(ctx.state, state);
+    // The child logger is made on first use: building one (pino's bindings and redaction) costs more than a small
+    // request's own work, and most requests log nothing.
+    let child: Logger | undefined;
+    const requestLog = () => (child ??= log.child({ requestId: id }));
+    ctx.state.requestId = id;
+    Object.defineProperty(ctx.state, 'log', { get: requestLog, enumerable: true, configurable: true });
     ctx.set(REQUEST_ID_HEADER, id);
     const started = performance.now();
     try {
       await next();
     } finally {
-      state.log.debug(
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
-        'request',
-      );
+      if (log.isLevelEnabled('debug'))
+        requestLog().debug(
+          { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+          'request',
+        );
     }
   };
 }

@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent } from '../../db/artifacts';
-import { ModelVersionDetail } from '../../db/models';
+import { DEFAULT_PREDICT_BATCHING } from '../../common/predict-batching';
+import { PredictTarget } from '../../db/predict-target';
 import { initComputeBackend } from '../../ml/backend';
 import { loadPredictor, Predictor, UnsupportedFlavorError } from '../../ml/serving/predictor';
 import { readJsonBody, readJsonRequest } from '../body';
@@ -12,18 +13,22 @@ import { modelName } from '../schemas/common';
 import { PREDICT_LIMITS, predictRequest } from '../schemas/predict';
 import { parseWith } from '../schemas/validate';
 import { acceptedBody } from '../services/accepted';
+import { CoalescedLookup } from '../services/coalesced-lookup';
 import { ModelCache } from '../services/model-cache';
 import { inputMatrix } from '../services/input-matrix';
-import { resolvePredictVersion } from '../services/model-version';
+import { resolvePredictTarget } from '../services/model-version';
+import { PredictBatcher } from '../services/predict-batcher';
 import { submitBatchPredict } from '../services/submit-batch-predict';
 
 /**
  * `POST /models/:name/predict`: online prediction with a registered model, no workflow, from a cache of loaded
- * versions. `POST /models/:name/batch-predict`: a durable job over a stored dataset (services/submit-batch-predict.ts).
+ * versions; concurrent requests share version lookups (services/coalesced-lookup.ts) and are predicted in batches per
+ * loaded version (services/predict-batcher.ts, `deps.predictBatching`). `POST /models/:name/batch-predict`: a durable
+ * job over a stored dataset (services/submit-batch-predict.ts).
  */
 export function predictRouter(deps: ApiDeps): Router {
   const router = new Router();
-  const cache = new ModelCache<Predictor, ModelVersionDetail>(
+  const cache = new ModelCache<Predictor, PredictTarget>(
     PREDICT_LIMITS.cachedModels,
     async (_id, version) => {
       const content = await getArtifactContent(deps.pool, DEFAULT_TENANT, version.artifactId!);
@@ -37,22 +42,33 @@ export function predictRouter(deps: ApiDeps): Router {
     (predictor) => predictor.dispose(),
   );
 
+  const targets = new CoalescedLookup<PredictTarget>();
+  const batcher = new PredictBatcher(deps.predictBatching ?? DEFAULT_PREDICT_BATCHING, (requests) =>
+    deps.metrics.predictBatchRequests.observe(requests),
+  );
+
   router.post('/models/:name/predict', async (ctx) => {
-    const name = parseWith(modelName, ctx.params.name, 'name');
-    const request = parseWith(predictRequest, await readJsonBody(ctx, deps.bodyLimits.maxPredictBodyBytes));
-    const version = await resolvePredictVersion(deps.pool, name, request.version, request.alias);
-    if (!version.artifactId)
-      throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
-    ctx.body = await cache.use(version.id, version, async (predictor) => ({
-      model: name,
-      version: version.version,
-      flavor: version.flavor,
-      columns: predictor.columns,
-      ...(await predictor.predict(
-        inputMatrix(request.inputs, predictor.columns, request.ignoreExtraColumns),
-        request.inputs.length,
-      )),
-    }));
+    // Counted from here: a batch waits (within its window) for requests still reading their body or model version.
+    const ticket = batcher.admit();
+    try {
+      const name = parseWith(modelName, ctx.params.name, 'name');
+      const request = parseWith(predictRequest, await readJsonBody(ctx, deps.bodyLimits.maxPredictBodyBytes));
+      const version = await resolvePredictTarget(deps.pool, targets, name, request.version, request.alias);
+      if (!version.artifactId)
+        throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
+      ctx.body = await cache.use(version.id, version, async (predictor) => {
+        const points = inputMatrix(request.inputs, predictor.columns, request.ignoreExtraColumns);
+        return {
+          model: name,
+          version: version.version,
+          flavor: version.flavor,
+          columns: predictor.columns,
+          ...(await ticket.predict(predictor, points, request.inputs.length)),
+        };
+      });
+    } finally {
+      ticket.leave();
+    }
   });
 
   router.post('/models/:name/batch-predict', async (ctx) => {

@@ -2,6 +2,8 @@ import type { Pool } from 'pg';
 import { NotFoundError } from '../../common/errors';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { getVersionDetail, latestVersion, ModelVersionDetail, resolveAlias } from '../../db/models';
+import { PredictTarget, predictTarget, PredictTargetChoice } from '../../db/predict-target';
+import { CoalescedLookup } from './coalesced-lookup';
 
 /** The alias predict uses when the request names neither a version nor an alias (MLflow's convention). */
 export const DEFAULT_PREDICT_ALIAS = 'champion';
@@ -24,4 +26,22 @@ export async function resolvePredictVersion(
     if (err instanceof NotFoundError && err.field === 'alias') return latestVersion(pool, DEFAULT_TENANT, name);
     throw err;
   }
+}
+
+/**
+ * The model version an online prediction uses, chosen as resolvePredictVersion chooses it (same answers and
+ * NotFoundErrors) but in one query that reads only what predicting needs; concurrent requests with the same name and
+ * choice share queries through `lookups`, each still seeing every change committed before it arrived.
+ */
+export function resolvePredictTarget(
+  pool: Pool,
+  lookups: CoalescedLookup<PredictTarget>,
+  name: string,
+  version?: number,
+  alias?: string,
+): Promise<PredictTarget> {
+  const choice: PredictTargetChoice =
+    version !== undefined ? { version } : alias !== undefined ? { alias } : { defaultAlias: DEFAULT_PREDICT_ALIAS };
+  const key = JSON.stringify([name, version ?? null, alias ?? null]);
+  return lookups.get(key, () => predictTarget(pool, DEFAULT_TENANT, name, choice));
 }

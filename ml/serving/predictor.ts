@@ -3,6 +3,7 @@ import { assertFiniteResult, NonFiniteResultError } from '../finite-guard';
 import { GmmModel, predictGmm } from '../clustering/gmm/gmm';
 import { predictNearestCentroid, predictSomCells, SomModelLike } from '../clustering/predict';
 import { loadTrainedModel, predictTrained } from '../training/predict';
+import { predictionRows } from './prediction-rows';
 
 /** The model artifact a clustering job stores: the flavor, the columns it was fitted on, and what assigns points. */
 export interface ClusteringModelArtifact {
@@ -22,9 +23,34 @@ export interface ClusteringModelArtifact {
 export interface Predictor {
   flavor: string;
   columns: string[];
+  /**
+   * Keys of a prediction that hold one entry per input row, in row order (`labels`, `probabilities`, `values`,
+   * `cells`); the other keys describe the model (`task`, `classes`) and are the same whatever the rows.
+   */
+  rowKeys: readonly string[];
+  /** Predicts n rows (`points`: row-major n × columns.length). */
   predict(points: Float32Array, n: number): Promise<Record<string, unknown>>;
+  /**
+   * Predicts several parts' rows in one call (one tensor batch for an MLP) and answers each part with its own rows,
+   * in order, as `predict` would have answered it alone. Each part's answer is checked on its own: a non-finite value
+   * fails that part only (NonFinitePredictionError). Should the shared call itself throw, each part is predicted
+   * alone, so that an error stays with the part that causes it. Never rejects.
+   */
+  predictEach(parts: readonly PredictPart[]): Promise<PartOutcome[]>;
   dispose(): void;
 }
+
+/** One caller's rows in a shared call: `points` row-major, n × the predictor's columns. */
+export interface PredictPart {
+  points: Float32Array;
+  n: number;
+}
+
+/** What predictEach answers for one part: its prediction, or the error it alone got. */
+export type PartOutcome = { ok: true; prediction: Record<string, unknown> } | { ok: false; error: unknown };
+
+/** A predictor before guardPredictor: what each flavor provides (its predict unchecked). */
+export type RawPredictor = Omit<Predictor, 'predictEach'>;
 
 export class UnsupportedFlavorError extends Error {
   constructor(readonly flavor: string) {
@@ -52,28 +78,71 @@ export class NonFinitePredictionError extends UnprocessableError {
  * a non-finite number rejects with NonFinitePredictionError, as does loading an MLP whose weights are not finite.
  */
 export async function loadPredictor(flavor: string, content: Buffer): Promise<Predictor> {
-  return guarded(await unguardedPredictor(flavor, content));
+  return guardPredictor(await unguardedPredictor(flavor, content));
 }
 
-/** The predictor with the finite guard on its output. */
-function guarded(predictor: Predictor): Predictor {
-  return {
-    ...predictor,
-    predict: async (points, n) => {
-      const out = await predictor.predict(points, n);
-      try {
-        assertFiniteResult('prediction', out);
-      } catch (err) {
-        if (err instanceof NonFiniteResultError)
-          throw new NonFinitePredictionError(predictor.flavor, `${err.path} is ${err.value}`);
-        throw err;
-      }
-      return out;
-    },
+/** The prediction, or NonFinitePredictionError when a number in it is NaN or ±Infinity. */
+function checkedPrediction(flavor: string, out: Record<string, unknown>): Record<string, unknown> {
+  try {
+    assertFiniteResult('prediction', out);
+  } catch (err) {
+    if (err instanceof NonFiniteResultError) throw new NonFinitePredictionError(flavor, `${err.path} is ${err.value}`);
+    throw err;
+  }
+  return out;
+}
+
+/**
+ * The predictor with the finite guard on every prediction it returns, and predictEach over its predict (loadPredictor
+ * applies it to each flavor's raw predictor).
+ */
+export function guardPredictor(inner: RawPredictor): Predictor {
+  const predict = async (points: Float32Array, n: number) =>
+    checkedPrediction(inner.flavor, await inner.predict(points, n));
+  const alone = async (part: PredictPart): Promise<PartOutcome> => {
+    try {
+      return { ok: true, prediction: await predict(part.points, part.n) };
+    } catch (error) {
+      return { ok: false, error };
+    }
   };
+  const predictEach = async (parts: readonly PredictPart[]): Promise<PartOutcome[]> => {
+    if (parts.length === 1) return [await alone(parts[0])];
+    const d = inner.columns.length;
+    const total = parts.reduce((sum, part) => sum + part.n, 0);
+    const points = new Float32Array(total * d);
+    let offset = 0;
+    for (const part of parts) {
+      points.set(part.points.subarray(0, part.n * d), offset * d);
+      offset += part.n;
+    }
+    let shared: Record<string, unknown>;
+    try {
+      shared = await inner.predict(points, total);
+    } catch {
+      // One part may be what makes the shared call fail: answer each alone, so the error stays with its cause.
+      const outcomes: PartOutcome[] = [];
+      for (const part of parts) outcomes.push(await alone(part));
+      return outcomes;
+    }
+    let start = 0;
+    return parts.map((part): PartOutcome => {
+      try {
+        return {
+          ok: true,
+          prediction: checkedPrediction(inner.flavor, predictionRows(shared, inner.rowKeys, start, part.n)),
+        };
+      } catch (error) {
+        return { ok: false, error };
+      } finally {
+        start += part.n;
+      }
+    });
+  };
+  return { ...inner, predict, predictEach };
 }
 
-async function unguardedPredictor(flavor: string, content: Buffer): Promise<Predictor> {
+async function unguardedPredictor(flavor: string, content: Buffer): Promise<RawPredictor> {
   if (flavor.startsWith('mlp-')) {
     const trained = await loadTrainedModel(content);
     const weights = trained.model.getWeights();
@@ -87,31 +156,36 @@ async function unguardedPredictor(flavor: string, content: Buffer): Promise<Pred
     return {
       flavor,
       columns: trained.features,
+      rowKeys: trained.preprocessor.task === 'regression' ? ['values'] : ['labels', 'probabilities'],
       predict: async (points) => ({ ...(await predictTrained(trained, points)) }),
       dispose: () => trained.dispose(),
     };
   }
   const model = JSON.parse(content.toString('utf8')) as ClusteringModelArtifact;
   const d = model.columns.length;
-  const clustering = (predict: (points: Float32Array, n: number) => Record<string, unknown>): Predictor => ({
+  const clustering = (
+    rowKeys: readonly string[],
+    predict: (points: Float32Array, n: number) => Record<string, unknown>,
+  ): RawPredictor => ({
     flavor,
     columns: model.columns,
+    rowKeys,
     predict: async (points, n) => predict(points, n),
     dispose: () => undefined,
   });
   switch (model.flavor) {
     case 'kmeans':
     case 'minibatch-kmeans':
-      return clustering((points, n) => ({
+      return clustering(['labels'], (points, n) => ({
         labels: Array.from(predictNearestCentroid(model.centroids!, points, n, d)),
       }));
     case 'som':
-      return clustering((points, n) => {
+      return clustering(['labels', 'cells'], (points, n) => {
         const { labels, cells } = predictSomCells(model as unknown as SomModelLike, points, n, d);
         return { labels: Array.from(labels), cells };
       });
     case 'gmm':
-      return clustering((points, n) => {
+      return clustering(['labels', 'probabilities'], (points, n) => {
         const { labels, probabilities } = predictGmm(model as unknown as GmmModel, points, n, d);
         return { labels: Array.from(labels), probabilities };
       });

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_BODY_LIMITS } from '../../common/body-limits';
 import { DEFAULT_LIMITS } from '../../common/dataset-limits';
 import { DEFAULT_TELEMETRY_LIMITS } from '../../common/telemetry-limits';
+import { DEFAULT_PREDICT_BATCHING } from '../../common/predict-batching';
 import { repoRoot } from '../../common/paths';
 
 /** The ConfigError loadConfig throws for env (fails the test when it does not throw one). */
@@ -48,6 +49,7 @@ describe('common/config', () => {
       telemetryLimits: DEFAULT_TELEMETRY_LIMITS,
       browser: { allowedHosts: ['localhost', '127.0.0.1', '[::1]'], corsOrigins: [] },
       timeouts: { temporalRpcMs: 5000, postgresConnectMs: 2000, postgresQueryMs: 5000 },
+      predictBatching: DEFAULT_PREDICT_BATCHING,
     });
     expect(config.temporal).to.deep.equal({
       address: '127.0.0.1:7233',
@@ -88,6 +90,13 @@ describe('common/config', () => {
       api({ KILN_TEMPORAL_RPC_TIMEOUT_MS: '750', KILN_PG_CONNECT_TIMEOUT_MS: '300', KILN_PG_QUERY_TIMEOUT_MS: '900' })
         .timeouts,
     ).to.deep.equal({ temporalRpcMs: 750, postgresConnectMs: 300, postgresQueryMs: 900 });
+    expect(api({ KILN_PREDICT_BATCH_WINDOW_MS: '0', KILN_PREDICT_MAX_BATCH_ROWS: '1' }).predictBatching).to.deep.equal({
+      windowMs: 0,
+      maxRows: 1,
+    });
+    expect(() => api({ KILN_PREDICT_BATCH_WINDOW_MS: '1001' })).to.throw(
+      /KILN_PREDICT_BATCH_WINDOW_MS must be an integer from 0 to 1000, got "1001"/,
+    );
     expect(() => api({ KILN_PG_QUERY_TIMEOUT_MS: '0' })).to.throw(
       /KILN_PG_QUERY_TIMEOUT_MS must be a positive integer/,
     );
@@ -317,6 +326,8 @@ describe('common/config', () => {
       KILN_TEMPORAL_UI_URL: [() => 'localhost:8233', /must be a URL like http:\/\/127\.0\.0\.1:8233/],
       KILN_GPU_FALLBACK_SECONDS: [() => '-1', /must be a positive number/],
       KILN_LOCAL_COMPUTE_MAX_CELLS: [() => '10k', /must be a non-negative integer/],
+      KILN_PREDICT_BATCH_WINDOW_MS: [() => '0.5', /must be an integer from 0 to 1000/],
+      KILN_PREDICT_MAX_BATCH_ROWS: [() => '0', /must be an integer from 1 to 100000/],
       KILN_MAX_BODY_BYTES: [() => '64MiB', /must be a positive integer/],
       KILN_MAX_ROWS: [() => '1e6', /must be a positive integer/],
       KILN_MAX_COLUMNS: [() => '0', /must be a positive integer/],

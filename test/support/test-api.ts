@@ -26,7 +26,10 @@ export async function startTestApi(
   limits: Partial<DatasetLimits> = {},
   bodyLimits: Partial<BodyLimits> = {},
   settings: Partial<
-    Pick<ApiDeps, 'gpuFallbackSeconds' | 'localComputeMaxCells' | 'browser' | 'log' | 'sseKeepAliveMs'>
+    Pick<
+      ApiDeps,
+      'gpuFallbackSeconds' | 'localComputeMaxCells' | 'browser' | 'log' | 'sseKeepAliveMs' | 'predictBatching'
+    >
   > & {
     telemetryLimits?: Partial<TelemetryLimits>;
   } = {},
@@ -47,6 +50,7 @@ export async function startTestApi(
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
     localComputeMaxCells: settings.localComputeMaxCells ?? defaults.localComputeMaxCells,
     browser: settings.browser ?? defaults.browser,
+    predictBatching: settings.predictBatching ?? defaults.predictBatching,
     ...(settings.log ? { log: settings.log } : {}),
     ...(settings.sseKeepAliveMs !== undefined ? { sseKeepAliveMs: settings.sseKeepAliveMs } : {}),
   });

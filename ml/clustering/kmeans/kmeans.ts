@@ -11,6 +11,11 @@
  * thread and worker threads (pool.ts), each with its own engine; see there. Labels, farthest points, inertia
  * and k-means++ seeding do not depend on the split; only the float64 per-cluster sums are added in another order.
  *
+ * Bounds: with algorithm 'hamerly' (chosen by 'auto' per kmeansMethod below) the passes after the first keep
+ * Hamerly's bounds per point (bounds.ts) and score only the points whose label they cannot prove unchanged; the labels,
+ * hence centroids, iterations and inertia, are exactly those of 'lloyd'. Only the per-iteration progress inertia is
+ * computed differently (from the cluster sums) on bounded passes.
+ *
  * Magnitude: inputs whose largest |coordinate| is far from 1 (1e20, 1e-25) are divided by a power of two first
  * (../scale.ts), so that float32 squares neither overflow nor underflow; centroids and inertia are scaled back in
  * float64. The returned inertia is scikit-learn's inertia_, computed on the host in float64 (../inertia.ts).
@@ -18,13 +23,28 @@
 import { initComputeBackend } from '../../backend';
 import { KMEANS_PARALLEL, LocalShard, RemoteShard, ShardHandle, kmeansThreads } from './pool';
 import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../block-size';
-import { FarPoint, Shard } from './shard';
+import { FarPoint, PassMode, Shard } from './shard';
 import { Random, cumulativeSum, sampleWeighted } from '../../random';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
 import { flatCentres, inertiaToCentres } from '../inertia';
 import { magnitudeScale, scaleRows, scaledPoints } from '../scale';
 
 export { KMEANS_PARALLEL };
+
+/** 'lloyd': every point against every centroid in every pass; 'hamerly': bounds skip most of that; 'auto': chosen. */
+export type KMeansAlgorithm = 'auto' | 'lloyd' | 'hamerly';
+export const KMEANS_ALGORITHMS: readonly KMeansAlgorithm[] = ['auto', 'lloyd', 'hamerly'];
+
+/**
+ * When 'auto' picks Hamerly's bounds, and when a Hamerly run falls back to full passes. minK: the fewest clusters
+ * for which bounds pay: a full pass costs ~k·d multiply-adds per point in SIMD, a bounded one a few scalar operations
+ * per point plus d for each point whose bound needs tightening, so below ~8 clusters the full pass is as cheap
+ * (measured: bench/clustering/kmeans-methods.ts). maxUndecided: a bounded pass that leaves more than this share of
+ * the points to be scored costs more than a full pass (gathering rows, host bookkeeping); after one, the next passes
+ * are full ones (1, then 2, 4, ... after repeated failures; back to bounded passes after each), which also reset the
+ * bounds tight. Mutable for tests and benchmarks.
+ */
+export const HAMERLY = { minK: 8, maxUndecided: 0.8 };
 
 export interface KMeansParams {
   k: number;
@@ -33,8 +53,16 @@ export interface KMeansParams {
   seed?: number;
   /** 'k-means++', 'random', or explicit initial centroids (k rows of d numbers), as scikit-learn's init=ndarray. */
   init?: 'k-means++' | 'random' | number[][];
+  /** How the assignment passes run; default 'auto' (kmeansMethod). Every choice gives the same result. */
+  algorithm?: KMeansAlgorithm;
 }
-export const KMEANS_DEFAULTS = { maxIterations: 300, tolerance: 1e-4, seed: 0, init: 'k-means++' } as const;
+export const KMEANS_DEFAULTS = {
+  maxIterations: 300,
+  tolerance: 1e-4,
+  seed: 0,
+  init: 'k-means++',
+  algorithm: 'auto',
+} as const;
 export interface KMeansProgress {
   iteration: number;
   maxIterations: number;
@@ -52,6 +80,13 @@ export interface KMeansResult {
   clusterSizes: number[];
   /** Threads that computed (1, or more when the input was large enough for the worker pool). */
   threads: number;
+  /** How the assignment passes ran: plain Lloyd, or Lloyd with Hamerly's bounds (same labels). */
+  algorithm: 'lloyd' | 'hamerly';
+  /**
+   * Point-to-all-centroids scorings done, as a share of those plain Lloyd does (n per pass, the final one included):
+   * 1 for 'lloyd'.
+   */
+  scoredFraction: number;
 }
 export interface KMeansHooks {
   onIteration?(p: KMeansProgress): void | Promise<void>;
@@ -109,11 +144,12 @@ export async function kmeans(
         ? initRandom(data, p.k, rng)
         : await initKMeansPlusPlus(data, shards, p.k, localTrials, rng, hooks.signal);
 
+    const passes = new PassPlanner(kmeansMethod(p.algorithm, p.k, backend.name), n);
     let iterations = 0;
     let converged = false;
     while (iterations < p.maxIterations) {
       throwIfAborted(hooks.signal);
-      const step = await assignAndSum(data, shards, centroids, p.k, d);
+      const step = await assignAndSum(data, shards, centroids, p.k, d, passes);
       const empty = emptyClusters(step.counts);
       if (empty.length > 0) await relocateEmptyClusters(data, shards, centroids, p.k, empty, step);
       const next = updateCentroids(step, centroids, p.k, d);
@@ -137,7 +173,7 @@ export async function kmeans(
     throwIfAborted(hooks.signal);
 
     // Labels and inertia always come from one final assignment against the returned centroids, so the three agree.
-    const labels = await finalAssignment(shards, centroids, p.k, n);
+    const labels = await finalAssignment(shards, centroids, p.k, n, passes);
     const clusterSizes = new Array<number>(p.k).fill(0);
     for (let i = 0; i < n; i++) clusterSizes[labels[i]]++;
     const returned = uncentre(centroids, mean, p.k, d);
@@ -149,6 +185,8 @@ export async function kmeans(
       converged,
       clusterSizes,
       threads: shards.length,
+      algorithm: passes.algorithm,
+      scoredFraction: passes.scoredFraction(),
     };
   } finally {
     await Promise.all(shards.map((s) => s.handle.close()));
@@ -164,6 +202,57 @@ interface ResolvedParams {
   tolerance: number;
   seed: number;
   init: 'k-means++' | 'random' | number[][];
+  algorithm: KMeansAlgorithm;
+}
+
+/**
+ * The rule 'auto' follows: Hamerly's bounds where they pay (k ≥ HAMERLY.minK) and where a row's product with the
+ * centroids is known not to depend on the other rows in the call, which re-scoring gathered rows relies on (wasm:
+ * XNNPACK's GEMM; cpu: tfjs' JS loops; both checked by the tests); plain Lloyd otherwise, and always for k = 1. An
+ * explicit 'hamerly' is honoured for any k ≥ 2 on any backend.
+ */
+export function kmeansMethod(algorithm: KMeansAlgorithm, k: number, backend: string): 'lloyd' | 'hamerly' {
+  if (k < 2 || algorithm === 'lloyd') return 'lloyd';
+  if (algorithm === 'hamerly') return 'hamerly';
+  return k >= HAMERLY.minK && (backend === 'wasm' || backend === 'cpu') ? 'hamerly' : 'lloyd';
+}
+
+/**
+ * Which kind of pass comes next (PassMode): always 'lloyd' for Lloyd; for Hamerly a 'full' pass first, then
+ * 'bounded' ones, with the fall-back to full passes described at HAMERLY. Counts the rows scored.
+ */
+class PassPlanner {
+  private fullPassesDue = 1;
+  private backoff = 1;
+  private scored = 0;
+  private passes = 0;
+
+  constructor(
+    readonly algorithm: 'lloyd' | 'hamerly',
+    private readonly n: number,
+  ) {}
+
+  next(): PassMode {
+    if (this.algorithm === 'lloyd') return 'lloyd';
+    return this.fullPassesDue > 0 ? 'full' : 'bounded';
+  }
+
+  /** Records a pass of mode `mode` that scored `computed` of the n rows. */
+  done(mode: PassMode, computed: number): void {
+    this.passes++;
+    this.scored += computed;
+    if (mode === 'full') this.fullPassesDue--;
+    else if (mode === 'bounded') {
+      if (computed > HAMERLY.maxUndecided * this.n) {
+        this.fullPassesDue = this.backoff;
+        this.backoff *= 2;
+      } else this.backoff = 1;
+    }
+  }
+
+  scoredFraction(): number {
+    return this.passes === 0 ? 1 : this.scored / (this.passes * this.n);
+  }
 }
 
 function resolveParams(points: Float32Array, n: number, d: number, params: KMeansParams): ResolvedParams {
@@ -202,7 +291,11 @@ function resolveParams(points: Float32Array, n: number, d: number, params: KMean
       `init must be one of ${INIT_METHODS.join(', ')} or k×d centroids, got ${JSON.stringify(init)}`,
     );
   }
-  return { k, maxIterations, tolerance, seed, init };
+  const algorithm = params.algorithm ?? KMEANS_DEFAULTS.algorithm;
+  if (!KMEANS_ALGORITHMS.includes(algorithm)) {
+    throw new RangeError(`algorithm must be one of ${KMEANS_ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
+  }
+  return { k, maxIterations, tolerance, seed, init, algorithm };
 }
 
 /** Per-feature mean and the mean per-feature (population) variance, in float64; also rejects NaN/Infinity. */
@@ -400,8 +493,14 @@ async function assignAndSum(
   centroids: Float64Array,
   k: number,
   d: number,
+  passes: PassPlanner,
 ): Promise<StepSums> {
-  const parts = await Promise.all(shards.map((s) => s.handle.assign(centroids, k)));
+  const mode = passes.next();
+  const parts = await Promise.all(shards.map((s) => s.handle.assign(centroids, k, mode)));
+  passes.done(
+    mode,
+    parts.reduce((t, part) => t + part.computed, 0),
+  );
   const [{ sums, counts }] = parts;
   let inertia = 0;
   for (let s = 0; s < parts.length; s++) {
@@ -487,9 +586,16 @@ async function finalAssignment(
   centroids: Float64Array,
   k: number,
   n: number,
+  passes: PassPlanner,
 ): Promise<Int32Array> {
   const labels = new Int32Array(n);
-  const parts = await Promise.all(shards.map((s) => s.handle.final(centroids, k)));
+  // A final pass needs no fresh bounds: 'full' is scored as plain Lloyd.
+  const mode = passes.next() === 'bounded' ? 'bounded' : 'lloyd';
+  const parts = await Promise.all(shards.map((s) => s.handle.final(centroids, k, mode)));
+  passes.done(
+    mode,
+    parts.reduce((t, part) => t + part.computed, 0),
+  );
   parts.forEach((part, i) => labels.set(part.labels, shards[i].offset));
   return labels;
 }

@@ -6,12 +6,30 @@
  * order, which makes everything but the float64 per-cluster sums independent of how rows are split between threads.
  */
 import * as tf from '@tensorflow/tfjs';
+import { HamerlyBounds, centroidGeometry, float32Centroids } from './bounds';
+
+/**
+ * How an assignment pass finds labels (Shard.assign): 'lloyd' scores every row against every centroid; 'full' does
+ * too and sets Hamerly's bounds; 'bounded' scores only the rows the bounds leave undecided. Same labels in all three.
+ */
+export type PassMode = 'lloyd' | 'full' | 'bounded';
 
 /** Partial assignment step over a shard: raw (uncentred) per-cluster sums, counts, and inertia per block. */
 export interface ShardStep {
   sums: Float64Array;
   counts: Float64Array;
+  /**
+   * The pass's inertia, per block for full passes (float32 distances summed in float64); for a bounded pass one value
+   * from the cluster sums (Shard.boundedInertia).
+   */
   blockInertia: Float64Array;
+  /** Rows scored against all k centroids (all of them in a full pass). */
+  computed: number;
+}
+/** Labels of a shard's rows against the final centroids, and how many rows were scored for them (ShardStep). */
+export interface FinalLabels {
+  labels: Int32Array;
+  computed: number;
 }
 export interface FarPoint {
   index: number;
@@ -20,17 +38,17 @@ export interface FarPoint {
 }
 
 /**
- * Rows [start, start+rows) on the device as [x | 1], the same transposed, and ‖x‖² per row. The trailing 1 lets a
- * single matMul with [−2c | ‖c‖²] produce ‖c‖² − 2x·c, and lets a one-hot matMul produce per-cluster sums and counts
- * together. The transposed copy exists because the wasm backend's matMul is ~8× slower with transposeA/transposeB set
- * (and tf.transpose is as slow), so every product is arranged to need no transpose flag. The price is a second
- * device copy of the data (2·n·(d+1) floats in all), linear in n like the data itself. `start` is local to the shard.
+ * Rows [start, start+rows) on the device as [x | 1], ‖x‖² per row, and (for k-means++ only) the same transposed.
+ * The trailing 1 lets a single matMul with [−2c | ‖c‖²] produce ‖c‖² − 2x·c. The transposed copy exists because the
+ * wasm backend's matMul is ~8× slower with transposeA/transposeB set (and tf.transpose is as slow), so every product
+ * is arranged to need no transpose flag; it is made on first use, so runs with given or random initial centroids keep
+ * one device copy of the data (n·(d+1) floats) rather than two. `start` is local to the shard.
  */
 interface Block {
   start: number;
   rows: number;
   xAug: tf.Tensor2D;
-  xAugT: tf.Tensor2D;
+  xAugT?: tf.Tensor2D;
   norm: tf.Tensor1D;
 }
 
@@ -38,6 +56,25 @@ export class Shard {
   private blocks: Block[] = [];
   /** k-means++: squared distance of each row of each block to its nearest chosen centre. */
   private closest: tf.Tensor1D[] = [];
+  /** Each row's label from the last pass (−1 before the first). */
+  private readonly labels: Int32Array;
+  /**
+   * The rows that changed label since the sums were last brought up to date, in row order, and the label each left
+   * (clusterSums); movedCount may exceed their capacity (rows/2), which forces a full sum.
+   */
+  private movedRows: Int32Array;
+  private movedFrom: Int32Array;
+  private movedCount = 0;
+  /** Moves applied to the sums one by one since they were last summed in full. */
+  private movedSinceFull = 0;
+  /** Per-cluster raw sums, counts and Σ‖x‖² (with bounds), as of the last clusterSums. */
+  private sums = new Float64Array(0);
+  private counts = new Float64Array(0);
+  private squares = new Float64Array(0);
+  /** Hamerly's bounds, from the first 'full' pass on. */
+  private bounds: HamerlyBounds | undefined;
+  /** Scratch for the rows a bounded pass leaves undecided. */
+  private undecided: Int32Array | undefined;
 
   /**
    * points: this shard's rows only (raw, row-major rows×d); offset: the global index of its first row; mean: the
@@ -49,8 +86,12 @@ export class Shard {
     readonly rows: number,
     readonly d: number,
     readonly mean: Float64Array,
-    blockRows: number,
+    private readonly blockRows: number,
   ) {
+    this.labels = new Int32Array(rows).fill(-1);
+    const capacity = Math.ceil(rows / 2);
+    this.movedRows = new Int32Array(capacity);
+    this.movedFrom = new Int32Array(capacity);
     try {
       for (let start = 0; start < rows; start += blockRows)
         this.blocks.push(this.upload(start, Math.min(blockRows, rows - start)));
@@ -65,65 +106,255 @@ export class Shard {
   }
 
   dispose(): void {
-    for (const b of this.blocks) tf.dispose([b.xAug, b.xAugT, b.norm]);
+    for (const b of this.blocks) tf.dispose([b.xAug, b.norm, ...(b.xAugT ? [b.xAugT] : [])]);
     tf.dispose(this.closest);
     this.blocks = [];
     this.closest = [];
   }
 
-  /** Writes centred local row i, rounded to float32, into out[o..o+d). */
-  private copyRow(i: number, out: Float32Array | Float64Array, o: number): void {
+  /**
+   * Writes centred local row i as [x | 1] into out[o..o+d]. Storing into a Float32Array rounds to nearest exactly as
+   * Math.fround does, so every copy of a row (upload, the rows a bounded pass re-scores) has the same bits.
+   */
+  private copyRow(i: number, out: Float32Array, o: number): void {
     const { points, mean, d } = this;
-    for (let j = 0; j < d; j++) out[o + j] = Math.fround(points[i * d + j] - mean[j]);
+    const at = i * d;
+    for (let j = 0; j < d; j++) out[o + j] = points[at + j] - mean[j];
+    out[o + d] = 1;
   }
 
   private upload(start: number, rows: number): Block {
     const d = this.d;
     const buf = new Float32Array(rows * (d + 1));
-    const bufT = new Float32Array(rows * (d + 1));
-    for (let r = 0; r < rows; r++) {
-      this.copyRow(start + r, buf, r * (d + 1));
-      buf[r * (d + 1) + d] = 1;
-      for (let j = 0; j <= d; j++) bufT[j * rows + r] = buf[r * (d + 1) + j];
-    }
+    for (let r = 0; r < rows; r++) this.copyRow(start + r, buf, r * (d + 1));
     const xAug = tf.tensor2d(buf, [rows, d + 1]);
-    const xAugT = tf.tensor2d(bufT, [d + 1, rows]);
     // ‖x‖² = Σx² over the d real columns: the appended 1 adds exactly 1.
     const norm = tf.tidy(() => tf.sum(tf.square(xAug), 1).sub(1)) as tf.Tensor1D;
-    return { start, rows, xAug, xAugT, norm };
+    return { start, rows, xAug, norm };
   }
 
-  /** Assignment step plus the raw per-cluster sums the update step needs, block by block. */
-  async assign(centroids: Float64Array, k: number): Promise<ShardStep> {
-    const { d, points } = this;
-    const sums = new Float64Array(k * d);
-    const counts = new Float64Array(k);
+  /** Block b transposed, made on first use (only k-means++ needs it) and kept. */
+  private transposed(b: Block): tf.Tensor2D {
+    if (!b.xAugT) {
+      const d = this.d;
+      const row = new Float32Array(d + 1);
+      const bufT = new Float32Array(b.rows * (d + 1));
+      for (let r = 0; r < b.rows; r++) {
+        this.copyRow(b.start + r, row, 0);
+        for (let j = 0; j <= d; j++) bufT[j * b.rows + r] = row[j];
+      }
+      b.xAugT = tf.tensor2d(bufT, [d + 1, b.rows]);
+    }
+    return b.xAugT;
+  }
+
+  /**
+   * Assignment step plus the raw per-cluster sums the update step needs. mode: 'lloyd' scores every row against every
+   * centroid (one matMul per block); 'full' does the same and also sets Hamerly's bounds (bounds.ts); 'bounded' moves
+   * the bounds and scores only the rows they cannot decide. All three give the same labels, hence the same sums.
+   */
+  async assign(centroids: Float64Array, k: number, mode: PassMode): Promise<ShardStep> {
+    let blockInertia: Float64Array;
+    let computed = this.rows;
+    if (mode === 'bounded') {
+      computed = await this.boundedLabels(centroids, k);
+      blockInertia = new Float64Array(0);
+    } else {
+      blockInertia = await this.fullLabels(centroids, k, mode === 'full');
+    }
+    const { sums, counts, squares } = this.clusterSums(k);
+    if (mode === 'bounded') blockInertia = Float64Array.of(this.boundedInertia(centroids, k, sums, counts, squares!));
+    return { sums: sums.slice(), counts: counts.slice(), blockInertia, computed };
+  }
+
+  /** Labels of every row from full score rows (see assign); with `bounds`, also (re)sets every row's bounds. */
+  private async fullLabels(centroids: Float64Array, k: number, bounds: boolean): Promise<Float64Array> {
+    this.ensureClusters(k);
     const blockInertia = new Float64Array(this.blocks.length);
-    const scoreMat = scoreMatrix(centroids, k, d, 'centroid-columns');
+    const scoreMat = scoreMatrix(centroids, k, this.d, 'centroid-columns');
+    const cf = bounds ? float32Centroids(centroids) : undefined;
+    const geometry = cf ? centroidGeometry(undefined, cf, k, this.d) : undefined;
+    const hamerly = bounds ? this.hamerly() : undefined;
     try {
       for (let bi = 0; bi < this.blocks.length; bi++) {
         const b = this.blocks[bi];
-        const [assigned, blockDistances] = tf.tidy(() => {
+        const [assigned, blockDistances, scores] = tf.tidy(() => {
           const s = tf.matMul(b.xAug, scoreMat);
-          return [tf.argMin(s, 1), tf.relu(tf.min(s, 1).add(b.norm))];
+          return [tf.argMin(s, 1), tf.relu(tf.min(s, 1).add(b.norm)), bounds ? s : undefined];
         });
-        const [labels, inert] = await Promise.all([assigned.data(), blockDistances.data()]);
-        tf.dispose([assigned, blockDistances]);
-        // Per-cluster sums on the host in float64: n·d additions cost far less than the one-hot matMul that would do
-        // the same on the device (k·n·d multiply-adds, as much work again as the distances), and are more exact.
-        for (let r = 0; r < b.rows; r++) {
-          const c = labels[r];
-          counts[c] += 1;
-          const row = (b.start + r) * d;
-          const out = c * d;
-          for (let j = 0; j < d; j++) sums[out + j] += points[row + j];
+        const [labels, inert, s] = await Promise.all([
+          assigned.data(),
+          blockDistances.data(),
+          scores ? scores.data() : undefined,
+        ]);
+        tf.dispose([assigned, blockDistances, ...(scores ? [scores] : [])]);
+        for (let r = 0; r < b.rows; r++) this.relabel(b.start + r, labels[r]);
+        if (hamerly && s) {
+          const eps = hamerly.eps(geometry!.maxNorm);
+          for (let r = 0; r < b.rows; r++) {
+            const a = labels[r];
+            hamerly.setFromScores(b.start + r, s[r * k + a], secondSmallest(s, r * k, k, a), eps);
+          }
         }
         blockInertia[bi] = sumFloat64(inert);
       }
     } finally {
       scoreMat.dispose();
     }
-    return { sums, counts, blockInertia };
+    if (hamerly) hamerly.centroids = cf;
+    return blockInertia;
+  }
+
+  /**
+   * Hamerly pass: moves the bounds to `centroids`, then scores the rows they leave undecided, gathered into blocks,
+   * by the same matMul as a full pass. Returns how many rows were scored. Falls back to a full pass when no bounds
+   * are set yet.
+   */
+  private async boundedLabels(centroids: Float64Array, k: number): Promise<number> {
+    const hamerly = this.bounds;
+    if (!hamerly?.centroids) {
+      await this.fullLabels(centroids, k, true);
+      return this.rows;
+    }
+    this.ensureClusters(k);
+    const { d } = this;
+    const cf = float32Centroids(centroids);
+    const geometry = centroidGeometry(hamerly.centroids, cf, k, d);
+    this.undecided ??= new Int32Array(this.rows);
+    const undecided = this.undecided;
+    const m = hamerly.filter(this.labels, cf, geometry, undecided);
+    if (m === 0) return 0;
+    const eps = hamerly.eps(geometry.maxNorm);
+    const scoreMat = scoreMatrix(centroids, k, d, 'centroid-columns');
+    try {
+      // The rows are copied on the host exactly as they were uploaded (copyRow): tf.gather is ~10× slower.
+      for (let start = 0; start < m; start += this.blockRows) {
+        const rows = Math.min(this.blockRows, m - start);
+        const buf = new Float32Array(rows * (d + 1));
+        for (let r = 0; r < rows; r++) this.copyRow(undecided[start + r], buf, r * (d + 1));
+        const [assigned, scores] = tf.tidy(() => {
+          const s = tf.matMul(tf.tensor2d(buf, [rows, d + 1]), scoreMat);
+          return [tf.argMin(s, 1), s];
+        });
+        const [labels, s] = await Promise.all([assigned.data(), scores.data()]);
+        tf.dispose([assigned, scores]);
+        for (let r = 0; r < rows; r++) {
+          const i = undecided[start + r];
+          const a = labels[r];
+          this.relabel(i, a);
+          hamerly.setFromScores(i, s[r * k + a], secondSmallest(s, r * k, k, a), eps);
+        }
+      }
+    } finally {
+      scoreMat.dispose();
+    }
+    return m;
+  }
+
+  /** Sizes the per-cluster state for k clusters (a Shard serves one k; a new k starts it afresh). */
+  private ensureClusters(k: number): void {
+    if (this.counts.length === k) return;
+    this.sums = new Float64Array(k * this.d);
+    this.counts = new Float64Array(k);
+    this.squares = new Float64Array(k);
+    this.movedCount = Infinity;
+  }
+
+  /** Sets local row i's label, logging the move for clusterSums. */
+  private relabel(i: number, label: number): void {
+    const old = this.labels[i];
+    if (old === label) return;
+    if (this.movedCount < this.movedRows.length) {
+      this.movedRows[this.movedCount] = i;
+      this.movedFrom[this.movedCount] = old;
+    }
+    this.movedCount++;
+    this.labels[i] = label;
+  }
+
+  /** The bounds, created on first use (with a full sum next, as the sums then also keep Σ‖x‖²). */
+  private hamerly(): HamerlyBounds {
+    if (!this.bounds) {
+      this.bounds = new HamerlyBounds(this.points, this.mean, this.rows, this.d);
+      this.movedCount = Infinity;
+    }
+    return this.bounds;
+  }
+
+  /**
+   * Raw per-cluster sums and counts over this shard's rows, in float64 (with bounds, also Σ‖x‖² per cluster, for
+   * boundedInertia), brought up to date with the labels. Either in full, in row order, or (when fewer than rows/2
+   * rows moved, which costs less, and at most `rows` moves have been applied so since the last full sum, so that
+   * rounding stays that of one full sum) by moving each moved row's coordinates from its old cluster to its new one, in
+   * row order. Which one depends only on the label history, so every PassMode gives bit-identical sums.
+   */
+  private clusterSums(k: number): { sums: Float64Array; counts: Float64Array; squares?: Float64Array } {
+    this.ensureClusters(k);
+    const { d, points, labels, sums, counts, squares, movedCount, movedRows, movedFrom } = this;
+    const squaredNorm = this.bounds?.squaredNorm;
+    const delta = movedCount <= movedRows.length && this.movedSinceFull + movedCount <= this.rows;
+    if (delta) {
+      for (let t = 0; t < movedCount; t++) {
+        const r = movedRows[t];
+        const from = movedFrom[t];
+        const to = labels[r];
+        counts[from] -= 1;
+        counts[to] += 1;
+        if (squaredNorm) {
+          squares[from] -= squaredNorm[r];
+          squares[to] += squaredNorm[r];
+        }
+        const row = r * d;
+        for (let j = 0; j < d; j++) {
+          const v = points[row + j];
+          sums[from * d + j] -= v;
+          sums[to * d + j] += v;
+        }
+      }
+      this.movedSinceFull += movedCount;
+    } else {
+      sums.fill(0);
+      counts.fill(0);
+      squares.fill(0);
+      for (let r = 0; r < this.rows; r++) {
+        const c = labels[r];
+        counts[c] += 1;
+        if (squaredNorm) squares[c] += squaredNorm[r];
+        const row = r * d;
+        const out = c * d;
+        for (let j = 0; j < d; j++) sums[out + j] += points[row + j];
+      }
+      this.movedSinceFull = 0;
+    }
+    this.movedCount = 0;
+    return { sums, counts, squares: squaredNorm ? squares : undefined };
+  }
+
+  /**
+   * A bounded pass scores too few rows for Lloyd's inertia, so the progress report's inertia is Σ_c Σ‖x − c‖² from
+   * the cluster sums, Σ‖x‖² (float32-rounded) and ‖c‖² in float64: the same quantity to ~1e-6 relative.
+   */
+  private boundedInertia(
+    centroids: Float64Array,
+    k: number,
+    sums: Float64Array,
+    counts: Float64Array,
+    squares: Float64Array,
+  ): number {
+    const { d, mean } = this;
+    let total = 0;
+    for (let c = 0; c < k; c++) {
+      if (counts[c] === 0) continue;
+      let cross = 0;
+      let cc = 0;
+      for (let j = 0; j < d; j++) {
+        const v = centroids[c * d + j];
+        cross += v * (sums[c * d + j] - counts[c] * mean[j]);
+        cc += v * v;
+      }
+      total += Math.max(0, squares[c] - 2 * cross + counts[c] * cc);
+    }
+    return total;
   }
 
   /** Per block, the m points farthest from their nearest centroid, with global indices and labels. */
@@ -150,22 +381,17 @@ export class Shard {
   }
 
   /**
-   * Labels against the final centroids. Their inertia is computed by the caller on the host, in float64 against the
-   * returned centroids (clustering/inertia.ts), so that it is the very number the quality metrics report.
+   * Labels against the final centroids, by a full pass or (mode 'bounded') a Hamerly pass: the same labels either way.
+   * Their inertia is computed by the caller on the host, in float64 against the returned centroids
+   * (clustering/inertia.ts), so that it is the very number the quality metrics report.
    */
-  async final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array }> {
-    const labels = new Int32Array(this.rows);
-    const scoreMat = scoreMatrix(centroids, k, this.d, 'centroid-columns');
-    try {
-      for (const b of this.blocks) {
-        const assigned = tf.tidy(() => tf.argMin(tf.matMul(b.xAug, scoreMat), 1));
-        const lab = await assigned.data().finally(() => assigned.dispose());
-        labels.set(lab, b.start);
-      }
-    } finally {
-      scoreMat.dispose();
-    }
-    return { labels };
+  async final(centroids: Float64Array, k: number, mode: PassMode): Promise<FinalLabels> {
+    let computed = this.rows;
+    if (mode === 'bounded') computed = await this.boundedLabels(centroids, k);
+    else await this.fullLabels(centroids, k, false);
+    // These moves are not summed: should another pass follow, its sums start afresh.
+    this.movedCount = Infinity;
+    return { labels: this.labels.slice(), computed };
   }
 
   /**
@@ -207,8 +433,9 @@ export class Shard {
     try {
       for (let i = 0; i < this.blocks.length; i++) {
         const b = this.blocks[i];
+        const xAugT = this.transposed(b); // outside tidy: it is kept for the next candidates
         const partial = tf.tidy(() => {
-          const dist = tf.relu(tf.matMul(scoreMat, b.xAugT).add(b.norm.expandDims(0)));
+          const dist = tf.relu(tf.matMul(scoreMat, xAugT).add(b.norm.expandDims(0)));
           return tf.sum(tf.relu(tf.sub(this.closest[i].expandDims(0), dist)), 1);
         });
         const values = await partial.data();
@@ -220,6 +447,13 @@ export class Shard {
     }
     return out;
   }
+}
+
+/** The smallest of scores[at..at+k) other than the one at index `except` (Infinity when k = 1). */
+function secondSmallest(scores: ArrayLike<number>, at: number, k: number, except: number): number {
+  let best = Infinity;
+  for (let c = 0; c < k; c++) if (c !== except && scores[at + c] < best) best = scores[at + c];
+  return best;
 }
 
 /**

@@ -31,13 +31,13 @@ async function handle(op: string, args: unknown[]): Promise<{ result: unknown; t
   const a = args as never[];
   switch (op) {
     case 'assign': {
-      const r = await shard.assign(a[0], a[1]);
+      const r = await shard.assign(a[0], a[1], a[2]);
       return { result: r, transfer: [r.sums.buffer, r.counts.buffer, r.blockInertia.buffer] as ArrayBuffer[] };
     }
     case 'farthest':
       return { result: await shard.farthest(a[0], a[1], a[2]), transfer: [] };
     case 'final': {
-      const r = await shard.final(a[0], a[1]);
+      const r = await shard.final(a[0], a[1], a[2]);
       return { result: r, transfer: [r.labels.buffer] as ArrayBuffer[] };
     }
     case 'updateClosest':

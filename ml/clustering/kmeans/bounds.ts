@@ -1,0 +1,205 @@
+/**
+ * Hamerly's bounds for k-means (G. Hamerly, "Making k-means even faster", SDM 2010), arranged so that the labels are
+ * exactly those of a plain Lloyd pass (shard.ts), not merely those of exact arithmetic.
+ *
+ * Plain Lloyd labels a point with argmin_c ŝ(x, c), where ŝ is the float32 score ‖c‖² − 2x·c from one matMul of the
+ * centred float32 row [x | 1] with [−2c | ‖c‖²] (c rounded to float32). For every point this module keeps an upper
+ * bound u on the exact distance to its labelled centroid and a lower bound l on the exact distance to every other one;
+ * each pass moves them by how far the centroids moved (triangle inequality) and keeps the label when
+ *
+ *     u² + 2ε < max(l, s(a) − u)²,        s(a) = distance from centroid a to its nearest other centroid,
+ *
+ * where ε bounds the float32 rounding of ŝ + ‖x‖² against the exact squared distance. A dot product of m terms in
+ * float32, in any order, with or without fused multiply-adds, is within γ_m·Σ|terms| of the exact one (Higham,
+ * "Accuracy and Stability of Numerical Algorithms", §3.1, γ_m = m·u/(1 − m·u), u = 2⁻²⁴); with the d + 1 terms of
+ * the score and the float32 rounding of ‖c‖² this gives |ŝ + ‖x‖² − ‖x − c‖²| ≤ γ_{d+2}·(‖x‖ + ‖c‖)², and
+ * ε = 2·(d + 2)·2⁻²⁴·(‖x‖ + max‖c‖)² is at least that with room for the float64 arithmetic of the bounds. So a kept
+ * label has ŝ(x, a) < ŝ(x, c) for every other c: the very argmin, ties included, that the matMul would give. A point
+ * whose test fails first gets its exact distance to its centroid (u tightened, on the host in float64) and, if it still
+ * fails, is scored again by the same matMul as Lloyd on its row gathered on the device (a row's product does not
+ * depend on the other rows in the call: checked by the tests); its smallest and second-smallest scores then give fresh
+ * bounds, u² ≤ ŝ_a + ‖x‖² + ε and l² ≥ ŝ_second + ‖x‖² − ε.
+ *
+ * Memory: label, u, l and ‖x‖² per row, 16 bytes (the bounds are float32, rounded outward), beside the 4·d bytes of the
+ * row itself.
+ */
+
+/** Relative slack on float64 distances between float32 centroids (their rounding is ~d·2⁻⁵³). */
+const F64_SLACK = 1e-10;
+
+/** A float32 value ≥ v (v ≥ 0): a stored upper bound that never falls below the bound it stores. */
+export function roundUp(v: number): number {
+  return Math.fround(v * (1 + 2 ** -22) + 1e-30);
+}
+
+/** A float32 value ≤ v: a stored lower bound that never rises above the bound it stores. */
+export function roundDown(v: number): number {
+  return Math.fround(v * (1 - 2 ** -22) - 1e-30);
+}
+
+/** Centroids (k×d, float64) rounded to float32 exactly as the score matrix rounds them, kept in float64. */
+export function float32Centroids(centroids: Float64Array): Float64Array {
+  return centroids.map((v) => Math.fround(v));
+}
+
+/** What one pass's bound updates need to know about the centroids, all distances exact up to F64_SLACK outward. */
+export interface CentroidGeometry {
+  /** Per centroid: how far it moved since the bounds were last set (upper bound); all 0 without a previous pass. */
+  shift: Float64Array;
+  /** Largest shift, the centroid that has it, and the second largest: every other centroid moved at most these. */
+  maxShift: number;
+  maxShiftAt: number;
+  secondShift: number;
+  /** Per centroid: distance to its nearest other centroid (lower bound); Infinity for k = 1. */
+  separation: Float64Array;
+  /** Largest centroid norm (upper bound), for ε. */
+  maxNorm: number;
+}
+
+/** Shifts against `previous` (absent: none), separations and the largest norm; O(k²·d). */
+export function centroidGeometry(
+  previous: Float64Array | undefined,
+  next: Float64Array,
+  k: number,
+  d: number,
+): CentroidGeometry {
+  const shift = new Float64Array(k);
+  const separation = new Float64Array(k).fill(Infinity);
+  let maxNorm = 0;
+  for (let c = 0; c < k; c++) {
+    let moved = 0;
+    let norm = 0;
+    for (let j = 0; j < d; j++) {
+      const v = next[c * d + j];
+      norm += v * v;
+      if (previous) moved += (v - previous[c * d + j]) ** 2;
+    }
+    shift[c] = Math.sqrt(moved) * (1 + F64_SLACK);
+    maxNorm = Math.max(maxNorm, Math.sqrt(norm) * (1 + F64_SLACK));
+    for (let o = 0; o < c; o++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (next[c * d + j] - next[o * d + j]) ** 2;
+      const dist = Math.sqrt(s) * (1 - F64_SLACK);
+      if (dist < separation[c]) separation[c] = dist;
+      if (dist < separation[o]) separation[o] = dist;
+    }
+  }
+  let maxShift = -1;
+  let maxShiftAt = -1;
+  let secondShift = 0;
+  for (let c = 0; c < k; c++) {
+    if (shift[c] > maxShift) {
+      secondShift = Math.max(secondShift, maxShift);
+      maxShift = shift[c];
+      maxShiftAt = c;
+    } else if (shift[c] > secondShift) secondShift = shift[c];
+  }
+  return { shift, maxShift, maxShiftAt, secondShift, separation, maxNorm };
+}
+
+/**
+ * Rows of one shard (raw float32 points, centred with `mean` and rounded to float32 as they were uploaded) with their
+ * Hamerly bounds. Labels are the shard's own (shard.ts), shared rather than copied.
+ */
+export class HamerlyBounds {
+  /** Upper bound on the distance from each row to its labelled centroid. */
+  readonly upper: Float32Array;
+  /** Lower bound on the distance from each row to every other centroid. */
+  readonly lower: Float32Array;
+  /** ‖x‖² of each centred row, rounded to float32 (so within a factor 1 ± 2⁻²⁴ of the exact one). */
+  readonly squaredNorm: Float32Array;
+  /** The float32-rounded centroids the bounds refer to. */
+  centroids: Float64Array | undefined;
+  /** 2·(d + 2)·2⁻²⁴: ε = this × (‖x‖ + max‖c‖)² (module comment). */
+  private readonly epsFactor: number;
+  /** An upper bound on ‖x‖ over all rows: ε is taken for the largest, one number per pass. */
+  private readonly maxRowNorm: number;
+
+  constructor(
+    private readonly points: Float32Array,
+    private readonly mean: Float64Array,
+    readonly rows: number,
+    private readonly d: number,
+  ) {
+    this.upper = new Float32Array(rows);
+    this.lower = new Float32Array(rows);
+    this.squaredNorm = new Float32Array(rows);
+    this.epsFactor = 2 * (d + 2) * 2 ** -24;
+    let largest = 0;
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const x = Math.fround(points[i * d + j] - mean[j]);
+        s += x * x;
+      }
+      this.squaredNorm[i] = s;
+      if (s > largest) largest = s;
+    }
+    this.maxRowNorm = Math.sqrt(largest) * (1 + F64_SLACK);
+  }
+
+  /**
+   * An upper bound on the distance from centred row i (rounded to float32 as uploaded) to centroid c of `cf` (float32
+   * values): the differences of float32 values are exact in float64, so only the ~d·2⁻⁵³ of the sum needs slack.
+   */
+  private distanceUpper(i: number, cf: Float64Array, c: number): number {
+    const { points, mean, d } = this;
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const x = Math.fround(points[i * d + j] - mean[j]) - cf[c * d + j];
+      s += x * x;
+    }
+    return Math.sqrt(s) * (1 + F64_SLACK);
+  }
+
+  /**
+   * ε for every row against centroids of largest norm maxNorm: taken at the largest row norm, which loosens the test
+   * by a few ulps of the squared distances for the smaller rows but spares a square root per row and pass.
+   */
+  eps(maxNorm: number): number {
+    const t = this.maxRowNorm + maxNorm;
+    return this.epsFactor * t * t;
+  }
+
+  /**
+   * Sets row i's bounds from its full row of scores: `best` is the smallest (that of its label), `second` the smallest
+   * of any other centroid (Infinity for k = 1); eps: this.eps() for the centroids scored against.
+   */
+  setFromScores(i: number, best: number, second: number, eps: number): void {
+    const xx = this.squaredNorm[i];
+    this.upper[i] = roundUp(Math.sqrt(Math.max(0, best + xx * (1 + 2 ** -23) + eps)));
+    const low = second + xx * (1 - 2 ** -23) - eps;
+    this.lower[i] = low > 0 ? roundDown(Math.sqrt(low)) : 0;
+  }
+
+  /**
+   * Moves every row's bounds to the centroids `cf` (geometry g against the previous ones) and keeps each label the
+   * test proves unchanged, tightening u to the distance itself (on the host, O(d)) when the first test fails. Writes
+   * the rows it cannot decide to `undecided` (length ≥ rows) and returns their count; their bounds are stale until
+   * setFromScores.
+   */
+  filter(labels: Int32Array, cf: Float64Array, g: CentroidGeometry, undecided: Int32Array): number {
+    const { upper, lower } = this;
+    const { shift, separation, maxShift, maxShiftAt, secondShift, maxNorm } = g;
+    const margin = 2 * this.eps(maxNorm);
+    let m = 0;
+    for (let i = 0; i < this.rows; i++) {
+      const a = labels[i];
+      let u = upper[i] + shift[a];
+      const l = lower[i] - (a === maxShiftAt ? secondShift : maxShift);
+      let z = Math.max(l, separation[a] - u);
+      if (!(z > 0 && u * u + margin < z * z)) {
+        u = this.distanceUpper(i, cf, a);
+        z = Math.max(l, separation[a] - u);
+        if (!(z > 0 && u * u + margin < z * z)) {
+          undecided[m++] = i;
+          continue;
+        }
+      }
+      upper[i] = roundUp(u);
+      lower[i] = l > 0 ? roundDown(l) : 0;
+    }
+    this.centroids = cf;
+    return m;
+  }
+}

@@ -54,9 +54,15 @@ export interface CentroidGeometry {
   separation: Float64Array;
   /** Largest centroid norm (upper bound), for ε. */
   maxNorm: number;
+  /**
+   * Per centroid c, the other k − 1 centroids nearest first (neighbours[c·(k−1) + t]) and their distances from c
+   * (lower bounds, ascending), for the candidate step of HamerlyBounds.filter.
+   */
+  neighbours: Int32Array;
+  neighbourDistance: Float64Array;
 }
 
-/** Shifts against `previous` (absent: none), separations and the largest norm; O(k²·d). */
+/** Shifts against `previous` (absent: none), separations, neighbour lists and the largest norm; O(k²·(d + log k)). */
 export function centroidGeometry(
   previous: Float64Array | undefined,
   next: Float64Array,
@@ -65,6 +71,7 @@ export function centroidGeometry(
 ): CentroidGeometry {
   const shift = new Float64Array(k);
   const separation = new Float64Array(k).fill(Infinity);
+  const between = new Float64Array(k * k);
   let maxNorm = 0;
   for (let c = 0; c < k; c++) {
     let moved = 0;
@@ -80,9 +87,21 @@ export function centroidGeometry(
       let s = 0;
       for (let j = 0; j < d; j++) s += (next[c * d + j] - next[o * d + j]) ** 2;
       const dist = Math.sqrt(s) * (1 - F64_SLACK);
+      between[c * k + o] = dist;
+      between[o * k + c] = dist;
       if (dist < separation[c]) separation[c] = dist;
       if (dist < separation[o]) separation[o] = dist;
     }
+  }
+  const neighbours = new Int32Array(k * (k - 1));
+  const neighbourDistance = new Float64Array(k * (k - 1));
+  const order = Array.from({ length: k }, (_, c) => c);
+  for (let c = 0; c < k; c++) {
+    const others = order.filter((o) => o !== c).sort((x, y) => between[c * k + x] - between[c * k + y] || x - y);
+    others.forEach((o, t) => {
+      neighbours[c * (k - 1) + t] = o;
+      neighbourDistance[c * (k - 1) + t] = between[c * k + o];
+    });
   }
   let maxShift = -1;
   let maxShiftAt = -1;
@@ -94,7 +113,7 @@ export function centroidGeometry(
       maxShiftAt = c;
     } else if (shift[c] > secondShift) secondShift = shift[c];
   }
-  return { shift, maxShift, maxShiftAt, secondShift, separation, maxNorm };
+  return { shift, maxShift, maxShiftAt, secondShift, separation, maxNorm, neighbours, neighbourDistance };
 }
 
 /**
@@ -115,41 +134,50 @@ export class HamerlyBounds {
   /** An upper bound on ‖x‖ over all rows: ε is taken for the largest, one number per pass. */
   private readonly maxRowNorm: number;
 
+  /**
+   * squaredNorm: ‖x‖² of each centred row (float32-rounded as uploaded), summed in float64 and rounded to float32;
+   * taken over (not copied), or computed here when absent.
+   */
   constructor(
     private readonly points: Float32Array,
     private readonly mean: Float64Array,
     readonly rows: number,
     private readonly d: number,
+    squaredNorm?: Float32Array,
   ) {
     this.upper = new Float32Array(rows);
     this.lower = new Float32Array(rows);
-    this.squaredNorm = new Float32Array(rows);
     this.epsFactor = 2 * (d + 2) * 2 ** -24;
-    let largest = 0;
-    for (let i = 0; i < rows; i++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) {
-        const x = Math.fround(points[i * d + j] - mean[j]);
-        s += x * x;
+    if (!squaredNorm) {
+      squaredNorm = new Float32Array(rows);
+      for (let i = 0; i < rows; i++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) {
+          const x = Math.fround(points[i * d + j] - mean[j]);
+          s += x * x;
+        }
+        squaredNorm[i] = s;
       }
-      this.squaredNorm[i] = s;
-      if (s > largest) largest = s;
     }
-    this.maxRowNorm = Math.sqrt(largest) * (1 + F64_SLACK);
+    this.squaredNorm = squaredNorm;
+    let largest = 0;
+    for (let i = 0; i < rows; i++) if (squaredNorm[i] > largest) largest = squaredNorm[i];
+    // squaredNorm is within a factor 1 ± 2⁻²⁴ of the float64 sum: 2⁻²³ covers it.
+    this.maxRowNorm = Math.sqrt(largest * (1 + 2 ** -23)) * (1 + F64_SLACK);
   }
 
   /**
-   * An upper bound on the distance from centred row i (rounded to float32 as uploaded) to centroid c of `cf` (float32
-   * values): the differences of float32 values are exact in float64, so only the ~d·2⁻⁵³ of the sum needs slack.
+   * The squared distance from centred row i (rounded to float32 as uploaded) to centroid c of `cf` (float32 values)
+   * in float64: the differences of float32 values are exact there, so it is within ~d·2⁻⁵³ relative of the exact one.
    */
-  private distanceUpper(i: number, cf: Float64Array, c: number): number {
+  private squaredDistance(i: number, cf: Float64Array, c: number): number {
     const { points, mean, d } = this;
     let s = 0;
     for (let j = 0; j < d; j++) {
       const x = Math.fround(points[i * d + j] - mean[j]) - cf[c * d + j];
       s += x * x;
     }
-    return Math.sqrt(s) * (1 + F64_SLACK);
+    return s;
   }
 
   /**
@@ -163,7 +191,8 @@ export class HamerlyBounds {
 
   /**
    * Sets row i's bounds from its full row of scores: `best` is the smallest (that of its label), `second` the smallest
-   * of any other centroid (Infinity for k = 1); eps: this.eps() for the centroids scored against.
+   * of any other centroid (Infinity for k = 1; −Infinity when unknown, for a lower bound of 0); eps: this.eps() for
+   * the centroids scored against.
    */
   setFromScores(i: number, best: number, second: number, eps: number): void {
     const xx = this.squaredNorm[i];
@@ -174,25 +203,79 @@ export class HamerlyBounds {
 
   /**
    * Moves every row's bounds to the centroids `cf` (geometry g against the previous ones) and keeps each label the
-   * test proves unchanged, tightening u to the distance itself (on the host, O(d)) when the first test fails. Writes
-   * the rows it cannot decide to `undecided` (length ≥ rows) and returns their count; their bounds are stale until
-   * setFromScores.
+   * test proves unchanged. A row that fails it gets its exact distance to its centroid (u tightened, O(d) on the host)
+   * and is tested again; if it still fails, the candidate step scores it on the host against the centroids that could
+   * be closer, i.e. those within u + √(u² + 2ε) of its own (the others are at least that far minus u away, by the
+   * triangle inequality), nearest first from g.neighbours, as long as there are at most maxCandidates of them. When
+   * the closest one then beats every other by more than 2ε, that is Lloyd's label too, and the bounds are set from
+   * these distances. Rows left over (too many candidates, or a near tie that only the matMul's own rounding decides)
+   * are written to `undecided` with label −1 for the device; rows the candidate step moved, with their new label. Both
+   * in row order, in undecided/resolved (length ≥ rows); returns their count. The labels themselves are not changed
+   * here (the caller applies the moves in row order, after the device has labelled the rest).
    */
-  filter(labels: Int32Array, cf: Float64Array, g: CentroidGeometry, undecided: Int32Array): number {
+  filter(
+    labels: Int32Array,
+    cf: Float64Array,
+    g: CentroidGeometry,
+    maxCandidates: number,
+    undecided: Int32Array,
+    resolved: Int32Array,
+  ): number {
     const { upper, lower } = this;
-    const { shift, separation, maxShift, maxShiftAt, secondShift, maxNorm } = g;
+    const { shift, separation, maxShift, maxShiftAt, secondShift, maxNorm, neighbours, neighbourDistance } = g;
+    const k = shift.length;
     const margin = 2 * this.eps(maxNorm);
     let m = 0;
-    for (let i = 0; i < this.rows; i++) {
+    rows: for (let i = 0; i < this.rows; i++) {
       const a = labels[i];
       let u = upper[i] + shift[a];
       const l = lower[i] - (a === maxShiftAt ? secondShift : maxShift);
       let z = Math.max(l, separation[a] - u);
       if (!(z > 0 && u * u + margin < z * z)) {
-        u = this.distanceUpper(i, cf, a);
+        const own = this.squaredDistance(i, cf, a);
+        u = Math.sqrt(own) * (1 + F64_SLACK);
         z = Math.max(l, separation[a] - u);
         if (!(z > 0 && u * u + margin < z * z)) {
-          undecided[m++] = i;
+          // Candidate step: the neighbours within reach, counted first so that a row with too many goes to the
+          // device before any of them is scored.
+          const reach = u + Math.sqrt(own + margin) * (1 + F64_SLACK);
+          const list = a * (k - 1);
+          let count = 0;
+          while (count < k - 1 && neighbourDistance[list + count] <= reach) {
+            if (++count > maxCandidates) {
+              undecided[m] = i;
+              resolved[m++] = -1;
+              continue rows;
+            }
+          }
+          let best = own;
+          let label = a;
+          // The neighbours beyond reach, nearest first: each is at least (its distance from a) − u from x.
+          let second = Infinity;
+          if (count < k - 1) {
+            const far = neighbourDistance[list + count] - u;
+            second = far * far;
+          }
+          for (let t = 0; t < count; t++) {
+            const c = neighbours[list + t];
+            const dist = this.squaredDistance(i, cf, c);
+            if (dist < best) {
+              second = Math.min(second, best);
+              best = dist;
+              label = c;
+            } else if (dist < second) second = dist;
+          }
+          if (!(second > best + margin)) {
+            undecided[m] = i;
+            resolved[m++] = -1;
+            continue;
+          }
+          upper[i] = roundUp(Math.sqrt(best) * (1 + F64_SLACK));
+          lower[i] = roundDown(Math.sqrt(second) * (1 - F64_SLACK));
+          if (label !== a) {
+            undecided[m] = i;
+            resolved[m++] = label;
+          }
           continue;
         }
       }

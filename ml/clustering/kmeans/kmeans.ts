@@ -23,11 +23,11 @@
 import { initComputeBackend } from '../../backend';
 import { KMEANS_PARALLEL, LocalShard, RemoteShard, ShardHandle, kmeansThreads } from './pool';
 import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../block-size';
-import { FarPoint, PassMode, Shard } from './shard';
+import { FarPoint, MAX_DEVICE_SHARE, PassMode, Shard } from './shard';
 import { Random, cumulativeSum, sampleWeighted } from '../../random';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
 import { flatCentres, inertiaToCentres } from '../inertia';
-import { magnitudeScale, scaleRows, scaledPoints } from '../scale';
+import { scaleForMagnitude, scaleRows, scaledPoints } from '../scale';
 
 export { KMEANS_PARALLEL };
 
@@ -36,15 +36,12 @@ export type KMeansAlgorithm = 'auto' | 'lloyd' | 'hamerly';
 export const KMEANS_ALGORITHMS: readonly KMeansAlgorithm[] = ['auto', 'lloyd', 'hamerly'];
 
 /**
- * When 'auto' picks Hamerly's bounds, and when a Hamerly run falls back to full passes. minK: the fewest clusters
- * for which bounds pay: a full pass costs ~k·d multiply-adds per point in SIMD, a bounded one a few scalar operations
- * per point plus d for each point whose bound needs tightening, so below ~8 clusters the full pass is as cheap
- * (measured: bench/clustering/kmeans-methods.ts). maxUndecided: a bounded pass that leaves more than this share of
- * the points to be scored costs more than a full pass (gathering rows, host bookkeeping); after one, the next passes
- * are full ones (1, then 2, 4, ... after repeated failures; back to bounded passes after each), which also reset the
- * bounds tight. Mutable for tests and benchmarks.
+ * When 'auto' picks Hamerly's bounds. minK: the fewest clusters for which bounds pay: a full pass costs ~k·d
+ * vectorised multiply-adds per point, a bounded one a few scalar operations per point plus O(d) for each point whose
+ * bound needs tightening, so for a handful of clusters the full pass is as cheap. Mutable for tests and benchmarks.
+ * How a Hamerly run falls back to full passes: see MAX_DEVICE_SHARE (shard.ts) and PassPlanner.
  */
-export const HAMERLY = { minK: 8, maxUndecided: 0.8 };
+export const HAMERLY = { minK: 8 };
 
 export interface KMeansParams {
   k: number;
@@ -109,8 +106,8 @@ export async function kmeans(
   hooks: KMeansHooks = {},
 ): Promise<KMeansResult> {
   const p = resolveParams(points, n, d, params);
-  const { mean, meanVariance } = featureStats(points, n, d);
-  const scale = magnitudeScale(points);
+  const { mean, meanVariance, maxMagnitude } = featureStats(points, n, d);
+  const scale = scaleForMagnitude(maxMagnitude);
   if (scale !== 1) {
     // The same run on points / scale (exact), lengths scaled back: see ../scale.ts.
     const sq = scale * scale;
@@ -136,7 +133,8 @@ export async function kmeans(
   const localTrials = 2 + Math.floor(Math.log(p.k));
   const blockRows = Math.max(1, Math.floor(MAX_DISTANCE_CELLS_PER_BLOCK / Math.max(p.k, localTrials)));
   const data = new CentredData(points, n, d, mean);
-  const shards = await openShards(data, blockRows, n * p.k * d, backend.name === 'wasm');
+  const method = kmeansMethod(p.algorithm, p.k, backend.name);
+  const shards = await openShards(data, blockRows, n * p.k * d, backend.name === 'wasm', method === 'hamerly');
   try {
     let centroids = Array.isArray(p.init)
       ? initGiven(p.init, mean, d)
@@ -144,7 +142,7 @@ export async function kmeans(
         ? initRandom(data, p.k, rng)
         : await initKMeansPlusPlus(data, shards, p.k, localTrials, rng, hooks.signal);
 
-    const passes = new PassPlanner(kmeansMethod(p.algorithm, p.k, backend.name), n);
+    const passes = new PassPlanner(method, n);
     let iterations = 0;
     let converged = false;
     while (iterations < p.maxIterations) {
@@ -219,11 +217,15 @@ export function kmeansMethod(algorithm: KMeansAlgorithm, k: number, backend: str
 
 /**
  * Which kind of pass comes next (PassMode): always 'lloyd' for Lloyd; for Hamerly a 'full' pass first, then
- * 'bounded' ones, with the fall-back to full passes described at HAMERLY. Counts the rows scored.
+ * 'bounded' ones. A bounded pass whose shards found more than MAX_DEVICE_SHARE of the rows undecided scores them all
+ * (shard.ts), after its bound updates were spent for nothing; the second such pass in a row is followed by full
+ * passes, 1, then 2, 4, ... after further ones, so that data on which bounds never pay costs little more than Lloyd.
+ * Counts the rows scored.
  */
 class PassPlanner {
   private fullPassesDue = 1;
   private backoff = 1;
+  private heavyInARow = 0;
   private scored = 0;
   private passes = 0;
 
@@ -243,10 +245,13 @@ class PassPlanner {
     this.scored += computed;
     if (mode === 'full') this.fullPassesDue--;
     else if (mode === 'bounded') {
-      if (computed > HAMERLY.maxUndecided * this.n) {
+      if (computed <= MAX_DEVICE_SHARE * this.n) {
+        this.heavyInARow = 0;
+        this.backoff = 1;
+      } else if (++this.heavyInARow >= 2) {
         this.fullPassesDue = this.backoff;
         this.backoff *= 2;
-      } else this.backoff = 1;
+      }
     }
   }
 
@@ -298,13 +303,25 @@ function resolveParams(points: Float32Array, n: number, d: number, params: KMean
   return { k, maxIterations, tolerance, seed, init, algorithm };
 }
 
-/** Per-feature mean and the mean per-feature (population) variance, in float64; also rejects NaN/Infinity. */
-function featureStats(points: Float32Array, n: number, d: number): { mean: Float64Array; meanVariance: number } {
+/**
+ * Per-feature mean, the mean per-feature (population) variance, in float64, and the largest |coordinate| (for
+ * ../scale.ts), in two passes over the data; also rejects NaN/Infinity.
+ */
+function featureStats(
+  points: Float32Array,
+  n: number,
+  d: number,
+): { mean: Float64Array; meanVariance: number; maxMagnitude: number } {
   const mean = new Float64Array(d);
+  let maxMagnitude = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
       const v = points[i * d + j];
-      if (!Number.isFinite(v)) throw new RangeError(`points must be finite; row ${i}, column ${j} is ${v}`);
+      const a = Math.abs(v);
+      if (!(a <= maxMagnitude)) {
+        if (!Number.isFinite(v)) throw new RangeError(`points must be finite; row ${i}, column ${j} is ${v}`);
+        maxMagnitude = a;
+      }
       mean[j] += v;
     }
   }
@@ -316,7 +333,7 @@ function featureStats(points: Float32Array, n: number, d: number): { mean: Float
       variance += dv * dv;
     }
   }
-  return { mean, meanVariance: variance / (n * d) };
+  return { mean, meanVariance: variance / (n * d), maxMagnitude };
 }
 
 const throwIfAborted = (signal: AbortSignal | undefined): void => abortIfSignalled(signal, 'k-means');
@@ -350,13 +367,19 @@ interface OpenShard {
  * large enough and threads are available, split by whole blocks between this thread and worker threads. A pool
  * that fails to start falls back to this thread alone.
  */
-async function openShards(data: CentredData, blockRows: number, work: number, wasm: boolean): Promise<OpenShard[]> {
+async function openShards(
+  data: CentredData,
+  blockRows: number,
+  work: number,
+  wasm: boolean,
+  bounds: boolean,
+): Promise<OpenShard[]> {
   const { points, n, d, mean } = data;
   const blockCount = Math.ceil(n / blockRows);
   const threads = wasm && work >= KMEANS_PARALLEL.minWork ? Math.min(kmeansThreads(), blockCount) : 1;
   const local = (offset: number, rows: number): OpenShard => ({
     handle: new LocalShard(
-      new Shard(points.subarray(offset * d, (offset + rows) * d), offset, rows, d, mean, blockRows),
+      new Shard(points.subarray(offset * d, (offset + rows) * d), offset, rows, d, mean, blockRows, bounds),
     ),
     offset,
   });
@@ -376,6 +399,7 @@ async function openShards(data: CentredData, blockRows: number, work: number, wa
       d,
       mean,
       blockRows,
+      bounds,
     }).then((handle): OpenShard => ({ handle, offset })),
   );
   const settled = Promise.allSettled(remote);

@@ -73,6 +73,8 @@ export interface ShardInit {
   d: number;
   mean: Float64Array;
   blockRows: number;
+  /** Whether Hamerly's bounds will be used (Shard's constructor). */
+  bounds: boolean;
 }
 
 type Pending = { resolve(v: unknown): void; reject(e: unknown): void };

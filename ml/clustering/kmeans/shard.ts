@@ -14,6 +14,14 @@ import { HamerlyBounds, centroidGeometry, float32Centroids } from './bounds';
  */
 export type PassMode = 'lloyd' | 'full' | 'bounded';
 
+/**
+ * A bounded pass that leaves more than this share of a shard's rows for the device scores them all in a full pass
+ * instead: scoring a gathered row costs ~2.5× a row of a full pass (the copy, and the host's scan of its k scores for
+ * the second-smallest, which a full pass does not need), so past ~35 % the full pass is cheaper (measured at
+ * d = 32, k = 64 on the wasm backend).
+ */
+export const MAX_DEVICE_SHARE = 0.35;
+
 /** Partial assignment step over a shard: raw (uncentred) per-cluster sums, counts, and inertia per block. */
 export interface ShardStep {
   sums: Float64Array;
@@ -73,8 +81,11 @@ export class Shard {
   private squares = new Float64Array(0);
   /** Hamerly's bounds, from the first 'full' pass on. */
   private bounds: HamerlyBounds | undefined;
-  /** Scratch for the rows a bounded pass leaves undecided. */
+  /** ‖x‖² per row, from the upload, for the bounds (constructed with bounds = true). */
+  private readonly squaredNorm: Float32Array | undefined;
+  /** Scratch for the rows a bounded pass moves or leaves to the device, and their new labels (bounds.ts filter). */
   private undecided: Int32Array | undefined;
+  private resolved: Int32Array | undefined;
 
   /**
    * points: this shard's rows only (raw, row-major rows×d); offset: the global index of its first row; mean: the
@@ -87,11 +98,14 @@ export class Shard {
     readonly d: number,
     readonly mean: Float64Array,
     private readonly blockRows: number,
+    bounds = false,
   ) {
     this.labels = new Int32Array(rows).fill(-1);
     const capacity = Math.ceil(rows / 2);
     this.movedRows = new Int32Array(capacity);
     this.movedFrom = new Int32Array(capacity);
+    // With bounds ahead (bounds.ts), ‖x‖² of each row is taken while the rows are at hand for the upload anyway.
+    this.squaredNorm = bounds ? new Float32Array(rows) : undefined;
     try {
       for (let start = 0; start < rows; start += blockRows)
         this.blocks.push(this.upload(start, Math.min(blockRows, rows - start)));
@@ -127,6 +141,13 @@ export class Shard {
     const d = this.d;
     const buf = new Float32Array(rows * (d + 1));
     for (let r = 0; r < rows; r++) this.copyRow(start + r, buf, r * (d + 1));
+    if (this.squaredNorm) {
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += buf[r * (d + 1) + j] * buf[r * (d + 1) + j];
+        this.squaredNorm[start + r] = s;
+      }
+    }
     const xAug = tf.tensor2d(buf, [rows, d + 1]);
     // ‖x‖² = Σx² over the d real columns: the appended 1 adds exactly 1.
     const norm = tf.tidy(() => tf.sum(tf.square(xAug), 1).sub(1)) as tf.Tensor1D;
@@ -167,35 +188,36 @@ export class Shard {
     return { sums: sums.slice(), counts: counts.slice(), blockInertia, computed };
   }
 
-  /** Labels of every row from full score rows (see assign); with `bounds`, also (re)sets every row's bounds. */
+  /**
+   * Labels of every row from full score rows (see assign), argmin and inertia on the device. With `bounds`, also
+   * sets every row's upper bound from its smallest score, and its lower bound to 0: the centroids move most in the
+   * first passes, where a lower bound from the second-smallest score would be used up by the next pass's largest shift
+   * anyway, so the next bounded pass finds the rows' other candidates itself (HamerlyBounds.filter).
+   */
   private async fullLabels(centroids: Float64Array, k: number, bounds: boolean): Promise<Float64Array> {
     this.ensureClusters(k);
     const blockInertia = new Float64Array(this.blocks.length);
     const scoreMat = scoreMatrix(centroids, k, this.d, 'centroid-columns');
-    const cf = bounds ? float32Centroids(centroids) : undefined;
-    const geometry = cf ? centroidGeometry(undefined, cf, k, this.d) : undefined;
     const hamerly = bounds ? this.hamerly() : undefined;
+    const cf = float32Centroids(centroids);
+    const eps = hamerly?.eps(centroidGeometry(undefined, cf, k, this.d).maxNorm);
     try {
       for (let bi = 0; bi < this.blocks.length; bi++) {
         const b = this.blocks[bi];
-        const [assigned, blockDistances, scores] = tf.tidy(() => {
+        const [assigned, blockDistances, smallest] = tf.tidy(() => {
           const s = tf.matMul(b.xAug, scoreMat);
-          return [tf.argMin(s, 1), tf.relu(tf.min(s, 1).add(b.norm)), bounds ? s : undefined];
+          const min = tf.min(s, 1);
+          return [tf.argMin(s, 1), tf.relu(min.add(b.norm)), min];
         });
-        const [labels, inert, s] = await Promise.all([
+        const [labels, inert, best] = await Promise.all([
           assigned.data(),
           blockDistances.data(),
-          scores ? scores.data() : undefined,
+          hamerly ? smallest.data() : undefined,
         ]);
-        tf.dispose([assigned, blockDistances, ...(scores ? [scores] : [])]);
+        tf.dispose([assigned, blockDistances, smallest]);
         for (let r = 0; r < b.rows; r++) this.relabel(b.start + r, labels[r]);
-        if (hamerly && s) {
-          const eps = hamerly.eps(geometry!.maxNorm);
-          for (let r = 0; r < b.rows; r++) {
-            const a = labels[r];
-            hamerly.setFromScores(b.start + r, s[r * k + a], secondSmallest(s, r * k, k, a), eps);
-          }
-        }
+        if (hamerly && best)
+          for (let r = 0; r < b.rows; r++) hamerly.setFromScores(b.start + r, best[r], -Infinity, eps!);
         blockInertia[bi] = sumFloat64(inert);
       }
     } finally {
@@ -206,9 +228,9 @@ export class Shard {
   }
 
   /**
-   * Hamerly pass: moves the bounds to `centroids`, then scores the rows they leave undecided, gathered into blocks,
-   * by the same matMul as a full pass. Returns how many rows were scored. Falls back to a full pass when no bounds
-   * are set yet.
+   * Hamerly pass: moves the bounds to `centroids` (HamerlyBounds.filter, which also settles rows with few candidate
+   * centroids on the host), then scores the rows still undecided, gathered into blocks, by the same matMul as a full
+   * pass. Returns how many rows the device scored. Falls back to a full pass when no bounds are set yet.
    */
   private async boundedLabels(centroids: Float64Array, k: number): Promise<number> {
     const hamerly = this.bounds;
@@ -221,34 +243,98 @@ export class Shard {
     const cf = float32Centroids(centroids);
     const geometry = centroidGeometry(hamerly.centroids, cf, k, d);
     this.undecided ??= new Int32Array(this.rows);
-    const undecided = this.undecided;
-    const m = hamerly.filter(this.labels, cf, geometry, undecided);
-    if (m === 0) return 0;
-    const eps = hamerly.eps(geometry.maxNorm);
+    this.resolved ??= new Int32Array(this.rows);
+    const { undecided, resolved } = this;
+    const listed = hamerly.filter(this.labels, cf, geometry, maxCandidates(k), undecided, resolved);
+    // The rows left to the device, gathered (in row order) at the front of `device`, their labels to come back there.
+    let m = 0;
+    for (let t = 0; t < listed; t++) if (resolved[t] < 0) m++;
+    if (m > MAX_DEVICE_SHARE * this.rows) {
+      // Nothing was applied yet: a full pass sets the same labels, and fresh bounds.
+      await this.fullLabels(centroids, k, true);
+      return this.rows;
+    }
+    if (m > 0) {
+      const device = new Int32Array(m);
+      for (let t = 0, at = 0; t < listed; t++) if (resolved[t] < 0) device[at++] = undecided[t];
+      const deviceLabels = await this.scoreOnDevice(device, centroids, k, hamerly, geometry.maxNorm);
+      for (let t = 0, at = 0; t < listed; t++) if (resolved[t] < 0) resolved[t] = deviceLabels[at++];
+    }
+    // Every move, in row order (clusterSums applies them in this order, as a full pass would log them).
+    for (let t = 0; t < listed; t++) this.relabel(undecided[t], resolved[t]);
+    return m;
+  }
+
+  /**
+   * Scores the local rows `ids` against all k centroids by the same matMul as a full pass, on rows copied from the
+   * host exactly as they were uploaded (copyRow; tf.gather is ~10× slower), and sets their bounds. Returns their
+   * labels (not yet applied).
+   */
+  private async scoreOnDevice(
+    ids: Int32Array,
+    centroids: Float64Array,
+    k: number,
+    hamerly: HamerlyBounds,
+    maxNorm: number,
+  ): Promise<Int32Array> {
+    const { d } = this;
+    const labels = new Int32Array(ids.length);
+    const eps = hamerly.eps(maxNorm);
     const scoreMat = scoreMatrix(centroids, k, d, 'centroid-columns');
     try {
-      // The rows are copied on the host exactly as they were uploaded (copyRow): tf.gather is ~10× slower.
-      for (let start = 0; start < m; start += this.blockRows) {
-        const rows = Math.min(this.blockRows, m - start);
+      for (let start = 0; start < ids.length; start += this.blockRows) {
+        const rows = Math.min(this.blockRows, ids.length - start);
         const buf = new Float32Array(rows * (d + 1));
-        for (let r = 0; r < rows; r++) this.copyRow(undecided[start + r], buf, r * (d + 1));
-        const [assigned, scores] = tf.tidy(() => {
-          const s = tf.matMul(tf.tensor2d(buf, [rows, d + 1]), scoreMat);
-          return [tf.argMin(s, 1), s];
-        });
-        const [labels, s] = await Promise.all([assigned.data(), scores.data()]);
-        tf.dispose([assigned, scores]);
-        for (let r = 0; r < rows; r++) {
-          const i = undecided[start + r];
-          const a = labels[r];
-          this.relabel(i, a);
-          hamerly.setFromScores(i, s[r * k + a], secondSmallest(s, r * k, k, a), eps);
-        }
+        for (let r = 0; r < rows; r++) this.copyRow(ids[start + r], buf, r * (d + 1));
+        const scores = tf.tidy(() => tf.matMul(tf.tensor2d(buf, [rows, d + 1]), scoreMat));
+        const s = (await scores.data().finally(() => scores.dispose())) as Float32Array;
+        this.scoreRows(s, k, rows, ids, start, hamerly, eps, labels);
       }
     } finally {
       scoreMat.dispose();
     }
-    return m;
+    return labels;
+  }
+
+  /**
+   * Labels rows from their score rows (s: rows×k) on the host and sets their bounds: row r is local row
+   * ids[start + r], or start + r without ids. The label is the first index of the smallest score, as tf.argMin
+   * gives it (the tests compare with the device's argmin); one loop also finds the second-smallest score, which the
+   * device would need a slow topk for. With `out`, labels go to out[start + r] instead of being applied. Returns
+   * Σ relu(smallest + ‖x‖²), the rows' inertia for progress reports.
+   */
+  private scoreRows(
+    s: Float32Array,
+    k: number,
+    rows: number,
+    ids: Int32Array | undefined,
+    start: number,
+    hamerly: HamerlyBounds,
+    eps: number,
+    out?: Int32Array,
+  ): number {
+    const { squaredNorm } = hamerly;
+    let inertia = 0;
+    for (let r = 0; r < rows; r++) {
+      const at = r * k;
+      let best = s[at];
+      let label = 0;
+      let second = Infinity;
+      for (let c = 1; c < k; c++) {
+        const v = s[at + c];
+        if (v < best) {
+          second = best;
+          best = v;
+          label = c;
+        } else if (v < second) second = v;
+      }
+      const i = ids ? ids[start + r] : start + r;
+      if (out) out[start + r] = label;
+      else this.relabel(i, label);
+      hamerly.setFromScores(i, best, second, eps);
+      inertia += Math.max(0, best + squaredNorm[i]);
+    }
+    return inertia;
   }
 
   /** Sizes the per-cluster state for k clusters (a Shard serves one k; a new k starts it afresh). */
@@ -275,7 +361,7 @@ export class Shard {
   /** The bounds, created on first use (with a full sum next, as the sums then also keep Σ‖x‖²). */
   private hamerly(): HamerlyBounds {
     if (!this.bounds) {
-      this.bounds = new HamerlyBounds(this.points, this.mean, this.rows, this.d);
+      this.bounds = new HamerlyBounds(this.points, this.mean, this.rows, this.d, this.squaredNorm);
       this.movedCount = Infinity;
     }
     return this.bounds;
@@ -449,11 +535,13 @@ export class Shard {
   }
 }
 
-/** The smallest of scores[at..at+k) other than the one at index `except` (Infinity when k = 1). */
-function secondSmallest(scores: ArrayLike<number>, at: number, k: number, except: number): number {
-  let best = Infinity;
-  for (let c = 0; c < k; c++) if (c !== except && scores[at + c] < best) best = scores[at + c];
-  return best;
+/**
+ * How many candidate centroids a bounded pass scores on the host for one row before leaving it to the device: host
+ * scoring costs ~d scalar operations per candidate, the device's ~k·d vectorised ones plus a k-long scan of the
+ * scores on the host, so around k/8 the two are even (measured at d = 32, k = 64).
+ */
+function maxCandidates(k: number): number {
+  return Math.max(2, Math.floor(k / 8));
 }
 
 /**

@@ -22,7 +22,7 @@ async function start(init: ShardInit): Promise<number> {
   require('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend(wasm) failed in the worker');
   await tf.ready();
-  shard = new Shard(init.points, init.offset, init.rows, init.d, init.mean, init.blockRows);
+  shard = new Shard(init.points, init.offset, init.rows, init.d, init.mean, init.blockRows, init.bounds);
   return shard.blockCount;
 }
 

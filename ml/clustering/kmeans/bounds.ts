@@ -211,13 +211,16 @@ export class HamerlyBounds {
    * these distances. Rows left over (too many candidates, or a near tie that only the matMul's own rounding decides)
    * are written to `undecided` with label −1 for the device; rows the candidate step moved, with their new label. Both
    * in row order, in undecided/resolved (length ≥ rows); returns their count. The labels themselves are not changed
-   * here (the caller applies the moves in row order, after the device has labelled the rest).
+   * here (the caller applies the moves in row order, after the device has labelled the rest). Once more than
+   * `maxDevice` rows are left for the device it stops and returns −1: the caller then scores every row in a full pass,
+   * which sets all the bounds afresh (the rows not reached keep stale ones until then).
    */
   filter(
     labels: Int32Array,
     cf: Float64Array,
     g: CentroidGeometry,
     maxCandidates: number,
+    maxDevice: number,
     undecided: Int32Array,
     resolved: Int32Array,
   ): number {
@@ -226,6 +229,7 @@ export class HamerlyBounds {
     const k = shift.length;
     const margin = 2 * this.eps(maxNorm);
     let m = 0;
+    let device = 0;
     rows: for (let i = 0; i < this.rows; i++) {
       const a = labels[i];
       let u = upper[i] + shift[a];
@@ -243,6 +247,7 @@ export class HamerlyBounds {
           let count = 0;
           while (count < k - 1 && neighbourDistance[list + count] <= reach) {
             if (++count > maxCandidates) {
+              if (++device > maxDevice) return -1;
               undecided[m] = i;
               resolved[m++] = -1;
               continue rows;
@@ -266,6 +271,7 @@ export class HamerlyBounds {
             } else if (dist < second) second = dist;
           }
           if (!(second > best + margin)) {
+            if (++device > maxDevice) return -1;
             undecided[m] = i;
             resolved[m++] = -1;
             continue;

@@ -215,17 +215,20 @@ export function kmeansMethod(algorithm: KMeansAlgorithm, k: number, backend: str
   return k >= HAMERLY.minK && (backend === 'wasm' || backend === 'cpu') ? 'hamerly' : 'lloyd';
 }
 
+/** Heavy bounded passes in a row (see PassPlanner) after which a Hamerly run continues as plain Lloyd. */
+const GIVE_UP_AFTER = 3;
+
 /**
  * Which kind of pass comes next (PassMode): always 'lloyd' for Lloyd; for Hamerly a 'full' pass first, then
- * 'bounded' ones. A bounded pass whose shards found more than MAX_DEVICE_SHARE of the rows undecided scores them all
- * (shard.ts), after its bound updates were spent for nothing; the second such pass in a row is followed by full
- * passes, 1, then 2, 4, ... after further ones, so that data on which bounds never pay costs little more than Lloyd.
- * Counts the rows scored.
+ * 'bounded' ones. A bounded pass whose shards found more than MAX_DEVICE_SHARE of the rows undecided ("heavy") scores
+ * them all (shard.ts), after bound updates spent for nothing; the second heavy pass in a row is followed by a full
+ * pass, and the GIVE_UP_AFTER-th ends the bounds: the rest of the run is plain Lloyd, so that data on which bounds do
+ * not pay costs little more than Lloyd. Counts the rows scored.
  */
 class PassPlanner {
   private fullPassesDue = 1;
-  private backoff = 1;
   private heavyInARow = 0;
+  private gaveUp = false;
   private scored = 0;
   private passes = 0;
 
@@ -235,7 +238,7 @@ class PassPlanner {
   ) {}
 
   next(): PassMode {
-    if (this.algorithm === 'lloyd') return 'lloyd';
+    if (this.algorithm === 'lloyd' || this.gaveUp) return 'lloyd';
     return this.fullPassesDue > 0 ? 'full' : 'bounded';
   }
 
@@ -245,13 +248,9 @@ class PassPlanner {
     this.scored += computed;
     if (mode === 'full') this.fullPassesDue--;
     else if (mode === 'bounded') {
-      if (computed <= MAX_DEVICE_SHARE * this.n) {
-        this.heavyInARow = 0;
-        this.backoff = 1;
-      } else if (++this.heavyInARow >= 2) {
-        this.fullPassesDue = this.backoff;
-        this.backoff *= 2;
-      }
+      if (computed <= MAX_DEVICE_SHARE * this.n) this.heavyInARow = 0;
+      else if (++this.heavyInARow >= GIVE_UP_AFTER) this.gaveUp = true;
+      else if (this.heavyInARow === 2) this.fullPassesDue = 1;
     }
   }
 

@@ -245,15 +245,23 @@ export class Shard {
     this.undecided ??= new Int32Array(this.rows);
     this.resolved ??= new Int32Array(this.rows);
     const { undecided, resolved } = this;
-    const listed = hamerly.filter(this.labels, cf, geometry, maxCandidates(k), undecided, resolved);
-    // The rows left to the device, gathered (in row order) at the front of `device`, their labels to come back there.
-    let m = 0;
-    for (let t = 0; t < listed; t++) if (resolved[t] < 0) m++;
-    if (m > MAX_DEVICE_SHARE * this.rows) {
-      // Nothing was applied yet: a full pass sets the same labels, and fresh bounds.
+    const listed = hamerly.filter(
+      this.labels,
+      cf,
+      geometry,
+      maxCandidates(k),
+      Math.floor(MAX_DEVICE_SHARE * this.rows),
+      undecided,
+      resolved,
+    );
+    if (listed < 0) {
+      // Too many rows for the device: nothing was applied yet, and a full pass sets the same labels and fresh bounds.
       await this.fullLabels(centroids, k, true);
       return this.rows;
     }
+    // The rows left to the device, gathered (in row order) at the front of `device`, their labels to come back there.
+    let m = 0;
+    for (let t = 0; t < listed; t++) if (resolved[t] < 0) m++;
     if (m > 0) {
       const device = new Int32Array(m);
       for (let t = 0, at = 0; t < listed; t++) if (resolved[t] < 0) device[at++] = undecided[t];

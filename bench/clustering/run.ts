@@ -3,14 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../common/config';
-import { repoRoot } from '../../common/paths';
 import { ClusteringAlgorithm } from '../../common/jobs';
 import { initComputeBackend } from '../../ml/backend';
 import { CLUSTERING_RUNNERS } from '../../ml/clustering/runners';
-import { KMEANS_PARALLEL } from '../../ml/clustering/kmeans/kmeans';
 import { adjustedRandIndex } from '../../ml/clustering/agreement';
 import { applyComputeConfig } from '../../ml/compute-config';
-import { Random } from '../../ml/random';
+import { SKLEARN_CASE, blobs, machine, median, round2, sklearnEnv, sklearnPython } from './shared';
 
 /**
  * Kiln's clustering compute (in-process, no HTTP or Temporal) against scikit-learn on the same generated data, in the
@@ -129,45 +127,8 @@ const FULL_CASES: Case[] = [
   },
 ];
 
-function sklearnPython(): string {
-  if (process.env.KILN_SKLEARN_PYTHON) return process.env.KILN_SKLEARN_PYTHON;
-  const venv = path.join(loadConfig(process.env).launcher.cacheDir, 'sklearn-venv');
-  const python = path.join(venv, 'bin', 'python');
-  if (!fs.existsSync(python)) {
-    console.error(`[bench] creating ${venv} with scikit-learn and MiniSom (once)`);
-    execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
-    execFileSync(python, ['-m', 'pip', 'install', '--quiet', 'scikit-learn', 'numpy', 'minisom'], { stdio: 'inherit' });
-  }
-  return python;
-}
-
-function blobs(c: Case, seed: number): Float32Array {
-  const rng = new Random(seed);
-  const centers = Array.from({ length: c.centers * c.d }, () => (rng.nextFloat() - 0.5) * 20);
-  const points = new Float32Array(c.n * c.d);
-  for (let i = 0; i < c.n; i++) {
-    const center = rng.nextInt(c.centers);
-    for (let j = 0; j < c.d; j++) points[i * c.d + j] = centers[center * c.d + j] + c.spread * rng.nextGaussian();
-  }
-  return points;
-}
-
 function firstRows(points: Float32Array, rows: number, d: number): number[][] {
   return Array.from({ length: rows }, (_, r) => Array.from(points.subarray(r * d, (r + 1) * d)));
-}
-
-/** The environment scikit-learn runs in: this one without the OpenBLAS overrides (see the header). */
-function sklearnEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  return env;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function runCase(c: Case, python: string, backend: string, runs: number): Promise<Record<string, unknown>> {
@@ -191,7 +152,7 @@ async function runCase(c: Case, python: string, backend: string, runs: number): 
       const wantLabels = c.n <= 2_000_000 && run === runs - 1;
       const spec = { algorithm: c.algorithm, n: c.n, d: c.d, dataFile, params: { ...c.sklearn, ...init }, wantLabels };
       const out = JSON.parse(
-        execFileSync(python, [path.join(repoRoot, 'bench', 'clustering', 'sklearn_case.py'), JSON.stringify(spec)], {
+        execFileSync(python, [SKLEARN_CASE, JSON.stringify(spec)], {
           encoding: 'utf8',
           maxBuffer: 1 << 30,
           env: sklearnEnv(),
@@ -230,29 +191,6 @@ async function runCase(c: Case, python: string, backend: string, runs: number): 
   } finally {
     fs.rmSync(dataFile, { force: true });
   }
-}
-
-const round2 = (v: number): number => Number(v.toFixed(2));
-
-/** What the figures were measured on, for the results file. */
-function machine(python: string, backend: string): Record<string, unknown> {
-  const cpus = os.cpus();
-  return {
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model,
-    memoryGiB: round2(os.totalmem() / 2 ** 30),
-    os: `${os.type()} ${os.release()}`,
-    node: process.version,
-    backend,
-    kmeansThreads: KMEANS_PARALLEL.threads ?? os.availableParallelism(),
-    openblasOverridesUnset: ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'].filter((v) => process.env[v] !== undefined),
-    python: JSON.parse(
-      execFileSync(python, [path.join(repoRoot, 'bench', 'clustering', 'sklearn_case.py'), '--info'], {
-        encoding: 'utf8',
-        env: sklearnEnv(),
-      }),
-    ) as unknown,
-  };
 }
 
 async function run(): Promise<void> {

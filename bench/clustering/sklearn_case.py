@@ -1,9 +1,10 @@
 """Runs one clustering case with scikit-learn (or MiniSom for SOM) on the same float32 data Kiln used, and prints
 {"ms": wall time of fit/predict, "cpuMs": CPU time of this process (all threads) over the same span, "labels": [...]
-(when asked)} as JSON. With --info instead: the versions and thread pools (threadpoolctl) it computes with. Called by
+(when asked), "peakRssMb": the process's peak resident memory} as JSON. With --info instead: the versions and thread pools (threadpoolctl) it computes with. Called by
 bench/clustering/run.ts."""
 import json
 import platform
+import resource
 import sys
 import time
 
@@ -72,7 +73,8 @@ def main():
     else:
         raise SystemExit(f"unknown algorithm {algorithm}")
     ms = (time.perf_counter() - t0) * 1000
-    out = {"ms": ms, "cpuMs": (time.process_time() - c0) * 1000}
+    out = {"ms": ms, "cpuMs": (time.process_time() - c0) * 1000,
+           "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if spec.get("wantLabels") and labels is not None:
         out["labels"] = [int(v) for v in labels]
     print(json.dumps(out))

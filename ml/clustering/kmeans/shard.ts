@@ -46,17 +46,15 @@ export interface FarPoint {
 }
 
 /**
- * Rows [start, start+rows) on the device as [x | 1], ‖x‖² per row, and (for k-means++ only) the same transposed.
- * The trailing 1 lets a single matMul with [−2c | ‖c‖²] produce ‖c‖² − 2x·c. The transposed copy exists because the
- * wasm backend's matMul is ~8× slower with transposeA/transposeB set (and tf.transpose is as slow), so every product
- * is arranged to need no transpose flag; it is made on first use, so runs with given or random initial centroids keep
- * one device copy of the data (n·(d+1) floats) rather than two. `start` is local to the shard.
+ * Rows [start, start+rows) on the device as [x | 1] and ‖x‖² per row: one device copy of the data, n·(d+1) floats.
+ * The trailing 1 lets a single matMul with [−2c | ‖c‖²] produce ‖c‖² − 2x·c. The wasm backend's matMul is ~8× slower
+ * with transposeA/transposeB set (and tf.transpose as slow on the data), so every product is arranged to need no
+ * transpose flag. `start` is local to the shard.
  */
 interface Block {
   start: number;
   rows: number;
   xAug: tf.Tensor2D;
-  xAugT?: tf.Tensor2D;
   norm: tf.Tensor1D;
 }
 
@@ -120,7 +118,7 @@ export class Shard {
   }
 
   dispose(): void {
-    for (const b of this.blocks) tf.dispose([b.xAug, b.norm, ...(b.xAugT ? [b.xAugT] : [])]);
+    for (const b of this.blocks) tf.dispose([b.xAug, b.norm]);
     tf.dispose(this.closest);
     this.blocks = [];
     this.closest = [];
@@ -152,21 +150,6 @@ export class Shard {
     // ‖x‖² = Σx² over the d real columns: the appended 1 adds exactly 1.
     const norm = tf.tidy(() => tf.sum(tf.square(xAug), 1).sub(1)) as tf.Tensor1D;
     return { start, rows, xAug, norm };
-  }
-
-  /** Block b transposed, made on first use (only k-means++ needs it) and kept. */
-  private transposed(b: Block): tf.Tensor2D {
-    if (!b.xAugT) {
-      const d = this.d;
-      const row = new Float32Array(d + 1);
-      const bufT = new Float32Array(b.rows * (d + 1));
-      for (let r = 0; r < b.rows; r++) {
-        this.copyRow(b.start + r, row, 0);
-        for (let j = 0; j <= d; j++) bufT[j * b.rows + r] = row[j];
-      }
-      b.xAugT = tf.tensor2d(bufT, [d + 1, b.rows]);
-    }
-    return b.xAugT;
   }
 
   /**
@@ -519,17 +502,18 @@ export class Shard {
   /**
    * k-means++: per block (count values each, block-major), Σ relu(closest − dist_t) for each candidate t, computed so
    * rather than via `minimum` because the wasm backend's broadcasting `minimum` is ~30× slower than its broadcasting
-   * `sub`. Candidates are laid out one per row ([t, rows]) so that the reduction runs along the innermost axis.
+   * `sub`. The distances come out [rows, count] from the block as uploaded and are transposed (a small rows×count
+   * copy) so that the reduction runs along the innermost axis; a transposed copy of the data itself would double its
+   * device memory.
    */
   async candidateGains(candidates: Float64Array, count: number): Promise<Float32Array> {
     const out = new Float32Array(this.blocks.length * count);
-    const scoreMat = scoreMatrix(candidates, count, this.d, 'centroid-rows');
+    const scoreMat = scoreMatrix(candidates, count, this.d, 'centroid-columns');
     try {
       for (let i = 0; i < this.blocks.length; i++) {
         const b = this.blocks[i];
-        const xAugT = this.transposed(b); // outside tidy: it is kept for the next candidates
         const partial = tf.tidy(() => {
-          const dist = tf.relu(tf.matMul(scoreMat, xAugT).add(b.norm.expandDims(0)));
+          const dist = tf.relu(tf.transpose(tf.matMul(b.xAug, scoreMat)).add(b.norm.expandDims(0)));
           return tf.sum(tf.relu(tf.sub(this.closest[i].expandDims(0), dist)), 1);
         });
         const values = await partial.data();

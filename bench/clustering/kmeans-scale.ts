@@ -16,6 +16,7 @@ import { SKLEARN_CASE, blobs, machine, round2, sklearnEnv, sklearnPython } from 
  *
  *   npm run build:test && node dist/bench/clustering/kmeans-scale.js [--n 10000000] [--no-sklearn] [--out FILE]
  *
+ * --out adds the row to a results file from bench/clustering/run.ts --out (as `kmeansScale`), or writes one.
  * For an outside view of Kiln's peak memory, run it under /usr/bin/time -v (Maximum resident set size).
  */
 async function main(): Promise<void> {
@@ -75,7 +76,11 @@ async function main(): Promise<void> {
   };
   console.log(JSON.stringify(row));
   if (out) {
-    const doc = { benchmark: 'bench/clustering/kmeans-scale.ts', machine: machine(sklearnPython(), backend), row };
+    // Into an existing results file (bench/clustering/run.ts --out) as its `kmeansScale`, or a file of its own.
+    const doc = fs.existsSync(out)
+      ? (JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>)
+      : { machine: machine(sklearnPython(), backend) };
+    doc.kmeansScale = { benchmark: 'bench/clustering/kmeans-scale.ts', ...row };
     fs.writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
   }
 }

@@ -202,9 +202,10 @@ async function run(): Promise<void> {
   const out = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
   const python = sklearnPython();
   const backend = (await initComputeBackend()).name;
-  const cases = FULL_CASES.filter((c) => !only || c.algorithm === only).map((c) =>
-    quick ? { ...c, n: Math.max(2_000, Math.floor(c.n / 20)) } : c,
-  );
+  // --only names an algorithm, or an algorithm and its affinity (spectral/nearest-neighbors).
+  const named = (c: Case): boolean =>
+    !only || c.algorithm === only || `${c.algorithm}/${String(c.kiln.affinity ?? '')}` === only;
+  const cases = FULL_CASES.filter(named).map((c) => (quick ? { ...c, n: Math.max(2_000, Math.floor(c.n / 20)) } : c));
   const started = new Date().toISOString();
   const loadBefore = os.loadavg().map(round2);
   const rows: Record<string, unknown>[] = [];

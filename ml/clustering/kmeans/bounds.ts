@@ -13,15 +13,18 @@
  * float32, in any order, with or without fused multiply-adds, is within γ_m·Σ|terms| of the exact one (Higham,
  * "Accuracy and Stability of Numerical Algorithms", §3.1, γ_m = m·u/(1 − m·u), u = 2⁻²⁴); with the d + 1 terms of
  * the score and the float32 rounding of ‖c‖² this gives |ŝ + ‖x‖² − ‖x − c‖²| ≤ γ_{d+2}·(‖x‖ + ‖c‖)², and
- * ε = 2·(d + 2)·2⁻²⁴·(‖x‖ + max‖c‖)² is at least that with room for the float64 arithmetic of the bounds. So a kept
- * label has ŝ(x, a) < ŝ(x, c) for every other c: the very argmin, ties included, that the matMul would give. A point
- * whose test fails first gets its exact distance to its centroid (u tightened, on the host in float64) and, if it still
- * fails, is scored again by the same matMul as Lloyd on its row gathered on the device (a row's product does not
- * depend on the other rows in the call: checked by the tests); its smallest and second-smallest scores then give fresh
- * bounds, u² ≤ ŝ_a + ‖x‖² + ε and l² ≥ ŝ_second + ‖x‖² − ε.
+ * ε = 2·(d + 2)·2⁻²⁴·(max‖x‖ + max‖c‖)² is at least that with room for the float64 arithmetic of the bounds. So a
+ * kept label has ŝ(x, a) < ŝ(x, c) for every other c: the very argmin, ties included, that the matMul would give.
  *
- * Memory: label, u, l and ‖x‖² per row, 16 bytes (the bounds are float32, rounded outward), beside the 4·d bytes of the
- * row itself.
+ * A point whose test fails first gets its exact distance to its centroid (u tightened, on the host in float64); if it
+ * still fails, the candidate step (filter) computes its exact distances to the few centroids that could be closer and
+ * settles it when one wins by more than 2ε; otherwise it is scored again by the same matMul as Lloyd, on its row copied
+ * to the device exactly as uploaded (a row's product does not depend on the other rows in the call: checked by the
+ * tests), and its smallest and second-smallest scores give fresh bounds, u² ≤ ŝ_a + ‖x‖² + ε and
+ * l² ≥ ŝ_second + ‖x‖² − ε.
+ *
+ * Memory: u, l and ‖x‖² per row, 12 bytes (float32, the bounds rounded outward), beside the 4·d bytes of the row
+ * itself; the shard adds its labels and scratch lists (shard.ts).
  */
 
 /** Relative slack on float64 distances between float32 centroids (their rounding is ~d·2⁻⁵³). */

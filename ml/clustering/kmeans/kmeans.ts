@@ -24,7 +24,7 @@ import { initComputeBackend } from '../../backend';
 import { KMEANS_PARALLEL, LocalShard, RemoteShard, ShardHandle, kmeansThreads } from './pool';
 import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../block-size';
 import { FarPoint, MAX_DEVICE_SHARE, PassMode, Shard } from './shard';
-import { Random, cumulativeSum, sampleWeighted } from '../../random';
+import { Random, sampleWeighted } from '../../random';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
 import { flatCentres, inertiaToCentres } from '../inertia';
 import { scaleForMagnitude, scaleRows, scaledPoints } from '../scale';
@@ -461,12 +461,21 @@ async function initKMeansPlusPlus(
   };
   await updateClosest(0);
   const candidates = new Float64Array(localTrials * d);
+  // Prefix sums of the closest-distances in float64 (as cumulativeSum), one array for all k steps: at 10^7 points a
+  // fresh one per step would be 80 MB of garbage each time.
+  const cumulative = new Float64Array(n);
   for (let c = 1; c < k; c++) {
     throwIfAborted(signal); // seeding costs about as much as a few Lloyd iterations for large k
-    const weights = new Float32Array(n);
     const parts = await Promise.all(shards.map((s) => s.handle.closestDistances()));
-    parts.forEach((part, i) => weights.set(part, shards[i].offset));
-    const cumulative = cumulativeSum(weights);
+    let acc = 0;
+    let at = 0;
+    for (const part of parts) {
+      for (let i = 0; i < part.length; i++) {
+        const w = part[i];
+        acc += w > 0 ? w : 0; // negative weights (float round-off in distances) count as zero
+        cumulative[at++] = acc;
+      }
+    }
     const ids: number[] = [];
     for (let t = 0; t < localTrials; t++) {
       ids.push(sampleWeighted(cumulative, rng));

@@ -17,7 +17,7 @@
  * ordinary subspace iteration and costs one product per iteration.
  */
 import { Random } from '../../random';
-import { permuteRows } from './graph-order';
+import { permuteRows } from './row-order';
 
 /** y = M x for an n×b block (row-major, float64 on both sides). */
 export interface SymmetricOperator {

@@ -40,7 +40,8 @@ import {
 } from './knn-graph';
 import { KERNEL_TILE, RbfKernelOperator } from './rbf-kernel';
 import { TensorGraphOperator } from './tensor-graph';
-import { localityOrder, permuteGraph, unpermuteRows } from './graph-order';
+import { localityOrder, permuteGraph } from './graph-order';
+import { unpermuteRows } from './row-order';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from '../types';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
 import { featureMean, validatePoints } from '../predict';

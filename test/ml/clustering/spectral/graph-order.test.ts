@@ -4,12 +4,8 @@ import {
   nearestNeighbors,
   symmetricGraph,
 } from '../../../../ml/clustering/spectral/knn-graph';
-import {
-  localityOrder,
-  permuteGraph,
-  permuteRows,
-  unpermuteRows,
-} from '../../../../ml/clustering/spectral/graph-order';
+import { localityOrder, permuteGraph } from '../../../../ml/clustering/spectral/graph-order';
+import { permuteRows, unpermuteRows } from '../../../../ml/clustering/spectral/row-order';
 import { Random } from '../../../../ml/random';
 
 async function graphOf(n: number, seed: number) {

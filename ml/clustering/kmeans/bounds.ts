@@ -169,16 +169,22 @@ export class HamerlyBounds {
     this.maxRowNorm = Math.sqrt(largest * (1 + 2 ** -23)) * (1 + F64_SLACK);
   }
 
-  /**
-   * The squared distance from centred row i (rounded to float32 as uploaded) to centroid c of `cf` (float32 values)
-   * in float64: the differences of float32 values are exact there, so it is within ~d·2⁻⁵³ relative of the exact one.
-   */
-  private squaredDistance(i: number, cf: Float64Array, c: number): number {
+  /** Centred row i, rounded to float32 as uploaded, into `out` (d values): computed once per row for all its distances. */
+  private centred(i: number, out: Float64Array): void {
     const { points, mean, d } = this;
+    for (let j = 0; j < d; j++) out[j] = Math.fround(points[i * d + j] - mean[j]);
+  }
+
+  /**
+   * The squared distance from a centred row (centred()) to centroid c of `cf` (float32 values) in float64: the
+   * differences of float32 values are exact there, so it is within ~d·2⁻⁵³ relative of the exact one.
+   */
+  private squaredDistance(x: Float64Array, cf: Float64Array, c: number): number {
+    const { d } = this;
     let s = 0;
     for (let j = 0; j < d; j++) {
-      const x = Math.fround(points[i * d + j] - mean[j]) - cf[c * d + j];
-      s += x * x;
+      const v = x[j] - cf[c * d + j];
+      s += v * v;
     }
     return s;
   }
@@ -231,6 +237,7 @@ export class HamerlyBounds {
     const { shift, separation, maxShift, maxShiftAt, secondShift, maxNorm, neighbours, neighbourDistance } = g;
     const k = shift.length;
     const margin = 2 * this.eps(maxNorm);
+    const row = new Float64Array(this.d);
     let m = 0;
     let device = 0;
     rows: for (let i = 0; i < this.rows; i++) {
@@ -239,7 +246,8 @@ export class HamerlyBounds {
       const l = lower[i] - (a === maxShiftAt ? secondShift : maxShift);
       let z = Math.max(l, separation[a] - u);
       if (!(z > 0 && u * u + margin < z * z)) {
-        const own = this.squaredDistance(i, cf, a);
+        this.centred(i, row);
+        const own = this.squaredDistance(row, cf, a);
         u = Math.sqrt(own) * (1 + F64_SLACK);
         z = Math.max(l, separation[a] - u);
         if (!(z > 0 && u * u + margin < z * z)) {
@@ -266,7 +274,7 @@ export class HamerlyBounds {
           }
           for (let t = 0; t < count; t++) {
             const c = neighbours[list + t];
-            const dist = this.squaredDistance(i, cf, c);
+            const dist = this.squaredDistance(row, cf, c);
             if (dist < best) {
               second = Math.min(second, best);
               best = dist;

@@ -42,6 +42,8 @@ import { KERNEL_TILE, RbfKernelOperator } from './rbf-kernel';
 import { TensorGraphOperator } from './tensor-graph';
 import { localityOrder, permuteGraph } from './graph-order';
 import { unpermuteRows } from './row-order';
+import { ParallelGraphOperator } from './graph-pool';
+import { kmeansThreads } from '../kmeans/pool';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from '../types';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
 import { featureMean, validatePoints } from '../predict';
@@ -278,7 +280,11 @@ async function run(
       // the eigenvectors are put back in the points' order below.
       const order = tensor ? undefined : localityOrder(graph);
       const solved = order ? permuteGraph(graph, order) : graph;
-      const op = tensor ? new TensorGraphOperator(solved) : new NormalizedGraphOperator(solved);
+      // Large host products are split by rows over threads (graph-pool.ts; bit-identical to one thread's).
+      const op = tensor
+        ? new TensorGraphOperator(solved)
+        : ((await ParallelGraphOperator.start(solved, kmeansThreads(), blockSize)) ??
+          new NormalizedGraphOperator(solved));
       try {
         const lowerBoundEstimate = await estimateLowerBound(op, 32, p.seed, order);
         eig = await largestEigenpairs(op, {
@@ -298,9 +304,11 @@ async function run(
         if (order) eig = { ...eig, vectors: unpermuteRows(eig.vectors, order, p.k) };
         method =
           `nearest-neighbors graph (${lists.method}), ${productsMethod(op, backend.name)}` +
-          `${order ? ' in breadth-first point order' : ''}, Chebyshev-filtered subspace iteration`;
+          `${order ? ' in breadth-first point order' : ''}` +
+          `${op instanceof ParallelGraphOperator ? `, ${kmeansThreads()} threads` : ''}, Chebyshev-filtered subspace iteration`;
       } finally {
         if (op instanceof TensorGraphOperator) op.dispose();
+        if (op instanceof ParallelGraphOperator) await op.close();
       }
     }
   } else {
@@ -381,7 +389,10 @@ async function run(
 }
 
 /** How the nearest-neighbour products run, for `method`. */
-function productsMethod(op: TensorGraphOperator | NormalizedGraphOperator, backend: string): string {
+function productsMethod(
+  op: TensorGraphOperator | NormalizedGraphOperator | ParallelGraphOperator,
+  backend: string,
+): string {
   return op instanceof TensorGraphOperator
     ? `sparse float32 products on ${backend} (${
         op.reduction === 'unsortedSegmentSum' ? 'gather + unsortedSegmentSum' : 'sparseSegmentSum'

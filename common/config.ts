@@ -245,7 +245,10 @@ export interface WorkerEnvConfig {
 export interface ComputeConfig {
   /** Forces a backend; absent: the best available (ml/backend.ts). */
   backend?: BackendName;
-  /** Threads k-means splits large inputs over; absent: the machine's parallelism (ml/clustering/kmeans/pool.ts). */
+  /**
+   * Threads k-means splits large inputs over, and spectral nearest-neighbours its large graph products; absent: the
+   * machine's parallelism (ml/clustering/kmeans/pool.ts, ml/clustering/spectral/graph-pool.ts).
+   */
   kmeansThreads?: number;
 }
 

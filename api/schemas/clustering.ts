@@ -3,6 +3,7 @@ import { CLUSTERING_ALGORITHMS, ClusteringAlgorithm } from '../../common/jobs';
 import { DBSCAN_LIMIT } from '../../ml/clustering/dbscan/dbscan';
 import { HIERARCHICAL_LIMITS, Linkage } from '../../ml/clustering/hierarchical/hierarchical';
 import { SOM_MAX_UNITS } from '../../ml/clustering/som/som';
+import { KMEANS_ALGORITHMS } from '../../ml/clustering/kmeans/kmeans';
 import { SPECTRAL_LIMITS, SPECTRAL_MAX_K, SpectralAffinity } from '../../ml/clustering/spectral/spectral';
 import { AlgorithmLimit } from '../../ml/clustering/types';
 import { modelName, resources, uuid } from './common';
@@ -43,6 +44,15 @@ export const kmeansParams = z.strictObject({
       "Stop when the squared centroid shift falls below tolerance × the data's mean feature variance (scikit-learn's rule)",
   }),
   seed,
+  algorithm: z
+    .enum(KMEANS_ALGORITHMS)
+    .default('auto')
+    .meta({
+      description:
+        "Assignment passes: 'lloyd' scores every point against every centroid; 'hamerly' keeps distance bounds and " +
+        "scores only the points they leave undecided (same labels and centroids); 'auto' picks Hamerly for k ≥ 8 on the " +
+        'wasm and cpu backends. The result says which ran (algorithm) and the share of scoring done (scoredFraction)',
+    }),
 });
 
 export const minibatchKmeansParams = z.strictObject({

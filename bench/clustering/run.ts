@@ -3,25 +3,30 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../common/config';
-import { repoRoot } from '../../common/paths';
 import { ClusteringAlgorithm } from '../../common/jobs';
 import { initComputeBackend } from '../../ml/backend';
 import { CLUSTERING_RUNNERS } from '../../ml/clustering/runners';
 import { adjustedRandIndex } from '../../ml/clustering/agreement';
 import { applyComputeConfig } from '../../ml/compute-config';
-import { Random } from '../../ml/random';
+import { SKLEARN_CASE, blobs, machine, median, round2, sklearnEnv, sklearnPython } from './shared';
 
 /**
  * Kiln's clustering compute (in-process, no HTTP or Temporal) against scikit-learn on the same generated data, in the
- * same run. One JSON row per case: { algorithm, n, d, k, backend, kilnMs, sklearnMs, ratio, agreementAri }.
- * ratio = kilnMs / sklearnMs (below 1: Kiln is faster). agreementAri compares the two labelings.
+ * same run. Each case runs `--runs` times (default 5), Kiln and scikit-learn alternating, and one JSON row reports the
+ * medians: { algorithm, n, d, k, backend, method, kilnMs, sklearnMs, ratio, kilnCpuMs, sklearnCpuMs, cpuRatio,
+ * agreementAri, runs, loadAverage }. ratio = kilnMs / sklearnMs (below 1: Kiln is faster); cpuRatio is the same for
+ * CPU time (all threads of each process), which shifts less than wall time when other work shares the machine.
+ * agreementAri compares the two labelings (of the last run).
  *
- *   npm run bench:clustering                 # every case (tens of minutes on 2 cores)
- *   npm run bench:clustering -- --quick      # the same cases at 1/20 the size
- *   npm run bench:clustering -- --only dbscan
+ *   npm run bench:clustering                          # every case (tens of minutes on 2 cores)
+ *   npm run bench:clustering -- --quick               # the same cases at 1/20 the size
+ *   npm run bench:clustering -- --only dbscan --runs 3
+ *   npm run bench:clustering -- --only kmeans --out bench/results/clustering-DATE.json
  *
- * scikit-learn runs from a venv outside the repo (KILN_SKLEARN_PYTHON, else ~/.cache/kiln/sklearn-venv, created on
- * first use from PyPI).
+ * With --out, the rows and a description of the machine (cores, load average before and after, Node, Python, NumPy,
+ * scikit-learn and their thread pools) are written there as one JSON document. scikit-learn runs from a venv outside
+ * the repo (KILN_SKLEARN_PYTHON, else ~/.cache/kiln/sklearn-venv, created on first use from PyPI), without
+ * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which some hosts set for old OpenBLAS builds and which slow a current NumPy.
  */
 interface Case {
   algorithm: ClusteringAlgorithm;
@@ -122,63 +127,66 @@ const FULL_CASES: Case[] = [
   },
 ];
 
-function sklearnPython(): string {
-  if (process.env.KILN_SKLEARN_PYTHON) return process.env.KILN_SKLEARN_PYTHON;
-  const venv = path.join(loadConfig(process.env).launcher.cacheDir, 'sklearn-venv');
-  const python = path.join(venv, 'bin', 'python');
-  if (!fs.existsSync(python)) {
-    console.error(`[bench] creating ${venv} with scikit-learn and MiniSom (once)`);
-    execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
-    execFileSync(python, ['-m', 'pip', 'install', '--quiet', 'scikit-learn', 'numpy', 'minisom'], { stdio: 'inherit' });
-  }
-  return python;
-}
-
-function blobs(c: Case, seed: number): Float32Array {
-  const rng = new Random(seed);
-  const centers = Array.from({ length: c.centers * c.d }, () => (rng.nextFloat() - 0.5) * 20);
-  const points = new Float32Array(c.n * c.d);
-  for (let i = 0; i < c.n; i++) {
-    const center = rng.nextInt(c.centers);
-    for (let j = 0; j < c.d; j++) points[i * c.d + j] = centers[center * c.d + j] + c.spread * rng.nextGaussian();
-  }
-  return points;
-}
-
 function firstRows(points: Float32Array, rows: number, d: number): number[][] {
   return Array.from({ length: rows }, (_, r) => Array.from(points.subarray(r * d, (r + 1) * d)));
 }
 
-async function runCase(c: Case, python: string, backend: string): Promise<Record<string, unknown>> {
+async function runCase(c: Case, python: string, backend: string, runs: number): Promise<Record<string, unknown>> {
   const points = blobs(c, 7);
   const init = c.fixedInit ? { init: firstRows(points, c.fixedInit, c.d) } : {};
   const dataFile = path.join(os.tmpdir(), `kiln-bench-${process.pid}.f32`);
   fs.writeFileSync(dataFile, Buffer.from(points.buffer, points.byteOffset, points.byteLength));
+  const loadBefore = os.loadavg();
+  const kiln: { ms: number; cpuMs: number }[] = [];
+  const sklearn: { ms: number; cpuMs: number }[] = [];
   try {
-    const t0 = performance.now();
-    const output = await CLUSTERING_RUNNERS[c.algorithm](points, c.n, c.d, { ...c.kiln, ...init } as never);
-    const kilnMs = performance.now() - t0;
-    const wantLabels = c.n <= 2_000_000;
-    const spec = { algorithm: c.algorithm, n: c.n, d: c.d, dataFile, params: { ...c.sklearn, ...init }, wantLabels };
-    const out = JSON.parse(
-      execFileSync(python, [path.join(repoRoot, 'bench', 'clustering', 'sklearn_case.py'), JSON.stringify(spec)], {
-        encoding: 'utf8',
-        maxBuffer: 1 << 30,
-      }),
-    ) as { ms: number; labels?: number[] };
+    let output: Awaited<ReturnType<(typeof CLUSTERING_RUNNERS)[ClusteringAlgorithm]>> | undefined;
+    let labels: number[] | undefined;
+    for (let run = 0; run < runs; run++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      output = await CLUSTERING_RUNNERS[c.algorithm](points, c.n, c.d, { ...c.kiln, ...init } as never);
+      const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
+      kiln.push({ ms, cpuMs: (cpu.user + cpu.system) / 1000 });
+      const wantLabels = c.n <= 2_000_000 && run === runs - 1;
+      const spec = { algorithm: c.algorithm, n: c.n, d: c.d, dataFile, params: { ...c.sklearn, ...init }, wantLabels };
+      const out = JSON.parse(
+        execFileSync(python, [SKLEARN_CASE, JSON.stringify(spec)], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 30,
+          env: sklearnEnv(),
+        }),
+      ) as { ms: number; cpuMs: number; labels?: number[] };
+      sklearn.push({ ms: out.ms, cpuMs: out.cpuMs });
+      labels = out.labels ?? labels;
+    }
+    const kilnMs = median(kiln.map((r) => r.ms));
+    const sklearnMs = median(sklearn.map((r) => r.ms));
+    const kilnCpuMs = median(kiln.map((r) => r.cpuMs));
+    const sklearnCpuMs = median(sklearn.map((r) => r.cpuMs));
     return {
       algorithm: c.algorithm,
       n: c.n,
       d: c.d,
-      k: (c.kiln.k as number | undefined) ?? output.clusters,
+      k: (c.kiln.k as number | undefined) ?? output!.clusters,
       params: c.kiln,
       backend,
-      ...(output.method ? { method: output.method } : {}),
+      ...(output!.method ? { method: output!.method } : {}),
+      ...(output!.extras.algorithm ? { kmeansAlgorithm: output!.extras.algorithm } : {}),
+      ...(output!.extras.scoredFraction !== undefined ? { scoredFraction: output!.extras.scoredFraction } : {}),
       baseline: c.algorithm === 'som' ? 'MiniSom' : 'scikit-learn',
+      runs,
       kilnMs: Math.round(kilnMs),
-      sklearnMs: Math.round(out.ms),
-      ratio: Number((kilnMs / out.ms).toFixed(2)),
-      ...(out.labels ? { agreementAri: Number(adjustedRandIndex(output.labels, out.labels).toFixed(4)) } : {}),
+      sklearnMs: Math.round(sklearnMs),
+      ratio: Number((kilnMs / sklearnMs).toFixed(2)),
+      kilnCpuMs: Math.round(kilnCpuMs),
+      sklearnCpuMs: Math.round(sklearnCpuMs),
+      cpuRatio: Number((kilnCpuMs / sklearnCpuMs).toFixed(2)),
+      kilnMsEach: kiln.map((r) => Math.round(r.ms)),
+      sklearnMsEach: sklearn.map((r) => Math.round(r.ms)),
+      ...(labels ? { agreementAri: Number(adjustedRandIndex(output!.labels, labels).toFixed(4)) } : {}),
+      loadAverage: { before: loadBefore.map(round2), after: os.loadavg().map(round2) },
     };
   } finally {
     fs.rmSync(dataFile, { force: true });
@@ -190,12 +198,36 @@ async function run(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  const runs = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 5;
+  const out = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
   const python = sklearnPython();
   const backend = (await initComputeBackend()).name;
-  const cases = FULL_CASES.filter((c) => !only || c.algorithm === only).map((c) =>
-    quick ? { ...c, n: Math.max(2_000, Math.floor(c.n / 20)) } : c,
-  );
-  for (const c of cases) console.log(JSON.stringify(await runCase(c, python, backend)));
+  // --only names an algorithm, or an algorithm and its affinity (spectral/nearest-neighbors).
+  const named = (c: Case): boolean =>
+    !only || c.algorithm === only || `${c.algorithm}/${String(c.kiln.affinity ?? '')}` === only;
+  const cases = FULL_CASES.filter(named).map((c) => (quick ? { ...c, n: Math.max(2_000, Math.floor(c.n / 20)) } : c));
+  const started = new Date().toISOString();
+  const loadBefore = os.loadavg().map(round2);
+  const rows: Record<string, unknown>[] = [];
+  for (const c of cases) {
+    const row = await runCase(c, python, backend, runs);
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+  if (out) {
+    const doc = {
+      benchmark: 'bench/clustering/run.ts',
+      started,
+      finished: new Date().toISOString(),
+      machine: { ...machine(python, backend), loadAverage: { before: loadBefore, after: os.loadavg().map(round2) } },
+      note:
+        'Shared 2-core machine: other engineers ran builds, tests and benchmarks at the same time (see loadAverage). ' +
+        'Kiln and scikit-learn alternate within each case, so both see similar load; cpuRatio shifts less than ratio.',
+      cases: rows,
+    };
+    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+  }
 }
 
 run().catch((err) => {

@@ -1,17 +1,34 @@
 """Runs one clustering case with scikit-learn (or MiniSom for SOM) on the same float32 data Kiln used, and prints
-{"ms": wall time of fit/predict, "labels": [...] (when asked)} as JSON. Called by bench/clustering/run.ts."""
+{"ms": wall time of fit/predict, "cpuMs": CPU time of this process (all threads) over the same span, "labels": [...]
+(when asked), "peakRssMb": the process's peak resident memory} as JSON. With --info instead: the versions and thread pools (threadpoolctl) it computes with. Called by
+bench/clustering/run.ts."""
 import json
+import platform
+import resource
 import sys
 import time
 
 import numpy as np
 
 
+def info():
+    import sklearn
+    import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime, so threadpoolctl sees it)
+    import scipy
+    from threadpoolctl import threadpool_info
+
+    print(json.dumps({"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+                      "sklearn": sklearn.__version__, "threadpools": threadpool_info()}))
+
+
 def main():
+    if sys.argv[1] == "--info":
+        return info()
     spec = json.loads(sys.argv[1])
     X = np.fromfile(spec["dataFile"], dtype="<f4").reshape(spec["n"], spec["d"])
     algorithm, p = spec["algorithm"], spec["params"]
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if algorithm == "kmeans":
         from sklearn.cluster import KMeans
 
@@ -56,7 +73,8 @@ def main():
     else:
         raise SystemExit(f"unknown algorithm {algorithm}")
     ms = (time.perf_counter() - t0) * 1000
-    out = {"ms": ms}
+    out = {"ms": ms, "cpuMs": (time.process_time() - c0) * 1000,
+           "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if spec.get("wantLabels") and labels is not None:
         out["labels"] = [int(v) for v in labels]
     print(json.dumps(out))

@@ -32,6 +32,11 @@ export function magnitudeScale(values: ArrayLike<number>): number {
     const a = Math.abs(values[i]);
     if (a > max && a !== Infinity) max = a;
   }
+  return scaleForMagnitude(max);
+}
+
+/** magnitudeScale's rule for a largest finite |value| already known (for callers that scan the data anyway). */
+export function scaleForMagnitude(max: number): number {
   if (max === 0 || (max >= SAFE_MAGNITUDE.min && max <= SAFE_MAGNITUDE.max)) return 1;
   return powerOfTwoAtMost(max);
 }

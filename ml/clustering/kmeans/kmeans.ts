@@ -11,6 +11,11 @@
  * thread and worker threads (pool.ts), each with its own engine; see there. Labels, farthest points, inertia
  * and k-means++ seeding do not depend on the split; only the float64 per-cluster sums are added in another order.
  *
+ * Bounds: with algorithm 'hamerly' (chosen by 'auto' per kmeansMethod below) the passes after the first keep
+ * Hamerly's bounds per point (bounds.ts) and score only the points whose label they cannot prove unchanged; the labels,
+ * hence centroids, iterations and inertia, are exactly those of 'lloyd'. Only the per-iteration progress inertia is
+ * computed differently (from the cluster sums) on bounded passes.
+ *
  * Magnitude: inputs whose largest |coordinate| is far from 1 (1e20, 1e-25) are divided by a power of two first
  * (../scale.ts), so that float32 squares neither overflow nor underflow; centroids and inertia are scaled back in
  * float64. The returned inertia is scikit-learn's inertia_, computed on the host in float64 (../inertia.ts).
@@ -18,13 +23,25 @@
 import { initComputeBackend } from '../../backend';
 import { KMEANS_PARALLEL, LocalShard, RemoteShard, ShardHandle, kmeansThreads } from './pool';
 import { MAX_DISTANCE_CELLS_PER_BLOCK } from '../block-size';
-import { FarPoint, Shard } from './shard';
-import { Random, cumulativeSum, sampleWeighted } from '../../random';
+import { FarPoint, MAX_DEVICE_SHARE, PassMode, Shard } from './shard';
+import { Random, sampleWeighted } from '../../random';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
 import { flatCentres, inertiaToCentres } from '../inertia';
-import { magnitudeScale, scaleRows, scaledPoints } from '../scale';
+import { scaleForMagnitude, scaleRows, scaledPoints } from '../scale';
 
 export { KMEANS_PARALLEL };
+
+/** 'lloyd': every point against every centroid in every pass; 'hamerly': bounds skip most of that; 'auto': chosen. */
+export type KMeansAlgorithm = 'auto' | 'lloyd' | 'hamerly';
+export const KMEANS_ALGORITHMS: readonly KMeansAlgorithm[] = ['auto', 'lloyd', 'hamerly'];
+
+/**
+ * When 'auto' picks Hamerly's bounds. minK: the fewest clusters for which bounds pay: a full pass costs ~k·d
+ * vectorised multiply-adds per point, a bounded one a few scalar operations per point plus O(d) for each point whose
+ * bound needs tightening, so for a handful of clusters the full pass is as cheap. Mutable for tests and benchmarks.
+ * How a Hamerly run falls back to full passes: see MAX_DEVICE_SHARE (shard.ts) and PassPlanner.
+ */
+export const HAMERLY = { minK: 8 };
 
 export interface KMeansParams {
   k: number;
@@ -33,8 +50,16 @@ export interface KMeansParams {
   seed?: number;
   /** 'k-means++', 'random', or explicit initial centroids (k rows of d numbers), as scikit-learn's init=ndarray. */
   init?: 'k-means++' | 'random' | number[][];
+  /** How the assignment passes run; default 'auto' (kmeansMethod). Every choice gives the same result. */
+  algorithm?: KMeansAlgorithm;
 }
-export const KMEANS_DEFAULTS = { maxIterations: 300, tolerance: 1e-4, seed: 0, init: 'k-means++' } as const;
+export const KMEANS_DEFAULTS = {
+  maxIterations: 300,
+  tolerance: 1e-4,
+  seed: 0,
+  init: 'k-means++',
+  algorithm: 'auto',
+} as const;
 export interface KMeansProgress {
   iteration: number;
   maxIterations: number;
@@ -52,6 +77,13 @@ export interface KMeansResult {
   clusterSizes: number[];
   /** Threads that computed (1, or more when the input was large enough for the worker pool). */
   threads: number;
+  /** How the assignment passes ran: plain Lloyd, or Lloyd with Hamerly's bounds (same labels). */
+  algorithm: 'lloyd' | 'hamerly';
+  /**
+   * Point-to-all-centroids scorings done, as a share of those plain Lloyd does (n per pass, the final one included):
+   * 1 for 'lloyd'.
+   */
+  scoredFraction: number;
 }
 export interface KMeansHooks {
   onIteration?(p: KMeansProgress): void | Promise<void>;
@@ -74,8 +106,8 @@ export async function kmeans(
   hooks: KMeansHooks = {},
 ): Promise<KMeansResult> {
   const p = resolveParams(points, n, d, params);
-  const { mean, meanVariance } = featureStats(points, n, d);
-  const scale = magnitudeScale(points);
+  const { mean, meanVariance, maxMagnitude } = featureStats(points, n, d);
+  const scale = scaleForMagnitude(maxMagnitude);
   if (scale !== 1) {
     // The same run on points / scale (exact), lengths scaled back: see ../scale.ts.
     const sq = scale * scale;
@@ -101,7 +133,8 @@ export async function kmeans(
   const localTrials = 2 + Math.floor(Math.log(p.k));
   const blockRows = Math.max(1, Math.floor(MAX_DISTANCE_CELLS_PER_BLOCK / Math.max(p.k, localTrials)));
   const data = new CentredData(points, n, d, mean);
-  const shards = await openShards(data, blockRows, n * p.k * d, backend.name === 'wasm');
+  const method = kmeansMethod(p.algorithm, p.k, backend.name);
+  const shards = await openShards(data, blockRows, n * p.k * d, backend.name === 'wasm', method === 'hamerly');
   try {
     let centroids = Array.isArray(p.init)
       ? initGiven(p.init, mean, d)
@@ -109,11 +142,12 @@ export async function kmeans(
         ? initRandom(data, p.k, rng)
         : await initKMeansPlusPlus(data, shards, p.k, localTrials, rng, hooks.signal);
 
+    const passes = new PassPlanner(method, n);
     let iterations = 0;
     let converged = false;
     while (iterations < p.maxIterations) {
       throwIfAborted(hooks.signal);
-      const step = await assignAndSum(data, shards, centroids, p.k, d);
+      const step = await assignAndSum(data, shards, centroids, p.k, d, passes);
       const empty = emptyClusters(step.counts);
       if (empty.length > 0) await relocateEmptyClusters(data, shards, centroids, p.k, empty, step);
       const next = updateCentroids(step, centroids, p.k, d);
@@ -137,7 +171,7 @@ export async function kmeans(
     throwIfAborted(hooks.signal);
 
     // Labels and inertia always come from one final assignment against the returned centroids, so the three agree.
-    const labels = await finalAssignment(shards, centroids, p.k, n);
+    const labels = await finalAssignment(shards, centroids, p.k, n, passes);
     const clusterSizes = new Array<number>(p.k).fill(0);
     for (let i = 0; i < n; i++) clusterSizes[labels[i]]++;
     const returned = uncentre(centroids, mean, p.k, d);
@@ -149,6 +183,8 @@ export async function kmeans(
       converged,
       clusterSizes,
       threads: shards.length,
+      algorithm: passes.algorithm,
+      scoredFraction: passes.scoredFraction(),
     };
   } finally {
     await Promise.all(shards.map((s) => s.handle.close()));
@@ -164,6 +200,63 @@ interface ResolvedParams {
   tolerance: number;
   seed: number;
   init: 'k-means++' | 'random' | number[][];
+  algorithm: KMeansAlgorithm;
+}
+
+/**
+ * The rule 'auto' follows: Hamerly's bounds where they pay (k ≥ HAMERLY.minK) and where a row's product with the
+ * centroids is known not to depend on the other rows in the call, which re-scoring gathered rows relies on (wasm:
+ * XNNPACK's GEMM; cpu: tfjs' JS loops; both checked by the tests); plain Lloyd otherwise, and always for k = 1. An
+ * explicit 'hamerly' is honoured for any k ≥ 2 on any backend.
+ */
+export function kmeansMethod(algorithm: KMeansAlgorithm, k: number, backend: string): 'lloyd' | 'hamerly' {
+  if (k < 2 || algorithm === 'lloyd') return 'lloyd';
+  if (algorithm === 'hamerly') return 'hamerly';
+  return k >= HAMERLY.minK && (backend === 'wasm' || backend === 'cpu') ? 'hamerly' : 'lloyd';
+}
+
+/** Heavy bounded passes in a row (see PassPlanner) after which a Hamerly run continues as plain Lloyd. */
+const GIVE_UP_AFTER = 3;
+
+/**
+ * Which kind of pass comes next (PassMode): always 'lloyd' for Lloyd; for Hamerly a 'full' pass first, then
+ * 'bounded' ones. A bounded pass whose shards found more than MAX_DEVICE_SHARE of the rows undecided ("heavy") scores
+ * them all (shard.ts), after bound updates spent for nothing; the second heavy pass in a row is followed by a full
+ * pass, and the GIVE_UP_AFTER-th ends the bounds: the rest of the run is plain Lloyd, so that data on which bounds do
+ * not pay costs little more than Lloyd. Counts the rows scored.
+ */
+class PassPlanner {
+  private fullPassesDue = 1;
+  private heavyInARow = 0;
+  private gaveUp = false;
+  private scored = 0;
+  private passes = 0;
+
+  constructor(
+    readonly algorithm: 'lloyd' | 'hamerly',
+    private readonly n: number,
+  ) {}
+
+  next(): PassMode {
+    if (this.algorithm === 'lloyd' || this.gaveUp) return 'lloyd';
+    return this.fullPassesDue > 0 ? 'full' : 'bounded';
+  }
+
+  /** Records a pass of mode `mode` that scored `computed` of the n rows. */
+  done(mode: PassMode, computed: number): void {
+    this.passes++;
+    this.scored += computed;
+    if (mode === 'full') this.fullPassesDue--;
+    else if (mode === 'bounded') {
+      if (computed <= MAX_DEVICE_SHARE * this.n) this.heavyInARow = 0;
+      else if (++this.heavyInARow >= GIVE_UP_AFTER) this.gaveUp = true;
+      else if (this.heavyInARow === 2) this.fullPassesDue = 1;
+    }
+  }
+
+  scoredFraction(): number {
+    return this.passes === 0 ? 1 : this.scored / (this.passes * this.n);
+  }
 }
 
 function resolveParams(points: Float32Array, n: number, d: number, params: KMeansParams): ResolvedParams {
@@ -202,16 +295,32 @@ function resolveParams(points: Float32Array, n: number, d: number, params: KMean
       `init must be one of ${INIT_METHODS.join(', ')} or k×d centroids, got ${JSON.stringify(init)}`,
     );
   }
-  return { k, maxIterations, tolerance, seed, init };
+  const algorithm = params.algorithm ?? KMEANS_DEFAULTS.algorithm;
+  if (!KMEANS_ALGORITHMS.includes(algorithm)) {
+    throw new RangeError(`algorithm must be one of ${KMEANS_ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
+  }
+  return { k, maxIterations, tolerance, seed, init, algorithm };
 }
 
-/** Per-feature mean and the mean per-feature (population) variance, in float64; also rejects NaN/Infinity. */
-function featureStats(points: Float32Array, n: number, d: number): { mean: Float64Array; meanVariance: number } {
+/**
+ * Per-feature mean, the mean per-feature (population) variance, in float64, and the largest |coordinate| (for
+ * ../scale.ts), in two passes over the data; also rejects NaN/Infinity.
+ */
+function featureStats(
+  points: Float32Array,
+  n: number,
+  d: number,
+): { mean: Float64Array; meanVariance: number; maxMagnitude: number } {
   const mean = new Float64Array(d);
+  let maxMagnitude = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
       const v = points[i * d + j];
-      if (!Number.isFinite(v)) throw new RangeError(`points must be finite; row ${i}, column ${j} is ${v}`);
+      const a = Math.abs(v);
+      if (!(a <= maxMagnitude)) {
+        if (!Number.isFinite(v)) throw new RangeError(`points must be finite; row ${i}, column ${j} is ${v}`);
+        maxMagnitude = a;
+      }
       mean[j] += v;
     }
   }
@@ -223,7 +332,7 @@ function featureStats(points: Float32Array, n: number, d: number): { mean: Float
       variance += dv * dv;
     }
   }
-  return { mean, meanVariance: variance / (n * d) };
+  return { mean, meanVariance: variance / (n * d), maxMagnitude };
 }
 
 const throwIfAborted = (signal: AbortSignal | undefined): void => abortIfSignalled(signal, 'k-means');
@@ -257,13 +366,19 @@ interface OpenShard {
  * large enough and threads are available, split by whole blocks between this thread and worker threads. A pool
  * that fails to start falls back to this thread alone.
  */
-async function openShards(data: CentredData, blockRows: number, work: number, wasm: boolean): Promise<OpenShard[]> {
+async function openShards(
+  data: CentredData,
+  blockRows: number,
+  work: number,
+  wasm: boolean,
+  bounds: boolean,
+): Promise<OpenShard[]> {
   const { points, n, d, mean } = data;
   const blockCount = Math.ceil(n / blockRows);
   const threads = wasm && work >= KMEANS_PARALLEL.minWork ? Math.min(kmeansThreads(), blockCount) : 1;
   const local = (offset: number, rows: number): OpenShard => ({
     handle: new LocalShard(
-      new Shard(points.subarray(offset * d, (offset + rows) * d), offset, rows, d, mean, blockRows),
+      new Shard(points.subarray(offset * d, (offset + rows) * d), offset, rows, d, mean, blockRows, bounds),
     ),
     offset,
   });
@@ -283,6 +398,7 @@ async function openShards(data: CentredData, blockRows: number, work: number, wa
       d,
       mean,
       blockRows,
+      bounds,
     }).then((handle): OpenShard => ({ handle, offset })),
   );
   const settled = Promise.allSettled(remote);
@@ -345,12 +461,21 @@ async function initKMeansPlusPlus(
   };
   await updateClosest(0);
   const candidates = new Float64Array(localTrials * d);
+  // Prefix sums of the closest-distances in float64 (as cumulativeSum), one array for all k steps: at 10^7 points a
+  // fresh one per step would be 80 MB of garbage each time.
+  const cumulative = new Float64Array(n);
   for (let c = 1; c < k; c++) {
     throwIfAborted(signal); // seeding costs about as much as a few Lloyd iterations for large k
-    const weights = new Float32Array(n);
     const parts = await Promise.all(shards.map((s) => s.handle.closestDistances()));
-    parts.forEach((part, i) => weights.set(part, shards[i].offset));
-    const cumulative = cumulativeSum(weights);
+    let acc = 0;
+    let at = 0;
+    for (const part of parts) {
+      for (let i = 0; i < part.length; i++) {
+        const w = part[i];
+        acc += w > 0 ? w : 0; // negative weights (float round-off in distances) count as zero
+        cumulative[at++] = acc;
+      }
+    }
     const ids: number[] = [];
     for (let t = 0; t < localTrials; t++) {
       ids.push(sampleWeighted(cumulative, rng));
@@ -400,8 +525,14 @@ async function assignAndSum(
   centroids: Float64Array,
   k: number,
   d: number,
+  passes: PassPlanner,
 ): Promise<StepSums> {
-  const parts = await Promise.all(shards.map((s) => s.handle.assign(centroids, k)));
+  const mode = passes.next();
+  const parts = await Promise.all(shards.map((s) => s.handle.assign(centroids, k, mode)));
+  passes.done(
+    mode,
+    parts.reduce((t, part) => t + part.computed, 0),
+  );
   const [{ sums, counts }] = parts;
   let inertia = 0;
   for (let s = 0; s < parts.length; s++) {
@@ -487,9 +618,16 @@ async function finalAssignment(
   centroids: Float64Array,
   k: number,
   n: number,
+  passes: PassPlanner,
 ): Promise<Int32Array> {
   const labels = new Int32Array(n);
-  const parts = await Promise.all(shards.map((s) => s.handle.final(centroids, k)));
+  // A final pass needs no fresh bounds: 'full' is scored as plain Lloyd.
+  const mode = passes.next() === 'bounded' ? 'bounded' : 'lloyd';
+  const parts = await Promise.all(shards.map((s) => s.handle.final(centroids, k, mode)));
+  passes.done(
+    mode,
+    parts.reduce((t, part) => t + part.computed, 0),
+  );
   parts.forEach((part, i) => labels.set(part.labels, shards[i].offset));
   return labels;
 }

@@ -9,7 +9,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { FarPoint, Shard, ShardStep } from './shard';
+import { FarPoint, FinalLabels, PassMode, Shard, ShardStep } from './shard';
 
 /**
  * When kmeans() splits its work over threads. threads: how many in all, counting the main thread (default:
@@ -28,9 +28,9 @@ export function kmeansThreads(): number {
 /** The same operations as Shard, asynchronous whether the shard is in this thread or a worker. */
 export interface ShardHandle {
   readonly blockCount: number;
-  assign(centroids: Float64Array, k: number): Promise<ShardStep>;
+  assign(centroids: Float64Array, k: number, mode: PassMode): Promise<ShardStep>;
   farthest(centroids: Float64Array, k: number, m: number): Promise<FarPoint[]>;
-  final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array }>;
+  final(centroids: Float64Array, k: number, mode: PassMode): Promise<FinalLabels>;
   updateClosest(row: Float32Array, first: boolean): Promise<void>;
   closestDistances(): Promise<Float32Array>;
   candidateGains(candidates: Float64Array, count: number): Promise<Float32Array>;
@@ -43,14 +43,14 @@ export class LocalShard implements ShardHandle {
   get blockCount(): number {
     return this.shard.blockCount;
   }
-  assign(centroids: Float64Array, k: number): Promise<ShardStep> {
-    return this.shard.assign(centroids, k);
+  assign(centroids: Float64Array, k: number, mode: PassMode): Promise<ShardStep> {
+    return this.shard.assign(centroids, k, mode);
   }
   farthest(centroids: Float64Array, k: number, m: number): Promise<FarPoint[]> {
     return this.shard.farthest(centroids, k, m);
   }
-  final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array }> {
-    return this.shard.final(centroids, k);
+  final(centroids: Float64Array, k: number, mode: PassMode): Promise<FinalLabels> {
+    return this.shard.final(centroids, k, mode);
   }
   async updateClosest(row: Float32Array, first: boolean): Promise<void> {
     this.shard.updateClosest(row, first);
@@ -73,6 +73,8 @@ export interface ShardInit {
   d: number;
   mean: Float64Array;
   blockRows: number;
+  /** Whether Hamerly's bounds will be used (Shard's constructor). */
+  bounds: boolean;
 }
 
 type Pending = { resolve(v: unknown): void; reject(e: unknown): void };
@@ -154,14 +156,14 @@ export class RemoteShard implements ShardHandle {
     });
   }
 
-  assign(centroids: Float64Array, k: number): Promise<ShardStep> {
-    return this.call('assign', [centroids, k]);
+  assign(centroids: Float64Array, k: number, mode: PassMode): Promise<ShardStep> {
+    return this.call('assign', [centroids, k, mode]);
   }
   farthest(centroids: Float64Array, k: number, m: number): Promise<FarPoint[]> {
     return this.call('farthest', [centroids, k, m]);
   }
-  final(centroids: Float64Array, k: number): Promise<{ labels: Int32Array }> {
-    return this.call('final', [centroids, k]);
+  final(centroids: Float64Array, k: number, mode: PassMode): Promise<FinalLabels> {
+    return this.call('final', [centroids, k, mode]);
   }
   updateClosest(row: Float32Array, first: boolean): Promise<void> {
     return this.call('updateClosest', [row, first]);

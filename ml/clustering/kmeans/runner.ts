@@ -37,8 +37,14 @@ export async function runKmeans(
     inertia: chosen.inertia,
     iterations: chosen.iterations,
     converged: chosen.converged,
-    method: `Lloyd, blocked tensor distances, ${chosen.threads} thread${chosen.threads === 1 ? '' : 's'}`,
-    extras: { centroids: chosen.centroids, clusterSizes: chosen.clusterSizes },
+    method: `${chosen.algorithm === 'hamerly' ? "Lloyd with Hamerly's bounds" : 'Lloyd'}, blocked tensor distances, ${chosen.threads} thread${chosen.threads === 1 ? '' : 's'}`,
+    extras: {
+      centroids: chosen.centroids,
+      clusterSizes: chosen.clusterSizes,
+      // The assignment method used (the 'auto' rule's choice) and the share of Lloyd's scoring it did.
+      algorithm: chosen.algorithm,
+      scoredFraction: Number(chosen.scoredFraction.toFixed(4)),
+    },
     model: { flavor: 'kmeans', centroids: chosen.centroids },
     centres: chosen.centroids,
   };

@@ -22,7 +22,7 @@ async function start(init: ShardInit): Promise<number> {
   require('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend(wasm) failed in the worker');
   await tf.ready();
-  shard = new Shard(init.points, init.offset, init.rows, init.d, init.mean, init.blockRows);
+  shard = new Shard(init.points, init.offset, init.rows, init.d, init.mean, init.blockRows, init.bounds);
   return shard.blockCount;
 }
 
@@ -31,13 +31,13 @@ async function handle(op: string, args: unknown[]): Promise<{ result: unknown; t
   const a = args as never[];
   switch (op) {
     case 'assign': {
-      const r = await shard.assign(a[0], a[1]);
+      const r = await shard.assign(a[0], a[1], a[2]);
       return { result: r, transfer: [r.sums.buffer, r.counts.buffer, r.blockInertia.buffer] as ArrayBuffer[] };
     }
     case 'farthest':
       return { result: await shard.farthest(a[0], a[1], a[2]), transfer: [] };
     case 'final': {
-      const r = await shard.final(a[0], a[1]);
+      const r = await shard.final(a[0], a[1], a[2]);
       return { result: r, transfer: [r.labels.buffer] as ArrayBuffer[] };
     }
     case 'updateClosest':

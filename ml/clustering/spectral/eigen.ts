@@ -17,6 +17,7 @@
  * ordinary subspace iteration and costs one product per iteration.
  */
 import { Random } from '../../random';
+import { permuteRows } from './row-order';
 
 /** y = M x for an n×b block (row-major, float64 on both sides). */
 export interface SymmetricOperator {
@@ -73,6 +74,12 @@ export interface EigenOptions {
   lowerBoundEstimate?: number;
   /** A known or guessed eigenvector for the first column (for a graph, D^{1/2}·1 has eigenvalue 1). */
   firstColumn?: Float64Array;
+  /**
+   * When op works on renumbered points (graph-order.ts): row q of op's vectors is the caller's point rowOrder[q]. The
+   * random start block is drawn in the caller's order and renumbered, so the run starts from the same vectors as it
+   * would on the points in their own order; firstColumn and the returned vectors are in op's order.
+   */
+  rowOrder?: Int32Array;
   onIteration?(p: EigenProgress): void | Promise<void>;
   /** Awaited before every operator application: where the caller checks for an abort and yields to the event loop. */
   checkpoint?(): void | Promise<void>;
@@ -102,6 +109,7 @@ export async function largestEigenpairs(op: SymmetricOperator, o: EigenOptions):
   const rng = new Random(o.seed);
   let x: Float64Array = new Float64Array(n * b);
   for (let i = 0; i < x.length; i++) x[i] = rng.nextFloat() * 2 - 1;
+  if (o.rowOrder) x = permuteRows(x, o.rowOrder, b);
   if (o.firstColumn) for (let i = 0; i < n; i++) x[i * b] = o.firstColumn[i];
   orthonormalize(x, n, b, rng);
 
@@ -220,13 +228,19 @@ const LOWER_BOUND_MARGIN = 0.05;
  * A (heuristic) lower bound on M's spectrum from `steps` Lanczos steps on one random vector: the smallest Ritz value,
  * less its residual and a margin of 5% of the spectrum's width. Extreme Ritz values converge fast, so this is
  * typically within ~1% of λ_min after 32 steps (checked on kNN graphs, where λ_min ≈ −0.45 against the proven −1).
- * Costs `steps` single-column products, a fraction of one block iteration.
+ * Costs `steps` single-column products, a fraction of one block iteration. rowOrder: as EigenOptions.rowOrder.
  */
-export async function estimateLowerBound(op: SymmetricOperator, steps: number, seed: number): Promise<number> {
+export async function estimateLowerBound(
+  op: SymmetricOperator,
+  steps: number,
+  seed: number,
+  rowOrder?: Int32Array,
+): Promise<number> {
   const { n } = op;
   const rng = new Random(seed ^ 0x5bd1e995);
   let q: Float64Array = new Float64Array(n);
   for (let i = 0; i < n; i++) q[i] = rng.nextFloat() * 2 - 1;
+  if (rowOrder) q = permuteRows(q, rowOrder, 1);
   let norm = Math.sqrt(dot(q, q));
   for (let i = 0; i < n; i++) q[i] /= norm;
   let prev: Float64Array = new Float64Array(n);

@@ -492,15 +492,34 @@ export class NormalizedGraphOperator implements SymmetricOperator {
     z: Float64Array,
   ): Float64Array {
     const y = new Float64Array(this.n * b);
+    this.multiplyRows(x, y, b, alpha, beta, gamma, z, 0, this.n);
+    return y;
+  }
+
+  /**
+   * Rows [r0, r1) of alpha·M x + beta·x + gamma·z into y. Each row's sums run in the same order whatever the range, so
+   * splitting the rows between threads (graph-pool.ts) gives bit-identical products.
+   */
+  multiplyRows(
+    x: Float64Array,
+    y: Float64Array,
+    b: number,
+    alpha: number,
+    beta: number,
+    gamma: number,
+    z: Float64Array,
+    r0: number,
+    r1: number,
+  ): void {
     for (let c0 = 0; c0 < b;) {
       const width = b - c0 >= 8 ? 8 : b - c0 >= 4 ? 4 : 1;
       if (width === 8) {
-        this.columns8(x, y, b, c0, alpha, beta, gamma, z);
+        this.columns8(x, y, b, c0, alpha, beta, gamma, z, r0, r1);
       } else {
-        if (width === 4) this.columns4(x, y, b, c0);
-        else this.column(x, y, b, c0);
+        if (width === 4) this.columns4(x, y, b, c0, r0, r1);
+        else this.column(x, y, b, c0, r0, r1);
         if (alpha !== 1 || beta !== 0 || gamma !== 0) {
-          for (let i = 0; i < this.n; i++) {
+          for (let i = r0; i < r1; i++) {
             for (let c = c0; c < c0 + width; c++) {
               const t = i * b + c;
               y[t] = alpha * y[t] + beta * x[t] + gamma * z[t];
@@ -510,7 +529,6 @@ export class NormalizedGraphOperator implements SymmetricOperator {
       }
       c0 += width;
     }
-    return y;
   }
 
   /** The main kernel, with the combination fused into the write-out (saves a pass over three n×8 blocks). */
@@ -523,10 +541,12 @@ export class NormalizedGraphOperator implements SymmetricOperator {
     beta: number,
     gamma: number,
     z: Float64Array,
+    r0: number,
+    r1: number,
   ): void {
     const { rowStart, cols } = this.graph;
-    const { values, n } = this;
-    for (let i = 0; i < n; i++) {
+    const { values } = this;
+    for (let i = r0; i < r1; i++) {
       let s0 = 0,
         s1 = 0,
         s2 = 0,
@@ -560,10 +580,10 @@ export class NormalizedGraphOperator implements SymmetricOperator {
     }
   }
 
-  private columns4(x: Float64Array, y: Float64Array, b: number, c0: number): void {
+  private columns4(x: Float64Array, y: Float64Array, b: number, c0: number, r0: number, r1: number): void {
     const { rowStart, cols } = this.graph;
-    const { values, n } = this;
-    for (let i = 0; i < n; i++) {
+    const { values } = this;
+    for (let i = r0; i < r1; i++) {
       let s0 = 0,
         s1 = 0,
         s2 = 0,
@@ -585,10 +605,10 @@ export class NormalizedGraphOperator implements SymmetricOperator {
     }
   }
 
-  private column(x: Float64Array, y: Float64Array, b: number, c: number): void {
+  private column(x: Float64Array, y: Float64Array, b: number, c: number, r0: number, r1: number): void {
     const { rowStart, cols } = this.graph;
-    const { values, n } = this;
-    for (let i = 0; i < n; i++) {
+    const { values } = this;
+    for (let i = r0; i < r1; i++) {
       let s = 0;
       const end = rowStart[i + 1];
       for (let e = rowStart[i]; e < end; e++) s += values[e] * x[cols[e] * b + c];

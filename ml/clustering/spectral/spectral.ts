@@ -40,6 +40,10 @@ import {
 } from './knn-graph';
 import { KERNEL_TILE, RbfKernelOperator } from './rbf-kernel';
 import { TensorGraphOperator } from './tensor-graph';
+import { localityOrder, permuteGraph } from './graph-order';
+import { unpermuteRows } from './row-order';
+import { ParallelGraphOperator } from './graph-pool';
+import { kmeansThreads } from '../kmeans/pool';
 import { AlgorithmLimit, ClusteringHooks, ClusteringOutput } from '../types';
 import { throwIfAborted as abortIfSignalled } from '../../abort';
 import { featureMean, validatePoints } from '../predict';
@@ -251,19 +255,12 @@ async function run(
     const graph = symmetricGraph(lists, n);
     degrees = graph.degrees;
     const tensor = graphMethod === 'tensor';
-    const op = tensor ? new TensorGraphOperator(graph) : new NormalizedGraphOperator(graph);
-    try {
-      graphInfo = { ...degreeStats(degrees), connectedComponents: graph.components, edges: graph.cols.length / 2 };
-      const products = tensor
-        ? `sparse float32 products on ${backend.name} (${
-            (op as TensorGraphOperator).reduction === 'unsortedSegmentSum'
-              ? 'gather + unsortedSegmentSum'
-              : 'sparseSegmentSum'
-          })`
-        : 'sparse float64 products on the host';
-      if (graph.components === p.k && graphInfo.isolatedPoints === 0) {
-        // Exactly k connected components: the top-k eigenspace is known in closed form (eigenvalue 1, one vector per
-        // component), which is what an exact eigensolver (scikit-learn's ARPACK) converges to as well.
+    graphInfo = { ...degreeStats(degrees), connectedComponents: graph.components, edges: graph.cols.length / 2 };
+    if (graph.components === p.k && graphInfo.isolatedPoints === 0) {
+      // Exactly k connected components: the top-k eigenspace is known in closed form (eigenvalue 1, one vector per
+      // component), which is what an exact eigensolver (scikit-learn's ARPACK) converges to as well.
+      const op = tensor ? new TensorGraphOperator(graph) : new NormalizedGraphOperator(graph);
+      try {
         eig = await closedFormEigenpairs(op, componentEigenvectors(graph), p.k, checkpoint);
         await progress('eigensolver', {
           iteration: 0,
@@ -274,9 +271,22 @@ async function run(
         });
         method =
           `nearest-neighbors graph (${lists.method}) with exactly k connected components: eigenvectors in closed form` +
-          (tensor ? ` (residual check by ${products})` : '');
-      } else {
-        const lowerBoundEstimate = await estimateLowerBound(op, 32, p.seed);
+          (tensor ? ` (residual check by ${productsMethod(op, backend.name)})` : '');
+      } finally {
+        if (op instanceof TensorGraphOperator) op.dispose();
+      }
+    } else {
+      // Host products run on the points renumbered so that neighbours sit together in memory (graph-order.ts);
+      // the eigenvectors are put back in the points' order below.
+      const order = tensor ? undefined : localityOrder(graph);
+      const solved = order ? permuteGraph(graph, order) : graph;
+      // Large host products are split by rows over threads (graph-pool.ts; bit-identical to one thread's).
+      const op = tensor
+        ? new TensorGraphOperator(solved)
+        : ((await ParallelGraphOperator.start(solved, kmeansThreads(), blockSize)) ??
+          new NormalizedGraphOperator(solved));
+      try {
+        const lowerBoundEstimate = await estimateLowerBound(op, 32, p.seed, order);
         eig = await largestEigenpairs(op, {
           lowerBoundEstimate,
           k: p.k,
@@ -286,14 +296,20 @@ async function run(
           // float32 products: keep the filtered block well-conditioned, as for the rbf kernel.
           maxAmplification: tensor ? 1e3 : 1e8,
           seed: p.seed,
-          firstColumn: sqrtDegrees(degrees),
+          firstColumn: sqrtDegrees(solved.degrees),
+          rowOrder: order,
           checkpoint,
           onIteration: (e) => progress('eigensolver', { ...e }),
         });
-        method = `nearest-neighbors graph (${lists.method}), ${products}, Chebyshev-filtered subspace iteration`;
+        if (order) eig = { ...eig, vectors: unpermuteRows(eig.vectors, order, p.k) };
+        method =
+          `nearest-neighbors graph (${lists.method}), ${productsMethod(op, backend.name)}` +
+          `${order ? ' in breadth-first point order' : ''}` +
+          `${op instanceof ParallelGraphOperator ? `, ${kmeansThreads()} threads` : ''}, Chebyshev-filtered subspace iteration`;
+      } finally {
+        if (op instanceof TensorGraphOperator) op.dispose();
+        if (op instanceof ParallelGraphOperator) await op.close();
       }
-    } finally {
-      if (op instanceof TensorGraphOperator) op.dispose();
     }
   } else {
     await progress('affinity', { affinity: p.affinity, gamma: p.gamma });
@@ -370,6 +386,18 @@ async function run(
     graph: graphInfo,
     method,
   };
+}
+
+/** How the nearest-neighbour products run, for `method`. */
+function productsMethod(
+  op: TensorGraphOperator | NormalizedGraphOperator | ParallelGraphOperator,
+  backend: string,
+): string {
+  return op instanceof TensorGraphOperator
+    ? `sparse float32 products on ${backend} (${
+        op.reduction === 'unsortedSegmentSum' ? 'gather + unsortedSegmentSum' : 'sparseSegmentSum'
+      })`
+    : 'sparse float64 products on the host';
 }
 
 /** Spectral clustering as a ClusteringOutput. It cannot assign new points, so there is no model. */

@@ -86,6 +86,8 @@ export const ENV_SCHEMA = z.object({
   KILN_MAX_PIPELINE_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxPipelineBodyBytes),
   KILN_MAX_TELEMETRY_BODY_BYTES: integer(1).default(DEFAULT_TELEMETRY_LIMITS.maxBodyBytes),
   KILN_MAX_TELEMETRY_ROWS: integer(1).default(DEFAULT_TELEMETRY_LIMITS.maxRows),
+  KILN_MAX_CONCURRENT_TELEMETRY_UPLOADS: integer(1).default(DEFAULT_TELEMETRY_LIMITS.maxConcurrentUploads),
+  KILN_TELEMETRY_IDLE_TIMEOUT_MS: integer(1).default(DEFAULT_TELEMETRY_LIMITS.idleTimeoutMs),
   KILN_ALLOWED_HOSTS: hostList().optional(),
   KILN_CORS_ORIGINS: originList().optional(),
   KILN_TEMPORAL_RPC_TIMEOUT_MS: integer(1).default(5_000),
@@ -468,6 +470,8 @@ export function loadConfig(env: Env): KilnConfig {
       telemetryLimits: {
         maxBodyBytes: parsed.KILN_MAX_TELEMETRY_BODY_BYTES,
         maxRows: parsed.KILN_MAX_TELEMETRY_ROWS,
+        maxConcurrentUploads: parsed.KILN_MAX_CONCURRENT_TELEMETRY_UPLOADS,
+        idleTimeoutMs: parsed.KILN_TELEMETRY_IDLE_TIMEOUT_MS,
       },
       browser: {
         allowedHosts: allowedHosts(parsed.KILN_ALLOWED_HOSTS, parsed.HOST),

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../../common/errors';
+import { NotFoundError, TooManyRequestsError, UnsupportedMediaTypeError, ValidationError } from '../../common/errors';
 import { DEVICE_ID } from '../../common/gpu-device-id';
 import { parseTime, TIME_FORMATS } from '../../common/parse-time';
 import { METRIC_SAMPLES_MAX_ROWS, metricWindow, StoredMetricSample } from '../../db/gpu-metrics';
@@ -26,6 +26,9 @@ export const TELEMETRY_MAX_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Metric names one telemetry read may filter by. */
 export const MAX_METRIC_FILTER = 32;
+
+/** Seconds a telemetry upload refused for the concurrency cap is told to wait (Retry-After). */
+export const TELEMETRY_RETRY_AFTER_SECONDS = 5;
 
 const timeParam = z
   .string()
@@ -138,6 +141,8 @@ export async function seedGpuStatus(deps: ApiDeps) {
 /** Mounted under /api/v1: GPU devices, their telemetry and the pools' resource status. */
 export function gpusRouter(deps: ApiDeps): Router {
   const router = new Router();
+  // Uploads being read in this process (the router is built once per app): each holds a pool connection.
+  let uploading = 0;
 
   router.get('/gpus', async (ctx) => {
     ctx.body = { gpus: (await listDevices(deps.pool)).map(deviceView) };
@@ -185,7 +190,19 @@ export function gpusRouter(deps: ApiDeps): Router {
     if (ctx.request.type.trim().toLowerCase() !== 'text/csv') {
       throw new UnsupportedMediaTypeError(`expected Content-Type text/csv, got ${ctx.get('content-type') || 'none'}`);
     }
-    const summary = await ingestTelemetry(deps, ctx.req);
+    if (uploading >= deps.telemetryLimits.maxConcurrentUploads) {
+      throw new TooManyRequestsError(
+        `${uploading} telemetry uploads are in progress (KILN_MAX_CONCURRENT_TELEMETRY_UPLOADS); send it again later`,
+        TELEMETRY_RETRY_AFTER_SECONDS,
+      );
+    }
+    uploading++;
+    let summary: IngestSummary;
+    try {
+      summary = await ingestTelemetry(deps, ctx.req);
+    } finally {
+      uploading--;
+    }
     ctx.status = summary.inserted > 0 ? 201 : 200;
     ctx.body = ingestView(summary);
   });

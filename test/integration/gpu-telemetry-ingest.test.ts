@@ -446,4 +446,76 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
       expect(res.body).to.include({ metricSamplesTruncated: true, metricSamplesMaxRows: 10_000 });
     });
   });
+  describe('stalled uploads cannot take the pool', () => {
+    let strict: TestApi;
+    before(async () => {
+      strict = await startTestApi(stack, {}, {}, { telemetryLimits: { maxConcurrentUploads: 1, idleTimeoutMs: 300 } });
+    });
+    after(async () => strict?.close());
+
+    const inTransaction = async () =>
+      Number(
+        (
+          await stack.pool.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND datname = current_database()",
+          )
+        ).rows[0].count,
+      );
+
+    it('past the cap 429 with Retry-After; a body that stops sending is a 408 naming body, rolled back', async () => {
+      const id = gpu('stalled');
+      // More rows than a batch (10,000), so the transaction opens, then nothing more and no end.
+      const rows = [HEADER];
+      for (let i = 0; i <= 10_000; i++) rows.push(line({ uuid: id, timestamp: at(i) }));
+      const url = new URL('/api/v1/gpus/telemetry', strict.baseUrl);
+      const stalled = new Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }>(
+        (resolve, reject) => {
+          const req = http.request(
+            {
+              host: url.hostname,
+              port: url.port,
+              method: 'POST',
+              path: url.pathname,
+              headers: { 'content-type': 'text/csv' },
+            },
+            (res) => {
+              const parts: Buffer[] = [];
+              res.on('data', (c: Buffer) => parts.push(c));
+              res.on('end', () => {
+                req.destroy();
+                resolve({
+                  status: res.statusCode ?? 0,
+                  body: JSON.parse(Buffer.concat(parts).toString()),
+                  headers: res.headers,
+                });
+              });
+            },
+          );
+          req.on('error', reject);
+          req.write(rows.join('\n') + '\n');
+        },
+      );
+      // Waits for the stalled upload to hold its transaction (no wall clock: it ends with the 408 below otherwise).
+      let held = 0;
+      const answered = stalled.then(() => true);
+      while (held === 0 && !(await Promise.race([answered, Promise.resolve(false)]))) held = await inTransaction();
+      expect(held, 'the stalled upload opened a transaction').to.be.greaterThan(0);
+
+      const toStrict = (body: string) =>
+        request(strict, 'POST', '/api/v1/gpus/telemetry', body, { 'content-type': 'text/csv' });
+      const second = await toStrict(scrape([gpu('second')]));
+      expect(second.status, JSON.stringify(second.body)).to.equal(429);
+      expect(second.body.error.code).to.equal('too_many_requests');
+      expect(second.headers.get('retry-after')).to.match(/^[1-9][0-9]*$/);
+
+      const first = await stalled;
+      expect(first.status, JSON.stringify(first.body)).to.equal(408);
+      expect(first.body.error).to.include({ code: 'request_timeout', field: 'body' });
+      expect(await stored(id)).to.equal(0);
+      expect(await inTransaction()).to.equal(0);
+      // The slot is free again.
+      const third = await toStrict(scrape([gpu('third')]));
+      expect(third.status, JSON.stringify(third.body)).to.equal(201);
+    });
+  });
 });

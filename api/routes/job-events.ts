@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import { EventBuffer, Session } from 'better-sse';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { ValidationError } from '../../common/errors';
+import { NotFoundError, ValidationError } from '../../common/errors';
 import type { JobEvent } from '../../common/job-events';
 import { rootLogger } from '../../common/logger';
 import { ApiDeps } from '../context';
@@ -11,6 +11,7 @@ import type { RequestLogState } from '../middleware/request-id';
 import { parseWith } from '../schemas/validate';
 import { jobHasEvents, jobSeries, parseSeriesKeys } from '../services/epoch-series';
 import { EVENT_PAGE, Subscription } from '../services/job-event-hub';
+import { isJobId } from '../services/jobs';
 
 /** Default milliseconds between keep-alive comments on an event stream (proxies drop connections idle for longer). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -68,6 +69,13 @@ function framesOf(events: readonly JobEvent[]): EventBuffer {
  */
 export function jobEventsRouter(deps: ApiDeps): Router {
   const router = new Router();
+
+  // Once, before any query: an id that cannot be a job (a NUL byte, which Postgres refuses in text) is a 404, as
+  // GET /jobs/:id answers it.
+  router.param('jobId', async (jobId, _ctx, next) => {
+    if (!isJobId(jobId)) throw new NotFoundError('job', jobId, 'jobId');
+    await next();
+  });
 
   router.get('/jobs/:jobId/events', async (ctx) => {
     const jobId = ctx.params.jobId;

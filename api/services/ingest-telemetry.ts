@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { ConflictError, PayloadTooLargeError } from '../../common/errors';
 import type { TelemetryLimits } from '../../common/telemetry-limits';
 import { idleLimitedStream } from '../../datasets/idle-stream';
-import type { ByteSource } from '../../datasets/read-body';
+import { ByteSource, checkDeclaredLength } from '../../datasets/read-body';
 import {
   createIngestedDevices,
   createMetricStaging,
@@ -67,6 +67,8 @@ export async function ingestTelemetry(
   source: ByteSource,
   batchRows?: number,
 ): Promise<IngestSummary> {
+  // The request's headers are out of the reader's sight behind the idle wrapper: its declared length is checked here.
+  checkDeclaredLength(source, deps.telemetryLimits.maxBodyBytes);
   // A client that stops sending would hold the transaction (and a pool connection) open: idleTimeoutMs ends it.
   const reader = new DcgmCsvReader(
     idleLimitedStream(source, deps.telemetryLimits.idleTimeoutMs),

@@ -17,7 +17,7 @@ type Cells = Partial<Record<(typeof DCGM_CSV_COLUMNS)[number], string>>;
 
 function line(cells: Cells): string {
   const row: Record<string, string> = {
-    timestamp: '2031-01-01T00:00:00Z',
+    timestamp: '2025-01-01T00:00:00Z',
     metric_name: 'DCGM_FI_DEV_GPU_UTIL',
     gpu_id: '0',
     device: 'nvidia0',
@@ -95,7 +95,7 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
   // Unique per run: the test database is shared by every suite.
   const tag = randomUUID().slice(0, 8);
   const gpu = (i: number | string) => `GPU-${tag}-${i}`;
-  const base = Date.parse('2031-01-01T00:00:00.000Z');
+  const base = Date.parse('2025-01-01T00:00:00.000Z');
   const at = (seconds: number) => new Date(base + seconds * 1000).toISOString();
 
   const upload = (body: string, contentType = 'text/csv') =>
@@ -321,9 +321,14 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
       ['an empty value', { value: '' }, 'value'],
       ['a utilization over 100 %', { value: '250' }, 'value'],
       ['a timestamp that is no time', { timestamp: '30/11/2026 09:00' }, 'timestamp'],
-      ['a timestamp without a zone', { timestamp: '2031-01-01T00:00:00' }, 'timestamp'],
-      ['a day that does not exist', { timestamp: '2031-02-29T00:00:00Z' }, 'timestamp'],
+      ['a timestamp without a zone', { timestamp: '2025-01-01T00:00:00' }, 'timestamp'],
+      ['a day that does not exist', { timestamp: '2025-02-29T00:00:00Z' }, 'timestamp'],
       ['epoch seconds', { timestamp: '1924992000' }, 'timestamp'],
+      [
+        'a timestamp over a day in the future',
+        { timestamp: new Date(Date.now() + 2 * 86_400_000).toISOString() },
+        'timestamp',
+      ],
       ['an empty uuid', { uuid: '' }, 'uuid'],
       ['an empty metric name', { metric_name: '' }, 'metric_name'],
       ['a gpu_id that is no index', { gpu_id: 'nvidia0' }, 'gpu_id'],
@@ -338,6 +343,24 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
         expect(res.body.error.code).to.equal('invalid_request');
         expect(await stored(id)).to.equal(0);
         expect(await getDevice(stack.pool, id)).to.equal(undefined);
+      });
+    });
+
+    const deviceCells: Array<[string, Cells, string]> = [
+      ['a NUL in modelName', { modelName: 'NVIDIA\0H100' }, 'modelName'],
+      ['a NUL in Hostname', { Hostname: 'node\0-1' }, 'Hostname'],
+      ['a modelName over 256 characters', { modelName: 'H'.repeat(257) }, 'modelName'],
+      ['a Hostname over 256 characters', { Hostname: 'n'.repeat(257) }, 'Hostname'],
+    ];
+    deviceCells.forEach(([what, cells, column], i) => {
+      it(`a new device's ${what.replace(/^a /, '')}`, async () => {
+        const [id, other] = [gpu(`text-${i}`), gpu(`text-${i}-new`)];
+        const rows = [HEADER, line({ uuid: id }), line({ uuid: id, metric_name: 'DCGM_FI_DEV_FB_USED' })];
+        rows.push(line({ uuid: other, timestamp: at(15), ...cells }), line({ uuid: id, timestamp: at(30) }));
+        const res = await upload(rows.join('\n'));
+        expectError(res, 400, `row 4, column "${column}"`, /^row 4, column /);
+        expect(await stored(id)).to.equal(0);
+        expect(await getDevice(stack.pool, other)).to.equal(undefined);
       });
     });
 
@@ -430,7 +453,7 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
     it('a start after the end', async () =>
       expectError(await telemetry(id(), `?start_time=${at(30)}&end_time=${at(0)}`), 400, 'query.start_time'));
     it('a day that does not exist', async () =>
-      expectError(await telemetry(id(), '?start_time=2031-02-29T00:00:00Z'), 400, 'query.start_time'));
+      expectError(await telemetry(id(), '?start_time=2025-02-29T00:00:00Z'), 400, 'query.start_time'));
     it('a window over 7 days', async () =>
       expectError(await telemetry(id(), `?start_time=${at(0)}&end_time=${at(8 * 86_400)}`), 400, 'query.end_time'));
     it('a metric name that cannot be one', async () => {

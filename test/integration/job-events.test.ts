@@ -256,7 +256,8 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
   });
 
   it('refuses what it cannot serve: 404 for unknown jobs, 400 naming after, Last-Event-ID, limit and keys', async () => {
-    for (const id of [UNKNOWN_JOB, 'not-a-job']) {
+    // %00: a NUL byte, which Postgres refuses in text; the id's shape is checked before any query.
+    for (const id of [UNKNOWN_JOB, 'not-a-job', '%00', `${UNKNOWN_JOB}%00`]) {
       const sse = await request(api, 'GET', `/api/v1/jobs/${id}/events`, undefined, { accept: 'text/event-stream' });
       expect(sse.status).to.equal(404);
       expect(sse.headers.get('content-type')).to.match(/^application\/json/);

@@ -87,6 +87,22 @@ export function jobEventsRouter(deps: ApiDeps): Router {
     const cursor = lastEventIdOf(ctx);
     // Everything that can fail with a status fails before the stream's headers: 404, and 503 with Postgres down.
     const state = await deps.events.open(jobId);
+    if (ctx.method === 'HEAD') {
+      // The stream's headers and no stream: a HEAD is no client, and would otherwise wait for the job to end.
+      ctx.status = 200;
+      ctx.type = 'text/event-stream';
+      ctx.set('Cache-Control', 'no-cache');
+      return;
+    }
+    if (state === 'ended') {
+      const endSeq = await deps.events.endSeq(jobId);
+      if (endSeq !== undefined && cursor >= endSeq) {
+        // The client has had the whole log (its Last-Event-ID is at or past `end`): nothing will come. 204 is what
+        // tells an EventSource to stop reconnecting (a closed 200 stream would have it come back every retry).
+        ctx.status = 204;
+        return;
+      }
+    }
     await deps.events.listen();
 
     ctx.status = 200;

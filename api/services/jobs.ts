@@ -10,7 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../common/errors';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { JobKind, TrainingAttempt } from '../../common/jobs';
-import type { JobEnd, JobEndStatus } from '../../common/job-events';
+import type { JobEndStatus } from '../../common/job-events';
 import { ROUTED_ACTIVITIES } from '../../activities/routed';
 import { isGpuQueue } from '../../gpu/gpu-class';
 import {
@@ -28,6 +28,7 @@ import { stopSignal } from '../../common/messages/training';
 import { formatBytes } from '../../datasets/limits';
 import { ServerTiming, timed } from './server-timing';
 import { completeAttempts, withAllAttempts } from './training-attempts';
+import type { JobEnding } from './job-event-hub';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
 export type JobStatus =
@@ -349,15 +350,16 @@ export class JobService {
   }
 
   /**
-   * How a job ended, as its terminal event says it (common/job-events.ts JobEnd), or undefined while it runs (or
-   * waits for approval). NotFoundError (404, field `jobId`) for an id that is not a job.
+   * How a job ended, as its terminal event says it (common/job-events.ts JobEnd), with Temporal's close time, or
+   * undefined while it runs (or waits for approval). NotFoundError (404, field `jobId`) for an id that is not a job.
    */
-  async ending(jobId: string): Promise<JobEnd | undefined> {
+  async ending(jobId: string): Promise<JobEnding | undefined> {
     const { handle, description } = await this.describeOr404(jobId);
     const status = END_STATUS[description.status.name];
     if (!status) return undefined;
-    if (status === 'completed' || status === 'cancelled') return { status };
-    return { status, error: await failureOf(handle) };
+    const closedAt = description.closeTime ? { closedAt: description.closeTime } : {};
+    if (status === 'completed' || status === 'cancelled') return { end: { status }, ...closedAt };
+    return { end: { status, error: await failureOf(handle) }, ...closedAt };
   }
 
   /**

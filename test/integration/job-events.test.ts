@@ -211,12 +211,36 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       10_000,
     );
     expect(stream.messages).to.deep.equal([]);
+    // HEAD on a running job's stream: the headers at once, no stream, no client counted (the test waits otherwise).
+    const clients = await metric('kiln_sse_clients');
+    const head = await fetch(streamUrl(jobId), { method: 'HEAD', headers: { accept: 'text/event-stream' } });
+    expect(head.status).to.equal(200);
+    expect(head.headers.get('content-type')).to.match(/^text\/event-stream/);
+    expect(await head.text()).to.equal('');
+    expect(await metric('kiln_sse_clients')).to.equal(clients);
+    const terminate = await stack.env.client.workflow.getHandle(jobId).describe();
     await stack.env.client.workflow.getHandle(jobId).terminate('test: ends a job no worker ran');
     await stream.closed;
     const events = expectWellFormed(stream);
     expect(events).to.have.length(1);
     expect(events[0].data.status).to.equal('terminated');
     expect(events[0].data.error.message).to.be.a('string');
+    // `at` is when Temporal closed the job, not when the API noticed.
+    const closeTime = (await stack.env.client.workflow.getHandle(jobId).describe()).closeTime;
+    expect(terminate.closeTime).to.equal(undefined);
+    expect(events[0].at).to.equal(closeTime!.toISOString());
+
+    // A client that has had `end` (Last-Event-ID at or past it) is told there is nothing more: 204, no stream.
+    const endSeq = String(events[0].seq);
+    for (const [query, headers] of [
+      ['', { 'last-event-id': endSeq }],
+      [`?lastEventId=${endSeq}`, {}],
+      ['', { 'last-event-id': String(events[0].seq + 5) }],
+    ] as Array<[string, Record<string, string>]>) {
+      const again = await fetch(streamUrl(jobId, query), { headers: { accept: 'text/event-stream', ...headers } });
+      expect(again.status, `${query} ${JSON.stringify(headers)}`).to.equal(204);
+      expect(await again.text()).to.equal('');
+    }
   });
 
   it('a failed job ends with `end` failed and its error; the JSON form pages with next and done', async () => {

@@ -367,10 +367,38 @@ export class JobService {
    * until `signal` aborts; resolves either way, and the caller asks ending() which it was.
    */
   async waitForClose(jobId: string, ms: number, signal: AbortSignal): Promise<void> {
-    const handle = this.handle(jobId);
-    await this.client
-      .withDeadline(Date.now() + ms, () => this.client.withAbortSignal(signal, () => handle.result()))
-      .catch(() => undefined);
+    this.handle(jobId); // 404 for an id that cannot be a job
+    const deadline = Date.now() + ms;
+    const request = {
+      namespace: this.client.options.namespace,
+      execution: { workflowId: jobId },
+      skipArchival: true,
+      waitNewEvent: true,
+      historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+      nextPageToken: undefined as Uint8Array | undefined,
+    };
+    // The long poll wakes on every new history event (empty, with a page token) and is asked again. The connection
+    // adds an abort listener to the call's signal for each call and never removes it (handle.result() under one
+    // signal gathered one per history event: MaxListenersExceededWarning), so each call gets a signal of its own,
+    // tied to the caller's for as long as it runs.
+    while (!signal.aborted && Date.now() < deadline) {
+      const call = new AbortController();
+      const stop = () => call.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        const res = await this.client.withDeadline(deadline, () =>
+          this.client.withAbortSignal(call.signal, () =>
+            this.client.workflowService.getWorkflowExecutionHistory(request),
+          ),
+        );
+        if ((res.history?.events?.length ?? 0) > 0 || !res.nextPageToken?.length) return;
+        request.nextPageToken = res.nextPageToken;
+      } catch {
+        return; // the deadline, the abort, or Temporal away: the caller asks ending() which it was
+      } finally {
+        signal.removeEventListener('abort', stop);
+      }
+    }
   }
 
   async cancel(jobId: string): Promise<JobStatus> {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { ChildProcess, spawn } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import * as path from 'node:path';
+import { JobService } from '../../api/services/jobs';
 import { repoRoot } from '../../common/paths';
 import { makeBlobs } from '../support/blobs';
 import { blobRows, pipelineEnd, trainingBody, upload } from '../support/pipeline-data';
@@ -241,6 +243,18 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       expect(again.status, `${query} ${JSON.stringify(headers)}`).to.equal(204);
       expect(await again.text()).to.equal('');
     }
+  });
+
+  it('waiting for a job to close leaves no abort listener behind, however many history events wake the wait', async () => {
+    const jobId = await train('events-listeners-mlp');
+    const handle = stack.env.client.workflow.getHandle(jobId);
+    const signal = new AbortController().signal;
+    // Each signal adds history events, which wake the long poll; it is asked again until its deadline.
+    const waiting = new JobService(stack.env.client).waitForClose(jobId, 2000, signal);
+    for (let i = 0; i < 12; i++) await handle.signal('kiln-test-nudge');
+    await waiting;
+    expect(getEventListeners(signal, 'abort')).to.have.length(0);
+    await handle.terminate('test: ends a job no worker ran');
   });
 
   it('a failed job ends with `end` failed and its error; the JSON form pages with next and done', async () => {

@@ -40,4 +40,6 @@ export interface ApiDeps {
   events: JobEventHub;
   /** Milliseconds between keep-alive comments on an event stream (default SSE_KEEP_ALIVE_MS, 15 s; tests shorten it). */
   sseKeepAliveMs?: number;
+  /** Event streams this process serves at once (KILN_MAX_SSE_CLIENTS); past it 503 with Retry-After. */
+  maxSseClients: number;
 }

@@ -74,6 +74,7 @@ export const ENV_SCHEMA = z.object({
   KILN_TEMPORAL_UI_URL: url(['http:', 'https:'], 'http://127.0.0.1:8233').optional(),
   KILN_GPU_FALLBACK_SECONDS: positiveNumber().default(30),
   KILN_LOCAL_COMPUTE_MAX_CELLS: integer(0).default(10_000),
+  KILN_MAX_SSE_CLIENTS: integer(1).default(1000),
   KILN_MAX_BODY_BYTES: integer(1).default(DEFAULT_LIMITS.maxBodyBytes),
   KILN_MAX_ROWS: integer(1).default(DEFAULT_LIMITS.maxRows),
   KILN_MAX_COLUMNS: integer(1).default(DEFAULT_LIMITS.maxColumns),
@@ -188,6 +189,8 @@ export interface ApiConfig {
    * task on the CPU pool instead of as an activity of its own (KILN_LOCAL_COMPUTE_MAX_CELLS; 0: never).
    */
   localComputeMaxCells: number;
+  /** Event streams (SSE) one API process serves at once (KILN_MAX_SSE_CLIENTS); past it 503 with Retry-After. */
+  maxSseClients: number;
   limits: DatasetLimits;
   /** Byte limits of the JSON bodies that are not datasets. */
   bodyLimits: BodyLimits;
@@ -453,6 +456,7 @@ export function loadConfig(env: Env): KilnConfig {
       ...(parsed.KILN_TEMPORAL_UI_URL !== undefined ? { temporalUiUrl: parsed.KILN_TEMPORAL_UI_URL } : {}),
       gpuFallbackSeconds: parsed.KILN_GPU_FALLBACK_SECONDS,
       localComputeMaxCells: parsed.KILN_LOCAL_COMPUTE_MAX_CELLS,
+      maxSseClients: parsed.KILN_MAX_SSE_CLIENTS,
       limits: {
         maxBodyBytes: parsed.KILN_MAX_BODY_BYTES,
         maxRows: parsed.KILN_MAX_ROWS,

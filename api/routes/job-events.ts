@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import { EventBuffer, Session } from 'better-sse';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { BusyError, NotFoundError, ValidationError } from '../../common/errors';
 import type { JobEvent } from '../../common/job-events';
 import { rootLogger } from '../../common/logger';
 import { ApiDeps } from '../context';
@@ -22,7 +22,10 @@ const SSE_RETRY_MS = 2000;
  * Bytes a stream may have waiting for a client that does not read; past them the stream ends (the client reconnects
  * with its Last-Event-ID and misses nothing) instead of the API holding a backlog in memory.
  */
-const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+const MAX_UNREAD_BYTES = 1024 * 1024;
+
+/** Seconds a client refused for the stream cap is told to wait (Retry-After). */
+export const SSE_RETRY_AFTER_SECONDS = 5;
 
 /** A seq: a non-negative integer, written in decimal digits only (no sign, no exponent, no fraction). */
 const SEQ = /^(0|[1-9][0-9]{0,14})$/;
@@ -69,6 +72,8 @@ function framesOf(events: readonly JobEvent[]): EventBuffer {
  */
 export function jobEventsRouter(deps: ApiDeps): Router {
   const router = new Router();
+  // Streams open in this process (the router is built once per app): each holds a socket and up to MAX_UNREAD_BYTES.
+  let streams = 0;
 
   // Once, before any query: an id that cannot be a job (a NUL byte, which Postgres refuses in text) is a 404, as
   // GET /jobs/:id answers it.
@@ -103,6 +108,15 @@ export function jobEventsRouter(deps: ApiDeps): Router {
         return;
       }
     }
+    if (streams >= deps.maxSseClients) {
+      throw new BusyError(
+        `this API process serves ${streams} event streams, its limit (KILN_MAX_SSE_CLIENTS); reconnect later`,
+        SSE_RETRY_AFTER_SECONDS,
+      );
+    }
+    // Counted from the check (no await between) until the response closes, whether the stream opens or fails first.
+    streams++;
+    ctx.res.once('close', () => streams--);
     await deps.events.listen();
 
     ctx.status = 200;

@@ -257,6 +257,32 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
     await handle.terminate('test: ends a job no worker ran');
   });
 
+  it('past KILN_MAX_SSE_CLIENTS streams in a process, 503 with Retry-After; a slot frees when a client leaves', async () => {
+    const capped = await startTestApi(stack, {}, {}, { sseKeepAliveMs: 300, maxSseClients: 2 });
+    try {
+      const jobId = await train('events-cap-mlp');
+      const url = `${capped.baseUrl}/api/v1/jobs/${jobId}/events`;
+      const [a, b] = [await openSse(url), await openSse(url)];
+      const refused = await request(capped, 'GET', `/api/v1/jobs/${jobId}/events`, undefined, {
+        accept: 'text/event-stream',
+      });
+      expect(refused.status, JSON.stringify(refused.body)).to.equal(503);
+      expect(refused.body.error.code).to.equal('busy');
+      expect(refused.headers.get('retry-after')).to.match(/^[1-9][0-9]*$/);
+      a.abort();
+      const c = await eventually(
+        () => fetch(url, { headers: { accept: 'text/event-stream' } }),
+        (res) => res.status === 200,
+        10_000,
+      );
+      void c.body?.cancel();
+      b.abort();
+      await stack.env.client.workflow.getHandle(jobId).terminate('test: ends a job no worker ran');
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('a failed job ends with `end` failed and its error; the JSON form pages with next and done', async () => {
     // Targets in the hundreds under sgd at the largest learning rate: the loss turns non-finite and the job fails
     // TrainingDiverged, unretried (test/faults/training-divergence.test.ts).

@@ -26,7 +26,10 @@ export async function startTestApi(
   limits: Partial<DatasetLimits> = {},
   bodyLimits: Partial<BodyLimits> = {},
   settings: Partial<
-    Pick<ApiDeps, 'gpuFallbackSeconds' | 'localComputeMaxCells' | 'browser' | 'log' | 'sseKeepAliveMs'>
+    Pick<
+      ApiDeps,
+      'gpuFallbackSeconds' | 'localComputeMaxCells' | 'browser' | 'log' | 'sseKeepAliveMs' | 'maxSseClients'
+    >
   > & {
     telemetryLimits?: Partial<TelemetryLimits>;
   } = {},
@@ -46,6 +49,7 @@ export async function startTestApi(
     namespace: stack.env.namespace ?? 'default',
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
     localComputeMaxCells: settings.localComputeMaxCells ?? defaults.localComputeMaxCells,
+    maxSseClients: settings.maxSseClients ?? defaults.maxSseClients,
     browser: settings.browser ?? defaults.browser,
     ...(settings.log ? { log: settings.log } : {}),
     ...(settings.sseKeepAliveMs !== undefined ? { sseKeepAliveMs: settings.sseKeepAliveMs } : {}),

@@ -190,6 +190,11 @@ export function gpusRouter(deps: ApiDeps): Router {
     if (ctx.request.type.trim().toLowerCase() !== 'text/csv') {
       throw new UnsupportedMediaTypeError(`expected Content-Type text/csv, got ${ctx.get('content-type') || 'none'}`);
     }
+    // The reader decodes UTF-8 (of which US-ASCII is a part): another declared charset would be misread, not refused.
+    const charset = ctx.request.charset.trim().toLowerCase();
+    if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
+      throw new UnsupportedMediaTypeError(`expected Content-Type text/csv in UTF-8, got charset ${charset}`);
+    }
     if (uploading >= deps.telemetryLimits.maxConcurrentUploads) {
       throw new TooManyRequestsError(
         `${uploading} telemetry uploads are in progress (KILN_MAX_CONCURRENT_TELEMETRY_UPLOADS); send it again later`,

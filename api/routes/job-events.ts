@@ -35,7 +35,13 @@ const seq = (name: string) =>
 
 const pageQuery = z.object({
   after: seq('after').optional(),
-  limit: z.coerce.number().int().min(1).max(EVENT_PAGE).default(EVENT_PAGE),
+  // Decimal digits only: z.coerce.number() took `0x10` as 16 and `1e3` as 1000.
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,9}$/, 'limit must be a whole number of events, in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(EVENT_PAGE))
+    .default(EVENT_PAGE),
 });
 
 /** Where a reconnecting client resumes: the Last-Event-ID header, else `?lastEventId=`; 0 (from the start) without. */

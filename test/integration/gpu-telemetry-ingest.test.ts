@@ -399,6 +399,16 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
       expect(res.status).to.equal(415);
       expect(res.body.error.field).to.equal('content-type');
     });
+    it('a charset other than UTF-8 or US-ASCII: 415 naming content-type; those two are read', async () => {
+      const id = gpu('charset');
+      const res = await upload(`${HEADER}\n${line({ uuid: id })}`, 'text/csv; charset=latin1');
+      expectError(res, 415, 'content-type', /latin1/);
+      expect(await stored(id)).to.equal(0);
+      for (const charset of ['utf-8', 'UTF-8', 'us-ascii']) {
+        const ok = await upload(`${HEADER}\n${line({ uuid: id })}`, `text/csv; charset=${charset}`);
+        expect(ok.status, `${charset}: ${JSON.stringify(ok.body)}`).to.be.oneOf([200, 201]);
+      }
+    });
   });
 
   describe('limits: 413 while the body streams in, nothing stored', () => {

@@ -334,8 +334,11 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       expect(res.status, `after=${bad}: ${JSON.stringify(res.body)}`).to.equal(400);
       expect(res.body.error.field).to.equal('query.after');
     }
-    const limit = await request(api, 'GET', `/api/v1/jobs/${UNKNOWN_JOB}/events?after=0&limit=0`);
-    expect(limit.body.error.field).to.equal('query.limit');
+    for (const bad of ['0', '0x10', '1e2', '-1', '1001', '2.5', '']) {
+      const limit = await request(api, 'GET', `/api/v1/jobs/${UNKNOWN_JOB}/events?after=0&limit=${bad}`);
+      expect(limit.status, `limit=${bad}`).to.equal(400);
+      expect(limit.body.error.field).to.equal('query.limit');
+    }
     const lastId = await request(api, 'GET', `/api/v1/jobs/${UNKNOWN_JOB}/events`, undefined, {
       accept: 'text/event-stream',
       'last-event-id': 'x7',

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { NotFoundError, TooManyRequestsError, UnsupportedMediaTypeError, ValidationError } from '../../common/errors';
 import { DEVICE_ID } from '../../common/gpu-device-id';
 import { parseTime, TIME_FORMATS } from '../../common/parse-time';
-import { METRIC_SAMPLES_MAX_ROWS, metricWindow, StoredMetricSample } from '../../db/gpu-metrics';
+import { latestMetricSamples, METRIC_SAMPLES_MAX_ROWS, metricWindow, StoredMetricSample } from '../../db/gpu-metrics';
 import {
   Device,
   getDevice,
@@ -96,9 +96,10 @@ function ingestView(s: IngestSummary) {
 /**
  * A device as GET /api/v1/gpus lists it. `source` `dcgm`: known from uploaded telemetry alone; then `pool`,
  * `workerId` and `memoryTotalMb` are null, `state` is `offline` (no Kiln worker serves it) and `latest` (the worker's
- * sample) is null: its samples are the telemetry link's `metricSamples`.
+ * sample) is null: its samples are the telemetry link's `metricSamples`, the latest instant's in `latestMetricSamples`
+ * (every device: [] when nothing was uploaded for it).
  */
-export function deviceView(d: Device) {
+export function deviceView(d: Device, latestMetrics: StoredMetricSample[] = []) {
   return {
     id: d.id,
     name: d.name,
@@ -114,6 +115,7 @@ export function deviceView(d: Device) {
     state: d.state,
     lastSeen: d.lastSeen.toISOString(),
     latest: d.latest && sampleView(d.latest),
+    latestMetricSamples: latestMetrics.map(metricSampleView),
     links: { telemetry: `/api/v1/gpus/${encodeURIComponent(d.id)}/telemetry` },
   };
 }
@@ -145,7 +147,12 @@ export function gpusRouter(deps: ApiDeps): Router {
   let uploading = 0;
 
   router.get('/gpus', async (ctx) => {
-    ctx.body = { gpus: (await listDevices(deps.pool)).map(deviceView) };
+    const devices = await listDevices(deps.pool);
+    const latest = await latestMetricSamples(
+      deps.pool,
+      devices.map((d) => d.id),
+    );
+    ctx.body = { gpus: devices.map((d) => deviceView(d, latest.get(d.id))) };
   });
 
   router.get('/gpus/:id/telemetry', async (ctx) => {

@@ -169,6 +169,13 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
       lastSeen: at(30),
       latest: null,
     });
+    // The device's last scrape, every metric of it (GPU 1: 50 + 10 × scrape 2 + metric index).
+    expect(listedB.latestMetricSamples).to.deep.equal([
+      { metric: 'DCGM_FI_DEV_FB_USED', recordedAt: at(30), value: 71 },
+      { metric: 'DCGM_FI_DEV_GPU_TEMP', recordedAt: at(30), value: 72 },
+      { metric: 'DCGM_FI_DEV_GPU_UTIL', recordedAt: at(30), value: 70 },
+      { metric: 'DCGM_FI_DEV_POWER_USAGE', recordedAt: at(30), value: 73 },
+    ]);
 
     const window = await telemetry(a, `?start_time=${at(0)}&end_time=${at(30)}`);
     expect(window.status, JSON.stringify(window.body)).to.equal(200);

@@ -423,6 +423,8 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       expect(phases[0]).to.equal('clustering');
       expect(phases.at(-1)).to.equal('scoring');
       expect(events.find((e) => e.data.phase === 'scoring')!.data).to.include({ algorithm: 'kmeans', clusters: 3 });
+      // Each progress event says which attempt reported it (a retry's progress starts over).
+      expect(events.filter((e) => e.type === 'progress').every((e) => e.data.attempt === 1)).to.equal(true);
       expect(events.at(-1)!.data).to.deep.equal({ status: 'completed' });
     } finally {
       await request(api, 'DELETE', `/api/v1/schedules/${scheduleId}`);

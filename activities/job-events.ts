@@ -37,7 +37,7 @@ export function jobEventWriter(db: Queryable, ctx: Context = Context.current()):
  * DBSCAN neighbours): at most one per `everyMs`, the first at once, appended one after another in report order. A
  * computation that starts over on retry reports its own progress again, so the keys carry the attempt
  * (`progress:<scope>:a<attempt>:<n>`): a retried append of the same report finds its event, a new attempt's reports
- * are new events.
+ * are new events, and so does the data (`attempt`, from 1), so that a retry is visible in the stream.
  */
 export class ThrottledProgress {
   private last = -Infinity;
@@ -58,7 +58,8 @@ export class ThrottledProgress {
     this.last = now;
     const key = `progress:${this.scope}:a${this.attempt}:${++this.count}`;
     this.chain = this.chain.then(async () => {
-      await this.writer.append('progress', data, key);
+      // The attempt in the data too: a retry's progress starts over, and a reader sees which attempt it belongs to.
+      await this.writer.append('progress', { ...data, attempt: this.attempt }, key);
     });
     return this.chain;
   }

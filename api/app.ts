@@ -5,7 +5,8 @@ import { ApiDeps } from './context';
 import { browserGuard } from './middleware/browser-guard';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
-import { RequestLogState, requestId } from './middleware/request-id';
+import { koaErrorLogger } from './middleware/koa-error-log';
+import { requestId } from './middleware/request-id';
 import { openApiDocument } from './openapi';
 import { algorithmsRouter } from './routes/algorithms';
 import { artifactsRouter } from './routes/artifacts';
@@ -77,9 +78,6 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(notFoundHandler());
 
   // What the error mapper cannot catch (a response stream failing after its headers went out) Koa reports here.
-  app.on('error', (err: Error, ctx?: Koa.Context) => {
-    const requestLog = (ctx?.state as Partial<RequestLogState> | undefined)?.log ?? log;
-    requestLog.error({ err, ...(ctx ? { method: ctx.method, path: ctx.path } : {}) }, 'api error');
-  });
+  app.on('error', koaErrorLogger(log));
   return app;
 }

@@ -43,4 +43,6 @@ export interface ApiDeps {
   sseKeepAliveMs?: number;
   /** Micro-batching of online predict (KILN_PREDICT_BATCH_WINDOW_MS, KILN_PREDICT_MAX_BATCH_ROWS); default: theirs. */
   predictBatching?: PredictBatching;
+  /** Event streams this process serves at once (KILN_MAX_SSE_CLIENTS); past it 503 with Retry-After. */
+  maxSseClients: number;
 }

@@ -63,6 +63,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     namespace: config.temporal.namespace,
     gpuFallbackSeconds: config.api.gpuFallbackSeconds,
     localComputeMaxCells: config.api.localComputeMaxCells,
+    maxSseClients: config.api.maxSseClients,
     log,
     browser: config.api.browser,
     predictBatching: config.api.predictBatching,

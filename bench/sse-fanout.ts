@@ -72,6 +72,8 @@ async function serve(databaseUrl: string): Promise<void> {
     bodyLimits: api.bodyLimits,
     telemetryLimits: api.telemetryLimits,
     localComputeMaxCells: api.localComputeMaxCells,
+    // The bench measures fan-out past the default cap of one process.
+    maxSseClients: Math.max(api.maxSseClients, ...CLIENTS),
     namespace: 'default',
     gpuFallbackSeconds: api.gpuFallbackSeconds,
     browser: api.browser,

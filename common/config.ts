@@ -78,6 +78,7 @@ export const ENV_SCHEMA = z.object({
   KILN_LOCAL_COMPUTE_MAX_CELLS: integer(0).default(10_000),
   KILN_PREDICT_BATCH_WINDOW_MS: integer(0, 1_000).default(DEFAULT_PREDICT_BATCHING.windowMs),
   KILN_PREDICT_MAX_BATCH_ROWS: integer(1, 100_000).default(DEFAULT_PREDICT_BATCHING.maxRows),
+  KILN_MAX_SSE_CLIENTS: integer(1).default(1000),
   KILN_MAX_BODY_BYTES: integer(1).default(DEFAULT_LIMITS.maxBodyBytes),
   KILN_MAX_ROWS: integer(1).default(DEFAULT_LIMITS.maxRows),
   KILN_MAX_COLUMNS: integer(1).default(DEFAULT_LIMITS.maxColumns),
@@ -90,6 +91,8 @@ export const ENV_SCHEMA = z.object({
   KILN_MAX_PIPELINE_BODY_BYTES: integer(1).default(DEFAULT_BODY_LIMITS.maxPipelineBodyBytes),
   KILN_MAX_TELEMETRY_BODY_BYTES: integer(1).default(DEFAULT_TELEMETRY_LIMITS.maxBodyBytes),
   KILN_MAX_TELEMETRY_ROWS: integer(1).default(DEFAULT_TELEMETRY_LIMITS.maxRows),
+  KILN_MAX_CONCURRENT_TELEMETRY_UPLOADS: integer(1).default(DEFAULT_TELEMETRY_LIMITS.maxConcurrentUploads),
+  KILN_TELEMETRY_IDLE_TIMEOUT_MS: integer(1).default(DEFAULT_TELEMETRY_LIMITS.idleTimeoutMs),
   KILN_ALLOWED_HOSTS: hostList().optional(),
   KILN_CORS_ORIGINS: originList().optional(),
   KILN_TEMPORAL_RPC_TIMEOUT_MS: integer(1).default(5_000),
@@ -190,6 +193,8 @@ export interface ApiConfig {
    * task on the CPU pool instead of as an activity of its own (KILN_LOCAL_COMPUTE_MAX_CELLS; 0: never).
    */
   localComputeMaxCells: number;
+  /** Event streams (SSE) one API process serves at once (KILN_MAX_SSE_CLIENTS); past it 503 with Retry-After. */
+  maxSseClients: number;
   limits: DatasetLimits;
   /** Byte limits of the JSON bodies that are not datasets. */
   bodyLimits: BodyLimits;
@@ -460,6 +465,7 @@ export function loadConfig(env: Env): KilnConfig {
       ...(parsed.KILN_TEMPORAL_UI_URL !== undefined ? { temporalUiUrl: parsed.KILN_TEMPORAL_UI_URL } : {}),
       gpuFallbackSeconds: parsed.KILN_GPU_FALLBACK_SECONDS,
       localComputeMaxCells: parsed.KILN_LOCAL_COMPUTE_MAX_CELLS,
+      maxSseClients: parsed.KILN_MAX_SSE_CLIENTS,
       limits: {
         maxBodyBytes: parsed.KILN_MAX_BODY_BYTES,
         maxRows: parsed.KILN_MAX_ROWS,
@@ -477,6 +483,8 @@ export function loadConfig(env: Env): KilnConfig {
       telemetryLimits: {
         maxBodyBytes: parsed.KILN_MAX_TELEMETRY_BODY_BYTES,
         maxRows: parsed.KILN_MAX_TELEMETRY_ROWS,
+        maxConcurrentUploads: parsed.KILN_MAX_CONCURRENT_TELEMETRY_UPLOADS,
+        idleTimeoutMs: parsed.KILN_TELEMETRY_IDLE_TIMEOUT_MS,
       },
       browser: {
         allowedHosts: allowedHosts(parsed.KILN_ALLOWED_HOSTS, parsed.HOST),

@@ -84,6 +84,42 @@ export class DependencyUnavailableError extends DomainError {
 }
 
 /**
+ * Too many requests of one kind are in progress in this process (HTTP 429, code `too_many_requests`): the same
+ * request may succeed after `retryAfterSeconds` (sent as Retry-After).
+ */
+export class TooManyRequestsError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('too_many_requests', message);
+  }
+}
+
+/**
+ * The process serves as many of some long-lived request (event streams) as it allows (HTTP 503, code `busy`): the
+ * same request may succeed after `retryAfterSeconds` (sent as Retry-After).
+ */
+export class BusyError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('busy', message);
+  }
+}
+
+/**
+ * The client stopped sending a request body it had started (no byte for longer than allowed): what was read is
+ * discarded (HTTP 408, code `request_timeout`, field `body`).
+ */
+export class RequestTimeoutError extends DomainError {
+  constructor(message: string, field = 'body') {
+    super('request_timeout', message, field);
+  }
+}
+
+/**
  * The request is refused for where it comes from, not for what it says: a Host header the API does not serve (DNS
  * rebinding) or a cross-origin browser request from an origin not allowed (HTTP 403).
  */

@@ -37,6 +37,8 @@ export interface ProgressData {
   done?: number;
   total?: number;
   iteration?: number;
+  /** The activity attempt that reported it (from 1), on throttled progress (clustering): a retry starts over. */
+  attempt?: number;
   epoch?: number;
   epochs?: number;
   loss?: number;

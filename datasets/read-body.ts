@@ -29,8 +29,11 @@ function toBuffer(chunk: unknown): Buffer {
   throw new TypeError(`body stream yielded a ${typeof chunk}, expected Buffer, Uint8Array or string chunks`);
 }
 
-/** A declared Content-Length over the limit is refused before anything is read. */
-function checkDeclaredLength(source: ByteSource, maxBytes: number): void {
+/**
+ * A declared Content-Length over the limit is refused (PayloadTooLargeError, field `body`) before anything is read;
+ * a no-op for a source without headers.
+ */
+export function checkDeclaredLength(source: ByteSource, maxBytes: number): void {
   const headers = (source as { headers?: Record<string, unknown> }).headers;
   const declared = headers?.['content-length'];
   if (typeof declared === 'string' && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge(maxBytes);

@@ -145,3 +145,31 @@ export async function metricWindow(
   );
   return { samples: rows.slice(0, limit), truncated: rows.length > limit };
 }
+
+/**
+ * Each device's samples at its latest uploaded instant (every metric of its last scrape), by device id, metrics in
+ * name order; a device without uploaded samples is absent. One index probe per device (primary key led by
+ * (device_id, recorded_at)).
+ */
+export async function latestMetricSamples(
+  db: Queryable,
+  deviceIds: string[],
+): Promise<Map<string, StoredMetricSample[]>> {
+  const { rows } = await db.query<StoredMetricSample & { deviceId: string }>(
+    `SELECT s.device_id AS "deviceId", s.metric, s.recorded_at AS "recordedAt", s.value
+       FROM unnest($1::text[]) AS d(id)
+       CROSS JOIN LATERAL (
+         SELECT recorded_at FROM gpu_metric_samples WHERE device_id = d.id ORDER BY recorded_at DESC LIMIT 1
+       ) AS last
+       JOIN gpu_metric_samples s ON s.device_id = d.id AND s.recorded_at = last.recorded_at
+      ORDER BY s.device_id, s.metric`,
+    [deviceIds],
+  );
+  const byDevice = new Map<string, StoredMetricSample[]>();
+  for (const { deviceId, ...sample } of rows) {
+    const list = byDevice.get(deviceId) ?? [];
+    list.push(sample);
+    byDevice.set(deviceId, list);
+  }
+  return byDevice;
+}

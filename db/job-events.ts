@@ -34,6 +34,11 @@ export async function appendJobEvent(db: Queryable, event: NewJobEvent): Promise
   return row ? { seq: Number(row.seq), at: row.at.toISOString(), inserted: row.inserted } : undefined;
 }
 
+/** Sets the time of the job's event `seq` (the `end` event's: when Temporal closed the job, not when it was seen). */
+export async function setJobEventTime(db: Queryable, jobId: string, seq: number, at: Date): Promise<void> {
+  await db.query('UPDATE job_events SET at = $3 WHERE job_id = $1 AND seq = $2', [jobId, seq, at]);
+}
+
 interface EventRow {
   seq: string;
   type: JobEventType;

@@ -5,9 +5,10 @@
  * - The header names exactly those twelve columns, each once, in any order (the order above is the exporter's).
  * - Each row is checked as it arrives and its error names it: `row N, column "value"` for a cell, `row N` for the row
  *   (N is the line the row starts on; the header is row 1). Checked: `timestamp` (parseTimeMs: ISO-8601 with a zone or
- *   epoch milliseconds, from 2000-01-01 to 9999-12-31, so epoch seconds are caught), `metric_name` (a Prometheus
- *   metric name), `gpu_id` (a device index, a non-negative integer), `uuid` (non-empty, common/gpu-device-id.ts) and
- *   `value` (a finite decimal number, inside the range of a known DCGM field: gpu/dcgm-fields.ts).
+ *   epoch milliseconds, from 2000-01-01 to a day past now, so epoch seconds are caught), `metric_name` (a Prometheus
+ *   metric name), `modelName` and `Hostname` (no NUL, at most 256 characters), `gpu_id` (a device index, a
+ *   non-negative integer), `uuid` (non-empty, common/gpu-device-id.ts) and `value` (a finite decimal number, inside
+ *   the range of a known DCGM field: gpu/dcgm-fields.ts).
  * - `modelName`, `Hostname` and `gpu_id` describe a device the first time the upload names its UUID (later rows do not
  *   change it); `device`, `container`, `pod`, `namespace` and `labels_raw` are read and not kept.
  * - CSV per RFC 4180 (csv-parse): quoted fields may hold commas, quotes (`""`) and line breaks; blank lines (and lines
@@ -54,6 +55,10 @@ export const DEFAULT_BATCH_ROWS = 10_000;
 export const MIN_SAMPLE_MS = Date.UTC(2000, 0, 1);
 /** Latest sample accepted, the end of 9999 (a four-digit year). */
 export const MAX_SAMPLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+/** How far past the reader's clock a sample may lie (clock skew between a node and the API); later is refused. */
+export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+/** Characters of `modelName` and `Hostname` kept as a device's name and host; longer is refused. */
+export const MAX_DEVICE_TEXT = 256;
 
 /** One row as stored: a metric's value on a device at an instant. */
 export interface DcgmSample {
@@ -169,6 +174,8 @@ export class DcgmCsvReader {
     private readonly source: ByteSource,
     private readonly limits: TelemetryLimits,
     private readonly batchRows = DEFAULT_BATCH_ROWS,
+    /** The clock future samples are measured against (epoch ms). */
+    private readonly nowMs: () => number = Date.now,
   ) {}
 
   async *batches(): AsyncGenerator<DcgmBatch, void, undefined> {
@@ -287,7 +294,23 @@ export class DcgmCsvReader {
         field,
       );
     }
+    if (ms > this.nowMs() + MAX_FUTURE_MS) {
+      throw new ValidationError(
+        `${field}: ${JSON.stringify(text)} is more than a day in the future (the node's clock, or its zone?)`,
+        field,
+      );
+    }
     return ms;
+  }
+
+  /** A device's `modelName` or `Hostname`: text Postgres stores (no NUL), at most MAX_DEVICE_TEXT characters. */
+  private deviceText(text: string, row: number, column: 'modelName' | 'Hostname'): string {
+    const field = cellField(row, column);
+    if (text.includes('\0')) throw new ValidationError(`${field} contains a NUL character`, field);
+    if (text.length > MAX_DEVICE_TEXT) {
+      throw new ValidationError(`${field} has ${text.length} characters; at most ${MAX_DEVICE_TEXT}`, field);
+    }
+    return text;
   }
 
   private device(record: string[], columns: Record<Column, number>, row: number, seenMs: number): DcgmDevice {
@@ -304,8 +327,8 @@ export class DcgmCsvReader {
     return {
       id,
       index: Number(record[columns.gpu_id]),
-      modelName: record[columns.modelName],
-      hostname: record[columns.Hostname],
+      modelName: this.deviceText(record[columns.modelName], row, 'modelName'),
+      hostname: this.deviceText(record[columns.Hostname], row, 'Hostname'),
       firstSeenMs: seenMs,
     };
   }

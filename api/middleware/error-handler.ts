@@ -1,11 +1,14 @@
 import { Middleware } from 'koa';
 import {
+  BusyError,
   ConflictError,
   DependencyUnavailableError,
   DomainError,
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
+  RequestTimeoutError,
+  TooManyRequestsError,
   UnprocessableError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -27,19 +30,23 @@ const STATUS_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => Doma
   [ValidationError, 400],
   [ForbiddenError, 403],
   [NotFoundError, 404],
+  [RequestTimeoutError, 408],
   [ConflictError, 409],
   [PayloadTooLargeError, 413],
   [UnsupportedMediaTypeError, 415],
   [UnprocessableError, 422],
+  [TooManyRequestsError, 429],
   [DependencyUnavailableError, 503],
+  [BusyError, 503],
 ];
 
 /** Seconds a client is told to wait before retrying a 503 (Retry-After). */
 export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
 /**
- * The HTTP status of a domain error: 400 validation, 403 forbidden, 404 not found, 409 conflict, 413 too large, 415
- * unsupported media type, 422 unprocessable, 503 dependency unavailable; undefined for a DomainError subclass missing from the table (a programming error, which
+ * The HTTP status of a domain error: 400 validation, 403 forbidden, 404 not found, 408 request timeout, 409 conflict,
+ * 413 too large, 415 unsupported media type, 422 unprocessable, 429 too many requests, 503 dependency unavailable or
+ * busy; undefined for a DomainError subclass missing from the table (a programming error, which
  * the handler answers as a 500).
  */
 export function httpStatusOf(err: DomainError): number | undefined {
@@ -88,7 +95,10 @@ export function errorHandler(log: Logger): Middleware {
         ctx.status = status;
         ctx.body = errorBody(domain);
         // The rest of an oversized body was never read; closing spares draining it.
-        if (status === 413) ctx.set('Connection', 'close');
+        if (status === 413 || status === 408) ctx.set('Connection', 'close');
+        if (domain instanceof TooManyRequestsError || domain instanceof BusyError) {
+          ctx.set('Retry-After', String(domain.retryAfterSeconds));
+        }
         if (domain instanceof DependencyUnavailableError) {
           ctx.set('Retry-After', String(DEPENDENCY_RETRY_AFTER_SECONDS));
           const requestLog = (ctx.state as Partial<RequestLogState>).log ?? log;

@@ -22,9 +22,26 @@ const VENDOR_PACKAGES: ReadonlyMap<string, string> = new Map([
 /** How long a browser may keep a vendored file without asking again (they change only with package.json). */
 const VENDOR_MAX_AGE_MS = 3600 * 1000;
 
+/**
+ * Sends `file` under `options.root`, or throws NotFoundError naming only the URL path: a missing file, a directory, a
+ * dotfile or a path that tries to leave the root (send's own 404, 403 and 400 carry the file system path in their
+ * message). Other failures (a 5xx) go on as they are.
+ */
+async function sendStatic(ctx: Context, file: string, options: NonNullable<Parameters<typeof send>[2]>): Promise<void> {
+  let sent: string | undefined;
+  try {
+    sent = await send(ctx, file, options);
+  } catch (err) {
+    const status = (err as { status?: unknown }).status;
+    if (typeof status !== 'number' || status >= 500) throw err;
+  }
+  // send answers nothing (undefined) for a directory without index and for a hidden file.
+  if (sent === undefined || ctx.body == null) throw new NotFoundError('file', ctx.path, 'path');
+}
+
 /** The console's files are revalidated on every load (ETag-less, by Last-Modified), so an edit shows at once. */
-function sendConsoleFile(ctx: Context, file: string): Promise<string | undefined> {
-  return send(ctx, file, {
+function sendConsoleFile(ctx: Context, file: string): Promise<void> {
+  return sendStatic(ctx, file, {
     root: CONSOLE_DIR,
     index: false,
     setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
@@ -44,8 +61,8 @@ function wildcard(value: string | string[] | undefined): string {
  * - `GET /vendor/<package>/<file>`: preact, htm, uPlot and Swagger UI from node_modules (no CDN, no network);
  * - `GET /docs`: Swagger UI over `GET /api/v1/openapi.json`.
  *
- * A missing file, or a package not in the list, is the API's JSON 404 (`send` throws a 404 the error handler maps;
- * paths cannot leave their folder: `send` resolves them under its root and refuses `..`).
+ * A missing file, a directory, a dotfile, a path trying to leave its folder, or a package not in the list, is the
+ * API's JSON 404 naming the URL path only (sendStatic; `send` resolves paths under its root and refuses `..`).
  */
 export function consoleRouter(): Router {
   const router = new Router();
@@ -57,7 +74,7 @@ export function consoleRouter(): Router {
   router.get('/vendor/:pkg/*file', async (ctx) => {
     const pkg = VENDOR_PACKAGES.get(ctx.params.pkg);
     if (pkg === undefined) throw new NotFoundError('vendored package', ctx.params.pkg, 'pkg');
-    await send(ctx, wildcard(ctx.params.file), {
+    await sendStatic(ctx, wildcard(ctx.params.file), {
       root: path.join(repoRoot, 'node_modules', pkg),
       index: false,
       maxage: VENDOR_MAX_AGE_MS,

@@ -1,9 +1,9 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../../common/errors';
+import { NotFoundError, TooManyRequestsError, UnsupportedMediaTypeError, ValidationError } from '../../common/errors';
 import { DEVICE_ID } from '../../common/gpu-device-id';
 import { parseTime, TIME_FORMATS } from '../../common/parse-time';
-import { METRIC_SAMPLES_MAX_ROWS, metricWindow, StoredMetricSample } from '../../db/gpu-metrics';
+import { latestMetricSamples, METRIC_SAMPLES_MAX_ROWS, metricWindow, StoredMetricSample } from '../../db/gpu-metrics';
 import {
   Device,
   getDevice,
@@ -26,6 +26,9 @@ export const TELEMETRY_MAX_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Metric names one telemetry read may filter by. */
 export const MAX_METRIC_FILTER = 32;
+
+/** Seconds a telemetry upload refused for the concurrency cap is told to wait (Retry-After). */
+export const TELEMETRY_RETRY_AFTER_SECONDS = 5;
 
 const timeParam = z
   .string()
@@ -93,9 +96,10 @@ function ingestView(s: IngestSummary) {
 /**
  * A device as GET /api/v1/gpus lists it. `source` `dcgm`: known from uploaded telemetry alone; then `pool`,
  * `workerId` and `memoryTotalMb` are null, `state` is `offline` (no Kiln worker serves it) and `latest` (the worker's
- * sample) is null: its samples are the telemetry link's `metricSamples`.
+ * sample) is null: its samples are the telemetry link's `metricSamples`, the latest instant's in `latestMetricSamples`
+ * (every device: [] when nothing was uploaded for it).
  */
-export function deviceView(d: Device) {
+export function deviceView(d: Device, latestMetrics: StoredMetricSample[] = []) {
   return {
     id: d.id,
     name: d.name,
@@ -111,6 +115,7 @@ export function deviceView(d: Device) {
     state: d.state,
     lastSeen: d.lastSeen.toISOString(),
     latest: d.latest && sampleView(d.latest),
+    latestMetricSamples: latestMetrics.map(metricSampleView),
     links: { telemetry: `/api/v1/gpus/${encodeURIComponent(d.id)}/telemetry` },
   };
 }
@@ -138,9 +143,16 @@ export async function seedGpuStatus(deps: ApiDeps) {
 /** Mounted under /api/v1: GPU devices, their telemetry and the pools' resource status. */
 export function gpusRouter(deps: ApiDeps): Router {
   const router = new Router();
+  // Uploads being read in this process (the router is built once per app): each holds a pool connection.
+  let uploading = 0;
 
   router.get('/gpus', async (ctx) => {
-    ctx.body = { gpus: (await listDevices(deps.pool)).map(deviceView) };
+    const devices = await listDevices(deps.pool);
+    const latest = await latestMetricSamples(
+      deps.pool,
+      devices.map((d) => d.id),
+    );
+    ctx.body = { gpus: devices.map((d) => deviceView(d, latest.get(d.id))) };
   });
 
   router.get('/gpus/:id/telemetry', async (ctx) => {
@@ -185,7 +197,24 @@ export function gpusRouter(deps: ApiDeps): Router {
     if (ctx.request.type.trim().toLowerCase() !== 'text/csv') {
       throw new UnsupportedMediaTypeError(`expected Content-Type text/csv, got ${ctx.get('content-type') || 'none'}`);
     }
-    const summary = await ingestTelemetry(deps, ctx.req);
+    // The reader decodes UTF-8 (of which US-ASCII is a part): another declared charset would be misread, not refused.
+    const charset = ctx.request.charset.trim().toLowerCase();
+    if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
+      throw new UnsupportedMediaTypeError(`expected Content-Type text/csv in UTF-8, got charset ${charset}`);
+    }
+    if (uploading >= deps.telemetryLimits.maxConcurrentUploads) {
+      throw new TooManyRequestsError(
+        `${uploading} telemetry uploads are in progress (KILN_MAX_CONCURRENT_TELEMETRY_UPLOADS); send it again later`,
+        TELEMETRY_RETRY_AFTER_SECONDS,
+      );
+    }
+    uploading++;
+    let summary: IngestSummary;
+    try {
+      summary = await ingestTelemetry(deps, ctx.req);
+    } finally {
+      uploading--;
+    }
     ctx.status = summary.inserted > 0 ? 201 : 200;
     ctx.body = ingestView(summary);
   });

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import { EventBuffer, Session } from 'better-sse';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { ValidationError } from '../../common/errors';
+import { BusyError, NotFoundError, ValidationError } from '../../common/errors';
 import type { JobEvent } from '../../common/job-events';
 import { rootLogger } from '../../common/logger';
 import { ApiDeps } from '../context';
@@ -11,6 +11,7 @@ import type { RequestLogState } from '../middleware/request-id';
 import { parseWith } from '../schemas/validate';
 import { jobHasEvents, jobSeries, parseSeriesKeys } from '../services/epoch-series';
 import { EVENT_PAGE, Subscription } from '../services/job-event-hub';
+import { isJobId } from '../services/jobs';
 
 /** Default milliseconds between keep-alive comments on an event stream (proxies drop connections idle for longer). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -21,7 +22,10 @@ const SSE_RETRY_MS = 2000;
  * Bytes a stream may have waiting for a client that does not read; past them the stream ends (the client reconnects
  * with its Last-Event-ID and misses nothing) instead of the API holding a backlog in memory.
  */
-const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+const MAX_UNREAD_BYTES = 1024 * 1024;
+
+/** Seconds a client refused for the stream cap is told to wait (Retry-After). */
+export const SSE_RETRY_AFTER_SECONDS = 5;
 
 /** A seq: a non-negative integer, written in decimal digits only (no sign, no exponent, no fraction). */
 const SEQ = /^(0|[1-9][0-9]{0,14})$/;
@@ -31,7 +35,13 @@ const seq = (name: string) =>
 
 const pageQuery = z.object({
   after: seq('after').optional(),
-  limit: z.coerce.number().int().min(1).max(EVENT_PAGE).default(EVENT_PAGE),
+  // Decimal digits only: z.coerce.number() took `0x10` as 16 and `1e3` as 1000.
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,9}$/, 'limit must be a whole number of events, in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(EVENT_PAGE))
+    .default(EVENT_PAGE),
 });
 
 /** Where a reconnecting client resumes: the Last-Event-ID header, else `?lastEventId=`; 0 (from the start) without. */
@@ -68,6 +78,15 @@ function framesOf(events: readonly JobEvent[]): EventBuffer {
  */
 export function jobEventsRouter(deps: ApiDeps): Router {
   const router = new Router();
+  // Streams open in this process (the router is built once per app): each holds a socket and up to MAX_UNREAD_BYTES.
+  let streams = 0;
+
+  // Once, before any query: an id that cannot be a job (a NUL byte, which Postgres refuses in text) is a 404, as
+  // GET /jobs/:id answers it.
+  router.param('jobId', async (jobId, _ctx, next) => {
+    if (!isJobId(jobId)) throw new NotFoundError('job', jobId, 'jobId');
+    await next();
+  });
 
   router.get('/jobs/:jobId/events', async (ctx) => {
     const jobId = ctx.params.jobId;
@@ -79,6 +98,31 @@ export function jobEventsRouter(deps: ApiDeps): Router {
     const cursor = lastEventIdOf(ctx);
     // Everything that can fail with a status fails before the stream's headers: 404, and 503 with Postgres down.
     const state = await deps.events.open(jobId);
+    if (ctx.method === 'HEAD') {
+      // The stream's headers and no stream: a HEAD is no client, and would otherwise wait for the job to end.
+      ctx.status = 200;
+      ctx.type = 'text/event-stream';
+      ctx.set('Cache-Control', 'no-cache');
+      return;
+    }
+    if (state === 'ended') {
+      const endSeq = await deps.events.endSeq(jobId);
+      if (endSeq !== undefined && cursor >= endSeq) {
+        // The client has had the whole log (its Last-Event-ID is at or past `end`): nothing will come. 204 is what
+        // tells an EventSource to stop reconnecting (a closed 200 stream would have it come back every retry).
+        ctx.status = 204;
+        return;
+      }
+    }
+    if (streams >= deps.maxSseClients) {
+      throw new BusyError(
+        `this API process serves ${streams} event streams, its limit (KILN_MAX_SSE_CLIENTS); reconnect later`,
+        SSE_RETRY_AFTER_SECONDS,
+      );
+    }
+    // Counted from the check (no await between) until the response closes, whether the stream opens or fails first.
+    streams++;
+    ctx.res.once('close', () => streams--);
     await deps.events.listen();
 
     ctx.status = 200;

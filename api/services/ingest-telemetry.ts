@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
 import { ConflictError, PayloadTooLargeError } from '../../common/errors';
 import type { TelemetryLimits } from '../../common/telemetry-limits';
-import type { ByteSource } from '../../datasets/read-body';
+import { idleLimitedStream } from '../../datasets/idle-stream';
+import { ByteSource, checkDeclaredLength } from '../../datasets/read-body';
 import {
   createIngestedDevices,
   createMetricStaging,
@@ -55,7 +56,8 @@ function asIngestedDevice(d: DcgmDevice) {
  * batch are read before a database connection is taken. Idempotent: a sample already stored (same device, instant and
  * metric) is counted in `alreadyPresent` and left as it was.
  *
- * Throws ValidationError (400, naming `row N, column "x"`, `row N`, `header` or `body`), PayloadTooLargeError (413:
+ * Throws ValidationError (400, naming `row N, column "x"`, `row N`, `header` or `body`), RequestTimeoutError (408,
+ * `body`: nothing arrived for `idleTimeoutMs`; rolled back, connection released), PayloadTooLargeError (413:
  * body bytes, rows, or more than MAX_DEVICES_PER_UPLOAD devices), ConflictError (409 `upload_conflict`: a concurrent
  * upload of some of the same samples in another order deadlocked with this one, which Postgres rolled back; sending it
  * again stores what is missing), or what Postgres raises (503 when it is down or slow).
@@ -65,7 +67,14 @@ export async function ingestTelemetry(
   source: ByteSource,
   batchRows?: number,
 ): Promise<IngestSummary> {
-  const reader = new DcgmCsvReader(source, deps.telemetryLimits, batchRows);
+  // The request's headers are out of the reader's sight behind the idle wrapper: its declared length is checked here.
+  checkDeclaredLength(source, deps.telemetryLimits.maxBodyBytes);
+  // A client that stops sending would hold the transaction (and a pool connection) open: idleTimeoutMs ends it.
+  const reader = new DcgmCsvReader(
+    idleLimitedStream(source, deps.telemetryLimits.idleTimeoutMs),
+    deps.telemetryLimits,
+    batchRows,
+  );
   const batches = reader.batches();
   const checkDevices = (batch: DcgmBatch) => {
     if (reader.devices.size > MAX_DEVICES_PER_UPLOAD) {

@@ -2,7 +2,8 @@ import type { Notification, Pool, PoolClient } from 'pg';
 import { NotFoundError } from '../../common/errors';
 import { JOB_EVENTS_CHANNEL, JobEnd, JobEvent } from '../../common/job-events';
 import { Logger, rootLogger } from '../../common/logger';
-import { appendJobEvent, endEventSeq, hasJobEvents, listJobEvents } from '../../db/job-events';
+import { appendJobEvent, endEventSeq, hasJobEvents, listJobEvents, setJobEventTime } from '../../db/job-events';
+import { inTransaction } from '../../db/pool';
 
 /** Events one query reads: a subscriber catching up on a long log takes several. */
 export const EVENT_PAGE = 1000;
@@ -11,9 +12,15 @@ const WATCH_MS = 30_000;
 /** The least time between two looks at a job's status, and the wait after a failed query or a lost connection. */
 const RETRY_MS = 1000;
 
+/** How a job ended (its `end` event's data) and when Temporal closed it (the event's `at`). */
+export interface JobEnding {
+  end: JobEnd;
+  closedAt?: Date;
+}
+
 /** What the hub asks Temporal (JobService): how a job ended, and a bounded wait for it to close. */
 export interface JobEndings {
-  ending(jobId: string): Promise<JobEnd | undefined>;
+  ending(jobId: string): Promise<JobEnding | undefined>;
   waitForClose(jobId: string, ms: number, signal: AbortSignal): Promise<void>;
 }
 
@@ -104,7 +111,7 @@ export class JobEventHub {
    */
   async open(jobId: string): Promise<LogState> {
     if ((await endEventSeq(this.pool, jobId)) !== undefined) return 'ended';
-    let ending: JobEnd | undefined;
+    let ending: JobEnding | undefined;
     try {
       ending = await this.jobs.ending(jobId);
     } catch (err) {
@@ -124,6 +131,11 @@ export class JobEventHub {
     if (state === 'expired') return { jobId, events, next, done: events.length < limit };
     const endSeq = await endEventSeq(this.pool, jobId);
     return { jobId, events, next, done: endSeq !== undefined && next >= endSeq };
+  }
+
+  /** The seq of the job's `end` event, or undefined while its log has none. */
+  async endSeq(jobId: string): Promise<number | undefined> {
+    return endEventSeq(this.pool, jobId);
   }
 
   /** Opens the process's LISTEN connection if it is not open (a stream needs it before it replays). */
@@ -188,8 +200,15 @@ export class JobEventHub {
     }
   }
 
-  private async appendEnd(jobId: string, ending: JobEnd): Promise<void> {
-    await appendJobEvent(this.pool, { jobId, type: 'end', data: { ...ending }, key: 'end' });
+  /**
+   * Appends the `end` event, its `at` Temporal's close time (the API may notice the close much later); in one
+   * transaction, so that no reader sees the event with another time.
+   */
+  private async appendEnd(jobId: string, ending: JobEnding): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      const appended = await appendJobEvent(client, { jobId, type: 'end', data: { ...ending.end }, key: 'end' });
+      if (appended?.inserted && ending.closedAt) await setJobEventTime(client, jobId, appended.seq, ending.closedAt);
+    });
   }
 
   /**

@@ -10,7 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../common/errors';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { JobKind, TrainingAttempt } from '../../common/jobs';
-import type { JobEnd, JobEndStatus } from '../../common/job-events';
+import type { JobEndStatus } from '../../common/job-events';
 import { ROUTED_ACTIVITIES } from '../../activities/routed';
 import { isGpuQueue } from '../../gpu/gpu-class';
 import {
@@ -28,6 +28,7 @@ import { stopSignal } from '../../common/messages/training';
 import { formatBytes } from '../../datasets/limits';
 import { ServerTiming, timed } from './server-timing';
 import { completeAttempts, withAllAttempts } from './training-attempts';
+import type { JobEnding } from './job-event-hub';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
 export type JobStatus =
@@ -349,15 +350,16 @@ export class JobService {
   }
 
   /**
-   * How a job ended, as its terminal event says it (common/job-events.ts JobEnd), or undefined while it runs (or
-   * waits for approval). NotFoundError (404, field `jobId`) for an id that is not a job.
+   * How a job ended, as its terminal event says it (common/job-events.ts JobEnd), with Temporal's close time, or
+   * undefined while it runs (or waits for approval). NotFoundError (404, field `jobId`) for an id that is not a job.
    */
-  async ending(jobId: string): Promise<JobEnd | undefined> {
+  async ending(jobId: string): Promise<JobEnding | undefined> {
     const { handle, description } = await this.describeOr404(jobId);
     const status = END_STATUS[description.status.name];
     if (!status) return undefined;
-    if (status === 'completed' || status === 'cancelled') return { status };
-    return { status, error: await failureOf(handle) };
+    const closedAt = description.closeTime ? { closedAt: description.closeTime } : {};
+    if (status === 'completed' || status === 'cancelled') return { end: { status }, ...closedAt };
+    return { end: { status, error: await failureOf(handle) }, ...closedAt };
   }
 
   /**
@@ -365,10 +367,38 @@ export class JobService {
    * until `signal` aborts; resolves either way, and the caller asks ending() which it was.
    */
   async waitForClose(jobId: string, ms: number, signal: AbortSignal): Promise<void> {
-    const handle = this.handle(jobId);
-    await this.client
-      .withDeadline(Date.now() + ms, () => this.client.withAbortSignal(signal, () => handle.result()))
-      .catch(() => undefined);
+    this.handle(jobId); // 404 for an id that cannot be a job
+    const deadline = Date.now() + ms;
+    const request = {
+      namespace: this.client.options.namespace,
+      execution: { workflowId: jobId },
+      skipArchival: true,
+      waitNewEvent: true,
+      historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+      nextPageToken: undefined as Uint8Array | undefined,
+    };
+    // The long poll wakes on every new history event (empty, with a page token) and is asked again. The connection
+    // adds an abort listener to the call's signal for each call and never removes it (handle.result() under one
+    // signal gathered one per history event: MaxListenersExceededWarning), so each call gets a signal of its own,
+    // tied to the caller's for as long as it runs.
+    while (!signal.aborted && Date.now() < deadline) {
+      const call = new AbortController();
+      const stop = () => call.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        const res = await this.client.withDeadline(deadline, () =>
+          this.client.withAbortSignal(call.signal, () =>
+            this.client.workflowService.getWorkflowExecutionHistory(request),
+          ),
+        );
+        if ((res.history?.events?.length ?? 0) > 0 || !res.nextPageToken?.length) return;
+        request.nextPageToken = res.nextPageToken;
+      } catch {
+        return; // the deadline, the abort, or Temporal away: the caller asks ending() which it was
+      } finally {
+        signal.removeEventListener('abort', stop);
+      }
+    }
   }
 
   async cancel(jobId: string): Promise<JobStatus> {

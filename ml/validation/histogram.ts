@@ -16,9 +16,12 @@ export function histogramSorted(sorted: ArrayLike<number>, bins: number): Histog
   const max = sorted[n - 1];
   if (!(max > min)) return { edges: [min, max], counts: [n] };
   const width = (max - min) / bins;
-  // (max − min) can overflow to Infinity for values near ±1.7e308: halve both ends first.
-  const step = Number.isFinite(width) ? width : max / bins - min / bins;
-  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? max : min + i * step));
+  // (max − min), and i × step, can overflow to Infinity for values near ±1.7e308: then each edge is the weighted mean
+  // of the ends, min × (1 − t) + max × t with t = i / bins, whose terms never exceed the ends.
+  const edge = Number.isFinite(width)
+    ? (i: number) => min + i * width
+    : (i: number) => min * ((bins - i) / bins) + max * (i / bins);
+  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? max : edge(i)));
   const counts = new Array<number>(bins).fill(0);
   // Values are ascending: walk them once, moving to the next bin as they pass its right edge.
   let bin = 0;

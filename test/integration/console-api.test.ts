@@ -179,8 +179,24 @@ describe('console routes: dataset summaries, clustering projections, static file
       expect(res.status, path).to.equal(404);
       expect(res.body.error.code, path).to.equal('not_found');
     }
-    const escape = await fetch(`${api.baseUrl}/vendor/preact/..%2f..%2fpackage.json`);
-    expect(escape.status).to.be.oneOf([403, 404]);
-    expect(await escape.text()).to.not.contain('"dependencies"');
+    // A JSON 404 naming the URL path, never a path on the server; directories, dotfiles and escapes too.
+    for (const path of [
+      '/console/nope.js',
+      '/vendor/uplot/nope.js',
+      '/console/lib',
+      '/console/.git',
+      '/console/.gitignore',
+      '/vendor/preact/..%2f..%2fpackage.json',
+      '/console/..%2f..%2fpackage.json',
+      '/vendor/uplot/dist/..%2f..%2f..%2f..%2fpackage.json',
+    ]) {
+      const res = await request(api, 'GET', path);
+      expect(res.status, path).to.equal(404);
+      expect(res.headers.get('content-type'), path).to.match(/^application\/json/);
+      expect(res.body.error.code, path).to.equal('not_found');
+      expect(res.body.error.message, path).to.not.match(/ENOENT|node_modules|\/tmp\/|\/work\/|stat /);
+      expect(JSON.stringify(res.body), path).to.not.contain('"dependencies"');
+    }
+    expect((await request(api, 'GET', '/console/nope.js')).body.error.message).to.contain('/console/nope.js');
   });
 });

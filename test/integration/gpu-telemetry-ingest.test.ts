@@ -17,7 +17,7 @@ type Cells = Partial<Record<(typeof DCGM_CSV_COLUMNS)[number], string>>;
 
 function line(cells: Cells): string {
   const row: Record<string, string> = {
-    timestamp: '2031-01-01T00:00:00Z',
+    timestamp: '2025-01-01T00:00:00Z',
     metric_name: 'DCGM_FI_DEV_GPU_UTIL',
     gpu_id: '0',
     device: 'nvidia0',
@@ -95,7 +95,7 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
   // Unique per run: the test database is shared by every suite.
   const tag = randomUUID().slice(0, 8);
   const gpu = (i: number | string) => `GPU-${tag}-${i}`;
-  const base = Date.parse('2031-01-01T00:00:00.000Z');
+  const base = Date.parse('2025-01-01T00:00:00.000Z');
   const at = (seconds: number) => new Date(base + seconds * 1000).toISOString();
 
   const upload = (body: string, contentType = 'text/csv') =>
@@ -169,6 +169,13 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
       lastSeen: at(30),
       latest: null,
     });
+    // The device's last scrape, every metric of it (GPU 1: 50 + 10 × scrape 2 + metric index).
+    expect(listedB.latestMetricSamples).to.deep.equal([
+      { metric: 'DCGM_FI_DEV_FB_USED', recordedAt: at(30), value: 71 },
+      { metric: 'DCGM_FI_DEV_GPU_TEMP', recordedAt: at(30), value: 72 },
+      { metric: 'DCGM_FI_DEV_GPU_UTIL', recordedAt: at(30), value: 70 },
+      { metric: 'DCGM_FI_DEV_POWER_USAGE', recordedAt: at(30), value: 73 },
+    ]);
 
     const window = await telemetry(a, `?start_time=${at(0)}&end_time=${at(30)}`);
     expect(window.status, JSON.stringify(window.body)).to.equal(200);
@@ -321,9 +328,14 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
       ['an empty value', { value: '' }, 'value'],
       ['a utilization over 100 %', { value: '250' }, 'value'],
       ['a timestamp that is no time', { timestamp: '30/11/2026 09:00' }, 'timestamp'],
-      ['a timestamp without a zone', { timestamp: '2031-01-01T00:00:00' }, 'timestamp'],
-      ['a day that does not exist', { timestamp: '2031-02-29T00:00:00Z' }, 'timestamp'],
+      ['a timestamp without a zone', { timestamp: '2025-01-01T00:00:00' }, 'timestamp'],
+      ['a day that does not exist', { timestamp: '2025-02-29T00:00:00Z' }, 'timestamp'],
       ['epoch seconds', { timestamp: '1924992000' }, 'timestamp'],
+      [
+        'a timestamp over a day in the future',
+        { timestamp: new Date(Date.now() + 2 * 86_400_000).toISOString() },
+        'timestamp',
+      ],
       ['an empty uuid', { uuid: '' }, 'uuid'],
       ['an empty metric name', { metric_name: '' }, 'metric_name'],
       ['a gpu_id that is no index', { gpu_id: 'nvidia0' }, 'gpu_id'],
@@ -338,6 +350,24 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
         expect(res.body.error.code).to.equal('invalid_request');
         expect(await stored(id)).to.equal(0);
         expect(await getDevice(stack.pool, id)).to.equal(undefined);
+      });
+    });
+
+    const deviceCells: Array<[string, Cells, string]> = [
+      ['a NUL in modelName', { modelName: 'NVIDIA\0H100' }, 'modelName'],
+      ['a NUL in Hostname', { Hostname: 'node\0-1' }, 'Hostname'],
+      ['a modelName over 256 characters', { modelName: 'H'.repeat(257) }, 'modelName'],
+      ['a Hostname over 256 characters', { Hostname: 'n'.repeat(257) }, 'Hostname'],
+    ];
+    deviceCells.forEach(([what, cells, column], i) => {
+      it(`a new device's ${what.replace(/^a /, '')}`, async () => {
+        const [id, other] = [gpu(`text-${i}`), gpu(`text-${i}-new`)];
+        const rows = [HEADER, line({ uuid: id }), line({ uuid: id, metric_name: 'DCGM_FI_DEV_FB_USED' })];
+        rows.push(line({ uuid: other, timestamp: at(15), ...cells }), line({ uuid: id, timestamp: at(30) }));
+        const res = await upload(rows.join('\n'));
+        expectError(res, 400, `row 4, column "${column}"`, /^row 4, column /);
+        expect(await stored(id)).to.equal(0);
+        expect(await getDevice(stack.pool, other)).to.equal(undefined);
       });
     });
 
@@ -375,6 +405,16 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
       const res = await upload(`${HEADER}\n${line({ uuid: gpu('json') })}`, 'application/json');
       expect(res.status).to.equal(415);
       expect(res.body.error.field).to.equal('content-type');
+    });
+    it('a charset other than UTF-8 or US-ASCII: 415 naming content-type; those two are read', async () => {
+      const id = gpu('charset');
+      const res = await upload(`${HEADER}\n${line({ uuid: id })}`, 'text/csv; charset=latin1');
+      expectError(res, 415, 'content-type', /latin1/);
+      expect(await stored(id)).to.equal(0);
+      for (const charset of ['utf-8', 'UTF-8', 'us-ascii']) {
+        const ok = await upload(`${HEADER}\n${line({ uuid: id })}`, `text/csv; charset=${charset}`);
+        expect(ok.status, `${charset}: ${JSON.stringify(ok.body)}`).to.be.oneOf([200, 201]);
+      }
     });
   });
 
@@ -430,7 +470,7 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
     it('a start after the end', async () =>
       expectError(await telemetry(id(), `?start_time=${at(30)}&end_time=${at(0)}`), 400, 'query.start_time'));
     it('a day that does not exist', async () =>
-      expectError(await telemetry(id(), '?start_time=2031-02-29T00:00:00Z'), 400, 'query.start_time'));
+      expectError(await telemetry(id(), '?start_time=2025-02-29T00:00:00Z'), 400, 'query.start_time'));
     it('a window over 7 days', async () =>
       expectError(await telemetry(id(), `?start_time=${at(0)}&end_time=${at(8 * 86_400)}`), 400, 'query.end_time'));
     it('a metric name that cannot be one', async () => {
@@ -444,6 +484,78 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
       expect(res.status).to.equal(200);
       expect(res.body.metricSamples).to.have.length(10_000);
       expect(res.body).to.include({ metricSamplesTruncated: true, metricSamplesMaxRows: 10_000 });
+    });
+  });
+  describe('stalled uploads cannot take the pool', () => {
+    let strict: TestApi;
+    before(async () => {
+      strict = await startTestApi(stack, {}, {}, { telemetryLimits: { maxConcurrentUploads: 1, idleTimeoutMs: 300 } });
+    });
+    after(async () => strict?.close());
+
+    const inTransaction = async () =>
+      Number(
+        (
+          await stack.pool.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND datname = current_database()",
+          )
+        ).rows[0].count,
+      );
+
+    it('past the cap 429 with Retry-After; a body that stops sending is a 408 naming body, rolled back', async () => {
+      const id = gpu('stalled');
+      // More rows than a batch (10,000), so the transaction opens, then nothing more and no end.
+      const rows = [HEADER];
+      for (let i = 0; i <= 10_000; i++) rows.push(line({ uuid: id, timestamp: at(i) }));
+      const url = new URL('/api/v1/gpus/telemetry', strict.baseUrl);
+      const stalled = new Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }>(
+        (resolve, reject) => {
+          const req = http.request(
+            {
+              host: url.hostname,
+              port: url.port,
+              method: 'POST',
+              path: url.pathname,
+              headers: { 'content-type': 'text/csv' },
+            },
+            (res) => {
+              const parts: Buffer[] = [];
+              res.on('data', (c: Buffer) => parts.push(c));
+              res.on('end', () => {
+                req.destroy();
+                resolve({
+                  status: res.statusCode ?? 0,
+                  body: JSON.parse(Buffer.concat(parts).toString()),
+                  headers: res.headers,
+                });
+              });
+            },
+          );
+          req.on('error', reject);
+          req.write(rows.join('\n') + '\n');
+        },
+      );
+      // Waits for the stalled upload to hold its transaction (no wall clock: it ends with the 408 below otherwise).
+      let held = 0;
+      const answered = stalled.then(() => true);
+      while (held === 0 && !(await Promise.race([answered, Promise.resolve(false)]))) held = await inTransaction();
+      expect(held, 'the stalled upload opened a transaction').to.be.greaterThan(0);
+
+      const toStrict = (body: string) =>
+        request(strict, 'POST', '/api/v1/gpus/telemetry', body, { 'content-type': 'text/csv' });
+      const second = await toStrict(scrape([gpu('second')]));
+      expect(second.status, JSON.stringify(second.body)).to.equal(429);
+      expect(second.body.error.code).to.equal('too_many_requests');
+      expect(second.headers.get('retry-after')).to.match(/^[1-9][0-9]*$/);
+
+      const first = await stalled;
+      expect(first.status, JSON.stringify(first.body)).to.equal(408);
+      expect(first.body.error).to.include({ code: 'request_timeout', field: 'body' });
+      expect(await stored(id)).to.equal(0);
+      expect(await inTransaction()).to.equal(0);
+      // The slot is free again.
+      const third = await toStrict(scrape([gpu('third')]));
+      expect(third.status, JSON.stringify(third.body)).to.equal(201);
     });
   });
 });

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { ChildProcess, spawn } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import * as path from 'node:path';
+import { JobService } from '../../api/services/jobs';
 import { repoRoot } from '../../common/paths';
 import { makeBlobs } from '../support/blobs';
 import { blobRows, pipelineEnd, trainingBody, upload } from '../support/pipeline-data';
@@ -211,12 +213,74 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       10_000,
     );
     expect(stream.messages).to.deep.equal([]);
+    // HEAD on a running job's stream: the headers at once, no stream, no client counted (the test waits otherwise).
+    const clients = await metric('kiln_sse_clients');
+    const head = await fetch(streamUrl(jobId), { method: 'HEAD', headers: { accept: 'text/event-stream' } });
+    expect(head.status).to.equal(200);
+    expect(head.headers.get('content-type')).to.match(/^text\/event-stream/);
+    expect(await head.text()).to.equal('');
+    expect(await metric('kiln_sse_clients')).to.equal(clients);
+    const terminate = await stack.env.client.workflow.getHandle(jobId).describe();
     await stack.env.client.workflow.getHandle(jobId).terminate('test: ends a job no worker ran');
     await stream.closed;
     const events = expectWellFormed(stream);
     expect(events).to.have.length(1);
     expect(events[0].data.status).to.equal('terminated');
     expect(events[0].data.error.message).to.be.a('string');
+    // `at` is when Temporal closed the job, not when the API noticed.
+    const closeTime = (await stack.env.client.workflow.getHandle(jobId).describe()).closeTime;
+    expect(terminate.closeTime).to.equal(undefined);
+    expect(events[0].at).to.equal(closeTime!.toISOString());
+
+    // A client that has had `end` (Last-Event-ID at or past it) is told there is nothing more: 204, no stream.
+    const endSeq = String(events[0].seq);
+    for (const [query, headers] of [
+      ['', { 'last-event-id': endSeq }],
+      [`?lastEventId=${endSeq}`, {}],
+      ['', { 'last-event-id': String(events[0].seq + 5) }],
+    ] as Array<[string, Record<string, string>]>) {
+      const again = await fetch(streamUrl(jobId, query), { headers: { accept: 'text/event-stream', ...headers } });
+      expect(again.status, `${query} ${JSON.stringify(headers)}`).to.equal(204);
+      expect(await again.text()).to.equal('');
+    }
+  });
+
+  it('waiting for a job to close leaves no abort listener behind, however many history events wake the wait', async () => {
+    const jobId = await train('events-listeners-mlp');
+    const handle = stack.env.client.workflow.getHandle(jobId);
+    const signal = new AbortController().signal;
+    // Each signal adds history events, which wake the long poll; it is asked again until its deadline.
+    const waiting = new JobService(stack.env.client).waitForClose(jobId, 2000, signal);
+    for (let i = 0; i < 12; i++) await handle.signal('kiln-test-nudge');
+    await waiting;
+    expect(getEventListeners(signal, 'abort')).to.have.length(0);
+    await handle.terminate('test: ends a job no worker ran');
+  });
+
+  it('past KILN_MAX_SSE_CLIENTS streams in a process, 503 with Retry-After; a slot frees when a client leaves', async () => {
+    const capped = await startTestApi(stack, {}, {}, { sseKeepAliveMs: 300, maxSseClients: 2 });
+    try {
+      const jobId = await train('events-cap-mlp');
+      const url = `${capped.baseUrl}/api/v1/jobs/${jobId}/events`;
+      const [a, b] = [await openSse(url), await openSse(url)];
+      const refused = await request(capped, 'GET', `/api/v1/jobs/${jobId}/events`, undefined, {
+        accept: 'text/event-stream',
+      });
+      expect(refused.status, JSON.stringify(refused.body)).to.equal(503);
+      expect(refused.body.error.code).to.equal('busy');
+      expect(refused.headers.get('retry-after')).to.match(/^[1-9][0-9]*$/);
+      a.abort();
+      const c = await eventually(
+        () => fetch(url, { headers: { accept: 'text/event-stream' } }),
+        (res) => res.status === 200,
+        10_000,
+      );
+      void c.body?.cancel();
+      b.abort();
+      await stack.env.client.workflow.getHandle(jobId).terminate('test: ends a job no worker ran');
+    } finally {
+      await capped.close();
+    }
   });
 
   it('a failed job ends with `end` failed and its error; the JSON form pages with next and done', async () => {
@@ -256,7 +320,8 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
   });
 
   it('refuses what it cannot serve: 404 for unknown jobs, 400 naming after, Last-Event-ID, limit and keys', async () => {
-    for (const id of [UNKNOWN_JOB, 'not-a-job']) {
+    // %00: a NUL byte, which Postgres refuses in text; the id's shape is checked before any query.
+    for (const id of [UNKNOWN_JOB, 'not-a-job', '%00', `${UNKNOWN_JOB}%00`]) {
       const sse = await request(api, 'GET', `/api/v1/jobs/${id}/events`, undefined, { accept: 'text/event-stream' });
       expect(sse.status).to.equal(404);
       expect(sse.headers.get('content-type')).to.match(/^application\/json/);
@@ -269,8 +334,11 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       expect(res.status, `after=${bad}: ${JSON.stringify(res.body)}`).to.equal(400);
       expect(res.body.error.field).to.equal('query.after');
     }
-    const limit = await request(api, 'GET', `/api/v1/jobs/${UNKNOWN_JOB}/events?after=0&limit=0`);
-    expect(limit.body.error.field).to.equal('query.limit');
+    for (const bad of ['0', '0x10', '1e2', '-1', '1001', '2.5', '']) {
+      const limit = await request(api, 'GET', `/api/v1/jobs/${UNKNOWN_JOB}/events?after=0&limit=${bad}`);
+      expect(limit.status, `limit=${bad}`).to.equal(400);
+      expect(limit.body.error.field).to.equal('query.limit');
+    }
     const lastId = await request(api, 'GET', `/api/v1/jobs/${UNKNOWN_JOB}/events`, undefined, {
       accept: 'text/event-stream',
       'last-event-id': 'x7',
@@ -355,6 +423,8 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       expect(phases[0]).to.equal('clustering');
       expect(phases.at(-1)).to.equal('scoring');
       expect(events.find((e) => e.data.phase === 'scoring')!.data).to.include({ algorithm: 'kmeans', clusters: 3 });
+      // Each progress event says which attempt reported it (a retry's progress starts over).
+      expect(events.filter((e) => e.type === 'progress').every((e) => e.data.attempt === 1)).to.equal(true);
       expect(events.at(-1)!.data).to.deep.equal({ status: 'completed' });
     } finally {
       await request(api, 'DELETE', `/api/v1/schedules/${scheduleId}`);

@@ -28,7 +28,13 @@ export async function startTestApi(
   settings: Partial<
     Pick<
       ApiDeps,
-      'gpuFallbackSeconds' | 'localComputeMaxCells' | 'browser' | 'log' | 'sseKeepAliveMs' | 'predictBatching'
+      | 'gpuFallbackSeconds'
+      | 'localComputeMaxCells'
+      | 'browser'
+      | 'log'
+      | 'sseKeepAliveMs'
+      | 'predictBatching'
+      | 'maxSseClients'
     >
   > & {
     telemetryLimits?: Partial<TelemetryLimits>;
@@ -49,6 +55,7 @@ export async function startTestApi(
     namespace: stack.env.namespace ?? 'default',
     gpuFallbackSeconds: settings.gpuFallbackSeconds ?? defaults.gpuFallbackSeconds,
     localComputeMaxCells: settings.localComputeMaxCells ?? defaults.localComputeMaxCells,
+    maxSseClients: settings.maxSseClients ?? defaults.maxSseClients,
     browser: settings.browser ?? defaults.browser,
     predictBatching: settings.predictBatching ?? defaults.predictBatching,
     ...(settings.log ? { log: settings.log } : {}),

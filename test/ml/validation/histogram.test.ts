@@ -21,4 +21,18 @@ describe('histogramSorted (dataset summaries)', () => {
     expect(h.counts).to.deep.equal([1, 2]);
     expect(h.edges.every(Number.isFinite)).to.equal(true);
   });
+
+  it('keeps every edge finite and ascending, and the largest value in the last bin, across the whole double range', () => {
+    // The summary's 20 bins over a column of 1e308, -1e308, 1e308: i × step passed the largest double from bin 18.
+    const h = histogramSorted([-1e308, 1e308, 1e308], 20);
+    expect(h.edges).to.have.length(21);
+    expect(h.edges.every(Number.isFinite), JSON.stringify(h.edges)).to.equal(true);
+    expect(h.edges.slice(1).every((e, i) => e > h.edges[i])).to.equal(true);
+    expect(h.edges[0]).to.equal(-1e308);
+    expect(h.edges[20]).to.equal(1e308);
+    expect(h.edges[10]).to.equal(0);
+    expect(h.counts[0]).to.equal(1);
+    expect(h.counts[19]).to.equal(2);
+    expect(h.counts.reduce((a, b) => a + b, 0)).to.equal(3);
+  });
 });

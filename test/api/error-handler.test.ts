@@ -4,12 +4,15 @@ import Koa from 'koa';
 import * as errors from '../../common/errors';
 import { createLogger } from '../../common/logger';
 import {
+  BusyError,
   ConflictError,
   DependencyUnavailableError,
   DomainError,
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
+  RequestTimeoutError,
+  TooManyRequestsError,
   UnprocessableError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -101,17 +104,32 @@ describe('api/middleware/error-handler', () => {
         },
       },
     ],
+    [
+      new TooManyRequestsError('2 uploads are running; retry later', 5),
+      429,
+      { error: { code: 'too_many_requests', message: '2 uploads are running; retry later' } },
+    ],
+    [
+      new BusyError('1000 event streams are open', 1),
+      503,
+      { error: { code: 'busy', message: '1000 event streams are open' } },
+    ],
+    [
+      new RequestTimeoutError('no bytes for 30 s'),
+      408,
+      { error: { code: 'request_timeout', message: 'no bytes for 30 s', field: 'body' } },
+    ],
   ];
 
   for (const [err, status, body] of cases) {
     it(`answers ${err.name} (${err.code}) with ${status} and the error body`, async () => {
       const res = await answer(err);
       expect([res.status, res.body]).to.deep.equal([status, body]);
-      expect(res.connection).to.equal(status === 413 ? 'close' : 'keep-alive');
+      expect(res.connection).to.equal(status === 413 || status === 408 ? 'close' : 'keep-alive');
     });
   }
 
-  it('maps every domain error class the domain exports to a 4xx status (503 for an unavailable dependency)', () => {
+  it('maps every domain error class the domain exports to a 4xx status (503 for an unavailable dependency or busy)', () => {
     const classes = (Object.values(errors) as unknown[]).filter(
       (value): value is new (a: string, b: string) => DomainError =>
         typeof value === 'function' && value.prototype instanceof DomainError,
@@ -121,7 +139,8 @@ describe('api/middleware/error-handler', () => {
     );
     for (const type of classes) {
       const status = httpStatusOf(new type('message', 'id'));
-      if (type === (DependencyUnavailableError as unknown)) expect(status, type.name).to.equal(503);
+      if (type === (DependencyUnavailableError as unknown) || type === (BusyError as unknown))
+        expect(status, type.name).to.equal(503);
       else expect(status, type.name).to.be.within(400, 499);
     }
   });

@@ -314,7 +314,7 @@ export class JobService {
 
   /**
    * The workflow's result once completed, waiting up to waitMs for it; NotFoundError for no such job, ConflictError while
-   * it runs or when it did not complete. With a wait, the long poll for the result starts together with the
+   * it runs or when it did not complete. With a wait, a running job's long poll for the result follows the
    * description (which says whether the job exists, its kind and its status), and its value is the answer: one
    * round trip after the workflow closes, not a second description and a second read of its history. `timing`
    * records `describe` and then `wait` (the rest of the long poll, or the read of a completed job's result).
@@ -325,16 +325,19 @@ export class JobService {
     timing?: ServerTiming,
   ): Promise<{ kind: string | undefined; result: unknown }> {
     const handle = this.handle(jobId);
-    // Settled, never rejected: the description decides first whether its outcome is wanted at all.
+    // Settled, never rejected: a failed long poll means the job ended otherwise, or is still running.
     const settle = (p: Promise<unknown>) =>
       p.then(
         (value) => ({ ok: true as const, value }),
         (err: unknown) => ({ ok: false as const, err }),
       );
-    let outcome = waitMs > 0 ? settle(this.withWait(waitMs, () => handle.result())) : undefined;
+    // The description first: a long poll started alongside it saved a round trip, but when the description failed
+    // (no such job, Temporal unreachable) that poll went on retrying unread until its deadline (grpc retries ignore
+    // an abort between attempts), outliving the request and, in tests, the connection.
     const { description } = await timed(timing, 'describe', () => this.describeOr404(jobId));
     const kind = description.typedSearchAttributes.get(KilnKind);
     let status = toJobStatus(description.status.name);
+    let outcome = status === 'RUNNING' && waitMs > 0 ? settle(this.withWait(waitMs, () => handle.result())) : undefined;
     if (status === 'COMPLETED' || (status === 'RUNNING' && outcome)) {
       outcome ??= settle(handle.result());
       // The long poll ends at the wait's deadline whatever happens: a value means the job completed.

@@ -47,6 +47,7 @@ const ALL_ACTIVITIES = [
   'gateCandidate',
   'registerCandidate',
   'promoteCandidate',
+  'recordPipelineStage',
 ];
 
 const CLUSTERING_PARAMS: Record<string, Record<string, unknown>> = {

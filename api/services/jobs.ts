@@ -337,11 +337,10 @@ export class JobService {
     const { description } = await timed(timing, 'describe', () => this.describeOr404(jobId));
     const kind = description.typedSearchAttributes.get(KilnKind);
     let status = toJobStatus(description.status.name);
-    let outcome = status === 'RUNNING' && waitMs > 0 ? settle(this.withWait(waitMs, () => handle.result())) : undefined;
-    if (status === 'COMPLETED' || (status === 'RUNNING' && outcome)) {
-      outcome ??= settle(handle.result());
-      // The long poll ends at the wait's deadline whatever happens: a value means the job completed.
-      const settled = await timed(timing, 'wait', () => outcome as NonNullable<typeof outcome>);
+    if (status === 'COMPLETED' || (status === 'RUNNING' && waitMs > 0)) {
+      // A running job's long poll ends at the wait's deadline whatever happens: a value means the job completed.
+      const poll = () => (status === 'RUNNING' ? this.withWait(waitMs, () => handle.result()) : handle.result());
+      const settled = await timed(timing, 'wait', () => settle(poll()));
       if (settled.ok) return { kind, result: settled.value };
       if (status === 'COMPLETED') throw settled.err;
       // Failed, cancelled, terminated, timed out, or still running at the deadline: the status says which.

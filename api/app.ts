@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { rootLogger } from '../common/logger';
+import { requires } from './auth/access';
+import { createAccessGate } from './auth/gate';
 import { ApiDeps } from './context';
 import { browserGuard } from './middleware/browser-guard';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
@@ -46,7 +48,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
   ]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }
-  v1.get('/openapi.json', (ctx) => {
+  v1.get('/openapi.json', requires('public'), (ctx) => {
     ctx.body = openApiDocument(deps.limits);
   });
   const seed = new Router({ prefix: '/api' });
@@ -64,6 +66,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
  */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
+  app.context.accessGate = createAccessGate(deps);
   const log = deps.log ?? rootLogger();
   app.use(requestId(log));
   app.use(httpMetrics(deps.metrics));

@@ -120,6 +120,16 @@ export class RequestTimeoutError extends DomainError {
 }
 
 /**
+ * The request carries no credentials, or ones the API does not accept: unknown, revoked or expired key, invalid token
+ * (HTTP 401, with `WWW-Authenticate: Bearer`).
+ */
+export class UnauthorizedError extends DomainError {
+  constructor(message: string, code = 'unauthenticated') {
+    super(code, message, 'Authorization');
+  }
+}
+
+/**
  * The request is refused for where it comes from, not for what it says: a Host header the API does not serve (DNS
  * rebinding) or a cross-origin browser request from an origin not allowed (HTTP 403).
  */

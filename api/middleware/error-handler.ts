@@ -9,6 +9,7 @@ import {
   PayloadTooLargeError,
   RequestTimeoutError,
   TooManyRequestsError,
+  UnauthorizedError,
   UnprocessableError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -28,6 +29,7 @@ interface HttpErrorLike {
 /** The one place a domain error class becomes an HTTP status. */
 const STATUS_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => DomainError, number]> = [
   [ValidationError, 400],
+  [UnauthorizedError, 401],
   [ForbiddenError, 403],
   [NotFoundError, 404],
   [RequestTimeoutError, 408],
@@ -44,7 +46,7 @@ const STATUS_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => Doma
 export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
 /**
- * The HTTP status of a domain error: 400 validation, 403 forbidden, 404 not found, 408 request timeout, 409 conflict,
+ * The HTTP status of a domain error: 400 validation, 401 unauthenticated, 403 forbidden, 404 not found, 408 request timeout, 409 conflict,
  * 413 too large, 415 unsupported media type, 422 unprocessable, 429 too many requests, 503 dependency unavailable or
  * busy; undefined for a DomainError subclass missing from the table (a programming error, which
  * the handler answers as a 500).
@@ -96,6 +98,7 @@ export function errorHandler(log: Logger): Middleware {
         ctx.body = errorBody(domain);
         // The rest of an oversized body was never read; closing spares draining it.
         if (status === 413 || status === 408) ctx.set('Connection', 'close');
+        if (domain instanceof UnauthorizedError) ctx.set('WWW-Authenticate', 'Bearer realm="kiln"');
         if (domain instanceof TooManyRequestsError || domain instanceof BusyError) {
           ctx.set('Retry-After', String(domain.retryAfterSeconds));
         }

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { ALGORITHMS, CLUSTERING_LIMITS } from '../schemas/clustering';
+import { requires } from '../auth/access';
 
 /** Each algorithm with the JSON Schema of its params: the same zod schema the API validates requests with. */
 export function algorithmCatalog() {
@@ -21,7 +22,7 @@ export function algorithmCatalog() {
 
 export function algorithmsRouter(): Router {
   const router = new Router();
-  router.get('/algorithms', (ctx) => {
+  router.get('/algorithms', requires('public'), (ctx) => {
     ctx.body = { algorithms: algorithmCatalog() };
   });
   return router;

@@ -4,11 +4,12 @@ import { isUuid } from '../../common/ids';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent, getArtifactMeta } from '../../db/artifacts';
 import { ApiDeps } from '../context';
+import { requires } from '../auth/access';
 
 export function artifactsRouter(deps: ApiDeps): Router {
   const router = new Router();
 
-  router.get('/artifacts/:id', async (ctx) => {
+  router.get('/artifacts/:id', requires('viewer'), async (ctx) => {
     const { id } = ctx.params;
     const meta = isUuid(id) ? await getArtifactMeta(deps.pool, DEFAULT_TENANT, id) : undefined;
     if (!meta) throw new NotFoundError('artifact', id, 'id');

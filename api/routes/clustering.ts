@@ -7,6 +7,7 @@ import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { acceptedBody } from '../services/accepted';
 import { ServerTiming } from '../services/server-timing';
 import { submitClustering } from '../services/submit-clustering';
+import { requires } from '../auth/access';
 
 /**
  * POST /api/v1/clustering: a clustering job (services/submit-clustering.ts). The body streams through the dataset
@@ -17,7 +18,7 @@ import { submitClustering } from '../services/submit-clustering';
 export function clusteringRouter(deps: ApiDeps): Router {
   const router = new Router();
 
-  router.post('/clustering', async (ctx) => {
+  router.post('/clustering', requires('operator', 'start'), async (ctx) => {
     requireJson(ctx);
     const hash = createHash('sha256');
     const timing = new ServerTiming();

@@ -4,6 +4,7 @@ import { send } from '@koa/send';
 import { Context } from 'koa';
 import { NotFoundError } from '../../common/errors';
 import { repoRoot } from '../../common/paths';
+import { requires } from '../auth/access';
 
 /** The console's own files (HTML, CSS, ES modules): console/ at the repository top, served as they are (no build). */
 export const CONSOLE_DIR = path.join(repoRoot, 'console');
@@ -67,11 +68,11 @@ function wildcard(value: string | string[] | undefined): string {
 export function consoleRouter(): Router {
   const router = new Router();
 
-  router.get('/', (ctx) => sendConsoleFile(ctx, 'index.html'));
-  router.get('/docs', (ctx) => sendConsoleFile(ctx, 'docs.html'));
-  router.get('/console/*file', (ctx) => sendConsoleFile(ctx, wildcard(ctx.params.file)));
+  router.get('/', requires('public'), (ctx) => sendConsoleFile(ctx, 'index.html'));
+  router.get('/docs', requires('public'), (ctx) => sendConsoleFile(ctx, 'docs.html'));
+  router.get('/console/*file', requires('public'), (ctx) => sendConsoleFile(ctx, wildcard(ctx.params.file)));
 
-  router.get('/vendor/:pkg/*file', async (ctx) => {
+  router.get('/vendor/:pkg/*file', requires('public'), async (ctx) => {
     const pkg = VENDOR_PACKAGES.get(ctx.params.pkg);
     if (pkg === undefined) throw new NotFoundError('vendored package', ctx.params.pkg, 'pkg');
     await sendStatic(ctx, wildcard(ctx.params.file), {

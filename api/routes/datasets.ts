@@ -12,6 +12,7 @@ import { createSeriesVersion, DatasetVersion, listSeriesVersions } from '../../d
 import { ApiDeps } from '../context';
 import { parseWith } from '../schemas/validate';
 import { datasetSummary } from '../services/dataset-summary';
+import { requires } from '../auth/access';
 
 export const datasetName = z.string().min(1).max(200);
 const uploadQuery = z.object({ name: datasetName.optional() });
@@ -46,7 +47,7 @@ export function datasetsRouter(deps: ApiDeps): Router {
   // JSON, CSV or NDJSON; CSV and NDJSON are parsed as they stream in, and every limit stops the upload the moment it
   // is passed. A table already stored (same canonical content) is returned with 200 instead of stored twice. A named
   // upload also becomes the newest version of its name (`series`), unless it already is the newest.
-  router.post('/datasets', async (ctx) => {
+  router.post('/datasets', requires('editor'), async (ctx) => {
     const query = parseWith(uploadQuery, ctx.query, 'query');
     let table: Table;
     let name = query.name;
@@ -95,7 +96,7 @@ export function datasetsRouter(deps: ApiDeps): Router {
   });
 
   // `?name=`: the versions of that series, newest first; otherwise recent datasets.
-  router.get('/datasets', async (ctx) => {
+  router.get('/datasets', requires('viewer'), async (ctx) => {
     const { limit, name } = parseWith(listQuery, ctx.query, 'query');
     if (name !== undefined) {
       const versions = await listSeriesVersions(deps.pool, DEFAULT_TENANT, name, limit);
@@ -105,7 +106,7 @@ export function datasetsRouter(deps: ApiDeps): Router {
     ctx.body = { datasets: (await listDatasets(deps.pool, DEFAULT_TENANT, limit)).map(datasetView) };
   });
 
-  router.get('/datasets/:id', async (ctx) => {
+  router.get('/datasets/:id', requires('viewer'), async (ctx) => {
     const { id } = ctx.params;
     const dataset = isUuid(id) ? await getDataset(deps.pool, DEFAULT_TENANT, id) : undefined;
     if (!dataset) throw new NotFoundError('dataset', id, 'id');
@@ -113,7 +114,7 @@ export function datasetsRouter(deps: ApiDeps): Router {
   });
 
   // Per-column statistics and histograms, computed from the stored table once per dataset (services/dataset-summary.ts).
-  router.get('/datasets/:id/summary', async (ctx) => {
+  router.get('/datasets/:id/summary', requires('viewer'), async (ctx) => {
     ctx.body = {
       ...(await datasetSummary(deps.pool, ctx.params.id)),
       links: { dataset: `/api/v1/datasets/${ctx.params.id}` },

@@ -19,6 +19,7 @@ import { ApiDeps } from '../context';
 import { ingestTelemetry, IngestSummary } from '../services/ingest-telemetry';
 import { queueBacklogs } from '../services/queue-backlog';
 import { parseWith } from '../schemas/validate';
+import { requires } from '../auth/access';
 
 /** Telemetry windows: the default is the last hour; the widest allowed is 7 days (samples are kept 24 h). */
 export const TELEMETRY_DEFAULT_WINDOW_MS = 60 * 60 * 1000;
@@ -146,7 +147,7 @@ export function gpusRouter(deps: ApiDeps): Router {
   // Uploads being read in this process (the router is built once per app): each holds a pool connection.
   let uploading = 0;
 
-  router.get('/gpus', async (ctx) => {
+  router.get('/gpus', requires('viewer'), async (ctx) => {
     const devices = await listDevices(deps.pool);
     const latest = await latestMetricSamples(
       deps.pool,
@@ -155,7 +156,7 @@ export function gpusRouter(deps: ApiDeps): Router {
     ctx.body = { gpus: devices.map((d) => deviceView(d, latest.get(d.id))) };
   });
 
-  router.get('/gpus/:id/telemetry', async (ctx) => {
+  router.get('/gpus/:id/telemetry', requires('viewer'), async (ctx) => {
     const query = parseWith(telemetryQuery, ctx.query, 'query');
     const end = query.end_time ?? new Date();
     const start = query.start_time ?? new Date(end.getTime() - TELEMETRY_DEFAULT_WINDOW_MS);
@@ -192,7 +193,7 @@ export function gpusRouter(deps: ApiDeps): Router {
   });
 
   // A flattened DCGM scrape as CSV, streamed into the store (services/ingest-telemetry.ts).
-  router.post('/gpus/telemetry', async (ctx) => {
+  router.post('/gpus/telemetry', requires('operator'), async (ctx) => {
     // The media type itself, not ctx.is(): that answers null for an empty body, which the reader refuses by name.
     if (ctx.request.type.trim().toLowerCase() !== 'text/csv') {
       throw new UnsupportedMediaTypeError(`expected Content-Type text/csv, got ${ctx.get('content-type') || 'none'}`);
@@ -219,7 +220,7 @@ export function gpusRouter(deps: ApiDeps): Router {
     ctx.body = ingestView(summary);
   });
 
-  router.get('/resources/status', async (ctx) => {
+  router.get('/resources/status', requires('viewer'), async (ctx) => {
     const { pools: stored } = await resourceStatus(deps.pool);
     // Jobs queued: tasks in each pool's queues that no worker has taken yet (Temporal's backlog); jobsWaiting: jobs a
     // GPU worker took that wait for device memory.
@@ -253,7 +254,7 @@ export function gpusRouter(deps: ApiDeps): Router {
 /** Mounted under /api: `GET /api/gpu/status`, the seed services' summary. */
 export function gpuSeedRouter(deps: ApiDeps): Router {
   const router = new Router();
-  router.get('/gpu/status', async (ctx) => {
+  router.get('/gpu/status', requires('viewer'), async (ctx) => {
     ctx.body = await seedGpuStatus(deps);
   });
   return router;

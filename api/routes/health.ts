@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { ApiDeps } from '../context';
+import { requires } from '../auth/access';
 
 async function probe(fn: () => Promise<unknown>, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
   try {
@@ -19,11 +20,11 @@ async function probe(fn: () => Promise<unknown>, timeoutMs: number): Promise<{ o
 export function healthRouter(deps: ApiDeps): Router {
   const router = new Router();
 
-  router.get('/health', (ctx) => {
+  router.get('/health', requires('public'), (ctx) => {
     ctx.body = { status: 'ok' };
   });
 
-  router.get('/ready', async (ctx) => {
+  router.get('/ready', requires('public'), async (ctx) => {
     const [postgres, temporal] = await Promise.all([
       probe(() => deps.pool.query('SELECT 1'), 2_000),
       probe(() => deps.temporal.workflowService.describeNamespace({ namespace: deps.namespace }), 2_000),
@@ -33,7 +34,7 @@ export function healthRouter(deps: ApiDeps): Router {
     ctx.body = { status: ready ? 'ready' : 'degraded', checks: { postgres, temporal } };
   });
 
-  router.get('/metrics', async (ctx) => {
+  router.get('/metrics', requires('public'), async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;
     ctx.body = await deps.metrics.registry.metrics();
   });

@@ -12,6 +12,7 @@ import { parseWith } from '../schemas/validate';
 import { jobHasEvents, jobSeries, parseSeriesKeys } from '../services/epoch-series';
 import { EVENT_PAGE, Subscription } from '../services/job-event-hub';
 import { isJobId } from '../services/jobs';
+import { requires } from '../auth/access';
 
 /** Default milliseconds between keep-alive comments on an event stream (proxies drop connections idle for longer). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -88,7 +89,7 @@ export function jobEventsRouter(deps: ApiDeps): Router {
     await next();
   });
 
-  router.get('/jobs/:jobId/events', async (ctx) => {
+  router.get('/jobs/:jobId/events', requires('viewer'), async (ctx) => {
     const jobId = ctx.params.jobId;
     if (wantsJson(ctx)) {
       const { after, limit } = parseWith(pageQuery, ctx.query, 'query');
@@ -183,7 +184,7 @@ export function jobEventsRouter(deps: ApiDeps): Router {
     }
   });
 
-  router.get('/jobs/:jobId/metrics', async (ctx) => {
+  router.get('/jobs/:jobId/metrics', requires('viewer'), async (ctx) => {
     const keys = parseSeriesKeys(ctx.query.keys);
     const jobId = ctx.params.jobId;
     // A job with events exists; one without is asked of Temporal (404 for an unknown id).

@@ -12,6 +12,7 @@ import { parseWith } from '../schemas/validate';
 import { jobLinks } from '../services/accepted';
 import { scheduleId } from '../schemas/schedules';
 import { clusteringProjection, MAX_PROJECTION_POINTS } from '../services/clustering-projection';
+import { requires } from '../auth/access';
 
 const listQuery = z.object({
   kind: z.enum(JOB_KINDS as [string, ...string[]]).optional(),
@@ -50,7 +51,7 @@ async function resultView(deps: ApiDeps, jobId: string, kind: string | undefined
 export function jobsRouter(deps: ApiDeps): Router {
   const router = new Router();
 
-  router.get('/jobs', async (ctx) => {
+  router.get('/jobs', requires('viewer'), async (ctx) => {
     const query = parseWith(listQuery, ctx.query, 'query');
     const jobs = await deps.jobs.list({
       kind: query.kind,
@@ -62,7 +63,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     ctx.body = { jobs };
   });
 
-  router.get('/jobs/:jobId', async (ctx) => {
+  router.get('/jobs/:jobId', requires('viewer'), async (ctx) => {
     const view = await deps.jobs.describe(ctx.params.jobId);
     const temporalUi = deps.temporalUiUrl
       ? `${deps.temporalUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(view.jobId)}`
@@ -70,7 +71,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     ctx.body = { ...view, links: { ...jobLinks(view.jobId), ...(temporalUi ? { temporalUi } : {}) } };
   });
 
-  router.get('/jobs/:jobId/result', async (ctx) => {
+  router.get('/jobs/:jobId/result', requires('viewer'), async (ctx) => {
     const { wait } = parseWith(resultQuery, ctx.query, 'query');
     // Server-Timing: describe, wait (the long poll), result, then view (what the kind's artifacts add).
     const timing = new ServerTiming();
@@ -80,18 +81,18 @@ export function jobsRouter(deps: ApiDeps): Router {
   });
 
   // A clustering job's points in two dimensions (principal components past two columns), for the console's scatter plot.
-  router.get('/jobs/:jobId/projection', async (ctx) => {
+  router.get('/jobs/:jobId/projection', requires('viewer'), async (ctx) => {
     const { limit } = parseWith(projectionQuery, ctx.query, 'query');
     ctx.body = await clusteringProjection(deps, ctx.params.jobId, limit);
   });
 
-  router.post('/jobs/:jobId/stop', async (ctx) => {
+  router.post('/jobs/:jobId/stop', requires('operator'), async (ctx) => {
     await deps.jobs.stop(ctx.params.jobId);
     ctx.status = 202;
     ctx.body = { jobId: ctx.params.jobId, status: 'STOP_REQUESTED', links: jobLinks(ctx.params.jobId) };
   });
 
-  router.post('/jobs/:jobId/cancel', async (ctx) => {
+  router.post('/jobs/:jobId/cancel', requires('operator'), async (ctx) => {
     await deps.jobs.cancel(ctx.params.jobId);
     ctx.status = 202;
     ctx.body = { jobId: ctx.params.jobId, status: 'CANCEL_REQUESTED', links: jobLinks(ctx.params.jobId) };

@@ -37,6 +37,7 @@ import {
 } from '../schemas/models';
 import { parseWith } from '../schemas/validate';
 import { parseSeriesKeys, versionSeries } from '../services/epoch-series';
+import { requires } from '../auth/access';
 
 /** Who REST calls act as in the audit trail, until auth exists. */
 const ACTOR = 'api';
@@ -114,12 +115,12 @@ export function modelsRouter(deps: ApiDeps): Router {
   const router = new Router();
   const { pool } = deps;
 
-  router.get('/models', async (ctx) => {
+  router.get('/models', requires('viewer'), async (ctx) => {
     const { limit } = parseWith(listModelsQuery, ctx.query, 'query');
     ctx.body = { models: (await listModels(pool, DEFAULT_TENANT, limit)).map(modelView) };
   });
 
-  router.post('/models', async (ctx) => {
+  router.post('/models', requires('editor'), async (ctx) => {
     const input = parseWith(createModelRequest, await readBody(ctx, deps));
     const model = await createModel(pool, { tenantId: DEFAULT_TENANT, ...input, actor: ACTOR });
     ctx.status = 201;
@@ -127,45 +128,45 @@ export function modelsRouter(deps: ApiDeps): Router {
     ctx.body = modelView(model);
   });
 
-  router.get('/models/:name', async (ctx) => {
+  router.get('/models/:name', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     const model = await getModel(pool, DEFAULT_TENANT, name);
     if (!model) throw new NotFoundError('model', name, 'name');
     ctx.body = modelView(model);
   });
 
-  router.patch('/models/:name', async (ctx) => {
+  router.patch('/models/:name', requires('editor'), async (ctx) => {
     const name = nameOf(ctx);
     const patch = parseWith(updateModelRequest, await readBody(ctx, deps));
     requireSomething(patch, ['description', 'tags']);
     ctx.body = modelView(await updateModel(pool, DEFAULT_TENANT, name, patch, ACTOR, MODEL_LIMITS.maxTags));
   });
 
-  router.delete('/models/:name', async (ctx) => {
+  router.delete('/models/:name', requires('editor'), async (ctx) => {
     await deleteModel(pool, DEFAULT_TENANT, nameOf(ctx), ACTOR);
     ctx.status = 204;
   });
 
-  router.get('/models/:name/versions', async (ctx) => {
+  router.get('/models/:name/versions', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     const versions = await listVersionDetails(pool, DEFAULT_TENANT, name);
     if (!versions) throw new NotFoundError('model', name, 'name');
     ctx.body = { versions: versions.map(versionView) };
   });
 
-  router.get('/models/:name/versions/:version', async (ctx) => {
+  router.get('/models/:name/versions/:version', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     ctx.body = versionView(await getVersionDetail(pool, DEFAULT_TENANT, name, versionOf(ctx)));
   });
 
-  router.get('/models/:name/versions/:version/metrics', async (ctx) => {
+  router.get('/models/:name/versions/:version/metrics', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     const version = versionOf(ctx);
     const keys = parseSeriesKeys(ctx.query.keys);
     ctx.body = await versionSeries(pool, DEFAULT_TENANT, name, version, keys);
   });
 
-  router.patch('/models/:name/versions/:version', async (ctx) => {
+  router.patch('/models/:name/versions/:version', requires('editor'), async (ctx) => {
     const name = nameOf(ctx);
     const version = versionOf(ctx);
     const patch = parseWith(updateVersionRequest, await readBody(ctx, deps));
@@ -175,7 +176,7 @@ export function modelsRouter(deps: ApiDeps): Router {
     );
   });
 
-  router.put('/models/:name/aliases/:alias', async (ctx) => {
+  router.put('/models/:name/aliases/:alias', requires('editor'), async (ctx) => {
     const name = nameOf(ctx);
     const alias = aliasOf(ctx);
     const { version } = parseWith(setAliasRequest, await readBody(ctx, deps));
@@ -187,7 +188,7 @@ export function modelsRouter(deps: ApiDeps): Router {
   });
 
   // `latest` is reserved for writes; reading it resolves to the highest version number, as MLflow's models:/name/latest.
-  router.get('/models/:name/aliases/:alias', async (ctx) => {
+  router.get('/models/:name/aliases/:alias', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     const alias = aliasOf(ctx, true);
     const version =
@@ -197,13 +198,13 @@ export function modelsRouter(deps: ApiDeps): Router {
     ctx.body = { alias, ...versionView(version) };
   });
 
-  router.delete('/models/:name/aliases/:alias', async (ctx) => {
+  router.delete('/models/:name/aliases/:alias', requires('editor'), async (ctx) => {
     const name = nameOf(ctx);
     await deleteAlias(pool, DEFAULT_TENANT, name, aliasOf(ctx), ACTOR);
     ctx.status = 204;
   });
 
-  router.get('/models/:name/events', async (ctx) => {
+  router.get('/models/:name/events', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     const { after, limit } = parseWith(eventsQuery, ctx.query, 'query');
     const events = await listModelEvents(pool, DEFAULT_TENANT, name, after, limit);

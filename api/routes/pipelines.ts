@@ -5,12 +5,13 @@ import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { decidePipeline, describePipeline, pipelineReport } from '../services/pipelines';
 import { pipelineLinks } from '../services/accepted';
 import { submitFullPipeline, submitValidationPipeline } from '../services/submit-pipeline';
+import { requires } from '../auth/access';
 
 /** Validation pipelines: start (validation only, or validate → train → evaluate → gate → approve → register → promote), read, decide. */
 export function pipelinesRouter(deps: ApiDeps): Router {
   const router = new Router();
 
-  router.post('/pipelines/validation', async (ctx) => {
+  router.post('/pipelines/validation', requires('operator', 'start'), async (ctx) => {
     const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
     const { replayed, status, ...run } = await submitValidationPipeline(deps, body, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/validation', sha256),
@@ -22,7 +23,7 @@ export function pipelinesRouter(deps: ApiDeps): Router {
     });
   });
 
-  router.post('/pipelines/full', async (ctx) => {
+  router.post('/pipelines/full', requires('operator', 'start'), async (ctx) => {
     const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
     const { replayed, status, ...run } = await submitFullPipeline(deps, body, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/full', sha256),
@@ -34,15 +35,15 @@ export function pipelinesRouter(deps: ApiDeps): Router {
     });
   });
 
-  router.get('/pipelines/:id', async (ctx) => {
+  router.get('/pipelines/:id', requires('viewer'), async (ctx) => {
     ctx.body = await describePipeline(deps, ctx.params.id);
   });
 
-  router.get('/pipelines/:id/report', async (ctx) => {
+  router.get('/pipelines/:id/report', requires('viewer'), async (ctx) => {
     ctx.body = await pipelineReport(deps, ctx.params.id);
   });
 
-  router.post('/pipelines/:id/decision', async (ctx) => {
+  router.post('/pipelines/:id/decision', requires('approver'), async (ctx) => {
     const outcome = await decidePipeline(
       deps,
       ctx.params.id,

@@ -19,6 +19,7 @@ import { inputMatrix } from '../services/input-matrix';
 import { resolvePredictTarget } from '../services/model-version';
 import { PredictBatcher } from '../services/predict-batcher';
 import { submitBatchPredict } from '../services/submit-batch-predict';
+import { requires } from '../auth/access';
 
 /**
  * `POST /models/:name/predict`: online prediction with a registered model, no workflow, from a cache of loaded
@@ -47,7 +48,7 @@ export function predictRouter(deps: ApiDeps): Router {
     deps.metrics.predictBatchRequests.observe(requests),
   );
 
-  router.post('/models/:name/predict', async (ctx) => {
+  router.post('/models/:name/predict', requires('operator', 'predict'), async (ctx) => {
     // Counted from here: a batch waits (within its window) for requests still reading their body or model version.
     const ticket = batcher.admit();
     try {
@@ -71,7 +72,7 @@ export function predictRouter(deps: ApiDeps): Router {
     }
   });
 
-  router.post('/models/:name/batch-predict', async (ctx) => {
+  router.post('/models/:name/batch-predict', requires('operator', 'start'), async (ctx) => {
     const name = parseWith(modelName, ctx.params.name, 'name');
     const { body: request, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxBatchPredictBodyBytes);
     const job = await submitBatchPredict(deps, name, request, {

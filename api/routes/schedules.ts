@@ -16,6 +16,7 @@ import {
   triggerSchedule,
   updateSchedule,
 } from '../services/schedules';
+import { requires } from '../auth/access';
 
 /**
  * Recurring jobs on Temporal Schedules (services/schedules.ts). Bodies are limited like a pipeline's
@@ -39,46 +40,46 @@ export function schedulesRouter(deps: ApiDeps): Router {
   const optionalBody = async (ctx: Context) =>
     ctx.request.length || ctx.get('transfer-encoding') ? objectBody(ctx) : {};
 
-  router.post('/schedules', async (ctx) => {
+  router.post('/schedules', requires('editor'), async (ctx) => {
     const view = await createSchedule(deps, await objectBody(ctx));
     ctx.status = 201;
     ctx.set('Location', view.links.self);
     ctx.body = view;
   });
 
-  router.get('/schedules', async (ctx) => {
+  router.get('/schedules', requires('viewer'), async (ctx) => {
     ctx.body = await listSchedules(deps, ctx.query);
   });
 
-  router.post('/schedules/preview', async (ctx) => {
+  router.post('/schedules/preview', requires('viewer', 'read'), async (ctx) => {
     ctx.body = await previewSchedule(deps, await objectBody(ctx));
   });
 
-  router.get('/schedules/:id', async (ctx) => {
+  router.get('/schedules/:id', requires('viewer'), async (ctx) => {
     ctx.body = await describeSchedule(deps, idOf(ctx));
   });
 
-  router.patch('/schedules/:id', async (ctx) => {
+  router.patch('/schedules/:id', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
     ctx.body = await updateSchedule(deps, id, await objectBody(ctx));
   });
 
-  router.delete('/schedules/:id', async (ctx) => {
+  router.delete('/schedules/:id', requires('editor'), async (ctx) => {
     await deleteSchedule(deps, idOf(ctx));
     ctx.status = 204;
   });
 
-  router.post('/schedules/:id/pause', async (ctx) => {
+  router.post('/schedules/:id/pause', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
     ctx.body = await setPaused(deps, id, true, await optionalBody(ctx));
   });
 
-  router.post('/schedules/:id/unpause', async (ctx) => {
+  router.post('/schedules/:id/unpause', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
     ctx.body = await setPaused(deps, id, false, await optionalBody(ctx));
   });
 
-  router.post('/schedules/:id/trigger', async (ctx) => {
+  router.post('/schedules/:id/trigger', requires('operator', 'start'), async (ctx) => {
     const id = idOf(ctx);
     try {
       ctx.body = await triggerSchedule(deps, id, await optionalBody(ctx));
@@ -91,7 +92,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
     ctx.status = 202;
   });
 
-  router.post('/schedules/:id/backfill', async (ctx) => {
+  router.post('/schedules/:id/backfill', requires('editor', 'start'), async (ctx) => {
     const id = idOf(ctx);
     ctx.status = 202;
     ctx.body = await backfillSchedule(deps, id, await objectBody(ctx));

@@ -12,6 +12,7 @@ import { submitClustering } from '../services/submit-clustering';
 import { seedClusterFields, seedWaitQuery } from '../schemas/seed';
 import { parseWith } from '../schemas/validate';
 import { algorithmCatalog } from './algorithms';
+import { requires } from '../auth/access';
 
 /**
  * The seed services' synchronous shape, kept for their clients: `POST /api/cluster/{algorithm}` with `{ data, params }`
@@ -21,12 +22,12 @@ import { algorithmCatalog } from './algorithms';
 export function seedCompatRouter(deps: ApiDeps): Router {
   const router = new Router();
 
-  router.get('/algorithms', (ctx) => {
+  router.get('/algorithms', requires('public'), (ctx) => {
     ctx.body = { algorithms: algorithmCatalog() };
   });
 
   // The body streams through the dataset parser as /api/v1/clustering's does: `data` meets the limits as it arrives.
-  router.post('/cluster/:algorithm', async (ctx) => {
+  router.post('/cluster/:algorithm', requires('operator', 'start'), async (ctx) => {
     const { wait } = parseWith(seedWaitQuery, ctx.query, 'query');
     requireJson(ctx);
     const hash = createHash('sha256');

@@ -13,6 +13,7 @@ import {
   PayloadTooLargeError,
   RequestTimeoutError,
   TooManyRequestsError,
+  UnauthorizedError,
   UnprocessableError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -87,6 +88,11 @@ describe('api/middleware/error-handler', () => {
       new UnprocessableError('needs 9 GiB', 'resources.gpuMemoryMb', 'exceeds_gpu_memory'),
       422,
       { error: { code: 'exceeds_gpu_memory', message: 'needs 9 GiB', field: 'resources.gpuMemoryMb' } },
+    ],
+    [
+      new UnauthorizedError('unknown API key', 'invalid_credentials'),
+      401,
+      { error: { code: 'invalid_credentials', message: 'unknown API key', field: 'Authorization' } },
     ],
     [
       new ForbiddenError('not this host', 'host_not_allowed', 'host'),

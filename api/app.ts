@@ -19,6 +19,7 @@ import { gpuSeedRouter, gpusRouter } from './routes/gpus';
 import { healthRouter } from './routes/health';
 import { jobEventsRouter } from './routes/job-events';
 import { jobsRouter } from './routes/jobs';
+import { membersRouter } from './routes/members';
 import { modelsRouter } from './routes/models';
 import { pipelinesRouter } from './routes/pipelines';
 import { predictRouter } from './routes/predict';
@@ -45,6 +46,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
     predictRouter(deps),
     algorithmsRouter(),
     gpusRouter(deps),
+    membersRouter(deps),
   ]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }

@@ -6,6 +6,7 @@ import { BodyLimits } from '../common/body-limits';
 import { TelemetryLimits } from '../common/telemetry-limits';
 import type { BrowserPolicy } from '../common/config';
 import type { PredictBatching } from '../common/predict-batching';
+import type { SsoVerifier } from './auth/sso';
 import { ApiMetrics } from './metrics';
 import { JobEventHub } from './services/job-event-hub';
 import { JobService } from './services/jobs';
@@ -45,4 +46,6 @@ export interface ApiDeps {
   predictBatching?: PredictBatching;
   /** Event streams this process serves at once (KILN_MAX_SSE_CLIENTS); past it 503 with Retry-After. */
   maxSseClients: number;
+  /** SSO bearer tokens (KILN_JWT_*: api/auth/sso.ts); absent: only API keys authenticate. */
+  sso?: SsoVerifier;
 }

@@ -11,6 +11,7 @@ import { createPool } from '../db/pool';
 import { migrate } from '../migrations/migrator';
 import { applyComputeConfig } from '../ml/compute-config';
 import { createApp } from './app';
+import { createSsoVerifier } from './auth/sso';
 import { apiConnectionOptions } from './temporal-connection';
 import { createApiMetrics } from './metrics';
 import { JobEventHub } from './services/job-event-hub';
@@ -67,6 +68,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     log,
     browser: config.api.browser,
     predictBatching: config.api.predictBatching,
+    ...(config.api.sso ? { sso: createSsoVerifier({ pool, config: config.api.sso, log }) } : {}),
   });
   const { host, port } = config.api;
   // Koa's handler settles its own errors (its error handler answers and logs them): nothing is left to await here.

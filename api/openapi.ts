@@ -10,6 +10,7 @@ import { clusteringRequest, jobAccepted } from './schemas/clustering';
 import { errorBody, MODEL_NAME_PATTERN } from './schemas/common';
 import { batchPredictRequest, predictRequest } from './schemas/predict';
 import { seedClusterRequest } from './schemas/seed';
+import { MAX_SUBJECT_LENGTH, putMemberRequest } from './schemas/members';
 import { MAX_PROJECTION_POINTS } from './services/clustering-projection';
 import { trainingRequest } from './schemas/training';
 import { decisionRequest, fullPipelineRequest, validationPipelineRequest } from './schemas/pipelines';
@@ -102,6 +103,17 @@ const scheduleIdParam = {
 const scheduleView = {
   description:
     "The schedule: action {kind, model?, request as given}, spec as written, policy {overlap, catchupWindow, pauseOnFailure}, paused, note, remainingRuns (null: no limit), timezone, nextFireTimes [{utc, local}] (Temporal's next 10, jitter included; none while paused), counts {runs, skippedByOverlap, missedCatchupWindow}, running job ids, recentRuns [{jobId, scheduledTime (the run's nominal second, as its job id), startedAt, status, links}] newest first, createdAt, updatedAt, links",
+};
+const memberSubjectParam = {
+  name: 'subject',
+  in: 'path',
+  required: true,
+  description:
+    "`<iss>|<sub>` of the member's SSO tokens, percent-encoded (`https%3A%2F%2Fidp.example.com%2F%7Cuser-1`)",
+  schema: { type: 'string', maxLength: MAX_SUBJECT_LENGTH },
+};
+const memberView = {
+  description: '{subject, role, createdBy (the principal who last set it), createdAt, links: {self}}',
 };
 const idPathParam = (description: string) => ({
   name: 'id',
@@ -736,6 +748,32 @@ export function openApiDocument(limits: DatasetLimits) {
           operationId: 'getArtifact',
           summary: 'Artifact bytes',
           responses: { '200': { description: 'OK' }, ...errors(404, 503) },
+        },
+      },
+      '/api/v1/members': {
+        get: {
+          operationId: 'listMembers',
+          summary:
+            "SSO members of the caller's tenant (admin): {members: [{subject, role, createdBy, createdAt, links}]}, by subject. A token's subject `<iss>|<sub>` acts in the tenants it is a member of, with the membership's role; a member of several names one with the X-Kiln-Tenant header",
+          responses: { '200': { description: 'OK' }, ...errors(401, 403, 503) },
+        },
+      },
+      '/api/v1/members/{subject}': {
+        parameters: [memberSubjectParam],
+        put: {
+          operationId: 'putMember',
+          summary: "Make a token subject a member of the caller's tenant with a role, or change its role (admin)",
+          requestBody: { content: { 'application/json': { schema: schema(putMemberRequest) } } },
+          responses: {
+            '200': { description: `Role changed: ${memberView.description}` },
+            '201': { description: `Member added: ${memberView.description}` },
+            ...errors(400, 401, 403, 413, 415, 503),
+          },
+        },
+        delete: {
+          operationId: 'deleteMember',
+          summary: "Remove a member from the caller's tenant (admin); its tokens no longer act in it",
+          responses: { '204': { description: 'Removed' }, ...errors(401, 403, 404, 503) },
         },
       },
       '/api/v1/gpus': {

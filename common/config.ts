@@ -18,6 +18,7 @@ import { ConfigError } from './config-error';
 import { DatasetLimits, DEFAULT_LIMITS } from './dataset-limits';
 import { DeclaredGpu, DeclaredInventoryError, readDeclaredGpus } from './declared-gpus';
 import { DEFAULT_PREDICT_BATCHING, PredictBatching } from './predict-batching';
+import { DEFAULT_JWT_ALGORITHMS, jwtAlgorithmList, SsoConfig } from './sso-config';
 import {
   directory,
   executableFile,
@@ -39,7 +40,7 @@ import { PoolName, TASK_QUEUES } from './task-queues';
 import { DEFAULT_TELEMETRY_LIMITS, TelemetryLimits } from './telemetry-limits';
 
 export { ConfigError };
-export type { PredictBatching };
+export type { PredictBatching, SsoConfig };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
@@ -114,6 +115,12 @@ export const ENV_SCHEMA = z.object({
   TEMPORAL_TLS_SERVER_NAME: host("a host name (the one in the server's certificate)").optional(),
   TEMPORAL_CONFIG_FILE: readableFile('a temporal.toml').optional(),
   TEMPORAL_PROFILE: token('a profile name').optional(),
+
+  // --- API: SSO (JWT bearer tokens; off without KILN_JWT_JWKS_URL) ---
+  KILN_JWT_JWKS_URL: url(['https:', 'http:'], 'https://idp.example.com/.well-known/jwks.json').optional(),
+  KILN_JWT_ISSUER: token("an issuer (the tokens' exact `iss`)").optional(),
+  KILN_JWT_AUDIENCE: token("an audience (a value of the tokens' `aud`)").optional(),
+  KILN_JWT_ALGORITHMS: jwtAlgorithmList().default(jwtAlgorithmList().parse(DEFAULT_JWT_ALGORITHMS)),
 
   // --- Logging (every process) ---
   KILN_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
@@ -206,6 +213,8 @@ export interface ApiConfig {
   timeouts: DependencyTimeouts;
   /** How online predict gathers concurrent requests for one model version into one batch. */
   predictBatching: PredictBatching;
+  /** SSO token verification (KILN_JWT_*); absent: SSO off, only API keys authenticate. */
+  sso?: SsoConfig;
 }
 
 /**
@@ -327,11 +336,31 @@ const PATH_OR_DATA: ReadonlyArray<readonly [EnvName, EnvName]> = [
   ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_DATA'],
 ];
 
+const SSO_NAMES = ['KILN_JWT_JWKS_URL', 'KILN_JWT_ISSUER', 'KILN_JWT_AUDIENCE', 'KILN_JWT_ALGORITHMS'] as const;
+
+/**
+ * SSO verifies nothing without an issuer and audience to check; they mean nothing without the keys. Checked once
+ * each KILN_JWT_* set is valid alone (`invalid`: the variables with a problem of their own).
+ */
+function ssoProblems(input: Partial<Record<EnvName, string>>, invalid: ReadonlySet<string>): string[] {
+  if (SSO_NAMES.some((name) => invalid.has(name))) return [];
+  const missing = (['KILN_JWT_ISSUER', 'KILN_JWT_AUDIENCE'] as const).filter((name) => input[name] === undefined);
+  if (input.KILN_JWT_JWKS_URL !== undefined) {
+    return missing.length ? [`KILN_JWT_JWKS_URL is set without ${missing.join(' and ')}: SSO needs both`] : [];
+  }
+  return (['KILN_JWT_ISSUER', 'KILN_JWT_AUDIENCE', 'KILN_JWT_ALGORITHMS'] as const)
+    .filter((name) => input[name] !== undefined)
+    .map((name) => `${name} is set without KILN_JWT_JWKS_URL: set the URL of the JWKS to turn SSO on, or unset it`);
+}
+
 /** Problems between variables, each valid alone. */
-function combinationProblems(input: Partial<Record<EnvName, string>>): string[] {
-  return PATH_OR_DATA.filter(([file, data]) => input[file] !== undefined && input[data] !== undefined).map(
-    ([file, data]) => `${file} and ${data} are both set: set one (a file, or the PEM itself)`,
-  );
+function combinationProblems(input: Partial<Record<EnvName, string>>, invalid: ReadonlySet<string>): string[] {
+  return [
+    ...PATH_OR_DATA.filter(([file, data]) => input[file] !== undefined && input[data] !== undefined).map(
+      ([file, data]) => `${file} and ${data} are both set: set one (a file, or the PEM itself)`,
+    ),
+    ...ssoProblems(input, invalid),
+  ];
 }
 
 /**
@@ -343,7 +372,7 @@ export function parseEnv(env: Env): ParsedEnv {
   const result = ENV_SCHEMA.safeParse(input);
   const problems = [
     ...(result.success ? [] : result.error.issues.map((issue) => describeProblem(issue, input))),
-    ...combinationProblems(input),
+    ...combinationProblems(input, new Set(result.success ? [] : result.error.issues.map((i) => String(i.path[0])))),
   ];
   if (problems.length > 0 || !result.success)
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
@@ -499,6 +528,16 @@ export function loadConfig(env: Env): KilnConfig {
         windowMs: parsed.KILN_PREDICT_BATCH_WINDOW_MS,
         maxRows: parsed.KILN_PREDICT_MAX_BATCH_ROWS,
       },
+      ...(parsed.KILN_JWT_JWKS_URL !== undefined
+        ? {
+            sso: {
+              jwksUrl: parsed.KILN_JWT_JWKS_URL,
+              issuer: parsed.KILN_JWT_ISSUER!,
+              audience: parsed.KILN_JWT_AUDIENCE!,
+              algorithms: parsed.KILN_JWT_ALGORITHMS,
+            },
+          }
+        : {}),
     },
     worker: {
       pool: parsed.KILN_POOL,

@@ -5,6 +5,7 @@ import { roleAllows } from '../../common/auth/roles';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
 import { findApiKeyForAuth, parseApiKey, secretMatches } from '../../db/api-keys';
 import type { AccessDeclaration, AccessGate } from './access';
+import { SsoVerifier, TENANT_HEADER } from './sso';
 
 /**
  * TEMPORARY (issue 12 in progress): a request without credentials acts as this platform admin of the default tenant,
@@ -24,12 +25,16 @@ export function presentedToken(ctx: Pick<Context, 'get'>): string | undefined {
   return ctx.get('X-API-Key') || undefined;
 }
 
-/** The access gate over API keys in Postgres. */
-export function createAccessGate(deps: { pool: Pool }): AccessGate {
+/** The access gate over API keys in Postgres, and SSO tokens (JWTs) when `sso` is configured. */
+export function createAccessGate(deps: { pool: Pool; sso?: SsoVerifier }): AccessGate {
   async function authenticate(ctx: Context): Promise<Principal> {
     const token = presentedToken(ctx);
     if (token === undefined) return ANONYMOUS_ADMIN;
     const parsed = parseApiKey(token);
+    // Anything not shaped like a Kiln key is an SSO token when SSO is on (a mistyped key stays a key's 401).
+    if (!parsed && deps.sso && !token.startsWith('kiln_')) {
+      return deps.sso.authenticate(token, ctx.get(TENANT_HEADER) || undefined);
+    }
     if (!parsed) throw new UnauthorizedError('not a Kiln API key', 'invalid_credentials');
     const found = await findApiKeyForAuth(deps.pool, parsed.keyId);
     if (!found || !secretMatches(parsed.secret, found.secretSha256)) {

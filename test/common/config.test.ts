@@ -316,6 +316,52 @@ describe('common/config', () => {
     });
   });
 
+  describe('SSO (KILN_JWT_*)', () => {
+    const jwks = 'https://idp.example.com/.well-known/jwks.json';
+
+    it('is off without KILN_JWT_JWKS_URL, on with it and its issuer and audience', () => {
+      expect(loadConfig({ HOME: root }).api.sso).to.equal(undefined);
+      const sso = loadConfig({
+        HOME: root,
+        KILN_JWT_JWKS_URL: jwks,
+        KILN_JWT_ISSUER: 'https://idp.example.com/',
+        KILN_JWT_AUDIENCE: 'kiln',
+      }).api.sso;
+      expect(sso).to.deep.equal({
+        jwksUrl: jwks,
+        issuer: 'https://idp.example.com/',
+        audience: 'kiln',
+        algorithms: ['RS256', 'ES256'],
+      });
+    });
+
+    it('needs the issuer and the audience with the URL, and the URL with either', () => {
+      expect(configError({ HOME: root, KILN_JWT_JWKS_URL: jwks }).problems).to.deep.equal([
+        'KILN_JWT_JWKS_URL is set without KILN_JWT_ISSUER and KILN_JWT_AUDIENCE: SSO needs both',
+      ]);
+      expect(configError({ HOME: root, KILN_JWT_JWKS_URL: jwks, KILN_JWT_ISSUER: 'idp' }).problems).to.deep.equal([
+        'KILN_JWT_JWKS_URL is set without KILN_JWT_AUDIENCE: SSO needs both',
+      ]);
+      expect(configError({ HOME: root, KILN_JWT_AUDIENCE: 'kiln' }).problems).to.deep.equal([
+        'KILN_JWT_AUDIENCE is set without KILN_JWT_JWKS_URL: set the URL of the JWKS to turn SSO on, or unset it',
+      ]);
+    });
+
+    it('takes asymmetric algorithms only: none and HS* are refused', () => {
+      const base = { HOME: root, KILN_JWT_JWKS_URL: jwks, KILN_JWT_ISSUER: 'idp', KILN_JWT_AUDIENCE: 'kiln' };
+      expect(loadConfig({ ...base, KILN_JWT_ALGORITHMS: ' ES384 , EdDSA,ES384' }).api.sso?.algorithms).to.deep.equal([
+        'ES384',
+        'EdDSA',
+      ]);
+      for (const refused of ['none', 'RS256,none', 'HS256', 'hs512']) {
+        const [problem] = configError({ ...base, KILN_JWT_ALGORITHMS: refused }).problems;
+        expect(problem).to.match(/^KILN_JWT_ALGORITHMS must list algorithms among RS256, .* cannot be verified with/);
+      }
+      expect(configError({ ...base, KILN_JWT_ALGORITHMS: 'RS257' }).problems[0]).to.contain('unknown RS257');
+      expect(configError({ ...base, KILN_JWT_ALGORITHMS: ',' }).problems[0]).to.match(/^KILN_JWT_ALGORITHMS must list/);
+    });
+  });
+
   describe('a bad value in every variable', () => {
     // One bad value per variable and what its message must say. A variable added to the schema without a row here
     // fails the first test, so every variable's message is looked at once.
@@ -349,6 +395,10 @@ describe('common/config', () => {
       KILN_TEMPORAL_RPC_TIMEOUT_MS: [() => '5s', /must be a positive integer/],
       KILN_PG_CONNECT_TIMEOUT_MS: [() => '0', /must be a positive integer/],
       KILN_PG_QUERY_TIMEOUT_MS: [() => '-1', /must be a positive integer/],
+      KILN_JWT_JWKS_URL: [() => 'idp.example.com/jwks', /must be a URL like https:\/\/idp\.example\.com\/\.well-known/],
+      KILN_JWT_ISSUER: [() => 'my idp', /must be an issuer \(the tokens' exact `iss`\) without spaces/],
+      KILN_JWT_AUDIENCE: [() => 'kiln api', /must be an audience \(a value of the tokens' `aud`\) without spaces/],
+      KILN_JWT_ALGORITHMS: [() => 'RS256,HS256', /HS256 cannot be verified with the public keys of a JWKS/],
       DATABASE_URL: [() => 'mysql://kiln:hunter2@db/kiln', /must be a URL like postgres:\/\/user:password@host/],
       TEMPORAL_ADDRESS: [() => 'http://temporal:7233', /must be host:port \(no scheme, no spaces\), e\.g\. 127/],
       TEMPORAL_NAMESPACE: [() => 'my namespace', /must be a namespace name without spaces or line breaks/],

@@ -35,6 +35,7 @@ export async function startTestApi(
       | 'sseKeepAliveMs'
       | 'predictBatching'
       | 'maxSseClients'
+      | 'sso'
     >
   > & {
     telemetryLimits?: Partial<TelemetryLimits>;
@@ -60,6 +61,7 @@ export async function startTestApi(
     predictBatching: settings.predictBatching ?? defaults.predictBatching,
     ...(settings.log ? { log: settings.log } : {}),
     ...(settings.sseKeepAliveMs !== undefined ? { sseKeepAliveMs: settings.sseKeepAliveMs } : {}),
+    ...(settings.sso ? { sso: settings.sso } : {}),
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

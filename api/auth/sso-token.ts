@@ -1,0 +1,62 @@
+import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify } from 'jose';
+import { UnauthorizedError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import type { SsoConfig } from '../../common/sso-config';
+
+/** Verifies an SSO token's signature and claims; answers its subject `<issuer>|<sub>`. */
+export type SsoTokenVerifier = (token: string) => Promise<string>;
+
+/** Why a token was refused, for the 401's message: the class of problem, never the token or its claims. */
+function refusal(err: unknown): string | undefined {
+  if (err instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') return 'the token is for another audience';
+    if (err.claim === 'iss') return 'the token is from another issuer';
+    if (err.claim === 'nbf') return 'the token is not valid yet';
+    return `the token's "${err.claim}" claim is missing or invalid`;
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return "the token's signing algorithm is not accepted";
+  if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) {
+    return "the token's signing key is not among the identity provider's keys";
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return "the token's signature does not verify";
+  if (
+    err instanceof joseErrors.JWSInvalid ||
+    err instanceof joseErrors.JWTInvalid ||
+    err instanceof joseErrors.JOSENotSupported
+  ) {
+    return 'the token is malformed';
+  }
+  return undefined;
+}
+
+/**
+ * The verifier over the identity provider's JWKS (fetched on first use, cached, refetched when a token names a key
+ * it lacks; jose's createRemoteJWKSet). A token must be signed with one of `config.algorithms` by a key of the JWKS,
+ * carry `iss` equal to the issuer, the audience in `aud`, a `sub`, and an `exp` not past (one without `exp` would
+ * never expire). Throws UnauthorizedError `invalid_token` saying which check failed; when the JWKS cannot be fetched,
+ * also a 401 (`invalid_token`, the cause logged), since no token can be verified then.
+ */
+export function createSsoTokenVerifier(config: SsoConfig, log?: Logger): SsoTokenVerifier {
+  const keys = createRemoteJWKSet(new URL(config.jwksUrl));
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: config.issuer,
+        audience: config.audience,
+        algorithms: config.algorithms,
+        requiredClaims: ['sub', 'exp'],
+      }));
+    } catch (err) {
+      const reason = refusal(err);
+      if (reason) throw new UnauthorizedError(`invalid token: ${reason}`, 'invalid_token');
+      log?.warn({ err }, "SSO: the identity provider's keys (KILN_JWT_JWKS_URL) could not be fetched");
+      throw new UnauthorizedError(
+        "invalid token: the identity provider's signing keys could not be fetched; retry later",
+        'invalid_token',
+      );
+    }
+    return `${payload.iss}|${payload.sub}`;
+  };
+}

@@ -1,0 +1,67 @@
+import type { Pool } from 'pg';
+import type { Principal } from '../../common/auth/principal';
+import { ForbiddenError, ValidationError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import type { SsoConfig } from '../../common/sso-config';
+import { membershipsOf } from '../../db/tenant-members';
+import { createSsoTokenVerifier, SsoTokenVerifier } from './sso-token';
+
+/** The header naming the tenant an SSO request acts in, for a subject that is a member of several. */
+export const TENANT_HEADER = 'X-Kiln-Tenant';
+
+/** Tenant ids as the tenancy conventions write them (issue 12): a lower-case letter, then 1-31 of [a-z0-9-]. */
+const TENANT_ID = /^[a-z][a-z0-9-]{1,31}$/;
+
+/**
+ * Authenticates SSO bearer tokens (JWTs) as principals. The tenant and role come from tenant_members, never from a
+ * claim of the token.
+ */
+export interface SsoVerifier {
+  /**
+   * The principal `sso:<issuer>|<sub>` for a token, in `requestedTenant` (the X-Kiln-Tenant header) or else the one
+   * tenant its subject is a member of, with the role of that membership. Throws UnauthorizedError `invalid_token`
+   * (401) for a token that does not verify; ForbiddenError `not_a_member` (403) for a valid token whose subject is
+   * not a member (of the requested tenant); ValidationError (400, field X-Kiln-Tenant) when the header is malformed,
+   * or absent for a member of several tenants (`tenant_required`).
+   */
+  authenticate(token: string, requestedTenant: string | undefined): Promise<Principal>;
+}
+
+/** The verifier over a JWKS (`config`) and the memberships in Postgres; `verifyToken` replaces the JWKS in tests. */
+export function createSsoVerifier(deps: {
+  pool: Pick<Pool, 'query'>;
+  config: SsoConfig;
+  log?: Logger;
+  verifyToken?: SsoTokenVerifier;
+}): SsoVerifier {
+  const verifyToken = deps.verifyToken ?? createSsoTokenVerifier(deps.config, deps.log);
+  return {
+    async authenticate(token, requestedTenant) {
+      const subject = await verifyToken(token);
+      if (requestedTenant !== undefined && !TENANT_ID.test(requestedTenant)) {
+        throw new ValidationError(
+          `${TENANT_HEADER} must be a tenant id (a lower-case letter, then 1-31 of a-z, 0-9 and "-")`,
+          TENANT_HEADER,
+        );
+      }
+      const memberships = await membershipsOf(deps.pool, subject, requestedTenant);
+      const [first] = memberships;
+      if (!first) {
+        throw new ForbiddenError(
+          requestedTenant === undefined
+            ? `${subject} is not a member of any tenant (an admin adds members: PUT /api/v1/members/:subject)`
+            : `${subject} is not a member of tenant "${requestedTenant}"`,
+          'not_a_member',
+        );
+      }
+      if (memberships.length > 1) {
+        throw new ValidationError(
+          `${subject} is a member of several tenants: name the one to act in with the ${TENANT_HEADER} header`,
+          TENANT_HEADER,
+          'tenant_required',
+        );
+      }
+      return { id: `sso:${subject}`, tenantId: first.tenantId, role: first.role, platformAdmin: false, subject };
+    },
+  };
+}

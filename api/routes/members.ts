@@ -1,0 +1,66 @@
+import Router from '@koa/router';
+import { Context } from 'koa';
+import { NotFoundError, ValidationError } from '../../common/errors';
+import { deleteTenantMember, listTenantMembers, putTenantMember, TenantMember } from '../../db/tenant-members';
+import { principalOf, requires } from '../auth/access';
+import { readJsonBody } from '../body';
+import { ApiDeps } from '../context';
+import { memberSubject, putMemberRequest } from '../schemas/members';
+import { parseWith } from '../schemas/validate';
+
+/** A membership body is `{"role": "..."}`: a few bytes are plenty. */
+const MEMBER_BODY_MAX_BYTES = 4096;
+
+const memberPath = (subject: string) => `/api/v1/members/${encodeURIComponent(subject)}`;
+
+function memberView(m: TenantMember) {
+  return {
+    subject: m.subject,
+    role: m.role,
+    createdBy: m.createdBy,
+    createdAt: m.createdAt,
+    links: { self: memberPath(m.subject) },
+  };
+}
+
+/** The route's `:subject`, decoded by the router, checked (400 naming `subject`). */
+function subjectOf(ctx: Context): string {
+  return parseWith(memberSubject, ctx.params.subject, 'subject');
+}
+
+/**
+ * SSO members of the caller's tenant (README: SSO (JWT)): who, by token subject `<iss>|<sub>`, may act in it with
+ * which role. Admins of the tenant only; every query names the caller's tenant, so no other tenant's members are seen.
+ */
+export function membersRouter(deps: ApiDeps): Router {
+  const { pool } = deps;
+  const router = new Router();
+
+  router.get('/members', requires('admin'), async (ctx) => {
+    const members = await listTenantMembers(pool, principalOf(ctx).tenantId);
+    ctx.body = { members: members.map(memberView) };
+  });
+
+  router.put('/members/:subject', requires('admin'), async (ctx) => {
+    const subject = subjectOf(ctx);
+    const body = await readJsonBody(ctx, Math.min(deps.limits.maxBodyBytes, MEMBER_BODY_MAX_BYTES));
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ValidationError('the body must be a JSON object', 'body');
+    const { role } = parseWith(putMemberRequest, body);
+    const principal = principalOf(ctx);
+    const { member, created } = await putTenantMember(pool, principal.tenantId, subject, role, principal.id);
+    ctx.status = created ? 201 : 200;
+    if (created) ctx.set('Location', memberPath(member.subject));
+    ctx.body = memberView(member);
+  });
+
+  router.delete('/members/:subject', requires('admin'), async (ctx) => {
+    const subject = subjectOf(ctx);
+    if (!(await deleteTenantMember(pool, principalOf(ctx).tenantId, subject))) {
+      throw new NotFoundError('member', subject, 'subject');
+    }
+    ctx.status = 204;
+  });
+
+  return router;
+}

@@ -45,4 +45,6 @@ export interface ApiDeps {
   predictBatching?: PredictBatching;
   /** Event streams this process serves at once (KILN_MAX_SSE_CLIENTS); past it 503 with Retry-After. */
   maxSseClients: number;
+  /** Jobs a tenant runs at once unless its row says otherwise (KILN_MAX_RUNNING_JOBS_PER_TENANT); default its default. */
+  maxRunningJobsPerTenant?: number;
 }

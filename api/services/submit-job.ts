@@ -71,7 +71,7 @@ export interface PreparedJob {
 export interface SubmitOptions {
   /** From the request's Idempotency-Key header (idempotency.ts): the job id comes from it. */
   idempotency?: IdempotentStart;
-  /** Records the submission's phases (`dataset`, `prepare`, `start`) for the answer's Server-Timing header. */
+  /** Records the submission's phases (`dataset`, `prepare`, `limit`, `start`) for the answer's Server-Timing header. */
   timing?: ServerTiming;
 }
 

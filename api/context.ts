@@ -48,4 +48,6 @@ export interface ApiDeps {
   maxSseClients: number;
   /** SSO bearer tokens (KILN_JWT_*: api/auth/sso.ts); absent: only API keys authenticate. */
   sso?: SsoVerifier;
+  /** Jobs a tenant runs at once unless its row says otherwise (KILN_MAX_RUNNING_JOBS_PER_TENANT); default its default. */
+  maxRunningJobsPerTenant?: number;
 }

@@ -65,6 +65,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     gpuFallbackSeconds: config.api.gpuFallbackSeconds,
     localComputeMaxCells: config.api.localComputeMaxCells,
     maxSseClients: config.api.maxSseClients,
+    maxRunningJobsPerTenant: config.api.maxRunningJobsPerTenant,
     log,
     browser: config.api.browser,
     predictBatching: config.api.predictBatching,

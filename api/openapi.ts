@@ -170,11 +170,18 @@ const aliasPathParam = {
   description: '`latest` and `v<number>` are reserved (GET of `latest` resolves to the highest version)',
 };
 
-/** The answers of a job start: 202 started, 200 an Idempotency-Key's job already started (same body). */
+/**
+ * The answers of a job start: 202 started, 200 an Idempotency-Key's job already started (same body), and the errors;
+ * every start may be a 429 `tenant_job_limit` (the tenant runs as many jobs as it may; Retry-After).
+ */
 const startResponses = (body: Record<string, unknown>, ...codes: number[]) => ({
   '202': { description: 'Started', ...body },
   '200': { description: 'Replayed: the Idempotency-Key names a job an earlier request started', ...body },
   ...errors(...codes),
+  '429': {
+    description: 'The tenant runs as many jobs as it may (`tenant_job_limit`); Retry-After says when to try again',
+    content: { 'application/json': { schema: schema(errorBody) } },
+  },
 });
 
 /** The OpenAPI 3.1 document, generated from the zod schemas the API validates with, so the two cannot drift. */

@@ -21,7 +21,7 @@ import { throughput } from './job-latency/throughput';
  * /api/v1/clustering and waits for GET /api/v1/jobs/:id/result?wait=60.
  *
  * 1. latency: KILN_BENCH_RUNS jobs one after another (after two warm-ups): end-to-end p50/p95 and the median of
- *    each phase, from the API's Server-Timing headers (parse, dataset, prepare, start; describe, wait, result, view),
+ *    each phase, from the API's Server-Timing headers (parse, dataset, prepare, limit, start; describe, wait, result, view),
  *    from the job's workflow history (history-phases.ts) and across them (POST → workflow started, workflow completed
  *    → result received, on the same clock).
  * 2. throughput: jobs completed per second by 1, 8 and 32 closed-loop clients (KILN_BENCH_THROUGHPUT_JOBS jobs per

@@ -63,6 +63,9 @@ function declaredGpus() {
   });
 }
 
+/** Jobs one tenant may run at once when its `tenants.max_running_jobs` is NULL (KILN_MAX_RUNNING_JOBS_PER_TENANT). */
+export const DEFAULT_MAX_RUNNING_JOBS_PER_TENANT = 200;
+
 /**
  * Every variable, by its name. A variable without `.default()` is optional; where its default depends on context
  * (npm start or not, the worker's pool) the consumer applies it and README says which. Empty or blank values count as
@@ -80,6 +83,7 @@ export const ENV_SCHEMA = z.object({
   KILN_PREDICT_BATCH_WINDOW_MS: integer(0, 1_000).default(DEFAULT_PREDICT_BATCHING.windowMs),
   KILN_PREDICT_MAX_BATCH_ROWS: integer(1, 100_000).default(DEFAULT_PREDICT_BATCHING.maxRows),
   KILN_MAX_SSE_CLIENTS: integer(1).default(1000),
+  KILN_MAX_RUNNING_JOBS_PER_TENANT: integer(1).default(DEFAULT_MAX_RUNNING_JOBS_PER_TENANT),
   KILN_MAX_BODY_BYTES: integer(1).default(DEFAULT_LIMITS.maxBodyBytes),
   KILN_MAX_ROWS: integer(1).default(DEFAULT_LIMITS.maxRows),
   KILN_MAX_COLUMNS: integer(1).default(DEFAULT_LIMITS.maxColumns),
@@ -202,6 +206,8 @@ export interface ApiConfig {
   localComputeMaxCells: number;
   /** Event streams (SSE) one API process serves at once (KILN_MAX_SSE_CLIENTS); past it 503 with Retry-After. */
   maxSseClients: number;
+  /** Jobs a tenant may run at once unless its `tenants.max_running_jobs` says otherwise; past it 429 `tenant_job_limit`. */
+  maxRunningJobsPerTenant: number;
   limits: DatasetLimits;
   /** Byte limits of the JSON bodies that are not datasets. */
   bodyLimits: BodyLimits;
@@ -495,6 +501,7 @@ export function loadConfig(env: Env): KilnConfig {
       gpuFallbackSeconds: parsed.KILN_GPU_FALLBACK_SECONDS,
       localComputeMaxCells: parsed.KILN_LOCAL_COMPUTE_MAX_CELLS,
       maxSseClients: parsed.KILN_MAX_SSE_CLIENTS,
+      maxRunningJobsPerTenant: parsed.KILN_MAX_RUNNING_JOBS_PER_TENANT,
       limits: {
         maxBodyBytes: parsed.KILN_MAX_BODY_BYTES,
         maxRows: parsed.KILN_MAX_ROWS,

@@ -6,7 +6,7 @@ import { SOM_MAX_UNITS } from '../../ml/clustering/som/som';
 import { KMEANS_ALGORITHMS } from '../../ml/clustering/kmeans/kmeans';
 import { SPECTRAL_LIMITS, SPECTRAL_MAX_K, SpectralAffinity } from '../../ml/clustering/spectral/spectral';
 import { AlgorithmLimit } from '../../ml/clustering/types';
-import { modelName, resources, uuid } from './common';
+import { jobPriority, modelName, resources, uuid } from './common';
 import { datasetRef } from './dataset-ref';
 
 /** Documented limits on a clustering request (README: Limits). */
@@ -219,6 +219,7 @@ export const clusteringRequest = z
       .meta({ description: 'A column of known labels: not clustered on; scored with ARI and NMI' }),
     resources: resources.optional(),
     register: z.strictObject({ name: modelName }).optional(),
+    priority: jobPriority.optional(),
   })
   .meta({
     description:

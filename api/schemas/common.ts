@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JOB_PRIORITIES } from '../services/job-priority';
 
 /** Registered model names: what MLflow users write, safe in URLs and logs. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -39,4 +40,14 @@ export const errorBody = z.object({
       .optional()
       .meta({ description: 'On a 503 `dependency_unavailable`: the dependency that did not answer' }),
   }),
+});
+
+/**
+ * A job's Temporal priority (services/job-priority.ts): `high` jobs leave a busy queue before `normal` ones, `normal`
+ * before `low`; absent = `normal`. Fair sharing between tenants applies within one priority.
+ */
+export const jobPriority = z.enum(JOB_PRIORITIES).meta({
+  description:
+    'Temporal priority: `high` jobs start before queued `normal` ones, `normal` before `low` (default `normal`); ' +
+    "within one priority, tenants' queued jobs take turns",
 });

@@ -3,7 +3,7 @@ import { ALL_METRICS } from '../../ml/evaluation/metrics';
 import { MIN_HOLDOUT_ROWS, MIN_TRAINING_ROWS } from '../../ml/evaluation/holdout';
 import { DEFAULT_SEVERITIES, VALIDATION_DEFAULTS } from '../../ml/validation/options';
 import { clusteringRequest } from './clustering';
-import { modelName, uuid } from './common';
+import { jobPriority, modelName, uuid } from './common';
 import { datasetRef } from './dataset-ref';
 import { ALIAS_PATTERN } from './models';
 import { trainingRequest } from './training';
@@ -41,8 +41,20 @@ const checks = z
   )
   .meta({ description: 'Overrides of the data-validation thresholds and severities (ValidationOptions fields)' });
 
-/** Temporal task priority: 1 runs first, 5 last; absent = 3. */
-const priority = z.number().int().min(1).max(5).meta({ description: 'Temporal priority key: 1 (first) to 5 (last)' });
+/**
+ * A pipeline's Temporal priority: `high`/`normal`/`low` as every job takes, or (as pipelines took first, still
+ * accepted) a priority key 1 (first) to 5 (last); absent = `normal` (key 3). services/job-priority.ts maps the words.
+ */
+const priority = z
+  .union([
+    jobPriority,
+    z.number().int().min(1).max(5).meta({ description: 'Temporal priority key: 1 (first) to 5 (last)' }),
+  ])
+  .meta({
+    description:
+      '`high`, `normal` or `low` (as for other jobs; default `normal`), or a Temporal priority key 1 (first) to 5 ' +
+      '(last): high = 1, normal = 3, low = 5',
+  });
 
 /** POST /api/v1/pipelines/validation */
 export const validationPipelineRequest = z.strictObject({
@@ -168,7 +180,9 @@ export const fullPipelineRequest = z.strictObject({
   holdout,
   referenceDatasetId: uuid.optional(),
   checks: checks.optional(),
+  // The pipeline's own `priority` covers its training; the embedded body has none of its own.
   training: trainingRequest
+    .omit({ priority: true })
     .extend({
       datasetId: uuid.optional().meta({ description: 'Defaults to the pipeline datasetId (must match it if given)' }),
       dataset: datasetRef.optional().meta({ description: 'Not accepted here: the pipeline trains on its own dataset' }),
@@ -177,6 +191,7 @@ export const fullPipelineRequest = z.strictObject({
     .optional()
     .meta({ description: 'An MLP candidate: a POST /api/v1/training body (exactly one of training and clustering)' }),
   clustering: clusteringRequest
+    .omit({ priority: true })
     .extend({
       datasetId: uuid.optional().meta({ description: 'Defaults to the pipeline datasetId (must match it if given)' }),
       dataset: datasetRef.optional().meta({ description: 'Not accepted here: the pipeline fits on its own dataset' }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { resources, uuid } from './common';
+import { jobPriority, resources, uuid } from './common';
 import { datasetRef } from './dataset-ref';
 import { aliasParam } from './models';
 
@@ -33,5 +33,6 @@ export const batchPredictRequest = z
     resources: resources.optional(),
     version: versionNumber.optional(),
     alias: aliasParam.optional(),
+    priority: jobPriority.optional(),
   })
   .refine((r) => r.version === undefined || r.alias === undefined, versionOrAlias);

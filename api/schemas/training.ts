@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ACTIVATIONS, OPTIMIZERS, TRAINING_LIMITS } from '../../ml/training/spec';
-import { modelName, resources, uuid } from './common';
+import { jobPriority, modelName, resources, uuid } from './common';
 import { datasetRef } from './dataset-ref';
 
 const L = TRAINING_LIMITS;
@@ -49,4 +49,5 @@ export const trainingRequest = z.strictObject({
       .optional(),
   }),
   resources: resources.optional(),
+  priority: jobPriority.optional(),
 });

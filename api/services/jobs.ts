@@ -28,6 +28,7 @@ import { stopSignal } from '../../common/messages/training';
 import { formatBytes } from '../../datasets/limits';
 import { ServerTiming, timed } from './server-timing';
 import { completeAttempts, withAllAttempts } from './training-attempts';
+import { PRIORITY_KEYS } from './job-priority';
 import type { JobEnding } from './job-event-hub';
 
 /** The status names clients see (Temporal's, with its British CANCELLED spelled as our API documents it). */
@@ -175,6 +176,7 @@ export interface StartableJob {
   taskQueue: string;
   memo: Record<string, unknown>;
   attributes: JobAttributes;
+  /** Temporal priority key 1 (first) to 5 (last), job-priority.ts; absent = `normal` (3). */
   priorityKey?: number;
 }
 
@@ -188,7 +190,10 @@ export class JobService {
 
   /**
    * What every start of a job shares, for client.workflow.start and a schedule's action alike: the workflow type, its
-   * task queue, the input, the memo, Kiln's search attributes and the priority.
+   * task queue, the input, the memo, Kiln's search attributes and the priority. The priority's fairness key is the
+   * job's tenant, so on a busy queue tenants' jobs take turns within one priority key instead of one tenant's burst
+   * running first (the dev server's matcher needs launcher/temporal-dynamic-config.ts to honour it). The workflow's
+   * activities and child workflows inherit the priority (Temporal's default when they set none, which Kiln's don't).
    */
   startOptions(job: StartableJob) {
     const a = job.attributes;
@@ -197,7 +202,7 @@ export class JobService {
       taskQueue: job.taskQueue,
       args: [job.input],
       memo: job.memo,
-      ...(job.priorityKey !== undefined ? { priority: { priorityKey: job.priorityKey } } : {}),
+      priority: { priorityKey: job.priorityKey ?? PRIORITY_KEYS.normal, fairnessKey: a.tenantId },
       typedSearchAttributes: [
         ...(a.stage ? [{ key: KilnStage, value: a.stage }] : []),
         { key: KilnKind, value: a.kind },
@@ -458,6 +463,17 @@ export class JobService {
       if (jobs.length >= filter.limit) break;
     }
     return jobs;
+  }
+
+  /**
+   * How many of the tenant's jobs run now, by Temporal's visibility store (a count query): top-level workflows only,
+   * so a pipeline and the training or clustering child it runs count once; runs awaiting approval count. Eventually
+   * consistent: a job started or ended a moment ago (the dev server: ~1 s) may be missed or still counted.
+   */
+  async countRunning(tenantId: string): Promise<number> {
+    // Tenant ids are validated patterns without quotes (the principal's), never free text.
+    const query = `${KilnTenant.name} = '${tenantId}' AND ExecutionStatus = 'Running' AND ParentWorkflowId IS NULL`;
+    return (await this.client.workflow.count(query)).count;
   }
 }
 

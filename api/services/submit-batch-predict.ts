@@ -13,6 +13,7 @@ import { placeCompute } from './compute-placement';
 import { resolvePredictVersion } from './model-version';
 import { datasetInput, datasetMemo, requestDataset } from './request-dataset';
 import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
+import { priorityKeyOf } from './job-priority';
 
 /**
  * The model's input columns, read from its artifact: a trained MLP's header only (its weights may be large), a
@@ -139,5 +140,6 @@ export async function prepareBatchPredict(deps: SubmitDeps, name: string, body: 
     datasetId: dataset.id,
     details: { model: name, version: version.version, ...(source.ref ? { dataset: source.ref } : {}) },
     metric: { kind: 'batch-predict', algorithm: version.flavor },
+    priorityKey: priorityKeyOf(request.priority),
   };
 }

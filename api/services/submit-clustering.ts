@@ -15,6 +15,7 @@ import { placeCompute } from './compute-placement';
 import { datasetInput, datasetMemo, RequestDataset, requestDataset } from './request-dataset';
 import { ServerTiming, timed } from './server-timing';
 import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
+import { priorityKeyOf } from './job-priority';
 
 export type ClusteringRequest = z.infer<typeof clusteringRequest>;
 
@@ -224,6 +225,7 @@ export async function prepareClustering(
     datasetId: dataset.id,
     ...(source.ref ? { details: { dataset: source.ref } } : {}),
     metric: { kind: 'clustering', algorithm: request.algorithm },
+    priorityKey: priorityKeyOf(request.priority),
   };
 }
 

@@ -5,6 +5,8 @@ import type { ApiMetrics } from '../metrics';
 import type { IdempotentStart } from './idempotency';
 import type { JobAttributes, JobService, JobStatus, KilnWorkflowType, StartOutcome } from './jobs';
 import { ServerTiming, timed } from './server-timing';
+import { checkTenantJobLimit } from './tenant-job-limit';
+import { DEFAULT_MAX_RUNNING_JOBS_PER_TENANT } from '../../common/config';
 
 /**
  * The shape of every `submit-<kind>.ts` service (clustering, training, batch predict, pipelines), in two halves so a
@@ -34,6 +36,11 @@ export interface SubmitDeps {
   gpuFallbackSeconds: number;
   jobs: JobService;
   metrics: Pick<ApiMetrics, 'jobsStarted'>;
+  /**
+   * Jobs a tenant may run at once when its `tenants.max_running_jobs` is NULL (KILN_MAX_RUNNING_JOBS_PER_TENANT;
+   * absent: DEFAULT_MAX_RUNNING_JOBS_PER_TENANT).
+   */
+  maxRunningJobsPerTenant?: number;
 }
 
 /** A validated request turned into everything its workflow start needs; nothing has started yet. */
@@ -64,7 +71,7 @@ export interface PreparedJob {
 export interface SubmitOptions {
   /** From the request's Idempotency-Key header (idempotency.ts): the job id comes from it. */
   idempotency?: IdempotentStart;
-  /** Records the submission's phases (`dataset`, `prepare`, `start`) for the answer's Server-Timing header. */
+  /** Records the submission's phases (`dataset`, `prepare`, `limit`, `start`) for the answer's Server-Timing header. */
   timing?: ServerTiming;
 }
 
@@ -111,15 +118,27 @@ export interface SubmittedJob {
 /**
  * Starts a prepared job and counts it: under `<idPrefix>-<uuid>`, the UUID derived from the Idempotency-Key when
  * `options.idempotency` is given (a replay finds the key's job, is not counted, and says so), else a fresh one.
- * PayloadTooLargeError past the workflow start bound and ConflictError for a key reused with another request
- * (JobService.startJob).
+ * TooManyRequestsError (429 `tenant_job_limit`) when the job's tenant runs as many jobs as it may
+ * (tenant-job-limit.ts; a replay passes), PayloadTooLargeError past the workflow start bound and ConflictError for a
+ * key reused with another request (JobService.startJob).
  */
 export async function startPreparedJob(
-  deps: Pick<SubmitDeps, 'jobs' | 'metrics'>,
+  deps: Pick<SubmitDeps, 'pool' | 'jobs' | 'metrics' | 'maxRunningJobsPerTenant'>,
   prepared: PreparedJob,
   options?: SubmitOptions,
 ): Promise<SubmittedJob> {
   const jobId = jobIdFor(prepared.idPrefix, options);
+  await timed(options?.timing, 'limit', () =>
+    checkTenantJobLimit(
+      {
+        pool: deps.pool,
+        jobs: deps.jobs,
+        maxRunningJobsPerTenant: deps.maxRunningJobsPerTenant ?? DEFAULT_MAX_RUNNING_JOBS_PER_TENANT,
+      },
+      prepared.attributes.tenantId,
+      options?.idempotency ? jobId : undefined,
+    ),
+  );
   const outcome = await timed(options?.timing, 'start', () =>
     deps.jobs.startJob(jobId, prepared, options?.idempotency),
   );

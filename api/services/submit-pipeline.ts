@@ -34,6 +34,7 @@ import { checkChampion, PipelineCandidate } from './pipeline-champion';
 import { checkClusteringCandidate } from './pipeline-clustering';
 import { datasetMemo, RequestDataset, requestDataset } from './request-dataset';
 import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions } from './submit-job';
+import { priorityKeyOf } from './job-priority';
 
 export interface SubmittedPipeline {
   pipelineId: string;
@@ -177,7 +178,7 @@ export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown)
       algorithm: 'validation',
       stage: 'validating',
     },
-    ...(request.priority !== undefined ? { priorityKey: request.priority } : {}),
+    priorityKey: priorityKeyOf(request.priority),
     datasetId: dataset.id,
     ...(source.ref ? { details: { dataset: source.ref } } : {}),
     metric: { kind: 'pipeline', algorithm: 'validation' },
@@ -521,7 +522,7 @@ export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Prom
       modelName: request.model.name,
       stage: 'validating',
     },
-    ...(request.priority !== undefined ? { priorityKey: request.priority } : {}),
+    priorityKey: priorityKeyOf(request.priority),
     datasetId: source.meta.id,
     ...(source.ref ? { details: { dataset: source.ref } } : {}),
     metric: { kind: 'pipeline', algorithm: 'full' },

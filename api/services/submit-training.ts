@@ -10,6 +10,7 @@ import { parseWith } from '../schemas/validate';
 import { placeCompute } from './compute-placement';
 import { datasetInput, datasetMemo, requestDataset } from './request-dataset';
 import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions, SubmittedJob } from './submit-job';
+import { priorityKeyOf } from './job-priority';
 
 /**
  * Starts a durable training job from a POST /api/v1/training body (the submit-job.ts shape); with
@@ -89,5 +90,6 @@ export async function prepareTraining(deps: SubmitDeps, body: unknown): Promise<
     datasetId: source.meta.id,
     ...(source.ref ? { details: { dataset: source.ref } } : {}),
     metric: { kind: 'training', algorithm: request.spec.task },
+    priorityKey: priorityKeyOf(request.priority),
   };
 }

@@ -16,6 +16,14 @@ describe('Temporal dev server dynamic config', () => {
     expect(dynamicConfigFlags()).to.include('system.enableActivityEagerExecution=true');
   });
 
+  it('runs the priority-and-fairness matcher on one partition per task queue', () => {
+    expect(DEV_SERVER_DYNAMIC_CONFIG['matching.enableFairness']).to.equal(true);
+    expect(DEV_SERVER_DYNAMIC_CONFIG['matching.useNewMatcher']).to.equal(true);
+    expect(DEV_SERVER_DYNAMIC_CONFIG['matching.priorityLevels']).to.equal(5);
+    expect(DEV_SERVER_DYNAMIC_CONFIG['matching.numTaskqueueReadPartitions']).to.equal(1);
+    expect(DEV_SERVER_DYNAMIC_CONFIG['matching.numTaskqueueWritePartitions']).to.equal(1);
+  });
+
   it('passes each value as a --dynamic-config-value flag', () => {
     const flags = dynamicConfigFlags();
     expect(flags).to.include('history.transferProcessorMaxPollRPS=1000');

@@ -639,13 +639,14 @@ export function openApiDocument(limits: DatasetLimits) {
         parameters: [modelNameParam],
         get: {
           operationId: 'getModel',
-          summary: 'A model with its latest version number and aliases',
+          summary:
+            'A model with its latest version number, aliases and protectedAliases (`champion` and those set on the model)',
           responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
         },
         patch: {
           operationId: 'updateModel',
           summary:
-            'Change the description and/or merge tags (null removes a tag); audited. An unknown key is a 400 naming it',
+            'Change the description, merge tags (null removes a tag) and/or replace protectedAliases (needs approver: 403 `protected_alias` otherwise); audited. An unknown key is a 400 naming it',
           requestBody: { content: { 'application/json': { schema: schema(updateModelRequest) } } },
           responses: { '200': { description: 'Updated model' }, ...errors(400, 403, 404, 413, 415, 503) },
         },
@@ -698,13 +699,14 @@ export function openApiDocument(limits: DatasetLimits) {
         },
         put: {
           operationId: 'setAlias',
-          summary: 'Create or move the alias atomically; answers {alias, version, previousVersion?}; audited',
+          summary:
+            'Create or move the alias atomically; answers {alias, version, previousVersion?}; audited. A protected alias (`champion`, protectedAliases) needs approver: 403 `protected_alias` otherwise',
           requestBody: { content: { 'application/json': { schema: schema(setAliasRequest) } } },
           responses: { '200': { description: 'Set' }, ...errors(400, 403, 404, 413, 415, 503) },
         },
         delete: {
           operationId: 'deleteAlias',
-          summary: 'Remove the alias; audited',
+          summary: 'Remove the alias; audited. A protected alias needs approver (403 `protected_alias` otherwise)',
           responses: { '204': { description: 'Deleted' }, ...errors(400, 403, 404, 503) },
         },
       },

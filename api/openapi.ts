@@ -505,6 +505,28 @@ export function openApiDocument(limits: DatasetLimits) {
           responses: { '202': { description: 'Backfill started' }, ...errors(400, 403, 404, 415, 503) },
         },
       },
+      '/api/v1/schedules/{id}/events': {
+        parameters: [scheduleIdParam],
+        get: {
+          operationId: 'listScheduleEvents',
+          summary:
+            'Audit trail of the schedule, oldest first: {id, action (create, update, pause, unpause, trigger, backfill, delete), actor (the principal id), details, createdAt}; outlives a deleted schedule',
+          parameters: [
+            {
+              name: 'after',
+              in: 'query',
+              schema: { type: 'integer', minimum: 0, default: 0 },
+              description: 'Only events with a larger id',
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxEventsLimit, default: 100 },
+            },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
+        },
+      },
       '/api/v1/jobs/{jobId}': {
         parameters: [jobIdParam],
         get: {

@@ -46,10 +46,13 @@ export function pipelinesRouter(deps: ApiDeps): Router {
   });
 
   router.post('/pipelines/:id/decision', requires('approver'), async (ctx) => {
+    const principal = principalOf(ctx);
     const outcome = await decidePipeline(
       deps,
       ctx.params.id,
       await readJsonBody(ctx, deps.bodyLimits.maxPipelineBodyBytes),
+      // TEMPORARY (api/auth/gate.ts): the credential-less caller is no one in particular, so nothing is its own run.
+      principal.id === 'anonymous' ? undefined : principal,
     );
     ctx.body = { pipelineId: ctx.params.id, ...outcome, links: pipelineLinks(ctx.params.id) };
   });

@@ -298,7 +298,7 @@ export function createClusteringActivities({ pool, placement, admission, evaluat
         sourceWorkflowId: workflowId,
         sourceRunId: runId,
         backend: summary.backend,
-        actor: `workflow:${workflowId}`,
+        actor: `job:${workflowId}`,
       });
       return { modelName: input.modelName, version: version.version, versionId: version.id };
     },

@@ -113,7 +113,7 @@ export function createClusteringPipelineActivities(deps: ActivityDeps) {
         sourceWorkflowId: pipelineId,
         sourceRunId: ctx.info.workflowExecution!.runId,
         backend: summary.backend,
-        actor: `workflow:${pipelineId}`,
+        actor: `job:${pipelineId}`,
       });
       return { modelName: req.modelName, version: version.version, versionId: version.id };
     },

@@ -315,7 +315,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
         sourceWorkflowId: pipelineId,
         sourceRunId: ctx.info.workflowExecution!.runId,
         backend: summary.backend,
-        actor: `workflow:${pipelineId}`,
+        actor: `job:${pipelineId}`,
         // The training child's events hold the curves (runs from before the id rode along have none).
         ...(req.trainingJobId ? { trainingJobId: req.trainingJobId } : {}),
       });
@@ -329,7 +329,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
         const { moved: _moved, ...promotion } = await promoteVersion(pool, {
           ...req,
           pipelineId,
-          actor: `workflow:${pipelineId}`,
+          actor: `job:${pipelineId}`,
         });
         return promotion;
       } catch (err) {

@@ -219,7 +219,7 @@ export function createTrainingActivities({ pool, placement, admission }: Activit
         sourceWorkflowId: execution.workflowId,
         sourceRunId: execution.runId,
         backend: summary.backend,
-        actor: `workflow:${execution.workflowId}`,
+        actor: `job:${execution.workflowId}`,
         trainingJobId: execution.workflowId,
       });
       return { modelName: req.modelName, version: version.version, versionId: version.id };

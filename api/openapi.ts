@@ -524,6 +524,28 @@ export function openApiDocument(limits: DatasetLimits) {
           responses: { '202': { description: 'Backfill started' }, ...errors(400, 403, 404, 415, 503) },
         },
       },
+      '/api/v1/schedules/{id}/events': {
+        parameters: [scheduleIdParam],
+        get: {
+          operationId: 'listScheduleEvents',
+          summary:
+            'Audit trail of the schedule, oldest first: {id, action (create, update, pause, unpause, trigger, backfill, delete), actor (the principal id), details, createdAt}; outlives a deleted schedule',
+          parameters: [
+            {
+              name: 'after',
+              in: 'query',
+              schema: { type: 'integer', minimum: 0, default: 0 },
+              description: 'Only events with a larger id',
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: MODEL_LIMITS.maxEventsLimit, default: 100 },
+            },
+          ],
+          responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
+        },
+      },
       '/api/v1/jobs/{jobId}': {
         parameters: [jobIdParam],
         get: {
@@ -658,13 +680,14 @@ export function openApiDocument(limits: DatasetLimits) {
         parameters: [modelNameParam],
         get: {
           operationId: 'getModel',
-          summary: 'A model with its latest version number and aliases',
+          summary:
+            'A model with its latest version number, aliases and protectedAliases (`champion` and those set on the model)',
           responses: { '200': { description: 'OK' }, ...errors(400, 404, 503) },
         },
         patch: {
           operationId: 'updateModel',
           summary:
-            'Change the description and/or merge tags (null removes a tag); audited. An unknown key is a 400 naming it',
+            'Change the description, merge tags (null removes a tag) and/or replace protectedAliases (needs approver: 403 `protected_alias` otherwise); audited. An unknown key is a 400 naming it',
           requestBody: { content: { 'application/json': { schema: schema(updateModelRequest) } } },
           responses: { '200': { description: 'Updated model' }, ...errors(400, 403, 404, 413, 415, 503) },
         },
@@ -717,13 +740,14 @@ export function openApiDocument(limits: DatasetLimits) {
         },
         put: {
           operationId: 'setAlias',
-          summary: 'Create or move the alias atomically; answers {alias, version, previousVersion?}; audited',
+          summary:
+            'Create or move the alias atomically; answers {alias, version, previousVersion?}; audited. A protected alias (`champion`, protectedAliases) needs approver: 403 `protected_alias` otherwise',
           requestBody: { content: { 'application/json': { schema: schema(setAliasRequest) } } },
           responses: { '200': { description: 'Set' }, ...errors(400, 403, 404, 413, 415, 503) },
         },
         delete: {
           operationId: 'deleteAlias',
-          summary: 'Remove the alias; audited',
+          summary: 'Remove the alias; audited. A protected alias needs approver (403 `protected_alias` otherwise)',
           responses: { '204': { description: 'Deleted' }, ...errors(400, 403, 404, 503) },
         },
       },

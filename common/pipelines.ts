@@ -208,6 +208,8 @@ export interface Decision {
   by: 'reviewer' | 'timeout';
   /** Workflow time of the decision, ISO-8601. */
   at: string;
+  /** The principal id of the reviewer (`key:<keyId>`, `sso:<issuer>|<sub>`); absent for a timeout and older runs. */
+  decidedBy?: string;
 }
 
 /** What a registered candidate's params record of the pipeline that made it. */
@@ -249,6 +251,8 @@ export interface PromoteInput {
   version: number;
   /** The champion the gate compared with (null: none); promotion refuses when the alias moved since. */
   expectedCurrentVersionId: string | null;
+  /** The reviewer who approved the promotion (their principal id), recorded in its audit event; absent without one. */
+  approvedBy?: string;
 }
 
 export interface PromotionRef {
@@ -297,4 +301,6 @@ export interface DecisionOutcome {
 export interface DecisionRequest {
   decision: 'approve' | 'reject';
   comment?: string;
+  /** The caller's principal id: set by the API from the authenticated request, never taken from the body. */
+  decidedBy?: string;
 }

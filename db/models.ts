@@ -1,5 +1,5 @@
 import { Pool, PoolClient } from 'pg';
-import { ConflictError, NotFoundError, ValidationError } from '../common/errors';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../common/errors';
 import { inTransaction, Queryable } from './pool';
 import { ModelVersion, VERSION_COLUMNS } from './registry';
 
@@ -24,6 +24,24 @@ export interface RegisteredModel {
   versionCount: number;
   /** alias → version number */
   aliases: Record<string, number>;
+  /** Aliases only an approver (or a pipeline's approval) may move: `champion` always, and those set on the model. */
+  protectedAliases: string[];
+}
+
+/** The alias every model protects, whatever its `protected_aliases` say (README: Approvals and protected aliases). */
+export const ALWAYS_PROTECTED_ALIAS = 'champion';
+
+/** Whether moving or deleting `alias` needs an approver, given the model's stored `protected_aliases`. */
+export function isProtectedAlias(alias: string, stored: readonly string[]): boolean {
+  return alias === ALWAYS_PROTECTED_ALIAS || stored.includes(alias);
+}
+
+/**
+ * Whether the caller of a registry write may move protected aliases (an approver or above). Routes pass it; a
+ * pipeline's promotion does not come through here (db/promotion.ts), it runs after the approval the pipeline asked for.
+ */
+export interface AliasAuthority {
+  mayMoveProtected: boolean;
 }
 
 export interface ModelVersionDetail extends ModelVersion {
@@ -47,7 +65,8 @@ const MODEL_COLUMNS = `m.id, m.name, m.description, m.tags, m.created_at AS "cre
   (SELECT max(v.version) FROM model_versions v WHERE v.model_id = m.id) AS "latestVersion",
   (SELECT count(*)::int FROM model_versions v WHERE v.model_id = m.id) AS "versionCount",
   COALESCE((SELECT jsonb_object_agg(a.alias, v.version) FROM model_aliases a JOIN model_versions v ON v.id = a.version_id
-            WHERE a.model_id = m.id), '{}'::jsonb) AS aliases`;
+            WHERE a.model_id = m.id), '{}'::jsonb) AS aliases,
+  ARRAY(SELECT DISTINCT p FROM unnest(m.protected_aliases || ARRAY['${ALWAYS_PROTECTED_ALIAS}']) p ORDER BY p) AS "protectedAliases"`;
 
 const DETAIL_COLUMNS = `${VERSION_COLUMNS},
   COALESCE((SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = v.id), '{}'::text[]) AS aliases,
@@ -70,14 +89,30 @@ async function audit(
   );
 }
 
+interface LockedModel {
+  id: string;
+  description: string | null;
+  tags: Record<string, string>;
+  /** As stored (without the always protected `champion`). */
+  protectedAliases: string[];
+}
+
+/** ForbiddenError `protected_alias` when `alias` is protected on the model and the caller may not move it. */
+function checkAliasAuthority(model: LockedModel, name: string, alias: string, authority: AliasAuthority): void {
+  if (!authority.mayMoveProtected && isProtectedAlias(alias, model.protectedAliases))
+    throw new ForbiddenError(
+      `alias ${JSON.stringify(alias)} of model ${JSON.stringify(name)} is protected: moving or deleting it needs the ` +
+        "approver role (or a pipeline's approval)",
+      'protected_alias',
+      'alias',
+    );
+}
+
 /** Locks the model row for the rest of the transaction; NotFoundError (field `name`) when there is none. */
-async function lockModel(
-  client: PoolClient,
-  tenantId: string,
-  name: string,
-): Promise<{ id: string; description: string | null; tags: Record<string, string> }> {
-  const { rows } = await client.query<{ id: string; description: string | null; tags: Record<string, string> }>(
-    'SELECT id, description, tags FROM models WHERE tenant_id = $1 AND name = $2 FOR UPDATE',
+async function lockModel(client: PoolClient, tenantId: string, name: string): Promise<LockedModel> {
+  const { rows } = await client.query<LockedModel>(
+    `SELECT id, description, tags, protected_aliases AS "protectedAliases" FROM models
+     WHERE tenant_id = $1 AND name = $2 FOR UPDATE`,
     [tenantId, name],
   );
   if (!rows[0]) throw new NotFoundError('model', name, 'name');
@@ -167,6 +202,11 @@ export interface ModelPatch {
   tags?: TagsPatch;
 }
 
+/** A model patch; `protectedAliases` replaces the stored list (the caller checks that an approver sends it). */
+export interface RegisteredModelPatch extends ModelPatch {
+  protectedAliases?: string[];
+}
+
 /**
  * What a description/tags patch changes on a model or a version: the new values, and the `changes` recorded in the
  * audit event (empty when the patch changes nothing).
@@ -193,22 +233,34 @@ function describeAndTagChanges(
   return { changes, description, tags };
 }
 
-/** Applies a patch; writes an `updated` event with what changed (none, and no event, when nothing did). */
+/**
+ * Applies a patch; writes an `updated` event with what changed (none, and no event, when nothing did). Protected
+ * aliases are stored sorted, without repeats.
+ */
 export async function updateModel(
   pool: Pool,
   tenantId: string,
   name: string,
-  patch: ModelPatch,
+  patch: RegisteredModelPatch,
   actor: string,
   maxTags: number,
 ): Promise<RegisteredModel> {
   return inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
     const { changes, description, tags } = describeAndTagChanges(model, patch, maxTags);
+    let protectedAliases = model.protectedAliases;
+    if (patch.protectedAliases !== undefined) {
+      const next = [...new Set(patch.protectedAliases)].sort();
+      if (next.join('\n') !== [...model.protectedAliases].sort().join('\n')) {
+        changes.protectedAliases = { from: model.protectedAliases, to: next };
+        protectedAliases = next;
+      }
+    }
     if (Object.keys(changes).length > 0) {
       await client.query(
-        'UPDATE models SET description = $2, tags = $3, updated_at = clock_timestamp() WHERE id = $1',
-        [model.id, description, JSON.stringify(tags)],
+        `UPDATE models SET description = $2, tags = $3, protected_aliases = $4, updated_at = clock_timestamp()
+         WHERE id = $1`,
+        [model.id, description, JSON.stringify(tags), protectedAliases],
       );
       await audit(client, tenantId, name, 'updated', actor, { changes });
     }
@@ -330,7 +382,8 @@ export interface AliasMove {
  * Points an alias at a version, creating it or moving it with one upsert on (model_id, alias), so there is never a
  * second row; the model lock makes concurrent moves take effect one after the other, each event's previousVersion
  * being the version the event before it set. Re-pointing an alias at the version it already names changes nothing
- * and writes no event.
+ * and writes no event. ForbiddenError `protected_alias` for a protected alias (checked under the lock, so a concurrent
+ * change of the model's protected aliases is seen) unless `authority.mayMoveProtected`.
  */
 export async function setAlias(
   pool: Pool,
@@ -339,9 +392,11 @@ export async function setAlias(
   alias: string,
   version: number,
   actor: string,
+  authority: AliasAuthority,
 ): Promise<AliasMove> {
   return inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
+    checkAliasAuthority(model, name, alias, authority);
     const target = await client.query<{ id: string }>(
       'SELECT id FROM model_versions WHERE model_id = $1 AND version = $2',
       [model.id, version],
@@ -397,15 +452,18 @@ export async function latestVersion(db: Queryable, tenantId: string, name: strin
   throw new NotFoundError(`latest version of model ${JSON.stringify(name)}`, 'latest', 'version');
 }
 
+/** Removes an alias; NotFoundError naming `alias`; ForbiddenError `protected_alias` as setAlias. */
 export async function deleteAlias(
   pool: Pool,
   tenantId: string,
   name: string,
   alias: string,
   actor: string,
+  authority: AliasAuthority,
 ): Promise<void> {
   await inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
+    checkAliasAuthority(model, name, alias, authority);
     const deleted = await client.query<{ version: number }>(
       `DELETE FROM model_aliases a USING model_versions v
        WHERE a.model_id = $1 AND a.alias = $2 AND v.id = a.version_id RETURNING v.version`,

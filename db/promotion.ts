@@ -22,6 +22,8 @@ export interface PromotionRequest {
   expectedCurrentVersionId: string | null;
   pipelineId: string;
   actor: string;
+  /** The reviewer who approved it (principal id), recorded in the event's details; absent without an approval. */
+  approvedBy?: string;
 }
 
 export interface Promotion {
@@ -119,7 +121,16 @@ export async function promoteVersion(pool: Pool, req: PromotionRequest): Promise
     await client.query(
       `INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details)
        VALUES ($1, 'model', $2, 'alias_set', $3, $4)`,
-      [req.tenantId, req.modelName, req.actor, JSON.stringify({ ...promotion, pipelineId: req.pipelineId })],
+      [
+        req.tenantId,
+        req.modelName,
+        req.actor,
+        JSON.stringify({
+          ...promotion,
+          pipelineId: req.pipelineId,
+          ...(req.approvedBy !== undefined ? { approvedBy: req.approvedBy } : {}),
+        }),
+      ],
     );
     return { ...promotion, moved: true };
   });

@@ -222,12 +222,14 @@ export async function fullPipelineWorkflow(
   setHandler(
     decisionUpdate,
     async (request) => {
-      // A repeat of the reviewer's decision (let through by the validator) waits for the same outcome.
+      // A repeat of the reviewer's decision (let through by the validator) waits for the same outcome. `decidedBy` is
+      // data of the update: a run from before it has none in its history and replays without it (no patch needed).
       decision ??= {
         decision: request.decision,
         ...(request.comment !== undefined ? { comment: request.comment } : {}),
         by: 'reviewer',
         at: new Date().toISOString(),
+        ...(request.decidedBy !== undefined ? { decidedBy: request.decidedBy } : {}),
       };
       await condition(() => finished !== undefined);
       return finished!;
@@ -350,6 +352,7 @@ export async function fullPipelineWorkflow(
         alias: input.promote.alias,
         version: ref.version,
         expectedCurrentVersionId: evaluation.champion?.versionId ?? null,
+        ...(decision?.decidedBy !== undefined ? { approvedBy: decision.decidedBy } : {}),
       });
     }
   } catch (err) {

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { Context } from 'koa';
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { roleAllows } from '../../common/auth/roles';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../common/errors';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import {
   createModel,
@@ -37,10 +38,13 @@ import {
 } from '../schemas/models';
 import { parseWith } from '../schemas/validate';
 import { parseSeriesKeys, versionSeries } from '../services/epoch-series';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
-/** Who REST calls act as in the audit trail, until auth exists. */
-const ACTOR = 'api';
+/** Who a registry write acts as in the audit trail: the caller's principal id (`key:<keyId>`, `sso:<issuer>|<sub>`). */
+const actorOf = (ctx: Context): string => principalOf(ctx).id;
+
+/** Whether the caller may move protected aliases (`champion`, the model's protectedAliases): an approver or above. */
+const aliasAuthorityOf = (ctx: Context) => ({ mayMoveProtected: roleAllows(principalOf(ctx).role, 'approver') });
 
 const modelPath = (name: string) => `/api/v1/models/${name}`;
 
@@ -52,6 +56,7 @@ export function modelView(m: RegisteredModel) {
     latestVersion: m.latestVersion,
     versionCount: m.versionCount,
     aliases: m.aliases,
+    protectedAliases: m.protectedAliases,
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,
     links: {
@@ -122,7 +127,7 @@ export function modelsRouter(deps: ApiDeps): Router {
 
   router.post('/models', requires('editor'), async (ctx) => {
     const input = parseWith(createModelRequest, await readBody(ctx, deps));
-    const model = await createModel(pool, { tenantId: DEFAULT_TENANT, ...input, actor: ACTOR });
+    const model = await createModel(pool, { tenantId: DEFAULT_TENANT, ...input, actor: actorOf(ctx) });
     ctx.status = 201;
     ctx.set('Location', modelPath(model.name));
     ctx.body = modelView(model);
@@ -138,12 +143,19 @@ export function modelsRouter(deps: ApiDeps): Router {
   router.patch('/models/:name', requires('editor'), async (ctx) => {
     const name = nameOf(ctx);
     const patch = parseWith(updateModelRequest, await readBody(ctx, deps));
-    requireSomething(patch, ['description', 'tags']);
-    ctx.body = modelView(await updateModel(pool, DEFAULT_TENANT, name, patch, ACTOR, MODEL_LIMITS.maxTags));
+    requireSomething(patch, ['description', 'tags', 'protectedAliases']);
+    // An editor who could unprotect an alias could then move it: changing the list needs what moving needs.
+    if (patch.protectedAliases !== undefined && !aliasAuthorityOf(ctx).mayMoveProtected)
+      throw new ForbiddenError(
+        `protectedAliases: changing a model's protected aliases needs the approver role (the caller is ${principalOf(ctx).role})`,
+        'protected_alias',
+        'protectedAliases',
+      );
+    ctx.body = modelView(await updateModel(pool, DEFAULT_TENANT, name, patch, actorOf(ctx), MODEL_LIMITS.maxTags));
   });
 
   router.delete('/models/:name', requires('editor'), async (ctx) => {
-    await deleteModel(pool, DEFAULT_TENANT, nameOf(ctx), ACTOR);
+    await deleteModel(pool, DEFAULT_TENANT, nameOf(ctx), actorOf(ctx));
     ctx.status = 204;
   });
 
@@ -172,7 +184,7 @@ export function modelsRouter(deps: ApiDeps): Router {
     const patch = parseWith(updateVersionRequest, await readBody(ctx, deps));
     requireSomething(patch, ['description', 'tags', 'status']);
     ctx.body = versionView(
-      await updateModelVersion(pool, DEFAULT_TENANT, name, version, patch, ACTOR, MODEL_LIMITS.maxTags),
+      await updateModelVersion(pool, DEFAULT_TENANT, name, version, patch, actorOf(ctx), MODEL_LIMITS.maxTags),
     );
   });
 
@@ -180,7 +192,7 @@ export function modelsRouter(deps: ApiDeps): Router {
     const name = nameOf(ctx);
     const alias = aliasOf(ctx);
     const { version } = parseWith(setAliasRequest, await readBody(ctx, deps));
-    const moved = await setAlias(pool, DEFAULT_TENANT, name, alias, version, ACTOR);
+    const moved = await setAlias(pool, DEFAULT_TENANT, name, alias, version, actorOf(ctx), aliasAuthorityOf(ctx));
     ctx.body = {
       ...moved,
       links: { self: `${modelPath(name)}/aliases/${alias}`, version: `${modelPath(name)}/versions/${version}` },
@@ -200,7 +212,7 @@ export function modelsRouter(deps: ApiDeps): Router {
 
   router.delete('/models/:name/aliases/:alias', requires('editor'), async (ctx) => {
     const name = nameOf(ctx);
-    await deleteAlias(pool, DEFAULT_TENANT, name, aliasOf(ctx), ACTOR);
+    await deleteAlias(pool, DEFAULT_TENANT, name, aliasOf(ctx), actorOf(ctx), aliasAuthorityOf(ctx));
     ctx.status = 204;
   });
 

@@ -5,7 +5,7 @@ import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { decidePipeline, describePipeline, pipelineReport } from '../services/pipelines';
 import { pipelineLinks } from '../services/accepted';
 import { submitFullPipeline, submitValidationPipeline } from '../services/submit-pipeline';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 /** Validation pipelines: start (validation only, or validate → train → evaluate → gate → approve → register → promote), read, decide. */
 export function pipelinesRouter(deps: ApiDeps): Router {
@@ -15,6 +15,7 @@ export function pipelinesRouter(deps: ApiDeps): Router {
     const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
     const { replayed, status, ...run } = await submitValidationPipeline(deps, body, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/validation', sha256),
+      startedBy: principalOf(ctx).id,
     });
     sendAccepted(ctx, replayed, `/api/v1/pipelines/${run.pipelineId}`, {
       ...run,
@@ -27,6 +28,7 @@ export function pipelinesRouter(deps: ApiDeps): Router {
     const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
     const { replayed, status, ...run } = await submitFullPipeline(deps, body, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/full', sha256),
+      startedBy: principalOf(ctx).id,
     });
     sendAccepted(ctx, replayed, `/api/v1/pipelines/${run.pipelineId}`, {
       ...run,
@@ -44,10 +46,13 @@ export function pipelinesRouter(deps: ApiDeps): Router {
   });
 
   router.post('/pipelines/:id/decision', requires('approver'), async (ctx) => {
+    const principal = principalOf(ctx);
     const outcome = await decidePipeline(
       deps,
       ctx.params.id,
       await readJsonBody(ctx, deps.bodyLimits.maxPipelineBodyBytes),
+      // TEMPORARY (api/auth/gate.ts): the credential-less caller is no one in particular, so nothing is its own run.
+      principal.id === 'anonymous' ? undefined : principal,
     );
     ctx.body = { pipelineId: ctx.params.id, ...outcome, links: pipelineLinks(ctx.params.id) };
   });

@@ -19,7 +19,7 @@ import { inputMatrix } from '../services/input-matrix';
 import { resolvePredictTarget } from '../services/model-version';
 import { PredictBatcher } from '../services/predict-batcher';
 import { submitBatchPredict } from '../services/submit-batch-predict';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 /**
  * `POST /models/:name/predict`: online prediction with a registered model, no workflow, from a cache of loaded
@@ -77,6 +77,7 @@ export function predictRouter(deps: ApiDeps): Router {
     const { body: request, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxBatchPredictBodyBytes);
     const job = await submitBatchPredict(deps, name, request, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/models/:name/batch-predict', sha256, { name }),
+      startedBy: principalOf(ctx).id,
     });
     const body = acceptedBody(job);
     sendAccepted(ctx, job.replayed, body.links.self, body);

@@ -16,7 +16,9 @@ import {
   triggerSchedule,
   updateSchedule,
 } from '../services/schedules';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
+import { eventsQuery } from '../schemas/models';
+import { recordScheduleEvent, ScheduleEventAction, scheduleEvents } from '../services/schedule-audit';
 
 /**
  * Recurring jobs on Temporal Schedules (services/schedules.ts). Bodies are limited like a pipeline's
@@ -39,9 +41,13 @@ export function schedulesRouter(deps: ApiDeps): Router {
   // pause, unpause and trigger take an optional body: none at all (no bytes) is the empty object.
   const optionalBody = async (ctx: Context) =>
     ctx.request.length || ctx.get('transfer-encoding') ? objectBody(ctx) : {};
+  // Every change is audited with the caller once it has taken effect (services/schedule-audit.ts).
+  const audit = (ctx: Context, id: string, action: ScheduleEventAction, details?: Record<string, unknown>) =>
+    recordScheduleEvent(deps.pool, principalOf(ctx), id, action, details);
 
   router.post('/schedules', requires('editor'), async (ctx) => {
     const view = await createSchedule(deps, await objectBody(ctx));
+    await audit(ctx, view.scheduleId, 'create', { action: { kind: view.action.kind }, spec: view.spec });
     ctx.status = 201;
     ctx.set('Location', view.links.self);
     ctx.body = view;
@@ -61,28 +67,38 @@ export function schedulesRouter(deps: ApiDeps): Router {
 
   router.patch('/schedules/:id', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
-    ctx.body = await updateSchedule(deps, id, await objectBody(ctx));
+    const body = await objectBody(ctx);
+    ctx.body = await updateSchedule(deps, id, body);
+    await audit(ctx, id, 'update', { fields: Object.keys(body) });
   });
 
   router.delete('/schedules/:id', requires('editor'), async (ctx) => {
-    await deleteSchedule(deps, idOf(ctx));
+    const id = idOf(ctx);
+    await deleteSchedule(deps, id);
+    await audit(ctx, id, 'delete');
     ctx.status = 204;
   });
 
   router.post('/schedules/:id/pause', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
-    ctx.body = await setPaused(deps, id, true, await optionalBody(ctx));
+    const view = await setPaused(deps, id, true, await optionalBody(ctx));
+    await audit(ctx, id, 'pause', { note: view.note });
+    ctx.body = view;
   });
 
   router.post('/schedules/:id/unpause', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
-    ctx.body = await setPaused(deps, id, false, await optionalBody(ctx));
+    const view = await setPaused(deps, id, false, await optionalBody(ctx));
+    await audit(ctx, id, 'unpause', { note: view.note });
+    ctx.body = view;
   });
 
   router.post('/schedules/:id/trigger', requires('operator', 'start'), async (ctx) => {
     const id = idOf(ctx);
     try {
-      ctx.body = await triggerSchedule(deps, id, await optionalBody(ctx));
+      const view = await triggerSchedule(deps, id, await optionalBody(ctx));
+      await audit(ctx, id, 'trigger', { jobId: view.jobId, overlap: view.overlap });
+      ctx.body = view;
     } catch (err) {
       // The collision lasts at most until the next second; a full queue drains at one trigger a second.
       if (err instanceof ConflictError && ['trigger_collision', 'trigger_queue_full'].includes(err.code))
@@ -94,8 +110,16 @@ export function schedulesRouter(deps: ApiDeps): Router {
 
   router.post('/schedules/:id/backfill', requires('editor', 'start'), async (ctx) => {
     const id = idOf(ctx);
+    const view = await backfillSchedule(deps, id, await objectBody(ctx));
+    await audit(ctx, id, 'backfill', { start: view.start, end: view.end, runs: view.runs });
     ctx.status = 202;
-    ctx.body = await backfillSchedule(deps, id, await objectBody(ctx));
+    ctx.body = view;
+  });
+
+  router.get('/schedules/:id/events', requires('viewer'), async (ctx) => {
+    const id = idOf(ctx);
+    const { after, limit } = parseWith(eventsQuery, ctx.query, 'query');
+    ctx.body = await scheduleEvents(deps, principalOf(ctx).tenantId, id, after, limit);
   });
 
   return router;

@@ -12,7 +12,7 @@ import { submitClustering } from '../services/submit-clustering';
 import { seedClusterFields, seedWaitQuery } from '../schemas/seed';
 import { parseWith } from '../schemas/validate';
 import { algorithmCatalog } from './algorithms';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 /**
  * The seed services' synchronous shape, kept for their clients: `POST /api/cluster/{algorithm}` with `{ data, params }`
@@ -40,7 +40,15 @@ export function seedCompatRouter(deps: ApiDeps): Router {
       );
     const { algorithm } = ctx.params;
     const idempotency = requestIdempotency(ctx, 'POST /api/cluster/:algorithm', hash.digest('hex'), { algorithm });
-    const job = await submitClustering(deps, { algorithm, params: body.params }, { table, idempotency });
+    const job = await submitClustering(
+      deps,
+      { algorithm, params: body.params },
+      {
+        table,
+        idempotency,
+        startedBy: principalOf(ctx).id,
+      },
+    );
     // The seed shape keeps its statuses (200 result, 202 still running); a repeated key's job says it is one.
     if (job.replayed) ctx.set(REPLAYED_HEADER, 'true');
     try {

@@ -4,7 +4,7 @@ import { ApiDeps } from '../context';
 import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { acceptedBody } from '../services/accepted';
 import { submitTraining } from '../services/submit-training';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 /** POST /api/v1/training: a durable training job (services/submit-training.ts); idempotent with an Idempotency-Key. */
 export function trainingRouter(deps: ApiDeps): Router {
@@ -14,6 +14,7 @@ export function trainingRouter(deps: ApiDeps): Router {
     const { body: request, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxTrainingBodyBytes);
     const job = await submitTraining(deps, request, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/training', sha256),
+      startedBy: principalOf(ctx).id,
     });
     const body = acceptedBody(job);
     sendAccepted(ctx, job.replayed, body.links.self, body);

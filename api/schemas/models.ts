@@ -10,6 +10,7 @@ export const MODEL_LIMITS = {
   maxDescriptionLength: 5000,
   maxListLimit: 500,
   maxEventsLimit: 1000,
+  maxProtectedAliases: 20,
 } as const;
 
 /** Postgres `integer`: a version number past it cannot name a row (and must not reach Postgres as a range error). */
@@ -52,9 +53,31 @@ export const createModelRequest = z
   .strictObject({ name: modelName, description: description.optional(), tags: tags.optional() })
   .meta({ description: 'Register a model name (versions are added by jobs)' });
 
+/** A model's protected aliases: alias names (not reserved ones), replacing the stored list. */
+export const protectedAliases = z
+  .array(
+    z
+      .string()
+      .regex(ALIAS_PATTERN, ALIAS_RULE)
+      .refine((a) => !RESERVED_ALIAS.test(a), 'is reserved ("latest" and "v<number>" cannot be aliases)'),
+  )
+  .max(MODEL_LIMITS.maxProtectedAliases)
+  .meta({
+    description:
+      `Aliases only an approver (or a pipeline's approval) may move or delete, replacing the stored list; \`champion\` ` +
+      `is always protected. At most ${MODEL_LIMITS.maxProtectedAliases}; changing it needs the approver role`,
+  });
+
 export const updateModelRequest = z
-  .strictObject({ description: description.nullable().optional(), tags: tagsPatch.optional() })
-  .meta({ description: 'Change the description (null clears it) and/or merge tags; at least one field' });
+  .strictObject({
+    description: description.nullable().optional(),
+    tags: tagsPatch.optional(),
+    protectedAliases: protectedAliases.optional(),
+  })
+  .meta({
+    description:
+      'Change the description (null clears it), merge tags and/or replace the protected aliases (approver); at least one field',
+  });
 
 export const updateVersionRequest = z
   .strictObject({

@@ -6,8 +6,10 @@ import {
 } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { ConflictError, DependencyUnavailableError, NotFoundError } from '../../common/errors';
+import type { Principal } from '../../common/auth/principal';
+import { ConflictError, DependencyUnavailableError, ForbiddenError, NotFoundError } from '../../common/errors';
 import { decisionUpdate } from '../../common/messages/pipeline';
+import { TemporalScheduledById } from '../../common/messages/search-attributes';
 import type {
   Decision,
   DecisionOutcome,
@@ -24,6 +26,7 @@ import type { JobService } from './jobs';
 import { decisionRequest } from '../schemas/pipelines';
 import { parseWith } from '../schemas/validate';
 import { pipelineLinks, TemporalUi } from './accepted';
+import { scheduleDefinedBy } from './schedule-audit';
 
 /** The metrics of `values` in TASK_METRICS order, any others after them. */
 function metricOrder(task: string, values: Record<string, number>): string[] {
@@ -241,6 +244,21 @@ async function recordedOutcome(
 }
 
 /**
+ * Who a run is attributed to: the principal that started it (memo `startedBy`), or for a run a schedule started, the
+ * principal that last defined the schedule (its create or latest update); undefined when unknown (older runs).
+ */
+async function starterOf(
+  deps: PipelineDeps,
+  tenantId: string,
+  found: Awaited<ReturnType<typeof findPipeline>>,
+): Promise<string | undefined> {
+  const startedBy = (found.description.memo ?? {}).startedBy;
+  if (typeof startedBy === 'string') return startedBy;
+  const scheduleId = found.description.typedSearchAttributes.get(TemporalScheduledById);
+  return scheduleId ? scheduleDefinedBy(deps.pool, tenantId, scheduleId) : undefined;
+}
+
+/**
  * POST /api/v1/pipelines/:id/decision: the reviewer's decision, delivered as the workflow's `decision` Update (its id
  * `decision-<approve|reject>`, so a repeat attaches to the first); answers with what followed (registered version,
  * promotion), or, when registering or promoting failed, status FAILED with the failure's message and type (a version
@@ -251,10 +269,26 @@ async function recordedOutcome(
  * accept the decision within DECISION_ACCEPT_MS (no worker polling, or its workflow task failing), a 503
  * (dependency_unavailable) saying the decision was not accepted; when the outcome takes longer than DECISION_OUTCOME_MS,
  * a 503 saying it was accepted and is being applied. Either way the same decision may be sent again.
+ *
+ * `reviewer`, the caller, never decides a run attributed to them (starterOf): ForbiddenError `self_approval`. Their
+ * principal id travels with the decision (`decidedBy`), so the run records who approved, as does the promotion's
+ * audit event (`approvedBy`). Without a reviewer (the temporary credential-less caller, which is no one in
+ * particular) neither applies.
  */
-export async function decidePipeline(deps: PipelineDeps, id: string, body: unknown): Promise<DecisionOutcome> {
-  const request = parseWith(decisionRequest, body);
+export async function decidePipeline(
+  deps: PipelineDeps,
+  id: string,
+  body: unknown,
+  reviewer?: Principal,
+): Promise<DecisionOutcome> {
+  const parsed = parseWith(decisionRequest, body);
   const found = await findPipeline(deps, id);
+  if (reviewer && (await starterOf(deps, reviewer.tenantId, found)) === reviewer.id)
+    throw new ForbiddenError(
+      `pipeline ${id} was started by the caller (${reviewer.id}): another approver must decide it`,
+      'self_approval',
+    );
+  const request: DecisionRequest = reviewer ? { ...parsed, decidedBy: reviewer.id } : parsed;
   if (found.description.status.name !== 'RUNNING') return recordedOutcome(deps, id, found, request);
   const { handle } = found;
   let update: WorkflowUpdateHandle<DecisionOutcome>;

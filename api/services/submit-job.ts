@@ -73,6 +73,11 @@ export interface SubmitOptions {
   idempotency?: IdempotentStart;
   /** Records the submission's phases (`dataset`, `prepare`, `limit`, `start`) for the answer's Server-Timing header. */
   timing?: ServerTiming;
+  /**
+   * The principal id of the caller (`key:<keyId>`, `sso:<issuer>|<sub>`), recorded as the memo's `startedBy`: the audit
+   * of who started the job, and what a pipeline decision compares with (an approver never decides their own run).
+   */
+  startedBy?: string;
 }
 
 /** `<prefix>-<uuid>`: the key's UUID for an idempotent start, else a random one. */
@@ -139,9 +144,9 @@ export async function startPreparedJob(
       options?.idempotency ? jobId : undefined,
     ),
   );
-  const outcome = await timed(options?.timing, 'start', () =>
-    deps.jobs.startJob(jobId, prepared, options?.idempotency),
-  );
+  const startedBy = options?.startedBy;
+  const job = startedBy !== undefined ? { ...prepared, memo: { ...prepared.memo, startedBy } } : prepared;
+  const outcome = await timed(options?.timing, 'start', () => deps.jobs.startJob(jobId, job, options?.idempotency));
   if (outcome.created) deps.metrics.jobsStarted.inc(prepared.metric);
   return {
     jobId,

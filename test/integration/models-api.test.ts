@@ -62,7 +62,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
       ...base,
       modelName,
       sourceWorkflowId: workflowId,
-      actor: `workflow:${workflowId}`,
+      actor: `job:${workflowId}`,
     });
 
   const events = async (name: string) => {
@@ -118,7 +118,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
 
       const trail = await events('mapi-job');
       expect(trail.map((e) => e.action)).to.deep.equal(['version_registered']);
-      expect(trail[0].actor).to.equal('workflow:clustering-00000000-0000-4000-8000-00000000000a');
+      expect(trail[0].actor).to.equal('job:clustering-00000000-0000-4000-8000-00000000000a');
       expect(trail[0].details).to.include({
         version: 1,
         modelCreated: true,
@@ -174,7 +174,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
 
       const trail = await events('mapi-crud');
       expect(trail.map((e) => e.action)).to.deep.equal(['created', 'updated', 'updated']);
-      for (const e of trail) expect(e.actor).to.equal('api');
+      for (const e of trail) expect(e.actor).to.equal('anonymous');
       expect(trail[0].details).to.include({ description: 'first' });
       expect(trail[0].details.tags).to.deep.equal({ team: 'ml', 'stage/env': 'dev' });
       expect(trail[1].details.changes).to.deep.equal({
@@ -249,7 +249,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
         tags: { removed: ['validation.score'] },
         status: { from: 'FAILED_VALIDATION', to: 'ARCHIVED' },
       });
-      expect(trail[3].actor).to.equal('api');
+      expect(trail[3].actor).to.equal('anonymous');
 
       const model = await request(api, 'GET', '/api/v1/models/mapi-versions');
       expect(model.body.latestVersion).to.equal(2);
@@ -312,7 +312,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
         ['alias_set', { alias: 'challenger', version: 3 }],
         ['alias_deleted', { alias: 'champion', version: 2 }],
       ]);
-      for (const e of trail) expect(e.actor).to.equal('api');
+      for (const e of trail) expect(e.actor).to.equal('anonymous');
     });
 
     it('concurrent moves of one alias leave exactly one row and a consistent trail', async () => {

@@ -18,6 +18,7 @@ import { ConfigError } from './config-error';
 import { DatasetLimits, DEFAULT_LIMITS } from './dataset-limits';
 import { DeclaredGpu, DeclaredInventoryError, readDeclaredGpus } from './declared-gpus';
 import { DEFAULT_PREDICT_BATCHING, PredictBatching } from './predict-batching';
+import { BudgetSizes, DEFAULT_BUDGET_SIZES, formatBudgetSize, parseBudgetSize } from './rate-limit-budgets';
 import {
   directory,
   executableFile,
@@ -63,6 +64,16 @@ function declaredGpus() {
 }
 
 /**
+ * A rate-limit budget, `<points>/<seconds>` (`120/60`): kept as written (README states the default so), read into a
+ * BudgetSize by loadConfig.
+ */
+function budgetSize() {
+  return z.string().refine((raw) => parseBudgetSize(raw) !== undefined, {
+    message: 'must be <points>/<seconds>, e.g. 120/60 (points 1 to 1000000000, seconds 1 to 86400)',
+  });
+}
+
+/**
  * Every variable, by its name. A variable without `.default()` is optional; where its default depends on context
  * (npm start or not, the worker's pool) the consumer applies it and README says which. Empty or blank values count as
  * unset.
@@ -98,6 +109,10 @@ export const ENV_SCHEMA = z.object({
   KILN_TEMPORAL_RPC_TIMEOUT_MS: integer(1).default(5_000),
   KILN_PG_CONNECT_TIMEOUT_MS: integer(1).default(2_000),
   KILN_PG_QUERY_TIMEOUT_MS: integer(1).default(5_000),
+  KILN_RATE_LIMIT_START: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.start)),
+  KILN_RATE_LIMIT_PREDICT: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.predict)),
+  KILN_RATE_LIMIT_READ: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.read)),
+  KILN_RATE_LIMIT_WRITE: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.write)),
 
   // --- API and workers: the servers ---
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/kiln').optional(),
@@ -206,6 +221,8 @@ export interface ApiConfig {
   timeouts: DependencyTimeouts;
   /** How online predict gathers concurrent requests for one model version into one batch. */
   predictBatching: PredictBatching;
+  /** Each caller's rate-limit budgets (KILN_RATE_LIMIT_*); a tenant may override them (tenants.rate_limits). */
+  rateLimits: BudgetSizes;
 }
 
 /**
@@ -498,6 +515,12 @@ export function loadConfig(env: Env): KilnConfig {
       predictBatching: {
         windowMs: parsed.KILN_PREDICT_BATCH_WINDOW_MS,
         maxRows: parsed.KILN_PREDICT_MAX_BATCH_ROWS,
+      },
+      rateLimits: {
+        start: parseBudgetSize(parsed.KILN_RATE_LIMIT_START)!,
+        predict: parseBudgetSize(parsed.KILN_RATE_LIMIT_PREDICT)!,
+        read: parseBudgetSize(parsed.KILN_RATE_LIMIT_READ)!,
+        write: parseBudgetSize(parsed.KILN_RATE_LIMIT_WRITE)!,
       },
     },
     worker: {

@@ -84,15 +84,17 @@ export class DependencyUnavailableError extends DomainError {
 }
 
 /**
- * Too many requests of one kind are in progress in this process (HTTP 429, code `too_many_requests`): the same
- * request may succeed after `retryAfterSeconds` (sent as Retry-After).
+ * Too many requests of one kind are in progress in this process (HTTP 429, code `too_many_requests`), or the caller
+ * spent a rate-limit budget (code `rate_limited`): the same request may succeed after `retryAfterSeconds` (sent as
+ * Retry-After).
  */
 export class TooManyRequestsError extends DomainError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    code = 'too_many_requests',
   ) {
-    super('too_many_requests', message);
+    super(code, message);
   }
 }
 

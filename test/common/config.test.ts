@@ -15,6 +15,7 @@ import { DEFAULT_BODY_LIMITS } from '../../common/body-limits';
 import { DEFAULT_LIMITS } from '../../common/dataset-limits';
 import { DEFAULT_TELEMETRY_LIMITS } from '../../common/telemetry-limits';
 import { DEFAULT_PREDICT_BATCHING } from '../../common/predict-batching';
+import { DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
 import { repoRoot } from '../../common/paths';
 
 /** The ConfigError loadConfig throws for env (fails the test when it does not throw one). */
@@ -51,6 +52,7 @@ describe('common/config', () => {
       browser: { allowedHosts: ['localhost', '127.0.0.1', '[::1]'], corsOrigins: [] },
       timeouts: { temporalRpcMs: 5000, postgresConnectMs: 2000, postgresQueryMs: 5000 },
       predictBatching: DEFAULT_PREDICT_BATCHING,
+      rateLimits: DEFAULT_BUDGET_SIZES,
     });
     expect(config.temporal).to.deep.equal({
       address: '127.0.0.1:7233',
@@ -101,6 +103,20 @@ describe('common/config', () => {
     expect(() => api({ KILN_PG_QUERY_TIMEOUT_MS: '0' })).to.throw(
       /KILN_PG_QUERY_TIMEOUT_MS must be a positive integer/,
     );
+  });
+
+  it('reads rate-limit budgets as <points>/<seconds>', () => {
+    const api = (env: Record<string, string>) => loadConfig({ HOME: root, ...env }).api;
+    expect(api({ KILN_RATE_LIMIT_START: ' 10/1 ', KILN_RATE_LIMIT_READ: '5000/3600' }).rateLimits).to.deep.equal({
+      ...DEFAULT_BUDGET_SIZES,
+      start: { points: 10, durationSeconds: 1 },
+      read: { points: 5000, durationSeconds: 3600 },
+    });
+    for (const bad of ['10', '10/0', '0/60', '10/s', '-1/60', '10/86401']) {
+      expect(() => api({ KILN_RATE_LIMIT_WRITE: bad }), bad).to.throw(
+        /KILN_RATE_LIMIT_WRITE must be <points>\/<seconds>, e.g. 120\/60/,
+      );
+    }
   });
 
   it('reads every kind of value, trimming and treating blank as unset', () => {

@@ -6,6 +6,7 @@ import { BodyLimits } from '../common/body-limits';
 import { TelemetryLimits } from '../common/telemetry-limits';
 import type { BrowserPolicy } from '../common/config';
 import type { PredictBatching } from '../common/predict-batching';
+import type { BudgetSizes } from '../common/rate-limit-budgets';
 import { ApiMetrics } from './metrics';
 import { JobEventHub } from './services/job-event-hub';
 import { JobService } from './services/jobs';
@@ -45,4 +46,6 @@ export interface ApiDeps {
   predictBatching?: PredictBatching;
   /** Event streams this process serves at once (KILN_MAX_SSE_CLIENTS); past it 503 with Retry-After. */
   maxSseClients: number;
+  /** Each caller's rate-limit budgets (KILN_RATE_LIMIT_*; a tenant may override them); default: DEFAULT_BUDGET_SIZES. */
+  rateLimits?: BudgetSizes;
 }

@@ -67,6 +67,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     log,
     browser: config.api.browser,
     predictBatching: config.api.predictBatching,
+    rateLimits: config.api.rateLimits,
   });
   const { host, port } = config.api;
   // Koa's handler settles its own errors (its error handler answers and logs them): nothing is left to await here.

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Koa from 'koa';
 import type { Pool } from 'pg';
+import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import { createApp } from '../api/app';
 import type { AccessGate } from '../api/auth/access';
 import { createRateLimits } from '../api/auth/rate-limits';
@@ -32,7 +33,9 @@ import { createTestKey } from '../test/support/auth';
  * 400, after a warm-up), so load from elsewhere on the machine hits them alike; the figures are the medians of the
  * rounds' p50 and p95, and ratioP50 = auth p50 / baseline p50. The read budget is set past what the bench sends, so
  * every request pays the upsert (a caller past its budget is refused from memory, which is cheaper).
- * `parts` times the two database steps alone, in process, sequentially (medians of KILN_BENCH_REQUESTS calls).
+ * `parts` times the two database steps alone, in process, sequentially (medians of KILN_BENCH_REQUESTS calls), and
+ * the library's limiter on the plain pool, whose every upsert waits for a WAL flush (why rate-limits.ts commits its
+ * counters asynchronously).
  *
  *   npm run bench:auth-cost
  *   KILN_BENCH_ROUNDS=5 KILN_BENCH_REQUESTS=200 KILN_BENCH_NOTE='what else ran' npm run bench:auth-cost
@@ -214,6 +217,18 @@ async function run(): Promise<void> {
     const keyLookupMs = await timeCalls(REQUESTS, () => findApiKeyForAuth(pool, parsed.keyId));
     const consumeMs = await timeCalls(REQUESTS, () => limits.consume(principal, 'read', '/bench'));
     const emptyQueryMs = await timeCalls(REQUESTS, () => pool.query('SELECT 1'));
+    // What the store would cost with the library's plain pool (each upsert committed synchronously: a WAL flush).
+    const plain = new RateLimiterPostgres({
+      storeClient: pool,
+      storeType: 'pool',
+      tableName: 'rate_limit_points',
+      tableCreated: true,
+      keyPrefix: 'bench-plain',
+      points: UNREACHED.points,
+      duration: UNREACHED.durationSeconds,
+      clearExpiredByTimeout: false,
+    });
+    const plainConsumeMs = await timeCalls(REQUESTS, () => plain.consume(principal.id));
 
     const loadAfter = os.loadavg();
     console.log(
@@ -242,7 +257,11 @@ async function run(): Promise<void> {
             keyLookupP50Ms: round(keyLookupMs, 3),
             rateLimitConsumeP50Ms: round(consumeMs, 3),
             selectOneP50Ms: round(emptyQueryMs, 3),
-            what: 'in process, sequential, medians: findApiKeyForAuth; RateLimits.consume (tenant overrides cached); SELECT 1 on the same pool',
+            synchronousCommitConsumeP50Ms: round(plainConsumeMs, 3),
+            what:
+              'in process, sequential, medians: findApiKeyForAuth; RateLimits.consume (tenant overrides cached; ' +
+              'its upsert commits with synchronous_commit off); SELECT 1 on the same pool; the library limiter on the ' +
+              'plain pool (synchronous commit), for comparison',
           },
           baselineName:
             'the same app and pool with app.context.accessGate replaced by one that only sets a fixed principal',

@@ -24,6 +24,7 @@ import { modelsRouter } from './routes/models';
 import { pipelinesRouter } from './routes/pipelines';
 import { predictRouter } from './routes/predict';
 import { schedulesRouter } from './routes/schedules';
+import { tenantLimitsRouter } from './routes/tenant-limits';
 import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
 
@@ -47,6 +48,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
     algorithmsRouter(),
     gpusRouter(deps),
     membersRouter(deps),
+    tenantLimitsRouter(deps),
   ]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }

@@ -7,6 +7,7 @@ import { TelemetryLimits } from '../common/telemetry-limits';
 import type { BrowserPolicy } from '../common/config';
 import type { PredictBatching } from '../common/predict-batching';
 import type { SsoVerifier } from './auth/sso';
+import type { BudgetSizes } from '../common/rate-limit-budgets';
 import { ApiMetrics } from './metrics';
 import { JobEventHub } from './services/job-event-hub';
 import { JobService } from './services/jobs';
@@ -50,4 +51,6 @@ export interface ApiDeps {
   sso?: SsoVerifier;
   /** Jobs a tenant runs at once unless its row says otherwise (KILN_MAX_RUNNING_JOBS_PER_TENANT); default its default. */
   maxRunningJobsPerTenant?: number;
+  /** Each caller's rate-limit budgets (KILN_RATE_LIMIT_*; a tenant may override them); default: DEFAULT_BUDGET_SIZES. */
+  rateLimits?: BudgetSizes;
 }

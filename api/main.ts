@@ -70,6 +70,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     browser: config.api.browser,
     predictBatching: config.api.predictBatching,
     ...(config.api.sso ? { sso: createSsoVerifier({ pool, config: config.api.sso, log }) } : {}),
+    rateLimits: config.api.rateLimits,
   });
   const { host, port } = config.api;
   // Koa's handler settles its own errors (its error handler answers and logs them): nothing is left to await here.

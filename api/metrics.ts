@@ -2,7 +2,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /**
  * The API's Prometheus registry: process defaults, HTTP traffic by route and status, online predict batch sizes, jobs
- * started by kind, and the job event streams (clients connected, events written to them).
+ * started by kind, the job event streams (clients connected, events written to them) and requests refused past a
+ * rate-limit budget.
  */
 export function createApiMetrics() {
   const registry = new Registry();
@@ -37,6 +38,12 @@ export function createApiMetrics() {
     sseClients: new Gauge({
       name: 'kiln_sse_clients',
       help: 'Server-Sent Events clients connected to GET /api/v1/jobs/:id/events',
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'kiln_rate_limited_total',
+      help: 'Requests refused with 429 rate_limited, by route template and budget (start, predict, read, write)',
+      labelNames: ['route', 'budget'] as const,
       registers: [registry],
     }),
     sseEventsSent: new Counter({

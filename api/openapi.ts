@@ -11,6 +11,7 @@ import { errorBody, MODEL_NAME_PATTERN } from './schemas/common';
 import { batchPredictRequest, predictRequest } from './schemas/predict';
 import { seedClusterRequest } from './schemas/seed';
 import { MAX_SUBJECT_LENGTH, putMemberRequest } from './schemas/members';
+import { tenantId, tenantLimitsChange, tenantLimitsView } from './schemas/tenant-limits';
 import { MAX_PROJECTION_POINTS } from './services/clustering-projection';
 import { trainingRequest } from './schemas/training';
 import { decisionRequest, fullPipelineRequest, validationPipelineRequest } from './schemas/pipelines';
@@ -945,6 +946,31 @@ export function openApiDocument(limits: DatasetLimits) {
           operationId: 'listSeedAlgorithms',
           summary: 'Seed-compatible alias of GET /api/v1/algorithms',
           responses: { '200': { description: 'OK' } },
+        },
+      },
+      '/api/v1/tenants/{id}/limits': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: schema(tenantId) }],
+        get: {
+          operationId: 'getTenantLimits',
+          summary:
+            "A tenant's limits (platform admins): its rate-limit overrides by budget, each budget's effective size, and its running-jobs cap",
+          responses: {
+            '200': { description: 'OK', content: { 'application/json': { schema: schema(tenantLimitsView) } } },
+            ...errors(400, 401, 403, 404, 429, 503),
+          },
+        },
+        patch: {
+          operationId: 'updateTenantLimits',
+          summary:
+            "Change a tenant's limits (platform admins): each budget given replaces its override (null: back to the default), maxRunningJobs likewise; API replicas apply a change within 5 s",
+          requestBody: { content: { 'application/json': { schema: schema(tenantLimitsChange) } } },
+          responses: {
+            '200': {
+              description: 'The limits after the change',
+              content: { 'application/json': { schema: schema(tenantLimitsView) } },
+            },
+            ...errors(400, 401, 403, 404, 413, 415, 429, 503),
+          },
         },
       },
       '/health': { get: { operationId: 'getHealth', summary: 'Alive', responses: { '200': { description: 'OK' } } } },

@@ -17,6 +17,8 @@ import { throughput } from './job-latency/throughput';
 /**
  * Latency and throughput of small clustering jobs through the whole platform, against a running Kiln (`npm start`;
  * KILN_API_URL, default http://127.0.0.1:3000, and TEMPORAL_ADDRESS for its Temporal server, default 127.0.0.1:7233).
+ * Start it with a start budget the run cannot spend (`KILN_RATE_LIMIT_START=100000/60 npm start`): it starts about
+ * 250 jobs within minutes, past the default 120 a minute (429 rate_limited).
  * Each job POSTs 1,000 inline points (k = 10; its own jittered data, so each stores a fresh dataset) to
  * /api/v1/clustering and waits for GET /api/v1/jobs/:id/result?wait=60.
  *

@@ -187,6 +187,12 @@ async function inProcessP50(
 }
 
 /** A server under test: where it listens and how to stop it. */
+/**
+ * A predict budget the load never reaches (the default, 6000 a minute per caller, is spent in seconds at these rates):
+ * the bench measures serving, not rate limiting (bench:auth-cost does).
+ */
+const PREDICT_BUDGET = { points: 1_000_000_000, durationSeconds: 60 };
+
 interface Target extends TestApi {
   variant: string;
 }
@@ -202,6 +208,7 @@ async function ownProcessApi(stack: TestStack): Promise<TestApi> {
       PORT: String(port),
       HOST: '127.0.0.1',
       KILN_LOG_LEVEL: 'warn',
+      KILN_RATE_LIMIT_PREDICT: `${PREDICT_BUDGET.points}/${PREDICT_BUDGET.durationSeconds}`,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -264,9 +271,20 @@ async function bareHttpApi(): Promise<TestApi> {
 async function startTarget(variant: string, stack: TestStack, batching: PredictBatching): Promise<Target> {
   switch (variant) {
     case 'batched':
-      return { variant, ...(await startTestApi(stack, {}, {}, { predictBatching: batching })) };
+      return {
+        variant,
+        ...(await startTestApi(stack, {}, {}, { predictBatching: batching, rateLimits: { predict: PREDICT_BUDGET } })),
+      };
     case 'unbatched':
-      return { variant, ...(await startTestApi(stack, {}, {}, { predictBatching: { windowMs: 0, maxRows: 1 } })) };
+      return {
+        variant,
+        ...(await startTestApi(
+          stack,
+          {},
+          {},
+          { predictBatching: { windowMs: 0, maxRows: 1 }, rateLimits: { predict: PREDICT_BUDGET } },
+        )),
+      };
     case 'own-process':
       return { variant, ...(await ownProcessApi(stack)) };
     case 'bare-http':

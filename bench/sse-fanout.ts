@@ -74,6 +74,8 @@ async function serve(databaseUrl: string): Promise<void> {
     localComputeMaxCells: api.localComputeMaxCells,
     // The bench measures fan-out past the default cap of one process.
     maxSseClients: Math.max(api.maxSseClients, ...CLIENTS),
+    // Every client's GET is a point of one caller's read budget (3000 a minute by default): out of reach here.
+    rateLimits: { ...api.rateLimits, read: { points: 1_000_000_000, durationSeconds: 60 } },
     namespace: 'default',
     gpuFallbackSeconds: api.gpuFallbackSeconds,
     browser: api.browser,

@@ -19,6 +19,7 @@ import { DatasetLimits, DEFAULT_LIMITS } from './dataset-limits';
 import { DeclaredGpu, DeclaredInventoryError, readDeclaredGpus } from './declared-gpus';
 import { DEFAULT_PREDICT_BATCHING, PredictBatching } from './predict-batching';
 import { DEFAULT_JWT_ALGORITHMS, jwtAlgorithmList, SsoConfig } from './sso-config';
+import { BudgetSizes, DEFAULT_BUDGET_SIZES, formatBudgetSize, parseBudgetSize } from './rate-limit-budgets';
 import {
   directory,
   executableFile,
@@ -67,6 +68,16 @@ function declaredGpus() {
 export const DEFAULT_MAX_RUNNING_JOBS_PER_TENANT = 200;
 
 /**
+ * A rate-limit budget, `<points>/<seconds>` (`120/60`): kept as written (README states the default so), read into a
+ * BudgetSize by loadConfig.
+ */
+function budgetSize() {
+  return z.string().refine((raw) => parseBudgetSize(raw) !== undefined, {
+    message: 'must be <points>/<seconds>, e.g. 120/60 (points 1 to 1000000000, seconds 1 to 86400)',
+  });
+}
+
+/**
  * Every variable, by its name. A variable without `.default()` is optional; where its default depends on context
  * (npm start or not, the worker's pool) the consumer applies it and README says which. Empty or blank values count as
  * unset.
@@ -103,6 +114,10 @@ export const ENV_SCHEMA = z.object({
   KILN_TEMPORAL_RPC_TIMEOUT_MS: integer(1).default(5_000),
   KILN_PG_CONNECT_TIMEOUT_MS: integer(1).default(2_000),
   KILN_PG_QUERY_TIMEOUT_MS: integer(1).default(5_000),
+  KILN_RATE_LIMIT_START: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.start)),
+  KILN_RATE_LIMIT_PREDICT: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.predict)),
+  KILN_RATE_LIMIT_READ: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.read)),
+  KILN_RATE_LIMIT_WRITE: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.write)),
 
   // --- API and workers: the servers ---
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/kiln').optional(),
@@ -221,6 +236,8 @@ export interface ApiConfig {
   predictBatching: PredictBatching;
   /** SSO token verification (KILN_JWT_*); absent: SSO off, only API keys authenticate. */
   sso?: SsoConfig;
+  /** Each caller's rate-limit budgets (KILN_RATE_LIMIT_*); a tenant may override them (tenants.rate_limits). */
+  rateLimits: BudgetSizes;
 }
 
 /**
@@ -545,6 +562,12 @@ export function loadConfig(env: Env): KilnConfig {
             },
           }
         : {}),
+      rateLimits: {
+        start: parseBudgetSize(parsed.KILN_RATE_LIMIT_START)!,
+        predict: parseBudgetSize(parsed.KILN_RATE_LIMIT_PREDICT)!,
+        read: parseBudgetSize(parsed.KILN_RATE_LIMIT_READ)!,
+        write: parseBudgetSize(parsed.KILN_RATE_LIMIT_WRITE)!,
+      },
     },
     worker: {
       pool: parsed.KILN_POOL,

@@ -85,8 +85,8 @@ export class DependencyUnavailableError extends DomainError {
 
 /**
  * Too many requests of one kind are in progress in this process (HTTP 429, code `too_many_requests`), or a limit
- * with a code of its own is reached (`tenant_job_limit`: the tenant runs as many jobs as it may): the same request may
- * succeed after `retryAfterSeconds` (sent as Retry-After).
+ * with a code of its own is reached (`tenant_job_limit`: the tenant runs as many jobs as it may; `rate_limited`: the
+ * caller spent a rate-limit budget): the same request may succeed after `retryAfterSeconds` (sent as Retry-After).
  */
 export class TooManyRequestsError extends DomainError {
   constructor(

@@ -3,9 +3,12 @@ import type { Pool } from 'pg';
 import type { Principal } from '../../common/auth/principal';
 import { roleAllows } from '../../common/auth/roles';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
+import { BudgetSizes, DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
 import { findApiKeyForAuth, parseApiKey, secretMatches } from '../../db/api-keys';
+import type { ApiMetrics } from '../metrics';
 import type { AccessDeclaration, AccessGate } from './access';
 import { SsoVerifier, TENANT_HEADER } from './sso';
+import { budgetOf, createRateLimits, routeOf } from './rate-limits';
 
 /**
  * TEMPORARY (issue 12 in progress): a request without credentials acts as this platform admin of the default tenant,
@@ -25,8 +28,21 @@ export function presentedToken(ctx: Pick<Context, 'get'>): string | undefined {
   return ctx.get('X-API-Key') || undefined;
 }
 
-/** The access gate over API keys in Postgres, and SSO tokens (JWTs) when `sso` is configured. */
-export function createAccessGate(deps: { pool: Pool; sso?: SsoVerifier }): AccessGate {
+/**
+ * The access gate over API keys in Postgres, and SSO tokens (JWTs) when `sso` is configured; `rateLimits`: each
+ * caller's budgets (default DEFAULT_BUDGET_SIZES), counted in the same database.
+ */
+export function createAccessGate(deps: {
+  pool: Pool;
+  sso?: SsoVerifier;
+  rateLimits?: BudgetSizes;
+  metrics?: Pick<ApiMetrics, 'rateLimited'>;
+}): AccessGate {
+  const rateLimits = createRateLimits({
+    pool: deps.pool,
+    defaults: deps.rateLimits ?? DEFAULT_BUDGET_SIZES,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
   async function authenticate(ctx: Context): Promise<Principal> {
     const token = presentedToken(ctx);
     if (token === undefined) return ANONYMOUS_ADMIN;
@@ -67,6 +83,7 @@ export function createAccessGate(deps: { pool: Pool; sso?: SsoVerifier }): Acces
           'insufficient_role',
         );
       }
+      await rateLimits.consume(principal, budgetOf(declaration, ctx.method), routeOf(ctx));
     },
   };
 }

@@ -15,6 +15,7 @@ import { DEFAULT_BODY_LIMITS } from '../../common/body-limits';
 import { DEFAULT_LIMITS } from '../../common/dataset-limits';
 import { DEFAULT_TELEMETRY_LIMITS } from '../../common/telemetry-limits';
 import { DEFAULT_PREDICT_BATCHING } from '../../common/predict-batching';
+import { DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
 import { repoRoot } from '../../common/paths';
 
 /** The ConfigError loadConfig throws for env (fails the test when it does not throw one). */
@@ -52,6 +53,7 @@ describe('common/config', () => {
       browser: { allowedHosts: ['localhost', '127.0.0.1', '[::1]'], corsOrigins: [] },
       timeouts: { temporalRpcMs: 5000, postgresConnectMs: 2000, postgresQueryMs: 5000 },
       predictBatching: DEFAULT_PREDICT_BATCHING,
+      rateLimits: DEFAULT_BUDGET_SIZES,
     });
     expect(config.temporal).to.deep.equal({
       address: '127.0.0.1:7233',
@@ -102,6 +104,20 @@ describe('common/config', () => {
     expect(() => api({ KILN_PG_QUERY_TIMEOUT_MS: '0' })).to.throw(
       /KILN_PG_QUERY_TIMEOUT_MS must be a positive integer/,
     );
+  });
+
+  it('reads rate-limit budgets as <points>/<seconds>', () => {
+    const api = (env: Record<string, string>) => loadConfig({ HOME: root, ...env }).api;
+    expect(api({ KILN_RATE_LIMIT_START: ' 10/1 ', KILN_RATE_LIMIT_READ: '5000/3600' }).rateLimits).to.deep.equal({
+      ...DEFAULT_BUDGET_SIZES,
+      start: { points: 10, durationSeconds: 1 },
+      read: { points: 5000, durationSeconds: 3600 },
+    });
+    for (const bad of ['10', '10/0', '0/60', '10/s', '-1/60', '10/86401']) {
+      expect(() => api({ KILN_RATE_LIMIT_WRITE: bad }), bad).to.throw(
+        /KILN_RATE_LIMIT_WRITE must be <points>\/<seconds>, e.g. 120\/60/,
+      );
+    }
   });
 
   it('reads every kind of value, trimming and treating blank as unset', () => {
@@ -401,6 +417,10 @@ describe('common/config', () => {
       KILN_JWT_ISSUER: [() => 'my idp', /must be an issuer \(the tokens' exact `iss`\) without spaces/],
       KILN_JWT_AUDIENCE: [() => 'kiln api', /must be an audience \(a value of the tokens' `aud`\) without spaces/],
       KILN_JWT_ALGORITHMS: [() => 'RS256,HS256', /HS256 cannot be verified with the public keys of a JWKS/],
+      KILN_RATE_LIMIT_START: [() => '120', /must be <points>\/<seconds>, e\.g\. 120\/60/],
+      KILN_RATE_LIMIT_PREDICT: [() => '0/60', /must be <points>\/<seconds>/],
+      KILN_RATE_LIMIT_READ: [() => '10 per 60', /must be <points>\/<seconds>/],
+      KILN_RATE_LIMIT_WRITE: [() => '10/0', /must be <points>\/<seconds>/],
       DATABASE_URL: [() => 'mysql://kiln:hunter2@db/kiln', /must be a URL like postgres:\/\/user:password@host/],
       TEMPORAL_ADDRESS: [() => 'http://temporal:7233', /must be host:port \(no scheme, no spaces\), e\.g\. 127/],
       TEMPORAL_NAMESPACE: [() => 'my namespace', /must be a namespace name without spaces or line breaks/],

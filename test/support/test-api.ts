@@ -7,6 +7,7 @@ import { JobEventHub } from '../../api/services/job-event-hub';
 import { JobService } from '../../api/services/jobs';
 import { BodyLimits } from '../../common/body-limits';
 import { loadConfig } from '../../common/config';
+import type { BudgetSizes } from '../../common/rate-limit-budgets';
 import { TelemetryLimits } from '../../common/telemetry-limits';
 import { DatasetLimits } from '../../datasets/limits';
 import { TestStack } from './test-stack';
@@ -39,6 +40,8 @@ export async function startTestApi(
     >
   > & {
     telemetryLimits?: Partial<TelemetryLimits>;
+    /** Budgets to use instead of the defaults (small ones, for the rate-limit tests). */
+    rateLimits?: Partial<BudgetSizes>;
   } = {},
 ): Promise<TestApi> {
   const defaults = loadConfig({}).api;
@@ -59,6 +62,7 @@ export async function startTestApi(
     maxSseClients: settings.maxSseClients ?? defaults.maxSseClients,
     browser: settings.browser ?? defaults.browser,
     predictBatching: settings.predictBatching ?? defaults.predictBatching,
+    rateLimits: { ...defaults.rateLimits, ...settings.rateLimits },
     ...(settings.log ? { log: settings.log } : {}),
     ...(settings.sseKeepAliveMs !== undefined ? { sseKeepAliveMs: settings.sseKeepAliveMs } : {}),
     ...(settings.sso ? { sso: settings.sso } : {}),

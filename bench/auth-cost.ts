@@ -34,8 +34,7 @@ import { createTestKey } from '../test/support/auth';
  * rounds' p50 and p95, and ratioP50 = auth p50 / baseline p50. The read budget is set past what the bench sends, so
  * every request pays the upsert (a caller past its budget is refused from memory, which is cheaper).
  * `parts` times the two database steps alone, in process, sequentially (medians of KILN_BENCH_REQUESTS calls), and
- * the library's limiter on the plain pool, whose every upsert waits for a WAL flush (why rate-limits.ts commits its
- * counters asynchronously).
+ * the library's own limiter on the same pool (the same UNLOGGED table: no WAL flush per upsert) for comparison.
  *
  *   npm run bench:auth-cost
  *   KILN_BENCH_ROUNDS=5 KILN_BENCH_REQUESTS=200 KILN_BENCH_NOTE='what else ran' npm run bench:auth-cost
@@ -217,7 +216,7 @@ async function run(): Promise<void> {
     const keyLookupMs = await timeCalls(REQUESTS, () => findApiKeyForAuth(pool, parsed.keyId));
     const consumeMs = await timeCalls(REQUESTS, () => limits.consume(principal, 'read', '/bench'));
     const emptyQueryMs = await timeCalls(REQUESTS, () => pool.query('SELECT 1'));
-    // What the store would cost with the library's plain pool (each upsert committed synchronously: a WAL flush).
+    // The library's limiter used directly on the pool, for comparison with RateLimits.consume's overhead.
     const plain = new RateLimiterPostgres({
       storeClient: pool,
       storeType: 'pool',
@@ -260,8 +259,8 @@ async function run(): Promise<void> {
             synchronousCommitConsumeP50Ms: round(plainConsumeMs, 3),
             what:
               'in process, sequential, medians: findApiKeyForAuth; RateLimits.consume (tenant overrides cached; ' +
-              'its upsert commits with synchronous_commit off); SELECT 1 on the same pool; the library limiter on the ' +
-              'plain pool (synchronous commit), for comparison',
+              'its upsert goes to the UNLOGGED rate_limit_points); SELECT 1 on the same pool; the library limiter used ' +
+              'directly on the same pool, for comparison',
           },
           baselineName:
             'the same app and pool with app.context.accessGate replaced by one that only sets a fixed principal',

@@ -50,32 +50,6 @@ function principalKey(id: string): string {
   return id.length <= MAX_PLAIN_ID ? id : `sha256:${createHash('sha256').update(id, 'utf8').digest('hex')}`;
 }
 
-/**
- * The limiter's store client: the pool, each query in its own transaction with `synchronous_commit = off`. A counter
- * upsert is a write; committed synchronously, every request would wait for a WAL flush (p50 2.5 ms against 0.29 ms
- * this way on the bench machine, where the whole read takes 1.2 ms: bench/results/auth-cost-2026-11-30.json). Counters need no durability: a crash loses at most the
- * last moments' points (the server's wal_writer_delay, 200 ms by default, times three), never a committed key or job.
- * SET LOCAL keeps the setting inside the transaction, so the pooled connection's other users still commit durably.
- */
-function asyncCommitStore(pool: Pool) {
-  return {
-    async query(query: { text: string; values?: unknown[]; name?: string }) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN; SET LOCAL synchronous_commit = off');
-        const result = await client.query(query);
-        await client.query('COMMIT');
-        client.release();
-        return result;
-      } catch (err) {
-        // A connection that failed mid-transaction is not given back to the pool.
-        client.release(err instanceof Error ? err : true);
-        throw err;
-      }
-    },
-  };
-}
-
 export interface RateLimitsDeps {
   pool: Pool;
   /** The server's budgets (KILN_RATE_LIMIT_*). */
@@ -94,7 +68,8 @@ export interface RateLimitsDeps {
  */
 export function createRateLimits(deps: RateLimitsDeps): RateLimits {
   const limiters = new Map<string, RateLimiterPostgres>();
-  const store = asyncCommitStore(deps.pool);
+  // rate_limit_points is UNLOGGED (migrations/0008_auth.sql): an upsert does not wait for a WAL flush.
+  const store = deps.pool;
   const overrides = new LRUCache<string, Promise<Partial<BudgetSizes>>>({
     max: TENANT_LIMITS_CACHE_SIZE,
     ttl: deps.tenantCacheMs ?? TENANT_LIMITS_CACHE_MS,

@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /**
  * The API's Prometheus registry: process defaults, HTTP traffic by route and status, online predict batch sizes, jobs
- * started by kind, and the job event streams (clients connected, events written to them).
+ * started by kind, the job event streams (clients connected, events written to them), and refused credentials.
  */
 export function createApiMetrics() {
   const registry = new Registry();
@@ -37,6 +37,12 @@ export function createApiMetrics() {
     sseClients: new Gauge({
       name: 'kiln_sse_clients',
       help: 'Server-Sent Events clients connected to GET /api/v1/jobs/:id/events',
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'kiln_auth_failures_total',
+      help: 'Requests refused by authentication or authorization, by route template and reason (the error code)',
+      labelNames: ['route', 'reason'] as const,
       registers: [registry],
     }),
     sseEventsSent: new Counter({

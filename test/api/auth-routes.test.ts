@@ -1,38 +1,19 @@
 import type Router from '@koa/router';
 import { apiRouters } from '../../api/app';
-import { ACCESS, AccessDeclaration, requires } from '../../api/auth/access';
+import { requires } from '../../api/auth/access';
 import { ApiDeps } from '../../api/context';
 import { PUBLIC_OPERATIONS } from '../../api/openapi-security';
 import { openApiDocument } from '../../api/openapi';
 import { consoleRouter } from '../../api/routes/console';
 import { DEFAULT_BODY_LIMITS } from '../../common/body-limits';
 import { DEFAULT_LIMITS } from '../../datasets/limits';
+import { routeAccess } from '../support/route-access';
 
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
 const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
 
 /** Building the routers touches none of their dependencies; handlers would, and none runs here. */
 const deps = { limits: DEFAULT_LIMITS, bodyLimits: DEFAULT_BODY_LIMITS, namespace: 'default' } as ApiDeps;
-
-interface RouteAccess {
-  route: string;
-  declaration: AccessDeclaration | undefined;
-}
-
-/** Each method of each route the routers register (`GET /api/v1/models/{name}`), with its first middleware's access. */
-function routeAccess(routers: Router[]): RouteAccess[] {
-  return routers.flatMap((router) =>
-    router.stack.flatMap((layer) =>
-      // Layers without methods are mounted middleware (a nested router's allowedMethods), not routes.
-      layer.methods
-        .filter((method) => method !== 'HEAD')
-        .map((method) => ({
-          route: `${method} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`,
-          declaration: (layer.stack[0] as unknown as { [ACCESS]?: AccessDeclaration })[ACCESS],
-        })),
-    ),
-  );
-}
 
 describe('auth: every route declares its access', () => {
   const routes = routeAccess([...apiRouters(deps), consoleRouter()]);

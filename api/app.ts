@@ -11,6 +11,7 @@ import { koaErrorLogger } from './middleware/koa-error-log';
 import { requestId } from './middleware/request-id';
 import { openApiDocument } from './openapi';
 import { algorithmsRouter } from './routes/algorithms';
+import { apiKeysRouter } from './routes/api-keys';
 import { artifactsRouter } from './routes/artifacts';
 import { clusteringRouter } from './routes/clustering';
 import { consoleRouter } from './routes/console';
@@ -25,6 +26,7 @@ import { pipelinesRouter } from './routes/pipelines';
 import { predictRouter } from './routes/predict';
 import { schedulesRouter } from './routes/schedules';
 import { tenantLimitsRouter } from './routes/tenant-limits';
+import { tenantsRouter } from './routes/tenants';
 import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
 
@@ -49,6 +51,8 @@ export function apiRouters(deps: ApiDeps): Router[] {
     gpusRouter(deps),
     membersRouter(deps),
     tenantLimitsRouter(deps),
+    apiKeysRouter(deps),
+    tenantsRouter(deps),
   ]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }

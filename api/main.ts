@@ -12,6 +12,7 @@ import { migrate } from '../migrations/migrator';
 import { applyComputeConfig } from '../ml/compute-config';
 import { createApp } from './app';
 import { createSsoVerifier } from './auth/sso';
+import { ensureBootstrapKey } from './auth/bootstrap';
 import { apiConnectionOptions } from './temporal-connection';
 import { createApiMetrics } from './metrics';
 import { JobEventHub } from './services/job-event-hub';
@@ -47,6 +48,8 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     connectMs: timeouts.postgresConnectMs,
     queryMs: timeouts.postgresQueryMs,
   });
+  // Before listening: by the time the API answers, a fresh installation's admin key is in its file.
+  await ensureBootstrapKey(pool, config.launcher.dataDir, log);
   const connection = await Connection.connect(apiConnectionOptions(config.temporal.connection, timeouts.temporalRpcMs));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const jobs = new JobService(temporal);

@@ -2,8 +2,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /**
  * The API's Prometheus registry: process defaults, HTTP traffic by route and status, online predict batch sizes, jobs
- * started by kind, the job event streams (clients connected, events written to them) and requests refused past a
- * rate-limit budget.
+ * started by kind, the job event streams (clients connected, events written to them), refused credentials and
+ * requests refused past a rate-limit budget.
  */
 export function createApiMetrics() {
   const registry = new Registry();
@@ -44,6 +44,12 @@ export function createApiMetrics() {
       name: 'kiln_rate_limited_total',
       help: 'Requests refused with 429 rate_limited, by route template and budget (start, predict, read, write)',
       labelNames: ['route', 'budget'] as const,
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'kiln_auth_failures_total',
+      help: 'Requests refused by authentication or authorization, by route template and reason (the error code)',
+      labelNames: ['route', 'reason'] as const,
       registers: [registry],
     }),
     sseEventsSent: new Counter({

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { apiKeyView, createApiKeyRequest, createdApiKeyView } from './schemas/api-keys';
+import { createdTenantView, createTenantRequest, tenantView } from './schemas/tenants';
+import { SECURITY_SCHEMES, withSecurity } from './openapi-security';
 import { EPOCH_SERIES_KEYS } from '../common/epoch-metrics';
 import { JOB_EVENT_TYPES } from '../common/job-events';
 import { DatasetLimits } from '../datasets/limits';
@@ -196,7 +199,7 @@ export function openApiDocument(limits: DatasetLimits) {
         `Durable ML jobs on Temporal. Limits: body ${limits.maxBodyBytes} bytes, ${limits.maxRows} rows, ` +
         `${limits.maxColumns} columns, ${limits.maxCells} cells per dataset.`,
     },
-    paths: {
+    paths: withSecurity({
       '/api/v1/datasets': {
         post: {
           operationId: 'uploadDataset',
@@ -984,8 +987,64 @@ export function openApiDocument(limits: DatasetLimits) {
       '/metrics': {
         get: { operationId: 'getMetrics', summary: 'Prometheus metrics', responses: { '200': { description: 'OK' } } },
       },
-    },
+      '/api/v1/api-keys': {
+        post: {
+          operationId: 'createApiKey',
+          summary: 'Create an API key of the caller’s tenant (admin); the answer’s `key` is shown this once',
+          requestBody: { content: { 'application/json': { schema: schema(createApiKeyRequest) } } },
+          responses: {
+            '201': { description: 'Created', content: { 'application/json': { schema: schema(createdApiKeyView) } } },
+            ...errors(400, 413, 415, 503),
+          },
+        },
+        get: {
+          operationId: 'listApiKeys',
+          summary: 'The API keys of the caller’s tenant (admin), revoked and expired ones included; never a secret',
+          responses: {
+            '200': {
+              description: 'OK',
+              content: {
+                'application/json': { schema: schema(z.object({ apiKeys: z.array(apiKeyView) })) },
+              },
+            },
+            ...errors(503),
+          },
+        },
+      },
+      '/api/v1/api-keys/{keyId}': {
+        parameters: [{ name: 'keyId', in: 'path', required: true, schema: { type: 'string' } }],
+        delete: {
+          operationId: 'revokeApiKey',
+          summary:
+            'Revoke a key of the caller’s tenant (admin); other replicas stop accepting it within seconds (README: Authentication)',
+          responses: { '204': { description: 'Revoked' }, ...errors(404, 503) },
+        },
+      },
+      '/api/v1/tenants': {
+        post: {
+          operationId: 'createTenant',
+          summary: 'Create a tenant (platform admin), with its first admin key (shown this once)',
+          requestBody: { content: { 'application/json': { schema: schema(createTenantRequest) } } },
+          responses: {
+            '201': { description: 'Created', content: { 'application/json': { schema: schema(createdTenantView) } } },
+            ...errors(400, 409, 413, 415, 503),
+          },
+        },
+        get: {
+          operationId: 'listTenants',
+          summary: 'Every tenant (platform admin)',
+          responses: {
+            '200': {
+              description: 'OK',
+              content: { 'application/json': { schema: schema(z.object({ tenants: z.array(tenantView) })) } },
+            },
+            ...errors(503),
+          },
+        },
+      },
+    }),
     components: {
+      securitySchemes: SECURITY_SCHEMES,
       schemas: Object.fromEntries(Object.entries(ALGORITHMS).map(([name, a]) => [`${name}Params`, schema(a.params)])),
     },
   };

@@ -168,6 +168,7 @@ async function run(): Promise<void> {
         ctx.state.principal = fixed;
         return Promise.resolve();
       },
+      forgetKey: () => undefined,
     };
     bare.app.context.accessGate = baselineGate;
     hubs.push(real.events, bare.events);

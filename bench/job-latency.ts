@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../common/config';
@@ -6,7 +7,7 @@ import { clusteringQuality } from '../ml/clustering/quality';
 import { kmeans } from '../ml/clustering/kmeans/kmeans';
 import { applyComputeConfig } from '../ml/compute-config';
 import { historyPhases } from './job-latency/history-phases';
-import { JobSample, runJob } from './job-latency/kiln-job';
+import { JobSample, KilnApi, runJob } from './job-latency/kiln-job';
 import { machine } from './job-latency/machine';
 import { cpuPerJob, processCpu } from './job-latency/process-cpu';
 import { blobPoints } from './job-latency/points';
@@ -35,7 +36,7 @@ import { throughput } from './job-latency/throughput';
  *
  *   npm run bench:job-latency            # prints one JSON object
  */
-const API = process.env.KILN_API_URL ?? 'http://127.0.0.1:3000';
+const API_URL = process.env.KILN_API_URL ?? 'http://127.0.0.1:3000';
 const RUNS = Number(process.env.KILN_BENCH_RUNS ?? 50);
 const THROUGHPUT_JOBS = process.env.KILN_BENCH_THROUGHPUT_JOBS;
 const CONCURRENCY = [1, 8, 32];
@@ -87,6 +88,11 @@ async function run(): Promise<void> {
 
   // CPU per job of the platform's processes, from the pid file of the `npm start` under test (its KILN_DATA_DIR).
   const cpu = processCpu(path.join(config.launcher.dataDir, 'launcher.pids'));
+  // The platform admin key its API wrote on its first start (README: Authentication).
+  const API: KilnApi = {
+    url: API_URL,
+    key: fs.readFileSync(path.join(config.launcher.dataDir, 'bootstrap-admin-key'), 'utf8').trim(),
+  };
   const local = await inProcess(20);
   const temporalFloor = await temporalBaselines(config.temporal.connection, config.temporal.namespace, 30, cpu);
 
@@ -116,7 +122,7 @@ async function run(): Promise<void> {
   console.log(
     JSON.stringify({
       bench: 'job-latency',
-      api: API,
+      api: API.url,
       job: { algorithm: 'kmeans', n: N, d: D, k: K, inlineData: true, freshDatasetPerJob: true },
       runs: RUNS,
       machine: { ...machineAtStart, loadAverageAtEnd: machine().loadAverage },

@@ -14,7 +14,8 @@ import { Random } from '../ml/random';
 import { loadPredictor } from '../ml/serving/predictor';
 import { loadTrainedModel, predictTrained } from '../ml/training/predict';
 import { PredictBatcher } from '../api/services/predict-batcher';
-import { startTestApi, TestApi } from '../test/support/test-api';
+import { createTestKey } from '../test/support/auth';
+import { startTestApi, TestApi, withAuth } from '../test/support/test-api';
 import { getTestStack, stopTestStack, TestStack } from '../test/support/test-stack';
 import { withWorker } from '../test/support/with-worker';
 
@@ -85,7 +86,8 @@ function stats(ms: number[]) {
 async function json(api: TestApi, method: string, path: string, body?: string, contentType = 'application/json') {
   const res = await fetch(`${api.baseUrl}${path}`, {
     method,
-    ...(body !== undefined ? { body, headers: { 'content-type': contentType } } : {}),
+    headers: withAuth(api, body !== undefined ? { 'content-type': contentType } : {}),
+    ...(body !== undefined ? { body } : {}),
   });
   const text = await res.text();
   let parsed: any = text;
@@ -98,7 +100,7 @@ async function json(api: TestApi, method: string, path: string, body?: string, c
 }
 
 /** One POST on a keep-alive agent; resolves with the latency in ms (rejects on a non-200). */
-function post(agent: http.Agent, url: URL, payload: Buffer): Promise<number> {
+function post(agent: http.Agent, url: URL, key: string, payload: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const req = http.request(
@@ -108,7 +110,11 @@ function post(agent: http.Agent, url: URL, payload: Buffer): Promise<number> {
         port: url.port,
         path: url.pathname,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': payload.length },
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'content-length': payload.length,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -138,7 +144,7 @@ async function loadCase(api: TestApi, rows: number[][], concurrency: number, bat
     const warmup = Math.max(concurrency * 4, Math.floor(requests / 20));
     await Promise.all(
       Array.from({ length: concurrency }, async (_, w) => {
-        for (let i = w; i < warmup; i += concurrency) await post(agent, url, payloads[i % payloads.length]);
+        for (let i = w; i < warmup; i += concurrency) await post(agent, url, api.key, payloads[i % payloads.length]);
       }),
     );
     const latencies: number[] = [];
@@ -155,7 +161,7 @@ async function loadCase(api: TestApi, rows: number[][], concurrency: number, bat
           }
           const i = next++;
           if (i >= requests) return;
-          latencies.push(await post(agent, url, payloads[i % payloads.length]));
+          latencies.push(await post(agent, url, api.key, payloads[i % payloads.length]));
         }
       }),
     );
@@ -215,6 +221,7 @@ async function ownProcessApi(stack: TestStack): Promise<TestApi> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const api: TestApi = {
     baseUrl: `http://127.0.0.1:${port}`,
+    key: await createTestKey(stack.pool, { role: 'editor' }),
     close: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -264,6 +271,7 @@ async function bareHttpApi(): Promise<TestApi> {
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    key: 'kiln_bare-http-checks-no-key',
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -391,7 +399,7 @@ async function run(): Promise<void> {
     });
     const trainingMs = performance.now() - trainStart;
     const version = await json(api, 'GET', result.links.modelVersion);
-    const artifact = await fetch(`${api.baseUrl}${version.body.links.artifact}`);
+    const artifact = await fetch(`${api.baseUrl}${version.body.links.artifact}`, { headers: withAuth(api) });
     if (artifact.status !== 200) throw new Error(`artifact: ${artifact.status}`);
     const content = Buffer.from(await artifact.arrayBuffer());
     const trained = await loadTrainedModel(content);

@@ -14,6 +14,7 @@ import { JOB_EVENTS_CHANNEL } from '../common/job-events';
 import { createLogger } from '../common/logger';
 import { appendJobEvent } from '../db/job-events';
 import { createPool } from '../db/pool';
+import { createTestKey } from '../test/support/auth';
 import { startEmbeddedPostgres } from '../launcher/embedded-postgres';
 import { freePort } from '../launcher/free-port';
 import { migrate } from '../migrations/migrator';
@@ -110,14 +111,14 @@ interface Counter {
   done: Promise<number>;
 }
 
-function openStream(port: number, jobId: string, target: number): Promise<Counter> {
+function openStream(port: number, jobId: string, target: number, key: string): Promise<Counter> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
         host: '127.0.0.1',
         port,
         path: `/api/v1/jobs/${jobId}/events`,
-        headers: { accept: 'text/event-stream' },
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${key}` },
         agent: false,
       },
       (res) => {
@@ -207,12 +208,13 @@ async function rawNotify(databaseUrl: string, pool: Pool, clients: number, event
 
 /** N streams over HTTP from the API child; appends M - 1 events and `end`, and waits until every stream has them all. */
 async function sse(child: ChildProcess, port: number, pool: Pool, clients: number, events: number): Promise<Measure> {
+  const key = await createTestKey(pool, { role: 'viewer' });
   const jobId = `bench-sse-${randomUUID()}`;
   const streams: Counter[] = [];
   // Connect in batches (a thousand SYNs at once overflow a small accept backlog).
   for (let i = 0; i < clients; i += 100) {
     const batch = Math.min(100, clients - i);
-    streams.push(...(await Promise.all(Array.from({ length: batch }, () => openStream(port, jobId, events)))));
+    streams.push(...(await Promise.all(Array.from({ length: batch }, () => openStream(port, jobId, events, key)))));
   }
   const cpu0 = await serverCpuMs(child);
   const t0 = await appendAll(pool, jobId, events - 1);

@@ -14,6 +14,7 @@ import { loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { createIngestedDevices, createMetricStaging, insertMetricSamples, MetricSample } from '../db/gpu-metrics';
 import { createPool, inTransaction } from '../db/pool';
+import { createTestKey } from '../test/support/auth';
 import { DCGM_CSV_COLUMNS, DcgmCsvReader } from '../gpu/dcgm-csv';
 import { freePort } from '../launcher/free-port';
 import { startEmbeddedPostgres } from '../launcher/embedded-postgres';
@@ -118,7 +119,7 @@ async function baseline(pool: Pool, file: string): Promise<number> {
 }
 
 /** POSTs the file, streamed from disk; seconds and the answer. */
-function post(baseUrl: string, file: string): Promise<{ seconds: number; status: number; body: any }> {
+function post(baseUrl: string, file: string, key: string): Promise<{ seconds: number; status: number; body: any }> {
   const url = new URL('/api/v1/gpus/telemetry', baseUrl);
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
@@ -128,7 +129,11 @@ function post(baseUrl: string, file: string): Promise<{ seconds: number; status:
         port: url.port,
         method: 'POST',
         path: url.pathname,
-        headers: { 'content-type': 'text/csv', 'content-length': String(fs.statSync(file).size) },
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'text/csv',
+          'content-length': String(fs.statSync(file).size),
+        },
       },
       (res) => {
         const parts: Buffer[] = [];
@@ -252,6 +257,7 @@ async function main(): Promise<void> {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const key = await createTestKey(pool, { role: 'operator' });
     const { rows: pgVersion } = await pool.query<{ server_version: string }>('SHOW server_version');
 
     const runs = {
@@ -267,12 +273,12 @@ async function main(): Promise<void> {
       await pool.query(`DELETE FROM gpu_devices WHERE source = 'dcgm'`); // samples go with them (cascade)
       await pool.query('VACUUM ANALYZE gpu_metric_samples');
       runs.baseline.push(await baseline(pool, file));
-      const fresh = await post(baseUrl, file);
+      const fresh = await post(baseUrl, file, key);
       if (fresh.status !== 201 || fresh.body.inserted !== rows) {
         throw new Error(`ingest answered ${fresh.status}: ${JSON.stringify(fresh.body).slice(0, 500)}`);
       }
       runs.ingest.push(fresh.seconds);
-      const again = await post(baseUrl, file);
+      const again = await post(baseUrl, file, key);
       if (again.status !== 200 || again.body.alreadyPresent !== rows) {
         throw new Error(`re-upload answered ${again.status}: ${JSON.stringify(again.body).slice(0, 500)}`);
       }

@@ -113,3 +113,43 @@ export async function findApiKeyForAuth(
   const row = rows[0];
   return row ? { record: record(row), secretSha256: row.secret_sha256 } : undefined;
 }
+
+/** A tenant's keys, oldest first, revoked and expired ones included (never a hash). */
+export async function listApiKeys(pool: Pick<Pool, 'query'>, tenantId: string): Promise<ApiKeyRecord[]> {
+  const { rows } = await pool.query<ApiKeyRow>(
+    'SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, key_id',
+    [tenantId],
+  );
+  return rows.map(record);
+}
+
+/**
+ * Revokes a tenant's key (sets revoked_at; revoking again keeps the first time). Undefined when the tenant has no key
+ * with this id (another tenant's key is not found, whoever asks).
+ */
+export async function revokeApiKey(
+  pool: Pick<Pool, 'query'>,
+  tenantId: string,
+  keyId: string,
+): Promise<ApiKeyRecord | undefined> {
+  const { rows } = await pool.query<ApiKeyRow>(
+    `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
+     WHERE tenant_id = $1 AND key_id = $2 RETURNING *`,
+    [tenantId, keyId],
+  );
+  return rows[0] ? record(rows[0]) : undefined;
+}
+
+/** Records that a key was just used (the gate calls it at most once a minute per key). */
+export async function touchApiKey(pool: Pick<Pool, 'query'>, keyId: string): Promise<void> {
+  await pool.query('UPDATE api_keys SET last_used_at = now() WHERE key_id = $1', [keyId]);
+}
+
+/** True when some platform-admin key is usable (neither revoked nor expired). */
+export async function platformAdminKeyExists(pool: Pick<Pool, 'query'>): Promise<boolean> {
+  const { rows } = await pool.query(
+    `SELECT 1 FROM api_keys
+     WHERE platform_admin AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+  );
+  return rows.length > 0;
+}

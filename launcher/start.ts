@@ -183,6 +183,8 @@ async function run(config: KilnConfig, log: Logger, show: ShowChild): Promise<vo
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: namespace,
     PORT: String(apiPort),
+    // The API writes the bootstrap admin key under the launcher's data directory (resolved: the child's cwd may differ).
+    KILN_DATA_DIR: state,
     // The launcher shows its children's lines (launcher/child-output.ts): it needs them as JSON.
     KILN_LOG_FORMAT: 'json',
     ...(temporalUi ? { KILN_TEMPORAL_UI_URL: temporalUi } : {}),

@@ -26,6 +26,8 @@ export interface AccessDeclaration {
  */
 export interface AccessGate {
   authorize(ctx: Context, declaration: AccessDeclaration): Promise<void>;
+  /** Forgets what this process cached about an API key (its revocation takes effect here at once). */
+  forgetKey(keyId: string): void;
 }
 
 declare module 'koa' {

@@ -1,21 +1,41 @@
 import type { Context } from 'koa';
+import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import type { Principal } from '../../common/auth/principal';
 import { roleAllows } from '../../common/auth/roles';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
-import { BudgetSizes, DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
-import { findApiKeyForAuth, parseApiKey, secretMatches } from '../../db/api-keys';
+import { type Logger, rootLogger } from '../../common/logger';
+import { type ApiKeyRecord, findApiKeyForAuth, parseApiKey, secretMatches, touchApiKey } from '../../db/api-keys';
 import type { ApiMetrics } from '../metrics';
-import type { AccessDeclaration, AccessGate } from './access';
-import { SsoVerifier, TENANT_HEADER } from './sso';
+import { BudgetSizes, DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
+import type { Access, AccessDeclaration, AccessGate } from './access';
 import { budgetOf, createRateLimits, routeOf } from './rate-limits';
+import { SsoVerifier, TENANT_HEADER } from './sso';
 
 /**
- * TEMPORARY (issue 12 in progress): a request without credentials acts as this platform admin of the default tenant,
- * so that the suite keeps passing while routes, services and tests move to keys. Removed once the test helpers send
- * keys.
+ * Milliseconds a verified key's row stays cached in this process. Revoking a key through this process forgets it at
+ * once; another replica keeps accepting it for up to this long (its cached row still says "not revoked").
  */
-const ANONYMOUS_ADMIN: Principal = { id: 'anonymous', tenantId: 'default', role: 'admin', platformAdmin: true };
+export const KEY_CACHE_MS = 5_000;
+
+/** A key's last_used_at is written at most this often (milliseconds), so that a busy key costs no write per request. */
+export const LAST_USED_INTERVAL_MS = 60_000;
+
+/** Keys whose rows the cache holds at most (least recently used ones leave first). */
+const KEY_CACHE_SIZE = 10_000;
+
+export interface GateDeps {
+  pool: Pool;
+  /** Counts refusals (kiln_auth_failures_total, kiln_rate_limited_total); absent in tests that build a gate alone. */
+  metrics?: Pick<ApiMetrics, 'authFailures' | 'rateLimited'>;
+  /** SSO bearer tokens (KILN_JWT_*: sso.ts); absent: only API keys authenticate. */
+  sso?: SsoVerifier;
+  /** Each caller's rate-limit budgets (KILN_RATE_LIMIT_*), counted in the same database; default DEFAULT_BUDGET_SIZES. */
+  rateLimits?: BudgetSizes;
+  log?: Logger;
+  /** KEY_CACHE_MS unless given; 0 reads the key's row on every request. */
+  keyCacheMs?: number;
+}
 
 /** The credentials a request carries: `Authorization: Bearer <token>` or `X-API-Key: <key>`. */
 export function presentedToken(ctx: Pick<Context, 'get'>): string | undefined {
@@ -28,62 +48,120 @@ export function presentedToken(ctx: Pick<Context, 'get'>): string | undefined {
   return ctx.get('X-API-Key') || undefined;
 }
 
+/** Verifies `kiln_` API keys against Postgres, with a short cache of the rows it read. */
+export interface KeyVerifier {
+  /** The key's principal. Throws UnauthorizedError: invalid_credentials, key_revoked, key_expired. */
+  verify(token: string): Promise<Principal>;
+  /** Drops a key's cached row (this process revoked it). */
+  forget(keyId: string): void;
+}
+
+/** A KeyVerifier over the api_keys table (db/api-keys.ts). */
+export function createKeyVerifier(deps: GateDeps): KeyVerifier {
+  const log = deps.log ?? rootLogger();
+  const cacheMs = deps.keyCacheMs ?? KEY_CACHE_MS;
+  const rows =
+    cacheMs > 0
+      ? new LRUCache<string, { record: ApiKeyRecord; secretSha256: Buffer }>({ max: KEY_CACHE_SIZE, ttl: cacheMs })
+      : undefined;
+  const touched = new LRUCache<string, true>({ max: KEY_CACHE_SIZE, ttl: LAST_USED_INTERVAL_MS });
+
+  return {
+    async verify(token) {
+      const parsed = parseApiKey(token);
+      if (!parsed) throw new UnauthorizedError('not a Kiln API key', 'invalid_credentials');
+      let found = rows?.get(parsed.keyId);
+      if (!found) {
+        found = await findApiKeyForAuth(deps.pool, parsed.keyId);
+        // Only keys that exist are cached: unknown ids cannot fill the cache.
+        if (found) rows?.set(parsed.keyId, found);
+      }
+      // The secret is compared on every request, cached row or not.
+      if (!found || !secretMatches(parsed.secret, found.secretSha256)) {
+        throw new UnauthorizedError('unknown API key', 'invalid_credentials');
+      }
+      const key = found.record;
+      if (key.revokedAt) throw new UnauthorizedError('this API key was revoked', 'key_revoked');
+      if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) {
+        throw new UnauthorizedError('this API key has expired', 'key_expired');
+      }
+      if (!touched.has(key.keyId)) {
+        touched.set(key.keyId, true);
+        // Fire and forget: a failed bookkeeping write must not fail the request.
+        void touchApiKey(deps.pool, key.keyId).catch((err: unknown) =>
+          log.warn({ err, keyId: key.keyId }, 'could not record the API key last use'),
+        );
+      }
+      return {
+        id: `key:${key.keyId}`,
+        tenantId: key.tenantId,
+        role: key.role,
+        platformAdmin: key.platformAdmin,
+        keyId: key.keyId,
+      };
+    },
+    forget(keyId) {
+      rows?.delete(keyId);
+    },
+  };
+}
+
 /**
- * The access gate over API keys in Postgres, and SSO tokens (JWTs) when `sso` is configured; `rateLimits`: each
- * caller's budgets (default DEFAULT_BUDGET_SIZES), counted in the same database.
+ * Who the request acts for. Throws UnauthorizedError: `unauthenticated` without credentials, `invalid_credentials`
+ * for a malformed Authorization header or an unknown key, `key_revoked`, `key_expired`.
  */
-export function createAccessGate(deps: {
-  pool: Pool;
-  sso?: SsoVerifier;
-  rateLimits?: BudgetSizes;
-  metrics?: Pick<ApiMetrics, 'rateLimited'>;
-}): AccessGate {
+export async function authenticate(
+  ctx: Pick<Context, 'get'>,
+  keys: KeyVerifier,
+  sso?: SsoVerifier,
+): Promise<Principal> {
+  const token = presentedToken(ctx);
+  if (token === undefined) {
+    throw new UnauthorizedError('this needs credentials: Authorization: Bearer <API key>, or X-API-Key');
+  }
+  // Anything not shaped like a Kiln key is an SSO token when SSO is on (a mistyped key stays a key's 401).
+  if (sso && !parseApiKey(token) && !token.startsWith('kiln_')) {
+    return sso.authenticate(token, ctx.get(TENANT_HEADER) || undefined);
+  }
+  return keys.verify(token);
+}
+
+/** Throws ForbiddenError (insufficient_role) unless the principal may call a route declared with `access`. */
+export function assertAllowed(principal: Principal, access: Access): void {
+  if (access === 'public') return;
+  if (access === 'platform-admin') {
+    if (!principal.platformAdmin) throw new ForbiddenError('this needs a platform admin', 'insufficient_role');
+  } else if (!roleAllows(principal.role, access)) {
+    throw new ForbiddenError(`this needs the ${access} role (the caller is ${principal.role})`, 'insufficient_role');
+  }
+}
+
+/**
+ * The access gate over API keys in Postgres and SSO tokens (when configured): authenticate, check the role, charge the
+ * route's rate-limit budget; refusals counted by route and reason.
+ */
+export function createAccessGate(deps: GateDeps): AccessGate {
+  const keys = createKeyVerifier(deps);
   const rateLimits = createRateLimits({
     pool: deps.pool,
     defaults: deps.rateLimits ?? DEFAULT_BUDGET_SIZES,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
-  async function authenticate(ctx: Context): Promise<Principal> {
-    const token = presentedToken(ctx);
-    if (token === undefined) return ANONYMOUS_ADMIN;
-    const parsed = parseApiKey(token);
-    // Anything not shaped like a Kiln key is an SSO token when SSO is on (a mistyped key stays a key's 401).
-    if (!parsed && deps.sso && !token.startsWith('kiln_')) {
-      return deps.sso.authenticate(token, ctx.get(TENANT_HEADER) || undefined);
-    }
-    if (!parsed) throw new UnauthorizedError('not a Kiln API key', 'invalid_credentials');
-    const found = await findApiKeyForAuth(deps.pool, parsed.keyId);
-    if (!found || !secretMatches(parsed.secret, found.secretSha256)) {
-      throw new UnauthorizedError('unknown API key', 'invalid_credentials');
-    }
-    const key = found.record;
-    if (key.revokedAt) throw new UnauthorizedError('this API key was revoked', 'key_revoked');
-    if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) {
-      throw new UnauthorizedError('this API key has expired', 'key_expired');
-    }
-    return {
-      id: `key:${key.keyId}`,
-      tenantId: key.tenantId,
-      role: key.role,
-      platformAdmin: key.platformAdmin,
-      keyId: key.keyId,
-    };
-  }
-
   return {
-    async authorize(ctx: Context, declaration: AccessDeclaration) {
-      const principal = await authenticate(ctx);
-      ctx.state.principal = principal;
-      const { access } = declaration;
-      if (access === 'platform-admin') {
-        if (!principal.platformAdmin) throw new ForbiddenError('this needs a platform admin', 'insufficient_role');
-      } else if (access !== 'public' && !roleAllows(principal.role, access)) {
-        throw new ForbiddenError(
-          `this needs the ${access} role (the caller is ${principal.role})`,
-          'insufficient_role',
-        );
+    async authorize(ctx, declaration: AccessDeclaration) {
+      try {
+        const principal = await authenticate(ctx, keys, deps.sso);
+        ctx.state.principal = principal;
+        assertAllowed(principal, declaration.access);
+        await rateLimits.consume(principal, budgetOf(declaration, ctx.method), routeOf(ctx));
+      } catch (err) {
+        if (err instanceof UnauthorizedError || err instanceof ForbiddenError) {
+          const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+          deps.metrics?.authFailures.inc({ route: String(route), reason: err.code });
+        }
+        throw err;
       }
-      await rateLimits.consume(principal, budgetOf(declaration, ctx.method), routeOf(ctx));
     },
+    forgetKey: (keyId) => keys.forget(keyId),
   };
 }

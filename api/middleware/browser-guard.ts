@@ -7,7 +7,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What an allowed origin's pages may send and read. */
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
-const ALLOWED_HEADERS = 'Content-Type, Idempotency-Key, X-Request-Id';
+const ALLOWED_HEADERS = 'Authorization, X-API-Key, Content-Type, Idempotency-Key, X-Request-Id';
 const EXPOSED_HEADERS = 'Location, X-Request-Id, Idempotent-Replayed, Retry-After';
 /** Seconds a browser may cache a preflight's answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import Router from '@koa/router';
 import { EventBuffer, Session } from 'better-sse';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import { z } from 'zod';
 import { BusyError, NotFoundError, ValidationError } from '../../common/errors';
 import type { JobEvent } from '../../common/job-events';
@@ -82,14 +82,14 @@ export function jobEventsRouter(deps: ApiDeps): Router {
   // Streams open in this process (the router is built once per app): each holds a socket and up to MAX_UNREAD_BYTES.
   let streams = 0;
 
-  // Once, before any query: an id that cannot be a job (a NUL byte, which Postgres refuses in text) is a 404, as
-  // GET /jobs/:id answers it.
-  router.param('jobId', async (jobId, _ctx, next) => {
-    if (!isJobId(jobId)) throw new NotFoundError('job', jobId, 'jobId');
+  // Before any query, after authentication (a router.param would run before requires): an id that cannot be a job
+  // (a NUL byte, which Postgres refuses in text) is a 404, as GET /jobs/:id answers it.
+  const jobIdChecked = async (ctx: Context, next: Next) => {
+    if (!isJobId(ctx.params.jobId!)) throw new NotFoundError('job', ctx.params.jobId!, 'jobId');
     await next();
-  });
+  };
 
-  router.get('/jobs/:jobId/events', requires('viewer'), async (ctx) => {
+  router.get('/jobs/:jobId/events', requires('viewer'), jobIdChecked, async (ctx) => {
     const jobId = ctx.params.jobId;
     if (wantsJson(ctx)) {
       const { after, limit } = parseWith(pageQuery, ctx.query, 'query');
@@ -184,7 +184,7 @@ export function jobEventsRouter(deps: ApiDeps): Router {
     }
   });
 
-  router.get('/jobs/:jobId/metrics', requires('viewer'), async (ctx) => {
+  router.get('/jobs/:jobId/metrics', requires('viewer'), jobIdChecked, async (ctx) => {
     const keys = parseSeriesKeys(ctx.query.keys);
     const jobId = ctx.params.jobId;
     // A job with events exists; one without is asked of Temporal (404 for an unknown id).

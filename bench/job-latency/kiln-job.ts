@@ -28,21 +28,28 @@ export function parseServerTiming(header: string | null): Record<string, number>
   return out;
 }
 
+/** The Kiln under test: its base URL and an API key (the launcher's bootstrap key). */
+export interface KilnApi {
+  url: string;
+  key: string;
+}
+
 /**
  * POSTs a clustering body (JSON text) and waits for its result (GET .../result?wait=60); throws on any answer but
  * 202 then 200, or a result without `expectLabels` labels.
  */
-export async function runJob(api: string, body: string, expectLabels: number): Promise<JobSample> {
+export async function runJob(api: KilnApi, body: string, expectLabels: number): Promise<JobSample> {
   const postedAt = wallNow();
-  const posted = await fetch(`${api}/api/v1/clustering`, {
+  const authorization = `Bearer ${api.key}`;
+  const posted = await fetch(`${api.url}/api/v1/clustering`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { authorization, 'content-type': 'application/json' },
     body,
   });
   const accepted = (await posted.json()) as any;
   const acceptedAt = wallNow();
   if (posted.status !== 202) throw new Error(`POST /api/v1/clustering: ${posted.status} ${JSON.stringify(accepted)}`);
-  const res = await fetch(`${api}/api/v1/jobs/${accepted.jobId}/result?wait=60`);
+  const res = await fetch(`${api.url}/api/v1/jobs/${accepted.jobId}/result?wait=60`, { headers: { authorization } });
   const result = (await res.json()) as any;
   const resultAt = wallNow();
   if (res.status !== 200) throw new Error(`result of ${accepted.jobId}: ${res.status} ${JSON.stringify(result)}`);

@@ -1,4 +1,4 @@
-import { runJob } from './kiln-job';
+import { KilnApi, runJob } from './kiln-job';
 import { cpuPerJob, ProcessCpu } from './process-cpu';
 import { stats } from './stats';
 
@@ -19,7 +19,7 @@ export interface ThroughputResult {
  * from the first POST to the last result. Any failed job fails the run.
  */
 export async function throughput(
-  api: string,
+  api: KilnApi,
   concurrency: number,
   jobs: number,
   bodyFor: (i: number) => string,

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { expect } from 'chai';
 import { loadConfig } from '../../common/config';
-import { request, startTestApi, TestApi } from '../support/test-api';
+import { request, startTestApi, TestApi, withAuth } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
 /**
@@ -17,24 +17,27 @@ interface Raw {
   body: any;
 }
 
-/** A request with exactly these headers (fetch will not send another Host). */
+/** A request with exactly these headers and the API's key (fetch will not send another Host). */
 function raw(api: TestApi, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Raw> {
   const url = new URL(api.baseUrl);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString();
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-      });
-    });
+    const req = http.request(
+      { host: url.hostname, port: url.port, method, path, headers: withAuth(api, headers) },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString();
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -13,7 +13,7 @@ import { createPool } from '../../db/pool';
 import { freePort } from '../../launcher/free-port';
 import { RunningPostgres, startEmbeddedPostgres } from '../../launcher/embedded-postgres';
 import { migrate } from '../../migrations/migrator';
-import { request, startTestApi, TestApi } from '../support/test-api';
+import { request, startTestApi, TestApi, withAuth } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
 /**
@@ -46,9 +46,8 @@ async function timed(
   try {
     const res = await fetch(`${api.baseUrl}${url}`, {
       method,
-      ...(body !== undefined
-        ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': type } }
-        : {}),
+      headers: withAuth(api, body !== undefined ? { 'content-type': type } : {}),
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(40_000),
     });
     const text = await res.text();

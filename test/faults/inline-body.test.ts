@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { startTestApi, TestApi } from '../support/test-api';
+import { startTestApi, TestApi, withAuth } from '../support/test-api';
 import { getTestStack } from '../support/test-stack';
 
 /**
@@ -35,7 +35,13 @@ function streamRows(
   });
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method: 'POST', path, headers: { 'content-type': 'application/json' } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path,
+        headers: withAuth(api, { 'content-type': 'application/json' }),
+      },
       (res) => {
         const sentBytes = sent;
         const parts: Buffer[] = [];
@@ -80,7 +86,7 @@ describe('faults: inline data streams through the dataset limits (item 12)', fun
     const post = (body: string) =>
       fetch(`${api.baseUrl}/api/v1/clustering`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: withAuth(api, { 'content-type': 'application/json' }),
         body,
       }).then(async (r) => ({
         status: r.status,

@@ -10,6 +10,7 @@ import {
   platformProcesses,
   stillRuns,
   watchUntilGone,
+  bootstrapAuth,
 } from '../launcher/launch';
 
 /**
@@ -38,7 +39,7 @@ describe('orphans: npm start after the launcher was killed with -9', function ()
       const base = `http://127.0.0.1:${env.PORT}`;
       const upload = await fetch(`${base}/api/v1/datasets`, {
         method: 'POST',
-        headers: { 'content-type': 'text/csv' },
+        headers: { ...bootstrapAuth(dataDir), 'content-type': 'text/csv' },
         body: 'a,b\n1,2\n3,4\n',
       });
       expect(upload.status).to.equal(201);
@@ -61,7 +62,7 @@ describe('orphans: npm start after the launcher was killed with -9', function ()
         );
       }
       expect(before.filter(stillRuns).map((p) => `${p.role} (pid ${p.pid})`)).to.deep.equal([]);
-      const again = await fetch(`${base}/api/v1/datasets/${dataset.id}`);
+      const again = await fetch(`${base}/api/v1/datasets/${dataset.id}`, { headers: bootstrapAuth(dataDir) });
       expect(again.status, 'the dataset uploaded before the kill').to.equal(200);
 
       second.child.kill('SIGTERM');

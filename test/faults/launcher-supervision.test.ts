@@ -12,6 +12,7 @@ import {
   PlatformProcess,
   platformProcesses,
   watchUntilGone,
+  bootstrapAuth,
 } from '../launcher/launch';
 
 /**
@@ -78,7 +79,7 @@ describe('supervision: npm start restarts a dead Temporal dev server or Postgres
   it('restarts a killed Postgres; a dataset uploaded before is still there', async () => {
     const upload = await fetch(`${base}/api/v1/datasets`, {
       method: 'POST',
-      headers: { 'content-type': 'text/csv' },
+      headers: { ...bootstrapAuth(dataDir), 'content-type': 'text/csv' },
       body: 'a,b\n1,2\n3,4\n',
     });
     expect(upload.status).to.equal(201);
@@ -91,6 +92,6 @@ describe('supervision: npm start restarts a dead Temporal dev server or Postgres
     expect(current('postgres').pid).to.not.equal(postgres.pid);
 
     await waitForHttp(`${base}/ready`, 30_000);
-    await waitForHttp(`${base}/api/v1/datasets/${dataset.id}`, 30_000);
+    await waitForHttp(`${base}/api/v1/datasets/${dataset.id}`, 30_000, bootstrapAuth(dataDir));
   });
 });

@@ -7,7 +7,7 @@ import { repoRoot } from '../../common/paths';
 import { makeBlobs } from '../support/blobs';
 import { blobRows, pipelineEnd, trainingBody, upload } from '../support/pipeline-data';
 import { eventsOf, openSse, SseStream } from '../support/sse-client';
-import { eventually, request, startTestApi, TestApi } from '../support/test-api';
+import { eventually, request, startTestApi, TestApi, withAuth } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 import { withWorker } from '../support/with-worker';
 
@@ -92,7 +92,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
   it('a client connected before a training job starts receives every epoch in order, then `end`, and the stream closes', async () => {
     // No worker polls yet: the job is queued while the client connects.
     const jobId = await train('events-mlp');
-    const stream = await openSse(streamUrl(jobId));
+    const stream = await openSse(streamUrl(jobId), withAuth(api));
     expect(stream.status).to.equal(200);
     expect(stream.headers.get('content-type')).to.match(/^text\/event-stream/);
     await withWorker(stack, () => stream.closed);
@@ -116,10 +116,10 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
     expect(await allEvents(api, jobId)).to.deep.equal(events);
 
     // A finished job replays everything and closes; ?lastEventId= resumes as the header does.
-    const again = await openSse(streamUrl(jobId));
+    const again = await openSse(streamUrl(jobId), withAuth(api));
     await again.closed;
     expect(eventsOf(again.messages)).to.deep.equal(events);
-    const tail = await openSse(streamUrl(jobId, '?lastEventId=5'));
+    const tail = await openSse(streamUrl(jobId, '?lastEventId=5'), withAuth(api));
     await tail.closed;
     expect(eventsOf(tail.messages)).to.deep.equal(events.slice(5));
 
@@ -161,7 +161,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
     const jobId = await train('events-reconnect-mlp', { epochs: 40, batchSize: 2 });
     const received: JobEvent[] = [];
     await withWorker(stack, async () => {
-      const first = await openSse(streamUrl(jobId));
+      const first = await openSse(streamUrl(jobId), withAuth(api));
       await first.waitFor((m) => eventsOf(m).filter((e) => e.type === 'progress').length >= 3, 120_000);
       first.abort();
       received.push(...eventsOf(first.messages));
@@ -171,7 +171,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
         (r) => r.body.events.length >= 3,
         60_000,
       );
-      const second = await openSse(streamUrl(jobId), { 'Last-Event-ID': first.messages.at(-1)!.id! });
+      const second = await openSse(streamUrl(jobId), withAuth(api, { 'Last-Event-ID': first.messages.at(-1)!.id! }));
       await second.closed;
       received.push(...eventsOf(second.messages));
     });
@@ -185,7 +185,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
     const jobId = await train('events-fanout-mlp', { epochs: 6 });
     const sentBefore = await metric('kiln_sse_events_sent_total');
     const clientsBefore = await metric('kiln_sse_clients');
-    const streams = await Promise.all(Array.from({ length: 100 }, () => openSse(streamUrl(jobId))));
+    const streams = await Promise.all(Array.from({ length: 100 }, () => openSse(streamUrl(jobId), withAuth(api))));
     expect(streams.map((s) => s.status)).to.deep.equal(streams.map(() => 200));
     await eventually(
       () => metric('kiln_sse_clients'),
@@ -206,7 +206,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
 
   it('keep-alive comments flow while nothing happens; a terminated job ends its stream with `end` terminated', async () => {
     const jobId = await train('events-idle-mlp');
-    const stream = await openSse(streamUrl(jobId));
+    const stream = await openSse(streamUrl(jobId), withAuth(api));
     await eventually(
       async () => stream.comments,
       (n) => n >= 3,
@@ -215,7 +215,10 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
     expect(stream.messages).to.deep.equal([]);
     // HEAD on a running job's stream: the headers at once, no stream, no client counted (the test waits otherwise).
     const clients = await metric('kiln_sse_clients');
-    const head = await fetch(streamUrl(jobId), { method: 'HEAD', headers: { accept: 'text/event-stream' } });
+    const head = await fetch(streamUrl(jobId), {
+      method: 'HEAD',
+      headers: withAuth(api, { accept: 'text/event-stream' }),
+    });
     expect(head.status).to.equal(200);
     expect(head.headers.get('content-type')).to.match(/^text\/event-stream/);
     expect(await head.text()).to.equal('');
@@ -239,7 +242,9 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       [`?lastEventId=${endSeq}`, {}],
       ['', { 'last-event-id': String(events[0].seq + 5) }],
     ] as Array<[string, Record<string, string>]>) {
-      const again = await fetch(streamUrl(jobId, query), { headers: { accept: 'text/event-stream', ...headers } });
+      const again = await fetch(streamUrl(jobId, query), {
+        headers: withAuth(api, { accept: 'text/event-stream', ...headers }),
+      });
       expect(again.status, `${query} ${JSON.stringify(headers)}`).to.equal(204);
       expect(await again.text()).to.equal('');
     }
@@ -262,7 +267,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
     try {
       const jobId = await train('events-cap-mlp');
       const url = `${capped.baseUrl}/api/v1/jobs/${jobId}/events`;
-      const [a, b] = [await openSse(url), await openSse(url)];
+      const [a, b] = [await openSse(url, withAuth(capped)), await openSse(url, withAuth(capped))];
       const refused = await request(capped, 'GET', `/api/v1/jobs/${jobId}/events`, undefined, {
         accept: 'text/event-stream',
       });
@@ -271,7 +276,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       expect(refused.headers.get('retry-after')).to.match(/^[1-9][0-9]*$/);
       a.abort();
       const c = await eventually(
-        () => fetch(url, { headers: { accept: 'text/event-stream' } }),
+        () => fetch(url, { headers: withAuth(capped, { accept: 'text/event-stream' }) }),
         (res) => res.status === 200,
         10_000,
       );
@@ -366,7 +371,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
     });
     expect(res.status, JSON.stringify(res.body)).to.equal(202);
     const pipelineId = res.body.pipelineId as string;
-    const stream = await openSse(streamUrl(pipelineId));
+    const stream = await openSse(streamUrl(pipelineId), withAuth(api));
     await withWorker(stack, async () => {
       await pipelineEnd(api, pipelineId);
       await stream.closed;
@@ -413,7 +418,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
       const triggered = await request(api, 'POST', `/api/v1/schedules/${scheduleId}/trigger`);
       expect(triggered.status, JSON.stringify(triggered.body)).to.equal(202);
       const jobId = triggered.body.jobId as string;
-      const stream = await openSse(streamUrl(jobId));
+      const stream = await openSse(streamUrl(jobId), withAuth(api));
       await withWorker(stack, () => stream.closed);
       const events = expectWellFormed(stream);
       expect(events.map((e) => e.type).slice(0, 2)).to.deep.equal(['schedule-run', 'status']);
@@ -447,7 +452,7 @@ describe('job event streams (SSE, JSON pages, metric series)', function () {
 
     it("a killed-and-resumed training job's stream shows `resumed` between the epochs, each epoch once", async () => {
       const jobId = await train('events-crash-mlp', { epochs: 60, batchSize: 2, checkpointEvery: 1 });
-      const stream = await openSse(streamUrl(jobId));
+      const stream = await openSse(streamUrl(jobId), withAuth(api));
       const first = worker();
       await eventually(
         () => request(api, 'GET', `/api/v1/jobs/${jobId}`),

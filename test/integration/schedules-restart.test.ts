@@ -12,6 +12,7 @@ import {
   PlatformProcess,
   platformProcesses,
   watchUntilGone,
+  bootstrapKey,
 } from '../launcher/launch';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,6 +35,7 @@ describe('a schedule and its run history survive stopping and restarting npm sta
     run = launch(env, { via: 'npm' });
     await run.waitForLine(isReady, 180_000);
     processes = platformProcesses(run.child.pid!);
+    api.key = bootstrapKey(dataDir);
   };
   /** SIGTERM to npm, as a process manager stops it; every process of the platform must be gone. */
   const stop = async () => {
@@ -48,7 +50,7 @@ describe('a schedule and its run history survive stopping and restarting npm sta
 
   before(async () => {
     ({ dataDir, env } = await platformEnv());
-    api = { baseUrl: `http://127.0.0.1:${env.PORT}`, close: async () => undefined };
+    api = { baseUrl: `http://127.0.0.1:${env.PORT}`, key: '', close: async () => undefined };
   });
   after(() => {
     killLeftovers(processes);

@@ -61,6 +61,16 @@ export async function platformEnv(): Promise<{ dataDir: string; env: NodeJS.Proc
   return { dataDir, env };
 }
 
+/** The platform-admin key the launched API wrote to `<dataDir>/bootstrap-admin-key` on its first start. */
+export function bootstrapKey(dataDir: string): string {
+  return fs.readFileSync(path.join(dataDir, 'bootstrap-admin-key'), 'utf8').trim();
+}
+
+/** `Authorization: Bearer <bootstrap key>`, for requests to the launched API (api/auth/bootstrap.ts). */
+export function bootstrapAuth(dataDir: string): Record<string, string> {
+  return { authorization: `Bearer ${bootstrapKey(dataDir)}` };
+}
+
 /**
  * Starts the platform: `via: 'npm'` runs the real `npm start` script (without its prestart build: the tests run on
  * what they were built with), `via: 'node'` the launcher alone. `group: true` gives the spawned process its own

@@ -7,6 +7,7 @@ import { loadConfig } from '../../common/config';
 import { repoRoot } from '../../common/paths';
 import { freePort } from '../../launcher/free-port';
 import { cliSearch, resolveTemporalCli } from '../../launcher/temporal-cli';
+import { bootstrapAuth } from './launch';
 
 /** One line of the launcher's output: without a terminal every line is a JSON log entry. */
 interface LogLine {
@@ -122,7 +123,7 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
     const base = `http://127.0.0.1:${env.PORT}`;
     const upload = await fetch(`${base}/api/v1/datasets`, {
       method: 'POST',
-      headers: { 'content-type': 'text/csv' },
+      headers: { ...bootstrapAuth(dataDir), 'content-type': 'text/csv' },
       body: 'a,b\n1,2\n3,4\n',
     });
     expect(upload.status).to.equal(201);
@@ -134,6 +135,11 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
       postgres: `postgres://postgres:***@127.0.0.1:${env.KILN_POSTGRES_PORT}/kiln`,
     });
     expect(first.output()).to.not.contain('postgres:kiln@');
+    // The API created the bootstrap admin key (owner-only file) and logged its path, never the key.
+    const keyFile = path.join(dataDir, 'bootstrap-admin-key');
+    expect(fs.statSync(keyFile).mode & 0o777).to.equal(0o600);
+    expect(first.output()).to.contain(keyFile);
+    expect(first.output()).to.not.contain(bootstrapAuth(dataDir).authorization!.slice('Bearer '.length));
     const pids = [...new Set(started.filter((l) => l.component !== 'launcher').map((l) => l.pid))];
     const workerPid = started.find(isCpuWorkerReady)!.pid;
     expect(
@@ -159,7 +165,7 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
     const second = launch(env);
     await second.waitForLine(isReady, 120_000);
     try {
-      const again = await fetch(`${base}/api/v1/datasets/${dataset.id}`);
+      const again = await fetch(`${base}/api/v1/datasets/${dataset.id}`, { headers: bootstrapAuth(dataDir) });
       expect(again.status).to.equal(200);
     } finally {
       second.child.kill('SIGINT');

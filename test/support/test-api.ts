@@ -10,10 +10,13 @@ import { loadConfig } from '../../common/config';
 import type { BudgetSizes } from '../../common/rate-limit-budgets';
 import { TelemetryLimits } from '../../common/telemetry-limits';
 import { DatasetLimits } from '../../datasets/limits';
+import { createTestKey } from './auth';
 import { TestStack } from './test-stack';
 
 export interface TestApi {
   baseUrl: string;
+  /** A platform-admin key (role admin) of tenant 'default': what request() sends unless told otherwise. */
+  key: string;
   close(): Promise<void>;
 }
 
@@ -71,8 +74,10 @@ export async function startTestApi(
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
+  const key = await createTestKey(stack.pool, { tenantId: 'default', role: 'admin', platformAdmin: true });
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    key,
     // Event streams end first: the server closes once its connections have.
     close: () => events.close().then(() => new Promise((resolve) => server.close(() => resolve()))),
   };
@@ -84,7 +89,23 @@ export interface JsonResponse<T = any> {
   headers: Headers;
 }
 
-/** fetch, returning the parsed JSON body with the status. */
+/**
+ * The headers a test request sends: `headers` with `Authorization: Bearer <api.key>` added unless they carry
+ * credentials (`authorization` or `x-api-key`, any case). An empty `authorization: ''` sends no credentials at all.
+ */
+export function withAuth(api: Pick<TestApi, 'key'>, headers: Record<string, string> = {}): Record<string, string> {
+  const names = Object.keys(headers).map((name) => name.toLowerCase());
+  if (names.includes('authorization') || names.includes('x-api-key')) {
+    const credential = (name: string) => ['authorization', 'x-api-key'].includes(name.toLowerCase());
+    return Object.fromEntries(Object.entries(headers).filter(([name, value]) => !(credential(name) && value === '')));
+  }
+  return { ...headers, authorization: `Bearer ${api.key}` };
+}
+
+/**
+ * fetch, returning the parsed JSON body with the status. Sends the API's key (`api.key`) unless `headers` carry
+ * credentials; `{ authorization: '' }` sends none.
+ */
 export async function request<T = any>(
   api: TestApi,
   method: string,
@@ -92,7 +113,7 @@ export async function request<T = any>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<JsonResponse<T>> {
-  const init: RequestInit = { method, headers: { ...headers } };
+  const init: RequestInit = { method, headers: withAuth(api, headers) };
   if (body !== undefined) {
     init.body = typeof body === 'string' || body instanceof Uint8Array ? (body as string) : JSON.stringify(body);
     if (!('content-type' in headers)) (init.headers as Record<string, string>)['content-type'] = 'application/json';

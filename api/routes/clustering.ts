@@ -7,7 +7,7 @@ import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { acceptedBody } from '../services/accepted';
 import { ServerTiming } from '../services/server-timing';
 import { submitClustering } from '../services/submit-clustering';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 /**
  * POST /api/v1/clustering: a clustering job (services/submit-clustering.ts). The body streams through the dataset
@@ -26,7 +26,11 @@ export function clusteringRouter(deps: ApiDeps): Router {
       parseJsonEnvelope(ctx.req, deps.limits, (chunk) => hash.update(chunk)),
     );
     const idempotency = requestIdempotency(ctx, 'POST /api/v1/clustering', hash.digest('hex'));
-    const job = await submitClustering(deps, fields, { ...(table ? { table } : {}), idempotency, timing });
+    const job = await submitClustering(deps, principalOf(ctx).tenantId, fields, {
+      ...(table ? { table } : {}),
+      idempotency,
+      timing,
+    });
     const body = acceptedBody(job, deps);
     ctx.set('Server-Timing', timing.header());
     sendAccepted(ctx, job.replayed, body.links.self, body);

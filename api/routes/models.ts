@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import { Context } from 'koa';
 import { NotFoundError, ValidationError } from '../../common/errors';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import {
   createModel,
   deleteAlias,
@@ -37,7 +36,7 @@ import {
 } from '../schemas/models';
 import { parseWith } from '../schemas/validate';
 import { parseSeriesKeys, versionSeries } from '../services/epoch-series';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 /** Who REST calls act as in the audit trail, until auth exists. */
 const ACTOR = 'api';
@@ -117,12 +116,12 @@ export function modelsRouter(deps: ApiDeps): Router {
 
   router.get('/models', requires('viewer'), async (ctx) => {
     const { limit } = parseWith(listModelsQuery, ctx.query, 'query');
-    ctx.body = { models: (await listModels(pool, DEFAULT_TENANT, limit)).map(modelView) };
+    ctx.body = { models: (await listModels(pool, principalOf(ctx).tenantId, limit)).map(modelView) };
   });
 
   router.post('/models', requires('editor'), async (ctx) => {
     const input = parseWith(createModelRequest, await readBody(ctx, deps));
-    const model = await createModel(pool, { tenantId: DEFAULT_TENANT, ...input, actor: ACTOR });
+    const model = await createModel(pool, { tenantId: principalOf(ctx).tenantId, ...input, actor: ACTOR });
     ctx.status = 201;
     ctx.set('Location', modelPath(model.name));
     ctx.body = modelView(model);
@@ -130,7 +129,7 @@ export function modelsRouter(deps: ApiDeps): Router {
 
   router.get('/models/:name', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
-    const model = await getModel(pool, DEFAULT_TENANT, name);
+    const model = await getModel(pool, principalOf(ctx).tenantId, name);
     if (!model) throw new NotFoundError('model', name, 'name');
     ctx.body = modelView(model);
   });
@@ -139,31 +138,31 @@ export function modelsRouter(deps: ApiDeps): Router {
     const name = nameOf(ctx);
     const patch = parseWith(updateModelRequest, await readBody(ctx, deps));
     requireSomething(patch, ['description', 'tags']);
-    ctx.body = modelView(await updateModel(pool, DEFAULT_TENANT, name, patch, ACTOR, MODEL_LIMITS.maxTags));
+    ctx.body = modelView(await updateModel(pool, principalOf(ctx).tenantId, name, patch, ACTOR, MODEL_LIMITS.maxTags));
   });
 
   router.delete('/models/:name', requires('editor'), async (ctx) => {
-    await deleteModel(pool, DEFAULT_TENANT, nameOf(ctx), ACTOR);
+    await deleteModel(pool, principalOf(ctx).tenantId, nameOf(ctx), ACTOR);
     ctx.status = 204;
   });
 
   router.get('/models/:name/versions', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
-    const versions = await listVersionDetails(pool, DEFAULT_TENANT, name);
+    const versions = await listVersionDetails(pool, principalOf(ctx).tenantId, name);
     if (!versions) throw new NotFoundError('model', name, 'name');
     ctx.body = { versions: versions.map(versionView) };
   });
 
   router.get('/models/:name/versions/:version', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
-    ctx.body = versionView(await getVersionDetail(pool, DEFAULT_TENANT, name, versionOf(ctx)));
+    ctx.body = versionView(await getVersionDetail(pool, principalOf(ctx).tenantId, name, versionOf(ctx)));
   });
 
   router.get('/models/:name/versions/:version/metrics', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     const version = versionOf(ctx);
     const keys = parseSeriesKeys(ctx.query.keys);
-    ctx.body = await versionSeries(pool, DEFAULT_TENANT, name, version, keys);
+    ctx.body = await versionSeries(pool, principalOf(ctx).tenantId, name, version, keys);
   });
 
   router.patch('/models/:name/versions/:version', requires('editor'), async (ctx) => {
@@ -172,7 +171,7 @@ export function modelsRouter(deps: ApiDeps): Router {
     const patch = parseWith(updateVersionRequest, await readBody(ctx, deps));
     requireSomething(patch, ['description', 'tags', 'status']);
     ctx.body = versionView(
-      await updateModelVersion(pool, DEFAULT_TENANT, name, version, patch, ACTOR, MODEL_LIMITS.maxTags),
+      await updateModelVersion(pool, principalOf(ctx).tenantId, name, version, patch, ACTOR, MODEL_LIMITS.maxTags),
     );
   });
 
@@ -180,7 +179,7 @@ export function modelsRouter(deps: ApiDeps): Router {
     const name = nameOf(ctx);
     const alias = aliasOf(ctx);
     const { version } = parseWith(setAliasRequest, await readBody(ctx, deps));
-    const moved = await setAlias(pool, DEFAULT_TENANT, name, alias, version, ACTOR);
+    const moved = await setAlias(pool, principalOf(ctx).tenantId, name, alias, version, ACTOR);
     ctx.body = {
       ...moved,
       links: { self: `${modelPath(name)}/aliases/${alias}`, version: `${modelPath(name)}/versions/${version}` },
@@ -193,21 +192,21 @@ export function modelsRouter(deps: ApiDeps): Router {
     const alias = aliasOf(ctx, true);
     const version =
       alias === 'latest'
-        ? await latestVersion(pool, DEFAULT_TENANT, name)
-        : await resolveAlias(pool, DEFAULT_TENANT, name, alias);
+        ? await latestVersion(pool, principalOf(ctx).tenantId, name)
+        : await resolveAlias(pool, principalOf(ctx).tenantId, name, alias);
     ctx.body = { alias, ...versionView(version) };
   });
 
   router.delete('/models/:name/aliases/:alias', requires('editor'), async (ctx) => {
     const name = nameOf(ctx);
-    await deleteAlias(pool, DEFAULT_TENANT, name, aliasOf(ctx), ACTOR);
+    await deleteAlias(pool, principalOf(ctx).tenantId, name, aliasOf(ctx), ACTOR);
     ctx.status = 204;
   });
 
   router.get('/models/:name/events', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     const { after, limit } = parseWith(eventsQuery, ctx.query, 'query');
-    const events = await listModelEvents(pool, DEFAULT_TENANT, name, after, limit);
+    const events = await listModelEvents(pool, principalOf(ctx).tenantId, name, after, limit);
     const last = events[events.length - 1];
     ctx.body = {
       events,

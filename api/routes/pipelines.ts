@@ -5,7 +5,7 @@ import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { decidePipeline, describePipeline, pipelineReport } from '../services/pipelines';
 import { pipelineLinks } from '../services/accepted';
 import { submitFullPipeline, submitValidationPipeline } from '../services/submit-pipeline';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 /** Validation pipelines: start (validation only, or validate → train → evaluate → gate → approve → register → promote), read, decide. */
 export function pipelinesRouter(deps: ApiDeps): Router {
@@ -13,7 +13,7 @@ export function pipelinesRouter(deps: ApiDeps): Router {
 
   router.post('/pipelines/validation', requires('operator', 'start'), async (ctx) => {
     const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
-    const { replayed, status, ...run } = await submitValidationPipeline(deps, body, {
+    const { replayed, status, ...run } = await submitValidationPipeline(deps, principalOf(ctx).tenantId, body, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/validation', sha256),
     });
     sendAccepted(ctx, replayed, `/api/v1/pipelines/${run.pipelineId}`, {
@@ -25,7 +25,7 @@ export function pipelinesRouter(deps: ApiDeps): Router {
 
   router.post('/pipelines/full', requires('operator', 'start'), async (ctx) => {
     const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
-    const { replayed, status, ...run } = await submitFullPipeline(deps, body, {
+    const { replayed, status, ...run } = await submitFullPipeline(deps, principalOf(ctx).tenantId, body, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/full', sha256),
     });
     sendAccepted(ctx, replayed, `/api/v1/pipelines/${run.pipelineId}`, {
@@ -36,16 +36,17 @@ export function pipelinesRouter(deps: ApiDeps): Router {
   });
 
   router.get('/pipelines/:id', requires('viewer'), async (ctx) => {
-    ctx.body = await describePipeline(deps, ctx.params.id);
+    ctx.body = await describePipeline(deps, principalOf(ctx).tenantId, ctx.params.id);
   });
 
   router.get('/pipelines/:id/report', requires('viewer'), async (ctx) => {
-    ctx.body = await pipelineReport(deps, ctx.params.id);
+    ctx.body = await pipelineReport(deps, principalOf(ctx).tenantId, ctx.params.id);
   });
 
   router.post('/pipelines/:id/decision', requires('approver'), async (ctx) => {
     const outcome = await decidePipeline(
       deps,
+      principalOf(ctx).tenantId,
       ctx.params.id,
       await readJsonBody(ctx, deps.bodyLimits.maxPipelineBodyBytes),
     );

@@ -16,7 +16,7 @@ import {
   triggerSchedule,
   updateSchedule,
 } from '../services/schedules';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 /**
  * Recurring jobs on Temporal Schedules (services/schedules.ts). Bodies are limited like a pipeline's
@@ -26,6 +26,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   const router = new Router();
   const limit = deps.bodyLimits.maxPipelineBodyBytes;
   const idOf = (ctx: Context) => parseWith(scheduleId, ctx.params.id, 'id');
+  const tenantOf = (ctx: Context) => principalOf(ctx).tenantId;
   // Every body is a JSON object: `null`, an array or a number is a 400 naming `body`, on every route alike.
   const objectBody = async (ctx: Context) => {
     const body = await readJsonBody(ctx, limit);
@@ -41,14 +42,14 @@ export function schedulesRouter(deps: ApiDeps): Router {
     ctx.request.length || ctx.get('transfer-encoding') ? objectBody(ctx) : {};
 
   router.post('/schedules', requires('editor'), async (ctx) => {
-    const view = await createSchedule(deps, await objectBody(ctx));
+    const view = await createSchedule(deps, tenantOf(ctx), await objectBody(ctx));
     ctx.status = 201;
     ctx.set('Location', view.links.self);
     ctx.body = view;
   });
 
   router.get('/schedules', requires('viewer'), async (ctx) => {
-    ctx.body = await listSchedules(deps, ctx.query);
+    ctx.body = await listSchedules(deps, tenantOf(ctx), ctx.query);
   });
 
   router.post('/schedules/preview', requires('viewer', 'read'), async (ctx) => {
@@ -56,33 +57,33 @@ export function schedulesRouter(deps: ApiDeps): Router {
   });
 
   router.get('/schedules/:id', requires('viewer'), async (ctx) => {
-    ctx.body = await describeSchedule(deps, idOf(ctx));
+    ctx.body = await describeSchedule(deps, tenantOf(ctx), idOf(ctx));
   });
 
   router.patch('/schedules/:id', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
-    ctx.body = await updateSchedule(deps, id, await objectBody(ctx));
+    ctx.body = await updateSchedule(deps, tenantOf(ctx), id, await objectBody(ctx));
   });
 
   router.delete('/schedules/:id', requires('editor'), async (ctx) => {
-    await deleteSchedule(deps, idOf(ctx));
+    await deleteSchedule(deps, tenantOf(ctx), idOf(ctx));
     ctx.status = 204;
   });
 
   router.post('/schedules/:id/pause', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
-    ctx.body = await setPaused(deps, id, true, await optionalBody(ctx));
+    ctx.body = await setPaused(deps, tenantOf(ctx), id, true, await optionalBody(ctx));
   });
 
   router.post('/schedules/:id/unpause', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
-    ctx.body = await setPaused(deps, id, false, await optionalBody(ctx));
+    ctx.body = await setPaused(deps, tenantOf(ctx), id, false, await optionalBody(ctx));
   });
 
   router.post('/schedules/:id/trigger', requires('operator', 'start'), async (ctx) => {
     const id = idOf(ctx);
     try {
-      ctx.body = await triggerSchedule(deps, id, await optionalBody(ctx));
+      ctx.body = await triggerSchedule(deps, tenantOf(ctx), id, await optionalBody(ctx));
     } catch (err) {
       // The collision lasts at most until the next second; a full queue drains at one trigger a second.
       if (err instanceof ConflictError && ['trigger_collision', 'trigger_queue_full'].includes(err.code))
@@ -95,7 +96,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   router.post('/schedules/:id/backfill', requires('editor', 'start'), async (ctx) => {
     const id = idOf(ctx);
     ctx.status = 202;
-    ctx.body = await backfillSchedule(deps, id, await objectBody(ctx));
+    ctx.body = await backfillSchedule(deps, tenantOf(ctx), id, await objectBody(ctx));
   });
 
   return router;

@@ -4,7 +4,7 @@ import { ApiDeps } from '../context';
 import { requestIdempotency, sendAccepted } from '../send-accepted';
 import { acceptedBody } from '../services/accepted';
 import { submitTraining } from '../services/submit-training';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 /** POST /api/v1/training: a durable training job (services/submit-training.ts); idempotent with an Idempotency-Key. */
 export function trainingRouter(deps: ApiDeps): Router {
@@ -12,7 +12,7 @@ export function trainingRouter(deps: ApiDeps): Router {
 
   router.post('/training', requires('operator', 'start'), async (ctx) => {
     const { body: request, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxTrainingBodyBytes);
-    const job = await submitTraining(deps, request, {
+    const job = await submitTraining(deps, principalOf(ctx).tenantId, request, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/training', sha256),
     });
     const body = acceptedBody(job);

@@ -29,11 +29,14 @@ describe('api/services/pipelines: a decision the run cannot take now', () => {
   it('an Update no worker accepted within the deadline is a 503 naming the worker, not a 500 after 40 s', async () => {
     const deadlines: number[] = [];
     const timeout = new WorkflowUpdateRPCTimeoutOrCancelledError('Workflow update call timeout or cancelled');
-    await expectRejects(decidePipeline(depsFailingWith(timeout, deadlines), id, { decision: 'approve' }), (err) => {
-      expect(err).to.be.instanceOf(DependencyUnavailableError);
-      expect((err as DependencyUnavailableError).dependency).to.equal('worker');
-      expect(err.message).to.match(/no worker accepted the decision within 10 s/);
-    });
+    await expectRejects(
+      decidePipeline(depsFailingWith(timeout, deadlines), 'default', id, { decision: 'approve' }),
+      (err) => {
+        expect(err).to.be.instanceOf(DependencyUnavailableError);
+        expect((err as DependencyUnavailableError).dependency).to.equal('worker');
+        expect(err.message).to.match(/no worker accepted the decision within 10 s/);
+      },
+    );
     expect(deadlines[0]).to.be.within(9_000, 10_000);
   });
 
@@ -43,7 +46,7 @@ describe('api/services/pipelines: a decision the run cannot take now', () => {
       details: 'Workflow Task in failed state.',
     });
     const failed = new ServiceError('Workflow Update failed', { cause: grpc });
-    await expectRejects(decidePipeline(depsFailingWith(failed, []), id, { decision: 'reject' }), (err) => {
+    await expectRejects(decidePipeline(depsFailingWith(failed, []), 'default', id, { decision: 'reject' }), (err) => {
       expect(err).to.be.instanceOf(DependencyUnavailableError);
       expect(err.message).to.equal(
         "the run's worker is unavailable: the run's workflow task is failing (Workflow Task in failed state.), so no " +
@@ -54,7 +57,7 @@ describe('api/services/pipelines: a decision the run cannot take now', () => {
 
   it('any other error stays what it is (a 500 in the API)', async () => {
     const other = new Error('boom');
-    await expectRejects(decidePipeline(depsFailingWith(other, []), id, { decision: 'approve' }), (err) =>
+    await expectRejects(decidePipeline(depsFailingWith(other, []), 'default', id, { decision: 'approve' }), (err) =>
       expect(err).to.equal(other),
     );
   });

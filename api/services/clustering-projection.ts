@@ -66,7 +66,8 @@ export async function clusteringProjection(
   jobId: string,
   limit: number,
 ): Promise<ClusteringProjection> {
-  const key = `${jobId}\n${limit}`;
+  // Keyed by tenant too: another tenant's request must miss and reach completedResult's tenant check (a 404).
+  const key = `${tenantId}\n${jobId}\n${limit}`;
   const cached = cache.get(key);
   if (cached) return cached;
   const { kind, result } = await deps.jobs.completedResult(tenantId, jobId, 0);

@@ -1,18 +1,27 @@
 import { Context } from 'koa';
-import { DEFAULT_TENANT } from '../common/tenant';
+import { principalOf } from './auth/access';
 import { IDEMPOTENCY_HEADER, IdempotentStart, idempotentStart } from './services/idempotency';
 
 /** Response header saying that an Idempotency-Key's job already existed and the answer describes it. */
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
-/** The request's idempotent start (the Idempotency-Key header on `route`), or undefined when it sends none. */
+/**
+ * The request's idempotent start (the Idempotency-Key header on `route`, in the caller's tenant: the same key in two
+ * tenants names two jobs), or undefined when it sends none.
+ */
 export function requestIdempotency(
   ctx: Context,
   route: string,
   bodySha256: string,
   pathParams: Record<string, string> = {},
 ): IdempotentStart | undefined {
-  return idempotentStart(ctx.get(IDEMPOTENCY_HEADER) || undefined, DEFAULT_TENANT, route, pathParams, bodySha256);
+  return idempotentStart(
+    ctx.get(IDEMPOTENCY_HEADER) || undefined,
+    principalOf(ctx).tenantId,
+    route,
+    pathParams,
+    bodySha256,
+  );
 }
 
 /**

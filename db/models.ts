@@ -120,8 +120,11 @@ async function lockModel(client: PoolClient, tenantId: string, name: string): Pr
 }
 
 /** clock_timestamp(), not now(): a change that waited for the model lock is newer than the one it waited for. */
-async function touchModel(client: PoolClient, modelId: string): Promise<void> {
-  await client.query('UPDATE models SET updated_at = clock_timestamp() WHERE id = $1', [modelId]);
+async function touchModel(client: PoolClient, tenantId: string, modelId: string): Promise<void> {
+  await client.query('UPDATE models SET updated_at = clock_timestamp() WHERE tenant_id = $1 AND id = $2', [
+    tenantId,
+    modelId,
+  ]);
 }
 
 function applyTagsPatch(current: Record<string, string>, patch: TagsPatch, maxTags: number, field: string) {
@@ -258,9 +261,9 @@ export async function updateModel(
     }
     if (Object.keys(changes).length > 0) {
       await client.query(
-        `UPDATE models SET description = $2, tags = $3, protected_aliases = $4, updated_at = clock_timestamp()
-         WHERE id = $1`,
-        [model.id, description, JSON.stringify(tags), protectedAliases],
+        `UPDATE models SET description = $3, tags = $4, protected_aliases = $5, updated_at = clock_timestamp()
+         WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, model.id, description, JSON.stringify(tags), protectedAliases],
       );
       await audit(client, tenantId, name, 'updated', actor, { changes });
     }
@@ -277,10 +280,10 @@ export async function deleteModel(pool: Pool, tenantId: string, name: string, ac
     const model = await lockModel(client, tenantId, name);
     const summary = (await getModel(client, tenantId, name))!;
     const versions = await client.query<{ version: number }>(
-      'SELECT version FROM model_versions WHERE model_id = $1 ORDER BY version',
-      [model.id],
+      'SELECT version FROM model_versions WHERE tenant_id = $1 AND model_id = $2 ORDER BY version',
+      [tenantId, model.id],
     );
-    await client.query('DELETE FROM models WHERE id = $1', [model.id]);
+    await client.query('DELETE FROM models WHERE tenant_id = $1 AND id = $2', [tenantId, model.id]);
     await audit(client, tenantId, name, 'deleted', actor, {
       modelId: model.id,
       versions: versions.rows.map((r) => r.version),
@@ -345,10 +348,10 @@ export async function updateModelVersion(
       description: string | null;
       tags: Record<string, string>;
       status: ModelStatus;
-    }>('SELECT id, description, tags, status FROM model_versions WHERE model_id = $1 AND version = $2 FOR UPDATE', [
-      model.id,
-      version,
-    ]);
+    }>(
+      'SELECT id, description, tags, status FROM model_versions WHERE tenant_id = $1 AND model_id = $2 AND version = $3 FOR UPDATE',
+      [tenantId, model.id, version],
+    );
     const current = rows[0];
     if (!current) throw new NotFoundError(`version of model ${JSON.stringify(name)}`, String(version), 'version');
     const { changes, description, tags } = describeAndTagChanges(current, patch, maxTags);
@@ -358,13 +361,11 @@ export async function updateModelVersion(
       status = patch.status;
     }
     if (Object.keys(changes).length > 0) {
-      await client.query('UPDATE model_versions SET description = $2, tags = $3, status = $4 WHERE id = $1', [
-        current.id,
-        description,
-        JSON.stringify(tags),
-        status,
-      ]);
-      await touchModel(client, model.id);
+      await client.query(
+        'UPDATE model_versions SET description = $3, tags = $4, status = $5 WHERE tenant_id = $1 AND id = $2',
+        [tenantId, current.id, description, JSON.stringify(tags), status],
+      );
+      await touchModel(client, tenantId, model.id);
       await audit(client, tenantId, name, 'version_updated', actor, { version, changes });
     }
     return getVersionDetail(client, tenantId, name, version);
@@ -398,14 +399,15 @@ export async function setAlias(
     const model = await lockModel(client, tenantId, name);
     checkAliasAuthority(model, name, alias, authority);
     const target = await client.query<{ id: string }>(
-      'SELECT id FROM model_versions WHERE model_id = $1 AND version = $2',
-      [model.id, version],
+      'SELECT id FROM model_versions WHERE tenant_id = $1 AND model_id = $2 AND version = $3',
+      [tenantId, model.id, version],
     );
     if (!target.rows[0])
       throw new NotFoundError(`version of model ${JSON.stringify(name)}`, String(version), 'version');
     const previous = await client.query<{ version: number }>(
-      `SELECT v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = $1 AND a.alias = $2`,
-      [model.id, alias],
+      `SELECT v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id
+       WHERE a.tenant_id = $1 AND a.model_id = $2 AND a.alias = $3`,
+      [tenantId, model.id, alias],
     );
     const previousVersion = previous.rows[0]?.version;
     if (previousVersion === version) return { alias, version, previousVersion };
@@ -414,7 +416,7 @@ export async function setAlias(
        ON CONFLICT (model_id, alias) DO UPDATE SET version_id = EXCLUDED.version_id, updated_at = now()`,
       [tenantId, model.id, alias, target.rows[0].id],
     );
-    await touchModel(client, model.id);
+    await touchModel(client, tenantId, model.id);
     await audit(client, tenantId, name, 'alias_set', actor, {
       alias,
       version,
@@ -466,11 +468,11 @@ export async function deleteAlias(
     checkAliasAuthority(model, name, alias, authority);
     const deleted = await client.query<{ version: number }>(
       `DELETE FROM model_aliases a USING model_versions v
-       WHERE a.model_id = $1 AND a.alias = $2 AND v.id = a.version_id RETURNING v.version`,
-      [model.id, alias],
+       WHERE a.tenant_id = $1 AND a.model_id = $2 AND a.alias = $3 AND v.id = a.version_id RETURNING v.version`,
+      [tenantId, model.id, alias],
     );
     if (!deleted.rows[0]) throw new NotFoundError(`alias of model ${JSON.stringify(name)}`, alias, 'alias');
-    await touchModel(client, model.id);
+    await touchModel(client, tenantId, model.id);
     await audit(client, tenantId, name, 'alias_deleted', actor, { alias, version: deleted.rows[0].version });
   });
 }

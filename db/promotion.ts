@@ -87,22 +87,23 @@ export async function promoteVersion(pool: Pool, req: PromotionRequest): Promise
     }
 
     const target = await client.query<{ id: string }>(
-      'SELECT id FROM model_versions WHERE model_id = $1 AND version = $2',
-      [modelId, req.version],
+      'SELECT id FROM model_versions WHERE tenant_id = $1 AND model_id = $2 AND version = $3',
+      [req.tenantId, modelId, req.version],
     );
     if (!target.rows[0])
       throw new NotFoundError(`version of model ${JSON.stringify(req.modelName)}`, String(req.version), 'version');
     const current = await client.query<{ versionId: string; version: number }>(
       `SELECT v.id AS "versionId", v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id
-       WHERE a.model_id = $1 AND a.alias = $2`,
-      [modelId, req.alias],
+       WHERE a.tenant_id = $1 AND a.model_id = $2 AND a.alias = $3`,
+      [req.tenantId, modelId, req.alias],
     );
     const holder = current.rows[0];
     if ((holder?.versionId ?? null) !== req.expectedCurrentVersionId) {
       const expected = req.expectedCurrentVersionId
-        ? await client.query<{ version: number }>('SELECT version FROM model_versions WHERE id = $1', [
-            req.expectedCurrentVersionId,
-          ])
+        ? await client.query<{ version: number }>(
+            'SELECT version FROM model_versions WHERE tenant_id = $1 AND id = $2',
+            [req.tenantId, req.expectedCurrentVersionId],
+          )
         : undefined;
       throw new AliasMovedError(req.alias, expected?.rows[0]?.version ?? null, holder?.version ?? null);
     }
@@ -112,7 +113,10 @@ export async function promoteVersion(pool: Pool, req: PromotionRequest): Promise
     await client.query(upsert, [req.tenantId, modelId, req.alias, target.rows[0].id]);
     const previousAlias = holder ? previousAliasOf(req.alias) : undefined;
     if (holder) await client.query(upsert, [req.tenantId, modelId, previousAlias, holder.versionId]);
-    await client.query('UPDATE models SET updated_at = clock_timestamp() WHERE id = $1', [modelId]);
+    await client.query('UPDATE models SET updated_at = clock_timestamp() WHERE tenant_id = $1 AND id = $2', [
+      req.tenantId,
+      modelId,
+    ]);
     const promotion = {
       alias: req.alias,
       version: req.version,

@@ -71,12 +71,12 @@ export async function registerModelVersion(
       );
       modelId = model.rows[0]?.id;
     }
-    const existing = await findVersionByWorkflow(client, modelId, input.sourceWorkflowId);
+    const existing = await findVersionByWorkflow(client, input.tenantId, modelId, input.sourceWorkflowId);
     if (existing) return { version: existing, created: false };
 
     const next = await client.query<{ next: number }>(
-      'SELECT COALESCE(MAX(version), 0) + 1 AS next FROM model_versions WHERE model_id = $1',
-      [modelId],
+      'SELECT COALESCE(MAX(version), 0) + 1 AS next FROM model_versions WHERE tenant_id = $1 AND model_id = $2',
+      [input.tenantId, modelId],
     );
     const version = next.rows[0].next;
     await client.query(
@@ -100,7 +100,10 @@ export async function registerModelVersion(
         input.trainingJobId ?? null,
       ],
     );
-    await client.query(`UPDATE models SET updated_at = now() WHERE id = $1`, [modelId]);
+    await client.query(`UPDATE models SET updated_at = now() WHERE tenant_id = $1 AND id = $2`, [
+      input.tenantId,
+      modelId,
+    ]);
     await client.query(
       `INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details)
        VALUES ($1, 'model', $2, 'version_registered', $3, $4)`,
@@ -118,20 +121,21 @@ export async function registerModelVersion(
         }),
       ],
     );
-    const created = await findVersionByWorkflow(client, modelId, input.sourceWorkflowId);
+    const created = await findVersionByWorkflow(client, input.tenantId, modelId, input.sourceWorkflowId);
     return { version: created!, created: true };
   });
 }
 
 async function findVersionByWorkflow(
   db: Queryable,
+  tenantId: string,
   modelId: string,
   workflowId: string,
 ): Promise<ModelVersion | undefined> {
   const { rows } = await db.query<ModelVersion>(
     `SELECT ${VERSION_COLUMNS} FROM model_versions v JOIN models m ON m.id = v.model_id
-     WHERE v.model_id = $1 AND v.source_workflow_id = $2`,
-    [modelId, workflowId],
+     WHERE v.tenant_id = $1 AND v.model_id = $2 AND v.source_workflow_id = $3`,
+    [tenantId, modelId, workflowId],
   );
   return rows[0];
 }
@@ -157,11 +161,13 @@ export async function listModelVersions(
  */
 export async function versionTrainingSource(
   db: Queryable,
+  tenantId: string,
   versionId: string,
 ): Promise<{ trainingJobId: string | null; history: unknown } | undefined> {
   const { rows } = await db.query<{ trainingJobId: string | null; history: unknown }>(
-    `SELECT training_job_id AS "trainingJobId", metrics -> 'history' AS history FROM model_versions WHERE id = $1`,
-    [versionId],
+    `SELECT training_job_id AS "trainingJobId", metrics -> 'history' AS history FROM model_versions
+     WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, versionId],
   );
   return rows[0];
 }

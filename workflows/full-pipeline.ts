@@ -35,6 +35,7 @@ import {
 } from './pipeline-activities';
 import { resolveRunDataset } from './dataset-ref';
 import { StageTracker } from './pipeline-stage';
+import { tenantPrefix } from './tenant-prefix';
 import { trainingWorkflow } from './training';
 
 /** Error type of a decision sent to a run that is not waiting for one (the API answers 409). */
@@ -80,7 +81,7 @@ async function trainCandidate(
   validated: ValidateDataResult,
   stages: StageTracker,
 ): Promise<Candidate> {
-  const trainingJobId = `training-${uuid4()}`;
+  const trainingJobId = `${tenantPrefix()}training-${uuid4()}`;
   await stages.enter('training', { reportId: validated.reportId, counts: validated.counts, trainingJobId });
   const training = { ...input.training!, datasetId: validated.trainDatasetId, skipRegistration: true };
   const summary = await executeChild(trainingWorkflow, {
@@ -139,7 +140,7 @@ async function fitClusteringCandidate(
   validated: ValidateDataResult,
   stages: StageTracker,
 ): Promise<Candidate> {
-  const clusteringJobId = `clustering-${uuid4()}`;
+  const clusteringJobId = `${tenantPrefix()}clustering-${uuid4()}`;
   await stages.enter('training', { reportId: validated.reportId, counts: validated.counts, clusteringJobId });
   const { register: _register, ...requested } = input.clustering!;
   const job = { ...requested, datasetId: validated.trainDatasetId };

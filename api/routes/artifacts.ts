@@ -1,19 +1,18 @@
 import Router from '@koa/router';
 import { NotFoundError } from '../../common/errors';
 import { isUuid } from '../../common/ids';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent, getArtifactMeta } from '../../db/artifacts';
 import { ApiDeps } from '../context';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 export function artifactsRouter(deps: ApiDeps): Router {
   const router = new Router();
 
   router.get('/artifacts/:id', requires('viewer'), async (ctx) => {
     const { id } = ctx.params;
-    const meta = isUuid(id) ? await getArtifactMeta(deps.pool, DEFAULT_TENANT, id) : undefined;
+    const meta = isUuid(id) ? await getArtifactMeta(deps.pool, principalOf(ctx).tenantId, id) : undefined;
     if (!meta) throw new NotFoundError('artifact', id, 'id');
-    const content = await getArtifactContent(deps.pool, DEFAULT_TENANT, id);
+    const content = await getArtifactContent(deps.pool, principalOf(ctx).tenantId, id);
     ctx.set('ETag', `"${meta.sha256}"`);
     ctx.set('X-Kiln-Artifact-Kind', meta.kind);
     ctx.type = meta.mediaType;

@@ -26,7 +26,7 @@ export function clusteringRouter(deps: ApiDeps): Router {
       parseJsonEnvelope(ctx.req, deps.limits, (chunk) => hash.update(chunk)),
     );
     const idempotency = requestIdempotency(ctx, 'POST /api/v1/clustering', hash.digest('hex'));
-    const job = await submitClustering(deps, fields, {
+    const job = await submitClustering(deps, principalOf(ctx).tenantId, fields, {
       ...(table ? { table } : {}),
       idempotency,
       timing,

@@ -2,7 +2,6 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { NotFoundError, UnsupportedMediaTypeError } from '../../common/errors';
 import { isUuid } from '../../common/ids';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { parseCsv } from '../../datasets/parse-csv';
 import { parseJsonBody } from '../../datasets/parse-json';
 import { parseNdjson } from '../../datasets/parse-ndjson';
@@ -12,7 +11,7 @@ import { createSeriesVersion, DatasetVersion, listSeriesVersions } from '../../d
 import { ApiDeps } from '../context';
 import { parseWith } from '../schemas/validate';
 import { datasetSummary } from '../services/dataset-summary';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 export const datasetName = z.string().min(1).max(200);
 const uploadQuery = z.object({ name: datasetName.optional() });
@@ -70,7 +69,7 @@ export function datasetsRouter(deps: ApiDeps): Router {
     }
     if (name === undefined) {
       const { dataset, created } = await createDataset(deps.pool, {
-        tenantId: DEFAULT_TENANT,
+        tenantId: principalOf(ctx).tenantId,
         name: `dataset-${new Date().toISOString()}`,
         sourceFormat: format,
         table,
@@ -81,7 +80,7 @@ export function datasetsRouter(deps: ApiDeps): Router {
       return;
     }
     const stored = await createSeriesVersion(deps.pool, {
-      tenantId: DEFAULT_TENANT,
+      tenantId: principalOf(ctx).tenantId,
       name,
       sourceFormat: format,
       table,
@@ -99,16 +98,16 @@ export function datasetsRouter(deps: ApiDeps): Router {
   router.get('/datasets', requires('viewer'), async (ctx) => {
     const { limit, name } = parseWith(listQuery, ctx.query, 'query');
     if (name !== undefined) {
-      const versions = await listSeriesVersions(deps.pool, DEFAULT_TENANT, name, limit);
+      const versions = await listSeriesVersions(deps.pool, principalOf(ctx).tenantId, name, limit);
       ctx.body = { name, versions: versions.map(datasetVersionView) };
       return;
     }
-    ctx.body = { datasets: (await listDatasets(deps.pool, DEFAULT_TENANT, limit)).map(datasetView) };
+    ctx.body = { datasets: (await listDatasets(deps.pool, principalOf(ctx).tenantId, limit)).map(datasetView) };
   });
 
   router.get('/datasets/:id', requires('viewer'), async (ctx) => {
     const { id } = ctx.params;
-    const dataset = isUuid(id) ? await getDataset(deps.pool, DEFAULT_TENANT, id) : undefined;
+    const dataset = isUuid(id) ? await getDataset(deps.pool, principalOf(ctx).tenantId, id) : undefined;
     if (!dataset) throw new NotFoundError('dataset', id, 'id');
     ctx.body = datasetView(dataset);
   });
@@ -116,7 +115,7 @@ export function datasetsRouter(deps: ApiDeps): Router {
   // Per-column statistics and histograms, computed from the stored table once per dataset (services/dataset-summary.ts).
   router.get('/datasets/:id/summary', requires('viewer'), async (ctx) => {
     ctx.body = {
-      ...(await datasetSummary(deps.pool, ctx.params.id)),
+      ...(await datasetSummary(deps.pool, principalOf(ctx).tenantId, ctx.params.id)),
       links: { dataset: `/api/v1/datasets/${ctx.params.id}` },
     };
   });

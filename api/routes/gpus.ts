@@ -141,7 +141,11 @@ export async function seedGpuStatus(deps: ApiDeps) {
   };
 }
 
-/** Mounted under /api/v1: GPU devices, their telemetry and the pools' resource status. */
+/**
+ * Mounted under /api/v1: GPU devices, their telemetry and the pools' resource status. These are platform-wide
+ * infrastructure, shared by every tenant and holding no tenant's data (devices, workers, queue depths as counts), so
+ * no route here takes a tenant: any tenant's viewer sees the same fleet.
+ */
 export function gpusRouter(deps: ApiDeps): Router {
   const router = new Router();
   // Uploads being read in this process (the router is built once per app): each holds a pool connection.

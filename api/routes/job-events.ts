@@ -12,7 +12,8 @@ import { parseWith } from '../schemas/validate';
 import { jobHasEvents, jobSeries, parseSeriesKeys } from '../services/epoch-series';
 import { EVENT_PAGE, Subscription } from '../services/job-event-hub';
 import { isJobId } from '../services/jobs';
-import { requires } from '../auth/access';
+import { tenantOfJobId } from '../../common/job-tenant';
+import { principalOf, requires } from '../auth/access';
 
 /** Default milliseconds between keep-alive comments on an event stream (proxies drop connections idle for longer). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -88,9 +89,16 @@ export function jobEventsRouter(deps: ApiDeps): Router {
     if (!isJobId(ctx.params.jobId!)) throw new NotFoundError('job', ctx.params.jobId!, 'jobId');
     await next();
   };
+  // The job's id names its tenant (common/job-tenant.ts): another tenant's job is a 404 like an unknown one, before the
+  // event log (keyed by job id alone) or Temporal is asked anything (after requires(): the caller must be known).
+  const ownJobId = (ctx: Context): string => {
+    const { jobId } = ctx.params;
+    if (tenantOfJobId(jobId!) !== principalOf(ctx).tenantId) throw new NotFoundError('job', jobId!, 'jobId');
+    return jobId!;
+  };
 
   router.get('/jobs/:jobId/events', requires('viewer'), jobIdChecked, async (ctx) => {
-    const jobId = ctx.params.jobId;
+    const jobId = ownJobId(ctx);
     if (wantsJson(ctx)) {
       const { after, limit } = parseWith(pageQuery, ctx.query, 'query');
       ctx.body = await deps.events.page(jobId, after ?? 0, limit);
@@ -186,9 +194,9 @@ export function jobEventsRouter(deps: ApiDeps): Router {
 
   router.get('/jobs/:jobId/metrics', requires('viewer'), jobIdChecked, async (ctx) => {
     const keys = parseSeriesKeys(ctx.query.keys);
-    const jobId = ctx.params.jobId;
+    const jobId = ownJobId(ctx);
     // A job with events exists; one without is asked of Temporal (404 for an unknown id).
-    if (!(await jobHasEvents(deps.pool, jobId))) await deps.jobs.describeOr404(jobId);
+    if (!(await jobHasEvents(deps.pool, jobId))) await deps.jobs.describeOr404(principalOf(ctx).tenantId, jobId);
     ctx.body = { jobId, series: await jobSeries(deps.pool, jobId, keys) };
   });
 

@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { ApiDeps } from '../context';
 import { BatchPredictResult, ClusteringJobResult, TrainingJobResult } from '../../common/jobs';
 import { clusteringResultView } from '../services/clustering-result';
@@ -12,7 +11,7 @@ import { parseWith } from '../schemas/validate';
 import { jobLinks } from '../services/accepted';
 import { scheduleId } from '../schemas/schedules';
 import { clusteringProjection, MAX_PROJECTION_POINTS } from '../services/clustering-projection';
-import { requires } from '../auth/access';
+import { principalOf, requires } from '../auth/access';
 
 const listQuery = z.object({
   kind: z.enum(JOB_KINDS as [string, ...string[]]).optional(),
@@ -29,7 +28,13 @@ const projectionQuery = z.object({
 });
 
 /** A completed job's answer by its kind: the summary, plus for clustering and training what their artifacts hold. */
-async function resultView(deps: ApiDeps, jobId: string, kind: string | undefined, result: unknown): Promise<unknown> {
+async function resultView(
+  deps: ApiDeps,
+  tenantId: string,
+  jobId: string,
+  kind: string | undefined,
+  result: unknown,
+): Promise<unknown> {
   if (kind === 'batch-predict') {
     const summary = result as BatchPredictResult;
     return {
@@ -38,13 +43,13 @@ async function resultView(deps: ApiDeps, jobId: string, kind: string | undefined
       links: { job: `/api/v1/jobs/${jobId}`, predictions: `/api/v1/artifacts/${summary.predictionsArtifactId}` },
     };
   }
-  if (kind === 'training') return trainingResultView(deps.pool, jobId, result as TrainingJobResult);
+  if (kind === 'training') return trainingResultView(deps.pool, tenantId, jobId, result as TrainingJobResult);
   // Jobs from before the kind attribute existed were all clustering: their result names its artifact.
   const clustering =
     kind === 'clustering' ||
     (kind === undefined && typeof (result as Partial<ClusteringJobResult> | null)?.resultArtifactId === 'string');
   return clustering
-    ? clusteringResultView(deps.pool, jobId, result as ClusteringJobResult)
+    ? clusteringResultView(deps.pool, tenantId, jobId, result as ClusteringJobResult)
     : workflowResultView(jobId, kind, result);
 }
 
@@ -57,14 +62,14 @@ export function jobsRouter(deps: ApiDeps): Router {
       kind: query.kind,
       status: query.status as never,
       scheduleId: query.scheduleId,
-      tenantId: DEFAULT_TENANT,
+      tenantId: principalOf(ctx).tenantId,
       limit: query.limit,
     });
     ctx.body = { jobs };
   });
 
   router.get('/jobs/:jobId', requires('viewer'), async (ctx) => {
-    const view = await deps.jobs.describe(ctx.params.jobId);
+    const view = await deps.jobs.describe(principalOf(ctx).tenantId, ctx.params.jobId);
     const temporalUi = deps.temporalUiUrl
       ? `${deps.temporalUiUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(view.jobId)}`
       : undefined;
@@ -75,25 +80,26 @@ export function jobsRouter(deps: ApiDeps): Router {
     const { wait } = parseWith(resultQuery, ctx.query, 'query');
     // Server-Timing: describe, wait (the long poll), result, then view (what the kind's artifacts add).
     const timing = new ServerTiming();
-    const { kind, result } = await deps.jobs.completedResult(ctx.params.jobId, wait * 1000, timing);
-    ctx.body = await timing.time('view', () => resultView(deps, ctx.params.jobId, kind, result));
+    const { tenantId } = principalOf(ctx);
+    const { kind, result } = await deps.jobs.completedResult(tenantId, ctx.params.jobId, wait * 1000, timing);
+    ctx.body = await timing.time('view', () => resultView(deps, tenantId, ctx.params.jobId, kind, result));
     ctx.set('Server-Timing', timing.header());
   });
 
   // A clustering job's points in two dimensions (principal components past two columns), for the console's scatter plot.
   router.get('/jobs/:jobId/projection', requires('viewer'), async (ctx) => {
     const { limit } = parseWith(projectionQuery, ctx.query, 'query');
-    ctx.body = await clusteringProjection(deps, ctx.params.jobId, limit);
+    ctx.body = await clusteringProjection(deps, principalOf(ctx).tenantId, ctx.params.jobId, limit);
   });
 
   router.post('/jobs/:jobId/stop', requires('operator'), async (ctx) => {
-    await deps.jobs.stop(ctx.params.jobId);
+    await deps.jobs.stop(principalOf(ctx).tenantId, ctx.params.jobId);
     ctx.status = 202;
     ctx.body = { jobId: ctx.params.jobId, status: 'STOP_REQUESTED', links: jobLinks(ctx.params.jobId) };
   });
 
   router.post('/jobs/:jobId/cancel', requires('operator'), async (ctx) => {
-    await deps.jobs.cancel(ctx.params.jobId);
+    await deps.jobs.cancel(principalOf(ctx).tenantId, ctx.params.jobId);
     ctx.status = 202;
     ctx.body = { jobId: ctx.params.jobId, status: 'CANCEL_REQUESTED', links: jobLinks(ctx.params.jobId) };
   });

@@ -2,7 +2,6 @@ import Router from '@koa/router';
 import { Context } from 'koa';
 import { roleAllows } from '../../common/auth/roles';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../common/errors';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import {
   createModel,
   deleteAlias,
@@ -122,12 +121,12 @@ export function modelsRouter(deps: ApiDeps): Router {
 
   router.get('/models', requires('viewer'), async (ctx) => {
     const { limit } = parseWith(listModelsQuery, ctx.query, 'query');
-    ctx.body = { models: (await listModels(pool, DEFAULT_TENANT, limit)).map(modelView) };
+    ctx.body = { models: (await listModels(pool, principalOf(ctx).tenantId, limit)).map(modelView) };
   });
 
   router.post('/models', requires('editor'), async (ctx) => {
     const input = parseWith(createModelRequest, await readBody(ctx, deps));
-    const model = await createModel(pool, { tenantId: DEFAULT_TENANT, ...input, actor: actorOf(ctx) });
+    const model = await createModel(pool, { tenantId: principalOf(ctx).tenantId, ...input, actor: actorOf(ctx) });
     ctx.status = 201;
     ctx.set('Location', modelPath(model.name));
     ctx.body = modelView(model);
@@ -135,7 +134,7 @@ export function modelsRouter(deps: ApiDeps): Router {
 
   router.get('/models/:name', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
-    const model = await getModel(pool, DEFAULT_TENANT, name);
+    const model = await getModel(pool, principalOf(ctx).tenantId, name);
     if (!model) throw new NotFoundError('model', name, 'name');
     ctx.body = modelView(model);
   });
@@ -151,31 +150,33 @@ export function modelsRouter(deps: ApiDeps): Router {
         'protected_alias',
         'protectedAliases',
       );
-    ctx.body = modelView(await updateModel(pool, DEFAULT_TENANT, name, patch, actorOf(ctx), MODEL_LIMITS.maxTags));
+    ctx.body = modelView(
+      await updateModel(pool, principalOf(ctx).tenantId, name, patch, actorOf(ctx), MODEL_LIMITS.maxTags),
+    );
   });
 
   router.delete('/models/:name', requires('editor'), async (ctx) => {
-    await deleteModel(pool, DEFAULT_TENANT, nameOf(ctx), actorOf(ctx));
+    await deleteModel(pool, principalOf(ctx).tenantId, nameOf(ctx), actorOf(ctx));
     ctx.status = 204;
   });
 
   router.get('/models/:name/versions', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
-    const versions = await listVersionDetails(pool, DEFAULT_TENANT, name);
+    const versions = await listVersionDetails(pool, principalOf(ctx).tenantId, name);
     if (!versions) throw new NotFoundError('model', name, 'name');
     ctx.body = { versions: versions.map(versionView) };
   });
 
   router.get('/models/:name/versions/:version', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
-    ctx.body = versionView(await getVersionDetail(pool, DEFAULT_TENANT, name, versionOf(ctx)));
+    ctx.body = versionView(await getVersionDetail(pool, principalOf(ctx).tenantId, name, versionOf(ctx)));
   });
 
   router.get('/models/:name/versions/:version/metrics', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     const version = versionOf(ctx);
     const keys = parseSeriesKeys(ctx.query.keys);
-    ctx.body = await versionSeries(pool, DEFAULT_TENANT, name, version, keys);
+    ctx.body = await versionSeries(pool, principalOf(ctx).tenantId, name, version, keys);
   });
 
   router.patch('/models/:name/versions/:version', requires('editor'), async (ctx) => {
@@ -184,7 +185,15 @@ export function modelsRouter(deps: ApiDeps): Router {
     const patch = parseWith(updateVersionRequest, await readBody(ctx, deps));
     requireSomething(patch, ['description', 'tags', 'status']);
     ctx.body = versionView(
-      await updateModelVersion(pool, DEFAULT_TENANT, name, version, patch, actorOf(ctx), MODEL_LIMITS.maxTags),
+      await updateModelVersion(
+        pool,
+        principalOf(ctx).tenantId,
+        name,
+        version,
+        patch,
+        actorOf(ctx),
+        MODEL_LIMITS.maxTags,
+      ),
     );
   });
 
@@ -192,7 +201,15 @@ export function modelsRouter(deps: ApiDeps): Router {
     const name = nameOf(ctx);
     const alias = aliasOf(ctx);
     const { version } = parseWith(setAliasRequest, await readBody(ctx, deps));
-    const moved = await setAlias(pool, DEFAULT_TENANT, name, alias, version, actorOf(ctx), aliasAuthorityOf(ctx));
+    const moved = await setAlias(
+      pool,
+      principalOf(ctx).tenantId,
+      name,
+      alias,
+      version,
+      actorOf(ctx),
+      aliasAuthorityOf(ctx),
+    );
     ctx.body = {
       ...moved,
       links: { self: `${modelPath(name)}/aliases/${alias}`, version: `${modelPath(name)}/versions/${version}` },
@@ -205,21 +222,21 @@ export function modelsRouter(deps: ApiDeps): Router {
     const alias = aliasOf(ctx, true);
     const version =
       alias === 'latest'
-        ? await latestVersion(pool, DEFAULT_TENANT, name)
-        : await resolveAlias(pool, DEFAULT_TENANT, name, alias);
+        ? await latestVersion(pool, principalOf(ctx).tenantId, name)
+        : await resolveAlias(pool, principalOf(ctx).tenantId, name, alias);
     ctx.body = { alias, ...versionView(version) };
   });
 
   router.delete('/models/:name/aliases/:alias', requires('editor'), async (ctx) => {
     const name = nameOf(ctx);
-    await deleteAlias(pool, DEFAULT_TENANT, name, aliasOf(ctx), actorOf(ctx), aliasAuthorityOf(ctx));
+    await deleteAlias(pool, principalOf(ctx).tenantId, name, aliasOf(ctx), actorOf(ctx), aliasAuthorityOf(ctx));
     ctx.status = 204;
   });
 
   router.get('/models/:name/events', requires('viewer'), async (ctx) => {
     const name = nameOf(ctx);
     const { after, limit } = parseWith(eventsQuery, ctx.query, 'query');
-    const events = await listModelEvents(pool, DEFAULT_TENANT, name, after, limit);
+    const events = await listModelEvents(pool, principalOf(ctx).tenantId, name, after, limit);
     const last = events[events.length - 1];
     ctx.body = {
       events,

@@ -13,7 +13,7 @@ export function pipelinesRouter(deps: ApiDeps): Router {
 
   router.post('/pipelines/validation', requires('operator', 'start'), async (ctx) => {
     const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
-    const { replayed, status, ...run } = await submitValidationPipeline(deps, body, {
+    const { replayed, status, ...run } = await submitValidationPipeline(deps, principalOf(ctx).tenantId, body, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/validation', sha256),
       startedBy: principalOf(ctx).id,
     });
@@ -26,7 +26,7 @@ export function pipelinesRouter(deps: ApiDeps): Router {
 
   router.post('/pipelines/full', requires('operator', 'start'), async (ctx) => {
     const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
-    const { replayed, status, ...run } = await submitFullPipeline(deps, body, {
+    const { replayed, status, ...run } = await submitFullPipeline(deps, principalOf(ctx).tenantId, body, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/full', sha256),
       startedBy: principalOf(ctx).id,
     });
@@ -38,21 +38,21 @@ export function pipelinesRouter(deps: ApiDeps): Router {
   });
 
   router.get('/pipelines/:id', requires('viewer'), async (ctx) => {
-    ctx.body = await describePipeline(deps, ctx.params.id);
+    ctx.body = await describePipeline(deps, principalOf(ctx).tenantId, ctx.params.id);
   });
 
   router.get('/pipelines/:id/report', requires('viewer'), async (ctx) => {
-    ctx.body = await pipelineReport(deps, ctx.params.id);
+    ctx.body = await pipelineReport(deps, principalOf(ctx).tenantId, ctx.params.id);
   });
 
   router.post('/pipelines/:id/decision', requires('approver'), async (ctx) => {
     const principal = principalOf(ctx);
     const outcome = await decidePipeline(
       deps,
+      principal.tenantId,
       ctx.params.id,
       await readJsonBody(ctx, deps.bodyLimits.maxPipelineBodyBytes),
-      // TEMPORARY (api/auth/gate.ts): the credential-less caller is no one in particular, so nothing is its own run.
-      principal.id === 'anonymous' ? undefined : principal,
+      principal,
     );
     ctx.body = { pipelineId: ctx.params.id, ...outcome, links: pipelineLinks(ctx.params.id) };
   });

@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import { NotFoundError, ValidationError } from '../../common/errors';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent } from '../../db/artifacts';
 import { DEFAULT_PREDICT_BATCHING } from '../../common/predict-batching';
 import { PredictTarget } from '../../db/predict-target';
@@ -29,10 +28,11 @@ import { principalOf, requires } from '../auth/access';
  */
 export function predictRouter(deps: ApiDeps): Router {
   const router = new Router();
-  const cache = new ModelCache<Predictor, PredictTarget>(
+  // Keyed by model version id (unique across tenants); the context names the tenant whose lookup found the version.
+  const cache = new ModelCache<Predictor, PredictTarget & { tenantId: string }>(
     PREDICT_LIMITS.cachedModels,
     async (_id, version) => {
-      const content = await getArtifactContent(deps.pool, DEFAULT_TENANT, version.artifactId!);
+      const content = await getArtifactContent(deps.pool, version.tenantId, version.artifactId!);
       if (!content)
         throw new Error(`artifact ${version.artifactId} of ${version.modelName} v${version.version} is missing`);
       await initComputeBackend();
@@ -54,10 +54,11 @@ export function predictRouter(deps: ApiDeps): Router {
     try {
       const name = parseWith(modelName, ctx.params.name, 'name');
       const request = parseWith(predictRequest, await readJsonBody(ctx, deps.bodyLimits.maxPredictBodyBytes));
-      const version = await resolvePredictTarget(deps.pool, targets, name, request.version, request.alias);
+      const { tenantId } = principalOf(ctx);
+      const version = await resolvePredictTarget(deps.pool, targets, tenantId, name, request.version, request.alias);
       if (!version.artifactId)
         throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
-      ctx.body = await cache.use(version.id, version, async (predictor) => {
+      ctx.body = await cache.use(version.id, { ...version, tenantId }, async (predictor) => {
         const points = inputMatrix(request.inputs, predictor.columns, request.ignoreExtraColumns);
         return {
           model: name,
@@ -75,7 +76,7 @@ export function predictRouter(deps: ApiDeps): Router {
   router.post('/models/:name/batch-predict', requires('operator', 'start'), async (ctx) => {
     const name = parseWith(modelName, ctx.params.name, 'name');
     const { body: request, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxBatchPredictBodyBytes);
-    const job = await submitBatchPredict(deps, name, request, {
+    const job = await submitBatchPredict(deps, principalOf(ctx).tenantId, name, request, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/models/:name/batch-predict', sha256, { name }),
       startedBy: principalOf(ctx).id,
     });

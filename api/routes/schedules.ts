@@ -28,6 +28,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   const router = new Router();
   const limit = deps.bodyLimits.maxPipelineBodyBytes;
   const idOf = (ctx: Context) => parseWith(scheduleId, ctx.params.id, 'id');
+  const tenantOf = (ctx: Context) => principalOf(ctx).tenantId;
   // Every body is a JSON object: `null`, an array or a number is a 400 naming `body`, on every route alike.
   const objectBody = async (ctx: Context) => {
     const body = await readJsonBody(ctx, limit);
@@ -46,7 +47,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
     recordScheduleEvent(deps.pool, principalOf(ctx), id, action, details);
 
   router.post('/schedules', requires('editor'), async (ctx) => {
-    const view = await createSchedule(deps, await objectBody(ctx));
+    const view = await createSchedule(deps, tenantOf(ctx), await objectBody(ctx));
     await audit(ctx, view.scheduleId, 'create', { action: { kind: view.action.kind }, spec: view.spec });
     ctx.status = 201;
     ctx.set('Location', view.links.self);
@@ -54,7 +55,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   });
 
   router.get('/schedules', requires('viewer'), async (ctx) => {
-    ctx.body = await listSchedules(deps, ctx.query);
+    ctx.body = await listSchedules(deps, tenantOf(ctx), ctx.query);
   });
 
   router.post('/schedules/preview', requires('viewer', 'read'), async (ctx) => {
@@ -62,33 +63,33 @@ export function schedulesRouter(deps: ApiDeps): Router {
   });
 
   router.get('/schedules/:id', requires('viewer'), async (ctx) => {
-    ctx.body = await describeSchedule(deps, idOf(ctx));
+    ctx.body = await describeSchedule(deps, tenantOf(ctx), idOf(ctx));
   });
 
   router.patch('/schedules/:id', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
     const body = await objectBody(ctx);
-    ctx.body = await updateSchedule(deps, id, body);
+    ctx.body = await updateSchedule(deps, tenantOf(ctx), id, body);
     await audit(ctx, id, 'update', { fields: Object.keys(body) });
   });
 
   router.delete('/schedules/:id', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
-    await deleteSchedule(deps, id);
+    await deleteSchedule(deps, tenantOf(ctx), id);
     await audit(ctx, id, 'delete');
     ctx.status = 204;
   });
 
   router.post('/schedules/:id/pause', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
-    const view = await setPaused(deps, id, true, await optionalBody(ctx));
+    const view = await setPaused(deps, tenantOf(ctx), id, true, await optionalBody(ctx));
     await audit(ctx, id, 'pause', { note: view.note });
     ctx.body = view;
   });
 
   router.post('/schedules/:id/unpause', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
-    const view = await setPaused(deps, id, false, await optionalBody(ctx));
+    const view = await setPaused(deps, tenantOf(ctx), id, false, await optionalBody(ctx));
     await audit(ctx, id, 'unpause', { note: view.note });
     ctx.body = view;
   });
@@ -96,7 +97,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   router.post('/schedules/:id/trigger', requires('operator', 'start'), async (ctx) => {
     const id = idOf(ctx);
     try {
-      const view = await triggerSchedule(deps, id, await optionalBody(ctx));
+      const view = await triggerSchedule(deps, tenantOf(ctx), id, await optionalBody(ctx));
       await audit(ctx, id, 'trigger', { jobId: view.jobId, overlap: view.overlap });
       ctx.body = view;
     } catch (err) {
@@ -110,7 +111,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
 
   router.post('/schedules/:id/backfill', requires('editor', 'start'), async (ctx) => {
     const id = idOf(ctx);
-    const view = await backfillSchedule(deps, id, await objectBody(ctx));
+    const view = await backfillSchedule(deps, tenantOf(ctx), id, await objectBody(ctx));
     await audit(ctx, id, 'backfill', { start: view.start, end: view.end, runs: view.runs });
     ctx.status = 202;
     ctx.body = view;

@@ -39,21 +39,19 @@ export function seedCompatRouter(deps: ApiDeps): Router {
         'data',
       );
     const { algorithm } = ctx.params;
+    const { tenantId } = principalOf(ctx);
     const idempotency = requestIdempotency(ctx, 'POST /api/cluster/:algorithm', hash.digest('hex'), { algorithm });
     const job = await submitClustering(
       deps,
+      tenantId,
       { algorithm, params: body.params },
-      {
-        table,
-        idempotency,
-        startedBy: principalOf(ctx).id,
-      },
+      { table, idempotency, startedBy: principalOf(ctx).id },
     );
     // The seed shape keeps its statuses (200 result, 202 still running); a repeated key's job says it is one.
     if (job.replayed) ctx.set(REPLAYED_HEADER, 'true');
     try {
-      const { result } = await deps.jobs.completedResult(job.jobId, wait * 1000);
-      ctx.body = await clusteringResultView(deps.pool, job.jobId, result as ClusteringJobResult);
+      const { result } = await deps.jobs.completedResult(tenantId, job.jobId, wait * 1000);
+      ctx.body = await clusteringResultView(deps.pool, tenantId, job.jobId, result as ClusteringJobResult);
     } catch (err) {
       if ((err as { code?: string }).code !== 'job_running') throw err;
       ctx.status = 202;

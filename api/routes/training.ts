@@ -12,7 +12,7 @@ export function trainingRouter(deps: ApiDeps): Router {
 
   router.post('/training', requires('operator', 'start'), async (ctx) => {
     const { body: request, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxTrainingBodyBytes);
-    const job = await submitTraining(deps, request, {
+    const job = await submitTraining(deps, principalOf(ctx).tenantId, request, {
       idempotency: requestIdempotency(ctx, 'POST /api/v1/training', sha256),
       startedBy: principalOf(ctx).id,
     });

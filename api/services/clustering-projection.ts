@@ -3,7 +3,6 @@ import type { Pool } from 'pg';
 import type { ClusteringResultDocument } from '../../activities/clustering';
 import type { ClusteringJobResult } from '../../common/jobs';
 import { UnprocessableError } from '../../common/errors';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { numericMatrix } from '../../datasets/encode';
 import { getArtifactContent } from '../../db/artifacts';
 import { loadDatasetTable } from '../../db/datasets';
@@ -63,23 +62,25 @@ function modelCentres(document: ClusteringResultDocument, d: number): number[][]
  */
 export async function clusteringProjection(
   deps: { pool: Pool; jobs: JobService },
+  tenantId: string,
   jobId: string,
   limit: number,
 ): Promise<ClusteringProjection> {
-  const key = `${jobId}\n${limit}`;
+  // Keyed by tenant too: another tenant's request must miss and reach completedResult's tenant check (a 404).
+  const key = `${tenantId}\n${jobId}\n${limit}`;
   const cached = cache.get(key);
   if (cached) return cached;
-  const { kind, result } = await deps.jobs.completedResult(jobId, 0);
+  const { kind, result } = await deps.jobs.completedResult(tenantId, jobId, 0);
   const summary = result as Partial<ClusteringJobResult> | null;
   if (!(kind === 'clustering' || (kind === undefined && typeof summary?.resultArtifactId === 'string')))
     throw new UnprocessableError(
       `job ${jobId} is a ${kind ?? 'non-clustering'} job; only clustering jobs have points to plot`,
       'jobId',
     );
-  const content = await getArtifactContent(deps.pool, DEFAULT_TENANT, summary!.resultArtifactId!);
+  const content = await getArtifactContent(deps.pool, tenantId, summary!.resultArtifactId!);
   if (!content) throw new Error(`job ${jobId}: result artifact ${summary!.resultArtifactId} is missing`);
   const document = JSON.parse(content.toString('utf8')) as ClusteringResultDocument;
-  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, document.datasetId);
+  const loaded = await loadDatasetTable(deps.pool, tenantId, document.datasetId);
   if (!loaded) throw new Error(`job ${jobId}: dataset ${document.datasetId} is missing`);
   const matrix = numericMatrix(loaded.table, document.columns);
   const { n, d } = matrix;

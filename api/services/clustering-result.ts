@@ -1,7 +1,6 @@
 import { Pool } from 'pg';
 import type { ClusteringResultDocument } from '../../activities/clustering';
 import { ClusteringJobResult } from '../../common/jobs';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent } from '../../db/artifacts';
 import { CLUSTERING_LIMITS } from '../schemas/clustering';
 
@@ -11,8 +10,8 @@ import { CLUSTERING_LIMITS } from '../schemas/clustering';
  * `fellBackToCpu`) as the job summary says. Labels come inline up to CLUSTERING_LIMITS.inlineLabels points; past that,
  * as an artifact link.
  */
-export async function clusteringResultView(pool: Pool, jobId: string, summary: ClusteringJobResult) {
-  const content = await getArtifactContent(pool, DEFAULT_TENANT, summary.resultArtifactId);
+export async function clusteringResultView(pool: Pool, tenantId: string, jobId: string, summary: ClusteringJobResult) {
+  const content = await getArtifactContent(pool, tenantId, summary.resultArtifactId);
   if (!content) throw new Error(`job ${jobId}: result artifact ${summary.resultArtifactId} is missing`);
   const document = JSON.parse(content.toString('utf8')) as ClusteringResultDocument;
   const inline = document.n <= CLUSTERING_LIMITS.inlineLabels;

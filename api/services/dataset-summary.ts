@@ -2,7 +2,6 @@ import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import { NotFoundError } from '../../common/errors';
 import { isUuid } from '../../common/ids';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { loadDatasetTable } from '../../db/datasets';
 import { readColumn } from '../../ml/validation/column-data';
 import { FloatSorter } from '../../ml/validation/float-sort';
@@ -37,10 +36,12 @@ const cache = new LRUCache<string, DatasetSummary>({ max: 64 });
  * quantiles (5, 25, 50, 75, 95 %) of number columns with a SUMMARY_BINS-bin equal-width histogram; the
  * SUMMARY_TOP_LEVELS most frequent levels of text columns. NotFoundError (field `id`) for an unknown dataset.
  */
-export async function datasetSummary(pool: Pool, id: string): Promise<DatasetSummary> {
-  const cached = cache.get(id);
+export async function datasetSummary(pool: Pool, tenantId: string, id: string): Promise<DatasetSummary> {
+  // Keyed by tenant too: another tenant asking for this id must reach the (tenant-filtered) query and its 404.
+  const key = `${tenantId}/${id}`;
+  const cached = cache.get(key);
   if (cached) return cached;
-  const loaded = isUuid(id) ? await loadDatasetTable(pool, DEFAULT_TENANT, id) : undefined;
+  const loaded = isUuid(id) ? await loadDatasetTable(pool, tenantId, id) : undefined;
   if (!loaded) throw new NotFoundError('dataset', id, 'id');
   const { meta, table } = loaded;
   const sorter = new FloatSorter();
@@ -52,6 +53,6 @@ export async function datasetSummary(pool: Pool, id: string): Promise<DatasetSum
     return { ...profile, otherLevels: profile.count - listed };
   });
   const summary: DatasetSummary = { datasetId: meta.id, name: meta.name, rows: meta.rows, columns };
-  cache.set(id, summary);
+  cache.set(key, summary);
   return summary;
 }

@@ -92,7 +92,7 @@ export async function versionSeries(
   series: EpochSeries;
 }> {
   const detail = await getVersionDetail(pool, tenantId, name, version);
-  const source = await versionTrainingSource(pool, detail.id);
+  const source = await versionTrainingSource(pool, tenantId, detail.id);
   const jobId = source?.trainingJobId ?? null;
   if (jobId) {
     const records = await listEpochProgress(pool, jobId);

@@ -8,6 +8,8 @@ import {
 } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../common/errors';
+import { tenantOfJobId } from '../../common/job-tenant';
+import { DEFAULT_TENANT } from '../../common/tenant';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { JobKind, TrainingAttempt } from '../../common/jobs';
 import type { JobEndStatus } from '../../common/job-events';
@@ -61,9 +63,10 @@ function statusOf(name: WorkflowExecutionStatusName, attributes: TypedSearchAttr
 }
 
 // Job ids are workflow ids Kiln made: `<kind>-<uuid>`, and for a schedule's runs `<kind>-<uuid>-<scheduled time>`
-// (Temporal appends the scheduled time in RFC 3339, UTC, to the action's id). Anything else cannot be a job.
+// (Temporal appends the scheduled time in RFC 3339, UTC, to the action's id); a tenant other than the default one
+// prefixes them with `<tenant>.` (common/job-tenant.ts). Anything else cannot be a job.
 const JOB_ID =
-  /^[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$/;
+  /^(?:[a-z][a-z0-9-]{1,31}\.)?[a-z]+(?:-[a-z]+)*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$/;
 
 export function isJobId(value: string): boolean {
   return JOB_ID.test(value);
@@ -256,9 +259,9 @@ export class JobService {
     };
   }
 
-  /** Asks a running training job to finish after its current epoch (a signal the workflow records). */
-  async stop(jobId: string): Promise<void> {
-    const { handle, description } = await this.describeOr404(jobId);
+  /** Asks a running training job of `tenantId` to finish after its current epoch (a signal the workflow records). */
+  async stop(tenantId: string, jobId: string): Promise<void> {
+    const { handle, description } = await this.describeOr404(tenantId, jobId);
     const status = toJobStatus(description.status.name);
     if (status !== 'RUNNING') throw new ConflictError(`job ${jobId} already ended ${status}`, 'job_not_running');
     if (description.typedSearchAttributes.get(KilnKind) !== 'training') {
@@ -270,25 +273,37 @@ export class JobService {
     await handle.signal(stopSignal);
   }
 
-  private handle(jobId: string) {
-    if (!isJobId(jobId)) throw new NotFoundError('job', jobId, 'jobId');
+  /**
+   * The job's handle, for `tenantId`: an id that cannot be a job, or whose prefix names another tenant, is a 404 before
+   * any call to Temporal (the same answer as an unknown job: another tenant's jobs do not exist for the caller).
+   */
+  private handle(tenantId: string, jobId: string) {
+    if (!isJobId(jobId) || tenantOfJobId(jobId) !== tenantId) throw new NotFoundError('job', jobId, 'jobId');
     return this.client.workflow.getHandle(jobId);
   }
 
-  /** The job's handle and description; 404 (field `jobId`) for an id that is not a job or does not exist. */
-  async describeOr404(jobId: string) {
-    const handle = this.handle(jobId);
+  /**
+   * The job's handle and description; 404 (field `jobId`) for an id that is not a job, does not exist, or is not
+   * `tenantId`'s: by its prefix, and again by its KilnTenant attribute (absent on jobs from before tenants: the
+   * default tenant's).
+   */
+  async describeOr404(tenantId: string, jobId: string) {
+    const handle = this.handle(tenantId, jobId);
+    let description: Awaited<ReturnType<typeof handle.describe>>;
     try {
-      return { handle, description: await handle.describe() };
+      description = await handle.describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError('job', jobId, 'jobId');
       throw err;
     }
+    if ((description.typedSearchAttributes.get(KilnTenant) ?? DEFAULT_TENANT) !== tenantId)
+      throw new NotFoundError('job', jobId, 'jobId');
+    return { handle, description };
   }
 
-  /** Status, progress (the running activity's last heartbeat), and the summary or error once closed. */
-  async describe(jobId: string): Promise<JobView> {
-    const { handle, description } = await this.describeOr404(jobId);
+  /** A job of `tenantId`: status, progress (the running activity's last heartbeat), and the summary or error once closed. */
+  async describe(tenantId: string, jobId: string): Promise<JobView> {
+    const { handle, description } = await this.describeOr404(tenantId, jobId);
     const status = statusOf(description.status.name, description.typedSearchAttributes);
     const view: JobView = {
       jobId,
@@ -318,18 +333,19 @@ export class JobService {
   }
 
   /**
-   * The workflow's result once completed, waiting up to waitMs for it; NotFoundError for no such job, ConflictError while
+   * The workflow's result once completed, waiting up to waitMs for it; NotFoundError for no such job of `tenantId`, ConflictError while
    * it runs or when it did not complete. With a wait, a running job's long poll for the result follows the
    * description (which says whether the job exists, its kind and its status), and its value is the answer: one
    * round trip after the workflow closes, not a second description and a second read of its history. `timing`
    * records `describe` and then `wait` (the rest of the long poll, or the read of a completed job's result).
    */
   async completedResult(
+    tenantId: string,
     jobId: string,
     waitMs: number,
     timing?: ServerTiming,
   ): Promise<{ kind: string | undefined; result: unknown }> {
-    const handle = this.handle(jobId);
+    const handle = this.handle(tenantId, jobId);
     // Settled, never rejected: a failed long poll means the job ended otherwise, or is still running.
     const settle = (p: Promise<unknown>) =>
       p.then(
@@ -339,7 +355,7 @@ export class JobService {
     // The description first: a long poll started alongside it saved a round trip, but when the description failed
     // (no such job, Temporal unreachable) that poll went on retrying unread until its deadline (grpc retries ignore
     // an abort between attempts), outliving the request and, in tests, the connection.
-    const { description } = await timed(timing, 'describe', () => this.describeOr404(jobId));
+    const { description } = await timed(timing, 'describe', () => this.describeOr404(tenantId, jobId));
     const kind = description.typedSearchAttributes.get(KilnKind);
     let status = toJobStatus(description.status.name);
     if (status === 'COMPLETED' || (status === 'RUNNING' && waitMs > 0)) {
@@ -359,9 +375,11 @@ export class JobService {
   /**
    * How a job ended, as its terminal event says it (common/job-events.ts JobEnd), with Temporal's close time, or
    * undefined while it runs (or waits for approval). NotFoundError (404, field `jobId`) for an id that is not a job.
+   * For the job event hub, which serves a job's events only after its route checked the caller's tenant against the
+   * id's: the id's own tenant is checked against the job's KilnTenant here.
    */
   async ending(jobId: string): Promise<JobEnding | undefined> {
-    const { handle, description } = await this.describeOr404(jobId);
+    const { handle, description } = await this.describeOr404(tenantOfJobId(jobId), jobId);
     const status = END_STATUS[description.status.name];
     if (!status) return undefined;
     const closedAt = description.closeTime ? { closedAt: description.closeTime } : {};
@@ -374,7 +392,7 @@ export class JobService {
    * until `signal` aborts; resolves either way, and the caller asks ending() which it was.
    */
   async waitForClose(jobId: string, ms: number, signal: AbortSignal): Promise<void> {
-    this.handle(jobId); // 404 for an id that cannot be a job
+    this.handle(tenantOfJobId(jobId), jobId); // 404 for an id that cannot be a job
     const deadline = Date.now() + ms;
     const request = {
       namespace: this.client.options.namespace,
@@ -408,8 +426,9 @@ export class JobService {
     }
   }
 
-  async cancel(jobId: string): Promise<JobStatus> {
-    const { handle, description } = await this.describeOr404(jobId);
+  /** Cancels a running job of `tenantId` (404 for another tenant's, 409 for one that ended). */
+  async cancel(tenantId: string, jobId: string): Promise<JobStatus> {
+    const { handle, description } = await this.describeOr404(tenantId, jobId);
     const status = toJobStatus(description.status.name);
     if (status !== 'RUNNING') throw new ConflictError(`job ${jobId} already ended ${status}`, 'job_not_running');
     await handle.cancel();

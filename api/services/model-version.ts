@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
 import { NotFoundError } from '../../common/errors';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { getVersionDetail, latestVersion, ModelVersionDetail, resolveAlias } from '../../db/models';
 import { PredictTarget, predictTarget, PredictTargetChoice } from '../../db/predict-target';
 import { CoalescedLookup } from './coalesced-lookup';
@@ -9,21 +8,22 @@ import { CoalescedLookup } from './coalesced-lookup';
 export const DEFAULT_PREDICT_ALIAS = 'champion';
 
 /**
- * The model version a prediction uses: the given version number, else the given alias, else the `champion` alias,
+ * The model version of `tenantId` a prediction uses: the given version number, else the given alias, else the `champion` alias,
  * else the latest version. NotFoundError (field `version`, `alias` or `name`) when that does not exist.
  */
 export async function resolvePredictVersion(
   pool: Pool,
+  tenantId: string,
   name: string,
   version?: number,
   alias?: string,
 ): Promise<ModelVersionDetail> {
-  if (version !== undefined) return getVersionDetail(pool, DEFAULT_TENANT, name, version);
-  if (alias !== undefined) return resolveAlias(pool, DEFAULT_TENANT, name, alias);
+  if (version !== undefined) return getVersionDetail(pool, tenantId, name, version);
+  if (alias !== undefined) return resolveAlias(pool, tenantId, name, alias);
   try {
-    return await resolveAlias(pool, DEFAULT_TENANT, name, DEFAULT_PREDICT_ALIAS);
+    return await resolveAlias(pool, tenantId, name, DEFAULT_PREDICT_ALIAS);
   } catch (err) {
-    if (err instanceof NotFoundError && err.field === 'alias') return latestVersion(pool, DEFAULT_TENANT, name);
+    if (err instanceof NotFoundError && err.field === 'alias') return latestVersion(pool, tenantId, name);
     throw err;
   }
 }
@@ -36,12 +36,13 @@ export async function resolvePredictVersion(
 export function resolvePredictTarget(
   pool: Pool,
   lookups: CoalescedLookup<PredictTarget>,
+  tenantId: string,
   name: string,
   version?: number,
   alias?: string,
 ): Promise<PredictTarget> {
   const choice: PredictTargetChoice =
     version !== undefined ? { version } : alias !== undefined ? { alias } : { defaultAlias: DEFAULT_PREDICT_ALIAS };
-  const key = JSON.stringify([name, version ?? null, alias ?? null]);
-  return lookups.get(key, () => predictTarget(pool, DEFAULT_TENANT, name, choice));
+  const key = JSON.stringify([tenantId, name, version ?? null, alias ?? null]);
+  return lookups.get(key, () => predictTarget(pool, tenantId, name, choice));
 }

@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
 import { NotFoundError, UnprocessableError } from '../../common/errors';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent } from '../../db/artifacts';
 import { ModelVersionDetail, resolveAlias } from '../../db/models';
 import { ASSIGNING_FLAVORS, clusteringModelColumns } from '../../ml/evaluation/clustering';
@@ -18,11 +17,15 @@ export const INCOMPATIBLE_CHAMPION = 'incompatible_champion';
  * The columns a registered clustering version was fitted on: recorded in its params by a pipeline, else read from its
  * model artifact (a small JSON document); undefined when neither says.
  */
-async function clusteringColumns(pool: Pool, holder: ModelVersionDetail): Promise<string[] | undefined> {
+async function clusteringColumns(
+  pool: Pool,
+  tenantId: string,
+  holder: ModelVersionDetail,
+): Promise<string[] | undefined> {
   const recorded = holder.params?.columns;
   if (Array.isArray(recorded) && recorded.every((c) => typeof c === 'string')) return recorded as string[];
   if (!holder.artifactId) return undefined;
-  const content = await getArtifactContent(pool, DEFAULT_TENANT, holder.artifactId);
+  const content = await getArtifactContent(pool, tenantId, holder.artifactId);
   if (!content) return undefined;
   try {
     return clusteringModelColumns(content, 'champion');
@@ -33,7 +36,7 @@ async function clusteringColumns(pool: Pool, holder: ModelVersionDetail): Promis
 }
 
 /**
- * Refuses, before anything trains, a pipeline whose `promote.alias` of `model.name` points at a version the candidate
+ * Refuses, before anything trains, a pipeline whose `promote.alias` of `model.name` (in `tenantId`) points at a version the candidate
  * cannot be compared with on the holdout: an MLP candidate needs an MLP champion of the same task (flavor
  * `mlp-<task>`) predicting the same target from columns the holdout has; a clustering candidate needs a clustering
  * champion that can assign new rows (kmeans, minibatch-kmeans, som, gmm), fitted on the same columns. No holder, or
@@ -42,11 +45,12 @@ async function clusteringColumns(pool: Pool, holder: ModelVersionDetail): Promis
  */
 export async function checkChampion(
   pool: Pool,
+  tenantId: string,
   modelName: string,
   alias: string,
   candidate: PipelineCandidate,
 ): Promise<void> {
-  const holder = await resolveAlias(pool, DEFAULT_TENANT, modelName, alias).catch((err: unknown) => {
+  const holder = await resolveAlias(pool, tenantId, modelName, alias).catch((err: unknown) => {
     if (err instanceof NotFoundError) return undefined;
     throw err;
   });
@@ -75,7 +79,7 @@ export async function checkChampion(
   }
   if (!ASSIGNING_FLAVORS.includes(holder.flavor))
     refuse(`a ${holder.flavor} model (a clustering candidate compares with ${ASSIGNING_FLAVORS.join(', ')} models)`);
-  const columns = await clusteringColumns(pool, holder);
+  const columns = await clusteringColumns(pool, tenantId, holder);
   if (columns && JSON.stringify(columns) !== JSON.stringify(candidate.columns))
     refuse(
       `fitted on columns ${JSON.stringify(columns)} (the candidate clusters ${JSON.stringify(candidate.columns)})`,

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../common/errors';
 import type { ClusteringJobInput } from '../../common/jobs';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import type { Table } from '../../datasets/table';
 import { estimateClusteringMemoryMb } from '../../gpu/memory-estimate';
 import { ALGORITHMS, isAlgorithmName } from '../schemas/clustering';
@@ -29,6 +28,7 @@ export interface PipelineClustering {
  */
 export async function checkClusteringCandidate(
   deps: SubmitDeps,
+  tenantId: string,
   body: ClusteringBody,
   pipeline: { datasetId?: string; modelName: string; table: Table; trainRows: number },
 ): Promise<PipelineClustering> {
@@ -116,7 +116,7 @@ export async function checkClusteringCandidate(
   );
   return {
     job: {
-      tenantId: DEFAULT_TENANT,
+      tenantId,
       algorithm,
       params,
       columns,

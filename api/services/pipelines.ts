@@ -18,7 +18,6 @@ import type {
   ValidationPipelineResult,
 } from '../../common/pipelines';
 import { KilnKind, KilnStage } from '../../common/search-attributes';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { getEvaluation, getValidationReport } from '../../db/pipelines';
 import { TASK_METRICS } from '../../ml/evaluation/metrics';
 import type { EvaluationTask } from '../../ml/evaluation/metrics';
@@ -45,11 +44,11 @@ function clientStatus(name: WorkflowExecutionStatusName): string {
   return name === 'CANCELLED' ? 'CANCELED' : name;
 }
 
-/** The pipeline run behind an id: 404 (field `id`) unless it is a pipeline Kiln started. */
-async function findPipeline(deps: PipelineDeps, id: string) {
+/** The pipeline run behind an id: 404 (field `id`) unless it is a pipeline Kiln started for `tenantId`. */
+async function findPipeline(deps: PipelineDeps, tenantId: string, id: string) {
   let found: Awaited<ReturnType<JobService['describeOr404']>>;
   try {
-    found = await deps.jobs.describeOr404(id);
+    found = await deps.jobs.describeOr404(tenantId, id);
   } catch (err) {
     if (err instanceof NotFoundError) throw new NotFoundError('pipeline', id, 'id');
     throw err;
@@ -64,8 +63,8 @@ async function findPipeline(deps: PipelineDeps, id: string) {
  * FAILED_VALIDATION, GATE_FAILED, REJECTED, PROMOTED; or FAILED, CANCELED, TERMINATED, TIMED_OUT), stage, the ids,
  * counts and metrics of the stages done so far (from the memo while it runs, from the result once completed), links.
  */
-export async function describePipeline(deps: PipelineDeps, id: string) {
-  const { handle, description } = await findPipeline(deps, id);
+export async function describePipeline(deps: PipelineDeps, tenantId: string, id: string) {
+  const { handle, description } = await findPipeline(deps, tenantId, id);
   const memo = (description.memo ?? {}) as Record<string, unknown>;
   const temporalStatus = description.status.name;
   const stage = description.typedSearchAttributes.get(KilnStage) ?? (memo.stage as string | undefined);
@@ -85,7 +84,7 @@ export async function describePipeline(deps: PipelineDeps, id: string) {
     status = clientStatus(temporalStatus);
     const { kind: _kind, pipeline: _pipeline, status: _status, ...rest } = memo;
     facts = rest;
-    error = (await deps.jobs.describe(id)).error;
+    error = (await deps.jobs.describe(tenantId, id)).error;
   }
   const kind = memo.pipeline as string;
   const trainingJobId = facts.trainingJobId as string | undefined;
@@ -119,12 +118,12 @@ export async function describePipeline(deps: PipelineDeps, id: string) {
  * GET /api/v1/pipelines/:id/report: the stored data-validation report (checks, summary, profile, drift) and, for full
  * pipelines past evaluation, the evaluation table with the gate's verdict. 409 while the validation stage runs.
  */
-export async function pipelineReport(deps: PipelineDeps, id: string) {
-  await findPipeline(deps, id);
-  const report = await getValidationReport(deps.pool, DEFAULT_TENANT, id);
+export async function pipelineReport(deps: PipelineDeps, tenantId: string, id: string) {
+  await findPipeline(deps, tenantId, id);
+  const report = await getValidationReport(deps.pool, tenantId, id);
   if (!report)
     throw new ConflictError(`pipeline ${id} has no report yet; poll GET /api/v1/pipelines/${id}`, 'report_not_ready');
-  const evaluation = await getEvaluation(deps.pool, DEFAULT_TENANT, id);
+  const evaluation = await getEvaluation(deps.pool, tenantId, id);
   return {
     pipelineId: id,
     reportId: report.id,
@@ -197,6 +196,7 @@ function sameDecision(decision: Decision | undefined, request: DecisionRequest):
  */
 async function recordedOutcome(
   deps: PipelineDeps,
+  tenantId: string,
   id: string,
   found: Awaited<ReturnType<typeof findPipeline>>,
   request: DecisionRequest,
@@ -224,7 +224,7 @@ async function recordedOutcome(
     recorded = memo.decision as Decision | undefined;
     if (sameDecision(recorded, request)) {
       const registered = memo.registered as DecisionOutcome['registered'];
-      const error = (await deps.jobs.describe(id)).error;
+      const error = (await deps.jobs.describe(tenantId, id)).error;
       outcome = {
         decision: recorded,
         status: 'FAILED',
@@ -272,24 +272,24 @@ async function starterOf(
  *
  * `reviewer`, the caller, never decides a run attributed to them (starterOf): ForbiddenError `self_approval`. Their
  * principal id travels with the decision (`decidedBy`), so the run records who approved, as does the promotion's
- * audit event (`approvedBy`). Without a reviewer (the temporary credential-less caller, which is no one in
- * particular) neither applies.
+ * audit event (`approvedBy`).
  */
 export async function decidePipeline(
   deps: PipelineDeps,
+  tenantId: string,
   id: string,
   body: unknown,
-  reviewer?: Principal,
+  reviewer: Principal,
 ): Promise<DecisionOutcome> {
   const parsed = parseWith(decisionRequest, body);
-  const found = await findPipeline(deps, id);
-  if (reviewer && (await starterOf(deps, reviewer.tenantId, found)) === reviewer.id)
+  const found = await findPipeline(deps, tenantId, id);
+  if ((await starterOf(deps, tenantId, found)) === reviewer.id)
     throw new ForbiddenError(
       `pipeline ${id} was started by the caller (${reviewer.id}): another approver must decide it`,
       'self_approval',
     );
-  const request: DecisionRequest = reviewer ? { ...parsed, decidedBy: reviewer.id } : parsed;
-  if (found.description.status.name !== 'RUNNING') return recordedOutcome(deps, id, found, request);
+  const request: DecisionRequest = { ...parsed, decidedBy: reviewer.id };
+  if (found.description.status.name !== 'RUNNING') return recordedOutcome(deps, tenantId, id, found, request);
   const { handle } = found;
   let update: WorkflowUpdateHandle<DecisionOutcome>;
   try {
@@ -305,7 +305,7 @@ export async function decidePipeline(
       throw new ConflictError(err.cause?.message ?? err.message, 'not_awaiting_approval');
     // The run ended between the describe and the Update: answer from what it recorded.
     if (err instanceof WorkflowNotFoundError || grpcCodeOf(err)?.details?.includes('already completed'))
-      return recordedOutcome(deps, id, await findPipeline(deps, id), request);
+      return recordedOutcome(deps, tenantId, id, await findPipeline(deps, tenantId, id), request);
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
       throw new DependencyUnavailableError(
         'worker',

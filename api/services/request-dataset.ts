@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
 import type { DatasetRef } from '../../common/dataset-ref';
 import { NotFoundError, ValidationError } from '../../common/errors';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { resolveSeriesVersion } from '../../db/dataset-series';
 import { DatasetMeta, getDataset } from '../../db/datasets';
 
@@ -14,13 +13,14 @@ export interface RequestDataset {
 }
 
 /**
- * The dataset of a request that takes `datasetId` or `dataset` (exactly one; ValidationError otherwise). A series
+ * The dataset of `tenantId` a request takes `datasetId` or `dataset` (exactly one; ValidationError otherwise). A series
  * reference is resolved as of now (a schedule's runs resolve it again at their own scheduled times): NotFoundError
  * naming `dataset.name` or `dataset.version` when it names nothing yet; an unknown id is a NotFoundError naming
  * `datasetId`.
  */
 export async function requestDataset(
   pool: Pool,
+  tenantId: string,
   request: { datasetId?: string; dataset?: DatasetRef },
 ): Promise<RequestDataset> {
   if ((request.datasetId === undefined) === (request.dataset === undefined)) {
@@ -30,12 +30,12 @@ export async function requestDataset(
     );
   }
   if (request.datasetId !== undefined) {
-    const meta = await getDataset(pool, DEFAULT_TENANT, request.datasetId);
+    const meta = await getDataset(pool, tenantId, request.datasetId);
     if (!meta) throw new NotFoundError('dataset', request.datasetId, 'datasetId');
     return { meta };
   }
   const ref = request.dataset!;
-  const version = await resolveSeriesVersion(pool, DEFAULT_TENANT, ref.name, ref.version, new Date());
+  const version = await resolveSeriesVersion(pool, tenantId, ref.name, ref.version, new Date());
   if (!version) {
     if (typeof ref.version === 'number')
       throw new NotFoundError(`version ${ref.version} of dataset series`, ref.name, 'dataset.version');

@@ -49,7 +49,7 @@ export async function scheduleEvents(
   if (events.length === 0) {
     // No events (or none past `after`): known when it has a trail, or is a schedule from before the trail.
     const any = after === 0 ? [] : await listAuditEvents(deps.pool, tenantId, 'schedule', id, 0, 1);
-    if (any.length === 0) await describeOr404(deps, id);
+    if (any.length === 0) await describeOr404(deps, tenantId, id);
   }
   const self = `/api/v1/schedules/${id}/events`;
   const last = events[events.length - 1];

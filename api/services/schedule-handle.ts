@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { KilnTenant } from '../../common/search-attributes';
+import { tenantOfJobId } from '../../common/job-tenant';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { scheduleAction } from '../schemas/schedules';
 import { TemporalUi } from './accepted';
@@ -61,6 +62,14 @@ export async function orNotFound<T>(id: string, work: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * NotFoundError (field `id`) when schedule id `id` names a tenant other than `tenantId` by its prefix: for the routes
+ * to check before anything else (a queue of another tenant's schedule included), answered as an unknown id is.
+ */
+export function checkScheduleTenant(tenantId: string, id: string): void {
+  if (tenantOfJobId(id) !== tenantId) throw notFound(id);
+}
+
 /** A Kiln schedule read from Temporal. */
 export interface KilnSchedule {
   handle: ScheduleHandle;
@@ -68,12 +77,17 @@ export interface KilnSchedule {
   memo: ScheduleMemo;
 }
 
-/** The handle and description of a Kiln schedule; NotFoundError (field `id`) for an unknown id or someone else's. */
-export async function describeOr404(deps: ScheduleDeps, id: string): Promise<KilnSchedule> {
+/**
+ * The handle and description of a Kiln schedule of `tenantId`; NotFoundError (field `id`) for an unknown id or someone
+ * else's: an id whose tenant prefix (`T.`, common/job-tenant.ts) names another tenant before any call to Temporal, and
+ * a schedule whose KilnTenant attribute is not `tenantId` (absent: the default tenant's) after it.
+ */
+export async function describeOr404(deps: ScheduleDeps, tenantId: string, id: string): Promise<KilnSchedule> {
+  checkScheduleTenant(tenantId, id);
   const handle = deps.temporal.schedule.getHandle(id);
   const description = await orNotFound(id, handle.describe());
   const memo = kilnMemo(description);
-  if (!memo || description.typedSearchAttributes.get(KilnTenant) !== DEFAULT_TENANT) throw notFound(id);
+  if (!memo || (description.typedSearchAttributes.get(KilnTenant) ?? DEFAULT_TENANT) !== tenantId) throw notFound(id);
   return { handle, description, memo };
 }
 

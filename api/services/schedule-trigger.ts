@@ -5,7 +5,7 @@ import { OverlapPolicy, triggerRequest } from '../schemas/schedules';
 import { parseWith } from '../schemas/validate';
 import { jobLinks } from './accepted';
 import { KeyedQueue } from './keyed-queue';
-import { describeOr404, orNotFound, runSecond, ScheduleDeps } from './schedule-handle';
+import { checkScheduleTenant, describeOr404, orNotFound, runSecond, ScheduleDeps } from './schedule-handle';
 import { compileSpec, temporalOverlap } from './schedule-spec';
 
 /**
@@ -63,18 +63,29 @@ export interface TriggerView {
  * `trigger_collision` when the run cannot be told apart or Temporal dropped it (the route adds Retry-After);
  * NotFoundError for an unknown schedule, or one deleted meanwhile.
  */
-export async function triggerSchedule(deps: ScheduleDeps, id: string, body: unknown): Promise<TriggerView> {
+export async function triggerSchedule(
+  deps: ScheduleDeps,
+  tenantId: string,
+  id: string,
+  body: unknown,
+): Promise<TriggerView> {
+  checkScheduleTenant(tenantId, id);
   const { overlap } = parseWith(triggerRequest, body);
   if (triggers.size(id) > MAX_WAITING_TRIGGERS)
     throw new ConflictError(
       `schedule ${JSON.stringify(id)}: ${MAX_WAITING_TRIGGERS} triggers already wait for it (they start one a second); try again shortly`,
       'trigger_queue_full',
     );
-  return triggers.run(id, () => triggerOnce(deps, id, overlap));
+  return triggers.run(id, () => triggerOnce(deps, tenantId, id, overlap));
 }
 
-async function triggerOnce(deps: ScheduleDeps, id: string, overlap: OverlapPolicy): Promise<TriggerView> {
-  const { handle, description, memo } = await describeOr404(deps, id);
+async function triggerOnce(
+  deps: ScheduleDeps,
+  tenantId: string,
+  id: string,
+  overlap: OverlapPolicy,
+): Promise<TriggerView> {
+  const { handle, description, memo } = await describeOr404(deps, tenantId, id);
   const compiled = compileSpec(memo.spec);
   const spec = compiled.fire;
   const jitter = Number(compiled.temporal.jitter ?? 0) > 0;

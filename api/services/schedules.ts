@@ -15,7 +15,7 @@ import { DstWarning, dstWarnings } from '../../common/schedule/dst-warnings';
 import { formatDurationMs } from '../../common/schedule/duration';
 import { fixedOffsetWarning, formatLocal } from '../../common/schedule/time-zone';
 import { KilnAlgorithm, KilnKind, KilnModelName, KilnTenant } from '../../common/search-attributes';
-import { DEFAULT_TENANT } from '../../common/tenant';
+import { tenantIdPrefix } from '../../common/job-tenant';
 import {
   backfillRequest,
   createScheduleRequest,
@@ -34,6 +34,7 @@ import { KeyedQueue } from './keyed-queue';
 import { updateScheduleIfUnchanged } from './schedule-conflict-update';
 import { temporalFireTimes } from './schedule-fire-times';
 import {
+  checkScheduleTenant,
   describeOr404,
   KilnSchedule,
   MAX_REVISIONS,
@@ -67,26 +68,26 @@ type ScheduleAction = z.infer<typeof scheduleAction>;
  * touching nothing; its errors name fields from the schedule request (`action.request.params.k`, `action.model`).
  * Inline clustering data is refused: a schedule runs on stored data.
  */
-async function prepareAction(deps: ScheduleDeps, action: ScheduleAction): Promise<PreparedJob> {
+async function prepareAction(deps: ScheduleDeps, tenantId: string, action: ScheduleAction): Promise<PreparedJob> {
   if (action.model !== undefined && action.kind !== 'batch-predict')
     throw new ValidationError('action.model: only batch-predict actions name a model', 'action.model');
   try {
     switch (action.kind) {
       case 'clustering':
-        return await prepareClustering(deps, action.request, { inlineData: false });
+        return await prepareClustering(deps, tenantId, action.request, { inlineData: false });
       case 'training':
-        return await prepareTraining(deps, action.request);
+        return await prepareTraining(deps, tenantId, action.request);
       case 'pipeline-validation':
-        return await prepareValidationPipeline(deps, action.request);
+        return await prepareValidationPipeline(deps, tenantId, action.request);
       case 'pipeline-full':
-        return await prepareFullPipeline(deps, action.request);
+        return await prepareFullPipeline(deps, tenantId, action.request);
       case 'batch-predict':
         if (action.model === undefined)
           throw new ValidationError(
             'action.model: required for batch-predict (the model of POST /api/v1/models/{name}/batch-predict)',
             'action.model',
           );
-        return await prepareBatchPredict(deps, action.model, action.request);
+        return await prepareBatchPredict(deps, tenantId, action.model, action.request);
     }
   } catch (err) {
     // A dependency down is about no field of the request.
@@ -96,6 +97,14 @@ async function prepareAction(deps: ScheduleDeps, action: ScheduleAction): Promis
     if (action.kind === 'batch-predict' && err.field === 'name') throw withField(err, 'action.model');
     throw prefixField(err, 'action.request');
   }
+}
+
+/**
+ * The id the runs of a schedule's action start from (`<base>-<scheduled time>`): `<idPrefix>-<uuid>` with the
+ * tenant's prefix (common/job-tenant.ts), so every run is a job id of the schedule's tenant.
+ */
+function runIdBase(prepared: PreparedJob): string {
+  return `${tenantIdPrefix(prepared.attributes.tenantId)}${prepared.idPrefix}-${randomUUID()}`;
 }
 
 /**
@@ -211,8 +220,8 @@ function scheduleLinks(deps: ScheduleDeps, id: string) {
  * job ids, nominal seconds, status and links, and the counts of runs taken, skipped by the overlap policy and missed by
  * the catch-up window.
  */
-export async function describeSchedule(deps: ScheduleDeps, id: string) {
-  return scheduleView(deps, await describeOr404(deps, id));
+export async function describeSchedule(deps: ScheduleDeps, tenantId: string, id: string) {
+  return scheduleView(deps, await describeOr404(deps, tenantId, id));
 }
 
 async function scheduleView(deps: ScheduleDeps, { description: d, memo }: Pick<KilnSchedule, 'description' | 'memo'>) {
@@ -281,15 +290,23 @@ async function changedView(deps: ScheduleDeps, schedule: KilnSchedule): Promise<
 
 /**
  * POST /api/v1/schedules: validates everything first (the spec, the policy, the action's request through its route's
- * own checks) and only then creates the Temporal schedule. ConflictError (409, field `id`) for an id in use. The
- * answer carries `warnings` for a spec that never fires or names a fixed-offset zone.
+ * own checks) and only then creates the Temporal schedule of `tenantId`: its id (the given one, else
+ * `schedule-<uuid>`) and its runs' ids carry the tenant's prefix (`T.`; none for the default tenant), and it and its
+ * runs carry KilnTenant. ConflictError (409, field `id`) for an id in use; ValidationError for a given id with a '.'.
+ * The answer carries `warnings` for a spec that never fires or names a fixed-offset zone.
  */
-export async function createSchedule(deps: ScheduleDeps, body: unknown): Promise<ScheduleChangeView> {
+export async function createSchedule(deps: ScheduleDeps, tenantId: string, body: unknown): Promise<ScheduleChangeView> {
   const request = parseWith(createScheduleRequest, body);
+  // The part of an id before a '.' names its tenant (common/job-tenant.ts): a given id is one tenant's own name.
+  if (request.id?.includes('.'))
+    throw new ValidationError(
+      "id: must not contain '.' (Kiln prefixes another tenant's schedule ids with '<tenant>.')",
+      'id',
+    );
   const spec = compileSpec(request.spec);
   const policies = compilePolicy(request.policy);
-  const prepared = await prepareAction(deps, request.action);
-  const id = request.id ?? `schedule-${randomUUID()}`;
+  const prepared = await prepareAction(deps, tenantId, request.action);
+  const id = `${tenantIdPrefix(tenantId)}${request.id ?? `schedule-${randomUUID()}`}`;
   const memo: ScheduleMemo = {
     action: request.action,
     spec: request.spec,
@@ -299,7 +316,7 @@ export async function createSchedule(deps: ScheduleDeps, body: unknown): Promise
     await deps.temporal.schedule.create({
       scheduleId: id,
       spec: spec.temporal,
-      action: scheduleActionOf(deps, prepared, `${prepared.idPrefix}-${randomUUID()}`, memo),
+      action: scheduleActionOf(deps, prepared, runIdBase(prepared), memo),
       policies,
       state: {
         paused: request.paused,
@@ -313,7 +330,7 @@ export async function createSchedule(deps: ScheduleDeps, body: unknown): Promise
       throw new ConflictError(`schedule ${JSON.stringify(id)} already exists`, 'schedule_exists', 'id');
     throw specRefused(err);
   }
-  return changedView(deps, await describeOr404(deps, id));
+  return changedView(deps, await describeOr404(deps, tenantId, id));
 }
 
 /**
@@ -336,7 +353,13 @@ const UPDATE_ATTEMPTS = 8;
  * lost to one is built again from the newer description and sent again, up to UPDATE_ATTEMPTS times, then
  * ConflictError `schedule_busy`. NotFoundError when the schedule is gone (deleted meanwhile, too).
  */
-export async function updateSchedule(deps: ScheduleDeps, id: string, body: unknown): Promise<ScheduleChangeView> {
+export async function updateSchedule(
+  deps: ScheduleDeps,
+  tenantId: string,
+  id: string,
+  body: unknown,
+): Promise<ScheduleChangeView> {
+  checkScheduleTenant(tenantId, id);
   const request = parseWith(updateScheduleRequest, body);
   const spec = request.spec ? compileSpec(request.spec) : undefined;
   // The new policy fields are checked now; the ones not given come from the description each attempt reads.
@@ -346,11 +369,11 @@ export async function updateSchedule(deps: ScheduleDeps, id: string, body: unkno
       catchupWindow: request.policy.catchupWindow ?? '10m',
       pauseOnFailure: request.policy.pauseOnFailure ?? false,
     });
-  await describeOr404(deps, id);
-  const prepared = request.action ? await prepareAction(deps, request.action) : undefined;
+  await describeOr404(deps, tenantId, id);
+  const prepared = request.action ? await prepareAction(deps, tenantId, request.action) : undefined;
   return changes.run(id, async () => {
     for (let attempt = 1; ; attempt++) {
-      const current = await describeOr404(deps, id);
+      const current = await describeOr404(deps, tenantId, id);
       const revision = randomUUID().slice(0, 12);
       const updated = updatedOptions(deps, request, spec, prepared, current, revision);
       try {
@@ -358,7 +381,7 @@ export async function updateSchedule(deps: ScheduleDeps, id: string, body: unkno
       } catch (err) {
         throw specRefused(err);
       }
-      const after = await describeOr404(deps, id);
+      const after = await describeOr404(deps, tenantId, id);
       if (after.memo.revisions?.includes(revision)) return changedView(deps, after);
       if (attempt >= UPDATE_ATTEMPTS)
         throw new ConflictError(
@@ -390,9 +413,10 @@ function updatedOptions(
     ? scheduleActionOf(
         deps,
         prepared,
-        base.startsWith(`${prepared.idPrefix}-`) && /-[0-9a-f-]{36}$/.test(base)
+        base.startsWith(`${tenantIdPrefix(prepared.attributes.tenantId)}${prepared.idPrefix}-`) &&
+          /-[0-9a-f-]{36}$/.test(base)
           ? base
-          : `${prepared.idPrefix}-${randomUUID()}`,
+          : runIdBase(prepared),
         memo,
       )
     : { ...previous.action, memo: { ...previous.action.memo, schedule: memo } };
@@ -427,13 +451,20 @@ export const DEFAULT_UNPAUSE_NOTE = 'Unpaused through the Kiln API';
  * DEFAULT_UNPAUSE_NOTE, since Temporal reads an empty note as "no pause requested". NotFoundError for an unknown
  * schedule, or one deleted meanwhile.
  */
-export async function setPaused(deps: ScheduleDeps, id: string, paused: boolean, body: unknown): Promise<ScheduleView> {
+export async function setPaused(
+  deps: ScheduleDeps,
+  tenantId: string,
+  id: string,
+  paused: boolean,
+  body: unknown,
+): Promise<ScheduleView> {
+  checkScheduleTenant(tenantId, id);
   const { note } = parseWith(pauseRequest, body);
   return changes.run(id, async () => {
-    const { handle } = await describeOr404(deps, id);
+    const { handle } = await describeOr404(deps, tenantId, id);
     if (paused) await orNotFound(id, handle.pause(note || DEFAULT_PAUSE_NOTE));
     else await orNotFound(id, handle.unpause(note || DEFAULT_UNPAUSE_NOTE));
-    return describeSchedule(deps, id);
+    return describeSchedule(deps, tenantId, id);
   });
 }
 
@@ -447,7 +478,8 @@ export async function setPaused(deps: ScheduleDeps, id: string, paused: boolean,
  * now: a ValidationError naming `end`): Temporal would run those fire times at once, long before they are due. Overlap
  * default buffer-all: every one runs, one after another. At most SCHEDULE_LIMITS.maxBackfillRuns runs.
  */
-export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unknown) {
+export async function backfillSchedule(deps: ScheduleDeps, tenantId: string, id: string, body: unknown) {
+  checkScheduleTenant(tenantId, id);
   const request = parseWith(backfillRequest, body);
   const start = new Date(request.start);
   const end = new Date(request.end);
@@ -458,7 +490,7 @@ export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unk
         'later ones now, not when they are due); end it at now at the latest',
       'end',
     );
-  const { handle, memo } = await describeOr404(deps, id);
+  const { handle, memo } = await describeOr404(deps, tenantId, id);
   const spec = compileSpec(memo.spec);
   const fire = spec.fire;
   const from = new Date(Math.max(start.getTime(), fire.startAt?.getTime() ?? -Infinity));
@@ -500,8 +532,8 @@ export async function backfillSchedule(deps: ScheduleDeps, id: string, body: unk
 }
 
 /** DELETE /api/v1/schedules/:id: removes the Temporal schedule; runs already started go on. */
-export async function deleteSchedule(deps: ScheduleDeps, id: string): Promise<void> {
-  const { handle } = await describeOr404(deps, id);
+export async function deleteSchedule(deps: ScheduleDeps, tenantId: string, id: string): Promise<void> {
+  const { handle } = await describeOr404(deps, tenantId, id);
   await orNotFound(id, handle.delete());
 }
 
@@ -558,16 +590,16 @@ function pageTokenCheck(query: string, token: Uint8Array): Buffer {
 }
 
 /**
- * GET /api/v1/schedules: Kiln's schedules from Temporal's visibility (eventually consistent: one created a moment ago
+ * GET /api/v1/schedules: the schedules of `tenantId` (KilnTenant) from Temporal's visibility (eventually consistent: one created a moment ago
  * may lag), filtered by action kind and paused, a page at a time. `nextPageToken` is Temporal's token behind a check
  * of it and the query's filters, so a token this API did not hand out for these filters is a 400 naming
  * `query.pageToken` rather than an empty page. Each schedule's next fire times are `{utc, local}` in its zone, as
  * GET /api/v1/schedules/:id gives them (none while paused).
  */
-export async function listSchedules(deps: ScheduleDeps, rawQuery: unknown) {
+export async function listSchedules(deps: ScheduleDeps, tenantId: string, rawQuery: unknown) {
   const query = parseWith(listSchedulesQuery, rawQuery, 'query');
-  // Values come from enums and the tenant constant, never from free text.
-  const clauses = [`${KilnTenant.name} = '${DEFAULT_TENANT}'`];
+  // Values come from enums and the caller's tenant id (^[a-z][a-z0-9-]{1,31}$: no quote), never from free text.
+  const clauses = [`${KilnTenant.name} = '${tenantId}'`];
   if (query.kind) {
     const [kind, algorithm] = query.kind.startsWith('pipeline-')
       ? ['pipeline', query.kind.slice('pipeline-'.length)]

@@ -1,7 +1,6 @@
 import { NotFoundError, ValidationError } from '../../common/errors';
 import type { ByDatasetRef } from '../../common/dataset-ref';
 import type { BatchPredictJobInput } from '../../common/jobs';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { ArtifactMeta, getArtifactContent, getArtifactMeta, getArtifactRange } from '../../db/artifacts';
 import { DatasetMeta } from '../../db/datasets';
 import { MODEL_PREFIX_BYTES, modelHeaderLength, modelInputColumns } from '../../ml/serving/model-columns';
@@ -19,14 +18,19 @@ import { priorityKeyOf } from './job-priority';
  * The model's input columns, read from its artifact: a trained MLP's header only (its weights may be large), a
  * clustering model's JSON whole. Undefined when the artifact cannot be read as a model (the job reports that).
  */
-async function modelColumns(deps: SubmitDeps, flavor: string, artifact: ArtifactMeta): Promise<string[] | undefined> {
+async function modelColumns(
+  deps: SubmitDeps,
+  tenantId: string,
+  flavor: string,
+  artifact: ArtifactMeta,
+): Promise<string[] | undefined> {
   let content: Buffer | undefined;
   if (flavor.startsWith('mlp-')) {
-    const prefix = await getArtifactRange(deps.pool, DEFAULT_TENANT, artifact.id, 0, MODEL_PREFIX_BYTES);
+    const prefix = await getArtifactRange(deps.pool, tenantId, artifact.id, 0, MODEL_PREFIX_BYTES);
     const headerLength = prefix ? modelHeaderLength(prefix) : 0;
-    content = await getArtifactRange(deps.pool, DEFAULT_TENANT, artifact.id, 0, MODEL_PREFIX_BYTES + headerLength);
+    content = await getArtifactRange(deps.pool, tenantId, artifact.id, 0, MODEL_PREFIX_BYTES + headerLength);
   } else {
-    content = await getArtifactContent(deps.pool, DEFAULT_TENANT, artifact.id);
+    content = await getArtifactContent(deps.pool, tenantId, artifact.id);
   }
   if (!content) return undefined;
   try {
@@ -69,11 +73,12 @@ function checkDatasetColumns(dataset: DatasetMeta, columns: string[], model: str
  */
 export async function submitBatchPredict(
   deps: SubmitDeps,
+  tenantId: string,
   name: string,
   body: unknown,
   options: SubmitOptions = {},
 ): Promise<SubmittedJob> {
-  return startPreparedJob(deps, await prepareBatchPredict(deps, name, body), options);
+  return startPreparedJob(deps, await prepareBatchPredict(deps, tenantId, name, body), options);
 }
 
 /**
@@ -84,17 +89,20 @@ export async function submitBatchPredict(
  * `datasetId` or `dataset`) when the dataset lacks a column the model predicts from or holds text there;
  * UnprocessableError when the memory need exceeds every online GPU of a `gpu` request.
  */
-export async function prepareBatchPredict(deps: SubmitDeps, name: string, body: unknown): Promise<PreparedJob> {
+export async function prepareBatchPredict(
+  deps: SubmitDeps,
+  tenantId: string,
+  name: string,
+  body: unknown,
+): Promise<PreparedJob> {
   const request = parseWith(batchPredictRequest, body);
-  const source = await requestDataset(deps.pool, request);
+  const source = await requestDataset(deps.pool, tenantId, request);
   const dataset = source.meta;
-  const version = await resolvePredictVersion(deps.pool, name, request.version, request.alias);
-  const artifact = version.artifactId
-    ? await getArtifactMeta(deps.pool, DEFAULT_TENANT, version.artifactId)
-    : undefined;
+  const version = await resolvePredictVersion(deps.pool, tenantId, name, request.version, request.alias);
+  const artifact = version.artifactId ? await getArtifactMeta(deps.pool, tenantId, version.artifactId) : undefined;
   if (!version.artifactId || !artifact)
     throw new NotFoundError(`artifact of model ${name} version`, String(version.version), 'version');
-  const columns = await modelColumns(deps, version.flavor, artifact);
+  const columns = await modelColumns(deps, tenantId, version.flavor, artifact);
   if (columns)
     checkDatasetColumns(dataset, columns, `${name} v${version.version}`, source.ref ? 'dataset' : 'datasetId');
 
@@ -108,7 +116,7 @@ export async function prepareBatchPredict(deps: SubmitDeps, name: string, body: 
     }),
   );
   const input: BatchPredictJobInput | ByDatasetRef<BatchPredictJobInput> = {
-    tenantId: DEFAULT_TENANT,
+    tenantId,
     modelName: name,
     version: version.version,
     flavor: version.flavor,
@@ -133,7 +141,7 @@ export async function prepareBatchPredict(deps: SubmitDeps, name: string, body: 
     },
     attributes: {
       kind: 'batch-predict',
-      tenantId: DEFAULT_TENANT,
+      tenantId,
       ...(source.ref ? {} : { datasetId: dataset.id }),
       modelName: name,
     },

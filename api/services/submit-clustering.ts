@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { UnprocessableError, ValidationError } from '../../common/errors';
 import type { ByDatasetRef } from '../../common/dataset-ref';
 import { ClusteringInitRef, ClusteringJobInput, ClusteringParams } from '../../common/jobs';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { tableFromRows } from '../../datasets/parse-json';
 import { DatasetLimits } from '../../datasets/limits';
 import { Table } from '../../datasets/table';
@@ -52,11 +51,11 @@ export interface ClusteringSubmitOptions extends SubmitOptions {
  * Stores k-means centroids given as `init` (k × d numbers: they grow with the data) as an artifact and returns the
  * params with a ClusteringInitRef in their place, so that neither the workflow input nor the memo carries them.
  */
-async function storeInit(deps: SubmitDeps, params: ClusteringParams): Promise<ClusteringParams> {
+async function storeInit(deps: SubmitDeps, tenantId: string, params: ClusteringParams): Promise<ClusteringParams> {
   if (!Array.isArray(params.init)) return params;
   const init = params.init as number[][];
   const artifact = await putArtifact(deps.pool, {
-    tenantId: DEFAULT_TENANT,
+    tenantId,
     kind: 'clustering-init',
     mediaType: 'application/json',
     content: Buffer.from(JSON.stringify(init)),
@@ -66,17 +65,18 @@ async function storeInit(deps: SubmitDeps, params: ClusteringParams): Promise<Cl
 }
 
 /**
- * Starts a clustering job from a POST /api/v1/clustering body (the submit-job.ts shape). Shared by /api/v1/clustering
+ * Starts a clustering job for `tenantId` from a POST /api/v1/clustering body (the submit-job.ts shape). Shared by /api/v1/clustering
  * and the seed-compatible alias. With `options.idempotency`, the job id comes from the Idempotency-Key (a replay finds
  * the key's job).
  */
 export async function submitClustering(
   deps: ClusteringDeps,
+  tenantId: string,
   body: unknown,
   options: ClusteringSubmitOptions = {},
 ): Promise<SubmittedJob> {
   const prepared = await timed(options.timing, 'prepare', () =>
-    prepareClustering(deps, body, {
+    prepareClustering(deps, tenantId, body, {
       ...(options.table ? { table: options.table } : {}),
       ...(options.timing ? { timing: options.timing } : {}),
     }),
@@ -95,6 +95,7 @@ export async function submitClustering(
  */
 export async function prepareClustering(
   deps: ClusteringDeps,
+  tenantId: string,
   body: unknown,
   options: { inlineData?: boolean; table?: Table; timing?: ServerTiming } = {},
 ): Promise<PreparedJob> {
@@ -129,7 +130,7 @@ export async function prepareClustering(
     );
   }
 
-  const source = await timed(options.timing, 'dataset', () => resolveDataset(deps, request, options.table));
+  const source = await timed(options.timing, 'dataset', () => resolveDataset(deps, tenantId, request, options.table));
   const dataset = source.meta;
   const limit = spec.limit?.(params);
   if (limit && dataset.rows > limit.maxPoints) {
@@ -185,9 +186,9 @@ export async function prepareClustering(
   const placement = await placeCompute(deps, request.resources, () =>
     estimateClusteringMemoryMb(algorithm, { n: dataset.rows, d: columns.length, params }),
   );
-  const stored = await storeInit(deps, params);
+  const stored = await storeInit(deps, tenantId, params);
   const input: ClusteringJobInput | ByDatasetRef<ClusteringJobInput> = {
-    tenantId: DEFAULT_TENANT,
+    tenantId,
     ...datasetInput(source),
     algorithm: request.algorithm,
     params: stored,
@@ -217,7 +218,7 @@ export async function prepareClustering(
     },
     attributes: {
       kind: 'clustering',
-      tenantId: DEFAULT_TENANT,
+      tenantId,
       ...(source.ref ? {} : { datasetId: dataset.id }),
       algorithm: request.algorithm,
       ...(request.register ? { modelName: request.register.name } : {}),
@@ -231,13 +232,14 @@ export async function prepareClustering(
 
 async function resolveDataset(
   deps: ClusteringDeps,
+  tenantId: string,
   request: ClusteringRequest,
   streamed?: Table,
 ): Promise<RequestDataset> {
-  if (request.data === undefined && streamed === undefined) return requestDataset(deps.pool, request);
+  if (request.data === undefined && streamed === undefined) return requestDataset(deps.pool, tenantId, request);
   const table = streamed ?? tableFromRows(request.data, deps.limits, 'data');
   const { dataset } = await createDataset(deps.pool, {
-    tenantId: DEFAULT_TENANT,
+    tenantId,
     name: `inline-${new Date().toISOString()}`,
     sourceFormat: 'json',
     table,

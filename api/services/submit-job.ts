@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { tenantIdPrefix } from '../../common/job-tenant';
 import type { JobKind } from '../../common/jobs';
 import type { ApiMetrics } from '../metrics';
 import type { IdempotentStart } from './idempotency';
@@ -80,9 +81,12 @@ export interface SubmitOptions {
   startedBy?: string;
 }
 
-/** `<prefix>-<uuid>`: the key's UUID for an idempotent start, else a random one. */
-export function jobIdFor(prefix: string, options: SubmitOptions | undefined): string {
-  return `${prefix}-${options?.idempotency?.jobUuid ?? randomUUID()}`;
+/**
+ * `<prefix>-<uuid>` for the default tenant, `<tenant>.<prefix>-<uuid>` for any other (common/job-tenant.ts): the key's
+ * UUID for an idempotent start, else a random one.
+ */
+export function jobIdFor(tenantId: string, prefix: string, options: SubmitOptions | undefined): string {
+  return `${tenantIdPrefix(tenantId)}${prefix}-${options?.idempotency?.jobUuid ?? randomUUID()}`;
 }
 
 /**
@@ -104,7 +108,7 @@ export function startFacts(
 
 /** A job whose workflow has started: what its 202 answer says about it. */
 export interface SubmittedJob {
-  /** `<kind>-<uuid>`, also the workflow id. */
+  /** `<kind>-<uuid>` (`<tenant>.<kind>-<uuid>` outside the default tenant), also the workflow id. */
   jobId: string;
   kind: JobKind;
   datasetId: string;
@@ -132,7 +136,7 @@ export async function startPreparedJob(
   prepared: PreparedJob,
   options?: SubmitOptions,
 ): Promise<SubmittedJob> {
-  const jobId = jobIdFor(prepared.idPrefix, options);
+  const jobId = jobIdFor(prepared.attributes.tenantId, prepared.idPrefix, options);
   await timed(options?.timing, 'limit', () =>
     checkTenantJobLimit(
       {

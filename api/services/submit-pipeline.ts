@@ -10,7 +10,6 @@ import type {
   ValidationPipelineInput,
 } from '../../common/pipelines';
 import { TASK_QUEUES } from '../../common/task-queues';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import type { Table } from '../../datasets/table';
 import { DatasetMeta, getDataset, loadDatasetTable } from '../../db/datasets';
 import { holdoutRowCount, holdoutTargetFacts, MIN_HOLDOUT_ROWS, MIN_TRAINING_ROWS } from '../../ml/evaluation/holdout';
@@ -48,8 +47,8 @@ export interface SubmittedPipeline {
   status?: JobStatus;
 }
 
-async function datasetOr404(deps: SubmitDeps, id: string, field: string): Promise<DatasetMeta> {
-  const dataset = await getDataset(deps.pool, DEFAULT_TENANT, id);
+async function datasetOr404(deps: SubmitDeps, tenantId: string, id: string, field: string): Promise<DatasetMeta> {
+  const dataset = await getDataset(deps.pool, tenantId, id);
   if (!dataset) throw new NotFoundError('dataset', id, field);
   return dataset;
 }
@@ -121,22 +120,27 @@ async function startPipeline(
 /** POST /api/v1/pipelines/validation: validates (prepareValidationPipeline), then starts the run. */
 export async function submitValidationPipeline(
   deps: SubmitDeps,
+  tenantId: string,
   body: unknown,
   options: SubmitOptions = {},
 ): Promise<SubmittedPipeline> {
-  return startPipeline(deps, await prepareValidationPipeline(deps, body), options);
+  return startPipeline(deps, await prepareValidationPipeline(deps, tenantId, body), options);
 }
 
 /**
  * A POST /api/v1/pipelines/validation body checked: the datasets exist, the target is one of the dataset's columns
  * (as the full pipeline does: 400 naming `target`, not a run that fails validation) and the overrides are valid.
  */
-export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
+export async function prepareValidationPipeline(
+  deps: SubmitDeps,
+  tenantId: string,
+  body: unknown,
+): Promise<PreparedJob> {
   const request = parseWith(validationPipelineRequest, body);
-  const source = await requestDataset(deps.pool, request);
+  const source = await requestDataset(deps.pool, tenantId, request);
   const dataset = source.meta;
   const reference = request.referenceDatasetId
-    ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
+    ? await datasetOr404(deps, tenantId, request.referenceDatasetId, 'referenceDatasetId')
     : undefined;
   checkOverrides(request.checks);
   const target = request.target;
@@ -151,7 +155,7 @@ export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown)
       'target',
     );
   const input: ValidationPipelineInput | ByDatasetRef<ValidationPipelineInput> = {
-    tenantId: DEFAULT_TENANT,
+    tenantId,
     ...(source.ref ? { dataset: source.ref } : { datasetId: dataset.id }),
     ...(reference ? { referenceDatasetId: reference.id } : {}),
     ...(target !== undefined ? { target } : {}),
@@ -173,7 +177,7 @@ export async function prepareValidationPipeline(deps: SubmitDeps, body: unknown)
     },
     attributes: {
       kind: 'pipeline',
-      tenantId: DEFAULT_TENANT,
+      tenantId,
       ...(source.ref ? {} : { datasetId: dataset.id }),
       algorithm: 'validation',
       stage: 'validating',
@@ -264,6 +268,7 @@ interface CheckedHoldout {
  */
 async function checkHoldout(
   deps: SubmitDeps,
+  tenantId: string,
   request: FullRequest,
   source: RequestDataset,
   rows: number,
@@ -279,7 +284,7 @@ async function checkHoldout(
               'give another dataset, or a fraction of this one',
         'holdout.datasetId',
       );
-    const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, h.datasetId);
+    const loaded = await loadDatasetTable(deps.pool, tenantId, h.datasetId);
     if (!loaded) throw new NotFoundError('dataset', h.datasetId, 'holdout.datasetId');
     if (loaded.table.rows < MIN_HOLDOUT_ROWS)
       throw new ValidationError(
@@ -343,6 +348,7 @@ type CheckedCandidate =
 /** The `training` body against the pipeline and its dataset, as POST /api/v1/training checks its own. */
 async function checkTrainingCandidate(
   deps: SubmitDeps,
+  tenantId: string,
   request: FullRequest,
   table: Table,
   holdout: CheckedHoldout,
@@ -384,7 +390,7 @@ async function checkTrainingCandidate(
   return {
     kind: 'training',
     job: {
-      tenantId: DEFAULT_TENANT,
+      tenantId,
       target: training.target,
       features,
       model: request.model,
@@ -406,10 +412,11 @@ async function checkTrainingCandidate(
 /** POST /api/v1/pipelines/full: validates (prepareFullPipeline), then starts the run. */
 export async function submitFullPipeline(
   deps: SubmitDeps,
+  tenantId: string,
   body: unknown,
   options: SubmitOptions = {},
 ): Promise<SubmittedPipeline> {
-  return startPipeline(deps, await prepareFullPipeline(deps, body), options);
+  return startPipeline(deps, await prepareFullPipeline(deps, tenantId, body), options);
 }
 
 /**
@@ -423,7 +430,7 @@ export async function submitFullPipeline(
  * the thresholds (metric of the task, once each, in range, defined on a holdout dataset's target); the alias holder
  * (promote.alias); the approval timeout and the check overrides.
  */
-export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
+export async function prepareFullPipeline(deps: SubmitDeps, tenantId: string, body: unknown): Promise<PreparedJob> {
   const request = parseWith(fullPipelineRequest, body);
   if ((request.training === undefined) === (request.clustering === undefined))
     throw new ValidationError(
@@ -431,20 +438,20 @@ export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Prom
         'clustering (a clustering candidate)',
       request.training ? 'clustering' : 'training',
     );
-  const source = await requestDataset(deps.pool, request);
-  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, source.meta.id);
+  const source = await requestDataset(deps.pool, tenantId, request);
+  const loaded = await loadDatasetTable(deps.pool, tenantId, source.meta.id);
   if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);
   const reference = request.referenceDatasetId
-    ? await datasetOr404(deps, request.referenceDatasetId, 'referenceDatasetId')
+    ? await datasetOr404(deps, tenantId, request.referenceDatasetId, 'referenceDatasetId')
     : undefined;
   checkOverrides(request.checks);
-  const holdout = await checkHoldout(deps, request, source, loaded.table.rows);
+  const holdout = await checkHoldout(deps, tenantId, request, source, loaded.table.rows);
 
   let candidate: CheckedCandidate;
   if (request.training) {
-    candidate = await checkTrainingCandidate(deps, request, loaded.table, holdout);
+    candidate = await checkTrainingCandidate(deps, tenantId, request, loaded.table, holdout);
   } else {
-    const checked = await checkClusteringCandidate(deps, request.clustering!, {
+    const checked = await checkClusteringCandidate(deps, tenantId, request.clustering!, {
       ...(request.datasetId !== undefined ? { datasetId: request.datasetId } : {}),
       modelName: request.model.name,
       table: loaded.table,
@@ -462,7 +469,7 @@ export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Prom
   const target = candidate.kind === 'training' ? candidate.job.target : undefined;
   const facts = holdout.table && target !== undefined ? holdoutTargetFacts(holdout.table, target) : undefined;
   const thresholds = resolveThresholds(request, task, facts);
-  await checkChampion(deps.pool, request.model.name, request.promote.alias, candidate.champion);
+  await checkChampion(deps.pool, tenantId, request.model.name, request.promote.alias, candidate.champion);
   const approval =
     request.approval?.required === true
       ? {
@@ -474,7 +481,7 @@ export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Prom
 
   const { placement } = candidate;
   const common = {
-    tenantId: DEFAULT_TENANT,
+    tenantId,
     modelName: request.model.name,
     holdout: holdout.spec,
     ...(reference ? { referenceDatasetId: reference.id } : {}),
@@ -516,7 +523,7 @@ export async function prepareFullPipeline(deps: SubmitDeps, body: unknown): Prom
     },
     attributes: {
       kind: 'pipeline',
-      tenantId: DEFAULT_TENANT,
+      tenantId,
       ...(source.ref ? {} : { datasetId: source.meta.id }),
       algorithm: 'full',
       modelName: request.model.name,

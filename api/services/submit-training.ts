@@ -1,7 +1,6 @@
 import { ValidationError } from '../../common/errors';
 import type { ByDatasetRef } from '../../common/dataset-ref';
 import { TrainingJobInput } from '../../common/jobs';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { loadDatasetTable } from '../../db/datasets';
 import { trainingMemoryNeedMb } from '../../ml/training/memory-need';
 import { TrainingOptions, TrainingSpec, validateTrainingRequest } from '../../ml/training/spec';
@@ -13,15 +12,16 @@ import { PreparedJob, startPreparedJob, SubmitDeps, SubmitOptions, SubmittedJob 
 import { priorityKeyOf } from './job-priority';
 
 /**
- * Starts a durable training job from a POST /api/v1/training body (the submit-job.ts shape); with
+ * Starts a durable training job for `tenantId` from a POST /api/v1/training body (the submit-job.ts shape); with
  * `options.idempotency`, the job id comes from the Idempotency-Key (a replay finds the key's job).
  */
 export async function submitTraining(
   deps: SubmitDeps,
+  tenantId: string,
   body: unknown,
   options: SubmitOptions = {},
 ): Promise<SubmittedJob> {
-  return startPreparedJob(deps, await prepareTraining(deps, body), options);
+  return startPreparedJob(deps, await prepareTraining(deps, tenantId, body), options);
 }
 
 /**
@@ -30,10 +30,10 @@ export async function submitTraining(
  * naming the field (or NotFoundError for the dataset) instead of a failed job; then placement and the workflow start.
  * UnprocessableError when the memory need exceeds every online GPU of a `gpu` request.
  */
-export async function prepareTraining(deps: SubmitDeps, body: unknown): Promise<PreparedJob> {
+export async function prepareTraining(deps: SubmitDeps, tenantId: string, body: unknown): Promise<PreparedJob> {
   const request = parseWith(trainingRequest, body);
-  const source = await requestDataset(deps.pool, request);
-  const loaded = await loadDatasetTable(deps.pool, DEFAULT_TENANT, source.meta.id);
+  const source = await requestDataset(deps.pool, tenantId, request);
+  const loaded = await loadDatasetTable(deps.pool, tenantId, source.meta.id);
   if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);
   const verdict = validateTrainingRequest(
     loaded.table,
@@ -54,7 +54,7 @@ export async function prepareTraining(deps: SubmitDeps, body: unknown): Promise<
     trainingMemoryNeedMb(loaded.table, { target: request.target, features, spec: request.spec, training }),
   );
   const input: TrainingJobInput | ByDatasetRef<TrainingJobInput> = {
-    tenantId: DEFAULT_TENANT,
+    tenantId,
     ...datasetInput(source),
     target: request.target,
     features,
@@ -83,7 +83,7 @@ export async function prepareTraining(deps: SubmitDeps, body: unknown): Promise<
     },
     attributes: {
       kind: 'training',
-      tenantId: DEFAULT_TENANT,
+      tenantId,
       ...(source.ref ? {} : { datasetId: source.meta.id }),
       modelName: request.model.name,
     },

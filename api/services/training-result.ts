@@ -1,6 +1,5 @@
 import { Pool } from 'pg';
 import { TrainingJobResult } from '../../common/jobs';
-import { DEFAULT_TENANT } from '../../common/tenant';
 import { getArtifactContent } from '../../db/artifacts';
 import { withAllAttempts } from './training-attempts';
 
@@ -8,8 +7,8 @@ import { withAllAttempts } from './training-attempts';
  * A completed training job: the summary from history (every activity attempt listed) plus the per-epoch history from
  * its artifact.
  */
-export async function trainingResultView(pool: Pool, jobId: string, summary: TrainingJobResult) {
-  const content = await getArtifactContent(pool, DEFAULT_TENANT, summary.historyArtifactId);
+export async function trainingResultView(pool: Pool, tenantId: string, jobId: string, summary: TrainingJobResult) {
+  const content = await getArtifactContent(pool, tenantId, summary.historyArtifactId);
   if (!content) throw new Error(`job ${jobId}: history artifact ${summary.historyArtifactId} is missing`);
   return {
     jobId,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import type { Principal } from '../../common/auth/principal';
 import { DependencyUnavailableError } from '../../common/errors';
 import { KilnKind } from '../../common/search-attributes';
 import { decidePipeline, PipelineDeps } from '../../api/services/pipelines';
@@ -25,15 +26,24 @@ function depsFailingWith(err: Error, deadlines: number[]): PipelineDeps {
 
 describe('api/services/pipelines: a decision the run cannot take now', () => {
   const id = 'pipeline-full-00000000-0000-4000-8000-000000000000';
+  const reviewer: Principal = {
+    id: 'key:0123456789abcdef',
+    tenantId: 'default',
+    role: 'approver',
+    platformAdmin: false,
+  };
 
   it('an Update no worker accepted within the deadline is a 503 naming the worker, not a 500 after 40 s', async () => {
     const deadlines: number[] = [];
     const timeout = new WorkflowUpdateRPCTimeoutOrCancelledError('Workflow update call timeout or cancelled');
-    await expectRejects(decidePipeline(depsFailingWith(timeout, deadlines), id, { decision: 'approve' }), (err) => {
-      expect(err).to.be.instanceOf(DependencyUnavailableError);
-      expect((err as DependencyUnavailableError).dependency).to.equal('worker');
-      expect(err.message).to.match(/no worker accepted the decision within 10 s/);
-    });
+    await expectRejects(
+      decidePipeline(depsFailingWith(timeout, deadlines), 'default', id, { decision: 'approve' }, reviewer),
+      (err) => {
+        expect(err).to.be.instanceOf(DependencyUnavailableError);
+        expect((err as DependencyUnavailableError).dependency).to.equal('worker');
+        expect(err.message).to.match(/no worker accepted the decision within 10 s/);
+      },
+    );
     expect(deadlines[0]).to.be.within(9_000, 10_000);
   });
 
@@ -43,19 +53,23 @@ describe('api/services/pipelines: a decision the run cannot take now', () => {
       details: 'Workflow Task in failed state.',
     });
     const failed = new ServiceError('Workflow Update failed', { cause: grpc });
-    await expectRejects(decidePipeline(depsFailingWith(failed, []), id, { decision: 'reject' }), (err) => {
-      expect(err).to.be.instanceOf(DependencyUnavailableError);
-      expect(err.message).to.equal(
-        "the run's worker is unavailable: the run's workflow task is failing (Workflow Task in failed state.), so no " +
-          'worker can take the decision; it was not applied. Send it again once the workers run; retry later',
-      );
-    });
+    await expectRejects(
+      decidePipeline(depsFailingWith(failed, []), 'default', id, { decision: 'reject' }, reviewer),
+      (err) => {
+        expect(err).to.be.instanceOf(DependencyUnavailableError);
+        expect(err.message).to.equal(
+          "the run's worker is unavailable: the run's workflow task is failing (Workflow Task in failed state.), so no " +
+            'worker can take the decision; it was not applied. Send it again once the workers run; retry later',
+        );
+      },
+    );
   });
 
   it('any other error stays what it is (a 500 in the API)', async () => {
     const other = new Error('boom');
-    await expectRejects(decidePipeline(depsFailingWith(other, []), id, { decision: 'approve' }), (err) =>
-      expect(err).to.equal(other),
+    await expectRejects(
+      decidePipeline(depsFailingWith(other, []), 'default', id, { decision: 'approve' }, reviewer),
+      (err) => expect(err).to.equal(other),
     );
   });
 });

@@ -60,7 +60,7 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
       second = floorSecond(t);
       return [action(second, second + 1)];
     });
-    const view = await triggerSchedule(deps, 'dodge', {});
+    const view = await triggerSchedule(deps, 'default', 'dodge', {});
     // Every 2 s from the epoch fires at even seconds: the trigger waited for an odd one.
     expect((second / 1000) % 2).to.equal(1);
     expect(view.jobId).to.equal(runId(second));
@@ -74,7 +74,7 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
       return [action(even, even)];
     });
     let caught: unknown;
-    await triggerSchedule(deps, 'collides', {}).catch((err: unknown) => (caught = err));
+    await triggerSchedule(deps, 'default', 'collides', {}).catch((err: unknown) => (caught = err));
     expect(caught).to.be.instanceOf(ConflictError);
     expect((caught as ConflictError).code).to.equal('trigger_collision');
     expect((caught as ConflictError).message).to.include('may be the scheduled one');
@@ -86,7 +86,7 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
       even = floorSecond(t) - 1000;
       return [action(even, even + 345)];
     });
-    const view = await triggerSchedule(deps, 'late', {});
+    const view = await triggerSchedule(deps, 'default', 'late', {});
     expect(view.jobId).to.equal(runId(even));
     expect(view.scheduledTime).to.equal(new Date(even).toISOString());
   });
@@ -94,7 +94,7 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
   it('no new run at all: 409 trigger_collision (Temporal dropped it)', async () => {
     const deps = fakeDeps(() => []);
     let caught: unknown;
-    await triggerSchedule(deps, 'dropped', {}).catch((err: unknown) => (caught = err));
+    await triggerSchedule(deps, 'default', 'dropped', {}).catch((err: unknown) => (caught = err));
     expect((caught as ConflictError).code).to.equal('trigger_collision');
   });
 
@@ -104,10 +104,10 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
     const hold = new Promise<void>((_, reject) => (release = () => reject(new ScheduleNotFoundError('gone', 'busy'))));
     const deps = fakeDeps(() => [], hold);
     const pending = Array.from({ length: MAX_WAITING_TRIGGERS + 1 }, () =>
-      triggerSchedule(deps, 'busy', {}).catch((err: unknown) => err),
+      triggerSchedule(deps, 'default', 'busy', {}).catch((err: unknown) => err),
     );
     let caught: unknown;
-    await triggerSchedule(deps, 'busy', {}).catch((err: unknown) => (caught = err));
+    await triggerSchedule(deps, 'default', 'busy', {}).catch((err: unknown) => (caught = err));
     expect(caught).to.be.instanceOf(ConflictError);
     expect((caught as ConflictError).code).to.equal('trigger_queue_full');
     // Another schedule is not held up by this one's queue.
@@ -116,7 +116,7 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
     (handle as unknown as { describe: () => Promise<never> }).describe = () =>
       Promise.reject(new ScheduleNotFoundError('gone', 'other'));
     let missing: unknown;
-    await triggerSchedule(other, 'other', {}).catch((err: unknown) => (missing = err));
+    await triggerSchedule(other, 'default', 'other', {}).catch((err: unknown) => (missing = err));
     expect(missing).to.be.instanceOf(NotFoundError);
     // The schedule deleted: the held ones end, one after another, each a 404.
     release();

@@ -7,6 +7,7 @@ import { gpuClassQueue } from '../../gpu/gpu-class';
 import { makeBlobs } from '../support/blobs';
 import { decisionUpdate } from '../../common/messages/pipeline';
 import { blobRows, pipelineEnd, trainingBody, upload } from '../support/pipeline-data';
+import { bearer } from '../support/auth';
 import { eventually, TestApi } from '../support/test-api';
 import { request, startTestApi } from '../support/test-api';
 import { getTestStack, stopTestStack, TestStack } from '../support/test-stack';
@@ -150,7 +151,7 @@ async function recordPipelines(stack: TestStack, api: TestApi, force: boolean): 
     eventually(() => request(api, 'GET', `/api/v1/pipelines/${id}`), (r) => r.body.status === status, 120_000);
   const decide = async (id: string, decision: string) => {
     await waitFor(id, 'AWAITING_APPROVAL');
-    await request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision });
+    await request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision }, bearer(api.reviewerKey!));
   };
   const cases: Array<[string, () => Promise<string>]> = [
     ['pipeline-validation-pass.json', () => start('validation', { datasetId: clean, referenceDatasetId: clean, target: 'label' })],
@@ -201,7 +202,7 @@ async function recordPipelines(stack: TestStack, api: TestApi, force: boolean): 
         const handle = stack.env.client.workflow.getHandle(id);
         await Promise.all([
           handle.executeUpdate(decisionUpdate, { args: [{ decision: 'approve' }], updateId: 'lost-answer' }),
-          request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision: 'approve' }),
+          request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision: 'approve' }, bearer(api.reviewerKey!)),
         ]);
         return id;
       },
@@ -214,7 +215,7 @@ async function recordPipelines(stack: TestStack, api: TestApi, force: boolean): 
         const id = await start('full', full('replay-moved', approval('reject')));
         await waitFor(id, 'AWAITING_APPROVAL');
         await request(api, 'PUT', '/api/v1/models/replay-moved/aliases/champion', { version: 1 });
-        await request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision: 'approve' });
+        await request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision: 'approve' }, bearer(api.reviewerKey!));
         return id;
       },
     ],

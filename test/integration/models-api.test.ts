@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { parseApiKey } from '../../db/api-keys';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { putArtifact } from '../../db/artifacts';
 import { createDataset } from '../../db/datasets';
@@ -23,6 +24,8 @@ describe('model registry API (models, versions, aliases, audit trail)', function
   let base: Omit<NewModelVersion, 'modelName' | 'sourceWorkflowId' | 'actor'>;
   let artifactId: string;
   let datasetId: string;
+  /** The audit actor of this file's requests: the test API key's principal. */
+  const callerId = () => `key:${parseApiKey(api.key)!.keyId}`;
 
   before(async function () {
     this.timeout(300_000);
@@ -174,7 +177,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
 
       const trail = await events('mapi-crud');
       expect(trail.map((e) => e.action)).to.deep.equal(['created', 'updated', 'updated']);
-      for (const e of trail) expect(e.actor).to.equal('anonymous');
+      for (const e of trail) expect(e.actor).to.equal(callerId());
       expect(trail[0].details).to.include({ description: 'first' });
       expect(trail[0].details.tags).to.deep.equal({ team: 'ml', 'stage/env': 'dev' });
       expect(trail[1].details.changes).to.deep.equal({
@@ -249,7 +252,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
         tags: { removed: ['validation.score'] },
         status: { from: 'FAILED_VALIDATION', to: 'ARCHIVED' },
       });
-      expect(trail[3].actor).to.equal('anonymous');
+      expect(trail[3].actor).to.equal(callerId());
 
       const model = await request(api, 'GET', '/api/v1/models/mapi-versions');
       expect(model.body.latestVersion).to.equal(2);
@@ -312,7 +315,7 @@ describe('model registry API (models, versions, aliases, audit trail)', function
         ['alias_set', { alias: 'challenger', version: 3 }],
         ['alias_deleted', { alias: 'champion', version: 2 }],
       ]);
-      for (const e of trail) expect(e.actor).to.equal('anonymous');
+      for (const e of trail) expect(e.actor).to.equal(callerId());
     });
 
     it('concurrent moves of one alias leave exactly one row and a consistent trail', async () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { decisionUpdate } from '../../common/messages/pipeline';
 import { blobRows, pipelineEnd, trainingBody, upload } from '../support/pipeline-data';
 import { eventually, JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
+import { bearer } from '../support/auth';
 import { getTestStack, TestStack } from '../support/test-stack';
 import { withWorker } from '../support/with-worker';
 
@@ -46,7 +47,13 @@ describe('pipeline decisions: no worker, an alias moved, a repeated decision, a 
       120_000,
     );
   const decide = (id: string, decision: string, comment?: string) =>
-    request(api, 'POST', `/api/v1/pipelines/${id}/decision`, { decision, ...(comment ? { comment } : {}) });
+    request(
+      api,
+      'POST',
+      `/api/v1/pipelines/${id}/decision`,
+      { decision, ...(comment ? { comment } : {}) },
+      bearer(api.reviewerKey!),
+    );
 
   it('no worker to take the decision: a 503 within seconds saying so; the same decision later gets the outcome', async () => {
     const id = await withWorker(stack, async () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import { blobRows, pipelineEnd, trainingBody, upload } from '../support/pipeline-data';
 import { eventually, JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
+import { bearer } from '../support/auth';
 import { getTestStack, TestStack } from '../support/test-stack';
 import { withWorker } from '../support/with-worker';
 
@@ -204,7 +205,13 @@ describe('validation pipelines through the API (real Temporal and Postgres)', fu
       const rejected = await start(full('reject-mlp', approval('approve')));
       const timedOut = await start(full('timeout-mlp', approval('reject', '2s')));
 
-      const early = await request(api, 'POST', `/api/v1/pipelines/${approved}/decision`, { decision: 'approve' });
+      const early = await request(
+        api,
+        'POST',
+        `/api/v1/pipelines/${approved}/decision`,
+        { decision: 'approve' },
+        bearer(api.reviewerKey!),
+      );
       expectError(early, 409);
       await eventually(
         () => request(api, 'GET', `/api/v1/pipelines/${approved}`),
@@ -225,22 +232,40 @@ describe('validation pipelines through the API (real Temporal and Postgres)', fu
       const runningList = await request(api, 'GET', '/api/v1/jobs?kind=pipeline&status=RUNNING&limit=100');
       expect(runningList.status, JSON.stringify(runningList.body)).to.equal(200);
       expect(runningList.body.jobs.map((j: any) => j.jobId)).to.not.include(approved);
-      const decided = await request(api, 'POST', `/api/v1/pipelines/${approved}/decision`, {
-        decision: 'approve',
-        comment: 'looks good',
-      });
+      const decided = await request(
+        api,
+        'POST',
+        `/api/v1/pipelines/${approved}/decision`,
+        { decision: 'approve', comment: 'looks good' },
+        bearer(api.reviewerKey!),
+      );
       expect(decided.status, JSON.stringify(decided.body)).to.equal(200);
       expect(decided.body).to.deep.include({ status: 'PROMOTED', promotion: { alias: 'champion', version: 1 } });
       expect(decided.body.decision).to.include({ decision: 'approve', comment: 'looks good', by: 'reviewer' });
       expect((await pipelineEnd(api, approved)).status).to.equal('PROMOTED');
-      expectError(await request(api, 'POST', `/api/v1/pipelines/${approved}/decision`, { decision: 'reject' }), 409);
+      expectError(
+        await request(
+          api,
+          'POST',
+          `/api/v1/pipelines/${approved}/decision`,
+          { decision: 'reject' },
+          bearer(api.reviewerKey!),
+        ),
+        409,
+      );
 
       await eventually(
         () => request(api, 'GET', `/api/v1/pipelines/${rejected}`),
         (r) => r.body.status === 'AWAITING_APPROVAL',
         120_000,
       );
-      const no = await request(api, 'POST', `/api/v1/pipelines/${rejected}/decision`, { decision: 'reject' });
+      const no = await request(
+        api,
+        'POST',
+        `/api/v1/pipelines/${rejected}/decision`,
+        { decision: 'reject' },
+        bearer(api.reviewerKey!),
+      );
       expect(no.body).to.deep.include({ status: 'REJECTED' });
       expect(no.body.registered).to.include({ version: 1, status: 'FAILED_VALIDATION' });
 

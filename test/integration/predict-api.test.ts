@@ -257,10 +257,11 @@ describe('online predict with registered clustering models', function () {
           expect((await request(api, 'DELETE', '/api/v1/models/predictor/aliases/champion')).status).to.be.below(300);
         for (const [name, version, alias] of choices) {
           const where = `${name} v${version} @${alias} (champion: ${champion})`;
-          const expected = await outcome(resolvePredictVersion(stack.pool, name, version, alias));
-          expect(await outcome(resolvePredictTarget(stack.pool, lookups, name, version, alias)), where).to.deep.equal(
-            expected,
-          );
+          const expected = await outcome(resolvePredictVersion(stack.pool, 'default', name, version, alias));
+          expect(
+            await outcome(resolvePredictTarget(stack.pool, lookups, 'default', name, version, alias)),
+            where,
+          ).to.deep.equal(expected);
         }
       }
       // No champion now: the default is the latest version.

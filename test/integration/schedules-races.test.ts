@@ -201,12 +201,12 @@ describe('schedules under concurrency, races and odd input (second tester round)
     };
     const past = { start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' };
     const cases: Array<[string, (deps: ScheduleDeps, id: string) => Promise<unknown>]> = [
-      ['update', (deps, id) => updateSchedule(deps, id, { description: 'raced' })],
-      ['pause', (deps, id) => setPaused(deps, id, true, {})],
-      ['unpause', (deps, id) => setPaused(deps, id, false, {})],
-      ['trigger', (deps, id) => triggerSchedule(deps, id, {})],
-      ['backfill', (deps, id) => backfillSchedule(deps, id, past)],
-      ['delete', (deps, id) => deleteSchedule(deps, id)],
+      ['update', (deps, id) => updateSchedule(deps, 'default', id, { description: 'raced' })],
+      ['pause', (deps, id) => setPaused(deps, 'default', id, true, {})],
+      ['unpause', (deps, id) => setPaused(deps, 'default', id, false, {})],
+      ['trigger', (deps, id) => triggerSchedule(deps, 'default', id, {})],
+      ['backfill', (deps, id) => backfillSchedule(deps, 'default', id, past)],
+      ['delete', (deps, id) => deleteSchedule(deps, 'default', id)],
     ];
     for (const [method, call] of cases) {
       const made = await create({ spec: { intervals: [{ every: '1h' }] }, paused: method !== 'pause' });

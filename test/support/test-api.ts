@@ -17,6 +17,11 @@ export interface TestApi {
   baseUrl: string;
   /** A platform-admin key (role admin) of tenant 'default': what request() sends unless told otherwise. */
   key: string;
+  /**
+   * An approver key of tenant 'default', another principal than `key`: what decides pipelines `key` started (an
+   * approver never decides their own run).
+   */
+  reviewerKey?: string;
   close(): Promise<void>;
 }
 
@@ -75,9 +80,11 @@ export async function startTestApi(
   });
   const { port } = server.address() as AddressInfo;
   const key = await createTestKey(stack.pool, { tenantId: 'default', role: 'admin', platformAdmin: true });
+  const reviewerKey = await createTestKey(stack.pool, { tenantId: 'default', role: 'approver', name: 'test-reviewer' });
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     key,
+    reviewerKey,
     // Event streams end first: the server closes once its connections have.
     close: () => events.close().then(() => new Promise((resolve) => server.close(() => resolve()))),
   };

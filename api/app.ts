@@ -23,6 +23,7 @@ import { modelsRouter } from './routes/models';
 import { pipelinesRouter } from './routes/pipelines';
 import { predictRouter } from './routes/predict';
 import { schedulesRouter } from './routes/schedules';
+import { sessionRouter } from './routes/session';
 import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
 
@@ -45,6 +46,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
     predictRouter(deps),
     algorithmsRouter(),
     gpusRouter(deps),
+    sessionRouter(),
   ]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }

@@ -5,6 +5,7 @@ import { roleAllows } from '../../common/auth/roles';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
 import { findApiKeyForAuth, parseApiKey, secretMatches } from '../../db/api-keys';
 import type { AccessDeclaration, AccessGate } from './access';
+import { SESSION_COOKIE } from './session-cookie';
 
 /**
  * TEMPORARY (issue 12 in progress): a request without credentials acts as this platform admin of the default tenant,
@@ -13,15 +14,18 @@ import type { AccessDeclaration, AccessGate } from './access';
  */
 const ANONYMOUS_ADMIN: Principal = { id: 'anonymous', tenantId: 'default', role: 'admin', platformAdmin: true };
 
-/** The credentials a request carries: `Authorization: Bearer <token>` or `X-API-Key: <key>`. */
-export function presentedToken(ctx: Pick<Context, 'get'>): string | undefined {
+/**
+ * The credentials a request carries: `Authorization: Bearer <token>`, `X-API-Key: <key>`, or the console's session
+ * cookie (api/auth/session-cookie.ts), in that order.
+ */
+export function presentedToken(ctx: Pick<Context, 'get' | 'cookies'>): string | undefined {
   const authorization = ctx.get('Authorization');
   if (authorization) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw new UnauthorizedError('Authorization must be "Bearer <API key or token>"', 'invalid_credentials');
     return match[1];
   }
-  return ctx.get('X-API-Key') || undefined;
+  return ctx.get('X-API-Key') || ctx.cookies.get(SESSION_COOKIE) || undefined;
 }
 
 /** The access gate over API keys in Postgres. */

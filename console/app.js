@@ -185,8 +185,8 @@ function App() {
       ${session && sessionError ? html`<${ErrorNote} error=${sessionError} />` : null} ${content}
     </main>
     <footer class="bottom">
-      Kiln console · the API at <a href="/api/v1/openapi.json"><code>/api/v1</code></a> ·
-      ${
+      Kiln console · the API at <a href="/api/v1/openapi.json"><code>/api/v1</code></a
+      >${' · '}${
         session
           ? `signed in to tenant ${session.tenantId} as ${session.role}: the console shows what this key may see and do`
           : 'sign in with an API key'

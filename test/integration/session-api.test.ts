@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { createLogger } from '../../common/logger';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
-import { request, startTestApi, TestApi } from '../support/test-api';
+import { startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
 /** The `kiln_session=...` Set-Cookie header of a response, or undefined. */
@@ -35,8 +35,22 @@ describe('session cookie and whoami', function () {
   });
   after(async () => api?.close());
 
+  /**
+   * A request with exactly these headers (fetch, not test-api's request(): whatever credentials that may send by
+   * default would hide the cookie's, and these tests are about which credentials a request carries).
+   */
+  const send = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${api.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  };
+
   const signIn = (apiKey: unknown, headers: Record<string, string> = {}) =>
-    request(api, 'POST', '/api/v1/session', { apiKey }, headers);
+    send('POST', '/api/v1/session', { apiKey }, headers);
   const withCookie = (key: string, more: Record<string, string> = {}) => ({ cookie: `kiln_session=${key}`, ...more });
 
   it('signs in with a key: an HttpOnly, SameSite=Strict cookie for 12 hours, and the caller with what it may do', async () => {
@@ -78,7 +92,7 @@ describe('session cookie and whoami', function () {
       expect(sessionCookieOf(res.headers), apiKey).to.equal(undefined);
     }
     expect((await signIn('')).status).to.equal(400);
-    expect((await request(api, 'POST', '/api/v1/session', { apiKey: adminKey, extra: 1 })).status).to.equal(400);
+    expect((await send('POST', '/api/v1/session', { apiKey: adminKey, extra: 1 })).status).to.equal(400);
     const revoked = await createTestKey(stack.pool, { tenantId: 'session-t', role: 'admin' });
     await stack.pool.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1', [revoked.split('_')[1]]);
     const refused = await signIn(revoked);
@@ -87,16 +101,16 @@ describe('session cookie and whoami', function () {
   });
 
   it('the cookie is the caller on every route: whoami, reads, and a 403 past its role', async () => {
-    const who = await request(api, 'GET', '/api/v1/whoami', undefined, withCookie(viewerKey));
+    const who = await send('GET', '/api/v1/whoami', undefined, withCookie(viewerKey));
     expect(who.status).to.equal(200);
     expect(who.body).to.include({ tenantId: 'session-t', role: 'viewer' });
-    expect((await request(api, 'GET', '/api/v1/jobs', undefined, withCookie(viewerKey))).status).to.equal(200);
+    expect((await send('GET', '/api/v1/jobs', undefined, withCookie(viewerKey))).status).to.equal(200);
     // A viewer may not start: the gate read the cookie (no credentials at all would not be refused so).
-    const start = await request(api, 'POST', '/api/v1/training', {}, withCookie(viewerKey));
+    const start = await send('POST', '/api/v1/training', {}, withCookie(viewerKey));
     expect(start.status, JSON.stringify(start.body)).to.equal(403);
     expect(start.body.error.code).to.equal('insufficient_role');
     // Authorization wins over the cookie.
-    const both = await request(api, 'GET', '/api/v1/whoami', undefined, {
+    const both = await send('GET', '/api/v1/whoami', undefined, {
       ...withCookie(viewerKey),
       ...bearer(adminKey),
     });
@@ -104,25 +118,25 @@ describe('session cookie and whoami', function () {
     expect(both.body.can).to.deep.equal({ start: true, edit: true, approve: true, admin: true });
     // A revoked key's cookie stops working at once.
     const soon = await createTestKey(stack.pool, { tenantId: 'session-t', role: 'viewer' });
-    expect((await request(api, 'GET', '/api/v1/whoami', undefined, withCookie(soon))).status).to.equal(200);
+    expect((await send('GET', '/api/v1/whoami', undefined, withCookie(soon))).status).to.equal(200);
     await stack.pool.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1', [soon.split('_')[1]]);
-    const gone = await request(api, 'GET', '/api/v1/whoami', undefined, withCookie(soon));
+    const gone = await send('GET', '/api/v1/whoami', undefined, withCookie(soon));
     expect(gone.status).to.equal(401);
     expect(gone.body.error.code).to.equal('key_revoked');
   });
 
   it('whoami without credentials is 401', async () => {
-    const res = await request(api, 'GET', '/api/v1/whoami');
+    const res = await send('GET', '/api/v1/whoami');
     expect(res.status).to.equal(401);
     expect(res.headers.get('www-authenticate')).to.match(/^Bearer/);
   });
 
   it("another origin's page cannot use the cookie to change anything, nor sign in", async () => {
     const evil = { origin: 'http://evil.example' };
-    const start = await request(api, 'POST', '/api/v1/clustering', {}, withCookie(adminKey, evil));
+    const start = await send('POST', '/api/v1/clustering', {}, withCookie(adminKey, evil));
     expect(start.status).to.equal(403);
     expect(start.body.error.code).to.equal('origin_not_allowed');
-    const out = await request(api, 'DELETE', '/api/v1/session', undefined, withCookie(adminKey, evil));
+    const out = await send('DELETE', '/api/v1/session', undefined, withCookie(adminKey, evil));
     expect(out.status).to.equal(403);
     const signedIn = await signIn(adminKey, evil);
     expect(signedIn.status).to.equal(403);
@@ -133,7 +147,7 @@ describe('session cookie and whoami', function () {
   });
 
   it('signs out: the cookie is cleared (expired, empty)', async () => {
-    const res = await request(api, 'DELETE', '/api/v1/session', undefined, withCookie(adminKey));
+    const res = await send('DELETE', '/api/v1/session', undefined, withCookie(adminKey));
     expect(res.status).to.equal(204);
     const cookie = sessionCookieOf(res.headers)!;
     expect(cookie.split(';')[0]).to.equal('kiln_session=');

@@ -27,6 +27,7 @@ import { predictRouter } from './routes/predict';
 import { schedulesRouter } from './routes/schedules';
 import { tenantLimitsRouter } from './routes/tenant-limits';
 import { tenantsRouter } from './routes/tenants';
+import { sessionRouter } from './routes/session';
 import { trainingRouter } from './routes/training';
 import { seedCompatRouter } from './routes/seed-compat';
 
@@ -53,6 +54,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
     tenantLimitsRouter(deps),
     apiKeysRouter(deps),
     tenantsRouter(deps),
+    sessionRouter(),
   ]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }

@@ -12,6 +12,8 @@ export const PUBLIC_OPERATIONS: ReadonlySet<string> = new Set([
   'GET /health',
   'GET /ready',
   'GET /metrics',
+  'POST /api/v1/session',
+  'DELETE /api/v1/session',
 ]);
 
 /** How a caller presents an API key: `Authorization: Bearer kiln_…` or `X-API-Key: kiln_…` (api/auth/gate.ts). */
@@ -20,7 +22,8 @@ export const SECURITY_SCHEMES = {
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'kiln_<keyId>_<secret>',
-    description: 'An API key (README: Authentication) as `Authorization: Bearer <key>`',
+    description:
+      'An API key (README: Authentication) as `Authorization: Bearer <key>`, or an SSO token (JWT) when configured',
   },
   apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same API key in X-API-Key' },
 } as const;

@@ -15,6 +15,7 @@ import { batchPredictRequest, predictRequest } from './schemas/predict';
 import { seedClusterRequest } from './schemas/seed';
 import { MAX_SUBJECT_LENGTH, putMemberRequest } from './schemas/members';
 import { tenantId, tenantLimitsChange, tenantLimitsView } from './schemas/tenant-limits';
+import { sessionRequest, whoamiResponse } from './schemas/session';
 import { MAX_PROJECTION_POINTS } from './services/clustering-projection';
 import { trainingRequest } from './schemas/training';
 import { decisionRequest, fullPipelineRequest, validationPipelineRequest } from './schemas/pipelines';
@@ -903,6 +904,37 @@ export function openApiDocument(limits: DatasetLimits) {
           operationId: 'listAlgorithms',
           summary: 'Algorithms with parameter schemas, defaults and limits',
           responses: { '200': { description: 'OK' } },
+        },
+      },
+      '/api/v1/session': {
+        post: {
+          operationId: 'signIn',
+          summary:
+            'Sign a browser in: checks the API key (or SSO token) as every route does and sets the HttpOnly, SameSite=Strict cookie `kiln_session` holding it (12 hours; Secure over https), which the API then accepts like `Authorization: Bearer`. Answers the caller as GET /api/v1/whoami; a bad key is 401 and sets no cookie',
+          requestBody: { content: { 'application/json': { schema: schema(sessionRequest) } } },
+          responses: {
+            '200': {
+              description: 'Signed in (Set-Cookie: kiln_session)',
+              content: { 'application/json': { schema: schema(whoamiResponse) } },
+            },
+            ...errors(400, 401, 403, 413, 415, 429),
+          },
+        },
+        delete: {
+          operationId: 'signOut',
+          summary: 'Sign a browser out: clears the `kiln_session` cookie (204, signed in or not)',
+          responses: { '204': { description: 'Signed out' }, ...errors(403) },
+        },
+      },
+      '/api/v1/whoami': {
+        get: {
+          operationId: 'whoami',
+          summary:
+            'The caller (API key, SSO subject or session cookie): tenant, role, platform admin, and `can` (what the role allows, for a UI to show or hide controls). 401 without credentials',
+          responses: {
+            '200': { description: 'OK', content: { 'application/json': { schema: schema(whoamiResponse) } } },
+            ...errors(401, 429),
+          },
         },
       },
       '/api/v1/openapi.json': {

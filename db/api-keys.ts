@@ -141,8 +141,8 @@ export async function revokeApiKey(
 }
 
 /** Records that a key was just used (the gate calls it at most once a minute per key). */
-export async function touchApiKey(pool: Pick<Pool, 'query'>, keyId: string): Promise<void> {
-  await pool.query('UPDATE api_keys SET last_used_at = now() WHERE key_id = $1', [keyId]);
+export async function touchApiKey(pool: Pick<Pool, 'query'>, tenantId: string, keyId: string): Promise<void> {
+  await pool.query('UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND key_id = $2', [tenantId, keyId]);
 }
 
 /** True when some platform-admin key is usable (neither revoked nor expired). */

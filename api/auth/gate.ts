@@ -10,6 +10,7 @@ import type { ApiMetrics } from '../metrics';
 import { BudgetSizes, DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
 import type { Access, AccessDeclaration, AccessGate } from './access';
 import { budgetOf, createRateLimits, routeOf } from './rate-limits';
+import { SESSION_COOKIE } from './session-cookie';
 import { SsoVerifier, TENANT_HEADER } from './sso';
 
 /**
@@ -37,15 +38,18 @@ export interface GateDeps {
   keyCacheMs?: number;
 }
 
-/** The credentials a request carries: `Authorization: Bearer <token>` or `X-API-Key: <key>`. */
-export function presentedToken(ctx: Pick<Context, 'get'>): string | undefined {
+/**
+ * The credentials a request carries: `Authorization: Bearer <token>`, `X-API-Key: <key>`, or the console's session
+ * cookie (api/auth/session-cookie.ts), in that order.
+ */
+export function presentedToken(ctx: Pick<Context, 'get' | 'cookies'>): string | undefined {
   const authorization = ctx.get('Authorization');
   if (authorization) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw new UnauthorizedError('Authorization must be "Bearer <API key or token>"', 'invalid_credentials');
     return match[1];
   }
-  return ctx.get('X-API-Key') || undefined;
+  return ctx.get('X-API-Key') || ctx.cookies.get(SESSION_COOKIE) || undefined;
 }
 
 /** Verifies `kiln_` API keys against Postgres, with a short cache of the rows it read. */
@@ -88,7 +92,7 @@ export function createKeyVerifier(deps: GateDeps): KeyVerifier {
       if (!touched.has(key.keyId)) {
         touched.set(key.keyId, true);
         // Fire and forget: a failed bookkeeping write must not fail the request.
-        void touchApiKey(deps.pool, key.keyId).catch((err: unknown) =>
+        void touchApiKey(deps.pool, key.tenantId, key.keyId).catch((err: unknown) =>
           log.warn({ err, keyId: key.keyId }, 'could not record the API key last use'),
         );
       }
@@ -111,7 +115,7 @@ export function createKeyVerifier(deps: GateDeps): KeyVerifier {
  * for a malformed Authorization header or an unknown key, `key_revoked`, `key_expired`.
  */
 export async function authenticate(
-  ctx: Pick<Context, 'get'>,
+  ctx: Pick<Context, 'get' | 'cookies'>,
   keys: KeyVerifier,
   sso?: SsoVerifier,
 ): Promise<Principal> {

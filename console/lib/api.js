@@ -1,5 +1,6 @@
-// The one place the console talks to the API. Every request goes through apiFetch, so that authentication (issue 12:
-// an API key or SSO token) is one change here: authHeaders() returns the Authorization header once a key exists.
+// The one place the console talks to the API. Every request goes through apiFetch. The caller's identity is the
+// HttpOnly session cookie POST /api/v1/session sets (lib/session.js): the browser sends it with every same-origin
+// request and stream, so no script here ever holds the key; a 401 anywhere tells the app (onUnauthorized) to sign in.
 
 /** An error answer of the API: `{ error: { code, message, field? } }` with its HTTP status. */
 export class ApiError extends Error {
@@ -16,12 +17,25 @@ export class ApiError extends Error {
 }
 
 /**
- * Headers every request carries for its caller's identity. Empty until the API has authentication: then the key the
- * console asks for (kept in sessionStorage) becomes `Authorization: Bearer <key>` here, and nothing else changes.
+ * Headers every request carries for its caller's identity: none. The identity is the `kiln_session` cookie, HttpOnly
+ * (out of reach of scripts, an injected one included) and sent by the browser itself; an Authorization header here
+ * would need the key in page memory or storage.
  * @returns {Record<string, string>}
  */
 export function authHeaders() {
   return {};
+}
+
+/** @type {(error: ApiError) => void} */
+let unauthorizedListener = () => {};
+
+/**
+ * Who hears of a 401 from any request (the session expired, was revoked or signed out elsewhere): the app, which shows
+ * the sign-in form. One listener; a later call replaces it.
+ * @param {(error: ApiError) => void} listener
+ */
+export function onUnauthorized(listener) {
+  unauthorizedListener = listener;
 }
 
 /**
@@ -58,13 +72,18 @@ export async function api(path, options = {}) {
   } catch {
     parsed = { error: { message: text.slice(0, 200) } };
   }
-  if (!res.ok) throw new ApiError(res.status, parsed?.error ?? {});
+  if (!res.ok) {
+    const error = new ApiError(res.status, parsed?.error ?? {});
+    if (res.status === 401) unauthorizedListener(error);
+    throw error;
+  }
   return parsed;
 }
 
 /**
- * The URL an EventSource opens for a path. EventSource cannot send headers: with authentication this adds the token
- * the API accepts for streams (or the stream moves to a cookie); today it is the path itself.
+ * The URL an EventSource opens for a path: the path itself. EventSource cannot send headers, but it sends the session
+ * cookie like any same-origin request, so the stream is authenticated as the page is (no token in the URL, where
+ * logs and history would keep it).
  * @param {string} path
  */
 export function eventSourceUrl(path) {

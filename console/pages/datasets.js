@@ -6,6 +6,7 @@ import { Histogram } from '../lib/charts.js';
 import { ErrorNote, Facts, num, time } from '../lib/format.js';
 import { useData } from '../lib/live.js';
 import { href, navigate } from '../lib/route.js';
+import { useCan } from '../lib/session.js';
 
 /** Upload a CSV file (header row first) as a dataset, optionally as the newest version of a named series. */
 function UploadForm() {
@@ -48,10 +49,11 @@ function UploadForm() {
 }
 
 export function DatasetsPage() {
+  const can = useCan();
   const { data, error } = useData(() => api('/api/v1/datasets?limit=100'), []);
   return html`<section>
     <h1>Datasets</h1>
-    <${UploadForm} />
+    ${can.edit ? html`<${UploadForm} />` : html`<p class="muted" id="upload-needs-role">Uploading needs the editor role.</p>`}
     <h2>Recent datasets</h2>
     <${ErrorNote} error=${error} />
     ${data?.datasets.length === 0 ? html`<p>No datasets yet.</p>` : null}
@@ -145,6 +147,7 @@ function ColumnCard({ column }) {
 }
 
 export function DatasetPage({ datasetId }) {
+  const can = useCan();
   const id = encodeURIComponent(datasetId);
   const { data, error } = useData(
     () => Promise.all([api(`/api/v1/datasets/${id}`), api(`/api/v1/datasets/${id}/summary`)]),
@@ -164,8 +167,12 @@ export function DatasetPage({ datasetId }) {
   return html`<section>
     <h1>Dataset ${meta.name}</h1>
     <div class="actions">
-      <a class="button" href=${href('new-clustering', { dataset: meta.id })}>Cluster it</a>
-      <a class="button" href=${href('new-training', { dataset: meta.id })}>Train on it</a>
+      ${
+        can.start
+          ? html`<a class="button" href=${href('new-clustering', { dataset: meta.id })}>Cluster it</a>
+              <a class="button" href=${href('new-training', { dataset: meta.id })}>Train on it</a>`
+          : null
+      }
       <a href=${meta.links.self}>API (JSON)</a>
     </div>
     <${Facts}

@@ -5,6 +5,7 @@ import { api } from '../lib/api.js';
 import { ErrorNote } from '../lib/format.js';
 import { useData } from '../lib/live.js';
 import { href, navigate } from '../lib/route.js';
+import { useCan } from '../lib/session.js';
 
 /** The API's clustering algorithms (GET /api/v1/algorithms; README: Clustering), in the README's order. */
 const ALGORITHMS = [
@@ -137,7 +138,16 @@ function AlgorithmParams({ algorithm }) {
   </div>`;
 }
 
+/** The page in place of a start form, for a caller whose role cannot start jobs (the API would answer 403). */
+function NeedsOperator({ title }) {
+  return html`<section>
+    <h1>${title}</h1>
+    <p class="muted" id="start-needs-role">Starting jobs needs the operator role.</p>
+  </section>`;
+}
+
 export function NewClusteringPage({ query }) {
+  const can = useCan();
   const { chosen, meta, picker, empty, error } = useDatasetChoice(query.get('dataset'));
   const [algorithm, setAlgorithm] = useState('kmeans');
   const [submitError, setSubmitError] = useState(undefined);
@@ -174,6 +184,7 @@ export function NewClusteringPage({ query }) {
     }
   };
 
+  if (!can.start) return html`<${NeedsOperator} title="New clustering job" />`;
   return html`<section>
     <h1>New clustering job</h1>
     <${ErrorNote} error=${error} />
@@ -222,6 +233,7 @@ export function NewClusteringPage({ query }) {
 }
 
 export function NewTrainingPage({ query }) {
+  const can = useCan();
   const { chosen, meta, picker, empty, error } = useDatasetChoice(query.get('dataset'));
   const [target, setTarget] = useState('');
   const [submitError, setSubmitError] = useState(undefined);
@@ -274,6 +286,7 @@ export function NewTrainingPage({ query }) {
     }
   };
 
+  if (!can.start) return html`<${NeedsOperator} title="New training job" />`;
   return html`<section>
     <h1>New training job</h1>
     <${ErrorNote} error=${error} />

@@ -16,6 +16,7 @@ import {
 } from '../lib/format.js';
 import { useData, useJobWatch } from '../lib/live.js';
 import { href, navigate } from '../lib/route.js';
+import { useCan } from '../lib/session.js';
 import { ClusteringResult, TrainingResult } from './results.js';
 
 const KINDS = ['clustering', 'training', 'batch-predict', 'pipeline'];
@@ -39,6 +40,7 @@ function duration(start, end) {
 
 /** The jobs list, filtered by kind and status (kept in the URL), refreshed every 2 s with running jobs' progress. */
 export function JobsPage({ query }) {
+  const can = useCan();
   const kind = query.get('kind') ?? '';
   const status = query.get('status') ?? '';
   const { data, error } = useData(
@@ -73,8 +75,12 @@ export function JobsPage({ query }) {
           ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
       </label>
-      <a class="button" href=${href('new-clustering')}>New clustering job</a>
-      <a class="button" href=${href('new-training')}>New training job</a>
+      ${
+        can.start
+          ? html`<a class="button" href=${href('new-clustering')}>New clustering job</a>
+              <a class="button" href=${href('new-training')}>New training job</a>`
+          : null
+      }
     </form>
     <${ErrorNote} error=${error} />
     ${data === undefined && !error ? html`<p>Loading…</p>` : null}
@@ -152,6 +158,7 @@ function ConfirmButton({ label, confirmLabel, onConfirm, disabled, id }) {
 
 /** One job: live status and progress, its parameters, links, result, and cancel / stop while it runs. */
 export function JobPage({ jobId }) {
+  const can = useCan();
   const { job, error, epochs, live, reload } = useJobWatch(jobId);
   const [actionError, setActionError] = useState(undefined);
   const [note, setNote] = useState('');
@@ -193,7 +200,7 @@ export function JobPage({ jobId }) {
     </div>
     <div class="actions">
       ${
-        running
+        running && can.start
           ? html`<${ConfirmButton}
               id="cancel-job"
               label="Cancel job"
@@ -203,7 +210,7 @@ export function JobPage({ jobId }) {
           : null
       }
       ${
-        running && job.kind === 'training'
+        running && can.start && job.kind === 'training'
           ? html`<${ConfirmButton}
               id="stop-job"
               label="Stop after this epoch"

@@ -7,6 +7,7 @@ import { LineChart, PALETTE } from '../lib/charts.js';
 import { ErrorNote, Status, num, time } from '../lib/format.js';
 import { useData } from '../lib/live.js';
 import { href } from '../lib/route.js';
+import { useCan } from '../lib/session.js';
 
 export function ModelsPage() {
   const { data, error } = useData(() => api('/api/v1/models?limit=100'), []);
@@ -167,6 +168,7 @@ function CompareCurves({ versions }) {
 }
 
 export function ModelPage({ name }) {
+  const can = useCan();
   const path = `/api/v1/models/${encodeURIComponent(name)}`;
   const { data, error, reload } = useData(
     () => Promise.all([api(path), api(`${path}/versions`), api(`${path}/events?limit=500`)]),
@@ -197,13 +199,17 @@ export function ModelPage({ name }) {
       ${Object.entries(model.aliases).map(([a, v]) => html`<li class="chip" data-alias=${a}>${a} → v${v}</li>`)}
       ${Object.keys(model.aliases).length === 0 ? html`<li class="muted">none</li>` : null}
     </ul>
-    <${MoveAlias}
-      key=${model.name}
-      name=${model.name}
-      versions=${versions}
-      aliases=${model.aliases}
-      onMoved=${reload}
-    />
+    ${
+      can.edit
+        ? html`<${MoveAlias}
+            key=${model.name}
+            name=${model.name}
+            versions=${versions}
+            aliases=${model.aliases}
+            onMoved=${reload}
+          />`
+        : null
+    }
     <h2>Versions</h2>
     <div class="table-wrap">
       <table class="list" id="versions-table">

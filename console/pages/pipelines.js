@@ -6,6 +6,7 @@ import { api } from '../lib/api.js';
 import { ErrorNote, Facts, Json, LIVE_STATUSES, Status, num, time } from '../lib/format.js';
 import { useData } from '../lib/live.js';
 import { href } from '../lib/route.js';
+import { useCan } from '../lib/session.js';
 
 const FULL_STAGES = [
   'validating',
@@ -226,6 +227,7 @@ function Evaluation({ evaluation }) {
 }
 
 export function PipelinePage({ pipelineId }) {
+  const can = useCan();
   const id = encodeURIComponent(pipelineId);
   const {
     data: pipeline,
@@ -255,7 +257,15 @@ export function PipelinePage({ pipelineId }) {
       <${Status} status=${pipeline.status} /> <span class="muted">stage ${pipeline.stage}</span>
     </div>
     <${StageGraph} pipeline=${pipeline} />
-    ${pipeline.status === 'AWAITING_APPROVAL' ? html`<${Decide} pipelineId=${pipelineId} onDecided=${reload} />` : null}
+    ${
+      pipeline.status === 'AWAITING_APPROVAL'
+        ? can.approve
+          ? html`<${Decide} pipelineId=${pipelineId} onDecided=${reload} />`
+          : html`<p class="muted" id="decision-needs-role">
+              Waiting for a reviewer: deciding needs the approver role.
+            </p>`
+        : null
+    }
     <${ErrorNote} error=${pipeline.error ?? error} />
     <nav class="links" aria-label="Related">
       ${pipeline.trainingJobId ? html`<a href=${href('jobs', pipeline.trainingJobId)}>Training job</a>` : null}

@@ -5,6 +5,7 @@ import { api } from '../lib/api.js';
 import { ErrorNote, Facts, Json, Status, time } from '../lib/format.js';
 import { useData } from '../lib/live.js';
 import { href } from '../lib/route.js';
+import { useCan } from '../lib/session.js';
 import { jobHref } from './jobs.js';
 
 export function SchedulesPage() {
@@ -54,6 +55,7 @@ export function SchedulesPage() {
 }
 
 export function SchedulePage({ scheduleId }) {
+  const can = useCan();
   const path = `/api/v1/schedules/${encodeURIComponent(scheduleId)}`;
   const {
     data: s,
@@ -79,23 +81,25 @@ export function SchedulePage({ scheduleId }) {
     </section>`;
   return html`<section>
     <h1>Schedule ${s.scheduleId}</h1>
-    <form class="actions" onSubmit=${(e) => e.preventDefault()}>
+    <form class="actions" onSubmit=${(e) => e.preventDefault()} hidden=${!can.edit && !can.start}>
       ${
-        s.paused
-          ? html`<button type="button" id="unpause" onClick=${() => act('unpause')}>Resume</button>`
-          : html`<label>Note <input type="text" name="note" maxlength="200" placeholder="why (optional)" /></label>
-              <button
-                type="button"
-                id="pause"
-                onClick=${(e) => {
-                  const text = e.currentTarget.form.elements.namedItem('note').value.trim();
-                  void act('pause', text ? { note: text } : undefined);
-                }}
-              >
-                Pause
-              </button>`
+        !can.edit
+          ? null
+          : s.paused
+            ? html`<button type="button" id="unpause" onClick=${() => act('unpause')}>Resume</button>`
+            : html`<label>Note <input type="text" name="note" maxlength="200" placeholder="why (optional)" /></label>
+                <button
+                  type="button"
+                  id="pause"
+                  onClick=${(e) => {
+                    const text = e.currentTarget.form.elements.namedItem('note').value.trim();
+                    void act('pause', text ? { note: text } : undefined);
+                  }}
+                >
+                  Pause
+                </button>`
       }
-      <button type="button" id="trigger" onClick=${() => act('trigger')}>Run now</button>
+      ${can.start ? html`<button type="button" id="trigger" onClick=${() => act('trigger')}>Run now</button>` : null}
       ${note ? html`<span role="status">${note}</span>` : null}
     </form>
     <${ErrorNote} error=${actionError} />

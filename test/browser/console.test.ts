@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { Browser, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { Worker } from '@temporalio/worker';
+import { bearer, createTestKey } from '../support/auth';
 import { makeBlobs } from '../support/blobs';
 import { colourPixels, launchChromium, screenshot } from '../support/browser';
 import { interleavedBlobsCsv } from '../support/interleaved-blobs';
@@ -54,12 +55,23 @@ describe('web console in a browser', function () {
   const offsite: string[] = [];
   const data = blobsCsv();
   let datasetId: string;
+  /** Keys of the default tenant: the console signs in with the admin's; the API calls of the test send them too. */
+  let adminKey: string;
+  let viewerKey: string;
+  /** Starts the pipeline the console's admin approves (an approver never decides a pipeline they started). */
+  let operatorKey: string;
+  /** A second browser session (its own cookies), signed in as a viewer once a test needs it. */
+  let viewerContext: BrowserContext | undefined;
+  const admin = () => bearer(adminKey);
 
   before(async () => {
     // Without a browser this fails here, naming `apt-get install -y chromium` (test/support/chromium.ts).
     browser = await launchChromium();
     stack = await getTestStack();
     api = await startTestApi(stack);
+    adminKey = await createTestKey(stack.pool, { role: 'admin', name: 'console-admin' });
+    viewerKey = await createTestKey(stack.pool, { role: 'viewer', name: 'console-viewer' });
+    operatorKey = await createTestKey(stack.pool, { role: 'operator', name: 'console-operator' });
     worker = await createTestWorker(stack);
     running = worker.run();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -71,6 +83,7 @@ describe('web console in a browser', function () {
   });
 
   after(async () => {
+    await viewerContext?.close();
     await browser?.close();
     if (worker) {
       worker.shutdown();
@@ -85,6 +98,45 @@ describe('web console in a browser', function () {
   });
 
   const goto = (hash: string) => page.goto(`${api.baseUrl}/#/${hash}`);
+
+  /**
+   * Waits until a start form has rendered its data: the datasets list and the chosen dataset's columns. Fields typed
+   * before that are reset by the re-render (console/pages/forms.js gives its inputs `value` props, which Preact puts
+   * back on every render): `k` typed as 4 became 3 again.
+   */
+  const formLoaded = async (form: 'clustering-form' | 'training-form') => {
+    await page.locator(`#${form} select[name="datasetId"] option`).first().waitFor({ state: 'attached' });
+    const columns = form === 'clustering-form' ? 'fieldset.columns-choice input' : 'select[name="target"] option';
+    await page.locator(`#${form} ${columns}`).first().waitFor({ state: 'attached' });
+  };
+
+  /** Waits (2 s at most, else fails) until the sign-in form's key field has the focus (it takes it once rendered). */
+  const keyFieldFocused = (on: Page) =>
+    on.waitForFunction(() => document.activeElement?.name === 'apiKey', undefined, { timeout: 2000 });
+
+  /**
+   * Signs `on` in through the console's form, as a person would: the focus is in the key field on arrival, the key is
+   * typed and Enter submits; then the header names the tenant and role.
+   */
+  const signIn = async (on: Page, key: string, role: string) => {
+    await on.goto(`${api.baseUrl}/#/jobs`);
+    await on.locator('#sign-in-form').waitFor();
+    await keyFieldFocused(on);
+    await on.keyboard.type(key);
+    await on.keyboard.press('Enter');
+    await on.locator(`#who [data-role="${role}"]`).waitFor();
+    expect(await on.locator('#who').innerText()).to.match(new RegExp(`^Tenant default, role ${role}\\b`));
+  };
+  /** A page in its own browser context (cookies apart from `page`'s), signed in with the viewer key. */
+  const viewerPage = async (): Promise<Page> => {
+    viewerContext ??= await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const viewer = viewerContext.pages()[0] ?? (await viewerContext.newPage());
+    if ((await viewer.locator('#who [data-role="viewer"]').count()) === 0) {
+      viewer.on('pageerror', (err) => pageErrors.push(`viewer: ${err.message}`));
+      await signIn(viewer, viewerKey, 'viewer');
+    }
+    return viewer;
+  };
   /** Records every status badge the page shows from now on, and marks the window (a reload would clear both). */
   const watchStatuses = () =>
     page.evaluate(() => {
@@ -162,6 +214,40 @@ describe('web console in a browser', function () {
     await screenshot(page, 'docs');
   });
 
+  it('asks for an API key: a wrong one is refused on the form, the admin key signs in', async () => {
+    await page.goto(`${api.baseUrl}/#/datasets`);
+    const form = page.locator('#sign-in-form');
+    await form.waitFor();
+    expect(await page.title()).to.equal('Sign in · Kiln console');
+    // No console section is reachable before signing in.
+    expect(await page.locator('nav[aria-label="Console sections"]').count()).to.equal(0);
+    const field = page.getByLabel('API key or SSO token');
+    expect(await field.getAttribute('type')).to.equal('password');
+    await keyFieldFocused(page);
+    await screenshot(page, 'sign-in');
+
+    // A key of the right shape with a wrong secret: the API's refusal shows on the form, which stays.
+    const [, keyId] = adminKey.split('_');
+    await field.fill(`kiln_${keyId}_${'x'.repeat(43)}`);
+    await page.keyboard.press('Enter');
+    const alert = form.locator('[role="alert"]');
+    await alert.waitFor();
+    expect(await alert.innerText()).to.match(/invalid_credentials.*unknown API key/);
+    await keyFieldFocused(page);
+    expect((await page.context().cookies()).filter((c) => c.name === 'kiln_session')).to.deep.equal([]);
+
+    await field.fill(adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#who [data-role="admin"]').waitFor();
+    expect(await page.locator('#who').innerText()).to.match(/^Tenant default, role admin\b/);
+    // The route asked for before signing in is the page shown after.
+    await page.locator('h1', { hasText: 'Datasets' }).waitFor();
+    const [cookie] = (await page.context().cookies()).filter((c) => c.name === 'kiln_session');
+    expect(cookie).to.include({ value: adminKey, httpOnly: true, sameSite: 'Strict', path: '/' });
+    // Out of the page's reach: no script can read it.
+    expect(await page.evaluate(() => document.cookie)).to.not.contain('kiln_session');
+  });
+
   it('uploads a CSV from the datasets page and shows its schema, statistics and histograms', async () => {
     await goto('datasets');
     await page.locator('#upload-form input[name="file"]').setInputFiles({
@@ -195,6 +281,7 @@ describe('web console in a browser', function () {
   it('starts a clustering job from its form, follows it to COMPLETED without a reload, and plots every point', async () => {
     await page.getByRole('link', { name: 'Cluster it' }).click();
     await page.waitForURL(/#\/new-clustering\?dataset=/);
+    await formLoaded('clustering-form');
     await page.getByLabel('Clusters (k)').fill('3');
     await page.getByLabel('Known labels', { exact: false }).selectOption('kind');
     await page.getByLabel('Register as model', { exact: false }).fill('console-kmeans');
@@ -225,6 +312,7 @@ describe('web console in a browser', function () {
     // 30,000 rows cycling through four blobs: an evenly spaced sample showed two of the four clusters.
     const uploaded = await request(api, 'POST', '/api/v1/datasets?name=console-interleaved', interleavedBlobsCsv(), {
       'content-type': 'text/csv',
+      ...admin(),
     });
     expect(uploaded.status, JSON.stringify(uploaded.body)).to.be.oneOf([200, 201]);
     await goto(`datasets/${uploaded.body.id}`);
@@ -241,6 +329,7 @@ describe('web console in a browser', function () {
     await screenshot(page, 'dataset-interleaved');
 
     await page.getByRole('link', { name: 'Cluster it' }).click();
+    await formLoaded('clustering-form');
     await page.getByLabel('Clusters (k)').fill('4');
     await page.getByLabel('Seed').fill('1');
     await page.getByRole('button', { name: 'Start clustering' }).click();
@@ -277,6 +366,7 @@ describe('web console in a browser', function () {
       );
       expect(unlabelled, algorithm.name).to.equal(0);
     }
+    await formLoaded('clustering-form');
     await select.selectOption('som');
     await page.getByLabel('Grid rows').fill('1');
     await page.getByLabel('Grid columns').fill('3');
@@ -294,6 +384,7 @@ describe('web console in a browser', function () {
 
   it('starts a training job from its form and draws its loss curve as epochs finish', async () => {
     await goto(`new-training?dataset=${datasetId}`);
+    await formLoaded('training-form');
     await page.getByLabel('Model name', { exact: false }).fill('console-mlp');
     await page.getByLabel('Target column').selectOption('kind');
     await page.getByLabel('Epochs').fill('40');
@@ -391,15 +482,21 @@ describe('web console in a browser', function () {
 
   it('moves an alias on the model page and lists both moves in its history', async () => {
     // A second version of the model, from the API.
-    const second = await request(api, 'POST', '/api/v1/training', {
-      datasetId,
-      target: 'kind',
-      model: { name: 'console-mlp' },
-      spec: { task: 'classification', layers: [{ units: 8, activation: 'relu' }] },
-      training: { epochs: 10, batchSize: 16, learningRate: 0.05, validationSplit: 0.2, seed: 2 },
-    });
+    const second = await request(
+      api,
+      'POST',
+      '/api/v1/training',
+      {
+        datasetId,
+        target: 'kind',
+        model: { name: 'console-mlp' },
+        spec: { task: 'classification', layers: [{ units: 8, activation: 'relu' }] },
+        training: { epochs: 10, batchSize: 16, learningRate: 0.05, validationSplit: 0.2, seed: 2 },
+      },
+      admin(),
+    );
     expect(second.status, JSON.stringify(second.body)).to.equal(202);
-    await request(api, 'GET', `/api/v1/jobs/${second.body.jobId}/result?wait=60`);
+    await request(api, 'GET', `/api/v1/jobs/${second.body.jobId}/result?wait=60`, undefined, admin());
 
     await goto('models/console-mlp');
     await page.locator('#versions-table tbody tr').nth(1).waitFor();
@@ -452,18 +549,24 @@ describe('web console in a browser', function () {
   it('approves a pipeline waiting for a reviewer', async () => {
     const train = await upload(api, 'console-pipeline', blobRows(21));
     const reference = await upload(api, 'console-pipeline-ref', blobRows(22, 1.5));
-    const started = await request(api, 'POST', '/api/v1/pipelines/full', {
-      model: { name: 'console-pipeline' },
-      datasetId: train,
-      referenceDatasetId: reference,
-      holdout: { fraction: 0.25, seed: 1 },
-      training: trainingBody('label', true),
-      gate: { thresholds: [{ metric: 'accuracy', threshold: 0.5 }], noChampion: 'absolute-only' },
-      promote: { alias: 'champion' },
-      approval: { required: true, timeout: '1h', onTimeout: 'reject' },
-      // x drifts on purpose (one of the two features): reported per feature, a warning rather than a stop.
-      checks: { severities: { dataset_drift: 'warn' } },
-    });
+    const started = await request(
+      api,
+      'POST',
+      '/api/v1/pipelines/full',
+      {
+        model: { name: 'console-pipeline' },
+        datasetId: train,
+        referenceDatasetId: reference,
+        holdout: { fraction: 0.25, seed: 1 },
+        training: trainingBody('label', true),
+        gate: { thresholds: [{ metric: 'accuracy', threshold: 0.5 }], noChampion: 'absolute-only' },
+        promote: { alias: 'champion' },
+        approval: { required: true, timeout: '1h', onTimeout: 'reject' },
+        // x drifts on purpose (one of the two features): reported per feature, a warning rather than a stop.
+        checks: { severities: { dataset_drift: 'warn' } },
+      },
+      bearer(operatorKey),
+    );
     expect(started.status, JSON.stringify(started.body)).to.equal(202);
     const id = started.body.pipelineId as string;
 
@@ -481,6 +584,14 @@ describe('web console in a browser', function () {
     expect(await page.locator('#drift-table tr[data-feature="y"] td').last().innerText()).to.equal('no');
     expect(await page.locator('#gate-results li').first().innerText()).to.match(/✓ accuracy/);
     await screenshot(page, 'pipeline-awaiting');
+    // A viewer sees the same pipeline waiting, and no way to decide it.
+    const viewer = await viewerPage();
+    await viewer.goto(`${api.baseUrl}/#/pipelines/${id}`);
+    await viewer.locator('#decision-needs-role').waitFor();
+    expect(await viewer.locator('.status-line [data-status]').getAttribute('data-status')).to.equal(
+      'AWAITING_APPROVAL',
+    );
+    expect(await viewer.locator('#decision-form, #approve, #reject').count()).to.equal(0);
 
     await page.getByLabel('Comment (optional)').fill('looks good');
     await page.locator('#approve').click();
@@ -501,18 +612,24 @@ describe('web console in a browser', function () {
     expect(new Set(kinds)).to.deep.equal(new Set(['training']));
     await screenshot(page, 'jobs');
 
-    const created = await request(api, 'POST', '/api/v1/schedules', {
-      action: {
-        kind: 'clustering',
-        request: {
-          algorithm: 'kmeans',
-          params: { k: 3, seed: 1 },
-          dataset: { name: 'console-blobs' },
-          columns: ['a', 'b', 'c', 'd'],
+    const created = await request(
+      api,
+      'POST',
+      '/api/v1/schedules',
+      {
+        action: {
+          kind: 'clustering',
+          request: {
+            algorithm: 'kmeans',
+            params: { k: 3, seed: 1 },
+            dataset: { name: 'console-blobs' },
+            columns: ['a', 'b', 'c', 'd'],
+          },
         },
+        spec: { intervals: [{ every: '24h' }] },
       },
-      spec: { intervals: [{ every: '24h' }] },
-    });
+      admin(),
+    );
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     const scheduleId = created.body.scheduleId as string;
     try {
@@ -524,7 +641,7 @@ describe('web console in a browser', function () {
       expect(await page.locator('dl.facts').innerText()).to.match(/paused: data freeze/);
       await screenshot(page, 'schedule');
     } finally {
-      await request(api, 'DELETE', `/api/v1/schedules/${scheduleId}`);
+      await request(api, 'DELETE', `/api/v1/schedules/${scheduleId}`, undefined, admin());
     }
   });
 
@@ -586,5 +703,65 @@ describe('web console in a browser', function () {
         ).length,
     );
     expect(unlabelled).to.equal(0);
+  });
+
+  it('shows a viewer what it may see, without the controls its role cannot use', async () => {
+    const viewer = await viewerPage();
+    const nav = await viewer.locator('nav[aria-label="Console sections"] a').allInnerTexts();
+    expect(nav).to.include.members(['Jobs', 'Datasets', 'Models', 'Pipelines', 'Schedules']);
+    expect(nav).to.not.include.members(['New clustering']);
+    expect(nav).to.not.include.members(['New training']);
+
+    await viewer.goto(`${api.baseUrl}/#/jobs`);
+    await viewer.locator('#jobs-table tbody tr').first().waitFor();
+    expect(await viewer.getByRole('link', { name: /New (clustering|training) job/ }).count()).to.equal(0);
+    await viewer.goto(`${api.baseUrl}/#/datasets`);
+    await viewer.locator('#upload-needs-role').waitFor();
+    expect(await viewer.locator('#upload-form').count()).to.equal(0);
+    await viewer.goto(`${api.baseUrl}/#/datasets/${datasetId}`);
+    await viewer.locator('#schema-table').waitFor();
+    expect(await viewer.getByRole('link', { name: /Cluster it|Train on it/ }).count()).to.equal(0);
+    // A start form's URL, typed in: a note, not a form the API would refuse.
+    await viewer.goto(`${api.baseUrl}/#/new-training?dataset=${datasetId}`);
+    await viewer.locator('#start-needs-role').waitFor();
+    expect(await viewer.locator('#training-form').count()).to.equal(0);
+    await viewer.goto(`${api.baseUrl}/#/models/console-mlp`);
+    await viewer.locator('#versions-table tbody tr').first().waitFor();
+    expect(await viewer.locator('#alias-form').count()).to.equal(0);
+    await screenshot(viewer, 'viewer-model');
+
+    // The same pages for the admin have them all (the checks above can fail).
+    await goto(`datasets/${datasetId}`);
+    await page.getByRole('link', { name: 'Cluster it' }).waitFor();
+    await goto('models/console-mlp');
+    await page.locator('#alias-form').waitFor();
+  });
+
+  it('returns to the sign-in form when the key stops working, and after signing out', async () => {
+    // A key revoked while its session is open: the next request's 401 brings the form back, saying why.
+    const doomed = await createTestKey(stack.pool, { role: 'viewer', name: 'console-doomed' });
+    const other = await browser.newContext();
+    try {
+      const doomedPage = await other.newPage();
+      doomedPage.on('pageerror', (err) => pageErrors.push(`doomed: ${err.message}`));
+      await signIn(doomedPage, doomed, 'viewer');
+      await stack.pool.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1', [doomed.split('_')[1]]);
+      await doomedPage.getByRole('link', { name: 'Models', exact: true }).click();
+      await doomedPage.locator('#sign-in-form').waitFor();
+      expect(await doomedPage.locator('main [role="status"]').innerText()).to.match(/session ended/);
+    } finally {
+      await other.close();
+    }
+
+    // Signing out: the cookie is gone, the form is back with the focus in it, and a reload stays signed out.
+    await goto('jobs');
+    await page.locator('#who').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#sign-in-form').waitFor();
+    await keyFieldFocused(page);
+    expect((await page.context().cookies()).filter((c) => c.name === 'kiln_session')).to.deep.equal([]);
+    expect(await page.locator('#who').count()).to.equal(0);
+    await page.reload();
+    await page.locator('#sign-in-form').waitFor();
   });
 });

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { repoRoot } from '../../common/paths';
 import { getDevice, onlineGpus, upsertDevice } from '../../db/gpus';
 import { DCGM_CSV_COLUMNS } from '../../gpu/dcgm-csv';
-import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
+import { JsonResponse, request, startTestApi, TestApi, withAuth } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
 const HEADER = DCGM_CSV_COLUMNS.join(',');
@@ -68,7 +68,7 @@ function streamUpload(
         port: url.port,
         method: 'POST',
         path: url.pathname,
-        headers: { 'content-type': 'text/csv', ...headers },
+        headers: withAuth(api, { 'content-type': 'text/csv', ...headers }),
       },
       (res) => {
         answered = true;
@@ -77,7 +77,13 @@ function streamUpload(
         res.on('data', (c: Buffer) => parts.push(c));
         res.on('end', () => {
           req.destroy();
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(parts).toString()), sentBytes });
+          const text = Buffer.concat(parts).toString();
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), sentBytes });
+          } catch {
+            // Not JSON (an empty answer): a failure of this test, not an uncaught error that stops the run.
+            reject(new Error(`HTTP ${res.statusCode}: not a JSON body: ${JSON.stringify(text.slice(0, 200))}`));
+          }
         });
       },
     );

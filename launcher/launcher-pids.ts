@@ -97,7 +97,9 @@ export class LauncherPids {
     };
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, `${JSON.stringify(content, null, 2)}\n`);
+    // The owner's only (launcher/data-dir.ts), whatever the umask of whoever runs this.
+    fs.writeFileSync(tmp, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
+    fs.chmodSync(tmp, 0o600);
     fs.renameSync(tmp, this.file);
   }
 

@@ -11,6 +11,7 @@ import { createPool } from '../db/pool';
 import { loadDevices } from '../gpu/declared-inventory';
 import { migrate } from '../migrations/migrator';
 import { childOutput } from './child-output';
+import { LAUNCHER_UMASK, prepareDataDir } from './data-dir';
 import { initEmbeddedPostgres } from './embedded-postgres';
 import { LauncherPids } from './launcher-pids';
 import { assertPortsFree, PortsUnavailableError } from './port-check';
@@ -67,6 +68,8 @@ async function shutdown(log: Logger, reason: string, exitCode: number): Promise<
   if (stopping) return;
   stopping = true;
   log.info(`${reason}: stopping the API, workers, Temporal and Postgres`);
+  // None is restarted from now on, even one that exits before its turn (its exit is then logged at info, not warn).
+  for (const child of [stack.api, ...stack.workers, stack.temporal, stack.postgres]) child?.stopRestarting();
   const step = async (what: string, stop: Promise<unknown>) => {
     await stop.catch((err: unknown) => log.error({ err }, `${what}: stop failed`));
     log.info(`${what} stopped`);
@@ -87,6 +90,9 @@ async function run(config: KilnConfig, log: Logger, show: ShowChild): Promise<vo
   const startedAt = Date.now();
   const env = process.env;
   const state = config.launcher.dataDir;
+  // Before anything is written: the data directory 0711, what the launcher and its children create there 0600.
+  process.umask(LAUNCHER_UMASK);
+  prepareDataDir(state, (line, level) => log[level](line));
   const pids = new LauncherPids(path.join(state, 'launcher.pids'), log);
   await pids.claim();
   stack.pids = pids;

@@ -63,6 +63,15 @@ function ended(child: ChildProcess): Promise<{ code: number | null; signal: Node
   });
 }
 
+/**
+ * How a ready incarnation that the launcher did not stop ended. Exit code 0 is a clean exit, as the API and the workers
+ * make on a SIGTERM from someone else (an operator's kill): "died" would read as a crash.
+ */
+function diedReason(code: number | null, signal: NodeJS.Signals | null): string {
+  if (code === 0) return 'exited (code 0) without the launcher stopping it (a SIGTERM from another process?)';
+  return `died (code ${code}, signal ${signal})`;
+}
+
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -73,6 +82,8 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 export class SupervisedProcess {
   private child?: ChildProcess;
   private stopping = false;
+  /** Whether stop() has signalled the running incarnation: its exit is then the one asked for. */
+  private signalled = false;
   private readonly backoff = new RestartBackoff();
   private wake?: () => void;
   private loop?: Promise<void>;
@@ -94,11 +105,23 @@ export class SupervisedProcess {
     return this.child?.pid;
   }
 
-  /** Stops restarting it and stops the running incarnation (its stop policy); resolves once it is gone. */
-  async stop(): Promise<void> {
+  /**
+   * Stops restarting it, without signalling it: the launcher is stopping and will stop() it in its turn. An
+   * incarnation that exits before then (a service manager that signals every process of the unit at once) is logged at
+   * info, not restarted.
+   */
+  stopRestarting(): void {
     this.stopping = true;
     this.wake?.();
-    if (this.child) await stopChild(this.child, this.policy);
+  }
+
+  /** Stops restarting it and stops the running incarnation (its stop policy); resolves once it is gone. */
+  async stop(): Promise<void> {
+    this.stopRestarting();
+    if (this.child) {
+      this.signalled = true;
+      await stopChild(this.child, this.policy);
+    }
     await this.loop;
   }
 
@@ -116,7 +139,16 @@ export class SupervisedProcess {
         else log.info({ process: name, pid: this.pid }, `${name} restarted (pid ${this.pid})`);
         wasReady = true;
       });
-      if (this.stopping) break;
+      if (this.stopping) {
+        if (!this.signalled && ending.code !== undefined) {
+          // Not our signal, but the launcher is stopping anyway: nothing to warn about, nothing to restart.
+          log.info(
+            { process: name, code: ending.code, signal: ending.signal },
+            `${name} exited (code ${ending.code}, signal ${ending.signal}) while the launcher is stopping`,
+          );
+        }
+        break;
+      }
       if (ending.code != null && NO_RESTART_EXIT_CODES.has(ending.code)) {
         // A bad configuration or command line (common/exit-codes.ts): another start would only repeat it.
         const why = `${name} ${ending.reason}: a configuration or command-line error (see its last line); not restarting`;
@@ -177,7 +209,7 @@ export class SupervisedProcess {
       const how = `(code ${code}, signal ${signal})`;
       return {
         ready: first?.ok === true,
-        reason: first?.ok ? `died ${how}` : `exited before it was ready ${how}`,
+        reason: first?.ok ? diedReason(code, signal) : `exited before it was ready ${how}`,
         code,
         signal,
       };

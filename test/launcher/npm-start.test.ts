@@ -140,6 +140,15 @@ describe('npm start (the launcher) with its own Postgres and Temporal', function
     expect(fs.statSync(keyFile).mode & 0o777).to.equal(0o600);
     expect(first.output()).to.contain(keyFile);
     expect(first.output()).to.not.contain(bootstrapAuth(dataDir).authorization!.slice('Bearer '.length));
+    // Tenant data is not for other users of the machine: the data directory (0755 from this test) is made 0711
+    // (traversable for the postgres user when run as root, not listable), what the launcher and Temporal write 0600.
+    const modeOf = (name: string) => (fs.statSync(path.join(dataDir, name)).mode & 0o777).toString(8);
+    expect(modeOf('.'), 'data directory').to.equal('711');
+    for (const name of ['temporal.sqlite', 'temporal.sqlite-wal', 'temporal.sqlite-shm', 'launcher.pids']) {
+      expect(modeOf(name), name).to.equal('600');
+    }
+    expect(modeOf('postgres'), 'the cluster').to.equal('700');
+    expect(first.output()).to.contain(`made ${dataDir} 0711 (was 0755)`);
     const pids = [...new Set(started.filter((l) => l.component !== 'launcher').map((l) => l.pid))];
     const workerPid = started.find(isCpuWorkerReady)!.pid;
     expect(

@@ -6,11 +6,20 @@ import type { SsoConfig } from '../../common/sso-config';
 /** Verifies an SSO token's signature and claims; answers its subject `<issuer>|<sub>`. */
 export type SsoTokenVerifier = (token: string) => Promise<string>;
 
-/** Why a token was refused, for the 401's message: the class of problem, never the token or its claims. */
-function refusal(err: unknown): string | undefined {
+/**
+ * Why a token was refused, for the 401's message: the class of problem, never the token or its claims. For another
+ * audience it names the one expected (KILN_JWT_AUDIENCE, no secret; only a token the identity provider signed gets
+ * this far): the usual mistake is sending an ID token, whose `aud` is the client id, instead of an access token.
+ */
+function refusal(err: unknown, audience: string): string | undefined {
   if (err instanceof joseErrors.JWTExpired) return 'the token has expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.claim === 'aud') return 'the token is for another audience';
+    if (err.claim === 'aud') {
+      return (
+        `the token is for another audience: send an access token whose "aud" includes "${audience}" ` +
+        '(an ID token works only if its "aud" is that value)'
+      );
+    }
     if (err.claim === 'iss') return 'the token is from another issuer';
     if (err.claim === 'nbf') return 'the token is not valid yet';
     return `the token's "${err.claim}" claim is missing or invalid`;
@@ -49,7 +58,7 @@ export function createSsoTokenVerifier(config: SsoConfig, log?: Logger): SsoToke
         requiredClaims: ['sub', 'exp'],
       }));
     } catch (err) {
-      const reason = refusal(err);
+      const reason = refusal(err, config.audience);
       if (reason) throw new UnauthorizedError(`invalid token: ${reason}`, 'invalid_token');
       log?.warn({ err }, "SSO: the identity provider's keys (KILN_JWT_JWKS_URL) could not be fetched");
       throw new UnauthorizedError(

@@ -21,8 +21,9 @@ export interface SsoVerifier {
    * The principal `sso:<issuer>|<sub>` for a token, in `requestedTenant` (the X-Kiln-Tenant header) or else the one
    * tenant its subject is a member of, with the role of that membership. Throws UnauthorizedError `invalid_token`
    * (401) for a token that does not verify; ForbiddenError `not_a_member` (403) for a valid token whose subject is
-   * not a member (of the requested tenant); ValidationError (400, field X-Kiln-Tenant) when the header is malformed,
-   * or absent for a member of several tenants (`tenant_required`).
+   * not a member (of the requested tenant), its message naming the subject and the PUT that adds it; ValidationError
+   * (400, field X-Kiln-Tenant) when the header is malformed, or absent for a member of several tenants
+   * (`tenant_required`).
    */
   authenticate(token: string, requestedTenant: string | undefined): Promise<Principal>;
 }
@@ -47,10 +48,14 @@ export function createSsoVerifier(deps: {
       const memberships = await membershipsOf(deps.pool, subject, requestedTenant);
       const [first] = memberships;
       if (!first) {
+        // The subject as the token carries it and as the members route takes it: the user passes this on to an admin.
+        const add = `PUT /api/v1/members/${encodeURIComponent(subject)} {"role": "viewer"} (or another role)`;
         throw new ForbiddenError(
           requestedTenant === undefined
-            ? `${subject} is not a member of any tenant (an admin adds members: PUT /api/v1/members/:subject)`
-            : `${subject} is not a member of tenant "${requestedTenant}"`,
+            ? `the token is valid, but its subject "${subject}" is not a member of any tenant: an admin of the ` +
+                `tenant adds it with ${add}`
+            : `the token is valid, but its subject "${subject}" is not a member of tenant "${requestedTenant}": ` +
+                `an admin of that tenant adds it with ${add}`,
           'not_a_member',
         );
       }

@@ -137,7 +137,11 @@ describe('SSO bearer tokens (JWT over a JWKS) and tenant members', function () {
     const forged = b64url({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), sub: 'bob' });
     const cases: Array<[string, string, RegExp]> = [
       ['expired', await token('alice', { exp: past }), /expired/],
-      ['another audience', await token('alice', { audience: 'someone-else' }), /another audience/],
+      [
+        'another audience (an ID token: aud is the client id)',
+        await token('alice', { audience: 'someone-else' }),
+        /another audience: send an access token whose "aud" includes "kiln-api"/,
+      ],
       ['another issuer', await token('alice', { issuer: 'https://evil.example/' }), /another issuer/],
       ['no exp', await token('alice', { exp: null }), /"exp" claim/],
       ['a key not in the JWKS', await token('alice', { key: stranger }), /signing key is not among/],
@@ -172,8 +176,22 @@ describe('SSO bearer tokens (JWT over a JWKS) and tenant members', function () {
   });
 
   it("is 403 not_a_member for a valid token of a subject that is no tenant's member", async () => {
-    const res = await request(api, 'GET', '/api/v1/models', undefined, as(await token('mallory')));
+    const mallory = await token('mallory');
+    const res = await request(api, 'GET', '/api/v1/models', undefined, as(mallory));
     expectError(res, 403, 'not_a_member', /not a member of any tenant/);
+    // The message names the subject and the very PUT that adds it: an admin copies it, and the token then works.
+    const message: string = res.body.error.message;
+    expect(message).to.contain(`"${subjectOf('mallory')}"`);
+    expect(message).to.contain(`PUT ${memberPath('mallory')} `);
+    const added = await request(api, 'PUT', memberPath('mallory'), { role: 'viewer' }, bearer(adminKeyA));
+    expect(added.status, JSON.stringify(added.body)).to.equal(201);
+    try {
+      expect((await request(api, 'GET', '/api/v1/models', undefined, as(mallory))).status).to.equal(200);
+      const elsewhere = await request(api, 'GET', '/api/v1/models', undefined, as(mallory, tenantB));
+      expectError(elsewhere, 403, 'not_a_member', new RegExp(`not a member of tenant "${tenantB}": an admin of that`));
+    } finally {
+      await request(api, 'DELETE', memberPath('mallory'), undefined, bearer(adminKeyA));
+    }
   });
 
   it('a member of several tenants names one with X-Kiln-Tenant, and gets its role there', async () => {

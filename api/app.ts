@@ -54,7 +54,7 @@ export function apiRouters(deps: ApiDeps): Router[] {
     tenantLimitsRouter(deps),
     apiKeysRouter(deps),
     tenantsRouter(deps),
-    sessionRouter(),
+    sessionRouter(deps),
   ]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }

@@ -910,7 +910,7 @@ export function openApiDocument(limits: DatasetLimits) {
         post: {
           operationId: 'signIn',
           summary:
-            'Sign a browser in: checks the API key (or SSO token) as every route does and sets the HttpOnly, SameSite=Strict cookie `kiln_session` holding it (12 hours; Secure over https), which the API then accepts like `Authorization: Bearer`. Answers the caller as GET /api/v1/whoami; a bad key is 401 and sets no cookie',
+            "Sign a browser in: checks the API key (or SSO token) as every route does, opens a server-side session (12 hours, an SSO token's exp at the latest) and sets the HttpOnly, SameSite=Strict cookie `kiln_session` to its opaque id (Secure over https), which the API then accepts like `Authorization: Bearer` until the session expires, is signed out or its key is revoked (then 401 `session_expired` or `key_revoked`). Answers the caller as GET /api/v1/whoami; a bad key is 401 and sets no cookie",
           requestBody: { content: { 'application/json': { schema: schema(sessionRequest) } } },
           responses: {
             '200': {
@@ -922,7 +922,8 @@ export function openApiDocument(limits: DatasetLimits) {
         },
         delete: {
           operationId: 'signOut',
-          summary: 'Sign a browser out: clears the `kiln_session` cookie (204, signed in or not)',
+          summary:
+            "Sign a browser out: ends the cookie's session (its id opens nothing any more) and clears the `kiln_session` cookie (204, signed in or not)",
           responses: { '204': { description: 'Signed out' }, ...errors(403) },
         },
       },

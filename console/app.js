@@ -71,7 +71,8 @@ function useSession() {
   const current = useRef(session);
   current.current = session;
   useEffect(() => {
-    // Any 401 (an expired or revoked key, a sign-out in another tab) returns to the form, the route kept.
+    // Any 401 (an expired session, a revoked or expired key, a sign-out in another tab) returns to the form, the route
+    // kept.
     onUnauthorized(() => {
       if (current.current) setEnded(true);
       setSession(null);

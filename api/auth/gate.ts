@@ -10,7 +10,8 @@ import type { ApiMetrics } from '../metrics';
 import { BudgetSizes, DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
 import type { Access, AccessDeclaration, AccessGate } from './access';
 import { budgetOf, createRateLimits, routeOf } from './rate-limits';
-import { SESSION_COOKIE } from './session-cookie';
+import { sessionCookieOf } from './session-cookie';
+import { createSessionResolver, SessionResolver } from './session-store';
 import { SsoVerifier, TENANT_HEADER } from './sso';
 
 /**
@@ -39,23 +40,28 @@ export interface GateDeps {
 }
 
 /**
- * The credentials a request carries: `Authorization: Bearer <token>`, `X-API-Key: <key>`, or the console's session
- * cookie (api/auth/session-cookie.ts), in that order.
+ * The key or token a request carries: `Authorization: Bearer <token>`, else `X-API-Key: <key>`. The console's session
+ * cookie is no token (it names a server-side session: authenticate reads it when there is none of these).
  */
-export function presentedToken(ctx: Pick<Context, 'get' | 'cookies'>): string | undefined {
+export function presentedToken(ctx: Pick<Context, 'get'>): string | undefined {
   const authorization = ctx.get('Authorization');
   if (authorization) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw new UnauthorizedError('Authorization must be "Bearer <API key or token>"', 'invalid_credentials');
     return match[1];
   }
-  return ctx.get('X-API-Key') || ctx.cookies.get(SESSION_COOKIE) || undefined;
+  return ctx.get('X-API-Key') || undefined;
 }
 
 /** Verifies `kiln_` API keys against Postgres, with a short cache of the rows it read. */
 export interface KeyVerifier {
   /** The key's principal. Throws UnauthorizedError: invalid_credentials, key_revoked, key_expired. */
   verify(token: string): Promise<Principal>;
+  /**
+   * The principal of the key with this id, its secret not presented: for a session opened with the key (its secret
+   * was verified then). Throws UnauthorizedError: invalid_credentials (no such key), key_revoked, key_expired.
+   */
+  verifyKeyId(keyId: string): Promise<Principal>;
   /** Drops a key's cached row (this process revoked it). */
   forget(keyId: string): void;
 }
@@ -70,39 +76,52 @@ export function createKeyVerifier(deps: GateDeps): KeyVerifier {
       : undefined;
   const touched = new LRUCache<string, true>({ max: KEY_CACHE_SIZE, ttl: LAST_USED_INTERVAL_MS });
 
+  const lookUp = async (keyId: string) => {
+    let found = rows?.get(keyId);
+    if (!found) {
+      found = await findApiKeyForAuth(deps.pool, keyId);
+      // Only keys that exist are cached: unknown ids cannot fill the cache.
+      if (found) rows?.set(keyId, found);
+    }
+    return found;
+  };
+  // A usable key's principal (key_revoked, key_expired otherwise), its last use recorded now and then.
+  const principalOfKey = (key: ApiKeyRecord): Principal => {
+    if (key.revokedAt) throw new UnauthorizedError('this API key was revoked', 'key_revoked');
+    if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) {
+      throw new UnauthorizedError('this API key has expired', 'key_expired');
+    }
+    if (!touched.has(key.keyId)) {
+      touched.set(key.keyId, true);
+      // Fire and forget: a failed bookkeeping write must not fail the request.
+      void touchApiKey(deps.pool, key.tenantId, key.keyId).catch((err: unknown) =>
+        log.warn({ err, keyId: key.keyId }, 'could not record the API key last use'),
+      );
+    }
+    return {
+      id: `key:${key.keyId}`,
+      tenantId: key.tenantId,
+      role: key.role,
+      platformAdmin: key.platformAdmin,
+      keyId: key.keyId,
+    };
+  };
+
   return {
     async verify(token) {
       const parsed = parseApiKey(token);
       if (!parsed) throw new UnauthorizedError('not a Kiln API key', 'invalid_credentials');
-      let found = rows?.get(parsed.keyId);
-      if (!found) {
-        found = await findApiKeyForAuth(deps.pool, parsed.keyId);
-        // Only keys that exist are cached: unknown ids cannot fill the cache.
-        if (found) rows?.set(parsed.keyId, found);
-      }
+      const found = await lookUp(parsed.keyId);
       // The secret is compared on every request, cached row or not.
       if (!found || !secretMatches(parsed.secret, found.secretSha256)) {
         throw new UnauthorizedError('unknown API key', 'invalid_credentials');
       }
-      const key = found.record;
-      if (key.revokedAt) throw new UnauthorizedError('this API key was revoked', 'key_revoked');
-      if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) {
-        throw new UnauthorizedError('this API key has expired', 'key_expired');
-      }
-      if (!touched.has(key.keyId)) {
-        touched.set(key.keyId, true);
-        // Fire and forget: a failed bookkeeping write must not fail the request.
-        void touchApiKey(deps.pool, key.tenantId, key.keyId).catch((err: unknown) =>
-          log.warn({ err, keyId: key.keyId }, 'could not record the API key last use'),
-        );
-      }
-      return {
-        id: `key:${key.keyId}`,
-        tenantId: key.tenantId,
-        role: key.role,
-        platformAdmin: key.platformAdmin,
-        keyId: key.keyId,
-      };
+      return principalOfKey(found.record);
+    },
+    async verifyKeyId(keyId) {
+      const found = await lookUp(keyId);
+      if (!found) throw new UnauthorizedError('unknown API key', 'invalid_credentials');
+      return principalOfKey(found.record);
     },
     forget(keyId) {
       rows?.delete(keyId);
@@ -111,16 +130,20 @@ export function createKeyVerifier(deps: GateDeps): KeyVerifier {
 }
 
 /**
- * Who the request acts for. Throws UnauthorizedError: `unauthenticated` without credentials, `invalid_credentials`
- * for a malformed Authorization header or an unknown key, `key_revoked`, `key_expired`.
+ * Who the request acts for: its key or token, else its session cookie (api/auth/session-store.ts). Throws
+ * UnauthorizedError: `unauthenticated` without credentials, `invalid_credentials` for a malformed Authorization
+ * header or an unknown key, `key_revoked`, `key_expired`, `session_expired` for a cookie naming no live session.
  */
 export async function authenticate(
   ctx: Pick<Context, 'get' | 'cookies'>,
   keys: KeyVerifier,
   sso?: SsoVerifier,
+  sessions?: SessionResolver,
 ): Promise<Principal> {
   const token = presentedToken(ctx);
   if (token === undefined) {
+    const sessionId = sessionCookieOf(ctx);
+    if (sessions && sessionId !== undefined) return sessions.resolve(sessionId);
     throw new UnauthorizedError('this needs credentials: Authorization: Bearer <API key>, or X-API-Key');
   }
   // Anything not shaped like a Kiln key is an SSO token when SSO is on (a mistyped key stays a key's 401).
@@ -146,6 +169,7 @@ export function assertAllowed(principal: Principal, access: Access): void {
  */
 export function createAccessGate(deps: GateDeps): AccessGate {
   const keys = createKeyVerifier(deps);
+  const sessions = createSessionResolver({ pool: deps.pool, keys });
   const rateLimits = createRateLimits({
     pool: deps.pool,
     defaults: deps.rateLimits ?? DEFAULT_BUDGET_SIZES,
@@ -154,7 +178,7 @@ export function createAccessGate(deps: GateDeps): AccessGate {
   return {
     async authorize(ctx, declaration: AccessDeclaration) {
       try {
-        const principal = await authenticate(ctx, keys, deps.sso);
+        const principal = await authenticate(ctx, keys, deps.sso, sessions);
         ctx.state.principal = principal;
         assertAllowed(principal, declaration.access);
         await rateLimits.consume(principal, budgetOf(declaration, ctx.method), routeOf(ctx));

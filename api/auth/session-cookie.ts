@@ -1,19 +1,11 @@
 import type { Context } from 'koa';
 
 /**
- * The console's session cookie: the API key (or SSO token) itself, HttpOnly, so that the page's scripts never hold it
- * and EventSource (which cannot send headers) carries it. The gate reads it after Authorization and X-API-Key.
+ * The console's session cookie: an opaque session id (api/auth/session-store.ts), never a key or token. HttpOnly, so
+ * that the page's scripts never hold it, and EventSource (which cannot send headers) carries it. The gate reads it
+ * when a request has neither Authorization nor X-API-Key.
  */
 export const SESSION_COOKIE = 'kiln_session';
-
-/** How long a browser keeps a session: 12 hours, in milliseconds (a key's own expiry or revocation ends it sooner). */
-export const SESSION_MAX_AGE_MS = 12 * 3600 * 1000;
-
-/**
- * A token's characters as a cookie value may carry them (RFC 6265 cookie-octet: visible ASCII but `"`, `,`, `;` and
- * `\`). Every Kiln key (`kiln_<hex>_<base64url>`) and every JWT (base64url and dots) is one.
- */
-export const COOKIE_SAFE_TOKEN = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/;
 
 /**
  * SameSite=Strict: a page of another site never sends it (no cross-site request forgery with it; browserGuard refuses
@@ -24,9 +16,14 @@ function cookieOptions(ctx: Pick<Context, 'secure'>) {
   return { httpOnly: true, sameSite: 'strict' as const, path: '/', secure: ctx.secure, overwrite: true };
 }
 
-/** Sets the session cookie to `token` (already authenticated by the caller) for SESSION_MAX_AGE_MS. */
-export function setSessionCookie(ctx: Pick<Context, 'cookies' | 'secure'>, token: string): void {
-  ctx.cookies.set(SESSION_COOKIE, token, { ...cookieOptions(ctx), maxAge: SESSION_MAX_AGE_MS });
+/** Sets the session cookie to `sessionId`, for the browser to drop at `expiresAt` (the session's own expiry). */
+export function setSessionCookie(ctx: Pick<Context, 'cookies' | 'secure'>, sessionId: string, expiresAt: Date): void {
+  ctx.cookies.set(SESSION_COOKIE, sessionId, { ...cookieOptions(ctx), expires: expiresAt });
+}
+
+/** The session id the request's cookie carries, if any. */
+export function sessionCookieOf(ctx: Pick<Context, 'cookies'>): string | undefined {
+  return ctx.cookies.get(SESSION_COOKIE) || undefined;
 }
 
 /** Clears the session cookie (an empty value that expired in 1970). */

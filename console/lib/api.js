@@ -1,6 +1,7 @@
 // The one place the console talks to the API. Every request goes through apiFetch. The caller's identity is the
 // HttpOnly session cookie POST /api/v1/session sets (lib/session.js): the browser sends it with every same-origin
-// request and stream, so no script here ever holds the key; a 401 anywhere tells the app (onUnauthorized) to sign in.
+// request and stream, so no script here ever holds the key (nor the session's id); a 401 anywhere tells the app
+// (onUnauthorized) to sign in.
 
 /** An error answer of the API: `{ error: { code, message, field? } }` with its HTTP status. */
 export class ApiError extends Error {

@@ -34,7 +34,8 @@ export function whoami() {
 }
 
 /**
- * Signs the browser in: the API checks the key (or SSO token) and keeps it in an HttpOnly cookie; answers the caller.
+ * Signs the browser in: the API checks the key (or SSO token), opens a server-side session and sets an HttpOnly cookie
+ * to the session's opaque id (never the key); answers the caller.
  * An ApiError (401 `invalid_credentials`, `key_revoked`, `key_expired`) when the API refuses it.
  * @param {string} apiKey
  * @returns {Promise<Whoami>}
@@ -43,7 +44,7 @@ export function signIn(apiKey) {
   return api('/api/v1/session', { method: 'POST', body: { apiKey } });
 }
 
-/** Signs the browser out: the API clears the cookie. */
+/** Signs the browser out: the API deletes the session (a copy of the cookie opens nothing any more) and clears it. */
 export async function signOut() {
   await api('/api/v1/session', { method: 'DELETE' });
 }

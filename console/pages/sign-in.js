@@ -1,4 +1,5 @@
-// The sign-in form: an API key (or an SSO token where SSO is configured) becomes the browser's session cookie.
+// The sign-in form: an API key (or an SSO token where SSO is configured) opens a server-side session, whose opaque id
+// becomes the browser's session cookie.
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorNote } from '../lib/format.js';
@@ -49,8 +50,9 @@ export function SignInPage({ onSignedIn, ended }) {
       </label>
       <p class="muted" id="sign-in-help">
         A Kiln API key (<code>kiln_…</code>), such as the bootstrap key, or a token from your identity provider where
-        the API trusts one. The browser keeps it in a cookie its scripts cannot read, for 12 hours or until you sign
-        out; the console shows what the key's tenant and role may see.
+        the API trusts one. It opens a session for 12 hours (an SSO token's own expiry at the latest); signing out or
+        revoking the key ends it. The browser keeps only the session's id, in a cookie its scripts cannot read; the
+        console shows what the key's tenant and role may see.
       </p>
       <button type="submit" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
       <${ErrorNote} error=${error} />

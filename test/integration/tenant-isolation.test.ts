@@ -123,6 +123,8 @@ describe('tenant isolation: another tenant sees and changes nothing', function (
   // Platform-wide, no tenant's data: GPUs and their telemetry, the pools' status, health, the API's own description.
   const PLATFORM = [/^\/api\/v1\/gpus/, /^\/api\/gpu\//, /^\/api\/v1\/resources\//, /^\/(health|ready|metrics)$/];
   const PUBLIC = ['/api/v1/openapi.json', '/api/v1/algorithms', '/api/algorithms'];
+  // Tenant management is a platform admin's: a tenant's own admin (B here) is refused outright.
+  const PLATFORM_ADMIN = [/^\/api\/v1\/tenants/];
 
   it("answers tenant B 404 on every read route with A's ids, and lists without A's items", async () => {
     const doc = await request(api, 'GET', '/api/v1/openapi.json');
@@ -134,6 +136,12 @@ describe('tenant isolation: another tenant sees and changes nothing', function (
     const aItems = [ids.dataset, ids.job, ids.artifact, ids.pipeline, ids.schedule, model, ids.series];
     for (const path of paths) {
       if (PUBLIC.includes(path) || PLATFORM.some((p) => p.test(path))) continue;
+      if (PLATFORM_ADMIN.some((p) => p.test(path))) {
+        const other = await request(api, 'GET', path.replace('{id}', 'tenant-a'), undefined, b);
+        expect(other.status, `B's ${path}: ${JSON.stringify(other.body)}`).to.equal(403);
+        walked.push(path);
+        continue;
+      }
       const filled = fill(path);
       expect(filled, `no id of A's to fill ${path} with`).to.not.equal(undefined);
       // Event routes answer JSON pages with ?after= (the stream's headers would hold the connection).

@@ -547,7 +547,7 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
               port: url.port,
               method: 'POST',
               path: url.pathname,
-              headers: { 'content-type': 'text/csv' },
+              headers: withAuth(strict, { 'content-type': 'text/csv' }),
             },
             (res) => {
               const parts: Buffer[] = [];

@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { rootLogger } from '../common/logger';
-import { requires } from './auth/access';
+import { AccessDeclaration, requires } from './auth/access';
+import { accessByRoute } from './auth/route-access';
 import { createAccessGate } from './auth/gate';
 import { ApiDeps } from './context';
 import { browserGuard } from './middleware/browser-guard';
@@ -58,15 +59,20 @@ export function apiRouters(deps: ApiDeps): Router[] {
   ]) {
     v1.use(router.routes(), router.allowedMethods({ throw: true }));
   }
+  const routers: Router[] = [];
+  // Each operation states its route's requires(): the walk of every router, once, at the first request.
+  let access: ReadonlyMap<string, AccessDeclaration> | undefined;
   v1.get('/openapi.json', requires('public'), (ctx) => {
-    ctx.body = openApiDocument(deps.limits);
+    access ??= accessByRoute(routers);
+    ctx.body = openApiDocument(deps.limits, access);
   });
   const seed = new Router({ prefix: '/api' });
   const seedRoutes = seedCompatRouter(deps);
   seed.use(seedRoutes.routes(), seedRoutes.allowedMethods({ throw: true }));
   const gpuSeed = gpuSeedRouter(deps);
   seed.use(gpuSeed.routes(), gpuSeed.allowedMethods({ throw: true }));
-  return [v1, seed, healthRouter(deps)];
+  routers.push(v1, seed, healthRouter(deps));
+  return routers;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { apiKeyView, createApiKeyRequest, createdApiKeyView } from './schemas/api-keys';
 import { createdTenantView, createTenantRequest, tenantView } from './schemas/tenants';
-import { SECURITY_SCHEMES, withSecurity } from './openapi-security';
+import type { AccessDeclaration } from './auth/access';
+import { RATE_LIMIT_HEADERS, SECURITY_SCHEMES, withSecurity } from './openapi-security';
 import { EPOCH_SERIES_KEYS } from '../common/epoch-metrics';
 import { JOB_EVENT_TYPES } from '../common/job-events';
 import { DatasetLimits } from '../datasets/limits';
@@ -189,8 +190,12 @@ const startResponses = (body: Record<string, unknown>, ...codes: number[]) => ({
   },
 });
 
-/** The OpenAPI 3.1 document, generated from the zod schemas the API validates with, so the two cannot drift. */
-export function openApiDocument(limits: DatasetLimits) {
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas the API validates with, so the two cannot drift. `access`:
+ * the routes' requires() declarations by `METHOD /path` (api/auth/route-access.ts accessByRoute over apiRouters), from
+ * which each operation states the role it needs (`x-kiln-role`); without it the document names no roles.
+ */
+export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<string, AccessDeclaration>) {
   return {
     openapi: '3.1.0',
     info: {
@@ -200,7 +205,7 @@ export function openApiDocument(limits: DatasetLimits) {
         `Durable ML jobs on Temporal. Limits: body ${limits.maxBodyBytes} bytes, ${limits.maxRows} rows, ` +
         `${limits.maxColumns} columns, ${limits.maxCells} cells per dataset.`,
     },
-    paths: withSecurity({
+    paths: withSecurity(access, {
       '/api/v1/datasets': {
         post: {
           operationId: 'uploadDataset',
@@ -1078,6 +1083,7 @@ export function openApiDocument(limits: DatasetLimits) {
     }),
     components: {
       securitySchemes: SECURITY_SCHEMES,
+      headers: RATE_LIMIT_HEADERS,
       schemas: Object.fromEntries(Object.entries(ALGORITHMS).map(([name, a]) => [`${name}Params`, schema(a.params)])),
     },
   };

@@ -257,7 +257,7 @@ async function main(): Promise<void> {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const key = await createTestKey(pool, { role: 'operator' });
+    const key = await createTestKey(pool, { role: 'operator', platformAdmin: true });
     const { rows: pgVersion } = await pool.query<{ server_version: string }>('SHOW server_version');
 
     const runs = {

@@ -181,7 +181,7 @@ export function createAccessGate(deps: GateDeps): AccessGate {
         const principal = await authenticate(ctx, keys, deps.sso, sessions);
         ctx.state.principal = principal;
         assertAllowed(principal, declaration.access);
-        await rateLimits.consume(principal, budgetOf(declaration, ctx.method), routeOf(ctx));
+        await rateLimits.consume(principal, budgetOf(declaration, ctx.method), routeOf(ctx), ctx);
       } catch (err) {
         if (err instanceof UnauthorizedError || err instanceof ForbiddenError) {
           const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';

@@ -17,21 +17,62 @@ export const TENANT_LIMITS_CACHE_MS = 5_000;
 /** Tenants whose overrides one process keeps at once. */
 const TENANT_LIMITS_CACHE_SIZE = 10_000;
 
-/** rate-limiter-flexible's rows in migration 0008's table: `kiln:<budget>:<principal>`. */
+/** rate-limiter-flexible's rows in migration 0008's table: `kiln:<budget>:<seconds>s:<principal>`. */
 const TABLE = 'rate_limit_points';
 const KEY_PREFIX = 'kiln';
 
 /** Longest principal id used as is in a row key (the column is varchar(255)); longer ones are hashed. */
 const MAX_PLAIN_ID = 200;
 
+/**
+ * Where a budget stands after a request drew on it, as the IETF draft's response headers say it
+ * (draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy).
+ */
+export interface RateLimitState {
+  /** The window's size in requests (the budget's points). */
+  limit: number;
+  /** Requests left in the window after this one (0 once refused). */
+  remaining: number;
+  /** Seconds until the window ends and the budget is whole again (≥ 1 while a window runs). */
+  resetSeconds: number;
+  /** The window's length (s). */
+  windowSeconds: number;
+}
+
+/** Where response headers go (Koa's ctx.set). */
+export interface HeaderSink {
+  set(name: string, value: string): void;
+}
+
 /** Each caller's budgets, counted in Postgres so that every API replica draws on the same ones. */
 export interface RateLimits {
   /**
-   * Takes one point of `principal`'s `budget` (the tenant's override, else the default). Past the budget: throws
-   * TooManyRequestsError (code `rate_limited`, naming the budget; retryAfterSeconds until the window ends, ≥ 1) and
-   * counts kiln_rate_limited_total{route, budget}. Postgres down or too slow: throws DependencyUnavailableError.
+   * Takes one point of `principal`'s `budget` (the tenant's override, else the default) and, when `headers` is given,
+   * sets RateLimit-Limit, -Remaining, -Reset (seconds) and -Policy (`<points>;w=<seconds>`) on it, refused or not.
+   * Past the budget: throws TooManyRequestsError (code `rate_limited`, naming the budget; retryAfterSeconds until the
+   * window ends, ≥ 1) and counts kiln_rate_limited_total{route, budget}. Postgres down or too slow: throws
+   * DependencyUnavailableError (no headers set).
    */
-  consume(principal: Principal, budget: Budget, route: string): Promise<void>;
+  consume(principal: Principal, budget: Budget, route: string, headers?: HeaderSink): Promise<RateLimitState>;
+}
+
+/** The RateLimit-* headers of a budget's state (draft-ietf-httpapi-ratelimit-headers, delta-seconds for Reset). */
+export function rateLimitHeaders(state: RateLimitState): Record<string, string> {
+  return {
+    'RateLimit-Limit': String(state.limit),
+    'RateLimit-Remaining': String(state.remaining),
+    'RateLimit-Reset': String(state.resetSeconds),
+    'RateLimit-Policy': `${state.limit};w=${state.windowSeconds}`,
+  };
+}
+
+/**
+ * A budget's row key: `<budget>:<seconds>s:<principal>`. The window's length is part of it so that a tenant's new
+ * window length starts a new window (the old row would otherwise keep its old expiry: a 20 s budget answering "retry
+ * in 40 s"); the points are not, so a lowered count mid-window still counts what was spent in it.
+ */
+export function budgetKey(budget: Budget, size: BudgetSize, principalId: string): string {
+  return `${budget}:${size.durationSeconds}s:${principalKey(principalId)}`;
 }
 
 /** The budget a route draws on: its declaration's, else `read` for GET and HEAD and `write` for anything else. */
@@ -60,11 +101,12 @@ export interface RateLimitsDeps {
 }
 
 /**
- * Rate limits over rate-limiter-flexible's RateLimiterPostgres on the API's pool: fixed windows per (budget,
- * principal), one row each, incremented by one upsert per request. One limiter per (budget, points, duration) in use,
- * reused; every limiter of a budget shares its rows (the key has no size in it), so a tenant's new size counts what
- * was already spent in the window. Once a caller is past a budget, its limiter refuses in memory until the window ends
- * (no query per refused request). Rows expired for an hour are deleted every 5 minutes by one limiter per process.
+ * Rate limits over rate-limiter-flexible's RateLimiterPostgres on the API's pool: fixed windows per (budget, window
+ * length, principal), one row each, incremented by one upsert per request (budgetKey). One limiter per (points,
+ * duration) in use, reused; limiters of one window length share their rows, so a tenant's new count of points counts
+ * what was already spent in the window, while a new window length starts a fresh window. Once a caller is past a
+ * budget, its limiter refuses in memory until the window ends (no query per refused request). Rows expired for an
+ * hour are deleted every 5 minutes by one limiter per process.
  */
 export function createRateLimits(deps: RateLimitsDeps): RateLimits {
   const limiters = new Map<string, RateLimiterPostgres>();
@@ -111,22 +153,33 @@ export function createRateLimits(deps: RateLimitsDeps): RateLimits {
   }
 
   return {
-    async consume(principal, budget, route) {
+    async consume(principal, budget, route, headers) {
       let size = deps.defaults[budget];
+      let result: RateLimiterRes;
+      let refused = false;
       try {
         size = (await tenantOverrides(principal.tenantId))[budget] ?? size;
-        await limiterFor(size).consume(`${budget}:${principalKey(principal.id)}`);
+        result = await limiterFor(size).consume(budgetKey(budget, size, principal.id));
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) throw postgresUnavailable(err) ?? err;
-        deps.metrics?.rateLimited.inc({ route, budget });
-        const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-        throw new TooManyRequestsError(
-          `rate limit: the ${budget} budget of ${size.points} requests per ${size.durationSeconds} s is spent; ` +
-            `retry in ${retryAfterSeconds} s`,
-          retryAfterSeconds,
-          'rate_limited',
-        );
+        result = err;
+        refused = true;
       }
+      const state: RateLimitState = {
+        limit: size.points,
+        remaining: refused ? 0 : Math.max(0, result.remainingPoints),
+        resetSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)),
+        windowSeconds: size.durationSeconds,
+      };
+      if (headers) for (const [name, value] of Object.entries(rateLimitHeaders(state))) headers.set(name, value);
+      if (!refused) return state;
+      deps.metrics?.rateLimited.inc({ route, budget });
+      throw new TooManyRequestsError(
+        `rate limit: the ${budget} budget of ${size.points} requests per ${size.durationSeconds} s is spent; ` +
+          `retry in ${state.resetSeconds} s`,
+        state.resetSeconds,
+        'rate_limited',
+      );
     },
   };
 }

@@ -196,8 +196,9 @@ export function gpusRouter(deps: ApiDeps): Router {
     };
   });
 
-  // A flattened DCGM scrape as CSV, streamed into the store (services/ingest-telemetry.ts).
-  router.post('/gpus/telemetry', requires('operator'), async (ctx) => {
+  // A flattened DCGM scrape as CSV, streamed into the store (services/ingest-telemetry.ts). GPUs are platform
+  // infrastructure every tenant sees (GET /gpus): only a platform admin (the DCGM scraper's key) may add to them.
+  router.post('/gpus/telemetry', requires('platform-admin'), async (ctx) => {
     // The media type itself, not ctx.is(): that answers null for an empty body, which the reader refuses by name.
     if (ctx.request.type.trim().toLowerCase() !== 'text/csv') {
       throw new UnsupportedMediaTypeError(`expected Content-Type text/csv, got ${ctx.get('content-type') || 'none'}`);

@@ -61,5 +61,12 @@ export const tenantLimitsView = z.object({
   effectiveRateLimits: z
     .object({ start: budgetSize, predict: budgetSize, read: budgetSize, write: budgetSize })
     .meta({ description: "Each budget's size for the tenant's callers: its override, else the default" }),
-  maxRunningJobs: z.number().int().nullable(),
+  maxRunningJobs: z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: "The tenant's own cap on running jobs; null: none (the server default applies)" }),
+  effectiveMaxRunningJobs: z.number().int().meta({
+    description: 'The cap that applies: the override, else the server default (KILN_MAX_RUNNING_JOBS_PER_TENANT)',
+  }),
 });

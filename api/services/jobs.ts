@@ -494,6 +494,21 @@ export class JobService {
     const query = `${KilnTenant.name} = '${tenantId}' AND ExecutionStatus = 'Running' AND ParentWorkflowId IS NULL`;
     return (await this.client.workflow.count(query)).count;
   }
+
+  /**
+   * Which of `jobIds` Temporal's visibility store already lists, in any status (so countRunning counts them once they
+   * run, and no longer once they ended). Ids that cannot be jobs are left out of the query and never listed.
+   */
+  async visibleAmong(jobIds: readonly string[]): Promise<Set<string>> {
+    const ids = jobIds.filter(isJobId);
+    const seen = new Set<string>();
+    if (ids.length === 0) return seen;
+    // Job ids match JOB_ID: no quotes, so they go into the query as they are.
+    const query = `WorkflowId IN (${ids.map((id) => `'${id}'`).join(', ')})`;
+    for await (const execution of this.client.workflow.list({ query, pageSize: ids.length }))
+      seen.add(execution.workflowId);
+    return seen;
+  }
 }
 
 /** `{scheduleId, scheduledTime}` of a run a schedule started (Temporal's search attributes), else nothing. */

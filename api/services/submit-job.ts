@@ -6,7 +6,7 @@ import type { ApiMetrics } from '../metrics';
 import type { IdempotentStart } from './idempotency';
 import type { JobAttributes, JobService, JobStatus, KilnWorkflowType, StartOutcome } from './jobs';
 import { ServerTiming, timed } from './server-timing';
-import { checkTenantJobLimit } from './tenant-job-limit';
+import { reserveTenantJobSlot } from './tenant-job-limit';
 import { DEFAULT_MAX_RUNNING_JOBS_PER_TENANT } from '../../common/config';
 
 /**
@@ -128,7 +128,8 @@ export interface SubmittedJob {
  * Starts a prepared job and counts it: under `<idPrefix>-<uuid>`, the UUID derived from the Idempotency-Key when
  * `options.idempotency` is given (a replay finds the key's job, is not counted, and says so), else a fresh one.
  * TooManyRequestsError (429 `tenant_job_limit`) when the job's tenant runs as many jobs as it may
- * (tenant-job-limit.ts; a replay passes), PayloadTooLargeError past the workflow start bound and ConflictError for a
+ * (tenant-job-limit.ts: a place is reserved before the start and given back when the start throws or replays; a replay
+ * at the cap passes), PayloadTooLargeError past the workflow start bound and ConflictError for a
  * key reused with another request (JobService.startJob).
  */
 export async function startPreparedJob(
@@ -137,21 +138,30 @@ export async function startPreparedJob(
   options?: SubmitOptions,
 ): Promise<SubmittedJob> {
   const jobId = jobIdFor(prepared.attributes.tenantId, prepared.idPrefix, options);
-  await timed(options?.timing, 'limit', () =>
-    checkTenantJobLimit(
+  const slot = await timed(options?.timing, 'limit', () =>
+    reserveTenantJobSlot(
       {
         pool: deps.pool,
         jobs: deps.jobs,
         maxRunningJobsPerTenant: deps.maxRunningJobsPerTenant ?? DEFAULT_MAX_RUNNING_JOBS_PER_TENANT,
       },
       prepared.attributes.tenantId,
-      options?.idempotency ? jobId : undefined,
+      jobId,
+      options?.idempotency !== undefined,
     ),
   );
   const startedBy = options?.startedBy;
   const job = startedBy !== undefined ? { ...prepared, memo: { ...prepared.memo, startedBy } } : prepared;
-  const outcome = await timed(options?.timing, 'start', () => deps.jobs.startJob(jobId, job, options?.idempotency));
+  let outcome: StartOutcome;
+  try {
+    outcome = await timed(options?.timing, 'start', () => deps.jobs.startJob(jobId, job, options?.idempotency));
+  } catch (err) {
+    slot.release();
+    throw err;
+  }
+  // A replay started nothing: its place under the cap goes back.
   if (outcome.created) deps.metrics.jobsStarted.inc(prepared.metric);
+  else slot.release();
   return {
     jobId,
     kind: prepared.kind,

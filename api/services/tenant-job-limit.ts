@@ -2,11 +2,13 @@ import type { Pool } from 'pg';
 import { TooManyRequestsError } from '../../common/errors';
 import { tenantMaxRunningJobs } from '../../db/tenant-job-limit';
 import type { JobService } from './jobs';
+import { KeyedQueue } from './keyed-queue';
 
 /** What the per-tenant running-job cap reads. */
 export interface TenantJobLimitDeps {
   pool: Pick<Pool, 'query'>;
-  jobs: Pick<JobService, 'countRunning' | 'statusOf'>;
+  /** The process's JobService: its starts not yet visible are remembered per instance (one per API process). */
+  jobs: Pick<JobService, 'countRunning' | 'statusOf' | 'visibleAmong'>;
   /** The cap of a tenant whose `tenants.max_running_jobs` is NULL (KILN_MAX_RUNNING_JOBS_PER_TENANT). */
   maxRunningJobsPerTenant: number;
 }
@@ -18,23 +20,103 @@ export interface TenantJobLimitDeps {
 export const TENANT_JOB_LIMIT_RETRY_AFTER_SECONDS = 30;
 
 /**
- * Refuses a new job of a tenant that runs as many as it may: TooManyRequestsError (429, code `tenant_job_limit`,
- * Retry-After TENANT_JOB_LIMIT_RETRY_AFTER_SECONDS). The cap is `tenants.max_running_jobs`, else
- * `maxRunningJobsPerTenant`; the count is JobService.countRunning (visibility: a burst of submissions within its lag,
- * about a second, can pass the cap by the jobs started in that second). `jobId` is the id the start will use: when it
- * already exists (an Idempotency-Key replay) nothing new would start, so the cap does not apply.
+ * How long a reservation counts at most (ms) when the visibility store never lists its job: by then visibility
+ * (about a second behind on the dev server and on Elasticsearch) shows it, or the start never happened.
  */
-export async function checkTenantJobLimit(deps: TenantJobLimitDeps, tenantId: string, jobId?: string): Promise<void> {
-  const [own, running] = await Promise.all([
-    tenantMaxRunningJobs(deps.pool, tenantId),
-    deps.jobs.countRunning(tenantId),
-  ]);
-  const max = own ?? deps.maxRunningJobsPerTenant;
-  if (running < max) return;
-  if (jobId !== undefined && (await deps.jobs.statusOf(jobId)) !== undefined) return;
-  throw new TooManyRequestsError(
-    `tenant ${tenantId} runs ${running} jobs, its limit is ${max}; submit again when one has ended`,
-    TENANT_JOB_LIMIT_RETRY_AFTER_SECONDS,
-    'tenant_job_limit',
-  );
+export const RESERVATION_MAX_AGE_MS = 30_000;
+
+/** A place under a tenant's cap, held from the check until visibility counts the job (or it is given back). */
+export interface TenantJobSlot {
+  /** Gives the place back: the start failed, or found an earlier start's job (nothing new runs). Idempotent. */
+  release(): void;
+}
+
+interface Reservation {
+  jobId: string;
+  /** Date.now() when it was made. */
+  at: number;
+}
+
+/** One process's view of its own recent starts: per tenant, the reservations visibility may not list yet. */
+interface StartLedger {
+  /** Serializes each tenant's checks, so two never read the same count. */
+  queue: KeyedQueue;
+  reservations: Map<string, Set<Reservation>>;
+}
+
+/** Keyed by the JobService the API process builds once: a second API in the same process (tests) has its own. */
+const ledgers = new WeakMap<object, StartLedger>();
+
+function ledgerOf(jobs: object): StartLedger {
+  let ledger = ledgers.get(jobs);
+  if (!ledger) {
+    ledger = { queue: new KeyedQueue(), reservations: new Map() };
+    ledgers.set(jobs, ledger);
+  }
+  return ledger;
+}
+
+const NO_SLOT: TenantJobSlot = { release: () => undefined };
+
+/**
+ * Reserves a place for job `jobId` under its tenant's cap on running jobs, or refuses it: TooManyRequestsError (429,
+ * code `tenant_job_limit`, Retry-After TENANT_JOB_LIMIT_RETRY_AFTER_SECONDS). The cap is `tenants.max_running_jobs`,
+ * else `maxRunningJobsPerTenant`.
+ *
+ * The jobs counted are JobService.countRunning (visibility, which lags about a second) plus the reservations this
+ * process made whose jobs visibility does not list yet (JobService.visibleAmong; a reservation counts at most
+ * RESERVATION_MAX_AGE_MS). A tenant's checks run one at a time in this process (KeyedQueue), each recording its
+ * reservation before the next reads, so a burst into one process never passes the cap. Only when the quick sum
+ * (visible + every reservation, which may count a job twice) reaches the cap does it ask visibility which reserved
+ * jobs it lists and count again. Across API replicas each sees the others' starts only through visibility: a burst
+ * spread over N replicas within the lag can pass the cap by up to (N − 1) × the places free when it began.
+ *
+ * `idempotent`: `jobId` comes from an Idempotency-Key; when the tenant is at its cap and the job already exists (a
+ * replay) nothing new would start, so it passes without a place. The caller releases the slot when its start throws
+ * or turns out to be a replay.
+ */
+export async function reserveTenantJobSlot(
+  deps: TenantJobLimitDeps,
+  tenantId: string,
+  jobId: string,
+  idempotent = false,
+): Promise<TenantJobSlot> {
+  const ledger = ledgerOf(deps.jobs);
+  return ledger.queue.run(tenantId, async () => {
+    const mine = ledger.reservations.get(tenantId) ?? new Set<Reservation>();
+    const now = Date.now();
+    for (const r of mine) if (now - r.at > RESERVATION_MAX_AGE_MS) mine.delete(r);
+
+    const [own, visible] = await Promise.all([
+      tenantMaxRunningJobs(deps.pool, tenantId),
+      deps.jobs.countRunning(tenantId),
+    ]);
+    const max = own ?? deps.maxRunningJobsPerTenant;
+    let running = visible + mine.size;
+    if (running >= max && mine.size > 0) {
+      // Which reserved jobs visibility lists now: those it counts from here on (or, ended, no longer counts).
+      const listed = await deps.jobs.visibleAmong([...mine].map((r) => r.jobId));
+      for (const r of mine) if (listed.has(r.jobId)) mine.delete(r);
+      // Counted after the listing, so a job listed there is in this count too.
+      running = (await deps.jobs.countRunning(tenantId)) + mine.size;
+    }
+    if (running < max) {
+      const reservation: Reservation = { jobId, at: now };
+      mine.add(reservation);
+      ledger.reservations.set(tenantId, mine);
+      return {
+        release() {
+          mine.delete(reservation);
+          if (mine.size === 0 && ledger.reservations.get(tenantId) === mine) ledger.reservations.delete(tenantId);
+        },
+      };
+    }
+    if (mine.size === 0) ledger.reservations.delete(tenantId);
+    if (idempotent && (await deps.jobs.statusOf(jobId)) !== undefined) return NO_SLOT;
+    throw new TooManyRequestsError(
+      `tenant ${tenantId} runs ${running} jobs, its limit is ${max}; submit again when one has ended`,
+      TENANT_JOB_LIMIT_RETRY_AFTER_SECONDS,
+      'tenant_job_limit',
+    );
+  });
 }

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { apiRouters } from '../../api/app';
 import { requires } from '../../api/auth/access';
+import { accessByRoute } from '../../api/auth/route-access';
 import { ApiDeps } from '../../api/context';
 import { PUBLIC_OPERATIONS } from '../../api/openapi-security';
 import { openApiDocument } from '../../api/openapi';
@@ -59,20 +60,56 @@ describe('auth: every route declares its access', () => {
     expect(publicRoutes.sort()).to.deep.equal([...PUBLIC_OPERATIONS].sort());
   });
 
-  it('requires a key and documents 401 and 403 on every other operation', () => {
+  it('requires a key and documents 401, 403 and 429 (rate_limited, with its headers) on every other operation', () => {
     const paths = openApiDocument(DEFAULT_LIMITS).paths as Record<string, Record<string, any>>;
     const lacking: string[] = [];
     for (const [path, item] of Object.entries(paths)) {
       for (const [method, op] of Object.entries(item)) {
         if (method === 'parameters' || PUBLIC_OPERATIONS.has(`${method.toUpperCase()} ${path}`)) continue;
         const ok =
-          JSON.stringify(op.security) === JSON.stringify([{ bearer: [] }, { apiKey: [] }]) &&
+          JSON.stringify(op.security) === JSON.stringify([{ bearer: [] }, { apiKey: [] }, { session: [] }]) &&
           op.responses['401'] &&
-          op.responses['403'];
+          op.responses['403'] &&
+          String(op.responses['429']?.description).includes('rate_limited') &&
+          op.responses['429'].headers?.['Retry-After'] &&
+          op.responses['429'].headers?.['RateLimit-Reset'];
         if (!ok) lacking.push(`${method.toUpperCase()} ${path}`);
       }
     }
     expect(lacking).to.deep.equal([]);
-    expect(Object.keys(openApiDocument(DEFAULT_LIMITS).components.securitySchemes)).to.deep.equal(['bearer', 'apiKey']);
+    const { securitySchemes } = openApiDocument(DEFAULT_LIMITS).components;
+    expect(Object.keys(securitySchemes)).to.deep.equal(['bearer', 'apiKey', 'session']);
+    expect(securitySchemes.session).to.deep.include({ type: 'apiKey', in: 'cookie', name: 'kiln_session' });
+  });
+
+  it("states each secured operation's role (x-kiln-role, and in words) as its route's requires() declares it", () => {
+    const declared = new Map(routes.map((r) => [r.route, r.declaration]));
+    const paths = openApiDocument(DEFAULT_LIMITS, accessByRoute(apiRouters(deps))).paths as Record<
+      string,
+      Record<string, any>
+    >;
+    const wrong: string[] = [];
+    let stated = 0;
+    for (const [path, item] of Object.entries(paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const route = `${method.toUpperCase()} ${path}`;
+        if (method === 'parameters' || PUBLIC_OPERATIONS.has(route)) continue;
+        const declaration = declared.get(route);
+        const words =
+          declaration?.access === 'platform-admin' ? 'a platform admin' : `the \`${declaration?.access}\` role`;
+        if (
+          op['x-kiln-role'] !== declaration?.access ||
+          op['x-kiln-budget'] !== declaration?.budget ||
+          !String(op.description).includes(`Needs ${words}`)
+        ) {
+          wrong.push(`${route}: ${op['x-kiln-role']} / ${JSON.stringify(declaration)}`);
+        }
+        stated++;
+      }
+    }
+    expect(wrong).to.deep.equal([]);
+    expect(stated).to.be.greaterThan(55);
+    expect(paths['/api/v1/gpus/telemetry'].post['x-kiln-role']).to.equal('platform-admin');
+    expect(paths['/api/v1/training'].post).to.include({ 'x-kiln-role': 'operator', 'x-kiln-budget': 'start' });
   });
 });

@@ -41,6 +41,17 @@ describe('api/openapi: the served document against the OpenAPI 3.1 schema', () =
     expect(result.valid).to.equal(true);
   });
 
+  it("states the role of every secured operation as served (the routes' requires())", async () => {
+    const document = await servedDocument();
+    const paths = document.paths as Record<string, Record<string, Record<string, unknown>>>;
+    const secured = Object.values(paths).flatMap((item) =>
+      Object.values(item).filter((op) => typeof op === 'object' && op !== null && 'security' in op),
+    );
+    expect(secured.length).to.be.greaterThan(55);
+    expect(secured.filter((op) => typeof op['x-kiln-role'] !== 'string')).to.deep.equal([]);
+    expect(paths['/api/v1/tenants/{id}/limits'].get['x-kiln-role']).to.equal('platform-admin');
+  });
+
   it('catches an invalid document (the check itself works)', async () => {
     const document = await servedDocument();
     const paths = document.paths as Record<string, Record<string, Record<string, unknown>>>;

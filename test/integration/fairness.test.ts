@@ -15,7 +15,7 @@ import {
 import { getTestTemporal, TestTemporal } from '../support/test-temporal';
 import { eventually, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
-import { bearer, createTestKey } from '../support/auth';
+import { bearer, createTestKey, createTestTenant } from '../support/auth';
 
 /**
  * Fair sharing and priority on a busy task queue, through Kiln's own start (JobService.startJob, so startOptions'
@@ -232,6 +232,53 @@ describe('a per-tenant cap on running jobs', function () {
   ];
   const submit = () =>
     request(api, 'POST', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: POINTS }, headers);
+
+  it('a burst of 12 concurrent starts into one API process under a cap of 3: exactly 3 start, 9 are 429 tenant_job_limit', async () => {
+    const tenant = await createTestTenant(stack.pool, `burst-${randomUUID().slice(0, 8)}`);
+    await stack.pool.query('UPDATE tenants SET max_running_jobs = 3 WHERE id = $1', [tenant]);
+    const key = bearer(await createTestKey(stack.pool, { tenantId: tenant, role: 'editor' }));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        request(api, 'POST', '/api/v1/clustering', { algorithm: 'kmeans', params: { k: 2 }, data: POINTS }, key),
+      ),
+    );
+    for (const r of results) if (r.status === 202) started.push(r.body.jobId);
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 202).length, statuses.join(',')).to.equal(3);
+    const refused = results.filter((r) => r.status !== 202);
+    expect(refused.map((r) => `${r.status} ${r.body.error?.code}`)).to.deep.equal(
+      Array(9).fill('429 tenant_job_limit'),
+    );
+    // Visibility, once it has caught up, agrees: the tenant runs 3.
+    await eventually(
+      () => jobs.countRunning(tenant),
+      (n) => n === 3,
+    );
+    // Once visibility lists them, the reservations stop counting twice: still exactly full, not over-full.
+    const more = await request(
+      api,
+      'POST',
+      '/api/v1/clustering',
+      { algorithm: 'kmeans', params: { k: 2 }, data: POINTS },
+      key,
+    );
+    expect(more.status, JSON.stringify(more.body)).to.equal(429);
+    expect(more.body.error.message).to.contain('runs 3 jobs');
+    await stack.env.client.workflow.getHandle(started[started.length - 1]).terminate('make room');
+    await eventually(
+      () => jobs.countRunning(tenant),
+      (n) => n === 2,
+    );
+    const again = await request(
+      api,
+      'POST',
+      '/api/v1/clustering',
+      { algorithm: 'kmeans', params: { k: 2 }, data: POINTS },
+      key,
+    );
+    expect(again.status, JSON.stringify(again.body)).to.equal(202);
+    started.push(again.body.jobId);
+  });
 
   it('refuses a job past tenants.max_running_jobs with 429 tenant_job_limit and Retry-After, and starts it once one ends', async () => {
     // Visibility has settled on whatever ran before (it lags about a second).

@@ -9,6 +9,7 @@ import { getDevice, onlineGpus, upsertDevice } from '../../db/gpus';
 import { DCGM_CSV_COLUMNS } from '../../gpu/dcgm-csv';
 import { JsonResponse, request, startTestApi, TestApi, withAuth } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
+import { bearer, createTestKey, createTestTenant } from '../support/auth';
 
 const HEADER = DCGM_CSV_COLUMNS.join(',');
 const METRICS = ['DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_FB_USED', 'DCGM_FI_DEV_GPU_TEMP', 'DCGM_FI_DEV_POWER_USAGE'];
@@ -218,6 +219,30 @@ describe('GPU telemetry ingestion (POST /api/v1/gpus/telemetry)', function () {
     );
     expect(two.body.metricSamples.map((s: any) => s.value)).to.deep.equal([50, 53]);
     expect(repeated.body.metricSamples).to.deep.equal(two.body.metricSamples);
+  });
+
+  it("only a platform admin uploads: a tenant's operator or admin is a 403 and no device or sample appears", async () => {
+    await createTestTenant(stack.pool, 'telemetry-beta');
+    const id = gpu('pwned-by-beta');
+    for (const role of ['operator', 'admin'] as const) {
+      const key = await createTestKey(stack.pool, { tenantId: 'telemetry-beta', role });
+      const res = await request(api, 'POST', '/api/v1/gpus/telemetry', scrape([id], 1), {
+        'content-type': 'text/csv',
+        ...bearer(key),
+      });
+      expect(res.status, `${role}: ${JSON.stringify(res.body)}`).to.equal(403);
+      expect(res.body.error.code).to.equal('insufficient_role');
+    }
+    expect(await getDevice(stack.pool, id)).to.equal(undefined);
+    expect(await stored(id)).to.equal(0);
+    // The test API's own key is a platform admin (the DCGM scraper's kind of key): it may.
+    const admin = await createTestKey(stack.pool, { tenantId: 'telemetry-beta', role: 'viewer', platformAdmin: true });
+    const ok = await request(api, 'POST', '/api/v1/gpus/telemetry', scrape([id], 1), {
+      'content-type': 'text/csv',
+      ...bearer(admin),
+    });
+    expect(ok.status, JSON.stringify(ok.body)).to.equal(201);
+    expect(await stored(id)).to.equal(4);
   });
 
   it('is idempotent: the same file again stores nothing and says so; an overlapping one stores only what is new', async () => {

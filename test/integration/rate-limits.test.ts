@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import type { Pool } from 'pg';
-import { budgetOf, createRateLimits } from '../../api/auth/rate-limits';
+import { budgetOf, createRateLimits, RateLimitState } from '../../api/auth/rate-limits';
 import type { Principal } from '../../common/auth/principal';
-import { DependencyUnavailableError } from '../../common/errors';
+import { DEFAULT_MAX_RUNNING_JOBS_PER_TENANT } from '../../common/config';
+import { DependencyUnavailableError, TooManyRequestsError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
 import { DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
 import { createPool } from '../../db/pool';
+import { updateTenantLimits } from '../../db/tenants-limits';
 import { freePort } from '../../launcher/free-port';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
 import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
@@ -66,6 +68,83 @@ describe('rate limits (issue 12): budgets per caller, counted in Postgres', func
     // Another key of the same tenant has its own budget.
     const other = await createTestKey(stack.pool, { role: 'viewer' });
     expect((await request(api, 'GET', '/api/v1/models', undefined, bearer(other))).status).to.equal(200);
+  });
+
+  it('tells every caller where its budget stands: RateLimit-Limit, -Remaining, -Reset (s), on 200s and 429s', async () => {
+    const key = await createTestKey(stack.pool, { role: 'viewer' });
+    const seen: Array<{ status: number; limit: string | null; remaining: string | null; reset: number }> = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await request(api, 'GET', '/api/v1/models', undefined, bearer(key));
+      seen.push({
+        status: res.status,
+        limit: res.headers.get('ratelimit-limit'),
+        remaining: res.headers.get('ratelimit-remaining'),
+        reset: Number(res.headers.get('ratelimit-reset')),
+      });
+      expect(res.headers.get('ratelimit-policy')).to.equal('3;w=60');
+      if (res.status === 429) expect(Number(res.headers.get('retry-after'))).to.equal(seen[i].reset);
+    }
+    expect(seen.map(({ status, limit, remaining }) => [status, limit, remaining])).to.deep.equal([
+      [200, '3', '2'],
+      [200, '3', '1'],
+      [200, '3', '0'],
+      [429, '3', '0'],
+    ]);
+    for (const { reset } of seen)
+      expect(Number.isInteger(reset) && reset >= 1 && reset <= 60, String(reset)).to.equal(true);
+    // A write draws on the write budget (2 here), a start on the start budget: each says its own.
+    const write = await request(api, 'POST', '/api/v1/models', { name: '' }, bearer(key));
+    expect(write.status).to.equal(403);
+    expect(write.headers.get('ratelimit-limit'), 'refused before the budget: no point taken').to.equal(null);
+    const editor = await createTestKey(stack.pool, { role: 'editor' });
+    const created = await request(api, 'POST', '/api/v1/models', { name: '' }, bearer(editor));
+    expect([
+      created.status,
+      created.headers.get('ratelimit-limit'),
+      created.headers.get('ratelimit-remaining'),
+    ]).to.deep.equal([400, '2', '1']);
+    // Public routes draw on no budget and say none.
+    const health = await request(api, 'GET', '/health');
+    expect(health.headers.get('ratelimit-limit')).to.equal(null);
+  });
+
+  it("starts a new window when a tenant's window length changes (a 20 s budget never says retry in 40 s)", async () => {
+    const tenant = await createTestTenant(stack.pool, 'rl-window');
+    const limits = createRateLimits({ pool: stack.pool, defaults: DEFAULT_BUDGET_SIZES, tenantCacheMs: 1 });
+    const principal: Principal = {
+      id: `key:${Date.now().toString(16)}`,
+      tenantId: tenant,
+      role: 'viewer',
+      platformAdmin: false,
+    };
+    const read = (): Promise<{ ok: boolean; state?: RateLimitState; retryAfter?: number }> =>
+      limits.consume(principal, 'read', '/t').then(
+        (state) => ({ ok: true, state }),
+        (err: unknown) => ({ ok: false, retryAfter: (err as TooManyRequestsError).retryAfterSeconds }),
+      );
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+    await updateTenantLimits(stack.pool, tenant, { rateLimits: { read: { points: 2, durationSeconds: 60 } } });
+    expect((await read()).ok).to.equal(true);
+    expect((await read()).ok).to.equal(true);
+    const spent = await read();
+    expect(spent.ok).to.equal(false);
+    expect(spent.retryAfter).to.be.within(55, 60);
+
+    await updateTenantLimits(stack.pool, tenant, { rateLimits: { read: { points: 2, durationSeconds: 20 } } });
+    await settle();
+    const first = await read();
+    expect(first, 'a new 20 s window').to.deep.include({ ok: true });
+    expect((await read()).ok).to.equal(true);
+    const again = await read();
+    expect(again.ok).to.equal(false);
+    expect(again.retryAfter, 'the 20 s window, not the 60 s one').to.be.within(1, 20);
+
+    // More points in the same window length: what was asked in the window still counts (2 taken, 1 refused: 3 of 5).
+    await updateTenantLimits(stack.pool, tenant, { rateLimits: { read: { points: 5, durationSeconds: 20 } } });
+    await settle();
+    const more = await read();
+    expect(more.state).to.include({ limit: 5, remaining: 1, windowSeconds: 20 });
+    expect(more.state?.resetSeconds).to.be.within(1, 20);
   });
 
   it('keeps the budgets apart: a spent read budget blocks neither starts nor writes, and a spent start budget no reads', async () => {
@@ -154,6 +233,7 @@ describe('rate limits (issue 12): budgets per caller, counted in Postgres', func
         write: { points: 2, durationSeconds: 60 },
       },
       maxRunningJobs: 4,
+      effectiveMaxRunningJobs: 4,
     });
     const got = await request(api, 'GET', `/api/v1/tenants/${tenant}/limits`, undefined, bearer(admin));
     expect(got.body).to.deep.equal(patched.body);
@@ -176,7 +256,10 @@ describe('rate limits (issue 12): budgets per caller, counted in Postgres', func
       { rateLimits: { read: null }, maxRunningJobs: null },
       bearer(admin),
     );
-    expect(reset.body).to.include({ maxRunningJobs: null });
+    expect(reset.body).to.include({
+      maxRunningJobs: null,
+      effectiveMaxRunningJobs: DEFAULT_MAX_RUNNING_JOBS_PER_TENANT,
+    });
     expect(reset.body.rateLimits).to.deep.equal({});
   });
 

@@ -108,6 +108,33 @@ function checkAliasAuthority(model: LockedModel, name: string, alias: string, au
     );
 }
 
+/**
+ * The protected aliases (`champion`, the model's own list) that point somewhere, as `{alias: version}`, read under the
+ * model lock; `versionId` narrows them to those pointing at that version.
+ */
+async function protectedAliasesSet(
+  client: PoolClient,
+  tenantId: string,
+  model: LockedModel,
+  versionId?: string,
+): Promise<Record<string, number>> {
+  const { rows } = await client.query<{ alias: string; version: number }>(
+    `SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id
+     WHERE a.tenant_id = $1 AND a.model_id = $2 AND ($3::uuid IS NULL OR a.version_id = $3::uuid) ORDER BY a.alias`,
+    [tenantId, model.id, versionId ?? null],
+  );
+  return Object.fromEntries(
+    rows.filter((r) => isProtectedAlias(r.alias, model.protectedAliases)).map((r) => [r.alias, r.version]),
+  );
+}
+
+/** How protected aliases read in a message: `"champion" (v3), "prod" (v2)`. */
+function describeAliases(aliases: Record<string, number>): string {
+  return Object.entries(aliases)
+    .map(([alias, version]) => `${JSON.stringify(alias)} (v${version})`)
+    .join(', ');
+}
+
 /** Locks the model row for the rest of the transaction; NotFoundError (field `name`) when there is none. */
 async function lockModel(client: PoolClient, tenantId: string, name: string): Promise<LockedModel> {
   const { rows } = await client.query<LockedModel>(
@@ -273,11 +300,29 @@ export async function updateModel(
 
 /**
  * Deletes a model with its versions and aliases (ON DELETE CASCADE). Artifacts and datasets stay: they are content
- * addressed and may be shared by other versions, models and datasets.
+ * addressed and may be shared by other versions, models and datasets. Deleting a model a protected alias points into
+ * takes that alias away (and lets a later job recreate the name with versions of its own): ForbiddenError
+ * `protected_alias` (field `name`) unless `authority.mayMoveProtected`, checked under the model lock.
  */
-export async function deleteModel(pool: Pool, tenantId: string, name: string, actor: string): Promise<void> {
+export async function deleteModel(
+  pool: Pool,
+  tenantId: string,
+  name: string,
+  actor: string,
+  authority: AliasAuthority,
+): Promise<void> {
   await inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
+    if (!authority.mayMoveProtected) {
+      const set = await protectedAliasesSet(client, tenantId, model);
+      if (Object.keys(set).length > 0)
+        throw new ForbiddenError(
+          `model ${JSON.stringify(name)} has protected aliases set (${describeAliases(set)}): deleting it needs the ` +
+            'approver role',
+          'protected_alias',
+          'name',
+        );
+    }
     const summary = (await getModel(client, tenantId, name))!;
     const versions = await client.query<{ version: number }>(
       'SELECT version FROM model_versions WHERE tenant_id = $1 AND model_id = $2 ORDER BY version',
@@ -332,6 +377,12 @@ export interface VersionPatch extends ModelPatch {
   status?: ModelStatus;
 }
 
+/**
+ * Applies a patch to a version; writes a `version_updated` event with what changed (none, and no event, when nothing
+ * did). Changing the status of a version a protected alias points at (ARCHIVED or FAILED_VALIDATION takes it out of
+ * service under that alias) needs `authority.mayMoveProtected`: ForbiddenError `protected_alias` (field `status`),
+ * checked under the model lock.
+ */
 export async function updateModelVersion(
   pool: Pool,
   tenantId: string,
@@ -340,6 +391,7 @@ export async function updateModelVersion(
   patch: VersionPatch,
   actor: string,
   maxTags: number,
+  authority: AliasAuthority,
 ): Promise<ModelVersionDetail> {
   return inTransaction(pool, async (client) => {
     const model = await lockModel(client, tenantId, name);
@@ -357,6 +409,16 @@ export async function updateModelVersion(
     const { changes, description, tags } = describeAndTagChanges(current, patch, maxTags);
     let status = current.status;
     if (patch.status !== undefined && patch.status !== current.status) {
+      if (!authority.mayMoveProtected) {
+        const set = await protectedAliasesSet(client, tenantId, model, current.id);
+        if (Object.keys(set).length > 0)
+          throw new ForbiddenError(
+            `status: version ${version} of model ${JSON.stringify(name)} is what protected aliases point at ` +
+              `(${describeAliases(set)}): changing its status needs the approver role`,
+            'protected_alias',
+            'status',
+          );
+      }
       changes.status = { from: current.status, to: patch.status };
       status = patch.status;
     }

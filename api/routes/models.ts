@@ -156,7 +156,7 @@ export function modelsRouter(deps: ApiDeps): Router {
   });
 
   router.delete('/models/:name', requires('editor'), async (ctx) => {
-    await deleteModel(pool, principalOf(ctx).tenantId, nameOf(ctx), actorOf(ctx));
+    await deleteModel(pool, principalOf(ctx).tenantId, nameOf(ctx), actorOf(ctx), aliasAuthorityOf(ctx));
     ctx.status = 204;
   });
 
@@ -193,6 +193,7 @@ export function modelsRouter(deps: ApiDeps): Router {
         patch,
         actorOf(ctx),
         MODEL_LIMITS.maxTags,
+        aliasAuthorityOf(ctx),
       ),
     );
   });

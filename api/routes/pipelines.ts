@@ -26,10 +26,16 @@ export function pipelinesRouter(deps: ApiDeps): Router {
 
   router.post('/pipelines/full', requires('operator', 'start'), async (ctx) => {
     const { body, sha256 } = await readJsonRequest(ctx, deps.bodyLimits.maxPipelineBodyBytes);
-    const { replayed, status, ...run } = await submitFullPipeline(deps, principalOf(ctx).tenantId, body, {
-      idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/full', sha256),
-      startedBy: principalOf(ctx).id,
-    });
+    const { replayed, status, ...run } = await submitFullPipeline(
+      deps,
+      principalOf(ctx).tenantId,
+      body,
+      principalOf(ctx),
+      {
+        idempotency: requestIdempotency(ctx, 'POST /api/v1/pipelines/full', sha256),
+        startedBy: principalOf(ctx).id,
+      },
+    );
     sendAccepted(ctx, replayed, `/api/v1/pipelines/${run.pipelineId}`, {
       ...run,
       status: status ?? 'RUNNING',

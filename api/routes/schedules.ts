@@ -47,7 +47,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
     recordScheduleEvent(deps.pool, principalOf(ctx), id, action, details);
 
   router.post('/schedules', requires('editor'), async (ctx) => {
-    const view = await createSchedule(deps, tenantOf(ctx), await objectBody(ctx));
+    const view = await createSchedule(deps, tenantOf(ctx), await objectBody(ctx), principalOf(ctx));
     await audit(ctx, view.scheduleId, 'create', { action: { kind: view.action.kind }, spec: view.spec });
     ctx.status = 201;
     ctx.set('Location', view.links.self);
@@ -69,7 +69,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   router.patch('/schedules/:id', requires('editor'), async (ctx) => {
     const id = idOf(ctx);
     const body = await objectBody(ctx);
-    ctx.body = await updateSchedule(deps, tenantOf(ctx), id, body);
+    ctx.body = await updateSchedule(deps, tenantOf(ctx), id, body, principalOf(ctx));
     await audit(ctx, id, 'update', { fields: Object.keys(body) });
   });
 

@@ -25,7 +25,7 @@ import type { JobService } from './jobs';
 import { decisionRequest } from '../schemas/pipelines';
 import { parseWith } from '../schemas/validate';
 import { pipelineLinks, TemporalUi } from './accepted';
-import { scheduleDefinedBy } from './schedule-audit';
+import { scheduleRunStarters } from './schedule-audit';
 
 /** The metrics of `values` in TASK_METRICS order, any others after them. */
 function metricOrder(task: string, values: Record<string, number>): string[] {
@@ -244,18 +244,25 @@ async function recordedOutcome(
 }
 
 /**
- * Who a run is attributed to: the principal that started it (memo `startedBy`), or for a run a schedule started, the
- * principal that last defined the schedule (its create or latest update); undefined when unknown (older runs).
+ * Who a run is attributed to, all of them: the principal that started it (memo `startedBy`: a job route's caller, or
+ * for a run a schedule started, whoever had defined the schedule when the run started), and for a schedule's run,
+ * whoever triggered or backfilled it (scheduleRunStarters; every principal that ever defined the schedule for a run
+ * from before runs named their definer). Empty for a direct run from before `startedBy` was recorded.
  */
-async function starterOf(
+async function startersOf(
   deps: PipelineDeps,
   tenantId: string,
+  id: string,
   found: Awaited<ReturnType<typeof findPipeline>>,
-): Promise<string | undefined> {
+): Promise<Set<string>> {
   const startedBy = (found.description.memo ?? {}).startedBy;
-  if (typeof startedBy === 'string') return startedBy;
+  const named = typeof startedBy === 'string';
   const scheduleId = found.description.typedSearchAttributes.get(TemporalScheduledById);
-  return scheduleId ? scheduleDefinedBy(deps.pool, tenantId, scheduleId) : undefined;
+  const starters = scheduleId
+    ? await scheduleRunStarters(deps.pool, tenantId, scheduleId, id, !named)
+    : new Set<string>();
+  if (named) starters.add(startedBy);
+  return starters;
 }
 
 /**
@@ -270,7 +277,7 @@ async function starterOf(
  * (dependency_unavailable) saying the decision was not accepted; when the outcome takes longer than DECISION_OUTCOME_MS,
  * a 503 saying it was accepted and is being applied. Either way the same decision may be sent again.
  *
- * `reviewer`, the caller, never decides a run attributed to them (starterOf): ForbiddenError `self_approval`. Their
+ * `reviewer`, the caller, never decides a run attributed to them (startersOf): ForbiddenError `self_approval`. Their
  * principal id travels with the decision (`decidedBy`), so the run records who approved, as does the promotion's
  * audit event (`approvedBy`).
  */
@@ -283,9 +290,10 @@ export async function decidePipeline(
 ): Promise<DecisionOutcome> {
   const parsed = parseWith(decisionRequest, body);
   const found = await findPipeline(deps, tenantId, id);
-  if ((await starterOf(deps, tenantId, found)) === reviewer.id)
+  if ((await startersOf(deps, tenantId, id, found)).has(reviewer.id))
     throw new ForbiddenError(
-      `pipeline ${id} was started by the caller (${reviewer.id}): another approver must decide it`,
+      `pipeline ${id} was started by the caller (${reviewer.id}: as its starter, or as the definer, triggerer or ` +
+        'backfiller of the schedule that started it): another approver must decide it',
       'self_approval',
     );
   const request: DecisionRequest = { ...parsed, decidedBy: reviewer.id };

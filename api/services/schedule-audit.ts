@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { Principal } from '../../common/auth/principal';
-import { AuditEntry, insertAuditEvent, lastAuditEvent, listAuditEvents } from '../../db/audit';
-import { describeOr404 } from './schedule-handle';
+import { AuditEntry, insertAuditEvent, listAuditEvents } from '../../db/audit';
+import { describeOr404, runSecond } from './schedule-handle';
 import type { ScheduleDeps } from './schedule-handle';
 
 /**
@@ -13,7 +13,7 @@ import type { ScheduleDeps } from './schedule-handle';
 /** What a schedule event says happened. */
 export type ScheduleEventAction = 'create' | 'update' | 'pause' | 'unpause' | 'trigger' | 'backfill' | 'delete';
 
-/** The actions that define what a schedule runs (its last one names who made its runs what they are). */
+/** The actions that define what a schedule runs (each names who made its runs what they are from then on). */
 const DEFINING_ACTIONS: readonly ScheduleEventAction[] = ['create', 'update'];
 
 /** Records that `principal` did `action` to schedule `scheduleId`, in the principal's tenant. */
@@ -59,11 +59,41 @@ export async function scheduleEvents(
   };
 }
 
+/** Events read per query while walking a schedule's trail. */
+const TRAIL_PAGE = 500;
+
 /**
- * Who last defined what schedule `scheduleId` runs (its create or latest update): the principal a run it started is
- * attributed to, e.g. for the rule that an approver never decides a pipeline they started. Undefined when the trail
- * has no such event (a schedule from before the trail).
+ * The principals besides its definer that started run `jobId` of schedule `scheduleId`, from the schedule's trail:
+ * whoever triggered it (the `trigger` event names the run's job id), and whoever backfilled a window holding its
+ * nominal second (a backfill's runs are not named one by one; a scheduled run of a second in that window counts too,
+ * which only ever refuses a decision). With `definers`, also every principal that ever created or updated the schedule:
+ * for a run whose memo does not name its definer (started before runs carried one), any of them may have been it.
  */
-export async function scheduleDefinedBy(pool: Pool, tenantId: string, scheduleId: string): Promise<string | undefined> {
-  return (await lastAuditEvent(pool, tenantId, 'schedule', scheduleId, DEFINING_ACTIONS))?.actor;
+export async function scheduleRunStarters(
+  pool: Pool,
+  tenantId: string,
+  scheduleId: string,
+  jobId: string,
+  definers: boolean,
+): Promise<Set<string>> {
+  const second = runSecond(jobId);
+  const starters = new Set<string>();
+  for (let after = 0; ;) {
+    const page = await listAuditEvents(pool, tenantId, 'schedule', scheduleId, after, TRAIL_PAGE);
+    for (const event of page) {
+      const d = event.details;
+      if (event.action === 'trigger' && d.jobId === jobId) starters.add(event.actor);
+      else if (event.action === 'backfill' && second !== undefined && inWindow(second, d.start, d.end))
+        starters.add(event.actor);
+      else if (definers && (DEFINING_ACTIONS as readonly string[]).includes(event.action)) starters.add(event.actor);
+    }
+    if (page.length < TRAIL_PAGE) return starters;
+    after = page[page.length - 1].id;
+  }
+}
+
+/** Whether `t` (ms) lies in [start, end], both ISO times as a backfill event records them (inclusive, as Temporal). */
+function inWindow(t: number, start: unknown, end: unknown): boolean {
+  if (typeof start !== 'string' || typeof end !== 'string') return false;
+  return Date.parse(start) <= t && t <= Date.parse(end);
 }

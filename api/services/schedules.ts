@@ -3,6 +3,7 @@ import { ScheduleAlreadyRunning, ScheduleOptionsStartWorkflowAction, ScheduleUpd
 import type { SearchAttributePair, Workflow } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { z } from 'zod';
+import type { Principal } from '../../common/auth/principal';
 import {
   ConflictError,
   DependencyUnavailableError,
@@ -47,7 +48,12 @@ import { apiOverlap, compilePolicy, CompiledSpec, compileSpec, temporalOverlap }
 import { prepareClustering } from './submit-clustering';
 import { prepareBatchPredict } from './submit-batch-predict';
 import { PreparedJob } from './submit-job';
-import { prepareFullPipeline, prepareValidationPipeline } from './submit-pipeline';
+import {
+  checkPromotionStarter,
+  prepareFullPipeline,
+  prepareValidationPipeline,
+  type PromotionFacts,
+} from './submit-pipeline';
 import { prepareTraining } from './submit-training';
 
 export type { ScheduleDeps, ScheduleMemo } from './schedule-handle';
@@ -64,11 +70,24 @@ export { triggerSchedule } from './schedule-trigger';
 type ScheduleAction = z.infer<typeof scheduleAction>;
 
 /**
+ * Who creates or updates a schedule: the principal its runs are attributed to while the definition stands (each run's
+ * memo `startedBy`, so an approver never decides a run of a schedule they defined), and whose role the action is
+ * checked against (a full pipeline moving a protected alias without approval: an approver's only), since scheduled
+ * runs start without a caller.
+ */
+export type ScheduleDefiner = Pick<Principal, 'id' | 'role'>;
+
+/**
  * Validates the action's request with its route's own prepare half (services/submit-*.ts) and builds the start,
  * touching nothing; its errors name fields from the schedule request (`action.request.params.k`, `action.model`).
  * Inline clustering data is refused: a schedule runs on stored data.
  */
-async function prepareAction(deps: ScheduleDeps, tenantId: string, action: ScheduleAction): Promise<PreparedJob> {
+async function prepareAction(
+  deps: ScheduleDeps,
+  tenantId: string,
+  action: ScheduleAction,
+  definer: ScheduleDefiner,
+): Promise<PreparedJob> {
   if (action.model !== undefined && action.kind !== 'batch-predict')
     throw new ValidationError('action.model: only batch-predict actions name a model', 'action.model');
   try {
@@ -80,7 +99,7 @@ async function prepareAction(deps: ScheduleDeps, tenantId: string, action: Sched
       case 'pipeline-validation':
         return await prepareValidationPipeline(deps, tenantId, action.request);
       case 'pipeline-full':
-        return await prepareFullPipeline(deps, tenantId, action.request);
+        return await prepareFullPipeline(deps, tenantId, action.request, definer);
       case 'batch-predict':
         if (action.model === undefined)
           throw new ValidationError(
@@ -108,18 +127,19 @@ function runIdBase(prepared: PreparedJob): string {
 }
 
 /**
- * The action Temporal stores: the prepared job's start, its run ids `<base>-<scheduled time>`, Kiln's memo.
- * PayloadTooLargeError when its input and memo exceed the bound every workflow start keeps (MAX_WORKFLOW_START_BYTES):
- * each run starts with exactly these.
+ * The action Temporal stores: the prepared job's start, its run ids `<base>-<scheduled time>`, Kiln's memo and the
+ * definer as `startedBy` (what a job route records of its caller). PayloadTooLargeError when its input and memo exceed
+ * the bound every workflow start keeps (MAX_WORKFLOW_START_BYTES): each run starts with exactly these.
  */
 function scheduleActionOf(
   deps: ScheduleDeps,
   prepared: PreparedJob,
   workflowIdBase: string,
   memo: ScheduleMemo,
+  definer: ScheduleDefiner,
 ): ScheduleOptionsStartWorkflowAction<Workflow> {
   const { workflowType, ...options } = deps.jobs.startOptions(prepared);
-  const runMemo = { ...options.memo, schedule: memo };
+  const runMemo = { ...options.memo, startedBy: definer.id, schedule: memo };
   checkWorkflowStartSize(prepared.kind, prepared.input, runMemo);
   return {
     type: 'startWorkflow',
@@ -293,9 +313,15 @@ async function changedView(deps: ScheduleDeps, schedule: KilnSchedule): Promise<
  * own checks) and only then creates the Temporal schedule of `tenantId`: its id (the given one, else
  * `schedule-<uuid>`) and its runs' ids carry the tenant's prefix (`T.`; none for the default tenant), and it and its
  * runs carry KilnTenant. ConflictError (409, field `id`) for an id in use; ValidationError for a given id with a '.'.
- * The answer carries `warnings` for a spec that never fires or names a fixed-offset zone.
+ * The answer carries `warnings` for a spec that never fires or names a fixed-offset zone. `definer` (the caller) is
+ * who its runs are attributed to (ScheduleDefiner).
  */
-export async function createSchedule(deps: ScheduleDeps, tenantId: string, body: unknown): Promise<ScheduleChangeView> {
+export async function createSchedule(
+  deps: ScheduleDeps,
+  tenantId: string,
+  body: unknown,
+  definer: ScheduleDefiner,
+): Promise<ScheduleChangeView> {
   const request = parseWith(createScheduleRequest, body);
   // The part of an id before a '.' names its tenant (common/job-tenant.ts): a given id is one tenant's own name.
   if (request.id?.includes('.'))
@@ -305,7 +331,7 @@ export async function createSchedule(deps: ScheduleDeps, tenantId: string, body:
     );
   const spec = compileSpec(request.spec);
   const policies = compilePolicy(request.policy);
-  const prepared = await prepareAction(deps, tenantId, request.action);
+  const prepared = await prepareAction(deps, tenantId, request.action, definer);
   const id = `${tenantIdPrefix(tenantId)}${request.id ?? `schedule-${randomUUID()}`}`;
   const memo: ScheduleMemo = {
     action: request.action,
@@ -316,7 +342,7 @@ export async function createSchedule(deps: ScheduleDeps, tenantId: string, body:
     await deps.temporal.schedule.create({
       scheduleId: id,
       spec: spec.temporal,
-      action: scheduleActionOf(deps, prepared, runIdBase(prepared), memo),
+      action: scheduleActionOf(deps, prepared, runIdBase(prepared), memo, definer),
       policies,
       state: {
         paused: request.paused,
@@ -352,12 +378,17 @@ const UPDATE_ATTEMPTS = 8;
  * concurrent change (a PATCH of another field, a pause, from this process or another) is never undone: an update that
  * lost to one is built again from the newer description and sent again, up to UPDATE_ATTEMPTS times, then
  * ConflictError `schedule_busy`. NotFoundError when the schedule is gone (deleted meanwhile, too).
+ *
+ * `definer` (the caller) is who the schedule's runs are attributed to from now on (ScheduleDefiner); an update that
+ * keeps the action still answers for it, so a kept full pipeline is checked against the caller as a new one is
+ * (keptActionStarter).
  */
 export async function updateSchedule(
   deps: ScheduleDeps,
   tenantId: string,
   id: string,
   body: unknown,
+  definer: ScheduleDefiner,
 ): Promise<ScheduleChangeView> {
   checkScheduleTenant(tenantId, id);
   const request = parseWith(updateScheduleRequest, body);
@@ -370,12 +401,13 @@ export async function updateSchedule(
       pauseOnFailure: request.policy.pauseOnFailure ?? false,
     });
   await describeOr404(deps, tenantId, id);
-  const prepared = request.action ? await prepareAction(deps, tenantId, request.action) : undefined;
+  const prepared = request.action ? await prepareAction(deps, tenantId, request.action, definer) : undefined;
   return changes.run(id, async () => {
     for (let attempt = 1; ; attempt++) {
       const current = await describeOr404(deps, tenantId, id);
+      if (!prepared) await keptActionStarter(deps, tenantId, current.memo.action, definer);
       const revision = randomUUID().slice(0, 12);
-      const updated = updatedOptions(deps, request, spec, prepared, current, revision);
+      const updated = updatedOptions(deps, request, spec, prepared, current, revision, definer);
       try {
         await orNotFound(id, updateScheduleIfUnchanged(deps.temporal, deps.namespace, current.description, updated));
       } catch (err) {
@@ -392,7 +424,26 @@ export async function updateSchedule(
   });
 }
 
-/** The whole schedule after a PATCH: the request's parts, everything else from `current` alone. */
+/**
+ * An update that keeps a full pipeline action makes the caller its definer: ForbiddenError `protected_alias` (field
+ * `action.request.promote.alias`) when that pipeline moves a protected alias without approval and the caller is no
+ * approver (checkPromotionStarter, against the model's protected aliases now).
+ */
+async function keptActionStarter(
+  deps: ScheduleDeps,
+  tenantId: string,
+  action: ScheduleAction,
+  definer: ScheduleDefiner,
+): Promise<void> {
+  if (action.kind !== 'pipeline-full') return;
+  try {
+    await checkPromotionStarter(deps, tenantId, action.request as PromotionFacts, definer);
+  } catch (err) {
+    throw err instanceof DomainError ? prefixField(err, 'action.request') : err;
+  }
+}
+
+/** The whole schedule after a PATCH: the request's parts, everything else from `current` alone, `definer` its runs'. */
 function updatedOptions(
   deps: ScheduleDeps,
   request: z.infer<typeof updateScheduleRequest>,
@@ -400,6 +451,7 @@ function updatedOptions(
   prepared: PreparedJob | undefined,
   { description: previous, memo: old }: KilnSchedule,
   revision: string,
+  definer: ScheduleDefiner,
 ): ScheduleUpdateOptions {
   const description = request.description === null ? undefined : (request.description ?? old.description);
   const memo: ScheduleMemo = {
@@ -418,8 +470,9 @@ function updatedOptions(
           ? base
           : runIdBase(prepared),
         memo,
+        definer,
       )
-    : { ...previous.action, memo: { ...previous.action.memo, schedule: memo } };
+    : { ...previous.action, memo: { ...previous.action.memo, startedBy: definer.id, schedule: memo } };
   const policies = request.policy
     ? compilePolicy({
         overlap: request.policy.overlap ?? apiOverlap(previous.policies.overlap),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { roleAllows, type Role } from '../../common/auth/roles';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../common/errors';
 import type { TrainingJobInput } from '../../common/jobs';
 import type { ByDatasetRef } from '../../common/dataset-ref';
 import type {
@@ -12,6 +13,7 @@ import type {
 import { TASK_QUEUES } from '../../common/task-queues';
 import type { Table } from '../../datasets/table';
 import { DatasetMeta, getDataset, loadDatasetTable } from '../../db/datasets';
+import { getModel, isProtectedAlias } from '../../db/models';
 import { holdoutRowCount, holdoutTargetFacts, MIN_HOLDOUT_ROWS, MIN_TRAINING_ROWS } from '../../ml/evaluation/holdout';
 import {
   ALL_METRICS,
@@ -409,14 +411,61 @@ async function checkTrainingCandidate(
   };
 }
 
-/** POST /api/v1/pipelines/full: validates (prepareFullPipeline), then starts the run. */
+/**
+ * Who starts a full pipeline, or defines a schedule that starts them (scheduled runs start without a caller): their
+ * role decides whether the pipeline may move a protected alias without an approver's decision.
+ */
+export interface PipelineStarter {
+  role: Role;
+}
+
+/** The parts of a full pipeline request (as given or as parsed) that say what it promotes and who must approve. */
+export interface PromotionFacts {
+  model?: { name?: unknown };
+  promote?: { alias?: unknown };
+  approval?: { required?: unknown; onTimeout?: unknown };
+}
+
+/**
+ * A full pipeline whose promotion moves a protected alias of its model (`champion` always; the model's
+ * protectedAliases when the model exists) must wait for an approver's decision, or be started by an approver: else it
+ * would move the alias with no approver's say, which PUT /api/v1/models/:name/aliases/:alias refuses an editor. An
+ * approval that approves itself on timeout (`onTimeout: "approve"`) is no approver's decision. ForbiddenError
+ * `protected_alias` (field `promote.alias`) for any other starter. Reads `request` as given (a schedule's stored
+ * action) or parsed; a request without a model name or alias has nothing to check here (parsing refuses it).
+ */
+export async function checkPromotionStarter(
+  deps: Pick<SubmitDeps, 'pool'>,
+  tenantId: string,
+  request: PromotionFacts,
+  starter: PipelineStarter,
+): Promise<void> {
+  if (roleAllows(starter.role, 'approver')) return;
+  const name = request.model?.name;
+  const alias = request.promote?.alias;
+  if (typeof name !== 'string' || typeof alias !== 'string') return;
+  const approval = request.approval;
+  if (approval?.required === true && approval.onTimeout !== 'approve') return;
+  const model = await getModel(deps.pool, tenantId, name);
+  if (!isProtectedAlias(alias, model?.protectedAliases ?? [])) return;
+  throw new ForbiddenError(
+    `promote.alias: ${JSON.stringify(alias)} is a protected alias of model ${JSON.stringify(name)}, and this pipeline ` +
+      `would move it without an approver's decision (${approval?.required === true ? 'its approval approves itself on timeout' : 'it requires no approval'}): ` +
+      `require approval (approval: {required: true, onTimeout: "reject"}), or have an approver start it (the caller is ${starter.role})`,
+    'protected_alias',
+    'promote.alias',
+  );
+}
+
+/** POST /api/v1/pipelines/full: validates (prepareFullPipeline, `starter` the caller), then starts the run. */
 export async function submitFullPipeline(
   deps: SubmitDeps,
   tenantId: string,
   body: unknown,
+  starter: PipelineStarter,
   options: SubmitOptions = {},
 ): Promise<SubmittedPipeline> {
-  return startPipeline(deps, await prepareFullPipeline(deps, tenantId, body), options);
+  return startPipeline(deps, await prepareFullPipeline(deps, tenantId, body, starter), options);
 }
 
 /**
@@ -428,9 +477,15 @@ export async function submitFullPipeline(
  * /api/v1/clustering does, of an algorithm that assigns new points); the holdout (another dataset with the model's
  * columns and at least MIN_HOLDOUT_ROWS rows, or a fraction that holds out that many and leaves MIN_TRAINING_ROWS);
  * the thresholds (metric of the task, once each, in range, defined on a holdout dataset's target); the alias holder
- * (promote.alias); the approval timeout and the check overrides.
+ * (promote.alias); the approval timeout and the check overrides. Before those, the starter (the caller, or whoever
+ * defines the schedule) must be allowed to promote as asked (checkPromotionStarter: 403 `protected_alias`).
  */
-export async function prepareFullPipeline(deps: SubmitDeps, tenantId: string, body: unknown): Promise<PreparedJob> {
+export async function prepareFullPipeline(
+  deps: SubmitDeps,
+  tenantId: string,
+  body: unknown,
+  starter: PipelineStarter,
+): Promise<PreparedJob> {
   const request = parseWith(fullPipelineRequest, body);
   if ((request.training === undefined) === (request.clustering === undefined))
     throw new ValidationError(
@@ -438,6 +493,7 @@ export async function prepareFullPipeline(deps: SubmitDeps, tenantId: string, bo
         'clustering (a clustering candidate)',
       request.training ? 'clustering' : 'training',
     );
+  await checkPromotionStarter(deps, tenantId, request, starter);
   const source = await requestDataset(deps.pool, tenantId, request);
   const loaded = await loadDatasetTable(deps.pool, tenantId, source.meta.id);
   if (!loaded) throw new Error(`dataset ${source.meta.id} vanished while being read`);

@@ -201,7 +201,11 @@ describe('schedules under concurrency, races and odd input (second tester round)
     };
     const past = { start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' };
     const cases: Array<[string, (deps: ScheduleDeps, id: string) => Promise<unknown>]> = [
-      ['update', (deps, id) => updateSchedule(deps, 'default', id, { description: 'raced' })],
+      [
+        'update',
+        (deps, id) =>
+          updateSchedule(deps, 'default', id, { description: 'raced' }, { id: 'key:races', role: 'editor' }),
+      ],
       ['pause', (deps, id) => setPaused(deps, 'default', id, true, {})],
       ['unpause', (deps, id) => setPaused(deps, 'default', id, false, {})],
       ['trigger', (deps, id) => triggerSchedule(deps, 'default', id, {})],

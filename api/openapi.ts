@@ -1037,7 +1037,11 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
         },
         get: {
           operationId: 'listApiKeys',
-          summary: 'The API keys of the caller’s tenant (admin), revoked and expired ones included; never a secret',
+          summary:
+            'The API keys of the caller’s tenant (admin), oldest first, revoked and expired ones included, each with who revoked it; never a secret',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 1000 } },
+          ],
           responses: {
             '200': {
               description: 'OK',
@@ -1045,7 +1049,7 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
                 'application/json': { schema: schema(z.object({ apiKeys: z.array(apiKeyView) })) },
               },
             },
-            ...errors(503),
+            ...errors(400, 503),
           },
         },
       },
@@ -1054,8 +1058,8 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
         delete: {
           operationId: 'revokeApiKey',
           summary:
-            'Revoke a key of the caller’s tenant (admin); other replicas stop accepting it within seconds (README: Authentication)',
-          responses: { '204': { description: 'Revoked' }, ...errors(404, 503) },
+            'Revoke a key of the caller’s tenant (admin; a platform-admin key: platform admin, never the last usable one, 409 last_platform_admin); other replicas stop accepting it within seconds (README: Authentication)',
+          responses: { '204': { description: 'Revoked' }, ...errors(400, 403, 404, 409, 503) },
         },
       },
       '/api/v1/tenants': {

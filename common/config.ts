@@ -19,7 +19,13 @@ import { DatasetLimits, DEFAULT_LIMITS } from './dataset-limits';
 import { DeclaredGpu, DeclaredInventoryError, readDeclaredGpus } from './declared-gpus';
 import { DEFAULT_PREDICT_BATCHING, PredictBatching } from './predict-batching';
 import { DEFAULT_JWT_ALGORITHMS, jwtAlgorithmList, SsoConfig } from './sso-config';
-import { BudgetSizes, DEFAULT_BUDGET_SIZES, formatBudgetSize, parseBudgetSize } from './rate-limit-budgets';
+import {
+  BudgetSizes,
+  DEFAULT_AUTH_FAILURE_BUDGET,
+  DEFAULT_BUDGET_SIZES,
+  formatBudgetSize,
+  parseBudgetSize,
+} from './rate-limit-budgets';
 import {
   directory,
   executableFile,
@@ -118,6 +124,7 @@ export const ENV_SCHEMA = z.object({
   KILN_RATE_LIMIT_PREDICT: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.predict)),
   KILN_RATE_LIMIT_READ: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.read)),
   KILN_RATE_LIMIT_WRITE: budgetSize().default(formatBudgetSize(DEFAULT_BUDGET_SIZES.write)),
+  KILN_RATE_LIMIT_AUTH_FAILURES: budgetSize().default(formatBudgetSize(DEFAULT_AUTH_FAILURE_BUDGET)),
 
   // --- API and workers: the servers ---
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/kiln').optional(),
@@ -236,7 +243,10 @@ export interface ApiConfig {
   predictBatching: PredictBatching;
   /** SSO token verification (KILN_JWT_*); absent: SSO off, only API keys authenticate. */
   sso?: SsoConfig;
-  /** Each caller's rate-limit budgets (KILN_RATE_LIMIT_*); a tenant may override them (tenants.rate_limits). */
+  /**
+   * Each caller's rate-limit budgets (KILN_RATE_LIMIT_*); a tenant may override them (tenants.rate_limits), except
+   * `authFailures`, each client IP's budget of failed authentications (KILN_RATE_LIMIT_AUTH_FAILURES).
+   */
   rateLimits: BudgetSizes;
 }
 
@@ -567,6 +577,7 @@ export function loadConfig(env: Env): KilnConfig {
         predict: parseBudgetSize(parsed.KILN_RATE_LIMIT_PREDICT)!,
         read: parseBudgetSize(parsed.KILN_RATE_LIMIT_READ)!,
         write: parseBudgetSize(parsed.KILN_RATE_LIMIT_WRITE)!,
+        authFailures: parseBudgetSize(parsed.KILN_RATE_LIMIT_AUTH_FAILURES)!,
       },
     },
     worker: {

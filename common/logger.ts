@@ -6,7 +6,7 @@
 import pino, { DestinationStream, Logger } from 'pino';
 import pretty, { PrettyOptions } from 'pino-pretty';
 import type { LogConfig, LogFormat, LogLevel } from './config';
-import { censor, redactPaths, redactUrl } from './redact';
+import { censor, redactApiKeys, redactPaths, redactUrl } from './redact';
 
 export type { DestinationStream, Logger };
 
@@ -44,11 +44,14 @@ export function prettyOptions(options: { withComponent?: boolean; colorize?: boo
   };
 }
 
-/** pino's error serializer, with credentials in URLs masked in the message and stack (a driver may quote its URL). */
+/**
+ * pino's error serializer, with credentials in URLs (a driver may quote its URL) and API keys masked in the message
+ * and stack.
+ */
 function errSerializer(err: Error): pino.SerializedError {
   const serialized = pino.stdSerializers.err(err);
-  if (typeof serialized.message === 'string') serialized.message = redactUrl(serialized.message);
-  if (typeof serialized.stack === 'string') serialized.stack = redactUrl(serialized.stack);
+  if (typeof serialized.message === 'string') serialized.message = redactApiKeys(redactUrl(serialized.message));
+  if (typeof serialized.stack === 'string') serialized.stack = redactApiKeys(redactUrl(serialized.stack));
   return serialized;
 }
 
@@ -67,11 +70,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level: options.level ?? 'info',
       redact: { paths: redactPaths(), censor },
-      serializers: { err: errSerializer },
+      // A request path may hold a key pasted into it (DELETE /api/v1/api-keys/<the whole key>).
+      serializers: {
+        err: errSerializer,
+        path: (path: unknown) => (typeof path === 'string' ? redactApiKeys(path) : path),
+      },
       hooks: {
-        // Credentials inside a URL quoted in the message itself (`connecting to postgres://u:p@h`).
+        // Credentials inside a URL quoted in the message itself (`connecting to postgres://u:p@h`), and API keys.
         logMethod(args, method) {
-          const masked = args.map((arg) => (typeof arg === 'string' ? redactUrl(arg) : arg));
+          const masked = args.map((arg) => (typeof arg === 'string' ? redactApiKeys(redactUrl(arg)) : arg));
           return method.apply(this, masked as Parameters<typeof method>);
         },
       },

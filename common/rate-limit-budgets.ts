@@ -15,8 +15,18 @@ export interface BudgetSize {
   durationSeconds: number;
 }
 
-/** Every budget's size. */
-export type BudgetSizes = Record<BudgetName, BudgetSize>;
+/**
+ * Every budget's size; `authFailures` is the server's budget of failed authentications per client IP
+ * (KILN_RATE_LIMIT_AUTH_FAILURES; DEFAULT_AUTH_FAILURE_BUDGET when absent), not a caller's budget: tenants never
+ * override it.
+ */
+export type BudgetSizes = Record<BudgetName, BudgetSize> & { authFailures?: BudgetSize };
+
+/**
+ * Failed authentications (a key or token that does not verify) one client IP may cause per window: 60 a minute. A
+ * person mistyping a key never meets it; a script guessing keys is refused after it, before any key is looked up.
+ */
+export const DEFAULT_AUTH_FAILURE_BUDGET: Readonly<BudgetSize> = Object.freeze({ points: 60, durationSeconds: 60 });
 
 /**
  * The defaults (KILN_RATE_LIMIT_*), per caller: 120 starts, 6000 predictions, 3000 reads and 600 other writes a

@@ -43,6 +43,17 @@ export function redactUrl(text: string): string {
   return text.replace(CREDENTIALS_IN_URL, '$1:***@');
 }
 
+// A Kiln API key, `kiln_<16 hex id>_<secret>`: the id is kept (it is not secret and says which key), the rest goes.
+const API_KEY_IN_TEXT = /\bkiln_([0-9a-f]{16})_[A-Za-z0-9_%-]+/g;
+
+/**
+ * `/api/v1/api-keys/kiln_0123456789abcdef_<secret>` → `/api/v1/api-keys/kiln_0123456789abcdef_[redacted]`: every API
+ * key in `text` (a request path someone pasted a key into, a message quoting one) with its secret masked.
+ */
+export function redactApiKeys(text: string): string {
+  return text.replace(API_KEY_IN_TEXT, 'kiln_$1_[redacted]');
+}
+
 /**
  * pino `redact.censor`: a value under a URL-ish key (`databaseUrl`, `DATABASE_URL`, `url`) keeps its shape with the
  * password masked, so the log still says which server; any other secret becomes `[redacted]`.

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Role } from '../common/auth/roles';
+import { type Queryable } from './pool';
 
 /** `kiln_<keyId>_<secret>`: 16 hex characters of key id, then 32 random bytes as base64url (43 characters). */
 const KEY_PATTERN = /^kiln_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -36,16 +37,23 @@ export interface ApiKeyRecord {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** Who revoked it, from its `revoked` audit event (null: not revoked, or revoked before keys were audited). */
+  revokedBy: string | null;
   lastUsedAt: string | null;
 }
+
+/** The audit trail's entity type for keys: events `created` and `revoked`, entity id the key id. */
+export const API_KEY_ENTITY = 'api_key';
 
 export interface NewApiKey {
   tenantId: string;
   name: string;
   role: Role;
   platformAdmin?: boolean;
-  /** The principal creating it (`key:<id>`, `sso:<subject>`, or `bootstrap`). */
+  /** The principal creating it (`key:<id>`, `sso:<subject>`, or `bootstrap`): the `created` event's actor too. */
   createdBy: string;
+  /** The creator's tenant when it is not the key's (a platform admin creating a tenant): in the event's details. */
+  createdFromTenant?: string;
   expiresAt?: Date;
 }
 
@@ -61,6 +69,8 @@ interface ApiKeyRow {
   expires_at: Date | null;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** Only where the query joins the audit trail. */
+  revoked_by?: string | null;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -76,20 +86,34 @@ function record(row: ApiKeyRow): ApiKeyRecord {
     createdAt: row.created_at.toISOString(),
     expiresAt: iso(row.expires_at),
     revokedAt: iso(row.revoked_at),
+    revokedBy: row.revoked_by ?? null,
     lastUsedAt: iso(row.last_used_at),
   };
 }
 
-/** Creates a key: the answer's `key` is the only time its secret exists outside the caller. */
-export async function createApiKey(
-  pool: Pick<Pool, 'query'>,
-  input: NewApiKey,
-): Promise<{ key: string; record: ApiKeyRecord }> {
+/**
+ * Creates a key and its `created` audit event in one statement (both or neither): the answer's `key` is the only time
+ * its secret exists outside the caller.
+ */
+export async function createApiKey(db: Queryable, input: NewApiKey): Promise<{ key: string; record: ApiKeyRecord }> {
   const keyId = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
-  const { rows } = await pool.query<ApiKeyRow>(
-    `INSERT INTO api_keys (key_id, tenant_id, name, role, platform_admin, secret_sha256, created_by, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+  const details = {
+    name: input.name,
+    role: input.role,
+    platformAdmin: input.platformAdmin ?? false,
+    expiresAt: input.expiresAt?.toISOString() ?? null,
+    ...(input.createdFromTenant !== undefined ? { actorTenantId: input.createdFromTenant } : {}),
+  };
+  const { rows } = await db.query<ApiKeyRow>(
+    `WITH created AS (
+       INSERT INTO api_keys (key_id, tenant_id, name, role, platform_admin, secret_sha256, created_by, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *
+     ), event AS (
+       INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details)
+       SELECT tenant_id, '${API_KEY_ENTITY}', key_id, 'created', created_by, $9 FROM created
+     )
+     SELECT * FROM created`,
     [
       keyId,
       input.tenantId,
@@ -99,6 +123,7 @@ export async function createApiKey(
       secretSha256(secret),
       input.createdBy,
       input.expiresAt ?? null,
+      JSON.stringify(details),
     ],
   );
   return { key: `kiln_${keyId}_${secret}`, record: record(rows[0]!) };
@@ -114,30 +139,75 @@ export async function findApiKeyForAuth(
   return row ? { record: record(row), secretSha256: row.secret_sha256 } : undefined;
 }
 
-/** A tenant's keys, oldest first, revoked and expired ones included (never a hash). */
-export async function listApiKeys(pool: Pick<Pool, 'query'>, tenantId: string): Promise<ApiKeyRecord[]> {
-  const { rows } = await pool.query<ApiKeyRow>(
-    'SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, key_id',
-    [tenantId],
+/**
+ * A tenant's keys, oldest first, at most `limit`, revoked and expired ones included (never a hash), each with who
+ * revoked it (its latest `revoked` audit event).
+ */
+export async function listApiKeys(db: Queryable, tenantId: string, limit: number): Promise<ApiKeyRecord[]> {
+  const { rows } = await db.query<ApiKeyRow>(
+    `SELECT k.*, r.actor AS revoked_by FROM api_keys k
+     LEFT JOIN LATERAL (
+       SELECT actor FROM audit_events e
+       WHERE e.tenant_id = k.tenant_id AND e.entity_type = '${API_KEY_ENTITY}' AND e.entity_id = k.key_id
+         AND e.action = 'revoked'
+       ORDER BY e.id DESC LIMIT 1
+     ) r ON true
+     WHERE k.tenant_id = $1 ORDER BY k.created_at, k.key_id LIMIT $2`,
+    [tenantId, limit],
   );
   return rows.map(record);
 }
 
 /**
- * Revokes a tenant's key (sets revoked_at; revoking again keeps the first time). Undefined when the tenant has no key
- * with this id (another tenant's key is not found, whoever asks).
+ * What revokeApiKey did: `revoked` (now, or already before: then no new event), `not_found` (the tenant has no key
+ * with this id), `platform_admin` (a platform-admin key and the caller is not one), `last_platform_admin` (the last
+ * usable platform-admin key: revoking it would leave nobody to manage tenants).
+ */
+export type RevokeOutcome =
+  { outcome: 'revoked'; record: ApiKeyRecord } | { outcome: 'not_found' | 'platform_admin' | 'last_platform_admin' };
+
+/**
+ * The advisory lock (pg_advisory_xact_lock's bigint) serialising revocations of platform-admin keys across replicas,
+ * so that two admins revoking the last two at once cannot both succeed. 'kiln' then 'padm'.
+ */
+const PLATFORM_ADMIN_LOCK = '7739836656005277037';
+
+/**
+ * Revokes a tenant's key (sets revoked_at and writes a `revoked` audit event with `actor`; revoking again keeps the
+ * first time and writes nothing). Another tenant's key is not found, whoever asks. A platform-admin key needs a
+ * platform-admin caller, and the last usable one is never revoked. `db` must be a transaction's client (the check
+ * and the change hold a lock together).
  */
 export async function revokeApiKey(
-  pool: Pick<Pool, 'query'>,
-  tenantId: string,
+  db: Queryable,
+  caller: { tenantId: string; id: string; platformAdmin: boolean },
   keyId: string,
-): Promise<ApiKeyRecord | undefined> {
-  const { rows } = await pool.query<ApiKeyRow>(
-    `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
-     WHERE tenant_id = $1 AND key_id = $2 RETURNING *`,
-    [tenantId, keyId],
+): Promise<RevokeOutcome> {
+  const { rows: found } = await db.query<ApiKeyRow>(
+    'SELECT * FROM api_keys WHERE tenant_id = $1 AND key_id = $2 FOR UPDATE',
+    [caller.tenantId, keyId],
   );
-  return rows[0] ? record(rows[0]) : undefined;
+  const key = found[0];
+  if (!key) return { outcome: 'not_found' };
+  if (key.platform_admin) {
+    if (!caller.platformAdmin) return { outcome: 'platform_admin' };
+    const usable = key.revoked_at === null && (key.expires_at === null || key.expires_at.getTime() > Date.now());
+    if (usable) {
+      await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [PLATFORM_ADMIN_LOCK]);
+      if (!(await platformAdminKeyExists(db, keyId))) return { outcome: 'last_platform_admin' };
+    }
+  }
+  const { rows } = await db.query<ApiKeyRow>(
+    `WITH revoked AS (
+       UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND key_id = $2 AND revoked_at IS NULL RETURNING *
+     ), event AS (
+       INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details)
+       SELECT tenant_id, '${API_KEY_ENTITY}', key_id, 'revoked', $3, '{}' FROM revoked
+     )
+     SELECT * FROM revoked`,
+    [caller.tenantId, keyId, caller.id],
+  );
+  return { outcome: 'revoked', record: record(rows[0] ? { ...rows[0], revoked_by: caller.id } : key) };
 }
 
 /** Records that a key was just used (the gate calls it at most once a minute per key). */
@@ -145,11 +215,13 @@ export async function touchApiKey(pool: Pick<Pool, 'query'>, tenantId: string, k
   await pool.query('UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND key_id = $2', [tenantId, keyId]);
 }
 
-/** True when some platform-admin key is usable (neither revoked nor expired). */
-export async function platformAdminKeyExists(pool: Pick<Pool, 'query'>): Promise<boolean> {
-  const { rows } = await pool.query(
+/** True when some platform-admin key is usable (neither revoked nor expired), `except` this key id when given. */
+export async function platformAdminKeyExists(db: Queryable, except?: string): Promise<boolean> {
+  const { rows } = await db.query(
     `SELECT 1 FROM api_keys
-     WHERE platform_admin AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+     WHERE platform_admin AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+       AND key_id IS DISTINCT FROM $1 LIMIT 1`,
+    [except ?? null],
   );
   return rows.length > 0;
 }

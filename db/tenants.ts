@@ -22,14 +22,27 @@ const record = (row: TenantRow): TenantRecord => ({
   createdAt: row.created_at.toISOString(),
 });
 
-/** Creates a tenant; undefined when the id is taken (the caller answers 409). */
+/** The audit trail's entity type for tenants: event `created`, entity id (and tenant) the tenant's id. */
+export const TENANT_ENTITY = 'tenant';
+
+/**
+ * Creates a tenant and its `created` audit event in one statement (actor: the creating principal's id, their tenant
+ * in the details); undefined when the id is taken (the caller answers 409).
+ */
 export async function createTenant(
   pool: Pick<Pool, 'query'>,
   tenant: { id: string; name: string },
+  actor: { id: string; tenantId: string },
 ): Promise<TenantRecord | undefined> {
   const { rows } = await pool.query<TenantRow>(
-    'INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id, name, created_at',
-    [tenant.id, tenant.name],
+    `WITH created AS (
+       INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id, name, created_at
+     ), event AS (
+       INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details)
+       SELECT id, '${TENANT_ENTITY}', id, 'created', $3, $4 FROM created
+     )
+     SELECT * FROM created`,
+    [tenant.id, tenant.name, actor.id, JSON.stringify({ name: tenant.name, actorTenantId: actor.tenantId })],
   );
   return rows[0] ? record(rows[0]) : undefined;
 }

@@ -3,12 +3,13 @@ import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import type { Principal } from '../../common/auth/principal';
 import { roleAllows } from '../../common/auth/roles';
-import { ForbiddenError, UnauthorizedError } from '../../common/errors';
+import { ForbiddenError, UnauthorizedError, withField } from '../../common/errors';
 import { type Logger, rootLogger } from '../../common/logger';
 import { type ApiKeyRecord, findApiKeyForAuth, parseApiKey, secretMatches, touchApiKey } from '../../db/api-keys';
 import type { ApiMetrics } from '../metrics';
-import { BudgetSizes, DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
+import { BudgetSizes, DEFAULT_AUTH_FAILURE_BUDGET, DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
 import type { Access, AccessDeclaration, AccessGate } from './access';
+import { createAuthFailureLimit } from './auth-failures';
 import { budgetOf, createRateLimits, routeOf } from './rate-limits';
 import { sessionCookieOf } from './session-cookie';
 import { createSessionResolver, SessionResolver } from './session-store';
@@ -32,7 +33,10 @@ export interface GateDeps {
   metrics?: Pick<ApiMetrics, 'authFailures' | 'rateLimited'>;
   /** SSO bearer tokens (KILN_JWT_*: sso.ts); absent: only API keys authenticate. */
   sso?: SsoVerifier;
-  /** Each caller's rate-limit budgets (KILN_RATE_LIMIT_*), counted in the same database; default DEFAULT_BUDGET_SIZES. */
+  /**
+   * Each caller's rate-limit budgets (KILN_RATE_LIMIT_*), counted in the same database; default DEFAULT_BUDGET_SIZES.
+   * `authFailures`: each client IP's failed authentications (default DEFAULT_AUTH_FAILURE_BUDGET).
+   */
   rateLimits?: BudgetSizes;
   log?: Logger;
   /** KEY_CACHE_MS unless given; 0 reads the key's row on every request. */
@@ -40,15 +44,20 @@ export interface GateDeps {
 }
 
 /**
+/**
  * The key or token a request carries: `Authorization: Bearer <token>`, else `X-API-Key: <key>`. The console's session
- * cookie is no token (it names a server-side session: authenticate reads it when there is none of these).
+ * cookie is no token (it names a server-side session: authenticate reads it when there is none of these). A header
+ * that is present but empty is a malformed credential (401 invalid_credentials), never taken for an absent one.
  */
-export function presentedToken(ctx: Pick<Context, 'get'>): string | undefined {
+export function presentedToken(ctx: Pick<Context, 'get' | 'headers'>): string | undefined {
   const authorization = ctx.get('Authorization');
-  if (authorization) {
+  if (authorization || ctx.headers.authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw new UnauthorizedError('Authorization must be "Bearer <API key or token>"', 'invalid_credentials');
     return match[1];
+  }
+  if (ctx.headers['x-api-key'] !== undefined && !ctx.get('X-API-Key')) {
+    throw withField(new UnauthorizedError('X-API-Key is empty', 'invalid_credentials'), 'X-API-Key');
   }
   return ctx.get('X-API-Key') || undefined;
 }
@@ -135,7 +144,7 @@ export function createKeyVerifier(deps: GateDeps): KeyVerifier {
  * header or an unknown key, `key_revoked`, `key_expired`, `session_expired` for a cookie naming no live session.
  */
 export async function authenticate(
-  ctx: Pick<Context, 'get' | 'cookies'>,
+  ctx: Pick<Context, 'get' | 'cookies' | 'headers'>,
   keys: KeyVerifier,
   sso?: SsoVerifier,
   sessions?: SessionResolver,
@@ -150,8 +159,21 @@ export async function authenticate(
   if (sso && !parseApiKey(token) && !token.startsWith('kiln_')) {
     return sso.authenticate(token, ctx.get(TENANT_HEADER) || undefined);
   }
-  return keys.verify(token);
+  try {
+    return await keys.verify(token);
+  } catch (err) {
+    // presentedToken takes X-API-Key only when there is no Authorization header: the error is about X-API-Key then.
+    const fromApiKeyHeader = ctx.headers.authorization === undefined && ctx.get('X-API-Key') === token;
+    throw fromApiKeyHeader && err instanceof UnauthorizedError ? withField(err, 'X-API-Key') : err;
+  }
 }
+
+/**
+ * Refusals that mean the presented credentials do not verify (unknown key, wrong secret, malformed, bad token, a
+ * session cookie naming no live session: each a lookup a guesser makes us do): what the per-IP failure budget counts.
+ * Missing credentials and revoked or expired keys (a secret that did match) are not.
+ */
+const VERIFY_FAILURES: ReadonlySet<string> = new Set(['invalid_credentials', 'invalid_token', 'session_expired']);
 
 /** Throws ForbiddenError (insufficient_role) unless the principal may call a route declared with `access`. */
 export function assertAllowed(principal: Principal, access: Access): void {
@@ -170,6 +192,12 @@ export function assertAllowed(principal: Principal, access: Access): void {
 export function createAccessGate(deps: GateDeps): AccessGate {
   const keys = createKeyVerifier(deps);
   const sessions = createSessionResolver({ pool: deps.pool, keys });
+  const failures = createAuthFailureLimit({
+    pool: deps.pool,
+    size: deps.rateLimits?.authFailures ?? DEFAULT_AUTH_FAILURE_BUDGET,
+    log: deps.log ?? rootLogger(),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
   const rateLimits = createRateLimits({
     pool: deps.pool,
     defaults: deps.rateLimits ?? DEFAULT_BUDGET_SIZES,
@@ -178,7 +206,13 @@ export function createAccessGate(deps: GateDeps): AccessGate {
   return {
     async authorize(ctx, declaration: AccessDeclaration) {
       try {
-        const principal = await authenticate(ctx, keys, deps.sso, sessions);
+        // An address past its failure budget is refused before its credentials cost a lookup.
+        failures.check(ctx.ip, routeOf(ctx));
+        const principal = await authenticate(ctx, keys, deps.sso, sessions).catch(async (err: unknown) => {
+          if (err instanceof UnauthorizedError && VERIFY_FAILURES.has(err.code))
+            await failures.charge(ctx.ip, routeOf(ctx));
+          throw err;
+        });
         ctx.state.principal = principal;
         assertAllowed(principal, declaration.access);
         await rateLimits.consume(principal, budgetOf(declaration, ctx.method), routeOf(ctx), ctx);

@@ -15,6 +15,7 @@ import {
   ValidationError,
 } from '../../common/errors';
 import type { Logger } from '../../common/logger';
+import { redactApiKeys } from '../../common/redact';
 import { postgresUnavailable } from '../../db/unavailable';
 import { temporalUnavailable } from '../services/temporal-unavailable';
 import { RequestLogState } from './request-id';
@@ -62,7 +63,8 @@ export function errorBody(err: DomainError): {
   return {
     error: {
       code: err.code,
-      message: err.message,
+      // A message quoting what the caller sent never echoes a key pasted in the wrong place.
+      message: redactApiKeys(err.message),
       ...(err.field !== undefined ? { field: err.field } : {}),
       ...(err instanceof DependencyUnavailableError ? { dependency: err.dependency } : {}),
     },
@@ -135,6 +137,6 @@ function httpCode(status: number): string {
 export function notFoundHandler(): Middleware {
   return async (ctx) => {
     ctx.status = 404;
-    ctx.body = { error: { code: 'not_found', message: `no route for ${ctx.method} ${ctx.path}` } };
+    ctx.body = { error: { code: 'not_found', message: `no route for ${ctx.method} ${redactApiKeys(ctx.path)}` } };
   };
 }

@@ -9,7 +9,10 @@ import { ApiDeps } from '../context';
 import { createTenantRequest, tenantSlug } from '../schemas/tenants';
 import { parseWith } from '../schemas/validate';
 
-/** Tenants (platform admins): create one with its first admin key (shown once), list them. */
+/**
+ * Tenants (platform admins): create one with its first admin key (shown once), list them. A creation is audited in the
+ * new tenant: events `tenant` created and `api_key` created (its first key), the platform admin as actor.
+ */
 export function tenantsRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Router {
   const router = new Router();
 
@@ -22,13 +25,14 @@ export function tenantsRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
     }
     // The tenant and its first admin key together: a tenant nobody can administer is never left behind.
     const created = await inTransaction(deps.pool, async (client) => {
-      const tenant = await createTenant(client, { id, name: body.name });
+      const tenant = await createTenant(client, { id, name: body.name }, caller);
       if (!tenant) return undefined;
       const { key, record } = await createApiKey(client, {
         tenantId: id,
         name: 'admin',
         role: 'admin',
         createdBy: caller.id,
+        createdFromTenant: caller.tenantId,
       });
       return { ...tenant, adminKey: { ...record, key } };
     });

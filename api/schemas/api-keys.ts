@@ -8,13 +8,17 @@ export const KEY_ID_PATTERN = /^[0-9a-f]{16}$/;
 const keyName = z.string().trim().min(1).max(200);
 
 /**
- * POST /api/v1/api-keys: a key of the caller's tenant. Strict: `tenantId` or `platformAdmin` are unknown fields (a
- * key is always of the caller's tenant, and only the bootstrap creates platform admins).
+ * POST /api/v1/api-keys: a key of the caller's tenant. Strict: `tenantId` is an unknown field (a key is always of the
+ * caller's tenant). `platformAdmin: true` is for platform-admin callers only, with role admin (the route checks).
  */
 export const createApiKeyRequest = z
   .strictObject({
     name: keyName,
     role: z.enum(ROLES),
+    platformAdmin: z.boolean().optional().meta({
+      description:
+        'A platform admin (manages tenants): only a platform admin may ask, and only with role admin. Default false',
+    }),
     expiresAt: z.iso
       .datetime({ offset: true })
       .refine((at) => Date.parse(at) > Date.now(), { message: 'must be in the future' })
@@ -34,7 +38,16 @@ export const apiKeyView = z.object({
   createdAt: z.iso.datetime(),
   expiresAt: z.iso.datetime().nullable(),
   revokedAt: z.iso.datetime().nullable(),
+  revokedBy: z.string().nullable().meta({ description: 'The principal that revoked it (from the audit trail)' }),
   lastUsedAt: z.iso.datetime().nullable(),
+});
+
+/** Most keys GET /api/v1/api-keys lists at once (and its default). */
+export const MAX_KEYS_LISTED = 1000;
+
+/** GET /api/v1/api-keys's query: `limit` only (another parameter is a 400 naming it). */
+export const listApiKeysQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(MAX_KEYS_LISTED).default(MAX_KEYS_LISTED),
 });
 
 /** The answer to a key's creation: the record and, this once, the key itself. */

@@ -15,7 +15,7 @@ import { DEFAULT_BODY_LIMITS } from '../../common/body-limits';
 import { DEFAULT_LIMITS } from '../../common/dataset-limits';
 import { DEFAULT_TELEMETRY_LIMITS } from '../../common/telemetry-limits';
 import { DEFAULT_PREDICT_BATCHING } from '../../common/predict-batching';
-import { DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
+import { DEFAULT_AUTH_FAILURE_BUDGET, DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
 import { repoRoot } from '../../common/paths';
 
 /** The ConfigError loadConfig throws for env (fails the test when it does not throw one). */
@@ -53,7 +53,7 @@ describe('common/config', () => {
       browser: { allowedHosts: ['localhost', '127.0.0.1', '[::1]'], corsOrigins: [] },
       timeouts: { temporalRpcMs: 5000, postgresConnectMs: 2000, postgresQueryMs: 5000 },
       predictBatching: DEFAULT_PREDICT_BATCHING,
-      rateLimits: DEFAULT_BUDGET_SIZES,
+      rateLimits: { ...DEFAULT_BUDGET_SIZES, authFailures: DEFAULT_AUTH_FAILURE_BUDGET },
     });
     expect(config.temporal).to.deep.equal({
       address: '127.0.0.1:7233',
@@ -112,6 +112,11 @@ describe('common/config', () => {
       ...DEFAULT_BUDGET_SIZES,
       start: { points: 10, durationSeconds: 1 },
       read: { points: 5000, durationSeconds: 3600 },
+      authFailures: DEFAULT_AUTH_FAILURE_BUDGET,
+    });
+    expect(api({ KILN_RATE_LIMIT_AUTH_FAILURES: '5/30' }).rateLimits.authFailures).to.deep.equal({
+      points: 5,
+      durationSeconds: 30,
     });
     for (const bad of ['10', '10/0', '0/60', '10/s', '-1/60', '10/86401']) {
       expect(() => api({ KILN_RATE_LIMIT_WRITE: bad }), bad).to.throw(
@@ -421,6 +426,7 @@ describe('common/config', () => {
       KILN_RATE_LIMIT_PREDICT: [() => '0/60', /must be <points>\/<seconds>/],
       KILN_RATE_LIMIT_READ: [() => '10 per 60', /must be <points>\/<seconds>/],
       KILN_RATE_LIMIT_WRITE: [() => '10/0', /must be <points>\/<seconds>/],
+      KILN_RATE_LIMIT_AUTH_FAILURES: [() => '60', /must be <points>\/<seconds>/],
       DATABASE_URL: [() => 'mysql://kiln:hunter2@db/kiln', /must be a URL like postgres:\/\/user:password@host/],
       TEMPORAL_ADDRESS: [() => 'http://temporal:7233', /must be host:port \(no scheme, no spaces\), e\.g\. 127/],
       TEMPORAL_NAMESPACE: [() => 'my namespace', /must be a namespace name without spaces or line breaks/],

@@ -248,7 +248,11 @@ describe('auth: API keys, roles, tenants (issue 12)', function () {
       404,
       'not_found',
     );
-    expectError(await request(api, 'DELETE', '/api/v1/api-keys/not-a-key-id', undefined, admin), 404, 'not_found');
+    // Not a key id at all: a 400 naming the field, the value not echoed (it may be a whole key pasted there).
+    const malformed = await request(api, 'DELETE', '/api/v1/api-keys/not-a-key-id', undefined, admin);
+    expectError(malformed, 400, 'invalid_request');
+    expect(malformed.body.error).to.include({ field: 'keyId' });
+    expect(malformed.body.error.message).to.not.contain('not-a-key-id');
     expect((await request(api, 'GET', '/api/v1/models')).status, 'the default key still works').to.equal(200);
 
     expect((await request(api, 'DELETE', `/api/v1/api-keys/${created.body.keyId}`, undefined, admin)).status).to.equal(

@@ -44,14 +44,39 @@ export function redactUrl(text: string): string {
 }
 
 // A Kiln API key, `kiln_<16 hex id>_<secret>`: the id is kept (it is not secret and says which key), the rest goes.
-const API_KEY_IN_TEXT = /\bkiln_([0-9a-f]{16})_[A-Za-z0-9_%-]+/g;
+// Any case and no word boundary before it: over-masking costs a log line some text, under-masking a key.
+const API_KEY_IN_TEXT = /kiln_([0-9a-f]{16})_[A-Za-z0-9_%-]+/gi;
+
+// Characters a percent-encoded key's run of text is made of (a path segment, a query value): the run ends at anything
+// else ('/', '?', '=', quotes, spaces), so a run is matched in one linear pass.
+const URL_RUN = /[A-Za-z0-9_.~%-]+/g;
+const PERCENT_ESCAPE = /%[0-9a-f]{2}/i;
+
+/** `run` with its %XX escapes decoded, up to three times over (`%255F` → `%5F` → `_`), each byte as one character. */
+function percentDecoded(run: string): string {
+  let text = run;
+  for (let round = 0; round < 3 && PERCENT_ESCAPE.test(text); round++) {
+    text = text.replace(/%([0-9a-f]{2})/gi, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
+  return text;
+}
 
 /**
  * `/api/v1/api-keys/kiln_0123456789abcdef_<secret>` → `/api/v1/api-keys/kiln_0123456789abcdef_[redacted]`: every API
- * key in `text` (a request path someone pasted a key into, a message quoting one) with its secret masked.
+ * key in `text` (a request path someone pasted a key into, a message quoting one) with its secret masked. A key written
+ * percent-encoded, wholly or in part (`kiln%5F<id>%5F<secret>`, `%6Biln_...`, `%255F` encoded twice), is found too: a
+ * run of URL characters holding an escape is decoded, and when the decoded text holds a key the run is written decoded
+ * with the key masked.
  */
 export function redactApiKeys(text: string): string {
-  return text.replace(API_KEY_IN_TEXT, 'kiln_$1_[redacted]');
+  const plain = text.replace(API_KEY_IN_TEXT, 'kiln_$1_[redacted]');
+  if (!PERCENT_ESCAPE.test(plain)) return plain;
+  return plain.replace(URL_RUN, (run) => {
+    if (!run.includes('%')) return run;
+    const decoded = percentDecoded(run);
+    const masked = decoded.replace(API_KEY_IN_TEXT, 'kiln_$1_[redacted]');
+    return masked === decoded ? run : masked;
+  });
 }
 
 /**

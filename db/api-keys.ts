@@ -160,8 +160,9 @@ export async function listApiKeys(db: Queryable, tenantId: string, limit: number
 
 /**
  * What revokeApiKey did: `revoked` (now, or already before: then no new event), `not_found` (the tenant has no key
- * with this id), `platform_admin` (a platform-admin key and the caller is not one), `last_platform_admin` (the last
- * usable platform-admin key: revoking it would leave nobody to manage tenants).
+ * with this id), `platform_admin` (a platform-admin key and the caller is not one), `last_platform_admin` (revoking it
+ * would leave no usable platform-admin key without an expiry: nobody to manage tenants, now or once the expiring ones
+ * expire).
  */
 export type RevokeOutcome =
   { outcome: 'revoked'; record: ApiKeyRecord } | { outcome: 'not_found' | 'platform_admin' | 'last_platform_admin' };
@@ -175,7 +176,8 @@ const PLATFORM_ADMIN_LOCK = '7739836656005277037';
 /**
  * Revokes a tenant's key (sets revoked_at and writes a `revoked` audit event with `actor`; revoking again keeps the
  * first time and writes nothing). Another tenant's key is not found, whoever asks. A platform-admin key needs a
- * platform-admin caller, and the last usable one is never revoked. `db` must be a transaction's client (the check
+ * platform-admin caller, and a usable one is revoked only while another usable one without an expiry remains (an
+ * expiring key would lock the platform out when it expires). `db` must be a transaction's client (the check
  * and the change hold a lock together).
  */
 export async function revokeApiKey(
@@ -194,7 +196,7 @@ export async function revokeApiKey(
     const usable = key.revoked_at === null && (key.expires_at === null || key.expires_at.getTime() > Date.now());
     if (usable) {
       await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [PLATFORM_ADMIN_LOCK]);
-      if (!(await platformAdminKeyExists(db, keyId))) return { outcome: 'last_platform_admin' };
+      if (!(await platformAdminKeyExists(db, keyId, { permanent: true }))) return { outcome: 'last_platform_admin' };
     }
   }
   const { rows } = await db.query<ApiKeyRow>(
@@ -215,13 +217,20 @@ export async function touchApiKey(pool: Pick<Pool, 'query'>, tenantId: string, k
   await pool.query('UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND key_id = $2', [tenantId, keyId]);
 }
 
-/** True when some platform-admin key is usable (neither revoked nor expired), `except` this key id when given. */
-export async function platformAdminKeyExists(db: Queryable, except?: string): Promise<boolean> {
+/**
+ * True when some platform-admin key is usable (neither revoked nor expired), `except` this key id when given;
+ * `permanent`: only a key without an expiry counts.
+ */
+export async function platformAdminKeyExists(
+  db: Queryable,
+  except?: string,
+  options: { permanent?: boolean } = {},
+): Promise<boolean> {
   const { rows } = await db.query(
     `SELECT 1 FROM api_keys
-     WHERE platform_admin AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+     WHERE platform_admin AND revoked_at IS NULL AND (expires_at IS NULL OR (NOT $2 AND expires_at > now()))
        AND key_id IS DISTINCT FROM $1 LIMIT 1`,
-    [except ?? null],
+    [except ?? null, options.permanent ?? false],
   );
   return rows.length > 0;
 }

@@ -21,7 +21,8 @@ export function sessionIdSha256(sessionId: string): Buffer {
 
 /**
  * Who a session acts for: an API key (its role and state are the key's, read on every request), or an SSO subject
- * `<issuer>|<sub>` with the role its membership had at sign-in.
+ * `<issuer>|<sub>` with the role its membership had at sign-in (a record only: api/auth/session-store.ts reads the
+ * membership's role on every request).
  */
 export type SessionOwner = { kind: 'key'; keyId: string } | { kind: 'sso'; subject: string; role: Role };
 

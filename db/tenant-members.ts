@@ -80,15 +80,19 @@ export async function putTenantMember(
   return { member: member(row), created: row.inserted };
 }
 
-/** Removes the membership; false when there was none. */
+/**
+ * Removes the membership and ends the subject's console sessions in the tenant (table sessions, in the same statement:
+ * a removed member keeps no session row); false when there was no membership.
+ */
 export async function deleteTenantMember(
   pool: Pick<Pool, 'query'>,
   tenantId: string,
   subject: string,
 ): Promise<boolean> {
-  const { rowCount } = await pool.query('DELETE FROM tenant_members WHERE tenant_id = $1 AND subject = $2', [
-    tenantId,
-    subject,
-  ]);
+  const { rowCount } = await pool.query(
+    `WITH ended AS (DELETE FROM sessions WHERE tenant_id = $1 AND kind = 'sso' AND subject = $2)
+     DELETE FROM tenant_members WHERE tenant_id = $1 AND subject = $2`,
+    [tenantId, subject],
+  );
   return (rowCount ?? 0) > 0;
 }

@@ -57,7 +57,14 @@ export function presentedToken(ctx: Pick<Context, 'get' | 'headers'>): string | 
     return match[1];
   }
   if (ctx.headers['x-api-key'] !== undefined && !ctx.get('X-API-Key')) {
-    throw withField(new UnauthorizedError('X-API-Key is empty', 'invalid_credentials'), 'X-API-Key');
+    // withField prefixes the field: the message itself does not name it again.
+    throw withField(
+      new UnauthorizedError(
+        'the header is empty (an unset shell variable?): send a key in it, or leave it out',
+        'invalid_credentials',
+      ),
+      'X-API-Key',
+    );
   }
   return ctx.get('X-API-Key') || undefined;
 }

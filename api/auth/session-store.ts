@@ -1,14 +1,25 @@
 import type { Pool } from 'pg';
 import type { Principal } from '../../common/auth/principal';
-import { UnauthorizedError } from '../../common/errors';
+import { UnauthorizedError, withField } from '../../common/errors';
 import { createSession, deleteSession, findSessionForAuth, isSessionId, SessionOwner } from '../../db/sessions';
+import { membershipsOf } from '../../db/tenant-members';
 
 /** How long a console session lasts: 12 hours, in milliseconds (an SSO token's own expiry ends it sooner). */
 export const SESSION_TTL_MS = 12 * 3600 * 1000;
 
+/** The cookie a refusal of a session names (its `field`): the request sent no Authorization header. */
+const SESSION_FIELD = 'kiln_session';
+
+/** The same refusal about the session cookie (its field), the message as it was (it names no field to replace). */
+function aboutCookie(err: UnauthorizedError): UnauthorizedError {
+  const copy = withField(err, SESSION_FIELD);
+  copy.message = err.message;
+  return copy;
+}
+
 /** The refusal of a session cookie that names no live session (unknown, signed out, expired or malformed). */
-function sessionExpired(): UnauthorizedError {
-  return new UnauthorizedError('the session has ended (signed out or expired): sign in again', 'session_expired');
+function sessionExpired(message = 'the session has ended (signed out or expired): sign in again'): UnauthorizedError {
+  return aboutCookie(new UnauthorizedError(message, 'session_expired'));
 }
 
 /** What a session row records of its principal (a key's id, or an SSO subject and role). */
@@ -46,8 +57,9 @@ export async function closeSession(pool: Pick<Pool, 'query'>, sessionId: string)
 export interface SessionResolver {
   /**
    * The principal a session acts for. Throws UnauthorizedError `session_expired` for an id that is malformed, unknown,
-   * signed out or past its expiry; for a key-backed session, whatever the key's check throws (`key_revoked`,
-   * `key_expired`, `invalid_credentials` once the key is gone).
+   * signed out or past its expiry, and for an SSO session whose subject is no longer a member of its tenant; for a
+   * key-backed session, whatever the key's check throws (`key_revoked`, `key_expired`, `invalid_credentials` once the
+   * key is gone). Each with field `kiln_session`.
    */
   resolve(sessionId: string): Promise<Principal>;
 }
@@ -55,31 +67,51 @@ export interface SessionResolver {
 /**
  * A resolver reading the session's row on every request (one primary-key lookup: signing out ends the session in
  * every process at once). A key-backed session's principal is the key's, checked by `keys` on every request (the
- * gate's KeyVerifier, whose cache revoking through this process clears): revoking the key ends its sessions.
+ * gate's KeyVerifier, whose cache revoking through this process clears): revoking the key ends its sessions. An SSO
+ * session's role is its subject's membership of the session's tenant, read on every request too (one more primary-key
+ * lookup): a changed role applies to the next request, and a removed member's session is refused (401
+ * `session_expired`). Every refusal names the `kiln_session` cookie as its field.
  */
 export function createSessionResolver(deps: {
   pool: Pick<Pool, 'query'>;
   keys: { verifyKeyId(keyId: string): Promise<Principal> };
 }): SessionResolver {
+  const resolve = async (sessionId: string): Promise<Principal> => {
+    if (!isSessionId(sessionId)) throw sessionExpired();
+    const session = await findSessionForAuth(deps.pool, sessionId);
+    if (!session || session.expired) throw sessionExpired();
+    const { owner } = session;
+    if (owner.kind === 'sso') {
+      // The role stored at sign-in is history: the membership as it is now decides (removed: no session).
+      const [membership] = await membershipsOf(deps.pool, owner.subject, session.tenantId);
+      if (!membership) {
+        throw sessionExpired(
+          `the session has ended: "${owner.subject}" is no longer a member of tenant "${session.tenantId}" ` +
+            '(an admin of the tenant removed it)',
+        );
+      }
+      return {
+        id: `sso:${owner.subject}`,
+        tenantId: session.tenantId,
+        role: membership.role,
+        platformAdmin: false,
+        subject: owner.subject,
+      };
+    }
+    const principal = await deps.keys.verifyKeyId(owner.keyId);
+    // A key never changes tenant; a row saying otherwise opens nothing rather than another tenant.
+    if (principal.tenantId !== session.tenantId) throw sessionExpired();
+    return principal;
+  };
   return {
     async resolve(sessionId) {
-      if (!isSessionId(sessionId)) throw sessionExpired();
-      const session = await findSessionForAuth(deps.pool, sessionId);
-      if (!session || session.expired) throw sessionExpired();
-      const { owner } = session;
-      if (owner.kind === 'sso') {
-        return {
-          id: `sso:${owner.subject}`,
-          tenantId: session.tenantId,
-          role: owner.role,
-          platformAdmin: false,
-          subject: owner.subject,
-        };
+      try {
+        return await resolve(sessionId);
+      } catch (err) {
+        // The key's own refusals (key_revoked, key_expired) are about the cookie that stands for it here.
+        if (err instanceof UnauthorizedError && err.field !== SESSION_FIELD) throw aboutCookie(err);
+        throw err;
       }
-      const principal = await deps.keys.verifyKeyId(owner.keyId);
-      // A key never changes tenant; a row saying otherwise opens nothing rather than another tenant.
-      if (principal.tenantId !== session.tenantId) throw sessionExpired();
-      return principal;
     },
   };
 }

@@ -11,8 +11,8 @@ import { parseWith } from '../schemas/validate';
 /**
  * API keys of the caller's tenant (admins): create (the key is in the answer, once), list (never a secret or hash),
  * revoke. Another tenant's key is a 404, as a key that does not exist. Creations and revocations are audited
- * (entity `api_key`). Platform-admin keys are created and revoked by platform admins only, and the last usable one
- * is never revoked.
+ * (entity `api_key`). Platform-admin keys are created and revoked by platform admins only, and a usable one is
+ * revoked only while a usable one without an expiry remains.
  */
 export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Router {
   const router = new Router();
@@ -59,8 +59,9 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
         throw new ForbiddenError('revoking a platform-admin key needs a platform admin', 'insufficient_role');
       case 'last_platform_admin':
         throw new ConflictError(
-          'this is the last usable platform-admin key: create another one (POST /api/v1/api-keys with ' +
-            '"platformAdmin": true) before revoking it',
+          'revoking this key would leave no usable platform-admin key without an expiry (one that expires would ' +
+            'leave nobody to manage tenants once it does): create one first (POST /api/v1/api-keys with ' +
+            '"platformAdmin": true and no expiresAt), then revoke this one',
           'last_platform_admin',
           'keyId',
         );

@@ -5,7 +5,8 @@ CREATE TABLE sessions (
   id_sha256   bytea PRIMARY KEY CHECK (length(id_sha256) = 32),
   tenant_id   text NOT NULL REFERENCES tenants (id),
   -- Who the session acts for: an API key (its role and state read from api_keys on every request, so revoking the
-  -- key ends the session), or an SSO subject `<issuer>|<sub>` with the role its membership had at sign-in.
+  -- key ends the session), or an SSO subject `<issuer>|<sub>` whose membership (role, or removal) is read from
+  -- tenant_members on every request; `role` records the one it signed in with.
   kind        text NOT NULL CHECK (kind IN ('key', 'sso')),
   key_id      text REFERENCES api_keys (key_id) ON DELETE CASCADE,
   subject     text,

@@ -42,6 +42,8 @@ interface StartLedger {
   /** Serializes each tenant's checks, so two never read the same count. */
   queue: KeyedQueue;
   reservations: Map<string, Set<Reservation>>;
+  /** Per tenant, how often reservations were dropped as visible: a count read before a drop may miss those jobs. */
+  drops: Map<string, number>;
 }
 
 /** Keyed by the JobService the API process builds once: a second API in the same process (tests) has its own. */
@@ -50,7 +52,7 @@ const ledgers = new WeakMap<object, StartLedger>();
 function ledgerOf(jobs: object): StartLedger {
   let ledger = ledgers.get(jobs);
   if (!ledger) {
-    ledger = { queue: new KeyedQueue(), reservations: new Map() };
+    ledger = { queue: new KeyedQueue(), reservations: new Map(), drops: new Map() };
     ledgers.set(jobs, ledger);
   }
   return ledger;
@@ -82,21 +84,28 @@ export async function reserveTenantJobSlot(
   idempotent = false,
 ): Promise<TenantJobSlot> {
   const ledger = ledgerOf(deps.jobs);
+  // Read before taking the tenant's turn, concurrently with the other waiters: with Temporal away, a burst of starts
+  // each fails within one RPC deadline instead of one deadline after another. A count read before the turn does not
+  // include the jobs reserved meanwhile, which `mine` adds; only a drop of reservations (their jobs became visible)
+  // after this read could make it miss a job, and then it is read again inside the turn.
+  const dropsBefore = ledger.drops.get(tenantId) ?? 0;
+  const [own, visibleBefore] = await Promise.all([
+    tenantMaxRunningJobs(deps.pool, tenantId),
+    deps.jobs.countRunning(tenantId),
+  ]);
+  const max = own ?? deps.maxRunningJobsPerTenant;
   return ledger.queue.run(tenantId, async () => {
     const mine = ledger.reservations.get(tenantId) ?? new Set<Reservation>();
     const now = Date.now();
     for (const r of mine) if (now - r.at > RESERVATION_MAX_AGE_MS) mine.delete(r);
-
-    const [own, visible] = await Promise.all([
-      tenantMaxRunningJobs(deps.pool, tenantId),
-      deps.jobs.countRunning(tenantId),
-    ]);
-    const max = own ?? deps.maxRunningJobsPerTenant;
+    const visible =
+      (ledger.drops.get(tenantId) ?? 0) === dropsBefore ? visibleBefore : await deps.jobs.countRunning(tenantId);
     let running = visible + mine.size;
     if (running >= max && mine.size > 0) {
       // Which reserved jobs visibility lists now: those it counts from here on (or, ended, no longer counts).
       const listed = await deps.jobs.visibleAmong([...mine].map((r) => r.jobId));
       for (const r of mine) if (listed.has(r.jobId)) mine.delete(r);
+      if (listed.size > 0) ledger.drops.set(tenantId, (ledger.drops.get(tenantId) ?? 0) + 1);
       // Counted after the listing, so a job listed there is in this count too.
       running = (await deps.jobs.countRunning(tenantId)) + mine.size;
     }

@@ -519,9 +519,10 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
             'One run now (overlap default allow-all; it runs even while paused or past endAt, as Temporal triggers do); ' +
             'answers {scheduleId, overlap, jobId, scheduledTime (whole second, as the job id), links}; 409 ' +
             'trigger_collision (Retry-After: 1) when its run cannot be told from a scheduled run in the same second or ' +
-            'Temporal dropped it, 409 trigger_queue_full (Retry-After: 1) when 10 triggers of the schedule already wait',
+            'Temporal dropped it, 409 trigger_queue_full (Retry-After: 1) when 10 triggers of the schedule already wait, ' +
+            '429 tenant_job_limit (Retry-After) when the tenant runs as many jobs as it may',
           requestBody: { content: { 'application/json': { schema: schema(triggerRequest) } } },
-          responses: { '202': { description: 'Triggered' }, ...errors(400, 403, 404, 409, 415, 503) },
+          responses: { '202': { description: 'Triggered' }, ...errors(400, 403, 404, 409, 415, 429, 503) },
         },
       },
       '/api/v1/schedules/{id}/backfill': {
@@ -529,9 +530,9 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
         post: {
           operationId: 'backfillSchedule',
           summary:
-            'Runs for every fire time in [start, end] (inclusive; end not in the future) as if that time passed now, each with its fire time as scheduled time (overlap default buffer-all; at most 1000 runs); answers {runs, scheduledTimes}',
+            'Runs for every fire time in [start, end] (inclusive; end not in the future) as if that time passed now, each with its fire time as scheduled time (overlap default buffer-all; at most 1000 runs); answers {runs, scheduledTimes}; 429 tenant_job_limit (Retry-After) when the tenant has fewer free places than the runs it may start at once (all with allow-all, else one)',
           requestBody: { content: { 'application/json': { schema: schema(backfillRequest) } } },
-          responses: { '202': { description: 'Backfill started' }, ...errors(400, 403, 404, 415, 503) },
+          responses: { '202': { description: 'Backfill started' }, ...errors(400, 403, 404, 415, 429, 503) },
         },
       },
       '/api/v1/schedules/{id}/events': {

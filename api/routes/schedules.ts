@@ -97,7 +97,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
   router.post('/schedules/:id/trigger', requires('operator', 'start'), async (ctx) => {
     const id = idOf(ctx);
     try {
-      const view = await triggerSchedule(deps, tenantOf(ctx), id, await optionalBody(ctx));
+      const view = await triggerSchedule(deps, tenantOf(ctx), id, await optionalBody(ctx), principalOf(ctx));
       await audit(ctx, id, 'trigger', { jobId: view.jobId, overlap: view.overlap });
       ctx.body = view;
     } catch (err) {
@@ -111,7 +111,7 @@ export function schedulesRouter(deps: ApiDeps): Router {
 
   router.post('/schedules/:id/backfill', requires('editor', 'start'), async (ctx) => {
     const id = idOf(ctx);
-    const view = await backfillSchedule(deps, tenantOf(ctx), id, await objectBody(ctx));
+    const view = await backfillSchedule(deps, tenantOf(ctx), id, await objectBody(ctx), principalOf(ctx));
     await audit(ctx, id, 'backfill', { start: view.start, end: view.end, runs: view.runs });
     ctx.status = 202;
     ctx.body = view;

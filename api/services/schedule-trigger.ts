@@ -5,8 +5,17 @@ import { OverlapPolicy, triggerRequest } from '../schemas/schedules';
 import { parseWith } from '../schemas/validate';
 import { jobLinks } from './accepted';
 import { KeyedQueue } from './keyed-queue';
-import { checkScheduleTenant, describeOr404, orNotFound, runSecond, ScheduleDeps } from './schedule-handle';
+import { checkScheduleCaller, ScheduleCaller, scheduleJobLimitDeps } from './schedule-caller';
+import {
+  checkScheduleTenant,
+  describeOr404,
+  KilnSchedule,
+  orNotFound,
+  runSecond,
+  ScheduleDeps,
+} from './schedule-handle';
 import { compileSpec, temporalOverlap } from './schedule-spec';
+import { reserveTenantJobSlot } from './tenant-job-limit';
 
 /**
  * POST /api/v1/schedules/:id/trigger: one run now, answered with that run and no other. Temporal names a run by its
@@ -59,15 +68,19 @@ export interface TriggerView {
 /**
  * POST .../trigger: one run now (overlap policy default allow-all, so it starts even while another runs, and even while
  * the schedule is paused or past its endAt: Temporal's trigger ignores both), answered with the run's job id once
- * Temporal has started it. ConflictError `trigger_queue_full` when MAX_WAITING_TRIGGERS already wait for this schedule;
- * `trigger_collision` when the run cannot be told apart or Temporal dropped it (the route adds Retry-After);
- * NotFoundError for an unknown schedule, or one deleted meanwhile.
+ * Temporal has started it. The run is the caller's start: ForbiddenError `protected_alias` when the action is a full
+ * pipeline only an approver may start and the caller is none (schedule-caller.ts); TooManyRequestsError
+ * `tenant_job_limit` (Retry-After) when the tenant runs as many jobs as its cap allows (a place is reserved before the
+ * trigger, as a job route's start reserves one, and given back when no run starts). ConflictError `trigger_queue_full`
+ * when MAX_WAITING_TRIGGERS already wait for this schedule; `trigger_collision` when the run cannot be told apart or
+ * Temporal dropped it (the route adds Retry-After); NotFoundError for an unknown schedule, or one deleted meanwhile.
  */
 export async function triggerSchedule(
   deps: ScheduleDeps,
   tenantId: string,
   id: string,
   body: unknown,
+  caller: ScheduleCaller,
 ): Promise<TriggerView> {
   checkScheduleTenant(tenantId, id);
   const { overlap } = parseWith(triggerRequest, body);
@@ -76,7 +89,7 @@ export async function triggerSchedule(
       `schedule ${JSON.stringify(id)}: ${MAX_WAITING_TRIGGERS} triggers already wait for it (they start one a second); try again shortly`,
       'trigger_queue_full',
     );
-  return triggers.run(id, () => triggerOnce(deps, tenantId, id, overlap));
+  return triggers.run(id, () => triggerOnce(deps, tenantId, id, overlap, caller));
 }
 
 async function triggerOnce(
@@ -84,8 +97,32 @@ async function triggerOnce(
   tenantId: string,
   id: string,
   overlap: OverlapPolicy,
+  caller: ScheduleCaller,
 ): Promise<TriggerView> {
   const { handle, description, memo } = await describeOr404(deps, tenantId, id);
+  await checkScheduleCaller(deps, tenantId, id, memo, caller, 'triggering');
+  // Temporal names the run once it starts it (<base>-<second>): reserved under a provisional id, renamed when found.
+  const slot = await reserveTenantJobSlot(
+    scheduleJobLimitDeps(deps),
+    tenantId,
+    `${description.action.workflowId ?? id}-trigger`,
+  );
+  try {
+    const view = await triggerRun(id, overlap, { handle, description, memo });
+    slot.startedAs(view.jobId);
+    return view;
+  } catch (err) {
+    slot.release();
+    throw err;
+  }
+}
+
+/** The trigger itself, once the caller may and a place under the cap is held: the run it started, or why none. */
+async function triggerRun(
+  id: string,
+  overlap: OverlapPolicy,
+  { handle, description, memo }: Pick<KilnSchedule, 'handle' | 'description' | 'memo'>,
+): Promise<TriggerView> {
   const compiled = compileSpec(memo.spec);
   const spec = compiled.fire;
   const jitter = Number(compiled.temporal.jitter ?? 0) > 0;

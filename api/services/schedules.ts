@@ -32,6 +32,7 @@ import { parseWith } from '../schemas/validate';
 import { jobLinks } from './accepted';
 import { checkWorkflowStartSize, JobStatus } from './jobs';
 import { KeyedQueue } from './keyed-queue';
+import { checkScheduleCaller, ScheduleCaller, scheduleJobLimitDeps } from './schedule-caller';
 import { updateScheduleIfUnchanged } from './schedule-conflict-update';
 import { temporalFireTimes } from './schedule-fire-times';
 import {
@@ -55,6 +56,7 @@ import {
   type PromotionFacts,
 } from './submit-pipeline';
 import { prepareTraining } from './submit-training';
+import { reserveTenantJobSlots } from './tenant-job-limit';
 
 export type { ScheduleDeps, ScheduleMemo } from './schedule-handle';
 export { triggerSchedule } from './schedule-trigger';
@@ -530,8 +532,20 @@ export async function setPaused(
  * outside them is a ValidationError naming `start` (or `end`). The window must not reach into the future (end after
  * now: a ValidationError naming `end`): Temporal would run those fire times at once, long before they are due. Overlap
  * default buffer-all: every one runs, one after another. At most SCHEDULE_LIMITS.maxBackfillRuns runs.
+ *
+ * The runs are the caller's starts: ForbiddenError `protected_alias` when the action is a full pipeline only an
+ * approver may start and the caller is none (schedule-caller.ts); TooManyRequestsError `tenant_job_limit`
+ * (Retry-After) naming the places free when the tenant's cap on running jobs has fewer than the backfill may start at
+ * once: every run with overlap `allow-all`, else one (the later ones start as earlier ones end, as timed fires do). Those
+ * places are reserved under the runs' ids before the backfill, as a job route's start reserves its one.
  */
-export async function backfillSchedule(deps: ScheduleDeps, tenantId: string, id: string, body: unknown) {
+export async function backfillSchedule(
+  deps: ScheduleDeps,
+  tenantId: string,
+  id: string,
+  body: unknown,
+  caller: ScheduleCaller,
+) {
   checkScheduleTenant(tenantId, id);
   const request = parseWith(backfillRequest, body);
   const start = new Date(request.start);
@@ -543,7 +557,8 @@ export async function backfillSchedule(deps: ScheduleDeps, tenantId: string, id:
         'later ones now, not when they are due); end it at now at the latest',
       'end',
     );
-  const { handle, memo } = await describeOr404(deps, tenantId, id);
+  const { handle, description, memo } = await describeOr404(deps, tenantId, id);
+  await checkScheduleCaller(deps, tenantId, id, memo, caller, 'backfilling');
   const spec = compileSpec(memo.spec);
   const fire = spec.fire;
   const from = new Date(Math.max(start.getTime(), fire.startAt?.getTime() ?? -Infinity));
@@ -562,7 +577,27 @@ export async function backfillSchedule(deps: ScheduleDeps, tenantId: string, id:
   const { times } = await temporalFireTimes(deps, spec.temporal, start.getTime() - 1, limit + 1, end.getTime());
   if (times.length > limit)
     throw new ValidationError(`end: the window holds more than ${limit} fire times; backfill it in parts`, 'end');
-  await orNotFound(id, handle.backfill({ start, end, overlap: temporalOverlap(request.overlap) }));
+  // Temporal names each run `<base>-<its fire second>`; those it starts at once each need a place under the cap.
+  const atOnce = request.overlap === 'allow-all' ? times.length : Math.min(1, times.length);
+  const runIds = times
+    .slice(0, atOnce)
+    .map((t) => `${description.action.workflowId ?? id}-${new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
+  const slot = runIds.length
+    ? await reserveTenantJobSlots(
+        scheduleJobLimitDeps(deps),
+        tenantId,
+        runIds,
+        request.overlap === 'allow-all'
+          ? `this backfill (overlap allow-all) may start its ${atOnce} runs at once`
+          : `this backfill needs one for its first run (overlap ${request.overlap}: one at a time)`,
+      )
+    : undefined;
+  try {
+    await orNotFound(id, handle.backfill({ start, end, overlap: temporalOverlap(request.overlap) }));
+  } catch (err) {
+    slot?.release();
+    throw err;
+  }
   const clipped = from.getTime() !== start.getTime() || to.getTime() !== end.getTime();
   return {
     scheduleId: id,

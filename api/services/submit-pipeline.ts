@@ -14,6 +14,7 @@ import { TASK_QUEUES } from '../../common/task-queues';
 import type { Table } from '../../datasets/table';
 import { DatasetMeta, getDataset, loadDatasetTable } from '../../db/datasets';
 import { getModel, isProtectedAlias } from '../../db/models';
+import { previousAliasOf } from '../../db/promotion';
 import { holdoutRowCount, holdoutTargetFacts, MIN_HOLDOUT_ROWS, MIN_TRAINING_ROWS } from '../../ml/evaluation/holdout';
 import {
   ALL_METRICS,
@@ -429,7 +430,9 @@ export interface PromotionFacts {
 /**
  * A full pipeline whose promotion moves a protected alias of its model (`champion` always; the model's
  * protectedAliases when the model exists) must wait for an approver's decision, or be started by an approver: else it
- * would move the alias with no approver's say, which PUT /api/v1/models/:name/aliases/:alias refuses an editor. An
+ * would move the alias with no approver's say, which PUT /api/v1/models/:name/aliases/:alias refuses an editor. A
+ * promotion of `alias` also moves `previous-<alias>` to the alias's former version (db/promotion.ts), so it moves a
+ * protected alias when either of the two is protected. An
  * approval that approves itself on timeout (`onTimeout: "approve"`) is no approver's decision. ForbiddenError
  * `protected_alias` (field `promote.alias`) for any other starter. Reads `request` as given (a schedule's stored
  * action) or parsed; a request without a model name or alias has nothing to check here (parsing refuses it).
@@ -447,9 +450,15 @@ export async function checkPromotionStarter(
   const approval = request.approval;
   if (approval?.required === true && approval.onTimeout !== 'approve') return;
   const model = await getModel(deps.pool, tenantId, name);
-  if (!isProtectedAlias(alias, model?.protectedAliases ?? [])) return;
+  const stored = model?.protectedAliases ?? [];
+  const previous = previousAliasOf(alias);
+  let moved: string;
+  if (isProtectedAlias(alias, stored)) moved = `${JSON.stringify(alias)} is a protected alias`;
+  else if (isProtectedAlias(previous, stored))
+    moved = `promoting ${JSON.stringify(alias)} also moves ${JSON.stringify(previous)} (to the version it replaces), a protected alias`;
+  else return;
   throw new ForbiddenError(
-    `promote.alias: ${JSON.stringify(alias)} is a protected alias of model ${JSON.stringify(name)}, and this pipeline ` +
+    `promote.alias: ${moved} of model ${JSON.stringify(name)}, and this pipeline ` +
       `would move it without an approver's decision (${approval?.required === true ? 'its approval approves itself on timeout' : 'it requires no approval'}): ` +
       `require approval (approval: {required: true, onTimeout: "reject"}), or have an approver start it (the caller is ${starter.role})`,
     'protected_alias',

@@ -25,10 +25,16 @@ export const TENANT_JOB_LIMIT_RETRY_AFTER_SECONDS = 30;
  */
 export const RESERVATION_MAX_AGE_MS = 30_000;
 
-/** A place under a tenant's cap, held from the check until visibility counts the job (or it is given back). */
+/** Places under a tenant's cap, held from the check until visibility counts their jobs (or they are given back). */
 export interface TenantJobSlot {
-  /** Gives the place back: the start failed, or found an earlier start's job (nothing new runs). Idempotent. */
+  /** Gives the places back: the start failed, or found an earlier start's job (nothing new runs). Idempotent. */
   release(): void;
+  /**
+   * The one job the place was reserved for turned out to be `jobId` (a schedule's triggered run, which Temporal names
+   * only once it starts it): the reservation stops counting once visibility lists that job rather than at
+   * RESERVATION_MAX_AGE_MS. Only for a slot of one place.
+   */
+  startedAs(jobId: string): void;
 }
 
 interface Reservation {
@@ -58,7 +64,7 @@ function ledgerOf(jobs: object): StartLedger {
   return ledger;
 }
 
-const NO_SLOT: TenantJobSlot = { release: () => undefined };
+const NO_SLOT: TenantJobSlot = { release: () => undefined, startedAs: () => undefined };
 
 /**
  * Reserves a place for job `jobId` under its tenant's cap on running jobs, or refuses it: TooManyRequestsError (429,
@@ -83,6 +89,47 @@ export async function reserveTenantJobSlot(
   jobId: string,
   idempotent = false,
 ): Promise<TenantJobSlot> {
+  return reserve(deps, tenantId, [jobId], async (running, max) => {
+    if (idempotent && (await deps.jobs.statusOf(jobId)) !== undefined) return NO_SLOT;
+    throw new TooManyRequestsError(
+      `tenant ${tenantId} runs ${running} jobs, its limit is ${max}; submit again when one has ended`,
+      TENANT_JOB_LIMIT_RETRY_AFTER_SECONDS,
+      'tenant_job_limit',
+    );
+  });
+}
+
+/**
+ * Reserves `jobIds.length` places at once (a schedule's backfill, whose runs Temporal starts together), one per job
+ * id they will start under, all or none, as reserveTenantJobSlot reserves one (same queue, same count): a later check
+ * sees them all. TooManyRequestsError (429 `tenant_job_limit`, Retry-After) naming how many places are free when fewer
+ * than that are; `what` says in it what needs them ("this backfill may start 8 runs at once"). `jobIds` must not be
+ * empty.
+ */
+export async function reserveTenantJobSlots(
+  deps: TenantJobLimitDeps,
+  tenantId: string,
+  jobIds: readonly string[],
+  what: string,
+): Promise<TenantJobSlot> {
+  return reserve(deps, tenantId, jobIds, (running, max) => {
+    const free = Math.max(0, max - running);
+    throw new TooManyRequestsError(
+      `tenant ${tenantId} runs ${running} jobs, its limit is ${max}: ${free} free, and ${what}; ` +
+        'try again when enough have ended, or start fewer at once',
+      TENANT_JOB_LIMIT_RETRY_AFTER_SECONDS,
+      'tenant_job_limit',
+    );
+  });
+}
+
+/** The check both forms share: a place for each of `jobIds`, else `refuse(running, max)` (in the tenant's queue). */
+async function reserve(
+  deps: TenantJobLimitDeps,
+  tenantId: string,
+  jobIds: readonly string[],
+  refuse: (running: number, max: number) => Promise<TenantJobSlot>,
+): Promise<TenantJobSlot> {
   const ledger = ledgerOf(deps.jobs);
   // Read before taking the tenant's turn, concurrently with the other waiters: with Temporal away, a burst of starts
   // each fails within one RPC deadline instead of one deadline after another. A count read before the turn does not
@@ -94,6 +141,7 @@ export async function reserveTenantJobSlot(
     deps.jobs.countRunning(tenantId),
   ]);
   const max = own ?? deps.maxRunningJobsPerTenant;
+  const need = jobIds.length;
   return ledger.queue.run(tenantId, async () => {
     const mine = ledger.reservations.get(tenantId) ?? new Set<Reservation>();
     const now = Date.now();
@@ -101,7 +149,7 @@ export async function reserveTenantJobSlot(
     const visible =
       (ledger.drops.get(tenantId) ?? 0) === dropsBefore ? visibleBefore : await deps.jobs.countRunning(tenantId);
     let running = visible + mine.size;
-    if (running >= max && mine.size > 0) {
+    if (running + need > max && mine.size > 0) {
       // Which reserved jobs visibility lists now: those it counts from here on (or, ended, no longer counts).
       const listed = await deps.jobs.visibleAmong([...mine].map((r) => r.jobId));
       for (const r of mine) if (listed.has(r.jobId)) mine.delete(r);
@@ -109,23 +157,21 @@ export async function reserveTenantJobSlot(
       // Counted after the listing, so a job listed there is in this count too.
       running = (await deps.jobs.countRunning(tenantId)) + mine.size;
     }
-    if (running < max) {
-      const reservation: Reservation = { jobId, at: now };
-      mine.add(reservation);
+    if (running + need <= max) {
+      const reservations: Reservation[] = jobIds.map((jobId) => ({ jobId, at: now }));
+      for (const r of reservations) mine.add(r);
       ledger.reservations.set(tenantId, mine);
       return {
         release() {
-          mine.delete(reservation);
+          for (const r of reservations) mine.delete(r);
           if (mine.size === 0 && ledger.reservations.get(tenantId) === mine) ledger.reservations.delete(tenantId);
+        },
+        startedAs(jobId: string) {
+          if (reservations.length === 1) reservations[0].jobId = jobId;
         },
       };
     }
     if (mine.size === 0) ledger.reservations.delete(tenantId);
-    if (idempotent && (await deps.jobs.statusOf(jobId)) !== undefined) return NO_SLOT;
-    throw new TooManyRequestsError(
-      `tenant ${tenantId} runs ${running} jobs, its limit is ${max}; submit again when one has ended`,
-      TENANT_JOB_LIMIT_RETRY_AFTER_SECONDS,
-      'tenant_job_limit',
-    );
+    return refuse(running, max);
   });
 }

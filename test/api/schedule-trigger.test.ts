@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { ScheduleDescription, ScheduleExecutionResult } from '@temporalio/client';
-import { ConflictError, NotFoundError } from '../../common/errors';
+import { ConflictError, NotFoundError, TooManyRequestsError } from '../../common/errors';
 import { DEFAULT_TENANT } from '../../common/tenant';
 import type { ScheduleDeps } from '../../api/services/schedule-handle';
 import { MAX_WAITING_TRIGGERS, triggerSchedule } from '../../api/services/schedule-trigger';
@@ -14,7 +14,11 @@ const runId = (second: number) => `${BASE}-${new Date(second).toISOString().repl
  * A Temporal client that knows one schedule firing every 2 s (from the epoch: even seconds) and answers its trigger
  * with the recent action `after(triggeredAt)` makes; `describe` can be held to keep a trigger waiting.
  */
-function fakeDeps(after: (triggeredAt: number) => ScheduleExecutionResult[], hold?: Promise<void>) {
+function fakeDeps(
+  after: (triggeredAt: number) => ScheduleExecutionResult[],
+  hold?: Promise<void>,
+  limits: { running: number; max: number } = { running: 0, max: 200 },
+) {
   let triggeredAt: number | undefined;
   const description = (recent: ScheduleExecutionResult[]) =>
     ({
@@ -39,9 +43,23 @@ function fakeDeps(after: (triggeredAt: number) => ScheduleExecutionResult[], hol
     trigger: async () => {
       triggeredAt = Date.now();
     },
+    triggers: () => (triggeredAt === undefined ? 0 : 1),
   };
-  return { temporal: { schedule: { getHandle: () => handle } } } as unknown as ScheduleDeps;
+  // The tenant's cap: no row of its own (the default applies), `running` jobs visible, none of the reserved listed.
+  const jobs = {
+    countRunning: async () => limits.running,
+    visibleAmong: async () => new Set<string>(),
+    statusOf: async () => undefined,
+  };
+  return {
+    temporal: { schedule: { getHandle: () => handle } },
+    pool: { query: async () => ({ rows: [] }) },
+    jobs,
+    maxRunningJobsPerTenant: limits.max,
+  } as unknown as ScheduleDeps;
 }
+
+const operator = { role: 'operator' } as const;
 
 const action = (second: number, scheduledAt: number): ScheduleExecutionResult => ({
   scheduledAt: new Date(scheduledAt),
@@ -60,7 +78,7 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
       second = floorSecond(t);
       return [action(second, second + 1)];
     });
-    const view = await triggerSchedule(deps, 'default', 'dodge', {});
+    const view = await triggerSchedule(deps, 'default', 'dodge', {}, operator);
     // Every 2 s from the epoch fires at even seconds: the trigger waited for an odd one.
     expect((second / 1000) % 2).to.equal(1);
     expect(view.jobId).to.equal(runId(second));
@@ -74,7 +92,7 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
       return [action(even, even)];
     });
     let caught: unknown;
-    await triggerSchedule(deps, 'default', 'collides', {}).catch((err: unknown) => (caught = err));
+    await triggerSchedule(deps, 'default', 'collides', {}, operator).catch((err: unknown) => (caught = err));
     expect(caught).to.be.instanceOf(ConflictError);
     expect((caught as ConflictError).code).to.equal('trigger_collision');
     expect((caught as ConflictError).message).to.include('may be the scheduled one');
@@ -86,15 +104,50 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
       even = floorSecond(t) - 1000;
       return [action(even, even + 345)];
     });
-    const view = await triggerSchedule(deps, 'default', 'late', {});
+    const view = await triggerSchedule(deps, 'default', 'late', {}, operator);
     expect(view.jobId).to.equal(runId(even));
     expect(view.scheduledTime).to.equal(new Date(even).toISOString());
+  });
+
+  it('a tenant at its cap on running jobs: 429 tenant_job_limit with Retry-After, and nothing triggered; a place freed by a failed trigger is given back', async () => {
+    const full = fakeDeps(() => [], undefined, { running: 3, max: 3 });
+    let caught: unknown;
+    await triggerSchedule(full, 'default', 'capped', {}, operator).catch((err: unknown) => (caught = err));
+    expect(caught).to.be.instanceOf(TooManyRequestsError);
+    expect((caught as TooManyRequestsError).code).to.equal('tenant_job_limit');
+    expect((caught as TooManyRequestsError).retryAfterSeconds).to.be.greaterThan(0);
+    expect((caught as TooManyRequestsError).message).to.include('runs 3 jobs, its limit is 3');
+    const handle = full.temporal.schedule.getHandle('capped') as unknown as { triggers: () => number };
+    expect(handle.triggers()).to.equal(0);
+
+    // One place free: a trigger Temporal drops (409) gives it back, so the next one still gets it.
+    let second = 0;
+    let tries = 0;
+    const oneFree = fakeDeps(
+      (t) => {
+        second = floorSecond(t);
+        return tries > 1 ? [action(second, second + 1)] : [];
+      },
+      undefined,
+      { running: 2, max: 3 },
+    );
+    const attempt = () => {
+      tries++;
+      return triggerSchedule(oneFree, 'default', 'one-free', {}, operator);
+    };
+    const dropped = await attempt().catch((err: unknown) => err);
+    expect((dropped as ConflictError).code).to.equal('trigger_collision');
+    const view = await attempt();
+    expect(view.jobId).to.equal(runId(second));
+    // That place is now held by the run: a third trigger finds the tenant full.
+    const third = await attempt().catch((err: unknown) => err);
+    expect((third as TooManyRequestsError).code).to.equal('tenant_job_limit');
   });
 
   it('no new run at all: 409 trigger_collision (Temporal dropped it)', async () => {
     const deps = fakeDeps(() => []);
     let caught: unknown;
-    await triggerSchedule(deps, 'default', 'dropped', {}).catch((err: unknown) => (caught = err));
+    await triggerSchedule(deps, 'default', 'dropped', {}, operator).catch((err: unknown) => (caught = err));
     expect((caught as ConflictError).code).to.equal('trigger_collision');
   });
 
@@ -104,10 +157,10 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
     const hold = new Promise<void>((_, reject) => (release = () => reject(new ScheduleNotFoundError('gone', 'busy'))));
     const deps = fakeDeps(() => [], hold);
     const pending = Array.from({ length: MAX_WAITING_TRIGGERS + 1 }, () =>
-      triggerSchedule(deps, 'default', 'busy', {}).catch((err: unknown) => err),
+      triggerSchedule(deps, 'default', 'busy', {}, operator).catch((err: unknown) => err),
     );
     let caught: unknown;
-    await triggerSchedule(deps, 'default', 'busy', {}).catch((err: unknown) => (caught = err));
+    await triggerSchedule(deps, 'default', 'busy', {}, operator).catch((err: unknown) => (caught = err));
     expect(caught).to.be.instanceOf(ConflictError);
     expect((caught as ConflictError).code).to.equal('trigger_queue_full');
     // Another schedule is not held up by this one's queue.
@@ -116,7 +169,7 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
     (handle as unknown as { describe: () => Promise<never> }).describe = () =>
       Promise.reject(new ScheduleNotFoundError('gone', 'other'));
     let missing: unknown;
-    await triggerSchedule(other, 'default', 'other', {}).catch((err: unknown) => (missing = err));
+    await triggerSchedule(other, 'default', 'other', {}, operator).catch((err: unknown) => (missing = err));
     expect(missing).to.be.instanceOf(NotFoundError);
     // The schedule deleted: the held ones end, one after another, each a 404.
     release();

@@ -251,6 +251,28 @@ describe('protected aliases and self-approval: no way around them', function () 
     );
     refused(await start(keys.operator, 'prod', {}), 'operator, the model protects prod');
     permitted(await start(keys.operator, 'staging', {}), 'operator, staging still unprotected');
+
+    // Promoting `staging` also moves `previous-staging` (db/promotion.ts): protecting that one protects the promotion.
+    expectStatus(
+      await as(keys.approver, 'PATCH', '/api/v1/models/pa-pipe', { protectedAliases: ['prod', 'previous-staging'] }),
+      200,
+      'protect previous-staging',
+    );
+    const previous = await start(keys.operator, 'staging', {});
+    refused(previous, 'operator, the model protects previous-staging');
+    expect(previous.body.error.message).to.include('also moves "previous-staging"');
+    refused(await start(keys.editor, 'staging', {}), 'editor, the model protects previous-staging');
+    permitted(await start(keys.operator, 'staging', required), 'operator, previous-staging, approval required');
+    permitted(await start(keys.approver, 'staging', {}), 'approver, previous-staging, no approval');
+    permitted(await start(keys.operator, 'canary', {}), 'operator, canary and previous-canary unprotected');
+    const scheduled = await as(
+      keys.editor,
+      'POST',
+      '/api/v1/schedules',
+      scheduleBody(`pa-sched-previous-${Date.now()}`, pipelineBody('pa-pipe', 'staging')),
+    );
+    if (scheduled.status === 201) schedules.push(scheduled.body.scheduleId);
+    expectError(scheduled, 403, 'protected_alias', 'action.request.promote.alias', 'editor schedules staging');
   });
 
   it('a schedule of such a pipeline is an approver’s to create or update (runs start without a caller)', async () => {
@@ -280,6 +302,27 @@ describe('protected aliases and self-approval: no way around them', function () 
       'editor sets the same action',
     );
     expect((await as(keys.viewer, 'GET', `/api/v1/schedules/${id}`)).body).to.not.have.property('description');
+    // Triggering or backfilling it starts such a pipeline at the caller's word: an approver's, as a direct start is.
+    for (const key of [keys.operator, keys.editor]) {
+      const triggered = await as(key, 'POST', `/api/v1/schedules/${id}/trigger`);
+      expectError(triggered, 403, 'protected_alias', 'promote.alias', 'trigger by a non-approver');
+      expect(triggered.body.error.message)
+        .to.include(`schedule "${id}": triggering it`)
+        .and.to.match(/approver start it/);
+    }
+    const backfilled = await as(keys.editor, 'POST', `/api/v1/schedules/${id}/backfill`, {
+      start: '2026-01-01T02:59:59Z',
+      end: '2026-01-01T03:00:00Z',
+    });
+    expectError(backfilled, 403, 'protected_alias', 'promote.alias', 'backfill by an editor');
+    expect(backfilled.body.error.message).to.include('backfilling it');
+    // An approver may: a window with no fire time in it checks the caller and starts nothing.
+    const none = await as(keys.approver, 'POST', `/api/v1/schedules/${id}/backfill`, {
+      start: '2026-01-01T04:00:00Z',
+      end: '2026-01-01T05:00:00Z',
+    });
+    expectStatus(none, 202, 'approver backfills an empty window');
+    expect(none.body.runs).to.equal(0);
     // Requiring approval makes it an editor's again.
     expectStatus(
       await as(keys.editor, 'PATCH', `/api/v1/schedules/${id}`, {

@@ -8,6 +8,8 @@ import {
   sweepPreviewSchedules,
   temporalFireTimes,
 } from '../../api/services/schedule-fire-times';
+import { JobService } from '../../api/services/jobs';
+import { bearer, createTestKey, createTestTenant } from '../support/auth';
 import { makeBlobs } from '../support/blobs';
 import { eventually, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
@@ -355,5 +357,102 @@ describe('schedules agree with Temporal (tester findings)', function () {
     });
     expect(one.status, JSON.stringify(one.body)).to.equal(202);
     expect(one.body.runs).to.equal(1);
+  });
+
+  it('trigger and backfill count against the tenant cap on running jobs (429 tenant_job_limit naming the places free)', async function () {
+    this.timeout(120_000);
+    const tenant = await createTestTenant(stack.pool, `capsched-${randomUUID().slice(0, 8)}`);
+    await stack.pool.query('UPDATE tenants SET max_running_jobs = 3 WHERE id = $1', [tenant]);
+    const key = bearer(await createTestKey(stack.pool, { tenantId: tenant, role: 'editor' }));
+    const jobs = new JobService(stack.env.client);
+    const direct: string[] = [];
+    try {
+      const data = makeBlobs(
+        10,
+        [
+          [0, 0],
+          [6, 6],
+        ],
+        0.4,
+        102,
+      ).points;
+      const uploaded = await request(api, 'POST', '/api/v1/datasets', { name: series, data }, key);
+      expect(uploaded.status, JSON.stringify(uploaded.body)).to.equal(201);
+      const made = await request(
+        api,
+        'POST',
+        '/api/v1/schedules',
+        // Fires at 03:00 UTC on 1 January: never during the test; each of 2018..2025 once in the backfill window.
+        { action, spec: { cron: ['0 3 1 1 *'], timezone: 'UTC' } },
+        key,
+      );
+      expect(made.status, JSON.stringify(made.body)).to.equal(201);
+      const id = made.body.scheduleId as string;
+      created.push(id);
+      // Three jobs started directly fill the cap (no worker: they stay RUNNING).
+      for (let i = 0; i < 3; i++) {
+        const started = await request(
+          api,
+          'POST',
+          '/api/v1/clustering',
+          {
+            algorithm: 'kmeans',
+            params: { k: 2 },
+            data: [
+              [0, 0],
+              [0, 1],
+              [5, 5],
+              [5, 6],
+            ],
+          },
+          key,
+        );
+        expect(started.status, JSON.stringify(started.body)).to.equal(202);
+        direct.push(started.body.jobId);
+      }
+      const trigger = () => request(api, 'POST', `/api/v1/schedules/${id}/trigger`, undefined, key);
+      const backfill = (overlap?: string) =>
+        request(
+          api,
+          'POST',
+          `/api/v1/schedules/${id}/backfill`,
+          { start: '2018-01-01T00:00:00Z', end: '2025-12-31T00:00:00Z', ...(overlap ? { overlap } : {}) },
+          key,
+        );
+      const refused = (res: Awaited<ReturnType<typeof trigger>>, what: string, free?: number) => {
+        expect(res.status, `${what}: ${JSON.stringify(res.body)}`).to.equal(429);
+        expect(res.body.error.code, what).to.equal('tenant_job_limit');
+        expect(Number(res.headers.get('retry-after')), what).to.be.greaterThan(0);
+        if (free !== undefined) expect(res.body.error.message, what).to.include(`${free} free`);
+      };
+      refused(await trigger(), 'trigger at the cap');
+      refused(await backfill(), 'buffer-all backfill at the cap (its first run needs a place)', 0);
+
+      // One ends: one place free. An allow-all backfill of 8 would start 8 at once; a trigger needs one.
+      await stack.env.client.workflow.getHandle(direct.pop()!).terminate('make room');
+      await eventually(
+        () => jobs.countRunning(tenant),
+        (n) => n === 2,
+      );
+      const all = await backfill('allow-all');
+      refused(all, 'allow-all backfill of 8 with one place free', 1);
+      expect(all.body.error.message).to.include('8 runs at once');
+      const triggered = await trigger();
+      expect(triggered.status, JSON.stringify(triggered.body)).to.equal(202);
+      // Its run holds the place at once, before visibility lists it.
+      refused(await trigger(), 'a second trigger right after');
+      await eventually(
+        () => jobs.countRunning(tenant),
+        (n) => n === 3,
+      );
+      refused(await trigger(), 'a trigger once visibility lists the run');
+      expect((await stack.env.client.schedule.getHandle(id).describe()).info.numActionsTaken).to.equal(1);
+    } finally {
+      for (const jobId of direct)
+        await stack.env.client.workflow
+          .getHandle(jobId)
+          .terminate('test over')
+          .catch(() => undefined);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { Client, ScheduleClient, ScheduleHandle } from '@temporalio/client';
 import { NotFoundError } from '../../common/errors';
 import { TemporalScheduledStartTime } from '../../common/search-attributes';
 import type { ScheduleDeps } from '../../api/services/schedule-handle';
+import { JobService } from '../../api/services/jobs';
 import {
   backfillSchedule,
   deleteSchedule,
@@ -197,7 +198,8 @@ describe('schedules under concurrency, races and odd input (second tester round)
         schedule: { value: schedule },
         workflowService: { value: workflowService },
       }) as Client;
-      return { temporal, namespace } as unknown as ScheduleDeps;
+      // Trigger and backfill reserve a place under the tenant's cap first: they read the jobs and the tenant row.
+      return { temporal, namespace, pool: stack.pool, jobs: new JobService(client) } as unknown as ScheduleDeps;
     };
     const past = { start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' };
     const cases: Array<[string, (deps: ScheduleDeps, id: string) => Promise<unknown>]> = [
@@ -208,8 +210,8 @@ describe('schedules under concurrency, races and odd input (second tester round)
       ],
       ['pause', (deps, id) => setPaused(deps, 'default', id, true, {})],
       ['unpause', (deps, id) => setPaused(deps, 'default', id, false, {})],
-      ['trigger', (deps, id) => triggerSchedule(deps, 'default', id, {})],
-      ['backfill', (deps, id) => backfillSchedule(deps, 'default', id, past)],
+      ['trigger', (deps, id) => triggerSchedule(deps, 'default', id, {}, { role: 'admin' })],
+      ['backfill', (deps, id) => backfillSchedule(deps, 'default', id, past, { role: 'admin' })],
       ['delete', (deps, id) => deleteSchedule(deps, 'default', id)],
     ];
     for (const [method, call] of cases) {

@@ -225,8 +225,7 @@ export function createAccessGate(deps: GateDeps): AccessGate {
         await rateLimits.consume(principal, budgetOf(declaration, ctx.method), routeOf(ctx), ctx);
       } catch (err) {
         if (err instanceof UnauthorizedError || err instanceof ForbiddenError) {
-          const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-          deps.metrics?.authFailures.inc({ route: String(route), reason: err.code });
+          deps.metrics?.authFailures.inc({ route: routeOf(ctx), reason: err.code });
         }
         throw err;
       }

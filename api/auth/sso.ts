@@ -4,13 +4,11 @@ import { ForbiddenError, ValidationError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { SsoConfig } from '../../common/sso-config';
 import { membershipsOf } from '../../db/tenant-members';
+import { TENANT_ID_PATTERN } from '../../db/tenants';
 import { createSsoTokenVerifier, SsoTokenVerifier } from './sso-token';
 
 /** The header naming the tenant an SSO request acts in, for a subject that is a member of several. */
 export const TENANT_HEADER = 'X-Kiln-Tenant';
-
-/** Tenant ids as the tenancy conventions write them (issue 12): a lower-case letter, then 1-31 of [a-z0-9-]. */
-const TENANT_ID = /^[a-z][a-z0-9-]{1,31}$/;
 
 /**
  * Authenticates SSO bearer tokens (JWTs) as principals. The tenant and role come from tenant_members, never from a
@@ -39,7 +37,7 @@ export function createSsoVerifier(deps: {
   return {
     async authenticate(token, requestedTenant) {
       const subject = await verifyToken(token);
-      if (requestedTenant !== undefined && !TENANT_ID.test(requestedTenant)) {
+      if (requestedTenant !== undefined && !TENANT_ID_PATTERN.test(requestedTenant)) {
         throw new ValidationError(
           `${TENANT_HEADER} must be a tenant id (a lower-case letter, then 1-31 of a-z, 0-9 and "-")`,
           TENANT_HEADER,

@@ -1,13 +1,11 @@
 import { z } from 'zod';
 import { MAX_BUDGET_POINTS, MAX_BUDGET_SECONDS } from '../../common/rate-limit-budgets';
+import { TENANT_ID_PATTERN } from '../../db/tenants';
 
 /** Tenant ids (issue 12's convention): a lower-case letter, then 1-31 lower-case letters, digits or `-`; no dots. */
 export const tenantId = z
   .string()
-  .regex(
-    /^[a-z][a-z0-9-]{1,31}$/,
-    'must be a tenant id: a lower-case letter, then 1-31 lower-case letters, digits or -',
-  );
+  .regex(TENANT_ID_PATTERN, 'must be a tenant id: a lower-case letter, then 1-31 lower-case letters, digits or -');
 
 /** One budget's size: `points` requests per window of `durationSeconds`. */
 export const budgetSize = z

@@ -1,7 +1,7 @@
 // The Kiln console: one page, routes in the URL's hash, data from the API under /api/v1 (lib/api.js).
 import { render } from 'preact';
 import { html } from 'htm/preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { onUnauthorized } from './lib/api.js';
 import { ErrorNote } from './lib/format.js';
 import { href, isRouteHash, useRoute } from './lib/route.js';
@@ -112,8 +112,12 @@ function App() {
   // to the page's title just before the skip link: a screen reader reads the new title, and the next Tab reaches
   // "Skip to content" as on a fresh load (focus on the page's heading sent that Tab into the page's first control).
   const first = useRef(true);
-  useEffect(() => {
+  // The title changes in the same commit as the content (a layout effect, before the browser paints): a page whose
+  // form or table is on screen already has its title, however late the deferred effects run on a busy machine.
+  useLayoutEffect(() => {
     document.title = title;
+  }, [title]);
+  useEffect(() => {
     if (first.current) {
       first.current = false;
       // Loaded at an in-page fragment (`/#main`): the element it names, once rendered, takes the focus.
@@ -127,7 +131,6 @@ function App() {
   // form's field takes it (SignInPage).
   const wasSignedOut = useRef(false);
   useEffect(() => {
-    document.title = title;
     if (session && wasSignedOut.current) titleRef.current?.focus({ preventScroll: true });
     wasSignedOut.current = session === null;
   }, [session?.id ?? session]);

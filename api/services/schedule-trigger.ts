@@ -4,7 +4,7 @@ import { mayFireAt } from '../../common/schedule/fires-at';
 import { OverlapPolicy, triggerRequest } from '../schemas/schedules';
 import { parseWith } from '../schemas/validate';
 import { jobLinks } from './accepted';
-import { KeyedQueue } from './keyed-queue';
+import AsyncLock from 'async-lock';
 import { checkScheduleCaller, ScheduleCaller, scheduleJobLimitDeps } from './schedule-caller';
 import {
   checkScheduleTenant,
@@ -34,12 +34,15 @@ import { reserveTenantJobSlot } from './tenant-job-limit';
  * Another API process triggering the same schedule in the same second is not seen here (README: Schedules).
  */
 
-/** Triggers of one schedule, one after another; the second of each schedule's last triggered run. */
-const triggers = new KeyedQueue();
-const lastTriggerSecond = new Map<string, number>();
-
 /** Triggers of one schedule that may wait behind the running one; more are refused (409 `trigger_queue_full`). */
 export const MAX_WAITING_TRIGGERS = 10;
+
+/**
+ * Triggers of one schedule, one after another (async-lock, which refuses a call when MAX_WAITING_TRIGGERS already
+ * wait); the second of each schedule's last triggered run.
+ */
+const triggers = new AsyncLock({ maxPending: MAX_WAITING_TRIGGERS });
+const lastTriggerSecond = new Map<string, number>();
 
 /** Polls of describe() for the triggered run, and the pause between them (ms): Temporal usually starts it within 1 s. */
 const TRIGGER_POLLS = 30;
@@ -84,12 +87,21 @@ export async function triggerSchedule(
 ): Promise<TriggerView> {
   checkScheduleTenant(tenantId, id);
   const { overlap } = parseWith(triggerRequest, body);
-  if (triggers.size(id) > MAX_WAITING_TRIGGERS)
+  // The lock refuses a call without running it only when its queue is full (no timeouts are set): a rejection before
+  // triggerOnce started is that.
+  let started = false;
+  try {
+    return await triggers.acquire(id, () => {
+      started = true;
+      return triggerOnce(deps, tenantId, id, overlap, caller);
+    });
+  } catch (err) {
+    if (started) throw err;
     throw new ConflictError(
       `schedule ${JSON.stringify(id)}: ${MAX_WAITING_TRIGGERS} triggers already wait for it (they start one a second); try again shortly`,
       'trigger_queue_full',
     );
-  return triggers.run(id, () => triggerOnce(deps, tenantId, id, overlap, caller));
+  }
 }
 
 async function triggerOnce(

@@ -31,7 +31,7 @@ import {
 import { parseWith } from '../schemas/validate';
 import { jobLinks } from './accepted';
 import { checkWorkflowStartSize, JobStatus } from './jobs';
-import { KeyedQueue } from './keyed-queue';
+import AsyncLock from 'async-lock';
 import { checkScheduleCaller, ScheduleCaller, scheduleJobLimitDeps } from './schedule-caller';
 import { updateScheduleIfUnchanged } from './schedule-conflict-update';
 import { temporalFireTimes } from './schedule-fire-times';
@@ -365,7 +365,7 @@ export async function createSchedule(
  * Changes of one schedule through this process, one at a time (PATCH, pause, unpause): an update rewrites the whole
  * schedule, so one computed while another change lands would undo it. Across processes the conflict token guards it.
  */
-const changes = new KeyedQueue();
+const changes = new AsyncLock({ maxPending: Infinity });
 
 /** Updates of one PATCH that lost to a concurrent change and were sent again before it gives up (409 schedule_busy). */
 const UPDATE_ATTEMPTS = 8;
@@ -404,7 +404,7 @@ export async function updateSchedule(
     });
   await describeOr404(deps, tenantId, id);
   const prepared = request.action ? await prepareAction(deps, tenantId, request.action, definer) : undefined;
-  return changes.run(id, async () => {
+  return changes.acquire(id, async () => {
     for (let attempt = 1; ; attempt++) {
       const current = await describeOr404(deps, tenantId, id);
       if (!prepared) await keptActionStarter(deps, tenantId, current.memo.action, definer);
@@ -515,7 +515,7 @@ export async function setPaused(
 ): Promise<ScheduleView> {
   checkScheduleTenant(tenantId, id);
   const { note } = parseWith(pauseRequest, body);
-  return changes.run(id, async () => {
+  return changes.acquire(id, async () => {
     const { handle } = await describeOr404(deps, tenantId, id);
     if (paused) await orNotFound(id, handle.pause(note || DEFAULT_PAUSE_NOTE));
     else await orNotFound(id, handle.unpause(note || DEFAULT_UNPAUSE_NOTE));

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { TooManyRequestsError } from '../../common/errors';
 import { tenantMaxRunningJobs } from '../../db/tenant-job-limit';
 import type { JobService } from './jobs';
-import { KeyedQueue } from './keyed-queue';
+import AsyncLock from 'async-lock';
 
 /** What the per-tenant running-job cap reads. */
 export interface TenantJobLimitDeps {
@@ -45,8 +45,8 @@ interface Reservation {
 
 /** One process's view of its own recent starts: per tenant, the reservations visibility may not list yet. */
 interface StartLedger {
-  /** Serializes each tenant's checks, so two never read the same count. */
-  queue: KeyedQueue;
+  /** Serializes each tenant's checks, so two never read the same count (no bound on waiters: each waits briefly). */
+  queue: AsyncLock;
   reservations: Map<string, Set<Reservation>>;
   /** Per tenant, how often reservations were dropped as visible: a count read before a drop may miss those jobs. */
   drops: Map<string, number>;
@@ -58,7 +58,7 @@ const ledgers = new WeakMap<object, StartLedger>();
 function ledgerOf(jobs: object): StartLedger {
   let ledger = ledgers.get(jobs);
   if (!ledger) {
-    ledger = { queue: new KeyedQueue(), reservations: new Map(), drops: new Map() };
+    ledger = { queue: new AsyncLock({ maxPending: Infinity }), reservations: new Map(), drops: new Map() };
     ledgers.set(jobs, ledger);
   }
   return ledger;
@@ -73,7 +73,7 @@ const NO_SLOT: TenantJobSlot = { release: () => undefined, startedAs: () => unde
  *
  * The jobs counted are JobService.countRunning (visibility, which lags about a second) plus the reservations this
  * process made whose jobs visibility does not list yet (JobService.visibleAmong; a reservation counts at most
- * RESERVATION_MAX_AGE_MS). A tenant's checks run one at a time in this process (KeyedQueue), each recording its
+ * RESERVATION_MAX_AGE_MS). A tenant's checks run one at a time in this process (async-lock), each recording its
  * reservation before the next reads, so a burst into one process never passes the cap. Only when the quick sum
  * (visible + every reservation, which may count a job twice) reaches the cap does it ask visibility which reserved
  * jobs it lists and count again. Across API replicas each sees the others' starts only through visibility: a burst
@@ -142,7 +142,7 @@ async function reserve(
   ]);
   const max = own ?? deps.maxRunningJobsPerTenant;
   const need = jobIds.length;
-  return ledger.queue.run(tenantId, async () => {
+  return ledger.queue.acquire(tenantId, async () => {
     const mine = ledger.reservations.get(tenantId) ?? new Set<Reservation>();
     const now = Date.now();
     for (const r of mine) if (now - r.at > RESERVATION_MAX_AGE_MS) mine.delete(r);

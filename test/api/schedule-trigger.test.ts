@@ -5,7 +5,6 @@ import { ConflictError, NotFoundError, TooManyRequestsError } from '../../common
 import { DEFAULT_TENANT } from '../../common/tenant';
 import type { ScheduleDeps } from '../../api/services/schedule-handle';
 import { MAX_WAITING_TRIGGERS, triggerSchedule } from '../../api/services/schedule-trigger';
-import { KeyedQueue } from '../../api/services/keyed-queue';
 
 const BASE = 'clustering-00000000-0000-4000-8000-000000000000';
 const runId = (second: number) => `${BASE}-${new Date(second).toISOString().replace('.000Z', 'Z')}`;
@@ -178,25 +177,5 @@ describe('schedule triggers tell their own run from scheduled ones (services/sch
       new Array(MAX_WAITING_TRIGGERS + 1).fill('id'),
     );
     expect(outcomes.every((e) => e instanceof NotFoundError)).to.equal(true);
-  });
-
-  it('KeyedQueue: one call at a time per key, keys side by side, the entry gone when idle', async () => {
-    const queue = new KeyedQueue();
-    const order: string[] = [];
-    const step = (name: string, ms: number) => async () => {
-      order.push(`${name}+`);
-      await new Promise((r) => setTimeout(r, ms));
-      order.push(`${name}-`);
-      if (name === 'a1') throw new Error('a1 fails');
-      return name;
-    };
-    const a1 = queue.run('a', step('a1', 30)).catch((e: Error) => e.message);
-    const a2 = queue.run('a', step('a2', 1));
-    const b1 = queue.run('b', step('b1', 1));
-    expect(queue.size('a')).to.equal(2);
-    expect(await Promise.all([a1, a2, b1])).to.deep.equal(['a1 fails', 'a2', 'b1']);
-    expect(order.indexOf('a2+')).to.be.greaterThan(order.indexOf('a1-'));
-    expect(order.indexOf('b1-')).to.be.lessThan(order.indexOf('a1-'));
-    expect(queue.size('a')).to.equal(0);
   });
 });

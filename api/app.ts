@@ -78,10 +78,16 @@ export function apiRouters(deps: ApiDeps): Router[] {
 /**
  * The Koa app: the request id outermost (every response carries it), then metrics (so they see the final status), then
  * the error mapper, then the Host and Origin checks (browserGuard: before any route reads a body), then the routers,
- * the console's last.
+ * the console's last. With `deps.proxy.trust` (KILN_TRUST_PROXY) Koa reads the client's address and scheme from
+ * X-Forwarded-For / X-Forwarded-Proto (`app.proxy`, `maxIpsCount` = KILN_PROXY_HOPS); else it ignores them.
  */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
+  // Behind a trusted proxy ctx.ip (the failure budget's key) and ctx.secure (the session cookie) come from its headers.
+  if (deps.proxy?.trust) {
+    app.proxy = true;
+    app.maxIpsCount = deps.proxy.hops;
+  }
   app.context.accessGate = createAccessGate(deps);
   const log = deps.log ?? rootLogger();
   app.use(requestId(log));

@@ -4,7 +4,7 @@ import type { Logger } from '../common/logger';
 import { DatasetLimits } from '../datasets/limits';
 import { BodyLimits } from '../common/body-limits';
 import { TelemetryLimits } from '../common/telemetry-limits';
-import type { BrowserPolicy } from '../common/config';
+import type { BrowserPolicy, ProxyTrust } from '../common/config';
 import type { PredictBatching } from '../common/predict-batching';
 import type { SsoVerifier } from './auth/sso';
 import type { BudgetSizes } from '../common/rate-limit-budgets';
@@ -53,4 +53,6 @@ export interface ApiDeps {
   maxRunningJobsPerTenant?: number;
   /** Each caller's rate-limit budgets (KILN_RATE_LIMIT_*; a tenant may override them); default: DEFAULT_BUDGET_SIZES. */
   rateLimits?: BudgetSizes;
+  /** Whether X-Forwarded-For / -Proto are believed (KILN_TRUST_PROXY, KILN_PROXY_HOPS); absent: they are ignored. */
+  proxy?: ProxyTrust;
 }

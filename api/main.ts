@@ -74,6 +74,7 @@ async function run(env: NodeJS.ProcessEnv, argv: string[]): Promise<void> {
     predictBatching: config.api.predictBatching,
     ...(config.api.sso ? { sso: createSsoVerifier({ pool, config: config.api.sso, log }) } : {}),
     rateLimits: config.api.rateLimits,
+    proxy: config.api.proxy,
   });
   const { host, port } = config.api;
   // Koa's handler settles its own errors (its error handler answers and logs them): nothing is left to await here.

@@ -74,6 +74,10 @@ const RATE_LIMITED =
   '`rate_limited`: the caller’s budget for this kind of request (start, predict, read, write; README: Rate limits) ' +
   'is spent; Retry-After (s) says when the window ends';
 
+const IDP_UNAVAILABLE =
+  '`identity_provider_unavailable`: SSO is configured and the identity provider’s keys (KILN_JWT_JWKS_URL) cannot ' +
+  'be fetched, so no SSO token can be verified; Retry-After (s) says when to try again';
+
 /** What an operation's caller needs, in words: `requires(...)` of its route. */
 function accessText(declaration: AccessDeclaration): string {
   const who =
@@ -93,7 +97,8 @@ const errorResponse = (description: string) => ({
 /**
  * The document's paths with each non-public operation requiring one of the schemes and documenting 401 (no, unknown,
  * revoked or expired key), 403 (a role too low; the browser checks too) and 429 (`rate_limited`, beside any 429 of
- * its own, with the RateLimit-* and Retry-After headers). With the routes' declarations (`access`, from
+ * its own, with the RateLimit-* and Retry-After headers) and 503 (`identity_provider_unavailable` with Retry-After,
+ * beside any 503 of its own). With the routes' declarations (`access`, from
  * route-access.ts: `METHOD /path` → requires()), each such operation also states the role it needs: `x-kiln-role`
  * (a role, or `platform-admin`), `x-kiln-budget` when the route names one, and a sentence in its description. Public
  * operations are left as they are.
@@ -111,6 +116,7 @@ export function withSecurity<P extends Record<string, Record<string, unknown>>>(
         const op = operation as { description?: string; responses?: Record<string, unknown> };
         const declaration = access?.get(route);
         const own429 = op.responses?.['429'] as { description?: string; content?: unknown } | undefined;
+        const own503 = op.responses?.['503'] as { description?: string; headers?: object } | undefined;
         return [
           method,
           {
@@ -139,6 +145,19 @@ export function withSecurity<P extends Record<string, Record<string, unknown>>>(
                 headers: {
                   'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer', minimum: 1 } },
                   ...RATE_LIMIT_HEADER_REFS,
+                },
+              },
+              '503': {
+                ...errorResponse(
+                  !own503
+                    ? `Service unavailable: ${IDP_UNAVAILABLE}`
+                    : own503.description && own503.description !== 'Error'
+                      ? `${own503.description}; or ${IDP_UNAVAILABLE}`
+                      : `Service unavailable: \`dependency_unavailable\` (README: Outages); or ${IDP_UNAVAILABLE}`,
+                ),
+                headers: {
+                  ...own503?.headers,
+                  'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer', minimum: 1 } },
                 },
               },
             },

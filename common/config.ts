@@ -117,6 +117,8 @@ export const ENV_SCHEMA = z.object({
   KILN_TELEMETRY_IDLE_TIMEOUT_MS: integer(1).default(DEFAULT_TELEMETRY_LIMITS.idleTimeoutMs),
   KILN_ALLOWED_HOSTS: hostList().optional(),
   KILN_CORS_ORIGINS: originList().optional(),
+  KILN_TRUST_PROXY: oneOf(BOOLEAN_WORDS).default('false'),
+  KILN_PROXY_HOPS: integer(1).default(1),
   KILN_TEMPORAL_RPC_TIMEOUT_MS: integer(1).default(5_000),
   KILN_PG_CONNECT_TIMEOUT_MS: integer(1).default(2_000),
   KILN_PG_QUERY_TIMEOUT_MS: integer(1).default(5_000),
@@ -239,6 +241,8 @@ export interface ApiConfig {
   browser: BrowserPolicy;
   /** How long the API waits for its dependencies before answering 503 `dependency_unavailable`. */
   timeouts: DependencyTimeouts;
+  /** Whose word the API takes for the client's address and scheme (KILN_TRUST_PROXY, KILN_PROXY_HOPS). */
+  proxy: ProxyTrust;
   /** How online predict gathers concurrent requests for one model version into one batch. */
   predictBatching: PredictBatching;
   /** SSO token verification (KILN_JWT_*); absent: SSO off, only API keys authenticate. */
@@ -248,6 +252,21 @@ export interface ApiConfig {
    * `authFailures`, each client IP's budget of failed authentications (KILN_RATE_LIMIT_AUTH_FAILURES).
    */
   rateLimits: BudgetSizes;
+}
+
+/**
+ * Whether the API sits behind a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto it believes (Koa's
+ * `app.proxy`): the client address (the per-IP failure budget's key) and the scheme (the session cookie's Secure)
+ * then come from those headers. Off, they are ignored: a client reaching the API directly could write them.
+ */
+export interface ProxyTrust {
+  /** KILN_TRUST_PROXY. */
+  trust: boolean;
+  /**
+   * KILN_PROXY_HOPS: the proxies in front of the API, each appending the address it saw to X-Forwarded-For; the
+   * client is the entry this many from the end (Koa's `maxIpsCount`), so entries a client wrote itself are not read.
+   */
+  hops: number;
 }
 
 /**
@@ -557,6 +576,10 @@ export function loadConfig(env: Env): KilnConfig {
         temporalRpcMs: parsed.KILN_TEMPORAL_RPC_TIMEOUT_MS,
         postgresConnectMs: parsed.KILN_PG_CONNECT_TIMEOUT_MS,
         postgresQueryMs: parsed.KILN_PG_QUERY_TIMEOUT_MS,
+      },
+      proxy: {
+        trust: parsed.KILN_TRUST_PROXY === 'true' || parsed.KILN_TRUST_PROXY === '1',
+        hops: parsed.KILN_PROXY_HOPS,
       },
       predictBatching: {
         windowMs: parsed.KILN_PREDICT_BATCH_WINDOW_MS,

@@ -112,6 +112,21 @@ export class BusyError extends DomainError {
 }
 
 /**
+ * A service Kiln needs to answer this request, outside the ones DependencyUnavailableError names, cannot be reached
+ * or answers nonsense (the identity provider's JWKS: code `identity_provider_unavailable`): not the caller's fault,
+ * and the same request may succeed after `retryAfterSeconds` (HTTP 503, sent as Retry-After).
+ */
+export class ServiceUnavailableError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    code = 'service_unavailable',
+  ) {
+    super(code, message);
+  }
+}
+
+/**
  * The client stopped sending a request body it had started (no byte for longer than allowed): what was read is
  * discarded (HTTP 408, code `request_timeout`, field `body`).
  */

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify } from 'jose';
-import { UnauthorizedError } from '../../common/errors';
+import { ServiceUnavailableError, UnauthorizedError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { SsoConfig } from '../../common/sso-config';
 
@@ -39,15 +39,36 @@ function refusal(err: unknown, audience: string): string | undefined {
   return undefined;
 }
 
+/** Seconds a client is told to wait (Retry-After) when the identity provider's JWKS cannot be fetched. */
+export const IDP_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Why the JWKS could not be had, in a few words for the 503's message and the log: jose's JWKSTimeout (its 5 s
+ * default), an answer other than 200, a body that is no JWK Set (not JSON, or JSON of another shape), or no answer at
+ * all (fetch's TypeError: connection refused, DNS, TLS).
+ */
+function unavailability(err: unknown): string {
+  if (err instanceof joseErrors.JWKSTimeout) return 'it did not answer in time';
+  if (err instanceof joseErrors.JWKSInvalid) return 'its answer is not a JWK Set';
+  if (err instanceof joseErrors.JOSEError && /Expected 200 OK/.test(err.message)) {
+    return 'it answered with an HTTP status other than 200';
+  }
+  if (err instanceof joseErrors.JOSEError && /parse/.test(err.message)) return 'its answer is not JSON';
+  return 'it could not be reached';
+}
+
 /**
  * The verifier over the identity provider's JWKS (fetched on first use, cached, refetched when a token names a key
  * it lacks; jose's createRemoteJWKSet). A token must be signed with one of `config.algorithms` by a key of the JWKS,
  * carry `iss` equal to the issuer, the audience in `aud`, a `sub`, and an `exp` not past (one without `exp` would
- * never expire). Throws UnauthorizedError `invalid_token` saying which check failed; when the JWKS cannot be fetched,
- * also a 401 (`invalid_token`, the cause logged), since no token can be verified then.
+ * never expire). Throws UnauthorizedError `invalid_token` saying which check failed. When the JWKS cannot be fetched
+ * (no answer, a timeout, a status other than 200, a body that is no JWK Set) no token can be verified, and that is no
+ * fault of the caller: ServiceUnavailableError `identity_provider_unavailable` (503, Retry-After
+ * IDP_RETRY_AFTER_SECONDS) naming the JWKS URL's host only (its path or query may carry a secret), logged at warn.
  */
 export function createSsoTokenVerifier(config: SsoConfig, log?: Logger): SsoTokenVerifier {
-  const keys = createRemoteJWKSet(new URL(config.jwksUrl));
+  const jwksUrl = new URL(config.jwksUrl);
+  const keys = createRemoteJWKSet(jwksUrl);
   return async (token) => {
     let payload: JWTPayload;
     try {
@@ -60,11 +81,11 @@ export function createSsoTokenVerifier(config: SsoConfig, log?: Logger): SsoToke
     } catch (err) {
       const reason = refusal(err, config.audience);
       if (reason) throw new UnauthorizedError(`invalid token: ${reason}`, 'invalid_token');
-      log?.warn({ err }, "SSO: the identity provider's keys (KILN_JWT_JWKS_URL) could not be fetched");
-      throw new UnauthorizedError(
-        "invalid token: the identity provider's signing keys could not be fetched; retry later",
-        'invalid_token',
-      );
+      const message =
+        `the identity provider at ${jwksUrl.host} is unavailable: its signing keys (KILN_JWT_JWKS_URL) could not ` +
+        `be fetched, ${unavailability(err)}; retry later`;
+      log?.warn({ err, jwksHost: jwksUrl.host }, `SSO: ${message}`);
+      throw new ServiceUnavailableError(message, IDP_RETRY_AFTER_SECONDS, 'identity_provider_unavailable');
     }
     return `${payload.iss}|${payload.sub}`;
   };

@@ -21,7 +21,8 @@ export interface SsoVerifier {
    * (401) for a token that does not verify; ForbiddenError `not_a_member` (403) for a valid token whose subject is
    * not a member (of the requested tenant), its message naming the subject and the PUT that adds it; ValidationError
    * (400, field X-Kiln-Tenant) when the header is malformed, or absent for a member of several tenants
-   * (`tenant_required`).
+   * (`tenant_required`); ServiceUnavailableError `identity_provider_unavailable` (503) when the identity provider's
+   * keys cannot be fetched (sso-token.ts).
    */
   authenticate(token: string, requestedTenant: string | undefined): Promise<Principal>;
 }

@@ -8,6 +8,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   RequestTimeoutError,
+  ServiceUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,
   UnprocessableError,
@@ -41,6 +42,7 @@ const STATUS_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => Doma
   [TooManyRequestsError, 429],
   [DependencyUnavailableError, 503],
   [BusyError, 503],
+  [ServiceUnavailableError, 503],
 ];
 
 /** Seconds a client is told to wait before retrying a 503 (Retry-After). */
@@ -48,8 +50,8 @@ export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
 /**
  * The HTTP status of a domain error: 400 validation, 401 unauthenticated, 403 forbidden, 404 not found, 408 request timeout, 409 conflict,
- * 413 too large, 415 unsupported media type, 422 unprocessable, 429 too many requests, 503 dependency unavailable or
- * busy; undefined for a DomainError subclass missing from the table (a programming error, which
+ * 413 too large, 415 unsupported media type, 422 unprocessable, 429 too many requests, 503 dependency unavailable,
+ * busy or another service unavailable; undefined for a DomainError subclass missing from the table (a programming error, which
  * the handler answers as a 500).
  */
 export function httpStatusOf(err: DomainError): number | undefined {
@@ -101,7 +103,11 @@ export function errorHandler(log: Logger): Middleware {
         // The rest of an oversized body was never read; closing spares draining it.
         if (status === 413 || status === 408) ctx.set('Connection', 'close');
         if (domain instanceof UnauthorizedError) ctx.set('WWW-Authenticate', 'Bearer realm="kiln"');
-        if (domain instanceof TooManyRequestsError || domain instanceof BusyError) {
+        if (
+          domain instanceof TooManyRequestsError ||
+          domain instanceof BusyError ||
+          domain instanceof ServiceUnavailableError
+        ) {
           ctx.set('Retry-After', String(domain.retryAfterSeconds));
         }
         if (domain instanceof DependencyUnavailableError) {

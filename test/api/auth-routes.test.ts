@@ -60,7 +60,7 @@ describe('auth: every route declares its access', () => {
     expect(publicRoutes.sort()).to.deep.equal([...PUBLIC_OPERATIONS].sort());
   });
 
-  it('requires a key and documents 401, 403 and 429 (rate_limited, with its headers) on every other operation', () => {
+  it('requires a key and documents 401, 403, 429 (rate_limited) and 503 (identity_provider_unavailable), with their headers, on every other operation', () => {
     const paths = openApiDocument(DEFAULT_LIMITS).paths as Record<string, Record<string, any>>;
     const lacking: string[] = [];
     for (const [path, item] of Object.entries(paths)) {
@@ -72,11 +72,15 @@ describe('auth: every route declares its access', () => {
           op.responses['403'] &&
           String(op.responses['429']?.description).includes('rate_limited') &&
           op.responses['429'].headers?.['Retry-After'] &&
-          op.responses['429'].headers?.['RateLimit-Reset'];
+          op.responses['429'].headers?.['RateLimit-Reset'] &&
+          String(op.responses['503']?.description).includes('identity_provider_unavailable') &&
+          op.responses['503'].headers?.['Retry-After'];
         if (!ok) lacking.push(`${method.toUpperCase()} ${path}`);
       }
     }
     expect(lacking).to.deep.equal([]);
+    // Public operations never authenticate: no identity provider's 503 on them.
+    expect(String(paths['/health']!.get.responses['503']?.description)).not.to.contain('identity_provider');
     const { securitySchemes } = openApiDocument(DEFAULT_LIMITS).components;
     expect(Object.keys(securitySchemes)).to.deep.equal(['bearer', 'apiKey', 'session']);
     expect(securitySchemes.session).to.deep.include({ type: 'apiKey', in: 'cookie', name: 'kiln_session' });

@@ -12,6 +12,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   RequestTimeoutError,
+  ServiceUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,
   UnprocessableError,
@@ -121,6 +122,20 @@ describe('api/middleware/error-handler', () => {
       { error: { code: 'busy', message: '1000 event streams are open' } },
     ],
     [
+      new ServiceUnavailableError(
+        'the identity provider at idp.example.com is unavailable',
+        5,
+        'identity_provider_unavailable',
+      ),
+      503,
+      {
+        error: {
+          code: 'identity_provider_unavailable',
+          message: 'the identity provider at idp.example.com is unavailable',
+        },
+      },
+    ],
+    [
       new RequestTimeoutError('no bytes for 30 s'),
       408,
       { error: { code: 'request_timeout', message: 'no bytes for 30 s', field: 'body' } },
@@ -135,7 +150,7 @@ describe('api/middleware/error-handler', () => {
     });
   }
 
-  it('maps every domain error class the domain exports to a 4xx status (503 for an unavailable dependency or busy)', () => {
+  it('maps every domain error class the domain exports to a 4xx status (503 for an unavailable dependency or service, or busy)', () => {
     const classes = (Object.values(errors) as unknown[]).filter(
       (value): value is new (a: string, b: string) => DomainError =>
         typeof value === 'function' && value.prototype instanceof DomainError,
@@ -145,7 +160,7 @@ describe('api/middleware/error-handler', () => {
     );
     for (const type of classes) {
       const status = httpStatusOf(new type('message', 'id'));
-      if (type === (DependencyUnavailableError as unknown) || type === (BusyError as unknown))
+      if ([DependencyUnavailableError, BusyError, ServiceUnavailableError].includes(type as never))
         expect(status, type.name).to.equal(503);
       else expect(status, type.name).to.be.within(400, 499);
     }

@@ -52,6 +52,7 @@ describe('common/config', () => {
       telemetryLimits: DEFAULT_TELEMETRY_LIMITS,
       browser: { allowedHosts: ['localhost', '127.0.0.1', '[::1]'], corsOrigins: [] },
       timeouts: { temporalRpcMs: 5000, postgresConnectMs: 2000, postgresQueryMs: 5000 },
+      proxy: { trust: false, hops: 1 },
       predictBatching: DEFAULT_PREDICT_BATCHING,
       rateLimits: { ...DEFAULT_BUDGET_SIZES, authFailures: DEFAULT_AUTH_FAILURE_BUDGET },
     });
@@ -71,6 +72,14 @@ describe('common/config', () => {
       temporalPort: 7233,
       temporalUiPort: 8233,
     });
+  });
+
+  it('trusts no proxy unless KILN_TRUST_PROXY says so; KILN_PROXY_HOPS counts the proxies', () => {
+    const proxy = (env: Record<string, string>) => loadConfig({ HOME: root, ...env }).api.proxy;
+    expect(proxy({})).to.deep.equal({ trust: false, hops: 1 });
+    expect(proxy({ KILN_TRUST_PROXY: 'true' })).to.deep.equal({ trust: true, hops: 1 });
+    expect(proxy({ KILN_TRUST_PROXY: '1', KILN_PROXY_HOPS: '2' })).to.deep.equal({ trust: true, hops: 2 });
+    expect(proxy({ KILN_TRUST_PROXY: '0', KILN_PROXY_HOPS: '3' })).to.deep.equal({ trust: false, hops: 3 });
   });
 
   it('reads the browser policy: allowed hosts (default loopback plus the bind host) and CORS origins', () => {
@@ -415,6 +424,8 @@ describe('common/config', () => {
       KILN_TELEMETRY_IDLE_TIMEOUT_MS: [() => '30s', /must be a positive integer/],
       KILN_ALLOWED_HOSTS: [() => 'localhost, http://kiln.lan', /must be a comma-separated list of host names/],
       KILN_CORS_ORIGINS: [() => 'https://ui.example.com/app', /must be a comma-separated list of origins like https/],
+      KILN_TRUST_PROXY: [() => 'yes', /must be one of true, false, 1, 0/],
+      KILN_PROXY_HOPS: [() => '0', /must be a positive integer/],
       KILN_TEMPORAL_RPC_TIMEOUT_MS: [() => '5s', /must be a positive integer/],
       KILN_PG_CONNECT_TIMEOUT_MS: [() => '0', /must be a positive integer/],
       KILN_PG_QUERY_TIMEOUT_MS: [() => '-1', /must be a positive integer/],

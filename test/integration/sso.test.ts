@@ -4,8 +4,10 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CryptoKey, exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import { createSsoVerifier } from '../../api/auth/sso';
+import { createLogger } from '../../common/logger';
 import type { SsoConfig } from '../../common/sso-config';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
+import { freshLoopback, rawRequest } from '../support/raw-request';
 import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
@@ -35,6 +37,9 @@ describe('SSO bearer tokens (JWT over a JWKS) and tenant members', function () {
   let ec: { privateKey: CryptoKey; kid: string };
   let stranger: { privateKey: CryptoKey; kid: string };
   let adminKeyA: string;
+  let config: SsoConfig;
+  /** The JWKS the identity provider publishes (the RSA and EC keys). */
+  let published: string;
 
   /** A token as the identity provider would sign it; `claims` and `header` override its parts. */
   async function token(
@@ -80,12 +85,12 @@ describe('SSO bearer tokens (JWT over a JWKS) and tenant members', function () {
     ec = e;
     stranger = s;
     // The identity provider's JWKS: the RSA and EC public keys, never the third.
-    const body = JSON.stringify({ keys: [r.jwk, e.jwk] });
+    published = JSON.stringify({ keys: [r.jwk, e.jwk] });
     jwks = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(published);
     });
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    const config: SsoConfig = {
+    config = {
       jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`,
       issuer: ISSUER,
       audience: AUDIENCE,
@@ -265,6 +270,65 @@ describe('SSO bearer tokens (JWT over a JWKS) and tenant members', function () {
       400,
       'unknown_field',
     );
+  });
+
+  it('the identity provider down is a 503 identity_provider_unavailable, charged to nobody; back up, the token works', async () => {
+    // The identity provider's JWKS on a port nothing listens on at first, then answering `answer`.
+    let answer: 'error' | 'not-jwks' | 'ok' = 'error';
+    const idp = http.createServer((_req, res) => {
+      if (answer === 'error') res.writeHead(500).end('internal error');
+      else if (answer === 'not-jwks') res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":1}');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(published);
+    });
+    const listen = (port: number) => new Promise<void>((resolve) => idp.listen(port, '127.0.0.1', resolve));
+    await listen(0);
+    const { port } = idp.address() as AddressInfo;
+    await new Promise((resolve) => idp.close(resolve));
+    const logLines: string[] = [];
+    const log = createLogger({ level: 'warn', destination: { write: (chunk: string) => void logLines.push(chunk) } });
+    // A failure budget of 2: were the outage charged to the caller, the third request would be a 429.
+    const outage = await startTestApi(
+      stack,
+      {},
+      {},
+      {
+        sso: createSsoVerifier({
+          pool: stack.pool,
+          config: { ...config, jwksUrl: `http://127.0.0.1:${port}/jwks` },
+          log,
+        }),
+        rateLimits: { authFailures: { points: 2, durationSeconds: 60 } },
+      },
+    );
+    const ip = freshLoopback();
+    const alice = await token('alice');
+    const get = (jwt: string) => rawRequest(outage, 'GET', '/api/v1/models', as(jwt), { localAddress: ip });
+    const expectUnavailable = (res: JsonResponse, why: RegExp) => {
+      expectError(res, 503, 'identity_provider_unavailable', new RegExp(`identity provider at 127.0.0.1:${port} `));
+      expect(res.body.error.message).to.match(why);
+      expect(res.headers.get('retry-after')).to.equal('5');
+      expect(res.headers.get('www-authenticate'), 'no 401 challenge: the token is not at fault').to.equal(null);
+    };
+    try {
+      for (let i = 0; i < 3; i++) expectUnavailable(await get(alice), /could not be reached/);
+      await listen(port);
+      expectUnavailable(await get(alice), /HTTP status other than 200/);
+      answer = 'not-jwks';
+      expectUnavailable(await get(alice), /not a JWK Set/);
+      const warned = logLines.filter(
+        (line) => line.includes('identity_provider') || line.includes('identity provider'),
+      );
+      expect(warned, 'one warning per failed fetch').to.have.length(5);
+      answer = 'ok';
+      const back = await get(alice);
+      expect(back.status, JSON.stringify(back.body)).to.equal(200);
+      // The JWKS answers: a token that does not verify is the caller's fault again (401, charged).
+      const expired = await token('alice', { exp: Math.floor(Date.now() / 1000) - 120 });
+      expectError(await get(expired), 401, 'invalid_token', /expired/);
+    } finally {
+      await outage.close();
+      await new Promise((resolve) => idp.close(resolve));
+    }
   });
 
   it('without SSO configured, a JWT is not a credential (401 invalid_credentials)', async () => {

@@ -45,6 +45,7 @@ export async function startTestApi(
       | 'predictBatching'
       | 'maxSseClients'
       | 'sso'
+      | 'proxy'
     >
   > & {
     telemetryLimits?: Partial<TelemetryLimits>;
@@ -74,6 +75,7 @@ export async function startTestApi(
     ...(settings.log ? { log: settings.log } : {}),
     ...(settings.sseKeepAliveMs !== undefined ? { sseKeepAliveMs: settings.sseKeepAliveMs } : {}),
     ...(settings.sso ? { sso: settings.sso } : {}),
+    proxy: settings.proxy ?? defaults.proxy,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

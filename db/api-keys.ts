@@ -204,9 +204,10 @@ export const PLATFORM_ADMIN_LOCK = '7739836656005277037';
 
 /**
  * Revokes a tenant's key (sets revoked_at and writes a `revoked` audit event with `actor`; revoking again keeps the
- * first time and writes nothing; a rotated key still in its grace period is revoked now). Another tenant's key is not found, whoever asks. A platform-admin key needs a
- * platform-admin caller, and a usable one is revoked only while another usable one without an expiry remains (an
- * expiring key would lock the platform out when it expires). `db` must be a transaction's client (the check
+ * first time and writes nothing; a rotated key still in its grace period is revoked now). Another tenant's key is not
+ * found, whoever asks. A platform-admin key needs a platform-admin caller, and a usable one is revoked only while
+ * another usable one without an expiry remains in an enabled tenant (an expiring key would lock the platform out when
+ * it expires). `db` must be a transaction's client (the check
  * and the change hold a lock together).
  */
 export async function revokeApiKey(

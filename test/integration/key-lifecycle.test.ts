@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createSsoVerifier } from '../../api/auth/sso';
 import { createSession } from '../../db/sessions';
 import { putTenantMember } from '../../db/tenant-members';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
@@ -241,11 +242,27 @@ describe('key lifecycle: rotate, change, disable a tenant', function () {
   });
 
   describe('disabling a tenant', () => {
+    /** An API whose SSO tokens are `token-of:<subject>` (no JWKS: the membership and tenant checks are what is tested). */
+    let ssoApi: TestApi;
+    before(async () => {
+      const sso = createSsoVerifier({
+        pool: stack.pool,
+        config: {
+          jwksUrl: 'http://127.0.0.1:9/unused',
+          issuer: 'https://idp.example',
+          audience: 'kiln',
+          algorithms: ['RS256'],
+        },
+        verifyToken: (token) => Promise.resolve(token.slice('token-of:'.length)),
+      });
+      ssoApi = await startTestApi(stack, {}, {}, { sso });
+    });
+    after(() => ssoApi?.close());
     const disable = (tenantId: string, disabled: boolean, as = api.key) =>
       request(api, 'PATCH', `/api/v1/tenants/${tenantId}`, { disabled }, bearer(as));
     const withCookie = (sessionId: string) => ({ authorization: '', cookie: `kiln_session=${sessionId}` });
 
-    it('refuses its keys, key sessions and SSO member sessions with 403 tenant_disabled; enabling restores them', async () => {
+    it('refuses its keys, key sessions, SSO tokens and SSO sessions with 403 tenant_disabled; enabling restores them', async () => {
       await createTestTenant(stack.pool, 'kl-off');
       const key = await createTestKey(stack.pool, { tenantId: 'kl-off', role: 'admin' });
       const expiresAt = new Date(Date.now() + 3600_000);
@@ -265,6 +282,7 @@ describe('key lifecycle: rotate, change, disable a tenant', function () {
         key: () => useKey(key),
         keySession: () => request(api, 'GET', '/api/v1/models', undefined, withCookie(keySession)),
         ssoSession: () => request(api, 'GET', '/api/v1/models', undefined, withCookie(ssoSession)),
+        ssoToken: () => request(ssoApi, 'GET', '/api/v1/models', undefined, bearer(`token-of:${subject}`)),
         // A write route too: "every route".
         write: () => request(api, 'POST', '/api/v1/api-keys', { name: 'x', role: 'viewer' }, bearer(key)),
       };

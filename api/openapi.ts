@@ -1,6 +1,13 @@
 import { z } from 'zod';
-import { apiKeyView, createApiKeyRequest, createdApiKeyView } from './schemas/api-keys';
-import { createdTenantView, createTenantRequest, tenantView } from './schemas/tenants';
+import {
+  apiKeyView,
+  createApiKeyRequest,
+  createdApiKeyView,
+  rotateApiKeyRequest,
+  rotatedApiKeyView,
+  updateApiKeyRequest,
+} from './schemas/api-keys';
+import { createdTenantView, createTenantRequest, tenantView, updateTenantRequest } from './schemas/tenants';
 import type { AccessDeclaration } from './auth/access';
 import { RATE_LIMIT_HEADERS, SECURITY_SCHEMES, withSecurity } from './openapi-security';
 import { EPOCH_SERIES_KEYS } from '../common/epoch-metrics';
@@ -1062,6 +1069,35 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
             'Revoke a key of the caller’s tenant (admin; a platform-admin key: platform admin, never the last usable one, 409 last_platform_admin); other replicas stop accepting it within seconds (README: Authentication)',
           responses: { '204': { description: 'Revoked' }, ...errors(400, 403, 404, 409, 503) },
         },
+        patch: {
+          operationId: 'updateApiKey',
+          summary:
+            'Change a key’s role or name (admin: any tenant role; a platform-admin key: platform admin, and it keeps role admin); this replica applies it at once, others within 5 s (README: Authentication). 409 for a revoked, expired or rotated key',
+          requestBody: { content: { 'application/json': { schema: schema(updateApiKeyRequest) } } },
+          responses: {
+            '200': {
+              description: 'The key after the change',
+              content: { 'application/json': { schema: schema(apiKeyView) } },
+            },
+            ...errors(400, 403, 404, 409, 413, 415, 503),
+          },
+        },
+      },
+      '/api/v1/api-keys/{keyId}/rotate': {
+        parameters: [{ name: 'keyId', in: 'path', required: true, schema: { type: 'string' } }],
+        post: {
+          operationId: 'rotateApiKey',
+          summary:
+            'Rotate a key (same rules as revoking it): a new key (shown this once) with the same name, role, platform-admin flag and expiry; the old one is revoked at once or after graceSeconds (at most 86400) and names its successor (replacedBy). 409 for a revoked, expired or already rotated key (of two concurrent rotations, one)',
+          requestBody: { required: false, content: { 'application/json': { schema: schema(rotateApiKeyRequest) } } },
+          responses: {
+            '201': {
+              description: 'The new key, and the old one as it is now (previous)',
+              content: { 'application/json': { schema: schema(rotatedApiKeyView) } },
+            },
+            ...errors(400, 403, 404, 409, 413, 415, 503),
+          },
+        },
       },
       '/api/v1/tenants': {
         post: {
@@ -1082,6 +1118,22 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
               content: { 'application/json': { schema: schema(z.object({ tenants: z.array(tenantView) })) } },
             },
             ...errors(503),
+          },
+        },
+      },
+      '/api/v1/tenants/{id}': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: schema(tenantId) }],
+        patch: {
+          operationId: 'updateTenant',
+          summary:
+            'Disable or enable a tenant (platform admin): a disabled tenant’s keys, console sessions and SSO members are refused with 403 tenant_disabled on every route (other replicas within 5 s); its data, running jobs and schedules are left alone. 409 own_tenant for the caller’s own tenant, 409 last_platform_admin when no usable platform-admin key without an expiry would remain in an enabled tenant',
+          requestBody: { content: { 'application/json': { schema: schema(updateTenantRequest) } } },
+          responses: {
+            '200': {
+              description: 'The tenant after the change',
+              content: { 'application/json': { schema: schema(tenantView) } },
+            },
+            ...errors(400, 404, 409, 413, 415, 503),
           },
         },
       },

@@ -157,6 +157,20 @@ export class ForbiddenError extends DomainError {
 }
 
 /**
+ * The caller's tenant is disabled (HTTP 403, code `tenant_disabled`): its keys, console sessions and SSO members are
+ * refused until a platform admin enables it again. The message says how.
+ */
+export class TenantDisabledError extends ForbiddenError {
+  constructor(readonly tenantId: string) {
+    super(
+      `tenant "${tenantId}" is disabled: its API keys, sessions and members are refused until a platform admin ` +
+        `enables it again (PATCH /api/v1/tenants/${tenantId} {"disabled": false})`,
+      'tenant_disabled',
+    );
+  }
+}
+
+/**
  * The same error about another field: `field` replaces the error's field, and the field its message starts with (or
  * prefixes the message). Same class, code and status. A nested request's errors named from the outer request.
  */

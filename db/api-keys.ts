@@ -36,13 +36,25 @@ export interface ApiKeyRecord {
   createdBy: string;
   createdAt: string;
   expiresAt: string | null;
+  /**
+   * When it stops (or stopped) working by revocation. In the future while a rotation's grace period runs (the key
+   * still works until then; `replacedBy` names its successor).
+   */
   revokedAt: string | null;
-  /** Who revoked it, from its `revoked` audit event (null: not revoked, or revoked before keys were audited). */
+  /**
+   * Who revoked or rotated it, from its latest `revoked` or `rotated` audit event (null: neither, or revoked before
+   * keys were audited).
+   */
   revokedBy: string | null;
+  /** The key that replaced it when it was rotated (rotateApiKey), else null. */
+  replacedBy: string | null;
   lastUsedAt: string | null;
 }
 
-/** The audit trail's entity type for keys: events `created` and `revoked`, entity id the key id. */
+/**
+ * The audit trail's entity type for keys: events `created`, `revoked`, `rotated` (on the old key: its successor and
+ * grace in the details) and `updated` (role or name: before and after), entity id the key id.
+ */
 export const API_KEY_ENTITY = 'api_key';
 
 export interface NewApiKey {
@@ -55,9 +67,12 @@ export interface NewApiKey {
   /** The creator's tenant when it is not the key's (a platform admin creating a tenant): in the event's details. */
   createdFromTenant?: string;
   expiresAt?: Date;
+  /** The key this one replaces (a rotation): in the `created` event's details. */
+  rotatedFrom?: string;
 }
 
-interface ApiKeyRow {
+/** A row of api_keys as queried (db/api-key-lifecycle.ts reads them too). */
+export interface ApiKeyRow {
   key_id: string;
   tenant_id: string;
   name: string;
@@ -68,6 +83,7 @@ interface ApiKeyRow {
   created_at: Date;
   expires_at: Date | null;
   revoked_at: Date | null;
+  replaced_by: string | null;
   last_used_at: Date | null;
   /** Only where the query joins the audit trail. */
   revoked_by?: string | null;
@@ -75,7 +91,8 @@ interface ApiKeyRow {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-function record(row: ApiKeyRow): ApiKeyRecord {
+/** The record of a row (never its hash). */
+export function record(row: ApiKeyRow): ApiKeyRecord {
   return {
     keyId: row.key_id,
     tenantId: row.tenant_id,
@@ -87,6 +104,7 @@ function record(row: ApiKeyRow): ApiKeyRecord {
     expiresAt: iso(row.expires_at),
     revokedAt: iso(row.revoked_at),
     revokedBy: row.revoked_by ?? null,
+    replacedBy: row.replaced_by,
     lastUsedAt: iso(row.last_used_at),
   };
 }
@@ -104,6 +122,7 @@ export async function createApiKey(db: Queryable, input: NewApiKey): Promise<{ k
     platformAdmin: input.platformAdmin ?? false,
     expiresAt: input.expiresAt?.toISOString() ?? null,
     ...(input.createdFromTenant !== undefined ? { actorTenantId: input.createdFromTenant } : {}),
+    ...(input.rotatedFrom !== undefined ? { rotatedFrom: input.rotatedFrom } : {}),
   };
   const { rows } = await db.query<ApiKeyRow>(
     `WITH created AS (
@@ -129,14 +148,23 @@ export async function createApiKey(db: Queryable, input: NewApiKey): Promise<{ k
   return { key: `kiln_${keyId}_${secret}`, record: record(rows[0]!) };
 }
 
-/** The key with this id and its stored hash, for authentication (any tenant: the key names its tenant). */
+/**
+ * The key with this id, its stored hash and whether its tenant is disabled (tenants.disabled_at, read in the same
+ * primary-key lookup), for authentication (any tenant: the key names its tenant).
+ */
 export async function findApiKeyForAuth(
   pool: Pick<Pool, 'query'>,
   keyId: string,
-): Promise<{ record: ApiKeyRecord; secretSha256: Buffer } | undefined> {
-  const { rows } = await pool.query<ApiKeyRow>('SELECT * FROM api_keys WHERE key_id = $1', [keyId]);
+): Promise<{ record: ApiKeyRecord; secretSha256: Buffer; tenantDisabled: boolean } | undefined> {
+  const { rows } = await pool.query<ApiKeyRow & { tenant_disabled: boolean }>(
+    `SELECT k.*, t.disabled_at IS NOT NULL AS tenant_disabled
+     FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_id = $1`,
+    [keyId],
+  );
   const row = rows[0];
-  return row ? { record: record(row), secretSha256: row.secret_sha256 } : undefined;
+  return row
+    ? { record: record(row), secretSha256: row.secret_sha256, tenantDisabled: row.tenant_disabled }
+    : undefined;
 }
 
 /**
@@ -149,7 +177,7 @@ export async function listApiKeys(db: Queryable, tenantId: string, limit: number
      LEFT JOIN LATERAL (
        SELECT actor FROM audit_events e
        WHERE e.tenant_id = k.tenant_id AND e.entity_type = '${API_KEY_ENTITY}' AND e.entity_id = k.key_id
-         AND e.action = 'revoked'
+         AND e.action IN ('revoked', 'rotated')
        ORDER BY e.id DESC LIMIT 1
      ) r ON true
      WHERE k.tenant_id = $1 ORDER BY k.created_at, k.key_id LIMIT $2`,
@@ -168,16 +196,18 @@ export type RevokeOutcome =
   { outcome: 'revoked'; record: ApiKeyRecord } | { outcome: 'not_found' | 'platform_admin' | 'last_platform_admin' };
 
 /**
- * The advisory lock (pg_advisory_xact_lock's bigint) serialising revocations of platform-admin keys across replicas,
- * so that two admins revoking the last two at once cannot both succeed. 'kiln' then 'padm'.
+ * The advisory lock (pg_advisory_xact_lock's bigint) serialising revocations of platform-admin keys and disabling of
+ * tenants across replicas, so that two admins revoking the last two keys (or disabling the tenants holding them) at
+ * once cannot both succeed. 'kiln' then 'padm'.
  */
-const PLATFORM_ADMIN_LOCK = '7739836656005277037';
+export const PLATFORM_ADMIN_LOCK = '7739836656005277037';
 
 /**
  * Revokes a tenant's key (sets revoked_at and writes a `revoked` audit event with `actor`; revoking again keeps the
- * first time and writes nothing). Another tenant's key is not found, whoever asks. A platform-admin key needs a
- * platform-admin caller, and a usable one is revoked only while another usable one without an expiry remains (an
- * expiring key would lock the platform out when it expires). `db` must be a transaction's client (the check
+ * first time and writes nothing; a rotated key still in its grace period is revoked now). Another tenant's key is not
+ * found, whoever asks. A platform-admin key needs a platform-admin caller, and a usable one is revoked only while
+ * another usable one without an expiry remains in an enabled tenant (an expiring key would lock the platform out when
+ * it expires). `db` must be a transaction's client (the check
  * and the change hold a lock together).
  */
 export async function revokeApiKey(
@@ -193,7 +223,7 @@ export async function revokeApiKey(
   if (!key) return { outcome: 'not_found' };
   if (key.platform_admin) {
     if (!caller.platformAdmin) return { outcome: 'platform_admin' };
-    const usable = key.revoked_at === null && (key.expires_at === null || key.expires_at.getTime() > Date.now());
+    const usable = usableAt(key, Date.now());
     if (usable) {
       await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [PLATFORM_ADMIN_LOCK]);
       if (!(await platformAdminKeyExists(db, keyId, { permanent: true }))) return { outcome: 'last_platform_admin' };
@@ -201,7 +231,8 @@ export async function revokeApiKey(
   }
   const { rows } = await db.query<ApiKeyRow>(
     `WITH revoked AS (
-       UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND key_id = $2 AND revoked_at IS NULL RETURNING *
+       UPDATE api_keys SET revoked_at = now()
+       WHERE tenant_id = $1 AND key_id = $2 AND (revoked_at IS NULL OR revoked_at > now()) RETURNING *
      ), event AS (
        INSERT INTO audit_events (tenant_id, entity_type, entity_id, action, actor, details)
        SELECT tenant_id, '${API_KEY_ENTITY}', key_id, 'revoked', $3, '{}' FROM revoked
@@ -212,25 +243,39 @@ export async function revokeApiKey(
   return { outcome: 'revoked', record: record(rows[0] ? { ...rows[0], revoked_by: caller.id } : key) };
 }
 
+/**
+ * True when the key works at `nowMs` (epoch milliseconds): not revoked by then (a rotated key works until its grace
+ * period ends) and not expired.
+ */
+export function usableAt(key: Pick<ApiKeyRow, 'revoked_at' | 'expires_at'>, nowMs: number): boolean {
+  return (
+    (key.revoked_at === null || key.revoked_at.getTime() > nowMs) &&
+    (key.expires_at === null || key.expires_at.getTime() > nowMs)
+  );
+}
+
 /** Records that a key was just used (the gate calls it at most once a minute per key). */
 export async function touchApiKey(pool: Pick<Pool, 'query'>, tenantId: string, keyId: string): Promise<void> {
   await pool.query('UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND key_id = $2', [tenantId, keyId]);
 }
 
 /**
- * True when some platform-admin key is usable (neither revoked nor expired), `except` this key id when given;
- * `permanent`: only a key without an expiry counts.
+ * True when some platform-admin key of an enabled tenant is usable (neither revoked nor expired), `except` this key id
+ * when given; `permanent`: only a key with neither an expiry nor a pending revocation (a rotation's grace) counts;
+ * `exceptTenant`: keys of that tenant do not count (it is about to be disabled).
  */
 export async function platformAdminKeyExists(
   db: Queryable,
   except?: string,
-  options: { permanent?: boolean } = {},
+  options: { permanent?: boolean; exceptTenant?: string } = {},
 ): Promise<boolean> {
   const { rows } = await db.query(
-    `SELECT 1 FROM api_keys
-     WHERE platform_admin AND revoked_at IS NULL AND (expires_at IS NULL OR (NOT $2 AND expires_at > now()))
-       AND key_id IS DISTINCT FROM $1 LIMIT 1`,
-    [except ?? null, options.permanent ?? false],
+    `SELECT 1 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+     WHERE k.platform_admin AND t.disabled_at IS NULL AND t.id IS DISTINCT FROM $3
+       AND (k.revoked_at IS NULL OR (NOT $2 AND k.revoked_at > now()))
+       AND (k.expires_at IS NULL OR (NOT $2 AND k.expires_at > now()))
+       AND k.key_id IS DISTINCT FROM $1 LIMIT 1`,
+    [except ?? null, options.permanent ?? false, options.exceptTenant ?? null],
   );
   return rows.length > 0;
 }

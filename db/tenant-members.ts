@@ -35,19 +35,22 @@ function member(row: MemberRow): TenantMember {
 
 /**
  * The tenants a subject is a member of, by tenant id, for authentication (across tenants: the token names no tenant
- * that could be trusted). At most `limit` (the caller only needs to tell none, one and several apart, and to find one).
+ * that could be trusted), each with whether the tenant is disabled (read in the same query). At most two (the caller
+ * only needs to tell none, one and several apart, and to find one).
  */
 export async function membershipsOf(
   pool: Pick<Pool, 'query'>,
   subject: string,
   tenantId?: string,
-): Promise<Array<{ tenantId: string; role: Role }>> {
-  const { rows } = await pool.query<{ tenant_id: string; role: Role }>(
-    `SELECT tenant_id, role FROM tenant_members WHERE subject = $1 AND ($2::text IS NULL OR tenant_id = $2)
-     ORDER BY tenant_id LIMIT 2`,
+): Promise<Array<{ tenantId: string; role: Role; tenantDisabled: boolean }>> {
+  const { rows } = await pool.query<{ tenant_id: string; role: Role; tenant_disabled: boolean }>(
+    `SELECT m.tenant_id, m.role, t.disabled_at IS NOT NULL AS tenant_disabled
+     FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+     WHERE m.subject = $1 AND ($2::text IS NULL OR m.tenant_id = $2)
+     ORDER BY m.tenant_id LIMIT 2`,
     [subject, tenantId ?? null],
   );
-  return rows.map((row) => ({ tenantId: row.tenant_id, role: row.role }));
+  return rows.map((row) => ({ tenantId: row.tenant_id, role: row.role, tenantDisabled: row.tenant_disabled }));
 }
 
 /** The tenant's members, by subject. */

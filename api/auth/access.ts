@@ -26,8 +26,10 @@ export interface AccessDeclaration {
  */
 export interface AccessGate {
   authorize(ctx: Context, declaration: AccessDeclaration): Promise<void>;
-  /** Forgets what this process cached about an API key (its revocation takes effect here at once). */
+  /** Forgets what this process cached about an API key (its revocation or change takes effect here at once). */
   forgetKey(keyId: string): void;
+  /** Forgets what this process cached about a tenant's keys (disabling or enabling it takes effect here at once). */
+  forgetTenant?(tenantId: string): void;
 }
 
 declare module 'koa' {

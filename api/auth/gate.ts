@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import type { Principal } from '../../common/auth/principal';
 import { roleAllows } from '../../common/auth/roles';
-import { ForbiddenError, UnauthorizedError, withField } from '../../common/errors';
+import { ForbiddenError, TenantDisabledError, UnauthorizedError, withField } from '../../common/errors';
 import { type Logger, rootLogger } from '../../common/logger';
 import { type ApiKeyRecord, findApiKeyForAuth, parseApiKey, secretMatches, touchApiKey } from '../../db/api-keys';
 import type { ApiMetrics } from '../metrics';
@@ -16,8 +16,9 @@ import { createSessionResolver, SessionResolver } from './session-store';
 import { SsoVerifier, TENANT_HEADER } from './sso';
 
 /**
- * Milliseconds a verified key's row stays cached in this process. Revoking a key through this process forgets it at
- * once; another replica keeps accepting it for up to this long (its cached row still says "not revoked").
+ * Milliseconds a verified key's row (with its tenant's disabled flag) stays cached in this process. Revoking, rotating
+ * or changing a key, or disabling its tenant, through this process forgets it at once; another replica keeps its
+ * cached row for up to this long (the key still accepted, with its old role, or its tenant still enabled).
  */
 export const KEY_CACHE_MS = 5_000;
 
@@ -71,15 +72,21 @@ export function presentedToken(ctx: Pick<Context, 'get' | 'headers'>): string | 
 
 /** Verifies `kiln_` API keys against Postgres, with a short cache of the rows it read. */
 export interface KeyVerifier {
-  /** The key's principal. Throws UnauthorizedError: invalid_credentials, key_revoked, key_expired. */
+  /**
+   * The key's principal. Throws UnauthorizedError: invalid_credentials, key_revoked, key_expired; TenantDisabledError
+   * (403 tenant_disabled) for a usable key of a disabled tenant.
+   */
   verify(token: string): Promise<Principal>;
   /**
    * The principal of the key with this id, its secret not presented: for a session opened with the key (its secret
-   * was verified then). Throws UnauthorizedError: invalid_credentials (no such key), key_revoked, key_expired.
+   * was verified then). Throws UnauthorizedError: invalid_credentials (no such key), key_revoked, key_expired;
+   * TenantDisabledError as verify.
    */
   verifyKeyId(keyId: string): Promise<Principal>;
-  /** Drops a key's cached row (this process revoked it). */
+  /** Drops a key's cached row (this process revoked or changed it). */
   forget(keyId: string): void;
+  /** Drops the cached rows of a tenant's keys (this process disabled or enabled the tenant). */
+  forgetTenant(tenantId: string): void;
 }
 
 /** A KeyVerifier over the api_keys table (db/api-keys.ts). */
@@ -88,7 +95,10 @@ export function createKeyVerifier(deps: GateDeps): KeyVerifier {
   const cacheMs = deps.keyCacheMs ?? KEY_CACHE_MS;
   const rows =
     cacheMs > 0
-      ? new LRUCache<string, { record: ApiKeyRecord; secretSha256: Buffer }>({ max: KEY_CACHE_SIZE, ttl: cacheMs })
+      ? new LRUCache<string, { record: ApiKeyRecord; secretSha256: Buffer; tenantDisabled: boolean }>({
+          max: KEY_CACHE_SIZE,
+          ttl: cacheMs,
+        })
       : undefined;
   const touched = new LRUCache<string, true>({ max: KEY_CACHE_SIZE, ttl: LAST_USED_INTERVAL_MS });
 
@@ -101,12 +111,22 @@ export function createKeyVerifier(deps: GateDeps): KeyVerifier {
     }
     return found;
   };
-  // A usable key's principal (key_revoked, key_expired otherwise), its last use recorded now and then.
-  const principalOfKey = (key: ApiKeyRecord): Principal => {
-    if (key.revokedAt) throw new UnauthorizedError('this API key was revoked', 'key_revoked');
+  // A usable key's principal (key_revoked, key_expired, tenant_disabled otherwise), its last use recorded now and
+  // then. A rotated key's revokedAt lies in the future until its grace period ends: compared on every request.
+  const principalOfKey = ({
+    record: key,
+    tenantDisabled,
+  }: {
+    record: ApiKeyRecord;
+    tenantDisabled: boolean;
+  }): Principal => {
+    if (key.revokedAt && Date.parse(key.revokedAt) <= Date.now()) {
+      throw new UnauthorizedError('this API key was revoked', 'key_revoked');
+    }
     if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) {
       throw new UnauthorizedError('this API key has expired', 'key_expired');
     }
+    if (tenantDisabled) throw new TenantDisabledError(key.tenantId);
     if (!touched.has(key.keyId)) {
       touched.set(key.keyId, true);
       // Fire and forget: a failed bookkeeping write must not fail the request.
@@ -132,15 +152,18 @@ export function createKeyVerifier(deps: GateDeps): KeyVerifier {
       if (!found || !secretMatches(parsed.secret, found.secretSha256)) {
         throw new UnauthorizedError('unknown API key', 'invalid_credentials');
       }
-      return principalOfKey(found.record);
+      return principalOfKey(found);
     },
     async verifyKeyId(keyId) {
       const found = await lookUp(keyId);
       if (!found) throw new UnauthorizedError('unknown API key', 'invalid_credentials');
-      return principalOfKey(found.record);
+      return principalOfKey(found);
     },
     forget(keyId) {
       rows?.delete(keyId);
+    },
+    forgetTenant(tenantId) {
+      for (const [keyId, found] of rows?.entries() ?? []) if (found.record.tenantId === tenantId) rows?.delete(keyId);
     },
   };
 }
@@ -231,5 +254,6 @@ export function createAccessGate(deps: GateDeps): AccessGate {
       }
     },
     forgetKey: (keyId) => keys.forget(keyId),
+    forgetTenant: (tenantId) => keys.forgetTenant(tenantId),
   };
 }

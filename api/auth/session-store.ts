@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Principal } from '../../common/auth/principal';
-import { UnauthorizedError, withField } from '../../common/errors';
+import { TenantDisabledError, UnauthorizedError, withField } from '../../common/errors';
 import { createSession, deleteSession, findSessionForAuth, isSessionId, SessionOwner } from '../../db/sessions';
 import { membershipsOf } from '../../db/tenant-members';
 
@@ -59,7 +59,8 @@ export interface SessionResolver {
    * The principal a session acts for. Throws UnauthorizedError `session_expired` for an id that is malformed, unknown,
    * signed out or past its expiry, and for an SSO session whose subject is no longer a member of its tenant; for a
    * key-backed session, whatever the key's check throws (`key_revoked`, `key_expired`, `invalid_credentials` once the
-   * key is gone). Each with field `kiln_session`.
+   * key is gone). Each with field `kiln_session`. TenantDisabledError (403 `tenant_disabled`) while the session's
+   * tenant is disabled (the session itself stays: enabling the tenant again restores it).
    */
   resolve(sessionId: string): Promise<Principal>;
 }
@@ -90,6 +91,7 @@ export function createSessionResolver(deps: {
             '(an admin of the tenant removed it)',
         );
       }
+      if (membership.tenantDisabled) throw new TenantDisabledError(session.tenantId);
       return {
         id: `sso:${owner.subject}`,
         tenantId: session.tenantId,

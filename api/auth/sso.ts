@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Principal } from '../../common/auth/principal';
-import { ForbiddenError, ValidationError } from '../../common/errors';
+import { ForbiddenError, TenantDisabledError, ValidationError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { SsoConfig } from '../../common/sso-config';
 import { membershipsOf } from '../../db/tenant-members';
@@ -21,8 +21,9 @@ export interface SsoVerifier {
    * (401) for a token that does not verify; ForbiddenError `not_a_member` (403) for a valid token whose subject is
    * not a member (of the requested tenant), its message naming the subject and the PUT that adds it; ValidationError
    * (400, field X-Kiln-Tenant) when the header is malformed, or absent for a member of several tenants
-   * (`tenant_required`); ServiceUnavailableError `identity_provider_unavailable` (503) when the identity provider's
-   * keys cannot be fetched (sso-token.ts).
+   * (`tenant_required`); TenantDisabledError (403 `tenant_disabled`) when the tenant it would act in is disabled;
+   * ServiceUnavailableError `identity_provider_unavailable` (503) when the identity provider's keys cannot be fetched
+   * (sso-token.ts).
    */
   authenticate(token: string, requestedTenant: string | undefined): Promise<Principal>;
 }
@@ -65,6 +66,7 @@ export function createSsoVerifier(deps: {
           'tenant_required',
         );
       }
+      if (first.tenantDisabled) throw new TenantDisabledError(first.tenantId);
       return { id: `sso:${subject}`, tenantId: first.tenantId, role: first.role, platformAdmin: false, subject };
     },
   };

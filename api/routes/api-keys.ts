@@ -1,18 +1,59 @@
 import Router from '@koa/router';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../common/errors';
+import type { Context } from 'koa';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../../common/errors';
+import { KeyRefusal, rotateApiKey, updateApiKey } from '../../db/api-key-lifecycle';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../db/api-keys';
 import { inTransaction } from '../../db/pool';
 import { principalOf, requires } from '../auth/access';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
-import { createApiKeyRequest, KEY_ID_PATTERN, listApiKeysQuery } from '../schemas/api-keys';
+import {
+  createApiKeyRequest,
+  KEY_ID_PATTERN,
+  listApiKeysQuery,
+  rotateApiKeyRequest,
+  updateApiKeyRequest,
+} from '../schemas/api-keys';
 import { parseWith } from '../schemas/validate';
+
+/** The route's `:keyId`, checked (400 naming `keyId`). Never echoed: a whole key pasted there would leak its secret. */
+function keyIdOf(ctx: Context): string {
+  const keyId = ctx.params.keyId!;
+  if (!KEY_ID_PATTERN.test(keyId)) {
+    throw new ValidationError('keyId: must be a key id (16 hex digits: kiln_<keyId>_...), not a key', 'keyId');
+  }
+  return keyId;
+}
+
+/** The error for a key that cannot be rotated or changed (db/api-key-lifecycle.ts): as revoke's where they meet. */
+function refusalError(refusal: KeyRefusal, keyId: string, action: 'rotate' | 'change'): DomainError {
+  const [doing, done] = action === 'rotate' ? ['rotating', 'rotated'] : ['changing', 'changed'];
+  switch (refusal) {
+    case 'not_found':
+      return new NotFoundError('API key', keyId, 'keyId');
+    case 'platform_admin':
+      return new ForbiddenError(`${doing} a platform-admin key needs a platform admin`, 'insufficient_role');
+    case 'revoked':
+      return new ConflictError(`the key is revoked: it cannot be ${done}; create a new one`, 'key_revoked', 'keyId');
+    case 'expired':
+      return new ConflictError(`the key has expired: it cannot be ${done}; create a new one`, 'key_expired', 'keyId');
+    case 'replaced':
+      return new ConflictError(
+        `the key was already rotated (it works only until its grace period ends): ${action} its successor ` +
+          '(replacedBy in GET /api/v1/api-keys) instead',
+        'key_rotated',
+        'keyId',
+      );
+  }
+}
 
 /**
  * API keys of the caller's tenant (admins): create (the key is in the answer, once), list (never a secret or hash),
- * revoke. Another tenant's key is a 404, as a key that does not exist. Creations and revocations are audited
- * (entity `api_key`). Platform-admin keys are created and revoked by platform admins only, and a usable one is
- * revoked only while a usable one without an expiry remains.
+ * revoke, rotate (a new key in its place, the old one revoked at once or after a grace period), change a key's role or
+ * name. Another tenant's key is a 404, as a key that does not exist. Every change is audited (entity `api_key`).
+ * Platform-admin keys are created, revoked, rotated and changed by platform admins only, and a usable one is revoked
+ * only while a usable one without an expiry remains. A revocation, rotation or change applies in this process at
+ * once (its cached row is forgotten); other replicas within KEY_CACHE_MS (5 s, api/auth/gate.ts).
  */
 export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Router {
   const router = new Router();
@@ -45,11 +86,7 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
   });
 
   router.delete('/api-keys/:keyId', requires('admin'), async (ctx) => {
-    const keyId = ctx.params.keyId!;
-    // Never echoed: a whole key pasted here would put its secret in the answer.
-    if (!KEY_ID_PATTERN.test(keyId)) {
-      throw new ValidationError('keyId: must be a key id (16 hex digits: kiln_<keyId>_...), not a key', 'keyId');
-    }
+    const keyId = keyIdOf(ctx);
     const caller = principalOf(ctx);
     const revoked = await inTransaction(deps.pool, (client) => revokeApiKey(client, caller, keyId));
     switch (revoked.outcome) {
@@ -71,6 +108,38 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
     // This process stops accepting it now; other replicas when their cached row expires (api/auth/gate.ts).
     ctx.accessGate?.forgetKey(keyId);
     ctx.status = 204;
+  });
+
+  router.post('/api-keys/:keyId/rotate', requires('admin'), async (ctx) => {
+    const keyId = keyIdOf(ctx);
+    // The body is optional: a request without one (no length, no type) rotates with no grace period.
+    const hasBody = Boolean(ctx.request.length || ctx.get('transfer-encoding') || ctx.get('content-type'));
+    const body = parseWith(
+      rotateApiKeyRequest,
+      hasBody ? await readJsonBody(ctx, deps.bodyLimits.maxRegistryBodyBytes) : {},
+    );
+    const caller = principalOf(ctx);
+    const rotated = await inTransaction(deps.pool, (client) => rotateApiKey(client, caller, keyId, body.graceSeconds));
+    if (rotated.outcome !== 'rotated') throw refusalError(rotated.outcome, keyId, 'rotate');
+    // Its cached row says "not revoked": this process reads the new revokedAt at once, others within KEY_CACHE_MS.
+    ctx.accessGate?.forgetKey(keyId);
+    ctx.status = 201;
+    ctx.body = { ...rotated.record, key: rotated.key, previous: rotated.previous };
+  });
+
+  router.patch('/api-keys/:keyId', requires('admin'), async (ctx) => {
+    const keyId = keyIdOf(ctx);
+    const change = parseWith(updateApiKeyRequest, await readJsonBody(ctx, deps.bodyLimits.maxRegistryBodyBytes));
+    const caller = principalOf(ctx);
+    const updated = await inTransaction(deps.pool, (client) => updateApiKey(client, caller, keyId, change));
+    if (updated.outcome === 'platform_admin_role') {
+      throw new ValidationError('role: a platform-admin key has role admin', 'role');
+    }
+    if (updated.outcome !== 'updated') throw refusalError(updated.outcome, keyId, 'change');
+    // The old role must not outlive the change here: this process reads the row again at once; others within
+    // KEY_CACHE_MS (api/auth/gate.ts).
+    ctx.accessGate?.forgetKey(keyId);
+    ctx.body = updated.record;
   });
 
   return router;

@@ -1,17 +1,22 @@
 import Router from '@koa/router';
-import { ConflictError, ValidationError } from '../../common/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../../common/errors';
 import { createApiKey } from '../../db/api-keys';
 import { inTransaction } from '../../db/pool';
-import { createTenant, listTenants } from '../../db/tenants';
+import { createTenant, listTenants, setTenantDisabled } from '../../db/tenants';
 import { principalOf, requires } from '../auth/access';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
-import { createTenantRequest, tenantSlug } from '../schemas/tenants';
+import { tenantId } from '../schemas/tenant-limits';
+import { createTenantRequest, tenantSlug, updateTenantRequest } from '../schemas/tenants';
 import { parseWith } from '../schemas/validate';
 
 /**
- * Tenants (platform admins): create one with its first admin key (shown once), list them. A creation is audited in the
- * new tenant: events `tenant` created and `api_key` created (its first key), the platform admin as actor.
+ * Tenants (platform admins): create one with its first admin key (shown once), list them, disable or enable one. A
+ * creation is audited in the new tenant: events `tenant` created and `api_key` created (its first key), the platform
+ * admin as actor; disabling and enabling as `tenant` disabled / enabled. A disabled tenant's keys, console sessions
+ * and SSO members are refused (403 tenant_disabled) on every route: at once in this process, within KEY_CACHE_MS (5 s,
+ * api/auth/gate.ts) for keys in other replicas (sessions of SSO members and SSO tokens at once everywhere: their
+ * membership is read on every request). Its data, running jobs and schedules are left alone.
  */
 export function tenantsRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Router {
   const router = new Router();
@@ -43,6 +48,35 @@ export function tenantsRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
 
   router.get('/tenants', requires('platform-admin'), async (ctx) => {
     ctx.body = { tenants: await listTenants(deps.pool) };
+  });
+
+  router.patch('/tenants/:id', requires('platform-admin'), async (ctx) => {
+    const id = parseWith(tenantId, ctx.params.id, 'id');
+    const { disabled } = parseWith(updateTenantRequest, await readJsonBody(ctx, deps.bodyLimits.maxRegistryBodyBytes));
+    const caller = principalOf(ctx);
+    const result = await inTransaction(deps.pool, (client) => setTenantDisabled(client, caller, id, disabled));
+    switch (result.outcome) {
+      case 'not_found':
+        throw new NotFoundError('tenant', id, 'id');
+      case 'own_tenant':
+        throw new ConflictError(
+          `tenant ${JSON.stringify(id)} is the caller's own: a platform admin of another tenant disables it`,
+          'own_tenant',
+          'id',
+        );
+      case 'last_platform_admin':
+        throw new ConflictError(
+          `disabling tenant ${JSON.stringify(id)} would leave no usable platform-admin key without an expiry in an ` +
+            'enabled tenant, and nobody to enable it again: create one first (POST /api/v1/api-keys with ' +
+            '"platformAdmin": true and no expiresAt)',
+          'last_platform_admin',
+          'id',
+        );
+      case 'updated':
+        break;
+    }
+    ctx.accessGate?.forgetTenant?.(id);
+    ctx.body = result.tenant;
   });
 
   return router;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from '../../common/auth/roles';
+import { MAX_ROTATION_GRACE_SECONDS } from '../../db/api-key-lifecycle';
 
 /** Key ids: the 16 hex characters of `kiln_<keyId>_<secret>`. */
 export const KEY_ID_PATTERN = /^[0-9a-f]{16}$/;
@@ -37,8 +38,18 @@ export const apiKeyView = z.object({
   createdBy: z.string(),
   createdAt: z.iso.datetime(),
   expiresAt: z.iso.datetime().nullable(),
-  revokedAt: z.iso.datetime().nullable(),
-  revokedBy: z.string().nullable().meta({ description: 'The principal that revoked it (from the audit trail)' }),
+  revokedAt: z.iso.datetime().nullable().meta({
+    description: 'When it stops working by revocation: in the future while a rotation’s grace period runs',
+  }),
+  revokedBy: z
+    .string()
+    .nullable()
+    .meta({ description: 'The principal that revoked or rotated it (from the audit trail)' }),
+  replacedBy: z
+    .string()
+    .regex(KEY_ID_PATTERN)
+    .nullable()
+    .meta({ description: 'The id of the key that replaced it (rotation), else null' }),
   lastUsedAt: z.iso.datetime().nullable(),
 });
 
@@ -54,3 +65,42 @@ export const listApiKeysQuery = z.strictObject({
 export const createdApiKeyView = apiKeyView.extend({
   key: z.string().meta({ description: 'kiln_<keyId>_<secret>: shown only in this answer; store it now' }),
 });
+
+/**
+ * POST /api/v1/api-keys/{keyId}/rotate's body (optional: no body means no grace). `graceSeconds` beyond the limit is
+ * a 400 naming the field.
+ */
+export const rotateApiKeyRequest = z
+  .strictObject({
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ROTATION_GRACE_SECONDS)
+      .default(0)
+      .meta({
+        description: `Seconds the old key keeps working (0 to ${MAX_ROTATION_GRACE_SECONDS}, one day); default 0: revoked at once`,
+      }),
+  })
+  .meta({ description: 'Rotate a key: a new key with the same name, role, platform-admin flag and expiry' });
+
+/** The answer to a rotation: the new key (shown once) and the old key's record after it. */
+export const rotatedApiKeyView = createdApiKeyView.extend({
+  previous: apiKeyView.meta({
+    description: 'The rotated key: revokedAt is when it stops working, replacedBy this key',
+  }),
+});
+
+/**
+ * PATCH /api/v1/api-keys/{keyId}: a key's role and/or name (at least one). `platformAdmin` and `tenantId` are
+ * unknown fields: neither ever changes.
+ */
+export const updateApiKeyRequest = z
+  .strictObject({
+    role: z.enum(ROLES).optional().meta({ description: 'A platform-admin key keeps role admin' }),
+    name: keyName.optional(),
+  })
+  .refine((change) => change.role !== undefined || change.name !== undefined, {
+    message: 'give role, name or both',
+  })
+  .meta({ description: 'Change a key’s role or name; this replica applies it at once, others within 5 s' });

@@ -14,7 +14,24 @@ export const createTenantRequest = z
   })
   .meta({ description: 'Create a tenant (platform admins); the answer carries its first admin key, shown once' });
 
-export const tenantView = z.object({ id: z.string(), name: z.string(), createdAt: z.iso.datetime() });
+export const tenantView = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.iso.datetime(),
+  disabled: z.boolean().meta({ description: 'Its keys, sessions and members are refused (403 tenant_disabled)' }),
+  disabledAt: z.iso.datetime().nullable(),
+});
+
+/** PATCH /api/v1/tenants/{id}: disable or enable a tenant (platform admins). */
+export const updateTenantRequest = z
+  .strictObject({
+    disabled: z.boolean().meta({
+      description:
+        'true: its API keys, console sessions and SSO members are refused (403 tenant_disabled) on every route; ' +
+        'its data, running jobs and schedules are left alone. false: enabled again',
+    }),
+  })
+  .meta({ description: 'Disable or enable a tenant (platform admins)' });
 
 export const createdTenantView = tenantView.extend({
   adminKey: createdApiKeyView.meta({ description: 'The tenant’s first admin key (not a platform admin)' }),

@@ -37,6 +37,9 @@ const BODIES: Record<string, unknown> = {
   'PATCH /api/v1/models/{name}': { description: 'changed' },
   'POST /api/v1/api-keys': { name: 'probe', role: 'admin' },
   'POST /api/v1/tenants': { name: 'Probe Tenant' },
+  'PATCH /api/v1/api-keys/{keyId}': { role: 'admin' },
+  'POST /api/v1/api-keys/{keyId}/rotate': { graceSeconds: 0 },
+  'PATCH /api/v1/tenants/{id}': { disabled: true },
 };
 
 function expectError(res: JsonResponse, status: number, code: string, what = ''): void {

@@ -95,6 +95,17 @@ export function ErrorNote({ error }) {
   return html`<p class="error" role="alert">${error.code ? html`<code>${error.code}</code> ` : ''}${message}</p>`;
 }
 
+/**
+ * An item's page before its data came: its heading over the error that kept the data away, else "Loading…".
+ * @param {{ heading: unknown, error?: unknown }} props
+ */
+export function LoadingPage({ heading, error }) {
+  return html`<section>
+    <h1>${heading}</h1>
+    ${error ? html`<${ErrorNote} error=${error} />` : html`<p>Loading…</p>`}
+  </section>`;
+}
+
 /** A key–value list. */
 export function Facts({ items }) {
   return html`<dl class="facts">

@@ -48,6 +48,16 @@ export function useData(load, deps, options = {}) {
 }
 
 /**
+ * GET `path` from the API with useData: read again when the path changes, and every `intervalMs` while
+ * `keepPolling(data)` says so. Answers useData's { data, error, loading, reload }; `data` is the parsed JSON body.
+ * @param {string} path  an absolute API path with its query, such as /api/v1/models?limit=100
+ * @param {{ intervalMs?: number, keepPolling?: (data: any) => boolean }} [options]
+ */
+export function useApiData(path, options) {
+  return useData(() => api(path), [path], options);
+}
+
+/**
  * A job's progress after a progress event: the event's fields over the last view's. The view names what the job does
  * as `stage` (`starting` until the activity's first heartbeat), an event as `phase`; the event's is the newer, so the
  * view's stage goes, else a page would show "starting · epoch 1/12 · … · training".

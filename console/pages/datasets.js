@@ -3,8 +3,9 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { Histogram } from '../lib/charts.js';
-import { ErrorNote, Facts, num, time } from '../lib/format.js';
-import { useData } from '../lib/live.js';
+import { ErrorNote, Facts, LoadingPage, num, time } from '../lib/format.js';
+import { ListTable } from '../lib/list.js';
+import { useApiData, useData } from '../lib/live.js';
 import { href, navigate } from '../lib/route.js';
 import { useCan } from '../lib/session.js';
 
@@ -50,42 +51,23 @@ function UploadForm() {
 
 export function DatasetsPage() {
   const can = useCan();
-  const { data, error } = useData(() => api('/api/v1/datasets?limit=100'), []);
+  const { data, error } = useApiData('/api/v1/datasets?limit=100');
   return html`<section>
     <h1>Datasets</h1>
     ${can.edit ? html`<${UploadForm} />` : html`<p class="muted" id="upload-needs-role">Uploading needs the editor role.</p>`}
     <h2>Recent datasets</h2>
     <${ErrorNote} error=${error} />
-    ${data?.datasets.length === 0 ? html`<p>No datasets yet.</p>` : null}
-    ${
-      data?.datasets.length
-        ? html`<div class="table-wrap">
-            <table class="list">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Rows</th>
-                  <th scope="col">Columns</th>
-                  <th scope="col">Format</th>
-                  <th scope="col">Uploaded</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${data.datasets.map(
-                  (d) =>
-                    html`<tr>
-                      <td><a href=${href('datasets', d.id)}>${d.name}</a></td>
-                      <td>${num(d.rows)}</td>
-                      <td>${d.columns}</td>
-                      <td>${d.sourceFormat}</td>
-                      <td>${time(d.createdAt)}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-        : null
-    }
+    <${ListTable}
+      rows=${data?.datasets}
+      empty="No datasets yet."
+      columns=${[
+        { label: 'Name', cell: (d) => html`<a href=${href('datasets', d.id)}>${d.name}</a>` },
+        { label: 'Rows', cell: (d) => num(d.rows) },
+        { label: 'Columns', cell: (d) => d.columns },
+        { label: 'Format', cell: (d) => d.sourceFormat },
+        { label: 'Uploaded', cell: (d) => time(d.createdAt) },
+      ]}
+    />
   </section>`;
 }
 
@@ -153,16 +135,7 @@ export function DatasetPage({ datasetId }) {
     () => Promise.all([api(`/api/v1/datasets/${id}`), api(`/api/v1/datasets/${id}/summary`)]),
     [datasetId],
   );
-  if (error)
-    return html`<section>
-      <h1>Dataset</h1>
-      <${ErrorNote} error=${error} />
-    </section>`;
-  if (!data)
-    return html`<section>
-      <h1>Dataset</h1>
-      <p>Loading…</p>
-    </section>`;
+  if (error || !data) return html`<${LoadingPage} heading="Dataset" error=${error} />`;
   const [meta, summary] = data;
   return html`<section>
     <h1>Dataset ${meta.name}</h1>
@@ -187,27 +160,15 @@ export function DatasetPage({ datasetId }) {
       ]}
     />
     <h2>Schema</h2>
-    <div class="table-wrap">
-      <table class="list" id="schema-table">
-        <thead>
-          <tr>
-            <th scope="col">Column</th>
-            <th scope="col">Type</th>
-            <th scope="col">Levels</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${meta.columnSpecs.map(
-            (c) =>
-              html`<tr>
-                <td>${c.name}</td>
-                <td data-type=${c.type}>${c.type}</td>
-                <td>${c.levels ?? ''}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    <${ListTable}
+      id="schema-table"
+      rows=${meta.columnSpecs}
+      columns=${[
+        { label: 'Column', cell: (c) => c.name },
+        { label: 'Type', cell: (c) => c.type, cellProps: (c) => ({ 'data-type': c.type }) },
+        { label: 'Levels', cell: (c) => c.levels ?? '' },
+      ]}
+    />
     <h2>Columns</h2>
     <div class="cards">${summary.columns.map((c) => html`<${ColumnCard} column=${c} />`)}</div>
   </section>`;

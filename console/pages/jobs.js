@@ -8,12 +8,14 @@ import {
   Facts,
   Json,
   LIVE_STATUSES,
+  LoadingPage,
   ProgressBar,
   Status,
   progressFraction,
   progressLabel,
   time,
 } from '../lib/format.js';
+import { ListTable } from '../lib/list.js';
 import { useData, useJobWatch } from '../lib/live.js';
 import { href, navigate } from '../lib/route.js';
 import { useCan } from '../lib/session.js';
@@ -84,54 +86,32 @@ export function JobsPage({ query }) {
     </form>
     <${ErrorNote} error=${error} />
     ${data === undefined && !error ? html`<p>Loading…</p>` : null}
-    ${data?.length === 0 ? html`<p>No jobs${kind || status ? ' match these filters' : ' yet'}.</p>` : null}
-    ${
-      data?.length
-        ? html`<div class="table-wrap">
-            <table class="list" id="jobs-table">
-              <caption class="visually-hidden">
-                Recent jobs, newest first
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Detail</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Progress</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Took</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${data.map(
-                  (j) =>
-                    html`<tr data-job=${j.jobId}>
-                      <td>
-                        <a href=${jobHref(j)}><code>${j.jobId}</code></a>
-                      </td>
-                      <td>${j.kind ?? '—'}</td>
-                      <td>${[j.algorithm, j.modelName, j.stage].filter(Boolean).join(' · ')}</td>
-                      <td><${Status} status=${j.status} /></td>
-                      <td>
-                        ${
-                          LIVE_STATUSES.has(j.status)
-                            ? html`<${ProgressBar}
-                                fraction=${progressFraction(j.view?.progress, j.view?.memo)}
-                                label=${progressLabel(j.view?.progress)}
-                              />`
-                            : ''
-                        }
-                      </td>
-                      <td>${time(j.startTime)}</td>
-                      <td>${duration(j.startTime, j.closeTime)}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-        : null
-    }
+    <${ListTable}
+      id="jobs-table"
+      caption="Recent jobs, newest first"
+      hideCaption=${true}
+      rows=${data}
+      empty=${`No jobs${kind || status ? ' match these filters' : ' yet'}.`}
+      rowProps=${(j) => ({ 'data-job': j.jobId })}
+      columns=${[
+        { label: 'Job', cell: (j) => html`<a href=${jobHref(j)}><code>${j.jobId}</code></a>` },
+        { label: 'Kind', cell: (j) => j.kind ?? '—' },
+        { label: 'Detail', cell: (j) => [j.algorithm, j.modelName, j.stage].filter(Boolean).join(' · ') },
+        { label: 'Status', cell: (j) => html`<${Status} status=${j.status} />` },
+        {
+          label: 'Progress',
+          cell: (j) =>
+            LIVE_STATUSES.has(j.status)
+              ? html`<${ProgressBar}
+                  fraction=${progressFraction(j.view?.progress, j.view?.memo)}
+                  label=${progressLabel(j.view?.progress)}
+                />`
+              : '',
+        },
+        { label: 'Started', cell: (j) => time(j.startTime) },
+        { label: 'Took', cell: (j) => duration(j.startTime, j.closeTime) },
+      ]}
+    />
   </section>`;
 }
 
@@ -172,11 +152,7 @@ export function JobPage({ jobId }) {
       setActionError(err);
     }
   };
-  if (!job)
-    return html`<section>
-      <h1>Job <code>${jobId}</code></h1>
-      ${error ? html`<${ErrorNote} error=${error} />` : html`<p>Loading…</p>`}
-    </section>`;
+  if (!job) return html`<${LoadingPage} heading=${html`Job <code>${jobId}</code>`} error=${error} />`;
   const memo = job.memo ?? {};
   const running = LIVE_STATUSES.has(job.status);
   const datasetId = memo.dataset?.id ?? job.result?.datasetId;

@@ -4,48 +4,31 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { LineChart, PALETTE } from '../lib/charts.js';
-import { ErrorNote, Status, num, time } from '../lib/format.js';
-import { useData } from '../lib/live.js';
+import { ErrorNote, LoadingPage, Status, num, time } from '../lib/format.js';
+import { ListTable } from '../lib/list.js';
+import { useApiData, useData } from '../lib/live.js';
 import { href } from '../lib/route.js';
 import { useCan } from '../lib/session.js';
 
 export function ModelsPage() {
-  const { data, error } = useData(() => api('/api/v1/models?limit=100'), []);
+  const { data, error } = useApiData('/api/v1/models?limit=100');
   return html`<section>
     <h1>Models</h1>
     <${ErrorNote} error=${error} />
-    ${data?.models.length === 0 ? html`<p>No models yet: a training job (or a clustering job with "register") makes one.</p>` : null}
-    ${
-      data?.models.length
-        ? html`<div class="table-wrap">
-            <table class="list">
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col">Versions</th>
-                  <th scope="col">Latest</th>
-                  <th scope="col">Aliases</th>
-                  <th scope="col">Updated</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${data.models.map(
-                  (m) =>
-                    html`<tr>
-                      <td><a href=${href('models', m.name)}>${m.name}</a></td>
-                      <td>${m.versionCount}</td>
-                      <td>${m.latestVersion ?? '—'}</td>
-                      <td>
-                        ${Object.entries(m.aliases).map(([a, v]) => html`<span class="chip">${a} → v${v}</span> `)}
-                      </td>
-                      <td>${time(m.updatedAt)}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-        : null
-    }
+    <${ListTable}
+      rows=${data?.models}
+      empty='No models yet: a training job (or a clustering job with "register") makes one.'
+      columns=${[
+        { label: 'Model', cell: (m) => html`<a href=${href('models', m.name)}>${m.name}</a>` },
+        { label: 'Versions', cell: (m) => m.versionCount },
+        { label: 'Latest', cell: (m) => m.latestVersion ?? '—' },
+        {
+          label: 'Aliases',
+          cell: (m) => Object.entries(m.aliases).map(([a, v]) => html`<span class="chip">${a} → v${v}</span> `),
+        },
+        { label: 'Updated', cell: (m) => time(m.updatedAt) },
+      ]}
+    />
   </section>`;
 }
 
@@ -174,16 +157,7 @@ export function ModelPage({ name }) {
     () => Promise.all([api(path), api(`${path}/versions`), api(`${path}/events?limit=500`)]),
     [name],
   );
-  if (error)
-    return html`<section>
-      <h1>Model ${name}</h1>
-      <${ErrorNote} error=${error} />
-    </section>`;
-  if (!data)
-    return html`<section>
-      <h1>Model ${name}</h1>
-      <p>Loading…</p>
-    </section>`;
+  if (error || !data) return html`<${LoadingPage} heading=${`Model ${name}`} error=${error} />`;
   const [model, { versions }, { events }] = data;
   const metricKeys = orderMetrics(
     [...new Set(versions.flatMap((v) => Object.keys(flatMetrics(v.metrics))))].filter(
@@ -211,76 +185,52 @@ export function ModelPage({ name }) {
         : null
     }
     <h2>Versions</h2>
-    <div class="table-wrap">
-      <table class="list" id="versions-table">
-        <caption class="visually-hidden">
-          Versions with their metrics side by side
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Status</th>
-            <th scope="col">Aliases</th>
-            <th scope="col">Flavor</th>
-            ${metricKeys.map((k) => html`<th scope="col" class="num">${k}</th>`)}
-            <th scope="col">Lineage</th>
-            <th scope="col">Registered</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${versions.map((v) => {
-            const m = flatMetrics(v.metrics);
-            return html`<tr data-version=${v.version}>
-              <th scope="row">v${v.version}</th>
-              <td><${Status} status=${v.status} /></td>
-              <td>${v.aliases.map((a) => html`<span class="chip">${a}</span> `)}</td>
-              <td>${v.flavor}</td>
-              ${metricKeys.map((k) => html`<td class="num">${num(m[k])}</td>`)}
-              <td class="lineage">
-                ${v.datasetId ? html`<a href=${href('datasets', v.datasetId)}>dataset</a> → ` : null}
-                <a href=${href('jobs', v.sourceWorkflowId)}>job</a> → v${v.version}
-                ${v.aliases.length ? ` → ${v.aliases.join(', ')}` : ''}
-              </td>
-              <td>${time(v.createdAt)}</td>
-            </tr>`;
-          })}
-        </tbody>
-      </table>
-    </div>
+    <${ListTable}
+      id="versions-table"
+      caption="Versions with their metrics side by side"
+      hideCaption=${true}
+      rows=${versions}
+      rowProps=${(v) => ({ 'data-version': v.version })}
+      columns=${[
+        { label: 'Version', rowHeader: true, cell: (v) => `v${v.version}` },
+        { label: 'Status', cell: (v) => html`<${Status} status=${v.status} />` },
+        { label: 'Aliases', cell: (v) => v.aliases.map((a) => html`<span class="chip">${a}</span> `) },
+        { label: 'Flavor', cell: (v) => v.flavor },
+        ...metricKeys.map((k) => ({
+          label: k,
+          headClass: 'num',
+          cellClass: 'num',
+          cell: (v) => num(flatMetrics(v.metrics)[k]),
+        })),
+        {
+          label: 'Lineage',
+          cellClass: 'lineage',
+          cell: (v) =>
+            html`${v.datasetId ? html`<a href=${href('datasets', v.datasetId)}>dataset</a> → ` : null}
+              <a href=${href('jobs', v.sourceWorkflowId)}>job</a> → v${v.version}
+              ${v.aliases.length ? ` → ${v.aliases.join(', ')}` : ''}`,
+        },
+        { label: 'Registered', cell: (v) => time(v.createdAt) },
+      ]}
+    />
     <${CompareCurves} key=${model.name} versions=${versions} />
     <h2>Alias history</h2>
-    ${
-      aliasEvents.length === 0
-        ? html`<p class="muted">No alias has been set yet.</p>`
-        : html`<div class="table-wrap">
-            <table class="list" id="alias-history">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Alias</th>
-                  <th scope="col">Change</th>
-                  <th scope="col">By</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${aliasEvents.map(
-                  (e) =>
-                    html`<tr>
-                      <td>${time(e.createdAt)}</td>
-                      <td>${e.details.alias}</td>
-                      <td>
-                        ${
-                          e.action === 'alias_deleted'
-                            ? `removed (was v${e.details.version})`
-                            : `${e.details.previousVersion !== undefined ? `v${e.details.previousVersion}` : 'new'} → v${e.details.version}`
-                        }
-                      </td>
-                      <td>${e.actor}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-    }
+    <${ListTable}
+      id="alias-history"
+      rows=${aliasEvents}
+      empty=${html`<p class="muted">No alias has been set yet.</p>`}
+      columns=${[
+        { label: 'When', cell: (e) => time(e.createdAt) },
+        { label: 'Alias', cell: (e) => e.details.alias },
+        {
+          label: 'Change',
+          cell: (e) =>
+            e.action === 'alias_deleted'
+              ? `removed (was v${e.details.version})`
+              : `${e.details.previousVersion !== undefined ? `v${e.details.previousVersion}` : 'new'} → v${e.details.version}`,
+        },
+        { label: 'By', cell: (e) => e.actor },
+      ]}
+    />
   </section>`;
 }

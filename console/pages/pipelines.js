@@ -3,8 +3,9 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
-import { ErrorNote, Facts, Json, LIVE_STATUSES, Status, num, time } from '../lib/format.js';
-import { useData } from '../lib/live.js';
+import { ErrorNote, Facts, Json, LIVE_STATUSES, LoadingPage, Status, num, time } from '../lib/format.js';
+import { ListTable } from '../lib/list.js';
+import { useApiData, useData } from '../lib/live.js';
 import { href } from '../lib/route.js';
 import { useCan } from '../lib/session.js';
 
@@ -23,7 +24,7 @@ const VALIDATION_STAGES = ['validating', 'completed'];
 const STOPPED_AT = { FAILED_VALIDATION: 'validating', GATE_FAILED: 'gating', REJECTED: 'awaiting-approval' };
 
 export function PipelinesPage() {
-  const { data, error } = useData(() => api('/api/v1/jobs?kind=pipeline&limit=100'), [], {
+  const { data, error } = useApiData('/api/v1/jobs?kind=pipeline&limit=100', {
     intervalMs: 2000,
     keepPolling: () => true,
   });
@@ -34,36 +35,17 @@ export function PipelinesPage() {
       Validation pipelines; <a href="/docs">API docs</a>).
     </p>
     <${ErrorNote} error=${error} />
-    ${data?.jobs.length === 0 ? html`<p>No pipelines yet.</p>` : null}
-    ${
-      data?.jobs.length
-        ? html`<div class="table-wrap">
-            <table class="list" id="pipelines-table">
-              <thead>
-                <tr>
-                  <th scope="col">Pipeline</th>
-                  <th scope="col">Stage</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Started</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${data.jobs.map(
-                  (p) =>
-                    html`<tr>
-                      <td>
-                        <a href=${href('pipelines', p.jobId)}><code>${p.jobId}</code></a>
-                      </td>
-                      <td>${p.stage ?? ''}</td>
-                      <td><${Status} status=${p.status} /></td>
-                      <td>${time(p.startTime)}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-        : null
-    }
+    <${ListTable}
+      id="pipelines-table"
+      rows=${data?.jobs}
+      empty="No pipelines yet."
+      columns=${[
+        { label: 'Pipeline', cell: (p) => html`<a href=${href('pipelines', p.jobId)}><code>${p.jobId}</code></a>` },
+        { label: 'Stage', cell: (p) => p.stage ?? '' },
+        { label: 'Status', cell: (p) => html`<${Status} status=${p.status} />` },
+        { label: 'Started', cell: (p) => time(p.startTime) },
+      ]}
+    />
   </section>`;
 }
 
@@ -140,72 +122,50 @@ function Decide({ pipelineId, onDecided }) {
 function DriftTable({ drift }) {
   if (!drift?.length) return html`<p class="muted">No reference dataset: no drift computed.</p>`;
   const maxPsi = Math.max(0.25, ...drift.map((d) => d.psi));
-  return html`<div class="table-wrap">
-    <table class="list" id="drift-table">
-      <caption>
-        ${'Drift per feature against the reference (PSI bands: none < 0.1 ≤ moderate < 0.25 ≤ major)'}
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">Feature</th>
-          <th scope="col">Type</th>
-          <th scope="col">PSI</th>
-          <th scope="col">Band</th>
-          <th scope="col">p-value</th>
-          <th scope="col">Drifted</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${drift.map(
-          (d) =>
-            html`<tr data-feature=${d.column} class=${d.drifted ? 'drifted' : ''}>
-              <th scope="row">${d.column}</th>
-              <td>${d.type}</td>
-              <td class="num">
-                <span
-                  class="psi-bar"
-                  style=${`width:${Math.min(100, (d.psi / maxPsi) * 100)}%`}
-                  aria-hidden="true"
-                ></span>
-                ${num(d.psi)}
-              </td>
-              <td>${d.band}</td>
-              <td class="num">${num(d.ks?.pValue ?? d.chi2?.pValue)}</td>
-              <td>${d.drifted ? 'yes' : 'no'}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
-  </div>`;
+  return html`<${ListTable}
+    id="drift-table"
+    caption=${'Drift per feature against the reference (PSI bands: none < 0.1 ≤ moderate < 0.25 ≤ major)'}
+    rows=${drift}
+    rowProps=${(d) => ({ 'data-feature': d.column, class: d.drifted ? 'drifted' : '' })}
+    columns=${[
+      { label: 'Feature', rowHeader: true, cell: (d) => d.column },
+      { label: 'Type', cell: (d) => d.type },
+      {
+        label: 'PSI',
+        cellClass: 'num',
+        cell: (d) =>
+          html`<span
+              class="psi-bar"
+              style=${`width:${Math.min(100, (d.psi / maxPsi) * 100)}%`}
+              aria-hidden="true"
+            ></span>
+            ${num(d.psi)}`,
+      },
+      { label: 'Band', cell: (d) => d.band },
+      { label: 'p-value', cellClass: 'num', cell: (d) => num(d.ks?.pValue ?? d.chi2?.pValue) },
+      { label: 'Drifted', cell: (d) => (d.drifted ? 'yes' : 'no') },
+    ]}
+  />`;
 }
 
 function Evaluation({ evaluation }) {
   const gate = evaluation.gate;
   return html`<section aria-labelledby="evaluation-heading">
     <h2 id="evaluation-heading">Evaluation on the holdout (${num(evaluation.holdoutRows)} rows)</h2>
-    <div class="table-wrap">
-      <table class="list" id="metrics-table">
-        <thead>
-          <tr>
-            <th scope="col">Metric</th>
-            <th scope="col" class="num">Candidate</th>
-            <th scope="col" class="num">
-              Champion${evaluation.champion ? ` (${evaluation.champion.alias} v${evaluation.champion.version})` : ''}
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          ${evaluation.metrics.map(
-            (m) =>
-              html`<tr>
-                <th scope="row">${m.metric}</th>
-                <td class="num">${num(m.candidate)}</td>
-                <td class="num">${num(m.champion)}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    <${ListTable}
+      id="metrics-table"
+      rows=${evaluation.metrics}
+      columns=${[
+        { label: 'Metric', rowHeader: true, cell: (m) => m.metric },
+        { label: 'Candidate', headClass: 'num', cellClass: 'num', cell: (m) => num(m.candidate) },
+        {
+          label: `Champion${evaluation.champion ? ` (${evaluation.champion.alias} v${evaluation.champion.version})` : ''}`,
+          headClass: 'num',
+          cellClass: 'num',
+          cell: (m) => num(m.champion),
+        },
+      ]}
+    />
     ${
       gate
         ? html`<h3>Gate: ${gate.passed ? 'passed' : 'failed'}</h3>
@@ -233,9 +193,7 @@ export function PipelinePage({ pipelineId }) {
     data: pipeline,
     error,
     reload,
-  } = useData(() => api(`/api/v1/pipelines/${id}`), [pipelineId], {
-    keepPolling: (p) => p === undefined || LIVE_STATUSES.has(p.status),
-  });
+  } = useApiData(`/api/v1/pipelines/${id}`, { keepPolling: (p) => p === undefined || LIVE_STATUSES.has(p.status) });
   // The report exists once validation finished (409 before): read again whenever the stage changes.
   const report = useData(
     () =>
@@ -244,11 +202,7 @@ export function PipelinePage({ pipelineId }) {
       ),
     [pipelineId, pipeline?.stage, pipeline?.status],
   );
-  if (!pipeline)
-    return html`<section>
-      <h1>Pipeline</h1>
-      ${error ? html`<${ErrorNote} error=${error} />` : html`<p>Loading…</p>`}
-    </section>`;
+  if (!pipeline) return html`<${LoadingPage} heading="Pipeline" error=${error} />`;
   const r = report.data;
   const failedChecks = (r?.report.checks ?? []).filter((c) => !c.passed);
   return html`<section>

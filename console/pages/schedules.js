@@ -2,66 +2,47 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
-import { ErrorNote, Facts, Json, Status, time } from '../lib/format.js';
-import { useData } from '../lib/live.js';
+import { ErrorNote, Facts, Json, LoadingPage, Status, time } from '../lib/format.js';
+import { ListTable } from '../lib/list.js';
+import { useApiData } from '../lib/live.js';
 import { href } from '../lib/route.js';
 import { useCan } from '../lib/session.js';
 import { jobHref } from './jobs.js';
 
 export function SchedulesPage() {
-  const { data, error } = useData(() => api('/api/v1/schedules?limit=100'), [], {
-    intervalMs: 5000,
-    keepPolling: () => true,
-  });
+  const { data, error } = useApiData('/api/v1/schedules?limit=100', { intervalMs: 5000, keepPolling: () => true });
   return html`<section>
     <h1>Schedules</h1>
     <p class="muted">
       Create one with <code>POST /api/v1/schedules</code> (README: Schedules; <a href="/docs">API docs</a>).
     </p>
     <${ErrorNote} error=${error} />
-    ${data?.schedules.length === 0 ? html`<p>No schedules yet.</p>` : null}
-    ${
-      data?.schedules.length
-        ? html`<div class="table-wrap">
-            <table class="list" id="schedules-table">
-              <thead>
-                <tr>
-                  <th scope="col">Schedule</th>
-                  <th scope="col">Runs</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Next run</th>
-                  <th scope="col">Last run</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${data.schedules.map(
-                  (s) =>
-                    html`<tr>
-                      <td><a href=${href('schedules', s.scheduleId)}>${s.scheduleId}</a></td>
-                      <td>${s.kind}${s.model ? ` → ${s.model}` : ''}</td>
-                      <td>${s.paused ? html`<span class="badge badge-neutral">PAUSED</span> ${s.note}` : 'active'}</td>
-                      <td>${time(s.nextFireTimes[0]?.utc)}</td>
-                      <td>
-                        ${s.lastRun ? html`<a href=${href('jobs', s.lastRun.jobId)}><code>${s.lastRun.jobId}</code></a>` : '—'}
-                      </td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-        : null
-    }
+    <${ListTable}
+      id="schedules-table"
+      rows=${data?.schedules}
+      empty="No schedules yet."
+      columns=${[
+        { label: 'Schedule', cell: (s) => html`<a href=${href('schedules', s.scheduleId)}>${s.scheduleId}</a>` },
+        { label: 'Runs', cell: (s) => `${s.kind}${s.model ? ` → ${s.model}` : ''}` },
+        {
+          label: 'State',
+          cell: (s) => (s.paused ? html`<span class="badge badge-neutral">PAUSED</span> ${s.note}` : 'active'),
+        },
+        { label: 'Next run', cell: (s) => time(s.nextFireTimes[0]?.utc) },
+        {
+          label: 'Last run',
+          cell: (s) =>
+            s.lastRun ? html`<a href=${href('jobs', s.lastRun.jobId)}><code>${s.lastRun.jobId}</code></a>` : '—',
+        },
+      ]}
+    />
   </section>`;
 }
 
 export function SchedulePage({ scheduleId }) {
   const can = useCan();
   const path = `/api/v1/schedules/${encodeURIComponent(scheduleId)}`;
-  const {
-    data: s,
-    error,
-    reload,
-  } = useData(() => api(path), [scheduleId], { intervalMs: 3000, keepPolling: () => true });
+  const { data: s, error, reload } = useApiData(path, { intervalMs: 3000, keepPolling: () => true });
   const [actionError, setActionError] = useState(undefined);
   const [note, setNote] = useState('');
   const act = async (action, body) => {
@@ -74,11 +55,7 @@ export function SchedulePage({ scheduleId }) {
       setActionError(err);
     }
   };
-  if (!s)
-    return html`<section>
-      <h1>Schedule ${scheduleId}</h1>
-      ${error ? html`<${ErrorNote} error=${error} />` : html`<p>Loading…</p>`}
-    </section>`;
+  if (!s) return html`<${LoadingPage} heading=${`Schedule ${scheduleId}`} error=${error} />`;
   return html`<section>
     <h1>Schedule ${s.scheduleId}</h1>
     <form class="actions" onSubmit=${(e) => e.preventDefault()} hidden=${!can.edit && !can.start}>
@@ -126,36 +103,23 @@ export function SchedulePage({ scheduleId }) {
       </div>
       <div class="split-main">
         <h2>Recent runs</h2>
-        ${
-          (s.recentRuns ?? []).length === 0
-            ? html`<p class="muted">None yet.</p>`
-            : html`<div class="table-wrap">
-                <table class="list" id="recent-runs">
-                  <thead>
-                    <tr>
-                      <th scope="col">Job</th>
-                      <th scope="col">Scheduled for</th>
-                      <th scope="col">Status</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${s.recentRuns.map(
-                      (r) =>
-                        html`<tr>
-                          <td>
-                            <a
-                              href=${jobHref({ jobId: r.jobId, kind: s.action.kind.startsWith('pipeline') ? 'pipeline' : s.action.kind })}
-                              ><code>${r.jobId}</code></a
-                            >
-                          </td>
-                          <td>${time(r.scheduledTime)}</td>
-                          <td><${Status} status=${r.status} /></td>
-                        </tr>`,
-                    )}
-                  </tbody>
-                </table>
-              </div>`
-        }
+        <${ListTable}
+          id="recent-runs"
+          rows=${s.recentRuns ?? []}
+          empty=${html`<p class="muted">None yet.</p>`}
+          columns=${[
+            {
+              label: 'Job',
+              cell: (r) =>
+                html`<a
+                  href=${jobHref({ jobId: r.jobId, kind: s.action.kind.startsWith('pipeline') ? 'pipeline' : s.action.kind })}
+                  ><code>${r.jobId}</code></a
+                >`,
+            },
+            { label: 'Scheduled for', cell: (r) => time(r.scheduledTime) },
+            { label: 'Status', cell: (r) => html`<${Status} status=${r.status} />` },
+          ]}
+        />
       </div>
     </div>
     <${Json} value=${s} summary="Schedule (JSON)" />

@@ -1,10 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
-import { TooManyRequestsError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { BudgetSize } from '../../common/rate-limit-budgets';
 import type { ApiMetrics } from '../metrics';
+import { createPostgresLimiter, rateLimited, secondsBeforeNext, takePoint } from './postgres-limiter';
 
 /** rate-limiter-flexible's rows in rate_limit_points: `authfail:<client IP>` (apart from the callers' `kiln:` rows). */
 const KEY_PREFIX = 'authfail';
@@ -41,29 +40,19 @@ export interface AuthFailureLimitDeps {
 /** An AuthFailureLimit over rate-limiter-flexible's RateLimiterPostgres on table rate_limit_points. */
 export function createAuthFailureLimit(deps: AuthFailureLimitDeps): AuthFailureLimit {
   const { size } = deps;
-  const limiter = new RateLimiterPostgres({
-    storeClient: deps.pool,
-    storeType: 'pool',
-    tableName: 'rate_limit_points',
-    tableCreated: true,
-    keyPrefix: KEY_PREFIX,
-    points: size.points,
-    duration: size.durationSeconds,
-    inMemoryBlockOnConsumed: size.points + 1,
-    // The callers' limiters (rate-limits.ts) already sweep expired rows of this table.
-    clearExpiredByTimeout: false,
-  });
+  // The callers' limiters (rate-limits.ts) already sweep expired rows of this table.
+  const limiter = createPostgresLimiter({ pool: deps.pool, keyPrefix: KEY_PREFIX, size, sweepExpired: false });
   // ip -> when its block ends (epoch ms); each entry lives until then.
   const blocked = new LRUCache<string, number>({ max: BLOCKED_IPS, ttlAutopurge: false });
 
-  const refusal = (route: string, msBeforeNext: number): TooManyRequestsError => {
-    deps.metrics?.rateLimited.inc({ route, budget: AUTH_FAILURES_BUDGET });
-    const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
-    return new TooManyRequestsError(
+  const refusal = (route: string, msBeforeNext: number) => {
+    const retryAfterSeconds = secondsBeforeNext(msBeforeNext);
+    return rateLimited(
+      deps.metrics,
+      { route, budget: AUTH_FAILURES_BUDGET },
       `rate limit: this address's budget of ${size.points} failed authentications per ${size.durationSeconds} s ` +
         `is spent; retry in ${retryAfterSeconds} s`,
       retryAfterSeconds,
-      'rate_limited',
     );
   };
 
@@ -73,14 +62,17 @@ export function createAuthFailureLimit(deps: AuthFailureLimitDeps): AuthFailureL
       if (until !== undefined && until > Date.now()) throw refusal(route, until - Date.now());
     },
     async charge(ip, route) {
+      let point;
       try {
-        await limiter.consume(ip);
+        point = await takePoint(limiter, ip);
       } catch (err) {
-        if (err instanceof RateLimiterRes) {
-          blocked.set(ip, Date.now() + err.msBeforeNext, { ttl: Math.max(1, err.msBeforeNext) });
-          throw refusal(route, err.msBeforeNext);
-        }
         deps.log.warn({ err }, 'could not count a failed authentication');
+        return;
+      }
+      if (point.refused) {
+        const { msBeforeNext } = point.res;
+        blocked.set(ip, Date.now() + msBeforeNext, { ttl: Math.max(1, msBeforeNext) });
+        throw refusal(route, msBeforeNext);
       }
     },
   };

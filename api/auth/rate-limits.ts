@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type { Principal } from '../../common/auth/principal';
-import { TooManyRequestsError } from '../../common/errors';
 import { BudgetSize, BudgetSizes } from '../../common/rate-limit-budgets';
 import { getTenantLimits } from '../../db/tenants-limits';
 import { postgresUnavailable } from '../../db/unavailable';
 import type { ApiMetrics } from '../metrics';
 import type { AccessDeclaration, Budget } from './access';
+import { createPostgresLimiter, type PointTaken, rateLimited, secondsBeforeNext, takePoint } from './postgres-limiter';
 
 /** How long a tenant's overrides are reused before they are read again: a change applies within this (ms). */
 export const TENANT_LIMITS_CACHE_MS = 5_000;
@@ -18,7 +18,6 @@ export const TENANT_LIMITS_CACHE_MS = 5_000;
 const TENANT_LIMITS_CACHE_SIZE = 10_000;
 
 /** rate-limiter-flexible's rows in migration 0008's table: `kiln:<budget>:<seconds>s:<principal>`. */
-const TABLE = 'rate_limit_points';
 const KEY_PREFIX = 'kiln';
 
 /** Longest principal id used as is in a row key (the column is varchar(255)); longer ones are hashed. */
@@ -110,8 +109,6 @@ export interface RateLimitsDeps {
  */
 export function createRateLimits(deps: RateLimitsDeps): RateLimits {
   const limiters = new Map<string, RateLimiterPostgres>();
-  // rate_limit_points is UNLOGGED (migrations/0008_auth.sql): an upsert does not wait for a WAL flush.
-  const store = deps.pool;
   const overrides = new LRUCache<string, Promise<Partial<BudgetSizes>>>({
     max: TENANT_LIMITS_CACHE_SIZE,
     ttl: deps.tenantCacheMs ?? TENANT_LIMITS_CACHE_MS,
@@ -121,19 +118,12 @@ export function createRateLimits(deps: RateLimitsDeps): RateLimits {
     const id = `${size.points}/${size.durationSeconds}`;
     let limiter = limiters.get(id);
     if (!limiter) {
-      limiter = new RateLimiterPostgres({
-        storeClient: store,
-        // 'pool': the library calls store.query per statement and never checks a client out itself.
-        storeType: 'pool',
-        tableName: TABLE,
-        tableCreated: true,
+      // The library's sweep from one limiter is enough: same table.
+      limiter = createPostgresLimiter({
+        pool: deps.pool,
         keyPrefix: KEY_PREFIX,
-        points: size.points,
-        duration: size.durationSeconds,
-        // Past the budget the store is not asked again before the window ends.
-        inMemoryBlockOnConsumed: size.points + 1,
-        // The library's sweep (rows expired an hour ago, every 5 minutes) from one limiter is enough: same table.
-        clearExpiredByTimeout: limiters.size === 0,
+        size,
+        sweepExpired: limiters.size === 0,
       });
       limiters.set(id, limiter);
     }
@@ -155,30 +145,27 @@ export function createRateLimits(deps: RateLimitsDeps): RateLimits {
   return {
     async consume(principal, budget, route, headers) {
       let size = deps.defaults[budget];
-      let result: RateLimiterRes;
-      let refused = false;
+      let point: PointTaken;
       try {
         size = (await tenantOverrides(principal.tenantId))[budget] ?? size;
-        result = await limiterFor(size).consume(budgetKey(budget, size, principal.id));
+        point = await takePoint(limiterFor(size), budgetKey(budget, size, principal.id));
       } catch (err) {
-        if (!(err instanceof RateLimiterRes)) throw postgresUnavailable(err) ?? err;
-        result = err;
-        refused = true;
+        throw postgresUnavailable(err) ?? err;
       }
       const state: RateLimitState = {
         limit: size.points,
-        remaining: refused ? 0 : Math.max(0, result.remainingPoints),
-        resetSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)),
+        remaining: point.refused ? 0 : Math.max(0, point.res.remainingPoints),
+        resetSeconds: secondsBeforeNext(point.res.msBeforeNext),
         windowSeconds: size.durationSeconds,
       };
       if (headers) for (const [name, value] of Object.entries(rateLimitHeaders(state))) headers.set(name, value);
-      if (!refused) return state;
-      deps.metrics?.rateLimited.inc({ route, budget });
-      throw new TooManyRequestsError(
+      if (!point.refused) return state;
+      throw rateLimited(
+        deps.metrics,
+        { route, budget },
         `rate limit: the ${budget} budget of ${size.points} requests per ${size.durationSeconds} s is spent; ` +
           `retry in ${state.resetSeconds} s`,
         state.resetSeconds,
-        'rate_limited',
       );
     },
   };

@@ -811,18 +811,20 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
         parameters: [memberSubjectParam],
         put: {
           operationId: 'putMember',
-          summary: "Make a token subject a member of the caller's tenant with a role, or change its role (admin)",
+          summary:
+            "Make a token subject a member of the caller's tenant with a role, or change its role (admin). 409 last_tenant_admin for demoting the tenant's last admin member while no usable admin key without an expiry remains",
           requestBody: { content: { 'application/json': { schema: schema(putMemberRequest) } } },
           responses: {
             '200': { description: `Role changed: ${memberView.description}` },
             '201': { description: `Member added: ${memberView.description}` },
-            ...errors(400, 401, 403, 413, 415, 503),
+            ...errors(400, 401, 403, 409, 413, 415, 503),
           },
         },
         delete: {
           operationId: 'deleteMember',
-          summary: "Remove a member from the caller's tenant (admin); its tokens no longer act in it",
-          responses: { '204': { description: 'Removed' }, ...errors(401, 403, 404, 503) },
+          summary:
+            "Remove a member from the caller's tenant (admin); its tokens no longer act in it. 409 last_tenant_admin for the tenant's last admin member while no usable admin key without an expiry remains",
+          responses: { '204': { description: 'Removed' }, ...errors(401, 403, 404, 409, 503) },
         },
       },
       '/api/v1/gpus': {
@@ -1066,13 +1068,13 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
         delete: {
           operationId: 'revokeApiKey',
           summary:
-            'Revoke a key of the caller’s tenant (admin; a platform-admin key: platform admin, never the last usable one, 409 last_platform_admin); other replicas stop accepting it within seconds (README: Authentication)',
+            'Revoke a key of the caller’s tenant (admin; a platform-admin key: platform admin, never the last usable one, 409 last_platform_admin; never the tenant’s last usable admin key without an expiry unless an admin SSO member remains, 409 last_tenant_admin: create another admin key first); other replicas stop accepting it within seconds (README: Authentication)',
           responses: { '204': { description: 'Revoked' }, ...errors(400, 403, 404, 409, 503) },
         },
         patch: {
           operationId: 'updateApiKey',
           summary:
-            'Change a key’s role or name (admin: any tenant role; a platform-admin key: platform admin, and it keeps role admin); this replica applies it at once, others within 5 s (README: Authentication). 409 for a revoked, expired or rotated key',
+            'Change a key’s role or name (admin: any tenant role; a platform-admin key: platform admin, and it keeps role admin); this replica applies it at once, others within 5 s (README: Authentication). 409 for a revoked, expired or rotated key; 409 last_tenant_admin for taking the role admin from the tenant’s last usable admin key without an expiry while no admin SSO member remains (create another admin key first)',
           requestBody: { content: { 'application/json': { schema: schema(updateApiKeyRequest) } } },
           responses: {
             '200': {

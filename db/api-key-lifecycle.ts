@@ -1,6 +1,7 @@
 import type { Role } from '../common/auth/roles';
 import { API_KEY_ENTITY, type ApiKeyRecord, type ApiKeyRow, createApiKey, record, usableAt } from './api-keys';
 import { type Queryable } from './pool';
+import { lockTenantAdmins, tenantAdminRemains } from './tenant-admins';
 
 /** The longest grace period a rotation grants the old key: one day, in seconds. */
 export const MAX_ROTATION_GRACE_SECONDS = 86_400;
@@ -51,9 +52,11 @@ export type RotateOutcome =
  * successor in `replaced_by`. Audited: `created` on the new key (details.rotatedFrom) and `rotated` on the old one
  * (details: replacedBy, graceSeconds, revokedAt), `caller` as actor. The same rules as revokeApiKey: another tenant's
  * key is not found, and a platform-admin key needs a platform-admin caller; no last-platform-admin check is needed
- * since the successor is as usable as the old key. A revoked, expired or already rotated key is refused.
- * `db` must be a transaction's client: the old key's row stays locked until it ends, so of two concurrent rotations
- * of one key the second sees the first's `replaced_by` and is refused (`replaced`).
+ * since the successor is as usable as the old key (nor a last-tenant-admin one: the successor has the old key's role
+ * and expiry, and db/tenant-admins.ts counts it while the old key, awaiting its revocation, no longer counts). A
+ * revoked, expired or already rotated key is refused. `db` must be a transaction's client: the old key's row stays
+ * locked until it ends, so of two concurrent rotations of one key the second sees the first's `replaced_by` and is
+ * refused (`replaced`).
  */
 export async function rotateApiKey(
   db: Queryable,
@@ -108,17 +111,20 @@ export interface ApiKeyChange {
 
 /**
  * What updateApiKey did: the key after the change, or why not (`platform_admin_role`: a platform-admin key keeps the
- * role admin).
+ * role admin; `last_tenant_admin`: demoting this admin key would leave its tenant no way in as admin,
+ * db/tenant-admins.ts).
  */
 export type UpdateOutcome =
-  { outcome: 'updated'; record: ApiKeyRecord } | { outcome: KeyRefusal | 'platform_admin_role' };
+  { outcome: 'updated'; record: ApiKeyRecord } | { outcome: KeyRefusal | 'platform_admin_role' | 'last_tenant_admin' };
 
 /**
  * Changes the role and/or name of a key of the caller's tenant and writes an `updated` audit event (details: before
  * and after) when anything changed. Nobody grants more than they hold: the route needs an admin of the tenant (who may
  * set any tenant role), only a platform admin changes a platform-admin key, and such a key keeps the role admin (the
  * platform-admin flag itself never changes here). A revoked, expired or rotated key is refused (a change would
- * not outlive it). `db` must be a transaction's client (the check and the change hold the row's lock together).
+ * not outlive it). An admin key loses the role admin only while its tenant keeps another admin key without an expiry
+ * or an admin SSO member (under the tenant's admin lock, as revokeApiKey). `db` must be a transaction's client (the
+ * checks and the change hold the locks together).
  */
 export async function updateApiKey(
   db: Queryable,
@@ -137,6 +143,10 @@ export async function updateApiKey(
   const role = change.role ?? key.role;
   const name = change.name ?? key.name;
   if (role === key.role && name === key.name) return { outcome: 'updated', record: record(key) };
+  if (key.role === 'admin' && role !== 'admin') {
+    await lockTenantAdmins(db, key.tenant_id);
+    if (!(await tenantAdminRemains(db, key.tenant_id, { keyId }))) return { outcome: 'last_tenant_admin' };
+  }
   const details = { before: { role: key.role, name: key.name }, after: { role, name } };
   const { rows } = await db.query<ApiKeyRow>(
     `WITH updated AS (

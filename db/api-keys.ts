@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Role } from '../common/auth/roles';
 import { type Queryable } from './pool';
+import { lockTenantAdmins, tenantAdminRemains } from './tenant-admins';
 
 /** `kiln_<keyId>_<secret>`: 16 hex characters of key id, then 32 random bytes as base64url (43 characters). */
 const KEY_PATTERN = /^kiln_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -190,10 +191,12 @@ export async function listApiKeys(db: Queryable, tenantId: string, limit: number
  * What revokeApiKey did: `revoked` (now, or already before: then no new event), `not_found` (the tenant has no key
  * with this id), `platform_admin` (a platform-admin key and the caller is not one), `last_platform_admin` (revoking it
  * would leave no usable platform-admin key without an expiry: nobody to manage tenants, now or once the expiring ones
- * expire).
+ * expire), `last_tenant_admin` (a usable admin key whose revocation would leave its tenant no way in as admin:
+ * db/tenant-admins.ts tenantAdminRemains).
  */
 export type RevokeOutcome =
-  { outcome: 'revoked'; record: ApiKeyRecord } | { outcome: 'not_found' | 'platform_admin' | 'last_platform_admin' };
+  | { outcome: 'revoked'; record: ApiKeyRecord }
+  | { outcome: 'not_found' | 'platform_admin' | 'last_platform_admin' | 'last_tenant_admin' };
 
 /**
  * The advisory lock (pg_advisory_xact_lock's bigint) serialising revocations of platform-admin keys and disabling of
@@ -207,8 +210,9 @@ export const PLATFORM_ADMIN_LOCK = '7739836656005277037';
  * first time and writes nothing; a rotated key still in its grace period is revoked now). Another tenant's key is not
  * found, whoever asks. A platform-admin key needs a platform-admin caller, and a usable one is revoked only while
  * another usable one without an expiry remains in an enabled tenant (an expiring key would lock the platform out when
- * it expires). `db` must be a transaction's client (the check
- * and the change hold a lock together).
+ * it expires). Likewise a usable admin key is revoked only while its tenant keeps another admin key without an expiry or
+ * an admin SSO member (under the tenant's admin lock, db/tenant-admins.ts). `db` must be a transaction's client (the
+ * checks and the change hold the locks together).
  */
 export async function revokeApiKey(
   db: Queryable,
@@ -221,13 +225,17 @@ export async function revokeApiKey(
   );
   const key = found[0];
   if (!key) return { outcome: 'not_found' };
+  const usable = usableAt(key, Date.now());
   if (key.platform_admin) {
     if (!caller.platformAdmin) return { outcome: 'platform_admin' };
-    const usable = usableAt(key, Date.now());
     if (usable) {
       await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [PLATFORM_ADMIN_LOCK]);
       if (!(await platformAdminKeyExists(db, keyId, { permanent: true }))) return { outcome: 'last_platform_admin' };
     }
+  }
+  if (usable && key.role === 'admin') {
+    await lockTenantAdmins(db, key.tenant_id);
+    if (!(await tenantAdminRemains(db, key.tenant_id, { keyId }))) return { outcome: 'last_tenant_admin' };
   }
   const { rows } = await db.query<ApiKeyRow>(
     `WITH revoked AS (

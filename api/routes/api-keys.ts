@@ -4,6 +4,7 @@ import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationEr
 import { KeyRefusal, rotateApiKey, updateApiKey } from '../../db/api-key-lifecycle';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../db/api-keys';
 import { inTransaction } from '../../db/pool';
+import { lastTenantAdminError } from '../../db/tenant-admins';
 import { principalOf, requires } from '../auth/access';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
@@ -52,7 +53,9 @@ function refusalError(refusal: KeyRefusal, keyId: string, action: 'rotate' | 'ch
  * revoke, rotate (a new key in its place, the old one revoked at once or after a grace period), change a key's role or
  * name. Another tenant's key is a 404, as a key that does not exist. Every change is audited (entity `api_key`).
  * Platform-admin keys are created, revoked, rotated and changed by platform admins only, and a usable one is revoked
- * only while a usable one without an expiry remains. A revocation, rotation or change applies in this process at
+ * only while a usable one without an expiry remains; likewise a tenant's usable admin key is revoked or loses the role
+ * admin only while the tenant keeps another admin key without an expiry or an admin SSO member (409
+ * `last_tenant_admin`, db/tenant-admins.ts). A revocation, rotation or change applies in this process at
  * once (its cached row is forgotten); other replicas within KEY_CACHE_MS (5 s, api/auth/gate.ts).
  */
 export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Router {
@@ -102,6 +105,8 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
           'last_platform_admin',
           'keyId',
         );
+      case 'last_tenant_admin':
+        throw lastTenantAdminError('keyId');
       case 'revoked':
         break;
     }
@@ -135,6 +140,7 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
     if (updated.outcome === 'platform_admin_role') {
       throw new ValidationError('role: a platform-admin key has role admin', 'role');
     }
+    if (updated.outcome === 'last_tenant_admin') throw lastTenantAdminError('role');
     if (updated.outcome !== 'updated') throw refusalError(updated.outcome, keyId, 'change');
     // The old role must not outlive the change here: this process reads the row again at once; others within
     // KEY_CACHE_MS (api/auth/gate.ts).

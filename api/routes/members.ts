@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import { Context } from 'koa';
 import { NotFoundError, ValidationError } from '../../common/errors';
+import { inTransaction } from '../../db/pool';
+import { lastTenantAdminError, memberMayStopBeingAdmin } from '../../db/tenant-admins';
 import { deleteTenantMember, listTenantMembers, putTenantMember, TenantMember } from '../../db/tenant-members';
 import { principalOf, requires } from '../auth/access';
 import { readJsonBody } from '../body';
@@ -31,6 +33,8 @@ function subjectOf(ctx: Context): string {
 /**
  * SSO members of the caller's tenant (README: SSO (JWT)): who, by token subject `<iss>|<sub>`, may act in it with
  * which role. Admins of the tenant only; every query names the caller's tenant, so no other tenant's members are seen.
+ * The last admin member is neither removed nor demoted while no usable admin key without an expiry remains (409
+ * `last_tenant_admin`, db/tenant-admins.ts; checked and changed in one transaction under the tenant's admin lock).
  */
 export function membersRouter(deps: ApiDeps): Router {
   const { pool } = deps;
@@ -48,7 +52,12 @@ export function membersRouter(deps: ApiDeps): Router {
       throw new ValidationError('the body must be a JSON object', 'body');
     const { role } = parseWith(putMemberRequest, body);
     const principal = principalOf(ctx);
-    const { member, created } = await putTenantMember(pool, principal.tenantId, subject, role, principal.id);
+    const { member, created } = await inTransaction(pool, async (client) => {
+      if (role !== 'admin' && !(await memberMayStopBeingAdmin(client, principal.tenantId, subject))) {
+        throw lastTenantAdminError('role');
+      }
+      return putTenantMember(client, principal.tenantId, subject, role, principal.id);
+    });
     ctx.status = created ? 201 : 200;
     if (created) ctx.set('Location', memberPath(member.subject));
     ctx.body = memberView(member);
@@ -56,9 +65,12 @@ export function membersRouter(deps: ApiDeps): Router {
 
   router.delete('/members/:subject', requires('admin'), async (ctx) => {
     const subject = subjectOf(ctx);
-    if (!(await deleteTenantMember(pool, principalOf(ctx).tenantId, subject))) {
-      throw new NotFoundError('member', subject, 'subject');
-    }
+    const { tenantId } = principalOf(ctx);
+    const deleted = await inTransaction(pool, async (client) => {
+      if (!(await memberMayStopBeingAdmin(client, tenantId, subject))) throw lastTenantAdminError('subject');
+      return deleteTenantMember(client, tenantId, subject);
+    });
+    if (!deleted) throw new NotFoundError('member', subject, 'subject');
     ctx.status = 204;
   });
 

@@ -1,0 +1,204 @@
+import { expect } from 'chai';
+import { bearer, createTestKey, createTestTenant } from '../support/auth';
+import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
+import { getTestStack, TestStack } from '../support/test-stack';
+
+/** The key id of `kiln_<keyId>_<secret>`. */
+const idOf = (key: string) => key.slice(5, 21);
+
+function expectError(res: JsonResponse, status: number, code: string, what = ''): void {
+  expect(res.status, `${what} ${JSON.stringify(res.body)}`).to.equal(status);
+  expect(res.body.error.code, `${what} ${JSON.stringify(res.body)}`).to.equal(code);
+}
+
+/**
+ * A tenant never loses its last way in as admin (409 last_tenant_admin): neither its last usable admin key without an
+ * expiry (revoked or demoted) nor its last admin SSO member (removed or demoted) goes while the other kind is missing,
+ * and concurrent changes cannot together take both of the last two away. Through the API on a real Postgres.
+ */
+describe('the last admin of a tenant (409 last_tenant_admin)', function () {
+  this.timeout(120_000);
+  let stack: TestStack;
+  let api: TestApi;
+
+  before(async function () {
+    this.timeout(300_000);
+    stack = await getTestStack();
+    api = await startTestApi(stack);
+  });
+  after(() => api?.close());
+
+  const revoke = (keyId: string, as: string) =>
+    request(api, 'DELETE', `/api/v1/api-keys/${keyId}`, undefined, bearer(as));
+  const patch = (keyId: string, body: unknown, as: string) =>
+    request(api, 'PATCH', `/api/v1/api-keys/${keyId}`, body, bearer(as));
+  const memberPath = (subject: string) => `/api/v1/members/${encodeURIComponent(subject)}`;
+  const putMember = (subject: string, role: string, as: string) =>
+    request(api, 'PUT', memberPath(subject), { role }, bearer(as));
+  const deleteMember = (subject: string, as: string) =>
+    request(api, 'DELETE', memberPath(subject), undefined, bearer(as));
+  /** 200 while the key works as an admin of its tenant (listing keys needs admin). */
+  const actsAsAdmin = async (key: string) =>
+    (await request(api, 'GET', '/api/v1/api-keys', undefined, bearer(key))).status;
+  const tenantWithAdmin = async (tenantId: string, options: { expiresAt?: Date } = {}) => {
+    await createTestTenant(stack.pool, tenantId);
+    return createTestKey(stack.pool, { tenantId, role: 'admin', ...options });
+  };
+  const inADay = () => new Date(Date.now() + 86_400_000);
+
+  it('refuses revoking or demoting the only admin key; the key keeps working as admin', async () => {
+    const only = await tenantWithAdmin('lta-one');
+    const editor = await createTestKey(stack.pool, { tenantId: 'lta-one', role: 'editor' });
+
+    const refused = await revoke(idOf(only), only);
+    expectError(refused, 409, 'last_tenant_admin', 'revoke');
+    expect(refused.body.error.message).to.match(/create another admin key first/);
+    expectError(await patch(idOf(only), { role: 'editor' }, only), 409, 'last_tenant_admin', 'demote');
+    expectError(await patch(idOf(only), { role: 'approver', name: 'x' }, only), 409, 'last_tenant_admin', 'both');
+    expect(await actsAsAdmin(only)).to.equal(200);
+    const listed = (await request(api, 'GET', '/api/v1/api-keys', undefined, bearer(only))).body.apiKeys as Array<{
+      keyId: string;
+      role: string;
+      name: string;
+      revokedAt: string | null;
+    }>;
+    expect(listed.find((k) => k.keyId === idOf(only))).to.include({
+      role: 'admin',
+      name: 'test-admin',
+      revokedAt: null,
+    });
+
+    // What takes no admin away goes ahead: a new name, revoking a non-admin key.
+    expect((await patch(idOf(only), { name: 'ops' }, only)).status).to.equal(200);
+    expect((await revoke(idOf(editor), only)).status).to.equal(204);
+  });
+
+  it('with a second admin key either goes; then the remaining one is the last', async () => {
+    const first = await tenantWithAdmin('lta-two');
+    const created = await request(api, 'POST', '/api/v1/api-keys', { name: 'second', role: 'admin' }, bearer(first));
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const second = created.body.key as string;
+
+    expect((await patch(idOf(first), { role: 'editor' }, second)).status).to.equal(200);
+    expectError(await revoke(idOf(second), second), 409, 'last_tenant_admin');
+    expect((await patch(idOf(first), { role: 'admin' }, second)).status).to.equal(200);
+    expect((await revoke(idOf(second), first)).status).to.equal(204);
+    expectError(await revoke(idOf(first), first), 409, 'last_tenant_admin');
+    expect(await actsAsAdmin(first)).to.equal(200);
+  });
+
+  it('counts only admin keys without an expiry as a way in (as for platform admins)', async () => {
+    const permanent = await tenantWithAdmin('lta-exp');
+    const expiring = await createTestKey(stack.pool, { tenantId: 'lta-exp', role: 'admin', expiresAt: inADay() });
+
+    expectError(await revoke(idOf(permanent), expiring), 409, 'last_tenant_admin', 'revoke');
+    expectError(await patch(idOf(permanent), { role: 'viewer' }, expiring), 409, 'last_tenant_admin', 'demote');
+    expect(await actsAsAdmin(permanent)).to.equal(200);
+    // The expiring key takes no way in away: it goes.
+    expect((await patch(idOf(expiring), { role: 'viewer' }, permanent)).status).to.equal(200);
+    expect((await revoke(idOf(expiring), permanent)).status).to.equal(204);
+  });
+
+  it("counts a rotation's new key, not the old one awaiting its revocation", async () => {
+    const old = await tenantWithAdmin('lta-rot');
+    const rotated = await request(
+      api,
+      'POST',
+      `/api/v1/api-keys/${idOf(old)}/rotate`,
+      { graceSeconds: 3600 },
+      bearer(old),
+    );
+    expect(rotated.status, JSON.stringify(rotated.body)).to.equal(201);
+    const fresh = rotated.body.key as string;
+
+    // The old key (still working in its grace period) is no way in once it ends: the new one is the last.
+    expectError(await revoke(idOf(fresh), old), 409, 'last_tenant_admin', 'new key');
+    expectError(await patch(idOf(fresh), { role: 'editor' }, old), 409, 'last_tenant_admin', 'demote new key');
+    // Revoking the old one now is fine: the new one remains.
+    expect((await revoke(idOf(old), fresh)).status).to.equal(204);
+    expectError(await revoke(idOf(fresh), fresh), 409, 'last_tenant_admin', 'alone');
+    expect(await actsAsAdmin(fresh)).to.equal(200);
+  });
+
+  it('of concurrent revocations or demotions of the last two admin keys exactly one succeeds', async () => {
+    // Several tenants, each raced once, so that an interleaving where both would pass without the lock is likely.
+    const races: Array<[string, (a: string, b: string) => Promise<[JsonResponse, JsonResponse]>]> = [
+      ['lta-race-rr', (a, b) => Promise.all([revoke(idOf(a), a), revoke(idOf(b), b)])],
+      ['lta-race-rr2', (a, b) => Promise.all([revoke(idOf(a), a), revoke(idOf(b), b)])],
+      [
+        'lta-race-pp',
+        (a, b) => Promise.all([patch(idOf(a), { role: 'editor' }, a), patch(idOf(b), { role: 'editor' }, b)]),
+      ],
+      ['lta-race-rp', (a, b) => Promise.all([revoke(idOf(a), a), patch(idOf(b), { role: 'operator' }, b)])],
+    ];
+    for (const [tenantId, race] of races) {
+      const a = await tenantWithAdmin(tenantId);
+      const b = await createTestKey(stack.pool, { tenantId, role: 'admin' });
+      const answers = await race(a, b);
+      const statuses = answers.map((r) => r.status).sort();
+      expect(statuses, `${tenantId}: ${JSON.stringify(answers.map((r) => r.body))}`).to.deep.equal(
+        statuses[0] === 200 ? [200, 409] : [204, 409],
+      );
+      expectError(
+        answers.find((r) => r.status === 409)!,
+        409,
+        'last_tenant_admin',
+        tenantId,
+      );
+      const { rows } = await stack.pool.query(
+        "SELECT count(*)::int AS n FROM api_keys WHERE tenant_id = $1 AND role = 'admin' AND revoked_at IS NULL",
+        [tenantId],
+      );
+      expect(rows[0].n, tenantId).to.equal(1);
+    }
+  });
+
+  it('an admin SSO member is a way in: the last admin key may then go', async () => {
+    const key = await tenantWithAdmin('lta-sso');
+    const subject = 'https://idp.example.com/|alice';
+    expect((await putMember(subject, 'admin', key)).status).to.equal(201);
+    expect((await patch(idOf(key), { role: 'editor' }, key)).status).to.equal(200);
+    const other = await createTestKey(stack.pool, { tenantId: 'lta-sso', role: 'admin' });
+    expect((await revoke(idOf(other), other)).status).to.equal(204);
+  });
+
+  it('refuses removing or demoting the last admin member when no admin key without an expiry remains', async () => {
+    // The caller's own key expires, so it is no lasting way in.
+    const caller = await tenantWithAdmin('lta-mem', { expiresAt: inADay() });
+    const alice = 'https://idp.example.com/|alice';
+    const bob = 'https://idp.example.com/|bob';
+    expect((await putMember(alice, 'admin', caller)).status).to.equal(201);
+
+    expectError(await deleteMember(alice, caller), 409, 'last_tenant_admin', 'remove');
+    expectError(await putMember(alice, 'approver', caller), 409, 'last_tenant_admin', 'demote');
+    expect((await putMember(alice, 'admin', caller)).status).to.equal(200);
+    const members = (await request(api, 'GET', '/api/v1/members', undefined, bearer(caller))).body.members;
+    expect(members).to.have.length(1);
+    expect(members[0]).to.include({ subject: alice, role: 'admin' });
+    // Removing someone who is no member stays a 404; other members come and go.
+    expectError(await deleteMember(bob, caller), 404, 'not_found');
+    expect((await putMember(bob, 'viewer', caller)).status).to.equal(201);
+    expect((await deleteMember(bob, caller)).status).to.equal(204);
+
+    // A second admin member, or an admin key without an expiry, lets alice go.
+    expect((await putMember(bob, 'admin', caller)).status).to.equal(201);
+    expect((await putMember(alice, 'viewer', caller)).status).to.equal(200);
+    expectError(await deleteMember(bob, caller), 409, 'last_tenant_admin', 'bob alone');
+    await createTestKey(stack.pool, { tenantId: 'lta-mem', role: 'admin' });
+    expect((await deleteMember(bob, caller)).status).to.equal(204);
+  });
+
+  it('of removing the last admin member and revoking the last admin key at once exactly one succeeds', async () => {
+    const caller = await tenantWithAdmin('lta-race-mk', { expiresAt: inADay() });
+    const key = await createTestKey(stack.pool, { tenantId: 'lta-race-mk', role: 'admin' });
+    const alice = 'https://idp.example.com/|alice';
+    expect((await putMember(alice, 'admin', caller)).status).to.equal(201);
+    const answers = await Promise.all([deleteMember(alice, caller), revoke(idOf(key), caller)]);
+    expect(answers.map((r) => r.status).sort(), JSON.stringify(answers.map((r) => r.body))).to.deep.equal([204, 409]);
+    expectError(
+      answers.find((r) => r.status === 409)!,
+      409,
+      'last_tenant_admin',
+    );
+  });
+});

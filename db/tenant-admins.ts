@@ -22,14 +22,16 @@ export async function lockTenantAdmins(db: Queryable, tenantId: string): Promise
  * True when the tenant keeps a way in as admin without `except` (the key or SSO member about to be revoked, demoted
  * or removed): either an admin key (platform-admin keys included: their role is admin) that is neither revoked nor
  * awaiting a revocation (a rotated key's grace period: its successor counts instead) and has no expiry (one that
- * expires would lock the tenant out when it does: the platform-admin rule's "permanent"), or an SSO member with role
- * admin (tenant_members: they sign in and manage keys and members). Read committed: call it under lockTenantAdmins so
- * that a concurrent change that committed first is seen.
+ * expires would lock the tenant out when it does: the platform-admin rule's "permanent"), or, when `ssoEnabled` (the
+ * API verifies SSO tokens: KILN_JWT_JWKS_URL), an SSO member with role admin (tenant_members: they sign in and manage
+ * keys and members; without SSO a member cannot sign in, so is no way in). Read committed: call it under
+ * lockTenantAdmins so that a concurrent change that committed first is seen.
  */
 export async function tenantAdminRemains(
   db: Queryable,
   tenantId: string,
   except: { keyId?: string; subject?: string },
+  ssoEnabled: boolean,
 ): Promise<boolean> {
   const { rows } = await db.query(
     `SELECT 1 FROM api_keys
@@ -37,27 +39,33 @@ export async function tenantAdminRemains(
        AND key_id IS DISTINCT FROM $2
      UNION ALL
      SELECT 1 FROM tenant_members
-     WHERE tenant_id = $1 AND role = 'admin' AND subject IS DISTINCT FROM $3
+     WHERE $4 AND tenant_id = $1 AND role = 'admin' AND subject IS DISTINCT FROM $3
      LIMIT 1`,
-    [tenantId, except.keyId ?? null, except.subject ?? null],
+    [tenantId, except.keyId ?? null, except.subject ?? null, ssoEnabled],
   );
   return rows.length > 0;
 }
 
 /**
  * Takes the tenant's admin lock (lockTenantAdmins), then tells whether `subject` may stop being an admin SSO member of
- * the tenant (removed, or given another role): true when it is no admin member, or when the tenant keeps another way
- * in as admin (tenantAdminRemains). `db` must be a transaction's client, and the change must follow in the same
+ * the tenant (removed, or given another role): true when it is no admin member, when SSO is off (`ssoEnabled` false:
+ * a member is no way in then), or when the tenant keeps another way in as admin (tenantAdminRemains). `db` must be a transaction's client, and the change must follow in the same
  * transaction. The lock comes before the member's row is read, so a concurrent promotion is seen.
  */
-export async function memberMayStopBeingAdmin(db: Queryable, tenantId: string, subject: string): Promise<boolean> {
+export async function memberMayStopBeingAdmin(
+  db: Queryable,
+  tenantId: string,
+  subject: string,
+  ssoEnabled: boolean,
+): Promise<boolean> {
+  if (!ssoEnabled) return true;
   await lockTenantAdmins(db, tenantId);
   const { rows } = await db.query<{ role: string }>(
     'SELECT role FROM tenant_members WHERE tenant_id = $1 AND subject = $2',
     [tenantId, subject],
   );
   if (rows[0]?.role !== 'admin') return true;
-  return tenantAdminRemains(db, tenantId, { subject });
+  return tenantAdminRemains(db, tenantId, { subject }, true);
 }
 
 /**

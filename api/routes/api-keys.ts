@@ -58,7 +58,7 @@ function refusalError(refusal: KeyRefusal, keyId: string, action: 'rotate' | 'ch
  * `last_tenant_admin`, db/tenant-admins.ts). A revocation, rotation or change applies in this process at
  * once (its cached row is forgotten); other replicas within KEY_CACHE_MS (5 s, api/auth/gate.ts).
  */
-export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Router {
+export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits' | 'sso'>): Router {
   const router = new Router();
 
   router.post('/api-keys', requires('admin'), async (ctx) => {
@@ -91,7 +91,9 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
   router.delete('/api-keys/:keyId', requires('admin'), async (ctx) => {
     const keyId = keyIdOf(ctx);
     const caller = principalOf(ctx);
-    const revoked = await inTransaction(deps.pool, (client) => revokeApiKey(client, caller, keyId));
+    const revoked = await inTransaction(deps.pool, (client) =>
+      revokeApiKey(client, caller, keyId, deps.sso !== undefined),
+    );
     switch (revoked.outcome) {
       case 'not_found':
         throw new NotFoundError('API key', keyId, 'keyId');
@@ -136,7 +138,9 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
     const keyId = keyIdOf(ctx);
     const change = parseWith(updateApiKeyRequest, await readJsonBody(ctx, deps.bodyLimits.maxRegistryBodyBytes));
     const caller = principalOf(ctx);
-    const updated = await inTransaction(deps.pool, (client) => updateApiKey(client, caller, keyId, change));
+    const updated = await inTransaction(deps.pool, (client) =>
+      updateApiKey(client, caller, keyId, change, deps.sso !== undefined),
+    );
     if (updated.outcome === 'platform_admin_role') {
       throw new ValidationError('role: a platform-admin key has role admin', 'role');
     }

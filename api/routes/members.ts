@@ -53,7 +53,10 @@ export function membersRouter(deps: ApiDeps): Router {
     const { role } = parseWith(putMemberRequest, body);
     const principal = principalOf(ctx);
     const { member, created } = await inTransaction(pool, async (client) => {
-      if (role !== 'admin' && !(await memberMayStopBeingAdmin(client, principal.tenantId, subject))) {
+      if (
+        role !== 'admin' &&
+        !(await memberMayStopBeingAdmin(client, principal.tenantId, subject, deps.sso !== undefined))
+      ) {
         throw lastTenantAdminError('role');
       }
       return putTenantMember(client, principal.tenantId, subject, role, principal.id);
@@ -67,7 +70,8 @@ export function membersRouter(deps: ApiDeps): Router {
     const subject = subjectOf(ctx);
     const { tenantId } = principalOf(ctx);
     const deleted = await inTransaction(pool, async (client) => {
-      if (!(await memberMayStopBeingAdmin(client, tenantId, subject))) throw lastTenantAdminError('subject');
+      if (!(await memberMayStopBeingAdmin(client, tenantId, subject, deps.sso !== undefined)))
+        throw lastTenantAdminError('subject');
       return deleteTenantMember(client, tenantId, subject);
     });
     if (!deleted) throw new NotFoundError('member', subject, 'subject');

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { createSsoVerifier } from '../../api/auth/sso';
+import type { SsoConfig } from '../../common/sso-config';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
 import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
@@ -14,19 +16,33 @@ function expectError(res: JsonResponse, status: number, code: string, what = '')
 /**
  * A tenant never loses its last way in as admin (409 last_tenant_admin): neither its last usable admin key without an
  * expiry (revoked or demoted) nor its last admin SSO member (removed or demoted) goes while the other kind is missing,
- * and concurrent changes cannot together take both of the last two away. Through the API on a real Postgres.
+ * and concurrent changes cannot together take both of the last two away. Members count only where the API verifies
+ * SSO tokens (a verifier whose JWKS is never fetched here: these requests send keys). Through the API on a real
+ * Postgres.
  */
 describe('the last admin of a tenant (409 last_tenant_admin)', function () {
   this.timeout(120_000);
   let stack: TestStack;
   let api: TestApi;
+  /** The same platform without SSO: a member cannot sign in there, so is no way in. */
+  let keysOnly: TestApi;
 
   before(async function () {
     this.timeout(300_000);
     stack = await getTestStack();
-    api = await startTestApi(stack);
+    const config: SsoConfig = {
+      jwksUrl: 'http://127.0.0.1:9/unused',
+      issuer: 'https://idp.example.com/',
+      audience: 'kiln',
+      algorithms: ['RS256'],
+    };
+    api = await startTestApi(stack, {}, {}, { sso: createSsoVerifier({ pool: stack.pool, config }) });
+    keysOnly = await startTestApi(stack);
   });
-  after(() => api?.close());
+  after(async () => {
+    await api?.close();
+    await keysOnly?.close();
+  });
 
   const revoke = (keyId: string, as: string) =>
     request(api, 'DELETE', `/api/v1/api-keys/${keyId}`, undefined, bearer(as));
@@ -160,6 +176,23 @@ describe('the last admin of a tenant (409 last_tenant_admin)', function () {
     expect((await patch(idOf(key), { role: 'editor' }, key)).status).to.equal(200);
     const other = await createTestKey(stack.pool, { tenantId: 'lta-sso', role: 'admin' });
     expect((await revoke(idOf(other), other)).status).to.equal(204);
+  });
+
+  it('without SSO an admin member is no way in: the last admin key stays, the member may go', async () => {
+    const key = await tenantWithAdmin('lta-nosso');
+    const subject = 'https://idp.example.com/|alice';
+    expect((await putMember(subject, 'admin', key)).status).to.equal(201);
+    const refused = await request(keysOnly, 'PATCH', `/api/v1/api-keys/${idOf(key)}`, { role: 'editor' }, bearer(key));
+    expectError(refused, 409, 'last_tenant_admin', 'demote without SSO');
+    expectError(
+      await request(keysOnly, 'DELETE', `/api/v1/api-keys/${idOf(key)}`, undefined, bearer(key)),
+      409,
+      'last_tenant_admin',
+      'revoke without SSO',
+    );
+    const removed = await request(keysOnly, 'DELETE', memberPath(subject), undefined, bearer(key));
+    expect(removed.status).to.equal(204);
+    expect(await actsAsAdmin(key)).to.equal(200);
   });
 
   it('refuses removing or demoting the last admin member when no admin key without an expiry remains', async () => {

@@ -405,6 +405,21 @@ function ssoProblems(input: Partial<Record<EnvName, string>>, invalid: ReadonlyS
     .map((name) => `${name} is set without KILN_JWT_JWKS_URL: set the URL of the JWKS to turn SSO on, or unset it`);
 }
 
+/**
+ * KILN_PROXY_HOPS means nothing unless the API trusts its proxies: set without KILN_TRUST_PROXY on, the operator
+ * believes the proxy's X-Forwarded-For is read when it is not.
+ */
+function proxyProblems(input: Partial<Record<EnvName, string>>, invalid: ReadonlySet<string>): string[] {
+  if (invalid.has('KILN_TRUST_PROXY') || invalid.has('KILN_PROXY_HOPS') || input.KILN_PROXY_HOPS === undefined)
+    return [];
+  const trust = input.KILN_TRUST_PROXY;
+  return trust === 'true' || trust === '1'
+    ? []
+    : [
+        'KILN_PROXY_HOPS is set without KILN_TRUST_PROXY=true: the API reads X-Forwarded-For only when it trusts the proxy; set both, or unset KILN_PROXY_HOPS',
+      ];
+}
+
 /** Problems between variables, each valid alone. */
 function combinationProblems(input: Partial<Record<EnvName, string>>, invalid: ReadonlySet<string>): string[] {
   return [
@@ -412,6 +427,7 @@ function combinationProblems(input: Partial<Record<EnvName, string>>, invalid: R
       ([file, data]) => `${file} and ${data} are both set: set one (a file, or the PEM itself)`,
     ),
     ...ssoProblems(input, invalid),
+    ...proxyProblems(input, invalid),
   ];
 }
 

@@ -18,7 +18,9 @@ function aboutCookie(err: UnauthorizedError): UnauthorizedError {
 }
 
 /** The refusal of a session cookie that names no live session (unknown, signed out, expired or malformed). */
-function sessionExpired(message = 'the session has ended (signed out or expired): sign in again'): UnauthorizedError {
+function sessionExpired(
+  message = 'the session has ended (signed out, expired, or ended by an admin: its key revoked or its membership removed): sign in again',
+): UnauthorizedError {
   return aboutCookie(new UnauthorizedError(message, 'session_expired'));
 }
 

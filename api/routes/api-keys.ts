@@ -40,7 +40,8 @@ function refusalError(refusal: KeyRefusal, keyId: string, action: 'rotate' | 'ch
       return new ConflictError(`the key has expired: it cannot be ${done}; create a new one`, 'key_expired', 'keyId');
     case 'replaced':
       return new ConflictError(
-        `the key was already rotated (it works only until its grace period ends): ${action} its successor ` +
+        `the key was already rotated (it works until its revokedAt: the end of the rotation's grace period, if any): ` +
+          `${action} its successor ` +
           '(replacedBy in GET /api/v1/api-keys) instead',
         'key_rotated',
         'keyId',

@@ -102,5 +102,6 @@ export const updateApiKeyRequest = z
   })
   .refine((change) => change.role !== undefined || change.name !== undefined, {
     message: 'give role, name or both',
+    path: ['role'],
   })
   .meta({ description: 'Change a key’s role or name; this replica applies it at once, others within 5 s' });

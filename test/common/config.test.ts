@@ -79,7 +79,11 @@ describe('common/config', () => {
     expect(proxy({})).to.deep.equal({ trust: false, hops: 1 });
     expect(proxy({ KILN_TRUST_PROXY: 'true' })).to.deep.equal({ trust: true, hops: 1 });
     expect(proxy({ KILN_TRUST_PROXY: '1', KILN_PROXY_HOPS: '2' })).to.deep.equal({ trust: true, hops: 2 });
-    expect(proxy({ KILN_TRUST_PROXY: '0', KILN_PROXY_HOPS: '3' })).to.deep.equal({ trust: false, hops: 3 });
+    // Hops without trust would be ignored: a configuration error rather than a silent no-op.
+    expect(() => proxy({ KILN_TRUST_PROXY: '0', KILN_PROXY_HOPS: '3' })).to.throw(
+      /KILN_PROXY_HOPS is set without KILN_TRUST_PROXY=true/,
+    );
+    expect(() => proxy({ KILN_PROXY_HOPS: '2' })).to.throw(/KILN_PROXY_HOPS is set without KILN_TRUST_PROXY=true/);
   });
 
   it('reads the browser policy: allowed hosts (default loopback plus the bind host) and CORS origins', () => {

@@ -165,7 +165,9 @@ describe('access control fixes after the second breaker round', function () {
     const unknown = await raw(api, 'GET', '/api/v1/whoami', cookie('A'.repeat(43)));
     expectError(unknown, 401, 'session_expired');
     expect(unknown.body.error.field).to.equal('kiln_session');
-    expect(unknown.body.error.message).to.equal('the session has ended (signed out or expired): sign in again');
+    expect(unknown.body.error.message).to.equal(
+      'the session has ended (signed out, expired, or ended by an admin: its key revoked or its membership removed): sign in again',
+    );
 
     const key = await createTestKey(stack.pool, { tenantId: tenant, role: 'viewer' });
     const session = await signIn(api, key);

@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { randomInt } from 'node:crypto';
-import * as http from 'node:http';
 import { decodeJwt } from 'jose';
 import { createSsoVerifier } from '../../api/auth/sso';
 import { UnauthorizedError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
+import { freshLoopback, rawRequest } from '../support/raw-request';
 import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
@@ -15,34 +14,9 @@ function expectError(res: JsonResponse, status: number, code: string, what = '')
 }
 
 const keyIdOf = (key: string): string => key.slice(5, 21);
-/** A loopback address of its own: the failure budget these requests charge is this test's alone. */
-const freshLoopback = (): string => `127.${randomInt(1, 255)}.${randomInt(1, 255)}.${randomInt(2, 255)}`;
-
-/** A request over node:http, headers exactly as given (an empty X-API-Key included), from `localAddress`. */
-function raw(
-  api: TestApi,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: string,
-): Promise<JsonResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${api.baseUrl}${path}`, { method, headers, localAddress: freshLoopback() }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) {
-          if (typeof value === 'string') responseHeaders.set(name, value);
-        }
-        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, headers: responseHeaders });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** A request over node:http (rawRequest): headers exactly as given (an empty X-API-Key included), from an address of its own. */
+const raw = (api: TestApi, method: string, path: string, headers: Record<string, string>, body?: string) =>
+  rawRequest(api, method, path, headers, { localAddress: freshLoopback(), ...(body !== undefined ? { body } : {}) });
 
 /**
  * The second breaker round's findings on access control: SSO sessions follow the membership, percent-encoded keys and

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
-import * as http from 'node:http';
 import type { Context } from 'koa';
 import type { Pool } from 'pg';
 import { createAccessGate } from '../../api/auth/gate';
@@ -8,6 +7,7 @@ import { TooManyRequestsError, UnauthorizedError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
 import { DEFAULT_BUDGET_SIZES } from '../../common/rate-limit-budgets';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
+import { freshLoopback, rawRequest } from '../support/raw-request';
 import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
@@ -16,46 +16,9 @@ function expectError(res: JsonResponse, status: number, code: string, what = '')
   expect(res.body.error.code, `${what} ${JSON.stringify(res.body)}`).to.equal(code);
 }
 
-/** A loopback address of its own (all of 127/8 is loopback on Linux): its failure budget is this test's alone. */
-const freshLoopback = (): string => `127.${randomInt(1, 255)}.${randomInt(1, 255)}.${randomInt(2, 255)}`;
-
-/**
- * A GET over node:http, so that headers go out exactly as given (an empty `Authorization:` included) and from
- * `localAddress` when given.
- */
-function rawGet(
-  api: TestApi,
-  path: string,
-  headers: Record<string, string>,
-  localAddress?: string,
-): Promise<JsonResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      `${api.baseUrl}${path}`,
-      { method: 'GET', headers, ...(localAddress ? { localAddress } : {}) },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // not JSON: keep the text
-          }
-          const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) {
-            if (typeof value === 'string') responseHeaders.set(name, value);
-          }
-          resolve({ status: res.statusCode ?? 0, body, headers: responseHeaders });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** A GET over node:http (rawRequest): headers exactly as given (an empty `Authorization:` included), from `localAddress`. */
+const rawGet = (api: TestApi, path: string, headers: Record<string, string>, localAddress?: string) =>
+  rawRequest(api, 'GET', path, headers, localAddress ? { localAddress } : {});
 
 const keyIdOf = (key: string): string => key.slice(5, 21);
 

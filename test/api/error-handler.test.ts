@@ -13,6 +13,7 @@ import {
   PayloadTooLargeError,
   RequestTimeoutError,
   ServiceUnavailableError,
+  TenantDisabledError,
   TooManyRequestsError,
   UnauthorizedError,
   UnprocessableError,
@@ -132,6 +133,18 @@ describe('api/middleware/error-handler', () => {
         error: {
           code: 'identity_provider_unavailable',
           message: 'the identity provider at idp.example.com is unavailable',
+        },
+      },
+    ],
+    [
+      new TenantDisabledError('acme'),
+      403,
+      {
+        error: {
+          code: 'tenant_disabled',
+          message:
+            'tenant "acme" is disabled: its API keys, sessions and members are refused until a platform admin ' +
+            'enables it again (PATCH /api/v1/tenants/acme {"disabled": false})',
         },
       },
     ],

@@ -1128,7 +1128,7 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
         patch: {
           operationId: 'updateTenant',
           summary:
-            'Disable or enable a tenant (platform admin): a disabled tenant’s keys, console sessions and SSO members are refused with 403 tenant_disabled on every route (other replicas within 5 s); its data, running jobs and schedules are left alone. 409 own_tenant for the caller’s own tenant, 409 last_platform_admin when no usable platform-admin key without an expiry would remain in an enabled tenant',
+            'Disable or enable a tenant (platform admin): a disabled tenant’s keys, console sessions and SSO members are refused with 403 tenant_disabled on every route (other replicas within 5 s); its data and running jobs are left alone; its schedules are paused (schedulesPaused), and enabling unpauses those the disabling paused (schedulesUnpaused). 409 own_tenant for the caller’s own tenant, 409 last_platform_admin when no usable platform-admin key without an expiry would remain in an enabled tenant',
           requestBody: { content: { 'application/json': { schema: schema(updateTenantRequest) } } },
           responses: {
             '200': {

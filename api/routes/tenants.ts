@@ -9,6 +9,7 @@ import { ApiDeps } from '../context';
 import { tenantId } from '../schemas/tenant-limits';
 import { createTenantRequest, tenantSlug, updateTenantRequest } from '../schemas/tenants';
 import { parseWith } from '../schemas/validate';
+import { setTenantSchedulesPaused } from '../services/tenant-schedules';
 
 /**
  * Tenants (platform admins): create one with its first admin key (shown once), list them, disable or enable one. A
@@ -16,9 +17,11 @@ import { parseWith } from '../schemas/validate';
  * admin as actor; disabling and enabling as `tenant` disabled / enabled. A disabled tenant's keys, console sessions
  * and SSO members are refused (403 tenant_disabled) on every route: at once in this process, within KEY_CACHE_MS (5 s,
  * api/auth/gate.ts) for keys in other replicas (sessions of SSO members and SSO tokens at once everywhere: their
- * membership is read on every request). Its data, running jobs and schedules are left alone.
+ * membership is read on every request). Its data and running jobs are left alone; its schedules are paused with it
+ * (and unpaused with it, those its disabling paused: services/tenant-schedules.ts), since their runs start through
+ * Temporal, never through the gate.
  */
-export function tenantsRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Router {
+export function tenantsRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits' | 'temporal'>): Router {
   const router = new Router();
 
   router.post('/tenants', requires('platform-admin'), async (ctx) => {
@@ -76,7 +79,9 @@ export function tenantsRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits'>): Route
         break;
     }
     ctx.accessGate?.forgetTenant?.(id);
-    ctx.body = result.tenant;
+    // Scheduled runs start through Temporal, not through the gate: the tenant's schedules pause with it.
+    const changed = await setTenantSchedulesPaused(deps.temporal, id, disabled);
+    ctx.body = { ...result.tenant, ...(disabled ? { schedulesPaused: changed } : { schedulesUnpaused: changed }) };
   });
 
   return router;

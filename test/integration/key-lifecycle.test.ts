@@ -3,7 +3,8 @@ import { createSsoVerifier } from '../../api/auth/sso';
 import { createSession } from '../../db/sessions';
 import { putTenantMember } from '../../db/tenant-members';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
-import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
+import { TENANT_DISABLED_PAUSE_NOTE, TENANT_ENABLED_UNPAUSE_NOTE } from '../../api/services/tenant-schedules';
+import { eventually, JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
 /** The key id of `kiln_<keyId>_<secret>`. */
@@ -318,6 +319,63 @@ describe('key lifecycle: rotate, change, disable a tenant', function () {
       const events = await auditOf('tenant', 'kl-off');
       expect(events.map((e) => e.action)).to.deep.equal(['disabled', 'enabled']);
       expect(events[0]!.actor).to.equal(`key:${idOf(api.key)}`);
+    });
+
+    it('pauses the tenant’s schedules with it, and unpauses those it paused when enabled again', async () => {
+      await createTestTenant(stack.pool, 'kl-sched');
+      const owner = await createTestKey(stack.pool, { tenantId: 'kl-sched', role: 'admin' });
+      const data = Array.from({ length: 12 }, (_, i) => [i % 2 === 0 ? i : -i, i % 3]);
+      const upload = await request(api, 'POST', '/api/v1/datasets', { name: 'kl-sched', data }, bearer(owner));
+      expect(upload.status, JSON.stringify(upload.body)).to.equal(201);
+      const schedule = async (paused: boolean) => {
+        const res = await request(
+          api,
+          'POST',
+          '/api/v1/schedules',
+          {
+            action: {
+              kind: 'clustering',
+              request: { algorithm: 'kmeans', params: { k: 2 }, dataset: { name: 'kl-sched' } },
+            },
+            // Never due during the test.
+            spec: { cron: ['0 3 1 1 *'], timezone: 'UTC', startAt: '2099-01-01T00:00:00Z' },
+            paused,
+          },
+          bearer(owner),
+        );
+        expect(res.status, JSON.stringify(res.body)).to.equal(201);
+        return stack.env.client.schedule.getHandle(res.body.scheduleId as string);
+      };
+      const running = await schedule(false);
+      const pausedByOwner = await schedule(true);
+      try {
+        // Visibility lists a new schedule within about a second.
+        await eventually(
+          () => request(api, 'GET', '/api/v1/schedules', undefined, bearer(owner)),
+          (listed) => listed.body.schedules?.length === 2,
+        );
+        const off = await disable('kl-sched', true);
+        expect(off.status, JSON.stringify(off.body)).to.equal(200);
+        expect(off.body.schedulesPaused).to.equal(1);
+        expect((await running.describe()).state).to.include({ paused: true, note: TENANT_DISABLED_PAUSE_NOTE });
+        const ownerNote = (await pausedByOwner.describe()).state.note;
+        expect(ownerNote).to.not.equal(TENANT_DISABLED_PAUSE_NOTE);
+
+        // The list of paused schedules lags the pause by up to a second: a repeat unpauses what the first missed.
+        const on = await eventually(
+          async () => {
+            const res = await disable('kl-sched', false);
+            return { res, paused: (await running.describe()).state.paused };
+          },
+          ({ res, paused }) => res.status === 200 && !paused,
+        );
+        expect(on.res.body.schedulesUnpaused).to.be.oneOf([0, 1]);
+        expect((await running.describe()).state.note).to.equal(TENANT_ENABLED_UNPAUSE_NOTE);
+        expect((await pausedByOwner.describe()).state).to.include({ paused: true, note: ownerNote });
+      } finally {
+        await running.delete().catch(() => undefined);
+        await pausedByOwner.delete().catch(() => undefined);
+      }
     });
 
     it('never locks every platform admin out: not the caller’s own tenant, not the last usable platform admin', async () => {

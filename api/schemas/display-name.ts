@@ -4,6 +4,7 @@ import { z } from 'zod';
  * Control characters: C0 (NUL, newline, ESC of ANSI sequences...), DEL and C1. Postgres refuses NUL in text and
  * jsonb (a 500 otherwise); the others forge lines in logs or colour a terminal.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Bidirectional embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069): they make text read reversed. */

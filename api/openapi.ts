@@ -1090,7 +1090,7 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
         post: {
           operationId: 'rotateApiKey',
           summary:
-            'Rotate a key (same rules as revoking it): a new key (shown this once) with the same name, role, platform-admin flag and expiry; the old one is revoked at once or after graceSeconds (at most 86400) and names its successor (replacedBy). 409 for a revoked, expired or already rotated key (of two concurrent rotations, one)',
+            'Rotate a key (same rules as revoking it): a new key (shown this once) with the same name, role, platform-admin flag and expiry; the old one is revoked at once or after graceSeconds (at most 86400) and names its successor (replacedBy). 409 for a revoked, expired or already rotated key (of two concurrent rotations, one), and for the last platform-admin key or tenant admin way in rotated with no grace (last_platform_admin, last_tenant_admin). The answer is never cached (Cache-Control: no-store)',
           requestBody: { required: false, content: { 'application/json': { schema: schema(rotateApiKeyRequest) } } },
           responses: {
             '201': {

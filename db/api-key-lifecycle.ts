@@ -1,5 +1,14 @@
 import type { Role } from '../common/auth/roles';
-import { API_KEY_ENTITY, type ApiKeyRecord, type ApiKeyRow, createApiKey, record, usableAt } from './api-keys';
+import {
+  API_KEY_ENTITY,
+  type ApiKeyRecord,
+  type ApiKeyRow,
+  createApiKey,
+  PLATFORM_ADMIN_LOCK,
+  platformAdminKeyExists,
+  record,
+  usableAt,
+} from './api-keys';
 import { type Queryable } from './pool';
 import { lockTenantAdmins, tenantAdminRemains } from './tenant-admins';
 
@@ -42,27 +51,35 @@ function refusalOf(key: ApiKeyRow, now: Date, caller: KeyChanger): KeyRefusal | 
   return undefined;
 }
 
-/** What rotateApiKey did: the new key (its secret, shown once) and the old key's record after it, or why not. */
+/**
+ * What rotateApiKey did: the new key (its secret, shown once) and the old key's record after it, or why not
+ * (`last_platform_admin`, `last_tenant_admin`: a rotation without grace of the last way in, see rotateApiKey).
+ */
 export type RotateOutcome =
-  { outcome: 'rotated'; key: string; record: ApiKeyRecord; previous: ApiKeyRecord } | { outcome: KeyRefusal };
+  | { outcome: 'rotated'; key: string; record: ApiKeyRecord; previous: ApiKeyRecord }
+  | { outcome: KeyRefusal | 'last_platform_admin' | 'last_tenant_admin' };
 
 /**
  * Rotates a key of the caller's tenant: creates a new key (new id and secret) with the old one's name, tenant, role,
  * platform-admin flag and expiry, and revokes the old one `graceSeconds` from now (0: at once), recording its
  * successor in `replaced_by`. Audited: `created` on the new key (details.rotatedFrom) and `rotated` on the old one
  * (details: replacedBy, graceSeconds, revokedAt), `caller` as actor. The same rules as revokeApiKey: another tenant's
- * key is not found, and a platform-admin key needs a platform-admin caller; no last-platform-admin check is needed
- * since the successor is as usable as the old key (nor a last-tenant-admin one: the successor has the old key's role
- * and expiry, and db/tenant-admins.ts counts it while the old key, awaiting its revocation, no longer counts). A
- * revoked, expired or already rotated key is refused. `db` must be a transaction's client: the old key's row stays
- * locked until it ends, so of two concurrent rotations of one key the second sees the first's `replaced_by` and is
- * refused (`replaced`).
+ * key is not found, and a platform-admin key needs a platform-admin caller. A revoked, expired or already rotated key
+ * is refused. The successor is as usable as the old key, but only its answer holds the new secret: were that answer
+ * lost (client gone, proxy timeout), a rotation without grace of the last way in would lock it out for good. So with
+ * `graceSeconds` 0 the revocation's last-way-in checks apply (as revokeApiKey, same lock order: key row, platform lock,
+ * tenant lock): `last_platform_admin` when no other usable platform-admin key without an expiry remains,
+ * `last_tenant_admin` for an admin key when the tenant keeps no other way in as admin (db/tenant-admins.ts, SSO members
+ * counting where `ssoEnabled`). With a grace the old key keeps working until the new one is in hand. `db` must be a
+ * transaction's client: the old key's row stays locked until it ends, so of two concurrent rotations of one key the
+ * second sees the first's `replaced_by` and is refused (`replaced`).
  */
 export async function rotateApiKey(
   db: Queryable,
   caller: KeyChanger,
   keyId: string,
   graceSeconds: number,
+  ssoEnabled: boolean,
 ): Promise<RotateOutcome> {
   if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
     throw new RangeError(`graceSeconds must be an integer in [0, ${MAX_ROTATION_GRACE_SECONDS}]`);
@@ -72,6 +89,18 @@ export async function rotateApiKey(
   const { key: old, now } = locked;
   const refusal = refusalOf(old, now, caller);
   if (refusal) return { outcome: refusal };
+  if (graceSeconds === 0) {
+    if (old.platform_admin) {
+      await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [PLATFORM_ADMIN_LOCK]);
+      if (!(await platformAdminKeyExists(db, keyId, { permanent: true }))) return { outcome: 'last_platform_admin' };
+    }
+    if (old.role === 'admin') {
+      await lockTenantAdmins(db, old.tenant_id);
+      if (!(await tenantAdminRemains(db, old.tenant_id, { keyId }, ssoEnabled))) {
+        return { outcome: 'last_tenant_admin' };
+      }
+    }
+  }
   const created = await createApiKey(db, {
     tenantId: old.tenant_id,
     name: old.name,

@@ -121,7 +121,14 @@ export function createKeyVerifier(deps: GateDeps): KeyVerifier {
     tenantDisabled: boolean;
   }): Principal => {
     if (key.revokedAt && Date.parse(key.revokedAt) <= Date.now()) {
-      throw new UnauthorizedError('this API key was revoked', 'key_revoked');
+      // The same code for both: a rotated key is revoked, at the end of its grace period (or earlier by DELETE).
+      throw new UnauthorizedError(
+        key.replacedBy
+          ? 'this API key was rotated and no longer works (its grace period, if any, is over): use its successor, ' +
+              'named in replacedBy of GET /api/v1/api-keys'
+          : 'this API key was revoked',
+        'key_revoked',
+      );
     }
     if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) {
       throw new UnauthorizedError('this API key has expired', 'key_expired');

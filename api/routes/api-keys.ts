@@ -8,6 +8,7 @@ import { lastTenantAdminError } from '../../db/tenant-admins';
 import { principalOf, requires } from '../auth/access';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
+import { noStore } from '../no-store';
 import {
   createApiKeyRequest,
   KEY_ID_PATTERN,
@@ -50,13 +51,38 @@ function refusalError(refusal: KeyRefusal, keyId: string, action: 'rotate' | 'ch
 }
 
 /**
+ * The conflict (409, naming `graceSeconds`) for a rotation without grace of the last usable permanent platform-admin
+ * key or of the tenant's last way in as admin: were its answer lost, nobody would hold a working key.
+ */
+function lastWayInRotationError(code: 'last_platform_admin' | 'last_tenant_admin'): ConflictError {
+  const what =
+    code === 'last_platform_admin'
+      ? 'the last usable platform-admin key without an expiry'
+      : "the tenant's last way in as admin (no other admin key without an expiry, no admin SSO member)";
+  const second =
+    code === 'last_platform_admin'
+      ? 'POST /api/v1/api-keys {"role": "admin", "platformAdmin": true} with no expiresAt'
+      : 'POST /api/v1/api-keys {"role": "admin"} with no expiresAt';
+  return new ConflictError(
+    `this key is ${what}: rotated with no grace it would stop working at once, and were the answer with the new ` +
+      'key lost (client gone, proxy timeout) nobody could get in again. Rotate it with a grace (e.g. ' +
+      '{"graceSeconds": 300}) so that it keeps working until the new key is in hand (it stops when the grace ' +
+      `ends); or create a second admin key first (${second})`,
+    code,
+    'graceSeconds',
+  );
+}
+
+/**
  * API keys of the caller's tenant (admins): create (the key is in the answer, once), list (never a secret or hash),
  * revoke, rotate (a new key in its place, the old one revoked at once or after a grace period), change a key's role or
  * name. Another tenant's key is a 404, as a key that does not exist. Every change is audited (entity `api_key`).
  * Platform-admin keys are created, revoked, rotated and changed by platform admins only, and a usable one is revoked
  * only while a usable one without an expiry remains; likewise a tenant's usable admin key is revoked or loses the role
  * admin only while the tenant keeps another admin key without an expiry or an admin SSO member (409
- * `last_tenant_admin`, db/tenant-admins.ts). A revocation, rotation or change applies in this process at
+ * `last_tenant_admin`, db/tenant-admins.ts), and the last of either is rotated only with a grace period (409: were
+ * the answer lost, nobody would hold a working key). Answers with a key are never cached (Cache-Control: no-store).
+ * A revocation, rotation or change applies in this process at
  * once (its cached row is forgotten); other replicas within KEY_CACHE_MS (5 s, api/auth/gate.ts).
  */
 export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits' | 'sso'>): Router {
@@ -80,6 +106,7 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits' | 'sso'>
       createdBy: caller.id,
       ...(body.expiresAt !== undefined ? { expiresAt: new Date(body.expiresAt) } : {}),
     });
+    noStore(ctx);
     ctx.status = 201;
     ctx.body = { ...record, key };
   });
@@ -127,8 +154,14 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits' | 'sso'>
       hasBody ? await readJsonBody(ctx, deps.bodyLimits.maxRegistryBodyBytes) : {},
     );
     const caller = principalOf(ctx);
-    const rotated = await inTransaction(deps.pool, (client) => rotateApiKey(client, caller, keyId, body.graceSeconds));
+    const rotated = await inTransaction(deps.pool, (client) =>
+      rotateApiKey(client, caller, keyId, body.graceSeconds, deps.sso !== undefined),
+    );
+    if (rotated.outcome === 'last_platform_admin' || rotated.outcome === 'last_tenant_admin') {
+      throw lastWayInRotationError(rotated.outcome);
+    }
     if (rotated.outcome !== 'rotated') throw refusalError(rotated.outcome, keyId, 'rotate');
+    noStore(ctx);
     // Its cached row says "not revoked": this process reads the new revokedAt at once, others within KEY_CACHE_MS.
     ctx.accessGate?.forgetKey(keyId);
     ctx.status = 201;

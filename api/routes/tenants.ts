@@ -6,6 +6,7 @@ import { createTenant, listTenants, setTenantDisabled } from '../../db/tenants';
 import { principalOf, requires } from '../auth/access';
 import { readJsonBody } from '../body';
 import { ApiDeps } from '../context';
+import { noStore } from '../no-store';
 import { tenantId } from '../schemas/tenant-limits';
 import { createTenantRequest, tenantSlug, updateTenantRequest } from '../schemas/tenants';
 import { parseWith } from '../schemas/validate';
@@ -45,6 +46,8 @@ export function tenantsRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits' | 'tempo
       return { ...tenant, adminKey: { ...record, key } };
     });
     if (!created) throw new ConflictError(`tenant ${JSON.stringify(id)} exists`, 'conflict', 'id');
+    // The answer carries the first admin key's secret.
+    noStore(ctx);
     ctx.status = 201;
     ctx.body = created;
   });

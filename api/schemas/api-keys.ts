@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { ROLES } from '../../common/auth/roles';
 import { MAX_ROTATION_GRACE_SECONDS } from '../../db/api-key-lifecycle';
+import { displayName } from './display-name';
 
 /** Key ids: the 16 hex characters of `kiln_<keyId>_<secret>`. */
 export const KEY_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 /** A key's label: what it is for ("ci", "notebook of ada"). */
-const keyName = z.string().trim().min(1).max(200);
+const keyName = displayName(200);
 
 /**
  * POST /api/v1/api-keys: a key of the caller's tenant. Strict: `tenantId` is an unknown field (a key is always of the
@@ -68,18 +69,23 @@ export const createdApiKeyView = apiKeyView.extend({
 
 /**
  * POST /api/v1/api-keys/{keyId}/rotate's body (optional: no body means no grace). `graceSeconds` beyond the limit is
- * a 400 naming the field.
+ * a 400 naming the field. No grace for the last way in (platform or tenant admin) is a 409 (api/routes/api-keys.ts).
  */
 export const rotateApiKeyRequest = z
   .strictObject({
+    // The bounds before int(): zod's int() also checks the safe-integer range, and a huge number (1e23) would be
+    // refused first as "<=9007199254740991" rather than with the limit that matters.
     graceSeconds: z
       .number()
-      .int()
-      .min(0)
-      .max(MAX_ROTATION_GRACE_SECONDS)
+      .min(0, 'must be at least 0')
+      .max(MAX_ROTATION_GRACE_SECONDS, `must be at most ${MAX_ROTATION_GRACE_SECONDS} (one day)`)
+      .int('must be a whole number of seconds')
       .default(0)
       .meta({
-        description: `Seconds the old key keeps working (0 to ${MAX_ROTATION_GRACE_SECONDS}, one day); default 0: revoked at once`,
+        description:
+          `Seconds the old key keeps working (0 to ${MAX_ROTATION_GRACE_SECONDS}, one day); default 0: revoked at once. ` +
+          'The last admin way in of a tenant, or the last platform-admin key, needs a grace (409 otherwise). A grace ' +
+          'is for handing the new key over, not for containing a leaked key: revoke that (DELETE), which ends it at once',
       }),
   })
   .meta({ description: 'Rotate a key: a new key with the same name, role, platform-admin flag and expiry' });

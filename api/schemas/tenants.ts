@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../../db/tenants';
 import { createdApiKeyView } from './api-keys';
+import { displayName } from './display-name';
 
 /** POST /api/v1/tenants: a tenant, its id derived from the name when absent. */
 export const createTenantRequest = z
   .strictObject({
-    name: z.string().trim().min(1).max(200),
+    name: displayName(200),
     id: z
       .string()
       .regex(TENANT_ID_PATTERN, `must match ${TENANT_ID_PATTERN.source}`)

@@ -10,6 +10,7 @@ import { createLogger } from '../../common/logger';
 import { DEFAULT_LIMITS } from '../../datasets/limits';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
 import { routeAccess } from '../support/route-access';
+import { SAFE_UNICODE_NAME, UNSAFE_NAMES } from '../support/unsafe-names';
 import { eventually, JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
@@ -270,6 +271,9 @@ describe('auth: API keys, roles, tenants (issue 12)', function () {
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     expect(created.body).to.include({ id: `acme-labs-${suffix}`, name: `Acme Labs ${suffix}` });
     expect(created.body.adminKey).to.include({ tenantId: `acme-labs-${suffix}`, role: 'admin', platformAdmin: false });
+    // The answer carries a secret: no cache keeps it.
+    expect(created.headers.get('cache-control')).to.equal('no-store');
+    expect(created.headers.get('pragma')).to.equal('no-cache');
     const admin = bearer(created.body.adminKey.key);
     const keys = await request(api, 'GET', '/api/v1/api-keys', undefined, admin);
     expect(keys.body.apiKeys.map((k: { keyId: string }) => k.keyId)).to.deep.equal([created.body.adminKey.keyId]);
@@ -284,6 +288,14 @@ describe('auth: API keys, roles, tenants (issue 12)', function () {
       expect(bad.status, JSON.stringify(bad.body)).to.equal(400);
       expect(bad.body.error.field).to.equal('id');
     }
+    for (const [what, name] of Object.entries(UNSAFE_NAMES)) {
+      const bad = await request(api, 'POST', '/api/v1/tenants', { name, id: `bad-${suffix}` });
+      expectError(bad, 400, 'invalid_request', what);
+      expect(bad.body.error.field, what).to.equal('name');
+    }
+    const unicode = await request(api, 'POST', '/api/v1/tenants', { name: SAFE_UNICODE_NAME, id: `u${suffix}` });
+    expect(unicode.status, JSON.stringify(unicode.body)).to.equal(201);
+    expect(unicode.body.name).to.equal(SAFE_UNICODE_NAME);
     const list = await request(api, 'GET', '/api/v1/tenants');
     expect(list.body.tenants.map((t: { id: string }) => t.id)).to.include.members([
       'default',

@@ -4,6 +4,7 @@ import { createSession } from '../../db/sessions';
 import { putTenantMember } from '../../db/tenant-members';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
 import { TENANT_DISABLED_PAUSE_NOTE, TENANT_ENABLED_UNPAUSE_NOTE } from '../../api/services/tenant-schedules';
+import { SAFE_UNICODE_NAME, UNSAFE_NAMES } from '../support/unsafe-names';
 import { eventually, JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
@@ -73,7 +74,13 @@ describe('key lifecycle: rotate, change, disable a tenant', function () {
       expect(Date.parse(res.body.previous.revokedAt)).to.be.at.most(Date.now() + 1000);
 
       expect((await useKey(fresh)).status).to.equal(200);
-      expectError(await useKey(old), 401, 'key_revoked');
+      const refused = await useKey(old);
+      expectError(refused, 401, 'key_revoked');
+      expect(refused.body.error.message)
+        .to.match(/was rotated/)
+        .and.match(/replacedBy of GET \/api\/v1\/api-keys/);
+      expect(res.headers.get('cache-control')).to.equal('no-store');
+      expect(res.headers.get('pragma')).to.equal('no-cache');
 
       const listed = (await request(api, 'GET', '/api/v1/api-keys', undefined, bearer(admin))).body.apiKeys as Array<
         Record<string, unknown>
@@ -95,6 +102,13 @@ describe('key lifecycle: rotate, change, disable a tenant', function () {
       expectError(await rotate(idOf(key), { graceSeconds: 86_401 }), 400, 'invalid_request');
       const tooLong = await rotate(idOf(key), { graceSeconds: 86_401 });
       expect(tooLong.body.error.field).to.equal('graceSeconds');
+      expect(tooLong.body.error.message).to.match(/at most 86400/);
+      // A huge number names the limit, not the safe-integer range.
+      const huge = await rotate(idOf(key), { graceSeconds: 1e23 });
+      expectError(huge, 400, 'invalid_request');
+      expect(huge.body.error.message)
+        .to.match(/at most 86400/)
+        .and.not.match(/9007199254740991/);
       expectError(await rotate(idOf(key), { graceSeconds: -1 }), 400, 'invalid_request');
       expectError(await rotate(idOf(key), { grace: 5 }), 400, 'unknown_field');
       expectError(await rotate('kiln_0123'), 400, 'invalid_request');
@@ -126,6 +140,32 @@ describe('key lifecycle: rotate, change, disable a tenant', function () {
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       expect(res.body).to.include({ platformAdmin: true, role: 'admin', tenantId: 'default' });
       expect((await request(api, 'GET', '/api/v1/tenants', undefined, bearer(res.body.key))).status).to.equal(200);
+    });
+
+    it('refuses rotating the last usable platform-admin key without an expiry with no grace (409); a grace lets it', async () => {
+      // Every other permanent platform-admin key expires for this test (restored after it).
+      const { rows: parked } = await stack.pool.query<{ key_id: string }>(
+        `UPDATE api_keys SET expires_at = now() + interval '1 hour'
+         WHERE platform_admin AND expires_at IS NULL AND revoked_at IS NULL RETURNING key_id`,
+      );
+      try {
+        await createTestTenant(stack.pool, 'kl-padm');
+        const last = await createTestKey(stack.pool, { tenantId: 'kl-padm', platformAdmin: true });
+        // A second admin key of its tenant: the tenant's rule is not what refuses.
+        await createTestKey(stack.pool, { tenantId: 'kl-padm', role: 'admin' });
+        const refused = await rotate(idOf(last), { graceSeconds: 0 }, last);
+        expectError(refused, 409, 'last_platform_admin');
+        expect(refused.body.error.message).to.match(/graceSeconds": 300/);
+        expect((await request(api, 'GET', '/api/v1/tenants', undefined, bearer(last))).status).to.equal(200);
+        const graced = await rotate(idOf(last), { graceSeconds: 60 }, last);
+        expect(graced.status, JSON.stringify(graced.body)).to.equal(201);
+        expect(graced.body).to.include({ platformAdmin: true, expiresAt: null });
+        expect((await request(api, 'GET', '/api/v1/tenants', undefined, bearer(graced.body.key))).status).to.equal(200);
+      } finally {
+        await stack.pool.query('UPDATE api_keys SET expires_at = NULL WHERE key_id = ANY($1::text[])', [
+          parked.map((r) => r.key_id),
+        ]);
+      }
     });
 
     it('keeps the old key working during the grace period, and refuses it once the period ends', async () => {
@@ -241,6 +281,56 @@ describe('key lifecycle: rotate, change, disable a tenant', function () {
       expectError(await patch(idOf(gone), { role: 'editor' }), 409, 'key_revoked');
       const { rows } = await stack.pool.query('SELECT role FROM api_keys WHERE key_id = $1', [idOf(gone)]);
       expect(rows[0].role).to.equal('viewer');
+    });
+  });
+
+  describe('key names', () => {
+    let admin: string;
+    let target: string;
+    before(async () => {
+      await createTestTenant(stack.pool, 'kl-names');
+      admin = await createTestKey(stack.pool, { tenantId: 'kl-names', role: 'admin' });
+      target = await createTestKey(stack.pool, { tenantId: 'kl-names', role: 'viewer', name: 'before' });
+    });
+
+    it('refuse NUL, lone surrogates, control characters and bidi controls (400 naming name) on create and change', async () => {
+      for (const [what, name] of Object.entries(UNSAFE_NAMES)) {
+        const created = await request(api, 'POST', '/api/v1/api-keys', { name, role: 'viewer' }, bearer(admin));
+        expectError(created, 400, 'invalid_request', `POST ${what}`);
+        expect(created.body.error.field, what).to.equal('name');
+        const changed = await request(api, 'PATCH', `/api/v1/api-keys/${idOf(target)}`, { name }, bearer(admin));
+        expectError(changed, 400, 'invalid_request', `PATCH ${what}`);
+        expect(changed.body.error.field, what).to.equal('name');
+      }
+      const { rows } = await stack.pool.query('SELECT count(*)::int AS n FROM api_keys WHERE tenant_id = $1', [
+        'kl-names',
+      ]);
+      expect(rows[0].n).to.equal(2);
+      expect((await request(api, 'GET', '/api/v1/api-keys', undefined, bearer(admin))).body.apiKeys[1].name).to.equal(
+        'before',
+      );
+    });
+
+    it('accept other Unicode; the answer with a new key is never cached', async () => {
+      const created = await request(
+        api,
+        'POST',
+        '/api/v1/api-keys',
+        { name: SAFE_UNICODE_NAME, role: 'viewer' },
+        bearer(admin),
+      );
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      expect(created.body.name).to.equal(SAFE_UNICODE_NAME);
+      expect(created.headers.get('cache-control')).to.equal('no-store');
+      expect(created.headers.get('pragma')).to.equal('no-cache');
+      const changed = await request(
+        api,
+        'PATCH',
+        `/api/v1/api-keys/${idOf(target)}`,
+        { name: SAFE_UNICODE_NAME },
+        bearer(admin),
+      );
+      expect(changed.body.name).to.equal(SAFE_UNICODE_NAME);
     });
   });
 

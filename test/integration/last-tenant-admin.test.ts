@@ -136,6 +136,49 @@ describe('the last admin of a tenant (409 last_tenant_admin)', function () {
     expect(await actsAsAdmin(fresh)).to.equal(200);
   });
 
+  it('refuses rotating the last way in with no grace (409, the key keeps working); with a grace, a second admin key or an admin member it goes', async () => {
+    const rotate = (keyId: string, body: unknown, as: string, on = api) =>
+      request(on, 'POST', `/api/v1/api-keys/${keyId}/rotate`, body, bearer(as));
+    const keyCount = async (as: string) =>
+      ((await request(api, 'GET', '/api/v1/api-keys', undefined, bearer(as))).body.apiKeys as unknown[]).length;
+
+    const only = await tenantWithAdmin('lta-rot0');
+    for (const [what, body] of [
+      ['grace 0', { graceSeconds: 0 }],
+      ['no body', undefined],
+    ] as const) {
+      const refused = await rotate(idOf(only), body, only);
+      expectError(refused, 409, 'last_tenant_admin', what);
+      expect(refused.body.error.field).to.equal('graceSeconds');
+      expect(refused.body.error.message)
+        .to.match(/graceSeconds": 300/)
+        .and.match(/second admin key/);
+    }
+    // Also without SSO (no member could be a way in there).
+    expectError(await rotate(idOf(only), { graceSeconds: 0 }, only, keysOnly), 409, 'last_tenant_admin', 'no SSO');
+    // Nothing was written: no successor, the key works as admin.
+    expect(await keyCount(only)).to.equal(1);
+    expect(await actsAsAdmin(only)).to.equal(200);
+
+    const graced = await rotate(idOf(only), { graceSeconds: 60 }, only);
+    expect(graced.status, JSON.stringify(graced.body)).to.equal(201);
+    expect(await actsAsAdmin(graced.body.key)).to.equal(200);
+    expect(await actsAsAdmin(only)).to.equal(200);
+
+    // With a second admin key (no expiry), no grace is needed.
+    const first = await tenantWithAdmin('lta-rot2');
+    const second = await request(api, 'POST', '/api/v1/api-keys', { name: 'second', role: 'admin' }, bearer(first));
+    expect(second.status).to.equal(201);
+    const now = await rotate(idOf(first), { graceSeconds: 0 }, first);
+    expect(now.status, JSON.stringify(now.body)).to.equal(201);
+    expectError(await request(api, 'GET', '/api/v1/models', undefined, bearer(first)), 401, 'key_revoked');
+    // With an admin SSO member the last admin key may be rotated with no grace, where SSO is on only.
+    const solo = await tenantWithAdmin('lta-rot3');
+    expect((await putMember('https://idp.example.com/|root', 'admin', solo)).status).to.equal(201);
+    expectError(await rotate(idOf(solo), {}, solo, keysOnly), 409, 'last_tenant_admin', 'member without SSO');
+    expect((await rotate(idOf(solo), {}, solo)).status).to.equal(201);
+  });
+
   it('of concurrent revocations or demotions of the last two admin keys exactly one succeeds', async () => {
     // Several tenants, each raced once, so that an interleaving where both would pass without the lock is likely.
     const races: Array<[string, (a: string, b: string) => Promise<[JsonResponse, JsonResponse]>]> = [

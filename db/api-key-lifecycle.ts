@@ -152,7 +152,7 @@ export type UpdateOutcome =
  * set any tenant role), only a platform admin changes a platform-admin key, and such a key keeps the role admin (the
  * platform-admin flag itself never changes here). A revoked, expired or rotated key is refused (a change would
  * not outlive it). An admin key loses the role admin only while its tenant keeps another admin key without an expiry
- * or an admin SSO member where `ssoEnabled` (under the tenant's admin lock, as revokeApiKey). `db` must be a transaction's client (the
+ * or an admin SSO member of `ssoIssuer` (under the tenant's admin lock, as revokeApiKey). `db` must be a transaction's client (the
  * checks and the change hold the locks together).
  */
 export async function updateApiKey(
@@ -160,7 +160,7 @@ export async function updateApiKey(
   caller: KeyChanger,
   keyId: string,
   change: ApiKeyChange,
-  ssoEnabled: boolean,
+  ssoIssuer: string | undefined,
 ): Promise<UpdateOutcome> {
   const locked = await lockKey(db, caller.tenantId, keyId);
   if (!locked) return { outcome: 'not_found' };
@@ -175,7 +175,7 @@ export async function updateApiKey(
   if (role === key.role && name === key.name) return { outcome: 'updated', record: record(key) };
   if (key.role === 'admin' && role !== 'admin') {
     await lockTenantAdmins(db, key.tenant_id);
-    if (!(await tenantAdminRemains(db, key.tenant_id, { keyId }, ssoEnabled))) return { outcome: 'last_tenant_admin' };
+    if (!(await tenantAdminRemains(db, key.tenant_id, { keyId }, ssoIssuer))) return { outcome: 'last_tenant_admin' };
   }
   const details = { before: { role: key.role, name: key.name }, after: { role, name } };
   const { rows } = await db.query<ApiKeyRow>(

@@ -211,14 +211,14 @@ export const PLATFORM_ADMIN_LOCK = '7739836656005277037';
  * found, whoever asks. A platform-admin key needs a platform-admin caller, and a usable one is revoked only while
  * another usable one without an expiry remains in an enabled tenant (an expiring key would lock the platform out when
  * it expires). Likewise a usable admin key is revoked only while its tenant keeps another admin key without an expiry or
- * an admin SSO member where `ssoEnabled` (under the tenant's admin lock, db/tenant-admins.ts). `db` must be a transaction's client (the
+ * an admin SSO member of `ssoIssuer` where SSO is on (under the tenant's admin lock, db/tenant-admins.ts). `db` must be a transaction's client (the
  * checks and the change hold the locks together).
  */
 export async function revokeApiKey(
   db: Queryable,
   caller: { tenantId: string; id: string; platformAdmin: boolean },
   keyId: string,
-  ssoEnabled: boolean,
+  ssoIssuer: string | undefined,
 ): Promise<RevokeOutcome> {
   const { rows: found } = await db.query<ApiKeyRow>(
     'SELECT * FROM api_keys WHERE tenant_id = $1 AND key_id = $2 FOR UPDATE',
@@ -236,7 +236,7 @@ export async function revokeApiKey(
   }
   if (usable && key.role === 'admin') {
     await lockTenantAdmins(db, key.tenant_id);
-    if (!(await tenantAdminRemains(db, key.tenant_id, { keyId }, ssoEnabled))) return { outcome: 'last_tenant_admin' };
+    if (!(await tenantAdminRemains(db, key.tenant_id, { keyId }, ssoIssuer))) return { outcome: 'last_tenant_admin' };
   }
   const { rows } = await db.query<ApiKeyRow>(
     `WITH revoked AS (

@@ -1,4 +1,5 @@
-import { ConflictError } from '../common/errors';
+import type { Principal } from '../common/auth/principal';
+import { ConflictError, ForbiddenError, UnauthorizedError } from '../common/errors';
 import { type Queryable } from './pool';
 
 /**
@@ -22,16 +23,17 @@ export async function lockTenantAdmins(db: Queryable, tenantId: string): Promise
  * True when the tenant keeps a way in as admin without `except` (the key or SSO member about to be revoked, demoted
  * or removed): either an admin key (platform-admin keys included: their role is admin) that is neither revoked nor
  * awaiting a revocation (a rotated key's grace period: its successor counts instead) and has no expiry (one that
- * expires would lock the tenant out when it does: the platform-admin rule's "permanent"), or, when `ssoEnabled` (the
- * API verifies SSO tokens: KILN_JWT_JWKS_URL), an SSO member with role admin (tenant_members: they sign in and manage
- * keys and members; without SSO a member cannot sign in, so is no way in). Read committed: call it under
- * lockTenantAdmins so that a concurrent change that committed first is seen.
+ * expires would lock the tenant out when it does: the platform-admin rule's "permanent"), or, when `ssoIssuer` is
+ * set (the API verifies SSO tokens, KILN_JWT_JWKS_URL, of this issuer, KILN_JWT_ISSUER), an SSO member with role admin
+ * whose subject is of that issuer (`<ssoIssuer>|<sub>`: they sign in and manage keys and members; without SSO, or of
+ * another issuer, a member cannot sign in, so is no way in). Read committed: call it under lockTenantAdmins so that a
+ * concurrent change that committed first is seen.
  */
 export async function tenantAdminRemains(
   db: Queryable,
   tenantId: string,
   except: { keyId?: string; subject?: string },
-  ssoEnabled: boolean,
+  ssoIssuer: string | undefined,
 ): Promise<boolean> {
   const { rows } = await db.query(
     `SELECT 1 FROM api_keys
@@ -39,33 +41,74 @@ export async function tenantAdminRemains(
        AND key_id IS DISTINCT FROM $2
      UNION ALL
      SELECT 1 FROM tenant_members
-     WHERE $4 AND tenant_id = $1 AND role = 'admin' AND subject IS DISTINCT FROM $3
+     WHERE $4::text IS NOT NULL AND tenant_id = $1 AND role = 'admin' AND subject IS DISTINCT FROM $3
+       AND starts_with(subject, $4::text || '|')
      LIMIT 1`,
-    [tenantId, except.keyId ?? null, except.subject ?? null, ssoEnabled],
+    [tenantId, except.keyId ?? null, except.subject ?? null, ssoIssuer ?? null],
   );
   return rows.length > 0;
 }
 
 /**
- * Takes the tenant's admin lock (lockTenantAdmins), then tells whether `subject` may stop being an admin SSO member of
- * the tenant (removed, or given another role): true when it is no admin member, when SSO is off (`ssoEnabled` false:
- * a member is no way in then), or when the tenant keeps another way in as admin (tenantAdminRemains). `db` must be a transaction's client, and the change must follow in the same
- * transaction. The lock comes before the member's row is read, so a concurrent promotion is seen.
+ * Tells whether `subject` may stop being an admin SSO member of the tenant (removed, or given another role): true when
+ * it is no admin member, when SSO is off (`ssoIssuer` undefined: a member is no way in then), when its subject is of
+ * another issuer (it cannot sign in), or when the tenant keeps another way in as admin (tenantAdminRemains). Call it
+ * under lockTenantAdmins, taken before the member's row is read (so that a concurrent promotion is seen), with the
+ * change following in the same transaction.
  */
 export async function memberMayStopBeingAdmin(
   db: Queryable,
   tenantId: string,
   subject: string,
-  ssoEnabled: boolean,
+  ssoIssuer: string | undefined,
 ): Promise<boolean> {
-  if (!ssoEnabled) return true;
-  await lockTenantAdmins(db, tenantId);
+  if (ssoIssuer === undefined || !subject.startsWith(`${ssoIssuer}|`)) return true;
   const { rows } = await db.query<{ role: string }>(
     'SELECT role FROM tenant_members WHERE tenant_id = $1 AND subject = $2',
     [tenantId, subject],
   );
   if (rows[0]?.role !== 'admin') return true;
-  return tenantAdminRemains(db, tenantId, { subject }, true);
+  return tenantAdminRemains(db, tenantId, { subject }, ssoIssuer);
+}
+
+/**
+ * Re-checks, inside a transaction holding the tenant's admin lock (lockTenantAdmins), that the caller authenticated
+ * at the start of the request is still an admin of its tenant now: a request that authenticated just before its
+ * caller was removed or demoted must not act on the stale role (a removed SSO admin putting itself back). An SSO
+ * caller (`principal.subject`) must still be a member of `principal.tenantId` with role admin; a key caller
+ * (`principal.keyId`) must still be a key of that tenant with role admin, neither revoked (a rotated key's revocation
+ * due) nor expired. Throws UnauthorizedError `key_revoked` / `key_expired` / `invalid_credentials` for a key no longer
+ * usable, ForbiddenError `insufficient_role` (403) for a caller who is no admin any more (membership removed or role
+ * changed), and ForbiddenError `insufficient_role` for a principal that is neither (nothing to re-check it against).
+ */
+export async function callerStillAdmin(db: Queryable, principal: Principal): Promise<void> {
+  const changed = (was: string) =>
+    new ForbiddenError(
+      `your ${was} changed while this request ran: it is no longer an admin of tenant "${principal.tenantId}"`,
+      'insufficient_role',
+    );
+  if (principal.subject !== undefined) {
+    const { rows } = await db.query<{ role: string }>(
+      'SELECT role FROM tenant_members WHERE tenant_id = $1 AND subject = $2',
+      [principal.tenantId, principal.subject],
+    );
+    if (rows[0]?.role !== 'admin') throw changed('membership');
+    return;
+  }
+  if (principal.keyId !== undefined) {
+    const { rows } = await db.query<{ role: string; revoked: boolean; expired: boolean }>(
+      `SELECT role, coalesce(revoked_at <= now(), false) AS revoked, coalesce(expires_at <= now(), false) AS expired
+       FROM api_keys WHERE tenant_id = $1 AND key_id = $2`,
+      [principal.tenantId, principal.keyId],
+    );
+    const key = rows[0];
+    if (!key) throw new UnauthorizedError('unknown API key', 'invalid_credentials');
+    if (key.revoked) throw new UnauthorizedError('this API key was revoked', 'key_revoked');
+    if (key.expired) throw new UnauthorizedError('this API key has expired', 'key_expired');
+    if (key.role !== 'admin') throw changed("key's role");
+    return;
+  }
+  throw new ForbiddenError('this needs an admin API key or SSO member', 'insufficient_role');
 }
 
 /**

@@ -16,6 +16,12 @@ export const TENANT_HEADER = 'X-Kiln-Tenant';
  */
 export interface SsoVerifier {
   /**
+   * KILN_JWT_ISSUER: the `iss` every token must carry, so the `<iss>` part of every subject this verifier answers. A
+   * member subject of another issuer can never sign in (api/routes/members.ts refuses it; db/tenant-admins.ts counts
+   * only admin members of this issuer as a way in).
+   */
+  readonly issuer: string;
+  /**
    * The principal `sso:<issuer>|<sub>` for a token, in `requestedTenant` (the X-Kiln-Tenant header) or else the one
    * tenant its subject is a member of, with the role of that membership. Throws UnauthorizedError `invalid_token`
    * (401) for a token that does not verify; ForbiddenError `not_a_member` (403) for a valid token whose subject is
@@ -37,6 +43,7 @@ export function createSsoVerifier(deps: {
 }): SsoVerifier {
   const verifyToken = deps.verifyToken ?? createSsoTokenVerifier(deps.config, deps.log);
   return {
+    issuer: deps.config.issuer,
     async authenticate(token, requestedTenant) {
       const subject = await verifyToken(token);
       if (requestedTenant !== undefined && !TENANT_ID_PATTERN.test(requestedTenant)) {

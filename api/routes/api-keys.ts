@@ -119,9 +119,7 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits' | 'sso'>
   router.delete('/api-keys/:keyId', requires('admin'), async (ctx) => {
     const keyId = keyIdOf(ctx);
     const caller = principalOf(ctx);
-    const revoked = await inTransaction(deps.pool, (client) =>
-      revokeApiKey(client, caller, keyId, deps.sso !== undefined),
-    );
+    const revoked = await inTransaction(deps.pool, (client) => revokeApiKey(client, caller, keyId, deps.sso?.issuer));
     switch (revoked.outcome) {
       case 'not_found':
         throw new NotFoundError('API key', keyId, 'keyId');
@@ -173,7 +171,7 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits' | 'sso'>
     const change = parseWith(updateApiKeyRequest, await readJsonBody(ctx, deps.bodyLimits.maxRegistryBodyBytes));
     const caller = principalOf(ctx);
     const updated = await inTransaction(deps.pool, (client) =>
-      updateApiKey(client, caller, keyId, change, deps.sso !== undefined),
+      updateApiKey(client, caller, keyId, change, deps.sso?.issuer),
     );
     if (updated.outcome === 'platform_admin_role') {
       throw new ValidationError('role: a platform-admin key has role admin', 'role');

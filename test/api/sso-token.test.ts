@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -42,7 +43,12 @@ describe('api/auth/sso-token: the JWKS cannot be fetched', function () {
     }
   });
 
-  const verifierAt = (port: number) =>
+  // The verifier's clock for its Retry-After window: it moves only when a test moves it.
+  let clockMs = 0;
+  const clock = { now: () => clockMs };
+  beforeEach(() => (clockMs = Date.now()));
+
+  const verifierAt = (port: number, cooldownMs?: number) =>
     createSsoTokenVerifier(
       // A query that might carry a secret: the message names the host only.
       {
@@ -52,6 +58,7 @@ describe('api/auth/sso-token: the JWKS cannot be fetched', function () {
         algorithms: ['ES256'],
       },
       log,
+      { ...clock, ...(cooldownMs === undefined ? {} : { cooldownMs }) },
     );
 
   /** A JWKS server answering with `handler`, and a verifier over it. */
@@ -109,6 +116,8 @@ describe('api/auth/sso-token: the JWKS cannot be fetched', function () {
     });
     await expectUnavailable(verify(jwt), undefined, /other than 200/);
     up = true;
+    // Retry-After seconds later (the outage window: no fetch before then).
+    clockMs += IDP_RETRY_AFTER_SECONDS * 1000;
     expect(await verify(jwt)).to.equal('iss|s');
     const expired = await new SignJWT({})
       .setProtectedHeader({ alg: 'ES256', kid: 'k' })
@@ -121,5 +130,98 @@ describe('api/auth/sso-token: the JWKS cannot be fetched', function () {
       expect(err).to.be.instanceOf(UnauthorizedError);
       expect((err as UnauthorizedError).code).to.equal('invalid_token');
     });
+  });
+
+  /** A JWKS server that counts its fetches and answers `jwks` while `up`, else 500. */
+  async function countingIdp(cooldownMs?: number) {
+    const state = { up: false, fetches: 0 };
+    const server = http.createServer((_req, res) => {
+      state.fetches++;
+      if (state.up) res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+      else res.writeHead(500).end('down');
+    });
+    servers.push(server);
+    return { state, verify: verifierAt(await listen(server), cooldownMs) };
+  }
+
+  /** A token signed with the right key but naming `kid`, with these claims (defaults: the accepted ones). */
+  const tokenWith = (kid: string, claims: { iss?: string; aud?: string } = {}) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid })
+      .setSubject('s')
+      .setIssuer(claims.iss ?? 'iss')
+      .setAudience(claims.aud ?? 'aud')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+
+  const expect503 = (verification: Promise<string>) =>
+    expectRejects(verification, (err) => {
+      expect(err).to.be.instanceOf(ServiceUnavailableError);
+      expect((err as ServiceUnavailableError).code).to.equal('identity_provider_unavailable');
+    });
+  const expect401 = (verification: Promise<string>, why: RegExp) =>
+    expectRejects(verification, (err) => {
+      expect(err).to.be.instanceOf(UnauthorizedError);
+      expect((err as UnauthorizedError).code).to.equal('invalid_token');
+      expect(err.message).to.match(why);
+    });
+
+  it('while the JWKS fails, 20 tokens with random kids cost one fetch, not 20; one more after Retry-After', async () => {
+    const { state, verify } = await countingIdp();
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => tokenWith(randomUUID())));
+    // 10 at once (sharing one fetch), then 10 one after the other (answered at once, no fetch of their own).
+    await Promise.all(tokens.slice(0, 10).map((token) => expect503(verify(token))));
+    for (const token of tokens.slice(10)) {
+      const started = Date.now();
+      await expect503(verify(token));
+      expect(Date.now() - started).to.be.below(1000);
+    }
+    expect(state.fetches).to.equal(1);
+    expect(warnings).to.have.length(1);
+    clockMs += IDP_RETRY_AFTER_SECONDS * 1000 - 1;
+    await expect503(verify(tokens[0]!));
+    expect(state.fetches).to.equal(1);
+    clockMs += 1;
+    await expect503(verify(tokens[0]!));
+    expect(state.fetches).to.equal(2);
+    state.up = true;
+    clockMs += IDP_RETRY_AFTER_SECONDS * 1000;
+    expect(await verify(jwt)).to.equal('iss|s');
+    expect(state.fetches).to.equal(3);
+  });
+
+  it('a token from another issuer, for another audience or with another alg is a 401 with no fetch at all', async () => {
+    const { state, verify } = await countingIdp();
+    const encode = (obj: object) => Buffer.from(JSON.stringify(obj)).toString('base64url');
+    const future = Math.floor(Date.now() / 1000) + 300;
+    // Forged: unsigned (a made-up signature), a made-up kid.
+    const forged = (header: object, claims: object) =>
+      `${encode({ alg: 'ES256', kid: randomUUID(), ...header })}.${encode({ sub: 's', exp: future, iss: 'iss', aud: 'aud', ...claims })}.${encode({ sig: 1 })}`;
+    await expect401(verify(forged({}, { iss: 'https://wrong-issuer.example/' })), /another issuer/);
+    await expect401(verify(forged({}, { aud: ['other'] })), /another audience/);
+    await expect401(verify(forged({ alg: 'RS256' }, {})), /algorithm is not accepted/);
+    await expect401(verify(forged({ alg: 'none' }, {})), /algorithm is not accepted/);
+    await expect401(verify(await tokenWith(randomUUID(), { iss: 'other' })), /another issuer/);
+    await expect401(verify('not.a-jwt'), /malformed/);
+    expect(state.fetches).to.equal(0);
+    // The same forged token with the right claims does need the keys: a fetch, and the 503.
+    await expect503(verify(forged({}, {})));
+    expect(state.fetches).to.equal(1);
+  });
+
+  it('a key of the cached fresh set keeps verifying during the outage; unknown kids get the 503 at once', async () => {
+    // No cooldown after a successful fetch, so an unknown kid needs a fetch right away.
+    const { state, verify } = await countingIdp(0);
+    state.up = true;
+    expect(await verify(jwt)).to.equal('iss|s');
+    expect(state.fetches).to.equal(1);
+    state.up = false;
+    await expect503(verify(await tokenWith('unknown-1')));
+    expect(state.fetches).to.equal(2);
+    for (let i = 0; i < 5; i++) {
+      expect(await verify(jwt)).to.equal('iss|s');
+      await expect503(verify(await tokenWith(randomUUID())));
+    }
+    expect(state.fetches).to.equal(2);
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createSsoVerifier } from '../../api/auth/sso';
 import type { SsoConfig } from '../../common/sso-config';
+import { lockTenantAdmins, TENANT_ADMIN_LOCK_CLASS } from '../../db/tenant-admins';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
 import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
@@ -17,8 +18,8 @@ function expectError(res: JsonResponse, status: number, code: string, what = '')
  * A tenant never loses its last way in as admin (409 last_tenant_admin): neither its last usable admin key without an
  * expiry (revoked or demoted) nor its last admin SSO member (removed or demoted) goes while the other kind is missing,
  * and concurrent changes cannot together take both of the last two away. Members count only where the API verifies
- * SSO tokens (a verifier whose JWKS is never fetched here: these requests send keys). Through the API on a real
- * Postgres.
+ * SSO tokens, and only those of its issuer (a verifier whose JWKS is never fetched here: its tokens are
+ * `token-of:<subject>`). Through the API on a real Postgres.
  */
 describe('the last admin of a tenant (409 last_tenant_admin)', function () {
   this.timeout(120_000);
@@ -36,7 +37,8 @@ describe('the last admin of a tenant (409 last_tenant_admin)', function () {
       audience: 'kiln',
       algorithms: ['RS256'],
     };
-    api = await startTestApi(stack, {}, {}, { sso: createSsoVerifier({ pool: stack.pool, config }) });
+    const verifyToken = (token: string) => Promise.resolve(token.slice('token-of:'.length));
+    api = await startTestApi(stack, {}, {}, { sso: createSsoVerifier({ pool: stack.pool, config, verifyToken }) });
     keysOnly = await startTestApi(stack);
   });
   after(async () => {
@@ -276,5 +278,154 @@ describe('the last admin of a tenant (409 last_tenant_admin)', function () {
       409,
       'last_tenant_admin',
     );
+  });
+
+  it('an admin member of another issuer is no way in: refused as a member, and the last admin key stays', async () => {
+    const key = await tenantWithAdmin('lta-ghost');
+    const ghost = 'https://wrong-issuer.example/|ghost';
+    const refused = await putMember(ghost, 'admin', key);
+    expectError(refused, 400, 'invalid_request', 'put ghost');
+    expect(refused.body.error.field).to.equal('subject');
+    expect(refused.body.error.message).to.contain('"https://idp.example.com/"');
+    // One already there (added before SSO was configured, or before the issuer changed) does not count either.
+    await stack.pool.query(
+      "INSERT INTO tenant_members (tenant_id, subject, role, created_by) VALUES ('lta-ghost', $1, 'admin', 'test')",
+      [ghost],
+    );
+    expectError(await revoke(idOf(key), key), 409, 'last_tenant_admin', 'revoke with a ghost admin');
+    expectError(await patch(idOf(key), { role: 'editor' }, key), 409, 'last_tenant_admin', 'demote with a ghost');
+    expect(await actsAsAdmin(key)).to.equal(200);
+    // Nor does it hold anything: it may go.
+    expect((await deleteMember(ghost, key)).status).to.equal(204);
+  });
+
+  it('without SSO a member of any issuer may be prepared (it is no way in until SSO is on)', async () => {
+    const key = await tenantWithAdmin('lta-prep');
+    const subject = 'https://wrong-issuer.example/|later';
+    const res = await request(keysOnly, 'PUT', memberPath(subject), { role: 'viewer' }, bearer(key));
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+  });
+
+  /** Resolves once a request waits for the tenant's admin lock (held by the test). */
+  async function waitForLockWaiter(): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      const { rows } = await stack.pool.query(
+        `SELECT count(*)::int AS n FROM pg_locks
+         WHERE locktype = 'advisory' AND NOT granted AND classid = $1::int::oid AND objsubid = 2`,
+        [TENANT_ADMIN_LOCK_CLASS],
+      );
+      if (rows[0].n > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('no request waited for the tenant admin lock');
+  }
+
+  /**
+   * Holds the tenant's admin lock in a transaction of the test, starts `change` (which authenticates and then waits
+   * for that lock), runs `meanwhile` in the lock's transaction and commits: the change then runs after it.
+   */
+  async function whileLocked(
+    tenantId: string,
+    change: () => Promise<JsonResponse>,
+    meanwhile: (sql: (text: string, values: unknown[]) => Promise<unknown>) => Promise<void>,
+  ): Promise<JsonResponse> {
+    const client = await stack.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await lockTenantAdmins(client, tenantId);
+      const pending = change();
+      await waitForLockWaiter();
+      await meanwhile((text, values) => client.query(text, values));
+      await client.query('COMMIT');
+      return await pending;
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  const memberRow = async (tenantId: string, subject: string) =>
+    (
+      await stack.pool.query('SELECT role FROM tenant_members WHERE tenant_id = $1 AND subject = $2', [
+        tenantId,
+        subject,
+      ])
+    ).rows[0];
+
+  it('a removed SSO admin whose request authenticated just before cannot add itself back (403)', async () => {
+    const tenantId = 'lta-carl';
+    const key = await tenantWithAdmin(tenantId);
+    const carl = 'https://idp.example.com/|carl';
+    expect((await putMember(carl, 'admin', key)).status).to.equal(201);
+    const asCarl = { authorization: `Bearer token-of:${carl}` };
+
+    // carl's PUT authenticated (as admin), then waits for the lock while his removal commits.
+    const readd = await whileLocked(
+      tenantId,
+      () => request(api, 'PUT', memberPath(carl), { role: 'admin' }, asCarl),
+      (sql) => sql('DELETE FROM tenant_members WHERE tenant_id = $1 AND subject = $2', [tenantId, carl]).then(),
+    );
+    expectError(readd, 403, 'insufficient_role', 'readd');
+    expect(readd.body.error.message).to.match(/membership changed while this request ran/);
+    expect(await memberRow(tenantId, carl)).to.equal(undefined);
+
+    // Demoted rather than removed: likewise refused, his role stays.
+    expect((await putMember(carl, 'admin', key)).status).to.equal(201);
+    const dave = 'https://idp.example.com/|dave';
+    const added = await whileLocked(
+      tenantId,
+      () => request(api, 'PUT', memberPath(dave), { role: 'admin' }, asCarl),
+      (sql) =>
+        sql("UPDATE tenant_members SET role = 'viewer' WHERE tenant_id = $1 AND subject = $2", [tenantId, carl]).then(),
+    );
+    expectError(added, 403, 'insufficient_role', 'demoted');
+    expect(await memberRow(tenantId, dave)).to.equal(undefined);
+    expect(await memberRow(tenantId, carl)).to.deep.equal({ role: 'viewer' });
+  });
+
+  it('a key revoked or demoted while its members request waited is refused (401 key_revoked, 403)', async () => {
+    const tenantId = 'lta-kcall';
+    await tenantWithAdmin(tenantId);
+    const caller = await createTestKey(stack.pool, { tenantId, role: 'admin' });
+    const erin = 'https://idp.example.com/|erin';
+    const revoked = await whileLocked(
+      tenantId,
+      () => putMember(erin, 'admin', caller),
+      (sql) => sql('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1', [idOf(caller)]).then(),
+    );
+    expectError(revoked, 401, 'key_revoked', 'revoked caller');
+    expect(await memberRow(tenantId, erin)).to.equal(undefined);
+
+    const other = await createTestKey(stack.pool, { tenantId, role: 'admin' });
+    expect((await putMember(erin, 'viewer', other)).status).to.equal(201);
+    const demoted = await whileLocked(
+      tenantId,
+      () => deleteMember(erin, other),
+      (sql) => sql("UPDATE api_keys SET role = 'editor' WHERE key_id = $1", [idOf(other)]).then(),
+    );
+    expectError(demoted, 403, 'insufficient_role', 'demoted caller');
+    expect(await memberRow(tenantId, erin)).to.deep.equal({ role: 'viewer' });
+  });
+
+  it('removing an SSO admin while it re-adds itself: it ends up removed, whichever runs first', async () => {
+    for (let i = 0; i < 5; i++) {
+      const tenantId = `lta-carl-race${i}`;
+      const key = await tenantWithAdmin(tenantId);
+      // Another carl per round (carl of lta-carl is still a member there).
+      const carl = `https://idp.example.com/|carl-${i}`;
+      expect((await putMember(carl, 'admin', key)).status).to.equal(201);
+      const asCarl = { authorization: `Bearer token-of:${carl}`, 'x-kiln-tenant': tenantId };
+      const [readd, removed] = await Promise.all([
+        request(api, 'PUT', memberPath(carl), { role: 'admin' }, asCarl),
+        deleteMember(carl, key),
+      ]);
+      const what = `${tenantId}: ${JSON.stringify([readd.body, removed.body])}`;
+      expect(removed.status, what).to.equal(204);
+      // Before the removal: 200 (it was a member); after: 403 (refused at the gate, or under the lock).
+      expect([200, 403], what).to.include(readd.status);
+      expect(await memberRow(tenantId, carl), what).to.equal(undefined);
+    }
   });
 });

@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CryptoKey, exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import { createSsoVerifier } from '../../api/auth/sso';
+import { createSsoTokenVerifier, IDP_RETRY_AFTER_SECONDS } from '../../api/auth/sso-token';
 import { createLogger } from '../../common/logger';
 import type { SsoConfig } from '../../common/sso-config';
 import { bearer, createTestKey, createTestTenant } from '../support/auth';
@@ -260,6 +261,28 @@ describe('SSO bearer tokens (JWT over a JWKS) and tenant members', function () {
     // carol is C's member: A's admin cannot remove her.
     expectError(await request(api, 'DELETE', memberPath('carol'), undefined, bearer(adminKeyA)), 404, 'not_found');
     const noBar = await request(api, 'PUT', '/api/v1/members/alice', { role: 'viewer' }, bearer(adminKeyA));
+    // Another issuer's subject could never sign in here: refused, naming the issuer the API trusts.
+    const ghost = 'https://wrong-issuer.example/|ghost';
+    for (const role of ['viewer', 'admin']) {
+      const otherIssuer = await request(
+        api,
+        'PUT',
+        `/api/v1/members/${encodeURIComponent(ghost)}`,
+        { role },
+        bearer(adminKeyA),
+      );
+      expectError(otherIssuer, 400, 'invalid_request', new RegExp(`issuer this API trusts, "${ISSUER}"`));
+      expect(otherIssuer.body.error.field).to.equal('subject');
+    }
+    // The issuer is compared whole: one that merely starts like it is another.
+    const longer = `${ISSUER}x|frank`;
+    expectError(
+      await request(api, 'PUT', `/api/v1/members/${encodeURIComponent(longer)}`, { role: 'viewer' }, bearer(adminKeyA)),
+      400,
+      'invalid_request',
+    );
+    const listed = (await request(api, 'GET', '/api/v1/members', undefined, bearer(adminKeyA))).body.members;
+    expect(listed.map((m: { subject: string }) => m.subject)).to.not.include(ghost);
     expectError(noBar, 400, 'invalid_request');
     expect(noBar.body.error.field).to.equal('subject');
     const badRole = await request(api, 'PUT', memberPath('frank'), { role: 'owner' }, bearer(adminKeyA));
@@ -286,6 +309,10 @@ describe('SSO bearer tokens (JWT over a JWKS) and tenant members', function () {
     await new Promise((resolve) => idp.close(resolve));
     const logLines: string[] = [];
     const log = createLogger({ level: 'warn', destination: { write: (chunk: string) => void logLines.push(chunk) } });
+    // The verifier's clock for its Retry-After window after a failed fetch (no fetch within it): moved by the test.
+    let nowMs = Date.now();
+    const retryLater = () => (nowMs += IDP_RETRY_AFTER_SECONDS * 1000);
+    const outageConfig = { ...config, jwksUrl: `http://127.0.0.1:${port}/jwks` };
     // A failure budget of 2: were the outage charged to the caller, the third request would be a 429.
     const outage = await startTestApi(
       stack,
@@ -294,8 +321,9 @@ describe('SSO bearer tokens (JWT over a JWKS) and tenant members', function () {
       {
         sso: createSsoVerifier({
           pool: stack.pool,
-          config: { ...config, jwksUrl: `http://127.0.0.1:${port}/jwks` },
+          config: outageConfig,
           log,
+          verifyToken: createSsoTokenVerifier(outageConfig, log, { now: () => nowMs }),
         }),
         rateLimits: { authFailures: { points: 2, durationSeconds: 60 } },
       },
@@ -310,16 +338,23 @@ describe('SSO bearer tokens (JWT over a JWKS) and tenant members', function () {
       expect(res.headers.get('www-authenticate'), 'no 401 challenge: the token is not at fault').to.equal(null);
     };
     try {
+      // One fetch, then the same 503 at once until Retry-After has passed, even once the JWKS answers.
       for (let i = 0; i < 3; i++) expectUnavailable(await get(alice), /could not be reached/);
+      answer = 'ok';
       await listen(port);
+      expectUnavailable(await get(alice), /could not be reached/);
+      answer = 'error';
+      retryLater();
       expectUnavailable(await get(alice), /HTTP status other than 200/);
       answer = 'not-jwks';
+      retryLater();
       expectUnavailable(await get(alice), /not a JWK Set/);
       const warned = logLines.filter(
         (line) => line.includes('identity_provider') || line.includes('identity provider'),
       );
-      expect(warned, 'one warning per failed fetch').to.have.length(5);
+      expect(warned, 'one warning per failed fetch').to.have.length(3);
       answer = 'ok';
+      retryLater();
       const back = await get(alice);
       expect(back.status, JSON.stringify(back.body)).to.equal(200);
       // The JWKS answers: a token that does not verify is the caller's fault again (401, charged).

@@ -70,8 +70,8 @@ export type RotateOutcome =
  * `graceSeconds` 0 the revocation's last-way-in checks apply (as revokeApiKey, same lock order: key row, platform lock,
  * tenant lock): `last_platform_admin` when no other usable platform-admin key without an expiry remains,
  * `last_tenant_admin` for an admin key when the tenant keeps no other way in as admin (db/tenant-admins.ts, SSO members
- * counting where `ssoEnabled`). With a grace the old key keeps working until the new one is in hand. `db` must be a
- * transaction's client: the old key's row stays locked until it ends, so of two concurrent rotations of one key the
+ * counting those of `ssoIssuer`, the issuer SSO trusts). With a grace the old key keeps working until the new one is
+ * in hand. `db` must be a transaction's client: the old key's row stays locked until it ends, so of two concurrent rotations of one key the
  * second sees the first's `replaced_by` and is refused (`replaced`).
  */
 export async function rotateApiKey(
@@ -79,7 +79,7 @@ export async function rotateApiKey(
   caller: KeyChanger,
   keyId: string,
   graceSeconds: number,
-  ssoEnabled: boolean,
+  ssoIssuer: string | undefined,
 ): Promise<RotateOutcome> {
   if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
     throw new RangeError(`graceSeconds must be an integer in [0, ${MAX_ROTATION_GRACE_SECONDS}]`);
@@ -96,7 +96,7 @@ export async function rotateApiKey(
     }
     if (old.role === 'admin') {
       await lockTenantAdmins(db, old.tenant_id);
-      if (!(await tenantAdminRemains(db, old.tenant_id, { keyId }, ssoEnabled))) {
+      if (!(await tenantAdminRemains(db, old.tenant_id, { keyId }, ssoIssuer))) {
         return { outcome: 'last_tenant_admin' };
       }
     }

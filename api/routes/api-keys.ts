@@ -153,7 +153,7 @@ export function apiKeysRouter(deps: Pick<ApiDeps, 'pool' | 'bodyLimits' | 'sso'>
     );
     const caller = principalOf(ctx);
     const rotated = await inTransaction(deps.pool, (client) =>
-      rotateApiKey(client, caller, keyId, body.graceSeconds, deps.sso !== undefined),
+      rotateApiKey(client, caller, keyId, body.graceSeconds, deps.sso?.issuer),
     );
     if (rotated.outcome === 'last_platform_admin' || rotated.outcome === 'last_tenant_admin') {
       throw lastWayInRotationError(rotated.outcome);

@@ -43,6 +43,8 @@ export interface ApiDeps {
   events: JobEventHub;
   /** Milliseconds between keep-alive comments on an event stream (default SSE_KEEP_ALIVE_MS, 15 s; tests shorten it). */
   sseKeepAliveMs?: number;
+  /** Milliseconds between re-checks of an open event stream's credentials (default CREDENTIAL_RECHECK_MS; tests shorten it). */
+  sseRecheckMs?: number;
   /** Micro-batching of online predict (KILN_PREDICT_BATCH_WINDOW_MS, KILN_PREDICT_MAX_BATCH_ROWS); default: theirs. */
   predictBatching?: PredictBatching;
   /** Event streams this process serves at once (KILN_MAX_SSE_CLIENTS); past it 503 with Retry-After. */

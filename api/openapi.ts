@@ -605,7 +605,7 @@ export function openApiDocument(limits: DatasetLimits, access?: ReadonlyMap<stri
         get: {
           operationId: 'streamJobEvents',
           summary:
-            "The job's event log (README: Live job events): `status`, `progress` (a training epoch: epoch, loss, valLoss, metrics), `stage`, `gate`, `schedule-run`, `warning`, `resumed`, then the terminal `end` ({status: completed | failed | cancelled | terminated | timed_out, error?}). As Server-Sent Events (default, `Accept: text/event-stream`): each message has `id: <seq>`, `event: <type>` and `data: {seq, jobId, type, at, data}`; replays after `Last-Event-ID` (or `?lastEventId=`), then streams live with keep-alive comments, and closes after `end`. With `?after=` or `Accept: application/json`: one JSON page `{jobId, events, next, done}`",
+            "The job's event log (README: Live job events): `status`, `progress` (a training epoch: epoch, loss, valLoss, metrics), `stage`, `gate`, `schedule-run`, `warning`, `resumed`, then the terminal `end` ({status: completed | failed | cancelled | terminated | timed_out, error?}). As Server-Sent Events (default, `Accept: text/event-stream`): each message has `id: <seq>`, `event: <type>` and `data: {seq, jobId, type, at, data}`; replays after `Last-Event-ID` (or `?lastEventId=`), then streams live with keep-alive comments, and closes after `end`; its credentials are checked again every 5 s, and once they no longer authenticate it sends `event: unauthorized` (`data: {status: 401 | 403, code, message}`, no id) and closes. With `?after=` or `Accept: application/json`: one JSON page `{jobId, events, next, done}`",
           parameters: [
             {
               name: 'after',

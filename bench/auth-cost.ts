@@ -237,6 +237,10 @@ async function run(): Promise<void> {
         assertAllowed(fixed, declaration.access);
         return Promise.resolve();
       },
+      reauthorize: (_ctx, access) => {
+        assertAllowed(fixed, access);
+        return Promise.resolve(fixed);
+      },
       forgetKey: () => undefined,
     };
     const keyHeaders = { authorization: `Bearer ${key}` };

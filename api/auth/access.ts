@@ -1,6 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { Principal } from '../../common/auth/principal';
 import type { Role } from '../../common/auth/roles';
+import { ForbiddenError } from '../../common/errors';
 
 /**
  * Rate-limit budgets, each counted per key (or SSO subject): starting jobs, online predict, reads, other writes.
@@ -30,6 +31,13 @@ export interface AccessGate {
   forgetKey(keyId: string): void;
   /** Forgets what this process cached about a tenant's keys (disabling or enabling it takes effect here at once). */
   forgetTenant?(tenantId: string): void;
+  /**
+   * Checks again that the credentials a request carries (key, SSO token or session cookie) still authenticate and
+   * allow `access`, for a request that outlives its first check (an open event stream, a long poll): the principal as
+   * it is now. Throws as authorize does (UnauthorizedError; ForbiddenError, TenantDisabledError among them); charges
+   * no rate-limit budget and no failure budget (the credentials were good once).
+   */
+  reauthorize(ctx: Context, access: Access): Promise<Principal>;
 }
 
 declare module 'koa' {
@@ -62,4 +70,23 @@ export function principalOf(ctx: Pick<Context, 'state'>): Principal {
   const principal = (ctx.state as { principal?: Principal }).principal;
   if (!principal) throw new Error('no principal: the route declares no requires() or is public');
   return principal;
+}
+
+/**
+ * Checks again that the credentials of a request past `requires(access)` still authenticate and allow `access`, in the
+ * tenant they acted in (an open event stream, a long poll before it answers): the principal as it is now. Throws as
+ * `requires` does (UnauthorizedError; ForbiddenError, TenantDisabledError among them), and ForbiddenError
+ * `not_a_member` when they now act in another tenant (an SSO subject removed from this one but a member of another).
+ */
+export async function reauthorize(ctx: Context, access: Access): Promise<Principal> {
+  if (!ctx.accessGate) throw new Error('no access gate on this app (createApp installs one)');
+  const before = principalOf(ctx);
+  const now = await ctx.accessGate.reauthorize(ctx, access);
+  if (now.tenantId !== before.tenantId) {
+    throw new ForbiddenError(
+      `the credentials no longer act in tenant "${before.tenantId}" (they now act in "${now.tenantId}")`,
+      'not_a_member',
+    );
+  }
+  return now;
 }

@@ -260,6 +260,11 @@ export function createAccessGate(deps: GateDeps): AccessGate {
         throw err;
       }
     },
+    async reauthorize(ctx, access) {
+      const principal = await authenticate(ctx, keys, deps.sso, sessions);
+      assertAllowed(principal, access);
+      return principal;
+    },
     forgetKey: (keyId) => keys.forget(keyId),
     forgetTenant: (tenantId) => keys.forgetTenant(tenantId),
   };

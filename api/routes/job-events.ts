@@ -14,6 +14,7 @@ import { EVENT_PAGE, Subscription } from '../services/job-event-hub';
 import { isJobId } from '../services/jobs';
 import { tenantOfJobId } from '../../common/job-tenant';
 import { principalOf, requires } from '../auth/access';
+import { watchCredentials } from '../auth/credential-watch';
 
 /** Default milliseconds between keep-alive comments on an event stream (proxies drop connections idle for longer). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -25,6 +26,13 @@ const SSE_RETRY_MS = 2000;
  * with its Last-Event-ID and misses nothing) instead of the API holding a backlog in memory.
  */
 const MAX_UNREAD_BYTES = 1024 * 1024;
+
+/**
+ * The last message of a stream whose credentials stopped authenticating (api/auth/credential-watch.ts): its data is
+ * `{status, code, message}` as the 401/403 a new request would get. It carries no id (the client's Last-Event-ID stays
+ * at the last job event); the stream closes after it and a reconnect is refused with that status.
+ */
+export const SSE_UNAUTHORIZED_EVENT = 'unauthorized';
 
 /** Seconds a client refused for the stream cap is told to wait (Retry-After). */
 export const SSE_RETRY_AFTER_SECONDS = 5;
@@ -152,13 +160,28 @@ export function jobEventsRouter(deps: ApiDeps): Router {
 
     let subscription: Subscription | undefined;
     let finished = false;
-    // The stream ends after the terminal event (or when the API shuts down); the client's EventSource sees it close.
+    // The stream ends after the terminal event (or when the API shuts down, or its credentials stop authenticating);
+    // the client's EventSource sees it close.
     const finish = () => {
       if (finished) return;
       finished = true;
+      watch.stop();
       subscription?.close();
       if (!ctx.res.writableEnded) ctx.res.end();
     };
+    // The credentials were checked when the stream opened; they are checked again while it stays open.
+    const watch = watchCredentials(ctx, 'viewer', {
+      ...(deps.sseRecheckMs !== undefined ? { intervalMs: deps.sseRecheckMs } : {}),
+      log,
+      onRefused: (refusal) => {
+        if (finished) return;
+        log.info({ jobId, code: refusal.code }, 'job event stream ended: its credentials no longer authenticate');
+        // No id field (session.push would write a random one): the client's Last-Event-ID stays a seq.
+        if (session.isConnected)
+          void session.batch(new EventBuffer().event(SSE_UNAUTHORIZED_EVENT).data(refusal).dispatch());
+        finish();
+      },
+    });
     session.once('disconnected', () => {
       deps.metrics.sseClients.dec();
       finish();

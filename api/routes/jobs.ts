@@ -11,7 +11,7 @@ import { parseWith } from '../schemas/validate';
 import { jobLinks } from '../services/accepted';
 import { scheduleId } from '../schemas/schedules';
 import { clusteringProjection, MAX_PROJECTION_POINTS } from '../services/clustering-projection';
-import { principalOf, requires } from '../auth/access';
+import { principalOf, reauthorize, requires } from '../auth/access';
 
 const listQuery = z.object({
   kind: z.enum(JOB_KINDS as [string, ...string[]]).optional(),
@@ -81,7 +81,16 @@ export function jobsRouter(deps: ApiDeps): Router {
     // Server-Timing: describe, wait (the long poll), result, then view (what the kind's artifacts add).
     const timing = new ServerTiming();
     const { tenantId } = principalOf(ctx);
-    const { kind, result } = await deps.jobs.completedResult(tenantId, ctx.params.jobId, wait * 1000, timing);
+    let completed: Awaited<ReturnType<typeof deps.jobs.completedResult>>;
+    try {
+      completed = await deps.jobs.completedResult(tenantId, ctx.params.jobId, wait * 1000, timing);
+    } finally {
+      // A long poll answers up to a minute after its credentials were checked: they are checked again before anything
+      // leaves, result or "still running" (a key revoked or a tenant disabled meanwhile gets the 401/403 a new request
+      // would, in place of the answer).
+      if (wait > 0) await reauthorize(ctx, 'viewer');
+    }
+    const { kind, result } = completed;
     ctx.body = await timing.time('view', () => resultView(deps, tenantId, ctx.params.jobId, kind, result));
     ctx.set('Server-Timing', timing.header());
   });

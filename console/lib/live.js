@@ -119,16 +119,15 @@ export function useJobWatch(jobId) {
     };
     const stream = () => {
       if (typeof EventSource === 'undefined') return false;
-      let opened = false;
       source = new EventSource(eventSourceUrl(`/api/v1/jobs/${encodeURIComponent(jobId)}/events`));
       source.onopen = () => {
-        opened = true;
         setLive('events');
       };
       source.onerror = () => {
         // Closed before it ever opened: no stream here (404) — poll instead. After it opened, EventSource reconnects
-        // by itself with Last-Event-ID, unless the stream ended (the server closes it after `end`).
-        if (!opened && source?.readyState === EventSource.CLOSED) {
+        // by itself with Last-Event-ID, unless the stream ended (the server closes it after `end`) or the reconnect
+        // was refused (a 401/403: EventSource gives up) — polling then shows the refusal as any request's.
+        if (source?.readyState === EventSource.CLOSED) {
           source = undefined;
           setLive('polling');
           void poll();
@@ -142,6 +141,15 @@ export function useJobWatch(jobId) {
       source.addEventListener('progress', onProgress);
       for (const type of ['status', 'stage', 'gate', 'resumed', 'warning'])
         source.addEventListener(type, () => void read().catch(setError));
+      // The API ends a stream whose credentials stopped authenticating (a revoked key, an ended session, a disabled
+      // tenant) with `unauthorized` {status, code, message}: stop rather than reconnect, and re-read the job so that
+      // the refusal shows as any request's (401: the sign-in form, through api()'s onUnauthorized; 403: the error).
+      source.addEventListener('unauthorized', () => {
+        source?.close();
+        source = undefined;
+        setLive('idle');
+        void read().catch(setError);
+      });
       source.addEventListener('end', () => {
         source?.close();
         source = undefined;

@@ -68,7 +68,8 @@ describe('web console in a browser', function () {
     // Without a browser this fails here, naming `apt-get install -y chromium` (test/support/chromium.ts).
     browser = await launchChromium();
     stack = await getTestStack();
-    api = await startTestApi(stack);
+    // Event streams re-check their credentials often (CREDENTIAL_RECHECK_MS is 5 s): the revoked-key test waits less.
+    api = await startTestApi(stack, {}, {}, { sseRecheckMs: 250 });
     adminKey = await createTestKey(stack.pool, { role: 'admin', name: 'console-admin' });
     viewerKey = await createTestKey(stack.pool, { role: 'viewer', name: 'console-viewer' });
     operatorKey = await createTestKey(stack.pool, { role: 'operator', name: 'console-operator' });
@@ -781,5 +782,40 @@ describe('web console in a browser', function () {
     expect(await page.locator('#who').count()).to.equal(0);
     await page.reload();
     await page.locator('#sign-in-form').waitFor();
+  });
+
+  it('a job page whose key is revoked while its event stream is open shows the sign-in form, the stream not reconnecting', async () => {
+    const key = await createTestKey(stack.pool, { role: 'editor', name: 'console-revoked' });
+    const dataset = await upload(api, 'console-revoked', blobRows(7));
+    const body = trainingBody('label', true, {
+      datasetId: dataset,
+      model: { name: 'console-revoked' },
+      training: { epochs: 1000, batchSize: 1, learningRate: 0.01, seed: 1 },
+    });
+    const started = await request(api, 'POST', '/api/v1/training', body, bearer(key));
+    expect(started.status, JSON.stringify(started.body)).to.equal(202);
+    const jobId = started.body.jobId as string;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const revoked = await context.newPage();
+      revoked.on('pageerror', (err) => pageErrors.push(`revoked: ${err.message}`));
+      await signIn(revoked, key, 'editor');
+      const streams: string[] = [];
+      revoked.on('request', (req) => void (req.url().endsWith('/events') && streams.push(req.url())));
+      await revoked.goto(`${api.baseUrl}/#/jobs/${jobId}`);
+      await revoked.locator('.status-line [data-live="events"]').waitFor({ timeout: 60_000 });
+      const opened = streams.length;
+
+      const keyId = key.slice(5, 21);
+      expect((await request(api, 'DELETE', `/api/v1/api-keys/${keyId}`, undefined, admin())).status).to.equal(204);
+      // Within the re-check interval (plus a render), the refusal returns the page to the form.
+      await revoked.locator('#sign-in-form').waitFor({ timeout: 5000 });
+      // EventSource's own reconnect (2 s) would open the stream again: the page closed it instead.
+      await revoked.waitForTimeout(2500);
+      expect(streams.length, JSON.stringify(streams)).to.equal(opened);
+    } finally {
+      await context.close();
+      await request(api, 'POST', `/api/v1/jobs/${jobId}/stop`, undefined, admin());
+    }
   });
 });

@@ -42,6 +42,7 @@ export async function startTestApi(
       | 'browser'
       | 'log'
       | 'sseKeepAliveMs'
+      | 'sseRecheckMs'
       | 'predictBatching'
       | 'maxSseClients'
       | 'sso'
@@ -74,6 +75,7 @@ export async function startTestApi(
     rateLimits: { ...defaults.rateLimits, ...settings.rateLimits },
     ...(settings.log ? { log: settings.log } : {}),
     ...(settings.sseKeepAliveMs !== undefined ? { sseKeepAliveMs: settings.sseKeepAliveMs } : {}),
+    ...(settings.sseRecheckMs !== undefined ? { sseRecheckMs: settings.sseRecheckMs } : {}),
     ...(settings.sso ? { sso: settings.sso } : {}),
     proxy: settings.proxy ?? defaults.proxy,
   });

@@ -4,13 +4,14 @@
  * an oversized upload at the first byte or row past them, and nothing is held but the row being read and the table.
  */
 import { PayloadTooLargeError, ValidationError } from '../common/errors';
+import { isStorableText, unstorableMessage } from '../common/storable-text';
 import { JsonHandler, JsonScalar, JsonSyntaxError, JsonTokenizer } from './json-tokenizer';
 import { DatasetLimits, formatCount } from './limits';
 import { BODY_FIELD, ByteSource, limitedStream } from './read-body';
 import { Table } from './table';
 import { jsonFieldNamer, TableBuilder } from './table-builder';
 
-/** Dataset names: 1 to 200 characters (UTF-16 code units, as in the API's schemas). */
+/** Dataset names: 1 to 200 characters (UTF-16 code units, as in the API's schemas), without NUL or lone surrogates. */
 export const MAX_NAME_LENGTH = 200;
 
 export interface JsonDatasetBody {
@@ -60,6 +61,8 @@ function checkName(name: string): void {
       'name',
     );
   }
+  // Postgres refuses NUL, and would store a lone surrogate as U+FFFD: a different name than the one sent.
+  if (!isStorableText(name)) throw new ValidationError(`name ${unstorableMessage(name)}`, 'name');
 }
 
 // Where the body's reader is (the JSON around it is the tokenizer's business).

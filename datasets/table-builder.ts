@@ -4,6 +4,7 @@
  */
 import { MAX_COLUMN_NAMES_BYTES } from '../common/dataset-limits';
 import { PayloadTooLargeError, ValidationError } from '../common/errors';
+import { isStorableText, unstorableMessage } from '../common/storable-text';
 import { DatasetLimits, formatCount } from './limits';
 import { ColumnSpec, Table } from './table';
 
@@ -163,6 +164,9 @@ function quote(s: string): string {
  * - Types: the first row fixes each column's type (a number cell: `number`; a string cell: `string`, categorical);
  *   a later cell of the other type is an error naming the column. Numbers must be finite; -0 is stored as 0.
  * - Levels of a string column are its distinct strings in order of first appearance.
+ * - Strings (cells and column names) must be text Postgres can store: NUL or a lone surrogate is a ValidationError
+ *   naming the cell or column (common/storable-text.ts). A cell is checked once per distinct string, when it becomes a
+ *   level, so the check costs nothing per repeated value.
  * - Limits: maxColumns when the columns are known, maxRows / maxCells at the first row past them, maxLevels at the
  *   first new string past it: PayloadTooLargeError naming the limit.
  * - Other problems are ValidationError whose field names the row or cell (see FieldNamer) or column.
@@ -247,6 +251,9 @@ export class TableBuilder {
         );
       }
       seen.set(name, j);
+      if (!isStorableText(name)) {
+        throw new ValidationError(`column ${j + 1} of the header ${unstorableMessage(name)}`, columnField(name));
+      }
     });
     this.checkColumnNames(names, field);
     this.defineColumns([...names]);
@@ -346,7 +353,7 @@ export class TableBuilder {
       this.data[base + j] = v + 0; // -0 → 0
     } else if (v !== v) {
       if (this.types[j] !== STRING) this.setType(j, STRING, label, false, s);
-      this.data[base + j] = this.level(j, s);
+      this.data[base + j] = this.level(j, s, label, false);
     } else {
       const where = this.namer.cell(label, j, this.names![j], false);
       throw new ValidationError(
@@ -418,6 +425,9 @@ export class TableBuilder {
     if (keys) {
       for (const key of keys) {
         if (key.trim().length === 0) throw new ValidationError('column names must not be empty', keyPath(where, key));
+        if (!isStorableText(key)) {
+          throw new ValidationError(`the column name ${quote(key)} ${unstorableMessage(key)}`, keyPath(where, key));
+        }
       }
       this.checkColumnNames(keys, where);
       this.defineColumns(keys);
@@ -496,7 +506,7 @@ export class TableBuilder {
       this.data[base + j] = v + 0; // -0 → 0, so "-0" and "0" are the same data
     } else if (typeof v === 'string') {
       if (this.types[j] !== STRING) this.setType(j, STRING, label, keyed, v);
-      this.data[base + j] = this.level(j, v);
+      this.data[base + j] = this.level(j, v, label, keyed);
     } else {
       const where = this.namer.cell(label, j, this.names![j], keyed);
       throw new ValidationError(`${where} is ${describeValue(v)}; a cell must be a number or a string`, where);
@@ -524,10 +534,18 @@ export class TableBuilder {
     );
   }
 
-  private level(j: number, s: string): number {
+  /**
+   * The level of string `s` in column `j`, added when new. A new string is checked once, here, before it is kept: NUL
+   * or a lone surrogate (which Postgres cannot store) is a ValidationError naming the cell of row `label`.
+   */
+  private level(j: number, s: string, label: number, keyed: boolean): number {
     const map = this.levelMaps[j]!;
     let index = map.get(s);
     if (index === undefined) {
+      if (!isStorableText(s)) {
+        const where = this.namer.cell(label, j, this.names![j], keyed);
+        throw new ValidationError(`${where} ${unstorableMessage(s)}`, where);
+      }
       index = map.size;
       if (index >= this.limits.maxLevels) {
         const name = this.names![j];

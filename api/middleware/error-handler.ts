@@ -18,6 +18,7 @@ import {
 import type { Logger } from '../../common/logger';
 import { redactApiKeys } from '../../common/redact';
 import { postgresUnavailable } from '../../db/unavailable';
+import { unstorableTextError } from '../../db/unstorable-text';
 import { temporalUnavailable } from '../services/temporal-unavailable';
 import { RequestLogState } from './request-id';
 
@@ -74,18 +75,21 @@ export function errorBody(err: DomainError): {
 }
 
 /**
- * The domain error an error stands for: itself, or DependencyUnavailableError for what node-postgres or the Temporal
- * client raise when their server is down or too slow (whichever layer let it through); undefined for anything else.
+ * The domain error an error stands for: itself, DependencyUnavailableError for what node-postgres or the Temporal
+ * client raise when their server is down or too slow (whichever layer let it through), or a 400 `unstorable_text`
+ * when Postgres refused a text value holding NUL or a lone surrogate (db/unstorable-text.ts: a fallback for a field
+ * without its check); undefined for anything else.
  */
 function asDomainError(err: unknown): DomainError | undefined {
   if (err instanceof DomainError) return err;
-  return postgresUnavailable(err) ?? temporalUnavailable(err);
+  return postgresUnavailable(err) ?? unstorableTextError(err) ?? temporalUnavailable(err);
 }
 
 /**
- * First in the chain: maps domain errors to their status and `{ error: { code, message, field? } }`, and Postgres or
+ * First in the chain: maps domain errors to their status and `{ error: { code, message, field? } }`, Postgres or
  * Temporal being down or too slow (raw driver errors included) to 503 `dependency_unavailable` naming which, with
- * Retry-After. Koa's own 4xx
+ * Retry-After, and Postgres refusing text with NUL or a lone surrogate to 400 `unstorable_text` (logged as a warning:
+ * a field without its check). Koa's own 4xx
  * (405, 501 from allowedMethods) keep theirs; anything unexpected becomes a 500 without internals and is logged with
  * its stack through the request's logger (ctx.state.log from requestId(), so the line carries the request id the client
  * saw), else through `log`.
@@ -114,6 +118,11 @@ export function errorHandler(log: Logger): Middleware {
           ctx.set('Retry-After', String(DEPENDENCY_RETRY_AFTER_SECONDS));
           const requestLog = (ctx.state as Partial<RequestLogState>).log ?? log;
           requestLog.warn({ err, dependency: domain.dependency, method: ctx.method, path: ctx.path }, domain.message);
+        }
+        if (domain.code === 'unstorable_text' && !(err instanceof DomainError)) {
+          // The caller gets a 400, but without its field: the field that let the text through lacks its check.
+          const requestLog = (ctx.state as Partial<RequestLogState>).log ?? log;
+          requestLog.warn({ err, method: ctx.method, path: ctx.path }, 'unstorable text reached Postgres unchecked');
         }
         return;
       }

@@ -12,8 +12,10 @@ import { ApiDeps } from '../context';
 import { parseWith } from '../schemas/validate';
 import { datasetSummary } from '../services/dataset-summary';
 import { principalOf, requires } from '../auth/access';
+import { storableText } from '../schemas/storable-text';
 
-export const datasetName = z.string().min(1).max(200);
+/** A dataset (series) name in a query: 1-200 characters Postgres can store (no NUL, no lone surrogate). */
+export const datasetName = storableText().min(1).max(200);
 const uploadQuery = z.object({ name: datasetName.optional() });
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -8,6 +8,7 @@ import { SPECTRAL_LIMITS, SPECTRAL_MAX_K, SpectralAffinity } from '../../ml/clus
 import { AlgorithmLimit } from '../../ml/clustering/types';
 import { jobPriority, modelName, resources, uuid } from './common';
 import { datasetRef } from './dataset-ref';
+import { storableText } from './storable-text';
 
 /** Documented limits on a clustering request (README: Limits). */
 export const CLUSTERING_LIMITS = {
@@ -208,12 +209,11 @@ export const clusteringRequest = z
       .optional()
       .meta({ description: 'Inline rows (number[][] or object[]); stored as a dataset first' }),
     columns: z
-      .array(z.string().min(1))
+      .array(storableText().min(1))
       .min(1)
       .optional()
       .meta({ description: 'Columns to cluster on (default: all but labelsColumn)' }),
-    labelsColumn: z
-      .string()
+    labelsColumn: storableText()
       .min(1)
       .optional()
       .meta({ description: 'A column of known labels: not clustered on; scored with ARI and NMI' }),

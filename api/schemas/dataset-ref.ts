@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableText } from './storable-text';
 
 /** Longest dataset (series) name, as uploads accept it. */
 export const DATASET_NAME_MAX = 200;
@@ -9,7 +10,10 @@ export const DATASET_NAME_MAX = 200;
  */
 export const datasetRef = z
   .strictObject({
-    name: z.string().min(1).max(DATASET_NAME_MAX).meta({ description: 'The name the versions were uploaded under' }),
+    name: storableText()
+      .min(1)
+      .max(DATASET_NAME_MAX)
+      .meta({ description: 'The name the versions were uploaded under' }),
     version: z
       .union(
         [

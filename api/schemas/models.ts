@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../common/errors';
 import { modelName } from './common';
+import { storableText } from './storable-text';
 
 /** Documented limits of the model registry API (README: API, Limits). */
 export const MODEL_LIMITS = {
@@ -28,7 +29,7 @@ export const RESERVED_ALIAS = /^(latest|v[0-9]+)$/;
 export const MODEL_STATUSES = ['READY', 'FAILED_VALIDATION', 'ARCHIVED'] as const;
 
 const tagKey = z.string().regex(TAG_KEY_PATTERN, TAG_KEY_RULE);
-const tagValue = z.string().max(MODEL_LIMITS.maxTagValueLength);
+const tagValue = storableText().max(MODEL_LIMITS.maxTagValueLength);
 const tooManyTags = { message: `at most ${MODEL_LIMITS.maxTags} tags` };
 
 export const tags = z
@@ -47,7 +48,8 @@ export const tagsPatch = z
       'Merged into the stored tags: a string sets the key, null removes it. The result may hold at most 50 tags.',
   });
 
-const description = z.string().max(MODEL_LIMITS.maxDescriptionLength);
+/** A model's or a version's description: free text (newlines too), nothing Postgres cannot store. */
+const description = storableText().max(MODEL_LIMITS.maxDescriptionLength);
 
 export const createModelRequest = z
   .strictObject({ name: modelName, description: description.optional(), tags: tags.optional() })

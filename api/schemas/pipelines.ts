@@ -7,6 +7,7 @@ import { jobPriority, modelName, uuid } from './common';
 import { datasetRef } from './dataset-ref';
 import { ALIAS_PATTERN } from './models';
 import { trainingRequest } from './training';
+import { storableText } from './storable-text';
 
 /** Most quantiles `checks.profileQuantiles` may list: every percentile and the median twice over. */
 const MAX_PROFILE_QUANTILES = 101;
@@ -61,8 +62,7 @@ export const validationPipelineRequest = z.strictObject({
   datasetId: uuid.optional().meta({ description: 'The dataset; or give `dataset` (exactly one of them)' }),
   dataset: datasetRef.optional(),
   referenceDatasetId: uuid.optional().meta({ description: 'Expected schema, ranges, levels and the drift baseline' }),
-  target: z
-    .string()
+  target: storableText()
     .min(1)
     .optional()
     .meta({ description: 'Target column: checked for presence, missing values, classes' }),
@@ -238,5 +238,5 @@ export const fullPipelineRequest = z.strictObject({
 /** POST /api/v1/pipelines/:id/decision */
 export const decisionRequest = z.strictObject({
   decision: z.enum(['approve', 'reject']),
-  comment: z.string().max(2000).optional(),
+  comment: storableText().max(2000).optional(),
 });

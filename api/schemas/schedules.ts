@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { modelName } from './common';
+import { storableText } from './storable-text';
 
 /** What a schedule can start: one of the job routes, with that route's body as `request`. */
 export const SCHEDULE_ACTION_KINDS = [
@@ -123,12 +124,13 @@ export const schedulePolicy = z.strictObject({
   pauseOnFailure: z.boolean().default(SCHEDULE_DEFAULTS.pauseOnFailure),
 });
 
-const note = z.string().max(1000);
+const note = storableText().max(1000);
+const description = storableText().max(2000);
 
 /** POST /api/v1/schedules */
 export const createScheduleRequest = z.strictObject({
   id: scheduleId.optional().meta({ description: 'Default: schedule-<uuid>' }),
-  description: z.string().max(2000).optional(),
+  description: description.optional(),
   action: scheduleAction,
   spec: scheduleSpec,
   policy: schedulePolicy.default({
@@ -149,7 +151,7 @@ export const createScheduleRequest = z.strictObject({
 
 /** PATCH /api/v1/schedules/:id: any part; what is given replaces what was (policy fields one by one). */
 export const updateScheduleRequest = z.strictObject({
-  description: z.string().max(2000).nullable().optional(),
+  description: description.nullable().optional(),
   action: scheduleAction.optional(),
   spec: scheduleSpec.optional(),
   policy: z

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ACTIVATIONS, OPTIMIZERS, TRAINING_LIMITS } from '../../ml/training/spec';
 import { jobPriority, modelName, resources, uuid } from './common';
 import { datasetRef } from './dataset-ref';
+import { storableText } from './storable-text';
 
 const L = TRAINING_LIMITS;
 
@@ -9,9 +10,9 @@ const L = TRAINING_LIMITS;
 export const trainingRequest = z.strictObject({
   datasetId: uuid.optional().meta({ description: 'The dataset; or give `dataset` (exactly one of them)' }),
   dataset: datasetRef.optional(),
-  target: z.string().min(1).meta({ description: 'Column to predict' }),
+  target: storableText().min(1).meta({ description: 'Column to predict' }),
   features: z
-    .array(z.string().min(1))
+    .array(storableText().min(1))
     .min(1)
     .max(L.maxFeatures)
     .optional()

@@ -187,6 +187,47 @@ describe('api/middleware/error-handler', () => {
     ]);
   });
 
+  /** A node-postgres DatabaseError as Postgres 16 raised it for the text sent (reproduced: see db/unstorable-text.ts). */
+  const pgError = (message: string, code: string, detail?: string) =>
+    Object.assign(new Error(message), { name: 'error', severity: 'ERROR', code, ...(detail ? { detail } : {}) });
+  const unstorable = {
+    error: {
+      code: 'unstorable_text',
+      message: 'a text value holds a character that cannot be stored: NUL or a lone surrogate',
+    },
+  };
+
+  for (const [what, err] of [
+    ['NUL in a text column (22021)', pgError('invalid byte sequence for encoding "UTF8": 0x00', '22021')],
+    [
+      'NUL in jsonb (22P05)',
+      pgError('unsupported Unicode escape sequence', '22P05', '\\u0000 cannot be converted to text.'),
+    ],
+    [
+      'a lone surrogate in jsonb (22P02)',
+      pgError('invalid input syntax for type json', '22P02', 'Unicode low surrogate must follow a high surrogate.'),
+    ],
+    [
+      'the same wrapped as a cause',
+      new Error('insert failed', { cause: pgError('invalid byte sequence for encoding "UTF8": 0x00', '22021') }),
+    ],
+  ] as const) {
+    it(`answers Postgres refusing unstorable text (${what}) with a 400 unstorable_text, not a 500`, async () => {
+      const res = await answer(err);
+      expect([res.status, res.body]).to.deep.equal([400, unstorable]);
+    });
+  }
+
+  it('leaves other invalid input syntax (22P02: a bad uuid, json without a surrogate) a 500', async () => {
+    for (const err of [
+      pgError('invalid input syntax for type uuid: "x"', '22P02'),
+      pgError('invalid input syntax for type json', '22P02', 'Token "x" is invalid.'),
+    ]) {
+      const res = await answer(err);
+      expect(res.status, err.message).to.equal(500);
+    }
+  });
+
   it('carries no HTTP status on domain errors', () => {
     expect(new NotFoundError('model', 'm')).not.to.have.property('status');
   });

@@ -3,6 +3,7 @@ import { httpStatusOf } from '../../api/middleware/error-handler';
 import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
 import { parseCsv } from '../../datasets/parse-csv';
 import { Table } from '../../datasets/table';
+import { SAFE_FREE_TEXT } from '../support/unsafe-names';
 
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
 const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
@@ -192,6 +193,19 @@ describe('datasets/parse-csv', () => {
     it('refuses a blank line before more data', async () => {
       await expect400(csv('a,b\n1,2\n\n3,4\n'), 'row 3', /blank lines are only allowed at the end/);
     });
+  });
+
+  it('refuses NUL in a cell or a column name, naming the row and column', async () => {
+    await expect400(
+      csv('x,y\n1,ok\n2,a\u0000b\n'),
+      'row 3, column "y"',
+      /must not contain NUL .*found NUL \(U\+0000\) at index 1/,
+    );
+    await expect400(csv('x,"y"\n1,ok\n2,"a\u0000b"\n'), 'row 3, column "y"', /found NUL/);
+    await expect400(csv('x,a\u0000b\n1,2\n'), 'column "a\\u0000b"', /column 2 of the header must not contain NUL/);
+    // A lone surrogate cannot reach a CSV cell: its UTF-8 bytes are invalid and decode as U+FFFD.
+    const t = await csv('note\n"First line\nsecond line\twith a tab, Équipe 🚀"\n');
+    expect(t.columns).to.deep.equal([{ name: 'note', type: 'string', levels: [SAFE_FREE_TEXT] }]);
   });
 
   describe('limits', () => {

@@ -5,6 +5,7 @@ import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
 import { JsonDatasetBody, parseJsonBody, tableFromRows } from '../../datasets/parse-json';
 import { Table } from '../../datasets/table';
 import { random, randomChunks } from '../support/random-chunks';
+import { SAFE_FREE_TEXT, UNSTORABLE } from '../support/unsafe-names';
 
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
 const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
@@ -105,6 +106,34 @@ describe('datasets/parse-json', () => {
       await expect400(body({ name: '', data: [[1]] }), 'name', /1 to 200 characters/);
       await expect400(body({ name: 'n'.repeat(201), data: [[1]] }), 'name', /1 to 200 characters long, got 201/);
       expect((await body({ name: 'n'.repeat(200), data: [[1]] })).name).to.have.length(200);
+    });
+
+    it('refuses NUL and lone surrogates in the name, a cell or a column name, naming where', async () => {
+      for (const [what, bad] of Object.entries(UNSTORABLE)) {
+        await expect400(
+          body({ name: bad, data: [[1]] }),
+          'name',
+          /^name must not contain NUL or a lone surrogate .*at index 1$/,
+        );
+        await expect400(body({ data: [['ok'], [bad]] }), 'data[1][0]', /data\[1\]\[0\] must not contain NUL/);
+        await expect400(
+          body({
+            data: [
+              { h: 1, s: 'ok' },
+              { h: 2, s: bad },
+            ],
+          }),
+          'data[1].s',
+          /at index 1/,
+        );
+        const err = await expect400(body({ data: [{ [bad]: 1 }] }), `data[0][${JSON.stringify(bad)}]`);
+        expect(err.message, what).to.match(/^the column name .* must not contain NUL or a lone surrogate/);
+        // tableFromRows (inline data of other requests) takes the same check.
+        expect(() => tableFromRows([[bad]], DEFAULT_LIMITS)).to.throw(ValidationError, /data\[0\]\[0\]/);
+      }
+      const kept = await body({ name: SAFE_FREE_TEXT, data: [[SAFE_FREE_TEXT]] });
+      expect(kept.name).to.equal(SAFE_FREE_TEXT);
+      expect(kept.table.columns[0]).to.deep.equal({ name: 'x0', type: 'string', levels: [SAFE_FREE_TEXT] });
     });
 
     it('requires data to be a non-empty array', async () => {
@@ -313,14 +342,23 @@ describe('datasets/parse-json', () => {
       const text =
         '{"name":"\\u00e9t\\u00C9 \\ud83d\\ude00 \\"q\\" \\\\ \\/","data":[' +
         '{"h\\u00e9ight":1,"s":"caf\\u00e9 \\ud83d\\ude00 \\"q\\" \\\\ \\/ \\b\\f\\n\\r\\t","日本":"€"},' +
-        '{"héight":2,"s":"lone \\ud800 surrogate","\\u65e5\\u672c":"\\u20ac"}]}';
+        '{"héight":2,"s":"split \\ud83d\\ude00 pair","\\u65e5\\u672c":"\\u20ac"}]}';
       for (const pieces of [[Buffer.from(text)], oneByteChunks(Buffer.from(text))]) {
         const { name, table } = await parseJsonBody(chunks(...pieces), DEFAULT_LIMITS);
         expect(name).to.equal('étÉ 😀 "q" \\ /');
         expect(table.columns.map((c) => c.name)).to.deep.equal(['héight', 's', '日本']);
-        expect(table.columns[1].levels).to.deep.equal(['café 😀 "q" \\ / \b\f\n\r\t', 'lone \ud800 surrogate']);
+        expect(table.columns[1].levels).to.deep.equal(['café 😀 "q" \\ / \b\f\n\r\t', 'split 😀 pair']);
         expect(table.columns[2].levels).to.deep.equal(['€']);
         expectSameTable(table, text);
+      }
+      // A lone surrogate is decoded (as JSON.parse does), then refused: Postgres cannot store it.
+      const lone = text.replace('split \\ud83d\\ude00 pair', 'lone \\ud800 surrogate');
+      for (const pieces of [[Buffer.from(lone)], oneByteChunks(Buffer.from(lone))]) {
+        const err = await expectSameError(lone, pieces);
+        expect([err.field, err.message]).to.deep.equal([
+          'data[1].s',
+          'data[1].s must not contain NUL or a lone surrogate (text Postgres cannot store); found a lone surrogate (U+D800) at index 5',
+        ]);
       }
     });
 

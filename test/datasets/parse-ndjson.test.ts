@@ -3,6 +3,7 @@ import { httpStatusOf } from '../../api/middleware/error-handler';
 import { DatasetLimits, DEFAULT_LIMITS } from '../../datasets/limits';
 import { parseNdjson } from '../../datasets/parse-ndjson';
 import { Table } from '../../datasets/table';
+import { SAFE_FREE_TEXT, UNSTORABLE } from '../support/unsafe-names';
 
 // chai 6 is ESM-only and ships no type declarations; Node 20 loads it with require().
 const { expect } = require('chai') as { expect: any }; // eslint-disable-line @typescript-eslint/no-require-imports
@@ -106,6 +107,15 @@ describe('datasets/parse-ndjson', () => {
       await expect400(ndjson(''), 'body', /no rows/);
       await expect400(ndjson('\n \n'), 'body', /no rows/);
     });
+  });
+
+  it('refuses NUL and lone surrogates in a cell or a column name, naming the line', async () => {
+    for (const bad of Object.values(UNSTORABLE)) {
+      await expect400(ndjson(`["ok"]\n${JSON.stringify([bad])}\n`), 'line 2[0]', /must not contain NUL .*at index 1/);
+      await expect400(ndjson(`${JSON.stringify({ [bad]: 1 })}\n`), `line 1[${JSON.stringify(bad)}]`);
+    }
+    const t = await ndjson(`${JSON.stringify({ [SAFE_FREE_TEXT]: SAFE_FREE_TEXT })}\n`);
+    expect(t.columns).to.deep.equal([{ name: SAFE_FREE_TEXT, type: 'string', levels: [SAFE_FREE_TEXT] }]);
   });
 
   describe('limits', () => {

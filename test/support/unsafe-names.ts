@@ -17,3 +17,17 @@ export const UNSAFE_NAMES: Readonly<Record<string, string>> = {
 
 /** A name with characters outside the BMP (a surrogate pair) and accents: accepted. */
 export const SAFE_UNICODE_NAME = 'Équipe 🚀 ops';
+
+/**
+ * Characters Postgres cannot store, which every free-text field (descriptions, notes, comments, tag values, dataset
+ * and column names, string cells) must refuse with a 400 naming it: NUL (refused in text and jsonb) and lone
+ * surrogates (refused in jsonb, turned into U+FFFD in text). Each sits at index 1.
+ */
+export const UNSTORABLE: Readonly<Record<string, string>> = {
+  nul: 'a\u0000b',
+  'lone high surrogate': 'a\ud800b',
+  'lone low surrogate': 'a\udfffb',
+};
+
+/** Free text that must still be accepted: newlines, a tab, accents and an emoji (a surrogate pair). */
+export const SAFE_FREE_TEXT = 'First line\nsecond line\twith a tab, Équipe 🚀';

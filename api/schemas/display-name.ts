@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableText, unstorableMessage } from '../../common/storable-text';
 
 /**
  * Control characters: C0 (NUL, newline, ESC of ANSI sequences...), DEL and C1. Postgres refuses NUL in text and
@@ -10,12 +11,9 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** Bidirectional embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069): they make text read reversed. */
 const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
 
-/** A surrogate not paired with its other half (with the `u` flag a pair is one code point): not valid UTF-8 text. */
-const LONE_SURROGATE = /[\ud800-\udfff]/u;
-
 /**
  * A human-readable label (a key's or a tenant's name): trimmed, 1 to `max` characters (UTF-16 units), refused (400
- * naming the field) when it holds a control character, a bidi control or a lone surrogate.
+ * naming the field) when it holds a control character, a bidi control or a lone surrogate (common/storable-text.ts).
  */
 export function displayName(max = 200): z.ZodString {
   return z
@@ -25,5 +23,5 @@ export function displayName(max = 200): z.ZodString {
     .max(max)
     .refine((s) => !CONTROL.test(s), { message: 'must not contain control characters (NUL, newline, ESC, ...)' })
     .refine((s) => !BIDI_CONTROL.test(s), { message: 'must not contain bidi controls (U+202A-U+202E, U+2066-U+2069)' })
-    .refine((s) => !LONE_SURROGATE.test(s), { message: 'must be valid Unicode text (no lone surrogate)' });
+    .refine(isStorableText, { error: (issue) => unstorableMessage(issue.input as string) });
 }

@@ -27,8 +27,9 @@ export interface CredentialWatch {
 /**
  * Re-checks every `intervalMs` (default CREDENTIAL_RECHECK_MS) that the credentials of `ctx`, a request past
  * `requires(access)`, still authenticate and allow `access` in the tenant they had (access.ts: reauthorize). On the
- * first refusal calls `onRefused` once and stops. A check that fails otherwise (Postgres or the identity provider unreachable: no verdict on the credentials) is logged
- * and the next one decides. One check at a time: the next is scheduled when the last one has answered.
+ * first refusal calls `onRefused` once and stops. A check that fails otherwise (Postgres or the identity provider
+ * unreachable: no verdict on the credentials) is logged and the next one decides. One check at a time: the next is
+ * scheduled when the last one has answered.
  */
 export function watchCredentials(
   ctx: Context,

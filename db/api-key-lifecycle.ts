@@ -4,8 +4,7 @@ import {
   type ApiKeyRecord,
   type ApiKeyRow,
   createApiKey,
-  PLATFORM_ADMIN_LOCK,
-  platformAdminKeyExists,
+  lastWayInLost,
   record,
   usableAt,
 } from './api-keys';
@@ -90,16 +89,8 @@ export async function rotateApiKey(
   const refusal = refusalOf(old, now, caller);
   if (refusal) return { outcome: refusal };
   if (graceSeconds === 0) {
-    if (old.platform_admin) {
-      await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [PLATFORM_ADMIN_LOCK]);
-      if (!(await platformAdminKeyExists(db, keyId, { permanent: true }))) return { outcome: 'last_platform_admin' };
-    }
-    if (old.role === 'admin') {
-      await lockTenantAdmins(db, old.tenant_id);
-      if (!(await tenantAdminRemains(db, old.tenant_id, { keyId }, ssoIssuer))) {
-        return { outcome: 'last_tenant_admin' };
-      }
-    }
+    const lost = await lastWayInLost(db, old, ssoIssuer);
+    if (lost) return { outcome: lost };
   }
   const created = await createApiKey(db, {
     tenantId: old.tenant_id,

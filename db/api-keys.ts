@@ -188,6 +188,30 @@ export async function listApiKeys(db: Queryable, tenantId: string, limit: number
 }
 
 /**
+ * Whether a usable `key` going away (revoked, or rotated without grace) would take the last way in: `last_platform_admin`
+ * when it is a platform-admin key and no other usable one without an expiry remains, `last_tenant_admin` when it is
+ * an admin key and its tenant keeps no other way in as admin (db/tenant-admins.ts tenantAdminRemains, SSO members
+ * counted for `ssoIssuer`); else undefined. Takes PLATFORM_ADMIN_LOCK, then the tenant's admin lock, in that order
+ * (after the key's row lock), and holds them to the end of the transaction: `db` must be a transaction's client and
+ * the change must follow in it.
+ */
+export async function lastWayInLost(
+  db: Queryable,
+  key: Pick<ApiKeyRow, 'key_id' | 'tenant_id' | 'role' | 'platform_admin'>,
+  ssoIssuer: string | undefined,
+): Promise<'last_platform_admin' | 'last_tenant_admin' | undefined> {
+  if (key.platform_admin) {
+    await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [PLATFORM_ADMIN_LOCK]);
+    if (!(await platformAdminKeyExists(db, key.key_id, { permanent: true }))) return 'last_platform_admin';
+  }
+  if (key.role === 'admin') {
+    await lockTenantAdmins(db, key.tenant_id);
+    if (!(await tenantAdminRemains(db, key.tenant_id, { keyId: key.key_id }, ssoIssuer))) return 'last_tenant_admin';
+  }
+  return undefined;
+}
+
+/**
  * What revokeApiKey did: `revoked` (now, or already before: then no new event), `not_found` (the tenant has no key
  * with this id), `platform_admin` (a platform-admin key and the caller is not one), `last_platform_admin` (revoking it
  * would leave no usable platform-admin key without an expiry: nobody to manage tenants, now or once the expiring ones
@@ -226,17 +250,10 @@ export async function revokeApiKey(
   );
   const key = found[0];
   if (!key) return { outcome: 'not_found' };
-  const usable = usableAt(key, Date.now());
-  if (key.platform_admin) {
-    if (!caller.platformAdmin) return { outcome: 'platform_admin' };
-    if (usable) {
-      await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [PLATFORM_ADMIN_LOCK]);
-      if (!(await platformAdminKeyExists(db, keyId, { permanent: true }))) return { outcome: 'last_platform_admin' };
-    }
-  }
-  if (usable && key.role === 'admin') {
-    await lockTenantAdmins(db, key.tenant_id);
-    if (!(await tenantAdminRemains(db, key.tenant_id, { keyId }, ssoIssuer))) return { outcome: 'last_tenant_admin' };
+  if (key.platform_admin && !caller.platformAdmin) return { outcome: 'platform_admin' };
+  if (usableAt(key, Date.now())) {
+    const lost = await lastWayInLost(db, key, ssoIssuer);
+    if (lost) return { outcome: lost };
   }
   const { rows } = await db.query<ApiKeyRow>(
     `WITH revoked AS (

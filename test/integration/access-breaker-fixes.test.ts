@@ -1,9 +1,6 @@
 import { expect } from 'chai';
-import { decodeJwt } from 'jose';
-import { createSsoVerifier } from '../../api/auth/sso';
-import { UnauthorizedError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
-import { bearer, createTestKey, createTestTenant } from '../support/auth';
+import { bearer, createTestKey, createTestTenant, unsignedSsoVerifier } from '../support/auth';
 import { freshLoopback, rawRequest } from '../support/raw-request';
 import { JsonResponse, request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
@@ -43,15 +40,7 @@ describe('access control fixes after the second breaker round', function () {
     stack = await getTestStack();
     const log = createLogger({ level: 'debug', destination: { write: (chunk: string) => void lines.push(chunk) } });
     api = await startTestApi(stack, {}, {}, { log });
-    const sso = createSsoVerifier({
-      pool: stack.pool,
-      config: { jwksUrl: 'http://127.0.0.1:9/unused', issuer, audience: 'kiln', algorithms: ['RS256'] },
-      verifyToken: (token) => {
-        const { iss, sub, exp } = decodeJwt(token);
-        if (!exp || exp * 1000 <= Date.now()) throw new UnauthorizedError('invalid token: expired', 'invalid_token');
-        return Promise.resolve(`${iss}|${sub}`);
-      },
-    });
+    const sso = unsignedSsoVerifier(stack.pool, issuer);
     ssoApi = await startTestApi(stack, {}, {}, { sso });
     await createTestTenant(stack.pool, tenant);
     tenantAdmin = await createTestKey(stack.pool, { tenantId: tenant, role: 'admin' });

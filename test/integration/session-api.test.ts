@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { decodeJwt } from 'jose';
 import { KEY_CACHE_MS } from '../../api/auth/gate';
-import { createSsoVerifier } from '../../api/auth/sso';
-import { UnauthorizedError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
-import { bearer, createTestKey, createTestTenant } from '../support/auth';
+import { bearer, createTestKey, createTestTenant, unsignedSsoVerifier } from '../support/auth';
 import { request, startTestApi, TestApi } from '../support/test-api';
 import { getTestStack, TestStack } from '../support/test-stack';
 
@@ -315,17 +312,8 @@ describe('sessions and whoami', function () {
 
   it("an SSO token's session lasts until the token's exp at the latest, with the member's role", async () => {
     const issuer = 'https://idp.session.test/';
-    // Tokens signed by no one, their claims read as they are: what the identity provider's signature proves is
-    // test/integration/sso.test.ts's business; here only the session's lifetime and principal matter.
-    const sso = createSsoVerifier({
-      pool: stack.pool,
-      config: { jwksUrl: 'http://127.0.0.1:9/unused', issuer, audience: 'kiln', algorithms: ['RS256'] },
-      verifyToken: (token) => {
-        const { iss, sub, exp } = decodeJwt(token);
-        if (!exp || exp * 1000 <= Date.now()) throw new UnauthorizedError('invalid token: expired', 'invalid_token');
-        return Promise.resolve(`${iss}|${sub}`);
-      },
-    });
+    // Tokens signed by no one (unsignedSsoVerifier): here only the session's lifetime and principal matter.
+    const sso = unsignedSsoVerifier(stack.pool, issuer);
     const ssoApi = await startTestApi(stack, {}, {}, { sso });
     try {
       await stack.pool.query(

@@ -1,5 +1,8 @@
+import { decodeJwt } from 'jose';
 import type { Pool } from 'pg';
+import { createSsoVerifier, type SsoVerifier } from '../../api/auth/sso';
 import type { Role } from '../../common/auth/roles';
+import { UnauthorizedError } from '../../common/errors';
 import { createApiKey } from '../../db/api-keys';
 
 /** A tenant for a test (idempotent): id and name alike. */
@@ -26,3 +29,21 @@ export async function createTestKey(
 
 /** `Authorization: Bearer <key>`, for request()'s headers. */
 export const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
+
+/**
+ * An SSO verifier for tests whose tokens are signed by no one: their claims are read as they are (`<iss>|<sub>`, an
+ * `exp` past is a 401 invalid_token). What the identity provider's signature proves is test/integration/sso.test.ts's
+ * business; tests of sessions and memberships need only the subject and the expiry. `issuer` is the one the verifier
+ * trusts (members of another are refused).
+ */
+export function unsignedSsoVerifier(pool: Pick<Pool, 'query'>, issuer: string): SsoVerifier {
+  return createSsoVerifier({
+    pool,
+    config: { jwksUrl: 'http://127.0.0.1:9/unused', issuer, audience: 'kiln', algorithms: ['RS256'] },
+    verifyToken: (token) => {
+      const { iss, sub, exp } = decodeJwt(token);
+      if (!exp || exp * 1000 <= Date.now()) throw new UnauthorizedError('invalid token: expired', 'invalid_token');
+      return Promise.resolve(`${iss}|${sub}`);
+    },
+  });
+}
